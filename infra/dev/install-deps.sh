@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build and tests use; idempotent and silent when nothing is missing.
+set -euo pipefail
+
+# Grow this list as modules start using a library; keep it to what the build really links.
+packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  clang lld libclang-rt-14-dev clang-format clang-tidy
+  libsodium-dev libsecp256k1-dev libssl-dev
+  librocksdb-dev
+  nlohmann-json3-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  nodejs
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+# Some machines carry a Node.js build that bundles npm; Debian's own nodejs needs the separate npm package.
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
+fi
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: missing packages (${missing[*]}); run as root or install them" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
