@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   clang lld libclang-rt-14-dev clang-format clang-tidy
   libsodium-dev libsecp256k1-dev libssl-dev
+  softhsm2 libp11-kit-dev
   librocksdb-dev
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: install, build, ctest, an ASan+UBSan build of the tests, brief fuzzing.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$repo"
+
+jobs=${SIGNER_BUILD_JOBS:-$(nproc)}
+fuzz_seconds=${SIGNER_FUZZ_SECONDS:-20}
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "installing dependencies"
+bash infra/dev/install-deps.sh
+
+if [[ -f tests/oracle/package-lock.json ]]; then
+  step "installing the npm oracles (tests/oracle)"
+  (cd tests/oracle && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
+step "release build"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$jobs"
+
+step "tests (release build)"
+ctest --test-dir build --output-on-failure -j "$jobs" --timeout 600
+
+step "ASan+UBSan build of the tests"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSIGNER_SANITIZER=address \
+  -DSIGNER_BENCH=OFF >/dev/null
+cmake --build build-asan -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900
+
+step "libFuzzer targets (clang), ${fuzz_seconds}s each"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DSIGNER_FUZZ=ON -DSIGNER_TESTS=OFF -DSIGNER_BENCH=OFF >/dev/null
+cmake --build build-fuzz -j "$jobs"
+bash tests/fuzz/run.sh build-fuzz "$fuzz_seconds"
+
+step "formatting"
+mapfile -t sources < <(git ls-files '*.cc' '*.h')
+clang-format --dry-run -Werror "${sources[@]}"
+
+step "all tests passed"
