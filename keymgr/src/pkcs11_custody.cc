@@ -1,1 +1,979 @@
-// Placeholder: implementation in progress.
+// Pkcs11Custody: ed25519/ecdsa signing inside a PKCS#11 token, sr25519 secrets wrapped by a token
+// AES key.
+#include "keymgr/pkcs11_custody.h"
+
+#include <fcntl.h>
+#include <secp256k1.h>
+#include <secp256k1_recovery.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "keymgr/hash.h"
+#include "keymgr/hex.h"
+#include "pkcs11_module.h"
+
+namespace keymgr {
+namespace {
+
+using pkcs11::Attr;
+using pkcs11::AttrBytes;
+using pkcs11::AttrOf;
+using pkcs11::kFalse;
+using pkcs11::kTrue;
+using pkcs11::Session;
+
+// DER OIDs for CKA_EC_PARAMS: id-Ed25519 (RFC 8410) and secp256k1 (SEC 2).
+constexpr uint8_t kEd25519Oid[] = {0x06, 0x03, 0x2b, 0x65, 0x70};
+constexpr uint8_t kSecp256k1Oid[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a};
+
+// CKA_APPLICATION of the data objects that hold wrapped sr25519 secrets; the version is the record
+// format.
+constexpr std::string_view kWrappedApplication = "polkadot-remote-signer/sr25519-wrapped/v1";
+constexpr std::string_view kWrappingKeyLabel = "polkadot-remote-signer/sr25519-wrapping-key/v1";
+constexpr std::string_view kOriginGenerated = "generated";
+constexpr std::string_view kOriginImported = "imported";
+// Temporary CKA_ID of a freshly generated pair before its public key (and so its identity) is
+// known.
+constexpr std::string_view kPendingIdPrefix = "pending:";
+
+constexpr size_t kMaxPinSize = 256;
+constexpr size_t kSecp256k1UncompressedSize = 65;
+constexpr size_t kEcdsaCompactSize = 64;
+// A fixed message signed after import: proves the HSM took the key material the way we meant it.
+constexpr uint8_t kImportProbe[] = {'k', 'e', 'y', 'm', 'g', 'r', ' ',
+                                    'i', 'm', 'p', 'o', 'r', 't'};
+
+static_assert(kSr25519SecretSize == 64);
+
+int64_t SystemClock() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+const secp256k1_context* Secp256k1() {
+  static secp256k1_context* context = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+  return context;
+}
+
+std::vector<uint8_t> IdBytes(const KeyId& id) {
+  std::vector<uint8_t> bytes(id.key_type.begin(), id.key_type.end());
+  bytes.insert(bytes.end(), id.public_key.begin(), id.public_key.end());
+  return bytes;
+}
+
+// The label is the human-readable identity any PKCS#11 tool shows: "<type>:<public hex>:<unix
+// secs>:<origin>".
+std::string MakeLabel(const KeyId& id, int64_t created_at, std::string_view origin) {
+  return KeyTypeName(id.key_type) + ":" + HexEncode(id.public_key) + ":" +
+         std::to_string(created_at) + ":" + std::string(origin);
+}
+
+struct ParsedLabel {
+  KeyId id;
+  int64_t created_at = 0;
+  bool generated = false;
+};
+
+std::optional<ParsedLabel> ParseLabel(std::span<const uint8_t> bytes) {
+  std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  std::vector<std::string_view> parts;
+  while (true) {
+    size_t colon = text.find(':');
+    parts.push_back(text.substr(0, colon));
+    if (colon == std::string_view::npos) break;
+    text.remove_prefix(colon + 1);
+  }
+  if (parts.size() != 4) return std::nullopt;
+  Result<KeyTypeId> key_type = MakeKeyTypeId(parts[0]);
+  Result<std::vector<uint8_t>> public_key = HexDecode(parts[1]);
+  if (!key_type.ok() || !public_key.ok()) return std::nullopt;
+  ParsedLabel parsed;
+  parsed.id = KeyId{*key_type, std::move(public_key).value()};
+  auto [end, error] =
+      std::from_chars(parts[2].data(), parts[2].data() + parts[2].size(), parsed.created_at);
+  if (error != std::errc() || end != parts[2].data() + parts[2].size()) return std::nullopt;
+  if (parts[3] == kOriginGenerated) {
+    parsed.generated = true;
+  } else if (parts[3] != kOriginImported) {
+    return std::nullopt;
+  }
+  return parsed;
+}
+
+// DecodeEcPoint accepts CKA_EC_POINT either DER-wrapped in an OCTET STRING (PKCS#11 2.40) or raw
+// (some modules).
+std::vector<uint8_t> DecodeEcPoint(std::vector<uint8_t> point) {
+  if (point.size() >= 2 && point[0] == 0x04 && point[1] < 0x80 && point[1] + 2u == point.size()) {
+    return std::vector<uint8_t>(point.begin() + 2, point.end());
+  }
+  return point;
+}
+
+std::vector<uint8_t> DerOctetString(std::span<const uint8_t> bytes) {
+  std::vector<uint8_t> der = {0x04, static_cast<uint8_t>(bytes.size())};
+  der.insert(der.end(), bytes.begin(), bytes.end());
+  return der;
+}
+
+Result<EcdsaPublic> CompressSecp256k1(std::span<const uint8_t> point) {
+  secp256k1_pubkey parsed;
+  if (secp256k1_ec_pubkey_parse(Secp256k1(), &parsed, point.data(), point.size()) != 1) {
+    return Status::Internal("HSM returned an invalid secp256k1 point");
+  }
+  EcdsaPublic compressed{};
+  size_t size = compressed.size();
+  (void)secp256k1_ec_pubkey_serialize(Secp256k1(), compressed.data(), &size, &parsed,
+                                      SECP256K1_EC_COMPRESSED);
+  return compressed;
+}
+
+Result<std::array<uint8_t, kSecp256k1UncompressedSize>> UncompressSecp256k1(
+    std::span<const uint8_t> point) {
+  secp256k1_pubkey parsed;
+  if (secp256k1_ec_pubkey_parse(Secp256k1(), &parsed, point.data(), point.size()) != 1) {
+    return Status::InvalidArgument("invalid secp256k1 public key");
+  }
+  std::array<uint8_t, kSecp256k1UncompressedSize> uncompressed{};
+  size_t size = uncompressed.size();
+  (void)secp256k1_ec_pubkey_serialize(Secp256k1(), uncompressed.data(), &size, &parsed,
+                                      SECP256K1_EC_UNCOMPRESSED);
+  return uncompressed;
+}
+
+// FinishEcdsa turns the HSM's raw r || s into Substrate's form: low-S, then the recovery id that
+// recovers `public_key`. Fails closed (kInternal) when no recovery id does, i.e. the HSM signed
+// with another key.
+Result<EcdsaSignature> FinishEcdsa(std::span<const uint8_t, kEcdsaCompactSize> raw,
+                                   std::span<const uint8_t> digest,
+                                   std::span<const uint8_t> public_key) {
+  secp256k1_ecdsa_signature signature;
+  if (secp256k1_ecdsa_signature_parse_compact(Secp256k1(), &signature, raw.data()) != 1) {
+    return Status::Internal("HSM returned an unparsable ECDSA signature");
+  }
+  (void)secp256k1_ecdsa_signature_normalize(Secp256k1(), &signature, &signature);
+  EcdsaSignature out{};
+  (void)secp256k1_ecdsa_signature_serialize_compact(Secp256k1(), out.data(), &signature);
+  for (int recovery_id = 0; recovery_id < 4; ++recovery_id) {
+    secp256k1_ecdsa_recoverable_signature recoverable;
+    if (secp256k1_ecdsa_recoverable_signature_parse_compact(Secp256k1(), &recoverable, out.data(),
+                                                            recovery_id) != 1) {
+      continue;
+    }
+    secp256k1_pubkey recovered;
+    if (secp256k1_ecdsa_recover(Secp256k1(), &recovered, &recoverable, digest.data()) != 1)
+      continue;
+    EcdsaPublic compressed{};
+    size_t size = compressed.size();
+    (void)secp256k1_ec_pubkey_serialize(Secp256k1(), compressed.data(), &size, &recovered,
+                                        SECP256K1_EC_COMPRESSED);
+    if (std::equal(compressed.begin(), compressed.end(), public_key.begin(), public_key.end())) {
+      out[kEcdsaSignatureSize - 1] = static_cast<uint8_t>(recovery_id);
+      return out;
+    }
+  }
+  return Status::Internal("HSM ECDSA signature does not recover the key's public key");
+}
+
+// ObjectGuard destroys a (session) object when it goes out of scope unless released: no half-made
+// keys or transient plaintext key objects survive an error path.
+class ObjectGuard {
+ public:
+  ObjectGuard(Session& session, CK_OBJECT_HANDLE object) : session_(session), object_(object) {}
+  ~ObjectGuard() {
+    if (object_ != CK_INVALID_HANDLE)
+      (void)session_.fn()->C_DestroyObject(session_.handle(), object_);
+  }
+  ObjectGuard(const ObjectGuard&) = delete;
+  ObjectGuard& operator=(const ObjectGuard&) = delete;
+  void Release() { object_ = CK_INVALID_HANDLE; }
+
+ private:
+  Session& session_;
+  CK_OBJECT_HANDLE object_;
+};
+
+// FindOne returns the single object matching `templ`: kNotFound if none, kInternal if several
+// (ambiguous identities must never pick a key at random).
+Result<CK_OBJECT_HANDLE> FindOne(Session& session, std::span<CK_ATTRIBUTE> templ,
+                                 std::string_view what) {
+  Result<std::vector<CK_OBJECT_HANDLE>> found = pkcs11::FindObjects(session, templ);
+  if (!found.ok()) return found.status();
+  if (found->empty()) return Status::NotFound(std::string(what) + " not found on the token");
+  if (found->size() > 1)
+    return Status::Internal(std::string(what) + " is ambiguous: several objects match");
+  return found->front();
+}
+
+Result<CK_OBJECT_HANDLE> FindPrivateKey(Session& session, const KeyId& id, CK_KEY_TYPE key_type) {
+  const std::vector<uint8_t> id_bytes = IdBytes(id);
+  CK_OBJECT_CLASS klass = CKO_PRIVATE_KEY;
+  CK_ATTRIBUTE templ[] = {AttrOf(CKA_CLASS, klass), AttrOf(CKA_KEY_TYPE, key_type),
+                          AttrBytes(CKA_ID, id_bytes)};
+  return FindOne(session, templ, "private key");
+}
+
+std::vector<uint8_t> ApplicationBytes() {
+  return std::vector<uint8_t>(kWrappedApplication.begin(), kWrappedApplication.end());
+}
+
+struct WrappedObject {
+  CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;
+  ParsedLabel label;
+};
+
+// ListWrapped returns every sr25519 data object of ours whose label parses.
+Result<std::vector<WrappedObject>> ListWrapped(Session& session) {
+  const std::vector<uint8_t> application = ApplicationBytes();
+  CK_OBJECT_CLASS klass = CKO_DATA;
+  CK_ATTRIBUTE templ[] = {AttrOf(CKA_CLASS, klass), AttrBytes(CKA_APPLICATION, application)};
+  Result<std::vector<CK_OBJECT_HANDLE>> found = pkcs11::FindObjects(session, templ);
+  if (!found.ok()) return found.status();
+  std::vector<WrappedObject> objects;
+  for (CK_OBJECT_HANDLE handle : *found) {
+    Result<std::vector<uint8_t>> label = pkcs11::GetBytes(session, handle, CKA_LABEL);
+    if (!label.ok()) return label.status();
+    std::optional<ParsedLabel> parsed = ParseLabel(*label);
+    if (!parsed.has_value() || parsed->id.public_key.size() != kSr25519PublicSize) continue;
+    objects.push_back(WrappedObject{handle, std::move(*parsed)});
+  }
+  return objects;
+}
+
+Result<WrappedObject> FindWrapped(Session& session, const KeyId& id) {
+  Result<std::vector<WrappedObject>> objects = ListWrapped(session);
+  if (!objects.ok()) return objects.status();
+  std::optional<WrappedObject> match;
+  for (WrappedObject& object : *objects) {
+    if (object.label.id != id) continue;
+    if (match.has_value())
+      return Status::Internal("wrapped sr25519 key is ambiguous: several objects match");
+    match = std::move(object);
+  }
+  if (!match.has_value()) return Status::NotFound("sr25519 key not found on the token");
+  return *std::move(match);
+}
+
+CK_KEY_TYPE Pkcs11KeyType(Scheme scheme) {
+  return scheme == Scheme::kEd25519 ? CKK_EC_EDWARDS : CKK_EC;
+}
+
+std::span<const uint8_t> EcParams(Scheme scheme) {
+  if (scheme == Scheme::kEd25519) return kEd25519Oid;
+  return kSecp256k1Oid;
+}
+
+Status CheckSchemeForKeyType(const KeyTypeId& key_type, Scheme scheme) {
+  std::optional<Scheme> required = RequiredSchemeForKeyType(key_type);
+  if (required.has_value() && *required != scheme) {
+    return Status::InvalidArgument("key type " + KeyTypeName(key_type) + " requires " +
+                                   std::string(SchemeName(*required)));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<SecretBytes> ReadPinFromFile(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Status::NotFound("PIN file does not exist: " + path);
+    if (errno == ELOOP) return Status::InvalidArgument("PIN file must not be a symlink: " + path);
+    return Status::InvalidArgument("cannot open PIN file " + path + ": " + std::strerror(errno));
+  }
+  struct stat info {};
+  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    close(fd);
+    return Status::InvalidArgument("PIN file is not a regular file: " + path);
+  }
+  // Checked on the open descriptor, so the file cannot be swapped between the check and the read.
+  if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    close(fd);
+    return Status::InvalidArgument("PIN file must have mode 0600 or stricter: " + path);
+  }
+  if (info.st_uid != geteuid()) {
+    close(fd);
+    return Status::InvalidArgument("PIN file must be owned by the signer's user: " + path);
+  }
+  SecretBytes buffer(kMaxPinSize + 1);
+  size_t size = 0;
+  while (size < buffer.size()) {
+    const ssize_t got = read(fd, buffer.data() + size, buffer.size() - size);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      close(fd);
+      return Status::InvalidArgument("cannot read PIN file " + path);
+    }
+    if (got == 0) break;
+    size += static_cast<size_t>(got);
+  }
+  close(fd);
+  if (size > kMaxPinSize) return Status::InvalidArgument("PIN file is too long: " + path);
+  if (size > 0 && buffer.data()[size - 1] == '\n') --size;
+  if (size > 0 && buffer.data()[size - 1] == '\r') --size;
+  if (size == 0) return Status::InvalidArgument("PIN file is empty: " + path);
+  return SecretBytes::CopyFrom(buffer.span().first(size));
+}
+
+Result<SecretBytes> ReadPinFromEnv(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  if (value == nullptr || *value == '\0')
+    return Status::NotFound("environment variable " + name + " is not set");
+  const size_t size = std::strlen(value);
+  if (size > kMaxPinSize) return Status::InvalidArgument("PIN in " + name + " is too long");
+  return SecretBytes::CopyFrom(std::span(reinterpret_cast<const uint8_t*>(value), size));
+}
+
+struct Pkcs11Custody::Impl {
+  std::unique_ptr<pkcs11::SessionPool> pool;
+  int64_t (*clock)() = &SystemClock;
+  // Serialises Generate/Import/Delete in this process so "is this identity already stored?" and the
+  // write that follows are atomic, and the wrapping key is created at most once.
+  std::mutex write_mutex;
+  mutable std::mutex loaded_mutex;
+  // Unwrapped sr25519 keys. shared_ptr so UnloadSecrets never frees a key under a signer: the
+  // secret is wiped when its last user finishes.
+  std::map<KeyId, std::shared_ptr<const Sr25519Keypair>> loaded;
+
+  Result<CK_OBJECT_HANDLE> FindWrappingKey(Session& session) {
+    CK_OBJECT_CLASS klass = CKO_SECRET_KEY;
+    CK_KEY_TYPE key_type = CKK_AES;
+    CK_ATTRIBUTE templ[] = {AttrOf(CKA_CLASS, klass), AttrOf(CKA_KEY_TYPE, key_type),
+                            Attr(CKA_LABEL, kWrappingKeyLabel.data(), kWrappingKeyLabel.size())};
+    return FindOne(session, templ, "sr25519 wrapping key");
+  }
+
+  // EnsureWrappingKey finds the AES-256 wrapping key or creates it: a token key that can wrap and
+  // unwrap but never be read, exported, or used to encrypt arbitrary data. Caller holds
+  // write_mutex.
+  Result<CK_OBJECT_HANDLE> EnsureWrappingKey(Session& session) {
+    Result<CK_OBJECT_HANDLE> found = FindWrappingKey(session);
+    if (found.ok() || found.status().code() != StatusCode::kNotFound) return found;
+    CK_MECHANISM mechanism{CKM_AES_KEY_GEN, nullptr, 0};
+    CK_ULONG value_len = 32;
+    CK_ATTRIBUTE templ[] = {
+        AttrOf(CKA_TOKEN, kTrue),
+        AttrOf(CKA_PRIVATE, kTrue),
+        AttrOf(CKA_SENSITIVE, kTrue),
+        AttrOf(CKA_EXTRACTABLE, kFalse),
+        AttrOf(CKA_WRAP, kTrue),
+        AttrOf(CKA_UNWRAP, kTrue),
+        AttrOf(CKA_ENCRYPT, kFalse),
+        AttrOf(CKA_DECRYPT, kFalse),
+        AttrOf(CKA_SIGN, kFalse),
+        AttrOf(CKA_VERIFY, kFalse),
+        AttrOf(CKA_DERIVE, kFalse),
+        AttrOf(CKA_MODIFIABLE, kFalse),
+        AttrOf(CKA_VALUE_LEN, value_len),
+        Attr(CKA_LABEL, kWrappingKeyLabel.data(), kWrappingKeyLabel.size()),
+    };
+    CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+    if (Status s = session.Check(session.fn()->C_GenerateKey(session.handle(), &mechanism, templ,
+                                                             std::size(templ), &key),
+                                 "C_GenerateKey (sr25519 wrapping key)");
+        !s.ok()) {
+      return s;
+    }
+    return key;
+  }
+
+  // Wrap returns the CKM_AES_KEY_WRAP_PAD wrapping of `secret`. The secret enters the HSM only as a
+  // sensitive session object that is destroyed before returning; it is never written to the token.
+  Result<std::vector<uint8_t>> Wrap(Session& session, CK_OBJECT_HANDLE wrapping_key,
+                                    std::span<const uint8_t> secret) {
+    CK_OBJECT_CLASS klass = CKO_SECRET_KEY;
+    CK_KEY_TYPE key_type = CKK_GENERIC_SECRET;
+    CK_ATTRIBUTE templ[] = {
+        AttrOf(CKA_CLASS, klass),     AttrOf(CKA_KEY_TYPE, key_type), AttrOf(CKA_TOKEN, kFalse),
+        AttrOf(CKA_SENSITIVE, kTrue), AttrOf(CKA_EXTRACTABLE, kTrue), AttrBytes(CKA_VALUE, secret),
+    };
+    CK_OBJECT_HANDLE transient = CK_INVALID_HANDLE;
+    if (Status s = session.Check(
+            session.fn()->C_CreateObject(session.handle(), templ, std::size(templ), &transient),
+            "C_CreateObject (transient sr25519 secret)");
+        !s.ok()) {
+      return s;
+    }
+    ObjectGuard guard(session, transient);
+    CK_MECHANISM mechanism{CKM_AES_KEY_WRAP_PAD, nullptr, 0};
+    // RFC 5649 adds at most 15 bytes; query anyway so modules with other framing still work.
+    CK_ULONG size = 0;
+    if (Status s = session.Check(session.fn()->C_WrapKey(session.handle(), &mechanism, wrapping_key,
+                                                         transient, nullptr, &size),
+                                 "C_WrapKey");
+        !s.ok()) {
+      return s;
+    }
+    std::vector<uint8_t> wrapped(size);
+    if (Status s = session.Check(session.fn()->C_WrapKey(session.handle(), &mechanism, wrapping_key,
+                                                         transient, wrapped.data(), &size),
+                                 "C_WrapKey");
+        !s.ok()) {
+      return s;
+    }
+    wrapped.resize(size);
+    return wrapped;
+  }
+
+  // Unwrap recovers the 64-byte secret of `object` straight into SecretBytes and checks it against
+  // the identity the object claims; a mismatch (swapped or corrupted object) fails closed.
+  Result<Sr25519Keypair> Unwrap(Session& session, const WrappedObject& object) {
+    Result<CK_OBJECT_HANDLE> wrapping_key = FindWrappingKey(session);
+    if (!wrapping_key.ok()) return wrapping_key.status();
+    Result<std::vector<uint8_t>> wrapped = pkcs11::GetBytes(session, object.handle, CKA_VALUE);
+    if (!wrapped.ok()) return wrapped.status();
+    CK_OBJECT_CLASS klass = CKO_SECRET_KEY;
+    CK_KEY_TYPE key_type = CKK_GENERIC_SECRET;
+    CK_ATTRIBUTE templ[] = {
+        AttrOf(CKA_CLASS, klass),      AttrOf(CKA_KEY_TYPE, key_type), AttrOf(CKA_TOKEN, kFalse),
+        AttrOf(CKA_SENSITIVE, kFalse), AttrOf(CKA_EXTRACTABLE, kTrue),
+    };
+    CK_MECHANISM mechanism{CKM_AES_KEY_WRAP_PAD, nullptr, 0};
+    CK_OBJECT_HANDLE transient = CK_INVALID_HANDLE;
+    if (Status s = session.Check(
+            session.fn()->C_UnwrapKey(session.handle(), &mechanism, *wrapping_key, wrapped->data(),
+                                      static_cast<CK_ULONG>(wrapped->size()), templ,
+                                      std::size(templ), &transient),
+            "C_UnwrapKey (sr25519 secret)");
+        !s.ok()) {
+      return s;
+    }
+    ObjectGuard guard(session, transient);
+    SecretBytes secret(kSr25519SecretSize);
+    CK_ATTRIBUTE value{CKA_VALUE, secret.data(), static_cast<CK_ULONG>(secret.size())};
+    if (Status s =
+            session.Check(session.fn()->C_GetAttributeValue(session.handle(), transient, &value, 1),
+                          "C_GetAttributeValue (unwrapped sr25519 secret)");
+        !s.ok()) {
+      return s;
+    }
+    if (value.ulValueLen != kSr25519SecretSize)
+      return Status::Internal("unwrapped sr25519 secret has wrong size");
+    Result<Sr25519Keypair> pair = Sr25519Keypair::FromSecret(secret.span());
+    if (!pair.ok()) return Status::Internal("unwrapped sr25519 secret is not a valid key");
+    if (!std::equal(pair->public_key().begin(), pair->public_key().end(),
+                    object.label.id.public_key.begin(), object.label.id.public_key.end())) {
+      return Status::Internal("wrapped sr25519 secret does not match the public key in its label");
+    }
+    return pair;
+  }
+
+  // StoreWrapped wraps `pair` and writes the data object, then unwraps it again to prove the stored
+  // form works before reporting success. Caller holds write_mutex.
+  Result<KeyInfo> StoreWrapped(Session& session, const KeyTypeId& key_type,
+                               const Sr25519Keypair& pair, bool generated) {
+    KeyInfo info;
+    info.id =
+        KeyId{key_type, std::vector<uint8_t>(pair.public_key().begin(), pair.public_key().end())};
+    info.scheme = Scheme::kSr25519;
+    info.protection = KeyProtection::kHsmWrapped;
+    info.generated_in_custody = generated;
+    info.created_at_unix = clock();
+    if (Status exists = EnsureAbsent(session, info.id); !exists.ok()) return exists;
+    Result<CK_OBJECT_HANDLE> wrapping_key = EnsureWrappingKey(session);
+    if (!wrapping_key.ok()) return wrapping_key.status();
+    Result<std::vector<uint8_t>> wrapped = Wrap(session, *wrapping_key, pair.secret());
+    if (!wrapped.ok()) return wrapped.status();
+    const std::string label =
+        MakeLabel(info.id, info.created_at_unix, generated ? kOriginGenerated : kOriginImported);
+    const std::vector<uint8_t> application = ApplicationBytes();
+    CK_OBJECT_CLASS klass = CKO_DATA;
+    CK_ATTRIBUTE templ[] = {
+        AttrOf(CKA_CLASS, klass),
+        AttrOf(CKA_TOKEN, kTrue),
+        AttrOf(CKA_PRIVATE, kTrue),
+        AttrOf(CKA_MODIFIABLE, kFalse),
+        AttrBytes(CKA_APPLICATION, application),
+        Attr(CKA_LABEL, label.data(), label.size()),
+        AttrBytes(CKA_VALUE, *wrapped),
+    };
+    CK_OBJECT_HANDLE object = CK_INVALID_HANDLE;
+    if (Status s = session.Check(
+            session.fn()->C_CreateObject(session.handle(), templ, std::size(templ), &object),
+            "C_CreateObject (wrapped sr25519 secret)");
+        !s.ok()) {
+      return s;
+    }
+    ObjectGuard guard(session, object);
+    Result<Sr25519Keypair> check = Unwrap(
+        session, WrappedObject{object, ParsedLabel{info.id, info.created_at_unix, generated}});
+    if (!check.ok()) return check.status();
+    guard.Release();
+    return info;
+  }
+
+  // EnsureAbsent fails with kInvalidArgument if any object of ours already carries `id`.
+  Status EnsureAbsent(Session& session, const KeyId& id) {
+    const std::vector<uint8_t> id_bytes = IdBytes(id);
+    CK_ATTRIBUTE templ[] = {AttrBytes(CKA_ID, id_bytes)};
+    Result<std::vector<CK_OBJECT_HANDLE>> keys = pkcs11::FindObjects(session, templ);
+    if (!keys.ok()) return keys.status();
+    if (!keys->empty()) return Status::InvalidArgument("key already stored");
+    Result<WrappedObject> wrapped = FindWrapped(session, id);
+    if (wrapped.ok()) return Status::InvalidArgument("key already stored");
+    if (wrapped.status().code() != StatusCode::kNotFound) return wrapped.status();
+    return Status::Ok();
+  }
+
+  // SignRaw runs one single-part signature with the private key of `id` and `scheme` into `out`.
+  Status SignRaw(const KeyId& id, Scheme scheme, CK_MECHANISM_TYPE mechanism_type,
+                 std::span<const uint8_t> data, std::span<uint8_t, 64> out) {
+    Result<Session> session = pool->Acquire();
+    if (!session.ok()) return session.status();
+    return SignRawIn(*session, id, scheme, mechanism_type, data, out);
+  }
+
+  Status SignRawIn(Session& session, const KeyId& id, Scheme scheme,
+                   CK_MECHANISM_TYPE mechanism_type, std::span<const uint8_t> data,
+                   std::span<uint8_t, 64> out) {
+    Result<CK_OBJECT_HANDLE> key = FindPrivateKey(session, id, Pkcs11KeyType(scheme));
+    if (!key.ok()) return key.status();
+    CK_MECHANISM mechanism{mechanism_type, nullptr, 0};
+    if (Status s = session.Check(session.fn()->C_SignInit(session.handle(), &mechanism, *key),
+                                 "C_SignInit");
+        !s.ok()) {
+      return s;
+    }
+    CK_ULONG size = static_cast<CK_ULONG>(out.size());
+    CK_RV rv = session.fn()->C_Sign(session.handle(), const_cast<uint8_t*>(data.data()),
+                                    static_cast<CK_ULONG>(data.size()), out.data(), &size);
+    if (rv == CKR_BUFFER_TOO_SMALL)
+      session.MarkBroken();  // the operation stays active after this one
+    if (Status s = session.Check(rv, "C_Sign"); !s.ok()) return s;
+    if (size != out.size()) return Status::Internal("HSM signature has unexpected length");
+    return Status::Ok();
+  }
+
+  Result<Ed25519Signature> SignEd25519(const KeyId& id, std::span<const uint8_t> message) {
+    if (id.public_key.size() != kEd25519PublicSize) return Status::NotFound("ed25519 key not held");
+    Ed25519Signature signature{};
+    if (Status s = SignRaw(id, Scheme::kEd25519, CKM_EDDSA, message, signature); !s.ok()) return s;
+    // Fail closed on a faulty HSM or a key object that does not match its label.
+    if (!Ed25519Verify(id.public_key, message, signature)) {
+      return Status::Internal("HSM ed25519 signature does not verify");
+    }
+    return signature;
+  }
+
+  Result<EcdsaSignature> SignEcdsaDigest(const KeyId& id, std::span<const uint8_t> digest) {
+    if (digest.size() != kEcdsaPrehashSize)
+      return Status::InvalidArgument("ecdsa prehash must be 32 bytes");
+    if (id.public_key.size() != kEcdsaPublicSize) return Status::NotFound("ecdsa key not held");
+    std::array<uint8_t, kEcdsaCompactSize> raw{};
+    if (Status s = SignRaw(id, Scheme::kEcdsa, CKM_ECDSA, digest, raw); !s.ok()) return s;
+    return FinishEcdsa(raw, digest, id.public_key);
+  }
+
+  Result<std::shared_ptr<const Sr25519Keypair>> LoadSr25519(const KeyId& id) {
+    {
+      std::lock_guard lock(loaded_mutex);
+      if (auto it = loaded.find(id); it != loaded.end()) return it->second;
+    }
+    if (id.public_key.size() != kSr25519PublicSize) return Status::NotFound("sr25519 key not held");
+    Result<Session> session = pool->Acquire();
+    if (!session.ok()) return session.status();
+    Result<WrappedObject> object = FindWrapped(*session, id);
+    if (!object.ok()) return object.status();
+    Result<Sr25519Keypair> pair = Unwrap(*session, *object);
+    if (!pair.ok()) return pair.status();
+    auto shared = std::make_shared<const Sr25519Keypair>(std::move(pair).value());
+    std::lock_guard lock(loaded_mutex);
+    return loaded.try_emplace(id, std::move(shared)).first->second;
+  }
+
+  // ImportNative creates the private and public key objects for an ed25519 or ecdsa secret, then
+  // signs a probe to prove the HSM interpreted the key material as intended. Caller holds
+  // write_mutex.
+  Result<KeyInfo> ImportNative(Session& session, const KeyTypeId& key_type, Scheme scheme,
+                               std::span<const uint8_t> secret,
+                               std::span<const uint8_t> public_key) {
+    KeyInfo info;
+    info.id = KeyId{key_type, std::vector<uint8_t>(public_key.begin(), public_key.end())};
+    info.scheme = scheme;
+    info.protection = KeyProtection::kHsmNonExtractable;
+    info.generated_in_custody = false;
+    info.created_at_unix = clock();
+    if (Status exists = EnsureAbsent(session, info.id); !exists.ok()) return exists;
+
+    std::vector<uint8_t> ec_point;
+    if (scheme == Scheme::kEd25519) {
+      ec_point = DerOctetString(public_key);
+    } else {
+      Result<std::array<uint8_t, kSecp256k1UncompressedSize>> uncompressed =
+          UncompressSecp256k1(public_key);
+      if (!uncompressed.ok()) return uncompressed.status();
+      ec_point = DerOctetString(*uncompressed);
+    }
+    const std::vector<uint8_t> id_bytes = IdBytes(info.id);
+    const std::string label = MakeLabel(info.id, info.created_at_unix, kOriginImported);
+    const std::span<const uint8_t> params = EcParams(scheme);
+    CK_KEY_TYPE p11_key_type = Pkcs11KeyType(scheme);
+
+    CK_OBJECT_CLASS private_class = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE private_templ[] = {
+        AttrOf(CKA_CLASS, private_class), AttrOf(CKA_KEY_TYPE, p11_key_type),
+        AttrOf(CKA_TOKEN, kTrue),         AttrOf(CKA_PRIVATE, kTrue),
+        AttrOf(CKA_SENSITIVE, kTrue),     AttrOf(CKA_EXTRACTABLE, kFalse),
+        AttrOf(CKA_SIGN, kTrue),          AttrOf(CKA_DERIVE, kFalse),
+        AttrOf(CKA_DECRYPT, kFalse),      AttrOf(CKA_UNWRAP, kFalse),
+        AttrBytes(CKA_EC_PARAMS, params), AttrBytes(CKA_VALUE, secret),
+        AttrBytes(CKA_ID, id_bytes),      Attr(CKA_LABEL, label.data(), label.size()),
+    };
+    CK_OBJECT_HANDLE private_key = CK_INVALID_HANDLE;
+    if (Status s =
+            session.Check(session.fn()->C_CreateObject(session.handle(), private_templ,
+                                                       std::size(private_templ), &private_key),
+                          "C_CreateObject (private key)");
+        !s.ok()) {
+      return s;
+    }
+    ObjectGuard private_guard(session, private_key);
+    CK_OBJECT_CLASS public_class = CKO_PUBLIC_KEY;
+    CK_ATTRIBUTE public_templ[] = {
+        AttrOf(CKA_CLASS, public_class),
+        AttrOf(CKA_KEY_TYPE, p11_key_type),
+        AttrOf(CKA_TOKEN, kTrue),
+        AttrOf(CKA_PRIVATE, kFalse),
+        AttrOf(CKA_VERIFY, kTrue),
+        AttrBytes(CKA_EC_PARAMS, params),
+        AttrBytes(CKA_EC_POINT, ec_point),
+        AttrBytes(CKA_ID, id_bytes),
+        Attr(CKA_LABEL, label.data(), label.size()),
+    };
+    CK_OBJECT_HANDLE public_object = CK_INVALID_HANDLE;
+    if (Status s =
+            session.Check(session.fn()->C_CreateObject(session.handle(), public_templ,
+                                                       std::size(public_templ), &public_object),
+                          "C_CreateObject (public key)");
+        !s.ok()) {
+      return s;
+    }
+    ObjectGuard public_guard(session, public_object);
+    if (Status s = ProbeSign(session, info.id, scheme); !s.ok()) return s;
+    private_guard.Release();
+    public_guard.Release();
+    return info;
+  }
+
+  // ProbeSign signs kImportProbe with the stored key and verifies it against the key's identity.
+  Status ProbeSign(Session& session, const KeyId& id, Scheme scheme) {
+    std::array<uint8_t, 64> raw{};
+    if (scheme == Scheme::kEd25519) {
+      if (Status s = SignRawIn(session, id, scheme, CKM_EDDSA, kImportProbe, raw); !s.ok())
+        return s;
+      if (!Ed25519Verify(id.public_key, kImportProbe, raw)) {
+        return Status::Internal("HSM does not sign with the stored ed25519 key as expected");
+      }
+      return Status::Ok();
+    }
+    const Hash256 digest = Blake2b256(kImportProbe);
+    if (Status s = SignRawIn(session, id, scheme, CKM_ECDSA, digest, raw); !s.ok()) return s;
+    Result<EcdsaSignature> finished = FinishEcdsa(raw, digest, id.public_key);
+    return finished.ok() ? Status::Ok() : finished.status();
+  }
+
+  // GenerateNative generates the pair inside the HSM under a pending CKA_ID, reads the public key,
+  // then relabels both objects with their identity. Caller holds write_mutex.
+  Result<KeyInfo> GenerateNative(Session& session, const KeyTypeId& key_type, Scheme scheme) {
+    std::array<uint8_t, 16> nonce{};
+    if (Status s = session.Check(
+            session.fn()->C_GenerateRandom(session.handle(), nonce.data(), nonce.size()),
+            "C_GenerateRandom");
+        !s.ok()) {
+      return s;
+    }
+    const std::string pending_id = std::string(kPendingIdPrefix) + HexEncode(nonce);
+    const std::span<const uint8_t> params = EcParams(scheme);
+    CK_ATTRIBUTE public_templ[] = {
+        AttrOf(CKA_TOKEN, kTrue),
+        AttrOf(CKA_PRIVATE, kFalse),
+        AttrOf(CKA_VERIFY, kTrue),
+        AttrBytes(CKA_EC_PARAMS, params),
+        Attr(CKA_ID, pending_id.data(), pending_id.size()),
+    };
+    CK_ATTRIBUTE private_templ[] = {
+        AttrOf(CKA_TOKEN, kTrue),
+        AttrOf(CKA_PRIVATE, kTrue),
+        AttrOf(CKA_SENSITIVE, kTrue),
+        AttrOf(CKA_EXTRACTABLE, kFalse),
+        AttrOf(CKA_SIGN, kTrue),
+        AttrOf(CKA_DERIVE, kFalse),
+        AttrOf(CKA_DECRYPT, kFalse),
+        AttrOf(CKA_UNWRAP, kFalse),
+        Attr(CKA_ID, pending_id.data(), pending_id.size()),
+    };
+    CK_MECHANISM mechanism{
+        scheme == Scheme::kEd25519 ? CKM_EC_EDWARDS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, nullptr, 0};
+    CK_OBJECT_HANDLE public_object = CK_INVALID_HANDLE;
+    CK_OBJECT_HANDLE private_key = CK_INVALID_HANDLE;
+    if (Status s = session.Check(
+            session.fn()->C_GenerateKeyPair(session.handle(), &mechanism, public_templ,
+                                            std::size(public_templ), private_templ,
+                                            std::size(private_templ), &public_object, &private_key),
+            "C_GenerateKeyPair");
+        !s.ok()) {
+      return s;
+    }
+    ObjectGuard public_guard(session, public_object);
+    ObjectGuard private_guard(session, private_key);
+    Result<std::vector<uint8_t>> point = pkcs11::GetBytes(session, public_object, CKA_EC_POINT);
+    if (!point.ok()) return point.status();
+    std::vector<uint8_t> public_key = DecodeEcPoint(std::move(point).value());
+    if (scheme == Scheme::kEcdsa) {
+      Result<EcdsaPublic> compressed = CompressSecp256k1(public_key);
+      if (!compressed.ok()) return compressed.status();
+      public_key.assign(compressed->begin(), compressed->end());
+    } else if (public_key.size() != kEd25519PublicSize) {
+      return Status::Internal("HSM returned an ed25519 public key of unexpected size");
+    }
+    KeyInfo info;
+    info.id = KeyId{key_type, std::move(public_key)};
+    info.scheme = scheme;
+    info.protection = KeyProtection::kHsmNonExtractable;
+    info.generated_in_custody = true;
+    info.created_at_unix = clock();
+    if (Status exists = EnsureAbsent(session, info.id); !exists.ok()) return exists;
+    const std::vector<uint8_t> id_bytes = IdBytes(info.id);
+    const std::string label = MakeLabel(info.id, info.created_at_unix, kOriginGenerated);
+    CK_ATTRIBUTE identity[] = {AttrBytes(CKA_ID, id_bytes),
+                               Attr(CKA_LABEL, label.data(), label.size())};
+    for (CK_OBJECT_HANDLE object : {public_object, private_key}) {
+      if (Status s = session.Check(session.fn()->C_SetAttributeValue(session.handle(), object,
+                                                                     identity, std::size(identity)),
+                                   "C_SetAttributeValue (key identity)");
+          !s.ok()) {
+        return s;
+      }
+    }
+    if (Status s = ProbeSign(session, info.id, scheme); !s.ok()) return s;
+    public_guard.Release();
+    private_guard.Release();
+    return info;
+  }
+
+  // DescribePrivateKey builds KeyInfo for one private key object, or nullopt if it is not one of
+  // ours.
+  Result<std::optional<KeyInfo>> DescribePrivateKey(Session& session, CK_OBJECT_HANDLE object) {
+    Result<CK_ULONG> key_type = pkcs11::GetUlong(session, object, CKA_KEY_TYPE);
+    if (!key_type.ok()) return key_type.status();
+    Scheme scheme;
+    size_t public_size;
+    if (*key_type == CKK_EC_EDWARDS) {
+      scheme = Scheme::kEd25519;
+      public_size = kEd25519PublicSize;
+    } else if (*key_type == CKK_EC) {
+      scheme = Scheme::kEcdsa;
+      public_size = kEcdsaPublicSize;
+    } else {
+      return std::optional<KeyInfo>();
+    }
+    Result<std::vector<uint8_t>> label = pkcs11::GetBytes(session, object, CKA_LABEL);
+    Result<std::vector<uint8_t>> id_bytes = pkcs11::GetBytes(session, object, CKA_ID);
+    if (!label.ok()) return label.status();
+    if (!id_bytes.ok()) return id_bytes.status();
+    std::optional<ParsedLabel> parsed = ParseLabel(*label);
+    if (!parsed.has_value() || parsed->id.public_key.size() != public_size ||
+        IdBytes(parsed->id) != *id_bytes) {
+      return std::optional<KeyInfo>();
+    }
+    Result<bool> local = pkcs11::GetBool(session, object, CKA_LOCAL);
+    Result<bool> never_extractable = pkcs11::GetBool(session, object, CKA_NEVER_EXTRACTABLE);
+    Result<bool> sensitive = pkcs11::GetBool(session, object, CKA_SENSITIVE);
+    Result<bool> extractable = pkcs11::GetBool(session, object, CKA_EXTRACTABLE);
+    if (!local.ok() || !never_extractable.ok() || !sensitive.ok() || !extractable.ok()) {
+      return Status::Internal("cannot read key protection attributes");
+    }
+    if (!*sensitive || *extractable) {
+      // Reported rather than hidden: an operator must see a key that lost its protection.
+      return Status::Internal("private key " + std::string(label->begin(), label->end()) +
+                              " is extractable or not sensitive");
+    }
+    KeyInfo info;
+    info.id = std::move(parsed->id);
+    info.scheme = scheme;
+    info.protection = KeyProtection::kHsmNonExtractable;
+    // The HSM's own attestation, not our label: generated on the token and never extractable since.
+    info.generated_in_custody = *local && *never_extractable;
+    info.created_at_unix = parsed->created_at;
+    return std::optional<KeyInfo>(std::move(info));
+  }
+
+  void Forget(const KeyId& id) {
+    std::lock_guard lock(loaded_mutex);
+    loaded.erase(id);
+  }
+};
+
+Pkcs11Custody::Pkcs11Custody(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Pkcs11Custody::~Pkcs11Custody() = default;
+
+Result<std::unique_ptr<Pkcs11Custody>> Pkcs11Custody::Open(Pkcs11Config config) {
+  if (config.pin.empty()) return Status::InvalidArgument("PKCS#11 user PIN is empty");
+  Result<std::shared_ptr<pkcs11::Module>> module = pkcs11::Module::Load(config.module_path);
+  if (!module.ok()) return module.status();
+  Result<CK_SLOT_ID> slot = (*module)->FindSlotByTokenLabel(config.token_label);
+  if (!slot.ok()) return Status::Unavailable(slot.status().message());
+  Result<std::unique_ptr<pkcs11::SessionPool>> pool =
+      pkcs11::SessionPool::Open(*module, *slot, std::move(config.pin), config.max_sessions);
+  if (!pool.ok()) return pool.status();
+  auto impl = std::make_unique<Impl>();
+  impl->pool = std::move(pool).value();
+  if (config.clock != nullptr) impl->clock = config.clock;
+  return std::unique_ptr<Pkcs11Custody>(new Pkcs11Custody(std::move(impl)));
+}
+
+Result<std::vector<KeyInfo>> Pkcs11Custody::List() {
+  Result<Session> session = impl_->pool->Acquire();
+  if (!session.ok()) return session.status();
+  CK_OBJECT_CLASS klass = CKO_PRIVATE_KEY;
+  CK_ATTRIBUTE templ[] = {AttrOf(CKA_CLASS, klass)};
+  Result<std::vector<CK_OBJECT_HANDLE>> private_keys = pkcs11::FindObjects(*session, templ);
+  if (!private_keys.ok()) return private_keys.status();
+  std::vector<KeyInfo> infos;
+  for (CK_OBJECT_HANDLE object : *private_keys) {
+    Result<std::optional<KeyInfo>> info = impl_->DescribePrivateKey(*session, object);
+    if (!info.ok()) return info.status();
+    if (info->has_value()) infos.push_back(std::move(**info));
+  }
+  Result<std::vector<WrappedObject>> wrapped = ListWrapped(*session);
+  if (!wrapped.ok()) return wrapped.status();
+  for (WrappedObject& object : *wrapped) {
+    KeyInfo info;
+    info.id = std::move(object.label.id);
+    info.scheme = Scheme::kSr25519;
+    info.protection = KeyProtection::kHsmWrapped;
+    info.generated_in_custody = object.label.generated;
+    info.created_at_unix = object.label.created_at;
+    infos.push_back(std::move(info));
+  }
+  return infos;
+}
+
+Result<KeyInfo> Pkcs11Custody::Generate(const KeyTypeId& key_type, Scheme scheme) {
+  if (Status s = CheckSchemeForKeyType(key_type, scheme); !s.ok()) return s;
+  std::lock_guard lock(impl_->write_mutex);
+  Result<Session> session = impl_->pool->Acquire();
+  if (!session.ok()) return session.status();
+  if (scheme != Scheme::kSr25519) return impl_->GenerateNative(*session, key_type, scheme);
+  // The mini-secret comes from the HSM's generator, so a weak host RNG cannot weaken sr25519 keys.
+  SecretBytes mini_secret(kSr25519MiniSecretSize);
+  if (Status s = session->Check(session->fn()->C_GenerateRandom(
+                                    session->handle(), mini_secret.data(), mini_secret.size()),
+                                "C_GenerateRandom");
+      !s.ok()) {
+    return s;
+  }
+  Result<Sr25519Keypair> pair = Sr25519Keypair::FromMiniSecret(mini_secret.span());
+  if (!pair.ok()) return pair.status();
+  return impl_->StoreWrapped(*session, key_type, *pair, /*generated=*/true);
+}
+
+Result<KeyInfo> Pkcs11Custody::Import(const KeyTypeId& key_type, const Keypair& pair) {
+  if (Status s = CheckSchemeForKeyType(key_type, pair.scheme()); !s.ok()) return s;
+  std::lock_guard lock(impl_->write_mutex);
+  Result<Session> session = impl_->pool->Acquire();
+  if (!session.ok()) return session.status();
+  if (const Sr25519Keypair* sr = pair.sr25519()) {
+    return impl_->StoreWrapped(*session, key_type, *sr, /*generated=*/false);
+  }
+  if (const Ed25519Keypair* ed = pair.ed25519()) {
+    return impl_->ImportNative(*session, key_type, Scheme::kEd25519, ed->seed(), ed->public_key());
+  }
+  const EcdsaKeypair* ecdsa = pair.ecdsa();
+  return impl_->ImportNative(*session, key_type, Scheme::kEcdsa, ecdsa->seed(),
+                             ecdsa->public_key());
+}
+
+Status Pkcs11Custody::Delete(const KeyId& id) {
+  std::lock_guard lock(impl_->write_mutex);
+  impl_->Forget(id);
+  Result<Session> session = impl_->pool->Acquire();
+  if (!session.ok()) return session.status();
+  const std::vector<uint8_t> id_bytes = IdBytes(id);
+  CK_ATTRIBUTE templ[] = {AttrBytes(CKA_ID, id_bytes)};
+  Result<std::vector<CK_OBJECT_HANDLE>> objects = pkcs11::FindObjects(*session, templ);
+  if (!objects.ok()) return objects.status();
+  Result<std::vector<WrappedObject>> wrapped = ListWrapped(*session);
+  if (!wrapped.ok()) return wrapped.status();
+  for (const WrappedObject& object : *wrapped) {
+    if (object.label.id == id) objects->push_back(object.handle);
+  }
+  if (objects->empty()) return Status::NotFound("key not held");
+  for (CK_OBJECT_HANDLE object : *objects) {
+    if (Status s = session->Check(session->fn()->C_DestroyObject(session->handle(), object),
+                                  "C_DestroyObject");
+        !s.ok()) {
+      return s;
+    }
+  }
+  // Again after the objects are gone, in case a concurrent signer unwrapped the key in between.
+  impl_->Forget(id);
+  return Status::Ok();
+}
+
+Result<std::vector<uint8_t>> Pkcs11Custody::Sign(const KeyId& id, Scheme scheme,
+                                                 std::span<const uint8_t> message) {
+  switch (scheme) {
+    case Scheme::kEd25519: {
+      Result<Ed25519Signature> signature = impl_->SignEd25519(id, message);
+      if (!signature.ok()) return signature.status();
+      return std::vector<uint8_t>(signature->begin(), signature->end());
+    }
+    case Scheme::kEcdsa: {
+      const Hash256 digest = Blake2b256(message);
+      Result<EcdsaSignature> signature = impl_->SignEcdsaDigest(id, digest);
+      if (!signature.ok()) return signature.status();
+      return std::vector<uint8_t>(signature->begin(), signature->end());
+    }
+    case Scheme::kSr25519: {
+      Result<std::shared_ptr<const Sr25519Keypair>> pair = impl_->LoadSr25519(id);
+      if (!pair.ok()) return pair.status();
+      const Sr25519Signature signature = (*pair)->Sign(message);
+      return std::vector<uint8_t>(signature.begin(), signature.end());
+    }
+  }
+  return Status::InvalidArgument("unknown scheme");
+}
+
+Result<EcdsaSignature> Pkcs11Custody::EcdsaSignPrehashed(const KeyId& id,
+                                                         std::span<const uint8_t> digest) {
+  return impl_->SignEcdsaDigest(id, digest);
+}
+
+Result<Sr25519VrfSignature> Pkcs11Custody::VrfSign(const KeyId& id, const VrfTranscriptData& input,
+                                                   const std::optional<VrfTranscriptData>& extra) {
+  Result<std::shared_ptr<const Sr25519Keypair>> pair = impl_->LoadSr25519(id);
+  if (!pair.ok()) return pair.status();
+  std::optional<MerlinTranscript> extra_transcript;
+  if (extra.has_value()) extra_transcript.emplace(extra->Build());
+  return (*pair)->VrfSign(input.Build(), extra_transcript);
+}
+
+Result<Sr25519VrfPreOutput> Pkcs11Custody::VrfPreOutput(const KeyId& id,
+                                                        const VrfTranscriptData& input) {
+  Result<std::shared_ptr<const Sr25519Keypair>> pair = impl_->LoadSr25519(id);
+  if (!pair.ok()) return pair.status();
+  return (*pair)->VrfPreOutput(input.Build());
+}
+
+void Pkcs11Custody::UnloadSecrets() {
+  std::lock_guard lock(impl_->loaded_mutex);
+  impl_->loaded.clear();
+}
+
+size_t Pkcs11Custody::LoadedSecretCount() const {
+  std::lock_guard lock(impl_->loaded_mutex);
+  return impl_->loaded.size();
+}
+
+}  // namespace keymgr

@@ -1,0 +1,172 @@
+// Key custody: where validator keys live and the only way the signer reaches them (interface + test
+// double).
+//
+// Every key is named by its KeyId, (4-byte key type, public key). A custody backend is the single
+// source of truth for which keys exist: callers list keys through it and never keep their own key
+// files. Thread safety: every KeyCustody method may be called from any number of threads at once.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "keymgr/ecdsa.h"
+#include "keymgr/keypair.h"
+#include "keymgr/sr25519.h"
+#include "keymgr/status.h"
+
+namespace keymgr {
+
+inline constexpr size_t kKeyTypeIdSize = 4;
+using KeyTypeId = std::array<uint8_t, kKeyTypeIdSize>;
+
+// MakeKeyTypeId turns a 4-character literal such as "gran" into a KeyTypeId. Fails with
+// kInvalidArgument unless `name` is exactly 4 printable ASCII characters other than ':' (labels use
+// ':' as separator).
+Result<KeyTypeId> MakeKeyTypeId(std::string_view name);
+// KeyTypeName returns the 4 characters of `key_type` as a string.
+std::string KeyTypeName(const KeyTypeId& key_type);
+// RequiredSchemeForKeyType returns the scheme Substrate's runtime uses for a known key type (`gran`
+// ed25519, `beef` ecdsa, `babe`/`para`/`asgn`/`audi`/`imon` sr25519), or nullopt for types that
+// accept any scheme (such as `acco`). Custody backends refuse to generate or import a key under the
+// wrong scheme.
+std::optional<Scheme> RequiredSchemeForKeyType(const KeyTypeId& key_type);
+
+// KeyId names one key: its key type and its public key (32 bytes, or 33 for ecdsa).
+struct KeyId {
+  KeyTypeId key_type{};
+  std::vector<uint8_t> public_key;
+
+  friend bool operator==(const KeyId&, const KeyId&) = default;
+  friend auto operator<=>(const KeyId&, const KeyId&) = default;
+};
+
+// KeyProtection says what stands between a key's secret and the signer process.
+enum class KeyProtection {
+  kHsmNonExtractable,  // the secret never leaves the HSM; it signs inside (ed25519, ecdsa over
+                       // PKCS#11)
+  kHsmWrapped,      // only an HSM-wrapped form is stored; plaintext exists in signer memory while
+                    // loaded
+  kSoftwareMemory,  // plain process memory (the in-memory test double)
+};
+
+// KeyInfo is what a custody backend reports about one key; it never contains secret material.
+struct KeyInfo {
+  KeyId id;
+  Scheme scheme = Scheme::kSr25519;
+  KeyProtection protection = KeyProtection::kSoftwareMemory;
+  // generated_in_custody is true when the secret was created inside the backend (HSM key generation
+  // or HSM random generator), false when it was imported from outside.
+  bool generated_in_custody = false;
+  int64_t created_at_unix = 0;  // seconds since the epoch, UTC, as recorded when the key was stored
+};
+
+// KeyCustody is the abstract key store the signing pipeline talks to.
+// Every method is thread-safe. A key that is not held yields kNotFound (Substrate's Ok(None)); a
+// backend that cannot be reached yields kUnavailable; no method ever returns a signature it could
+// not check.
+class KeyCustody {
+ public:
+  virtual ~KeyCustody() = default;
+
+  // List returns every key the backend holds, in no particular order.
+  virtual Result<std::vector<KeyInfo>> List() = 0;
+  // Generate creates a new key of `scheme` under `key_type` inside the backend and returns its
+  // description. Fails with kInvalidArgument if `scheme` is not allowed for `key_type`.
+  virtual Result<KeyInfo> Generate(const KeyTypeId& key_type, Scheme scheme) = 0;
+  // Import stores a copy of `pair` under `key_type`. Fails with kInvalidArgument on a scheme not
+  // allowed for `key_type` or a key that is already stored. The caller still owns and wipes `pair`.
+  virtual Result<KeyInfo> Import(const KeyTypeId& key_type, const Keypair& pair) = 0;
+  // Delete destroys every stored object of `id`. Fails with kNotFound if there is none.
+  virtual Status Delete(const KeyId& id) = 0;
+
+  // Sign signs `message` the way Substrate's Pair::sign does for `scheme` (ecdsa: over blake2_256
+  // of it). Fails with kNotFound if `id` is not held as a `scheme` key (Substrate's sign_with with
+  // a crypto id).
+  virtual Result<std::vector<uint8_t>> Sign(const KeyId& id, Scheme scheme,
+                                            std::span<const uint8_t> message) = 0;
+  // EcdsaSignPrehashed signs a 32-byte digest as given. Fails with kInvalidArgument on any other
+  // length.
+  virtual Result<EcdsaSignature> EcdsaSignPrehashed(const KeyId& id,
+                                                    std::span<const uint8_t> digest) = 0;
+  // VrfSign makes an sr25519 VRF signature of the input transcript `input` with the optional
+  // `extra` transcript.
+  virtual Result<Sr25519VrfSignature> VrfSign(const KeyId& id, const VrfTranscriptData& input,
+                                              const std::optional<VrfTranscriptData>& extra) = 0;
+  // VrfPreOutput returns the sr25519 VRF pre-output of `input` without a proof.
+  virtual Result<Sr25519VrfPreOutput> VrfPreOutput(const KeyId& id,
+                                                   const VrfTranscriptData& input) = 0;
+};
+
+// CustodyOp names each KeyCustody method, for fault injection in InMemoryCustody.
+enum class CustodyOp {
+  kList,
+  kGenerate,
+  kImport,
+  kDelete,
+  kSign,
+  kEcdsaSignPrehashed,
+  kVrfSign,
+  kVrfPreOutput
+};
+
+// InMemoryCustody is the test double: keys in SecretBytes in this process, with fault injection so
+// pipeline tests can prove they fail closed. Not for production (KeyProtection::kSoftwareMemory).
+// Thread-safe.
+class InMemoryCustody final : public KeyCustody {
+ public:
+  // clock returns seconds since the epoch for created_at; tests inject a fixed one. Defaults to the
+  // system clock.
+  explicit InMemoryCustody(int64_t (*clock)() = nullptr);
+  ~InMemoryCustody() override;
+
+  Result<std::vector<KeyInfo>> List() override;
+  Result<KeyInfo> Generate(const KeyTypeId& key_type, Scheme scheme) override;
+  Result<KeyInfo> Import(const KeyTypeId& key_type, const Keypair& pair) override;
+  Status Delete(const KeyId& id) override;
+  Result<std::vector<uint8_t>> Sign(const KeyId& id, Scheme scheme,
+                                    std::span<const uint8_t> message) override;
+  Result<EcdsaSignature> EcdsaSignPrehashed(const KeyId& id,
+                                            std::span<const uint8_t> digest) override;
+  Result<Sr25519VrfSignature> VrfSign(const KeyId& id, const VrfTranscriptData& input,
+                                      const std::optional<VrfTranscriptData>& extra) override;
+  Result<Sr25519VrfPreOutput> VrfPreOutput(const KeyId& id,
+                                           const VrfTranscriptData& input) override;
+
+  // FailNext makes the next `count` calls of `op` return `status` without touching any key.
+  void FailNext(CustodyOp op, Status status, int count = 1);
+  // SetUnavailable makes every call fail with kUnavailable until cleared, as an unplugged HSM
+  // would.
+  void SetUnavailable(bool unavailable);
+  // CallCount returns how many calls of `op` reached the store (including injected failures).
+  size_t CallCount(CustodyOp op) const;
+
+ private:
+  struct Entry;
+  struct Fault {
+    Status status;
+    int remaining = 0;
+  };
+
+  // TakeFault counts the call and returns the injected failure for `op`, or Ok. Caller holds
+  // mutex_.
+  Status TakeFault(CustodyOp op);
+  Result<KeyInfo> Store(const KeyTypeId& key_type, Keypair pair, bool generated);
+
+  mutable std::mutex mutex_;
+  int64_t (*clock_)();
+  std::map<KeyId, std::unique_ptr<Entry>> keys_;
+  std::map<CustodyOp, Fault> faults_;
+  std::map<CustodyOp, size_t> calls_;
+  bool unavailable_ = false;
+};
+
+}  // namespace keymgr

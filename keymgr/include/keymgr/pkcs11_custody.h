@@ -1,0 +1,91 @@
+// PKCS#11 key custody: ed25519/ecdsa keys that never leave the HSM, sr25519 secrets stored
+// HSM-wrapped.
+//
+// Custody model (docs/custody.md has the full description):
+//  - ed25519 (`gran`) and ecdsa secp256k1 (`beef`): private keys are token objects with
+//  CKA_SENSITIVE true and
+//    CKA_EXTRACTABLE false; they are generated in the HSM (or imported once) and sign inside it.
+//  - sr25519 (every other key type): no HSM implements schnorrkel, so the 64-byte secret is wrapped
+//  with a
+//    non-extractable AES-256 token key (CKM_AES_KEY_WRAP_PAD) and only the wrapped form is stored,
+//    as a CKO_DATA token object. It is unwrapped into SecretBytes when first used and wiped on
+//    UnloadSecrets or destruction.
+//  - Every object carries its identity: CKA_ID = key type (4 bytes) || public key on key objects,
+//  and
+//    CKA_LABEL = "<key type>:<public key hex>:<created-at unix seconds>" on all of them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "keymgr/custody.h"
+#include "keymgr/secret_bytes.h"
+#include "keymgr/status.h"
+
+namespace keymgr {
+
+// ReadPinFromFile reads a token PIN from `path`: a regular file (symlinks refused) readable by
+// nobody but its owner (mode 0600, 0400 or stricter). A single trailing newline is dropped. Fails
+// with kInvalidArgument if the file is group- or world-accessible or empty, kNotFound if it does
+// not exist. PINs never come from argv.
+Result<SecretBytes> ReadPinFromFile(const std::string& path);
+// ReadPinFromEnv reads a token PIN from the environment variable `name`. Fails with kNotFound if it
+// is unset or empty. The caller should unset the variable afterwards so child processes do not
+// inherit it.
+Result<SecretBytes> ReadPinFromEnv(const std::string& name);
+
+// Pkcs11Config says which module, token and user PIN to use. Move-only because of the PIN.
+struct Pkcs11Config {
+  std::string module_path;  // shared object implementing PKCS#11, loaded with dlopen
+  std::string token_label;  // CK_TOKEN_INFO label (trailing blanks ignored)
+  SecretBytes pin;          // user PIN; see ReadPinFromFile / ReadPinFromEnv
+  size_t max_sessions = 4;  // upper bound on concurrently open sessions (one per signing thread)
+  int64_t (*clock)() =
+      nullptr;  // seconds since the epoch for created-at; nullptr means the system clock
+};
+
+// Pkcs11Custody implements KeyCustody over a PKCS#11 token. Thread-safe: each call borrows its own
+// session from a pool, because a PKCS#11 session runs one operation at a time. Module errors map to
+// kUnavailable (module missing or gone, token absent, PIN rejected, session lost), kNotFound (key
+// not on the token), kInvalidArgument (bad input) and kInternal (anything a conforming module
+// should not do, or a signature that fails to verify).
+class Pkcs11Custody final : public KeyCustody {
+ public:
+  // Open loads the module, finds the token by label, opens a session and logs in as the user.
+  // Fails with kUnavailable on a module that cannot be loaded, an unknown token label, or a
+  // rejected PIN.
+  static Result<std::unique_ptr<Pkcs11Custody>> Open(Pkcs11Config config);
+  ~Pkcs11Custody() override;
+
+  Pkcs11Custody(const Pkcs11Custody&) = delete;
+  Pkcs11Custody& operator=(const Pkcs11Custody&) = delete;
+
+  Result<std::vector<KeyInfo>> List() override;
+  Result<KeyInfo> Generate(const KeyTypeId& key_type, Scheme scheme) override;
+  Result<KeyInfo> Import(const KeyTypeId& key_type, const Keypair& pair) override;
+  Status Delete(const KeyId& id) override;
+  Result<std::vector<uint8_t>> Sign(const KeyId& id, Scheme scheme,
+                                    std::span<const uint8_t> message) override;
+  Result<EcdsaSignature> EcdsaSignPrehashed(const KeyId& id,
+                                            std::span<const uint8_t> digest) override;
+  Result<Sr25519VrfSignature> VrfSign(const KeyId& id, const VrfTranscriptData& input,
+                                      const std::optional<VrfTranscriptData>& extra) override;
+  Result<Sr25519VrfPreOutput> VrfPreOutput(const KeyId& id,
+                                           const VrfTranscriptData& input) override;
+
+  // UnloadSecrets wipes every unwrapped sr25519 secret held in memory; the next use unwraps again.
+  void UnloadSecrets();
+  // LoadedSecretCount returns how many sr25519 secrets are currently unwrapped in memory.
+  size_t LoadedSecretCount() const;
+
+  struct Impl;
+
+ private:
+  explicit Pkcs11Custody(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace keymgr
