@@ -1,0 +1,195 @@
+// signerctl helpers every subcommand group uses: SURI sources, hex arguments, bounded file reads.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "ctl_command.h"
+#include "keymgr/hex.h"
+
+namespace signerctl {
+namespace {
+
+// A SURI is a phrase plus a short path; anything near this size is not one.
+constexpr size_t kMaxSuriFileSize = 4096;
+
+// FileDescriptor closes on every return path of the readers below.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// ReadInto fills `buffer` from `path` and returns how many bytes it read. Reading one byte more
+// than the caller accepts is how an oversized file is told apart from one of exactly the limit;
+// reading with read() rather than fstat sizes lets pipes such as /dev/stdin work too.
+keymgr::Result<size_t> ReadInto(const std::string& path, std::span<uint8_t> buffer) {
+  FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (file.get() < 0) {
+    return keymgr::Status::InvalidArgument(std::string("cannot open file: ") +
+                                           std::strerror(errno));
+  }
+  size_t total = 0;
+  while (total < buffer.size()) {
+    ssize_t got = ::read(file.get(), buffer.data() + total, buffer.size() - total);
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    if (got < 0) {
+      return keymgr::Status::InvalidArgument(std::string("cannot read file: ") +
+                                             std::strerror(errno));
+    }
+    if (got == 0) {
+      break;
+    }
+    total += static_cast<size_t>(got);
+  }
+  return total;
+}
+
+// ContainsFragmentOf reports whether `message` repeats `secret` or any '/'- or space-separated
+// piece of it at least two characters long (a phrase word, a junction, a password).
+bool ContainsFragmentOf(std::string_view message, std::string_view secret) {
+  if (!secret.empty() && message.find(secret) != std::string_view::npos) {
+    return true;
+  }
+  size_t start = 0;
+  while (start < secret.size()) {
+    size_t end = secret.find_first_of(" /", start);
+    if (end == std::string_view::npos) {
+      end = secret.size();
+    }
+    std::string_view piece = secret.substr(start, end - start);
+    if (piece.size() >= 2 && message.find(piece) != std::string_view::npos) {
+      return true;
+    }
+    start = end + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+Outcome CommandTable::RunParsed() const {
+  for (const auto& [subcommand, run] : entries_) {
+    if (subcommand->parsed()) {
+      return run();
+    }
+  }
+  return Outcome::Usage("no command given (see --help)");
+}
+
+void AddSuriOptions(CLI::App* command, SuriOptions& options, bool positional) {
+  const char* inline_help =
+      "secret URI, e.g. //Alice or '<phrase>//hard/soft///password' or a 0x seed; anything on the "
+      "command line is visible to other local users, so use this for development keys only";
+  if (positional) {
+    options.inline_option = command->add_option("suri", options.inline_suri, inline_help);
+  } else {
+    options.inline_option = command->add_option("--suri", options.inline_suri, inline_help);
+  }
+  options.file_option =
+      command->add_option("--suri-file", options.suri_file,
+                          "read the secret URI from the first line of this file (or set " +
+                              std::string(kSuriEnvVariable) + ")");
+}
+
+keymgr::Result<keymgr::SecretBytes> ResolveSuri(SuriOptions& options) {
+  const bool from_line = options.inline_option != nullptr && options.inline_option->count() > 0;
+  const bool from_file = options.file_option != nullptr && options.file_option->count() > 0;
+  if (from_line && from_file) {
+    return keymgr::Status::InvalidArgument("give the SURI once: inline or with --suri-file");
+  }
+  if (from_line) {
+    auto suri = keymgr::SecretBytes::CopyFrom(
+        {reinterpret_cast<const uint8_t*>(options.inline_suri.data()), options.inline_suri.size()});
+    keymgr::Wipe(
+        {reinterpret_cast<uint8_t*>(options.inline_suri.data()), options.inline_suri.size()});
+    if (suri.empty()) {
+      return keymgr::Status::InvalidArgument("the SURI is empty");
+    }
+    return suri;
+  }
+  if (from_file) {
+    keymgr::SecretBytes buffer(kMaxSuriFileSize + 1);
+    auto read = ReadInto(options.suri_file, buffer.span());
+    if (!read.ok()) {
+      return keymgr::Status::InvalidArgument("--suri-file: " + read.status().message());
+    }
+    if (*read > kMaxSuriFileSize) {
+      return keymgr::Status::InvalidArgument("--suri-file: file too large for a SURI");
+    }
+    // Only the first line counts, so a trailing newline (or CRLF) from an editor is harmless.
+    size_t length = 0;
+    while (length < *read && buffer.data()[length] != '\n') {
+      ++length;
+    }
+    if (length > 0 && buffer.data()[length - 1] == '\r') {
+      --length;
+    }
+    if (length == 0) {
+      return keymgr::Status::InvalidArgument("--suri-file: the first line is empty");
+    }
+    return keymgr::SecretBytes::CopyFrom(buffer.span().first(length));
+  }
+  const char* from_env = std::getenv(std::string(kSuriEnvVariable).c_str());
+  if (from_env != nullptr && from_env[0] != '\0') {
+    return keymgr::SecretBytes::CopyFrom(
+        {reinterpret_cast<const uint8_t*>(from_env), std::strlen(from_env)});
+  }
+  return keymgr::Status::InvalidArgument("no SURI given: use --suri-file, " +
+                                         std::string(kSuriEnvVariable) + " or --suri");
+}
+
+std::string SafeSuriError(const keymgr::Status& status, std::string_view suri) {
+  if (ContainsFragmentOf(status.message(), suri)) {
+    return "invalid SURI";
+  }
+  return "invalid SURI: " + status.message();
+}
+
+keymgr::Result<std::vector<uint8_t>> DecodeHexArgument(std::string_view name, std::string_view text,
+                                                       std::optional<size_t> expected_size) {
+  auto bytes = keymgr::HexDecode(text);
+  if (!bytes.ok()) {
+    return keymgr::Status::InvalidArgument(std::string(name) + ": not valid hex");
+  }
+  if (expected_size.has_value() && bytes->size() != *expected_size) {
+    return keymgr::Status::InvalidArgument(std::string(name) + ": expected " +
+                                           std::to_string(*expected_size) + " bytes, got " +
+                                           std::to_string(bytes->size()));
+  }
+  return bytes;
+}
+
+std::string HexWithPrefix(std::span<const uint8_t> bytes) {
+  return "0x" + keymgr::HexEncode(bytes);
+}
+
+keymgr::Result<std::string> ReadTextFile(const std::string& path, size_t max_size) {
+  std::string text(max_size + 1, '\0');
+  auto read = ReadInto(path, {reinterpret_cast<uint8_t*>(text.data()), text.size()});
+  if (!read.ok()) {
+    return read.status();
+  }
+  if (*read > max_size) {
+    return keymgr::Status::InvalidArgument("file larger than " + std::to_string(max_size) +
+                                           " bytes");
+  }
+  text.resize(*read);
+  return text;
+}
+
+}  // namespace signerctl
