@@ -47,6 +47,26 @@ constexpr std::array<int, 25> MakePiDestinations() {
 }
 constexpr std::array<int, 25> kPiDestinations = MakePiDestinations();
 
+// Pi is one 24-cycle through lanes 1..24 (lane 0 stays), so rho and pi can run in place by walking
+// that cycle from lane 1 with a single carried lane. These tables list, for each step, the lane
+// written and the rho offset of the lane that moves into it.
+struct PiWalk {
+  std::array<int, 24> lane{};
+  std::array<int, 24> rotation{};
+};
+constexpr PiWalk MakePiWalk() {
+  PiWalk walk;
+  int source = 1;
+  for (int step = 0; step < 24; ++step) {
+    walk.lane[step] = kPiDestinations[source];
+    walk.rotation[step] = kRotations[source];
+    source = kPiDestinations[source];
+  }
+  return walk;
+}
+constexpr PiWalk kPiWalk = MakePiWalk();
+static_assert(kPiWalk.lane[23] == 1, "pi must be a single cycle through lanes 1..24");
+
 constexpr size_t kKeccak256Rate = 136;  // (1600 - 2 * 256) / 8
 
 void XorBlockIntoLanes(std::array<uint64_t, 25>& lanes, const uint8_t* block, size_t length) {
@@ -58,33 +78,48 @@ void XorBlockIntoLanes(std::array<uint64_t, 25>& lanes, const uint8_t* block, si
 }  // namespace
 
 void KeccakF1600(std::array<uint64_t, 25>& state) {
-  std::array<uint64_t, 25> shuffled;
+  // Working on locals with fully unrolled loops lets the compiler keep lanes in registers; this
+  // permutation dominates Merlin's cost, and every signature runs it several times.
+  uint64_t lanes[25];
+  std::memcpy(lanes, state.data(), sizeof(lanes));
   for (int round = 0; round < kKeccakRounds; ++round) {
     // Theta: fold each column's parity into its neighbours.
     uint64_t parity[5];
+#pragma GCC unroll 5
     for (int x = 0; x < 5; ++x) {
-      parity[x] = state[x] ^ state[x + 5] ^ state[x + 10] ^ state[x + 15] ^ state[x + 20];
+      parity[x] = lanes[x] ^ lanes[x + 5] ^ lanes[x + 10] ^ lanes[x + 15] ^ lanes[x + 20];
     }
+#pragma GCC unroll 5
     for (int x = 0; x < 5; ++x) {
       const uint64_t mix = parity[(x + 4) % 5] ^ std::rotl(parity[(x + 1) % 5], 1);
+#pragma GCC unroll 5
       for (int y = 0; y < 25; y += 5) {
-        state[x + y] ^= mix;
+        lanes[x + y] ^= mix;
       }
     }
-    // Rho and pi together.
-    for (int lane = 0; lane < 25; ++lane) {
-      shuffled[kPiDestinations[lane]] = std::rotl(state[lane], kRotations[lane]);
+    // Rho and pi together, along the pi cycle.
+    uint64_t moving = lanes[1];
+#pragma GCC unroll 24
+    for (int step = 0; step < 24; ++step) {
+      const int lane = kPiWalk.lane[step];
+      const uint64_t displaced = lanes[lane];
+      lanes[lane] = std::rotl(moving, kPiWalk.rotation[step]);
+      moving = displaced;
     }
     // Chi: the only non-linear step, row by row.
+#pragma GCC unroll 5
     for (int y = 0; y < 25; y += 5) {
+      const uint64_t row[5] = {lanes[y], lanes[y + 1], lanes[y + 2], lanes[y + 3], lanes[y + 4]};
+#pragma GCC unroll 5
       for (int x = 0; x < 5; ++x) {
-        state[y + x] = shuffled[y + x] ^ (~shuffled[y + (x + 1) % 5] & shuffled[y + (x + 2) % 5]);
+        lanes[y + x] = row[x] ^ (~row[(x + 1) % 5] & row[(x + 2) % 5]);
       }
     }
-    state[0] ^= kRoundConstants[round];
+    lanes[0] ^= kRoundConstants[round];
   }
-  // STROBE keys pass through this function, so the scratch copy must not linger on the stack.
-  Wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(shuffled.data()), sizeof(shuffled)));
+  std::memcpy(state.data(), lanes, sizeof(lanes));
+  // STROBE keys pass through this function, so the working copy must not linger on the stack.
+  Wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(lanes), sizeof(lanes)));
 }
 
 Hash256 Keccak256(std::span<const uint8_t> data) {

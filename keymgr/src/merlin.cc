@@ -3,10 +3,12 @@
 #include "keymgr/merlin.h"
 
 #include <array>
+#include <bit>
 #include <cassert>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <span>
 #include <string_view>
 
@@ -43,17 +45,25 @@ std::array<uint8_t, 4> EncodeLengthLe32(size_t length) {
 
 void PermuteBytes(std::array<uint8_t, 200>& bytes) {
   std::array<uint64_t, 25> lanes;
-  for (size_t lane = 0; lane < lanes.size(); ++lane) {
-    uint64_t value = 0;
-    for (size_t i = 0; i < 8; ++i) {
-      value |= static_cast<uint64_t>(bytes[8 * lane + i]) << (8 * i);
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(lanes.data(), bytes.data(), bytes.size());
+  } else {
+    for (size_t lane = 0; lane < lanes.size(); ++lane) {
+      uint64_t value = 0;
+      for (size_t i = 0; i < 8; ++i) {
+        value |= static_cast<uint64_t>(bytes[8 * lane + i]) << (8 * i);
+      }
+      lanes[lane] = value;
     }
-    lanes[lane] = value;
   }
   KeccakF1600(lanes);
-  for (size_t lane = 0; lane < lanes.size(); ++lane) {
-    for (size_t i = 0; i < 8; ++i) {
-      bytes[8 * lane + i] = static_cast<uint8_t>(lanes[lane] >> (8 * i));
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(bytes.data(), lanes.data(), bytes.size());
+  } else {
+    for (size_t lane = 0; lane < lanes.size(); ++lane) {
+      for (size_t i = 0; i < 8; ++i) {
+        bytes[8 * lane + i] = static_cast<uint8_t>(lanes[lane] >> (8 * i));
+      }
     }
   }
   // The lanes may hold KEYed witness material.
