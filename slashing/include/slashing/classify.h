@@ -1,0 +1,58 @@
+// Classifiers: (key type, message, optional preimage) -> the claims a signature would make.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "slashing/types.h"
+
+namespace slashing {
+
+// ClassificationKind is the closed set of classifier outcomes.
+enum class ClassificationKind {
+  kProtected,         // claims holds one or more claims to check and record
+  kUnprotected,       // recognised and not slashable (or a non-slashable key type)
+  kUndecodable,       // slashable key type, but the message (or preimage) is not recognised
+  kPreimageMismatch,  // a preimage was given and does not hash to the message
+};
+
+// Classification is a classifier's answer. `claims` is non-empty only for kProtected.
+struct Classification {
+  ClassificationKind kind = ClassificationKind::kUndecodable;
+  std::vector<Claim> claims;
+};
+
+// ClassifyGrandpa decodes the 53-byte localized GRANDPA payload
+// (stage u8, target_hash, target_number u32, round u64, set_id u64). PrimaryPropose is
+// unprotected. A preimage must be absent (or empty). Pure; thread-safe.
+Classification ClassifyGrandpa(std::span<const uint8_t> message,
+                               std::optional<std::span<const uint8_t>> preimage);
+
+// ClassifyBabeSeal checks blake2_256(preimage) == message (32 bytes), decodes the preimage as a
+// SCALE header and takes the slot from its single BABE PreRuntime digest. Missing preimage or no
+// (or several) BABE pre-digests is kUndecodable. Pure; thread-safe.
+Classification ClassifyBabeSeal(std::span<const uint8_t> message,
+                                std::optional<std::span<const uint8_t>> preimage);
+
+// ClassifyBeefy checks keccak256(preimage) == message (32 bytes) and decodes the preimage as a
+// SCALE Commitment {payload, block_number u32, validator_set_id u64}. Pure; thread-safe.
+Classification ClassifyBeefy(std::span<const uint8_t> message,
+                             std::optional<std::span<const uint8_t>> preimage);
+
+// ClassifyPara classifies parachain-validator messages by prefix: BKNG (valid vote), APPR single
+// or multi-candidate (valid vote per candidate), DISP (valid or invalid), VCPC (unprotected), and
+// otherwise a strictly decoded availability bitfield (unprotected). Pure; thread-safe.
+Classification ClassifyPara(std::span<const uint8_t> message,
+                            std::optional<std::span<const uint8_t>> preimage);
+
+// Classify dispatches on key type; every non-slashable key type is kUnprotected. Thread-safe.
+Classification Classify(const KeyType& key_type, std::span<const uint8_t> message,
+                        std::optional<std::span<const uint8_t>> preimage);
+
+// kDisputeValid and kDisputeInvalid are the one-byte digests of the dispute domain.
+inline constexpr uint8_t kDisputeValid = 1;
+inline constexpr uint8_t kDisputeInvalid = 0;
+
+}  // namespace slashing

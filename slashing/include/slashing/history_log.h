@@ -1,0 +1,77 @@
+// HistoryLog: atomic check-and-record of claims; LocalHistoryLog group-commits into a HistoryStore.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "slashing/history_store.h"
+#include "slashing/status.h"
+#include "slashing/types.h"
+
+namespace slashing {
+
+// HistoryLog is where decisions are made and remembered. The Kafka issue puts an ordered log in
+// front of it; standalone, LocalHistoryLog is the implementation. Implementations are thread-safe.
+class HistoryLog {
+ public:
+  virtual ~HistoryLog() = default;
+
+  // CheckAndRecord applies the rule to every claim of one public key, atomically: it returns one
+  // verdict per claim, and if every verdict is allowed the new claims are durably recorded before
+  // it returns; if any is refused nothing is recorded. A failed Status means nothing may be
+  // assumed recorded and the caller must not sign.
+  virtual Result<std::vector<Verdict>> CheckAndRecord(std::span<const uint8_t> public_key,
+                                                      std::span<const Claim> claims,
+                                                      uint64_t now_unix_ms) = 0;
+};
+
+// EvaluateClaim is the one rule, shared by every HistoryLog: below the watermark is refused; then a
+// conflicted position is refused; then the same digest is a re-sign and another digest an
+// equivocation (typed by domain). `existing_digests` is null when nothing is recorded. Pure.
+Verdict EvaluateClaim(const Claim& claim, const std::vector<std::vector<uint8_t>>* existing_digests,
+                      const std::optional<Watermark>& watermark);
+
+struct LocalHistoryLogOptions {
+  // max_group_size caps how many callers one synced write batch serves.
+  size_t max_group_size = 1024;
+};
+
+// LocalHistoryLog group-commits concurrent callers in the manner of LevelDB's DBImpl::Write:
+// callers queue; the caller at the front becomes the leader, decides for everyone queued behind it
+// (in queue order, each seeing the claims staged before it), writes all new records in one
+// synced batch, then wakes the followers with their verdicts. One fsync serves the whole group.
+// If the batch fails every caller of the group gets the error. The store must not be written by
+// anyone else while the log is in use. Thread-safe.
+class LocalHistoryLog : public HistoryLog {
+ public:
+  explicit LocalHistoryLog(HistoryStore& store, LocalHistoryLogOptions options = {});
+
+  Result<std::vector<Verdict>> CheckAndRecord(std::span<const uint8_t> public_key,
+                                              std::span<const Claim> claims,
+                                              uint64_t now_unix_ms) override;
+
+  // GroupStats reports how many groups were committed and how many callers they served.
+  struct GroupStats {
+    uint64_t groups = 0;
+    uint64_t callers = 0;
+    uint64_t synced_batches = 0;
+  };
+  GroupStats stats() const;
+
+ private:
+  struct Writer;
+  void CommitGroup(std::span<Writer* const> group);
+
+  HistoryStore& store_;
+  const LocalHistoryLogOptions options_;
+  mutable std::mutex mutex_;
+  std::deque<Writer*> writers_;
+  GroupStats stats_;
+};
+
+}  // namespace slashing

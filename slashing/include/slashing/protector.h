@@ -1,0 +1,79 @@
+// Protector: the "decide" step of the sign path: classify, apply policy, check and record durably.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "slashing/classify.h"
+#include "slashing/clock.h"
+#include "slashing/history_log.h"
+#include "slashing/status.h"
+#include "slashing/types.h"
+
+namespace slashing {
+
+// ProtectionPolicy: what to do with payloads the classifiers do not recognise. Default: refuse for
+// every slashable key type. A preimage that does not hash to the message is refused whatever the
+// policy says: it proves the request lies about what is being signed.
+struct ProtectionPolicy {
+  std::vector<KeyType> allow_unrecognised;  // slashable key types that may sign unrecognised bytes
+};
+
+// SignRequest borrows the bytes of one sign request; they must outlive Decide().
+struct SignRequest {
+  KeyType key_type{};
+  std::span<const uint8_t> public_key;
+  std::span<const uint8_t> message;
+  std::optional<std::span<const uint8_t>> preimage;
+};
+
+// Decision is the verdict plus what it was about. For a refusal `claim` is the claim that was
+// refused (domain gives the GRANDPA stage, position the slot / set_id+round / session+candidate);
+// `claims` lists every claim the request made (several for a multi-candidate approval).
+struct Decision {
+  Verdict verdict = Verdict::kRefusedUndecodable;
+  std::optional<Claim> claim;
+  std::vector<Claim> claims;
+};
+
+// DecisionEvent is what metrics see for one Decide call. `domain` is empty for unprotected or
+// unclassifiable requests; `verdict` is empty when Decide failed with a Status.
+struct DecisionEvent {
+  KeyType key_type{};
+  std::optional<Domain> domain;
+  std::optional<Verdict> verdict;
+  std::chrono::nanoseconds latency{0};
+};
+
+// DecisionObserver is the metrics hook (decisions by domain and verdict, decision latency).
+// Called on the deciding thread after each Decide; implementations must be thread-safe and fast.
+class DecisionObserver {
+ public:
+  virtual ~DecisionObserver() = default;
+  virtual void OnDecision(const DecisionEvent& event) = 0;
+};
+
+// Protector decides whether one sign request may be signed. Thread-safe; the log, clock and
+// observer must outlive it.
+class Protector {
+ public:
+  Protector(HistoryLog& log, Clock& clock, ProtectionPolicy policy,
+            DecisionObserver* observer = nullptr);
+
+  // Decide returns a Decision; sign only if IsAllowed(decision.verdict). Allowed-new decisions are
+  // durable when this returns. A failed Status (kIoError, kCorruption, kInvalidArgument for a
+  // malformed public key) means: do not sign.
+  Result<Decision> Decide(const SignRequest& request);
+
+ private:
+  Result<Decision> DecideUnobserved(const SignRequest& request);
+
+  HistoryLog& log_;
+  Clock& clock_;
+  const ProtectionPolicy policy_;
+  DecisionObserver* const observer_;
+};
+
+}  // namespace slashing

@@ -1,0 +1,151 @@
+// Genesis binding, pruning and summaries over a HistoryStore.
+#include "slashing/history.h"
+
+#include <algorithm>
+#include <set>
+#include <string>
+
+#include "slashing/record.h"
+
+namespace slashing {
+
+Result<std::optional<Hash256>> ReadGenesis(HistoryStore& store) {
+  auto format = store.Get(MetaFormatKey());
+  if (!format.ok()) return format.status();
+  auto genesis = store.Get(MetaGenesisKey());
+  if (!genesis.ok()) return genesis.status();
+  if (!format->has_value() && !genesis->has_value()) return std::optional<Hash256>();
+  if (!format->has_value() || **format != std::string(1, static_cast<char>(kStoreFormatVersion))) {
+    return Status::FailedPrecondition("history store has an unknown format version");
+  }
+  if (!genesis->has_value() || (*genesis)->size() != 32) {
+    return Status::Corruption("history store genesis hash is malformed");
+  }
+  Hash256 hash;
+  std::copy((*genesis)->begin(), (*genesis)->end(), reinterpret_cast<char*>(hash.data()));
+  return std::optional<Hash256>(hash);
+}
+
+Status BindGenesis(HistoryStore& store, const Hash256& genesis) {
+  auto bound = ReadGenesis(store);
+  if (!bound.ok()) return bound.status();
+  if (bound->has_value()) {
+    if (**bound != genesis) {
+      return Status::FailedPrecondition("history store belongs to another genesis hash");
+    }
+    return Status::Ok();
+  }
+  StoreBatch batch;
+  batch.push_back({MetaFormatKey(), std::string(1, static_cast<char>(kStoreFormatVersion))});
+  batch.push_back({MetaGenesisKey(), std::string(genesis.begin(), genesis.end())});
+  return store.WriteSynced(batch);
+}
+
+Result<std::optional<Watermark>> ReadWatermark(HistoryStore& store,
+                                               std::span<const uint8_t> public_key, Domain domain) {
+  auto stored = store.Get(EncodeWatermarkKey(public_key, domain));
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) return std::optional<Watermark>();
+  auto decoded = DecodeWatermarkValue(**stored);
+  if (!decoded.ok()) return decoded.status();
+  return std::optional<Watermark>(*decoded);
+}
+
+Result<PruneReport> PruneBelow(HistoryStore& store, Domain domain, const Watermark& below) {
+  // Collect the keys with history in this domain and the records to delete.
+  std::set<std::vector<uint8_t>> keys;
+  std::vector<std::string> doomed;
+  Status failure;
+  Status scanned =
+      store.Scan(std::string(1, kRecordKeyTag), [&](std::string_view key, std::string_view) {
+        auto decoded = DecodeRecordKey(key);
+        if (!decoded.ok()) {
+          failure = decoded.status();
+          return false;
+        }
+        if (decoded->domain != domain) return true;
+        keys.insert(decoded->public_key);
+        if (IsBelow(decoded->position, below)) doomed.emplace_back(key);
+        return true;
+      });
+  if (!scanned.ok()) return scanned;
+  if (!failure.ok()) return failure;
+  scanned =
+      store.Scan(std::string(1, kWatermarkKeyTag), [&](std::string_view key, std::string_view) {
+        auto decoded = DecodeWatermarkKey(key);
+        if (!decoded.ok()) {
+          failure = decoded.status();
+          return false;
+        }
+        if (decoded->domain == domain) keys.insert(decoded->public_key);
+        return true;
+      });
+  if (!scanned.ok()) return scanned;
+  if (!failure.ok()) return failure;
+
+  PruneReport report;
+  StoreBatch watermarks;
+  for (const auto& public_key : keys) {
+    auto current = ReadWatermark(store, public_key, domain);
+    if (!current.ok()) return current.status();
+    if (current->has_value() && **current >= below) continue;
+    watermarks.push_back({EncodeWatermarkKey(public_key, domain), EncodeWatermarkValue(below)});
+    ++report.keys;
+  }
+  // Watermarks first and synced: only once they refuse the old positions may the records go.
+  if (!watermarks.empty()) {
+    Status written = store.WriteSynced(watermarks);
+    if (!written.ok()) return written;
+  }
+  StoreBatch deletions;
+  for (auto& key : doomed) deletions.push_back({std::move(key), std::nullopt});
+  if (!deletions.empty()) {
+    Status written = store.WriteSynced(deletions);
+    if (!written.ok()) return written;
+  }
+  report.records_deleted = deletions.size();
+  return report;
+}
+
+Result<HistorySummary> Summarize(HistoryStore& store) {
+  HistorySummary summary;
+  auto genesis = ReadGenesis(store);
+  if (!genesis.ok()) return genesis.status();
+  summary.genesis = *genesis;
+  std::set<std::vector<uint8_t>> keys;
+  Status failure;
+  Status scanned = store.Scan("", [&](std::string_view key, std::string_view value) {
+    if (!key.empty() && key[0] == kRecordKeyTag) {
+      auto decoded_key = DecodeRecordKey(key);
+      auto decoded = DecodeRecordValue(value);
+      if (!decoded_key.ok() || !decoded.ok()) {
+        failure = !decoded_key.ok() ? decoded_key.status() : decoded.status();
+        return false;
+      }
+      keys.insert(decoded_key->public_key);
+      ++summary.records[decoded_key->domain];
+      if (decoded->conflicted()) ++summary.conflicted[decoded_key->domain];
+      const uint64_t at = decoded->recorded_at_ms;
+      summary.oldest_recorded_at_ms = std::min(summary.oldest_recorded_at_ms.value_or(at), at);
+      summary.newest_recorded_at_ms = std::max(summary.newest_recorded_at_ms.value_or(at), at);
+    } else if (!key.empty() && key[0] == kWatermarkKeyTag) {
+      auto decoded_key = DecodeWatermarkKey(key);
+      if (!decoded_key.ok() || !DecodeWatermarkValue(value).ok()) {
+        failure = Status::Corruption("malformed watermark entry");
+        return false;
+      }
+      keys.insert(decoded_key->public_key);
+      ++summary.watermarks[decoded_key->domain];
+    } else if (key.empty() || key[0] != kMetaKeyTag) {
+      failure = Status::Corruption("unknown key kind in history store");
+      return false;
+    }
+    return true;
+  });
+  if (!scanned.ok()) return scanned;
+  if (!failure.ok()) return failure;
+  summary.public_keys = keys.size();
+  return summary;
+}
+
+}  // namespace slashing

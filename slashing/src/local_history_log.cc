@@ -1,0 +1,184 @@
+// LocalHistoryLog: the protection rule applied under a leader/follower group commit.
+#include <map>
+#include <string>
+
+#include "slashing/history_log.h"
+#include "slashing/record.h"
+
+namespace slashing {
+namespace {
+
+Verdict EquivocationFor(Domain domain) {
+  switch (domain) {
+    case Domain::kBabe:
+      return Verdict::kRefusedBabeEquivocation;
+    case Domain::kGrandpaPrevote:
+    case Domain::kGrandpaPrecommit:
+      return Verdict::kRefusedGrandpaEquivocation;
+    case Domain::kBeefy:
+      return Verdict::kRefusedBeefyEquivocation;
+    case Domain::kDispute:
+      return Verdict::kRefusedDisputeConflict;
+  }
+  return Verdict::kRefusedUndecodable;
+}
+
+}  // namespace
+
+Verdict EvaluateClaim(const Claim& claim, const std::vector<std::vector<uint8_t>>* existing_digests,
+                      const std::optional<Watermark>& watermark) {
+  if (watermark && IsBelow(claim.position, *watermark)) return Verdict::kRefusedBelowWatermark;
+  if (existing_digests == nullptr) return Verdict::kAllowedNew;
+  if (existing_digests->size() > 1) return Verdict::kRefusedConflictedPosition;
+  if (existing_digests->front() == claim.digest) return Verdict::kAllowedResign;
+  return EquivocationFor(claim.domain);
+}
+
+// Writer is one queued caller. It lives on the caller's stack, which stays blocked until done.
+struct LocalHistoryLog::Writer {
+  std::span<const uint8_t> public_key;
+  std::span<const Claim> claims;
+  uint64_t now_unix_ms = 0;
+  std::condition_variable wake;
+  bool done = false;
+  Status status;
+  std::vector<Verdict> verdicts;
+};
+
+LocalHistoryLog::LocalHistoryLog(HistoryStore& store, LocalHistoryLogOptions options)
+    : store_(store), options_(options) {}
+
+LocalHistoryLog::GroupStats LocalHistoryLog::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+Result<std::vector<Verdict>> LocalHistoryLog::CheckAndRecord(std::span<const uint8_t> public_key,
+                                                             std::span<const Claim> claims,
+                                                             uint64_t now_unix_ms) {
+  if (public_key.empty() || public_key.size() > kMaxPublicKeySize) {
+    return Status::InvalidArgument("public key size out of range");
+  }
+  for (const Claim& claim : claims) {
+    if (claim.digest.empty() || claim.digest.size() > kMaxDigestSize) {
+      return Status::InvalidArgument("digest size out of range");
+    }
+  }
+  Writer self;
+  self.public_key = public_key;
+  self.claims = claims;
+  self.now_unix_ms = now_unix_ms;
+
+  std::unique_lock lock(mutex_);
+  writers_.push_back(&self);
+  while (!self.done && writers_.front() != &self) self.wake.wait(lock);
+  if (self.done) {
+    if (!self.status.ok()) return self.status;
+    return std::move(self.verdicts);
+  }
+
+  // This caller leads: take everyone queued so far. Later arrivals queue behind the group and wait,
+  // since the leader stays at the front until the group is done.
+  std::vector<Writer*> group;
+  for (Writer* writer : writers_) {
+    if (group.size() == options_.max_group_size) break;
+    group.push_back(writer);
+  }
+  lock.unlock();
+  CommitGroup(group);
+  lock.lock();
+
+  ++stats_.groups;
+  stats_.callers += group.size();
+  for (Writer* member : group) {
+    writers_.pop_front();
+    member->done = true;
+    if (member != &self) member->wake.notify_one();
+  }
+  if (!writers_.empty()) writers_.front()->wake.notify_one();
+  lock.unlock();
+  if (!self.status.ok()) return self.status;
+  return std::move(self.verdicts);
+}
+
+void LocalHistoryLog::CommitGroup(std::span<Writer* const> group) {
+  // Records staged by earlier members of this group: later members must see them, so two
+  // conflicting requests in one group cannot both win.
+  std::map<std::string, StoredRecord> staged;
+  std::map<std::string, std::optional<Watermark>> watermarks;
+  StoreBatch batch;
+
+  auto load_watermark = [&](const std::string& key) -> Result<std::optional<Watermark>> {
+    if (auto it = watermarks.find(key); it != watermarks.end()) return it->second;
+    auto stored = store_.Get(key);
+    if (!stored.ok()) return stored.status();
+    std::optional<Watermark> watermark;
+    if (stored->has_value()) {
+      auto decoded = DecodeWatermarkValue(**stored);
+      if (!decoded.ok()) return decoded.status();
+      watermark = *decoded;
+    }
+    watermarks.emplace(key, watermark);
+    return watermark;
+  };
+
+  for (Writer* writer : group) {
+    std::map<std::string, StoredRecord> own;  // this writer's new records, all-or-nothing
+    bool all_allowed = true;
+    for (const Claim& claim : writer->claims) {
+      auto watermark = load_watermark(EncodeWatermarkKey(writer->public_key, claim.domain));
+      if (!watermark.ok()) {
+        writer->status = watermark.status();
+        break;
+      }
+      std::string key = EncodeRecordKey(RecordKey{
+          {writer->public_key.begin(), writer->public_key.end()}, claim.domain, claim.position});
+      std::optional<StoredRecord> existing;
+      if (auto it = own.find(key); it != own.end()) {
+        existing = it->second;
+      } else if (auto staged_it = staged.find(key); staged_it != staged.end()) {
+        existing = staged_it->second;
+      } else {
+        auto stored = store_.Get(key);
+        if (!stored.ok()) {
+          writer->status = stored.status();
+          break;
+        }
+        if (stored->has_value()) {
+          auto decoded = DecodeRecordValue(**stored);
+          if (!decoded.ok()) {
+            writer->status = decoded.status();
+            break;
+          }
+          existing = std::move(*decoded);
+        }
+      }
+      const Verdict verdict =
+          EvaluateClaim(claim, existing ? &existing->digests : nullptr, *watermark);
+      writer->verdicts.push_back(verdict);
+      if (!IsAllowed(verdict)) all_allowed = false;
+      if (verdict == Verdict::kAllowedNew) {
+        own.emplace(std::move(key), StoredRecord{{claim.digest}, writer->now_unix_ms});
+      }
+    }
+    if (!writer->status.ok() || !all_allowed) continue;
+    for (auto& [key, record] : own) {
+      batch.push_back({key, EncodeRecordValue(record)});
+      staged.insert_or_assign(key, std::move(record));
+    }
+  }
+
+  if (batch.empty()) return;
+  Status written = store_.WriteSynced(batch);
+  {
+    std::lock_guard lock(mutex_);
+    ++stats_.synced_batches;
+  }
+  if (written.ok()) return;
+  // Nothing of this group is known durable, so nobody in it may be told "allowed".
+  for (Writer* writer : group) {
+    if (writer->status.ok()) writer->status = written;
+  }
+}
+
+}  // namespace slashing

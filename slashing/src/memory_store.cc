@@ -1,0 +1,73 @@
+// MemoryHistoryStore: the in-memory HistoryStore double with injectable faults and write latency.
+#include <thread>
+
+#include "slashing/history_store.h"
+
+namespace slashing {
+
+Result<std::optional<std::string>> MemoryHistoryStore::Get(std::string_view key) {
+  std::lock_guard lock(mutex_);
+  if (fail_reads_) return Status::IoError("injected read failure");
+  auto it = data_.find(key);
+  if (it == data_.end()) return std::optional<std::string>();
+  return std::optional<std::string>(it->second);
+}
+
+Status MemoryHistoryStore::WriteSynced(const StoreBatch& batch) {
+  std::chrono::microseconds delay;
+  {
+    std::lock_guard lock(mutex_);
+    if (fail_writes_) return Status::IoError("injected write failure");
+    delay = write_delay_;
+  }
+  if (delay.count() > 0) std::this_thread::sleep_for(delay);
+  std::lock_guard lock(mutex_);
+  if (fail_writes_) return Status::IoError("injected write failure");
+  for (const StoreWrite& write : batch) {
+    if (write.value) {
+      data_.insert_or_assign(write.key, *write.value);
+    } else {
+      data_.erase(write.key);
+    }
+  }
+  ++synced_writes_;
+  return Status::Ok();
+}
+
+Status MemoryHistoryStore::Scan(
+    std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& visit) {
+  std::lock_guard lock(mutex_);
+  if (fail_reads_) return Status::IoError("injected read failure");
+  for (auto it = data_.lower_bound(prefix); it != data_.end(); ++it) {
+    if (std::string_view(it->first).substr(0, prefix.size()) != prefix) break;
+    if (!visit(it->first, it->second)) break;
+  }
+  return Status::Ok();
+}
+
+void MemoryHistoryStore::SetFailWrites(bool fail) {
+  std::lock_guard lock(mutex_);
+  fail_writes_ = fail;
+}
+
+void MemoryHistoryStore::SetFailReads(bool fail) {
+  std::lock_guard lock(mutex_);
+  fail_reads_ = fail;
+}
+
+void MemoryHistoryStore::SetWriteDelay(std::chrono::microseconds delay) {
+  std::lock_guard lock(mutex_);
+  write_delay_ = delay;
+}
+
+uint64_t MemoryHistoryStore::synced_writes() const {
+  std::lock_guard lock(mutex_);
+  return synced_writes_;
+}
+
+std::map<std::string, std::string> MemoryHistoryStore::Snapshot() const {
+  std::lock_guard lock(mutex_);
+  return std::map<std::string, std::string>(data_.begin(), data_.end());
+}
+
+}  // namespace slashing

@@ -1,0 +1,78 @@
+// Protector: classification, the unrecognised-payload policy and the durable decision.
+#include "slashing/protector.h"
+
+#include <algorithm>
+
+#include "slashing/record.h"
+
+namespace slashing {
+
+Protector::Protector(HistoryLog& log, Clock& clock, ProtectionPolicy policy,
+                     DecisionObserver* observer)
+    : log_(log), clock_(clock), policy_(std::move(policy)), observer_(observer) {}
+
+Result<Decision> Protector::Decide(const SignRequest& request) {
+  const auto started = std::chrono::steady_clock::now();
+  Result<Decision> result = DecideUnobserved(request);
+  if (observer_ != nullptr) {
+    DecisionEvent event;
+    event.key_type = request.key_type;
+    if (result.ok()) {
+      event.verdict = result->verdict;
+      if (!result->claims.empty()) event.domain = result->claims.front().domain;
+    }
+    event.latency = std::chrono::steady_clock::now() - started;
+    observer_->OnDecision(event);
+  }
+  return result;
+}
+
+Result<Decision> Protector::DecideUnobserved(const SignRequest& request) {
+  if (request.public_key.empty() || request.public_key.size() > kMaxPublicKeySize) {
+    return Status::InvalidArgument("public key size out of range");
+  }
+  Classification classification = Classify(request.key_type, request.message, request.preimage);
+  Decision decision;
+  switch (classification.kind) {
+    case ClassificationKind::kUnprotected:
+      decision.verdict = Verdict::kAllowedUnprotected;
+      return decision;
+    case ClassificationKind::kPreimageMismatch:
+      decision.verdict = Verdict::kRefusedPreimageMismatch;
+      return decision;
+    case ClassificationKind::kUndecodable: {
+      const auto& allowed = policy_.allow_unrecognised;
+      const bool allow =
+          std::find(allowed.begin(), allowed.end(), request.key_type) != allowed.end();
+      decision.verdict = allow ? Verdict::kAllowedByPolicy : Verdict::kRefusedUndecodable;
+      return decision;
+    }
+    case ClassificationKind::kProtected:
+      break;
+  }
+  decision.claims = std::move(classification.claims);
+  auto verdicts = log_.CheckAndRecord(request.public_key, decision.claims, clock_.NowUnixMs());
+  if (!verdicts.ok()) return verdicts.status();
+  if (verdicts->size() != decision.claims.size()) {
+    return Status::Internal("history log returned a verdict count that does not match");
+  }
+  // Refused if any claim is refused (the first refusal names the reason); otherwise new if any
+  // claim was new, else a pure re-sign.
+  decision.verdict = Verdict::kAllowedResign;
+  for (size_t i = 0; i < verdicts->size(); ++i) {
+    const Verdict verdict = (*verdicts)[i];
+    if (!IsAllowed(verdict)) {
+      decision.verdict = verdict;
+      decision.claim = decision.claims[i];
+      return decision;
+    }
+    if (verdict == Verdict::kAllowedNew && decision.verdict == Verdict::kAllowedResign) {
+      decision.verdict = Verdict::kAllowedNew;
+      decision.claim = decision.claims[i];
+    }
+  }
+  if (!decision.claim) decision.claim = decision.claims.front();
+  return decision;
+}
+
+}  // namespace slashing
