@@ -36,30 +36,8 @@ function writeVectorFile(name, source, cases) {
   console.log(`wrote ${cases.length} cases to ${file}`);
 }
 
-// oraclePair derives a keypair the way polkadot-js does for `suri`, or returns null if it refuses.
-function oraclePair(scheme, suri) {
-  try {
-    return new Keyring({ type: scheme }).createFromUri(suri);
-  } catch {
-    return null;
-  }
-}
-
-// oracleSecret returns the polkadot-js {publicKey, secretKey} behind a SURI (sr25519 secrets in the
-// 8·a || nonce form), for the VRF pre-output and signature cases.
-function oracleSecret(scheme, suri) {
-  const full = suri.startsWith('//') ? `${'bottom drive obey lake curtain smoke basket hold race lonely fit walk'}${suri}` : suri;
-  const { path: junctions, password, phrase } = utilCrypto.keyExtractSuri(full);
-  const seed = util.isHex(phrase, 256)
-    ? unhex(phrase)
-    : utilCrypto.mnemonicToMiniSecret(phrase, password);
-  const fromSeed = {
-    sr25519: utilCrypto.sr25519PairFromSeed,
-    ed25519: utilCrypto.ed25519PairFromSeed,
-    ecdsa: utilCrypto.secp256k1PairFromSeed,
-  }[scheme];
-  return utilCrypto.keyFromPath(fromSeed(seed), junctions, scheme);
-}
+const oraclePair = (scheme, suri) => common.oraclePair(oracles, scheme, suri);
+const oracleSecret = (scheme, suri) => common.oracleSecret(oracles, scheme, suri);
 
 function merlinCase(name, label, ops) {
   const m = new scure.__tests.Merlin(label);

@@ -201,7 +201,38 @@ class IndependentVrf {
   }
 }
 
+const DEV_PHRASE = 'bottom drive obey lake curtain smoke basket hold race lonely fit walk';
+
+// oraclePair derives a keypair the way polkadot-js does for `suri`, or returns null if it refuses.
+function oraclePair(oracles, scheme, suri) {
+  try {
+    return new oracles.Keyring({ type: scheme }).createFromUri(suri);
+  } catch {
+    return null;
+  }
+}
+
+// oracleSecret returns the polkadot-js {publicKey, secretKey} behind a SURI (sr25519 secrets in the
+// 8·a || nonce form) by the same steps Keyring.createFromUri takes.
+function oracleSecret(oracles, scheme, suri) {
+  const { utilCrypto, util } = oracles;
+  const full = suri.startsWith('//') ? `${DEV_PHRASE}${suri}` : suri;
+  const { path: junctions, password, phrase } = utilCrypto.keyExtractSuri(full);
+  const seed = util.isHex(phrase, 256)
+    ? unhex(phrase)
+    : utilCrypto.mnemonicToMiniSecret(phrase, password);
+  const fromSeed = {
+    sr25519: utilCrypto.sr25519PairFromSeed,
+    ed25519: utilCrypto.ed25519PairFromSeed,
+    ecdsa: utilCrypto.secp256k1PairFromSeed,
+  }[scheme];
+  return utilCrypto.keyFromPath(fromSeed(seed), junctions, scheme);
+}
+
 module.exports = {
+  DEV_PHRASE,
+  oraclePair,
+  oracleSecret,
   loadOracles,
   packageVersions,
   SeededRng,

@@ -1,0 +1,372 @@
+// Cross-checks keymgr (through oracle_bridge) against the npm oracles with seeded random inputs, both ways.
+// Usage: node cross_check.js --bridge PATH [--seed S] [--cases N]   (N per scheme and check, default 500)
+// Exit status: 0 all agree, 1 a mismatch (the first few are printed), 2 a setup problem.
+'use strict';
+
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const common = require('./oracle_common.js');
+
+const { hex, unhex, utf8 } = common;
+
+function parseArgs(argv) {
+  const args = { bridge: null, seed: null, cases: 500 };
+  for (let i = 2; i < argv.length; i++) {
+    const value = argv[i + 1];
+    if (argv[i] === '--bridge') args.bridge = value;
+    else if (argv[i] === '--seed') args.seed = value;
+    else if (argv[i] === '--cases') args.cases = Number(value);
+    else {
+      console.error(`unknown argument ${argv[i]}`);
+      process.exit(2);
+    }
+    i++;
+  }
+  if (!args.bridge || !fs.existsSync(args.bridge)) {
+    console.error('usage: node cross_check.js --bridge PATH_TO_oracle_bridge [--seed S] [--cases N]');
+    process.exit(2);
+  }
+  if (!Number.isInteger(args.cases) || args.cases < 1) {
+    console.error('--cases must be a positive integer');
+    process.exit(2);
+  }
+  args.seed = args.seed ?? process.env.ORACLE_SEED ?? String(Date.now());
+  return args;
+}
+
+const args = parseArgs(process.argv);
+const oracles = common.loadOracles();
+const { utilCrypto, wasm, scure, bip39 } = oracles;
+const rng = new common.SeededRng(args.seed);
+const ivrf = new common.IndependentVrf(oracles);
+const N = args.cases;
+const SS58_PREFIXES = [0, 2, 42];
+const PRINTABLE = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).filter((c) => c !== '/');
+const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+// ---------------------------------------------------------------------------------------------
+// Random inputs. Junction texts avoid the two places polkadot-js knowingly departs from Substrate:
+// a "0x…" junction (polkadot-js decodes it as hex bytes) and a number above u64 (polkadot-js keeps it a
+// number, Substrate makes it a string).
+
+function randomString(alphabet, min, max) {
+  const length = min + rng.int(max - min + 1);
+  let out = '';
+  for (let i = 0; i < length; i++) out += alphabet[rng.int(alphabet.length)];
+  return out;
+}
+
+function randomJunctionText() {
+  for (;;) {
+    let text;
+    switch (rng.int(5)) {
+      case 0:
+        text = String(rng.int(1000));
+        break;
+      case 1: {
+        const v = BigInt('0x' + hex(rng.bytes(8)));
+        text = v.toString();
+        break;
+      }
+      case 2:
+        text = randomString(ALNUM, 1, 12);
+        break;
+      case 3:
+        text = randomString(PRINTABLE, 1, 20);
+        break;
+      default:
+        text = randomString(PRINTABLE, 33, 80);  // longer than 32 bytes: blake2_256'd
+    }
+    if (!/^0x/i.test(text)) return text;
+  }
+}
+
+function randomPhrase() {
+  return bip39.entropyToMnemonic(rng.bytes(rng.pick([16, 20, 24, 28, 32])));
+}
+
+// randomSuri builds phrase/dev/0x-seed roots, 0–4 junctions (soft ones only where the scheme allows
+// them) and sometimes a password.
+function randomSuri(scheme) {
+  const root = rng.int(10);
+  const junctions = [];
+  const count = rng.int(5);
+  for (let i = 0; i < count; i++) {
+    const soft = scheme === 'sr25519' && rng.int(3) === 0;
+    junctions.push(`${soft ? '/' : '//'}${randomJunctionText()}`);
+  }
+  let suri;
+  if (root < 6) suri = randomPhrase();
+  else if (root < 8) suri = `0x${hex(rng.bytes(32))}`;
+  else if (junctions.length > 0 && junctions[0].startsWith('//')) suri = '';  // dev phrase implied
+  else suri = common.DEV_PHRASE;
+  suri += junctions.join('');
+  if (rng.int(3) === 0) suri += `///${randomString(PRINTABLE, 0, 20).replace(/^\/+/, '')}`;
+  return suri;
+}
+
+function randomTranscript() {
+  const items = [];
+  const count = rng.int(5);
+  for (let i = 0; i < count; i++) items.push([rng.bytes(rng.int(12)), rng.bytes(rng.int(300))]);
+  return { label: rng.bytes(1 + rng.int(16)), items };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests and the checks to run on their answers.
+
+const requests = [];
+const checks = [];
+const failures = new Map();
+const counts = new Map();
+
+function expect(category, ok, detail) {
+  counts.set(category, (counts.get(category) || 0) + 1);
+  if (ok) return;
+  if (!failures.has(category)) failures.set(category, []);
+  failures.get(category).push(detail);
+}
+
+// ask queues one bridge request; each [category, check] pair runs on its answer, and a check passes only
+// by returning exactly true.
+function ask(request, ...categorisedChecks) {
+  requests.push(request);
+  checks.push((result) => {
+    for (const [category, check] of categorisedChecks) {
+      if (!result || result.ok !== true) {
+        expect(category, false, { request, error: result ? result.error : 'no result' });
+        continue;
+      }
+      try {
+        const verdict = check(result);
+        expect(category, verdict === true, { request, result, verdict });
+      } catch (err) {
+        expect(category, false, { request, result, error: String(err) });
+      }
+    }
+  });
+}
+
+const secretCache = new Map();
+function secretOf(scheme, suri) {
+  const key = `${scheme}\n${suri}`;
+  if (!secretCache.has(key)) secretCache.set(key, common.oracleSecret(oracles, scheme, suri));
+  return secretCache.get(key);
+}
+
+// A reused pool keeps the PBKDF2 cost of sign/VRF cases down; derivation cases each get a fresh SURI.
+function keyPool(scheme, size) {
+  return Array.from({ length: size }, () => randomSuri(scheme));
+}
+
+// refuses runs an oracle verifier on bad input; throwing counts as refusing.
+function refuses(verify) {
+  try {
+    return verify() === false;
+  } catch {
+    return true;
+  }
+}
+
+function flipBit(bytes) {
+  const out = Uint8Array.from(bytes);
+  const bit = rng.int(out.length * 8);
+  out[bit >> 3] ^= 1 << (bit & 7);
+  return out;
+}
+
+function planDerivations(scheme) {
+  for (let i = 0; i < N; i++) {
+    const suri = randomSuri(scheme);
+    const pair = common.oraclePair(oracles, scheme, suri);
+    if (pair === null) {
+      expect(`derive/${scheme}/generator`, false, { suri, error: 'the oracle refused a generated SURI' });
+      continue;
+    }
+    const expected = hex(pair.publicKey);
+    ask({ op: 'derive', scheme, suri, ss58_prefixes: SS58_PREFIXES },
+      [`derive/${scheme} public key`, (r) => r.public === expected],
+      [`derive/${scheme} ss58`, (r) =>
+        SS58_PREFIXES.every((p) => r.ss58[String(p)] === utilCrypto.encodeAddress(pair.publicKey, p))]);
+  }
+}
+
+function planDeterministicSignatures(scheme, pool) {
+  for (let i = 0; i < N; i++) {
+    const suri = rng.pick(pool);
+    const message = rng.bytes(rng.int(400));
+    const pair = common.oraclePair(oracles, scheme, suri);
+    const expected = hex(pair.sign(message));
+    ask({ op: 'sign', scheme, suri, message: hex(message) },
+      [`sign/${scheme} byte-identical`, (r) => r.signature === expected],
+      [`sign/${scheme} verified by polkadot-js`, (r) => pair.verify(message, unhex(r.signature), pair.publicKey)]);
+    if (scheme === 'ecdsa') {
+      const digest = rng.bytes(32);
+      const want = hex(wasm.secp256k1Sign(digest, secretOf('ecdsa', suri).secretKey));
+      ask({ op: 'sign_prehashed', scheme, suri, digest: hex(digest) },
+        ['sign_prehashed/ecdsa byte-identical', (r) => r.signature === want]);
+    }
+  }
+}
+
+function planSr25519Signatures(pool) {
+  for (let i = 0; i < N; i++) {
+    const suri = rng.pick(pool);
+    const message = rng.bytes(rng.int(400));
+    const { publicKey } = secretOf('sr25519', suri);
+    ask({ op: 'sign', scheme: 'sr25519', suri, message: hex(message) },
+      ['sign/sr25519 verified by schnorrkel (wasm)', (r) => wasm.sr25519Verify(unhex(r.signature), message, publicKey)],
+      ['sign/sr25519 verified by @scure/sr25519', (r) => scure.verify(message, unhex(r.signature), publicKey)]);
+  }
+}
+
+// planOracleSignatures: the oracles sign, keymgr must accept, and must refuse a one-bit change.
+function planOracleSignatures(scheme, pool) {
+  for (let i = 0; i < N; i++) {
+    const suri = rng.pick(pool);
+    const message = rng.bytes(rng.int(400));
+    let publicKey;
+    let signature;
+    if (scheme === 'sr25519') {
+      const sr = secretOf('sr25519', suri);
+      publicKey = sr.publicKey;
+      signature = i % 2 === 0
+        ? wasm.sr25519Sign(sr.publicKey, sr.secretKey, message)
+        : scure.sign(sr.secretKey, message, rng.bytes(32));
+    } else {
+      const pair = common.oraclePair(oracles, scheme, suri);
+      publicKey = pair.publicKey;
+      signature = pair.sign(message);
+    }
+    const base = { op: 'verify', scheme, public: hex(publicKey), message: hex(message) };
+    ask({ ...base, signature: hex(signature) }, [`verify/${scheme} oracle signature`, (r) => r.valid === true]);
+    const tampered = flipBit(signature);
+    const oracleRefuses = refuses(() => utilCrypto.signatureVerify(message, tampered, publicKey).isValid);
+    ask({ ...base, signature: hex(tampered) },
+      [`verify/${scheme} tampered oracle signature`, (r) => r.valid === false && oracleRefuses]);
+  }
+}
+
+function planVrf(pool) {
+  const wire = common.transcriptToWire;
+  for (let i = 0; i < N; i++) {
+    const suri = rng.pick(pool);
+    const sr = secretOf('sr25519', suri);
+    const kind = i % 3;
+    let input;
+    let extra = null;
+    let context = null;
+    if (kind === 0) {
+      input = common.babeTranscript(BigInt('0x' + hex(rng.bytes(8))), BigInt('0x' + hex(rng.bytes(8))), rng.bytes(32));
+    } else if (kind === 1) {
+      context = { ctx: rng.bytes(rng.int(20)), msg: rng.bytes(rng.int(200)), extra: rng.bytes(rng.int(2) * rng.int(40)) };
+      input = common.signingContextTranscript(context.ctx, context.msg);
+      extra = common.extraTranscript(context.extra);
+    } else {
+      input = randomTranscript();
+      if (rng.bool()) extra = randomTranscript();
+    }
+    const request = { op: 'vrf_sign', suri, input: wire(input) };
+    if (extra) request.extra = wire(extra);
+    const babeCtx = utf8('substrate-babe-vrf');
+    request.make_bytes = { context: hex(babeCtx), length: 16 };
+    const expectedPre = hex(ivrf.preOutput(input, sr.secretKey));
+
+    const vrfChecks = [
+      ['vrf_sign/pre-output matches independent VRF', (r) => r.pre_output === expectedPre],
+      ['vrf_sign/proof verified by independent VRF', (r) =>
+        r.public === hex(sr.publicKey) && ivrf.verify(sr.publicKey, input, extra, unhex(r.signature))],
+      ['vrf_sign/make_bytes matches independent VRF', (r) =>
+        r.output === hex(ivrf.makeBytes(input, sr.publicKey, unhex(r.pre_output), babeCtx, 16))],
+    ];
+    if (context) {
+      vrfChecks.push(['vrf_sign/proof verified by schnorrkel (wasm)', (r) =>
+        wasm.vrfVerify(sr.publicKey, context.ctx, context.msg, context.extra, unhex(r.signature))]);
+      vrfChecks.push(['vrf_sign/proof verified by @scure/sr25519', (r) =>
+        scure.vrf.verify(context.msg, unhex(r.signature), sr.publicKey, context.ctx, context.extra)]);
+    }
+    ask(request, ...vrfChecks);
+    if (context) {
+      // The other direction: schnorrkel proves, keymgr verifies and refuses a one-bit change.
+      const oracleSig = wasm.vrfSign(sr.secretKey, context.ctx, context.msg, context.extra);
+      const base = { op: 'vrf_verify', public: hex(sr.publicKey), input: wire(input), extra: wire(extra) };
+      ask({ ...base, signature: hex(oracleSig) }, ['vrf_verify/schnorrkel proof', (r) => r.valid === true]);
+      const tampered = flipBit(oracleSig);
+      const oracleRefuses = refuses(() => wasm.vrfVerify(sr.publicKey, context.ctx, context.msg, context.extra, tampered));
+      ask({ ...base, signature: hex(tampered) },
+        ['vrf_verify/tampered schnorrkel proof', (r) => r.valid === false && oracleRefuses]);
+      ask({ op: 'vrf_pre_output', suri, input: wire(input) },
+        ['vrf_pre_output/matches schnorrkel', (r) => r.pre_output === hex(oracleSig.subarray(0, 32))]);
+    } else {
+      ask({ op: 'vrf_pre_output', suri, input: wire(input) },
+        ['vrf_pre_output/matches independent VRF', (r) => r.pre_output === expectedPre]);
+    }
+  }
+}
+
+function runBridge() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oracle-cross-check-'));
+  const file = path.join(dir, 'requests.json');
+  try {
+    fs.writeFileSync(file, JSON.stringify({ requests }));
+    const run = spawnSync(args.bridge, [file], { maxBuffer: 1 << 30, encoding: 'utf8' });
+    if (run.error || run.status !== 0) {
+      console.error(`oracle_bridge failed (status ${run.status}): ${run.error || run.stderr}`);
+      process.exit(1);
+    }
+    const { results } = JSON.parse(run.stdout);
+    if (!Array.isArray(results) || results.length !== requests.length) {
+      console.error(`oracle_bridge answered ${results && results.length} of ${requests.length} requests`);
+      process.exit(1);
+    }
+    return results;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  await utilCrypto.cryptoWaitReady();
+  console.log(`cross_check: seed ${args.seed} (rerun with --seed ${args.seed}), ${N} cases per check`);
+  console.log(`oracles: ${common.packageVersions()}`);
+  const started = Date.now();
+  const pools = {
+    sr25519: keyPool('sr25519', 40),
+    ed25519: keyPool('ed25519', 40),
+    ecdsa: keyPool('ecdsa', 40),
+  };
+  for (const scheme of ['sr25519', 'ed25519', 'ecdsa']) planDerivations(scheme);
+  planDeterministicSignatures('ed25519', pools.ed25519);
+  planDeterministicSignatures('ecdsa', pools.ecdsa);
+  planSr25519Signatures(pools.sr25519);
+  for (const scheme of ['sr25519', 'ed25519', 'ecdsa']) planOracleSignatures(scheme, pools[scheme]);
+  planVrf(pools.sr25519);
+
+  const bridgeStarted = Date.now();
+  const results = runBridge();
+  const bridgeMs = Date.now() - bridgeStarted;
+  results.forEach((result, i) => checks[i](result));
+
+  for (const [category, count] of [...counts.entries()].sort()) {
+    const failed = failures.has(category) ? failures.get(category).length : 0;
+    console.log(`${failed ? 'FAIL' : 'ok  '} ${category}: ${count - failed}/${count}`);
+  }
+  console.log(`${requests.length} bridge requests in ${bridgeMs} ms; total ${Date.now() - started} ms`);
+  if (failures.size === 0) return 0;
+  for (const [category, list] of failures) {
+    console.log(`\nfirst failures in ${category}:`);
+    for (const detail of list.slice(0, 3)) console.log(JSON.stringify(detail).slice(0, 1500));
+  }
+  console.log(`\nMISMATCH: keymgr disagrees with the oracles (seed ${args.seed})`);
+  return 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(2);
+  },
+);
