@@ -120,8 +120,11 @@ std::vector<uint8_t> DecodeEcPoint(std::vector<uint8_t> point) {
 }
 
 std::vector<uint8_t> DerOctetString(std::span<const uint8_t> bytes) {
-  std::vector<uint8_t> der = {0x04, static_cast<uint8_t>(bytes.size())};
-  der.insert(der.end(), bytes.begin(), bytes.end());
+  // Sized up front: GCC 12's -Warray-bounds misfires on insert() after an initializer list here.
+  std::vector<uint8_t> der(2 + bytes.size());
+  der[0] = 0x04;
+  der[1] = static_cast<uint8_t>(bytes.size());
+  std::copy(bytes.begin(), bytes.end(), der.begin() + 2);
   return der;
 }
 
@@ -544,8 +547,11 @@ struct Pkcs11Custody::Impl {
       return s;
     }
     CK_ULONG size = static_cast<CK_ULONG>(out.size());
-    CK_RV rv = session.fn()->C_Sign(session.handle(), const_cast<uint8_t*>(data.data()),
-                                    static_cast<CK_ULONG>(data.size()), out.data(), &size);
+    // Some modules reject a null data pointer even for an empty message (ed25519 signs those too).
+    static const uint8_t kNothing = 0;
+    CK_BYTE_PTR data_ptr = const_cast<uint8_t*>(data.empty() ? &kNothing : data.data());
+    CK_RV rv = session.fn()->C_Sign(session.handle(), data_ptr, static_cast<CK_ULONG>(data.size()),
+                                    out.data(), &size);
     if (rv == CKR_BUFFER_TOO_SMALL)
       session.MarkBroken();  // the operation stays active after this one
     if (Status s = session.Check(rv, "C_Sign"); !s.ok()) return s;

@@ -1,1 +1,814 @@
-// Placeholder: tests in progress.
+// Tests for Pkcs11Custody against a fresh SoftHSM2 token per test, and for the InMemoryCustody test
+// double.
+#include "keymgr/pkcs11_custody.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "keymgr/custody.h"
+#include "keymgr/ecdsa.h"
+#include "keymgr/ed25519.h"
+#include "keymgr/hash.h"
+#include "keymgr/hex.h"
+#include "keymgr/keypair.h"
+#include "keymgr/sr25519.h"
+#include "pkcs11_module.h"
+
+namespace keymgr {
+namespace {
+
+namespace fs = std::filesystem;
+using pkcs11::Attr;
+using pkcs11::AttrBytes;
+using pkcs11::AttrOf;
+
+constexpr char kTokenLabel[] = "signer-test";
+constexpr char kUserPin[] = "user-pin-1234";
+constexpr char kSoPin[] = "so-pin-5678";
+constexpr int64_t kFixedTime = 1700000000;
+
+int64_t FixedClock() { return kFixedTime; }
+
+std::vector<uint8_t> Hex(std::string_view text) {
+  Result<std::vector<uint8_t>> bytes = HexDecode(text);
+  EXPECT_TRUE(bytes.ok()) << text;
+  return bytes.ok() ? *bytes : std::vector<uint8_t>();
+}
+
+std::vector<uint8_t> Bytes(std::string_view text) {
+  return std::vector<uint8_t>(text.begin(), text.end());
+}
+
+KeyTypeId Type(std::string_view name) { return MakeKeyTypeId(name).value(); }
+
+SecretBytes Pin(std::string_view pin) {
+  return SecretBytes::CopyFrom(std::span(reinterpret_cast<const uint8_t*>(pin.data()), pin.size()));
+}
+
+std::vector<uint8_t> IdBytes(const KeyId& id) {
+  std::vector<uint8_t> bytes(id.key_type.begin(), id.key_type.end());
+  bytes.insert(bytes.end(), id.public_key.begin(), id.public_key.end());
+  return bytes;
+}
+
+bool Contains(const std::vector<uint8_t>& haystack, std::span<const uint8_t> needle) {
+  return std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end()) !=
+         haystack.end();
+}
+
+// MakeTempDir creates a fresh private directory under the system temporary directory.
+fs::path MakeTempDir(const std::string& prefix) {
+  std::string pattern = (fs::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  EXPECT_NE(mkdtemp(pattern.data()), nullptr);
+  return fs::path(pattern);
+}
+
+// secp256k1 group order / 2 (SEC 2, section 2.4.1): a low-S signature has s <= this.
+const std::vector<uint8_t>& HalfOrder() {
+  static const std::vector<uint8_t> half =
+      Hex("7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0");
+  return half;
+}
+
+bool IsLowS(std::span<const uint8_t> signature) {
+  std::span<const uint8_t> s = signature.subspan(32, 32);
+  return !std::lexicographical_compare(HalfOrder().begin(), HalfOrder().end(), s.begin(), s.end());
+}
+
+// Pkcs11CustodyTest gives every test its own SoftHSM2 configuration and token directory,
+// initialises a token through PKCS#11 itself, and removes everything afterwards. The machine's
+// SoftHSM configuration is never used.
+class Pkcs11CustodyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir("keymgr-softhsm");
+    fs::create_directories(dir_ / "tokens");
+    const fs::path conf = dir_ / "softhsm2.conf";
+    {
+      std::ofstream out(conf);
+      out << "directories.tokendir = " << (dir_ / "tokens").string() << "\n"
+          << "objectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n";
+    }
+    if (const char* previous = std::getenv("SOFTHSM2_CONF")) previous_conf_ = previous;
+    // Must be set before C_Initialize: SoftHSM reads it there.
+    ASSERT_EQ(setenv("SOFTHSM2_CONF", conf.c_str(), 1), 0);
+
+    Result<std::shared_ptr<pkcs11::Module>> module = pkcs11::Module::Load(SIGNER_SOFTHSM2_MODULE);
+    ASSERT_TRUE(module.ok()) << module.status().message();
+    module_ = *module;
+    InitToken();
+  }
+
+  void TearDown() override {
+    module_.reset();
+    if (previous_conf_.empty()) {
+      unsetenv("SOFTHSM2_CONF");
+    } else {
+      setenv("SOFTHSM2_CONF", previous_conf_.c_str(), 1);
+    }
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  CK_FUNCTION_LIST* fn() { return module_->fn(); }
+
+  void InitToken() {
+    CK_ULONG count = 0;
+    ASSERT_EQ(fn()->C_GetSlotList(CK_TRUE, nullptr, &count), CKR_OK);
+    std::vector<CK_SLOT_ID> slots(count);
+    ASSERT_EQ(fn()->C_GetSlotList(CK_TRUE, slots.data(), &count), CKR_OK);
+    ASSERT_GE(count, 1u);
+    const CK_SLOT_ID slot = slots[0];
+    unsigned char label[32];
+    std::fill(std::begin(label), std::end(label), ' ');
+    std::copy_n(kTokenLabel, sizeof(kTokenLabel) - 1, label);
+    ASSERT_EQ(fn()->C_InitToken(slot, reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(kSoPin)),
+                                sizeof(kSoPin) - 1, label),
+              CKR_OK);
+    Result<CK_SLOT_ID> token_slot = module_->FindSlotByTokenLabel(kTokenLabel);
+    ASSERT_TRUE(token_slot.ok());
+    slot_ = *token_slot;
+    CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
+    ASSERT_EQ(
+        fn()->C_OpenSession(slot_, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &session),
+        CKR_OK);
+    ASSERT_EQ(
+        fn()->C_Login(session, CKU_SO, reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(kSoPin)),
+                      sizeof(kSoPin) - 1),
+        CKR_OK);
+    ASSERT_EQ(fn()->C_InitPIN(session, reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(kUserPin)),
+                              sizeof(kUserPin) - 1),
+              CKR_OK);
+    ASSERT_EQ(fn()->C_Logout(session), CKR_OK);
+    ASSERT_EQ(fn()->C_CloseSession(session), CKR_OK);
+  }
+
+  Pkcs11Config Config(std::string_view pin = kUserPin) {
+    Pkcs11Config config;
+    config.module_path = SIGNER_SOFTHSM2_MODULE;
+    config.token_label = kTokenLabel;
+    config.pin = Pin(pin);
+    config.max_sessions = 3;
+    config.clock = &FixedClock;
+    return config;
+  }
+
+  std::unique_ptr<Pkcs11Custody> OpenCustody() {
+    Result<std::unique_ptr<Pkcs11Custody>> custody = Pkcs11Custody::Open(Config());
+    EXPECT_TRUE(custody.ok()) << custody.status().message();
+    return custody.ok() ? std::move(custody).value() : nullptr;
+  }
+
+  // InspectionSession is the test's own logged-in session, to read what the HSM holds independently
+  // of the code under test.
+  CK_SESSION_HANDLE InspectionSession() {
+    CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
+    EXPECT_EQ(
+        fn()->C_OpenSession(slot_, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &session),
+        CKR_OK);
+    const CK_RV rv = fn()->C_Login(session, CKU_USER,
+                                   reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(kUserPin)),
+                                   sizeof(kUserPin) - 1);
+    EXPECT_TRUE(rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) << pkcs11::RvName(rv);
+    return session;
+  }
+
+  std::vector<CK_OBJECT_HANDLE> Find(CK_SESSION_HANDLE session, std::vector<CK_ATTRIBUTE> templ) {
+    std::vector<CK_OBJECT_HANDLE> found;
+    EXPECT_EQ(fn()->C_FindObjectsInit(session, templ.data(), static_cast<CK_ULONG>(templ.size())),
+              CKR_OK);
+    CK_OBJECT_HANDLE batch[16];
+    CK_ULONG count = 0;
+    while (fn()->C_FindObjects(session, batch, 16, &count) == CKR_OK && count > 0) {
+      found.insert(found.end(), batch, batch + count);
+    }
+    EXPECT_EQ(fn()->C_FindObjectsFinal(session), CKR_OK);
+    return found;
+  }
+
+  CK_OBJECT_HANDLE FindPrivateKey(CK_SESSION_HANDLE session, const KeyId& id) {
+    const std::vector<uint8_t> id_bytes = IdBytes(id);
+    CK_OBJECT_CLASS klass = CKO_PRIVATE_KEY;
+    std::vector<CK_OBJECT_HANDLE> found =
+        Find(session, {AttrOf(CKA_CLASS, klass), AttrBytes(CKA_ID, id_bytes)});
+    EXPECT_EQ(found.size(), 1u);
+    return found.empty() ? CK_INVALID_HANDLE : found[0];
+  }
+
+  bool BoolAttribute(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type) {
+    CK_BBOOL value = CK_FALSE;
+    CK_ATTRIBUTE attribute = AttrOf(type, value);
+    EXPECT_EQ(fn()->C_GetAttributeValue(session, object, &attribute, 1), CKR_OK);
+    return value == CK_TRUE;
+  }
+
+  // ExpectNonExtractable proves over PKCS#11 that nobody, this test included, can get the private
+  // key out.
+  void ExpectNonExtractable(const KeyId& id, bool generated) {
+    CK_SESSION_HANDLE session = InspectionSession();
+    CK_OBJECT_HANDLE key = FindPrivateKey(session, id);
+    EXPECT_TRUE(BoolAttribute(session, key, CKA_TOKEN));
+    EXPECT_TRUE(BoolAttribute(session, key, CKA_PRIVATE));
+    EXPECT_TRUE(BoolAttribute(session, key, CKA_SENSITIVE));
+    EXPECT_FALSE(BoolAttribute(session, key, CKA_EXTRACTABLE));
+    EXPECT_EQ(BoolAttribute(session, key, CKA_LOCAL), generated);
+    EXPECT_EQ(BoolAttribute(session, key, CKA_NEVER_EXTRACTABLE), generated);
+    EXPECT_EQ(BoolAttribute(session, key, CKA_ALWAYS_SENSITIVE), generated);
+
+    uint8_t value[256];
+    CK_ATTRIBUTE read_value = Attr(CKA_VALUE, value, sizeof(value));
+    EXPECT_EQ(fn()->C_GetAttributeValue(session, key, &read_value, 1), CKR_ATTRIBUTE_SENSITIVE);
+    EXPECT_EQ(read_value.ulValueLen, CK_UNAVAILABLE_INFORMATION);
+
+    // CKA_EXTRACTABLE may only ever go from true to false; the HSM refuses to loosen it.
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE loosen = AttrOf(CKA_EXTRACTABLE, yes);
+    EXPECT_NE(fn()->C_SetAttributeValue(session, key, &loosen, 1), CKR_OK);
+    CK_ATTRIBUTE unsensitive = AttrOf(CKA_SENSITIVE, pkcs11::kFalse);
+    EXPECT_NE(fn()->C_SetAttributeValue(session, key, &unsensitive, 1), CKR_OK);
+
+    // A wrapping key the attacker controls (extractable, session-only) still cannot wrap the
+    // private key out.
+    CK_MECHANISM keygen{CKM_AES_KEY_GEN, nullptr, 0};
+    CK_ULONG length = 32;
+    CK_ATTRIBUTE wrap_templ[] = {AttrOf(CKA_TOKEN, pkcs11::kFalse), AttrOf(CKA_WRAP, pkcs11::kTrue),
+                                 AttrOf(CKA_EXTRACTABLE, pkcs11::kTrue),
+                                 AttrOf(CKA_VALUE_LEN, length)};
+    CK_OBJECT_HANDLE wrapping_key = CK_INVALID_HANDLE;
+    ASSERT_EQ(
+        fn()->C_GenerateKey(session, &keygen, wrap_templ, std::size(wrap_templ), &wrapping_key),
+        CKR_OK);
+    for (CK_MECHANISM_TYPE mechanism_type :
+         {CKM_AES_KEY_WRAP_PAD, CKM_AES_KEY_WRAP, CKM_AES_CBC_PAD}) {
+      uint8_t iv[16] = {};
+      CK_MECHANISM mechanism{mechanism_type, mechanism_type == CKM_AES_CBC_PAD ? iv : nullptr,
+                             mechanism_type == CKM_AES_CBC_PAD ? sizeof(iv) : 0u};
+      uint8_t wrapped[512];
+      CK_ULONG wrapped_size = sizeof(wrapped);
+      const CK_RV rv =
+          fn()->C_WrapKey(session, &mechanism, wrapping_key, key, wrapped, &wrapped_size);
+      EXPECT_NE(rv, CKR_OK) << "mechanism " << mechanism_type;
+      if (mechanism_type == CKM_AES_KEY_WRAP_PAD) {
+        EXPECT_EQ(rv, CKR_KEY_UNEXTRACTABLE) << pkcs11::RvName(rv);
+      }
+    }
+    EXPECT_EQ(fn()->C_DestroyObject(session, wrapping_key), CKR_OK);
+    EXPECT_EQ(fn()->C_CloseSession(session), CKR_OK);
+  }
+
+  // ReadAllFiles returns the bytes of every regular file under the test's directory (token store
+  // and config).
+  std::vector<std::vector<uint8_t>> ReadAllFiles() {
+    std::vector<std::vector<uint8_t>> contents;
+    for (const fs::directory_entry& entry : fs::recursive_directory_iterator(dir_)) {
+      if (!entry.is_regular_file()) continue;
+      std::ifstream in(entry.path(), std::ios::binary);
+      contents.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    return contents;
+  }
+
+  fs::path dir_;
+  std::string previous_conf_;
+  std::shared_ptr<pkcs11::Module> module_;
+  CK_SLOT_ID slot_ = 0;
+};
+
+TEST_F(Pkcs11CustodyTest, Ed25519GeneratedInHsmSignsVerifiablyAndCannotBeExtracted) {
+  std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
+  ASSERT_NE(custody, nullptr);
+  Result<KeyInfo> info = custody->Generate(Type("gran"), Scheme::kEd25519);
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_EQ(info->id.public_key.size(), kEd25519PublicSize);
+  EXPECT_EQ(info->protection, KeyProtection::kHsmNonExtractable);
+  EXPECT_TRUE(info->generated_in_custody);
+  EXPECT_EQ(info->created_at_unix, kFixedTime);
+
+  const std::vector<uint8_t> message = Bytes("grandpa prevote");
+  Result<std::vector<uint8_t>> signature = custody->Sign(info->id, Scheme::kEd25519, message);
+  ASSERT_TRUE(signature.ok()) << signature.status().message();
+  EXPECT_TRUE(Ed25519Verify(info->id.public_key, message, *signature));
+  std::vector<uint8_t> tampered = message;
+  tampered[0] ^= 1;
+  EXPECT_FALSE(Ed25519Verify(info->id.public_key, tampered, *signature));
+
+  ExpectNonExtractable(info->id, /*generated=*/true);
+}
+
+TEST_F(Pkcs11CustodyTest, Ed25519ImportedSignsByteIdenticalToSoftwareAndRfc8032) {
+  // RFC 8032 section 7.1 TEST 1 (also in the project's spec).
+  const std::vector<uint8_t> seed =
+      Hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+  Result<Ed25519Keypair> software = Ed25519Keypair::FromSeed(seed);
+  ASSERT_TRUE(software.ok());
+  Keypair pair(std::move(software).value());
+  std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
+  ASSERT_NE(custody, nullptr);
+  Result<KeyInfo> info = custody->Import(Type("gran"), pair);
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_EQ(info->id.public_key,
+            Hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"));
+  EXPECT_FALSE(info->generated_in_custody);
+
+  Result<std::vector<uint8_t>> empty = custody->Sign(info->id, Scheme::kEd25519, {});
+  ASSERT_TRUE(empty.ok()) << empty.status().message();
+  EXPECT_EQ(*empty, Hex("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590"
+                        "a33bacc61e39701c"
+                        "f9b46bd25bf5f0595bbe24655141438e7a100b"));
+  for (const std::string& text :
+       {std::string("a"), std::string(53, '\x01'), std::string(1000, 'z')}) {
+    const std::vector<uint8_t> message = Bytes(text);
+    Result<std::vector<uint8_t>> hsm = custody->Sign(info->id, Scheme::kEd25519, message);
+    ASSERT_TRUE(hsm.ok());
+    EXPECT_EQ(*hsm, pair.Sign(message));
+  }
+  ExpectNonExtractable(info->id, /*generated=*/false);
+
+  // Importing the same key twice is refused rather than creating an ambiguous second copy.
+  Result<KeyInfo> again = custody->Import(Type("gran"), pair);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(Pkcs11CustodyTest, EcdsaGeneratedSignaturesAreLowSWithCorrectRecoveryId) {
+  std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
+  ASSERT_NE(custody, nullptr);
+  Result<KeyInfo> info = custody->Generate(Type("beef"), Scheme::kEcdsa);
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  ASSERT_EQ(info->id.public_key.size(), kEcdsaPublicSize);
+  EXPECT_TRUE(info->id.public_key[0] == 0x02 || info->id.public_key[0] == 0x03);
+
+  bool seen_recovery_id[2] = {false, false};
+  for (int i = 0; i < 24; ++i) {
+    const std::vector<uint8_t> message = Bytes("beefy commitment " + std::to_string(i));
+    Result<std::vector<uint8_t>> signature = custody->Sign(info->id, Scheme::kEcdsa, message);
+    ASSERT_TRUE(signature.ok()) << signature.status().message();
+    ASSERT_EQ(signature->size(), kEcdsaSignatureSize);
+    EXPECT_TRUE(EcdsaVerify(info->id.public_key, message, *signature));
+    EXPECT_TRUE(IsLowS(*signature));
+    ASSERT_LE((*signature)[64], 1);
+    seen_recovery_id[(*signature)[64]] = true;
+
+    const Hash256 digest = Keccak256(message);
+    Result<EcdsaSignature> prehashed = custody->EcdsaSignPrehashed(info->id, digest);
+    ASSERT_TRUE(prehashed.ok()) << prehashed.status().message();
+    EXPECT_TRUE(EcdsaVerifyPrehashed(info->id.public_key, digest, *prehashed));
+    EXPECT_TRUE(IsLowS(*prehashed));
+  }
+  // 24 random nonces give both recovery ids with probability 1 - 2^-23: the id is computed, not
+  // fixed.
+  EXPECT_TRUE(seen_recovery_id[0] && seen_recovery_id[1]);
+  ExpectNonExtractable(info->id, /*generated=*/true);
+}
+
+TEST_F(Pkcs11CustodyTest, EcdsaImportedKnownSeedAndPrehashLengthChecks) {
+  const std::vector<uint8_t> seed =
+      Hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+  Result<EcdsaKeypair> software = EcdsaKeypair::FromSeed(seed);
+  ASSERT_TRUE(software.ok());
+  Keypair pair(std::move(software).value());
+  std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
+  ASSERT_NE(custody, nullptr);
+  Result<KeyInfo> info = custody->Import(Type("beef"), pair);
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  // Known answer from the spec (sp_core / polkadot-js).
+  EXPECT_EQ(info->id.public_key,
+            Hex("028db55b05db86c0b1786ca49f095d76344c9e6056b2f02701a7e7f3c20aabfd91"));
+
+  Result<std::vector<uint8_t>> signature = custody->Sign(info->id, Scheme::kEcdsa, {});
+  ASSERT_TRUE(signature.ok());
+  EXPECT_TRUE(EcdsaVerify(info->id.public_key, {}, *signature));
+  EXPECT_TRUE(IsLowS(*signature));
+  // The spec's RFC 6979 signature of the empty message verifies against the same key; SoftHSM's
+  // nonces are random, so its r differs, but the recovery id must be the one that recovers this
+  // key.
+  const std::vector<uint8_t> reference =
+      Hex("3dde91174bd9359027be59a428b8146513df80a2a3c7eda2194f64de04a69ab97b753169e94db6ffd50921a2"
+          "668a48b94ca11e3d"
+          "32c1ff19cfe88890aa7e8f3c00");
+  EXPECT_TRUE(EcdsaVerify(info->id.public_key, {}, reference));
+
+  const Hash256 digest = Blake2b256({});
+  for (size_t size : {0u, 31u, 33u, 64u}) {
+    std::vector<uint8_t> wrong(size, 0xab);
+    Result<EcdsaSignature> refused = custody->EcdsaSignPrehashed(info->id, wrong);
+    ASSERT_FALSE(refused.ok()) << size;
+    EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  }
+  Result<EcdsaSignature> prehashed = custody->EcdsaSignPrehashed(info->id, digest);
+  ASSERT_TRUE(prehashed.ok());
+  EXPECT_TRUE(EcdsaVerifyPrehashed(info->id.public_key, digest, *prehashed));
+  ExpectNonExtractable(info->id, /*generated=*/false);
+}
+
+TEST_F(Pkcs11CustodyTest, Sr25519ImportStoresOnlyWrappedSecret) {
+  // Known answer from the spec (sp_core tests).
+  const std::vector<uint8_t> mini =
+      Hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+  Result<Sr25519Keypair> software = Sr25519Keypair::FromMiniSecret(mini);
+  ASSERT_TRUE(software.ok());
+  EXPECT_EQ(std::vector<uint8_t>(software->public_key().begin(), software->public_key().end()),
+            Hex("44a996beb1eef7bdcab976ab6d2ca26104834164ecf28fb375600576fcc6eb0f"));
+  const std::vector<uint8_t> secret(software->secret().begin(), software->secret().end());
+  Keypair pair(std::move(software).value());
+
+  std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
+  ASSERT_NE(custody, nullptr);
+  Result<KeyInfo> info = custody->Import(Type("babe"), pair);
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_EQ(info->protection, KeyProtection::kHsmWrapped);
+  EXPECT_EQ(info->scheme, Scheme::kSr25519);
+
+  const std::vector<uint8_t> message = Bytes("babe seal hash");
+  Result<std::vector<uint8_t>> signature = custody->Sign(info->id, Scheme::kSr25519, message);
+  ASSERT_TRUE(signature.ok()) << signature.status().message();
+  EXPECT_TRUE(Sr25519Verify(info->id.public_key, message, *signature));
+
+  VrfTranscriptData input;
+  input.label = "BABE";
+  input.items = {{"slot number", std::vector<uint8_t>(8, 7)},
+                 {"current epoch", std::vector<uint8_t>(8, 1)},
+                 {"chain randomness", std::vector<uint8_t>(32, 9)}};
+  Result<Sr25519VrfSignature> vrf = custody->VrfSign(info->id, input, std::nullopt);
+  ASSERT_TRUE(vrf.ok()) << vrf.status().message();
+  EXPECT_TRUE(Sr25519VrfVerify(info->id.public_key, input.Build(), std::nullopt, *vrf));
+  Result<Sr25519VrfPreOutput> pre_output = custody->VrfPreOutput(info->id, input);
+  ASSERT_TRUE(pre_output.ok());
+  EXPECT_EQ(*pre_output, vrf->pre_output);
+  EXPECT_EQ(*pre_output, pair.sr25519()->VrfPreOutput(input.Build()));
+
+  // What any logged-in PKCS#11 client can read is the wrapped form only, and the wrapping key is
+  // sealed.
+  CK_SESSION_HANDLE session = InspectionSession();
+  CK_OBJECT_CLASS data_class = CKO_DATA;
+  std::vector<CK_OBJECT_HANDLE> data_objects = Find(session, {AttrOf(CKA_CLASS, data_class)});
+  ASSERT_EQ(data_objects.size(), 1u);
+  EXPECT_TRUE(BoolAttribute(session, data_objects[0], CKA_TOKEN));
+  EXPECT_TRUE(BoolAttribute(session, data_objects[0], CKA_PRIVATE));
+  uint8_t stored[256];
+  CK_ATTRIBUTE value = Attr(CKA_VALUE, stored, sizeof(stored));
+  ASSERT_EQ(fn()->C_GetAttributeValue(session, data_objects[0], &value, 1), CKR_OK);
+  const std::vector<uint8_t> stored_value(stored, stored + value.ulValueLen);
+  EXPECT_EQ(stored_value.size(), 72u);  // RFC 5649: 64 bytes + 8-byte integrity block
+  EXPECT_FALSE(Contains(stored_value, std::span(secret).first(32)));
+  EXPECT_FALSE(Contains(stored_value, std::span(secret).last(32)));
+  EXPECT_FALSE(Contains(stored_value, mini));
+
+  CK_OBJECT_CLASS secret_class = CKO_SECRET_KEY;
+  std::vector<CK_OBJECT_HANDLE> secret_keys = Find(session, {AttrOf(CKA_CLASS, secret_class)});
+  ASSERT_EQ(secret_keys.size(),
+            1u);  // only the wrapping key; no transient plaintext key object survived
+  EXPECT_TRUE(BoolAttribute(session, secret_keys[0], CKA_SENSITIVE));
+  EXPECT_FALSE(BoolAttribute(session, secret_keys[0], CKA_EXTRACTABLE));
+  EXPECT_FALSE(BoolAttribute(session, secret_keys[0], CKA_ENCRYPT));
+  EXPECT_FALSE(BoolAttribute(session, secret_keys[0], CKA_DECRYPT));
+  CK_ATTRIBUTE key_value = Attr(CKA_VALUE, stored, sizeof(stored));
+  EXPECT_EQ(fn()->C_GetAttributeValue(session, secret_keys[0], &key_value, 1),
+            CKR_ATTRIBUTE_SENSITIVE);
+  EXPECT_EQ(fn()->C_CloseSession(session), CKR_OK);
+
+  // Nothing on disk holds the secret, either half of it, or the mini-secret it came from.
+  custody.reset();
+  std::vector<std::vector<uint8_t>> files = ReadAllFiles();
+  ASSERT_FALSE(files.empty());
+  for (const std::vector<uint8_t>& file : files) {
+    EXPECT_FALSE(Contains(file, secret));
+    EXPECT_FALSE(Contains(file, std::span(secret).first(32)));
+    EXPECT_FALSE(Contains(file, std::span(secret).last(32)));
+    EXPECT_FALSE(Contains(file, mini));
+  }
+}
+
+TEST_F(Pkcs11CustodyTest, Sr25519GeneratedKeySurvivesReopenAndUnload) {
+  KeyId id;
+  {
+    std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
+    ASSERT_NE(custody, nullptr);
+    Result<KeyInfo> info = custody->Generate(Type("para"), Scheme::kSr25519);
+    ASSERT_TRUE(info.ok()) << info.status().message();
+    EXPECT_TRUE(info->generated_in_custody);
+    id = info->id;
+  }
+  std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
+  ASSERT_NE(custody, nullptr);
+  Result<std::vector<KeyInfo>> keys = custody->List();
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys->size(), 1u);
+  EXPECT_EQ((*keys)[0].id, id);
+  EXPECT_EQ((*keys)[0].created_at_unix, kFixedTime);
+  EXPECT_TRUE((*keys)[0].generated_in_custody);
+
+  EXPECT_EQ(custody->LoadedSecretCount(), 0u);
+  const std::vector<uint8_t> message = Bytes("backing statement");
+  Result<std::vector<uint8_t>> first = custody->Sign(id, Scheme::kSr25519, message);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_TRUE(Sr25519Verify(id.public_key, message, *first));
+  EXPECT_EQ(custody->LoadedSecretCount(), 1u);
+  custody->UnloadSecrets();
+  EXPECT_EQ(custody->LoadedSecretCount(), 0u);
+  Result<std::vector<uint8_t>> second = custody->Sign(id, Scheme::kSr25519, message);
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(Sr25519Verify(id.public_key, message, *second));
+}
+
+TEST_F(Pkcs11CustodyTest, ListAndDeleteEveryScheme) {
+  std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
+  ASSERT_NE(custody, nullptr);
+  std::vector<KeyInfo> made;
+  for (auto [type, scheme] :
+       {std::pair{"gran", Scheme::kEd25519}, std::pair{"beef", Scheme::kEcdsa},
+        std::pair{"babe", Scheme::kSr25519}, std::pair{"audi", Scheme::kSr25519},
+        std::pair{"acco", Scheme::kEd25519}}) {
+    Result<KeyInfo> info = custody->Generate(Type(type), scheme);
+    ASSERT_TRUE(info.ok()) << type << ": " << info.status().message();
+    made.push_back(*info);
+  }
+  Result<std::vector<KeyInfo>> listed = custody->List();
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->size(), made.size());
+  for (const KeyInfo& info : made) {
+    auto it = std::find_if(listed->begin(), listed->end(),
+                           [&](const KeyInfo& k) { return k.id == info.id; });
+    ASSERT_NE(it, listed->end());
+    EXPECT_EQ(it->scheme, info.scheme);
+    EXPECT_EQ(it->protection, info.scheme == Scheme::kSr25519 ? KeyProtection::kHsmWrapped
+                                                              : KeyProtection::kHsmNonExtractable);
+    EXPECT_EQ(it->created_at_unix, kFixedTime);
+    EXPECT_TRUE(it->generated_in_custody);
+  }
+
+  CK_SESSION_HANDLE session = InspectionSession();
+  for (const KeyInfo& info : made) {
+    ASSERT_TRUE(custody->Delete(info.id).ok());
+    EXPECT_EQ(custody->Delete(info.id).code(), StatusCode::kNotFound);
+    Result<std::vector<uint8_t>> signature = custody->Sign(info.id, info.scheme, Bytes("x"));
+    ASSERT_FALSE(signature.ok());
+    EXPECT_EQ(signature.status().code(), StatusCode::kNotFound);
+    const std::vector<uint8_t> id_bytes = IdBytes(info.id);
+    EXPECT_TRUE(Find(session, {AttrBytes(CKA_ID, id_bytes)}).empty());
+  }
+  CK_OBJECT_CLASS data_class = CKO_DATA;
+  EXPECT_TRUE(Find(session, {AttrOf(CKA_CLASS, data_class)}).empty());
+  EXPECT_EQ(fn()->C_CloseSession(session), CKR_OK);
+  Result<std::vector<KeyInfo>> after = custody->List();
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->empty());
+}
+
+TEST_F(Pkcs11CustodyTest, MissingKeysWrongSchemesAndBadKeyTypes) {
+  std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
+  ASSERT_NE(custody, nullptr);
+  Result<KeyInfo> gran = custody->Generate(Type("gran"), Scheme::kEd25519);
+  ASSERT_TRUE(gran.ok());
+
+  const KeyId unknown_ed{Type("gran"), std::vector<uint8_t>(32, 0x11)};
+  const KeyId unknown_ecdsa{Type("beef"), std::vector<uint8_t>(33, 0x02)};
+  const KeyId unknown_sr{Type("babe"), std::vector<uint8_t>(32, 0x22)};
+  EXPECT_EQ(custody->Sign(unknown_ed, Scheme::kEd25519, Bytes("m")).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(custody->Sign(unknown_ecdsa, Scheme::kEcdsa, Bytes("m")).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(custody->Sign(unknown_sr, Scheme::kSr25519, Bytes("m")).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(custody->VrfPreOutput(unknown_sr, VrfTranscriptData{"x", {}}).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(custody->EcdsaSignPrehashed(unknown_ecdsa, std::vector<uint8_t>(32)).status().code(),
+            StatusCode::kNotFound);
+  // The key exists, but not as an sr25519 or ecdsa key (Substrate's sign_with with another crypto
+  // id).
+  EXPECT_EQ(custody->Sign(gran->id, Scheme::kSr25519, Bytes("m")).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(custody->Sign(KeyId{Type("babe"), gran->id.public_key}, Scheme::kEd25519, Bytes("m"))
+                .status()
+                .code(),
+            StatusCode::kNotFound);
+
+  EXPECT_EQ(custody->Generate(Type("gran"), Scheme::kSr25519).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(custody->Generate(Type("beef"), Scheme::kEd25519).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(custody->Generate(Type("babe"), Scheme::kEcdsa).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_FALSE(MakeKeyTypeId("gra").ok());
+  EXPECT_FALSE(MakeKeyTypeId("gr:n").ok());
+}
+
+TEST_F(Pkcs11CustodyTest, SwappedWrappedObjectFailsClosed) {
+  std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
+  ASSERT_NE(custody, nullptr);
+  Result<KeyInfo> real = custody->Generate(Type("asgn"), Scheme::kSr25519);
+  ASSERT_TRUE(real.ok());
+  // Plant a data object that claims another public key but carries the real key's wrapped secret.
+  CK_SESSION_HANDLE session = InspectionSession();
+  CK_OBJECT_CLASS data_class = CKO_DATA;
+  std::vector<CK_OBJECT_HANDLE> objects = Find(session, {AttrOf(CKA_CLASS, data_class)});
+  ASSERT_EQ(objects.size(), 1u);
+  uint8_t wrapped[256];
+  uint8_t application[256];
+  CK_ATTRIBUTE read[] = {Attr(CKA_VALUE, wrapped, sizeof(wrapped)),
+                         Attr(CKA_APPLICATION, application, sizeof(application))};
+  ASSERT_EQ(fn()->C_GetAttributeValue(session, objects[0], read, 2), CKR_OK);
+  const std::vector<uint8_t> other_public(32, 0x5a);
+  const std::string label = "asgn:" + HexEncode(other_public) + ":1:imported";
+  CK_ATTRIBUTE forged[] = {AttrOf(CKA_CLASS, data_class),
+                           AttrOf(CKA_TOKEN, pkcs11::kTrue),
+                           AttrOf(CKA_PRIVATE, pkcs11::kTrue),
+                           Attr(CKA_APPLICATION, application, read[1].ulValueLen),
+                           Attr(CKA_LABEL, label.data(), label.size()),
+                           Attr(CKA_VALUE, wrapped, read[0].ulValueLen)};
+  CK_OBJECT_HANDLE planted = CK_INVALID_HANDLE;
+  ASSERT_EQ(fn()->C_CreateObject(session, forged, std::size(forged), &planted), CKR_OK);
+  EXPECT_EQ(fn()->C_CloseSession(session), CKR_OK);
+
+  Result<std::vector<uint8_t>> signature =
+      custody->Sign(KeyId{Type("asgn"), other_public}, Scheme::kSr25519, Bytes("approval"));
+  ASSERT_FALSE(signature.ok());
+  EXPECT_EQ(signature.status().code(), StatusCode::kInternal);
+  EXPECT_TRUE(custody->Sign(real->id, Scheme::kSr25519, Bytes("approval")).ok());
+}
+
+TEST_F(Pkcs11CustodyTest, OpenFailures) {
+  Result<std::unique_ptr<Pkcs11Custody>> wrong_pin = Pkcs11Custody::Open(Config("not-the-pin"));
+  ASSERT_FALSE(wrong_pin.ok());
+  EXPECT_EQ(wrong_pin.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(wrong_pin.status().message().find("CKR_PIN_INCORRECT"), std::string::npos);
+
+  Pkcs11Config unknown_token = Config();
+  unknown_token.token_label = "no-such-token";
+  Result<std::unique_ptr<Pkcs11Custody>> no_token = Pkcs11Custody::Open(std::move(unknown_token));
+  ASSERT_FALSE(no_token.ok());
+  EXPECT_EQ(no_token.status().code(), StatusCode::kUnavailable);
+
+  for (const char* path : {"/nonexistent/libpkcs11-missing.so", "libm.so.6"}) {
+    Pkcs11Config bad_module = Config();
+    bad_module.module_path = path;
+    Result<std::unique_ptr<Pkcs11Custody>> custody = Pkcs11Custody::Open(std::move(bad_module));
+    ASSERT_FALSE(custody.ok()) << path;
+    EXPECT_EQ(custody.status().code(), StatusCode::kUnavailable) << path;
+  }
+
+  Result<std::unique_ptr<Pkcs11Custody>> empty_pin = Pkcs11Custody::Open(Config(""));
+  ASSERT_FALSE(empty_pin.ok());
+
+  // The right PIN still works after the failures.
+  EXPECT_NE(OpenCustody(), nullptr);
+}
+
+TEST_F(Pkcs11CustodyTest, ModuleThatDisappearsFailsClosed) {
+  std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
+  ASSERT_NE(custody, nullptr);
+  Result<KeyInfo> gran = custody->Generate(Type("gran"), Scheme::kEd25519);
+  Result<KeyInfo> babe = custody->Generate(Type("babe"), Scheme::kSr25519);
+  ASSERT_TRUE(gran.ok() && babe.ok());
+  custody->UnloadSecrets();
+  // Pull the module out from under the custody, as a crashed HSM client or a removed token would.
+  ASSERT_EQ(fn()->C_Finalize(nullptr), CKR_OK);
+
+  Result<std::vector<uint8_t>> signature = custody->Sign(gran->id, Scheme::kEd25519, Bytes("vote"));
+  ASSERT_FALSE(signature.ok());
+  EXPECT_EQ(signature.status().code(), StatusCode::kUnavailable);
+  Result<std::vector<uint8_t>> sr = custody->Sign(babe->id, Scheme::kSr25519, Bytes("seal"));
+  ASSERT_FALSE(sr.ok());
+  EXPECT_EQ(sr.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(custody->List().status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(custody->Generate(Type("gran"), Scheme::kEd25519).status().code(),
+            StatusCode::kUnavailable);
+}
+
+TEST_F(Pkcs11CustodyTest, ConcurrentSigningUsesOneSessionPerThread) {
+  std::unique_ptr<Pkcs11Custody> custody = OpenCustody();  // at most 3 sessions for 6 threads
+  ASSERT_NE(custody, nullptr);
+  Result<KeyInfo> gran = custody->Generate(Type("gran"), Scheme::kEd25519);
+  Result<KeyInfo> beef = custody->Generate(Type("beef"), Scheme::kEcdsa);
+  ASSERT_TRUE(gran.ok() && beef.ok());
+  std::atomic<int> verified{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        const std::vector<uint8_t> message =
+            Bytes("t" + std::to_string(t) + "i" + std::to_string(i));
+        Result<std::vector<uint8_t>> ed = custody->Sign(gran->id, Scheme::kEd25519, message);
+        Result<std::vector<uint8_t>> ec = custody->Sign(beef->id, Scheme::kEcdsa, message);
+        if (ed.ok() && ec.ok() && Ed25519Verify(gran->id.public_key, message, *ed) &&
+            EcdsaVerify(beef->id.public_key, message, *ec)) {
+          ++verified;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(verified.load(), 6 * 20);
+}
+
+class PinTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = MakeTempDir("keymgr-pin"); }
+  void TearDown() override {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+  fs::path Write(const std::string& name, const std::string& content, mode_t mode) {
+    const fs::path path = dir_ / name;
+    std::ofstream(path) << content;
+    EXPECT_EQ(chmod(path.c_str(), mode), 0);
+    return path;
+  }
+  fs::path dir_;
+};
+
+TEST_F(PinTest, FileMustBePrivate) {
+  Result<SecretBytes> pin = ReadPinFromFile(Write("ok", "1234\n", 0600));
+  ASSERT_TRUE(pin.ok()) << pin.status().message();
+  EXPECT_TRUE(pin->Equals(Bytes("1234")));
+  EXPECT_TRUE(ReadPinFromFile(Write("readonly", "1234", 0400)).ok());
+  EXPECT_EQ(ReadPinFromFile(Write("group", "1234", 0640)).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(ReadPinFromFile(Write("world", "1234", 0604)).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(ReadPinFromFile(Write("empty", "\n", 0600)).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(ReadPinFromFile((dir_ / "missing").string()).status().code(), StatusCode::kNotFound);
+  fs::create_symlink(dir_ / "ok", dir_ / "link");
+  EXPECT_EQ(ReadPinFromFile((dir_ / "link").string()).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(PinEnvTest, ReadsEnvironment) {
+  ASSERT_EQ(setenv("KEYMGR_TEST_PIN", "9876", 1), 0);
+  Result<SecretBytes> pin = ReadPinFromEnv("KEYMGR_TEST_PIN");
+  ASSERT_TRUE(pin.ok());
+  EXPECT_TRUE(pin->Equals(Bytes("9876")));
+  unsetenv("KEYMGR_TEST_PIN");
+  EXPECT_EQ(ReadPinFromEnv("KEYMGR_TEST_PIN").status().code(), StatusCode::kNotFound);
+}
+
+TEST(InMemoryCustodyTest, SignsAndInjectsFaults) {
+  InMemoryCustody custody(&FixedClock);
+  Result<KeyInfo> gran = custody.Generate(Type("gran"), Scheme::kEd25519);
+  Result<KeyInfo> beef = custody.Generate(Type("beef"), Scheme::kEcdsa);
+  Result<KeyInfo> babe = custody.Generate(Type("babe"), Scheme::kSr25519);
+  ASSERT_TRUE(gran.ok() && beef.ok() && babe.ok());
+  EXPECT_EQ(gran->created_at_unix, kFixedTime);
+  EXPECT_EQ(gran->protection, KeyProtection::kSoftwareMemory);
+  const std::vector<uint8_t> message = Bytes("m");
+  Result<std::vector<uint8_t>> ed = custody.Sign(gran->id, Scheme::kEd25519, message);
+  Result<std::vector<uint8_t>> ec = custody.Sign(beef->id, Scheme::kEcdsa, message);
+  Result<std::vector<uint8_t>> sr = custody.Sign(babe->id, Scheme::kSr25519, message);
+  ASSERT_TRUE(ed.ok() && ec.ok() && sr.ok());
+  EXPECT_TRUE(Ed25519Verify(gran->id.public_key, message, *ed));
+  EXPECT_TRUE(EcdsaVerify(beef->id.public_key, message, *ec));
+  EXPECT_TRUE(Sr25519Verify(babe->id.public_key, message, *sr));
+  EXPECT_EQ(custody.Sign(gran->id, Scheme::kSr25519, message).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(custody.EcdsaSignPrehashed(beef->id, std::vector<uint8_t>(31)).status().code(),
+            StatusCode::kInvalidArgument);
+
+  custody.FailNext(CustodyOp::kSign, Status::Unavailable("injected"), 2);
+  EXPECT_EQ(custody.Sign(gran->id, Scheme::kEd25519, message).status().code(),
+            StatusCode::kUnavailable);
+  EXPECT_EQ(custody.Sign(gran->id, Scheme::kEd25519, message).status().code(),
+            StatusCode::kUnavailable);
+  EXPECT_TRUE(custody.Sign(gran->id, Scheme::kEd25519, message).ok());
+  custody.SetUnavailable(true);
+  EXPECT_EQ(custody.List().status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(custody.VrfPreOutput(babe->id, VrfTranscriptData{"x", {}}).status().code(),
+            StatusCode::kUnavailable);
+  custody.SetUnavailable(false);
+  EXPECT_TRUE(custody.VrfPreOutput(babe->id, VrfTranscriptData{"x", {}}).ok());
+  EXPECT_EQ(custody.CallCount(CustodyOp::kSign), 7u);
+
+  // Import keeps an independent copy: the caller may drop its keypair.
+  Result<Ed25519Keypair> pair = Ed25519Keypair::FromSeed(std::vector<uint8_t>(32, 3));
+  ASSERT_TRUE(pair.ok());
+  std::optional<KeyInfo> imported;
+  {
+    Keypair owned(std::move(pair).value());
+    Result<KeyInfo> stored = custody.Import(Type("acco"), owned);
+    ASSERT_TRUE(stored.ok());
+    imported = *stored;
+    EXPECT_EQ(custody.Import(Type("acco"), owned).status().code(), StatusCode::kInvalidArgument);
+  }
+  Result<std::vector<uint8_t>> signature = custody.Sign(imported->id, Scheme::kEd25519, message);
+  ASSERT_TRUE(signature.ok());
+  EXPECT_TRUE(Ed25519Verify(imported->id.public_key, message, *signature));
+  ASSERT_TRUE(custody.Delete(imported->id).ok());
+  EXPECT_EQ(custody.Delete(imported->id).code(), StatusCode::kNotFound);
+  Result<std::vector<KeyInfo>> listed = custody.List();
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 3u);
+}
+
+}  // namespace
+}  // namespace keymgr

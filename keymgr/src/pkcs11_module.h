@@ -140,6 +140,9 @@ template <typename T>
 CK_ATTRIBUTE AttrOf(CK_ATTRIBUTE_TYPE type, const T& value) {
   return Attr(type, &value, sizeof(T));
 }
+// A temporary would dangle before the module reads the template.
+template <typename T>
+CK_ATTRIBUTE AttrOf(CK_ATTRIBUTE_TYPE type, const T&& value) = delete;
 inline CK_ATTRIBUTE AttrBytes(CK_ATTRIBUTE_TYPE type, std::span<const uint8_t> bytes) {
   return Attr(type, bytes.data(), bytes.size());
 }
