@@ -1,5 +1,4 @@
-// Tests for BIP-39: the embedded wordlist, phrase <-> entropy vectors, strict rejection of
-// malformed phrases, and Substrate's entropy-based mini-secret.
+// Tests for BIP-39: wordlist, phrase/entropy vectors, strict rejection, Substrate mini-secret.
 #include "keymgr/bip39.h"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,4 @@
-// ECDSA over secp256k1 through libsecp256k1 (recovery module), plus "Secp256k1HDKD" hard
-// derivation.
+// ECDSA over secp256k1 via libsecp256k1 (recovery module) and "Secp256k1HDKD" derivation.
 #include "keymgr/ecdsa.h"
 
 #include <secp256k1.h>

@@ -1,5 +1,4 @@
-// Tests for ecdsa/secp256k1: the spec's known answers, low-S, recovery-based verification, key
-// validity, and Substrate hard derivation.
+// Tests for ecdsa: spec known answers, low-S, recovery-based verify, key checks, derivation.
 #include "keymgr/ecdsa.h"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,4 @@
-// BLAKE2b and SHA-512 through libsodium, PBKDF2-HMAC-SHA512 through OpenSSL (Keccak256 lives in
-// keccak.cc).
+// BLAKE2b and SHA-512 via libsodium, PBKDF2-HMAC-SHA512 via OpenSSL (Keccak256 is in keccak.cc).
 #include "keymgr/hash.h"
 
 #include <openssl/evp.h>

@@ -1,5 +1,4 @@
-// Tests for the strict hex codec: round trips, prefixes, case, and every malformed shape it must
-// refuse.
+// Tests for the strict hex codec: round trips, prefixes, case, and malformed input.
 #include "keymgr/hex.h"
 
 #include <gtest/gtest.h>

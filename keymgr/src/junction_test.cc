@@ -1,5 +1,4 @@
-// Tests for junction encoding: u64 LE for numbers (as Rust's u64 parser reads them), SCALE strings,
-// zero padding, and blake2_256 for encodings longer than 32 bytes.
+// Tests for junction encoding: u64 LE numbers, SCALE strings, zero padding, blake2_256.
 #include "keymgr/junction.h"
 
 #include <gtest/gtest.h>

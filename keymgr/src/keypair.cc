@@ -1,5 +1,4 @@
-// Scheme-generic keypairs: scheme names, SURI-to-keypair for all three schemes, and dispatching
-// verify.
+// Scheme-generic keypairs: scheme names, SURI to keypair for all schemes, dispatching verify.
 #include "keymgr/keypair.h"
 
 #include <type_traits>

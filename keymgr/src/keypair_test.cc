@@ -1,5 +1,4 @@
-// Tests for the scheme-generic keypair: scheme names, SURI -> keypair for all three schemes against
-// the polkadot-js oracle, soft-junction refusal, and dispatching sign/verify.
+// Tests for the scheme-generic keypair against the polkadot-js oracle, and dispatching verify.
 #include "keymgr/keypair.h"
 
 #include <gtest/gtest.h>

@@ -1,11 +1,10 @@
-// SS58 addresses: hand-written base58 (Bitcoin alphabet) around prefix ++ key ++ blake2b-512
-// checksum.
+// SS58 addresses: hand-written base58 around prefix ++ key ++ blake2b-512 checksum.
 #include "keymgr/ss58.h"
+
+#include <sodium.h>
 
 #include <array>
 #include <cstring>
-
-#include <sodium.h>
 
 namespace keymgr {
 namespace {

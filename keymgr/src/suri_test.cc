@@ -1,5 +1,4 @@
-// Table-driven tests for SURI parsing (the cases of sp_core's address_uri.rs and crypto.rs) and for
-// the root secret a SURI names.
+// Table-driven tests for SURI parsing (sp_core address_uri.rs cases) and SURI root secrets.
 #include "keymgr/suri.h"
 
 #include <gtest/gtest.h>
