@@ -243,7 +243,12 @@ function planOracleSignatures(scheme, pool) {
     const base = { op: 'verify', scheme, public: hex(publicKey), message: hex(message) };
     ask({ ...base, signature: hex(signature) }, [`verify/${scheme} oracle signature`, (r) => r.valid === true]);
     const tampered = flipBit(signature);
-    const oracleRefuses = refuses(() => utilCrypto.signatureVerify(message, tampered, publicKey).isValid);
+    const oracleVerify = {
+      sr25519: () => wasm.sr25519Verify(tampered, message, publicKey),
+      ed25519: () => wasm.ed25519Verify(tampered, message, publicKey),
+      ecdsa: () => utilCrypto.secp256k1Verify(message, tampered, publicKey, 'blake2'),
+    }[scheme];
+    const oracleRefuses = refuses(oracleVerify);
     ask({ ...base, signature: hex(tampered) },
       [`verify/${scheme} tampered oracle signature`, (r) => r.valid === false && oracleRefuses]);
   }
