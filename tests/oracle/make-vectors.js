@@ -205,8 +205,15 @@ function suriDerivations() {
     ['seed_hex_path', `${seedHex}//Alice//1`],
     ['seed_hex_soft_path', `${seedHex}//Alice/soft`],
     ['seed_hex_password_ignored', `${seedHex}//x///password`],
-    ['dev_phrase_explicit', 'bottom drive obey lake curtain smoke basket hold race lonely fit walk//Alice'],
+    ['dev_phrase_explicit', `${common.DEV_PHRASE}//Alice`],
+    ['dev_phrase_soft_alice', `${common.DEV_PHRASE}/Alice`],
   ];
+  // Substrate reads a SURI that starts with a single "/" as the dev phrase plus a soft path (sp_core test
+  // default_phrase_should_be_used); polkadot-js does not, so these expect the explicit form's keys.
+  const aliases = [['implicit_dev_soft_alice', '/Alice', `${common.DEV_PHRASE}/Alice`]];
+  // sp_core sr25519 test derive_soft_known_pair_should_work: DEV_PHRASE/Alice.
+  must(hex(oraclePair('sr25519', `${common.DEV_PHRASE}/Alice`).publicKey) ===
+    'd6c71059dbbe9ad2b0ed3f289738b800836eb425544ce694825285b958ca755e', 'sp_core DEV_PHRASE/Alice');
   const invalid = [
     ['empty_hard_junction', '//Alice//'],
     ['empty_soft_junction', '//Alice/'],
@@ -228,6 +235,14 @@ function suriDerivations() {
       const ss58 = {};
       for (const prefix of SS58_PREFIXES) ss58[prefix] = utilCrypto.encodeAddress(pair.publicKey, prefix);
       cases.push({ type: 'derive', name: `${name}_${scheme}`, scheme, suri, public_hex: hex(pair.publicKey), ss58 });
+    }
+  }
+  for (const [name, suri, explicit] of aliases) {
+    const sr = oraclePair('sr25519', explicit).publicKey;
+    cases.push({ type: 'derive', name: `${name}_sr25519`, scheme: 'sr25519', suri, public_hex: hex(sr) });
+    for (const scheme of ['ed25519', 'ecdsa']) {
+      must(oraclePair(scheme, explicit) === null, `${name}/${scheme} soft path accepted`);
+      cases.push({ type: 'derive', name: `${name}_${scheme}`, scheme, suri, error: true });
     }
   }
   for (const [name, suri] of invalid) {
@@ -280,7 +295,8 @@ function suriDerivations() {
   writeVectorFile('suri_derivations.json',
     `Public keys and SS58 addresses (prefixes 0, 2, 42) computed by @polkadot/keyring createFromUri; soft public ` +
       `derivation by sr25519DerivePublic; junction chain codes by DeriveJunction; BIP-39 entropy and mini-secrets by ` +
-      `mnemonicToEntropy/mnemonicToMiniSecret; phrases from entropyToMnemonic over a SHA-256 counter stream seeded ` +
+      `mnemonicToEntropy/mnemonicToMiniSecret; "/Alice" (dev phrase implied, as sp_core's default_phrase_should_be_used ` +
+      `test requires) expects the keys polkadot-js gives the explicit dev-phrase form; phrases from entropyToMnemonic over a SHA-256 counter stream seeded ` +
       `"make-vectors/suri"; made by ${GENERATOR}`,
     cases);
   return { phrase12, seedHex };
