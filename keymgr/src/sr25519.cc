@@ -214,7 +214,8 @@ Point VrfInputPoint(MerlinTranscript input, std::span<const uint8_t> public_key)
   return point;
 }
 
-// RequireLiveKeypair stops on a moved-from keypair instead of reading a null secret.
+// RequireSecret returns the keypair's secret, stopping on a moved-from keypair instead of reading
+// null.
 std::span<const uint8_t> RequireSecret(const Sr25519Keypair& keypair) {
   std::span<const uint8_t> secret = keypair.secret();
   if (secret.size() != kSr25519SecretSize) {

@@ -254,11 +254,17 @@ TEST(Sr25519Test, GarbageNeverVerifiesOrCrashes) {
   for (int round = 0; round < 300; ++round) {
     std::array<uint8_t, 32> public_key;
     std::array<uint8_t, 64> signature;
-    for (uint8_t& byte : public_key) byte = next_byte();
-    for (uint8_t& byte : signature) byte = next_byte();
+    for (uint8_t& byte : public_key) {
+      byte = next_byte();
+    }
+    for (uint8_t& byte : signature) {
+      byte = next_byte();
+    }
     EXPECT_FALSE(Sr25519Verify(public_key, Bytes("x"), signature));
     std::array<uint8_t, 96> vrf_bytes;
-    for (uint8_t& byte : vrf_bytes) byte = next_byte();
+    for (uint8_t& byte : vrf_bytes) {
+      byte = next_byte();
+    }
     Result<Sr25519VrfSignature> parsed = Sr25519VrfSignature::Parse(vrf_bytes);
     if (parsed.ok()) {
       EXPECT_FALSE(Sr25519VrfVerify(public_key, MerlinTranscript("x"), std::nullopt, *parsed));
