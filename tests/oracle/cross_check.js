@@ -100,7 +100,7 @@ function randomSuri(scheme) {
   let suri;
   if (root < 6) suri = randomPhrase();
   else if (root < 8) suri = `0x${hex(rng.bytes(32))}`;
-  else if (junctions.length > 0 && junctions[0].startsWith('//')) suri = '';  // dev phrase implied
+  else if (junctions.length > 0 && rng.bool()) suri = '';  // dev phrase implied, also before a soft "/"
   else suri = common.DEV_PHRASE;
   suri += junctions.join('');
   if (rng.int(3) === 0) suri += `///${randomString(PRINTABLE, 0, 20).replace(/^\/+/, '')}`;
@@ -190,6 +190,42 @@ function planDerivations(scheme) {
       [`derive/${scheme} public key`, (r) => r.public === expected],
       [`derive/${scheme} ss58`, (r) =>
         SS58_PREFIXES.every((p) => r.ss58[String(p)] === utilCrypto.encodeAddress(pair.publicKey, p))]);
+  }
+}
+
+// corruptSuri spoils a valid SURI in ways both Substrate and polkadot-js must refuse.
+function corruptSuri(scheme) {
+  const phrase = randomPhrase();
+  const words = phrase.split(' ');
+  switch (rng.int(5)) {
+    case 0: {  // two words swapped: usually breaks the checksum (kept only if the oracle refuses)
+      const i = rng.int(words.length);
+      const j = rng.int(words.length);
+      [words[i], words[j]] = [words[j], words[i]];
+      return words.join(' ');
+    }
+    case 1:  // a word dropped: no valid word count
+      words.splice(rng.int(words.length), 1);
+      return words.join(' ');
+    case 2:  // a word outside the BIP-39 list
+      words[rng.int(words.length)] = 'xyzzy';
+      return words.join(' ');
+    case 3:  // an empty junction
+      return `${phrase}//${randomString(ALNUM, 1, 8)}${rng.pick(['//', '/'])}`;
+    default:  // a soft junction where the scheme has none, or an empty hard one
+      return scheme === 'sr25519' ? `${phrase}//` : `${phrase}/${randomString(ALNUM, 1, 8)}`;
+  }
+}
+
+function planRefusals(scheme) {
+  const wanted = Math.max(1, Math.floor(N / 5));
+  for (let made = 0; made < wanted;) {
+    const suri = corruptSuri(scheme);
+    if (common.oraclePair(oracles, scheme, suri) !== null) continue;  // the corruption happened to be valid
+    made++;
+    requests.push({ op: 'derive', scheme, suri });
+    checks.push((result) => expect(`derive/${scheme} refuses what the oracle refuses`,
+      result && result.ok === false, { suri, result }));
   }
 }
 
@@ -342,7 +378,10 @@ async function main() {
     ed25519: keyPool('ed25519', 40),
     ecdsa: keyPool('ecdsa', 40),
   };
-  for (const scheme of ['sr25519', 'ed25519', 'ecdsa']) planDerivations(scheme);
+  for (const scheme of ['sr25519', 'ed25519', 'ecdsa']) {
+    planDerivations(scheme);
+    planRefusals(scheme);
+  }
   planDeterministicSignatures('ed25519', pools.ed25519);
   planDeterministicSignatures('ecdsa', pools.ecdsa);
   planSr25519Signatures(pools.sr25519);

@@ -206,7 +206,10 @@ const DEV_PHRASE = 'bottom drive obey lake curtain smoke basket hold race lonely
 // oraclePair derives a keypair the way polkadot-js does for `suri`, or returns null if it refuses.
 function oraclePair(oracles, scheme, suri) {
   try {
-    return new oracles.Keyring({ type: scheme }).createFromUri(suri);
+    // Substrate reads a missing phrase as the dev phrase before any path (sp_core test
+    // default_phrase_should_be_used); Keyring only does so before "//", so spell it out.
+    const full = suri.startsWith('/') ? `${DEV_PHRASE}${suri}` : suri;
+    return new oracles.Keyring({ type: scheme }).createFromUri(full);
   } catch {
     return null;
   }
@@ -216,7 +219,7 @@ function oraclePair(oracles, scheme, suri) {
 // 8·a || nonce form) by the same steps Keyring.createFromUri takes.
 function oracleSecret(oracles, scheme, suri) {
   const { utilCrypto, util } = oracles;
-  const full = suri.startsWith('//') ? `${DEV_PHRASE}${suri}` : suri;
+  const full = suri.startsWith('/') ? `${DEV_PHRASE}${suri}` : suri;
   const { path: junctions, password, phrase } = utilCrypto.keyExtractSuri(full);
   const seed = util.isHex(phrase, 256)
     ? unhex(phrase)
