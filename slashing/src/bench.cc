@@ -32,7 +32,8 @@ struct Figures {
 
 double Percentile(std::vector<double>& samples, double fraction) {
   if (samples.empty()) return 0;
-  const size_t index = std::min(samples.size() - 1, static_cast<size_t>(fraction * static_cast<double>(samples.size())));
+  const size_t index = std::min(
+      samples.size() - 1, static_cast<size_t>(fraction * static_cast<double>(samples.size())));
   std::nth_element(samples.begin(), samples.begin() + static_cast<long>(index), samples.end());
   return samples[index];
 }
@@ -116,7 +117,9 @@ Figures Decisions(const std::string& dir, int callers, double seconds, double* c
   figures.p50_ms = Percentile(all, 0.50);
   figures.p99_ms = Percentile(all, 0.99);
   const auto stats = log.stats();
-  *callers_per_group = stats.groups == 0 ? 0 : static_cast<double>(stats.callers) / static_cast<double>(stats.groups);
+  *callers_per_group = stats.groups == 0
+                           ? 0
+                           : static_cast<double>(stats.callers) / static_cast<double>(stats.groups);
   return figures;
 }
 

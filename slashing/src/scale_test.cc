@@ -36,8 +36,9 @@ TEST(ScaleCompact, DecodesAndEncodesReadmeExamples) {
 }
 
 TEST(ScaleCompact, RoundTripsModeBoundaries) {
-  for (uint64_t value : {63ull, 64ull, 16383ull, 16384ull, (1ull << 30) - 1, 1ull << 30,
-                         (1ull << 32) - 1, 1ull << 32, UINT64_MAX}) {
+  for (uint64_t value :
+       std::initializer_list<uint64_t>{63ull, 64ull, 16383ull, 16384ull, (1ull << 30) - 1,
+                                       1ull << 30, (1ull << 32) - 1, 1ull << 32, UINT64_MAX}) {
     ScaleWriter writer;
     writer.WriteCompact(value);
     ScaleReader reader(writer.bytes());

@@ -1,0 +1,141 @@
+// Crash durability: SIGKILL a child that records decisions; every acknowledged one must survive.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <random>
+#include <thread>
+
+#include "slashing/history_admin.h"
+#include "slashing/protector.h"
+#include "test_payloads.h"
+#include "test_util.h"
+
+extern char** environ;
+
+namespace slashing {
+namespace {
+
+using testing::FilledHash;
+
+// Must match crash_child.cc.
+Hash256 CrashTestHash(uint64_t round, uint8_t variant) {
+  Hash256 hash{};
+  for (int i = 0; i < 8; ++i) hash[i] = static_cast<uint8_t>(round >> (8 * i));
+  hash[31] = variant;
+  return hash;
+}
+
+struct Ack {
+  uint64_t set_id;
+  uint64_t round;
+};
+
+// RunChildAndKill starts the child, lets it run for `run_for`, SIGKILLs it and returns every
+// complete acknowledgement it wrote.
+std::vector<Ack> RunChildAndKill(const std::string& dir, uint64_t set_id,
+                                 std::chrono::microseconds run_for) {
+  int out[2];
+  EXPECT_EQ(pipe(out), 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, out[0]);
+  const std::string set_text = std::to_string(set_id);
+  std::string child_path = SLASHING_CRASH_CHILD;
+  std::string threads = "4";
+  char* argv[] = {child_path.data(), const_cast<char*>(dir.c_str()),
+                  const_cast<char*>(set_text.c_str()), threads.data(), nullptr};
+  pid_t child = 0;
+  EXPECT_EQ(posix_spawn(&child, child_path.c_str(), &actions, nullptr, argv, environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  close(out[1]);
+
+  // Drain the pipe while the child runs so it never blocks on a full pipe.
+  std::vector<uint8_t> bytes;
+  std::thread reader([&] {
+    uint8_t buffer[4096];
+    for (;;) {
+      const ssize_t got = read(out[0], buffer, sizeof(buffer));
+      if (got <= 0) break;
+      bytes.insert(bytes.end(), buffer, buffer + got);
+    }
+  });
+  std::this_thread::sleep_for(run_for);
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  reader.join();
+  close(out[0]);
+  EXPECT_TRUE(WIFSIGNALED(status)) << "child exited early with status " << status;
+
+  std::vector<Ack> acks;
+  for (size_t at = 0; at + 16 <= bytes.size(); at += 16) {
+    Ack ack{0, 0};
+    for (int b = 0; b < 8; ++b) {
+      ack.set_id |= static_cast<uint64_t>(bytes[at + b]) << (8 * b);
+      ack.round |= static_cast<uint64_t>(bytes[at + 8 + b]) << (8 * b);
+    }
+    acks.push_back(ack);
+  }
+  return acks;
+}
+
+TEST(CrashDurabilityTest, AcknowledgedDecisionsSurviveSigkill) {
+  testing::TempDir dir;
+  const std::string db = dir.Sub("db");
+  // Deterministic by default; SLASHING_CRASH_SEED explores other kill moments.
+  const char* seed_text = std::getenv("SLASHING_CRASH_SEED");
+  const uint32_t seed = seed_text != nullptr ? static_cast<uint32_t>(std::atoi(seed_text)) : 4242;
+  std::mt19937 random(seed);
+  std::uniform_int_distribution<int> run_micros(20'000, 150'000);
+  const std::vector<uint8_t> public_key(32, 0xc1);
+  constexpr int kKills = 50;
+  size_t total_acks = 0;
+  int kills_with_acks = 0;
+  std::vector<Ack> earlier;
+  for (int kill_index = 0; kill_index < kKills; ++kill_index) {
+    const uint64_t set_id = static_cast<uint64_t>(kill_index) + 1;
+    const auto acks = RunChildAndKill(db, set_id, std::chrono::microseconds(run_micros(random)));
+    total_acks += acks.size();
+    kills_with_acks += acks.empty() ? 0 : 1;
+
+    auto store = OpenHistory(db, FilledHash(0x11));
+    ASSERT_TRUE(store.ok()) << "reopen after kill " << kill_index << ": "
+                            << store.status().message();
+    LocalHistoryLog log(**store);
+    FakeClock clock(1);
+    Protector protector(log, clock, ProtectionPolicy{});
+    auto check = [&](const Ack& ack) {
+      const auto same = testing::GrandpaMessage(
+          0, CrashTestHash(ack.round, 0), static_cast<uint32_t>(ack.round), ack.round, ack.set_id);
+      const auto other = testing::GrandpaMessage(
+          0, CrashTestHash(ack.round, 1), static_cast<uint32_t>(ack.round), ack.round, ack.set_id);
+      auto resign = protector.Decide({kKeyTypeGrandpa, public_key, same, std::nullopt});
+      ASSERT_TRUE(resign.ok());
+      ASSERT_EQ(resign->verdict, Verdict::kAllowedResign)
+          << "acknowledged decision lost: set " << ack.set_id << " round " << ack.round;
+      auto conflict = protector.Decide({kKeyTypeGrandpa, public_key, other, std::nullopt});
+      ASSERT_TRUE(conflict.ok());
+      ASSERT_EQ(conflict->verdict, Verdict::kRefusedGrandpaEquivocation);
+    };
+    for (const Ack& ack : acks) check(ack);
+    // A sample of decisions acknowledged before earlier kills must still be there too.
+    for (size_t i = 0; i < earlier.size(); i += 97) check(earlier[i]);
+    if (::testing::Test::HasFatalFailure()) return;
+    earlier.insert(earlier.end(), acks.begin(), acks.end());
+  }
+  std::printf("crash test: seed %u, %d kills, %zu acknowledged decisions checked\n", seed, kKills,
+              total_acks);
+  // The test means something only if the child really was killed mid-stream many times.
+  EXPECT_GT(kills_with_acks, kKills / 2);
+  EXPECT_GT(total_acks, 500u);
+}
+
+}  // namespace
+}  // namespace slashing

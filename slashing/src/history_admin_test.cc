@@ -1,0 +1,112 @@
+// Admin API tests on real RocksDB directories, including refusal while another signer holds LOCK.
+#include "slashing/history_admin.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "slashing/protector.h"
+#include "test_payloads.h"
+#include "test_util.h"
+
+namespace slashing {
+namespace {
+
+using testing::FilledHash;
+
+const Hash256 kGenesis = FilledHash(0x11);
+
+void RecordVotes(const std::string& dir, uint64_t first_round, uint64_t last_round) {
+  auto store = OpenHistory(dir, kGenesis);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  LocalHistoryLog log(**store);
+  FakeClock clock(1000);
+  Protector protector(log, clock, ProtectionPolicy{});
+  const std::vector<uint8_t> public_key(32, 3);
+  for (uint64_t round = first_round; round <= last_round; ++round) {
+    const auto message = testing::GrandpaMessage(0, FilledHash(1), 1, round, 1);
+    auto decision = protector.Decide({kKeyTypeGrandpa, public_key, message, std::nullopt});
+    ASSERT_TRUE(decision.ok());
+    ASSERT_EQ(decision->verdict, Verdict::kAllowedNew);
+  }
+}
+
+TEST(HistoryAdminTest, ExportImportInspectPrune) {
+  testing::TempDir dir;
+  RecordVotes(dir.Sub("a"), 1, 10);
+  auto json = AdminExport(dir.Sub("a"), kGenesis);
+  ASSERT_TRUE(json.ok()) << json.status().message();
+  auto imported = AdminImport(dir.Sub("b"), kGenesis, *json);
+  ASSERT_TRUE(imported.ok()) << imported.status().message();
+  EXPECT_EQ(imported->records_added, 10u);
+  auto summary = AdminInspect(dir.Sub("b"));
+  ASSERT_TRUE(summary.ok());
+  EXPECT_EQ(summary->genesis, kGenesis);
+  EXPECT_EQ(summary->public_keys, 1u);
+  EXPECT_EQ(summary->records[Domain::kGrandpaPrevote], 10u);
+  EXPECT_EQ(summary->oldest_recorded_at_ms, 1000u);
+  auto pruned = AdminPrune(dir.Sub("b"), kGenesis, Domain::kGrandpaPrevote, Watermark{1, 6});
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(pruned->records_deleted, 5u);
+  summary = AdminInspect(dir.Sub("b"));
+  ASSERT_TRUE(summary.ok());
+  EXPECT_EQ(summary->records[Domain::kGrandpaPrevote], 5u);
+  EXPECT_EQ(summary->watermarks[Domain::kGrandpaPrevote], 1u);
+  // Wrong chain: refused without touching anything.
+  EXPECT_EQ(AdminImport(dir.Sub("b"), FilledHash(0x22), *json).status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(AdminExport(dir.Sub("b"), FilledHash(0x22)).status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      AdminPrune(dir.Sub("b"), FilledHash(0x22), Domain::kBabe, Watermark{1, 0}).status().code(),
+      StatusCode::kFailedPrecondition);
+  EXPECT_EQ(AdminInspect(dir.Sub("missing")).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(AdminImport(dir.Sub("c"), kGenesis, "{not json").status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(HistoryAdminTest, RefusesWhileThisProcessHoldsTheStore) {
+  testing::TempDir dir;
+  auto store = OpenHistory(dir.Sub("db"), kGenesis);
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ(AdminInspect(dir.Sub("db")).status().code(), StatusCode::kBusy);
+  EXPECT_EQ(AdminExport(dir.Sub("db"), kGenesis).status().code(), StatusCode::kBusy);
+  store->reset();
+  EXPECT_TRUE(AdminInspect(dir.Sub("db")).ok());
+}
+
+TEST(HistoryAdminTest, RefusesWhileAnotherProcessHoldsTheStore) {
+  testing::TempDir dir;
+  RecordVotes(dir.Sub("db"), 1, 3);
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The "running signer": hold the store until killed.
+    auto held = OpenHistory(dir.Sub("db"), kGenesis);
+    const char byte = held.ok() ? 'y' : 'n';
+    if (write(ready[1], &byte, 1) != 1) _exit(1);
+    for (;;) pause();
+  }
+  close(ready[1]);
+  char byte = 0;
+  ASSERT_EQ(read(ready[0], &byte, 1), 1);
+  close(ready[0]);
+  ASSERT_EQ(byte, 'y');
+  const auto json = std::string("{}");
+  EXPECT_EQ(AdminInspect(dir.Sub("db")).status().code(), StatusCode::kBusy);
+  EXPECT_EQ(AdminExport(dir.Sub("db"), kGenesis).status().code(), StatusCode::kBusy);
+  EXPECT_EQ(AdminPrune(dir.Sub("db"), kGenesis, Domain::kBabe, Watermark{}).status().code(),
+            StatusCode::kBusy);
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  auto summary = AdminInspect(dir.Sub("db"));
+  ASSERT_TRUE(summary.ok()) << summary.status().message();
+  EXPECT_EQ(summary->records[Domain::kGrandpaPrevote], 3u);
+}
+
+}  // namespace
+}  // namespace slashing
