@@ -27,10 +27,10 @@ inline constexpr int kExitUsage = 2;    // bad input of any kind; nothing was si
 // stderr. Commands never print themselves, so main alone enforces the output contract.
 struct Outcome {
   int exit_code = kExitOk;
-  nlohmann::json output;  // printed on stdout when not null
-  std::string error;      // printed on stderr when not empty; must never contain a secret
+  nlohmann::ordered_json output;  // printed on stdout when not null, keys in the order given
+  std::string error;              // printed on stderr when not empty; must never contain a secret
 
-  static Outcome Json(nlohmann::json document, int exit_code = kExitOk) {
+  static Outcome Json(nlohmann::ordered_json document, int exit_code = kExitOk) {
     return Outcome{exit_code, std::move(document), {}};
   }
   static Outcome Usage(std::string message) {

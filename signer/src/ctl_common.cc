@@ -95,11 +95,10 @@ void AddSuriOptions(CLI::App* command, SuriOptions& options, bool positional) {
   const char* inline_help =
       "secret URI, e.g. //Alice or '<phrase>//hard/soft///password' or a 0x seed; anything on the "
       "command line is visible to other local users, so use this for development keys only";
-  if (positional) {
-    options.inline_option = command->add_option("suri", options.inline_suri, inline_help);
-  } else {
-    options.inline_option = command->add_option("--suri", options.inline_suri, inline_help);
-  }
+  // A positional SURI (as subkey takes it) is also accepted as --suri, so every command takes the
+  // same spelling.
+  options.inline_option =
+      command->add_option(positional ? "suri,--suri" : "--suri", options.inline_suri, inline_help);
   options.file_option =
       command->add_option("--suri-file", options.suri_file,
                           "read the secret URI from the first line of this file (or set " +
