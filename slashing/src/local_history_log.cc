@@ -1,4 +1,5 @@
 // LocalHistoryLog: the protection rule applied under a leader/follower group commit.
+#include <atomic>
 #include <map>
 #include <string>
 
@@ -34,13 +35,14 @@ Verdict EvaluateClaim(const Claim& claim, const std::vector<std::vector<uint8_t>
   return EquivocationFor(claim.domain);
 }
 
-// Writer is one queued caller. It lives on the caller's stack, which stays blocked until done.
+// Writer is one queued caller. It is shared between the caller and the leader so the leader can
+// still notify it after the caller has seen its result and returned.
 struct LocalHistoryLog::Writer {
+  enum State : int { kWaiting = 0, kLeader = 1, kDone = 2 };
   std::span<const uint8_t> public_key;
   std::span<const Claim> claims;
   uint64_t now_unix_ms = 0;
-  std::condition_variable wake;
-  bool done = false;
+  std::atomic<int> state{kWaiting};
   Status status;
   std::vector<Verdict> verdicts;
 };
@@ -64,44 +66,58 @@ Result<std::vector<Verdict>> LocalHistoryLog::CheckAndRecord(std::span<const uin
       return Status::InvalidArgument("digest size out of range");
     }
   }
-  Writer self;
-  self.public_key = public_key;
-  self.claims = claims;
-  self.now_unix_ms = now_unix_ms;
-
-  std::unique_lock lock(mutex_);
-  writers_.push_back(&self);
-  while (!self.done && writers_.front() != &self) self.wake.wait(lock);
-  if (self.done) {
-    if (!self.status.ok()) return self.status;
-    return std::move(self.verdicts);
+  auto self = std::make_shared<Writer>();
+  self->public_key = public_key;
+  self->claims = claims;
+  self->now_unix_ms = now_unix_ms;
+  {
+    std::lock_guard lock(mutex_);
+    writers_.push_back(self);
+    if (writers_.size() == 1) self->state.store(Writer::kLeader, std::memory_order_relaxed);
+  }
+  int state = self->state.load(std::memory_order_acquire);
+  while (state == Writer::kWaiting) {
+    self->state.wait(Writer::kWaiting, std::memory_order_acquire);
+    state = self->state.load(std::memory_order_acquire);
+  }
+  if (state == Writer::kDone) {
+    if (!self->status.ok()) return self->status;
+    return std::move(self->verdicts);
   }
 
-  // This caller leads: take everyone queued so far. Later arrivals queue behind the group and wait,
-  // since the leader stays at the front until the group is done.
-  std::vector<Writer*> group;
-  for (Writer* writer : writers_) {
-    if (group.size() == options_.max_group_size) break;
-    group.push_back(writer);
+  // This caller leads: take everyone queued so far. Later arrivals queue behind the group; the
+  // group stays at the front of the queue until it is done, so nobody else leads meanwhile.
+  std::vector<std::shared_ptr<Writer>> group;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& writer : writers_) {
+      if (group.size() == options_.max_group_size) break;
+      group.push_back(writer);
+    }
   }
-  lock.unlock();
   CommitGroup(group);
-  lock.lock();
-
-  ++stats_.groups;
-  stats_.callers += group.size();
-  for (Writer* member : group) {
-    writers_.pop_front();
-    member->done = true;
-    if (member != &self) member->wake.notify_one();
+  std::shared_ptr<Writer> next_leader;
+  {
+    std::lock_guard lock(mutex_);
+    ++stats_.groups;
+    stats_.callers += group.size();
+    for (size_t i = 0; i < group.size(); ++i) writers_.pop_front();
+    if (!writers_.empty()) next_leader = writers_.front();
   }
-  if (!writers_.empty()) writers_.front()->wake.notify_one();
-  lock.unlock();
-  if (!self.status.ok()) return self.status;
-  return std::move(self.verdicts);
+  if (next_leader) {
+    next_leader->state.store(Writer::kLeader, std::memory_order_release);
+    next_leader->state.notify_one();
+  }
+  for (const auto& member : group) {
+    if (member == self) continue;
+    member->state.store(Writer::kDone, std::memory_order_release);
+    member->state.notify_one();
+  }
+  if (!self->status.ok()) return self->status;
+  return std::move(self->verdicts);
 }
 
-void LocalHistoryLog::CommitGroup(std::span<Writer* const> group) {
+void LocalHistoryLog::CommitGroup(std::span<const std::shared_ptr<Writer>> group) {
   // Records staged by earlier members of this group: later members must see them, so two
   // conflicting requests in one group cannot both win.
   std::map<std::string, StoredRecord> staged;
@@ -122,7 +138,7 @@ void LocalHistoryLog::CommitGroup(std::span<Writer* const> group) {
     return watermark;
   };
 
-  for (Writer* writer : group) {
+  for (const auto& writer : group) {
     std::map<std::string, StoredRecord> own;  // this writer's new records, all-or-nothing
     bool all_allowed = true;
     for (const Claim& claim : writer->claims) {
@@ -176,7 +192,7 @@ void LocalHistoryLog::CommitGroup(std::span<Writer* const> group) {
   }
   if (written.ok()) return;
   // Nothing of this group is known durable, so nobody in it may be told "allowed".
-  for (Writer* writer : group) {
+  for (const auto& writer : group) {
     if (writer->status.ok()) writer->status = written;
   }
 }

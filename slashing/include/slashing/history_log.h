@@ -1,9 +1,9 @@
 // HistoryLog: atomic check-and-record of claims; LocalHistoryLog group-commits into a HistoryStore.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -44,7 +44,9 @@ struct LocalHistoryLogOptions {
 // LocalHistoryLog group-commits concurrent callers in the manner of LevelDB's DBImpl::Write:
 // callers queue; the caller at the front becomes the leader, decides for everyone queued behind it
 // (in queue order, each seeing the claims staged before it), writes all new records in one
-// synced batch, then wakes the followers with their verdicts. One fsync serves the whole group.
+// synced batch, then wakes the followers with their verdicts and hands leadership to the next
+// queued caller. One fsync serves the whole group. Followers sleep on their own atomic state, not
+// on the queue mutex, so waking hundreds of them does not convoy on one lock.
 // If the batch fails every caller of the group gets the error. The store must not be written by
 // anyone else while the log is in use. Thread-safe.
 class LocalHistoryLog : public HistoryLog {
@@ -65,12 +67,12 @@ class LocalHistoryLog : public HistoryLog {
 
  private:
   struct Writer;
-  void CommitGroup(std::span<Writer* const> group);
+  void CommitGroup(std::span<const std::shared_ptr<Writer>> group);
 
   HistoryStore& store_;
   const LocalHistoryLogOptions options_;
   mutable std::mutex mutex_;
-  std::deque<Writer*> writers_;
+  std::deque<std::shared_ptr<Writer>> writers_;
   GroupStats stats_;
 };
 
