@@ -24,7 +24,7 @@ constexpr uint8_t kStrobeRate = 166;
 constexpr uint8_t kFlagI = 1;
 constexpr uint8_t kFlagA = 1 << 1;
 constexpr uint8_t kFlagC = 1 << 2;
-constexpr uint8_t kFlagT = 1 << 3;
+[[maybe_unused]] constexpr uint8_t kFlagT = 1 << 3;
 constexpr uint8_t kFlagM = 1 << 4;
 constexpr uint8_t kFlagK = 1 << 5;
 
