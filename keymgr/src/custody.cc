@@ -1,5 +1,4 @@
-// Key-type helpers shared by custody backends, and InMemoryCustody, the fault-injecting test
-// double.
+// Key-type helpers shared by custody backends, and InMemoryCustody, the fault-injecting double.
 #include "keymgr/custody.h"
 
 #include <sodium.h>

@@ -1,5 +1,4 @@
-// Keccak-f[1600] permutation (shared by STROBE/Merlin) and the original Keccak-256 hash used by
-// BEEFY.
+// Keccak-f[1600] (shared by STROBE/Merlin) and the original Keccak-256 hash that BEEFY uses.
 #include <array>
 #include <bit>
 #include <cstddef>

@@ -1,5 +1,4 @@
-// STROBE-128 (the subset Merlin uses) and Merlin v1.0 transcripts, byte-compatible with dalek's
-// merlin crate.
+// STROBE-128 (the subset Merlin uses) and Merlin v1.0 transcripts, byte-compatible with merlin.
 #include "keymgr/merlin.h"
 
 #include <array>

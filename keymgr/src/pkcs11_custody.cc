@@ -1,5 +1,4 @@
-// Pkcs11Custody: ed25519/ecdsa signing inside a PKCS#11 token, sr25519 secrets wrapped by a token
-// AES key.
+// Pkcs11Custody: ed25519/ecdsa signing in a PKCS#11 token; sr25519 secrets wrapped by an AES key.
 #include "keymgr/pkcs11_custody.h"
 
 #include <fcntl.h>

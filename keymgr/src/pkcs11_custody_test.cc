@@ -1,5 +1,4 @@
-// Tests for Pkcs11Custody against a fresh SoftHSM2 token per test, and for the InMemoryCustody test
-// double.
+// Tests of Pkcs11Custody on a fresh SoftHSM2 token per test, and of the InMemoryCustody double.
 #include "keymgr/pkcs11_custody.h"
 
 #include <gtest/gtest.h>

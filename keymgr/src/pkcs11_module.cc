@@ -1,5 +1,4 @@
-// PKCS#11 module loading (dlopen, one shared instance per path), the session pool and attribute
-// helpers.
+// PKCS#11 module loading (dlopen, one instance per path), the session pool and attribute helpers.
 #include "pkcs11_module.h"
 
 #include <dlfcn.h>

@@ -1,5 +1,4 @@
-// PKCS#11 plumbing: a dlopen'ed module shared per process, RAII sessions in a bounded pool,
-// attribute helpers.
+// PKCS#11 plumbing: a dlopen'ed module shared per process, pooled RAII sessions, attribute helpers.
 #pragma once
 
 #include <p11-kit/pkcs11.h>

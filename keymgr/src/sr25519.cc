@@ -1,5 +1,4 @@
-// sr25519 as schnorrkel defines it: Merlin transcripts over libsodium's ristretto255 group and
-// scalars.
+// sr25519 as schnorrkel defines it: Merlin transcripts over libsodium's ristretto255 group.
 #include "keymgr/sr25519.h"
 
 #include <sodium.h>

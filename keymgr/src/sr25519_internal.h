@@ -1,5 +1,4 @@
-// sr25519 operations with the 32 witness-RNG bytes supplied by the caller, so tests can match
-// oracles exactly.
+// sr25519 operations with caller-supplied witness randomness, so tests can match oracles exactly.
 #pragma once
 
 #include <array>

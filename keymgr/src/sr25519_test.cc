@@ -1,5 +1,4 @@
-// sr25519 tests: known answers from sp_core and the npm oracles, round trips, and rejection of bad
-// input.
+// sr25519 tests: known answers from sp_core and the oracles, round trips, rejection of bad input.
 #include "keymgr/sr25519.h"
 
 #include <gtest/gtest.h>

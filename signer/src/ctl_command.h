@@ -96,5 +96,7 @@ keymgr::Result<std::string> ReadTextFile(const std::string& path, size_t max_siz
 
 // Register*Commands add one subcommand group to `app` and its actions to `table`.
 void RegisterCryptoCommands(CLI::App& app, CommandTable& table);
+void RegisterKeysCommands(CLI::App& app, CommandTable& table);
+void RegisterHistoryCommands(CLI::App& app, CommandTable& table);
 
 }  // namespace signerctl

@@ -63,6 +63,8 @@ int Run(int argc, char** argv) {
   app.require_subcommand(1);
   CommandTable table;
   RegisterCryptoCommands(app, table);
+  RegisterKeysCommands(app, table);
+  RegisterHistoryCommands(app, table);
 
   try {
     app.parse(argc, argv);

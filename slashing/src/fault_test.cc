@@ -1,5 +1,4 @@
-// Fault injection under RocksDB: failed appends or fsyncs give the caller an error, never
-// "allowed".
+// Fault injection under RocksDB: failed appends or fsyncs give the caller an error, never allowed.
 #include <gtest/gtest.h>
 
 #include <atomic>

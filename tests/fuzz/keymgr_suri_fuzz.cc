@@ -1,5 +1,4 @@
-// Fuzzes SURI parsing and key derivation (ParseSuri, RootSecretFromSuri, KeypairFromSuri) on any
-// text.
+// Fuzzes SURI parsing and key derivation (ParseSuri, RootSecretFromSuri, KeypairFromSuri).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

@@ -1,5 +1,4 @@
-// Fuzzes every verifier on untrusted bytes: signatures, public keys, VRF proofs and VRF
-// transcripts.
+// Fuzzes every verifier on untrusted bytes: signatures, public keys, VRF proofs and transcripts.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>

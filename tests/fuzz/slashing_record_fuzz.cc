@@ -1,5 +1,4 @@
-// Fuzz target: stored-record decoding (keys, values, watermarks); accepted input re-encodes
-// exactly.
+// Fuzz target: stored-record decoding (keys, values, watermarks); accepted input re-encodes.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>

@@ -1,5 +1,4 @@
-// Fuzz target: the strict SCALE reader never over-reads, and what it accepts re-encodes
-// identically.
+// Fuzz target: the strict SCALE reader never over-reads; what it accepts re-encodes identically.
 #include <cstdint>
 #include <cstdlib>
 #include <span>

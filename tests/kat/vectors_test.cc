@@ -1,5 +1,4 @@
-// Table-driven known-answer test: every case of every tests/vectors/*.json file, checked against
-// keymgr.
+// Table-driven known-answer test: every case of every tests/vectors/*.json file, against keymgr.
 #include <gtest/gtest.h>
 
 #include <algorithm>

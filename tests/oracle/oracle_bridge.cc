@@ -1,5 +1,4 @@
-// oracle_bridge: answers a JSON batch of keymgr requests so the npm oracles can cross-check it in
-// one process.
+// oracle_bridge: answers a JSON batch of keymgr requests so the npm oracles can cross-check it.
 //
 // Usage: oracle_bridge [REQUESTS.json]   (reads stdin when no file or "-" is given; writes stdout)
 // Input  {"requests": [{"op": ..., ...}, ...]}

@@ -1,5 +1,4 @@
-// Key custody: where validator keys live and the only way the signer reaches them (interface + test
-// double).
+// Key custody: where validator keys live, the only way the signer reaches them, and a test double.
 //
 // Every key is named by its KeyId, (4-byte key type, public key). A custody backend is the single
 // source of truth for which keys exist: callers list keys through it and never keep their own key

@@ -1,4 +1,4 @@
-// ed25519 (RFC 8032, libsodium): keys from 32-byte seeds, signatures, and Substrate hard derivation.
+// ed25519 (RFC 8032, libsodium): keys from 32-byte seeds, signatures, Substrate hard derivation.
 #pragma once
 
 #include <array>
@@ -24,7 +24,8 @@ using Ed25519Signature = std::array<uint8_t, kEd25519SignatureSize>;
 // const calls are thread-safe.
 class Ed25519Keypair {
  public:
-  // FromSeed builds the keypair of a 32-byte RFC 8032 seed. Fails with kInvalidArgument on a wrong length.
+  // FromSeed builds the keypair of a 32-byte RFC 8032 seed. Fails with kInvalidArgument on a wrong
+  // length.
   static Result<Ed25519Keypair> FromSeed(std::span<const uint8_t> seed);
 
   const Ed25519Public& public_key() const { return public_; }
@@ -47,7 +48,8 @@ class Ed25519Keypair {
 
 // Ed25519Verify returns true only if `signature` is a valid RFC 8032 signature of `message` by
 // `public_key` (libsodium's strict verification). Thread-safe.
-[[nodiscard]] bool Ed25519Verify(std::span<const uint8_t> public_key, std::span<const uint8_t> message,
+[[nodiscard]] bool Ed25519Verify(std::span<const uint8_t> public_key,
+                                 std::span<const uint8_t> message,
                                  std::span<const uint8_t> signature);
 
 }  // namespace keymgr

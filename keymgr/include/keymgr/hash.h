@@ -17,13 +17,16 @@ using Hash512 = std::array<uint8_t, 64>;
 Hash256 Blake2b256(std::span<const uint8_t> data);
 // Blake2b512 is unkeyed BLAKE2b with a 64-byte output. Thread-safe.
 Hash512 Blake2b512(std::span<const uint8_t> data);
-// Keccak256 is the original Keccak (padding 0x01), not SHA3-256, as Ethereum and BEEFY use. Thread-safe.
+// Keccak256 is the original Keccak (padding 0x01), not SHA3-256, as Ethereum and BEEFY use.
+// Thread-safe.
 Hash256 Keccak256(std::span<const uint8_t> data);
 // Sha512 is FIPS 180-4 SHA-512. Thread-safe.
 Hash512 Sha512(std::span<const uint8_t> data);
 
-// Pbkdf2HmacSha512 derives `out_len` bytes into guarded memory. Fails with kInternal if OpenSSL fails.
-Result<SecretBytes> Pbkdf2HmacSha512(std::span<const uint8_t> password, std::span<const uint8_t> salt,
-                                     uint32_t iterations, size_t out_len);
+// Pbkdf2HmacSha512 derives `out_len` bytes into guarded memory. Fails with kInternal if OpenSSL
+// fails.
+Result<SecretBytes> Pbkdf2HmacSha512(std::span<const uint8_t> password,
+                                     std::span<const uint8_t> salt, uint32_t iterations,
+                                     size_t out_len);
 
 }  // namespace keymgr

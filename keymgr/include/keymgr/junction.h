@@ -16,8 +16,9 @@ struct DeriveJunction {
   ChainCode chain_code{};
   bool hard = false;
 
-  // FromText encodes `text` as Substrate does: a decimal that fits in u64 becomes its 8-byte LE form,
-  // anything else SCALE(String); the result is zero-padded to 32 bytes, or blake2_256'd if longer.
+  // FromText encodes `text` as Substrate does: a decimal that fits in u64 becomes its 8-byte LE
+  // form, anything else SCALE(String); the result is zero-padded to 32 bytes, or blake2_256'd if
+  // longer.
   static DeriveJunction FromText(std::string_view text, bool hard);
 };
 

@@ -1,4 +1,4 @@
-// Scheme-generic view of keypairs: choose sr25519, ed25519 or ecdsa at run time (CLI, config, custody).
+// Scheme-generic keypairs: sr25519, ed25519 or ecdsa chosen at run time (CLI, config, custody).
 #pragma once
 
 #include <cstdint>
@@ -33,10 +33,11 @@ class Keypair {
 
   Scheme scheme() const;
   std::vector<uint8_t> public_key() const;
-  // Sign signs `message` the way Substrate's Pair::sign does for the scheme (ecdsa hashes it first).
+  // Sign signs `message` the way Substrate's Pair::sign does for the scheme (ecdsa hashes it
+  // first).
   std::vector<uint8_t> Sign(std::span<const uint8_t> message) const;
-  // SignPrehashed signs a 32-byte digest; only ecdsa supports it. Fails with kInvalidArgument for other
-  // schemes or a digest that is not 32 bytes.
+  // SignPrehashed signs a 32-byte digest; only ecdsa supports it. Fails with kInvalidArgument for
+  // other schemes or a digest that is not 32 bytes.
   Result<std::vector<uint8_t>> SignPrehashed(std::span<const uint8_t> digest) const;
 
   const Sr25519Keypair* sr25519() const { return std::get_if<Sr25519Keypair>(&pair_); }
@@ -52,10 +53,10 @@ class Keypair {
 // ed25519/ecdsa (they support hard derivation only).
 Result<Keypair> KeypairFromSuri(Scheme scheme, std::string_view suri);
 
-// VerifySignature checks `signature` over `message` for `scheme` (ecdsa: over blake2_256(message), or
-// over `message` itself when `prehashed`). Returns false on any malformed input.
+// VerifySignature checks `signature` over `message` for `scheme` (ecdsa: over blake2_256(message),
+// or over `message` itself when `prehashed`). Returns false on any malformed input.
 [[nodiscard]] bool VerifySignature(Scheme scheme, std::span<const uint8_t> public_key,
-                                   std::span<const uint8_t> message, std::span<const uint8_t> signature,
-                                   bool prehashed = false);
+                                   std::span<const uint8_t> message,
+                                   std::span<const uint8_t> signature, bool prehashed = false);
 
 }  // namespace keymgr

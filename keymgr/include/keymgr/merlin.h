@@ -1,4 +1,4 @@
-// Merlin transcripts (STROBE-128 over Keccak-f[1600]), as schnorrkel uses them for signing, VRF and HDKD.
+// Merlin transcripts (STROBE-128 over Keccak-f[1600]) as schnorrkel uses them: signing, VRF, HDKD.
 #pragma once
 
 #include <array>
@@ -8,7 +8,8 @@
 
 namespace keymgr {
 
-// KeccakF1600 applies the 24-round Keccak-f[1600] permutation to `state` in place (lanes little-endian).
+// KeccakF1600 applies the 24-round Keccak-f[1600] permutation to `state` in place (lanes
+// little-endian).
 void KeccakF1600(std::array<uint64_t, 25>& state);
 
 // Strobe128 is the subset of STROBE v1.0.2 (security 128, rate 166) that Merlin needs.
@@ -39,7 +40,8 @@ class Strobe128 {
 };
 
 // MerlinTranscript is a Merlin v1.0 transcript. Labels and messages are raw bytes; the string_view
-// overloads are for ASCII labels. Copyable (schnorrkel clones transcripts for witnesses). Thread-compatible.
+// overloads are for ASCII labels. Copyable (schnorrkel clones transcripts for witnesses).
+// Thread-compatible.
 class MerlinTranscript {
  public:
   explicit MerlinTranscript(std::span<const uint8_t> label);

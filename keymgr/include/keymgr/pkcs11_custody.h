@@ -1,18 +1,15 @@
-// PKCS#11 key custody: ed25519/ecdsa keys that never leave the HSM, sr25519 secrets stored
-// HSM-wrapped.
+// PKCS#11 custody: ed25519/ecdsa keys never leave the HSM; sr25519 secrets are stored HSM-wrapped.
 //
 // Custody model (docs/custody.md has the full description):
 //  - ed25519 (`gran`) and ecdsa secp256k1 (`beef`): private keys are token objects with
-//  CKA_SENSITIVE true and
-//    CKA_EXTRACTABLE false; they are generated in the HSM (or imported once) and sign inside it.
-//  - sr25519 (every other key type): no HSM implements schnorrkel, so the 64-byte secret is wrapped
-//  with a
-//    non-extractable AES-256 token key (CKM_AES_KEY_WRAP_PAD) and only the wrapped form is stored,
-//    as a CKO_DATA token object. It is unwrapped into SecretBytes when first used and wiped on
-//    UnloadSecrets or destruction.
+//    CKA_SENSITIVE true and CKA_EXTRACTABLE false; they are generated in the HSM (or imported
+//    once) and sign inside it.
+//  - sr25519 (every other key type): no HSM implements schnorrkel, so the 64-byte secret is
+//    wrapped with a non-extractable AES-256 token key (CKM_AES_KEY_WRAP_PAD) and only the wrapped
+//    form is stored, as a CKO_DATA token object. It is unwrapped into SecretBytes when first used
+//    and wiped on UnloadSecrets or destruction.
 //  - Every object carries its identity: CKA_ID = key type (4 bytes) || public key on key objects,
-//  and
-//    CKA_LABEL = "<key type>:<public key hex>:<created-at unix seconds>" on all of them.
+//    and CKA_LABEL = "<key type>:<public key hex>:<created-at unix seconds>" on all of them.
 #pragma once
 
 #include <cstddef>

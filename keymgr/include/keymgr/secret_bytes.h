@@ -7,11 +7,11 @@
 
 namespace keymgr {
 
-// SecretBytes owns a fixed-size buffer allocated with libsodium's sodium_malloc: guard pages around it,
-// mlock'ed so it is never swapped, and zeroed with sodium_memzero before it is freed.
-// Move-only; it has no stream operator and no conversion to string, so it cannot be printed or logged.
-// Allocation failure (for example RLIMIT_MEMLOCK exhausted) aborts: a signer that cannot protect a
-// secret must not continue with an unprotected copy. Thread-compatible.
+// SecretBytes owns a fixed-size buffer allocated with libsodium's sodium_malloc: guard pages around
+// it, mlock'ed so it is never swapped, and zeroed with sodium_memzero before it is freed.
+// Move-only; it has no stream operator and no conversion to string, so it cannot be printed or
+// logged. Allocation failure (for example RLIMIT_MEMLOCK exhausted) aborts: a signer that cannot
+// protect a secret must not continue with an unprotected copy. Thread-compatible.
 class SecretBytes {
  public:
   SecretBytes() = default;
@@ -43,7 +43,8 @@ class SecretBytes {
   size_t size_ = 0;
 };
 
-// Wipe zeroes `bytes` in a way the compiler cannot elide (sodium_memzero). Use it on stack temporaries.
+// Wipe zeroes `bytes` in a way the compiler cannot elide (sodium_memzero). Use it on stack
+// temporaries.
 void Wipe(std::span<uint8_t> bytes);
 
 }  // namespace keymgr

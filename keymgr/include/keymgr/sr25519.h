@@ -1,4 +1,4 @@
-// sr25519 (schnorrkel over ristretto255): keys, signatures, VRF and HDKD, byte-exact with Substrate.
+// sr25519 (schnorrkel over ristretto255): keys, signatures, VRF and HDKD, byte-exact with sp_core.
 #pragma once
 
 #include <array>
@@ -57,8 +57,8 @@ class Sr25519Keypair {
   // FromMiniSecret expands a 32-byte mini-secret in Ed25519 mode (as Substrate does).
   // Fails with kInvalidArgument on a wrong length.
   static Result<Sr25519Keypair> FromMiniSecret(std::span<const uint8_t> mini_secret);
-  // FromSecret loads a canonical 64-byte secret (scalar || nonce). Fails with kInvalidArgument on a wrong
-  // length or a non-canonical scalar.
+  // FromSecret loads a canonical 64-byte secret (scalar || nonce). Fails with kInvalidArgument on a
+  // wrong length or a non-canonical scalar.
   static Result<Sr25519Keypair> FromSecret(std::span<const uint8_t> secret);
 
   const Sr25519Public& public_key() const { return public_; }
@@ -71,10 +71,12 @@ class Sr25519Keypair {
 
   // DeriveHard returns the hard child for `chain_code` (schnorrkel HDKD, mini-secret form).
   Sr25519Keypair DeriveHard(const ChainCode& chain_code) const;
-  // DeriveSoft returns the soft child for `chain_code`; its public key equals Sr25519DeriveSoftPublic.
+  // DeriveSoft returns the soft child for `chain_code`; its public key equals
+  // Sr25519DeriveSoftPublic.
   Sr25519Keypair DeriveSoft(const ChainCode& chain_code) const;
 
-  // VrfSign signs the VRF input transcript with the optional extra transcript (default Merlin("VRF")).
+  // VrfSign signs the VRF input transcript with the optional extra transcript (default
+  // Merlin("VRF")).
   Sr25519VrfSignature VrfSign(const MerlinTranscript& input,
                               const std::optional<MerlinTranscript>& extra) const;
   // VrfPreOutput returns only the pre-output for `input` (no proof).
@@ -90,7 +92,8 @@ class Sr25519Keypair {
 
 // Sr25519Verify returns true only if `signature` is a valid schnorrkel signature of `message` by
 // `public_key` under `context`, with the schnorrkel marker bit set and a canonical s. Thread-safe.
-[[nodiscard]] bool Sr25519Verify(std::span<const uint8_t> public_key, std::span<const uint8_t> message,
+[[nodiscard]] bool Sr25519Verify(std::span<const uint8_t> public_key,
+                                 std::span<const uint8_t> message,
                                  std::span<const uint8_t> signature,
                                  std::string_view context = kSubstrateSigningContext);
 
@@ -101,12 +104,13 @@ Result<Sr25519Public> Sr25519DeriveSoftPublic(std::span<const uint8_t> public_ke
 
 // Sr25519VrfVerify returns true only if `signature` is a valid DLEQ proof that signature.pre_output
 // is the VRF pre-output of `input` under `public_key`. Thread-safe.
-[[nodiscard]] bool Sr25519VrfVerify(std::span<const uint8_t> public_key, const MerlinTranscript& input,
+[[nodiscard]] bool Sr25519VrfVerify(std::span<const uint8_t> public_key,
+                                    const MerlinTranscript& input,
                                     const std::optional<MerlinTranscript>& extra,
                                     const Sr25519VrfSignature& signature);
 
-// Sr25519VrfMakeBytes returns `out_len` VRF output bytes for `context` (schnorrkel make_bytes) from a
-// pre-output for `input` under `public_key`. Fails with kInvalidArgument on an invalid point.
+// Sr25519VrfMakeBytes returns `out_len` VRF output bytes for `context` (schnorrkel make_bytes) from
+// a pre-output for `input` under `public_key`. Fails with kInvalidArgument on an invalid point.
 Result<std::vector<uint8_t>> Sr25519VrfMakeBytes(std::span<const uint8_t> public_key,
                                                  const MerlinTranscript& input,
                                                  const Sr25519VrfPreOutput& pre_output,

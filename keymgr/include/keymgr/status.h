@@ -7,7 +7,8 @@
 
 namespace keymgr {
 
-// StatusCode is the closed set of failure kinds keymgr reports; callers branch on it, never on text.
+// StatusCode is the closed set of failure kinds keymgr reports; callers branch on it, never on
+// text.
 enum class StatusCode {
   kOk = 0,
   kInvalidArgument,  // malformed input: bad hex, wrong length, bad SURI, bad point or scalar
@@ -50,7 +51,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : state_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : state_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return std::holds_alternative<T>(state_); }

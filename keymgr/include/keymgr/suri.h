@@ -10,12 +10,13 @@
 
 namespace keymgr {
 
-// kDevPhrase is Substrate's development phrase, used when a SURI has no phrase (for example `//Alice`).
+// kDevPhrase is Substrate's development phrase, used when a SURI has no phrase (for example
+// `//Alice`).
 inline constexpr std::string_view kDevPhrase =
     "bottom drive obey lake curtain smoke basket hold race lonely fit walk";
 
-// ParsedSuri is a SURI split into its parts. The phrase (or 0x seed text) and the password are secret
-// and held in SecretBytes (ASCII, not NUL-terminated). Move-only.
+// ParsedSuri is a SURI split into its parts. The phrase (or 0x seed text) and the password are
+// secret and held in SecretBytes (ASCII, not NUL-terminated). Move-only.
 struct ParsedSuri {
   SecretBytes phrase;  // the dev phrase if the SURI had none
   std::vector<DeriveJunction> path;
@@ -27,8 +28,9 @@ struct ParsedSuri {
 // Fails with kInvalidArgument on a malformed SURI; the message never repeats secret parts.
 Result<ParsedSuri> ParseSuri(std::string_view suri);
 
-// RootSecretFromSuri returns the 32-byte root secret a parsed SURI names before its path is applied:
-// the decoded 0x seed (the password is then ignored, as in Substrate), or the BIP-39 mini-secret.
+// RootSecretFromSuri returns the 32-byte root secret a parsed SURI names before its path is
+// applied: the decoded 0x seed (the password is then ignored, as in Substrate), or the BIP-39
+// mini-secret.
 Result<SecretBytes> RootSecretFromSuri(const ParsedSuri& suri);
 
 }  // namespace keymgr

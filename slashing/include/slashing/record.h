@@ -1,5 +1,4 @@
-// The stored form of protection history: database keys and versioned values
-// (docs/history-format.md).
+// The stored form of protection history: keys and versioned values (docs/history-format.md).
 #pragma once
 
 #include <cstdint>

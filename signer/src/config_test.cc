@@ -1,0 +1,104 @@
+// Tests of the strict configuration parser: a complete file, defaults, and a table of rejections.
+#include "signer/config.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace signer {
+namespace {
+
+constexpr char kGenesis[] = "0x91b171bb158e2d3848fa23a9f1c25182fb8e20313b2c1eb49219da7a70ce90c3";
+
+std::string ValidConfig() {
+  return std::string(R"({
+    "signer_id": "signer-1",
+    "hsm": {"module": "/usr/lib/softhsm/libsofthsm2.so", "token_label": "signer",
+            "pin_file": "hsm.pin", "max_sessions": 8},
+    "history": {"data_dir": "history", "genesis_hash": ")") +
+         kGenesis + R"(", "allow_unrecognised": ["para"]},
+    "keys": {"delete_guard_seconds": 3600}
+  })";
+}
+
+TEST(SignerConfigTest, ParsesACompleteFileAndResolvesRelativePaths) {
+  auto config = ParseSignerConfig(ValidConfig(), "/etc/signer");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->signer_id, "signer-1");
+  EXPECT_EQ(config->hsm.module, "/usr/lib/softhsm/libsofthsm2.so");
+  EXPECT_EQ(config->hsm.pin_file, "/etc/signer/hsm.pin");
+  EXPECT_TRUE(config->hsm.pin_env.empty());
+  EXPECT_EQ(config->hsm.max_sessions, 8u);
+  EXPECT_EQ(config->history.data_dir, "/etc/signer/history");
+  EXPECT_EQ(config->history.genesis_hash[0], 0x91);
+  EXPECT_EQ(config->history.genesis_hash[31], 0xc3);
+  ASSERT_EQ(config->history.allow_unrecognised.size(), 1u);
+  EXPECT_EQ(config->history.allow_unrecognised[0], "para");
+  EXPECT_EQ(config->keys.delete_guard_seconds, 3600);
+}
+
+TEST(SignerConfigTest, OptionalSectionsTakeDefaults) {
+  const std::string text = std::string(R"({"signer_id": "s",
+    "hsm": {"module": "m.so", "token_label": "t", "pin_env": "SIGNER_HSM_PIN"},
+    "history": {"data_dir": "/var/lib/signer", "genesis_hash": ")") +
+                           kGenesis + R"("}})";
+  auto config = ParseSignerConfig(text, "/base");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->hsm.pin_env, "SIGNER_HSM_PIN");
+  EXPECT_EQ(config->hsm.max_sessions, 4u);
+  EXPECT_EQ(config->history.data_dir, "/var/lib/signer");
+  EXPECT_TRUE(config->history.allow_unrecognised.empty());
+  EXPECT_EQ(config->keys.delete_guard_seconds, 7 * 24 * 3600);
+}
+
+struct RejectCase {
+  const char* name;
+  std::string from;  // a fragment of ValidConfig() ...
+  std::string to;    // ... replaced by this
+  std::string expected_message_part;
+};
+
+TEST(SignerConfigTest, RejectsBadFiles) {
+  const RejectCase cases[] = {
+      {"unknown top-level field", R"("signer_id")", R"("signer_idd": 1, "signer_id")",
+       "unknown field signer_idd"},
+      {"unknown nested field", R"("max_sessions": 8)", R"("max_sessions": 8, "pin": "1234")",
+       "unknown field hsm.pin"},
+      {"missing signer id", R"("signer_id": "signer-1",)", "", "signer_id is required"},
+      {"empty signer id", R"("signer-1")", R"("")", "signer_id must be a non-empty string"},
+      {"both PIN sources", R"("pin_file": "hsm.pin")", R"("pin_file": "hsm.pin", "pin_env": "X")",
+       "exactly one of pin_file and pin_env"},
+      {"no PIN source", R"("pin_file": "hsm.pin",)", "", "exactly one of pin_file and pin_env"},
+      {"sessions out of range", R"("max_sessions": 8)", R"("max_sessions": 0)",
+       "hsm.max_sessions must be between"},
+      {"sessions wrong type", R"("max_sessions": 8)", R"("max_sessions": "8")",
+       "hsm.max_sessions must be an integer"},
+      {"short genesis", kGenesis, "0x1234", "genesis_hash must be 32 bytes"},
+      {"genesis not hex", kGenesis, std::string(kGenesis).replace(2, 1, "z"),
+       "genesis_hash must be 32 bytes"},
+      {"unslashable allow entry", R"(["para"])", R"(["audi"])", "allow_unrecognised entries"},
+      {"negative delete guard", "3600", "-1", "keys.delete_guard_seconds must be between"},
+      {"hsm not an object", R"("hsm": {)", R"("hsm": [], "x": {)", "hsm must be an object"},
+      {"not JSON", "{", "", "not valid JSON"},
+  };
+  for (const RejectCase& test_case : cases) {
+    std::string text = ValidConfig();
+    const size_t at = text.find(test_case.from);
+    ASSERT_NE(at, std::string::npos) << test_case.name;
+    text.replace(at, test_case.from.size(), test_case.to);
+    auto config = ParseSignerConfig(text, "/base");
+    ASSERT_FALSE(config.ok()) << test_case.name;
+    EXPECT_EQ(config.status().code(), keymgr::StatusCode::kInvalidArgument) << test_case.name;
+    EXPECT_NE(config.status().message().find(test_case.expected_message_part), std::string::npos)
+        << test_case.name << ": " << config.status().message();
+  }
+}
+
+TEST(SignerConfigTest, MissingFileIsNotFound) {
+  auto config = LoadSignerConfig("/nonexistent/signer.json");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), keymgr::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace signer

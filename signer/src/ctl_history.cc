@@ -1,0 +1,8 @@
+// signerctl history commands (being written).
+#include "ctl_command.h"
+
+namespace signerctl {
+
+void RegisterHistoryCommands(CLI::App& /*app*/, CommandTable& /*table*/) {}
+
+}  // namespace signerctl
