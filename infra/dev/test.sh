@@ -32,6 +32,17 @@ cmake --build build-asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900
 
+step "TSan build of the threaded code (group commit, custody session pool)"
+cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSIGNER_SANITIZER=thread \
+  -DSIGNER_BENCH=OFF >/dev/null
+cmake --build build-tsan -j "$jobs" --target slashing_test keymgr_test
+# The fork- and SIGKILL-based tests are left to the other builds: TSan refuses threads after a
+# multi-threaded fork and slows the crash child too much to measure anything.
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build-tsan/slashing/slashing_test \
+  --gtest_brief=1 \
+  --gtest_filter='-CrashDurabilityTest.*:HistoryAdminTest.RefusesWhileAnotherProcessHoldsTheStore'
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build-tsan/keymgr/keymgr_test --gtest_brief=1
+
 step "libFuzzer targets (clang), ${fuzz_seconds}s each"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSIGNER_FUZZ=ON -DSIGNER_TESTS=OFF -DSIGNER_BENCH=OFF >/dev/null
