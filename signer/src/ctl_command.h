@@ -98,5 +98,7 @@ keymgr::Result<std::string> ReadTextFile(const std::string& path, size_t max_siz
 void RegisterCryptoCommands(CLI::App& app, CommandTable& table);
 void RegisterKeysCommands(CLI::App& app, CommandTable& table);
 void RegisterHistoryCommands(CLI::App& app, CommandTable& table);
+void RegisterTlsCommands(CLI::App& app, CommandTable& table);
+void RegisterAuditCommands(CLI::App& app, CommandTable& table);
 
 }  // namespace signerctl

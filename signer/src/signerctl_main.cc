@@ -65,6 +65,8 @@ int Run(int argc, char** argv) {
   RegisterCryptoCommands(app, table);
   RegisterKeysCommands(app, table);
   RegisterHistoryCommands(app, table);
+  RegisterTlsCommands(app, table);
+  RegisterAuditCommands(app, table);
 
   try {
     app.parse(argc, argv);
