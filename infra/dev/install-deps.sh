@@ -9,6 +9,7 @@ packages=(
   libsodium-dev libsecp256k1-dev libssl-dev
   softhsm2 libp11-kit-dev
   librocksdb-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libspdlog-dev
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs
