@@ -1,8 +1,477 @@
-// signerctl keys commands (being written).
+// signerctl keys commands: the key lifecycle (generate, import, list, rotate, delete) on PKCS#11.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "ctl_command.h"
+#include "keymgr/custody.h"
+#include "keymgr/hash.h"
+#include "keymgr/hex.h"
+#include "keymgr/keypair.h"
+#include "keymgr/pkcs11_custody.h"
+#include "keymgr/ss58.h"
+#include "signer/config.h"
+#include "slashing/history_admin.h"
+#include "slashing/record.h"
 
 namespace signerctl {
+namespace {
 
-void RegisterKeysCommands(CLI::App& /*app*/, CommandTable& /*table*/) {}
+// Addresses are printed in the generic Substrate format; operators convert for their chain.
+constexpr uint16_t kGenericSs58Prefix = 42;
+
+// OpenedCustody is a keys command's view of the signer: its configuration and its token.
+struct OpenedCustody {
+  signer::SignerConfig config;
+  std::unique_ptr<keymgr::Pkcs11Custody> custody;
+};
+
+// OpenCustody loads the configuration and logs in to the token it names. The PIN comes from the
+// file or environment variable the config names, never from argv; the environment copy is removed
+// so nothing this process starts inherits it.
+keymgr::Result<OpenedCustody> OpenCustody(const std::string& config_path) {
+  auto config = signer::LoadSignerConfig(config_path);
+  if (!config.ok()) {
+    return keymgr::Status::InvalidArgument("--config: " + config.status().message());
+  }
+  keymgr::Pkcs11Config hsm;
+  hsm.module_path = config->hsm.module;
+  hsm.token_label = config->hsm.token_label;
+  hsm.max_sessions = config->hsm.max_sessions;
+  if (!config->hsm.pin_file.empty()) {
+    auto pin = keymgr::ReadPinFromFile(config->hsm.pin_file);
+    if (!pin.ok()) {
+      return keymgr::Status::InvalidArgument("hsm.pin_file: " + pin.status().message());
+    }
+    hsm.pin = std::move(*pin);
+  } else {
+    auto pin = keymgr::ReadPinFromEnv(config->hsm.pin_env);
+    ::unsetenv(config->hsm.pin_env.c_str());
+    if (!pin.ok()) {
+      return keymgr::Status::InvalidArgument("hsm.pin_env: " + pin.status().message());
+    }
+    hsm.pin = std::move(*pin);
+  }
+  auto custody = keymgr::Pkcs11Custody::Open(std::move(hsm));
+  if (!custody.ok()) {
+    return keymgr::Status::Unavailable("cannot open the HSM token: " + custody.status().message());
+  }
+  return OpenedCustody{std::move(*config), std::move(*custody)};
+}
+
+std::string Iso8601Utc(int64_t unix_seconds) {
+  const std::time_t time = static_cast<std::time_t>(unix_seconds);
+  std::tm parts{};
+  if (::gmtime_r(&time, &parts) == nullptr) {
+    return "";
+  }
+  char text[32] = {};
+  const size_t length = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return std::string(text, length);
+}
+
+std::string CustodyName(keymgr::KeyProtection protection) {
+  switch (protection) {
+    case keymgr::KeyProtection::kHsmNonExtractable:
+      return "hsm-native";
+    case keymgr::KeyProtection::kHsmWrapped:
+      return "hsm-wrapped";
+    case keymgr::KeyProtection::kSoftwareMemory:
+      return "software";
+  }
+  return "unknown";
+}
+
+// AccountAddress is the SS58 form Substrate tools show: of the public key itself, or for ecdsa of
+// its blake2_256 hash (the account id of an ecdsa signer).
+std::string AccountAddress(keymgr::Scheme scheme, std::span<const uint8_t> public_key) {
+  std::vector<uint8_t> account(public_key.begin(), public_key.end());
+  if (scheme == keymgr::Scheme::kEcdsa) {
+    const keymgr::Hash256 hashed = keymgr::Blake2b256(public_key);
+    account.assign(hashed.begin(), hashed.end());
+  }
+  auto address = keymgr::Ss58Encode(account, kGenericSs58Prefix);
+  return address.ok() ? *address : "";
+}
+
+nlohmann::ordered_json KeyJson(const keymgr::KeyInfo& info) {
+  nlohmann::ordered_json json;
+  json["key_type"] = keymgr::KeyTypeName(info.id.key_type);
+  json["scheme"] = std::string(keymgr::SchemeName(info.scheme));
+  json["public_key"] = HexWithPrefix(info.id.public_key);
+  json["ss58"] = AccountAddress(info.scheme, info.id.public_key);
+  json["custody"] = CustodyName(info.protection);
+  json["generated_in_custody"] = info.generated_in_custody;
+  json["created_at"] = Iso8601Utc(info.created_at_unix);
+  return json;
+}
+
+keymgr::Result<keymgr::KeyTypeId> KeyTypeArgument(const std::string& name) {
+  auto key_type = keymgr::MakeKeyTypeId(name);
+  if (!key_type.ok()) {
+    return keymgr::Status::InvalidArgument("--type: expected 4 characters such as gran or babe");
+  }
+  return key_type;
+}
+
+// SchemeFor picks the scheme of a key: the one Substrate requires for a known key type (a
+// different --scheme is refused), otherwise the one given.
+keymgr::Result<keymgr::Scheme> SchemeFor(const keymgr::KeyTypeId& key_type,
+                                         const std::string& scheme_name) {
+  const std::optional<keymgr::Scheme> required = keymgr::RequiredSchemeForKeyType(key_type);
+  if (scheme_name.empty()) {
+    if (!required.has_value()) {
+      return keymgr::Status::InvalidArgument("--scheme is required for key type " +
+                                             keymgr::KeyTypeName(key_type));
+    }
+    return *required;
+  }
+  auto scheme = keymgr::ParseScheme(scheme_name);
+  if (!scheme.ok()) {
+    return keymgr::Status::InvalidArgument("--scheme: expected sr25519, ed25519 or ecdsa");
+  }
+  if (required.has_value() && *required != *scheme) {
+    return keymgr::Status::InvalidArgument("key type " + keymgr::KeyTypeName(key_type) + " uses " +
+                                           std::string(keymgr::SchemeName(*required)) + ", not " +
+                                           std::string(keymgr::SchemeName(*scheme)));
+  }
+  return scheme;
+}
+
+// ----- generate -----
+
+struct GenerateArgs {
+  std::string config;
+  std::string key_type;
+  std::string scheme;
+};
+
+Outcome RunGenerate(const GenerateArgs& args) {
+  auto key_type = KeyTypeArgument(args.key_type);
+  if (!key_type.ok()) return Outcome::Usage(key_type.status().message());
+  auto scheme = SchemeFor(*key_type, args.scheme);
+  if (!scheme.ok()) return Outcome::Usage(scheme.status().message());
+  auto opened = OpenCustody(args.config);
+  if (!opened.ok()) return Outcome::Usage(opened.status().message());
+  auto info = opened->custody->Generate(*key_type, *scheme);
+  if (!info.ok()) return Outcome::Usage("generate: " + info.status().message());
+  return Outcome::Json(KeyJson(*info));
+}
+
+// ----- list -----
+
+Outcome RunList(const std::string& config_path) {
+  auto opened = OpenCustody(config_path);
+  if (!opened.ok()) return Outcome::Usage(opened.status().message());
+  auto keys = opened->custody->List();
+  if (!keys.ok()) return Outcome::Usage("list: " + keys.status().message());
+  // The token has no order; sorting by identity makes the output stable for scripts and diffs.
+  std::sort(keys->begin(), keys->end(),
+            [](const keymgr::KeyInfo& a, const keymgr::KeyInfo& b) { return a.id < b.id; });
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const keymgr::KeyInfo& info : *keys) {
+    list.push_back(KeyJson(info));
+  }
+  nlohmann::ordered_json out;
+  out["keys"] = std::move(list);
+  return Outcome::Json(std::move(out));
+}
+
+// ----- import -----
+
+struct ImportArgs {
+  std::string config;
+  std::string key_type;
+  std::string scheme;
+  SuriOptions suri;
+};
+
+Outcome RunImport(ImportArgs& args) {
+  auto key_type = KeyTypeArgument(args.key_type);
+  if (!key_type.ok()) return Outcome::Usage(key_type.status().message());
+  auto scheme = SchemeFor(*key_type, args.scheme);
+  if (!scheme.ok()) return Outcome::Usage(scheme.status().message());
+  // The SURI is read before the token is opened so a missing secret fails without touching it,
+  // and only the keypair, never the SURI, outlives this block.
+  std::optional<keymgr::Keypair> pair;
+  {
+    auto suri = ResolveSuri(args.suri);
+    if (!suri.ok()) return Outcome::Usage(suri.status().message());
+    auto built = keymgr::KeypairFromSuri(*scheme, SuriView(*suri));
+    if (!built.ok()) return Outcome::Usage(SafeSuriError(built.status(), SuriView(*suri)));
+    pair.emplace(std::move(*built));
+  }
+  auto opened = OpenCustody(args.config);
+  if (!opened.ok()) return Outcome::Usage(opened.status().message());
+  auto info = opened->custody->Import(*key_type, *pair);
+  if (!info.ok()) return Outcome::Usage("import: " + info.status().message());
+  return Outcome::Json(KeyJson(*info));
+}
+
+// ----- rotate -----
+
+// SessionKeyTypes splits "babe,gran,…" into key types, each with a scheme Substrate fixes.
+keymgr::Result<std::vector<keymgr::KeyTypeId>> SessionKeyTypes(const std::string& list) {
+  std::vector<keymgr::KeyTypeId> types;
+  std::set<keymgr::KeyTypeId> seen;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t end = list.find(',', start);
+    if (end == std::string::npos) end = list.size();
+    auto key_type = keymgr::MakeKeyTypeId(std::string_view(list).substr(start, end - start));
+    if (!key_type.ok()) {
+      return keymgr::Status::InvalidArgument(
+          "--session-keys: expected a comma-separated list of 4-character key types");
+    }
+    if (!keymgr::RequiredSchemeForKeyType(*key_type).has_value()) {
+      return keymgr::Status::InvalidArgument("--session-keys: key type " +
+                                             keymgr::KeyTypeName(*key_type) +
+                                             " has no fixed scheme, so it is not a session key");
+    }
+    if (!seen.insert(*key_type).second) {
+      return keymgr::Status::InvalidArgument("--session-keys: key type " +
+                                             keymgr::KeyTypeName(*key_type) + " given twice");
+    }
+    types.push_back(*key_type);
+    start = end + 1;
+  }
+  return types;
+}
+
+// RunRotate generates one key per type in the order given and prints the SCALE SessionKeys: the
+// runtime's opaque SessionKeys is a struct of fixed-size public keys (impl_opaque_keys derives
+// Encode), so its encoding is the public keys concatenated in field order with no prefixes, which
+// is what author_rotateKeys returns and session.setKeys takes.
+Outcome RunRotate(const std::string& config_path, const std::string& list) {
+  auto types = SessionKeyTypes(list);
+  if (!types.ok()) return Outcome::Usage(types.status().message());
+  auto opened = OpenCustody(config_path);
+  if (!opened.ok()) return Outcome::Usage(opened.status().message());
+  nlohmann::ordered_json keys = nlohmann::ordered_json::array();
+  std::vector<uint8_t> session_keys;
+  std::string generated_so_far;
+  for (const keymgr::KeyTypeId& key_type : *types) {
+    auto info = opened->custody->Generate(key_type, *keymgr::RequiredSchemeForKeyType(key_type));
+    if (!info.ok()) {
+      // Keys made before the failure stay on the token; name them so the operator can clean up.
+      return Outcome::Usage("rotate: generating " + keymgr::KeyTypeName(key_type) +
+                            " failed: " + info.status().message() +
+                            (generated_so_far.empty() ? std::string("; no key was generated")
+                                                      : "; already generated:" + generated_so_far));
+    }
+    generated_so_far +=
+        " " + keymgr::KeyTypeName(key_type) + ":" + keymgr::HexEncode(info->id.public_key);
+    session_keys.insert(session_keys.end(), info->id.public_key.begin(), info->id.public_key.end());
+    keys.push_back(KeyJson(*info));
+  }
+  nlohmann::ordered_json out;
+  out["keys"] = std::move(keys);
+  out["session_keys"] = HexWithPrefix(session_keys);
+  return Outcome::Json(std::move(out));
+}
+
+// ----- delete -----
+
+// LastSignature is what the slashing-protection history says about one public key.
+struct LastSignature {
+  bool known = false;                    // false: the history could not tell
+  std::string why_unknown;               // set when !known
+  std::optional<uint64_t> newest_at_ms;  // nullopt: no record of this key
+};
+
+// FindLastSignature scans the history for records of `public_key`. It never creates a history: a
+// missing directory, one locked by a running signerd, another chain's store or an undecodable
+// record all mean the history cannot tell.
+LastSignature FindLastSignature(const signer::HistoryConfig& history,
+                                std::span<const uint8_t> public_key) {
+  LastSignature result;
+  struct stat info {};
+  if (history.data_dir.empty() || ::stat(history.data_dir.c_str(), &info) != 0 ||
+      !S_ISDIR(info.st_mode)) {
+    result.why_unknown = "the history directory does not exist";
+    return result;
+  }
+  slashing::RocksDbStoreOptions options;
+  options.create_if_missing = false;
+  auto store = slashing::OpenHistory(history.data_dir, history.genesis_hash, options);
+  if (!store.ok()) {
+    result.why_unknown = "the history cannot be opened (" + store.status().message() + ")";
+    return result;
+  }
+  std::optional<uint64_t> newest;
+  bool corrupt = false;
+  const slashing::Status scanned =
+      (*store)->Scan(slashing::RecordKeyPrefix(public_key, std::nullopt),
+                     [&](std::string_view key, std::string_view value) {
+                       auto record_key = slashing::DecodeRecordKey(key);
+                       auto record = slashing::DecodeRecordValue(value);
+                       if (!record_key.ok() || !record.ok()) {
+                         corrupt = true;
+                         return false;
+                       }
+                       if (!std::equal(record_key->public_key.begin(), record_key->public_key.end(),
+                                       public_key.begin(), public_key.end())) {
+                         return true;
+                       }
+                       if (!newest.has_value() || record->recorded_at_ms > *newest) {
+                         newest = record->recorded_at_ms;
+                       }
+                       return true;
+                     });
+  if (!scanned.ok() || corrupt) {
+    result.why_unknown = "the history cannot be read";
+    return result;
+  }
+  result.known = true;
+  result.newest_at_ms = newest;
+  return result;
+}
+
+struct DeleteArgs {
+  std::string config;
+  std::string key_type;
+  std::string public_key;
+  bool force = false;
+};
+
+Outcome RunDelete(const DeleteArgs& args) {
+  auto key_type = KeyTypeArgument(args.key_type);
+  if (!key_type.ok()) return Outcome::Usage(key_type.status().message());
+  auto public_key = DecodeHexArgument("--public", args.public_key);
+  if (!public_key.ok()) return Outcome::Usage(public_key.status().message());
+  auto opened = OpenCustody(args.config);
+  if (!opened.ok()) return Outcome::Usage(opened.status().message());
+
+  const keymgr::KeyId id{*key_type, *public_key};
+  auto keys = opened->custody->List();
+  if (!keys.ok()) return Outcome::Usage("delete: " + keys.status().message());
+  const keymgr::KeyInfo* found = nullptr;
+  for (const keymgr::KeyInfo& info : *keys) {
+    if (info.id == id) found = &info;
+  }
+  if (found == nullptr) {
+    return Outcome::Usage("delete: no " + keymgr::KeyTypeName(*key_type) +
+                          " key with that public key on the token");
+  }
+
+  const LastSignature last = FindLastSignature(opened->config.history, id.public_key);
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  const int64_t guard_ms = opened->config.keys.delete_guard_seconds * 1000;
+  if (!args.force) {
+    if (!last.known) {
+      return Outcome::Usage("delete refused: " + last.why_unknown +
+                            ", so it cannot tell whether the key signed within " +
+                            std::to_string(opened->config.keys.delete_guard_seconds) +
+                            " s; stop signerd or use --force");
+    }
+    if (last.newest_at_ms.has_value() &&
+        static_cast<int64_t>(*last.newest_at_ms) > now_ms - guard_ms) {
+      return Outcome::Usage("delete refused: the key signed at " +
+                            Iso8601Utc(static_cast<int64_t>(*last.newest_at_ms / 1000)) +
+                            ", within " + std::to_string(opened->config.keys.delete_guard_seconds) +
+                            " s (keys.delete_guard_seconds); use --force to delete anyway");
+    }
+  }
+
+  nlohmann::ordered_json out;
+  out["deleted"] = KeyJson(*found);
+  if (!last.known) {
+    out["last_signed_at"] = nullptr;
+    out["history"] = "unknown: " + last.why_unknown;
+  } else if (last.newest_at_ms.has_value()) {
+    out["last_signed_at"] = Iso8601Utc(static_cast<int64_t>(*last.newest_at_ms / 1000));
+    out["history"] = "recorded";
+  } else {
+    out["last_signed_at"] = nullptr;
+    out["history"] = "no record";
+  }
+  out["forced"] = args.force;
+  if (keymgr::Status deleted = opened->custody->Delete(id); !deleted.ok()) {
+    return Outcome::Usage("delete: " + deleted.message());
+  }
+  return Outcome::Json(std::move(out));
+}
+
+void AddConfigOption(CLI::App* command, std::string& path) {
+  command
+      ->add_option("--config", path,
+                   "the signer configuration file (the same one signerd reads); the token PIN "
+                   "comes from its hsm.pin_file or hsm.pin_env")
+      ->required();
+}
+
+}  // namespace
+
+void RegisterKeysCommands(CLI::App& app, CommandTable& table) {
+  CLI::App* keys =
+      app.add_subcommand("keys", "key lifecycle on the configured PKCS#11 token (JSON on stdout)");
+  keys->require_subcommand(1);
+
+  {
+    auto args = std::make_shared<GenerateArgs>();
+    CLI::App* command = keys->add_subcommand("generate", "generate a key inside the token");
+    AddConfigOption(command, args->config);
+    command->add_option("--type", args->key_type, "key type, e.g. gran, babe, beef, para")
+        ->required();
+    command->add_option("--scheme", args->scheme,
+                        "sr25519, ed25519 or ecdsa; implied by known key types");
+    table.Add(command, [args] { return RunGenerate(*args); });
+  }
+  {
+    auto config = std::make_shared<std::string>();
+    CLI::App* command = keys->add_subcommand("list", "list every key on the token");
+    AddConfigOption(command, *config);
+    table.Add(command, [config] { return RunList(*config); });
+  }
+  {
+    auto args = std::make_shared<ImportArgs>();
+    CLI::App* command = keys->add_subcommand("import", "import one key from a SURI (--suri-file, " +
+                                                           std::string(kSuriEnvVariable) +
+                                                           ", or --suri for development keys)");
+    AddConfigOption(command, args->config);
+    command->add_option("--type", args->key_type, "key type, e.g. gran, babe, beef, para")
+        ->required();
+    command->add_option("--scheme", args->scheme,
+                        "sr25519, ed25519 or ecdsa; implied by known key types");
+    AddSuriOptions(command, args->suri, /*positional=*/false);
+    table.Add(command, [args] { return RunImport(*args); });
+  }
+  {
+    auto config = std::make_shared<std::string>();
+    auto list = std::make_shared<std::string>();
+    CLI::App* command = keys->add_subcommand(
+        "rotate", "generate a fresh key per session key type and print the SessionKeys blob");
+    AddConfigOption(command, *config);
+    command
+        ->add_option("--session-keys", *list,
+                     "key types in the runtime's SessionKeys order, e.g. "
+                     "babe,gran,para,asgn,audi,beef")
+        ->required();
+    table.Add(command, [config, list] { return RunRotate(*config, *list); });
+  }
+  {
+    auto args = std::make_shared<DeleteArgs>();
+    CLI::App* command = keys->add_subcommand(
+        "delete",
+        "delete a key; refused if the slashing-protection history shows it signed within "
+        "keys.delete_guard_seconds, or cannot tell, unless --force");
+    AddConfigOption(command, args->config);
+    command->add_option("--type", args->key_type, "key type")->required();
+    command->add_option("--public", args->public_key, "public key, hex")->required();
+    command->add_flag("--force", args->force, "delete even if the key signed recently");
+    table.Add(command, [args] { return RunDelete(*args); });
+  }
+}
 
 }  // namespace signerctl
