@@ -66,6 +66,18 @@ Outcome HistoryError(const slashing::Status& status, const std::string& data_dir
   return Outcome::Usage(status.message());
 }
 
+// RequireHistoryDirectory refuses a missing data directory before RocksDB sees it: opening without
+// create_if_missing still leaves a directory with a LOCK file behind, which a typo in the config
+// should not cause.
+keymgr::Status RequireHistoryDirectory(const std::string& data_dir) {
+  std::error_code error;
+  if (!std::filesystem::is_directory(data_dir, error)) {
+    return keymgr::Status::InvalidArgument("no history in " + data_dir +
+                                           " (history.data_dir is not a directory)");
+  }
+  return keymgr::Status::Ok();
+}
+
 bool ParseDecimal(std::string_view text, uint64_t& out) {
   if (text.empty() || (text.size() > 1 && text.front() == '0')) {
     return false;
@@ -388,6 +400,9 @@ Outcome RunExport(ExportOptions& options) {
   if (!options.force && std::filesystem::exists(options.out_path, ignored)) {
     return Outcome::Usage("--out: " + options.out_path + " exists; pass --force to replace it");
   }
+  if (keymgr::Status present = RequireHistoryDirectory(config->data_dir); !present.ok()) {
+    return Outcome::Usage(present.message());
+  }
   auto exported = slashing::AdminExport(config->data_dir, config->genesis, window);
   if (!exported.ok()) {
     return HistoryError(exported.status(), config->data_dir);
@@ -517,6 +532,9 @@ Outcome RunInspect(const HistoryOptions& options) {
   if (!config.ok()) {
     return Outcome::Usage(config.status().message());
   }
+  if (keymgr::Status present = RequireHistoryDirectory(config->data_dir); !present.ok()) {
+    return Outcome::Usage(present.message());
+  }
   // One open for both walks, so no signer can start in between and change what is shown.
   slashing::RocksDbStoreOptions store_options;
   store_options.create_if_missing = false;
@@ -600,6 +618,9 @@ Outcome RunPrune(const PruneOptions& options) {
   auto below = ParsePosition(*domain, options.below);
   if (!below.ok()) {
     return Outcome::Usage(below.status().message());
+  }
+  if (keymgr::Status present = RequireHistoryDirectory(config->data_dir); !present.ok()) {
+    return Outcome::Usage(present.message());
   }
   auto report = slashing::AdminPrune(config->data_dir, config->genesis, *domain, *below);
   if (!report.ok()) {
