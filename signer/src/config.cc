@@ -1,12 +1,15 @@
-// Strict parsing of the signer configuration file: unknown fields, wrong types and bad values fail.
+// Strict parsing of the YAML signer configuration: unknown, duplicate or mistyped fields fail.
 #include "signer/config.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
-#include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
+#include <string>
 #include <utility>
 
 #include "keymgr/hex.h"
@@ -16,7 +19,6 @@ namespace {
 
 using keymgr::Result;
 using keymgr::Status;
-using Json = nlohmann::json;
 
 constexpr size_t kMaxConfigBytes = 1 << 20;
 
@@ -27,22 +29,40 @@ const std::set<std::string>& SlashableKeyTypes() {
   return kTypes;
 }
 
-// Section is a JSON object whose fields are consumed one by one, so leftovers are unknown fields.
+// IsQuoted tells a quoted scalar ("8") from a plain one (8): yaml-cpp tags quoted scalars "!".
+bool IsQuoted(const YAML::Node& node) { return node.Tag() == "!"; }
+
+// Section is a YAML mapping whose fields are consumed one by one, so leftovers are unknown fields.
 class Section {
  public:
-  Section(const Json& object, std::string path) : object_(object), path_(std::move(path)) {}
+  Section(YAML::Node node, std::string path) : node_(std::move(node)), path_(std::move(path)) {}
 
-  Status CheckObject() const {
-    if (!object_.is_object()) {
-      return Status::InvalidArgument(path_ + " must be an object");
+  // Check refuses anything but a mapping, and duplicate keys, which YAML parsers resolve silently
+  // and a reviewer would not see.
+  Status Check() const {
+    if (!node_.IsMap()) {
+      return Status::InvalidArgument((path_.empty() ? "config" : path_) + " must be a mapping");
+    }
+    std::set<std::string> seen;
+    for (const auto& entry : node_) {
+      if (!entry.first.IsScalar()) {
+        return Status::InvalidArgument("non-scalar key in " + (path_.empty() ? "config" : path_));
+      }
+      if (!seen.insert(entry.first.Scalar()).second) {
+        return Status::InvalidArgument("duplicate field " + FieldPath(entry.first.Scalar()));
+      }
     }
     return Status::Ok();
   }
 
-  const Json* Take(const std::string& field) {
+  std::optional<YAML::Node> Take(const std::string& field) {
     consumed_.insert(field);
-    auto it = object_.find(field);
-    return it == object_.end() ? nullptr : &*it;
+    for (const auto& entry : node_) {
+      if (entry.first.Scalar() == field) {
+        return entry.second;
+      }
+    }
+    return std::nullopt;
   }
 
   std::string FieldPath(const std::string& field) const {
@@ -50,26 +70,29 @@ class Section {
   }
 
   Status String(const std::string& field, bool required, std::string& out) {
-    const Json* value = Take(field);
-    if (value == nullptr) {
+    std::optional<YAML::Node> value = Take(field);
+    if (!value) {
       return required ? Status::InvalidArgument(FieldPath(field) + " is required") : Status::Ok();
     }
-    if (!value->is_string() || value->get_ref<const std::string&>().empty()) {
+    if (!value->IsScalar() || value->Scalar().empty()) {
       return Status::InvalidArgument(FieldPath(field) + " must be a non-empty string");
     }
-    out = value->get<std::string>();
+    out = value->Scalar();
     return Status::Ok();
   }
 
   Status Integer(const std::string& field, int64_t min, int64_t max, int64_t& out) {
-    const Json* value = Take(field);
-    if (value == nullptr) {
+    std::optional<YAML::Node> value = Take(field);
+    if (!value) {
       return Status::Ok();
     }
-    if (!value->is_number_integer()) {
+    const std::string text = value->IsScalar() ? value->Scalar() : std::string();
+    int64_t number = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (!value->IsScalar() || IsQuoted(*value) || text.empty() || error != std::errc() ||
+        end != text.data() + text.size()) {
       return Status::InvalidArgument(FieldPath(field) + " must be an integer");
     }
-    const int64_t number = value->get<int64_t>();
     if (number < min || number > max) {
       return Status::InvalidArgument(FieldPath(field) + " must be between " + std::to_string(min) +
                                      " and " + std::to_string(max));
@@ -79,16 +102,16 @@ class Section {
   }
 
   Status RejectUnknown() const {
-    for (auto it = object_.begin(); it != object_.end(); ++it) {
-      if (!consumed_.contains(it.key())) {
-        return Status::InvalidArgument("unknown field " + FieldPath(it.key()));
+    for (const auto& entry : node_) {
+      if (!consumed_.contains(entry.first.Scalar())) {
+        return Status::InvalidArgument("unknown field " + FieldPath(entry.first.Scalar()));
       }
     }
     return Status::Ok();
   }
 
  private:
-  const Json& object_;
+  YAML::Node node_;
   std::string path_;
   std::set<std::string> consumed_;
 };
@@ -110,9 +133,9 @@ std::string Resolve(const std::string& path, std::string_view base_dir) {
     if (!status_.ok()) return status_; \
   } while (false)
 
-Status ParseHsm(const Json& json, std::string_view base_dir, HsmConfig& out) {
-  Section section(json, "hsm");
-  SIGNER_RETURN_IF_ERROR(section.CheckObject());
+Status ParseHsm(const YAML::Node& node, std::string_view base_dir, HsmConfig& out) {
+  Section section(node, "hsm");
+  SIGNER_RETURN_IF_ERROR(section.Check());
   SIGNER_RETURN_IF_ERROR(section.String("module", true, out.module));
   SIGNER_RETURN_IF_ERROR(section.String("token_label", true, out.token_label));
   SIGNER_RETURN_IF_ERROR(section.String("pin_file", false, out.pin_file));
@@ -129,9 +152,9 @@ Status ParseHsm(const Json& json, std::string_view base_dir, HsmConfig& out) {
   return Status::Ok();
 }
 
-Status ParseHistory(const Json& json, std::string_view base_dir, HistoryConfig& out) {
-  Section section(json, "history");
-  SIGNER_RETURN_IF_ERROR(section.CheckObject());
+Status ParseHistory(const YAML::Node& node, std::string_view base_dir, HistoryConfig& out) {
+  Section section(node, "history");
+  SIGNER_RETURN_IF_ERROR(section.Check());
   SIGNER_RETURN_IF_ERROR(section.String("data_dir", true, out.data_dir));
   std::string genesis_text;
   SIGNER_RETURN_IF_ERROR(section.String("genesis_hash", true, genesis_text));
@@ -140,16 +163,16 @@ Status ParseHistory(const Json& json, std::string_view base_dir, HistoryConfig& 
     return Status::InvalidArgument("history.genesis_hash must be 32 bytes of hex");
   }
   std::copy(genesis->begin(), genesis->end(), out.genesis_hash.begin());
-  if (const Json* allow = section.Take("allow_unrecognised"); allow != nullptr) {
-    if (!allow->is_array()) {
-      return Status::InvalidArgument("history.allow_unrecognised must be an array of key types");
+  if (std::optional<YAML::Node> allow = section.Take("allow_unrecognised"); allow) {
+    if (!allow->IsSequence()) {
+      return Status::InvalidArgument("history.allow_unrecognised must be a list of key types");
     }
-    for (const Json& entry : *allow) {
-      if (!entry.is_string() || !SlashableKeyTypes().contains(entry.get<std::string>())) {
+    for (const YAML::Node& entry : *allow) {
+      if (!entry.IsScalar() || !SlashableKeyTypes().contains(entry.Scalar())) {
         return Status::InvalidArgument(
             "history.allow_unrecognised entries must be one of babe, gran, beef, para");
       }
-      out.allow_unrecognised.push_back(entry.get<std::string>());
+      out.allow_unrecognised.push_back(entry.Scalar());
     }
   }
   SIGNER_RETURN_IF_ERROR(section.RejectUnknown());
@@ -157,43 +180,47 @@ Status ParseHistory(const Json& json, std::string_view base_dir, HistoryConfig& 
   return Status::Ok();
 }
 
-Status ParseKeys(const Json& json, KeysConfig& out) {
-  Section section(json, "keys");
-  SIGNER_RETURN_IF_ERROR(section.CheckObject());
+Status ParseKeys(const YAML::Node& node, KeysConfig& out) {
+  Section section(node, "keys");
+  SIGNER_RETURN_IF_ERROR(section.Check());
   SIGNER_RETURN_IF_ERROR(section.Integer("delete_guard_seconds", 0, int64_t{10} * 365 * 24 * 3600,
                                          out.delete_guard_seconds));
   return section.RejectUnknown();
 }
 
-}  // namespace
-
-Result<SignerConfig> ParseSignerConfig(std::string_view json_text, std::string_view base_dir) {
-  Json document =
-      Json::parse(json_text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/false);
-  if (document.is_discarded()) {
-    return Status::InvalidArgument("config is not valid JSON");
-  }
+Result<SignerConfig> ParseDocument(const YAML::Node& document, std::string_view base_dir) {
   SignerConfig config;
   Section root(document, "");
-  if (!document.is_object()) {
-    return Status::InvalidArgument("config must be a JSON object");
-  }
+  SIGNER_RETURN_IF_ERROR(root.Check());
   SIGNER_RETURN_IF_ERROR(root.String("signer_id", true, config.signer_id));
-  const Json* hsm = root.Take("hsm");
-  if (hsm == nullptr) {
+  std::optional<YAML::Node> hsm = root.Take("hsm");
+  if (!hsm) {
     return Status::InvalidArgument("hsm is required");
   }
   SIGNER_RETURN_IF_ERROR(ParseHsm(*hsm, base_dir, config.hsm));
-  const Json* history = root.Take("history");
-  if (history == nullptr) {
+  std::optional<YAML::Node> history = root.Take("history");
+  if (!history) {
     return Status::InvalidArgument("history is required");
   }
   SIGNER_RETURN_IF_ERROR(ParseHistory(*history, base_dir, config.history));
-  if (const Json* keys = root.Take("keys"); keys != nullptr) {
+  if (std::optional<YAML::Node> keys = root.Take("keys"); keys) {
     SIGNER_RETURN_IF_ERROR(ParseKeys(*keys, config.keys));
   }
   SIGNER_RETURN_IF_ERROR(root.RejectUnknown());
   return config;
+}
+
+}  // namespace
+
+Result<SignerConfig> ParseSignerConfig(std::string_view text, std::string_view base_dir) {
+  // yaml-cpp reports malformed input by throwing; nothing may escape this module boundary.
+  try {
+    const YAML::Node document = YAML::Load(std::string(text));
+    return ParseDocument(document, base_dir);
+  } catch (const YAML::Exception& error) {
+    return Status::InvalidArgument("config is not valid YAML (line " +
+                                   std::to_string(error.mark.line + 1) + ")");
+  }
 }
 
 Result<SignerConfig> LoadSignerConfig(const std::string& path) {

@@ -1,9 +1,11 @@
-// Tests of the strict configuration parser: a complete file, defaults, and a table of rejections.
+// Tests of the strict configuration parser: YAML and JSON files, defaults, and a table of
+// rejections.
 #include "signer/config.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace signer {
 namespace {
@@ -35,6 +37,29 @@ TEST(SignerConfigTest, ParsesACompleteFileAndResolvesRelativePaths) {
   ASSERT_EQ(config->history.allow_unrecognised.size(), 1u);
   EXPECT_EQ(config->history.allow_unrecognised[0], "para");
   EXPECT_EQ(config->keys.delete_guard_seconds, 3600);
+}
+
+TEST(SignerConfigTest, ParsesTheYamlAnOperatorWrites) {
+  const std::string text = std::string(R"(# signer-1 on host a
+signer_id: signer-1
+hsm:
+  module: /usr/lib/softhsm/libsofthsm2.so
+  token_label: signer
+  pin_env: SIGNER_HSM_PIN
+history:
+  data_dir: ./history
+  genesis_hash: ")") + kGenesis +
+                           R"("
+  allow_unrecognised: [para, gran]
+keys:
+  delete_guard_seconds: 60
+)";
+  auto config = ParseSignerConfig(text, "/srv/signer");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->hsm.pin_env, "SIGNER_HSM_PIN");
+  EXPECT_EQ(config->history.data_dir, "/srv/signer/history");
+  EXPECT_EQ(config->history.allow_unrecognised, (std::vector<std::string>{"para", "gran"}));
+  EXPECT_EQ(config->keys.delete_guard_seconds, 60);
 }
 
 TEST(SignerConfigTest, OptionalSectionsTakeDefaults) {
@@ -78,8 +103,10 @@ TEST(SignerConfigTest, RejectsBadFiles) {
        "genesis_hash must be 32 bytes"},
       {"unslashable allow entry", R"(["para"])", R"(["audi"])", "allow_unrecognised entries"},
       {"negative delete guard", "3600", "-1", "keys.delete_guard_seconds must be between"},
-      {"hsm not an object", R"("hsm": {)", R"("hsm": [], "x": {)", "hsm must be an object"},
-      {"not JSON", "{", "", "not valid JSON"},
+      {"hsm not an object", R"("hsm": {)", R"("hsm": [], "x": {)", "hsm must be a mapping"},
+      {"not YAML", "{", "", "not valid YAML"},
+      {"duplicate field", R"("token_label": "signer",)",
+       R"("token_label": "signer", "token_label": "x",)", "duplicate field hsm.token_label"},
   };
   for (const RejectCase& test_case : cases) {
     std::string text = ValidConfig();

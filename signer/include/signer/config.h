@@ -1,4 +1,4 @@
-// SignerConfig: the one configuration file signerd and `signerctl --config` read (strict JSON).
+// SignerConfig: the one configuration file signerd and `signerctl --config` read (strict YAML).
 #pragma once
 
 #include <array>
