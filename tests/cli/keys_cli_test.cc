@@ -1,0 +1,532 @@
+// End-to-end tests of `signerctl keys`: the real binary against a fresh SoftHSM2 token per test.
+//
+// Every test makes its own token directory and SOFTHSM2_CONF (never the machine's), initialises a
+// token with softhsm2-util, and writes the signer configuration the binary reads. Known public keys
+// and addresses of //Alice come from the project's signing spec and the npm oracles, as in
+// cli_test.cc.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "slashing/history_admin.h"
+#include "slashing/record.h"
+
+#ifndef SIGNERCTL_PATH
+#error "SIGNERCTL_PATH must name the signerctl binary under test"
+#endif
+#ifndef SIGNER_SOFTHSM2_MODULE
+#error "SIGNER_SOFTHSM2_MODULE must name the SoftHSM2 PKCS#11 module"
+#endif
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// //Alice public keys (spec known answers) and generic-format addresses (@polkadot/keyring 14.0.3,
+// the ecdsa one being the address of blake2_256 of the public key), as cli_test.cc uses them.
+constexpr char kAliceSr25519[] =
+    "0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d";
+constexpr char kAliceSr25519Ss58[] = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+constexpr char kAliceEd25519[] =
+    "0x88dc3417d5058ec4b4503e0c12ea1a0a89be200fe98922423d4334014fa6b0ee";
+constexpr char kAliceEd25519Ss58[] = "5FA9nQDVg267DEd8m1ZypXLBnvN7SFxYwV7ndqSYGiN9TTpu";
+constexpr char kAliceEcdsa[] =
+    "0x020a1091341fe5664bfa1782d5e04779689068c916b04cb365ec3153755684d9a1";
+constexpr char kAliceEcdsaSs58[] = "5C7C2Z5sWbytvHpuLTvzKunnnRwQxft1jiqrLD5rhucQ5S9X";
+// A SURI whose pieces are easy to spot if they ever leak into an output.
+constexpr char kSecretSuri[] = "//SecretJunction///hunter2password";
+constexpr char kPin[] = "4711-user-pin";
+constexpr char kGenesis[] = "0x91b171bb158e2d3848fa23a9f1c25182fb8e20313b2c1eb49219da7a70ce90c3";
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+
+  nlohmann::json Json() const { return nlohmann::json::parse(out, nullptr, false); }
+};
+
+std::string Describe(const RunResult& run) {
+  return "exit " + std::to_string(run.exit_code) + "\nstdout: " + run.out + "\nstderr: " + run.err;
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void WriteFile(const fs::path& path, const std::string& content, fs::perms perms) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
+  fs::permissions(path, perms);
+}
+
+// RunProgram starts `argv0` with `args`, the test's environment (minus SIGNER_SURI and
+// SOFTHSM2_CONF) plus `extra_env`, stdin from /dev/null, and captures both output streams through
+// files in `scratch`.
+RunResult RunProgram(const fs::path& scratch, const std::string& argv0,
+                     const std::vector<std::string>& args,
+                     const std::vector<std::string>& extra_env) {
+  const fs::path out_path = scratch / "stdout";
+  const fs::path err_path = scratch / "stderr";
+  std::vector<std::string> argv_storage = {argv0};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& arg : argv_storage) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+
+  std::vector<std::string> env_storage;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string_view view(*entry);
+    if (view.starts_with("SIGNER_SURI=") || view.starts_with("SOFTHSM2_CONF=")) continue;
+    env_storage.emplace_back(*entry);
+  }
+  env_storage.insert(env_storage.end(), extra_env.begin(), extra_env.end());
+  std::vector<char*> envp;
+  for (std::string& entry : env_storage) envp.push_back(entry.data());
+  envp.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
+  pid_t pid = 0;
+  const int spawn_error = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  RunResult result;
+  if (spawn_error != 0) {
+    ADD_FAILURE() << "cannot start " << argv0;
+    return result;
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+  }
+  // A crash shows up as a negative code, which no expectation below accepts.
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  result.out = ReadFile(out_path);
+  result.err = ReadFile(err_path);
+  return result;
+}
+
+// KeysCliTest gives each test a temporary directory holding a SoftHSM2 token, its PIN file and a
+// signer configuration whose history lives in "history" beside it (not created).
+class KeysCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "keys_cli_test.XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    fs::create_directory(dir_ / "tokens");
+    fs::create_directory(dir_ / "scratch");
+    WriteFile(dir_ / "softhsm2.conf",
+              "directories.tokendir = " + (dir_ / "tokens").string() +
+                  "\nobjectstore.backend = file\nlog.level = ERROR\n",
+              fs::perms::owner_read | fs::perms::owner_write);
+    const RunResult init = RunProgram(dir_ / "scratch", "softhsm2-util",
+                                      {"--init-token", "--free", "--label", "keys-test", "--pin",
+                                       kPin, "--so-pin", "so-pin-1234"},
+                                      {SofthsmEnv()});
+    ASSERT_EQ(init.exit_code, 0) << Describe(init);
+    WriteFile(dir_ / "hsm.pin", kPin, fs::perms::owner_read | fs::perms::owner_write);
+    WriteConfig(R"("pin_file": "hsm.pin")", 3600);
+  }
+
+  void TearDown() override {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  std::string SofthsmEnv() const { return "SOFTHSM2_CONF=" + (dir_ / "softhsm2.conf").string(); }
+
+  // WriteConfig writes config.json with the given PIN source and delete guard.
+  void WriteConfig(const std::string& pin_source, int64_t guard_seconds) {
+    WriteFile(dir_ / "config.json",
+              std::string(R"({"signer_id": "keys-test",
+  "hsm": {"module": ")") +
+                  SIGNER_SOFTHSM2_MODULE + R"(", "token_label": "keys-test", )" + pin_source + R"(},
+  "history": {"data_dir": "history", "genesis_hash": ")" +
+                  kGenesis + R"("},
+  "keys": {"delete_guard_seconds": )" +
+                  std::to_string(guard_seconds) + "}}",
+              fs::perms::owner_read | fs::perms::owner_write);
+  }
+
+  // Keys runs `signerctl keys <args> --config config.json` with this test's SoftHSM2.
+  RunResult Keys(std::vector<std::string> args, std::vector<std::string> extra_env = {}) {
+    args.insert(args.begin(), "keys");
+    args.insert(args.end(), {"--config", (dir_ / "config.json").string()});
+    extra_env.push_back(SofthsmEnv());
+    RunResult run = RunProgram(dir_ / "scratch", SIGNERCTL_PATH, args, extra_env);
+    all_output_ += run.out + run.err;
+    return run;
+  }
+
+  nlohmann::json ListKeys() {
+    const RunResult run = Keys({"list"});
+    EXPECT_EQ(run.exit_code, 0) << Describe(run);
+    EXPECT_EQ(run.err, "");
+    const nlohmann::json json = run.Json();
+    EXPECT_TRUE(json.is_object() && json.contains("keys") && json["keys"].is_array()) << run.out;
+    return json.value("keys", nlohmann::json::array());
+  }
+
+  // HistoryPath is where the configuration says the slashing-protection history is.
+  std::string HistoryPath() const { return (dir_ / "history").string(); }
+
+  fs::path dir_;
+  std::string all_output_;  // every stdout and stderr of signerctl in this test, for leak checks
+};
+
+std::array<uint8_t, 32> GenesisBytes() {
+  std::array<uint8_t, 32> out{};
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i] = static_cast<uint8_t>(std::stoi(std::string(kGenesis + 2 + 2 * i, 2), nullptr, 16));
+  }
+  return out;
+}
+
+std::vector<uint8_t> FromHex(const std::string& text) {
+  std::vector<uint8_t> out;
+  for (size_t i = 2; i + 1 < text.size(); i += 2) {
+    out.push_back(static_cast<uint8_t>(std::stoi(text.substr(i, 2), nullptr, 16)));
+  }
+  return out;
+}
+
+uint64_t NowMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// RecordSignature stores one BABE record for `public_key` at `recorded_at_ms` in the history, the
+// way the protection engine remembers a signature.
+void RecordSignature(const std::string& data_dir, const std::vector<uint8_t>& public_key,
+                     uint64_t slot, uint64_t recorded_at_ms) {
+  auto store = slashing::OpenHistory(data_dir, GenesisBytes());
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  slashing::RecordKey key;
+  key.public_key = public_key;
+  key.domain = slashing::Domain::kBabe;
+  key.position.major = slot;
+  slashing::StoredRecord record;
+  record.digests.push_back(std::vector<uint8_t>(32, 0xab));
+  record.recorded_at_ms = recorded_at_ms;
+  ASSERT_TRUE(
+      (*store)
+          ->WriteSynced({{slashing::EncodeRecordKey(key), slashing::EncodeRecordValue(record)}})
+          .ok());
+}
+
+bool IsIso8601Utc(const std::string& text) {
+  if (text.size() != 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
+      text[16] != ':' || text[19] != 'Z') {
+    return false;
+  }
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18}) {
+    if (text[i] < '0' || text[i] > '9') return false;
+  }
+  return true;
+}
+
+// ----- generate and list -----
+
+TEST_F(KeysCliTest, GeneratesEachSchemeAndListsThem) {
+  struct Expected {
+    std::string type, scheme, custody;
+    size_t public_hex_size;
+  };
+  const std::vector<Expected> expected = {{"gran", "ed25519", "hsm-native", 2 + 64},
+                                          {"babe", "sr25519", "hsm-wrapped", 2 + 64},
+                                          {"beef", "ecdsa", "hsm-native", 2 + 66}};
+  std::vector<nlohmann::json> generated;
+  for (const Expected& e : expected) {
+    const RunResult run = Keys({"generate", "--type", e.type});
+    ASSERT_EQ(run.exit_code, 0) << Describe(run);
+    EXPECT_EQ(run.err, "");
+    const nlohmann::json key = run.Json();
+    ASSERT_TRUE(key.is_object()) << run.out;
+    EXPECT_EQ(key.value("key_type", ""), e.type);
+    EXPECT_EQ(key.value("scheme", ""), e.scheme);
+    EXPECT_EQ(key.value("custody", ""), e.custody);
+    EXPECT_EQ(key.value("generated_in_custody", false), true);
+    EXPECT_EQ(key.value("public_key", "").size(), e.public_hex_size);
+    EXPECT_TRUE(key.value("ss58", "").starts_with("5")) << key.dump();
+    EXPECT_TRUE(IsIso8601Utc(key.value("created_at", ""))) << key.dump();
+    generated.push_back(key);
+  }
+  const nlohmann::json listed = ListKeys();
+  ASSERT_EQ(listed.size(), generated.size());
+  for (const nlohmann::json& key : generated) {
+    EXPECT_NE(std::find(listed.begin(), listed.end(), key), listed.end())
+        << key.dump() << " not in " << listed.dump();
+  }
+}
+
+TEST_F(KeysCliTest, GenerateRefusesAWrongOrMissingScheme) {
+  RunResult run = Keys({"generate", "--type", "gran", "--scheme", "sr25519"});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(run.out, "");
+  EXPECT_NE(run.err.find("gran uses ed25519"), std::string::npos) << run.err;
+  run = Keys({"generate", "--type", "acco"});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_NE(run.err.find("--scheme is required"), std::string::npos) << run.err;
+  run = Keys({"generate", "--type", "toolong"});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_TRUE(ListKeys().empty());
+  // A type without a fixed scheme takes the one given.
+  run = Keys({"generate", "--type", "acco", "--scheme", "ecdsa"});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  EXPECT_EQ(run.Json().value("scheme", ""), "ecdsa");
+}
+
+TEST_F(KeysCliTest, ListOfAnEmptyTokenIsAnEmptyArray) { EXPECT_TRUE(ListKeys().empty()); }
+
+// ----- PIN sources and failures -----
+
+TEST_F(KeysCliTest, PinFromEnvironmentWorksAndWrongPinIsAClearError) {
+  WriteConfig(R"("pin_env": "KEYS_TEST_PIN")", 3600);
+  RunResult run = Keys({"list"}, {std::string("KEYS_TEST_PIN=") + kPin});
+  EXPECT_EQ(run.exit_code, 0) << Describe(run);
+  run = Keys({"list"}, {"KEYS_TEST_PIN=not-the-pin"});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(run.out, "");
+  EXPECT_NE(run.err.find("cannot open the HSM token"), std::string::npos) << run.err;
+  EXPECT_EQ(run.err.find("not-the-pin"), std::string::npos) << run.err;
+  run = Keys({"list"});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_NE(run.err.find("hsm.pin_env"), std::string::npos) << run.err;
+}
+
+TEST_F(KeysCliTest, PinFileReadableByOthersIsRefused) {
+  fs::permissions(dir_ / "hsm.pin", fs::perms::owner_read | fs::perms::owner_write |
+                                        fs::perms::group_read | fs::perms::others_read);
+  const RunResult run = Keys({"list"});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_NE(run.err.find("hsm.pin_file"), std::string::npos) << run.err;
+  EXPECT_EQ(all_output_.find(kPin), std::string::npos);
+}
+
+TEST_F(KeysCliTest, MissingModuleIsAClearErrorNotACrash) {
+  std::string config = ReadFile(dir_ / "config.json");
+  const std::string module = SIGNER_SOFTHSM2_MODULE;
+  config.replace(config.find(module), module.size(), (dir_ / "no-such-module.so").string());
+  WriteFile(dir_ / "config.json", config, fs::perms::owner_read | fs::perms::owner_write);
+  const RunResult run = Keys({"generate", "--type", "gran"});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_NE(run.err.find("cannot open the HSM token"), std::string::npos) << run.err;
+}
+
+// ----- import -----
+
+TEST_F(KeysCliTest, ImportsFromEachSuriSourceWithKnownPublicKeys) {
+  WriteFile(dir_ / "alice.suri", "//Alice\n", fs::perms::owner_read | fs::perms::owner_write);
+  RunResult run = Keys({"import", "--type", "babe", "--suri-file", (dir_ / "alice.suri").string()});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  nlohmann::json key = run.Json();
+  EXPECT_EQ(key.value("public_key", ""), kAliceSr25519);
+  EXPECT_EQ(key.value("ss58", ""), kAliceSr25519Ss58);
+  EXPECT_EQ(key.value("custody", ""), "hsm-wrapped");
+  EXPECT_EQ(key.value("generated_in_custody", true), false);
+
+  run = Keys({"import", "--type", "gran"}, {"SIGNER_SURI=//Alice"});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  key = run.Json();
+  EXPECT_EQ(key.value("public_key", ""), kAliceEd25519);
+  EXPECT_EQ(key.value("ss58", ""), kAliceEd25519Ss58);
+  EXPECT_EQ(key.value("custody", ""), "hsm-native");
+  EXPECT_EQ(key.value("generated_in_custody", true), false);
+
+  run = Keys({"import", "--type", "beef", "--suri", "//Alice"});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  key = run.Json();
+  EXPECT_EQ(key.value("public_key", ""), kAliceEcdsa);
+  EXPECT_EQ(key.value("ss58", ""), kAliceEcdsaSs58);
+  EXPECT_EQ(key.value("scheme", ""), "ecdsa");
+
+  const nlohmann::json listed = ListKeys();
+  ASSERT_EQ(listed.size(), 3u);
+  for (const nlohmann::json& entry : listed) {
+    EXPECT_EQ(entry.value("generated_in_custody", true), false) << entry.dump();
+  }
+
+  // The same identity twice is refused rather than duplicated.
+  run = Keys({"import", "--type", "babe", "--suri", "//Alice"});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(ListKeys().size(), 3u);
+}
+
+TEST_F(KeysCliTest, ImportNeverPrintsTheSecret) {
+  WriteFile(dir_ / "secret.suri", kSecretSuri, fs::perms::owner_read | fs::perms::owner_write);
+  RunResult run =
+      Keys({"import", "--type", "gran", "--suri-file", (dir_ / "secret.suri").string()});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  // A SURI the scheme refuses (a soft junction on ed25519) fails without echoing itself.
+  run = Keys({"import", "--type", "gran"}, {"SIGNER_SURI=//SecretJunction/softpiece"});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  run = Keys({"import", "--type", "babe"});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_NE(run.err.find("no SURI given"), std::string::npos) << run.err;
+  for (const char* fragment : {"SecretJunction", "hunter2password", "softpiece"}) {
+    EXPECT_EQ(all_output_.find(fragment), std::string::npos) << fragment;
+  }
+}
+
+// ----- rotate -----
+
+TEST_F(KeysCliTest, RotatePrintsSessionKeysAsThePublicKeysInOrder) {
+  const std::vector<std::string> order = {"babe", "gran", "para", "asgn", "audi", "beef"};
+  const RunResult run = Keys({"rotate", "--session-keys", "babe,gran,para,asgn,audi,beef"});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  const nlohmann::json json = run.Json();
+  ASSERT_TRUE(json.is_object()) << run.out;
+  ASSERT_EQ(json["keys"].size(), order.size());
+  std::string concatenated = "0x";
+  for (size_t i = 0; i < order.size(); ++i) {
+    EXPECT_EQ(json["keys"][i].value("key_type", ""), order[i]);
+    EXPECT_EQ(json["keys"][i].value("generated_in_custody", false), true);
+    concatenated += json["keys"][i].value("public_key", "").substr(2);
+  }
+  // Polkadot's SessionKeys: five 32-byte keys and one 33-byte ecdsa key, no length prefixes.
+  const std::string session_keys = json.value("session_keys", "");
+  EXPECT_EQ(session_keys.size(), 2u + 2 * (5 * 32 + 33));
+  EXPECT_EQ(session_keys, concatenated);
+  const nlohmann::json listed = ListKeys();
+  EXPECT_EQ(listed.size(), order.size());
+  for (const nlohmann::json& key : json["keys"]) {
+    EXPECT_NE(std::find(listed.begin(), listed.end(), key), listed.end()) << key.dump();
+  }
+}
+
+TEST_F(KeysCliTest, RotateRefusesABadListBeforeGeneratingAnything) {
+  for (const char* list : {"babe,babe", "babe,acco", "babe,,gran", "babe,toolong", ""}) {
+    const RunResult run = Keys({"rotate", "--session-keys", list});
+    EXPECT_EQ(run.exit_code, 2) << list << ": " << Describe(run);
+    EXPECT_EQ(run.out, "");
+  }
+  EXPECT_TRUE(ListKeys().empty());
+}
+
+// ----- delete -----
+
+class KeysDeleteTest : public KeysCliTest {
+ protected:
+  void SetUp() override {
+    KeysCliTest::SetUp();
+    const RunResult run = Keys({"generate", "--type", "babe"});
+    ASSERT_EQ(run.exit_code, 0) << Describe(run);
+    public_hex_ = run.Json().value("public_key", "");
+    ASSERT_EQ(public_hex_.size(), 66u);
+  }
+
+  RunResult Delete(bool force) {
+    std::vector<std::string> args = {"delete", "--type", "babe", "--public", public_hex_};
+    if (force) args.push_back("--force");
+    return Keys(args);
+  }
+
+  std::string public_hex_;
+};
+
+TEST_F(KeysDeleteTest, WithoutHistoryRefusesUnlessForced) {
+  RunResult run = Delete(false);
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(run.out, "");
+  EXPECT_NE(run.err.find("delete refused"), std::string::npos) << run.err;
+  EXPECT_EQ(ListKeys().size(), 1u);
+  EXPECT_FALSE(fs::exists(HistoryPath())) << "delete must not create a history";
+
+  run = Delete(true);
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  const nlohmann::json json = run.Json();
+  EXPECT_EQ(json["deleted"].value("public_key", ""), public_hex_);
+  EXPECT_EQ(json.value("forced", false), true);
+  EXPECT_TRUE(ListKeys().empty());
+}
+
+TEST_F(KeysDeleteTest, RecentSignatureRefusesUnlessForced) {
+  RecordSignature(HistoryPath(), FromHex(public_hex_), 100, NowMs() - 60 * 1000);
+  RunResult run = Delete(false);
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_NE(run.err.find("delete refused: the key signed at"), std::string::npos) << run.err;
+  EXPECT_EQ(ListKeys().size(), 1u);
+  run = Delete(true);
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  EXPECT_EQ(run.Json().value("history", ""), "recorded");
+  EXPECT_TRUE(ListKeys().empty());
+}
+
+TEST_F(KeysDeleteTest, SignatureOlderThanTheGuardAllowsDelete) {
+  // The guard is 3600 s; the newest record is two hours old.
+  RecordSignature(HistoryPath(), FromHex(public_hex_), 100, NowMs() - 7200 * 1000);
+  const RunResult run = Delete(false);
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  const nlohmann::json json = run.Json();
+  EXPECT_EQ(json.value("history", ""), "recorded");
+  EXPECT_EQ(json.value("forced", true), false);
+  EXPECT_TRUE(IsIso8601Utc(json.value("last_signed_at", ""))) << json.dump();
+  EXPECT_TRUE(ListKeys().empty());
+}
+
+TEST_F(KeysDeleteTest, NewestRecordDecidesAndOtherKeysDoNotCount) {
+  std::vector<uint8_t> other = FromHex(public_hex_);
+  other[31] ^= 1;
+  RecordSignature(HistoryPath(), other, 100, NowMs());
+  RunResult run = Delete(false);
+  ASSERT_EQ(run.exit_code, 0) << "another key's signature must not block: " << Describe(run);
+  EXPECT_EQ(run.Json().value("history", ""), "no record");
+
+  run = Keys({"generate", "--type", "babe"});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  public_hex_ = run.Json().value("public_key", "");
+  RecordSignature(HistoryPath(), FromHex(public_hex_), 1, NowMs() - 9000 * 1000);
+  RecordSignature(HistoryPath(), FromHex(public_hex_), 2, NowMs() - 10 * 1000);
+  run = Delete(false);
+  EXPECT_EQ(run.exit_code, 2) << "the newest record is recent: " << Describe(run);
+}
+
+TEST_F(KeysDeleteTest, HistoryInUseByAnotherProcessRefusesUnlessForced) {
+  RecordSignature(HistoryPath(), FromHex(public_hex_), 100, NowMs() - 7200 * 1000);
+  // Holding the store open takes RocksDB's LOCK, as a running signerd would.
+  auto held = slashing::OpenHistory(HistoryPath(), GenesisBytes());
+  ASSERT_TRUE(held.ok()) << held.status().message();
+  RunResult run = Delete(false);
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_NE(run.err.find("cannot tell"), std::string::npos) << run.err;
+  EXPECT_EQ(ListKeys().size(), 1u);
+  run = Delete(true);
+  EXPECT_EQ(run.exit_code, 0) << Describe(run);
+}
+
+TEST_F(KeysDeleteTest, UnknownKeyIsAnError) {
+  std::string other = public_hex_;
+  other[2] = other[2] == '0' ? '1' : '0';
+  RunResult run = Keys({"delete", "--type", "babe", "--public", other, "--force"});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_NE(run.err.find("no babe key"), std::string::npos) << run.err;
+  run = Keys({"delete", "--type", "gran", "--public", public_hex_, "--force"});
+  EXPECT_EQ(run.exit_code, 2) << "the key type is part of the identity: " << Describe(run);
+  run = Keys({"delete", "--type", "babe", "--public", "0xnothex", "--force"});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(ListKeys().size(), 1u);
+}
+
+}  // namespace
