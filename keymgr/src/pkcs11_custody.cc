@@ -971,6 +971,12 @@ Result<Sr25519VrfPreOutput> Pkcs11Custody::VrfPreOutput(const KeyId& id,
   return (*pair)->VrfPreOutput(input.Build());
 }
 
+Result<SecretBytes> Pkcs11Custody::ExportSr25519SecretForBackup(const KeyId& id) {
+  Result<std::shared_ptr<const Sr25519Keypair>> pair = impl_->LoadSr25519(id);
+  if (!pair.ok()) return pair.status();
+  return SecretBytes::CopyFrom((*pair)->secret());
+}
+
 void Pkcs11Custody::UnloadSecrets() {
   std::lock_guard lock(impl_->loaded_mutex);
   impl_->loaded.clear();

@@ -528,6 +528,49 @@ TEST_F(Pkcs11CustodyTest, Sr25519GeneratedKeySurvivesReopenAndUnload) {
   EXPECT_TRUE(Sr25519Verify(id.public_key, message, *second));
 }
 
+TEST_F(Pkcs11CustodyTest, ExportForBackupGivesSr25519SecretsOnly) {
+  // The spec's sp_core mini-secret: the export must be exactly the secret that was imported.
+  Result<Sr25519Keypair> software = Sr25519Keypair::FromMiniSecret(
+      Hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"));
+  ASSERT_TRUE(software.ok());
+  const std::vector<uint8_t> secret(software->secret().begin(), software->secret().end());
+  Keypair pair(std::move(software).value());
+  std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
+  ASSERT_NE(custody, nullptr);
+  Result<KeyInfo> imported = custody->Import(Type("babe"), pair);
+  ASSERT_TRUE(imported.ok()) << imported.status().message();
+  Result<SecretBytes> exported = custody->ExportSr25519SecretForBackup(imported->id);
+  ASSERT_TRUE(exported.ok()) << exported.status().message();
+  EXPECT_TRUE(exported->Equals(secret));
+
+  // A generated key exports a secret that rebuilds its public key.
+  Result<KeyInfo> generated = custody->Generate(Type("para"), Scheme::kSr25519);
+  ASSERT_TRUE(generated.ok());
+  Result<SecretBytes> generated_secret = custody->ExportSr25519SecretForBackup(generated->id);
+  ASSERT_TRUE(generated_secret.ok()) << generated_secret.status().message();
+  Result<Sr25519Keypair> rebuilt = Sr25519Keypair::FromSecret(generated_secret->span());
+  ASSERT_TRUE(rebuilt.ok());
+  EXPECT_EQ(std::vector<uint8_t>(rebuilt->public_key().begin(), rebuilt->public_key().end()),
+            generated->id.public_key);
+
+  // Non-extractable keys have no export, whatever identity is asked for.
+  for (auto [type, scheme] :
+       {std::pair{"gran", Scheme::kEd25519}, std::pair{"beef", Scheme::kEcdsa}}) {
+    Result<KeyInfo> native = custody->Generate(Type(type), scheme);
+    ASSERT_TRUE(native.ok());
+    Result<SecretBytes> refused = custody->ExportSr25519SecretForBackup(native->id);
+    ASSERT_FALSE(refused.ok()) << type;
+    EXPECT_EQ(refused.status().code(), StatusCode::kNotFound) << type;
+  }
+  // The key type is part of the identity, and a deleted key is gone.
+  Result<SecretBytes> wrong_type =
+      custody->ExportSr25519SecretForBackup(KeyId{Type("audi"), imported->id.public_key});
+  EXPECT_EQ(wrong_type.status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(custody->Delete(imported->id).ok());
+  EXPECT_EQ(custody->ExportSr25519SecretForBackup(imported->id).status().code(),
+            StatusCode::kNotFound);
+}
+
 TEST_F(Pkcs11CustodyTest, ListAndDeleteEveryScheme) {
   std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
   ASSERT_NE(custody, nullptr);

@@ -73,6 +73,14 @@ class Pkcs11Custody final : public KeyCustody {
   Result<Sr25519VrfPreOutput> VrfPreOutput(const KeyId& id,
                                            const VrfTranscriptData& input) override;
 
+  // ExportSr25519SecretForBackup unwraps the HSM-wrapped sr25519 key `id` and returns a copy of its
+  // canonical 64-byte secret, for an encrypted backup (`signerctl keys backup`). This adds no
+  // exposure: the same plaintext is what signing loads into this process. ed25519/ecdsa keys have
+  // no counterpart, because their private keys are non-extractable. Fails with kNotFound if `id` is
+  // not an sr25519 key on the token, and as signing would on a faulty or mismatching wrapped blob.
+  // The caller owns and wipes the result.
+  Result<SecretBytes> ExportSr25519SecretForBackup(const KeyId& id);
+
   // UnloadSecrets wipes every unwrapped sr25519 secret held in memory; the next use unwraps again.
   void UnloadSecrets();
   // LoadedSecretCount returns how many sr25519 secrets are currently unwrapped in memory.
