@@ -36,7 +36,7 @@ function oneRun(sign, seconds) {
 
 async function main() {
   const args = parseArgs(process.argv);
-  const { wasm } = common.loadOracles();
+  const { wasm } = await common.loadOracles();
   await wasm.waitReady();
   const rng = new common.SeededRng('bench-sr25519');
   const pair = wasm.sr25519KeypairFromSeed(rng.bytes(32));

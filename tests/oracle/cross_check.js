@@ -37,10 +37,15 @@ function parseArgs(argv) {
 }
 
 const args = parseArgs(process.argv);
-const oracles = common.loadOracles();
-const { utilCrypto, wasm, scure, bip39 } = oracles;
+// Filled in by main() once the oracle packages have loaded (some are ES modules, loaded
+// asynchronously); every function below runs after that.
+let oracles;
+let utilCrypto;
+let wasm;
+let scure;
+let bip39;
+let ivrf;
 const rng = new common.SeededRng(args.seed);
-const ivrf = new common.IndependentVrf(oracles);
 const N = args.cases;
 const SS58_PREFIXES = [0, 2, 42];
 const PRINTABLE = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).filter((c) => c !== '/');
@@ -369,6 +374,9 @@ function runBridge() {
 }
 
 async function main() {
+  oracles = await common.loadOracles();
+  ({ utilCrypto, wasm, scure, bip39 } = oracles);
+  ivrf = new common.IndependentVrf(oracles);
   await utilCrypto.cryptoWaitReady();
   console.log(`cross_check: seed ${args.seed} (rerun with --seed ${args.seed}), ${N} cases per check`);
   console.log(`oracles: ${common.packageVersions()}`);

@@ -10,8 +10,15 @@ const nodeCrypto = require('node:crypto');
 const common = require('./oracle_common.js');
 
 const { hex, unhex, utf8 } = common;
-const oracles = common.loadOracles();
-const { utilCrypto, util, Keyring, wasm, scure, bip39 } = oracles;
+// Filled in by main() once the oracle packages have loaded (some are ES modules, loaded
+// asynchronously); every function below runs after that.
+let oracles;
+let utilCrypto;
+let util;
+let Keyring;
+let wasm;
+let scure;
+let bip39;
 
 const OUT_DIR = path.resolve(process.argv[2] || path.join(__dirname, '..', 'vectors'));
 const GENERATOR = `tests/oracle/make-vectors.js with ${common.packageVersions()} (node ${process.version})`;
@@ -466,6 +473,8 @@ function merlinVectors() {
 }
 
 async function main() {
+  oracles = await common.loadOracles();
+  ({ utilCrypto, util, Keyring, wasm, scure, bip39 } = oracles);
   await utilCrypto.cryptoWaitReady();
   fs.mkdirSync(OUT_DIR, { recursive: true });
   specKnownAnswers();

@@ -6,12 +6,15 @@ const fs = require('node:fs');
 const path = require('node:path');
 const nodeCrypto = require('node:crypto');
 const { createRequire } = require('node:module');
+const { pathToFileURL } = require('node:url');
 
 const ORACLE_DIR = __dirname;
 
 // loadOracles fails early with the one instruction that fixes a missing install, instead of a
-// module-not-found stack trace.
-function loadOracles() {
+// module-not-found stack trace. It is async because @scure/sr25519 and the @noble/curves copy it
+// ships with are ES modules: require() loads those only from Node 20.19, dynamic import() on every
+// Node this directory supports (18.19, Debian 12's own, and later).
+async function loadOracles() {
   if (!fs.existsSync(path.join(ORACLE_DIR, 'node_modules', '@polkadot', 'util-crypto'))) {
     console.error('oracle packages are missing: run npm ci in tests/oracle');
     process.exit(2);
@@ -20,11 +23,13 @@ function loadOracles() {
   const util = require('@polkadot/util');
   const { Keyring } = require('@polkadot/keyring');
   const wasm = require('@polkadot/wasm-crypto');
-  const scure = require('@scure/sr25519');
+  // Resolved to a file first so the import sees the same copy the CommonJS resolver would pick.
+  const scureEntry = require.resolve('@scure/sr25519');
+  const scure = await import(pathToFileURL(scureEntry).href);
   // The VRF checks must use the very curve code @scure/sr25519 was released with, so resolve
   // @noble/curves from its location rather than whatever copy the top level holds.
-  const scureRequire = createRequire(require.resolve('@scure/sr25519'));
-  const nobleEd = scureRequire('@noble/curves/ed25519.js');
+  const nobleEntry = createRequire(scureEntry).resolve('@noble/curves/ed25519.js');
+  const nobleEd = await import(pathToFileURL(nobleEntry).href);
   const bip39 = require('@polkadot/util-crypto/mnemonic/bip39');
   return { utilCrypto, util, Keyring, wasm, scure, nobleEd, bip39 };
 }
