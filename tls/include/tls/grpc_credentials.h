@@ -1,0 +1,76 @@
+// gRPC server credentials for mutual TLS that reload from disk on request, and the peer identity.
+//
+// Thread safety: ReloadableServerCredentials is thread-safe. Reload() may run on a signal-handling
+// thread while gRPC completes handshakes on its own threads.
+#pragma once
+
+#include <grpcpp/security/auth_context.h>
+#include <grpcpp/security/server_credentials.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "keymgr/status.h"
+#include "tls/certificate.h"
+#include "tls/credentials.h"
+
+namespace tls {
+
+// ReloadableServerCredentials holds the current checked credentials of a mutual-TLS listener.
+//
+// Every listener made from GrpcCredentials():
+//   - requires a client certificate and verifies it against the client CA (handshake fails
+//     otherwise, before any RPC runs);
+//   - accepts TLS 1.3 only;
+//   - picks up the credentials of the last successful Reload() on the next handshake; existing
+//     connections and the listening socket are untouched.
+// Lifetime: the state a listener reads is kept alive by the listener itself, so this object may be
+// destroyed before or after the grpc::Server.
+class ReloadableServerCredentials {
+ public:
+  // Create loads and checks `files` (see LoadServerCredentials). Fails with that function's
+  // status; nothing is created then.
+  [[nodiscard]] static keymgr::Result<std::unique_ptr<ReloadableServerCredentials>> Create(
+      ServerCredentialFiles files);
+
+  ~ReloadableServerCredentials();
+  ReloadableServerCredentials(const ReloadableServerCredentials&) = delete;
+  ReloadableServerCredentials& operator=(const ReloadableServerCredentials&) = delete;
+
+  // GrpcCredentials returns credentials for grpc::ServerBuilder::AddListeningPort. Each port added
+  // with them tracks reloads independently. SetAuthMetadataProcessor is not supported on them: a
+  // port whose credentials were given a processor fails to bind (AddListeningPort reports port 0)
+  // rather than run without it.
+  std::shared_ptr<grpc::ServerCredentials> GrpcCredentials();
+
+  // Reload re-reads the files given to Create and, if they pass LoadServerCredentials' checks at
+  // the current time, makes them current. On failure the previous credentials stay in use and the
+  // status says why (the caller logs it). Safe to call from any thread, at any time.
+  [[nodiscard]] keymgr::Status Reload();
+
+  // ServerCertificate and CaCertificate describe the current credentials, for expiry metrics.
+  CertificateInfo ServerCertificate() const;
+  CertificateInfo CaCertificate() const;
+
+  // Generation counts successful loads: 1 after Create, +1 per successful Reload.
+  uint64_t Generation() const;
+
+  struct State;  // shared with the listeners; defined in the implementation
+
+ private:
+  explicit ReloadableServerCredentials(std::shared_ptr<State> state);
+
+  std::shared_ptr<State> state_;
+};
+
+// PeerIdentity returns the identity (see the rule in tls/certificate.h) of the client of a call on
+// a listener made by ReloadableServerCredentials, e.g. from
+// ServerContext::auth_context() or CallbackServerContext::auth_context(). It reads the
+// `x509_pem_cert` property when present and falls back to the `x509_common_name` and
+// `x509_subject_alternative_name` properties. Fails with kInvalidArgument if the peer is not
+// authenticated or the certificate has no usable identity: deny the call then.
+[[nodiscard]] keymgr::Result<std::string> PeerIdentity(const grpc::AuthContext& context);
+
+}  // namespace tls

@@ -1,0 +1,1 @@
+// Tests for tls/ dev_pki (being written).

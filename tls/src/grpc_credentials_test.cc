@@ -1,0 +1,1 @@
+// Tests for tls/ grpc_credentials (being written).
