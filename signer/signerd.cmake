@@ -1,0 +1,30 @@
+# signerd: generated RemoteKeystore API, the request pipeline (policy, audit), the daemon and their tests.
+find_package(Protobuf REQUIRED)
+find_package(gRPC CONFIG REQUIRED)
+find_package(spdlog REQUIRED)
+
+# The API is generated once into one library; everything else links it instead of regenerating.
+set(signerd_proto ${CMAKE_CURRENT_SOURCE_DIR}/proto/remote_keystore.proto)
+set(signerd_gen_dir ${CMAKE_CURRENT_BINARY_DIR}/proto_gen)
+set(signerd_gen_sources
+  ${signerd_gen_dir}/remote_keystore.pb.cc
+  ${signerd_gen_dir}/remote_keystore.grpc.pb.cc)
+add_custom_command(
+  OUTPUT ${signerd_gen_sources}
+         ${signerd_gen_dir}/remote_keystore.pb.h
+         ${signerd_gen_dir}/remote_keystore.grpc.pb.h
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${signerd_gen_dir}
+  COMMAND protobuf::protoc
+          --proto_path=${CMAKE_CURRENT_SOURCE_DIR}/proto
+          --cpp_out=${signerd_gen_dir}
+          --grpc_out=${signerd_gen_dir}
+          --plugin=protoc-gen-grpc=$<TARGET_FILE:gRPC::grpc_cpp_plugin>
+          ${signerd_proto}
+  DEPENDS ${signerd_proto}
+  COMMENT "Generating the RemoteKeystore gRPC API"
+  VERBATIM)
+add_library(signer_api STATIC ${signerd_gen_sources})
+# Generated code is not ours to fix: include it as a system directory and relax our warnings on it.
+target_include_directories(signer_api SYSTEM PUBLIC ${signerd_gen_dir})
+target_compile_options(signer_api PRIVATE -w)
+target_link_libraries(signer_api PUBLIC protobuf::libprotobuf gRPC::grpc++)
