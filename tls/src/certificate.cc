@@ -133,8 +133,8 @@ keymgr::Result<std::string> IdentityFromCertificate(std::span<const uint8_t> pem
   }
 
   std::vector<std::string> alternative_names;
-  GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(x509, NID_subject_alt_name, nullptr, nullptr)));
+  GeneralNamesPtr names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(x509, NID_subject_alt_name, nullptr, nullptr)));
   if (names) {
     for (int index = 0; index < sk_GENERAL_NAME_num(names.get()); ++index) {
       const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), index);

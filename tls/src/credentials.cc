@@ -113,7 +113,8 @@ keymgr::Result<ServerCredentials> LoadServerCredentials(const ServerCredentialFi
     return WithFile(cas.status(), files.client_ca);
   }
   // The trailing NUL is for C consumers, not part of the PEM.
-  const std::span<const uint8_t> key_text = key_pem.value().span().first(key_pem.value().size() - 1);
+  const std::span<const uint8_t> key_text =
+      key_pem.value().span().first(key_pem.value().size() - 1);
   auto key = internal::ParsePrivateKey(key_text, "server private key");
   if (!key.ok()) {
     return WithFile(key.status(), files.private_key);
@@ -127,8 +128,7 @@ keymgr::Result<ServerCredentials> LoadServerCredentials(const ServerCredentialFi
                                            files.certificate_chain.string());
   }
   X509* anchor = nullptr;
-  if (keymgr::Status status = VerifyChain(chain.value(), cas.value(), now, anchor);
-      !status.ok()) {
+  if (keymgr::Status status = VerifyChain(chain.value(), cas.value(), now, anchor); !status.ok()) {
     return WithFile(status, files.certificate_chain);
   }
 

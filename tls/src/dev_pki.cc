@@ -76,7 +76,8 @@ keymgr::Result<PkeyPtr> GenerateP256Key() {
 // guarded memory is OpenSSL's own, which it clears.
 keymgr::Result<keymgr::SecretBytes> PrivateKeyPem(EVP_PKEY* key) {
   BioPtr bio(BIO_new(BIO_s_secmem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+  if (!bio ||
+      PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return InternalError("cannot encode private key");
   }
   char* data = nullptr;
@@ -250,20 +251,19 @@ keymgr::Result<DevPkiFiles> CreateDevPki(const DevPkiOptions& options) {
     }
   }
 
-  const auto start = options.not_before.value_or(std::chrono::system_clock::now() -
-                                                 std::chrono::minutes(5));
+  const auto start =
+      options.not_before.value_or(std::chrono::system_clock::now() - std::chrono::minutes(5));
   const time_t not_before = std::chrono::system_clock::to_time_t(start);
 
   auto ca_key = GenerateP256Key();
   if (!ca_key.ok()) {
     return ca_key.status();
   }
-  CertificateRequest ca_request{
-      "Polkadot remote signer development CA",
-      {{NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
-       {NID_key_usage, "critical,keyCertSign,cRLSign"},
-       {NID_subject_key_identifier, "hash"},
-       {NID_authority_key_identifier, "keyid:always"}}};
+  CertificateRequest ca_request{"Polkadot remote signer development CA",
+                                {{NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
+                                 {NID_key_usage, "critical,keyCertSign,cRLSign"},
+                                 {NID_subject_key_identifier, "hash"},
+                                 {NID_authority_key_identifier, "keyid:always"}}};
   auto ca = Issue(ca_request, ca_key.value().get(), nullptr, ca_key.value().get(), not_before,
                   options.validity_days);
   if (!ca.ok()) {
@@ -293,15 +293,13 @@ keymgr::Result<DevPkiFiles> CreateDevPki(const DevPkiOptions& options) {
   }
 
   std::vector<PlannedFile> planned;
-  if (keymgr::Status status =
-          AddKeyAndCertificate(planned, "ca", "", targets[0], targets[1], ca.value().get(),
-                               ca_key.value().get());
+  if (keymgr::Status status = AddKeyAndCertificate(planned, "ca", "", targets[0], targets[1],
+                                                   ca.value().get(), ca_key.value().get());
       !status.ok()) {
     return status;
   }
-  if (keymgr::Status status =
-          AddKeyAndCertificate(planned, "server", "", targets[2], targets[3],
-                               server.value().get(), server_key.value().get());
+  if (keymgr::Status status = AddKeyAndCertificate(planned, "server", "", targets[2], targets[3],
+                                                   server.value().get(), server_key.value().get());
       !status.ok()) {
     return status;
   }

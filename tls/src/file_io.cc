@@ -113,9 +113,8 @@ keymgr::Result<std::string> ReadPublicFile(const std::filesystem::path& path) {
   }
   std::string content(static_cast<size_t>(info.st_size), '\0');
   size_t got = 0;
-  if (keymgr::Status status =
-          ReadExactly(fd.get(), path, reinterpret_cast<uint8_t*>(content.data()), content.size(),
-                      got);
+  if (keymgr::Status status = ReadExactly(
+          fd.get(), path, reinterpret_cast<uint8_t*>(content.data()), content.size(), got);
       !status.ok()) {
     return status;
   }
@@ -131,14 +130,14 @@ keymgr::Result<keymgr::SecretBytes> ReadSecretFile(const std::filesystem::path& 
   }
   if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
     return keymgr::Status::InvalidArgument(
-        path.string() + " is accessible to group or others; a private key must be mode 0600 or "
-                        "0400");
+        path.string() +
+        " is accessible to group or others; a private key must be mode 0600 or "
+        "0400");
   }
   const size_t size = static_cast<size_t>(info.st_size);
   keymgr::SecretBytes buffer(size + 1);
   size_t got = 0;
-  if (keymgr::Status status = ReadExactly(fd.get(), path, buffer.data(), size, got);
-      !status.ok()) {
+  if (keymgr::Status status = ReadExactly(fd.get(), path, buffer.data(), size, got); !status.ok()) {
     return status;
   }
   if (got != size) {

@@ -62,8 +62,8 @@ grpc_ssl_certificate_config_reload_status FetchConfig(void* user_data,
   grpc_ssl_pem_key_cert_pair pair{
       reinterpret_cast<const char*>(state.current.private_key_pem.data()),
       state.current.certificate_chain_pem.c_str()};
-  *config = grpc_ssl_server_certificate_config_create(state.current.client_ca_pem.c_str(), &pair,
-                                                      1);
+  *config =
+      grpc_ssl_server_certificate_config_create(state.current.client_ca_pem.c_str(), &pair, 1);
   if (*config == nullptr) {
     return GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_FAIL;
   }
@@ -73,8 +73,7 @@ grpc_ssl_certificate_config_reload_status FetchConfig(void* user_data,
 
 class ReloadingGrpcServerCredentials final : public grpc::ServerCredentials {
  public:
-  explicit ReloadingGrpcServerCredentials(
-      std::shared_ptr<ReloadableServerCredentials::State> state)
+  explicit ReloadingGrpcServerCredentials(std::shared_ptr<ReloadableServerCredentials::State> state)
       : state_(std::move(state)) {}
 
   void SetAuthMetadataProcessor(

@@ -16,9 +16,9 @@ namespace tls {
 
 // CertificateInfo is what a metric or a log line may say about a certificate; nothing secret.
 struct CertificateInfo {
-  std::string subject;        // one-line RFC 2253 form, e.g. "CN=localhost"
-  std::string issuer;         // same form
-  std::string serial_hex;     // upper-case hex, no prefix
+  std::string subject;     // one-line RFC 2253 form, e.g. "CN=localhost"
+  std::string issuer;      // same form
+  std::string serial_hex;  // upper-case hex, no prefix
   std::chrono::system_clock::time_point not_before;
   std::chrono::system_clock::time_point not_after;
 };

@@ -34,8 +34,8 @@ struct DevPkiOptions {
 
 // DevPkiFile is one written file.
 struct DevPkiFile {
-  std::string role;  // "ca-certificate", "ca-key", "server-certificate", "server-key",
-                     // "client-certificate", "client-key"
+  std::string role;      // "ca-certificate", "ca-key", "server-certificate", "server-key",
+                         // "client-certificate", "client-key"
   std::string identity;  // the client identity for client files, empty otherwise
   std::filesystem::path path;
   unsigned mode = 0;  // 0600 for keys, 0644 for certificates
