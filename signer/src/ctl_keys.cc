@@ -1,9 +1,13 @@
 // signerctl keys commands: the key lifecycle (generate, import, list, rotate, delete) on PKCS#11.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <memory>
 #include <optional>
@@ -19,6 +23,7 @@
 #include "keymgr/keypair.h"
 #include "keymgr/pkcs11_custody.h"
 #include "keymgr/ss58.h"
+#include "keys_backup.h"
 #include "signer/config.h"
 #include "slashing/history_admin.h"
 #include "slashing/record.h"
@@ -403,6 +408,165 @@ Outcome RunDelete(const DeleteArgs& args) {
   return Outcome::Json(std::move(out));
 }
 
+// ----- backup and restore -----
+
+// A backup is at most a few megabytes (keys_backup.cc refuses more than 16 MiB).
+constexpr size_t kMaxBackupFileSize = 16u << 20;
+
+struct BackupArgs {
+  std::string config;
+  std::string file;
+  std::string passphrase_file;
+};
+
+// WriteNewFile writes `bytes` to a file that must not exist yet (so a backup never silently
+// replaces another), mode 0600, synced before success is reported; a partial file is removed.
+keymgr::Status WriteNewFile(const std::string& path, std::span<const uint8_t> bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return keymgr::Status::InvalidArgument(std::string("--out: cannot create the file (") +
+                                           std::strerror(errno) + "); it must not exist yet");
+  }
+  size_t written = 0;
+  bool ok = true;
+  while (ok && written < bytes.size()) {
+    const ssize_t put = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (put < 0 && errno == EINTR) continue;
+    ok = put > 0;
+    if (ok) written += static_cast<size_t>(put);
+  }
+  ok = ok && ::fsync(fd) == 0;
+  ok = (::close(fd) == 0) && ok;
+  if (!ok) {
+    ::unlink(path.c_str());
+    return keymgr::Status::InvalidArgument("--out: cannot write the backup file");
+  }
+  return keymgr::Status::Ok();
+}
+
+Outcome RunBackup(const BackupArgs& args) {
+  auto passphrase = signer::ReadPassphraseFile(args.passphrase_file);
+  if (!passphrase.ok()) {
+    return Outcome::Usage("--passphrase-file: " + passphrase.status().message());
+  }
+  if (passphrase->size() < signer::kMinBackupPassphraseSize) {
+    return Outcome::Usage("--passphrase-file: the passphrase must be at least " +
+                          std::to_string(signer::kMinBackupPassphraseSize) + " bytes");
+  }
+  auto opened = OpenCustody(args.config);
+  if (!opened.ok()) return Outcome::Usage(opened.status().message());
+  auto keys = opened->custody->List();
+  if (!keys.ok()) return Outcome::Usage("backup: " + keys.status().message());
+  std::sort(keys->begin(), keys->end(),
+            [](const keymgr::KeyInfo& a, const keymgr::KeyInfo& b) { return a.id < b.id; });
+
+  std::vector<signer::BackupEntry> entries;
+  nlohmann::ordered_json included = nlohmann::ordered_json::array();
+  nlohmann::ordered_json identity_only = nlohmann::ordered_json::array();
+  for (const keymgr::KeyInfo& info : *keys) {
+    signer::BackupEntry entry;
+    entry.key_type = info.id.key_type;
+    entry.scheme = info.scheme;
+    entry.public_key = info.id.public_key;
+    entry.generated_in_custody = info.generated_in_custody;
+    entry.created_at_unix = info.created_at_unix;
+    // Only HSM-wrapped sr25519 secrets can leave the token; ed25519/ecdsa private keys are
+    // non-extractable, so the backup records that they exist and nothing more.
+    if (info.protection == keymgr::KeyProtection::kHsmWrapped) {
+      auto secret = opened->custody->ExportSr25519SecretForBackup(info.id);
+      if (!secret.ok()) {
+        return Outcome::Usage("backup: cannot read " + keymgr::KeyTypeName(info.id.key_type) + ":" +
+                              keymgr::HexEncode(info.id.public_key) + ": " +
+                              secret.status().message() + "; no file was written");
+      }
+      entry.secret = std::move(*secret);
+      included.push_back(KeyJson(info));
+    } else {
+      identity_only.push_back(KeyJson(info));
+    }
+    entries.push_back(std::move(entry));
+  }
+  auto file = signer::SealBackup(entries, passphrase->span(), signer::ModerateBackupKdfLimits());
+  if (!file.ok()) return Outcome::Usage("backup: " + file.status().message());
+  if (keymgr::Status written = WriteNewFile(args.file, *file); !written.ok()) {
+    return Outcome::Usage(written.message());
+  }
+  nlohmann::ordered_json out;
+  out["file"] = args.file;
+  out["included"] = std::move(included);
+  out["identity_only"] = std::move(identity_only);
+  return Outcome::Json(std::move(out));
+}
+
+nlohmann::ordered_json EntryJson(const signer::BackupEntry& entry) {
+  keymgr::KeyInfo info;
+  info.id = keymgr::KeyId{entry.key_type, entry.public_key};
+  info.scheme = entry.scheme;
+  info.protection = entry.scheme == keymgr::Scheme::kSr25519
+                        ? keymgr::KeyProtection::kHsmWrapped
+                        : keymgr::KeyProtection::kHsmNonExtractable;
+  info.generated_in_custody = entry.generated_in_custody;
+  info.created_at_unix = entry.created_at_unix;
+  return KeyJson(info);
+}
+
+Outcome RunRestore(const BackupArgs& args) {
+  auto passphrase = signer::ReadPassphraseFile(args.passphrase_file);
+  if (!passphrase.ok()) {
+    return Outcome::Usage("--passphrase-file: " + passphrase.status().message());
+  }
+  auto text = ReadTextFile(args.file, kMaxBackupFileSize);
+  if (!text.ok()) return Outcome::Usage("--in: " + text.status().message());
+  auto entries = signer::OpenBackup({reinterpret_cast<const uint8_t*>(text->data()), text->size()},
+                                    passphrase->span());
+  if (!entries.ok()) return Outcome::Usage("--in: " + entries.status().message());
+  auto opened = OpenCustody(args.config);
+  if (!opened.ok()) return Outcome::Usage(opened.status().message());
+  auto existing = opened->custody->List();
+  if (!existing.ok()) return Outcome::Usage("restore: " + existing.status().message());
+  std::set<keymgr::KeyId> present;
+  for (const keymgr::KeyInfo& info : *existing) present.insert(info.id);
+
+  nlohmann::ordered_json restored = nlohmann::ordered_json::array();
+  nlohmann::ordered_json already_present = nlohmann::ordered_json::array();
+  nlohmann::ordered_json not_restored = nlohmann::ordered_json::array();
+  for (const signer::BackupEntry& entry : *entries) {
+    const keymgr::KeyId id{entry.key_type, entry.public_key};
+    if (present.contains(id)) {
+      already_present.push_back(EntryJson(entry));
+      continue;
+    }
+    if (entry.secret.empty()) {
+      nlohmann::ordered_json json = EntryJson(entry);
+      json["reason"] =
+          "non-extractable HSM key: the backup holds only its identity; import it again from "
+          "its SURI with `signerctl keys import`";
+      not_restored.push_back(std::move(json));
+      continue;
+    }
+    auto pair = keymgr::Sr25519Keypair::FromSecret(entry.secret.span());
+    if (!pair.ok() || !std::equal(pair->public_key().begin(), pair->public_key().end(),
+                                  entry.public_key.begin(), entry.public_key.end())) {
+      return Outcome::Usage("restore: the backup's secret for " +
+                            keymgr::KeyTypeName(entry.key_type) + ":" +
+                            keymgr::HexEncode(entry.public_key) +
+                            " does not match its public key; nothing more was restored");
+    }
+    auto info = opened->custody->Import(entry.key_type, keymgr::Keypair(std::move(*pair)));
+    if (!info.ok()) {
+      return Outcome::Usage("restore: importing " + keymgr::KeyTypeName(entry.key_type) + ":" +
+                            keymgr::HexEncode(entry.public_key) +
+                            " failed: " + info.status().message());
+    }
+    restored.push_back(KeyJson(*info));
+  }
+  nlohmann::ordered_json out;
+  out["restored"] = std::move(restored);
+  out["already_present"] = std::move(already_present);
+  out["not_restored"] = std::move(not_restored);
+  return Outcome::Json(std::move(out));
+}
+
 void AddConfigOption(CLI::App* command, std::string& path) {
   command
       ->add_option("--config", path,
@@ -471,6 +635,32 @@ void RegisterKeysCommands(CLI::App& app, CommandTable& table) {
     command->add_option("--public", args->public_key, "public key, hex")->required();
     command->add_flag("--force", args->force, "delete even if the key signed recently");
     table.Add(command, [args] { return RunDelete(*args); });
+  }
+  {
+    auto args = std::make_shared<BackupArgs>();
+    CLI::App* command = keys->add_subcommand(
+        "backup",
+        "write an encrypted backup (Argon2id + XChaCha20-Poly1305) of the token's sr25519 secrets "
+        "and the identities of its non-extractable ed25519/ecdsa keys");
+    AddConfigOption(command, args->config);
+    command->add_option("--out", args->file, "backup file to create (must not exist)")->required();
+    command
+        ->add_option("--passphrase-file", args->passphrase_file,
+                     "file holding the backup passphrase (mode 0600 or stricter)")
+        ->required();
+    table.Add(command, [args] { return RunBackup(*args); });
+  }
+  {
+    auto args = std::make_shared<BackupArgs>();
+    CLI::App* command = keys->add_subcommand(
+        "restore", "import the keys of an encrypted backup that are not on the token yet");
+    AddConfigOption(command, args->config);
+    command->add_option("--in", args->file, "backup file made by `keys backup`")->required();
+    command
+        ->add_option("--passphrase-file", args->passphrase_file,
+                     "file holding the backup passphrase (mode 0600 or stricter)")
+        ->required();
+    table.Add(command, [args] { return RunRestore(*args); });
   }
 }
 

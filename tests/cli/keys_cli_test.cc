@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "keymgr/hex.h"
+#include "keymgr/keypair.h"
 #include "slashing/history_admin.h"
 #include "slashing/record.h"
 
@@ -527,6 +529,155 @@ TEST_F(KeysDeleteTest, UnknownKeyIsAnError) {
   run = Keys({"delete", "--type", "babe", "--public", "0xnothex", "--force"});
   EXPECT_EQ(run.exit_code, 2) << Describe(run);
   EXPECT_EQ(ListKeys().size(), 1u);
+}
+
+// ----- backup and restore -----
+
+class KeysBackupCliTest : public KeysCliTest {
+ protected:
+  void SetUp() override {
+    KeysCliTest::SetUp();
+    WriteFile(dir_ / "backup.pass", kBackupPassphrase,
+              fs::perms::owner_read | fs::perms::owner_write);
+  }
+
+  // MakeSecondToken initialises another token in the same SoftHSM2 directory and points the
+  // configuration at it, as a second signer restoring the first one's keys would.
+  void SwitchToSecondToken() {
+    const RunResult init = RunProgram(dir_ / "scratch", "softhsm2-util",
+                                      {"--init-token", "--free", "--label", "keys-test-2", "--pin",
+                                       kPin, "--so-pin", "so-pin-1234"},
+                                      {SofthsmEnv()});
+    ASSERT_EQ(init.exit_code, 0) << Describe(init);
+    std::string config = ReadFile(dir_ / "config.json");
+    const std::string label = R"("token_label": "keys-test")";
+    config.replace(config.find(label), label.size(), R"("token_label": "keys-test-2")");
+    WriteFile(dir_ / "config.json", config, fs::perms::owner_read | fs::perms::owner_write);
+  }
+
+  std::string BackupPath() const { return (dir_ / "keys.backup").string(); }
+  std::string PassPath() const { return (dir_ / "backup.pass").string(); }
+
+  static constexpr char kBackupPassphrase[] = "a long backup passphrase 7";
+};
+
+TEST_F(KeysBackupCliTest, Sr25519KeysMoveToAnotherTokenAndNativeKeysAreOnlyNamed) {
+  ASSERT_EQ(Keys({"import", "--type", "babe", "--suri", "//Alice"}).exit_code, 0);
+  RunResult run = Keys({"generate", "--type", "para"});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  const std::string para_public = run.Json().value("public_key", "");
+  ASSERT_EQ(Keys({"generate", "--type", "gran"}).exit_code, 0);
+  ASSERT_EQ(Keys({"import", "--type", "beef", "--suri", "//Alice"}).exit_code, 0);
+
+  run = Keys({"backup", "--out", BackupPath(), "--passphrase-file", PassPath()});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  nlohmann::json json = run.Json();
+  ASSERT_EQ(json["included"].size(), 2u) << run.out;
+  ASSERT_EQ(json["identity_only"].size(), 2u) << run.out;
+  for (const nlohmann::json& key : json["included"]) {
+    EXPECT_EQ(key.value("scheme", ""), "sr25519");
+  }
+  for (const nlohmann::json& key : json["identity_only"]) {
+    EXPECT_NE(key.value("scheme", ""), "sr25519");
+  }
+  EXPECT_EQ(fs::status(BackupPath()).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  // The identities are inside the encryption too: the file does not even name Alice's key.
+  const std::string file = ReadFile(BackupPath());
+  const std::vector<uint8_t> alice = FromHex(kAliceSr25519);
+  EXPECT_EQ(file.find(std::string(alice.begin(), alice.end())), std::string::npos);
+  EXPECT_EQ(file.find(std::string(kAliceSr25519 + 2)), std::string::npos);
+
+  // An existing file is never overwritten.
+  run = Keys({"backup", "--out", BackupPath(), "--passphrase-file", PassPath()});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(ReadFile(BackupPath()), file);
+
+  SwitchToSecondToken();
+  ASSERT_TRUE(ListKeys().empty());
+  run = Keys({"restore", "--in", BackupPath(), "--passphrase-file", PassPath()});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  json = run.Json();
+  ASSERT_EQ(json["restored"].size(), 2u) << run.out;
+  EXPECT_EQ(json["already_present"].size(), 0u);
+  ASSERT_EQ(json["not_restored"].size(), 2u);
+  for (const nlohmann::json& key : json["not_restored"]) {
+    EXPECT_NE(key.value("reason", "").find("non-extractable"), std::string::npos);
+  }
+  const nlohmann::json listed = ListKeys();
+  ASSERT_EQ(listed.size(), 2u);
+  std::vector<std::string> publics;
+  for (const nlohmann::json& key : listed) {
+    EXPECT_EQ(key.value("custody", ""), "hsm-wrapped");
+    publics.push_back(key.value("public_key", ""));
+  }
+  std::sort(publics.begin(), publics.end());
+  std::vector<std::string> expected = {kAliceSr25519, para_public};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(publics, expected);
+
+  // Restoring again changes nothing.
+  run = Keys({"restore", "--in", BackupPath(), "--passphrase-file", PassPath()});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  EXPECT_EQ(run.Json()["restored"].size(), 0u);
+  EXPECT_EQ(run.Json()["already_present"].size(), 2u);
+  EXPECT_EQ(ListKeys().size(), 2u);
+  EXPECT_EQ(all_output_.find(kBackupPassphrase), std::string::npos);
+
+  // Alice's sr25519 secret, computed by keymgr here only to search for it: it is in no output and
+  // not in the backup file, raw or as hex, whole or either half.
+  auto alice_pair = keymgr::KeypairFromSuri(keymgr::Scheme::kSr25519, "//Alice");
+  ASSERT_TRUE(alice_pair.ok());
+  const std::span<const uint8_t> secret = alice_pair->sr25519()->secret();
+  for (std::span<const uint8_t> piece : {secret.first(32), secret.last(32)}) {
+    const std::string raw(piece.begin(), piece.end());
+    const std::string hex = keymgr::HexEncode(piece);
+    EXPECT_EQ(file.find(raw), std::string::npos);
+    EXPECT_EQ(file.find(hex), std::string::npos);
+    EXPECT_EQ(all_output_.find(hex), std::string::npos);
+  }
+}
+
+TEST_F(KeysBackupCliTest, WrongPassphraseAndTamperedFilesAreRefused) {
+  ASSERT_EQ(Keys({"generate", "--type", "babe"}).exit_code, 0);
+  ASSERT_EQ(Keys({"backup", "--out", BackupPath(), "--passphrase-file", PassPath()}).exit_code, 0);
+  SwitchToSecondToken();
+
+  WriteFile(dir_ / "wrong.pass", "another long passphrase",
+            fs::perms::owner_read | fs::perms::owner_write);
+  RunResult run =
+      Keys({"restore", "--in", BackupPath(), "--passphrase-file", (dir_ / "wrong.pass").string()});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_NE(run.err.find("wrong passphrase or a modified file"), std::string::npos) << run.err;
+
+  std::string bytes = ReadFile(BackupPath());
+  for (size_t at : {size_t{30}, size_t{50}, bytes.size() / 2, bytes.size() - 1}) {
+    std::string tampered = bytes;
+    tampered[at] = static_cast<char>(tampered[at] ^ 0x40);
+    WriteFile(dir_ / "tampered.backup", tampered, fs::perms::owner_read | fs::perms::owner_write);
+    run = Keys(
+        {"restore", "--in", (dir_ / "tampered.backup").string(), "--passphrase-file", PassPath()});
+    EXPECT_EQ(run.exit_code, 2) << at << ": " << Describe(run);
+  }
+  WriteFile(dir_ / "truncated.backup", bytes.substr(0, bytes.size() - 20),
+            fs::perms::owner_read | fs::perms::owner_write);
+  run = Keys(
+      {"restore", "--in", (dir_ / "truncated.backup").string(), "--passphrase-file", PassPath()});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_TRUE(ListKeys().empty());
+}
+
+TEST_F(KeysBackupCliTest, PassphraseFileMustBePrivateAndLongEnough) {
+  fs::permissions(dir_ / "backup.pass",
+                  fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  RunResult run = Keys({"backup", "--out", BackupPath(), "--passphrase-file", PassPath()});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_NE(run.err.find("0600"), std::string::npos) << run.err;
+  WriteFile(dir_ / "backup.pass", "short", fs::perms::owner_read | fs::perms::owner_write);
+  run = Keys({"backup", "--out", BackupPath(), "--passphrase-file", PassPath()});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_FALSE(fs::exists(BackupPath()));
+  EXPECT_EQ(all_output_.find(kBackupPassphrase), std::string::npos);
 }
 
 }  // namespace
