@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -18,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "ctl_command.h"
@@ -260,7 +260,10 @@ class FdCloser {
   int fd_;
 };
 
-std::string ErrnoText(int error) { return std::strerror(error); }
+// ErrnoText uses error_code rather than strerror, which may share a static buffer across threads.
+std::string ErrnoText(int error) {
+  return std::error_code(error, std::generic_category()).message();
+}
 
 // PublishNoReplace moves `temp` to `target` only if `target` does not exist, atomically. renameat2
 // is not supported by every file system; link() gives the same guarantee where it is not.

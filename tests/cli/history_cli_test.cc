@@ -131,6 +131,7 @@ RunResult RunSignerctl(const std::vector<std::string>& args) {
   std::vector<std::string> storage = {SIGNERCTL_PATH};
   storage.insert(storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
+  argv.reserve(storage.size() + 1);
   for (std::string& arg : storage) {
     argv.push_back(arg.data());
   }
