@@ -1,24 +1,23 @@
 // Mutual-TLS gRPC server credentials that pick up reloaded files on the next handshake.
 //
 // gRPC 1.51's C++ TLS credentials cannot be reloaded on demand (only a polling file watcher) and
-// cannot set a minimum TLS version. Its C core SSL credentials can do both: a certificate-config
-// callback runs before every handshake, and the credentials object has a minimum-version setter
-// that is exported but not declared in an installed header. This file uses those two.
+// none of its public APIs can set a minimum TLS version. Its C core SSL credentials take a
+// certificate-config callback that runs before every handshake, which gives reload on request;
+// their minimum-version setting is not applied on that path (the handshaker factory is built
+// with the TLS 1.2 default), so TLS 1.3 is enforced one level down, in OpenSSL's defaults for new
+// contexts. tls_test proves both by handshaking with forced versions.
 #include "tls/grpc_credentials.h"
 
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
+#include <grpc/support/log.h>
+#include <openssl/conf.h>
+#include <openssl/ssl.h>
 
 #include <atomic>
 #include <vector>
 
-// gRPC 1.51 exports this member function of its internal SSL server credentials class but ships no
-// header for it. Declaring just that member lets the linker bind it; if a later gRPC drops the
-// symbol the build fails rather than silently allowing TLS 1.2. tls_test checks the effect.
-class grpc_ssl_server_credentials {
- public:
-  void set_min_tls_version(grpc_tls_version min_tls_version);
-};
+#include "openssl_util.h"
 
 namespace tls {
 
@@ -99,9 +98,6 @@ class ReloadingGrpcServerCredentials final : public grpc::ServerCredentials {
     if (credentials == nullptr) {
       return 0;
     }
-    // The object really is a grpc_ssl_server_credentials, which derives from
-    // grpc_server_credentials alone, so the pointer is the same.
-    reinterpret_cast<grpc_ssl_server_credentials*>(credentials)->set_min_tls_version(TLS1_3);
     const int port = grpc_server_add_http2_port(server, address.c_str(), credentials);
     grpc_server_credentials_release(credentials);
     return port;
@@ -113,6 +109,48 @@ class ReloadingGrpcServerCredentials final : public grpc::ServerCredentials {
 
 }  // namespace
 
+keymgr::Status RequireTls13ForNewTlsContexts() {
+  static std::once_flag once;
+  static keymgr::Status result;
+  std::call_once(once, [] {
+    // Load the system configuration first, so it cannot later replace the section set here.
+    if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, nullptr) != 1) {
+      result = internal::InternalError("cannot initialise OpenSSL");
+      return;
+    }
+    // gRPC sets a minimum version of TLS 1.2 on its contexts, which overrides MinProtocol; the
+    // per-version "no" options from Protocol are separate and gRPC leaves them alone.
+    static constexpr char kConfiguration[] =
+        "openssl_conf = signer_openssl\n"
+        "[signer_openssl]\n"
+        "ssl_conf = signer_ssl\n"
+        "[signer_ssl]\n"
+        "system_default = signer_tls13_only\n"
+        "[signer_tls13_only]\n"
+        "MinProtocol = TLSv1.3\n"
+        "Protocol = -SSLv3, -TLSv1, -TLSv1.1, -TLSv1.2, TLSv1.3\n";
+    internal::BioPtr bio(BIO_new_mem_buf(kConfiguration, sizeof(kConfiguration) - 1));
+    CONF* configuration = NCONF_new(nullptr);
+    long error_line = 0;
+    const bool loaded = bio && configuration != nullptr &&
+                        NCONF_load_bio(configuration, bio.get(), &error_line) == 1 &&
+                        CONF_modules_load(configuration, nullptr, 0) == 1;
+    NCONF_free(configuration);
+    if (!loaded) {
+      result = internal::InternalError("cannot install the TLS 1.3-only OpenSSL defaults");
+      return;
+    }
+    // Fail closed: check that a new context really refuses TLS 1.2 before anyone relies on it.
+    SSL_CTX* probe = SSL_CTX_new(TLS_server_method());
+    const bool effective =
+        probe != nullptr && (SSL_CTX_get_options(probe) & SSL_OP_NO_TLSv1_2) != 0;
+    SSL_CTX_free(probe);
+    result = effective ? keymgr::Status::Ok()
+                       : internal::InternalError("OpenSSL ignored the TLS 1.3-only defaults");
+  });
+  return result;
+}
+
 ReloadableServerCredentials::ReloadableServerCredentials(std::shared_ptr<State> state)
     : state_(std::move(state)) {}
 
@@ -120,6 +158,9 @@ ReloadableServerCredentials::~ReloadableServerCredentials() = default;
 
 keymgr::Result<std::unique_ptr<ReloadableServerCredentials>> ReloadableServerCredentials::Create(
     ServerCredentialFiles files) {
+  if (keymgr::Status status = RequireTls13ForNewTlsContexts(); !status.ok()) {
+    return status;
+  }
   auto loaded = LoadServerCredentials(files);
   if (!loaded.ok()) {
     return loaded.status();

@@ -1,1 +1,326 @@
-// Tests for tls/ grpc_credentials (being written).
+// End-to-end tests of the mutual-TLS gRPC credentials: a real server on 127.0.0.1:0, real clients.
+#include "tls/grpc_credentials.h"
+
+#include <arpa/inet.h>
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <future>
+
+#include "test_support.h"
+#include "tls/dev_pki.h"
+
+namespace tls {
+namespace {
+
+using testing::ReadAll;
+using testing::TemporaryDirectory;
+
+constexpr char kIdentityMethod[] = "/test.Identity/Who";
+constexpr char kHealthCheckMethod[] = "/grpc.health.v1.Health/Check";
+
+// IdentityService answers every generic call with the caller's identity, as signerd will see it.
+class IdentityService : public grpc::CallbackGenericService {
+ public:
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext* context) override {
+    ++calls;
+    return new Reactor(context);
+  }
+  std::atomic<int> calls{0};
+
+ private:
+  class Reactor : public grpc::ServerGenericBidiReactor {
+   public:
+    explicit Reactor(grpc::GenericCallbackServerContext* context) {
+      auto identity = PeerIdentity(*context->auth_context());
+      const std::string text = identity.ok() ? identity.value() : "denied";
+      grpc::Slice slice(text);
+      response_ = grpc::ByteBuffer(&slice, 1);
+      StartRead(&request_);
+    }
+    void OnReadDone(bool /*ok*/) override {
+      StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+    }
+    void OnDone() override { delete this; }
+
+   private:
+    grpc::ByteBuffer request_;
+    grpc::ByteBuffer response_;
+  };
+};
+
+std::string ToString(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  if (!buffer.Dump(&slices).ok()) {
+    return {};
+  }
+  std::string text;
+  for (const grpc::Slice& slice : slices) {
+    text.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return text;
+}
+
+struct CallResult {
+  grpc::Status status;
+  std::string response;
+  std::string server_certificate_pem;  // as the client saw it in the handshake
+};
+
+// ClientFiles names the files a client connects with; empty certificate means none presented.
+struct ClientFiles {
+  std::filesystem::path ca;
+  std::filesystem::path certificate;
+  std::filesystem::path key;
+};
+
+std::shared_ptr<grpc::Channel> Connect(int port, const ClientFiles& files) {
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = ReadAll(files.ca);
+  if (!files.certificate.empty()) {
+    options.pem_cert_chain = ReadAll(files.certificate);
+    options.pem_private_key = ReadAll(files.key);
+  }
+  grpc::ChannelArguments arguments;
+  // Each channel gets its own connection, so "a new connection" really is one.
+  arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  arguments.SetSslTargetNameOverride("localhost");
+  return grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port),
+                                   grpc::SslCredentials(options), arguments);
+}
+
+CallResult Call(const std::shared_ptr<grpc::Channel>& channel, const std::string& method) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  // An empty message is a valid HealthCheckRequest; gRPC needs it as a real (empty) slice.
+  grpc::Slice empty;
+  grpc::ByteBuffer request(&empty, 1);
+  grpc::ByteBuffer response;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&context, method, grpc::StubOptions(), &request, &response,
+                 [&done](grpc::Status status) { done.set_value(std::move(status)); });
+  CallResult result;
+  result.status = done.get_future().get();
+  result.response = ToString(response);
+  if (result.status.ok()) {
+    auto properties = context.auth_context()->FindPropertyValues("x509_pem_cert");
+    if (!properties.empty()) {
+      result.server_certificate_pem.assign(properties.front().data(), properties.front().size());
+    }
+  }
+  return result;
+}
+
+std::string SerialOf(const std::string& pem) {
+  auto info = InspectCertificate(testing::Bytes(pem));
+  return info.ok() ? info->serial_hex : "unreadable";
+}
+
+// RawHandshake connects with OpenSSL directly so the TLS version can be forced. Returns the
+// negotiated version, or 0 if the handshake failed.
+// `out_reason`, if given, receives the OpenSSL reason code of a failure, and `out_bytes_sent` how
+// many bytes the client wrote (a ClientHello was sent if non-zero).
+int RawHandshake(int port, const ClientFiles& files, int max_version, int* out_reason = nullptr,
+                 uint64_t* out_bytes_sent = nullptr) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  SSL_CTX* context = SSL_CTX_new(TLS_client_method());
+  // The server's process-wide TLS 1.3-only default applies to this client context too; undo it,
+  // so that a refused TLS 1.2 handshake is the server's refusal, not this client's.
+  SSL_CTX_clear_options(context, SSL_OP_NO_TLSv1_2);
+  SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
+  SSL_CTX_set_max_proto_version(context, max_version);
+  SSL_CTX_use_certificate_chain_file(context, files.certificate.c_str());
+  SSL_CTX_use_PrivateKey_file(context, files.key.c_str(), SSL_FILETYPE_PEM);
+  SSL_CTX_load_verify_locations(context, files.ca.c_str(), nullptr);
+  SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nullptr);
+  static const unsigned char kAlpn[] = {2, 'h', '2'};
+  SSL_CTX_set_alpn_protos(context, kAlpn, sizeof(kAlpn));
+  SSL* ssl = SSL_new(context);
+  SSL_set_fd(ssl, fd);
+  SSL_set_tlsext_host_name(ssl, "localhost");
+  const int version = SSL_connect(ssl) == 1 ? SSL_version(ssl) : 0;
+  if (out_reason != nullptr) {
+    *out_reason = ERR_GET_REASON(ERR_peek_last_error());
+  }
+  if (out_bytes_sent != nullptr) {
+    *out_bytes_sent = BIO_number_written(SSL_get_wbio(ssl));
+  }
+  ERR_clear_error();
+  SSL_free(ssl);
+  SSL_CTX_free(context);
+  ::close(fd);
+  return version;
+}
+
+class MutualTlsServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    DevPkiOptions options;
+    options.directory = pki_.path();
+    options.client_identities = {"validator-alice", "intruder"};
+    ASSERT_TRUE(CreateDevPki(options).ok());
+    options.directory = other_pki_.path();
+    options.client_identities = {"validator-alice"};
+    ASSERT_TRUE(CreateDevPki(options).ok());
+
+    auto credentials = ReloadableServerCredentials::Create(
+        {pki_.path() / "server.crt", pki_.path() / "server.key", pki_.path() / "ca.crt"});
+    ASSERT_TRUE(credentials.ok()) << credentials.status().message();
+    credentials_ = std::move(credentials.value());
+
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", credentials_->GrpcCredentials(), &port_);
+    builder.RegisterCallbackGenericService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_TRUE(server_ != nullptr);
+    ASSERT_GT(port_, 0);
+  }
+
+  void TearDown() override {
+    if (server_) {
+      server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    }
+  }
+
+  ClientFiles Client(const TemporaryDirectory& pki, const std::string& identity) const {
+    return {pki.path() / "ca.crt", pki.path() / (identity + ".crt"),
+            pki.path() / (identity + ".key")};
+  }
+
+  TemporaryDirectory pki_;
+  TemporaryDirectory other_pki_;
+  std::unique_ptr<ReloadableServerCredentials> credentials_;
+  IdentityService service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+TEST_F(MutualTlsServerTest, ClientWithCertificateIsServedAndIdentified) {
+  auto channel = Connect(port_, Client(pki_, "validator-alice"));
+  const CallResult identity = Call(channel, kIdentityMethod);
+  ASSERT_TRUE(identity.status.ok()) << identity.status.error_message();
+  EXPECT_EQ(identity.response, "validator-alice");
+  EXPECT_EQ(SerialOf(identity.server_certificate_pem),
+            SerialOf(ReadAll(pki_.path() / "server.crt")));
+
+  // HealthCheckResponse{status: SERVING} is field 1 (varint) = 1, per grpc/health/v1/health.proto.
+  const CallResult health = Call(channel, kHealthCheckMethod);
+  ASSERT_TRUE(health.status.ok()) << health.status.error_message();
+  EXPECT_EQ(health.response, std::string("\x08\x01", 2));
+
+  const CallResult intruder = Call(Connect(port_, Client(pki_, "intruder")), kIdentityMethod);
+  ASSERT_TRUE(intruder.status.ok()) << intruder.status.error_message();
+  EXPECT_EQ(intruder.response, "intruder");
+}
+
+TEST_F(MutualTlsServerTest, ClientWithoutCertificateFailsTheHandshake) {
+  ClientFiles files = Client(pki_, "validator-alice");
+  files.certificate.clear();
+  const CallResult result = Call(Connect(port_, files), kHealthCheckMethod);
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(service_.calls.load(), 0);
+}
+
+TEST_F(MutualTlsServerTest, ClientCertificateFromAnotherCaFailsTheHandshake) {
+  // The client trusts our server but presents a certificate our CA never signed.
+  ClientFiles files = Client(other_pki_, "validator-alice");
+  files.ca = pki_.path() / "ca.crt";
+  const CallResult result = Call(Connect(port_, files), kIdentityMethod);
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(service_.calls.load(), 0);
+}
+
+TEST_F(MutualTlsServerTest, OnlyTls13IsAccepted) {
+  const ClientFiles files = Client(pki_, "validator-alice");
+  EXPECT_EQ(RawHandshake(port_, files, TLS1_3_VERSION), TLS1_3_VERSION);
+  int reason = 0;
+  uint64_t bytes_sent = 0;
+  EXPECT_EQ(RawHandshake(port_, files, TLS1_2_VERSION, &reason, &bytes_sent), 0);
+  // The client did offer TLS 1.2 (it sent a ClientHello), and the server ended the handshake:
+  // gRPC drops the connection, sometimes before its protocol_version alert is flushed.
+  EXPECT_GT(bytes_sent, 0u);
+  EXPECT_TRUE(reason == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION ||
+              reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+      << ERR_reason_error_string(static_cast<unsigned long>(ERR_PACK(ERR_LIB_SSL, 0, reason)));
+}
+
+TEST_F(MutualTlsServerTest, ReloadServesNewCertificatesWithoutDroppingTheListener) {
+  auto old_channel = Connect(port_, Client(pki_, "validator-alice"));
+  ASSERT_TRUE(Call(old_channel, kIdentityMethod).status.ok());
+  EXPECT_EQ(credentials_->Generation(), 1u);
+
+  // Switch the server to the other PKI, file by file, as an operator would, then reload.
+  for (const char* name : {"ca.crt", "server.crt", "server.key"}) {
+    testing::WriteAll(pki_.path() / name, ReadAll(other_pki_.path() / name),
+                      std::string(name).ends_with(".key") ? 0600 : 0644);
+  }
+  ASSERT_TRUE(credentials_->Reload().ok());
+  EXPECT_EQ(credentials_->Generation(), 2u);
+  EXPECT_EQ(credentials_->ServerCertificate().serial_hex,
+            SerialOf(ReadAll(other_pki_.path() / "server.crt")));
+
+  const CallResult renewed =
+      Call(Connect(port_, Client(other_pki_, "validator-alice")), kIdentityMethod);
+  ASSERT_TRUE(renewed.status.ok()) << renewed.status.error_message();
+  EXPECT_EQ(renewed.response, "validator-alice");
+  EXPECT_EQ(SerialOf(renewed.server_certificate_pem),
+            SerialOf(ReadAll(other_pki_.path() / "server.crt")));
+
+  // The old CA is no longer trusted for new connections...
+  EXPECT_FALSE(Call(Connect(port_, Client(pki_, "intruder")), kIdentityMethod).status.ok());
+  // ...while the connection made before the reload keeps working.
+  EXPECT_TRUE(Call(old_channel, kIdentityMethod).status.ok());
+}
+
+TEST_F(MutualTlsServerTest, FailedReloadKeepsTheCurrentCredentials) {
+  const std::string original_serial = credentials_->ServerCertificate().serial_hex;
+  // A new certificate whose key was not replaced: the pair does not match.
+  testing::WriteAll(pki_.path() / "server.crt", ReadAll(other_pki_.path() / "server.crt"));
+  const keymgr::Status status = credentials_->Reload();
+  EXPECT_EQ(status.code(), keymgr::StatusCode::kInvalidArgument);
+  EXPECT_EQ(credentials_->Generation(), 1u);
+  EXPECT_EQ(credentials_->ServerCertificate().serial_hex, original_serial);
+
+  const CallResult result = Call(Connect(port_, Client(pki_, "validator-alice")), kIdentityMethod);
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_EQ(SerialOf(result.server_certificate_pem), original_serial);
+
+  std::filesystem::remove(pki_.path() / "server.key");
+  EXPECT_EQ(credentials_->Reload().code(), keymgr::StatusCode::kNotFound);
+  EXPECT_TRUE(Call(Connect(port_, Client(pki_, "validator-alice")), kIdentityMethod).status.ok());
+}
+
+TEST(ReloadableServerCredentials, CreateRefusesInvalidFiles) {
+  TemporaryDirectory pki;
+  DevPkiOptions options;
+  options.directory = pki.path();
+  options.client_identities = {"validator-alice"};
+  ASSERT_TRUE(CreateDevPki(options).ok());
+  auto mismatched = ReloadableServerCredentials::Create(
+      {pki.path() / "server.crt", pki.path() / "validator-alice.key", pki.path() / "ca.crt"});
+  EXPECT_FALSE(mismatched.ok());
+}
+
+}  // namespace
+}  // namespace tls

@@ -23,7 +23,7 @@ namespace tls {
 // Every listener made from GrpcCredentials():
 //   - requires a client certificate and verifies it against the client CA (handshake fails
 //     otherwise, before any RPC runs);
-//   - accepts TLS 1.3 only;
+//   - accepts TLS 1.3 only (see RequireTls13ForNewTlsContexts, which Create calls);
 //   - picks up the credentials of the last successful Reload() on the next handshake; existing
 //     connections and the listening socket are untouched.
 // Lifetime: the state a listener reads is kept alive by the listener itself, so this object may be
@@ -64,6 +64,15 @@ class ReloadableServerCredentials {
 
   std::shared_ptr<State> state_;
 };
+
+// RequireTls13ForNewTlsContexts makes every OpenSSL TLS context created afterwards in this
+// process refuse TLS 1.2 and older, by installing OpenSSL's process-wide "system_default" SSL
+// configuration. gRPC 1.51 offers no per-listener minimum version that works with reloadable
+// credentials, so this is how signerd's listeners get TLS 1.3 only; it also applies to client
+// channels and any other TLS the process opens later. Idempotent and thread-safe; the first call's
+// status is returned by every call. Fails with kInternal if OpenSSL rejects the configuration or a
+// probe context still allows TLS 1.2 (then nothing may be served).
+[[nodiscard]] keymgr::Status RequireTls13ForNewTlsContexts();
 
 // PeerIdentity returns the identity (see the rule in tls/certificate.h) of the client of a call on
 // a listener made by ReloadableServerCredentials, e.g. from
