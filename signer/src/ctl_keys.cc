@@ -24,6 +24,7 @@
 #include "keymgr/pkcs11_custody.h"
 #include "keymgr/ss58.h"
 #include "keys_backup.h"
+#include "keys_keystore.h"
 #include "signer/config.h"
 #include "slashing/history_admin.h"
 #include "slashing/record.h"
@@ -198,9 +199,89 @@ struct ImportArgs {
   std::string key_type;
   std::string scheme;
   SuriOptions suri;
+  std::string keystore_dir;
+  CLI::Option* type_option = nullptr;
+  CLI::Option* scheme_option = nullptr;
+  CLI::Option* keystore_option = nullptr;
 };
 
+// KeypairMatchingFile derives the key a keystore file's SURI names under each scheme its key type
+// allows and returns the one whose public key is the one in the file name.
+std::optional<keymgr::Keypair> KeypairMatchingFile(const signer::KeystoreFile& file) {
+  std::vector<keymgr::Scheme> candidates;
+  if (auto required = keymgr::RequiredSchemeForKeyType(file.key_type)) {
+    candidates.push_back(*required);
+  } else if (file.public_key.size() == keymgr::kEcdsaPublicSize) {
+    candidates.push_back(keymgr::Scheme::kEcdsa);
+  } else {
+    candidates = {keymgr::Scheme::kSr25519, keymgr::Scheme::kEd25519};
+  }
+  for (keymgr::Scheme scheme : candidates) {
+    auto pair = keymgr::KeypairFromSuri(scheme, SuriView(file.suri));
+    if (pair.ok() && pair->public_key() == file.public_key) return std::move(*pair);
+  }
+  return std::nullopt;
+}
+
+// RunKeystoreImport imports every key of a Substrate file keystore. Every file is checked before
+// anything is imported, so a bad file leaves the token unchanged.
+Outcome RunKeystoreImport(const ImportArgs& args) {
+  auto dir = signer::ReadKeystoreDir(args.keystore_dir);
+  if (!dir.ok()) return Outcome::Usage("--keystore-dir: " + dir.status().message());
+  if (dir->keys.empty()) return Outcome::Usage("--keystore-dir: no key files found");
+  std::vector<keymgr::Keypair> pairs;
+  for (const signer::KeystoreFile& file : dir->keys) {
+    std::optional<keymgr::Keypair> pair = KeypairMatchingFile(file);
+    if (!pair.has_value()) {
+      return Outcome::Usage("--keystore-dir: file " + file.file_name +
+                            ": its SURI does not give the public key in its name (keystores "
+                            "with a password are not supported); nothing was imported");
+    }
+    pairs.push_back(std::move(*pair));
+  }
+  auto opened = OpenCustody(args.config);
+  if (!opened.ok()) return Outcome::Usage(opened.status().message());
+  auto existing = opened->custody->List();
+  if (!existing.ok()) return Outcome::Usage("import: " + existing.status().message());
+  std::set<keymgr::KeyId> present;
+  for (const keymgr::KeyInfo& info : *existing) present.insert(info.id);
+  nlohmann::ordered_json imported = nlohmann::ordered_json::array();
+  nlohmann::ordered_json already_present = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const keymgr::KeyId id{dir->keys[i].key_type, dir->keys[i].public_key};
+    if (present.contains(id)) {
+      already_present.push_back(keymgr::KeyTypeName(id.key_type) + ":" +
+                                HexWithPrefix(id.public_key));
+      continue;
+    }
+    auto info = opened->custody->Import(id.key_type, pairs[i]);
+    if (!info.ok()) {
+      return Outcome::Usage("import: file " + dir->keys[i].file_name + ": " +
+                            info.status().message() + "; " + std::to_string(imported.size()) +
+                            " keys were imported before it");
+    }
+    imported.push_back(KeyJson(*info));
+  }
+  nlohmann::ordered_json out;
+  out["imported"] = std::move(imported);
+  out["already_present"] = std::move(already_present);
+  out["skipped_files"] = dir->skipped;
+  return Outcome::Json(std::move(out));
+}
+
 Outcome RunImport(ImportArgs& args) {
+  if (args.keystore_option->count() > 0) {
+    if (args.type_option->count() > 0 || args.scheme_option->count() > 0 ||
+        args.suri.inline_option->count() > 0 || args.suri.file_option->count() > 0) {
+      return Outcome::Usage(
+          "--keystore-dir takes the key types and SURIs from the keystore: give no --type, "
+          "--scheme or SURI");
+    }
+    return RunKeystoreImport(args);
+  }
+  if (args.type_option->count() == 0) {
+    return Outcome::Usage("--type is required (or use --keystore-dir)");
+  }
   auto key_type = KeyTypeArgument(args.key_type);
   if (!key_type.ok()) return Outcome::Usage(key_type.status().message());
   auto scheme = SchemeFor(*key_type, args.scheme);
@@ -604,11 +685,15 @@ void RegisterKeysCommands(CLI::App& app, CommandTable& table) {
                                                            std::string(kSuriEnvVariable) +
                                                            ", or --suri for development keys)");
     AddConfigOption(command, args->config);
-    command->add_option("--type", args->key_type, "key type, e.g. gran, babe, beef, para")
-        ->required();
-    command->add_option("--scheme", args->scheme,
-                        "sr25519, ed25519 or ecdsa; implied by known key types");
+    args->type_option =
+        command->add_option("--type", args->key_type, "key type, e.g. gran, babe, beef, para");
+    args->scheme_option = command->add_option(
+        "--scheme", args->scheme, "sr25519, ed25519 or ecdsa; implied by known key types");
     AddSuriOptions(command, args->suri, /*positional=*/false);
+    args->keystore_option = command->add_option(
+        "--keystore-dir", args->keystore_dir,
+        "import every key of a Substrate file keystore directory (files named hex(key type) + "
+        "hex(public key), each holding its SURI as a JSON string)");
     table.Add(command, [args] { return RunImport(*args); });
   }
   {

@@ -531,6 +531,73 @@ TEST_F(KeysDeleteTest, UnknownKeyIsAnError) {
   EXPECT_EQ(ListKeys().size(), 1u);
 }
 
+// ----- import from a Substrate file keystore -----
+
+// Key files as Substrate's LocalKeystore writes them: name = hex(key type) + hex(public key),
+// content = the SURI as a JSON string. "babe" = 62616265, "gran" = 6772616e, "beef" = 62656566.
+class KeysKeystoreTest : public KeysCliTest {
+ protected:
+  void SetUp() override {
+    KeysCliTest::SetUp();
+    fs::create_directory(dir_ / "keystore");
+  }
+  void AddFile(const std::string& name, const std::string& content) {
+    WriteFile(dir_ / "keystore" / name, content, fs::perms::owner_read | fs::perms::owner_write);
+  }
+  std::string KeystorePath() const { return (dir_ / "keystore").string(); }
+};
+
+TEST_F(KeysKeystoreTest, ImportsEveryKeyFileAndChecksItsName) {
+  AddFile(std::string("62616265") + (kAliceSr25519 + 2), "\"//Alice\"");
+  AddFile(std::string("6772616e") + (kAliceEd25519 + 2), "\"\\/\\/Alice\"\n");
+  AddFile(std::string("62656566") + (kAliceEcdsa + 2), "\"//Alice\"");
+  AddFile("README", "not a key");
+  RunResult run = Keys({"import", "--keystore-dir", KeystorePath()});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  nlohmann::json json = run.Json();
+  ASSERT_EQ(json["imported"].size(), 3u) << run.out;
+  std::vector<std::pair<std::string, std::string>> got;
+  for (const nlohmann::json& key : json["imported"]) {
+    got.emplace_back(key.value("key_type", ""), key.value("public_key", ""));
+    EXPECT_EQ(key.value("generated_in_custody", true), false);
+  }
+  std::sort(got.begin(), got.end());
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"babe", kAliceSr25519}, {"beef", kAliceEcdsa}, {"gran", kAliceEd25519}};
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(json["skipped_files"], nlohmann::json::array({"README"}));
+  EXPECT_EQ(ListKeys().size(), 3u);
+
+  // Importing again finds them all present.
+  run = Keys({"import", "--keystore-dir", KeystorePath()});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  EXPECT_EQ(run.Json()["imported"].size(), 0u);
+  EXPECT_EQ(run.Json()["already_present"].size(), 3u);
+}
+
+TEST_F(KeysKeystoreTest, AFileWhoseSuriDoesNotMatchItsNameImportsNothing) {
+  AddFile(std::string("62616265") + (kAliceSr25519 + 2), "\"//Alice\"");
+  // Alice's ed25519 key under her sr25519 public key name: a corrupt or tampered keystore.
+  AddFile(std::string("6772616e") + (kAliceSr25519 + 2), "\"//Alice\"");
+  RunResult run = Keys({"import", "--keystore-dir", KeystorePath()});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_NE(run.err.find("does not give the public key in its name"), std::string::npos) << run.err;
+  EXPECT_TRUE(ListKeys().empty());
+
+  fs::remove(dir_ / "keystore" / (std::string("6772616e") + (kAliceSr25519 + 2)));
+  AddFile(std::string("62616265") + (kAliceSr25519 + 2), "//SecretJunction not json");
+  run = Keys({"import", "--keystore-dir", KeystorePath()});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_NE(run.err.find("not one JSON string"), std::string::npos) << run.err;
+  EXPECT_EQ(all_output_.find("SecretJunction"), std::string::npos);
+
+  run = Keys({"import", "--keystore-dir", KeystorePath(), "--type", "babe"});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  run = Keys({"import", "--keystore-dir", (dir_ / "missing").string()});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_TRUE(ListKeys().empty());
+}
+
 // ----- backup and restore -----
 
 class KeysBackupCliTest : public KeysCliTest {
