@@ -28,3 +28,22 @@ add_library(signer_api STATIC ${signerd_gen_sources})
 target_include_directories(signer_api SYSTEM PUBLIC ${signerd_gen_dir})
 target_compile_options(signer_api PRIVATE -w)
 target_link_libraries(signer_api PUBLIC protobuf::libprotobuf gRPC::grpc++)
+
+# The pipeline and everything it needs except gRPC: policy, audit log, the fixed request order.
+add_library(signerd_core STATIC
+  src/audit_log.cc
+  src/pipeline_core.cc
+  src/policy_file.cc
+)
+target_include_directories(signerd_core PUBLIC src)
+target_link_libraries(signerd_core PUBLIC signer keymgr slashing PRIVATE yaml-cpp nlohmann_json::nlohmann_json)
+
+if(SIGNER_TESTS)
+  add_executable(signerd_test
+    src/audit_log_test.cc
+    src/pipeline_test.cc
+    src/policy_test.cc
+  )
+  target_link_libraries(signerd_test PRIVATE signerd_core GTest::gtest_main)
+  gtest_discover_tests(signerd_test DISCOVERY_TIMEOUT 60)
+endif()

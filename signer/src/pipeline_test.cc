@@ -1,0 +1,288 @@
+// Pipeline tests: the fixed request order fails closed at every step (custody and history doubles).
+#include "pipeline_core.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "keymgr/hex.h"
+#include "keymgr/keypair.h"
+#include "slashing/history_log.h"
+#include "slashing/history_store.h"
+
+namespace signer {
+namespace {
+
+using keymgr::Scheme;
+
+// RecordingAudit keeps every record and can be told to fail, as a full disk would.
+class RecordingAudit final : public AuditSink {
+ public:
+  keymgr::Status Append(const AuditRecord& record) override {
+    if (fail) {
+      return keymgr::Status::Unavailable("injected audit failure");
+    }
+    records.push_back(record);
+    return keymgr::Status::Ok();
+  }
+  std::vector<AuditRecord> records;
+  bool fail = false;
+};
+
+// GrandpaVote builds the 53-byte localized payload of the spec (section 4):
+// stage ++ target_hash ++ target_number u32 LE ++ round u64 LE ++ set_id u64 LE.
+std::vector<uint8_t> GrandpaVote(uint8_t stage, uint8_t hash_byte, uint32_t number, uint64_t round,
+                                 uint64_t set_id) {
+  std::vector<uint8_t> out = {stage};
+  out.insert(out.end(), 32, hash_byte);
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(number >> (8 * i)));
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(round >> (8 * i)));
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(set_id >> (8 * i)));
+  return out;
+}
+
+std::vector<uint8_t> Hex(std::string_view text) { return *keymgr::HexDecode(text); }
+
+// From the spec's known answers: //Alice's ed25519 and sr25519 public keys.
+constexpr std::string_view kAliceEd25519 =
+    "88dc3417d5058ec4b4503e0c12ea1a0a89be200fe98922423d4334014fa6b0ee";
+constexpr std::string_view kAliceSr25519 =
+    "d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d";
+// A key granted to alice in the policy but never put into custody.
+constexpr std::string_view kGrantedButAbsent =
+    "1111111111111111111111111111111111111111111111111111111111111111";
+
+class PipelineTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    auto gran = keymgr::MakeKeyTypeId("gran");
+    auto babe = keymgr::MakeKeyTypeId("babe");
+    auto ed = keymgr::KeypairFromSuri(Scheme::kEd25519, "//Alice");
+    auto sr = keymgr::KeypairFromSuri(Scheme::kSr25519, "//Alice");
+    ASSERT_TRUE(ed.ok() && sr.ok());
+    ASSERT_EQ(ed->public_key(), Hex(kAliceEd25519));
+    ASSERT_EQ(sr->public_key(), Hex(kAliceSr25519));
+    ASSERT_TRUE(custody_.Import(*gran, *ed).ok());
+    ASSERT_TRUE(custody_.Import(*babe, *sr).ok());
+    auto policy = Policy::Parse(std::string(R"(
+identities:
+  validator-alice:
+    - key_types: [gran]
+      operations: [sign, list]
+      public_keys: [")") + std::string(kAliceEd25519) +
+                                "\", \"" + std::string(kGrantedButAbsent) +
+                                R"("]
+    - key_types: [babe]
+      operations: [vrf, list]
+      public_keys: [")" + std::string(kAliceSr25519) +
+                                R"("]
+  intruder: []
+)");
+    ASSERT_TRUE(policy.ok()) << policy.status().message();
+    policy_ = std::make_unique<Policy>(std::move(*policy));
+    pipeline_ =
+        std::make_unique<Pipeline>(PipelineDeps{custody_, protector_, *policy_, audit_, clock_});
+  }
+
+  Reply<std::vector<uint8_t>> SignVote(const std::vector<uint8_t>& vote,
+                                       std::string_view identity = "validator-alice",
+                                       std::string_view public_key = kAliceEd25519) {
+    const std::vector<uint8_t> key = Hex(public_key);
+    SignInput input;
+    input.key_type = "gran";
+    input.crypto_type = "ed25519";
+    input.public_key = key;
+    input.message = vote;
+    return pipeline_->SignWith(CallContext{std::string(identity), "SignWith"}, input);
+  }
+
+  size_t SignCalls() const { return custody_.CallCount(keymgr::CustodyOp::kSign); }
+
+  keymgr::InMemoryCustody custody_;
+  slashing::MemoryHistoryStore store_;
+  slashing::LocalHistoryLog log_{store_};
+  slashing::FakeClock clock_{1'700'000'000'000};
+  slashing::Protector protector_{log_, clock_, {}};
+  RecordingAudit audit_;
+  std::unique_ptr<Policy> policy_;
+  std::unique_ptr<Pipeline> pipeline_;
+};
+
+TEST_F(PipelineTest, GrandpaVoteIsSignedVerifiedAndAudited) {
+  const auto vote = GrandpaVote(0, 0xaa, 100, 7, 3);
+  auto reply = SignVote(vote);
+  ASSERT_EQ(reply.code, ReplyCode::kOk) << reply.message;
+  EXPECT_TRUE(keymgr::VerifySignature(Scheme::kEd25519, Hex(kAliceEd25519), vote, reply.value));
+  ASSERT_EQ(audit_.records.size(), 1u);
+  EXPECT_EQ(audit_.records[0].verdict, "allowed_new");
+  EXPECT_EQ(audit_.records[0].domain, "grandpa_prevote");
+  EXPECT_EQ(audit_.records[0].position, "set_id=3 round=7");
+  EXPECT_EQ(audit_.records[0].identity, "validator-alice");
+}
+
+TEST_F(PipelineTest, IdenticalResignIsAllowed) {
+  const auto vote = GrandpaVote(1, 0xaa, 100, 7, 3);
+  ASSERT_EQ(SignVote(vote).code, ReplyCode::kOk);
+  auto again = SignVote(vote);
+  ASSERT_EQ(again.code, ReplyCode::kOk);
+  EXPECT_EQ(audit_.records.back().verdict, "allowed_resign");
+}
+
+TEST_F(PipelineTest, EquivocationIsRefusedNamingRuleAndPositionWithoutSigning) {
+  ASSERT_EQ(SignVote(GrandpaVote(0, 0xaa, 100, 7, 3)).code, ReplyCode::kOk);
+  const size_t calls = SignCalls();
+  auto refused = SignVote(GrandpaVote(0, 0xbb, 101, 7, 3));
+  EXPECT_EQ(refused.code, ReplyCode::kRefused);
+  EXPECT_TRUE(refused.value.empty());
+  EXPECT_EQ(SignCalls(), calls);
+  EXPECT_NE(refused.message.find("refused_grandpa_equivocation"), std::string::npos);
+  EXPECT_NE(refused.message.find("set_id=3 round=7"), std::string::npos);
+  EXPECT_EQ(audit_.records.back().verdict, "refused_grandpa_equivocation");
+  // A precommit at the same round is another stage: independent, so allowed.
+  EXPECT_EQ(SignVote(GrandpaVote(1, 0xbb, 101, 7, 3)).code, ReplyCode::kOk);
+}
+
+TEST_F(PipelineTest, HsmDownIsUnavailable) {
+  custody_.SetUnavailable(true);
+  auto reply = SignVote(GrandpaVote(0, 0xaa, 100, 7, 3));
+  EXPECT_EQ(reply.code, ReplyCode::kUnavailable);
+  EXPECT_TRUE(reply.value.empty());
+  EXPECT_EQ(audit_.records.back().verdict, "unavailable");
+}
+
+TEST_F(PipelineTest, HistoryWriteFailureIsUnavailableAndNothingIsSigned) {
+  store_.SetFailWrites(true);
+  auto reply = SignVote(GrandpaVote(0, 0xaa, 100, 7, 3));
+  EXPECT_EQ(reply.code, ReplyCode::kUnavailable);
+  EXPECT_EQ(SignCalls(), 0u);
+  EXPECT_EQ(audit_.records.back().verdict, "unavailable");
+}
+
+TEST_F(PipelineTest, DecisionIsDurableEvenWhenSigningThenFails) {
+  // The HSM fails after the decision: the vote must still count, so a conflicting one is refused.
+  custody_.FailNext(keymgr::CustodyOp::kSign, keymgr::Status::Unavailable("hsm gone"));
+  EXPECT_EQ(SignVote(GrandpaVote(0, 0xaa, 100, 7, 3)).code, ReplyCode::kUnavailable);
+  EXPECT_EQ(store_.synced_writes(), 1u);
+  EXPECT_EQ(SignVote(GrandpaVote(0, 0xbb, 100, 7, 3)).code, ReplyCode::kRefused);
+}
+
+TEST_F(PipelineTest, AuditFailureWithholdsTheSignature) {
+  audit_.fail = true;
+  auto reply = SignVote(GrandpaVote(0, 0xaa, 100, 7, 3));
+  EXPECT_EQ(reply.code, ReplyCode::kUnavailable);
+  EXPECT_TRUE(reply.value.empty());
+}
+
+TEST_F(PipelineTest, UnknownKeyIsPairNotFound) {
+  // Granted but not held: custody answers not found after the decision.
+  EXPECT_EQ(SignVote(GrandpaVote(0, 0xaa, 100, 7, 3), "validator-alice", kGrantedButAbsent).code,
+            ReplyCode::kPairNotFound);
+  // Held by custody but outside the caller's grant: equally absent for this caller, never signed.
+  auto other = keymgr::KeypairFromSuri(Scheme::kEd25519, "//Bob");
+  ASSERT_TRUE(custody_.Import(*keymgr::MakeKeyTypeId("gran"), *other).ok());
+  const std::string bob_hex = keymgr::HexEncode(other->public_key());
+  const size_t calls = SignCalls();
+  EXPECT_EQ(SignVote(GrandpaVote(0, 0xaa, 100, 7, 3), "validator-alice", bob_hex).code,
+            ReplyCode::kPairNotFound);
+  EXPECT_EQ(SignCalls(), calls);
+  EXPECT_EQ(audit_.records.back().verdict, "not_found");
+}
+
+TEST_F(PipelineTest, MalformedInputIsInvalidArgument) {
+  const auto vote = GrandpaVote(0, 0xaa, 100, 7, 3);
+  const std::vector<uint8_t> key = Hex(kAliceEd25519);
+  const CallContext alice{"validator-alice", "SignWith"};
+  struct Case {
+    std::string_view key_type;
+    std::string_view crypto_type;
+    size_t key_size;
+    bool prehashed;
+  };
+  for (const Case& c : {Case{"gr", "ed25519", 32, false}, Case{"gran", "rsa", 32, false},
+                        Case{"gran", "ed25519", 31, false}, Case{"gran", "ed25519", 32, true}}) {
+    SignInput input;
+    input.key_type = c.key_type;
+    input.crypto_type = c.crypto_type;
+    input.public_key = std::span<const uint8_t>(key).first(c.key_size);
+    input.message = vote;
+    input.prehashed = c.prehashed;
+    EXPECT_EQ(pipeline_->SignWith(alice, input).code, ReplyCode::kInvalidArgument)
+        << c.key_type << " " << c.crypto_type;
+  }
+  // A payload the GRANDPA classifier cannot decode is refused by protection, not signed.
+  const std::vector<uint8_t> garbage(10, 0x42);
+  SignInput input;
+  input.key_type = "gran";
+  input.crypto_type = "ed25519";
+  input.public_key = key;
+  input.message = garbage;
+  auto reply = pipeline_->SignWith(alice, input);
+  EXPECT_EQ(reply.code, ReplyCode::kRefused);
+  EXPECT_EQ(SignCalls(), 0u);
+}
+
+TEST_F(PipelineTest, PolicyDenialIsPermissionDeniedAndAudited) {
+  for (std::string_view identity : {"intruder", "stranger", ""}) {
+    auto reply = SignVote(GrandpaVote(0, 0xaa, 100, 7, 3), identity);
+    EXPECT_EQ(reply.code, ReplyCode::kPermissionDenied) << identity;
+    EXPECT_EQ(audit_.records.back().verdict, "denied");
+    EXPECT_EQ(audit_.records.back().identity, identity);
+  }
+  EXPECT_EQ(SignCalls(), 0u);
+  EXPECT_EQ(store_.synced_writes(), 0u);
+  // alice may list but not sign babe keys.
+  const std::vector<uint8_t> key = Hex(kAliceSr25519);
+  SignInput input;
+  input.key_type = "babe";
+  input.crypto_type = "sr25519";
+  input.public_key = key;
+  input.message = key;
+  EXPECT_EQ(pipeline_->SignWith(CallContext{"validator-alice", "SignWith"}, input).code,
+            ReplyCode::kPermissionDenied);
+}
+
+TEST_F(PipelineTest, ListingShowsOnlyTheCallersOwnKeys) {
+  auto other = keymgr::KeypairFromSuri(Scheme::kEd25519, "//Bob");
+  ASSERT_TRUE(custody_.Import(*keymgr::MakeKeyTypeId("gran"), *other).ok());
+  auto keys = pipeline_->PublicKeys(CallContext{"validator-alice", "Ed25519PublicKeys"},
+                                    Scheme::kEd25519, "gran");
+  ASSERT_EQ(keys.code, ReplyCode::kOk);
+  EXPECT_EQ(keys.value, std::vector<std::vector<uint8_t>>{Hex(kAliceEd25519)});
+  EXPECT_TRUE(pipeline_
+                  ->PublicKeys(CallContext{"validator-alice", "Sr25519PublicKeys"},
+                               Scheme::kSr25519, "gran")
+                  .value.empty());
+  EXPECT_EQ(pipeline_->Keys(CallContext{"intruder", "Keys"}, "gran").code,
+            ReplyCode::kPermissionDenied);
+  auto has = pipeline_->HasKeys(CallContext{"validator-alice", "HasKeys"},
+                                {KeyRef{"gran", Hex(kAliceEd25519)}});
+  EXPECT_TRUE(has.ok() && has.value);
+  has =
+      pipeline_->HasKeys(CallContext{"validator-alice", "HasKeys"},
+                         {KeyRef{"gran", Hex(kAliceEd25519)}, KeyRef{"gran", other->public_key()}});
+  EXPECT_TRUE(has.ok() && !has.value);
+}
+
+TEST_F(PipelineTest, VrfSignProducesAVerifiableProof) {
+  keymgr::VrfTranscriptData input;
+  input.label = "BABE";
+  input.items = {{"slot number", std::vector<uint8_t>(8, 1)},
+                 {"current epoch", std::vector<uint8_t>(8, 2)},
+                 {"chain randomness", std::vector<uint8_t>(32, 3)}};
+  const std::vector<uint8_t> key = Hex(kAliceSr25519);
+  auto reply = pipeline_->VrfSign(CallContext{"validator-alice", "Sr25519VrfSign"}, "babe", key,
+                                  input, std::nullopt);
+  ASSERT_EQ(reply.code, ReplyCode::kOk) << reply.message;
+  EXPECT_TRUE(keymgr::Sr25519VrfVerify(key, input.Build(), std::nullopt, reply.value));
+  EXPECT_EQ(audit_.records.back().verdict, "allowed_unprotected");
+  EXPECT_EQ(
+      pipeline_
+          ->VrfSign(CallContext{"intruder", "Sr25519VrfSign"}, "babe", key, input, std::nullopt)
+          .code,
+      ReplyCode::kPermissionDenied);
+}
+
+}  // namespace
+}  // namespace signer
