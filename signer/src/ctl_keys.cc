@@ -25,6 +25,7 @@
 #include "keymgr/ss58.h"
 #include "keys_backup.h"
 #include "keys_keystore.h"
+#include "keys_polkadot_js.h"
 #include "signer/config.h"
 #include "slashing/history_admin.h"
 #include "slashing/record.h"
@@ -200,6 +201,9 @@ struct ImportArgs {
   std::string scheme;
   SuriOptions suri;
   std::string keystore_dir;
+  std::string polkadot_js;
+  std::string password_file;
+  CLI::Option* polkadot_js_option = nullptr;
   CLI::Option* type_option = nullptr;
   CLI::Option* scheme_option = nullptr;
   CLI::Option* keystore_option = nullptr;
@@ -269,7 +273,48 @@ Outcome RunKeystoreImport(const ImportArgs& args) {
   return Outcome::Json(std::move(out));
 }
 
+// An export is a few hundred bytes; this bound only stops a wrong file early.
+constexpr size_t kMaxPolkadotJsExportSize = 64 * 1024;
+
+// RunPolkadotJsImport imports the key of an encrypted polkadot-js JSON export under --type.
+Outcome RunPolkadotJsImport(const ImportArgs& args, const keymgr::KeyTypeId& key_type) {
+  if (args.password_file.empty()) {
+    return Outcome::Usage("--polkadot-js needs --password-file (mode 0600 or stricter)");
+  }
+  auto password = signer::ReadPassphraseFile(args.password_file);
+  if (!password.ok()) return Outcome::Usage("--password-file: " + password.status().message());
+  auto text = ReadTextFile(args.polkadot_js, kMaxPolkadotJsExportSize);
+  if (!text.ok()) return Outcome::Usage("--polkadot-js: " + text.status().message());
+  auto pair = signer::DecodePolkadotJsExport(*text, password->span());
+  if (!pair.ok()) return Outcome::Usage("--polkadot-js: " + pair.status().message());
+  auto scheme = SchemeFor(key_type, args.scheme);
+  if (args.scheme.empty() && !scheme.ok()) scheme = pair->scheme();  // a type with no fixed scheme
+  if (!scheme.ok()) return Outcome::Usage(scheme.status().message());
+  if (*scheme != pair->scheme()) {
+    return Outcome::Usage("--polkadot-js: the export holds an " +
+                          std::string(keymgr::SchemeName(pair->scheme())) + " key, but " +
+                          keymgr::KeyTypeName(key_type) + " needs " +
+                          std::string(keymgr::SchemeName(*scheme)));
+  }
+  auto opened = OpenCustody(args.config);
+  if (!opened.ok()) return Outcome::Usage(opened.status().message());
+  auto info = opened->custody->Import(key_type, *pair);
+  if (!info.ok()) return Outcome::Usage("import: " + info.status().message());
+  return Outcome::Json(KeyJson(*info));
+}
+
 Outcome RunImport(ImportArgs& args) {
+  if (args.polkadot_js_option->count() > 0) {
+    if (args.keystore_option->count() > 0 || args.suri.inline_option->count() > 0 ||
+        args.suri.file_option->count() > 0) {
+      return Outcome::Usage(
+          "--polkadot-js takes the key from the export: give no SURI or keystore");
+    }
+    if (args.type_option->count() == 0) return Outcome::Usage("--polkadot-js needs --type");
+    auto key_type = KeyTypeArgument(args.key_type);
+    if (!key_type.ok()) return Outcome::Usage(key_type.status().message());
+    return RunPolkadotJsImport(args, *key_type);
+  }
   if (args.keystore_option->count() > 0) {
     if (args.type_option->count() > 0 || args.scheme_option->count() > 0 ||
         args.suri.inline_option->count() > 0 || args.suri.file_option->count() > 0) {
@@ -694,6 +739,12 @@ void RegisterKeysCommands(CLI::App& app, CommandTable& table) {
         "--keystore-dir", args->keystore_dir,
         "import every key of a Substrate file keystore directory (files named hex(key type) + "
         "hex(public key), each holding its SURI as a JSON string)");
+    args->polkadot_js_option = command->add_option(
+        "--polkadot-js", args->polkadot_js,
+        "import the key of an encrypted polkadot-js JSON export (needs --type and "
+        "--password-file)");
+    command->add_option("--password-file", args->password_file,
+                        "file holding the polkadot-js export's password (mode 0600 or stricter)");
     table.Add(command, [args] { return RunImport(*args); });
   }
   {

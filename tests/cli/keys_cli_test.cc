@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -29,6 +30,9 @@
 
 #ifndef SIGNERCTL_PATH
 #error "SIGNERCTL_PATH must name the signerctl binary under test"
+#endif
+#ifndef KEYS_POLKADOT_JS_FIXTURE
+#error "KEYS_POLKADOT_JS_FIXTURE must name the polkadot-js export fixture"
 #endif
 #ifndef SIGNER_SOFTHSM2_MODULE
 #error "SIGNER_SOFTHSM2_MODULE must name the SoftHSM2 PKCS#11 module"
@@ -596,6 +600,88 @@ TEST_F(KeysKeystoreTest, AFileWhoseSuriDoesNotMatchItsNameImportsNothing) {
   run = Keys({"import", "--keystore-dir", (dir_ / "missing").string()});
   EXPECT_EQ(run.exit_code, 2) << Describe(run);
   EXPECT_TRUE(ListKeys().empty());
+}
+
+// ----- import from a polkadot-js export -----
+
+// The fixture's exports and public keys come from @polkadot/keyring (see its "source" field).
+nlohmann::json PolkadotJsFixture() {
+  std::ifstream in(KEYS_POLKADOT_JS_FIXTURE);
+  nlohmann::json fixture = nlohmann::json::parse(in, nullptr, false);
+  EXPECT_TRUE(fixture.is_object() && fixture["exports"].size() == 3u);
+  return fixture;
+}
+
+TEST_F(KeysCliTest, ImportsPolkadotJsExportsOfEachScheme) {
+  const std::map<std::string, std::string> type_for_scheme = {
+      {"sr25519", "babe"}, {"ed25519", "gran"}, {"ecdsa", "beef"}};
+  const nlohmann::json fixture = PolkadotJsFixture();
+  for (const nlohmann::json& entry : fixture["exports"]) {
+    const std::string scheme = entry.value("type", "");
+    SCOPED_TRACE(scheme);
+    WriteFile(dir_ / "export.json", entry["json"].dump(),
+              fs::perms::owner_read | fs::perms::owner_write);
+    WriteFile(dir_ / "export.pass", entry.value("password", "") + "\n",
+              fs::perms::owner_read | fs::perms::owner_write);
+    const RunResult run =
+        Keys({"import", "--type", type_for_scheme.at(scheme), "--polkadot-js",
+              (dir_ / "export.json").string(), "--password-file", (dir_ / "export.pass").string()});
+    ASSERT_EQ(run.exit_code, 0) << Describe(run);
+    const nlohmann::json key = run.Json();
+    EXPECT_EQ(key.value("scheme", ""), scheme);
+    EXPECT_EQ(key.value("public_key", ""), entry.value("public_key", ""));
+    EXPECT_EQ(key.value("ss58", ""), entry.value("address", ""));
+    EXPECT_EQ(key.value("generated_in_custody", true), false);
+    EXPECT_EQ(all_output_.find(entry.value("password", "")), std::string::npos);
+  }
+  EXPECT_EQ(ListKeys().size(), 3u);
+}
+
+TEST_F(KeysCliTest, PolkadotJsWrongPasswordTamperingAndWrongTypeAreRefused) {
+  const nlohmann::json entry = PolkadotJsFixture()["exports"][0];
+  ASSERT_EQ(entry.value("type", ""), "sr25519");
+  const std::string export_path = (dir_ / "export.json").string();
+  const std::string pass_path = (dir_ / "export.pass").string();
+  const auto perms = fs::perms::owner_read | fs::perms::owner_write;
+  WriteFile(export_path, entry["json"].dump(), perms);
+
+  WriteFile(pass_path, "not the password", perms);
+  RunResult run = Keys(
+      {"import", "--type", "babe", "--polkadot-js", export_path, "--password-file", pass_path});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_NE(run.err.find("wrong password"), std::string::npos) << run.err;
+
+  WriteFile(pass_path, entry.value("password", ""), perms);
+  nlohmann::json tampered = entry["json"];
+  std::string encoded = tampered.value("encoded", "");
+  encoded[100] = encoded[100] == 'A' ? 'B' : 'A';
+  tampered["encoded"] = encoded;
+  WriteFile(export_path, tampered.dump(), perms);
+  run = Keys(
+      {"import", "--type", "babe", "--polkadot-js", export_path, "--password-file", pass_path});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+
+  // The right export under a key type of another scheme, and a mismatching address.
+  WriteFile(export_path, entry["json"].dump(), perms);
+  run = Keys(
+      {"import", "--type", "gran", "--polkadot-js", export_path, "--password-file", pass_path});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  nlohmann::json other_address = entry["json"];
+  other_address["address"] = kAliceSr25519Ss58;
+  WriteFile(export_path, other_address.dump(), perms);
+  run = Keys(
+      {"import", "--type", "babe", "--polkadot-js", export_path, "--password-file", pass_path});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_NE(run.err.find("address"), std::string::npos) << run.err;
+
+  // The password file follows the PIN file's rules.
+  WriteFile(export_path, entry["json"].dump(), perms);
+  fs::permissions(pass_path, perms | fs::perms::others_read);
+  run = Keys(
+      {"import", "--type", "babe", "--polkadot-js", export_path, "--password-file", pass_path});
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_TRUE(ListKeys().empty());
+  EXPECT_EQ(all_output_.find(entry.value("password", "")), std::string::npos);
 }
 
 // ----- backup and restore -----
