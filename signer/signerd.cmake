@@ -37,13 +37,18 @@ add_library(signerd_core STATIC
 )
 target_include_directories(signerd_core PUBLIC src)
 target_link_libraries(signerd_core PUBLIC signer keymgr slashing PRIVATE yaml-cpp nlohmann_json::nlohmann_json)
+# `signerctl audit verify` uses the same verifier as signerd's writer.
+target_link_libraries(signerctl PRIVATE signerd_core)
 
 if(SIGNER_TESTS)
   add_executable(signerd_test
+    src/audit_cli_test.cc
     src/audit_log_test.cc
     src/pipeline_test.cc
     src/policy_test.cc
   )
   target_link_libraries(signerd_test PRIVATE signerd_core GTest::gtest_main)
+  target_compile_definitions(signerd_test PRIVATE SIGNERCTL_PATH="$<TARGET_FILE:signerctl>")
+  add_dependencies(signerd_test signerctl)
   gtest_discover_tests(signerd_test DISCOVERY_TIMEOUT 60)
 endif()
