@@ -188,6 +188,58 @@ Status ParseKeys(const YAML::Node& node, KeysConfig& out) {
   return section.RejectUnknown();
 }
 
+Status ParseServerTls(const YAML::Node& node, std::string_view base_dir, ServerTlsConfig& out) {
+  Section section(node, "server.tls");
+  SIGNER_RETURN_IF_ERROR(section.Check());
+  SIGNER_RETURN_IF_ERROR(section.String("cert_file", true, out.cert_file));
+  SIGNER_RETURN_IF_ERROR(section.String("key_file", true, out.key_file));
+  SIGNER_RETURN_IF_ERROR(section.String("client_ca_file", true, out.client_ca_file));
+  SIGNER_RETURN_IF_ERROR(section.RejectUnknown());
+  out.cert_file = Resolve(out.cert_file, base_dir);
+  out.key_file = Resolve(out.key_file, base_dir);
+  out.client_ca_file = Resolve(out.client_ca_file, base_dir);
+  return Status::Ok();
+}
+
+// ValidListen accepts HOST:PORT with a numeric port up to 65535; HOST may be a bracketed IPv6.
+bool ValidListen(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
+    return false;
+  }
+  const std::string port = listen.substr(colon + 1);
+  int value = 0;
+  const auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), value);
+  return error == std::errc() && end == port.data() + port.size() && value >= 0 && value <= 65535;
+}
+
+Status ParseServer(const YAML::Node& node, std::string_view base_dir, ServerConfig& out) {
+  Section section(node, "server");
+  SIGNER_RETURN_IF_ERROR(section.Check());
+  SIGNER_RETURN_IF_ERROR(section.String("listen", true, out.listen));
+  if (!ValidListen(out.listen)) {
+    return Status::InvalidArgument("server.listen must be HOST:PORT");
+  }
+  std::optional<YAML::Node> tls = section.Take("tls");
+  if (!tls) {
+    return Status::InvalidArgument("server.tls is required: signerd serves mutual TLS only");
+  }
+  SIGNER_RETURN_IF_ERROR(ParseServerTls(*tls, base_dir, out.tls));
+  SIGNER_RETURN_IF_ERROR(section.String("policy_file", true, out.policy_file));
+  SIGNER_RETURN_IF_ERROR(section.String("audit_log", true, out.audit_log));
+  int64_t in_flight = static_cast<int64_t>(out.max_in_flight);
+  SIGNER_RETURN_IF_ERROR(section.Integer("max_in_flight", 1, 100000, in_flight));
+  out.max_in_flight = static_cast<size_t>(in_flight);
+  int64_t workers = static_cast<int64_t>(out.worker_threads);
+  SIGNER_RETURN_IF_ERROR(section.Integer("worker_threads", 1, 256, workers));
+  out.worker_threads = static_cast<size_t>(workers);
+  SIGNER_RETURN_IF_ERROR(section.Integer("max_deadline_ms", 1, 600000, out.max_deadline_ms));
+  SIGNER_RETURN_IF_ERROR(section.RejectUnknown());
+  out.policy_file = Resolve(out.policy_file, base_dir);
+  out.audit_log = Resolve(out.audit_log, base_dir);
+  return Status::Ok();
+}
+
 Result<SignerConfig> ParseDocument(const YAML::Node& document, std::string_view base_dir) {
   SignerConfig config;
   Section root(document, "");
@@ -205,6 +257,10 @@ Result<SignerConfig> ParseDocument(const YAML::Node& document, std::string_view 
   SIGNER_RETURN_IF_ERROR(ParseHistory(*history, base_dir, config.history));
   if (std::optional<YAML::Node> keys = root.Take("keys"); keys) {
     SIGNER_RETURN_IF_ERROR(ParseKeys(*keys, config.keys));
+  }
+  if (std::optional<YAML::Node> server = root.Take("server"); server) {
+    config.server.emplace();
+    SIGNER_RETURN_IF_ERROR(ParseServer(*server, base_dir, *config.server));
   }
   SIGNER_RETURN_IF_ERROR(root.RejectUnknown());
   return config;

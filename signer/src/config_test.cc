@@ -74,6 +74,7 @@ TEST(SignerConfigTest, OptionalSectionsTakeDefaults) {
   EXPECT_EQ(config->history.data_dir, "/var/lib/signer");
   EXPECT_TRUE(config->history.allow_unrecognised.empty());
   EXPECT_EQ(config->keys.delete_guard_seconds, 7 * 24 * 3600);
+  EXPECT_FALSE(config->server.has_value());
 }
 
 struct RejectCase {
@@ -125,6 +126,61 @@ TEST(SignerConfigTest, MissingFileIsNotFound) {
   auto config = LoadSignerConfig("/nonexistent/signer.json");
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.status().code(), keymgr::StatusCode::kNotFound);
+}
+
+std::string ServerConfigText(const std::string& server_body) {
+  return std::string("signer_id: s\nhsm: {module: m.so, token_label: t, pin_env: P}\n") +
+         "history: {data_dir: h, genesis_hash: \"" + kGenesis + "\"}\nserver:\n" + server_body;
+}
+
+constexpr char kServerBody[] = R"(  listen: "127.0.0.1:0"
+  tls: {cert_file: server.pem, key_file: server.key, client_ca_file: /pki/ca.pem}
+  policy_file: policy.yaml
+  audit_log: audit.jsonl
+  max_in_flight: 64
+  worker_threads: 2
+)";
+
+TEST(SignerConfigTest, ParsesTheServerSection) {
+  auto config = ParseSignerConfig(ServerConfigText(kServerBody), "/etc/signer");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  ASSERT_TRUE(config->server.has_value());
+  EXPECT_EQ(config->server->listen, "127.0.0.1:0");
+  EXPECT_EQ(config->server->tls.cert_file, "/etc/signer/server.pem");
+  EXPECT_EQ(config->server->tls.client_ca_file, "/pki/ca.pem");
+  EXPECT_EQ(config->server->policy_file, "/etc/signer/policy.yaml");
+  EXPECT_EQ(config->server->audit_log, "/etc/signer/audit.jsonl");
+  EXPECT_EQ(config->server->max_in_flight, 64u);
+  EXPECT_EQ(config->server->worker_threads, 2u);
+  EXPECT_EQ(config->server->max_deadline_ms, 10'000);
+}
+
+TEST(SignerConfigTest, RejectsBadServerSections) {
+  const RejectCase cases[] = {
+      {"no port", R"("127.0.0.1:0")", R"("127.0.0.1")", "server.listen must be HOST:PORT"},
+      {"port too big", R"("127.0.0.1:0")", R"("127.0.0.1:70000")", "server.listen"},
+      {"no tls",
+       "  tls: {cert_file: server.pem, key_file: server.key, client_ca_file: /pki/ca.pem}\n", "",
+       "server.tls is required"},
+      {"tls missing ca", ", client_ca_file: /pki/ca.pem", "",
+       "server.tls.client_ca_file is required"},
+      {"unknown tls field", "key_file: server.key", "key_file: server.key, insecure: true",
+       "unknown field server.tls.insecure"},
+      {"unknown server field", "worker_threads: 2", "worker_threads: 2\n  plaintext: true",
+       "unknown field server.plaintext"},
+      {"zero in flight", "max_in_flight: 64", "max_in_flight: 0", "server.max_in_flight"},
+      {"no audit log", "  audit_log: audit.jsonl\n", "", "server.audit_log is required"},
+  };
+  for (const RejectCase& test_case : cases) {
+    std::string body = kServerBody;
+    const size_t at = body.find(test_case.from);
+    ASSERT_NE(at, std::string::npos) << test_case.name;
+    body.replace(at, test_case.from.size(), test_case.to);
+    auto config = ParseSignerConfig(ServerConfigText(body), "/base");
+    ASSERT_FALSE(config.ok()) << test_case.name;
+    EXPECT_NE(config.status().message().find(test_case.expected_message_part), std::string::npos)
+        << test_case.name << ": " << config.status().message();
+  }
 }
 
 }  // namespace

@@ -36,6 +36,26 @@ struct KeysConfig {
   int64_t delete_guard_seconds = 7 * 24 * 3600;
 };
 
+// ServerTlsConfig names the PEM files of signerd's mTLS listener. Client certificates are
+// required and verified against `client_ca_file`; the server key file must be mode 0600 or
+// stricter.
+struct ServerTlsConfig {
+  std::string cert_file;       // server certificate chain
+  std::string key_file;        // server private key
+  std::string client_ca_file;  // CA bundle client certificates must chain to
+};
+
+// ServerConfig is signerd's own section; signerctl ignores it.
+struct ServerConfig {
+  std::string listen;  // HOST:PORT; port 0 picks a free port (signerd prints the bound one)
+  ServerTlsConfig tls;
+  std::string policy_file;           // identity -> grants (docs/signerd.md)
+  std::string audit_log;             // append-only hash-chained JSON lines
+  size_t max_in_flight = 256;        // requests beyond this are shed with RESOURCE_EXHAUSTED
+  size_t worker_threads = 4;         // threads running crypto, HSM and history calls
+  int64_t max_deadline_ms = 10'000;  // a request with no or a longer deadline gets this one
+};
+
 // SignerConfig is the parsed file. Relative paths in it are resolved against the file's directory,
 // so a config and its PIN file can move together.
 struct SignerConfig {
@@ -43,10 +63,11 @@ struct SignerConfig {
   HsmConfig hsm;
   HistoryConfig history;
   KeysConfig keys;
+  std::optional<ServerConfig> server;  // present only in signerd's configuration
 };
 
-// ParseSignerConfig parses JSON text. `base_dir` resolves relative paths. Fails with
-// kInvalidArgument naming the offending field on malformed JSON, an unknown field (a typo must not
+// ParseSignerConfig parses YAML (JSON is YAML too). `base_dir` resolves relative paths. Fails with
+// kInvalidArgument naming the offending field on malformed text, an unknown field (a typo must not
 // silently become a default), a missing required field, a wrong type, or a bad value.
 keymgr::Result<SignerConfig> ParseSignerConfig(std::string_view json_text,
                                                std::string_view base_dir);
