@@ -17,6 +17,7 @@
 #include <atomic>
 #include <vector>
 
+#include "file_io.h"
 #include "openssl_util.h"
 
 namespace tls {
@@ -199,9 +200,59 @@ CertificateInfo ReloadableServerCredentials::CaCertificate() const {
   return state_->current.ca;
 }
 
+ReloadableServerCredentials::ExpiryDays ReloadableServerCredentials::DaysUntilExpiry(
+    std::chrono::system_clock::time_point now) const {
+  std::lock_guard lock(state_->mutex);
+  return {tls::DaysUntilExpiry(state_->current.server, now),
+          tls::DaysUntilExpiry(state_->current.ca, now)};
+}
+
 uint64_t ReloadableServerCredentials::Generation() const {
   std::lock_guard lock(state_->mutex);
   return state_->generation;
+}
+
+keymgr::Result<std::shared_ptr<grpc::ChannelCredentials>> ClientChannelCredentials(
+    const ClientCredentialFiles& files) {
+  auto ca = internal::ReadPublicFile(files.server_ca);
+  if (!ca.ok()) {
+    return ca.status();
+  }
+  auto chain = internal::ReadPublicFile(files.certificate);
+  if (!chain.ok()) {
+    return chain.status();
+  }
+  auto key = internal::ReadSecretFile(files.private_key);
+  if (!key.ok()) {
+    return key.status();
+  }
+  if (auto parsed = internal::ParseCertificates(ca.value(), files.server_ca.string());
+      !parsed.ok()) {
+    return parsed.status();
+  }
+  auto certificates = internal::ParseCertificates(chain.value(), files.certificate.string());
+  if (!certificates.ok()) {
+    return certificates.status();
+  }
+  const std::span<const uint8_t> key_text = key.value().span().first(key.value().size() - 1);
+  auto parsed_key = internal::ParsePrivateKey(key_text, files.private_key.string());
+  if (!parsed_key.ok()) {
+    return parsed_key.status();
+  }
+  if (X509_check_private_key(certificates.value().front().get(), parsed_key.value().get()) != 1) {
+    ERR_clear_error();
+    return keymgr::Status::InvalidArgument(
+        files.private_key.string() + ": private key does not match " + files.certificate.string());
+  }
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = std::move(ca.value());
+  options.pem_cert_chain = std::move(chain.value());
+  // gRPC keeps its own std::string copy of the key; that copy cannot be guarded from here.
+  options.pem_private_key.assign(reinterpret_cast<const char*>(key_text.data()), key_text.size());
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::SslCredentials(options);
+  keymgr::Wipe(
+      {reinterpret_cast<uint8_t*>(options.pem_private_key.data()), options.pem_private_key.size()});
+  return credentials;
 }
 
 keymgr::Result<std::string> PeerIdentity(const grpc::AuthContext& context) {

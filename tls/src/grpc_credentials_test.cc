@@ -311,6 +311,40 @@ TEST_F(MutualTlsServerTest, FailedReloadKeepsTheCurrentCredentials) {
   EXPECT_TRUE(Call(Connect(port_, Client(pki_, "validator-alice")), kIdentityMethod).status.ok());
 }
 
+TEST_F(MutualTlsServerTest, ClientChannelCredentialsConnect) {
+  auto credentials =
+      ClientChannelCredentials({pki_.path() / "ca.crt", pki_.path() / "validator-alice.crt",
+                                pki_.path() / "validator-alice.key"});
+  ASSERT_TRUE(credentials.ok()) << credentials.status().message();
+  grpc::ChannelArguments arguments;
+  arguments.SetSslTargetNameOverride("localhost");
+  auto channel = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port_),
+                                           credentials.value(), arguments);
+  const CallResult result = Call(channel, kIdentityMethod);
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_EQ(result.response, "validator-alice");
+
+  auto mismatched = ClientChannelCredentials(
+      {pki_.path() / "ca.crt", pki_.path() / "validator-alice.crt", pki_.path() / "intruder.key"});
+  ASSERT_FALSE(mismatched.ok());
+  EXPECT_EQ(mismatched.status().code(), keymgr::StatusCode::kInvalidArgument);
+  auto missing = ClientChannelCredentials(
+      {pki_.path() / "absent.crt", pki_.path() / "intruder.crt", pki_.path() / "intruder.key"});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), keymgr::StatusCode::kNotFound);
+}
+
+TEST_F(MutualTlsServerTest, ExpiryDaysFollowTheCurrentCertificates) {
+  const auto now = std::chrono::system_clock::now();
+  const auto days = credentials_->DaysUntilExpiry(now);
+  // The dev PKI's certificates run 365 days from five minutes before they were made.
+  EXPECT_GT(days.server, 364.9);
+  EXPECT_LE(days.server, 365.0);
+  EXPECT_DOUBLE_EQ(days.ca, days.server);
+  EXPECT_NEAR(credentials_->DaysUntilExpiry(now + std::chrono::hours(24 * 400)).server,
+              days.server - 400, 1e-6);
+}
+
 TEST(ReloadableServerCredentials, CreateRefusesInvalidFiles) {
   TemporaryDirectory pki;
   DevPkiOptions options;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <grpcpp/security/auth_context.h>
+#include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
 
 #include <cstdint>
@@ -54,6 +55,15 @@ class ReloadableServerCredentials {
   CertificateInfo ServerCertificate() const;
   CertificateInfo CaCertificate() const;
 
+  // ExpiryDays is days until the current server and CA certificates expire at `now`, fractional
+  // and negative once expired: the values of the certificate-expiry gauge.
+  struct ExpiryDays {
+    double server = 0;
+    double ca = 0;
+  };
+  ExpiryDays DaysUntilExpiry(
+      std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) const;
+
   // Generation counts successful loads: 1 after Create, +1 per successful Reload.
   uint64_t Generation() const;
 
@@ -64,6 +74,20 @@ class ReloadableServerCredentials {
 
   std::shared_ptr<State> state_;
 };
+
+// ClientCredentialFiles names the PEM files a client of signerd connects with.
+struct ClientCredentialFiles {
+  std::filesystem::path server_ca;    // CA that signed the server certificate
+  std::filesystem::path certificate;  // client certificate (chain)
+  std::filesystem::path private_key;  // its key; mode 0600 or 0400
+};
+
+// ClientChannelCredentials loads client files for grpc::CreateChannel (tests, load generator,
+// demo client). Fails with kNotFound for a missing file, kInvalidArgument for bad PEM, loose key
+// permissions or a key that does not match the certificate. The server name is checked against the
+// server certificate by gRPC as usual.
+[[nodiscard]] keymgr::Result<std::shared_ptr<grpc::ChannelCredentials>> ClientChannelCredentials(
+    const ClientCredentialFiles& files);
 
 // RequireTls13ForNewTlsContexts makes every OpenSSL TLS context created afterwards in this
 // process refuse TLS 1.2 and older, by installing OpenSSL's process-wide "system_default" SSL
