@@ -1,4 +1,5 @@
-// signerctl keys commands: the key lifecycle (generate, import, list, rotate, delete) on PKCS#11.
+// signerctl keys commands: the key lifecycle (generate, import, list, rotate, delete, backup,
+// restore).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
