@@ -1,4 +1,4 @@
-// signerctl keys commands: the key lifecycle (generate, import, list, rotate, delete, backup,
+// signerctl keys: the key lifecycle (generate, import, list, rotate, delete, backup, restore).
 // restore).
 #include <fcntl.h>
 #include <sys/stat.h>
