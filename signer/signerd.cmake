@@ -40,6 +40,13 @@ target_link_libraries(signerd_core PUBLIC signer keymgr slashing PRIVATE yaml-cp
 # `signerctl audit verify` uses the same verifier as signerd's writer.
 target_link_libraries(signerctl PRIVATE signerd_core)
 
+# The gRPC service (callback API, admission, worker pool) and the daemon.
+add_library(signerd_service STATIC src/service_grpc.cc)
+target_link_libraries(signerd_service PUBLIC signerd_core signer_api signer_tls)
+
+add_executable(signerd src/signerd_main.cc)
+target_link_libraries(signerd PRIVATE signerd_service spdlog::spdlog)
+
 if(SIGNER_TESTS)
   add_executable(signerd_test
     src/audit_cli_test.cc

@@ -1,0 +1,208 @@
+// signerd: loads keys, history, policy and TLS, then serves RemoteKeystore over mutual TLS.
+#include <grpcpp/ext/health_check_service_server_builder_option.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "audit_log.h"
+#include "keymgr/pkcs11_custody.h"
+#include "pipeline_core.h"
+#include "policy_file.h"
+#include "service_grpc.h"
+#include "signer/config.h"
+#include "slashing/history_admin.h"
+#include "slashing/history_log.h"
+#include "slashing/protector.h"
+#include "tls/grpc_credentials.h"
+
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+// ForbidCoreDumps keeps secrets (unwrapped sr25519 keys, the PIN) out of core files and out of
+// reach of same-user ptrace. Failing to set either is fatal: the process would be weaker than
+// documented.
+bool ForbidCoreDumps() {
+  const rlimit no_core{0, 0};
+  return ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 && ::setrlimit(RLIMIT_CORE, &no_core) == 0;
+}
+
+std::string HostOf(const std::string& listen) { return listen.substr(0, listen.rfind(':')); }
+
+int Run(const std::string& config_path) {
+  auto config = signer::LoadSignerConfig(config_path);
+  if (!config.ok()) {
+    spdlog::error("config: {}", config.status().message());
+    return kExitUsage;
+  }
+  if (!config->server) {
+    spdlog::error("config: the server section is required for signerd");
+    return kExitUsage;
+  }
+  const signer::ServerConfig& server_config = *config->server;
+
+  // Keys: open the token and list once, so a wrong PIN or missing token stops startup here.
+  keymgr::Pkcs11Config hsm;
+  hsm.module_path = config->hsm.module;
+  hsm.token_label = config->hsm.token_label;
+  hsm.max_sessions = config->hsm.max_sessions;
+  auto pin = config->hsm.pin_file.empty() ? keymgr::ReadPinFromEnv(config->hsm.pin_env)
+                                          : keymgr::ReadPinFromFile(config->hsm.pin_file);
+  if (!config->hsm.pin_env.empty()) {
+    ::unsetenv(config->hsm.pin_env.c_str());  // children must not inherit it
+  }
+  if (!pin.ok()) {
+    spdlog::error("hsm pin: {}", pin.status().message());
+    return kExitFailure;
+  }
+  hsm.pin = std::move(*pin);
+  auto custody = keymgr::Pkcs11Custody::Open(std::move(hsm));
+  if (!custody.ok()) {
+    spdlog::error("hsm: {}", custody.status().message());
+    return kExitFailure;
+  }
+  auto keys = (*custody)->List();
+  if (!keys.ok()) {
+    spdlog::error("hsm: cannot list keys: {}", keys.status().message());
+    return kExitFailure;
+  }
+  spdlog::info("keys loaded: {}", keys->size());
+
+  // History: the directory lock makes a second signer on the same history fail here.
+  auto store = slashing::OpenHistory(config->history.data_dir, config->history.genesis_hash);
+  if (!store.ok()) {
+    spdlog::error("history: {}", store.status().message());
+    return kExitFailure;
+  }
+  slashing::LocalHistoryLog history_log(**store);
+  slashing::SystemClock clock;
+  slashing::ProtectionPolicy protection;
+  for (const std::string& name : config->history.allow_unrecognised) {
+    auto key_type = keymgr::MakeKeyTypeId(name);
+    if (key_type.ok()) {
+      protection.allow_unrecognised.push_back(*key_type);
+    }
+  }
+  slashing::Protector protector(history_log, clock, protection);
+
+  auto policy = signer::Policy::Load(server_config.policy_file);
+  if (!policy.ok()) {
+    spdlog::error("policy: {}", policy.status().message());
+    return kExitFailure;
+  }
+  auto audit = signer::AuditLog::Open(server_config.audit_log);
+  if (!audit.ok()) {
+    spdlog::error("audit log: {}", audit.status().message());
+    return kExitFailure;
+  }
+
+  if (keymgr::Status tls13 = tls::RequireTls13ForNewTlsContexts(); !tls13.ok()) {
+    spdlog::error("tls: {}", tls13.message());
+    return kExitFailure;
+  }
+  auto credentials = tls::ReloadableServerCredentials::Create(tls::ServerCredentialFiles{
+      server_config.tls.cert_file, server_config.tls.key_file, server_config.tls.client_ca_file});
+  if (!credentials.ok()) {
+    spdlog::error("tls: {}", credentials.status().message());
+    return kExitFailure;
+  }
+
+  signer::Pipeline pipeline(signer::PipelineDeps{**custody, protector, *policy, **audit, clock});
+  signer::WorkerPool pool(server_config.worker_threads);
+  signer::KeystoreService service(
+      pipeline, pool,
+      signer::ServiceLimits{server_config.max_in_flight,
+                            std::chrono::milliseconds(server_config.max_deadline_ms)});
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  int bound_port = 0;
+  builder.AddListeningPort(server_config.listen, (*credentials)->GrpcCredentials(), &bound_port);
+  builder.RegisterService(&service);
+  builder.SetMaxReceiveMessageSize(1 << 20);  // requests are small; refuse anything large early
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || bound_port == 0) {
+    spdlog::error("cannot listen on {}", server_config.listen);
+    return kExitFailure;
+  }
+  // Keys and history were loaded above, before the listener existed: serving is now true.
+  server->GetHealthCheckService()->SetServingStatus(true);
+  std::printf("signerd listening on %s:%d\n", HostOf(server_config.listen).c_str(), bound_port);
+  std::fflush(stdout);
+  spdlog::info("serving on port {} with {} workers, at most {} requests in flight", bound_port,
+               server_config.worker_threads, server_config.max_in_flight);
+
+  // Signals were blocked in main before any thread started, so only this loop sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  for (;;) {
+    int signal_number = 0;
+    if (sigwait(&signals, &signal_number) != 0) {
+      continue;
+    }
+    if (signal_number == SIGHUP) {
+      if (keymgr::Status reloaded = (*credentials)->Reload(); reloaded.ok()) {
+        spdlog::info("tls credentials reloaded");
+      } else {
+        spdlog::warn("tls reload failed, keeping the current credentials: {}", reloaded.message());
+      }
+      continue;
+    }
+    spdlog::info("signal {}: shutting down", signal_number);
+    break;
+  }
+  server->GetHealthCheckService()->SetServingStatus(false);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  server->Wait();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("signerd"));
+  spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%v"})",
+                      spdlog::pattern_time_type::utc);
+  if (!ForbidCoreDumps()) {
+    spdlog::error("cannot disable core dumps: {}", std::strerror(errno));
+    return kExitFailure;
+  }
+  std::string config_path;
+  for (int i = 1; i < argc; ++i) {
+    const std::string argument = argv[i];
+    if (argument == "--config" && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (argument.starts_with("--config=")) {
+      config_path = argument.substr(9);
+    } else {
+      std::fprintf(stderr, "usage: signerd --config FILE\n");
+      return kExitUsage;
+    }
+  }
+  if (config_path.empty()) {
+    std::fprintf(stderr, "usage: signerd --config FILE\n");
+    return kExitUsage;
+  }
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return Run(config_path);
+}

@@ -1,0 +1,287 @@
+// End to end: a real signerd process over mTLS, a SoftHSM2 token, a dev PKI and the C++ gRPC
+// client.
+#include <fcntl.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "audit_log.h"
+#include "keymgr/hex.h"
+#include "keymgr/keypair.h"
+#include "keymgr/pkcs11_custody.h"
+#include "remote_keystore.grpc.pb.h"
+#include "tls/dev_pki.h"
+#include "tls/grpc_credentials.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace pb = parity::polkadot::signer;
+
+constexpr char kPin[] = "e2e-user-pin";
+// From the spec's known answers: //Alice's ed25519 public key.
+constexpr char kAliceEd25519[] = "88dc3417d5058ec4b4503e0c12ea1a0a89be200fe98922423d4334014fa6b0ee";
+constexpr char kGenesis[] = "91b171bb158e2d3848fa23a9f1c25182fb8e20313b2c1eb49219da7a70ce90c3";
+
+void WriteFile(const fs::path& path, const std::string& text, fs::perms perms) {
+  std::ofstream(path) << text;
+  fs::permissions(path, perms);
+}
+
+std::string Bytes(const std::vector<uint8_t>& bytes) { return {bytes.begin(), bytes.end()}; }
+
+// GrandpaVote builds the 53-byte localized payload of the spec (section 4).
+std::string GrandpaVote(uint8_t stage, uint8_t hash_byte, uint32_t number, uint64_t round,
+                        uint64_t set_id) {
+  std::string out(1, static_cast<char>(stage));
+  out.append(32, static_cast<char>(hash_byte));
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(number >> (8 * i)));
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(round >> (8 * i)));
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(set_id >> (8 * i)));
+  return out;
+}
+
+class SignerdE2eTest : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::string pattern = (fs::temp_directory_path() / "signerd_e2e.XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = new fs::path(pattern);
+    const fs::path& dir = *dir_;
+    fs::create_directory(dir / "tokens");
+    WriteFile(dir / "softhsm2.conf",
+              "directories.tokendir = " + (dir / "tokens").string() +
+                  "\nobjectstore.backend = file\nlog.level = ERROR\n",
+              fs::perms::owner_read | fs::perms::owner_write);
+    ASSERT_EQ(::setenv("SOFTHSM2_CONF", (dir / "softhsm2.conf").c_str(), 1), 0);
+    const std::string init = std::string("softhsm2-util --init-token --free --label e2e --pin ") +
+                             kPin + " --so-pin e2e-so-pin >/dev/null";
+    ASSERT_EQ(std::system(init.c_str()), 0);
+    WriteFile(dir / "hsm.pin", kPin, fs::perms::owner_read | fs::perms::owner_write);
+
+    // Put //Alice's GRANDPA key on the token, then let go of it: signerd opens it on its own.
+    {
+      keymgr::Pkcs11Config hsm;
+      hsm.module_path = SIGNER_SOFTHSM2_MODULE;
+      hsm.token_label = "e2e";
+      auto pin = keymgr::ReadPinFromFile((dir / "hsm.pin").string());
+      ASSERT_TRUE(pin.ok());
+      hsm.pin = std::move(*pin);
+      auto custody = keymgr::Pkcs11Custody::Open(std::move(hsm));
+      ASSERT_TRUE(custody.ok()) << custody.status().message();
+      auto alice = keymgr::KeypairFromSuri(keymgr::Scheme::kEd25519, "//Alice");
+      ASSERT_TRUE(alice.ok());
+      ASSERT_EQ(keymgr::HexEncode(alice->public_key()), kAliceEd25519);
+      auto imported = (*custody)->Import(*keymgr::MakeKeyTypeId("gran"), *alice);
+      ASSERT_TRUE(imported.ok()) << imported.status().message();
+    }
+
+    tls::DevPkiOptions pki;
+    pki.directory = dir / "pki";
+    pki.client_identities = {"validator-alice", "intruder"};
+    auto files = tls::CreateDevPki(pki);
+    ASSERT_TRUE(files.ok()) << files.status().message();
+
+    WriteFile(dir / "policy.yaml",
+              std::string("identities:\n  validator-alice:\n    - key_types: [gran]\n"
+                          "      operations: [sign, list]\n      public_keys: [\"") +
+                  kAliceEd25519 + "\"]\n  intruder: []\n",
+              fs::perms::owner_read | fs::perms::owner_write);
+    WriteFile(dir / "signerd.yaml",
+              std::string("signer_id: e2e\nhsm:\n  module: ") + SIGNER_SOFTHSM2_MODULE +
+                  "\n  token_label: e2e\n  pin_file: hsm.pin\nhistory:\n  data_dir: history\n"
+                  "  genesis_hash: \"0x" +
+                  kGenesis +
+                  "\"\nserver:\n  listen: \"127.0.0.1:0\"\n"
+                  "  tls:\n    cert_file: pki/server.crt\n    key_file: pki/server.key\n"
+                  "    client_ca_file: pki/ca.crt\n  policy_file: policy.yaml\n"
+                  "  audit_log: audit.jsonl\n  max_in_flight: 32\n  worker_threads: 2\n",
+              fs::perms::owner_read | fs::perms::owner_write);
+    StartSignerd();
+  }
+
+  static void StartSignerd() {
+    int out[2];
+    ASSERT_EQ(::pipe(out), 0);
+    const std::string log = (*dir_ / "signerd.log").string();
+    const std::string config = (*dir_ / "signerd.yaml").string();
+    pid_ = ::fork();
+    ASSERT_GE(pid_, 0);
+    if (pid_ == 0) {
+      ::dup2(out[1], STDOUT_FILENO);
+      const int err = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      ::dup2(err, STDERR_FILENO);
+      ::execl(SIGNERD_PATH, SIGNERD_PATH, "--config", config.c_str(), nullptr);
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    // Wait for the one line that says the listener is up, and take the port from it.
+    std::string text;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (text.find('\n') == std::string::npos && std::chrono::steady_clock::now() < give_up) {
+      pollfd poll_fd{out[0], POLLIN, 0};
+      if (::poll(&poll_fd, 1, 200) <= 0) continue;
+      char buffer[256];
+      const ssize_t got = ::read(out[0], buffer, sizeof(buffer));
+      if (got <= 0) break;
+      text.append(buffer, static_cast<size_t>(got));
+    }
+    ::close(out[0]);
+    const std::string prefix = "signerd listening on 127.0.0.1:";
+    ASSERT_EQ(text.rfind(prefix, 0), 0u) << "signerd said: " << text << "\nlog:\n"
+                                         << std::ifstream(log).rdbuf();
+    port_ = std::stoi(text.substr(prefix.size()));
+    ASSERT_GT(port_, 0);
+  }
+
+  static void TearDownTestSuite() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+    if (dir_ != nullptr) {
+      std::error_code ignored;
+      fs::remove_all(*dir_, ignored);
+      delete dir_;
+      dir_ = nullptr;
+    }
+  }
+
+  static std::unique_ptr<pb::RemoteKeystore::Stub> Client(const std::string& identity) {
+    const fs::path pki = *dir_ / "pki";
+    auto credentials = tls::ClientChannelCredentials(
+        {pki / "ca.crt", pki / (identity + ".crt"), pki / (identity + ".key")});
+    EXPECT_TRUE(credentials.ok()) << credentials.status().message();
+    return pb::RemoteKeystore::NewStub(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(port_), *credentials));
+  }
+
+  static grpc::Status Sign(pb::RemoteKeystore::Stub& stub, const std::string& vote,
+                           pb::SignWithReply& reply) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    pb::SignWithRequest request;
+    request.set_key_type("gran");
+    request.set_crypto_type("ed25519");
+    request.set_public_key(Bytes(*keymgr::HexDecode(kAliceEd25519)));
+    request.set_message(vote);
+    return stub.SignWith(&context, request, &reply);
+  }
+
+  static fs::path* dir_;
+  static pid_t pid_;
+  static int port_;
+};
+
+fs::path* SignerdE2eTest::dir_ = nullptr;
+pid_t SignerdE2eTest::pid_ = -1;
+int SignerdE2eTest::port_ = 0;
+
+TEST_F(SignerdE2eTest, GrandpaVoteSignedResignAllowedEquivocationRefused) {
+  auto alice = Client("validator-alice");
+  const std::string vote = GrandpaVote(0, 0xaa, 1000, 42, 5);
+  pb::SignWithReply reply;
+  grpc::Status status = Sign(*alice, vote, reply);
+  ASSERT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+  ASSERT_EQ(reply.signature().error(), pb::REMOTE_KEYSTORE_ERROR_UNKNOWN);
+  const std::string& signature = reply.signature().signature();
+  const auto public_key = *keymgr::HexDecode(kAliceEd25519);
+  EXPECT_TRUE(keymgr::VerifySignature(
+      keymgr::Scheme::kEd25519, public_key,
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(vote.data()), vote.size()),
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(signature.data()),
+                               signature.size())));
+  EXPECT_EQ(reply.signature().crypto_type(), "ed25519");
+
+  pb::SignWithReply again;
+  status = Sign(*alice, vote, again);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_FALSE(again.signature().signature().empty());
+
+  pb::SignWithReply conflicting;
+  status = Sign(*alice, GrandpaVote(0, 0xbb, 1001, 42, 5), conflicting);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(status.error_message().find("set_id=5 round=42"), std::string::npos)
+      << status.error_message();
+  EXPECT_TRUE(conflicting.signature().signature().empty());
+}
+
+TEST_F(SignerdE2eTest, IntruderIsPermissionDenied) {
+  auto intruder = Client("intruder");
+  pb::SignWithReply reply;
+  grpc::Status status = Sign(*intruder, GrandpaVote(0, 0xcc, 2000, 77, 5), reply);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  EXPECT_TRUE(reply.signature().signature().empty());
+}
+
+TEST_F(SignerdE2eTest, NoClientCertificateFailsTheHandshake) {
+  std::ifstream ca_file(*dir_ / "pki" / "ca.crt");
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs.assign(std::istreambuf_iterator<char>(ca_file), {});
+  auto stub = pb::RemoteKeystore::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port_), grpc::SslCredentials(options)));
+  pb::SignWithReply reply;
+  grpc::Status status = Sign(*stub, GrandpaVote(0, 0xdd, 3000, 88, 5), reply);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_TRUE(reply.signature().signature().empty());
+}
+
+TEST_F(SignerdE2eTest, ListingAndUnknownKeysFollowTheStatusMapping) {
+  auto alice = Client("validator-alice");
+  {
+    grpc::ClientContext context;
+    pb::Ed25519PublicKeysRequest request;
+    request.set_key_type("gran");
+    pb::Ed25519PublicKeysReply reply;
+    ASSERT_TRUE(alice->Ed25519PublicKeys(&context, request, &reply).ok());
+    ASSERT_EQ(reply.public_keys_size(), 1);
+    EXPECT_EQ(reply.public_keys(0), Bytes(*keymgr::HexDecode(kAliceEd25519)));
+  }
+  {
+    grpc::ClientContext context;
+    pb::SignWithRequest request;
+    request.set_key_type("gran");
+    request.set_crypto_type("ed25519");
+    request.set_public_key(std::string(32, '\x01'));
+    request.set_message(GrandpaVote(0, 0xaa, 1, 1, 1));
+    pb::SignWithReply reply;
+    ASSERT_TRUE(alice->SignWith(&context, request, &reply).ok());
+    EXPECT_EQ(reply.signature().error(), pb::REMOTE_KEYSTORE_ERROR_PAIR_NOT_FOUND);
+    EXPECT_TRUE(reply.signature().signature().empty());
+  }
+  {
+    grpc::ClientContext context;
+    pb::SignWithRequest request;
+    request.set_key_type("gran");
+    request.set_crypto_type("rsa");
+    request.set_public_key(Bytes(*keymgr::HexDecode(kAliceEd25519)));
+    pb::SignWithReply reply;
+    EXPECT_EQ(alice->SignWith(&context, request, &reply).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+}
+
+// Runs last (alphabetically after the others is not guaranteed, so it only checks the chain).
+TEST_F(SignerdE2eTest, AuditChainVerifies) {
+  auto alice = Client("validator-alice");
+  pb::SignWithReply reply;
+  ASSERT_TRUE(Sign(*alice, GrandpaVote(1, 0xee, 5000, 99, 5), reply).ok());
+  auto report = signer::VerifyAuditFile((*dir_ / "audit.jsonl").string());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->problem;
+  EXPECT_GE(report->lines, 1u);
+}
+
+}  // namespace
