@@ -1,0 +1,126 @@
+// KeystoreService tests: overload is shed with RESOURCE_EXHAUSTED and expired requests never run.
+#include "service_grpc.h"
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "slashing/history_log.h"
+#include "slashing/history_store.h"
+
+namespace signer {
+namespace {
+
+namespace pb = parity::polkadot::signer;
+
+class CountingAudit final : public AuditSink {
+ public:
+  keymgr::Status Append(const AuditRecord& record) override {
+    std::lock_guard<std::mutex> lock(mutex);
+    verdicts.push_back(record.verdict);
+    return keymgr::Status::Ok();
+  }
+  std::mutex mutex;
+  std::vector<std::string> verdicts;
+};
+
+TEST(KeystoreServiceTest, ShedsOverloadAndSkipsExpiredRequests) {
+  keymgr::InMemoryCustody custody;
+  slashing::MemoryHistoryStore store;
+  slashing::LocalHistoryLog log(store);
+  slashing::FakeClock clock(1'700'000'000'000);
+  slashing::Protector protector(log, clock, {});
+  auto policy = Policy::Parse("identities: {}");
+  ASSERT_TRUE(policy.ok());
+  CountingAudit audit;
+  Pipeline pipeline(PipelineDeps{custody, protector, *policy, audit, clock});
+  WorkerPool pool(1);
+  KeystoreService service(pipeline, pool, ServiceLimits{2, std::chrono::milliseconds(10'000)});
+
+  // Plaintext is fine here: without a certificate the caller has no identity, so every call that
+  // runs is denied, which is exactly what tells a call that ran from one that was shed or skipped.
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_TRUE(server && port > 0);
+  auto stub = pb::RemoteKeystore::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+
+  // Occupy the only worker so admitted calls stay queued.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  pool.Submit([released] { released.wait(); });
+
+  pb::SignWithRequest request;
+  request.set_key_type("gran");
+  request.set_crypto_type("ed25519");
+  request.set_public_key(std::string(32, '\x01'));
+  request.set_message("m");
+
+  grpc::ClientContext patient_context;
+  pb::SignWithReply patient_reply;
+  std::promise<grpc::Status> patient_done;
+  stub->async()->SignWith(&patient_context, &request, &patient_reply,
+                          [&](grpc::Status status) { patient_done.set_value(status); });
+
+  grpc::ClientContext hasty_context;
+  hasty_context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(300));
+  pb::SignWithReply hasty_reply;
+  std::promise<grpc::Status> hasty_done;
+  stub->async()->SignWith(&hasty_context, &request, &hasty_reply,
+                          [&](grpc::Status status) { hasty_done.set_value(status); });
+
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (service.in_flight() < 2 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(service.in_flight(), 2u);
+
+  {
+    grpc::ClientContext context;
+    pb::SignWithReply reply;
+    EXPECT_EQ(stub->SignWith(&context, request, &reply).error_code(),
+              grpc::StatusCode::RESOURCE_EXHAUSTED);
+  }
+
+  // Let the hasty call's deadline pass while it is still queued, then free the worker.
+  auto hasty_status = hasty_done.get_future().get();
+  EXPECT_EQ(hasty_status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  release.set_value();
+  EXPECT_EQ(patient_done.get_future().get().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  while (service.in_flight() > 0 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(service.in_flight(), 0u);
+  // Only the patient call reached the pipeline: the shed and the expired ones left no audit line.
+  std::lock_guard<std::mutex> lock(audit.mutex);
+  EXPECT_EQ(audit.verdicts, std::vector<std::string>{"denied"});
+  server->Shutdown();
+}
+
+TEST(KeystoreServiceTest, StatusMappingIsTheDocumentedOne) {
+  EXPECT_TRUE(ToGrpcStatus(ReplyCode::kOk, "").ok());
+  EXPECT_TRUE(ToGrpcStatus(ReplyCode::kPairNotFound, "").ok());
+  EXPECT_EQ(ToGrpcStatus(ReplyCode::kRefused, "x").error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ToGrpcStatus(ReplyCode::kInvalidArgument, "x").error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ToGrpcStatus(ReplyCode::kPermissionDenied, "x").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ToGrpcStatus(ReplyCode::kResourceExhausted, "x").error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(ToGrpcStatus(ReplyCode::kUnavailable, "x").error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(ToGrpcStatus(ReplyCode::kInternal, "x").error_code(), grpc::StatusCode::INTERNAL);
+}
+
+}  // namespace
+}  // namespace signer
