@@ -27,8 +27,9 @@ namespace tls {
 //   - accepts TLS 1.3 only (see RequireTls13ForNewTlsContexts, which Create calls);
 //   - picks up the credentials of the last successful Reload() on the next handshake; existing
 //     connections and the listening socket are untouched.
-// Lifetime: the state a listener reads is kept alive by the listener itself, so this object may be
-// destroyed before or after the grpc::Server.
+// Lifetime: gRPC offers no hook to release what a listener reads, so that state (certificates and
+// key) stays allocated until the process exits; this object may therefore be destroyed before or
+// after the grpc::Server.
 class ReloadableServerCredentials {
  public:
   // Create loads and checks `files` (see LoadServerCredentials). Fails with that function's
@@ -48,7 +49,9 @@ class ReloadableServerCredentials {
 
   // Reload re-reads the files given to Create and, if they pass LoadServerCredentials' checks at
   // the current time, makes them current. On failure the previous credentials stay in use and the
-  // status says why (the caller logs it). Safe to call from any thread, at any time.
+  // status says why (the caller logs it). Safe to call from any thread, at any time, but not from
+  // inside an asynchronous signal handler (it reads files, allocates and locks): call it from the
+  // thread that receives SIGHUP through sigwait or a self-pipe.
   [[nodiscard]] keymgr::Status Reload();
 
   // ServerCertificate and CaCertificate describe the current credentials, for expiry metrics.
