@@ -1,10 +1,13 @@
 // End to end: a real signerd process over mTLS, a SoftHSM2 token, a dev PKI and the C++ gRPC
 // client.
 #include <fcntl.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,7 +15,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -122,6 +127,12 @@ class SignerdE2eTest : public testing::Test {
       ::dup2(out[1], STDOUT_FILENO);
       const int err = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
       ::dup2(err, STDERR_FILENO);
+      // Start signerd with core dumps allowed (as far as we may), so that it must turn them off.
+      rlimit core{};
+      ::getrlimit(RLIMIT_CORE, &core);
+      core.rlim_cur = core.rlim_max;
+      const rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
+      if (::setrlimit(RLIMIT_CORE, &unlimited) != 0) ::setrlimit(RLIMIT_CORE, &core);
       ::execl(SIGNERD_PATH, SIGNERD_PATH, "--config", config.c_str(), nullptr);
       ::_exit(127);
     }
@@ -271,6 +282,53 @@ TEST_F(SignerdE2eTest, ListingAndUnknownKeysFollowTheStatusMapping) {
     EXPECT_EQ(alice->SignWith(&context, request, &reply).error_code(),
               grpc::StatusCode::INVALID_ARGUMENT);
   }
+}
+
+TEST_F(SignerdE2eTest, HealthServiceReportsServing) {
+  const fs::path pki = *dir_ / "pki";
+  auto credentials = tls::ClientChannelCredentials(
+      {pki / "ca.crt", pki / "validator-alice.crt", pki / "validator-alice.key"});
+  ASSERT_TRUE(credentials.ok());
+  grpc::GenericStub stub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port_), *credentials));
+  // grpc.health.v1.HealthCheckRequest{service: ""} encodes to no bytes; the reply
+  // HealthCheckResponse{status: SERVING (1)} encodes to field 1 varint 1: 08 01.
+  grpc::Slice empty_slice(std::string{});
+  grpc::ByteBuffer request(&empty_slice, 1);
+  grpc::ByteBuffer response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status status) { done.set_value(status); });
+  const grpc::Status status = done.get_future().get();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (const grpc::Slice& slice : slices) {
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  EXPECT_EQ(bytes, std::string("\x08\x01", 2));
+}
+
+TEST_F(SignerdE2eTest, CoreDumpsAreDisabled) {
+  // RLIMIT_CORE is visible in /proc. PR_SET_DUMPABLE 0 shows from outside only as /proc files
+  // owned by root, which proves nothing when the test itself runs as root, so it is not checked.
+  std::ifstream limits("/proc/" + std::to_string(pid_) + "/limits");
+  std::string line;
+  bool found = false;
+  while (std::getline(limits, line)) {
+    if (line.rfind("Max core file size", 0) == 0) {
+      found = true;
+      std::istringstream fields(line.substr(std::string("Max core file size").size()));
+      std::string soft;
+      std::string hard;
+      fields >> soft >> hard;
+      EXPECT_EQ(soft, "0");
+      EXPECT_EQ(hard, "0");
+    }
+  }
+  EXPECT_TRUE(found);
 }
 
 // Runs last (alphabetically after the others is not guaranteed, so it only checks the chain).
