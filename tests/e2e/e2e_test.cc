@@ -37,6 +37,8 @@ namespace pb = parity::polkadot::signer;
 constexpr char kPin[] = "e2e-user-pin";
 // From the spec's known answers: //Alice's ed25519 public key.
 constexpr char kAliceEd25519[] = "88dc3417d5058ec4b4503e0c12ea1a0a89be200fe98922423d4334014fa6b0ee";
+// From the spec's known answers: //Alice's sr25519 public key.
+constexpr char kAliceSr25519[] = "d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d";
 constexpr char kGenesis[] = "91b171bb158e2d3848fa23a9f1c25182fb8e20313b2c1eb49219da7a70ce90c3";
 
 void WriteFile(const fs::path& path, const std::string& text, fs::perms perms) {
@@ -90,6 +92,11 @@ class SignerdE2eTest : public testing::Test {
       ASSERT_EQ(keymgr::HexEncode(alice->public_key()), kAliceEd25519);
       auto imported = (*custody)->Import(*keymgr::MakeKeyTypeId("gran"), *alice);
       ASSERT_TRUE(imported.ok()) << imported.status().message();
+      auto alice_sr = keymgr::KeypairFromSuri(keymgr::Scheme::kSr25519, "//Alice");
+      ASSERT_TRUE(alice_sr.ok());
+      ASSERT_EQ(keymgr::HexEncode(alice_sr->public_key()), kAliceSr25519);
+      imported = (*custody)->Import(*keymgr::MakeKeyTypeId("babe"), *alice_sr);
+      ASSERT_TRUE(imported.ok()) << imported.status().message();
     }
 
     tls::DevPkiOptions pki;
@@ -101,7 +108,10 @@ class SignerdE2eTest : public testing::Test {
     WriteFile(dir / "policy.yaml",
               std::string("identities:\n  validator-alice:\n    - key_types: [gran]\n"
                           "      operations: [sign, list]\n      public_keys: [\"") +
-                  kAliceEd25519 + "\"]\n  intruder: []\n",
+                  kAliceEd25519 +
+                  "\"]\n    - key_types: [babe]\n      operations: [vrf, list]\n"
+                  "      public_keys: [\"" +
+                  kAliceSr25519 + "\"]\n  intruder: []\n",
               fs::perms::owner_read | fs::perms::owner_write);
     WriteFile(dir / "signerd.yaml",
               std::string("signer_id: e2e\nhsm:\n  module: ") + SIGNER_SOFTHSM2_MODULE +
@@ -329,6 +339,133 @@ TEST_F(SignerdE2eTest, CoreDumpsAreDisabled) {
     }
   }
   EXPECT_TRUE(found);
+}
+
+pb::Sr25519VrfSignRequest::VrfTranscriptData BabeTranscript(uint64_t slot) {
+  pb::Sr25519VrfSignRequest::VrfTranscriptData data;
+  data.set_label("BABE");
+  std::string slot_bytes;
+  for (int i = 0; i < 8; ++i) slot_bytes.push_back(static_cast<char>(slot >> (8 * i)));
+  auto* item = data.add_items();
+  item->set_label("slot number");
+  item->set_value(slot_bytes);
+  item = data.add_items();
+  item->set_label("current epoch");
+  item->set_value(std::string(8, '\x02'));
+  item = data.add_items();
+  item->set_label("chain randomness");
+  item->set_value(std::string(32, '\x03'));
+  return data;
+}
+
+TEST_F(SignerdE2eTest, VrfSignatureOverTheWireVerifies) {
+  auto alice = Client("validator-alice");
+  pb::Sr25519VrfSignRequest request;
+  request.set_key_type("babe");
+  request.set_public_key(Bytes(*keymgr::HexDecode(kAliceSr25519)));
+  *request.mutable_transcript_data() = BabeTranscript(12345);
+  pb::Sr25519VrfSignReply reply;
+  {
+    grpc::ClientContext context;
+    const grpc::Status status = alice->Sr25519VrfSign(&context, request, &reply);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  const auto& wire = reply.signature();
+  ASSERT_EQ(wire.output().size(), 32u);
+  ASSERT_EQ(wire.challenge().size(), 32u);
+  ASSERT_EQ(wire.proof().size(), 32u);
+  keymgr::Sr25519VrfSignature signature;
+  std::copy(wire.output().begin(), wire.output().end(), signature.pre_output.begin());
+  const std::string proof = wire.challenge() + wire.proof();
+  std::copy(proof.begin(), proof.end(), signature.proof.begin());
+  keymgr::VrfTranscriptData input;
+  input.label = "BABE";
+  for (const auto& item : request.transcript_data().items()) {
+    input.items.emplace_back(item.label(),
+                             std::vector<uint8_t>(item.value().begin(), item.value().end()));
+  }
+  EXPECT_TRUE(keymgr::Sr25519VrfVerify(*keymgr::HexDecode(kAliceSr25519), input.Build(),
+                                       std::nullopt, signature));
+  // Another slot's transcript does not verify with this proof.
+  keymgr::VrfTranscriptData other = input;
+  other.items[0].second[0] ^= 1;
+  EXPECT_FALSE(keymgr::Sr25519VrfVerify(*keymgr::HexDecode(kAliceSr25519), other.Build(),
+                                        std::nullopt, signature));
+
+  // The pre-output RPC agrees with the signature's pre-output.
+  pb::Sr25519VrfPreOutputRequest pre_request;
+  pre_request.set_key_type("babe");
+  pre_request.set_public_key(request.public_key());
+  *pre_request.mutable_transcript_data() = request.transcript_data();
+  pb::Sr25519VrfPreOutputReply pre_reply;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(alice->Sr25519VrfPreOutput(&context, pre_request, &pre_reply).ok());
+  }
+  EXPECT_EQ(pre_reply.pre_output(), wire.output());
+
+  // The seed's unlabelled values cannot describe a Merlin transcript.
+  request.mutable_transcript_data()->add_values()->set_uint64_value(1);
+  grpc::ClientContext context;
+  EXPECT_EQ(alice->Sr25519VrfSign(&context, request, &reply).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(SignerdE2eTest, SignWithAllKeysAndHasKeys) {
+  auto alice = Client("validator-alice");
+  const std::string alice_key = Bytes(*keymgr::HexDecode(kAliceEd25519));
+  const std::string unknown_key(32, '\x07');
+  const std::string vote = GrandpaVote(1, 0x11, 7000, 300, 6);
+  pb::SignWithAllRequest request;
+  request.set_key_type("gran");
+  request.set_crypto_type("ed25519");
+  request.add_public_keys(alice_key);
+  request.add_public_keys(unknown_key);
+  request.set_message(vote);
+  pb::SignWithAllReply reply;
+  {
+    grpc::ClientContext context;
+    const grpc::Status status = alice->SignWithAll(&context, request, &reply);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  ASSERT_EQ(reply.signatures_size(), 2);
+  const std::string& signature = reply.signatures(0).signature();
+  EXPECT_TRUE(keymgr::VerifySignature(
+      keymgr::Scheme::kEd25519, *keymgr::HexDecode(kAliceEd25519),
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(vote.data()), vote.size()),
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(signature.data()),
+                               signature.size())));
+  EXPECT_EQ(reply.signatures(1).error(), pb::REMOTE_KEYSTORE_ERROR_PAIR_NOT_FOUND);
+  EXPECT_TRUE(reply.signatures(1).signature().empty());
+
+  pb::KeysRequest keys_request;
+  keys_request.set_key_type("gran");
+  pb::KeysReply keys_reply;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(alice->Keys(&context, keys_request, &keys_reply).ok());
+  }
+  ASSERT_EQ(keys_reply.public_keys_size(), 1);
+  EXPECT_EQ(keys_reply.public_keys(0), alice_key);
+
+  pb::HasKeysRequest has_request;
+  auto* ref = has_request.add_keys();
+  ref->set_key_type("gran");
+  ref->set_public_key(alice_key);
+  pb::HasKeysReply has_reply;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(alice->HasKeys(&context, has_request, &has_reply).ok());
+  }
+  EXPECT_TRUE(has_reply.all_present());
+  ref = has_request.add_keys();
+  ref->set_key_type("gran");
+  ref->set_public_key(unknown_key);
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(alice->HasKeys(&context, has_request, &has_reply).ok());
+  }
+  EXPECT_FALSE(has_reply.all_present());
 }
 
 // Runs last (alphabetically after the others is not guaranteed, so it only checks the chain).
