@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -78,6 +79,9 @@ identities:
       operations: [vrf, list]
       public_keys: [")" + std::string(kAliceSr25519) +
                                 R"("]
+  key-admin:
+    - key_types: [gran]
+      operations: [generate, insert]
   intruder: []
 )");
     ASSERT_TRUE(policy.ok()) << policy.status().message();
@@ -282,6 +286,47 @@ TEST_F(PipelineTest, VrfSignProducesAVerifiableProof) {
           ->VrfSign(CallContext{"intruder", "Sr25519VrfSign"}, "babe", key, input, std::nullopt)
           .code,
       ReplyCode::kPermissionDenied);
+}
+
+TEST_F(PipelineTest, GenerateAndInsertNeedTheirGrantAndAMatchingKey) {
+  const CallContext admin{"key-admin", "Insert"};
+  auto bob = keymgr::KeypairFromSuri(Scheme::kEd25519, "//Bob");
+  ASSERT_TRUE(bob.ok());
+  const std::vector<uint8_t> bob_key = bob->public_key();
+  // The SURI must name the key given; a mismatch stores nothing.
+  EXPECT_EQ(pipeline_->Insert(admin, "gran", "//Charlie", bob_key).code,
+            ReplyCode::kInvalidArgument);
+  EXPECT_EQ(
+      pipeline_->Insert(CallContext{"validator-alice", "Insert"}, "gran", "//Bob", bob_key).code,
+      ReplyCode::kPermissionDenied);
+  EXPECT_EQ(audit_.records.back().verdict, "denied");
+  EXPECT_EQ(pipeline_->Insert(admin, "gran", "//Bob", bob_key).code, ReplyCode::kOk);
+  auto listed = custody_.List();
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(std::any_of(listed->begin(), listed->end(), [&](const keymgr::KeyInfo& info) {
+    return info.id.public_key == bob_key;
+  }));
+  // The audit line of an insert never carries the SURI.
+  for (const AuditRecord& record : audit_.records) {
+    EXPECT_EQ(record.reason.find("//Bob"), std::string::npos);
+  }
+
+  auto generated = pipeline_->GenerateNew(CallContext{"key-admin", "Ed25519GenerateNew"},
+                                          Scheme::kEd25519, "gran", std::nullopt);
+  ASSERT_EQ(generated.code, ReplyCode::kOk) << generated.message;
+  EXPECT_EQ(generated.value.size(), 32u);
+  EXPECT_EQ(custody_.CallCount(keymgr::CustodyOp::kGenerate), 1u);
+  // The key type fixes the scheme: an sr25519 GRANDPA key is refused by custody.
+  EXPECT_EQ(pipeline_
+                ->GenerateNew(CallContext{"key-admin", "Sr25519GenerateNew"}, Scheme::kSr25519,
+                              "gran", std::nullopt)
+                .code,
+            ReplyCode::kInvalidArgument);
+  EXPECT_EQ(pipeline_
+                ->GenerateNew(CallContext{"validator-alice", "Ed25519GenerateNew"},
+                              Scheme::kEd25519, "gran", std::nullopt)
+                .code,
+            ReplyCode::kPermissionDenied);
 }
 
 }  // namespace

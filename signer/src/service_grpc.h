@@ -21,7 +21,8 @@ namespace signer {
 
 // WorkerPool runs jobs on a fixed number of threads, so crypto, HSM and history calls never run on
 // gRPC's own threads. The queue needs no bound of its own: admission (max in flight) bounds it.
-// Thread-safe; the destructor runs the queued jobs' cancellation by finishing them first.
+// Thread-safe. The destructor runs every job still queued (each finishes an admitted call), then
+// joins the threads.
 class WorkerPool {
  public:
   explicit WorkerPool(size_t threads);
