@@ -555,28 +555,37 @@ TEST_F(KeysKeystoreTest, ImportsEveryKeyFileAndChecksItsName) {
   AddFile(std::string("62616265") + (kAliceSr25519 + 2), "\"//Alice\"");
   AddFile(std::string("6772616e") + (kAliceEd25519 + 2), "\"\\/\\/Alice\"\n");
   AddFile(std::string("62656566") + (kAliceEcdsa + 2), "\"//Alice\"");
+  // "acco" (6163636f) has no fixed scheme: the SURI's ed25519 key is the one that matches the name.
+  AddFile(std::string("6163636f") + (kAliceEd25519 + 2), "\"//Alice\"");
   AddFile("README", "not a key");
   RunResult run = Keys({"import", "--keystore-dir", KeystorePath()});
   ASSERT_EQ(run.exit_code, 0) << Describe(run);
   nlohmann::json json = run.Json();
-  ASSERT_EQ(json["imported"].size(), 3u) << run.out;
+  ASSERT_EQ(json["imported"].size(), 4u) << run.out;
   std::vector<std::pair<std::string, std::string>> got;
   for (const nlohmann::json& key : json["imported"]) {
     got.emplace_back(key.value("key_type", ""), key.value("public_key", ""));
     EXPECT_EQ(key.value("generated_in_custody", true), false);
   }
   std::sort(got.begin(), got.end());
-  const std::vector<std::pair<std::string, std::string>> expected = {
-      {"babe", kAliceSr25519}, {"beef", kAliceEcdsa}, {"gran", kAliceEd25519}};
+  const std::vector<std::pair<std::string, std::string>> expected = {{"acco", kAliceEd25519},
+                                                                     {"babe", kAliceSr25519},
+                                                                     {"beef", kAliceEcdsa},
+                                                                     {"gran", kAliceEd25519}};
   EXPECT_EQ(got, expected);
+  for (const nlohmann::json& key : json["imported"]) {
+    if (key.value("key_type", "") == "acco") {
+      EXPECT_EQ(key.value("scheme", ""), "ed25519");
+    }
+  }
   EXPECT_EQ(json["skipped_files"], nlohmann::json::array({"README"}));
-  EXPECT_EQ(ListKeys().size(), 3u);
+  EXPECT_EQ(ListKeys().size(), 4u);
 
   // Importing again finds them all present.
   run = Keys({"import", "--keystore-dir", KeystorePath()});
   ASSERT_EQ(run.exit_code, 0) << Describe(run);
   EXPECT_EQ(run.Json()["imported"].size(), 0u);
-  EXPECT_EQ(run.Json()["already_present"].size(), 3u);
+  EXPECT_EQ(run.Json()["already_present"].size(), 4u);
 }
 
 TEST_F(KeysKeystoreTest, AFileWhoseSuriDoesNotMatchItsNameImportsNothing) {
