@@ -19,6 +19,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "audit_log.h"
@@ -466,6 +467,46 @@ TEST_F(SignerdE2eTest, SignWithAllKeysAndHasKeys) {
     ASSERT_TRUE(alice->HasKeys(&context, has_request, &has_reply).ok());
   }
   EXPECT_FALSE(has_reply.all_present());
+}
+
+grpc::Status CallKeys(const std::shared_ptr<grpc::ChannelCredentials>& credentials, int port) {
+  auto stub = pb::RemoteKeystore::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), credentials));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  pb::KeysRequest request;
+  request.set_key_type("gran");
+  pb::KeysReply reply;
+  return stub->Keys(&context, request, &reply);
+}
+
+TEST_F(SignerdE2eTest, SighupReloadsCertificatesWithoutRestart) {
+  const fs::path pki = *dir_ / "pki";
+  const tls::ClientCredentialFiles alice_files{pki / "ca.crt", pki / "validator-alice.crt",
+                                               pki / "validator-alice.key"};
+  auto old_credentials = tls::ClientChannelCredentials(alice_files);
+  ASSERT_TRUE(old_credentials.ok());
+  ASSERT_TRUE(CallKeys(*old_credentials, port_).ok());
+
+  // A whole new PKI (new CA) replaces the files; signerd must pick it up on SIGHUP alone.
+  tls::DevPkiOptions options;
+  options.directory = pki;
+  options.client_identities = {"validator-alice", "intruder"};
+  options.overwrite = true;
+  ASSERT_TRUE(tls::CreateDevPki(options).ok());
+  ASSERT_EQ(::kill(pid_, SIGHUP), 0);
+  auto new_credentials = tls::ClientChannelCredentials(alice_files);
+  ASSERT_TRUE(new_credentials.ok());
+  grpc::Status status;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  do {
+    status = CallKeys(*new_credentials, port_);
+    if (!status.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  } while (!status.ok() && std::chrono::steady_clock::now() < give_up);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  // The same process and port serve the new PKI only: the old CA's client is refused.
+  EXPECT_EQ(::kill(pid_, 0), 0);
+  EXPECT_EQ(CallKeys(*old_credentials, port_).error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
 // Runs last (alphabetically after the others is not guaranteed, so it only checks the chain).
