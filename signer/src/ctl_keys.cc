@@ -607,6 +607,9 @@ Outcome RunBackup(const BackupArgs& args) {
                               secret.status().message() + "; no file was written");
       }
       entry.secret = std::move(*secret);
+      // Exporting unwraps through the signing cache; emptying it at once keeps one guarded,
+      // locked copy per key rather than two, since locked memory (RLIMIT_MEMLOCK) is limited.
+      opened->custody->UnloadSecrets();
       included.push_back(KeyJson(info));
     } else {
       identity_only.push_back(KeyJson(info));
