@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "audit_log.h"
+#include "keymgr/hash.h"
 #include "keymgr/hex.h"
 #include "keymgr/keypair.h"
 #include "keymgr/pkcs11_custody.h"
@@ -110,7 +111,7 @@ class SignerdE2eTest : public testing::Test {
               std::string("identities:\n  validator-alice:\n    - key_types: [gran]\n"
                           "      operations: [sign, list]\n      public_keys: [\"") +
                   kAliceEd25519 +
-                  "\"]\n    - key_types: [babe]\n      operations: [vrf, list]\n"
+                  "\"]\n    - key_types: [babe]\n      operations: [sign, vrf, list]\n"
                   "      public_keys: [\"" +
                   kAliceSr25519 + "\"]\n  intruder: []\n",
               fs::perms::owner_read | fs::perms::owner_write);
@@ -507,6 +508,81 @@ TEST_F(SignerdE2eTest, SighupReloadsCertificatesWithoutRestart) {
   // The same process and port serve the new PKI only: the old CA's client is refused.
   EXPECT_EQ(::kill(pid_, 0), 0);
   EXPECT_EQ(CallKeys(*old_credentials, port_).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+// BabeHeader SCALE-encodes a header as the spec (section 4) describes: parent_hash ++
+// compact(number) ++ state_root ++ extrinsics_root ++ digest, where the digest holds one
+// PreRuntime(b"BABE", SecondaryPlain{authority_index u32, slot u64}) item.
+std::string BabeHeader(uint8_t number, uint64_t slot, uint8_t state_root_byte) {
+  std::string out(32, '\x01');                         // parent hash
+  out.push_back(static_cast<char>(number << 2));       // compact, single-byte mode (< 64)
+  out.append(32, static_cast<char>(state_root_byte));  // state root
+  out.append(32, '\x03');                              // extrinsics root
+  out.push_back(static_cast<char>(1 << 2));            // Vec<DigestItem> of length 1
+  out.push_back('\x06');                               // DigestItem::PreRuntime
+  out += "BABE";                                       // consensus engine id
+  std::string pre_digest(1, '\x02');                   // PreDigest::SecondaryPlain
+  pre_digest.append(4, '\x00');                        // authority_index 0
+  for (int i = 0; i < 8; ++i) pre_digest.push_back(static_cast<char>(slot >> (8 * i)));
+  out.push_back(static_cast<char>(pre_digest.size() << 2));  // Vec<u8> length
+  out += pre_digest;
+  return out;
+}
+
+TEST_F(SignerdE2eTest, BabeSealNeedsItsHeaderAndRefusesASecondBlockInTheSlot) {
+  auto alice = Client("validator-alice");
+  auto seal = [&](const std::string& header, bool send_preimage, pb::SignWithReply& reply) {
+    const auto hash = keymgr::Blake2b256(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(header.data()), header.size()));
+    grpc::ClientContext context;
+    pb::SignWithRequest request;
+    request.set_key_type("babe");
+    request.set_crypto_type("sr25519");
+    request.set_public_key(Bytes(*keymgr::HexDecode(kAliceSr25519)));
+    request.set_message(std::string(hash.begin(), hash.end()));
+    if (send_preimage) request.set_preimage(header);
+    return alice->SignWith(&context, request, &reply);
+  };
+  const std::string header = BabeHeader(10, 777, 0x02);
+  pb::SignWithReply reply;
+  // Without the header the signer would sign blind: refused.
+  EXPECT_EQ(seal(header, false, reply).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  grpc::Status status = seal(header, true, reply);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const auto hash = keymgr::Blake2b256(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(header.data()), header.size()));
+  const std::string& signature = reply.signature().signature();
+  EXPECT_TRUE(keymgr::VerifySignature(
+      keymgr::Scheme::kSr25519, *keymgr::HexDecode(kAliceSr25519), hash,
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(signature.data()),
+                               signature.size())));
+  // Another block (another state root) in the same slot is an equivocation.
+  status = seal(BabeHeader(10, 777, 0x09), true, reply);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(status.error_message().find("slot=777"), std::string::npos) << status.error_message();
+}
+
+TEST_F(SignerdE2eTest, DecisionSurvivesSigkillAndRestart) {
+  auto alice = Client("validator-alice");
+  pb::SignWithReply reply;
+  ASSERT_TRUE(Sign(*alice, GrandpaVote(0, 0x21, 9000, 500, 7), reply).ok());
+  ASSERT_FALSE(reply.signature().signature().empty());
+  // The signature was acknowledged: kill without any chance to flush, then start again.
+  ASSERT_EQ(::kill(pid_, SIGKILL), 0);
+  int wait_status = 0;
+  ASSERT_EQ(::waitpid(pid_, &wait_status, 0), pid_);
+  pid_ = -1;
+  StartSignerd();
+  ASSERT_GT(pid_, 0);
+  auto again = Client("validator-alice");
+  pb::SignWithReply conflicting;
+  const grpc::Status status = Sign(*again, GrandpaVote(0, 0x22, 9001, 500, 7), conflicting);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_TRUE(conflicting.signature().signature().empty());
+  // The audit chain written before the kill is intact and was continued.
+  auto report = signer::VerifyAuditFile((*dir_ / "audit.jsonl").string());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->problem;
 }
 
 // Runs last (alphabetically after the others is not guaranteed, so it only checks the chain).
