@@ -41,6 +41,8 @@ constexpr char kPin[] = "e2e-user-pin";
 constexpr char kAliceEd25519[] = "88dc3417d5058ec4b4503e0c12ea1a0a89be200fe98922423d4334014fa6b0ee";
 // From the spec's known answers: //Alice's sr25519 public key.
 constexpr char kAliceSr25519[] = "d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d";
+// From the spec's known answers: //Alice's ecdsa public key.
+constexpr char kAliceEcdsa[] = "020a1091341fe5664bfa1782d5e04779689068c916b04cb365ec3153755684d9a1";
 constexpr char kGenesis[] = "91b171bb158e2d3848fa23a9f1c25182fb8e20313b2c1eb49219da7a70ce90c3";
 
 void WriteFile(const fs::path& path, const std::string& text, fs::perms perms) {
@@ -99,6 +101,13 @@ class SignerdE2eTest : public testing::Test {
       ASSERT_EQ(keymgr::HexEncode(alice_sr->public_key()), kAliceSr25519);
       imported = (*custody)->Import(*keymgr::MakeKeyTypeId("babe"), *alice_sr);
       ASSERT_TRUE(imported.ok()) << imported.status().message();
+      imported = (*custody)->Import(*keymgr::MakeKeyTypeId("para"), *alice_sr);
+      ASSERT_TRUE(imported.ok()) << imported.status().message();
+      auto alice_ecdsa = keymgr::KeypairFromSuri(keymgr::Scheme::kEcdsa, "//Alice");
+      ASSERT_TRUE(alice_ecdsa.ok());
+      ASSERT_EQ(keymgr::HexEncode(alice_ecdsa->public_key()), kAliceEcdsa);
+      imported = (*custody)->Import(*keymgr::MakeKeyTypeId("beef"), *alice_ecdsa);
+      ASSERT_TRUE(imported.ok()) << imported.status().message();
     }
 
     tls::DevPkiOptions pki;
@@ -107,13 +116,25 @@ class SignerdE2eTest : public testing::Test {
     auto files = tls::CreateDevPki(pki);
     ASSERT_TRUE(files.ok()) << files.status().message();
 
+    const std::string ed = kAliceEd25519;
+    const std::string sr = kAliceSr25519;
+    const std::string ec = kAliceEcdsa;
     WriteFile(dir / "policy.yaml",
-              std::string("identities:\n  validator-alice:\n    - key_types: [gran]\n"
-                          "      operations: [sign, list]\n      public_keys: [\"") +
-                  kAliceEd25519 +
-                  "\"]\n    - key_types: [babe]\n      operations: [sign, vrf, list]\n"
-                  "      public_keys: [\"" +
-                  kAliceSr25519 + "\"]\n  intruder: []\n",
+              "identities:\n"
+              "  validator-alice:\n"
+              "    - {key_types: [gran], operations: [sign, list], public_keys: [\"" +
+                  ed +
+                  "\"]}\n"
+                  "    - {key_types: [babe], operations: [sign, vrf, list], public_keys: [\"" +
+                  sr +
+                  "\"]}\n"
+                  "    - {key_types: [para], operations: [sign], public_keys: [\"" +
+                  sr +
+                  "\"]}\n"
+                  "    - {key_types: [beef], operations: [sign], public_keys: [\"" +
+                  ec +
+                  "\"]}\n"
+                  "  intruder: []\n",
               fs::perms::owner_read | fs::perms::owner_write);
     WriteFile(dir / "signerd.yaml",
               std::string("signer_id: e2e\nhsm:\n  module: ") + SIGNER_SOFTHSM2_MODULE +
@@ -583,6 +604,79 @@ TEST_F(SignerdE2eTest, DecisionSurvivesSigkillAndRestart) {
   auto report = signer::VerifyAuditFile((*dir_ / "audit.jsonl").string());
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->ok) << report->problem;
+}
+
+// BeefyCommitment SCALE-encodes Commitment{payload: [(b"mh", root)], block_number u32,
+// validator_set_id u64} (spec section 4).
+std::string BeefyCommitment(uint8_t root_byte, uint32_t block, uint64_t set_id) {
+  std::string out(1, static_cast<char>(1 << 2));  // Vec of 1 payload item
+  out += "mh";                                    // [u8; 2] payload id
+  out.push_back(static_cast<char>(32 << 2));      // Vec<u8> of 32 bytes, compact single-byte mode
+  out.append(32, static_cast<char>(root_byte));
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(block >> (8 * i)));
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(set_id >> (8 * i)));
+  return out;
+}
+
+TEST_F(SignerdE2eTest, BeefyVoteSignedPrehashedAndConflictRefused) {
+  auto alice = Client("validator-alice");
+  auto vote = [&](const std::string& commitment, pb::EcdsaSignPrehashedReply& reply) {
+    const auto digest = keymgr::Keccak256(std::span<const uint8_t>(
+        reinterpret_cast<const uint8_t*>(commitment.data()), commitment.size()));
+    grpc::ClientContext context;
+    pb::EcdsaSignPrehashedRequest request;
+    request.set_key_type("beef");
+    request.set_public_key(Bytes(*keymgr::HexDecode(kAliceEcdsa)));
+    request.set_message(std::string(digest.begin(), digest.end()));
+    request.set_preimage(commitment);
+    return alice->EcdsaSignPrehashed(&context, request, &reply);
+  };
+  const std::string commitment = BeefyCommitment(0x44, 4000, 9);
+  pb::EcdsaSignPrehashedReply reply;
+  grpc::Status status = vote(commitment, reply);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const auto digest = keymgr::Keccak256(std::span<const uint8_t>(
+      reinterpret_cast<const uint8_t*>(commitment.data()), commitment.size()));
+  const std::string& signature = reply.signature().signature();
+  ASSERT_EQ(signature.size(), 65u);
+  EXPECT_TRUE(keymgr::VerifySignature(
+      keymgr::Scheme::kEcdsa, *keymgr::HexDecode(kAliceEcdsa), digest,
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(signature.data()),
+                               signature.size()),
+      /*prehashed=*/true));
+  status = vote(BeefyCommitment(0x45, 4000, 9), reply);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(status.error_message().find("set_id=9 block=4000"), std::string::npos)
+      << status.error_message();
+}
+
+TEST_F(SignerdE2eTest, DisputeDoubleVoteRefused) {
+  auto alice = Client("validator-alice");
+  auto sign = [&](const std::string& message) {
+    grpc::ClientContext context;
+    pb::SignWithRequest request;
+    request.set_key_type("para");
+    request.set_crypto_type("sr25519");
+    request.set_public_key(Bytes(*keymgr::HexDecode(kAliceSr25519)));
+    request.set_message(message);
+    pb::SignWithReply reply;
+    return alice->SignWith(&context, request, &reply);
+  };
+  const std::string candidate(32, '\x5c');
+  const std::string session("\x0b\x00\x00\x00", 4);  // session 11, u32 LE
+  // Backing statement Valid: "BKNG" ++ 02 ++ candidate ++ SigningContext{session, parent_hash}.
+  const std::string backing =
+      "BKNG" + std::string(1, '\x02') + candidate + session + std::string(32, '\x01');
+  grpc::Status status = sign(backing);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  // Dispute statement ("DISP", valid, candidate, session): invalid after valid is slashable.
+  const std::string dispute_invalid = "DISP" + std::string(1, '\x00') + candidate + session;
+  status = sign(dispute_invalid);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(status.error_message().find("refused_dispute_conflict"), std::string::npos)
+      << status.error_message();
+  const std::string dispute_valid = "DISP" + std::string(1, '\x01') + candidate + session;
+  EXPECT_TRUE(sign(dispute_valid).ok());
 }
 
 // Runs last (alphabetically after the others is not guaranteed, so it only checks the chain).
