@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "keymgr/secret_bytes.h"
 #include "tls/grpc_credentials.h"
 
 namespace signer {
@@ -389,6 +390,10 @@ grpc::ServerUnaryReactor* KeystoreService::Insert(Ctx* context, const pb::Insert
   return Dispatch(context, "Insert", [=, this](const CallContext& call) {
     auto inserted = pipeline_.Insert(call, request->key_type(), request->suri(),
                                      AsBytes(request->public_key()));
+    // The SURI is a secret: wipe the request's copy now rather than leave it to the allocator.
+    // gRPC owns the message, but it is ours to use until the call finishes.
+    std::string* suri = const_cast<pb::InsertRequest*>(request)->mutable_suri();
+    keymgr::Wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(suri->data()), suri->size()));
     if (inserted.code == ReplyCode::kPairNotFound) {
       reply->set_error(pb::REMOTE_KEYSTORE_ERROR_PAIR_NOT_FOUND);
     }

@@ -134,6 +134,9 @@ class SignerdE2eTest : public testing::Test {
                   "    - {key_types: [beef], operations: [sign], public_keys: [\"" +
                   ec +
                   "\"]}\n"
+                  "    - {key_types: [audi], operations: [insert, list], public_keys: [\"" +
+                  sr +
+                  "\"]}\n"
                   "  intruder: []\n",
               fs::perms::owner_read | fs::perms::owner_write);
     WriteFile(dir / "signerd.yaml",
@@ -677,6 +680,34 @@ TEST_F(SignerdE2eTest, DisputeDoubleVoteRefused) {
       << status.error_message();
   const std::string dispute_valid = "DISP" + std::string(1, '\x01') + candidate + session;
   EXPECT_TRUE(sign(dispute_valid).ok());
+}
+
+TEST_F(SignerdE2eTest, InsertStoresTheKeyTheSuriNames) {
+  auto alice = Client("validator-alice");
+  pb::InsertRequest request;
+  request.set_key_type("audi");
+  request.set_suri("//Alice");
+  request.set_public_key(Bytes(*keymgr::HexDecode(kAliceSr25519)));
+  pb::InsertReply reply;
+  {
+    grpc::ClientContext context;
+    const grpc::Status status = alice->Insert(&context, request, &reply);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  pb::KeysRequest keys_request;
+  keys_request.set_key_type("audi");
+  pb::KeysReply keys_reply;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(alice->Keys(&context, keys_request, &keys_reply).ok());
+  }
+  ASSERT_EQ(keys_reply.public_keys_size(), 1);
+  EXPECT_EQ(keys_reply.public_keys(0), request.public_key());
+  // The intruder may not insert anything.
+  auto intruder = Client("intruder");
+  grpc::ClientContext context;
+  EXPECT_EQ(intruder->Insert(&context, request, &reply).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 }
 
 // Runs last (alphabetically after the others is not guaranteed, so it only checks the chain).
