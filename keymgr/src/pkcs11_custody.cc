@@ -977,6 +977,21 @@ Result<SecretBytes> Pkcs11Custody::ExportSr25519SecretForBackup(const KeyId& id)
   return SecretBytes::CopyFrom((*pair)->secret());
 }
 
+Result<std::vector<std::pair<KeyId, SecretBytes>>>
+Pkcs11Custody::ExportAllSr25519SecretsForBackup() {
+  Result<Session> session = impl_->pool->Acquire();
+  if (!session.ok()) return session.status();
+  Result<std::vector<WrappedObject>> objects = ListWrapped(*session);
+  if (!objects.ok()) return objects.status();
+  std::vector<std::pair<KeyId, SecretBytes>> secrets;
+  for (const WrappedObject& object : *objects) {
+    Result<Sr25519Keypair> pair = impl_->Unwrap(*session, object);
+    if (!pair.ok()) return pair.status();
+    secrets.emplace_back(object.label.id, SecretBytes::CopyFrom(pair->secret()));
+  }
+  return secrets;
+}
+
 void Pkcs11Custody::UnloadSecrets() {
   std::lock_guard lock(impl_->loaded_mutex);
   impl_->loaded.clear();

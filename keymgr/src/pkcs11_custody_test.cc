@@ -562,6 +562,19 @@ TEST_F(Pkcs11CustodyTest, ExportForBackupGivesSr25519SecretsOnly) {
     ASSERT_FALSE(refused.ok()) << type;
     EXPECT_EQ(refused.status().code(), StatusCode::kNotFound) << type;
   }
+  // The one-pass export gives the same secrets for exactly the sr25519 keys.
+  Result<std::vector<std::pair<KeyId, SecretBytes>>> all =
+      custody->ExportAllSr25519SecretsForBackup();
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  ASSERT_EQ(all->size(), 2u);
+  for (const auto& [id, exported_secret] : *all) {
+    if (id == imported->id) {
+      EXPECT_TRUE(exported_secret.Equals(secret));
+    } else {
+      EXPECT_EQ(id, generated->id);
+      EXPECT_TRUE(exported_secret.Equals(generated_secret->span()));
+    }
+  }
   // The key type is part of the identity, and a deleted key is gone.
   Result<SecretBytes> wrong_type =
       custody->ExportSr25519SecretForBackup(KeyId{Type("audi"), imported->id.public_key});

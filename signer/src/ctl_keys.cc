@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -587,6 +588,15 @@ Outcome RunBackup(const BackupArgs& args) {
   std::sort(keys->begin(), keys->end(),
             [](const keymgr::KeyInfo& a, const keymgr::KeyInfo& b) { return a.id < b.id; });
 
+  // One pass over the token for all sr25519 secrets; searching it once per key is quadratic.
+  auto secrets = opened->custody->ExportAllSr25519SecretsForBackup();
+  if (!secrets.ok()) {
+    return Outcome::Usage("backup: cannot read the sr25519 secrets: " + secrets.status().message() +
+                          "; no file was written");
+  }
+  std::map<keymgr::KeyId, keymgr::SecretBytes> secret_of;
+  for (auto& [id, secret] : *secrets) secret_of.emplace(id, std::move(secret));
+
   std::vector<signer::BackupEntry> entries;
   nlohmann::ordered_json included = nlohmann::ordered_json::array();
   nlohmann::ordered_json identity_only = nlohmann::ordered_json::array();
@@ -600,16 +610,11 @@ Outcome RunBackup(const BackupArgs& args) {
     // Only HSM-wrapped sr25519 secrets can leave the token; ed25519/ecdsa private keys are
     // non-extractable, so the backup records that they exist and nothing more.
     if (info.protection == keymgr::KeyProtection::kHsmWrapped) {
-      auto secret = opened->custody->ExportSr25519SecretForBackup(info.id);
-      if (!secret.ok()) {
-        return Outcome::Usage("backup: cannot read " + keymgr::KeyTypeName(info.id.key_type) + ":" +
-                              keymgr::HexEncode(info.id.public_key) + ": " +
-                              secret.status().message() + "; no file was written");
+      auto found = secret_of.find(info.id);
+      if (found == secret_of.end()) {
+        return Outcome::Usage("backup: the token changed while it was read; no file was written");
       }
-      entry.secret = std::move(*secret);
-      // Exporting unwraps through the signing cache; emptying it at once keeps one guarded,
-      // locked copy per key rather than two, since locked memory (RLIMIT_MEMLOCK) is limited.
-      opened->custody->UnloadSecrets();
+      entry.secret = std::move(found->second);
       included.push_back(KeyJson(info));
     } else {
       identity_only.push_back(KeyJson(info));

@@ -17,6 +17,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "keymgr/custody.h"
 #include "keymgr/secret_bytes.h"
@@ -80,6 +82,10 @@ class Pkcs11Custody final : public KeyCustody {
   // not an sr25519 key on the token, and as signing would on a faulty or mismatching wrapped blob.
   // The caller owns and wipes the result.
   Result<SecretBytes> ExportSr25519SecretForBackup(const KeyId& id);
+  // ExportAllSr25519SecretsForBackup does the same for every HSM-wrapped sr25519 key in one pass
+  // over the token (a backup of many keys would otherwise search the token once per key). Fails,
+  // returning nothing, if any wrapped blob cannot be unwrapped or does not match its label.
+  Result<std::vector<std::pair<KeyId, SecretBytes>>> ExportAllSr25519SecretsForBackup();
 
   // UnloadSecrets wipes every unwrapped sr25519 secret held in memory; the next use unwraps again.
   void UnloadSecrets();
