@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "keymgr/hex.h"
@@ -22,12 +25,18 @@ using keymgr::Scheme;
 class RecordingAudit final : public AuditSink {
  public:
   keymgr::Status Append(const AuditRecord& record) override {
+    std::lock_guard<std::mutex> lock(mutex_);
     if (fail) {
       return keymgr::Status::Unavailable("injected audit failure");
     }
     records.push_back(record);
     return keymgr::Status::Ok();
   }
+  size_t Count() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return records.size();
+  }
+  std::mutex mutex_;
   std::vector<AuditRecord> records;
   bool fail = false;
 };
@@ -286,6 +295,29 @@ TEST_F(PipelineTest, VrfSignProducesAVerifiableProof) {
           ->VrfSign(CallContext{"intruder", "Sr25519VrfSign"}, "babe", key, input, std::nullopt)
           .code,
       ReplyCode::kPermissionDenied);
+}
+
+TEST_F(PipelineTest, ConcurrentConflictingVotesSignExactlyOne) {
+  // Many threads race to vote for different targets in the same round: the durable check-and-record
+  // must let exactly one through, and the audit log must hold one line per request.
+  constexpr int kThreads = 8;
+  std::atomic<int> signed_count{0};
+  std::atomic<int> refused_count{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      auto reply = SignVote(GrandpaVote(1, static_cast<uint8_t>(0x10 + i), 500, 9, 4));
+      if (reply.code == ReplyCode::kOk) {
+        signed_count.fetch_add(1);
+      } else if (reply.code == ReplyCode::kRefused) {
+        refused_count.fetch_add(1);
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(signed_count.load(), 1);
+  EXPECT_EQ(refused_count.load(), kThreads - 1);
+  EXPECT_EQ(audit_.Count(), static_cast<size_t>(kThreads));
 }
 
 TEST_F(PipelineTest, GenerateAndInsertNeedTheirGrantAndAMatchingKey) {
