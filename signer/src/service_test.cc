@@ -94,6 +94,9 @@ TEST(KeystoreServiceTest, ShedsOverloadAndSkipsExpiredRequests) {
   // Let the hasty call's deadline pass while it is still queued, then free the worker.
   auto hasty_status = hasty_done.get_future().get();
   EXPECT_EQ(hasty_status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  // The server's copy of the deadline starts when the request arrives, a little after the client's,
+  // and the client's cancellation reaches it asynchronously: give both time to land.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
   release.set_value();
   EXPECT_EQ(patient_done.get_future().get().error_code(), grpc::StatusCode::PERMISSION_DENIED);
 
