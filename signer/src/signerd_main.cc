@@ -39,6 +39,30 @@ bool ForbidCoreDumps() {
   return ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 && ::setrlimit(RLIMIT_CORE, &no_core) == 0;
 }
 
+// LoggingAuditSink writes each record to the audit log and logs the ones an operator should see
+// at once (refusals, denials, failures). Records never hold secrets, so neither do these lines.
+class LoggingAuditSink final : public signer::AuditSink {
+ public:
+  explicit LoggingAuditSink(signer::AuditSink& inner) : inner_(inner) {}
+  keymgr::Status Append(const signer::AuditRecord& record) override {
+    keymgr::Status status = inner_.Append(record);
+    if (!status.ok()) {
+      spdlog::error("event=audit_write_failed reason=\"{}\"", status.message());
+    }
+    if (!record.verdict.starts_with("allowed")) {
+      spdlog::warn(
+          "event=decision verdict={} identity=\"{}\" method={} key_type=\"{}\" public_key={} "
+          "domain={} position=\"{}\" reason=\"{}\"",
+          record.verdict, record.identity, record.method, record.key_type, record.public_key,
+          record.domain, record.position, record.reason);
+    }
+    return status;
+  }
+
+ private:
+  signer::AuditSink& inner_;
+};
+
 std::string HostOf(const std::string& listen) { return listen.substr(0, listen.rfind(':')); }
 
 int Run(const std::string& config_path) {
@@ -119,7 +143,8 @@ int Run(const std::string& config_path) {
     return kExitFailure;
   }
 
-  signer::Pipeline pipeline(signer::PipelineDeps{**custody, protector, *policy, **audit, clock});
+  LoggingAuditSink audit_sink(**audit);
+  signer::Pipeline pipeline(signer::PipelineDeps{**custody, protector, *policy, audit_sink, clock});
   signer::WorkerPool pool(server_config.worker_threads);
   signer::KeystoreService service(
       pipeline, pool,
@@ -176,8 +201,8 @@ int Run(const std::string& config_path) {
 
 int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_logger_mt("signerd"));
-  spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%v"})",
-                      spdlog::pattern_time_type::utc);
+  // key=value lines: messages from other modules may hold quotes, which would break JSON framing.
+  spdlog::set_pattern("time=%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
   if (!ForbidCoreDumps()) {
     spdlog::error("cannot disable core dumps: {}", std::strerror(errno));
     return kExitFailure;

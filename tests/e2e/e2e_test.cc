@@ -271,6 +271,15 @@ TEST_F(SignerdE2eTest, IntruderIsPermissionDenied) {
   grpc::Status status = Sign(*intruder, GrandpaVote(0, 0xcc, 2000, 77, 5), reply);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
   EXPECT_TRUE(reply.signature().signature().empty());
+  // The denial is in the audit log and in signerd's own log.
+  std::ifstream audit(*dir_ / "audit.jsonl");
+  const std::string audit_text((std::istreambuf_iterator<char>(audit)), {});
+  EXPECT_NE(audit_text.find(R"("identity":"intruder")"), std::string::npos);
+  std::ifstream log(*dir_ / "signerd.log");
+  const std::string log_text((std::istreambuf_iterator<char>(log)), {});
+  EXPECT_NE(log_text.find(R"(event=decision verdict=denied identity="intruder")"),
+            std::string::npos)
+      << log_text;
 }
 
 TEST_F(SignerdE2eTest, NoClientCertificateFailsTheHandshake) {
