@@ -719,6 +719,35 @@ TEST_F(SignerdE2eTest, InsertStoresTheKeyTheSuriNames) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
+TEST_F(SignerdE2eTest, SignWithAnySkipsKeysNotHeld) {
+  auto alice = Client("validator-alice");
+  const std::string vote = GrandpaVote(0, 0x31, 11000, 600, 8);
+  pb::SignWithAnyRequest request;
+  request.set_key_type("gran");
+  request.set_crypto_type("ed25");  // Substrate's crypto id form
+  request.add_public_keys(std::string(32, '\x07'));
+  request.add_public_keys(Bytes(*keymgr::HexDecode(kAliceEd25519)));
+  request.set_message(vote);
+  pb::SignWithAnyReply reply;
+  {
+    grpc::ClientContext context;
+    const grpc::Status status = alice->SignWithAny(&context, request, &reply);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  EXPECT_EQ(reply.signature().public_key(), request.public_keys(1));
+  const std::string& signature = reply.signature().signature();
+  EXPECT_TRUE(keymgr::VerifySignature(
+      keymgr::Scheme::kEd25519, *keymgr::HexDecode(kAliceEd25519),
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(vote.data()), vote.size()),
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(signature.data()),
+                               signature.size())));
+  request.mutable_public_keys()->RemoveLast();
+  grpc::ClientContext context;
+  ASSERT_TRUE(alice->SignWithAny(&context, request, &reply).ok());
+  EXPECT_EQ(reply.signature().error(), pb::REMOTE_KEYSTORE_ERROR_PAIR_NOT_FOUND);
+  EXPECT_TRUE(reply.signature().signature().empty());
+}
+
 // Runs last (alphabetically after the others is not guaranteed, so it only checks the chain).
 TEST_F(SignerdE2eTest, AuditChainVerifies) {
   auto alice = Client("validator-alice");
