@@ -100,5 +100,6 @@ void RegisterKeysCommands(CLI::App& app, CommandTable& table);
 void RegisterHistoryCommands(CLI::App& app, CommandTable& table);
 void RegisterTlsCommands(CLI::App& app, CommandTable& table);
 void RegisterAuditCommands(CLI::App& app, CommandTable& table);
+void RegisterDemoCommands(CLI::App& app, CommandTable& table);
 
 }  // namespace signerctl

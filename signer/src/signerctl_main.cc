@@ -67,6 +67,7 @@ int Run(int argc, char** argv) {
   RegisterHistoryCommands(app, table);
   RegisterTlsCommands(app, table);
   RegisterAuditCommands(app, table);
+  RegisterDemoCommands(app, table);
 
   try {
     app.parse(argc, argv);
