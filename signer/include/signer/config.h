@@ -33,7 +33,7 @@ struct HistoryConfig {
 // KeysConfig holds key-lifecycle policy.
 struct KeysConfig {
   // A key that signed within this many seconds is not deleted unless forced.
-  int64_t delete_guard_seconds = 7 * 24 * 3600;
+  int64_t delete_guard_seconds = int64_t{7} * 24 * 3600;
 };
 
 // ServerTlsConfig names the PEM files of signerd's mTLS listener. Client certificates are
