@@ -25,6 +25,9 @@ cmake --build build -j "$jobs"
 step "tests (release build)"
 ctest --test-dir build --output-on-failure -j "$jobs" --timeout 600
 
+step "dev signer smoke run (the README's first command, non-interactive)"
+bash infra/dev/run.sh --smoke
+
 step "ASan+UBSan build of the tests"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSIGNER_SANITIZER=address \
   -DSIGNER_BENCH=OFF >/dev/null
