@@ -37,6 +37,11 @@ add_library(signerd_core STATIC
 )
 target_include_directories(signerd_core PUBLIC src)
 target_link_libraries(signerd_core PUBLIC signer keymgr slashing PRIVATE yaml-cpp nlohmann_json::nlohmann_json)
+# The fuzz build stops here: it fuzzes signer_api messages through signerd_core (tests/fuzz).
+if(SIGNER_FUZZ)
+  return()
+endif()
+
 # `signerctl audit verify` uses the same verifier as signerd's writer.
 target_link_libraries(signerctl PRIVATE signerd_core)
 
