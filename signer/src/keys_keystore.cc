@@ -42,8 +42,10 @@ Result<keymgr::KeyId> ParseKeystoreFileName(const std::string& name) {
   if (name.size() <= kKeyTypeHexSize || (public_hex != 64 && public_hex != 66)) {
     return Status::InvalidArgument("not a keystore key file name");
   }
+  // The name is bare hex: HexDecode would accept and strip a 0x/0X prefix, which shifts every
+  // byte of the key type and the key.
   auto bytes = keymgr::HexDecode(name);
-  if (!bytes.ok() || name.starts_with("0x")) {
+  if (!bytes.ok() || name.starts_with("0x") || name.starts_with("0X")) {
     return Status::InvalidArgument("not a keystore key file name");
   }
   keymgr::KeyId id;

@@ -35,6 +35,7 @@ TEST(KeystoreTest, FileNamesAreKeyTypeThenPublicKey) {
        {"", "62616265", "README",
         "62616265d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da2",
         "0x616265d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d",
+        "0X616265d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d",
         "62616265d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27z"}) {
     EXPECT_FALSE(ParseKeystoreFileName(bad).ok()) << bad;
   }

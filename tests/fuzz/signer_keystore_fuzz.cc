@@ -10,11 +10,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::span<const uint8_t> bytes(data, size);
   const std::string name(bytes.begin(), bytes.end());
   auto key = signer::ParseKeystoreFileName(name);
-  // Known finding, reported to the owner of signer/src/keys_keystore.cc: only a lower-case "0x"
-  // prefix is refused, so "0X" + 70 hex digits parses as a 3-byte-shifted key type and a 31-byte
-  // key. Drop this exception once that is fixed; its input is kept in the corpus.
-  const bool known_upper_case_prefix = name.starts_with("0X");
-  if (key.ok() && !known_upper_case_prefix) {
+  if (key.ok()) {
     // The name is hex(key type) ++ hex(public key), so its length fixes the key's.
     const size_t key_size = key.value().public_key.size();
     if ((key_size != 32 && key_size != 33) || name.size() != 2 * (4 + key_size)) __builtin_trap();
