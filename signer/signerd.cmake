@@ -46,8 +46,23 @@ endif()
 target_link_libraries(signerctl PRIVATE signerd_core)
 
 # The gRPC service (callback API, admission, worker pool) and the daemon.
-add_library(signerd_service STATIC src/service_grpc.cc)
-target_link_libraries(signerd_service PUBLIC signerd_core signer_api signer_tls)
+# civetweb serves the Prometheus /metrics page; replication.cc picks standalone or Kafka mode.
+# (Debian's civetweb CMake package names a server binary the -dev package does not ship, so the
+# library is found directly.)
+find_library(CIVETWEB_LIBRARY civetweb REQUIRED)
+find_path(CIVETWEB_INCLUDE_DIR civetweb.h REQUIRED)
+add_library(signerd_service STATIC
+  src/metrics.cc
+  src/metrics_http.cc
+  src/replication.cc
+  src/service_grpc.cc
+)
+target_link_libraries(signerd_service PUBLIC signerd_core signer_api signer_tls
+                                      PRIVATE ${CIVETWEB_LIBRARY})
+target_include_directories(signerd_service SYSTEM PRIVATE ${CIVETWEB_INCLUDE_DIR})
+if(TARGET signer_kafka)
+  target_link_libraries(signerd_service PRIVATE signer_kafka)
+endif()
 
 add_executable(signerd src/signerd_main.cc)
 target_link_libraries(signerd PRIVATE signerd_service spdlog::spdlog)
@@ -56,6 +71,7 @@ if(SIGNER_TESTS)
   add_executable(signerd_test
     src/audit_cli_test.cc
     src/audit_log_test.cc
+    src/metrics_test.cc
     src/pipeline_test.cc
     src/policy_test.cc
     src/service_test.cc

@@ -8,8 +8,9 @@ packages=(
   clang lld libclang-rt-14-dev clang-format clang-tidy
   libsodium-dev libsecp256k1-dev libssl-dev
   softhsm2 libp11-kit-dev
-  librocksdb-dev
+  librocksdb-dev librdkafka-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libspdlog-dev
+  libcivetweb-dev prometheus
   nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs

@@ -182,6 +182,9 @@ Status AuditLog::Append(const AuditRecord& record) {
   }
   prev_hash_ = AuditLineHash(line);
   ++next_seq_;
+  if (observer_) {
+    observer_(line, record);
+  }
   return Status::Ok();
 }
 

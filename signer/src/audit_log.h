@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -55,6 +56,12 @@ class AuditLog final : public AuditSink {
 
   keymgr::Status Append(const AuditRecord& record) override;
 
+  // LineObserver sees every line (without its newline) once it is durable, in chain order: it is
+  // called under the log's lock, so it must only enqueue (the Kafka audit stream). Set it before
+  // the first Append; it is not synchronised with Append.
+  using LineObserver = std::function<void(std::string_view line, const AuditRecord& record)>;
+  void SetLineObserver(LineObserver observer) { observer_ = std::move(observer); }
+
  private:
   AuditLog(int fd, uint64_t next_seq, std::string prev_hash);
 
@@ -63,6 +70,7 @@ class AuditLog final : public AuditSink {
   uint64_t next_seq_;
   std::string prev_hash_;
   bool broken_ = false;  // a failed write leaves the file in an unknown state: refuse further use
+  LineObserver observer_;
 };
 
 // AuditVerifyReport says whether a whole log verifies and, if not, where it first breaks.

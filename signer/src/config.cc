@@ -234,10 +234,65 @@ Status ParseServer(const YAML::Node& node, std::string_view base_dir, ServerConf
   SIGNER_RETURN_IF_ERROR(section.Integer("worker_threads", 1, 256, workers));
   out.worker_threads = static_cast<size_t>(workers);
   SIGNER_RETURN_IF_ERROR(section.Integer("max_deadline_ms", 1, 600000, out.max_deadline_ms));
+  SIGNER_RETURN_IF_ERROR(section.String("metrics_listen", false, out.metrics_listen));
+  if (!out.metrics_listen.empty() && !ValidListen(out.metrics_listen)) {
+    return Status::InvalidArgument("server.metrics_listen must be HOST:PORT");
+  }
   SIGNER_RETURN_IF_ERROR(section.RejectUnknown());
   out.policy_file = Resolve(out.policy_file, base_dir);
   out.audit_log = Resolve(out.audit_log, base_dir);
   return Status::Ok();
+}
+
+// These librdkafka properties carry the replication's guarantees; a config must not weaken them.
+bool IsReservedKafkaProperty(const std::string& name) {
+  static const std::set<std::string> kReserved = {"acks",
+                                                  "request.required.acks",
+                                                  "enable.idempotence",
+                                                  "bootstrap.servers",
+                                                  "metadata.broker.list",
+                                                  "enable.auto.commit",
+                                                  "group.id",
+                                                  "isolation.level",
+                                                  "max.in.flight.requests.per.connection",
+                                                  "max.in.flight",
+                                                  "enable.partition.eof"};
+  return kReserved.contains(name);
+}
+
+Status ParseKafka(const YAML::Node& node, KafkaConfig& out) {
+  Section section(node, "kafka");
+  SIGNER_RETURN_IF_ERROR(section.Check());
+  SIGNER_RETURN_IF_ERROR(section.String("brokers", true, out.brokers));
+  SIGNER_RETURN_IF_ERROR(section.String("claims_topic", false, out.claims_topic));
+  if (std::optional<YAML::Node> audit = section.Take("audit_topic"); audit) {
+    if (!audit->IsNull() && !audit->IsScalar()) {
+      return Status::InvalidArgument("kafka.audit_topic must be a string (empty turns it off)");
+    }
+    out.audit_topic = audit->IsScalar() ? audit->Scalar() : std::string();
+  }
+  if (out.claims_topic == out.audit_topic) {
+    return Status::InvalidArgument("kafka.claims_topic and kafka.audit_topic must differ");
+  }
+  SIGNER_RETURN_IF_ERROR(section.Integer("claim_timeout_ms", 1, 600000, out.claim_timeout_ms));
+  SIGNER_RETURN_IF_ERROR(
+      section.Integer("catch_up_timeout_ms", 1, 86'400'000, out.catch_up_timeout_ms));
+  if (std::optional<YAML::Node> properties = section.Take("properties"); properties) {
+    Section props(*properties, "kafka.properties");
+    SIGNER_RETURN_IF_ERROR(props.Check());
+    for (const auto& entry : *properties) {
+      const std::string name = entry.first.Scalar();
+      if (!entry.second.IsScalar()) {
+        return Status::InvalidArgument("kafka.properties." + name + " must be a string");
+      }
+      if (IsReservedKafkaProperty(name)) {
+        return Status::InvalidArgument("kafka.properties." + name +
+                                       " is set by signerd and cannot be overridden");
+      }
+      out.properties.emplace_back(name, entry.second.Scalar());
+    }
+  }
+  return section.RejectUnknown();
 }
 
 Result<SignerConfig> ParseDocument(const YAML::Node& document, std::string_view base_dir) {
@@ -261,6 +316,10 @@ Result<SignerConfig> ParseDocument(const YAML::Node& document, std::string_view 
   if (std::optional<YAML::Node> server = root.Take("server"); server) {
     config.server.emplace();
     SIGNER_RETURN_IF_ERROR(ParseServer(*server, base_dir, *config.server));
+  }
+  if (std::optional<YAML::Node> kafka = root.Take("kafka"); kafka) {
+    config.kafka.emplace();
+    SIGNER_RETURN_IF_ERROR(ParseKafka(*kafka, *config.kafka));
   }
   SIGNER_RETURN_IF_ERROR(root.RejectUnknown());
   return config;

@@ -183,5 +183,72 @@ TEST(SignerConfigTest, RejectsBadServerSections) {
   }
 }
 
+TEST(SignerConfigTest, ParsesMetricsListen) {
+  std::string body = kServerBody;
+  body += "  metrics_listen: 127.0.0.1:9615\n";
+  auto config = ParseSignerConfig(ServerConfigText(body), "/etc/signer");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->server->metrics_listen, "127.0.0.1:9615");
+  auto bad = ParseSignerConfig(ServerConfigText(std::string(kServerBody) + "  metrics_listen: x\n"),
+                               "/etc/signer");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("server.metrics_listen"), std::string::npos);
+}
+
+std::string KafkaConfigText(const std::string& kafka_body) {
+  return ServerConfigText(kServerBody) + "kafka:\n" + kafka_body;
+}
+
+TEST(SignerConfigTest, StandaloneWhenTheKafkaSectionIsAbsent) {
+  auto config = ParseSignerConfig(ServerConfigText(kServerBody), "/etc/signer");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_FALSE(config->kafka.has_value());
+}
+
+TEST(SignerConfigTest, ParsesTheKafkaSection) {
+  auto config = ParseSignerConfig(KafkaConfigText(R"(  brokers: 127.0.0.1:9092,127.0.0.1:9093
+  claim_timeout_ms: 500
+  properties:
+    security.protocol: ssl
+    ssl.ca.location: /pki/kafka-ca.pem
+)"),
+                                  "/etc/signer");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  ASSERT_TRUE(config->kafka.has_value());
+  EXPECT_EQ(config->kafka->brokers, "127.0.0.1:9092,127.0.0.1:9093");
+  EXPECT_EQ(config->kafka->claims_topic, "signer-claims");
+  EXPECT_EQ(config->kafka->audit_topic, "signer-audit");
+  EXPECT_EQ(config->kafka->claim_timeout_ms, 500);
+  EXPECT_EQ(config->kafka->catch_up_timeout_ms, 60'000);
+  ASSERT_EQ(config->kafka->properties.size(), 2u);
+  EXPECT_EQ(config->kafka->properties[0].first, "security.protocol");
+  EXPECT_EQ(config->kafka->properties[1].second, "/pki/kafka-ca.pem");
+
+  auto no_audit =
+      ParseSignerConfig(KafkaConfigText("  brokers: b:9092\n  audit_topic: \"\"\n"), "/etc/signer");
+  ASSERT_TRUE(no_audit.ok()) << no_audit.status().message();
+  EXPECT_TRUE(no_audit->kafka->audit_topic.empty());
+}
+
+TEST(SignerConfigTest, RejectsBadKafkaSections) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"  claims_topic: c\n", "kafka.brokers is required"},
+      {"  brokers: b:9092\n  acks: 1\n", "unknown field kafka.acks"},
+      {"  brokers: b:9092\n  properties: {acks: \"1\"}\n",
+       "kafka.properties.acks is set by signerd"},
+      {"  brokers: b:9092\n  properties: {enable.idempotence: \"false\"}\n",
+       "kafka.properties.enable.idempotence"},
+      {"  brokers: b:9092\n  claim_timeout_ms: 0\n", "kafka.claim_timeout_ms"},
+      {"  brokers: b:9092\n  claims_topic: same\n  audit_topic: same\n", "must differ"},
+      {"  brokers: b:9092\n  properties: [a, b]\n", "kafka.properties must be a mapping"},
+  };
+  for (const auto& [body, expected] : cases) {
+    auto config = ParseSignerConfig(KafkaConfigText(body), "/etc/signer");
+    ASSERT_FALSE(config.ok()) << body;
+    EXPECT_NE(config.status().message().find(expected), std::string::npos)
+        << body << ": " << config.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace signer

@@ -101,5 +101,6 @@ void RegisterHistoryCommands(CLI::App& app, CommandTable& table);
 void RegisterTlsCommands(CLI::App& app, CommandTable& table);
 void RegisterAuditCommands(CLI::App& app, CommandTable& table);
 void RegisterDemoCommands(CLI::App& app, CommandTable& table);
+void RegisterDevCommands(CLI::App& app, CommandTable& table);
 
 }  // namespace signerctl

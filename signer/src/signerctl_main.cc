@@ -68,6 +68,7 @@ int Run(int argc, char** argv) {
   RegisterTlsCommands(app, table);
   RegisterAuditCommands(app, table);
   RegisterDemoCommands(app, table);
+  RegisterDevCommands(app, table);
 
   try {
     app.parse(argc, argv);

@@ -19,6 +19,7 @@
 #include "keymgr/pkcs11_custody.h"
 #include "pipeline_core.h"
 #include "policy_file.h"
+#include "replication.h"
 #include "service_grpc.h"
 #include "signer/config.h"
 #include "slashing/history_admin.h"
@@ -110,7 +111,12 @@ int Run(const std::string& config_path) {
     spdlog::error("history: {}", store.status().message());
     return kExitFailure;
   }
-  slashing::LocalHistoryLog history_log(**store);
+  // Standalone, or replicated through Kafka when the config has a kafka section (docs/kafka.md).
+  auto replication = signer::Replication::Open(*config, **store);
+  if (!replication.ok()) {
+    spdlog::error("replication: {}", replication.status().message());
+    return kExitFailure;
+  }
   slashing::SystemClock clock;
   slashing::ProtectionPolicy protection;
   for (const std::string& name : config->history.allow_unrecognised) {
@@ -119,7 +125,7 @@ int Run(const std::string& config_path) {
       protection.allow_unrecognised.push_back(*key_type);
     }
   }
-  slashing::Protector protector(history_log, clock, protection);
+  slashing::Protector protector((*replication)->history_log(), clock, protection);
 
   auto policy = signer::Policy::Load(server_config.policy_file);
   if (!policy.ok()) {
@@ -143,6 +149,7 @@ int Run(const std::string& config_path) {
     return kExitFailure;
   }
 
+  (*replication)->AttachAuditStream(**audit);
   LoggingAuditSink audit_sink(**audit);
   signer::Pipeline pipeline(signer::PipelineDeps{**custody, protector, *policy, audit_sink, clock});
   signer::WorkerPool pool(server_config.worker_threads);
@@ -162,7 +169,17 @@ int Run(const std::string& config_path) {
     spdlog::error("cannot listen on {}", server_config.listen);
     return kExitFailure;
   }
-  // Keys and history were loaded above, before the listener existed: serving is now true.
+  // Keys were loaded above; the history is complete once it holds every claim already in the topic
+  // (standalone: at once). Until then health says NOT_SERVING.
+  server->GetHealthCheckService()->SetServingStatus(false);
+  if (keymgr::Status caught_up = (*replication)
+                                     ->WaitUntilCaughtUp(std::chrono::milliseconds(
+                                         config->kafka ? config->kafka->catch_up_timeout_ms : 0));
+      !caught_up.ok()) {
+    spdlog::error("history: {}", caught_up.message());
+    server->Shutdown();
+    return kExitFailure;
+  }
   server->GetHealthCheckService()->SetServingStatus(true);
   std::printf("signerd listening on %s:%d\n", HostOf(server_config.listen).c_str(), bound_port);
   std::fflush(stdout);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "keymgr/status.h"
@@ -54,6 +55,23 @@ struct ServerConfig {
   size_t max_in_flight = 256;        // requests beyond this are shed with RESOURCE_EXHAUSTED
   size_t worker_threads = 4;         // threads running crypto, HSM and history calls
   int64_t max_deadline_ms = 10'000;  // a request with no or a longer deadline gets this one
+  // Prometheus text exposition over plain HTTP (GET /metrics); empty turns it off. HOST:PORT, port
+  // 0 picks a free port (signerd prints the bound one).
+  std::string metrics_listen;
+};
+
+// KafkaConfig turns on replicated protection (docs/kafka.md): claims go through a Kafka topic that
+// every signer applies in the same order, and every decision is also published to an audit topic.
+// Absent means standalone: the local RocksDB history decides alone.
+struct KafkaConfig {
+  std::string brokers;                       // bootstrap servers, comma-separated HOST:PORT
+  std::string claims_topic = "signer-claims";
+  std::string audit_topic = "signer-audit";  // empty turns the audit stream off
+  int64_t claim_timeout_ms = 2'000;          // a claim not applied by then gets UNAVAILABLE
+  int64_t catch_up_timeout_ms = 60'000;      // startup gives up if the history is not rebuilt by then
+  // Extra librdkafka properties (for example security.protocol, ssl.ca.location), passed as they
+  // are; ones the replication itself depends on (acks, idempotence) are refused.
+  std::vector<std::pair<std::string, std::string>> properties;
 };
 
 // SignerConfig is the parsed file. Relative paths in it are resolved against the file's directory,
@@ -64,6 +82,7 @@ struct SignerConfig {
   HistoryConfig history;
   KeysConfig keys;
   std::optional<ServerConfig> server;  // present only in signerd's configuration
+  std::optional<KafkaConfig> kafka;    // present only for redundant signers
 };
 
 // ParseSignerConfig parses YAML (JSON is YAML too). `base_dir` resolves relative paths. Fails with

@@ -1,0 +1,2 @@
+// placeholder: the metrics issue fills this in.
+#pragma once
