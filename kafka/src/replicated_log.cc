@@ -1,0 +1,1 @@
+// placeholder: the Kafka issue fills this in.

@@ -1,0 +1,2 @@
+// placeholder: the Kafka issue fills this in.
+#include <gtest/gtest.h>
