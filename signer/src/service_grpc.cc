@@ -96,6 +96,47 @@ grpc::Status ToGrpcStatus(ReplyCode code, const std::string& message) {
   return grpc::Status(grpc::StatusCode::INTERNAL, "unknown reply code");
 }
 
+std::string_view GrpcCodeName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN:
+      return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED:
+      return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    default:
+      return "UNKNOWN";
+  }
+}
+
 WorkerPool::WorkerPool(size_t threads) {
   for (size_t i = 0; i < threads; ++i) {
     threads_.emplace_back([this] { Loop(); });
@@ -138,14 +179,21 @@ void WorkerPool::Loop() {
   }
 }
 
-KeystoreService::KeystoreService(Pipeline& pipeline, WorkerPool& pool, ServiceLimits limits)
-    : pipeline_(pipeline), pool_(pool), limits_(limits) {}
+KeystoreService::KeystoreService(Pipeline& pipeline, WorkerPool& pool, ServiceLimits limits,
+                                 SignerMetrics* metrics)
+    : pipeline_(pipeline), pool_(pool), limits_(limits), metrics_(metrics) {}
 
 grpc::ServerUnaryReactor* KeystoreService::Dispatch(
     Ctx* context, const char* method, std::function<grpc::Status(const CallContext&)> work) {
+  const auto admitted_at = std::chrono::steady_clock::now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (in_flight_.fetch_add(1) >= limits_.max_in_flight) {
     in_flight_.fetch_sub(1);
+    if (metrics_ != nullptr) {
+      metrics_->OnShed(method);
+      metrics_->OnRequest(method, GrpcCodeName(grpc::StatusCode::RESOURCE_EXHAUSTED),
+                          std::chrono::steady_clock::now() - admitted_at);
+    }
     reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many requests"));
     return reactor;
   }
@@ -157,13 +205,19 @@ grpc::ServerUnaryReactor* KeystoreService::Dispatch(
   // A call with no deadline, or a longer one than configured, gets the configured one.
   const auto cap = std::chrono::system_clock::now() + limits_.max_deadline;
   const auto deadline = std::min(context->deadline(), cap);
-  pool_.Submit([this, context, reactor, deadline, call = std::move(call), work = std::move(work)] {
+  pool_.Submit([this, context, reactor, deadline, admitted_at, method, call = std::move(call),
+                work = std::move(work)] {
     grpc::Status status;
     if (context->IsCancelled() || std::chrono::system_clock::now() >= deadline) {
       // Nothing was decided or signed: the client has gone or stopped waiting.
       status = grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed while queued");
     } else {
       status = work(call);
+    }
+    // Counted before Finish so a client that reads metrics after its reply sees its own call.
+    if (metrics_ != nullptr) {
+      metrics_->OnRequest(method, GrpcCodeName(status.error_code()),
+                          std::chrono::steady_clock::now() - admitted_at);
     }
     reactor->Finish(status);
     in_flight_.fetch_sub(1);

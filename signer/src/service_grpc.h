@@ -11,9 +11,11 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <vector>
 
+#include "metrics.h"
 #include "pipeline_core.h"
 #include "remote_keystore.grpc.pb.h"
 
@@ -52,14 +54,20 @@ struct ServiceLimits {
 // maps to OK: the reply's error field carries it.
 grpc::Status ToGrpcStatus(ReplyCode code, const std::string& message);
 
+// GrpcCodeName is the canonical upper-case name of a gRPC status code ("OK", "FAILED_PRECONDITION",
+// ...), the `code` label of the request metrics.
+std::string_view GrpcCodeName(grpc::StatusCode code);
+
 // KeystoreService implements RemoteKeystore. Each call: the identity comes from the verified client
 // certificate (none means an empty identity, which the policy denies); above max_in_flight the call
 // is shed with RESOURCE_EXHAUSTED; otherwise it runs on the pool, and a call whose deadline passed
-// while queued ends with DEADLINE_EXCEEDED without touching any key. Thread-safe; `pipeline` and
-// `pool` must outlive the server.
+// while queued ends with DEADLINE_EXCEEDED without touching any key. Every call, shed ones
+// included, is counted in `metrics` (when given) by method and code with its latency. Thread-safe;
+// `pipeline`, `pool` and `metrics` must outlive the server.
 class KeystoreService final : public parity::polkadot::signer::RemoteKeystore::CallbackService {
  public:
-  KeystoreService(Pipeline& pipeline, WorkerPool& pool, ServiceLimits limits);
+  KeystoreService(Pipeline& pipeline, WorkerPool& pool, ServiceLimits limits,
+                  SignerMetrics* metrics = nullptr);
 
   size_t in_flight() const { return in_flight_.load(); }
 
@@ -118,6 +126,7 @@ class KeystoreService final : public parity::polkadot::signer::RemoteKeystore::C
   Pipeline& pipeline_;
   WorkerPool& pool_;
   const ServiceLimits limits_;
+  SignerMetrics* const metrics_;
   std::atomic<size_t> in_flight_{0};
 };
 

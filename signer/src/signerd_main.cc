@@ -17,6 +17,8 @@
 
 #include "audit_log.h"
 #include "keymgr/pkcs11_custody.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "pipeline_core.h"
 #include "policy_file.h"
 #include "replication.h"
@@ -77,6 +79,12 @@ int Run(const std::string& config_path) {
     return kExitUsage;
   }
   const signer::ServerConfig& server_config = *config->server;
+  // Metrics are always counted; they are served only when server.metrics_listen is set.
+  auto metrics = signer::SignerMetrics::Create();
+  if (!metrics.ok()) {
+    spdlog::error("metrics: {}", metrics.status().message());
+    return kExitFailure;
+  }
 
   // Keys: open the token and list once, so a wrong PIN or missing token stops startup here.
   keymgr::Pkcs11Config hsm;
@@ -104,6 +112,9 @@ int Run(const std::string& config_path) {
     return kExitFailure;
   }
   spdlog::info("keys loaded: {}", keys->size());
+  (*metrics)->SetKeysLoaded(*keys);
+  // Every custody call of the pipeline goes through the counting decorator (HSM errors, keys).
+  signer::MeteredCustody metered_custody(**custody, **metrics);
 
   // History: the directory lock makes a second signer on the same history fail here.
   auto store = slashing::OpenHistory(config->history.data_dir, config->history.genesis_hash);
@@ -125,7 +136,11 @@ int Run(const std::string& config_path) {
       protection.allow_unrecognised.push_back(*key_type);
     }
   }
-  slashing::Protector protector((*replication)->history_log(), clock, protection);
+  slashing::Protector protector((*replication)->history_log(), clock, protection, metrics->get());
+  (*replication)
+      ->SetClaimRoundTripObserver([observer = metrics->get()](std::chrono::nanoseconds round_trip) {
+        observer->ObserveClaimRoundTrip(round_trip);
+      });
 
   auto policy = signer::Policy::Load(server_config.policy_file);
   if (!policy.ok()) {
@@ -150,13 +165,24 @@ int Run(const std::string& config_path) {
   }
 
   (*replication)->AttachAuditStream(**audit);
-  LoggingAuditSink audit_sink(**audit);
-  signer::Pipeline pipeline(signer::PipelineDeps{**custody, protector, *policy, audit_sink, clock});
+  LoggingAuditSink logging_audit_sink(**audit);
+  signer::MeteredAuditSink audit_sink(logging_audit_sink, **metrics);
+  signer::Pipeline pipeline(
+      signer::PipelineDeps{metered_custody, protector, *policy, audit_sink, clock});
   signer::WorkerPool pool(server_config.worker_threads);
   signer::KeystoreService service(
       pipeline, pool,
       signer::ServiceLimits{server_config.max_in_flight,
-                            std::chrono::milliseconds(server_config.max_deadline_ms)});
+                            std::chrono::milliseconds(server_config.max_deadline_ms)},
+      metrics->get());
+  // Values kept elsewhere are read at scrape time; the certificate follows SIGHUP reloads.
+  (*metrics)->WatchInFlight([&service] { return service.in_flight(); });
+  (*metrics)->WatchReplication([&replication] { return (*replication)->stats(); });
+  (*metrics)->WatchCertificates([&credentials] {
+    return signer::CertificateExpiry{(*credentials)->ServerCertificate().not_after,
+                                     (*credentials)->CaCertificate().not_after};
+  });
+  (*metrics)->registry().AddScrapeHook([&metered_custody] { metered_custody.RefreshKeysLoaded(); });
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
@@ -180,8 +206,25 @@ int Run(const std::string& config_path) {
     server->Shutdown();
     return kExitFailure;
   }
+  // The metrics listener is opened last and before the first line: a failure to bind it stops
+  // startup like any other, and once "listening" is printed both ports are up.
+  std::unique_ptr<signer::MetricsHttpServer> metrics_http;
+  if (!server_config.metrics_listen.empty()) {
+    auto started = signer::MetricsHttpServer::Start(
+        server_config.metrics_listen, [observer = metrics->get()] { return observer->Render(); });
+    if (!started.ok()) {
+      spdlog::error("metrics: {}", started.status().message());
+      server->Shutdown();
+      return kExitFailure;
+    }
+    metrics_http = std::move(*started);
+  }
   server->GetHealthCheckService()->SetServingStatus(true);
   std::printf("signerd listening on %s:%d\n", HostOf(server_config.listen).c_str(), bound_port);
+  if (metrics_http) {
+    std::printf("signerd metrics on %s:%d\n", HostOf(server_config.metrics_listen).c_str(),
+                metrics_http->port());
+  }
   std::fflush(stdout);
   spdlog::info("serving on port {} with {} workers, at most {} requests in flight", bound_port,
                server_config.worker_threads, server_config.max_in_flight);
@@ -209,6 +252,7 @@ int Run(const std::string& config_path) {
     break;
   }
   server->GetHealthCheckService()->SetServingStatus(false);
+  metrics_http.reset();  // its scrape hooks read the service and custody below
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
   return 0;
