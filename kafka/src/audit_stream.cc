@@ -234,11 +234,11 @@ class AuditStream::Impl {
         return;
       }
       const auto now = std::chrono::steady_clock::now();
-      if (!force && warned_once_ && now - last_warning_ < kWarningInterval) {
+      if (!force && loss_warned_once_ && now - last_loss_warning_ < kWarningInterval) {
         return;
       }
-      warned_once_ = true;
-      last_warning_ = now;
+      loss_warned_once_ = true;
+      last_loss_warning_ = now;
       reason = last_error_reason_;
       const uint64_t newly_failed = failed_now - failed_reported_;
       failed_reported_ = failed_now;
@@ -263,8 +263,12 @@ class AuditStream::Impl {
   std::atomic<rd_kafka_resp_err_t> last_error_{RD_KAFKA_RESP_ERR_NO_ERROR};
 
   std::mutex warning_mutex_;  // guards the fields below and serialises calls to the warning sink
+  // Lost lines and librdkafka's own errors have separate budgets, so reconnect chatter during an
+  // outage cannot crowd out the count of lost lines.
   bool warned_once_ = false;
   std::chrono::steady_clock::time_point last_warning_;
+  bool loss_warned_once_ = false;
+  std::chrono::steady_clock::time_point last_loss_warning_;
   uint64_t failed_reported_ = 0;
   std::string last_error_reason_;
 };
