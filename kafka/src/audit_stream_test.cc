@@ -4,6 +4,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <future>
@@ -342,8 +343,9 @@ AuditTailOptions TailOptions(const MockCluster& cluster, bool from_beginning) {
   AuditTailOptions options;
   options.brokers = cluster.bootstrap();
   options.from_beginning = from_beginning;
-  options.idle_exit_ms = 2'000;
-  options.checker.reorder_window = milliseconds(300);
+  // Generous, so that a slow fetch on a loaded (sanitizer) machine is not taken for a gap.
+  options.idle_exit_ms = 3'000;
+  options.checker.reorder_window = milliseconds(2'000);
   options.warning = [](std::string_view) {};
   return options;
 }
@@ -509,12 +511,21 @@ TEST(AuditStreamTest, ARestartedStreamContinuesTheChainAndATailFromTheEndStartsM
 
   // A tail that joins now sees only what comes next, and takes it as the start of the chain.
   std::promise<void> ready;
+  std::atomic<bool> ready_signalled{false};
+  auto signal_ready = [&] {
+    if (!ready_signalled.exchange(true)) {
+      ready.set_value();
+    }
+  };
   AuditTailOptions options = TailOptions(cluster, false);
-  options.idle_exit_ms = 0;
+  options.idle_exit_ms = 10'000;  // only so that a failure ends the test instead of hanging it
   options.max_events = 5;
-  options.on_ready = [&ready] { ready.set_value(); };
+  options.on_ready = signal_ready;
   Tail from_end;
-  std::thread tailer([&] { from_end.Run(options); });
+  std::thread tailer([&] {
+    from_end.Run(options);
+    signal_ready();  // a tail that failed to start must not leave the test waiting
+  });
   ready.get_future().wait();
   publish(**second, 5);
   tailer.join();
