@@ -63,6 +63,14 @@ struct Chain {
     ++seq;
     return line;
   }
+  std::vector<std::string> Take(size_t count) {
+    std::vector<std::string> lines;
+    lines.reserve(count);
+    for (size_t i = 0; i < count; ++i) {
+      lines.push_back(Next());
+    }
+    return lines;
+  }
 };
 
 AuditEvent Event(const std::string& signer, const std::string& line, int32_t partition = 0) {
@@ -105,6 +113,7 @@ AuditChainChecker::Options CheckerOptions(bool from_beginning) {
 
 std::vector<std::pair<uint64_t, ChainStatus>> Verdicts(const std::vector<CheckedEvent>& events) {
   std::vector<std::pair<uint64_t, ChainStatus>> out;
+  out.reserve(events.size());
   for (const auto& event : events) {
     out.emplace_back(event.seq, event.chain);
   }
@@ -119,12 +128,8 @@ constexpr ChainStatus kBroken = ChainStatus::kBroken;
 TEST(AuditChainCheckerTest, ReordersInterleavedSignersAndAcceptsIntactChains) {
   Chain a;
   Chain b;
-  std::vector<std::string> la;
-  std::vector<std::string> lb;
-  for (int i = 0; i < 4; ++i) {
-    la.push_back(a.Next());
-    lb.push_back(b.Next());
-  }
+  const std::vector<std::string> la = a.Take(4);
+  const std::vector<std::string> lb = b.Take(4);
   AuditChainChecker checker(CheckerOptions(true));
   std::vector<CheckedEvent> out;
   const auto now = Clock::now();
@@ -149,10 +154,7 @@ TEST(AuditChainCheckerTest, ReordersInterleavedSignersAndAcceptsIntactChains) {
 
 TEST(AuditChainCheckerTest, AMissingSeqIsAGapOnceTheReorderWindowPasses) {
   Chain a;
-  std::vector<std::string> lines;
-  for (int i = 0; i < 5; ++i) {
-    lines.push_back(a.Next());
-  }
+  const std::vector<std::string> lines = a.Take(5);
   AuditChainChecker checker(CheckerOptions(true));
   std::vector<CheckedEvent> out;
   const auto start = Clock::now();
@@ -172,10 +174,7 @@ TEST(AuditChainCheckerTest, AMissingSeqIsAGapOnceTheReorderWindowPasses) {
 
 TEST(AuditChainCheckerTest, FlushReportsGapsWithoutWaiting) {
   Chain a;
-  std::vector<std::string> lines;
-  for (int i = 0; i < 4; ++i) {
-    lines.push_back(a.Next());
-  }
+  const std::vector<std::string> lines = a.Take(4);
   AuditChainChecker checker(CheckerOptions(true));
   std::vector<CheckedEvent> out;
   checker.Add(Event("a", lines[3]), Clock::now(), out);
@@ -188,10 +187,7 @@ TEST(AuditChainCheckerTest, FlushReportsGapsWithoutWaiting) {
 
 TEST(AuditChainCheckerTest, AnEditedEventBreaksTheChainAtTheNextEvent) {
   Chain a;
-  std::vector<std::string> lines;
-  for (int i = 0; i < 4; ++i) {
-    lines.push_back(a.Next());
-  }
+  const std::vector<std::string> lines = a.Take(4);
   // Same seq and prev, another reason: the edit itself is undetectable until its successor.
   std::string edited = lines[2];
   edited.replace(edited.find("\"reason\":\"\""), 11, "\"reason\":\"x\"");
@@ -247,10 +243,7 @@ TEST(AuditChainCheckerTest, ValuesThatAreNotAuditLinesAreBroken) {
 
 TEST(AuditChainCheckerTest, FromTheEndTheLowestSeqWithinTheWindowStartsTheChain) {
   Chain a;
-  std::vector<std::string> lines;
-  for (int i = 0; i < 8; ++i) {
-    lines.push_back(a.Next());
-  }
+  const std::vector<std::string> lines = a.Take(8);
   AuditChainChecker checker(CheckerOptions(false));
   std::vector<CheckedEvent> out;
   const auto start = Clock::now();
@@ -264,10 +257,7 @@ TEST(AuditChainCheckerTest, FromTheEndTheLowestSeqWithinTheWindowStartsTheChain)
 
 TEST(AuditChainCheckerTest, TheReorderBufferIsBounded) {
   Chain a;
-  std::vector<std::string> lines;
-  for (int i = 0; i < 6; ++i) {
-    lines.push_back(a.Next());
-  }
+  const std::vector<std::string> lines = a.Take(6);
   AuditChainChecker::Options options = CheckerOptions(true);
   options.max_buffered_per_signer = 2;
   AuditChainChecker checker(options);
