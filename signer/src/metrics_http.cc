@@ -75,9 +75,8 @@ keymgr::Result<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
     return keymgr::Status::Unavailable("metrics listener on " + listen + ": " +
                                        std::string(error_text.data()));
   }
-  mg_set_request_handler(server->context_, "/", &MetricsHttpServer::HandleOther, server.get());
-  mg_set_request_handler(server->context_, "/metrics$", &MetricsHttpServer::HandleMetrics,
-                         server.get());
+  // One catch-all handler decides by path: civetweb would otherwise try files for unknown paths.
+  mg_set_request_handler(server->context_, "/", &MetricsHttpServer::Handle, server.get());
   std::array<mg_server_port, 4> ports{};
   const int count =
       mg_get_server_ports(server->context_, static_cast<int>(ports.size()), ports.data());
@@ -88,10 +87,14 @@ keymgr::Result<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   return server;
 }
 
-int MetricsHttpServer::HandleMetrics(mg_connection* connection, void* self) {
+int MetricsHttpServer::Handle(mg_connection* connection, void* self) {
   const mg_request_info* request = mg_get_request_info(connection);
-  if (request == nullptr || request->request_method == nullptr ||
-      std::strcmp(request->request_method, "GET") != 0) {
+  if (request == nullptr || request->local_uri == nullptr ||
+      std::strcmp(request->local_uri, "/metrics") != 0) {
+    SendPlain(connection, 404, "Not Found", "only /metrics is served here\n");
+    return 404;
+  }
+  if (request->request_method == nullptr || std::strcmp(request->request_method, "GET") != 0) {
     SendPlain(connection, 405, "Method Not Allowed", "only GET\n", "Allow: GET\r\n");
     return 405;
   }
@@ -102,11 +105,6 @@ int MetricsHttpServer::HandleMetrics(mg_connection* connection, void* self) {
             kContentType, body.size());
   mg_write(connection, body.data(), body.size());
   return 200;
-}
-
-int MetricsHttpServer::HandleOther(mg_connection* connection, void* /*self*/) {
-  SendPlain(connection, 404, "Not Found", "only /metrics is served here\n");
-  return 404;
 }
 
 }  // namespace signer

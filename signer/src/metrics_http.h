@@ -35,8 +35,7 @@ class MetricsHttpServer {
 
  private:
   explicit MetricsHttpServer(std::function<std::string()> render);
-  static int HandleMetrics(mg_connection* connection, void* self);
-  static int HandleOther(mg_connection* connection, void* self);
+  static int Handle(mg_connection* connection, void* self);
 
   std::function<std::string()> render_;
   mg_context* context_ = nullptr;

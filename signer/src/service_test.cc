@@ -1,4 +1,5 @@
-// KeystoreService tests: overload is shed with RESOURCE_EXHAUSTED and expired requests never run.
+// KeystoreService tests: overload is shed with RESOURCE_EXHAUSTED, expired requests never run, and
+// every call is counted in the request metrics.
 #include "service_grpc.h"
 
 #include <grpcpp/grpcpp.h>
@@ -41,7 +42,10 @@ TEST(KeystoreServiceTest, ShedsOverloadAndSkipsExpiredRequests) {
   CountingAudit audit;
   Pipeline pipeline(PipelineDeps{custody, protector, *policy, audit, clock});
   WorkerPool pool(1);
-  KeystoreService service(pipeline, pool, ServiceLimits{2, std::chrono::milliseconds(10'000)});
+  auto metrics = SignerMetrics::Create();
+  ASSERT_TRUE(metrics.ok());
+  KeystoreService service(pipeline, pool, ServiceLimits{2, std::chrono::milliseconds(10'000)},
+                          metrics->get());
 
   // Plaintext is fine here: without a certificate the caller has no identity, so every call that
   // runs is denied, which is exactly what tells a call that ran from one that was shed or skipped.
@@ -107,7 +111,25 @@ TEST(KeystoreServiceTest, ShedsOverloadAndSkipsExpiredRequests) {
   // Only the patient call reached the pipeline: the shed and the expired ones left no audit line.
   std::lock_guard<std::mutex> lock(audit.mutex);
   EXPECT_EQ(audit.verdicts, std::vector<std::string>{"denied"});
+  // Each of the three calls is counted once by its code; the shed one also as shed.
+  const std::string text = (*metrics)->Render();
+  for (const char* code : {"RESOURCE_EXHAUSTED", "DEADLINE_EXCEEDED", "PERMISSION_DENIED"}) {
+    const std::string series =
+        std::string("signer_requests_total{method=\"SignWith\",code=\"") + code + "\"} 1\n";
+    EXPECT_NE(text.find(series), std::string::npos) << code << "\n" << text;
+  }
+  EXPECT_NE(text.find("signer_requests_shed_total{method=\"SignWith\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("signer_request_duration_seconds_count{method=\"SignWith\"} 3\n"),
+            std::string::npos);
+  EXPECT_EQ(text.find("code=\"OK\""), std::string::npos);
   server->Shutdown();
+}
+
+TEST(KeystoreServiceTest, GrpcCodeNamesAreTheCanonicalOnes) {
+  EXPECT_EQ(GrpcCodeName(grpc::StatusCode::OK), "OK");
+  EXPECT_EQ(GrpcCodeName(grpc::StatusCode::FAILED_PRECONDITION), "FAILED_PRECONDITION");
+  EXPECT_EQ(GrpcCodeName(grpc::StatusCode::RESOURCE_EXHAUSTED), "RESOURCE_EXHAUSTED");
+  EXPECT_EQ(GrpcCodeName(grpc::StatusCode::UNAUTHENTICATED), "UNAUTHENTICATED");
 }
 
 TEST(KeystoreServiceTest, StatusMappingIsTheDocumentedOne) {
