@@ -1,16 +1,20 @@
 // End to end: a real signerd process over mTLS, a SoftHSM2 token, a dev PKI and the C++ gRPC
 // client.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -28,6 +32,7 @@
 #include "keymgr/keypair.h"
 #include "keymgr/pkcs11_custody.h"
 #include "remote_keystore.grpc.pb.h"
+#include "tls/certificate.h"
 #include "tls/dev_pki.h"
 #include "tls/grpc_credentials.h"
 
@@ -147,7 +152,8 @@ class SignerdE2eTest : public testing::Test {
                   "\"\nserver:\n  listen: \"127.0.0.1:0\"\n"
                   "  tls:\n    cert_file: pki/server.crt\n    key_file: pki/server.key\n"
                   "    client_ca_file: pki/ca.crt\n  policy_file: policy.yaml\n"
-                  "  audit_log: audit.jsonl\n  max_in_flight: 32\n  worker_threads: 2\n",
+                  "  audit_log: audit.jsonl\n  max_in_flight: 32\n  worker_threads: 2\n"
+                  "  metrics_listen: \"127.0.0.1:0\"\n",
               fs::perms::owner_read | fs::perms::owner_write);
     StartSignerd();
   }
@@ -173,10 +179,13 @@ class SignerdE2eTest : public testing::Test {
       ::_exit(127);
     }
     ::close(out[1]);
-    // Wait for the one line that says the listener is up, and take the port from it.
+    // Wait for the two lines that say the listeners are up (gRPC, then metrics), and take the
+    // ports from them. Both are read before the pipe is closed, so signerd never writes to a
+    // closed pipe.
     std::string text;
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (text.find('\n') == std::string::npos && std::chrono::steady_clock::now() < give_up) {
+    const auto lines = [&text] { return std::count(text.begin(), text.end(), '\n'); };
+    while (lines() < 2 && std::chrono::steady_clock::now() < give_up) {
       pollfd poll_fd{out[0], POLLIN, 0};
       if (::poll(&poll_fd, 1, 200) <= 0) continue;
       char buffer[256];
@@ -190,6 +199,12 @@ class SignerdE2eTest : public testing::Test {
                                          << std::ifstream(log).rdbuf();
     port_ = std::stoi(text.substr(prefix.size()));
     ASSERT_GT(port_, 0);
+    const std::string metrics_prefix = "signerd metrics on 127.0.0.1:";
+    const size_t second_line = text.find('\n') + 1;
+    ASSERT_EQ(text.compare(second_line, metrics_prefix.size(), metrics_prefix), 0)
+        << "signerd said: " << text;
+    metrics_port_ = std::stoi(text.substr(second_line + metrics_prefix.size()));
+    ASSERT_GT(metrics_port_, 0);
   }
 
   static void TearDownTestSuite() {
@@ -227,14 +242,57 @@ class SignerdE2eTest : public testing::Test {
     return stub.SignWith(&context, request, &reply);
   }
 
+  // HttpGet sends one plain GET over loopback to the metrics port and returns the response.
+  static std::string HttpGet(const std::string& path) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(metrics_port_));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::string response;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
+      const std::string request =
+          "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+      if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size())) {
+        char buffer[4096];
+        for (ssize_t got; (got = ::recv(fd, buffer, sizeof(buffer), 0)) > 0;) {
+          response.append(buffer, static_cast<size_t>(got));
+        }
+      }
+    }
+    ::close(fd);
+    return response;
+  }
+
+  // Scrape returns the body of GET /metrics (empty unless the answer was 200).
+  static std::string Scrape() {
+    const std::string response = HttpGet("/metrics");
+    const size_t body = response.find("\r\n\r\n");
+    if (response.rfind("HTTP/1.1 200", 0) != 0 || body == std::string::npos) return "";
+    return response.substr(body + 4);
+  }
+
+  // Sample is the value of one series as rendered (name and labels), 0 when it is absent: the
+  // counters of a label set appear on first use.
+  static double Sample(const std::string& text, const std::string& series) {
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+    }
+    return 0;
+  }
+
   static fs::path* dir_;
   static pid_t pid_;
   static int port_;
+  static int metrics_port_;
 };
 
 fs::path* SignerdE2eTest::dir_ = nullptr;
 pid_t SignerdE2eTest::pid_ = -1;
 int SignerdE2eTest::port_ = 0;
+int SignerdE2eTest::metrics_port_ = 0;
 
 TEST_F(SignerdE2eTest, GrandpaVoteSignedResignAllowedEquivocationRefused) {
   auto alice = Client("validator-alice");
@@ -527,6 +585,10 @@ TEST_F(SignerdE2eTest, SighupReloadsCertificatesWithoutRestart) {
   options.directory = pki;
   options.client_identities = {"validator-alice", "intruder"};
   options.overwrite = true;
+  options.validity_days = 10;  // inside the 14-day alert window, unlike the first PKI
+  const std::string expiry_series = "signer_tls_certificate_expiry_seconds{certificate=\"server\"}";
+  const double expiry_before = Sample(Scrape(), expiry_series);
+  EXPECT_GT(expiry_before, 300 * 86400.0);
   ASSERT_TRUE(tls::CreateDevPki(options).ok());
   ASSERT_EQ(::kill(pid_, SIGHUP), 0);
   auto new_credentials = tls::ClientChannelCredentials(alice_files);
@@ -541,6 +603,10 @@ TEST_F(SignerdE2eTest, SighupReloadsCertificatesWithoutRestart) {
   // The same process and port serve the new PKI only: the old CA's client is refused.
   EXPECT_EQ(::kill(pid_, 0), 0);
   EXPECT_EQ(CallKeys(*old_credentials, port_).error_code(), grpc::StatusCode::UNAVAILABLE);
+  // The expiry metric follows the reload.
+  const double expiry_after = Sample(Scrape(), expiry_series);
+  EXPECT_GT(expiry_after, 9 * 86400.0);
+  EXPECT_LT(expiry_after, 10 * 86400.0 + 3600);
 }
 
 // BabeHeader SCALE-encodes a header as the spec (section 4) describes: parent_hash ++
@@ -746,6 +812,86 @@ TEST_F(SignerdE2eTest, SignWithAnySkipsKeysNotHeld) {
   ASSERT_TRUE(alice->SignWithAny(&context, request, &reply).ok());
   EXPECT_EQ(reply.signature().error(), pb::REMOTE_KEYSTORE_ERROR_PAIR_NOT_FOUND);
   EXPECT_TRUE(reply.signature().signature().empty());
+}
+
+// RunPromtool pipes `text` through `promtool check metrics`; returns its exit status, -1 if absent.
+int PromtoolCheckMetrics(const fs::path& dir, const std::string& text, std::string& output) {
+  if (!fs::exists("/usr/bin/promtool")) return -1;
+  std::ofstream(dir / "scrape.txt") << text;
+  const std::string command = "/usr/bin/promtool check metrics <" + (dir / "scrape.txt").string() +
+                              " >" + (dir / "promtool.out").string() + " 2>&1";
+  const int status = std::system(command.c_str());
+  std::ifstream result(dir / "promtool.out");
+  output.assign(std::istreambuf_iterator<char>(result), {});
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+}
+
+TEST_F(SignerdE2eTest, MetricsCountRequestsAndDecisionsAndPassPromtool) {
+  const std::string before = Scrape();
+  ASSERT_FALSE(before.empty()) << HttpGet("/metrics");
+  const std::string domain = "domain=\"grandpa_prevote\"";
+  const auto decisions = [&](const std::string& text, const std::string& verdict) {
+    return Sample(text, "signer_decisions_total{" + domain + ",verdict=\"" + verdict + "\"}");
+  };
+  const auto requests = [](const std::string& text, const std::string& code) {
+    return Sample(text, "signer_requests_total{method=\"SignWith\",code=\"" + code + "\"}");
+  };
+
+  // A new vote, its identical re-sign, an equivocation (refused) and the intruder (denied).
+  auto alice = Client("validator-alice");
+  pb::SignWithReply reply;
+  ASSERT_TRUE(Sign(*alice, GrandpaVote(0, 0x51, 7000, 11, 21), reply).ok());
+  ASSERT_TRUE(Sign(*alice, GrandpaVote(0, 0x51, 7000, 11, 21), reply).ok());
+  EXPECT_EQ(Sign(*alice, GrandpaVote(0, 0x52, 7001, 11, 21), reply).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  auto intruder = Client("intruder");
+  EXPECT_EQ(Sign(*intruder, GrandpaVote(0, 0x53, 7002, 12, 21), reply).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  const std::string after = Scrape();
+  ASSERT_FALSE(after.empty());
+  EXPECT_EQ(decisions(after, "allowed_new") - decisions(before, "allowed_new"), 1);
+  EXPECT_EQ(decisions(after, "allowed_resign") - decisions(before, "allowed_resign"), 1);
+  EXPECT_EQ(decisions(after, "refused_grandpa_equivocation") -
+                decisions(before, "refused_grandpa_equivocation"),
+            1);
+  // The denial stopped before the protector: no decision, but a request with its code.
+  EXPECT_EQ(requests(after, "OK") - requests(before, "OK"), 2);
+  EXPECT_EQ(requests(after, "FAILED_PRECONDITION") - requests(before, "FAILED_PRECONDITION"), 1);
+  EXPECT_EQ(requests(after, "PERMISSION_DENIED") - requests(before, "PERMISSION_DENIED"), 1);
+  EXPECT_EQ(Sample(after, "signer_request_duration_seconds_count{method=\"SignWith\"}") -
+                Sample(before, "signer_request_duration_seconds_count{method=\"SignWith\"}"),
+            4);
+  EXPECT_EQ(Sample(after, "signer_decision_duration_seconds_count{" + domain + "}") -
+                Sample(before, "signer_decision_duration_seconds_count{" + domain + "}"),
+            3);
+  EXPECT_EQ(Sample(after, "signer_keys_loaded{key_type=\"gran\"}"), 1);
+  EXPECT_EQ(Sample(after, "signer_hsm_errors_total{operation=\"sign\"}"), 0);
+  EXPECT_EQ(Sample(after, "signer_audit_write_failures_total"), 0);
+  EXPECT_EQ(Sample(after, "signer_replicated"), 0);
+  EXPECT_NE(after.find("signer_requests_in_flight "), std::string::npos);
+  // The expiry is the served certificate's, as read from its file (the SIGHUP test, when run in
+  // the same process, replaces it with a 10-day one).
+  std::ifstream certificate_file(*dir_ / "pki" / "server.crt");
+  const std::string certificate_pem((std::istreambuf_iterator<char>(certificate_file)), {});
+  auto certificate = tls::InspectCertificate(std::span<const uint8_t>(
+      reinterpret_cast<const uint8_t*>(certificate_pem.data()), certificate_pem.size()));
+  ASSERT_TRUE(certificate.ok()) << certificate.status().message();
+  const double expected_expiry =
+      std::chrono::duration<double>(certificate->not_after - std::chrono::system_clock::now())
+          .count();
+  EXPECT_GT(expected_expiry, 86400.0);
+  EXPECT_NEAR(Sample(after, "signer_tls_certificate_expiry_seconds{certificate=\"server\"}"),
+              expected_expiry, 120);
+
+  std::string output;
+  const int promtool = PromtoolCheckMetrics(*dir_, after, output);
+  if (promtool == -1) GTEST_SKIP() << "promtool is not installed (Debian package prometheus)";
+  EXPECT_EQ(promtool, 0) << output << "\n" << after;
+
+  // Only GET /metrics is served.
+  EXPECT_EQ(HttpGet("/").rfind("HTTP/1.1 404", 0), 0u);
+  EXPECT_EQ(HttpGet("/metrics.txt").rfind("HTTP/1.1 404", 0), 0u);
 }
 
 // Runs last (alphabetically after the others is not guaranteed, so it only checks the chain).
