@@ -195,19 +195,8 @@ int Run(const std::string& config_path) {
     spdlog::error("cannot listen on {}", server_config.listen);
     return kExitFailure;
   }
-  // Keys were loaded above; the history is complete once it holds every claim already in the topic
-  // (standalone: at once). Until then health says NOT_SERVING.
-  server->GetHealthCheckService()->SetServingStatus(false);
-  if (keymgr::Status caught_up = (*replication)
-                                     ->WaitUntilCaughtUp(std::chrono::milliseconds(
-                                         config->kafka ? config->kafka->catch_up_timeout_ms : 0));
-      !caught_up.ok()) {
-    spdlog::error("history: {}", caught_up.message());
-    server->Shutdown();
-    return kExitFailure;
-  }
-  // The metrics listener is opened last and before the first line: a failure to bind it stops
-  // startup like any other, and once "listening" is printed both ports are up.
+  // The metrics listener opens before the catch-up below, so the consumer lag can be watched while
+  // a replicated signer catches up; a failure to bind it stops startup like any other.
   std::unique_ptr<signer::MetricsHttpServer> metrics_http;
   if (!server_config.metrics_listen.empty()) {
     auto started = signer::MetricsHttpServer::Start(
@@ -218,6 +207,17 @@ int Run(const std::string& config_path) {
       return kExitFailure;
     }
     metrics_http = std::move(*started);
+  }
+  // Keys were loaded above; the history is complete once it holds every claim already in the topic
+  // (standalone: at once). Until then health says NOT_SERVING.
+  server->GetHealthCheckService()->SetServingStatus(false);
+  if (keymgr::Status caught_up = (*replication)
+                                     ->WaitUntilCaughtUp(std::chrono::milliseconds(
+                                         config->kafka ? config->kafka->catch_up_timeout_ms : 0));
+      !caught_up.ok()) {
+    spdlog::error("history: {}", caught_up.message());
+    server->Shutdown();
+    return kExitFailure;
   }
   server->GetHealthCheckService()->SetServingStatus(true);
   std::printf("signerd listening on %s:%d\n", HostOf(server_config.listen).c_str(), bound_port);
