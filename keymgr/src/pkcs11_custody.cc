@@ -14,6 +14,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
 #include <utility>
 
 #include "keymgr/hash.h"
@@ -38,6 +39,9 @@ constexpr uint8_t kSecp256k1Oid[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a};
 // format.
 constexpr std::string_view kWrappedApplication = "polkadot-remote-signer/sr25519-wrapped/v1";
 constexpr std::string_view kWrappingKeyLabel = "polkadot-remote-signer/sr25519-wrapping-key/v1";
+// CKA_APPLICATION of disable markers: data objects labelled "<key type>:<public key hex>" whose
+// presence on the token is what makes a key disabled.
+constexpr std::string_view kDisabledApplication = "polkadot-remote-signer/disabled/v1";
 constexpr std::string_view kOriginGenerated = "generated";
 constexpr std::string_view kOriginImported = "imported";
 // Temporary CKA_ID of a freshly generated pair before its public key (and so its identity) is
@@ -107,6 +111,21 @@ std::optional<ParsedLabel> ParseLabel(std::span<const uint8_t> bytes) {
     return std::nullopt;
   }
   return parsed;
+}
+
+// DisabledLabel is the exact label of `id`'s disable marker, so a marker is found with one search.
+std::string DisabledLabel(const KeyId& id) {
+  return KeyTypeName(id.key_type) + ":" + HexEncode(id.public_key);
+}
+
+std::optional<KeyId> ParseDisabledLabel(std::span<const uint8_t> bytes) {
+  std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  const size_t colon = text.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  Result<KeyTypeId> key_type = MakeKeyTypeId(text.substr(0, colon));
+  Result<std::vector<uint8_t>> public_key = HexDecode(text.substr(colon + 1));
+  if (!key_type.ok() || !public_key.ok() || public_key->empty()) return std::nullopt;
+  return KeyId{*key_type, std::move(public_key).value()};
 }
 
 // DecodeEcPoint accepts CKA_EC_POINT either DER-wrapped in an OCTET STRING (PKCS#11 2.40) or raw
@@ -251,11 +270,10 @@ Result<std::vector<WrappedObject>> ListWrapped(Session& session) {
   return objects;
 }
 
-Result<WrappedObject> FindWrapped(Session& session, const KeyId& id) {
-  Result<std::vector<WrappedObject>> objects = ListWrapped(session);
-  if (!objects.ok()) return objects.status();
+// PickWrapped returns the one object of `objects` that is `id`.
+Result<WrappedObject> PickWrapped(std::vector<WrappedObject>& objects, const KeyId& id) {
   std::optional<WrappedObject> match;
-  for (WrappedObject& object : *objects) {
+  for (WrappedObject& object : objects) {
     if (object.label.id != id) continue;
     if (match.has_value())
       return Status::Internal("wrapped sr25519 key is ambiguous: several objects match");
@@ -272,6 +290,64 @@ CK_KEY_TYPE Pkcs11KeyType(Scheme scheme) {
 std::span<const uint8_t> EcParams(Scheme scheme) {
   if (scheme == Scheme::kEd25519) return kEd25519Oid;
   return kSecp256k1Oid;
+}
+
+std::vector<uint8_t> DisabledApplicationBytes() {
+  return std::vector<uint8_t>(kDisabledApplication.begin(), kDisabledApplication.end());
+}
+
+// FindMarkers returns the disable markers of `id` (normally none or one).
+Result<std::vector<CK_OBJECT_HANDLE>> FindMarkers(Session& session, const KeyId& id) {
+  const std::vector<uint8_t> application = DisabledApplicationBytes();
+  const std::string label = DisabledLabel(id);
+  CK_OBJECT_CLASS klass = CKO_DATA;
+  CK_ATTRIBUTE templ[] = {AttrOf(CKA_CLASS, klass), AttrBytes(CKA_APPLICATION, application),
+                          Attr(CKA_LABEL, label.data(), label.size())};
+  return pkcs11::FindObjects(session, templ);
+}
+
+// ReadDisabled returns the identity of every disable marker on the token: one search, then one
+// label per marker, so its cost grows with the disabled keys only.
+Result<std::set<KeyId>> ReadDisabled(Session& session) {
+  const std::vector<uint8_t> application = DisabledApplicationBytes();
+  CK_OBJECT_CLASS klass = CKO_DATA;
+  CK_ATTRIBUTE templ[] = {AttrOf(CKA_CLASS, klass), AttrBytes(CKA_APPLICATION, application)};
+  Result<std::vector<CK_OBJECT_HANDLE>> found = pkcs11::FindObjects(session, templ);
+  if (!found.ok()) return found.status();
+  std::set<KeyId> disabled;
+  for (CK_OBJECT_HANDLE handle : *found) {
+    Result<std::vector<uint8_t>> label = pkcs11::GetBytes(session, handle, CKA_LABEL);
+    if (!label.ok()) return label.status();
+    // A marker we cannot read disables nothing we could name; it is not ours to judge.
+    if (std::optional<KeyId> id = ParseDisabledLabel(*label)) disabled.insert(std::move(*id));
+  }
+  return disabled;
+}
+
+// WriteMarker creates the disable marker of `id`: a private, unmodifiable token data object whose
+// value records when the key was disabled (Unix seconds, decimal), for an auditor's eyes only.
+Result<CK_OBJECT_HANDLE> WriteMarker(Session& session, const KeyId& id, int64_t now) {
+  const std::vector<uint8_t> application = DisabledApplicationBytes();
+  const std::string label = DisabledLabel(id);
+  const std::string value = std::to_string(now);
+  CK_OBJECT_CLASS klass = CKO_DATA;
+  CK_ATTRIBUTE templ[] = {
+      AttrOf(CKA_CLASS, klass),
+      AttrOf(CKA_TOKEN, kTrue),
+      AttrOf(CKA_PRIVATE, kTrue),
+      AttrOf(CKA_MODIFIABLE, kFalse),
+      AttrBytes(CKA_APPLICATION, application),
+      Attr(CKA_LABEL, label.data(), label.size()),
+      Attr(CKA_VALUE, value.data(), value.size()),
+  };
+  CK_OBJECT_HANDLE object = CK_INVALID_HANDLE;
+  if (Status s = session.Check(
+          session.fn()->C_CreateObject(session.handle(), templ, std::size(templ), &object),
+          "C_CreateObject (disable marker)");
+      !s.ok()) {
+    return s;
+  }
+  return object;
 }
 
 Status CheckSchemeForKeyType(const KeyTypeId& key_type, Scheme scheme) {
@@ -345,6 +421,132 @@ struct Pkcs11Custody::Impl {
   // Unwrapped sr25519 keys. shared_ptr so UnloadSecrets never frees a key under a signer: the
   // secret is wiped when its last user finishes.
   std::map<KeyId, std::shared_ptr<const Sr25519Keypair>> loaded;
+
+  // The disable markers last read from the token. Sign calls trust them for disabled_refresh, then
+  // read them again, so a disable written by another process is honoured within that time.
+  std::chrono::milliseconds disabled_refresh{std::chrono::seconds(2)};
+  std::mutex disabled_mutex;
+  std::set<KeyId> disabled_keys;
+  bool disabled_known = false;
+  std::chrono::steady_clock::time_point disabled_read_at;
+  // Bumped by every marker change this instance makes: a read that started before the change may
+  // miss it, so its result is thrown away.
+  uint64_t disabled_generation = 0;
+
+  // Where each wrapped object was last seen. Only a hint: a hit is checked against the token, a
+  // miss scans it. It makes finding one key cost a few attribute reads instead of one per key held.
+  std::mutex hint_mutex;
+  std::map<KeyId, CK_OBJECT_HANDLE> wrapped_hints;
+
+  // ScanWrapped lists every wrapped object and remembers where each one is.
+  Result<std::vector<WrappedObject>> ScanWrapped(Session& session) {
+    Result<std::vector<WrappedObject>> objects = ListWrapped(session);
+    if (!objects.ok()) return objects.status();
+    std::lock_guard lock(hint_mutex);
+    wrapped_hints.clear();
+    for (const WrappedObject& object : *objects) wrapped_hints[object.label.id] = object.handle;
+    return objects;
+  }
+
+  void RememberWrapped(const KeyId& id, CK_OBJECT_HANDLE handle) {
+    std::lock_guard lock(hint_mutex);
+    wrapped_hints[id] = handle;
+  }
+
+  // FindWrapped finds the wrapped object of `id`: where it was last seen if the object there still
+  // is ours and still names `id`, otherwise by scanning every wrapped object (which also finds
+  // duplicates, an error).
+  Result<WrappedObject> FindWrapped(Session& session, const KeyId& id) {
+    std::optional<CK_OBJECT_HANDLE> hint;
+    {
+      std::lock_guard lock(hint_mutex);
+      if (auto it = wrapped_hints.find(id); it != wrapped_hints.end()) hint = it->second;
+    }
+    if (hint.has_value()) {
+      Result<std::vector<uint8_t>> application = pkcs11::GetBytes(session, *hint, CKA_APPLICATION);
+      Result<std::vector<uint8_t>> label = pkcs11::GetBytes(session, *hint, CKA_LABEL);
+      if (application.ok() && label.ok() && *application == ApplicationBytes()) {
+        std::optional<ParsedLabel> parsed = ParseLabel(*label);
+        if (parsed.has_value() && parsed->id == id) {
+          return WrappedObject{*hint, std::move(*parsed)};
+        }
+      }
+    }
+    Result<std::vector<WrappedObject>> objects = ScanWrapped(session);
+    if (!objects.ok()) return objects.status();
+    return PickWrapped(*objects, id);
+  }
+
+  // ApplyDisabled installs the markers a read begun at `read_at` found, unless this instance
+  // changed markers since the read began (`generation`). Returns false when the read was dropped.
+  bool ApplyDisabled(std::set<KeyId> markers, std::chrono::steady_clock::time_point read_at,
+                     uint64_t generation) {
+    std::lock_guard lock(disabled_mutex);
+    if (generation != disabled_generation) return false;
+    if (disabled_known && read_at < disabled_read_at) return true;  // a newer read is in place
+    disabled_keys = std::move(markers);
+    disabled_known = true;
+    disabled_read_at = read_at;
+    // A disabled key's secret has no business in memory; a later enable unwraps it again.
+    for (const KeyId& id : disabled_keys) Forget(id);
+    return true;
+  }
+
+  // MarkersChanged is called after this instance wrote or removed markers: the next sign call
+  // reads them again.
+  void MarkersChanged(const KeyId& id) {
+    {
+      std::lock_guard lock(disabled_mutex);
+      ++disabled_generation;
+      disabled_known = false;
+    }
+    Forget(id);
+  }
+
+  // CheckEnabled fails with kNotFound if `id` is disabled, going by markers read at most
+  // disabled_refresh ago, and fails closed (as the token does) if they cannot be read.
+  Status CheckEnabled(const KeyId& id) {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      const std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now();
+      uint64_t generation = 0;
+      {
+        std::lock_guard lock(disabled_mutex);
+        if (disabled_known && now - disabled_read_at < disabled_refresh) {
+          if (disabled_keys.contains(id)) return Status::NotFound("key is disabled");
+          return Status::Ok();
+        }
+        generation = disabled_generation;
+      }
+      Result<std::set<KeyId>> markers = Status::Internal("unset");
+      {
+        Result<Session> session = pool->Acquire();
+        if (!session.ok()) return session.status();
+        markers = ReadDisabled(*session);
+      }
+      if (!markers.ok()) return markers.status();
+      if (ApplyDisabled(std::move(markers).value(), now, generation)) {
+        std::lock_guard lock(disabled_mutex);
+        if (disabled_keys.contains(id)) return Status::NotFound("key is disabled");
+        return Status::Ok();
+      }
+    }
+    return Status::Unavailable("disable markers changed during every read");
+  }
+
+  // HoldsKey is true if the token has a private key or a wrapped secret for `id`.
+  Result<bool> HoldsKey(Session& session, const KeyId& id) {
+    const std::vector<uint8_t> id_bytes = IdBytes(id);
+    CK_OBJECT_CLASS klass = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE templ[] = {AttrOf(CKA_CLASS, klass), AttrBytes(CKA_ID, id_bytes)};
+    Result<std::vector<CK_OBJECT_HANDLE>> keys = pkcs11::FindObjects(session, templ);
+    if (!keys.ok()) return keys.status();
+    if (!keys->empty()) return true;
+    if (id.public_key.size() != kSr25519PublicSize) return false;
+    Result<WrappedObject> wrapped = FindWrapped(session, id);
+    if (wrapped.ok()) return true;
+    if (wrapped.status().code() == StatusCode::kNotFound) return false;
+    return wrapped.status();
+  }
 
   Result<CK_OBJECT_HANDLE> FindWrappingKey(Session& session) {
     CK_OBJECT_CLASS klass = CKO_SECRET_KEY;
@@ -431,6 +633,12 @@ struct Pkcs11Custody::Impl {
   Result<Sr25519Keypair> Unwrap(Session& session, const WrappedObject& object) {
     Result<CK_OBJECT_HANDLE> wrapping_key = FindWrappingKey(session);
     if (!wrapping_key.ok()) return wrapping_key.status();
+    return UnwrapWith(session, *wrapping_key, object);
+  }
+
+  // UnwrapWith is Unwrap with the wrapping key already found (a pass over many keys finds it once).
+  Result<Sr25519Keypair> UnwrapWith(Session& session, CK_OBJECT_HANDLE wrapping_key,
+                                    const WrappedObject& object) {
     Result<std::vector<uint8_t>> wrapped = pkcs11::GetBytes(session, object.handle, CKA_VALUE);
     if (!wrapped.ok()) return wrapped.status();
     CK_OBJECT_CLASS klass = CKO_SECRET_KEY;
@@ -442,7 +650,7 @@ struct Pkcs11Custody::Impl {
     CK_MECHANISM mechanism{CKM_AES_KEY_WRAP_PAD, nullptr, 0};
     CK_OBJECT_HANDLE transient = CK_INVALID_HANDLE;
     if (Status s = session.Check(
-            session.fn()->C_UnwrapKey(session.handle(), &mechanism, *wrapping_key, wrapped->data(),
+            session.fn()->C_UnwrapKey(session.handle(), &mechanism, wrapping_key, wrapped->data(),
                                       static_cast<CK_ULONG>(wrapped->size()), templ,
                                       std::size(templ), &transient),
             "C_UnwrapKey (sr25519 secret)");
@@ -469,10 +677,24 @@ struct Pkcs11Custody::Impl {
     return pair;
   }
 
-  // StoreWrapped wraps `pair` and writes the data object, then unwraps it again to prove the stored
-  // form works before reporting success. Caller holds write_mutex.
+  // StoreWrapped checks that `pair` is not stored yet, then stores it. Caller holds write_mutex.
   Result<KeyInfo> StoreWrapped(Session& session, const KeyTypeId& key_type,
                                const Sr25519Keypair& pair, bool generated) {
+    const KeyId id{key_type,
+                   std::vector<uint8_t>(pair.public_key().begin(), pair.public_key().end())};
+    if (Status exists = EnsureAbsent(session, id); !exists.ok()) return exists;
+    Result<CK_OBJECT_HANDLE> wrapping_key = EnsureWrappingKey(session);
+    if (!wrapping_key.ok()) return wrapping_key.status();
+    return StoreWrappedWith(session, *wrapping_key, key_type, pair, generated, /*disabled=*/false);
+  }
+
+  // StoreWrappedWith wraps `pair` and writes the data object, then unwraps it again to prove the
+  // stored form works before reporting success. With `disabled`, the disable marker is written
+  // first, so no reader ever sees the key enabled. The caller has checked that the key is absent
+  // and holds write_mutex.
+  Result<KeyInfo> StoreWrappedWith(Session& session, CK_OBJECT_HANDLE wrapping_key,
+                                   const KeyTypeId& key_type, const Sr25519Keypair& pair,
+                                   bool generated, bool disabled) {
     KeyInfo info;
     info.id =
         KeyId{key_type, std::vector<uint8_t>(pair.public_key().begin(), pair.public_key().end())};
@@ -480,10 +702,18 @@ struct Pkcs11Custody::Impl {
     info.protection = KeyProtection::kHsmWrapped;
     info.generated_in_custody = generated;
     info.created_at_unix = clock();
-    if (Status exists = EnsureAbsent(session, info.id); !exists.ok()) return exists;
-    Result<CK_OBJECT_HANDLE> wrapping_key = EnsureWrappingKey(session);
-    if (!wrapping_key.ok()) return wrapping_key.status();
-    Result<std::vector<uint8_t>> wrapped = Wrap(session, *wrapping_key, pair.secret());
+    info.disabled = disabled;
+    std::optional<ObjectGuard> marker_guard;
+    if (disabled) {
+      Result<std::vector<CK_OBJECT_HANDLE>> markers = FindMarkers(session, info.id);
+      if (!markers.ok()) return markers.status();
+      if (markers->empty()) {
+        Result<CK_OBJECT_HANDLE> marker = WriteMarker(session, info.id, info.created_at_unix);
+        if (!marker.ok()) return marker.status();
+        marker_guard.emplace(session, *marker);
+      }
+    }
+    Result<std::vector<uint8_t>> wrapped = Wrap(session, wrapping_key, pair.secret());
     if (!wrapped.ok()) return wrapped.status();
     const std::string label =
         MakeLabel(info.id, info.created_at_unix, generated ? kOriginGenerated : kOriginImported);
@@ -506,10 +736,13 @@ struct Pkcs11Custody::Impl {
       return s;
     }
     ObjectGuard guard(session, object);
-    Result<Sr25519Keypair> check = Unwrap(
-        session, WrappedObject{object, ParsedLabel{info.id, info.created_at_unix, generated}});
+    Result<Sr25519Keypair> check =
+        UnwrapWith(session, wrapping_key,
+                   WrappedObject{object, ParsedLabel{info.id, info.created_at_unix, generated}});
     if (!check.ok()) return check.status();
     guard.Release();
+    if (marker_guard.has_value()) marker_guard->Release();
+    RememberWrapped(info.id, object);
     return info;
   }
 
@@ -596,18 +829,32 @@ struct Pkcs11Custody::Impl {
   }
 
   // ImportNative creates the private and public key objects for an ed25519 or ecdsa secret, then
-  // signs a probe to prove the HSM interpreted the key material as intended. Caller holds
-  // write_mutex.
+  // signs a probe to prove the HSM interpreted the key material as intended. `check_absent` false
+  // means the caller already knows the key is absent; `disabled` writes the disable marker first.
+  // Caller holds write_mutex.
   Result<KeyInfo> ImportNative(Session& session, const KeyTypeId& key_type, Scheme scheme,
-                               std::span<const uint8_t> secret,
-                               std::span<const uint8_t> public_key) {
+                               std::span<const uint8_t> secret, std::span<const uint8_t> public_key,
+                               bool check_absent = true, bool disabled = false) {
     KeyInfo info;
     info.id = KeyId{key_type, std::vector<uint8_t>(public_key.begin(), public_key.end())};
     info.scheme = scheme;
     info.protection = KeyProtection::kHsmNonExtractable;
     info.generated_in_custody = false;
     info.created_at_unix = clock();
-    if (Status exists = EnsureAbsent(session, info.id); !exists.ok()) return exists;
+    info.disabled = disabled;
+    if (check_absent) {
+      if (Status exists = EnsureAbsent(session, info.id); !exists.ok()) return exists;
+    }
+    std::optional<ObjectGuard> marker_guard;
+    if (disabled) {
+      Result<std::vector<CK_OBJECT_HANDLE>> markers = FindMarkers(session, info.id);
+      if (!markers.ok()) return markers.status();
+      if (markers->empty()) {
+        Result<CK_OBJECT_HANDLE> marker = WriteMarker(session, info.id, info.created_at_unix);
+        if (!marker.ok()) return marker.status();
+        marker_guard.emplace(session, *marker);
+      }
+    }
 
     std::vector<uint8_t> ec_point;
     if (scheme == Scheme::kEd25519) {
@@ -666,6 +913,7 @@ struct Pkcs11Custody::Impl {
     if (Status s = ProbeSign(session, info.id, scheme); !s.ok()) return s;
     private_guard.Release();
     public_guard.Release();
+    if (marker_guard.has_value()) marker_guard->Release();
     return info;
   }
 
@@ -834,12 +1082,33 @@ Result<std::unique_ptr<Pkcs11Custody>> Pkcs11Custody::Open(Pkcs11Config config) 
   auto impl = std::make_unique<Impl>();
   impl->pool = std::move(pool).value();
   if (config.clock != nullptr) impl->clock = config.clock;
+  if (config.disabled_refresh.count() < 0) {
+    return Status::InvalidArgument("disabled_refresh must not be negative");
+  }
+  impl->disabled_refresh = config.disabled_refresh;
   return std::unique_ptr<Pkcs11Custody>(new Pkcs11Custody(std::move(impl)));
 }
 
 Result<std::vector<KeyInfo>> Pkcs11Custody::List() {
+  Result<std::vector<KeyInfo>> all = ListAll();
+  if (!all.ok()) return all.status();
+  std::erase_if(*all, [](const KeyInfo& info) { return info.disabled; });
+  return all;
+}
+
+Result<std::vector<KeyInfo>> Pkcs11Custody::ListAll() {
+  const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  uint64_t generation = 0;
+  {
+    std::lock_guard lock(impl_->disabled_mutex);
+    generation = impl_->disabled_generation;
+  }
   Result<Session> session = impl_->pool->Acquire();
   if (!session.ok()) return session.status();
+  // Markers first: a key disabled while the keys are being read is then at worst reported
+  // disabled after it was enabled again, never the other way round.
+  Result<std::set<KeyId>> disabled = ReadDisabled(*session);
+  if (!disabled.ok()) return disabled.status();
   CK_OBJECT_CLASS klass = CKO_PRIVATE_KEY;
   CK_ATTRIBUTE templ[] = {AttrOf(CKA_CLASS, klass)};
   Result<std::vector<CK_OBJECT_HANDLE>> private_keys = pkcs11::FindObjects(*session, templ);
@@ -850,7 +1119,7 @@ Result<std::vector<KeyInfo>> Pkcs11Custody::List() {
     if (!info.ok()) return info.status();
     if (info->has_value()) infos.push_back(std::move(**info));
   }
-  Result<std::vector<WrappedObject>> wrapped = ListWrapped(*session);
+  Result<std::vector<WrappedObject>> wrapped = impl_->ScanWrapped(*session);
   if (!wrapped.ok()) return wrapped.status();
   for (WrappedObject& object : *wrapped) {
     KeyInfo info;
@@ -861,6 +1130,9 @@ Result<std::vector<KeyInfo>> Pkcs11Custody::List() {
     info.created_at_unix = object.label.created_at;
     infos.push_back(std::move(info));
   }
+  for (KeyInfo& info : infos) info.disabled = disabled->contains(info.id);
+  // Validators list keys often, so this keeps the signing path's view fresh at no extra cost.
+  (void)impl_->ApplyDisabled(std::move(disabled).value(), started, generation);
   return infos;
 }
 
@@ -914,6 +1186,10 @@ Status Pkcs11Custody::Delete(const KeyId& id) {
     if (object.label.id == id) objects->push_back(object.handle);
   }
   if (objects->empty()) return Status::NotFound("key not held");
+  // The marker goes last, so a failure part-way never leaves the key enabled.
+  Result<std::vector<CK_OBJECT_HANDLE>> markers = FindMarkers(*session, id);
+  if (!markers.ok()) return markers.status();
+  objects->insert(objects->end(), markers->begin(), markers->end());
   for (CK_OBJECT_HANDLE object : *objects) {
     if (Status s = session->Check(session->fn()->C_DestroyObject(session->handle(), object),
                                   "C_DestroyObject");
@@ -922,12 +1198,122 @@ Status Pkcs11Custody::Delete(const KeyId& id) {
     }
   }
   // Again after the objects are gone, in case a concurrent signer unwrapped the key in between.
-  impl_->Forget(id);
+  impl_->MarkersChanged(id);
   return Status::Ok();
+}
+
+Status Pkcs11Custody::Disable(const KeyId& id) {
+  std::lock_guard lock(impl_->write_mutex);
+  Result<Session> session = impl_->pool->Acquire();
+  if (!session.ok()) return session.status();
+  Result<bool> held = impl_->HoldsKey(*session, id);
+  if (!held.ok()) return held.status();
+  if (!*held) return Status::NotFound("key not held");
+  Result<std::vector<CK_OBJECT_HANDLE>> markers = FindMarkers(*session, id);
+  if (!markers.ok()) return markers.status();
+  if (markers->empty()) {
+    Result<CK_OBJECT_HANDLE> marker = WriteMarker(*session, id, impl_->clock());
+    if (!marker.ok()) return marker.status();
+  }
+  impl_->MarkersChanged(id);
+  return Status::Ok();
+}
+
+Status Pkcs11Custody::Enable(const KeyId& id) {
+  std::lock_guard lock(impl_->write_mutex);
+  Result<Session> session = impl_->pool->Acquire();
+  if (!session.ok()) return session.status();
+  Result<bool> held = impl_->HoldsKey(*session, id);
+  if (!held.ok()) return held.status();
+  if (!*held) return Status::NotFound("key not held");
+  Result<std::vector<CK_OBJECT_HANDLE>> markers = FindMarkers(*session, id);
+  if (!markers.ok()) return markers.status();
+  for (CK_OBJECT_HANDLE marker : *markers) {
+    if (Status s = session->Check(session->fn()->C_DestroyObject(session->handle(), marker),
+                                  "C_DestroyObject (disable marker)");
+        !s.ok()) {
+      return s;
+    }
+  }
+  impl_->MarkersChanged(id);
+  return Status::Ok();
+}
+
+struct Pkcs11Custody::BulkImport::State {
+  Impl* impl = nullptr;
+  std::unique_lock<std::mutex> write_lock;
+  std::optional<Session> session;
+  // CKA_ID values (key type || public key) of every key object and wrapped secret on the token.
+  std::set<std::vector<uint8_t>> present;
+  CK_OBJECT_HANDLE wrapping_key = CK_INVALID_HANDLE;
+};
+
+Pkcs11Custody::BulkImport::BulkImport(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+Pkcs11Custody::BulkImport::~BulkImport() {
+  if (state_ == nullptr) return;
+  state_->session.reset();  // back to the pool before the write lock is released
+}
+
+Result<std::unique_ptr<Pkcs11Custody::BulkImport>> Pkcs11Custody::BeginBulkImport() {
+  auto state = std::make_unique<BulkImport::State>();
+  state->impl = impl_.get();
+  state->write_lock = std::unique_lock(impl_->write_mutex);
+  Result<Session> session = impl_->pool->Acquire();
+  if (!session.ok()) return session.status();
+  state->session.emplace(std::move(session).value());
+  Session& s = *state->session;
+  for (CK_OBJECT_CLASS klass : {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY}) {
+    CK_ATTRIBUTE templ[] = {AttrOf(CKA_CLASS, klass)};
+    Result<std::vector<CK_OBJECT_HANDLE>> objects = pkcs11::FindObjects(s, templ);
+    if (!objects.ok()) return objects.status();
+    for (CK_OBJECT_HANDLE object : *objects) {
+      Result<std::vector<uint8_t>> id_bytes = pkcs11::GetBytes(s, object, CKA_ID);
+      if (!id_bytes.ok()) return id_bytes.status();
+      state->present.insert(std::move(id_bytes).value());
+    }
+  }
+  Result<std::vector<WrappedObject>> wrapped = impl_->ScanWrapped(s);
+  if (!wrapped.ok()) return wrapped.status();
+  for (const WrappedObject& object : *wrapped) state->present.insert(IdBytes(object.label.id));
+  return std::unique_ptr<BulkImport>(new BulkImport(std::move(state)));
+}
+
+Result<KeyInfo> Pkcs11Custody::BulkImport::Import(const KeyTypeId& key_type, const Keypair& pair,
+                                                  bool disabled) {
+  if (Status s = CheckSchemeForKeyType(key_type, pair.scheme()); !s.ok()) return s;
+  State& state = *state_;
+  Session& session = *state.session;
+  const std::vector<uint8_t> public_key = pair.public_key();
+  std::vector<uint8_t> id_bytes(key_type.begin(), key_type.end());
+  id_bytes.insert(id_bytes.end(), public_key.begin(), public_key.end());
+  if (state.present.contains(id_bytes)) return Status::InvalidArgument("key already stored");
+  Result<KeyInfo> stored = Status::Internal("unset");
+  if (const Sr25519Keypair* sr = pair.sr25519()) {
+    if (state.wrapping_key == CK_INVALID_HANDLE) {
+      Result<CK_OBJECT_HANDLE> wrapping_key = state.impl->EnsureWrappingKey(session);
+      if (!wrapping_key.ok()) return wrapping_key.status();
+      state.wrapping_key = *wrapping_key;
+    }
+    stored = state.impl->StoreWrappedWith(session, state.wrapping_key, key_type, *sr,
+                                          /*generated=*/false, disabled);
+  } else if (const Ed25519Keypair* ed = pair.ed25519()) {
+    stored = state.impl->ImportNative(session, key_type, Scheme::kEd25519, ed->seed(),
+                                      ed->public_key(), /*check_absent=*/false, disabled);
+  } else {
+    const EcdsaKeypair* ecdsa = pair.ecdsa();
+    stored = state.impl->ImportNative(session, key_type, Scheme::kEcdsa, ecdsa->seed(),
+                                      ecdsa->public_key(), /*check_absent=*/false, disabled);
+  }
+  if (!stored.ok()) return stored.status();
+  state.present.insert(std::move(id_bytes));
+  if (disabled) state.impl->MarkersChanged(stored->id);
+  return stored;
 }
 
 Result<std::vector<uint8_t>> Pkcs11Custody::Sign(const KeyId& id, Scheme scheme,
                                                  std::span<const uint8_t> message) {
+  if (Status s = impl_->CheckEnabled(id); !s.ok()) return s;
   switch (scheme) {
     case Scheme::kEd25519: {
       Result<Ed25519Signature> signature = impl_->SignEd25519(id, message);
@@ -952,11 +1338,13 @@ Result<std::vector<uint8_t>> Pkcs11Custody::Sign(const KeyId& id, Scheme scheme,
 
 Result<EcdsaSignature> Pkcs11Custody::EcdsaSignPrehashed(const KeyId& id,
                                                          std::span<const uint8_t> digest) {
+  if (Status s = impl_->CheckEnabled(id); !s.ok()) return s;
   return impl_->SignEcdsaDigest(id, digest);
 }
 
 Result<Sr25519VrfSignature> Pkcs11Custody::VrfSign(const KeyId& id, const VrfTranscriptData& input,
                                                    const std::optional<VrfTranscriptData>& extra) {
+  if (Status s = impl_->CheckEnabled(id); !s.ok()) return s;
   Result<std::shared_ptr<const Sr25519Keypair>> pair = impl_->LoadSr25519(id);
   if (!pair.ok()) return pair.status();
   std::optional<MerlinTranscript> extra_transcript;
@@ -966,6 +1354,7 @@ Result<Sr25519VrfSignature> Pkcs11Custody::VrfSign(const KeyId& id, const VrfTra
 
 Result<Sr25519VrfPreOutput> Pkcs11Custody::VrfPreOutput(const KeyId& id,
                                                         const VrfTranscriptData& input) {
+  if (Status s = impl_->CheckEnabled(id); !s.ok()) return s;
   Result<std::shared_ptr<const Sr25519Keypair>> pair = impl_->LoadSr25519(id);
   if (!pair.ok()) return pair.status();
   return (*pair)->VrfPreOutput(input.Build());
@@ -981,11 +1370,14 @@ Result<std::vector<std::pair<KeyId, SecretBytes>>>
 Pkcs11Custody::ExportAllSr25519SecretsForBackup() {
   Result<Session> session = impl_->pool->Acquire();
   if (!session.ok()) return session.status();
-  Result<std::vector<WrappedObject>> objects = ListWrapped(*session);
+  Result<std::vector<WrappedObject>> objects = impl_->ScanWrapped(*session);
   if (!objects.ok()) return objects.status();
   std::vector<std::pair<KeyId, SecretBytes>> secrets;
+  if (objects->empty()) return secrets;
+  Result<CK_OBJECT_HANDLE> wrapping_key = impl_->FindWrappingKey(*session);
+  if (!wrapping_key.ok()) return wrapping_key.status();
   for (const WrappedObject& object : *objects) {
-    Result<Sr25519Keypair> pair = impl_->Unwrap(*session, object);
+    Result<Sr25519Keypair> pair = impl_->UnwrapWith(*session, *wrapping_key, object);
     if (!pair.ok()) return pair.status();
     secrets.emplace_back(object.label.id, SecretBytes::CopyFrom(pair->secret()));
   }

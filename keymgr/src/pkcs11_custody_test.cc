@@ -2,11 +2,14 @@
 #include "keymgr/pkcs11_custody.h"
 
 #include <gtest/gtest.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -30,6 +33,8 @@
 // pointers. Both hooks are unused without ASan.
 extern "C" const char* __lsan_default_suppressions() { return "leak:libsofthsm2.so\n"; }
 extern "C" const char* __asan_default_options() { return "fast_unwind_on_malloc=0"; }
+
+extern char** environ;
 
 namespace keymgr {
 namespace {
@@ -772,6 +777,257 @@ TEST_F(Pkcs11CustodyTest, ConcurrentSigningUsesOneSessionPerThread) {
   }
   for (std::thread& thread : threads) thread.join();
   EXPECT_EQ(verified.load(), 6 * 20);
+}
+
+// The disable marker: what a security team relies on when it stops a suspected-compromised key.
+TEST_F(Pkcs11CustodyTest, DisabledKeySignsNothingIsNotListedAndEnablesAgain) {
+  std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
+  ASSERT_NE(custody, nullptr);
+  std::vector<KeyInfo> keys;
+  for (auto [type, scheme] :
+       {std::pair{"babe", Scheme::kSr25519}, std::pair{"gran", Scheme::kEd25519},
+        std::pair{"beef", Scheme::kEcdsa}}) {
+    Result<KeyInfo> info = custody->Generate(Type(type), scheme);
+    ASSERT_TRUE(info.ok()) << type << ": " << info.status().message();
+    keys.push_back(*info);
+  }
+  Result<KeyInfo> other = custody->Generate(Type("para"), Scheme::kSr25519);
+  ASSERT_TRUE(other.ok());
+  const std::vector<uint8_t> message = Bytes("statement");
+  const Hash256 digest = Blake2b256(message);
+  const VrfTranscriptData input{"BABE", {{"slot number", Bytes("12345678")}}};
+  for (const KeyInfo& info : keys) {
+    ASSERT_TRUE(custody->Sign(info.id, info.scheme, message).ok()) << KeyTypeName(info.id.key_type);
+  }
+  ASSERT_EQ(custody->LoadedSecretCount(), 1u);
+
+  for (const KeyInfo& info : keys) ASSERT_TRUE(custody->Disable(info.id).ok());
+  // Disabling twice changes nothing and is not an error.
+  EXPECT_TRUE(custody->Disable(keys[0].id).ok());
+  EXPECT_EQ(custody->LoadedSecretCount(), 0u) << "a disabled key's secret stays in memory";
+  for (const KeyInfo& info : keys) {
+    Result<std::vector<uint8_t>> signature = custody->Sign(info.id, info.scheme, message);
+    ASSERT_FALSE(signature.ok()) << KeyTypeName(info.id.key_type);
+    EXPECT_EQ(signature.status().code(), StatusCode::kNotFound);
+  }
+  EXPECT_EQ(custody->EcdsaSignPrehashed(keys[2].id, digest).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(custody->VrfSign(keys[0].id, input, std::nullopt).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(custody->VrfPreOutput(keys[0].id, input).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(custody->LoadedSecretCount(), 0u);
+  // Other keys are untouched.
+  EXPECT_TRUE(custody->Sign(other->id, Scheme::kSr25519, message).ok());
+
+  Result<std::vector<KeyInfo>> listed = custody->List();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].id, other->id);
+  EXPECT_FALSE((*listed)[0].disabled);
+  Result<std::vector<KeyInfo>> all = custody->ListAll();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 4u);
+  for (const KeyInfo& info : *all) EXPECT_EQ(info.disabled, info.id != other->id);
+
+  // The marker is on the token, where any PKCS#11 tool sees it: a data object that names the key
+  // and cannot be modified; the key objects themselves are unchanged.
+  CK_SESSION_HANDLE session = InspectionSession();
+  const std::vector<uint8_t> application = Bytes("polkadot-remote-signer/disabled/v1");
+  const std::string label = "babe:" + HexEncode(keys[0].id.public_key);
+  CK_OBJECT_CLASS data_class = CKO_DATA;
+  std::vector<CK_OBJECT_HANDLE> markers =
+      Find(session, {AttrOf(CKA_CLASS, data_class), AttrBytes(CKA_APPLICATION, application),
+                     Attr(CKA_LABEL, label.data(), label.size())});
+  ASSERT_EQ(markers.size(), 1u);
+  EXPECT_TRUE(BoolAttribute(session, markers[0], CKA_TOKEN));
+  EXPECT_TRUE(BoolAttribute(session, markers[0], CKA_PRIVATE));
+  EXPECT_FALSE(BoolAttribute(session, markers[0], CKA_MODIFIABLE));
+  EXPECT_EQ(Find(session, {AttrOf(CKA_CLASS, data_class), AttrBytes(CKA_APPLICATION, application)})
+                .size(),
+            3u);
+
+  // A new instance (a restarted signer) reads the state from the token.
+  custody.reset();
+  custody = OpenCustody();
+  ASSERT_NE(custody, nullptr);
+  EXPECT_EQ(custody->Sign(keys[1].id, Scheme::kEd25519, message).status().code(),
+            StatusCode::kNotFound);
+
+  ASSERT_TRUE(custody->Enable(keys[0].id).ok());
+  ASSERT_TRUE(custody->Enable(keys[1].id).ok());
+  EXPECT_TRUE(custody->Enable(keys[1].id).ok());
+  Result<std::vector<uint8_t>> again = custody->Sign(keys[0].id, Scheme::kSr25519, message);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_TRUE(Sr25519Verify(keys[0].id.public_key, message, *again));
+  Result<std::vector<uint8_t>> ed = custody->Sign(keys[1].id, Scheme::kEd25519, message);
+  ASSERT_TRUE(ed.ok());
+  EXPECT_TRUE(Ed25519Verify(keys[1].id.public_key, message, *ed));
+  EXPECT_TRUE(custody->VrfPreOutput(keys[0].id, input).ok());
+  listed = custody->List();
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 3u);
+
+  // Unknown keys are named as such, in both directions.
+  const KeyId unknown{Type("babe"), std::vector<uint8_t>(32, 0x42)};
+  EXPECT_EQ(custody->Disable(unknown).code(), StatusCode::kNotFound);
+  EXPECT_EQ(custody->Enable(unknown).code(), StatusCode::kNotFound);
+  EXPECT_TRUE(Find(session, {AttrOf(CKA_CLASS, data_class), AttrBytes(CKA_APPLICATION, application),
+                             Attr(CKA_LABEL, "babe:", 5)})
+                  .empty());
+
+  // Deleting a disabled key takes its marker with it: the same key imported later is enabled.
+  ASSERT_TRUE(custody->Delete(keys[2].id).ok());
+  EXPECT_EQ(Find(session, {AttrOf(CKA_CLASS, data_class), AttrBytes(CKA_APPLICATION, application)})
+                .size(),
+            0u);
+  EXPECT_EQ(fn()->C_CloseSession(session), CKR_OK);
+}
+
+TEST_F(Pkcs11CustodyTest, OtherInstancesHonourADisableWithinTheirRefreshInterval) {
+  std::unique_ptr<Pkcs11Custody> operator_view = OpenCustody();
+  ASSERT_NE(operator_view, nullptr);
+  auto open_with_refresh = [&](std::chrono::milliseconds refresh) {
+    Pkcs11Config config = Config();
+    config.disabled_refresh = refresh;
+    Result<std::unique_ptr<Pkcs11Custody>> custody = Pkcs11Custody::Open(std::move(config));
+    EXPECT_TRUE(custody.ok());
+    return custody.ok() ? std::move(custody).value() : nullptr;
+  };
+  std::unique_ptr<Pkcs11Custody> every_call = open_with_refresh(std::chrono::milliseconds(0));
+  std::unique_ptr<Pkcs11Custody> short_cache = open_with_refresh(std::chrono::milliseconds(300));
+  std::unique_ptr<Pkcs11Custody> long_cache = open_with_refresh(std::chrono::hours(1));
+  ASSERT_TRUE(every_call && short_cache && long_cache);
+  Result<KeyInfo> key = operator_view->Generate(Type("babe"), Scheme::kSr25519);
+  ASSERT_TRUE(key.ok());
+  const std::vector<uint8_t> message = Bytes("m");
+  for (Pkcs11Custody* signer : {every_call.get(), short_cache.get(), long_cache.get()}) {
+    ASSERT_TRUE(signer->Sign(key->id, Scheme::kSr25519, message).ok());
+  }
+
+  ASSERT_TRUE(operator_view->Disable(key->id).ok());
+  EXPECT_EQ(every_call->Sign(key->id, Scheme::kSr25519, message).status().code(),
+            StatusCode::kNotFound);
+  // The cache is what keeps the token out of every signature: within its interval an instance
+  // still signs, so the interval is the documented bound and not a formality.
+  EXPECT_TRUE(long_cache->Sign(key->id, Scheme::kSr25519, message).ok());
+  // Listing reads the markers, so a signer that lists keys picks the disable up at once.
+  Result<std::vector<KeyInfo>> listed = long_cache->List();
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->empty());
+  EXPECT_EQ(long_cache->Sign(key->id, Scheme::kSr25519, message).status().code(),
+            StatusCode::kNotFound);
+  std::this_thread::sleep_for(std::chrono::milliseconds(350));
+  EXPECT_EQ(short_cache->Sign(key->id, Scheme::kSr25519, message).status().code(),
+            StatusCode::kNotFound);
+
+  ASSERT_TRUE(operator_view->Enable(key->id).ok());
+  EXPECT_TRUE(every_call->Sign(key->id, Scheme::kSr25519, message).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(350));
+  EXPECT_TRUE(short_cache->Sign(key->id, Scheme::kSr25519, message).ok());
+}
+
+// Runs only as the child of DisableInAnotherProcessStopsSigning, which names the key in the
+// environment; as an ordinary test it has nothing to do.
+TEST_F(Pkcs11CustodyTest, ChildProcessDisablesTheKeyNamedInItsEnvironment) {
+  const char* key_text = std::getenv("KEYMGR_TEST_DISABLE_KEY");
+  const char* conf = std::getenv("KEYMGR_TEST_PARENT_SOFTHSM2_CONF");
+  if (key_text == nullptr || conf == nullptr) GTEST_SKIP() << "only run by a parent test";
+  // This process's SetUp made a token of its own; the key is on the parent's.
+  module_.reset();
+  ASSERT_EQ(setenv("SOFTHSM2_CONF", conf, 1), 0);
+  std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
+  ASSERT_NE(custody, nullptr);
+  const std::string text(key_text);
+  const KeyId id{Type(text.substr(0, 4)), Hex(text.substr(5))};
+  ASSERT_TRUE(custody->Disable(id).ok());
+}
+
+TEST_F(Pkcs11CustodyTest, DisableInAnotherProcessStopsSigning) {
+  Pkcs11Config config = Config();
+  config.disabled_refresh = std::chrono::milliseconds(200);
+  Result<std::unique_ptr<Pkcs11Custody>> signer = Pkcs11Custody::Open(std::move(config));
+  ASSERT_TRUE(signer.ok());
+  Result<KeyInfo> key = (*signer)->Generate(Type("babe"), Scheme::kSr25519);
+  ASSERT_TRUE(key.ok());
+  const std::vector<uint8_t> message = Bytes("m");
+  ASSERT_TRUE((*signer)->Sign(key->id, Scheme::kSr25519, message).ok());
+
+  // The child is this test binary run afresh (exec, not fork: a forked PKCS#11 library must not
+  // be used), the way `signerctl keys disable` runs beside signerd.
+  std::vector<std::string> args = {
+      "/proc/self/exe",
+      "--gtest_filter=Pkcs11CustodyTest.ChildProcessDisablesTheKeyNamedInItsEnvironment"};
+  std::vector<std::string> env;
+  for (char** entry = environ; *entry != nullptr; ++entry) env.emplace_back(*entry);
+  env.push_back("KEYMGR_TEST_DISABLE_KEY=babe:" + HexEncode(key->id.public_key));
+  env.push_back(std::string("KEYMGR_TEST_PARENT_SOFTHSM2_CONF=") + std::getenv("SOFTHSM2_CONF"));
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (std::string& entry : env) envp.push_back(entry.data());
+  envp.push_back(nullptr);
+  pid_t child = 0;
+  ASSERT_EQ(posix_spawn(&child, "/proc/self/exe", nullptr, nullptr, argv.data(), envp.data()), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  Result<std::vector<uint8_t>> refused = (*signer)->Sign(key->id, Scheme::kSr25519, message);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kNotFound);
+  Result<std::vector<KeyInfo>> listed = (*signer)->List();
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->empty());
+}
+
+TEST_F(Pkcs11CustodyTest, BulkImportChecksDuplicatesAndKeepsTheDisabledFlag) {
+  // Known answers from the spec: the sp_core sr25519 mini-secret and the RFC 8032 ed25519 seed.
+  const std::vector<uint8_t> seed =
+      Hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+  auto sr = [&] { return Keypair(Sr25519Keypair::FromMiniSecret(seed).value()); };
+  auto ed = [&] { return Keypair(Ed25519Keypair::FromSeed(seed).value()); };
+  const std::vector<uint8_t> sr_public =
+      Hex("44a996beb1eef7bdcab976ab6d2ca26104834164ecf28fb375600576fcc6eb0f");
+  const KeyId sr_id{Type("para"), sr_public};
+  const KeyId ed_id{Type("gran"),
+                    Hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")};
+  std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
+  ASSERT_NE(custody, nullptr);
+  ASSERT_TRUE(custody->Import(Type("audi"), sr()).ok());  // on the token before the bulk import
+  {
+    Result<std::unique_ptr<Pkcs11Custody::BulkImport>> bulk = custody->BeginBulkImport();
+    ASSERT_TRUE(bulk.ok()) << bulk.status().message();
+    Result<KeyInfo> stored = (*bulk)->Import(Type("para"), sr(), /*disabled=*/false);
+    ASSERT_TRUE(stored.ok()) << stored.status().message();
+    EXPECT_EQ(stored->id, sr_id);
+    EXPECT_FALSE(stored->generated_in_custody);
+    EXPECT_FALSE(stored->disabled);
+    Result<KeyInfo> disabled = (*bulk)->Import(Type("gran"), ed(), /*disabled=*/true);
+    ASSERT_TRUE(disabled.ok()) << disabled.status().message();
+    EXPECT_EQ(disabled->id, ed_id);
+    EXPECT_TRUE(disabled->disabled);
+    // Duplicates of a key stored in this bulk import and of one stored before it are refused.
+    EXPECT_EQ((*bulk)->Import(Type("para"), sr(), false).status().code(),
+              StatusCode::kInvalidArgument);
+    EXPECT_EQ((*bulk)->Import(Type("gran"), ed(), true).status().code(),
+              StatusCode::kInvalidArgument);
+    EXPECT_EQ((*bulk)->Import(Type("audi"), sr(), false).status().code(),
+              StatusCode::kInvalidArgument);
+    EXPECT_EQ((*bulk)->Import(Type("gran"), sr(), false).status().code(),
+              StatusCode::kInvalidArgument);  // wrong scheme for the key type
+  }
+  Result<std::vector<KeyInfo>> all = custody->ListAll();
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 3u);
+  for (const KeyInfo& info : *all) EXPECT_EQ(info.disabled, info.id == ed_id);
+  const std::vector<uint8_t> message = Bytes("m");
+  Result<std::vector<uint8_t>> signature = custody->Sign(sr_id, Scheme::kSr25519, message);
+  ASSERT_TRUE(signature.ok());
+  EXPECT_TRUE(Sr25519Verify(sr_public, message, *signature));
+  EXPECT_EQ(custody->Sign(ed_id, Scheme::kEd25519, message).status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(custody->Enable(ed_id).ok());
+  EXPECT_TRUE(custody->Sign(ed_id, Scheme::kEd25519, message).ok());
 }
 
 class PinTest : public ::testing::Test {

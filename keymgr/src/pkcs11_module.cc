@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <iterator>
 #include <map>
 #include <utility>
 
@@ -372,12 +373,13 @@ Result<std::vector<CK_OBJECT_HANDLE>> FindObjects(Session& session, std::span<CK
   std::vector<CK_OBJECT_HANDLE> found;
   Status status = Status::Ok();
   for (;;) {
-    CK_OBJECT_HANDLE batch[64];
+    CK_OBJECT_HANDLE batch[256];
     CK_ULONG count = 0;
-    status = session.Check(fn->C_FindObjects(session.handle(), batch, 64, &count), "C_FindObjects");
+    status = session.Check(fn->C_FindObjects(session.handle(), batch, std::size(batch), &count),
+                           "C_FindObjects");
     if (!status.ok() || count == 0) break;
     found.insert(found.end(), batch, batch + count);
-    if (found.size() >= limit) {
+    if (found.size() > limit) {
       status = Status::Internal("too many PKCS#11 objects match");
       break;
     }

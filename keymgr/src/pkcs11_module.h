@@ -127,9 +127,13 @@ Result<std::vector<uint8_t>> GetBytes(Session& session, CK_OBJECT_HANDLE object,
                                       CK_ATTRIBUTE_TYPE type);
 Result<bool> GetBool(Session& session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type);
 Result<CK_ULONG> GetUlong(Session& session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type);
-// FindObjects returns every object matching `templ` (at most `limit`).
+// kMaxFoundObjects bounds one search: far above any validator fleet's key count (tens of
+// thousands), low enough that a runaway module cannot exhaust memory.
+inline constexpr size_t kMaxFoundObjects = size_t{1} << 20;
+// FindObjects returns every object matching `templ`. Fails with kInternal if more than `limit`
+// match, rather than return a silently truncated list.
 Result<std::vector<CK_OBJECT_HANDLE>> FindObjects(Session& session, std::span<CK_ATTRIBUTE> templ,
-                                                  size_t limit = 4096);
+                                                  size_t limit = kMaxFoundObjects);
 
 // Attr builds a CK_ATTRIBUTE pointing at caller-owned storage (PKCS#11 takes non-const pointers).
 inline CK_ATTRIBUTE Attr(CK_ATTRIBUTE_TYPE type, const void* value, size_t size) {

@@ -1,5 +1,5 @@
-// signerctl keys: the key lifecycle (generate, import, list, rotate, delete, backup, restore).
-// restore).
+// signerctl keys: the key lifecycle (generate, import, list, rotate, disable, enable, delete,
+// backup, restore).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -121,6 +121,7 @@ nlohmann::ordered_json KeyJson(const keymgr::KeyInfo& info) {
   json["custody"] = CustodyName(info.protection);
   json["generated_in_custody"] = info.generated_in_custody;
   json["created_at"] = Iso8601Utc(info.created_at_unix);
+  json["disabled"] = info.disabled;
   return json;
 }
 
@@ -181,7 +182,8 @@ Outcome RunGenerate(const GenerateArgs& args) {
 Outcome RunList(const std::string& config_path) {
   auto opened = OpenCustody(config_path);
   if (!opened.ok()) return Outcome::Usage(opened.status().message());
-  auto keys = opened->custody->List();
+  // Operators see disabled keys too (validators, through List, do not).
+  auto keys = opened->custody->ListAll();
   if (!keys.ok()) return Outcome::Usage("list: " + keys.status().message());
   // The token has no order; sorting by identity makes the output stable for scripts and diffs.
   std::sort(keys->begin(), keys->end(),
@@ -247,7 +249,7 @@ Outcome RunKeystoreImport(const ImportArgs& args) {
   }
   auto opened = OpenCustody(args.config);
   if (!opened.ok()) return Outcome::Usage(opened.status().message());
-  auto existing = opened->custody->List();
+  auto existing = opened->custody->ListAll();
   if (!existing.ok()) return Outcome::Usage("import: " + existing.status().message());
   std::set<keymgr::KeyId> present;
   for (const keymgr::KeyInfo& info : *existing) present.insert(info.id);
@@ -485,7 +487,8 @@ Outcome RunDelete(const DeleteArgs& args) {
   if (!opened.ok()) return Outcome::Usage(opened.status().message());
 
   const keymgr::KeyId id{*key_type, *public_key};
-  auto keys = opened->custody->List();
+  // A disabled key is deleted under the same guard as any other.
+  auto keys = opened->custody->ListAll();
   if (!keys.ok()) return Outcome::Usage("delete: " + keys.status().message());
   const keymgr::KeyInfo* found = nullptr;
   for (const keymgr::KeyInfo& info : *keys) {
@@ -536,6 +539,45 @@ Outcome RunDelete(const DeleteArgs& args) {
   return Outcome::Json(std::move(out));
 }
 
+// ----- disable and enable -----
+
+struct DisableArgs {
+  std::string config;
+  std::string key_type;
+  std::string public_key;
+};
+
+// RunSetDisabled writes (`disable`) or removes the key's disable marker on the token. Disabling is
+// how a suspected-compromised key is stopped at once without destroying it: it stays on the token
+// for investigation, backup or re-enabling.
+Outcome RunSetDisabled(const DisableArgs& args, bool disable) {
+  const std::string verb = disable ? "disable" : "enable";
+  auto key_type = KeyTypeArgument(args.key_type);
+  if (!key_type.ok()) return Outcome::Usage(key_type.status().message());
+  auto public_key = DecodeHexArgument("--public", args.public_key);
+  if (!public_key.ok()) return Outcome::Usage(public_key.status().message());
+  auto opened = OpenCustody(args.config);
+  if (!opened.ok()) return Outcome::Usage(opened.status().message());
+  const keymgr::KeyId id{*key_type, *public_key};
+  auto keys = opened->custody->ListAll();
+  if (!keys.ok()) return Outcome::Usage(verb + ": " + keys.status().message());
+  auto found = std::find_if(keys->begin(), keys->end(),
+                            [&](const keymgr::KeyInfo& info) { return info.id == id; });
+  if (found == keys->end()) {
+    return Outcome::Usage(verb + ": no " + keymgr::KeyTypeName(*key_type) +
+                          " key with that public key on the token");
+  }
+  const bool was_disabled = found->disabled;
+  const keymgr::Status changed =
+      disable ? opened->custody->Disable(id) : opened->custody->Enable(id);
+  if (!changed.ok()) return Outcome::Usage(verb + ": " + changed.message());
+  found->disabled = disable;
+  nlohmann::ordered_json out;
+  out["key"] = KeyJson(*found);
+  out["changed"] = was_disabled != disable;
+  return Outcome::Json(std::move(out));
+}
+
 // ----- backup and restore -----
 
 // A backup is at most a few megabytes (keys_backup.cc refuses more than 16 MiB).
@@ -583,7 +625,7 @@ Outcome RunBackup(const BackupArgs& args) {
   }
   auto opened = OpenCustody(args.config);
   if (!opened.ok()) return Outcome::Usage(opened.status().message());
-  auto keys = opened->custody->List();
+  auto keys = opened->custody->ListAll();
   if (!keys.ok()) return Outcome::Usage("backup: " + keys.status().message());
   std::sort(keys->begin(), keys->end(),
             [](const keymgr::KeyInfo& a, const keymgr::KeyInfo& b) { return a.id < b.id; });
@@ -607,6 +649,7 @@ Outcome RunBackup(const BackupArgs& args) {
     entry.public_key = info.id.public_key;
     entry.generated_in_custody = info.generated_in_custody;
     entry.created_at_unix = info.created_at_unix;
+    entry.disabled = info.disabled;
     // Only HSM-wrapped sr25519 secrets can leave the token; ed25519/ecdsa private keys are
     // non-extractable, so the backup records that they exist and nothing more.
     if (info.protection == keymgr::KeyProtection::kHsmWrapped) {
@@ -642,6 +685,7 @@ nlohmann::ordered_json EntryJson(const signer::BackupEntry& entry) {
                         : keymgr::KeyProtection::kHsmNonExtractable;
   info.generated_in_custody = entry.generated_in_custody;
   info.created_at_unix = entry.created_at_unix;
+  info.disabled = entry.disabled;
   return KeyJson(info);
 }
 
@@ -657,10 +701,13 @@ Outcome RunRestore(const BackupArgs& args) {
   if (!entries.ok()) return Outcome::Usage("--in: " + entries.status().message());
   auto opened = OpenCustody(args.config);
   if (!opened.ok()) return Outcome::Usage(opened.status().message());
-  auto existing = opened->custody->List();
+  auto existing = opened->custody->ListAll();
   if (!existing.ok()) return Outcome::Usage("restore: " + existing.status().message());
   std::set<keymgr::KeyId> present;
   for (const keymgr::KeyInfo& info : *existing) present.insert(info.id);
+  // One scan of the token for the whole restore: importing key by key would scan it once per key.
+  auto bulk = opened->custody->BeginBulkImport();
+  if (!bulk.ok()) return Outcome::Usage("restore: " + bulk.status().message());
 
   nlohmann::ordered_json restored = nlohmann::ordered_json::array();
   nlohmann::ordered_json already_present = nlohmann::ordered_json::array();
@@ -687,7 +734,8 @@ Outcome RunRestore(const BackupArgs& args) {
                             keymgr::HexEncode(entry.public_key) +
                             " does not match its public key; nothing more was restored");
     }
-    auto info = opened->custody->Import(entry.key_type, keymgr::Keypair(std::move(*pair)));
+    // A key disabled when it was backed up comes back disabled (its marker is written first).
+    auto info = (*bulk)->Import(entry.key_type, keymgr::Keypair(std::move(*pair)), entry.disabled);
     if (!info.ok()) {
       return Outcome::Usage("restore: importing " + keymgr::KeyTypeName(entry.key_type) + ":" +
                             keymgr::HexEncode(entry.public_key) +
@@ -768,6 +816,18 @@ void RegisterKeysCommands(CLI::App& app, CommandTable& table) {
                      "babe,gran,para,asgn,audi,beef")
         ->required();
     table.Add(command, [config, list] { return RunRotate(*config, *list); });
+  }
+  for (const bool disable : {true, false}) {
+    auto args = std::make_shared<DisableArgs>();
+    CLI::App* command = keys->add_subcommand(
+        disable ? "disable" : "enable",
+        disable ? "stop a key signing and hide it from validators, keeping it on the token (a "
+                  "running signerd honours it within 2 s)"
+                : "let a disabled key sign again");
+    AddConfigOption(command, args->config);
+    command->add_option("--type", args->key_type, "key type")->required();
+    command->add_option("--public", args->public_key, "public key, hex")->required();
+    table.Add(command, [args, disable] { return RunSetDisabled(*args, disable); });
   }
   {
     auto args = std::make_shared<DeleteArgs>();

@@ -30,6 +30,9 @@ constexpr uint8_t kKdfArgon2id13 = 1;
 constexpr uint8_t kAeadXChaCha20Poly1305 = 1;
 constexpr uint8_t kPayloadVersion = 1;
 constexpr uint8_t kFlagGeneratedInCustody = 0x01;
+// Readers that predate this bit refuse the file rather than restore a disabled key enabled.
+constexpr uint8_t kFlagDisabled = 0x02;
+constexpr uint8_t kKnownFlags = kFlagGeneratedInCustody | kFlagDisabled;
 
 constexpr size_t kSaltSize = crypto_pwhash_SALTBYTES;
 constexpr size_t kNonceSize = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
@@ -164,7 +167,8 @@ Result<std::vector<uint8_t>> SealBackup(std::span<const BackupEntry> entries,
   for (const BackupEntry& entry : entries) {
     put(entry.key_type);
     put_byte(SchemeCode(entry.scheme));
-    put_byte(entry.generated_in_custody ? kFlagGeneratedInCustody : 0);
+    put_byte(static_cast<uint8_t>((entry.generated_in_custody ? kFlagGeneratedInCustody : 0) |
+                                  (entry.disabled ? kFlagDisabled : 0)));
     std::array<uint8_t, 8> created{};
     PutU64(created, static_cast<uint64_t>(entry.created_at_unix));
     put(created);
@@ -256,7 +260,7 @@ Result<std::vector<BackupEntry>> OpenBackup(std::span<const uint8_t> file,
     if (!public_key || !secret_size) return malformed();
     auto secret = take((*secret_size)[0]);
     const std::optional<keymgr::Scheme> scheme = SchemeFromCode((*scheme_code)[0]);
-    if (!secret || !scheme.has_value() || ((*flags)[0] & ~kFlagGeneratedInCustody) != 0 ||
+    if (!secret || !scheme.has_value() || ((*flags)[0] & ~kKnownFlags) != 0 ||
         !CheckEntry(*scheme, public_key->size(), secret->size()).ok()) {
       return malformed();
     }
@@ -264,6 +268,7 @@ Result<std::vector<BackupEntry>> OpenBackup(std::span<const uint8_t> file,
     std::copy(key_type->begin(), key_type->end(), entry.key_type.begin());
     entry.scheme = *scheme;
     entry.generated_in_custody = ((*flags)[0] & kFlagGeneratedInCustody) != 0;
+    entry.disabled = ((*flags)[0] & kFlagDisabled) != 0;
     entry.created_at_unix = static_cast<int64_t>(GetU64(*created));
     entry.public_key.assign(public_key->begin(), public_key->end());
     entry.secret = SecretBytes::CopyFrom(*secret);

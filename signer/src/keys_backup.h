@@ -28,6 +28,9 @@ struct BackupEntry {
   std::vector<uint8_t> public_key;
   bool generated_in_custody = false;
   int64_t created_at_unix = 0;
+  // disabled records that the key was disabled on the token (`signerctl keys disable`); restore
+  // stores it disabled again.
+  bool disabled = false;
   keymgr::SecretBytes secret;
 };
 

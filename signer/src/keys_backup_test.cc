@@ -55,6 +55,7 @@ std::vector<BackupEntry> SampleEntries() {
   gran.scheme = keymgr::Scheme::kEd25519;
   gran.public_key.assign(32, 0x22);
   gran.created_at_unix = 1700000001;
+  gran.disabled = true;
   entries.push_back(std::move(gran));
   BackupEntry beef;
   beef.key_type = keymgr::MakeKeyTypeId("beef").value();
@@ -87,6 +88,7 @@ TEST(KeysBackupTest, RoundTripKeepsEveryFieldAndHidesTheSecret) {
     EXPECT_EQ(got.scheme, entries[i].scheme);
     EXPECT_EQ(got.public_key, entries[i].public_key);
     EXPECT_EQ(got.generated_in_custody, entries[i].generated_in_custody);
+    EXPECT_EQ(got.disabled, entries[i].disabled);
     EXPECT_EQ(got.created_at_unix, entries[i].created_at_unix);
     EXPECT_EQ(got.secret.size(), entries[i].secret.size());
     EXPECT_TRUE(got.secret.Equals(entries[i].secret.span()));
@@ -199,6 +201,24 @@ TEST(KeysBackupTest, LayoutMatchesTheDocumentedFormat) {
   const size_t expected_size = 5 + (4 + 1 + 1 + 8 + 1 + 32 + 1 + 64) +
                                (4 + 1 + 1 + 8 + 1 + 32 + 1) + (4 + 1 + 1 + 8 + 1 + 33 + 1);
   EXPECT_EQ(plain.size(), expected_size);
+  // The second entry (gran, not generated in custody, disabled) has flags = bit 1 only.
+  const size_t gran_at = 5 + (4 + 1 + 1 + 8 + 1 + 32 + 1 + 64);
+  EXPECT_EQ(std::string(plain.begin() + gran_at, plain.begin() + gran_at + 4), "gran");
+  EXPECT_EQ(plain[gran_at + 5], 2);
+
+  // A flag bit this version does not know is refused, not ignored: a reader that predates the
+  // disabled bit must not restore a disabled key as enabled. Re-sealed by hand under the same key.
+  plain[gran_at + 5] = 0x04;
+  std::vector<uint8_t> crafted(file->begin(), file->begin() + 68);
+  crafted.resize(68 + plain.size() + 16);
+  unsigned long long crafted_size = 0;
+  ASSERT_EQ(crypto_aead_xchacha20poly1305_ietf_encrypt(crafted.data() + 68, &crafted_size,
+                                                       plain.data(), plain.size(), crafted.data(),
+                                                       68, nullptr, nonce, key.data()),
+            0);
+  auto refused = OpenBackup(crafted, Text(kPassphrase));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), keymgr::StatusCode::kInvalidArgument);
   sodium_memzero(plain.data(), plain.size());
   sodium_memzero(key.data(), key.size());
 }

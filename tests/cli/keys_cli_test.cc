@@ -21,10 +21,13 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "keymgr/hex.h"
 #include "keymgr/keypair.h"
+#include "keymgr/pkcs11_custody.h"
+#include "keymgr/sr25519.h"
 #include "slashing/history_admin.h"
 #include "slashing/record.h"
 
@@ -431,6 +434,106 @@ TEST_F(KeysCliTest, RotateRefusesABadListBeforeGeneratingAnything) {
   EXPECT_TRUE(ListKeys().empty());
 }
 
+// ----- disable and enable -----
+
+// A signer running beside signerctl: this test process's own view of the test's token, as signerd
+// has it, with a short disable refresh so the test need not wait signerd's 2 s.
+std::unique_ptr<keymgr::Pkcs11Custody> OpenSignerView(const std::string& softhsm_conf,
+                                                      std::chrono::milliseconds refresh) {
+  if (::setenv("SOFTHSM2_CONF", softhsm_conf.c_str(), 1) != 0) return nullptr;
+  keymgr::Pkcs11Config config;
+  config.module_path = SIGNER_SOFTHSM2_MODULE;
+  config.token_label = "keys-test";
+  config.pin = keymgr::SecretBytes::CopyFrom(
+      std::span(reinterpret_cast<const uint8_t*>(kPin), sizeof(kPin) - 1));
+  config.disabled_refresh = refresh;
+  auto custody = keymgr::Pkcs11Custody::Open(std::move(config));
+  EXPECT_TRUE(custody.ok()) << custody.status().message();
+  return custody.ok() ? std::move(*custody) : nullptr;
+}
+
+TEST_F(KeysCliTest, DisableStopsARunningSignerAndEnableRestoresIt) {
+  RunResult run = Keys({"generate", "--type", "babe"});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  const std::string babe = run.Json().value("public_key", "");
+  EXPECT_EQ(run.Json().value("disabled", true), false);
+  run = Keys({"generate", "--type", "gran"});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  const std::string gran = run.Json().value("public_key", "");
+
+  const std::chrono::milliseconds refresh(200);
+  std::unique_ptr<keymgr::Pkcs11Custody> signer =
+      OpenSignerView((dir_ / "softhsm2.conf").string(), refresh);
+  ASSERT_NE(signer, nullptr);
+  const keymgr::KeyId babe_id{*keymgr::MakeKeyTypeId("babe"), FromHex(babe)};
+  const std::vector<uint8_t> message = {'v', 'o', 't', 'e'};
+  ASSERT_TRUE(signer->Sign(babe_id, keymgr::Scheme::kSr25519, message).ok());
+
+  run = Keys({"disable", "--type", "babe", "--public", babe});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  EXPECT_EQ(run.err, "");
+  nlohmann::json json = run.Json();
+  EXPECT_EQ(json["key"].value("public_key", ""), babe);
+  EXPECT_EQ(json["key"].value("key_type", ""), "babe");
+  EXPECT_EQ(json["key"].value("disabled", false), true);
+  EXPECT_EQ(json.value("changed", false), true);
+  run = Keys({"disable", "--type", "babe", "--public", babe});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  EXPECT_EQ(run.Json().value("changed", true), false);
+
+  nlohmann::json listed = ListKeys();
+  ASSERT_EQ(listed.size(), 2u) << "a disabled key stays on the token and in the operator's list";
+  for (const nlohmann::json& key : listed) {
+    EXPECT_EQ(key.value("disabled", false), key.value("public_key", "") == babe) << key.dump();
+  }
+
+  // Within the signer's refresh interval the disable reaches it: no signature, and not offered.
+  std::this_thread::sleep_for(refresh + std::chrono::milliseconds(50));
+  auto refused = signer->Sign(babe_id, keymgr::Scheme::kSr25519, message);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), keymgr::StatusCode::kNotFound);
+  auto offered = signer->List();
+  ASSERT_TRUE(offered.ok());
+  ASSERT_EQ(offered->size(), 1u);
+  EXPECT_EQ(keymgr::KeyTypeName((*offered)[0].id.key_type), "gran");
+
+  run = Keys({"enable", "--type", "babe", "--public", babe});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  json = run.Json();
+  EXPECT_EQ(json["key"].value("disabled", true), false);
+  EXPECT_EQ(json.value("changed", false), true);
+  std::this_thread::sleep_for(refresh + std::chrono::milliseconds(50));
+  auto signature = signer->Sign(babe_id, keymgr::Scheme::kSr25519, message);
+  ASSERT_TRUE(signature.ok()) << signature.status().message();
+  EXPECT_TRUE(keymgr::Sr25519Verify(babe_id.public_key, message, *signature));
+  for (const nlohmann::json& key : ListKeys()) EXPECT_EQ(key.value("disabled", true), false);
+  run = Keys({"enable", "--type", "gran", "--public", gran});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  EXPECT_EQ(run.Json().value("changed", true), false);
+}
+
+TEST_F(KeysCliTest, DisableOfAnUnknownKeyOrBadArgumentsIsAClearError) {
+  RunResult run = Keys({"generate", "--type", "babe"});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  std::string other = run.Json().value("public_key", "");
+  const std::string babe = other;
+  other[2] = other[2] == '0' ? '1' : '0';
+  for (const char* verb : {"disable", "enable"}) {
+    SCOPED_TRACE(verb);
+    run = Keys({verb, "--type", "babe", "--public", other});
+    EXPECT_EQ(run.exit_code, 2) << Describe(run);
+    EXPECT_EQ(run.out, "");
+    EXPECT_NE(run.err.find("no babe key with that public key"), std::string::npos) << run.err;
+    run = Keys({verb, "--type", "gran", "--public", babe});
+    EXPECT_EQ(run.exit_code, 2) << "the key type is part of the identity: " << Describe(run);
+    run = Keys({verb, "--type", "babe", "--public", "0xnothex"});
+    EXPECT_EQ(run.exit_code, 2) << Describe(run);
+    run = Keys({verb, "--type", "babe"});
+    EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  }
+  for (const nlohmann::json& key : ListKeys()) EXPECT_EQ(key.value("disabled", true), false);
+}
+
 // ----- delete -----
 
 class KeysDeleteTest : public KeysCliTest {
@@ -520,6 +623,19 @@ TEST_F(KeysDeleteTest, HistoryInUseByAnotherProcessRefusesUnlessForced) {
   EXPECT_EQ(ListKeys().size(), 1u);
   run = Delete(true);
   EXPECT_EQ(run.exit_code, 0) << Describe(run);
+}
+
+TEST_F(KeysDeleteTest, ADisabledKeyIsDeletedUnderTheSameGuard) {
+  RecordSignature(HistoryPath(), FromHex(public_hex_), 100, NowMs() - 60 * 1000);
+  ASSERT_EQ(Keys({"disable", "--type", "babe", "--public", public_hex_}).exit_code, 0);
+  RunResult run = Delete(false);
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_NE(run.err.find("delete refused: the key signed at"), std::string::npos) << run.err;
+  EXPECT_EQ(ListKeys().size(), 1u);
+  run = Delete(true);
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  EXPECT_EQ(run.Json()["deleted"].value("disabled", false), true);
+  EXPECT_TRUE(ListKeys().empty());
 }
 
 TEST_F(KeysDeleteTest, UnknownKeyIsAnError) {
@@ -798,6 +914,35 @@ TEST_F(KeysBackupCliTest, Sr25519KeysMoveToAnotherTokenAndNativeKeysAreOnlyNamed
     EXPECT_EQ(file.find(hex), std::string::npos);
     EXPECT_EQ(all_output_.find(hex), std::string::npos);
   }
+}
+
+TEST_F(KeysBackupCliTest, ADisabledKeyIsBackedUpAndRestoredDisabled) {
+  ASSERT_EQ(Keys({"import", "--type", "babe", "--suri", "//Alice"}).exit_code, 0);
+  ASSERT_EQ(Keys({"generate", "--type", "para"}).exit_code, 0);
+  ASSERT_EQ(Keys({"disable", "--type", "babe", "--public", kAliceSr25519}).exit_code, 0);
+
+  RunResult run = Keys({"backup", "--out", BackupPath(), "--passphrase-file", PassPath()});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  ASSERT_EQ(run.Json()["included"].size(), 2u) << run.out;
+  for (const nlohmann::json& key : run.Json()["included"]) {
+    EXPECT_EQ(key.value("disabled", false), key.value("public_key", "") == kAliceSr25519);
+  }
+
+  SwitchToSecondToken();
+  run = Keys({"restore", "--in", BackupPath(), "--passphrase-file", PassPath()});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  ASSERT_EQ(run.Json()["restored"].size(), 2u) << run.out;
+  for (const nlohmann::json& key : run.Json()["restored"]) {
+    EXPECT_EQ(key.value("disabled", false), key.value("public_key", "") == kAliceSr25519);
+  }
+  const nlohmann::json listed = ListKeys();
+  ASSERT_EQ(listed.size(), 2u);
+  for (const nlohmann::json& key : listed) {
+    EXPECT_EQ(key.value("disabled", false), key.value("public_key", "") == kAliceSr25519);
+  }
+  run = Keys({"enable", "--type", "babe", "--public", kAliceSr25519});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  EXPECT_EQ(run.Json().value("changed", false), true);
 }
 
 TEST_F(KeysBackupCliTest, WrongPassphraseAndTamperedFilesAreRefused) {

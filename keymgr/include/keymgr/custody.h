@@ -66,6 +66,10 @@ struct KeyInfo {
   // or HSM random generator), false when it was imported from outside.
   bool generated_in_custody = false;
   int64_t created_at_unix = 0;  // seconds since the epoch, UTC, as recorded when the key was stored
+  // disabled is true for a key that is held but refuses to sign (`signerctl keys disable`).
+  // KeyCustody::List never returns such keys, so it is only ever true in a backend's own
+  // operator listing (Pkcs11Custody::ListAll).
+  bool disabled = false;
 };
 
 // KeyCustody is the abstract key store the signing pipeline talks to.
@@ -76,7 +80,8 @@ class KeyCustody {
  public:
   virtual ~KeyCustody() = default;
 
-  // List returns every key the backend holds, in no particular order.
+  // List returns every key the backend holds and will sign with, in no particular order: keys an
+  // operator disabled are left out, so validators are never offered them.
   virtual Result<std::vector<KeyInfo>> List() = 0;
   // Generate creates a new key of `scheme` under `key_type` inside the backend and returns its
   // description. Fails with kInvalidArgument if `scheme` is not allowed for `key_type`.
@@ -89,7 +94,7 @@ class KeyCustody {
 
   // Sign signs `message` the way Substrate's Pair::sign does for `scheme` (ecdsa: over blake2_256
   // of it). Fails with kNotFound if `id` is not held as a `scheme` key (Substrate's sign_with with
-  // a crypto id).
+  // a crypto id) or is disabled; every signing method below refuses a disabled key the same way.
   virtual Result<std::vector<uint8_t>> Sign(const KeyId& id, Scheme scheme,
                                             std::span<const uint8_t> message) = 0;
   // EcdsaSignPrehashed signs a 32-byte digest as given. Fails with kInvalidArgument on any other

@@ -10,8 +10,11 @@
 //    and wiped on UnloadSecrets or destruction.
 //  - Every object carries its identity: CKA_ID = key type (4 bytes) || public key on key objects,
 //    and CKA_LABEL = "<key type>:<public key hex>:<created-at unix seconds>" on all of them.
+//  - A disabled key has a second CKO_DATA token object, its disable marker, labelled
+//    "<key type>:<public key hex>"; the token stays the only record of which keys may sign.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -44,6 +47,12 @@ struct Pkcs11Config {
   size_t max_sessions = 4;  // upper bound on concurrently open sessions (one per signing thread)
   int64_t (*clock)() =
       nullptr;  // seconds since the epoch for created-at; nullptr means the system clock
+  // disabled_refresh bounds how long a sign call may rely on an earlier read of the token's disable
+  // markers: a key disabled by another process (`signerctl keys disable` beside a running signerd)
+  // stops signing here at most this long after the marker was written. Reading the markers costs
+  // one PKCS#11 search, so refreshing them on every call would slow every signature down. Zero
+  // re-reads them on every sign call.
+  std::chrono::milliseconds disabled_refresh = std::chrono::seconds(2);
 };
 
 // Pkcs11Custody implements KeyCustody over a PKCS#11 token. Thread-safe: each call borrows its own
@@ -74,6 +83,45 @@ class Pkcs11Custody final : public KeyCustody {
                                       const std::optional<VrfTranscriptData>& extra) override;
   Result<Sr25519VrfPreOutput> VrfPreOutput(const KeyId& id,
                                            const VrfTranscriptData& input) override;
+
+  // ListAll returns every key on the token, disabled ones included (KeyInfo::disabled true), for
+  // operator tools; signing paths use List. Fails as List does.
+  Result<std::vector<KeyInfo>> ListAll();
+  // Disable writes the disable marker of `id`, so the key stays on the token (it can be enabled
+  // again, backed up or deleted) but signs nothing: in this instance at once, in other processes
+  // within their Pkcs11Config::disabled_refresh. Its unwrapped sr25519 secret, if loaded, is wiped.
+  // Disabling a disabled key succeeds and changes nothing. Fails with kNotFound if the token holds
+  // no key `id`.
+  Status Disable(const KeyId& id);
+  // Enable removes the disable marker of `id`; the key signs again (in other processes within their
+  // disabled_refresh). Enabling an enabled key succeeds and changes nothing. Fails with kNotFound
+  // if the token holds no key `id`.
+  Status Enable(const KeyId& id);
+
+  // BulkImport imports many keys with one scan of the token instead of one per key (a restore of n
+  // keys would otherwise read O(n^2) object attributes). It holds this custody's write lock and one
+  // session until destroyed, so the calling thread must not call Generate, Import, Delete, Disable
+  // or Enable on the custody meanwhile (it would deadlock); other threads' calls wait. Keys stored
+  // by another process after BeginBulkImport are not seen by its duplicate check. Not thread-safe.
+  class BulkImport {
+   public:
+    ~BulkImport();
+    BulkImport(const BulkImport&) = delete;
+    BulkImport& operator=(const BulkImport&) = delete;
+    // Import stores `pair` under `key_type` as Pkcs11Custody::Import does. With `disabled`, the
+    // disable marker is written before the key, so no process ever sees the key able to sign.
+    // Fails as Import does, including kInvalidArgument for a key already on the token.
+    Result<KeyInfo> Import(const KeyTypeId& key_type, const Keypair& pair, bool disabled);
+
+    struct State;
+
+   private:
+    friend class Pkcs11Custody;
+    explicit BulkImport(std::unique_ptr<State> state);
+    std::unique_ptr<State> state_;
+  };
+  // BeginBulkImport scans the token once for the keys already stored. Fails as List does.
+  Result<std::unique_ptr<BulkImport>> BeginBulkImport();
 
   // ExportSr25519SecretForBackup unwraps the HSM-wrapped sr25519 key `id` and returns a copy of its
   // canonical 64-byte secret, for an encrypted backup (`signerctl keys backup`). This adds no
