@@ -1,0 +1,18 @@
+# kafka_cluster_test: three real signerd processes replicated through kafka-dev-broker (librdkafka's
+# mock cluster, development and tests only), each with its own SoftHSM2 token, called over mTLS.
+if(NOT TARGET kafka-dev-broker OR NOT TARGET signerctl)
+  return()
+endif()
+
+add_executable(kafka_cluster_test kafka_cluster_test.cc)
+target_compile_definitions(kafka_cluster_test PRIVATE
+                           SIGNERD_PATH="$<TARGET_FILE:signerd>"
+                           SIGNERCTL_PATH="$<TARGET_FILE:signerctl>"
+                           KAFKA_DEV_BROKER_PATH="$<TARGET_FILE:kafka-dev-broker>"
+                           SIGNER_SOFTHSM2_MODULE="${SOFTHSM2_MODULE}")
+target_link_libraries(kafka_cluster_test PRIVATE signerd_service nlohmann_json::nlohmann_json
+                                                 GTest::gtest_main)
+add_dependencies(kafka_cluster_test signerd signerctl kafka-dev-broker)
+# Each test starts its own broker and three signers; the whole file stays under about 4 minutes.
+gtest_discover_tests(kafka_cluster_test DISCOVERY_TIMEOUT 60
+                     PROPERTIES TIMEOUT 150 LABELS "e2e;kafka" RUN_SERIAL TRUE)

@@ -1,0 +1,1014 @@
+// Replicated signers end to end: kafka-dev-broker and three signerd processes, each with its own
+// SoftHSM2 token, called at once with conflicting votes; an independent checker proves one digest
+// per position.
+#include <fcntl.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <latch>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "audit_log.h"
+#include "keymgr/hash.h"
+#include "keymgr/hex.h"
+#include "keymgr/keypair.h"
+#include "remote_keystore.grpc.pb.h"
+#include "tls/dev_pki.h"
+#include "tls/grpc_credentials.h"
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace pb = parity::polkadot::signer;
+using Clock = std::chrono::steady_clock;
+
+// From the spec's known answers: //Alice's public keys.
+constexpr char kAliceEd25519[] = "88dc3417d5058ec4b4503e0c12ea1a0a89be200fe98922423d4334014fa6b0ee";
+constexpr char kAliceSr25519[] = "d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d";
+constexpr char kAliceEcdsa[] = "020a1091341fe5664bfa1782d5e04779689068c916b04cb365ec3153755684d9a1";
+constexpr char kGenesis[] = "dede000000000000000000000000000000000000000000000000000000000002";
+constexpr int kSigners = 3;
+constexpr uint64_t kGrandpaSetId = 3;
+constexpr uint64_t kBeefySetId = 4;
+constexpr uint32_t kDisputeSession = 11;
+
+std::span<const uint8_t> AsBytes(const std::string& text) {
+  return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
+}
+
+std::string Unhex(const char* hex) {
+  auto bytes = keymgr::HexDecode(hex);
+  return {bytes->begin(), bytes->end()};
+}
+
+void AppendLittleEndian(std::string& out, uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+}
+
+void WriteFile(const fs::path& path, const std::string& text) {
+  std::ofstream(path) << text;
+  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// ----- processes -----
+
+// Environment returns this process's environment with `overrides` (NAME=value) replacing or adding
+// variables, built before fork so the child only calls execve.
+std::vector<std::string> Environment(const std::vector<std::string>& overrides) {
+  std::vector<std::string> out;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string text = *entry;
+    bool replaced = false;
+    for (const std::string& override_entry : overrides) {
+      const std::string name = override_entry.substr(0, override_entry.find('=') + 1);
+      if (text.rfind(name, 0) == 0) replaced = true;
+    }
+    if (!replaced) out.push_back(text);
+  }
+  out.insert(out.end(), overrides.begin(), overrides.end());
+  return out;
+}
+
+std::vector<char*> Pointers(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (std::string& text : strings) out.push_back(text.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+struct Child {
+  pid_t pid = -1;
+  int stdin_fd = -1;   // write end, when asked for
+  int stdout_fd = -1;  // read end
+};
+
+// Spawn starts argv[0] with `env`, stdout on a pipe, stderr appended to `stderr_path`.
+Child Spawn(std::vector<std::string> argv, std::vector<std::string> env, bool pipe_stdin,
+            const fs::path& stderr_path) {
+  int out[2];
+  int in[2] = {-1, -1};
+  if (::pipe2(out, O_CLOEXEC) != 0) return {};
+  if (pipe_stdin && ::pipe2(in, O_CLOEXEC) != 0) return {};
+  std::vector<char*> arg_pointers = Pointers(argv);
+  std::vector<char*> env_pointers = Pointers(env);
+  const std::string err_path = stderr_path.string();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    if (pipe_stdin) {
+      ::dup2(in[0], STDIN_FILENO);
+    } else {
+      const int null_fd = ::open("/dev/null", O_RDONLY);
+      ::dup2(null_fd, STDIN_FILENO);
+    }
+    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    ::dup2(err, STDERR_FILENO);
+    ::execve(arg_pointers[0], arg_pointers.data(), env_pointers.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  if (pipe_stdin) ::close(in[0]);
+  Child child;
+  child.pid = pid;
+  child.stdout_fd = out[0];
+  child.stdin_fd = in[1];
+  return child;
+}
+
+// LineReader reads lines from a pipe with a deadline.
+class LineReader {
+ public:
+  explicit LineReader(int fd) : fd_(fd) {}
+
+  std::optional<std::string> Next(std::chrono::milliseconds timeout) {
+    const auto give_up = Clock::now() + timeout;
+    for (;;) {
+      if (size_t end = buffer_.find('\n'); end != std::string::npos) {
+        std::string line = buffer_.substr(0, end);
+        buffer_.erase(0, end + 1);
+        return line;
+      }
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(give_up - Clock::now()).count();
+      if (left <= 0) return std::nullopt;
+      pollfd poll_fd{fd_, POLLIN, 0};
+      if (::poll(&poll_fd, 1, static_cast<int>(left)) <= 0) continue;
+      char chunk[4096];
+      const ssize_t got = ::read(fd_, chunk, sizeof(chunk));
+      if (got <= 0) return std::nullopt;
+      buffer_.append(chunk, static_cast<size_t>(got));
+    }
+  }
+
+ private:
+  int fd_;
+  std::string buffer_;
+};
+
+// Run runs a command to completion and returns its exit code (-1 if it did not exit normally),
+// with its stdout in `output`.
+int RunCommand(std::vector<std::string> argv, std::vector<std::string> env,
+               const fs::path& stderr_path, std::string& output) {
+  Child child = Spawn(std::move(argv), std::move(env), false, stderr_path);
+  if (child.pid <= 0) return -1;
+  char chunk[4096];
+  ssize_t got = 0;
+  while ((got = ::read(child.stdout_fd, chunk, sizeof(chunk))) > 0) {
+    output.append(chunk, static_cast<size_t>(got));
+  }
+  ::close(child.stdout_fd);
+  int status = 0;
+  ::waitpid(child.pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// ----- votes -----
+
+enum class Kind { kGrandpa, kBabe, kBeefy, kDispute };
+
+struct Position {
+  Kind kind;
+  uint32_t index;
+  std::string Name() const {
+    static const char* const kNames[] = {"grandpa", "babe", "beefy", "dispute"};
+    return std::string(kNames[static_cast<int>(kind)]) + "#" + std::to_string(index);
+  }
+};
+
+int VariantCount(Kind kind) { return kind == Kind::kDispute ? 2 : 3; }
+
+// Vote is one request the clients send and what an independent checker needs to judge its reply.
+struct Vote {
+  std::string key_type;
+  keymgr::Scheme scheme = keymgr::Scheme::kEd25519;
+  std::string public_key;
+  std::string message;   // the bytes signed (a hash for BABE and BEEFY)
+  std::string preimage;  // header or commitment the signer must see
+  bool prehashed = false;
+  // The history record this vote makes, in the interchange file's terms (docs/interchange.md):
+  // domain|field=value...|digest, fields in alphabetical order.
+  std::string record;
+};
+
+std::string Hex0x(std::span<const uint8_t> bytes) { return "0x" + keymgr::HexEncode(bytes); }
+
+// GRANDPA prevote (spec section 4): stage ++ target hash ++ u32 number ++ u64 round ++ u64 set id.
+// BABE: SCALE header whose digest holds PreRuntime(BABE, SecondaryPlain{0, slot}).
+// BEEFY: Commitment{[(b"mh", root)], block u32, set id u64}. Dispute: "DISP" ++ valid ++ candidate
+// ++ session. Variants differ only in a hash byte (dispute: in validity), so they conflict.
+Vote MakeVote(const Position& position, int variant) {
+  Vote vote;
+  const auto v = static_cast<uint8_t>(variant);
+  switch (position.kind) {
+    case Kind::kGrandpa: {
+      const uint32_t number = 1000 + position.index;
+      const uint64_t round = position.index + 1;
+      vote.key_type = "gran";
+      vote.scheme = keymgr::Scheme::kEd25519;
+      vote.public_key = Unhex(kAliceEd25519);
+      vote.message.assign(1, '\0');  // prevote
+      std::string target(32, static_cast<char>(0x10 + v));
+      vote.message += target;
+      AppendLittleEndian(vote.message, number, 4);
+      AppendLittleEndian(vote.message, round, 8);
+      AppendLittleEndian(vote.message, kGrandpaSetId, 8);
+      std::string digest = target;
+      AppendLittleEndian(digest, number, 4);
+      vote.record = "grandpa_prevote|round=" + std::to_string(round) +
+                    "|set_id=" + std::to_string(kGrandpaSetId) + "|" + Hex0x(AsBytes(digest));
+      break;
+    }
+    case Kind::kBabe: {
+      const uint64_t slot = 5000 + position.index;
+      std::string header(32, '\x01');
+      header.push_back(static_cast<char>(10 << 2));
+      header.append(32, static_cast<char>(0x20 + v));  // state root
+      header.append(32, '\x03');
+      header.push_back(static_cast<char>(1 << 2));
+      header.push_back('\x06');
+      header += "BABE";
+      std::string pre_digest(1, '\x02');
+      pre_digest.append(4, '\0');
+      AppendLittleEndian(pre_digest, slot, 8);
+      header.push_back(static_cast<char>(pre_digest.size() << 2));
+      header += pre_digest;
+      const auto hash = keymgr::Blake2b256(AsBytes(header));
+      vote.key_type = "babe";
+      vote.scheme = keymgr::Scheme::kSr25519;
+      vote.public_key = Unhex(kAliceSr25519);
+      vote.message.assign(hash.begin(), hash.end());
+      vote.preimage = header;
+      vote.record = "babe|slot=" + std::to_string(slot) + "|" + Hex0x(hash);
+      break;
+    }
+    case Kind::kBeefy: {
+      const uint32_t block = position.index + 1;
+      std::string commitment(1, static_cast<char>(1 << 2));
+      commitment += "mh";
+      commitment.push_back(static_cast<char>(32 << 2));
+      commitment.append(32, static_cast<char>(0x30 + v));
+      AppendLittleEndian(commitment, block, 4);
+      AppendLittleEndian(commitment, kBeefySetId, 8);
+      const auto hash = keymgr::Keccak256(AsBytes(commitment));
+      vote.key_type = "beef";
+      vote.scheme = keymgr::Scheme::kEcdsa;
+      vote.public_key = Unhex(kAliceEcdsa);
+      vote.message.assign(hash.begin(), hash.end());
+      vote.preimage = commitment;
+      vote.prehashed = true;
+      vote.record = "beefy|block_number=" + std::to_string(block) +
+                    "|validator_set_id=" + std::to_string(kBeefySetId) + "|" + Hex0x(hash);
+      break;
+    }
+    case Kind::kDispute: {
+      std::string candidate;
+      AppendLittleEndian(candidate, position.index, 4);
+      candidate.append(28, '\x5c');
+      const bool valid = variant == 0;
+      vote.key_type = "para";
+      vote.scheme = keymgr::Scheme::kSr25519;
+      vote.public_key = Unhex(kAliceSr25519);
+      vote.message = "DISP" + std::string(1, valid ? '\x01' : '\x00') + candidate;
+      AppendLittleEndian(vote.message, kDisputeSession, 4);
+      vote.record = "dispute|candidate_hash=" + Hex0x(AsBytes(candidate)) +
+                    "|session=" + std::to_string(kDisputeSession) + (valid ? "|0x01" : "|0x00");
+      break;
+    }
+  }
+  return vote;
+}
+
+struct Reply {
+  grpc::Status status;
+  std::string signature;
+};
+
+// SendAsync sends `vote` on `stub` and calls `done` with the reply on gRPC's thread.
+void SendAsync(pb::RemoteKeystore::Stub& stub, const Vote& vote,
+               std::function<void(const Reply&)> done) {
+  struct Call {
+    grpc::ClientContext context;
+    pb::SignWithRequest sign;
+    pb::EcdsaSignPrehashedRequest prehashed;
+    pb::SignWithReply sign_reply;
+    pb::EcdsaSignPrehashedReply prehashed_reply;
+  };
+  auto* call = new Call;
+  call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  if (vote.prehashed) {
+    call->prehashed.set_key_type(vote.key_type);
+    call->prehashed.set_public_key(vote.public_key);
+    call->prehashed.set_message(vote.message);
+    call->prehashed.set_preimage(vote.preimage);
+    stub.async()->EcdsaSignPrehashed(
+        &call->context, &call->prehashed, &call->prehashed_reply,
+        [call, done = std::move(done)](grpc::Status status) {
+          done(Reply{status, call->prehashed_reply.signature().signature()});
+          delete call;
+        });
+    return;
+  }
+  call->sign.set_key_type(vote.key_type);
+  call->sign.set_crypto_type(vote.scheme == keymgr::Scheme::kEd25519 ? "ed25519" : "sr25519");
+  call->sign.set_public_key(vote.public_key);
+  call->sign.set_message(vote.message);
+  if (!vote.preimage.empty()) call->sign.set_preimage(vote.preimage);
+  stub.async()->SignWith(&call->context, &call->sign, &call->sign_reply,
+                         [call, done = std::move(done)](grpc::Status status) {
+                           done(Reply{status, call->sign_reply.signature().signature()});
+                           delete call;
+                         });
+}
+
+// Checker judges replies without trusting signerd: each returned signature is verified against
+// every variant the clients sent for its position, and the variant it verifies under is the digest
+// it commits to. Thread-safe.
+class Checker {
+ public:
+  void Record(const Position& position, int signer, int variant_sent, const Reply& reply) {
+    std::lock_guard lock(mutex_);
+    ++replies_;
+    ++codes_[reply.status.error_code()];
+    if (!reply.status.ok()) {
+      if (!reply.signature.empty()) {
+        problems_.push_back(position.Name() + ": a signature came with status " +
+                            std::to_string(reply.status.error_code()));
+      }
+      return;
+    }
+    if (reply.signature.empty()) {
+      problems_.push_back(position.Name() + ": OK without a signature from signer " +
+                          std::to_string(signer + 1));
+      return;
+    }
+    std::optional<int> committed;
+    for (int variant = 0; variant < VariantCount(position.kind); ++variant) {
+      const Vote vote = MakeVote(position, variant);
+      if (keymgr::VerifySignature(vote.scheme, AsBytes(vote.public_key), AsBytes(vote.message),
+                                  AsBytes(reply.signature), vote.prehashed)) {
+        committed = variant;
+      }
+    }
+    if (!committed) {
+      problems_.push_back(position.Name() + ": signer " + std::to_string(signer + 1) +
+                          " returned a signature over none of the messages sent");
+      return;
+    }
+    if (*committed != variant_sent) {
+      problems_.push_back(position.Name() + ": signer " + std::to_string(signer + 1) +
+                          " signed a message it was not sent");
+    }
+    ++signatures_;
+    last_signature_ = Clock::now();
+    std::set<int>& variants = signed_[position.Name()];
+    variants.insert(*committed);
+    positions_.emplace(position.Name(), position);
+    if (variants.size() > 1) {
+      problems_.push_back(position.Name() + ": " + std::to_string(variants.size()) +
+                          " different digests signed (signer " + std::to_string(signer + 1) +
+                          " signed the last)");
+    }
+  }
+
+  std::vector<std::string> problems() const {
+    std::lock_guard lock(mutex_);
+    return problems_;
+  }
+  size_t signed_positions() const {
+    std::lock_guard lock(mutex_);
+    return signed_.size();
+  }
+  uint64_t signatures() const {
+    std::lock_guard lock(mutex_);
+    return signatures_;
+  }
+  uint64_t count(grpc::StatusCode code) const {
+    std::lock_guard lock(mutex_);
+    auto it = codes_.find(code);
+    return it == codes_.end() ? 0 : it->second;
+  }
+  std::string Summary() const {
+    std::lock_guard lock(mutex_);
+    std::ostringstream out;
+    out << replies_ << " replies, " << signatures_ << " signatures over " << signed_.size()
+        << " positions; status codes:";
+    for (const auto& [code, count] : codes_) out << " " << code << "x" << count;
+    return out.str();
+  }
+  // SignedRecords lists, per signed position, the history record its one digest makes.
+  std::vector<std::string> SignedRecords() const {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> out;
+    for (const auto& [name, variants] : signed_) {
+      out.push_back(MakeVote(positions_.at(name), *variants.begin()).record);
+    }
+    return out;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::set<int>> signed_;
+  std::map<std::string, Position> positions_;
+  std::map<grpc::StatusCode, uint64_t> codes_;
+  std::vector<std::string> problems_;
+  uint64_t replies_ = 0;
+  uint64_t signatures_ = 0;
+  Clock::time_point last_signature_{};
+};
+
+// HistoryRecords reads an interchange file (docs/interchange.md) into one string per record in
+// the same form as Vote::record, digests comma-joined, recorded_at_ms left out (each signer
+// stamps its own apply time).
+std::set<std::string> HistoryRecords(const std::string& text) {
+  std::set<std::string> out;
+  const nlohmann::json document = nlohmann::json::parse(text);
+  for (const auto& key : document.at("data")) {
+    for (const auto& domain : key.at("domains")) {
+      for (const auto& record : domain.at("records")) {
+        std::string line = domain.at("domain").get<std::string>();
+        for (const auto& [field, value] : record.items()) {
+          if (field == "digests" || field == "recorded_at_ms") continue;
+          line += "|" + field + "=" + value.get<std::string>();
+        }
+        std::string digests;
+        for (const auto& digest : record.at("digests")) {
+          digests += (digests.empty() ? "" : ",") + digest.get<std::string>();
+        }
+        out.insert(line + "|" + digests);
+      }
+    }
+  }
+  return out;
+}
+
+// ----- the cluster -----
+
+struct SignerProcess {
+  fs::path dir;
+  std::string id;
+  pid_t pid = -1;
+  std::mutex mutex;  // guards port and stub, replaced on restart
+  int port = 0;
+  std::shared_ptr<pb::RemoteKeystore::Stub> stub;
+};
+
+class KafkaClusterTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "kafka_cluster.XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    ASSERT_NO_FATAL_FAILURE(StartBroker());
+
+    tls::DevPkiOptions pki;
+    pki.directory = dir_ / "pki";
+    pki.client_identities = {"validator-alice"};
+    auto files = tls::CreateDevPki(pki);
+    ASSERT_TRUE(files.ok()) << files.status().message();
+    auto credentials = tls::ClientChannelCredentials(
+        {dir_ / "pki/ca.crt", dir_ / "pki/validator-alice.crt", dir_ / "pki/validator-alice.key"});
+    ASSERT_TRUE(credentials.ok()) << credentials.status().message();
+    credentials_ = *credentials;
+    WriteFile(dir_ / "policy.yaml",
+              std::string("identities:\n  validator-alice:\n") +
+                  "    - {key_types: [gran], operations: [sign], public_keys: [\"" + kAliceEd25519 +
+                  "\"]}\n" +
+                  "    - {key_types: [babe, para], operations: [sign], public_keys: [\"" +
+                  kAliceSr25519 + "\"]}\n" +
+                  "    - {key_types: [beef], operations: [sign], public_keys: [\"" + kAliceEcdsa +
+                  "\"]}\n");
+
+    for (int i = 0; i < kSigners; ++i) {
+      signers_[static_cast<size_t>(i)] = std::make_unique<SignerProcess>();
+      ASSERT_NO_FATAL_FAILURE(MakeSignerDirectory(i));
+    }
+    for (int i = 0; i < kSigners; ++i) {
+      ASSERT_TRUE(StartSigner(i)) << "signer " << i + 1 << " did not start";
+    }
+  }
+
+  void TearDown() override {
+    for (auto& signer : signers_) {
+      if (signer && signer->pid > 0) {
+        ::kill(signer->pid, SIGKILL);
+        ::waitpid(signer->pid, nullptr, 0);
+      }
+    }
+    if (broker_pid_ > 0) {
+      ::kill(broker_pid_, SIGTERM);
+      ::waitpid(broker_pid_, nullptr, 0);
+    }
+    if (broker_stdin_ >= 0) ::close(broker_stdin_);
+    if (broker_stdout_ >= 0) ::close(broker_stdout_);
+    if (HasFailure()) {
+      std::cerr << "kept for inspection: " << dir_ << "\n";
+      return;
+    }
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  void StartBroker() {
+    Child child = Spawn({KAFKA_DEV_BROKER_PATH}, Environment({}), true, dir_ / "broker.log");
+    ASSERT_GT(child.pid, 0);
+    broker_pid_ = child.pid;
+    broker_stdin_ = child.stdin_fd;
+    broker_stdout_ = child.stdout_fd;
+    broker_reader_ = std::make_unique<LineReader>(broker_stdout_);
+    auto first = broker_reader_->Next(std::chrono::seconds(30));
+    ASSERT_TRUE(first.has_value()) << "kafka-dev-broker said nothing; log:\n"
+                                   << ReadFile(dir_ / "broker.log");
+    const std::string prefix = "kafka-dev-broker bootstrap=";
+    ASSERT_EQ(first->rfind(prefix, 0), 0u) << *first;
+    const size_t end = first->find(' ', prefix.size());
+    bootstrap_ = first->substr(prefix.size(), end - prefix.size());
+    ASSERT_FALSE(bootstrap_.empty());
+  }
+
+  // BrokerCommand sends one line to the dev broker and returns its one-line answer.
+  std::string BrokerCommand(const std::string& command) {
+    const std::string line = command + "\n";
+    if (::write(broker_stdin_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+      return "write failed";
+    }
+    return broker_reader_->Next(std::chrono::seconds(10)).value_or("no answer");
+  }
+
+  void MakeSignerDirectory(int index) {
+    SignerProcess& signer = *signers_[static_cast<size_t>(index)];
+    signer.id = "signer-" + std::to_string(index + 1);
+    signer.dir = dir_ / signer.id;
+    fs::create_directories(signer.dir / "tokens");
+    WriteFile(signer.dir / "softhsm2.conf",
+              "directories.tokendir = " + (signer.dir / "tokens").string() +
+                  "\nobjectstore.backend = file\nlog.level = ERROR\n");
+    const std::vector<std::string> env =
+        Environment({"SOFTHSM2_CONF=" + (signer.dir / "softhsm2.conf").string()});
+    std::string ignored;
+    ASSERT_EQ(RunCommand({"/usr/bin/softhsm2-util", "--init-token", "--free", "--label", signer.id,
+                          "--pin", "cluster-pin", "--so-pin", "cluster-so-pin"},
+                         env, signer.dir / "setup.log", ignored),
+              0)
+        << ReadFile(signer.dir / "setup.log");
+    WriteFile(signer.dir / "hsm.pin", "cluster-pin");
+    WriteFile(signer.dir / "signerd.yaml",
+              "signer_id: " + signer.id + "\nhsm:\n  module: " + SIGNER_SOFTHSM2_MODULE +
+                  "\n  token_label: " + signer.id +
+                  "\n  pin_file: hsm.pin\nhistory:\n  data_dir: history\n"
+                  "  genesis_hash: \"0x" +
+                  kGenesis +
+                  "\"\nserver:\n  listen: \"127.0.0.1:0\"\n"
+                  "  tls:\n    cert_file: ../pki/server.crt\n    key_file: ../pki/server.key\n"
+                  "    client_ca_file: ../pki/ca.crt\n  policy_file: ../policy.yaml\n"
+                  "  audit_log: audit.jsonl\n  max_in_flight: 256\n  worker_threads: 4\n"
+                  "kafka:\n  brokers: \"" +
+                  bootstrap_ + "\"\n  claim_timeout_ms: 2000\n  catch_up_timeout_ms: 60000\n");
+    // The same //Alice keys on every token (ed25519/ecdsa cannot leave an HSM, so each token
+    // imports them from the SURI; the test does the same for sr25519 to stay fast).
+    const std::vector<std::string> import_env = Environment(
+        {"SOFTHSM2_CONF=" + (signer.dir / "softhsm2.conf").string(), "SIGNER_SURI=//Alice"});
+    for (const char* key_type : {"gran", "babe", "para", "beef"}) {
+      std::string output;
+      ASSERT_EQ(RunCommand({SIGNERCTL_PATH, "keys", "import", "--config",
+                            (signer.dir / "signerd.yaml").string(), "--type", key_type},
+                           import_env, signer.dir / "setup.log", output),
+                0)
+          << ReadFile(signer.dir / "setup.log");
+    }
+  }
+
+  // StartSigner starts signer `index` and waits for its listening line, which signerd prints only
+  // once its history has caught up with the claims topic.
+  bool StartSigner(int index) {
+    SignerProcess& signer = *signers_[static_cast<size_t>(index)];
+    Child child = Spawn({SIGNERD_PATH, "--config", (signer.dir / "signerd.yaml").string()},
+                        Environment({"SOFTHSM2_CONF=" + (signer.dir / "softhsm2.conf").string()}),
+                        false, signer.dir / "signerd.log");
+    if (child.pid <= 0) return false;
+    LineReader reader(child.stdout_fd);
+    auto line = reader.Next(std::chrono::seconds(90));
+    ::close(child.stdout_fd);
+    const std::string prefix = "signerd listening on 127.0.0.1:";
+    if (!line || line->rfind(prefix, 0) != 0) {
+      ADD_FAILURE() << signer.id << " said: " << line.value_or("nothing") << "\nlog:\n"
+                    << ReadFile(signer.dir / "signerd.log");
+      ::kill(child.pid, SIGKILL);
+      ::waitpid(child.pid, nullptr, 0);
+      return false;
+    }
+    const int port = std::stoi(line->substr(prefix.size()));
+    auto stub = std::shared_ptr<pb::RemoteKeystore::Stub>(pb::RemoteKeystore::NewStub(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(port), credentials_)));
+    std::lock_guard lock(signer.mutex);
+    signer.pid = child.pid;
+    signer.port = port;
+    signer.stub = std::move(stub);
+    return true;
+  }
+
+  // StopSigner sends `signal` and reaps the process; its stub is dropped first so no new request
+  // goes to it.
+  void StopSigner(int index, int signal) {
+    SignerProcess& signer = *signers_[static_cast<size_t>(index)];
+    pid_t pid = -1;
+    {
+      std::lock_guard lock(signer.mutex);
+      pid = signer.pid;
+      signer.pid = -1;
+      signer.stub.reset();
+    }
+    if (pid <= 0) return;
+    ::kill(pid, signal);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (signal == SIGTERM) {
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+          << signer.id << " did not stop cleanly: " << status;
+    }
+  }
+
+  std::shared_ptr<pb::RemoteKeystore::Stub> StubOf(int index) {
+    SignerProcess& signer = *signers_[static_cast<size_t>(index)];
+    std::lock_guard lock(signer.mutex);
+    return signer.stub;
+  }
+
+  // Serving asks the standard health service of signer `index`.
+  bool Serving(int index) {
+    int port = 0;
+    {
+      SignerProcess& signer = *signers_[static_cast<size_t>(index)];
+      std::lock_guard lock(signer.mutex);
+      port = signer.port;
+    }
+    grpc::GenericStub stub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port), credentials_));
+    grpc::Slice empty_slice(std::string{});
+    grpc::ByteBuffer request(&empty_slice, 1);
+    grpc::ByteBuffer response;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    std::promise<grpc::Status> done;
+    stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                   &response, [&](grpc::Status status) { done.set_value(status); });
+    if (!done.get_future().get().ok()) return false;
+    std::vector<grpc::Slice> slices;
+    if (!response.Dump(&slices).ok()) return false;
+    std::string bytes;
+    for (const grpc::Slice& slice : slices) {
+      bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+    // HealthCheckResponse{status: SERVING (1)}: field 1, varint 1.
+    return bytes == std::string("\x08\x01", 2);
+  }
+
+  Position NextPosition(Kind kind) { return Position{kind, next_index_++}; }
+
+  // Conflict sends a different variant of `position` to every live signer at once (which signer
+  // gets which variant rotates with the position) and waits for every reply.
+  void Conflict(const Position& position, std::vector<std::pair<int, Reply>>* replies = nullptr) {
+    const int variants = VariantCount(position.kind);
+    std::vector<std::pair<int, std::shared_ptr<pb::RemoteKeystore::Stub>>> targets;
+    for (int i = 0; i < kSigners; ++i) {
+      if (auto stub = StubOf(i)) targets.emplace_back(i, std::move(stub));
+    }
+    std::latch finished(static_cast<std::ptrdiff_t>(targets.size()));
+    std::mutex replies_mutex;
+    for (const auto& [signer, stub] : targets) {
+      const int variant = static_cast<int>((static_cast<uint32_t>(signer) + position.index) %
+                                           static_cast<uint32_t>(variants));
+      SendAsync(*stub, MakeVote(position, variant),
+                [&, signer_index = signer, variant](const Reply& reply) {
+                  checker_.Record(position, signer_index, variant, reply);
+                  if (reply.status.ok()) successes_.fetch_add(1);
+                  if (replies != nullptr) {
+                    std::lock_guard lock(replies_mutex);
+                    replies->emplace_back(signer_index, reply);
+                  }
+                  finished.count_down();
+                });
+    }
+    finished.wait();
+  }
+
+  // Storm runs Conflict over `positions` with `workers` client threads.
+  void Storm(const std::vector<Position>& positions, int workers) {
+    std::atomic<size_t> next{0};
+    std::vector<std::thread> threads;
+    for (int w = 0; w < workers; ++w) {
+      threads.emplace_back([&] {
+        for (size_t i = next++; i < positions.size(); i = next++) Conflict(positions[i]);
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+  }
+
+  // Settle makes every signer apply everything produced so far: one fresh position per public
+  // key goes to every signer, and a signer answers it (won or lost) only after applying its own
+  // claim, hence every claim before it in that key's partition.
+  void Settle() {
+    for (Kind kind : {Kind::kGrandpa, Kind::kBabe, Kind::kBeefy}) {
+      const Position position = NextPosition(kind);
+      for (int attempt = 0; attempt < 10; ++attempt) {
+        std::vector<std::pair<int, Reply>> replies;
+        Conflict(position, &replies);
+        bool all_applied = replies.size() == static_cast<size_t>(kSigners);
+        for (const auto& [signer, reply] : replies) {
+          const auto code = reply.status.error_code();
+          if (code != grpc::StatusCode::OK && code != grpc::StatusCode::FAILED_PRECONDITION) {
+            all_applied = false;
+          }
+        }
+        if (all_applied) break;
+        ASSERT_LT(attempt, 9) << "signers did not settle on " << position.Name();
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      }
+    }
+  }
+
+  void ExpectNoProblems() {
+    const auto problems = checker_.problems();
+    EXPECT_TRUE(problems.empty()) << problems.size() << " problems, first: " << problems.front();
+  }
+
+  // StopAllAndCompareHistories stops every signer and exports each history: all must hold the
+  // same records, and every digest the checker saw signed must be recorded at its position.
+  void StopAllAndCompareHistories() {
+    for (int i = 0; i < kSigners; ++i) StopSigner(i, SIGTERM);
+    std::vector<std::set<std::string>> histories;
+    for (int i = 0; i < kSigners; ++i) {
+      SignerProcess& signer = *signers_[static_cast<size_t>(i)];
+      std::string output;
+      const fs::path out = signer.dir / "history-export.json";
+      ASSERT_EQ(RunCommand({SIGNERCTL_PATH, "history", "export", "--config",
+                            (signer.dir / "signerd.yaml").string(), "--out", out.string()},
+                           Environment({}), signer.dir / "export.log", output),
+                0)
+          << ReadFile(signer.dir / "export.log");
+      histories.push_back(HistoryRecords(ReadFile(out)));
+    }
+    for (int i = 1; i < kSigners; ++i) {
+      std::vector<std::string> only_first;
+      std::vector<std::string> only_other;
+      std::set_difference(histories[0].begin(), histories[0].end(),
+                          histories[static_cast<size_t>(i)].begin(),
+                          histories[static_cast<size_t>(i)].end(), std::back_inserter(only_first));
+      std::set_difference(histories[static_cast<size_t>(i)].begin(),
+                          histories[static_cast<size_t>(i)].end(), histories[0].begin(),
+                          histories[0].end(), std::back_inserter(only_other));
+      EXPECT_TRUE(only_first.empty() && only_other.empty())
+          << "signer-1 and signer-" << i + 1 << " disagree: " << only_first.size()
+          << " records only in signer-1 (first: " << (only_first.empty() ? "" : only_first.front())
+          << "), " << only_other.size() << " only in signer-" << i + 1
+          << " (first: " << (only_other.empty() ? "" : only_other.front()) << ")";
+    }
+    size_t missing = 0;
+    std::string first_missing;
+    for (const std::string& record : checker_.SignedRecords()) {
+      if (histories[0].count(record) == 0) {
+        if (missing++ == 0) first_missing = record;
+      }
+    }
+    EXPECT_EQ(missing, 0u) << "signed but not recorded as the only digest, first: "
+                           << first_missing;
+    EXPECT_GE(histories[0].size(), checker_.signed_positions());
+  }
+
+  std::vector<Position> MixedPositions(int per_kind) {
+    std::vector<Position> out;
+    for (int i = 0; i < per_kind; ++i) {
+      for (Kind kind : {Kind::kGrandpa, Kind::kBabe, Kind::kBeefy, Kind::kDispute}) {
+        out.push_back(NextPosition(kind));
+      }
+    }
+    return out;
+  }
+
+  fs::path dir_;
+  pid_t broker_pid_ = -1;
+  int broker_stdin_ = -1;
+  int broker_stdout_ = -1;
+  std::unique_ptr<LineReader> broker_reader_;
+  std::string bootstrap_;
+  std::shared_ptr<grpc::ChannelCredentials> credentials_;
+  std::array<std::unique_ptr<SignerProcess>, kSigners> signers_;
+  std::atomic<uint32_t> next_index_{0};
+  std::atomic<uint64_t> successes_{0};
+  Checker checker_;
+};
+
+TEST_F(KafkaClusterTest, ConflictingRequestsToAllSignersSignOneDigestPerPosition) {
+  const std::vector<Position> positions = MixedPositions(260);  // 1,040 positions
+  const auto start = Clock::now();
+  Storm(positions, 12);
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  std::cerr << "linearizability storm: " << checker_.Summary() << " in " << seconds << " s\n";
+  ExpectNoProblems();
+  // Without faults every position has a winner, and it is signed exactly once per digest.
+  EXPECT_EQ(checker_.signed_positions(), positions.size()) << checker_.Summary();
+  EXPECT_EQ(checker_.count(grpc::StatusCode::UNAVAILABLE), 0u) << checker_.Summary();
+  ASSERT_NO_FATAL_FAILURE(Settle());
+  ExpectNoProblems();
+  StopAllAndCompareHistories();
+}
+
+TEST_F(KafkaClusterTest, SigkilledSignersRestartAndCatchUpWhileTheStormGoesOn) {
+  struct Kill {
+    int signer;
+    Clock::time_point killed;
+    Clock::time_point restarted;
+    uint64_t successes_at_kill;
+    uint64_t successes_at_restart;
+  };
+  std::vector<Kill> kills;
+  std::atomic<bool> storming{true};
+  std::thread killer([&] {
+    std::mt19937 random(std::random_device{}());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    while (storming.load()) {
+      const int victim = static_cast<int>(random() % kSigners);
+      Kill kill{victim, Clock::now(), {}, successes_.load(), 0};
+      StopSigner(victim, SIGKILL);
+      std::this_thread::sleep_for(std::chrono::milliseconds(600));
+      if (!StartSigner(victim)) {
+        ADD_FAILURE() << "signer-" << victim + 1 << " did not restart after SIGKILL";
+        break;
+      }
+      kill.restarted = Clock::now();
+      kill.successes_at_restart = successes_.load();
+      kills.push_back(kill);
+      std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    }
+  });
+  // The storm: fresh conflicting positions until about 20 seconds have passed.
+  const auto storm_end = Clock::now() + std::chrono::seconds(20);
+  std::vector<std::thread> clients;
+  for (int w = 0; w < 8; ++w) {
+    clients.emplace_back([&] {
+      while (Clock::now() < storm_end) {
+        Conflict(NextPosition(static_cast<Kind>(next_index_.load() % 4)));
+      }
+    });
+  }
+  for (std::thread& client : clients) client.join();
+  storming = false;
+  killer.join();
+  std::cerr << "kill storm: " << kills.size() << " kills; " << checker_.Summary() << "\n";
+  ASSERT_GE(kills.size(), 3u);
+  for (const Kill& kill : kills) {
+    EXPECT_GT(kill.successes_at_restart, kill.successes_at_kill)
+        << "no request succeeded while signer-" << kill.signer + 1 << " was down";
+  }
+  ExpectNoProblems();
+  for (int i = 0; i < kSigners; ++i) {
+    EXPECT_TRUE(Serving(i)) << "signer-" << i + 1 << " is not SERVING after the storm";
+  }
+  ASSERT_NO_FATAL_FAILURE(Settle());
+  // Every restarted signer signs again.
+  const uint64_t before = successes_.load();
+  Storm(MixedPositions(5), 4);
+  EXPECT_GE(successes_.load() - before, 20u);
+  ExpectNoProblems();
+  ASSERT_NO_FATAL_FAILURE(Settle());
+  StopAllAndCompareHistories();
+  for (int i = 0; i < kSigners; ++i) {
+    auto report =
+        signer::VerifyAuditFile((signers_[static_cast<size_t>(i)]->dir / "audit.jsonl").string());
+    ASSERT_TRUE(report.ok());
+    EXPECT_TRUE(report->ok) << "signer-" << i + 1 << ": " << report->problem;
+  }
+}
+
+TEST_F(KafkaClusterTest, BrokersDownMeansUnavailableAndNoSignatureThenSigningResumes) {
+  Storm(MixedPositions(10), 4);
+  ASSERT_EQ(checker_.signed_positions(), 40u) << checker_.Summary();
+
+  // Claims in flight when every broker goes down.
+  const std::vector<Position> in_flight = MixedPositions(8);
+  std::thread racing([&] { Storm(in_flight, 8); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(BrokerCommand("down all"), "ok down all");
+  racing.join();
+
+  // With no broker, nothing is signed: every new position is UNAVAILABLE.
+  const uint64_t signatures_before = checker_.signatures();
+  for (int i = 0; i < 3; ++i) {
+    std::vector<std::pair<int, Reply>> replies;
+    Conflict(NextPosition(static_cast<Kind>(i)), &replies);
+    ASSERT_EQ(replies.size(), static_cast<size_t>(kSigners));
+    for (const auto& [signer, reply] : replies) {
+      EXPECT_EQ(reply.status.error_code(), grpc::StatusCode::UNAVAILABLE)
+          << "signer-" << signer + 1 << ": " << reply.status.error_message();
+      EXPECT_TRUE(reply.signature.empty());
+    }
+  }
+  EXPECT_EQ(checker_.signatures(), signatures_before);
+
+  ASSERT_EQ(BrokerCommand("up all"), "ok up all");
+  // Signing resumes on every signer.
+  for (int i = 0; i < kSigners; ++i) {
+    auto stub = StubOf(i);
+    bool signed_again = false;
+    const auto give_up = Clock::now() + std::chrono::seconds(60);
+    while (!signed_again && Clock::now() < give_up) {
+      const Position position = NextPosition(Kind::kGrandpa);
+      std::promise<Reply> done;
+      SendAsync(*stub, MakeVote(position, 0), [&](const Reply& reply) {
+        checker_.Record(position, i, 0, reply);
+        done.set_value(reply);
+      });
+      signed_again = done.get_future().get().status.ok();
+      if (!signed_again) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    EXPECT_TRUE(signed_again) << "signer-" << i + 1 << " did not sign again after up all";
+  }
+  // The claims produced just before the failure may be applied only now: send every position of
+  // the failure again, in every variant, and still only one digest per position may be signed.
+  for (int round = 0; round < 2; ++round) Storm(in_flight, 8);
+  ASSERT_NO_FATAL_FAILURE(Settle());
+  std::cerr << "broker faults: " << checker_.Summary() << "\n";
+  ExpectNoProblems();
+  StopAllAndCompareHistories();
+}
+
+TEST_F(KafkaClusterTest, AuditTailSeesEveryDecisionOfEverySignerWithIntactChains) {
+  Storm(MixedPositions(30), 6);
+  ASSERT_NO_FATAL_FAILURE(Settle());
+  ExpectNoProblems();
+  // Give the audit stream a moment to publish, then read it all back.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  std::string output;
+  const int exit_code = RunCommand({SIGNERCTL_PATH, "audit", "tail", "--brokers", bootstrap_,
+                                    "--from-beginning", "--idle-exit-ms", "4000"},
+                                   Environment({}), dir_ / "tail.log", output);
+  EXPECT_EQ(exit_code, 0) << ReadFile(dir_ / "tail.log");
+
+  std::map<std::string, std::map<uint64_t, nlohmann::json>> streamed;
+  std::istringstream lines(output);
+  std::string line;
+  size_t events = 0;
+  while (std::getline(lines, line)) {
+    if (line.empty()) continue;
+    const nlohmann::json event = nlohmann::json::parse(line);
+    ++events;
+    EXPECT_EQ(event.at("chain"), "ok") << line;
+    const nlohmann::json& audit_line = event.at("event");
+    streamed[event.at("signer_id").get<std::string>()][audit_line.at("seq").get<uint64_t>()] =
+        audit_line;
+  }
+  size_t local_lines = 0;
+  for (int i = 0; i < kSigners; ++i) {
+    const SignerProcess& signer = *signers_[static_cast<size_t>(i)];
+    std::istringstream local(ReadFile(signer.dir / "audit.jsonl"));
+    const auto& seen = streamed[signer.id];
+    uint64_t count = 0;
+    while (std::getline(local, line)) {
+      const nlohmann::json local_line = nlohmann::json::parse(line);
+      const uint64_t seq = local_line.at("seq").get<uint64_t>();
+      auto it = seen.find(seq);
+      if (it == seen.end()) {
+        ADD_FAILURE() << signer.id << " seq " << seq << " is not in the audit stream";
+      } else {
+        EXPECT_EQ(it->second, local_line) << signer.id << " seq " << seq;
+      }
+      ++count;
+    }
+    EXPECT_GT(count, 0u);
+    EXPECT_EQ(seen.size(), count) << signer.id;
+    local_lines += count;
+  }
+  EXPECT_EQ(events, local_lines);
+}
+
+}  // namespace
