@@ -1,1 +1,186 @@
-// placeholder: the Kafka issue fills this in.
+// ClaimRecord codec: big-endian fields, length-prefixed variable parts, strict bounds.
+#include "kafka/claim_record.h"
+
+#include <optional>
+
+#include "slashing/record.h"
+
+namespace kafka {
+namespace {
+
+void PutU8(std::string& out, uint8_t value) { out.push_back(static_cast<char>(value)); }
+
+void PutU64(std::string& out, uint64_t value) {
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    out.push_back(static_cast<char>((value >> shift) & 0xff));
+  }
+}
+
+void PutBytes(std::string& out, std::span<const uint8_t> bytes) {
+  out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+// Reader walks the bytes; every getter fails once the input is exhausted.
+class Reader {
+ public:
+  explicit Reader(std::span<const uint8_t> bytes) : bytes_(bytes) {}
+
+  std::optional<uint8_t> U8() {
+    if (bytes_.empty()) return std::nullopt;
+    const uint8_t value = bytes_[0];
+    bytes_ = bytes_.subspan(1);
+    return value;
+  }
+  std::optional<uint64_t> U64() {
+    if (bytes_.size() < 8) return std::nullopt;
+    uint64_t value = 0;
+    for (size_t i = 0; i < 8; ++i) value = (value << 8) | bytes_[i];
+    bytes_ = bytes_.subspan(8);
+    return value;
+  }
+  std::optional<std::span<const uint8_t>> Bytes(size_t size) {
+    if (bytes_.size() < size) return std::nullopt;
+    auto out = bytes_.first(size);
+    bytes_ = bytes_.subspan(size);
+    return out;
+  }
+  bool done() const { return bytes_.empty(); }
+
+ private:
+  std::span<const uint8_t> bytes_;
+};
+
+slashing::Status Malformed(const char* what) {
+  return slashing::Status::InvalidArgument(std::string("claim record: ") + what);
+}
+
+}  // namespace
+
+slashing::KeyType KeyTypeForDomain(slashing::Domain domain) {
+  switch (domain) {
+    case slashing::Domain::kBabe:
+      return slashing::kKeyTypeBabe;
+    case slashing::Domain::kGrandpaPrevote:
+    case slashing::Domain::kGrandpaPrecommit:
+      return slashing::kKeyTypeGrandpa;
+    case slashing::Domain::kBeefy:
+      return slashing::kKeyTypeBeefy;
+    case slashing::Domain::kDispute:
+      return slashing::kKeyTypePara;
+  }
+  return {};
+}
+
+slashing::Result<std::string> EncodeClaimRecord(const ClaimRecord& record) {
+  if (record.public_key.empty() || record.public_key.size() > slashing::kMaxPublicKeySize) {
+    return Malformed("public key size out of range");
+  }
+  if (record.signer_id.size() > kMaxSignerIdSize) return Malformed("signer id too long");
+  if (record.claims.empty() || record.claims.size() > kMaxClaimsPerRecord) {
+    return Malformed("claim count out of range");
+  }
+  std::string out;
+  out.reserve(96 + record.public_key.size() + record.signer_id.size() +
+              record.claims.size() * (64 + slashing::kMaxDigestSize));
+  PutU8(out, kClaimRecordVersion);
+  PutBytes(out, record.key_type);
+  PutU8(out, static_cast<uint8_t>(record.public_key.size()));
+  PutBytes(out, record.public_key);
+  PutBytes(out, record.genesis_hash);
+  PutU8(out, static_cast<uint8_t>(record.signer_id.size()));
+  out.append(record.signer_id);
+  PutBytes(out, record.request_id);
+  PutU64(out, record.time_unix_ms);
+  PutU8(out, static_cast<uint8_t>(record.claims.size()));
+  for (const slashing::Claim& claim : record.claims) {
+    if (!slashing::DomainFromByte(static_cast<uint8_t>(claim.domain))) {
+      return Malformed("unknown domain");
+    }
+    if (claim.digest.empty() || claim.digest.size() > slashing::kMaxDigestSize) {
+      return Malformed("digest size out of range");
+    }
+    PutU8(out, static_cast<uint8_t>(claim.domain));
+    PutU64(out, claim.position.major);
+    PutU64(out, claim.position.minor);
+    PutBytes(out, claim.position.candidate);
+    PutU8(out, static_cast<uint8_t>(claim.digest.size()));
+    PutBytes(out, claim.digest);
+  }
+  return out;
+}
+
+slashing::Result<ClaimRecord> DecodeClaimRecord(std::span<const uint8_t> bytes) {
+  Reader reader(bytes);
+  ClaimRecord record;
+  auto version = reader.U8();
+  if (!version) return Malformed("empty");
+  if (*version != kClaimRecordVersion) return Malformed("unknown format version");
+  auto key_type = reader.Bytes(record.key_type.size());
+  if (!key_type) return Malformed("truncated key type");
+  std::copy(key_type->begin(), key_type->end(), record.key_type.begin());
+  auto key_size = reader.U8();
+  if (!key_size || *key_size == 0 || *key_size > slashing::kMaxPublicKeySize) {
+    return Malformed("public key size out of range");
+  }
+  auto key = reader.Bytes(*key_size);
+  if (!key) return Malformed("truncated public key");
+  record.public_key.assign(key->begin(), key->end());
+  auto genesis = reader.Bytes(record.genesis_hash.size());
+  if (!genesis) return Malformed("truncated genesis hash");
+  std::copy(genesis->begin(), genesis->end(), record.genesis_hash.begin());
+  auto signer_size = reader.U8();
+  if (!signer_size || *signer_size > kMaxSignerIdSize) return Malformed("signer id size");
+  auto signer = reader.Bytes(*signer_size);
+  if (!signer) return Malformed("truncated signer id");
+  record.signer_id.assign(signer->begin(), signer->end());
+  auto request_id = reader.Bytes(record.request_id.size());
+  if (!request_id) return Malformed("truncated request id");
+  std::copy(request_id->begin(), request_id->end(), record.request_id.begin());
+  auto time = reader.U64();
+  if (!time) return Malformed("truncated time");
+  record.time_unix_ms = *time;
+  auto count = reader.U8();
+  if (!count || *count == 0 || *count > kMaxClaimsPerRecord) {
+    return Malformed("claim count out of range");
+  }
+  record.claims.reserve(*count);
+  for (size_t i = 0; i < *count; ++i) {
+    slashing::Claim claim;
+    auto domain_byte = reader.U8();
+    if (!domain_byte) return Malformed("truncated claim");
+    auto domain = slashing::DomainFromByte(*domain_byte);
+    if (!domain) return Malformed("unknown domain");
+    claim.domain = *domain;
+    auto major = reader.U64();
+    auto minor = reader.U64();
+    auto candidate = reader.Bytes(claim.position.candidate.size());
+    if (!major || !minor || !candidate) return Malformed("truncated position");
+    claim.position.major = *major;
+    claim.position.minor = *minor;
+    std::copy(candidate->begin(), candidate->end(), claim.position.candidate.begin());
+    auto digest_size = reader.U8();
+    if (!digest_size || *digest_size == 0 || *digest_size > slashing::kMaxDigestSize) {
+      return Malformed("digest size out of range");
+    }
+    auto digest = reader.Bytes(*digest_size);
+    if (!digest) return Malformed("truncated digest");
+    claim.digest.assign(digest->begin(), digest->end());
+    record.claims.push_back(std::move(claim));
+  }
+  if (!reader.done()) return Malformed("trailing bytes");
+  return record;
+}
+
+int32_t ClaimPartition(std::span<const uint8_t> public_key, int32_t partition_count) {
+  constexpr uint64_t kFnvOffsetBasis = 0xcbf29ce484222325ULL;
+  constexpr uint64_t kFnvPrime = 0x100000001b3ULL;
+  uint64_t hash = kFnvOffsetBasis;
+  for (uint8_t byte : public_key) {
+    hash ^= byte;
+    hash *= kFnvPrime;
+  }
+  if (partition_count <= 0) return 0;
+  return static_cast<int32_t>(hash % static_cast<uint64_t>(partition_count));
+}
+
+}  // namespace kafka
