@@ -26,7 +26,8 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$(nproc)" --target signerd signerctl
 
 dev_dir=$repo/dev-signer
-SIGNERCTL=$repo/build/signer/signerctl bash infra/dev/dev-setup.sh "${setup_args[@]}" "$dev_dir"
+# Creates the dev signer once (token, PKI, //Alice keys, policy, config); a finished one is left as is.
+build/signer/signerctl dev init --dir "$dev_dir" "${setup_args[@]}"
 # SoftHSM2 finds the dev token through this file; signerd inherits it.
 export SOFTHSM2_CONF=$dev_dir/softhsm2.conf
 

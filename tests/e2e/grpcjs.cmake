@@ -1,0 +1,13 @@
+# grpcjs_e2e: the npm @grpc/grpc-js client (tests/oracle/grpc_e2e.js) against a real signerd made by
+# `signerctl dev init`; the script starts and stops signerd itself. Needs `npm ci` in tests/oracle.
+find_program(NODE_EXECUTABLE NAMES node nodejs)
+if(NOT NODE_EXECUTABLE)
+  message(WARNING "node not found: the grpcjs_e2e test is not registered")
+  return()
+endif()
+add_test(NAME grpcjs_e2e
+         COMMAND ${NODE_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tests/oracle/grpc_e2e.js
+                 --signerd $<TARGET_FILE:signerd> --signerctl $<TARGET_FILE:signerctl>
+                 --proto ${PROJECT_SOURCE_DIR}/signer/proto/remote_keystore.proto
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}/tests/oracle)
+set_tests_properties(grpcjs_e2e PROPERTIES TIMEOUT 180 LABELS e2e)
