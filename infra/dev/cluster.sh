@@ -31,7 +31,7 @@ alive() {
 
 # wait_for_line FILE PREFIX SECONDS: prints the first line of FILE once it starts with PREFIX.
 wait_for_line() {
-  local file=$1 prefix=$2 seconds=$3 line
+  local file=$1 prefix=$2 seconds=$3 line i
   for ((i = 0; i < seconds * 10; i++)); do
     if [[ -s $file ]]; then
       IFS= read -r line <"$file" || true
@@ -208,7 +208,7 @@ cmd_status() {
 cmd_broker() {
   (($# == 2)) && [[ $1 == up || $1 == down ]] || usage
   alive "$state/broker.pid" kafka-dev-broker || die "kafka-dev-broker is not running"
-  local before answer
+  local before answer i
   before=$(wc -l <"$state/broker.out")
   echo "$1 $2" >"$state/broker.in"
   for ((i = 0; i < 50; i++)); do
@@ -226,7 +226,7 @@ cmd_broker() {
 # stop PIDFILE NAME: SIGTERM, up to 10 s, then SIGKILL; only the process we started.
 stop() {
   alive "$1" "$2" || return 0
-  local pid
+  local pid i
   pid=$(cat "$1")
   kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < 100; i++)); do

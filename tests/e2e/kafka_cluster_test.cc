@@ -410,6 +410,12 @@ class Checker {
     std::lock_guard lock(mutex_);
     return signed_.size();
   }
+  size_t conflicted_positions() const {
+    std::lock_guard lock(mutex_);
+    size_t out = 0;
+    for (const auto& [name, variants] : signed_) out += variants.size() > 1 ? 1 : 0;
+    return out;
+  }
   uint64_t signatures() const {
     std::lock_guard lock(mutex_);
     return signatures_;
@@ -592,9 +598,10 @@ class KafkaClusterTest : public testing::Test {
                   "\"\nserver:\n  listen: \"127.0.0.1:0\"\n"
                   "  tls:\n    cert_file: ../pki/server.crt\n    key_file: ../pki/server.key\n"
                   "    client_ca_file: ../pki/ca.crt\n  policy_file: ../policy.yaml\n"
-                  "  audit_log: audit.jsonl\n  max_in_flight: 256\n  worker_threads: 4\n"
-                  "kafka:\n  brokers: \"" +
-                  bootstrap_ + "\"\n  claim_timeout_ms: 2000\n  catch_up_timeout_ms: 60000\n");
+                  "  audit_log: audit.jsonl\n  max_in_flight: 256\n  worker_threads: 4\n" +
+                  (replicated_ ? "kafka:\n  brokers: \"" + bootstrap_ +
+                                     "\"\n  claim_timeout_ms: 2000\n  catch_up_timeout_ms: 60000\n"
+                               : std::string()));
     // The same //Alice keys on every token (ed25519/ecdsa cannot leave an HSM, so each token
     // imports them from the SURI; the test does the same for sr25519 to stay fast).
     const std::vector<std::string> import_env = Environment(
@@ -815,6 +822,7 @@ class KafkaClusterTest : public testing::Test {
     return out;
   }
 
+  bool replicated_ = true;  // false: every signer decides alone (the checker's negative control)
   fs::path dir_;
   pid_t broker_pid_ = -1;
   int broker_stdin_ = -1;
@@ -827,6 +835,39 @@ class KafkaClusterTest : public testing::Test {
   std::atomic<uint64_t> successes_{0};
   Checker checker_;
 };
+
+// The same three signers without Kafka, each with its own history: proof that the checker and the
+// history comparison do catch double signing, so their silence in the tests below means something.
+class StandaloneSignersTest : public KafkaClusterTest {
+ protected:
+  StandaloneSignersTest() { replicated_ = false; }
+};
+
+TEST_F(StandaloneSignersTest, CheckerCatchesSeparateHistoriesSigningConflictingDigests) {
+  Storm(MixedPositions(5), 4);
+  const auto problems = checker_.problems();
+  // Every position gets a different variant on each signer, and each standalone signer allows it.
+  EXPECT_EQ(checker_.conflicted_positions(), 20u) << checker_.Summary();
+  EXPECT_FALSE(problems.empty());
+  for (const std::string& problem : problems) {
+    EXPECT_NE(problem.find("different digests signed"), std::string::npos) << problem;
+  }
+  for (int i = 0; i < kSigners; ++i) StopSigner(i, SIGTERM);
+  std::vector<std::set<std::string>> histories;
+  for (int i = 0; i < kSigners; ++i) {
+    const SignerProcess& signer = *signers_[static_cast<size_t>(i)];
+    const fs::path out = signer.dir / "history-export.json";
+    std::string output;
+    ASSERT_EQ(RunCommand({SIGNERCTL_PATH, "history", "export", "--config",
+                          (signer.dir / "signerd.yaml").string(), "--out", out.string()},
+                         Environment({}), signer.dir / "export.log", output),
+              0)
+        << ReadFile(signer.dir / "export.log");
+    histories.push_back(HistoryRecords(ReadFile(out)));
+  }
+  EXPECT_NE(histories[0], histories[1]);
+  EXPECT_NE(histories[1], histories[2]);
+}
 
 TEST_F(KafkaClusterTest, ConflictingRequestsToAllSignersSignOneDigestPerPosition) {
   const std::vector<Position> positions = MixedPositions(260);  // 1,040 positions
