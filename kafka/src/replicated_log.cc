@@ -1,1 +1,773 @@
-// placeholder: the Kafka issue fills this in.
+// ReplicatedHistoryLog: precheck locally, produce the claim, let the applier decide in topic order.
+#include "kafka/replicated_log.h"
+
+#include <librdkafka/rdkafka.h>
+#include <sys/random.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "kafka/claim_record.h"
+#include "slashing/record.h"
+
+namespace kafka {
+namespace {
+
+using slashing::Result;
+using slashing::Status;
+
+constexpr uint8_t kMetaValueVersion = 1;
+constexpr size_t kApplyBatchSize = 1024;
+constexpr auto kRetryPause = std::chrono::milliseconds(200);
+
+// Properties the ordering, the durability or the offset bookkeeping depend on.
+constexpr std::string_view kRefusedProperties[] = {
+    "acks",
+    "request.required.acks",
+    "enable.idempotence",
+    "retries",
+    "message.send.max.retries",
+    "max.in.flight",
+    "max.in.flight.requests.per.connection",
+    "partitioner",
+    "message.timeout.ms",
+    "group.id",
+    "enable.auto.commit",
+    "auto.commit.enable",
+    "enable.auto.offset.store",
+    "auto.offset.reset",
+    "isolation.level",
+    "bootstrap.servers",
+    "metadata.broker.list",
+};
+
+// Meta keys of our own under the store's meta tag (signerctl history skips meta keys).
+std::string TopicMetaKey() { return std::string(1, slashing::kMetaKeyTag) + "kafka/claims"; }
+
+std::string OffsetMetaKey(int32_t partition) {
+  std::string key = std::string(1, slashing::kMetaKeyTag) + "kafka/offset/";
+  const auto value = static_cast<uint32_t>(partition);
+  for (int shift = 24; shift >= 0; shift -= 8)
+    key.push_back(static_cast<char>((value >> shift) & 0xff));
+  return key;
+}
+
+std::string EncodeOffset(int64_t next_offset) {
+  std::string out(1, static_cast<char>(kMetaValueVersion));
+  const auto value = static_cast<uint64_t>(next_offset);
+  for (int shift = 56; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((value >> shift) & 0xff));
+  return out;
+}
+
+std::optional<int64_t> DecodeOffset(std::string_view bytes) {
+  if (bytes.size() != 9 || static_cast<uint8_t>(bytes[0]) != kMetaValueVersion) return std::nullopt;
+  uint64_t value = 0;
+  for (size_t i = 1; i < 9; ++i) value = (value << 8) | static_cast<uint8_t>(bytes[i]);
+  if (value > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
+  return static_cast<int64_t>(value);
+}
+
+std::string EncodeTopicMeta(int32_t partitions, const std::string& topic) {
+  std::string out(1, static_cast<char>(kMetaValueVersion));
+  const auto value = static_cast<uint32_t>(partitions);
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((value >> shift) & 0xff));
+  out += topic;
+  return out;
+}
+
+struct TopicMeta {
+  int32_t partitions = 0;
+  std::string topic;
+};
+
+std::optional<TopicMeta> DecodeTopicMeta(std::string_view bytes) {
+  if (bytes.size() < 5 || static_cast<uint8_t>(bytes[0]) != kMetaValueVersion) return std::nullopt;
+  uint32_t value = 0;
+  for (size_t i = 1; i < 5; ++i) value = (value << 8) | static_cast<uint8_t>(bytes[i]);
+  if (value == 0 || value > INT32_MAX) return std::nullopt;
+  return TopicMeta{static_cast<int32_t>(value), std::string(bytes.substr(5))};
+}
+
+// Pending is one own record waiting for the applier.
+struct Pending {
+  bool done = false;
+  Status status;
+  std::vector<slashing::Verdict> verdicts;
+};
+
+// OwnOutcome is what the applier found for a record, handed to its waiter after the batch is
+// synced.
+struct OwnOutcome {
+  RequestId request_id;
+  std::vector<slashing::Verdict> verdicts;
+};
+
+bool SetProperty(rd_kafka_conf_t* conf, const std::string& name, const std::string& value,
+                 std::string& error) {
+  char buffer[512];
+  if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), buffer, sizeof(buffer)) !=
+      RD_KAFKA_CONF_OK) {
+    error = name + ": " + buffer;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+class ReplicatedHistoryLog::Impl {
+ public:
+  Impl(slashing::HistoryStore& store, ReplicatedHistoryLogOptions options)
+      : store_(store), options_(std::move(options)) {}
+  ~Impl() { Close(); }
+
+  Status Start();
+  void Close();
+  Result<std::vector<slashing::Verdict>> CheckAndRecord(std::span<const uint8_t> public_key,
+                                                        std::span<const slashing::Claim> claims,
+                                                        uint64_t now_unix_ms);
+  Status WaitUntilCaughtUp(std::chrono::milliseconds timeout);
+  ReplicatedHistoryLogStats Stats() const;
+
+  void Warn(const std::string& message) const {
+    if (options_.warning) {
+      options_.warning(message);
+    } else {
+      std::fprintf(stderr, "replicated history: %s\n", message.c_str());
+    }
+  }
+
+  int32_t partitions() const { return partitions_; }
+  std::function<void(std::chrono::nanoseconds)> observer_;
+
+ private:
+  Status CreateClients();
+  Status ReadPartitionCount();
+  Status BindTopic();
+  void ApplierLoop();
+  void PollerLoop();
+  // TryApply evaluates and writes one batch; false if the store failed (then nothing changed).
+  bool TryApply(std::span<rd_kafka_message_t* const> messages);
+  static void OnDelivery(rd_kafka_t* producer, const rd_kafka_message_t* message, void* opaque);
+  void Fail(Status status);
+
+  slashing::HistoryStore& store_;
+  const ReplicatedHistoryLogOptions options_;
+  int32_t partitions_ = 0;
+
+  rd_kafka_t* producer_ = nullptr;
+  rd_kafka_topic_t* producer_topic_ = nullptr;
+  rd_kafka_t* consumer_ = nullptr;
+  rd_kafka_topic_t* consumer_topic_ = nullptr;
+  rd_kafka_queue_t* queue_ = nullptr;
+  bool consuming_ = false;
+
+  std::atomic<bool> stop_{false};
+  std::thread applier_;
+  std::thread poller_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable applied_;
+  std::map<RequestId, std::shared_ptr<Pending>> pending_;
+  std::vector<int64_t> next_offsets_;  // per partition, what the store holds (applier writes)
+  Status fatal_;
+  ReplicatedHistoryLogStats stats_;
+};
+
+Status ReplicatedHistoryLog::Impl::CreateClients() {
+  std::string error;
+  char buffer[512];
+  rd_kafka_conf_t* consumer_conf = rd_kafka_conf_new();
+  rd_kafka_conf_t* producer_conf = rd_kafka_conf_new();
+  auto free_confs = [&] {
+    if (consumer_conf) rd_kafka_conf_destroy(consumer_conf);
+    if (producer_conf) rd_kafka_conf_destroy(producer_conf);
+  };
+  // No consumer group: each signer reads every partition itself from offsets it keeps in its
+  // store; a record that is gone (retention) must stop the applier, never be skipped silently.
+  const std::pair<const char*, std::string> consumer_settings[] = {
+      {"bootstrap.servers", options_.brokers},
+      {"client.id", "signer-claims-applier-" + options_.signer_id},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"allow.auto.create.topics", "false"},
+      {"fetch.wait.max.ms", "5"},
+      {"fetch.error.backoff.ms", "100"},
+      {"log_level", "3"},
+  };
+  const std::pair<const char*, std::string> producer_settings[] = {
+      {"bootstrap.servers", options_.brokers},
+      {"client.id", "signer-claims-" + options_.signer_id},
+      {"enable.idempotence", "true"},
+      {"acks", "all"},
+      {"linger.ms", "0"},
+      {"message.timeout.ms", std::to_string(std::max<int64_t>(options_.claim_timeout.count(), 1))},
+      {"log_level", "3"},
+  };
+  bool good = true;
+  for (const auto& [name, value] : consumer_settings) {
+    good = good && SetProperty(consumer_conf, name, value, error);
+  }
+  for (const auto& [name, value] : producer_settings) {
+    good = good && SetProperty(producer_conf, name, value, error);
+  }
+  for (const auto& [name, value] : options_.properties) {
+    good = good && SetProperty(consumer_conf, name, value, error) &&
+           SetProperty(producer_conf, name, value, error);
+  }
+  if (!good) {
+    free_confs();
+    return Status::InvalidArgument("kafka property " + error);
+  }
+  rd_kafka_conf_set_opaque(producer_conf, this);
+  rd_kafka_conf_set_dr_msg_cb(producer_conf, &Impl::OnDelivery);
+
+  consumer_ = rd_kafka_new(RD_KAFKA_CONSUMER, consumer_conf, buffer, sizeof(buffer));
+  if (consumer_ == nullptr) {
+    free_confs();
+    return Status::InvalidArgument(std::string("kafka consumer: ") + buffer);
+  }
+  consumer_conf = nullptr;  // owned by the handle now
+  producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, producer_conf, buffer, sizeof(buffer));
+  if (producer_ == nullptr) {
+    free_confs();
+    return Status::InvalidArgument(std::string("kafka producer: ") + buffer);
+  }
+  producer_conf = nullptr;
+
+  rd_kafka_topic_conf_t* topic_conf = rd_kafka_topic_conf_new();
+  if (rd_kafka_topic_conf_set(topic_conf, "auto.offset.reset", "error", buffer, sizeof(buffer)) !=
+          RD_KAFKA_CONF_OK ||
+      rd_kafka_topic_conf_set(topic_conf, "auto.commit.enable", "false", buffer, sizeof(buffer)) !=
+          RD_KAFKA_CONF_OK) {
+    rd_kafka_topic_conf_destroy(topic_conf);
+    return Status::Internal(std::string("kafka topic config: ") + buffer);
+  }
+  consumer_topic_ = rd_kafka_topic_new(consumer_, options_.claims_topic.c_str(), topic_conf);
+  producer_topic_ = rd_kafka_topic_new(producer_, options_.claims_topic.c_str(), nullptr);
+  if (consumer_topic_ == nullptr || producer_topic_ == nullptr) {
+    return Status::Internal("kafka: cannot create topic handles");
+  }
+  queue_ = rd_kafka_queue_new(consumer_);
+  return Status::Ok();
+}
+
+Status ReplicatedHistoryLog::Impl::ReadPartitionCount() {
+  const auto deadline = std::chrono::steady_clock::now() + options_.metadata_timeout;
+  std::string last_error = "no answer";
+  for (;;) {
+    const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (remaining.count() <= 0) break;
+    const rd_kafka_metadata_t* metadata = nullptr;
+    const rd_kafka_resp_err_t err =
+        rd_kafka_metadata(consumer_, 0, consumer_topic_, &metadata,
+                          static_cast<int>(std::min<int64_t>(remaining.count(), 2'000)));
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (metadata->topic_cnt == 1 && metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+          metadata->topics[0].partition_cnt > 0) {
+        partitions_ = metadata->topics[0].partition_cnt;
+        rd_kafka_metadata_destroy(metadata);
+        return Status::Ok();
+      }
+      last_error = metadata->topic_cnt == 1 ? rd_kafka_err2str(metadata->topics[0].err)
+                                            : "topic missing from metadata";
+      rd_kafka_metadata_destroy(metadata);
+    } else {
+      last_error = rd_kafka_err2str(err);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return Status::IoError("kafka: cannot read the partitions of topic " + options_.claims_topic +
+                         ": " + last_error);
+}
+
+Status ReplicatedHistoryLog::Impl::BindTopic() {
+  auto stored = store_.Get(TopicMetaKey());
+  if (!stored.ok()) return stored.status();
+  if (stored->has_value()) {
+    auto meta = DecodeTopicMeta(**stored);
+    if (!meta) return Status::Corruption("kafka topic binding in the store does not decode");
+    if (meta->topic != options_.claims_topic) {
+      return Status::FailedPrecondition("this history was built from claims topic " + meta->topic +
+                                        ", not " + options_.claims_topic);
+    }
+    if (meta->partitions != partitions_) {
+      return Status::FailedPrecondition(
+          "claims topic " + options_.claims_topic + " has " + std::to_string(partitions_) +
+          " partitions but this history was built with " + std::to_string(meta->partitions) +
+          ": a changed partition count moves keys between partitions, refusing to start");
+    }
+  } else {
+    Status written =
+        store_.WriteSynced({{TopicMetaKey(), EncodeTopicMeta(partitions_, options_.claims_topic)}});
+    if (!written.ok()) return written;
+  }
+  next_offsets_.assign(static_cast<size_t>(partitions_), 0);
+  for (int32_t partition = 0; partition < partitions_; ++partition) {
+    auto offset = store_.Get(OffsetMetaKey(partition));
+    if (!offset.ok()) return offset.status();
+    if (!offset->has_value()) continue;
+    auto decoded = DecodeOffset(**offset);
+    if (!decoded) return Status::Corruption("kafka offset in the store does not decode");
+    next_offsets_[static_cast<size_t>(partition)] = *decoded;
+  }
+  return Status::Ok();
+}
+
+Status ReplicatedHistoryLog::Impl::Start() {
+  if (options_.brokers.empty()) return Status::InvalidArgument("kafka: brokers is required");
+  if (options_.claims_topic.empty()) return Status::InvalidArgument("kafka: claims topic is empty");
+  if (options_.signer_id.size() > kMaxSignerIdSize) {
+    return Status::InvalidArgument("kafka: signer id longer than 128 bytes");
+  }
+  if (options_.claim_timeout.count() <= 0) {
+    return Status::InvalidArgument("kafka: claim timeout must be positive");
+  }
+  for (const auto& [name, value] : options_.properties) {
+    if (std::find(std::begin(kRefusedProperties), std::end(kRefusedProperties), name) !=
+        std::end(kRefusedProperties)) {
+      return Status::InvalidArgument("kafka property " + name +
+                                     " is set by the replication itself and cannot be changed");
+    }
+  }
+  if (Status status = CreateClients(); !status.ok()) return status;
+  if (Status status = ReadPartitionCount(); !status.ok()) return status;
+  if (Status status = BindTopic(); !status.ok()) return status;
+  for (int32_t partition = 0; partition < partitions_; ++partition) {
+    if (rd_kafka_consume_start_queue(consumer_topic_, partition,
+                                     next_offsets_[static_cast<size_t>(partition)], queue_) != 0) {
+      return Status::Internal(std::string("kafka: cannot start consuming: ") +
+                              rd_kafka_err2str(rd_kafka_last_error()));
+    }
+  }
+  consuming_ = true;
+  applier_ = std::thread([this] { ApplierLoop(); });
+  poller_ = std::thread([this] { PollerLoop(); });
+  return Status::Ok();
+}
+
+void ReplicatedHistoryLog::Impl::Close() {
+  stop_.store(true);
+  if (applier_.joinable()) applier_.join();
+  if (poller_.joinable()) poller_.join();
+  if (consuming_) {
+    for (int32_t partition = 0; partition < partitions_; ++partition) {
+      rd_kafka_consume_stop(consumer_topic_, partition);
+    }
+    consuming_ = false;
+  }
+  if (queue_) rd_kafka_queue_destroy(queue_);
+  if (consumer_topic_) rd_kafka_topic_destroy(consumer_topic_);
+  if (producer_topic_) rd_kafka_topic_destroy(producer_topic_);
+  queue_ = nullptr;
+  consumer_topic_ = producer_topic_ = nullptr;
+  if (consumer_) rd_kafka_destroy(consumer_);
+  consumer_ = nullptr;
+  if (producer_) {
+    // Unsent claims are dropped: nobody waits for them any more and nothing was signed for them.
+    rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(producer_, 0);
+    rd_kafka_destroy(producer_);
+    producer_ = nullptr;
+  }
+}
+
+void ReplicatedHistoryLog::Impl::Fail(Status status) {
+  Warn("applier stopped: " + status.message());
+  std::lock_guard lock(mutex_);
+  if (fatal_.ok()) fatal_ = std::move(status);
+  applied_.notify_all();
+}
+
+void ReplicatedHistoryLog::Impl::PollerLoop() {
+  while (!stop_.load()) rd_kafka_poll(producer_, 100);
+}
+
+void ReplicatedHistoryLog::Impl::OnDelivery(rd_kafka_t* /*producer*/,
+                                            const rd_kafka_message_t* message, void* opaque) {
+  if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  auto* self = static_cast<Impl*>(opaque);
+  auto record =
+      DecodeClaimRecord(std::span(static_cast<const uint8_t*>(message->payload), message->len));
+  std::lock_guard lock(self->mutex_);
+  ++self->stats_.claims_failed;
+  if (!record.ok()) return;
+  auto it = self->pending_.find(record->request_id);
+  if (it == self->pending_.end() || it->second->done) return;
+  // The record may still have reached the log (an idempotent producer cannot tell after a
+  // timeout); then it takes its positions without a signature, which is safe.
+  it->second->done = true;
+  it->second->status =
+      Status::IoError(std::string("claim not delivered: ") + rd_kafka_err2str(message->err));
+  self->applied_.notify_all();
+}
+
+void ReplicatedHistoryLog::Impl::ApplierLoop() {
+  std::vector<rd_kafka_message_t*> messages(kApplyBatchSize);
+  while (!stop_.load()) {
+    const ssize_t count =
+        rd_kafka_consume_batch_queue(queue_, 100, messages.data(), messages.size());
+    if (count <= 0) continue;
+    std::span<rd_kafka_message_t* const> batch(messages.data(), static_cast<size_t>(count));
+    // The same messages are retried until the store takes them: skipping them would lose claims.
+    while (!TryApply(batch) && !stop_.load()) std::this_thread::sleep_for(kRetryPause);
+    for (rd_kafka_message_t* message : batch) rd_kafka_message_destroy(message);
+  }
+}
+
+bool ReplicatedHistoryLog::Impl::TryApply(std::span<rd_kafka_message_t* const> messages) {
+  std::vector<int64_t> next_offsets;
+  {
+    std::lock_guard lock(mutex_);
+    next_offsets = next_offsets_;
+  }
+  std::map<std::string, slashing::StoredRecord> staged;
+  std::map<std::string, std::optional<slashing::Watermark>> watermarks;
+  std::map<int32_t, int64_t> advanced;
+  std::vector<OwnOutcome> outcomes;
+  slashing::StoreBatch batch;
+  uint64_t applied = 0;
+  uint64_t skipped = 0;
+  Status failure;
+
+  auto load_watermark = [&](const std::string& key) -> Result<std::optional<slashing::Watermark>> {
+    if (auto it = watermarks.find(key); it != watermarks.end()) return it->second;
+    auto stored = store_.Get(key);
+    if (!stored.ok()) return stored.status();
+    std::optional<slashing::Watermark> watermark;
+    if (stored->has_value()) {
+      auto decoded = slashing::DecodeWatermarkValue(**stored);
+      if (!decoded.ok()) return decoded.status();
+      watermark = *decoded;
+    }
+    watermarks.emplace(key, watermark);
+    return watermark;
+  };
+  auto load_record = [&](const std::string& key) -> Result<std::optional<slashing::StoredRecord>> {
+    if (auto it = staged.find(key); it != staged.end()) return {it->second};
+    auto stored = store_.Get(key);
+    if (!stored.ok()) return stored.status();
+    if (!stored->has_value()) return std::optional<slashing::StoredRecord>();
+    auto decoded = slashing::DecodeRecordValue(**stored);
+    if (!decoded.ok()) return decoded.status();
+    return std::optional<slashing::StoredRecord>(std::move(*decoded));
+  };
+
+  for (rd_kafka_message_t* message : messages) {
+    if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (message->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+          message->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
+        Fail(Status::IoError("claims partition " + std::to_string(message->partition) +
+                             " no longer holds the records this history needs (" +
+                             rd_kafka_message_errstr(message) +
+                             "): rebuild the history from an empty store or restore the topic"));
+      } else {
+        Warn(std::string("consumer: ") + rd_kafka_message_errstr(message));
+      }
+      continue;
+    }
+    const int32_t partition = message->partition;
+    if (partition < 0 || partition >= partitions_) continue;
+    if (message->offset < next_offsets[static_cast<size_t>(partition)]) continue;  // applied before
+    next_offsets[static_cast<size_t>(partition)] = message->offset + 1;
+    advanced[partition] = message->offset + 1;
+
+    auto record =
+        DecodeClaimRecord(std::span(static_cast<const uint8_t*>(message->payload), message->len));
+    const std::string where =
+        "partition " + std::to_string(partition) + " offset " + std::to_string(message->offset);
+    if (!record.ok()) {
+      ++skipped;
+      Warn("skipped claims record at " + where + ": " + record.status().message());
+      continue;
+    }
+    if (record->genesis_hash != options_.genesis_hash) {
+      ++skipped;
+      Warn("skipped claims record at " + where + ": it is for another chain (genesis hash)");
+      continue;
+    }
+    if (ClaimPartition(record->public_key, partitions_) != partition) {
+      ++skipped;
+      Warn("skipped claims record at " + where + ": its key belongs to another partition");
+      continue;
+    }
+
+    // One record is all-or-nothing, as one LocalHistoryLog caller is.
+    std::map<std::string, slashing::StoredRecord> own;
+    std::vector<slashing::Verdict> verdicts;
+    bool all_allowed = true;
+    for (const slashing::Claim& claim : record->claims) {
+      auto watermark =
+          load_watermark(slashing::EncodeWatermarkKey(record->public_key, claim.domain));
+      if (!watermark.ok()) {
+        failure = watermark.status();
+        break;
+      }
+      std::string key = slashing::EncodeRecordKey(
+          slashing::RecordKey{record->public_key, claim.domain, claim.position});
+      std::optional<slashing::StoredRecord> existing;
+      if (auto it = own.find(key); it != own.end()) {
+        existing = it->second;
+      } else {
+        auto loaded = load_record(key);
+        if (!loaded.ok()) {
+          failure = loaded.status();
+          break;
+        }
+        existing = std::move(*loaded);
+      }
+      const slashing::Verdict verdict =
+          slashing::EvaluateClaim(claim, existing ? &existing->digests : nullptr, *watermark);
+      verdicts.push_back(verdict);
+      if (!slashing::IsAllowed(verdict)) all_allowed = false;
+      if (verdict == slashing::Verdict::kAllowedNew) {
+        own.emplace(std::move(key), slashing::StoredRecord{{claim.digest}, record->time_unix_ms});
+      }
+    }
+    if (!failure.ok()) break;
+    ++applied;
+    if (all_allowed) {
+      for (auto& [key, stored] : own) {
+        batch.push_back({key, slashing::EncodeRecordValue(stored)});
+        staged.insert_or_assign(key, std::move(stored));
+      }
+    }
+    if (record->signer_id == options_.signer_id) {
+      outcomes.push_back({record->request_id, std::move(verdicts)});
+    }
+  }
+  if (!failure.ok()) {
+    Warn("cannot read the history store, retrying: " + failure.message());
+    std::lock_guard lock(mutex_);
+    ++stats_.store_write_failures;
+    return false;
+  }
+  if (advanced.empty()) return true;
+  for (const auto& [partition, next] : advanced) {
+    batch.push_back({OffsetMetaKey(partition), EncodeOffset(next)});
+  }
+  Status written = store_.WriteSynced(batch);
+  std::lock_guard lock(mutex_);
+  if (!written.ok()) {
+    ++stats_.store_write_failures;
+    Warn("cannot write the history store, retrying: " + written.message());
+    return false;
+  }
+  ++stats_.synced_batches;
+  stats_.records_applied += applied;
+  stats_.records_skipped += skipped;
+  for (const auto& [partition, next] : advanced) {
+    next_offsets_[static_cast<size_t>(partition)] = next;
+  }
+  for (OwnOutcome& outcome : outcomes) {
+    auto it = pending_.find(outcome.request_id);
+    if (it == pending_.end() || it->second->done) continue;
+    it->second->done = true;
+    it->second->verdicts = std::move(outcome.verdicts);
+  }
+  applied_.notify_all();
+  return true;
+}
+
+Result<std::vector<slashing::Verdict>> ReplicatedHistoryLog::Impl::CheckAndRecord(
+    std::span<const uint8_t> public_key, std::span<const slashing::Claim> claims,
+    uint64_t now_unix_ms) {
+  if (public_key.empty() || public_key.size() > slashing::kMaxPublicKeySize) {
+    return Status::InvalidArgument("public key size out of range");
+  }
+  if (claims.size() > kMaxClaimsPerRecord) {
+    return Status::InvalidArgument("too many claims in one request");
+  }
+  for (const slashing::Claim& claim : claims) {
+    if (claim.digest.empty() || claim.digest.size() > slashing::kMaxDigestSize) {
+      return Status::InvalidArgument("digest size out of range");
+    }
+  }
+  if (claims.empty()) return std::vector<slashing::Verdict>();
+  {
+    std::lock_guard lock(mutex_);
+    if (!fatal_.ok()) return Status::IoError(fatal_.message());
+  }
+
+  // Local precheck: what the store holds came from the log, so a refusal or an identical re-sign
+  // here is also the log's answer; only the rest needs the round trip.
+  std::vector<slashing::Verdict> local;
+  bool any_refused = false;
+  bool all_resign = true;
+  for (const slashing::Claim& claim : claims) {
+    auto watermark_value = store_.Get(slashing::EncodeWatermarkKey(public_key, claim.domain));
+    if (!watermark_value.ok()) return watermark_value.status();
+    std::optional<slashing::Watermark> watermark;
+    if (watermark_value->has_value()) {
+      auto decoded = slashing::DecodeWatermarkValue(**watermark_value);
+      if (!decoded.ok()) return decoded.status();
+      watermark = *decoded;
+    }
+    auto stored = store_.Get(slashing::EncodeRecordKey(
+        slashing::RecordKey{{public_key.begin(), public_key.end()}, claim.domain, claim.position}));
+    if (!stored.ok()) return stored.status();
+    std::optional<slashing::StoredRecord> existing;
+    if (stored->has_value()) {
+      auto decoded = slashing::DecodeRecordValue(**stored);
+      if (!decoded.ok()) return decoded.status();
+      existing = std::move(*decoded);
+    }
+    const slashing::Verdict verdict =
+        slashing::EvaluateClaim(claim, existing ? &existing->digests : nullptr, watermark);
+    local.push_back(verdict);
+    if (!slashing::IsAllowed(verdict)) any_refused = true;
+    if (verdict != slashing::Verdict::kAllowedResign) all_resign = false;
+  }
+  if (any_refused || all_resign) {
+    std::lock_guard lock(mutex_);
+    ++(any_refused ? stats_.precheck_refused : stats_.precheck_resigned);
+    return local;
+  }
+
+  ClaimRecord record;
+  record.key_type = KeyTypeForDomain(claims.front().domain);
+  record.public_key.assign(public_key.begin(), public_key.end());
+  record.genesis_hash = options_.genesis_hash;
+  record.signer_id = options_.signer_id;
+  record.time_unix_ms = now_unix_ms;
+  record.claims.assign(claims.begin(), claims.end());
+  if (getrandom(record.request_id.data(), record.request_id.size(), 0) !=
+      static_cast<ssize_t>(record.request_id.size())) {
+    return Status::Internal("no randomness for the request id");
+  }
+  auto encoded = EncodeClaimRecord(record);
+  if (!encoded.ok()) return encoded.status();
+
+  auto pending = std::make_shared<Pending>();
+  {
+    std::lock_guard lock(mutex_);
+    pending_.emplace(record.request_id, pending);
+  }
+  const auto started = std::chrono::steady_clock::now();
+  const rd_kafka_resp_err_t err =
+      rd_kafka_producev(producer_, RD_KAFKA_V_RKT(producer_topic_),
+                        RD_KAFKA_V_PARTITION(ClaimPartition(public_key, partitions_)),
+                        RD_KAFKA_V_KEY(const_cast<uint8_t*>(public_key.data()), public_key.size()),
+                        RD_KAFKA_V_VALUE(encoded->data(), encoded->size()),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+  std::unique_lock lock(mutex_);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    pending_.erase(record.request_id);
+    ++stats_.claims_failed;
+    return Status::IoError(std::string("cannot produce the claim: ") + rd_kafka_err2str(err));
+  }
+  ++stats_.claims_produced;
+  const bool done = applied_.wait_until(lock, started + options_.claim_timeout,
+                                        [&] { return pending->done || !fatal_.ok(); });
+  pending_.erase(record.request_id);
+  if (!done) {
+    ++stats_.claims_timed_out;
+    return Status::IoError("claim not applied within the claim timeout");
+  }
+  if (!pending->done) return Status::IoError(fatal_.message());
+  if (!pending->status.ok()) return pending->status;
+  const bool won = std::all_of(pending->verdicts.begin(), pending->verdicts.end(),
+                               [](slashing::Verdict v) { return slashing::IsAllowed(v); });
+  ++(won ? stats_.claims_won : stats_.claims_lost);
+  lock.unlock();
+  if (observer_) observer_(std::chrono::steady_clock::now() - started);
+  return std::move(pending->verdicts);
+}
+
+Status ReplicatedHistoryLog::Impl::WaitUntilCaughtUp(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::vector<int64_t> targets(static_cast<size_t>(partitions_), -1);
+  for (int32_t partition = 0; partition < partitions_; ++partition) {
+    std::string last_error;
+    for (;;) {
+      const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (remaining.count() <= 0) {
+        return Status::IoError("cannot read the end of claims partition " +
+                               std::to_string(partition) + ": " + last_error);
+      }
+      int64_t low = 0;
+      int64_t high = 0;
+      const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+          consumer_, options_.claims_topic.c_str(), partition, &low, &high,
+          static_cast<int>(std::min<int64_t>(remaining.count(), 2'000)));
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        targets[static_cast<size_t>(partition)] = high;
+        break;
+      }
+      last_error = rd_kafka_err2str(err);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  std::unique_lock lock(mutex_);
+  const bool reached = applied_.wait_until(lock, deadline, [&] {
+    if (!fatal_.ok()) return true;
+    for (size_t i = 0; i < targets.size(); ++i) {
+      if (next_offsets_[i] < targets[i]) return false;
+    }
+    return true;
+  });
+  if (!fatal_.ok()) return Status::IoError(fatal_.message());
+  if (!reached) return Status::IoError("history not caught up with the claims topic in time");
+  return Status::Ok();
+}
+
+ReplicatedHistoryLogStats ReplicatedHistoryLog::Impl::Stats() const {
+  std::lock_guard lock(mutex_);
+  ReplicatedHistoryLogStats stats = stats_;
+  stats.consumer_lag = 0;
+  for (int32_t partition = 0; partition < partitions_; ++partition) {
+    int64_t low = 0;
+    int64_t high = 0;
+    // Cached from the last fetch: no network round trip on the metrics path.
+    if (rd_kafka_get_watermark_offsets(consumer_, options_.claims_topic.c_str(), partition, &low,
+                                       &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0) {
+      continue;
+    }
+    stats.consumer_lag +=
+        std::max<int64_t>(0, high - next_offsets_[static_cast<size_t>(partition)]);
+  }
+  return stats;
+}
+
+slashing::Result<std::unique_ptr<ReplicatedHistoryLog>> ReplicatedHistoryLog::Open(
+    slashing::HistoryStore& store, ReplicatedHistoryLogOptions options) {
+  auto impl = std::make_unique<Impl>(store, std::move(options));
+  if (Status started = impl->Start(); !started.ok()) return started;
+  return std::unique_ptr<ReplicatedHistoryLog>(new ReplicatedHistoryLog(std::move(impl)));
+}
+
+ReplicatedHistoryLog::ReplicatedHistoryLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ReplicatedHistoryLog::~ReplicatedHistoryLog() = default;
+
+slashing::Result<std::vector<slashing::Verdict>> ReplicatedHistoryLog::CheckAndRecord(
+    std::span<const uint8_t> public_key, std::span<const slashing::Claim> claims,
+    uint64_t now_unix_ms) {
+  return impl_->CheckAndRecord(public_key, claims, now_unix_ms);
+}
+
+slashing::Status ReplicatedHistoryLog::WaitUntilCaughtUp(std::chrono::milliseconds timeout) {
+  return impl_->WaitUntilCaughtUp(timeout);
+}
+
+void ReplicatedHistoryLog::SetClaimRoundTripObserver(
+    std::function<void(std::chrono::nanoseconds)> observer) {
+  impl_->observer_ = std::move(observer);
+}
+
+ReplicatedHistoryLogStats ReplicatedHistoryLog::stats() const { return impl_->Stats(); }
+
+int32_t ReplicatedHistoryLog::partition_count() const { return impl_->partitions(); }
+
+}  // namespace kafka

@@ -1,2 +1,383 @@
-// placeholder: the Kafka issue fills this in.
+// ReplicatedHistoryLog against librdkafka's mock cluster: one winner per position, identical
+// stores, exact restart, fail-closed broker outages, catch-up and the local precheck.
+#include "kafka/replicated_log.h"
+
 #include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kafka/claim_record.h"
+#include "slashing/history.h"
+#include "slashing/record.h"
+
+namespace kafka {
+namespace {
+
+using slashing::Claim;
+using slashing::Domain;
+using slashing::Verdict;
+
+constexpr char kTopic[] = "test-claims";
+constexpr int kPartitions = 4;
+
+// MockCluster hosts three mock brokers in this process.
+class MockCluster {
+ public:
+  explicit MockCluster(int partitions = kPartitions) {
+    char error[256];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "0", error, sizeof(error));
+    anchor_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof(error));
+    cluster_ = rd_kafka_mock_cluster_new(anchor_, 3);
+    rd_kafka_mock_topic_create(cluster_, kTopic, partitions, 3);
+  }
+  ~MockCluster() {
+    rd_kafka_mock_cluster_destroy(cluster_);
+    rd_kafka_destroy(anchor_);
+  }
+  std::string bootstraps() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
+  void SetAllDown(bool down) {
+    for (int id = 1; id <= 3; ++id) {
+      if (down) {
+        rd_kafka_mock_broker_set_down(cluster_, id);
+      } else {
+        rd_kafka_mock_broker_set_up(cluster_, id);
+      }
+    }
+  }
+  rd_kafka_mock_cluster_t* get() { return cluster_; }
+
+ private:
+  rd_kafka_t* anchor_ = nullptr;
+  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+};
+
+slashing::Hash256 Genesis() {
+  slashing::Hash256 genesis;
+  genesis.fill(0x5a);
+  return genesis;
+}
+
+class ReplicatedLogTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<slashing::MemoryHistoryStore> NewStore() {
+    auto store = std::make_unique<slashing::MemoryHistoryStore>();
+    EXPECT_TRUE(slashing::BindGenesis(*store, Genesis()).ok());
+    return store;
+  }
+
+  std::unique_ptr<ReplicatedHistoryLog> OpenLog(
+      slashing::HistoryStore& store, std::string id,
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(5'000)) {
+    ReplicatedHistoryLogOptions options;
+    options.brokers = cluster_.bootstraps();
+    options.claims_topic = kTopic;
+    options.signer_id = std::move(id);
+    options.genesis_hash = Genesis();
+    options.claim_timeout = timeout;
+    options.warning = [](std::string_view) {};
+    auto log = ReplicatedHistoryLog::Open(store, std::move(options));
+    EXPECT_TRUE(log.ok()) << log.status().message();
+    return log.ok() ? std::move(*log) : nullptr;
+  }
+
+  // TopicEnd sums the high watermarks of the claims topic, read from the brokers.
+  int64_t TopicEnd() {
+    char error[256];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", cluster_.bootstraps().c_str(), error,
+                      sizeof(error));
+    rd_kafka_t* client = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof(error));
+    int64_t total = 0;
+    for (int partition = 0; partition < kPartitions; ++partition) {
+      int64_t low = 0;
+      int64_t high = 0;
+      EXPECT_EQ(rd_kafka_query_watermark_offsets(client, kTopic, partition, &low, &high, 5'000),
+                RD_KAFKA_RESP_ERR_NO_ERROR);
+      total += high;
+    }
+    rd_kafka_destroy(client);
+    return total;
+  }
+
+  MockCluster cluster_;
+};
+
+std::vector<uint8_t> Key(uint8_t seed) { return std::vector<uint8_t>(32, seed); }
+
+Claim Prevote(uint64_t round, uint8_t digest_byte) {
+  Claim claim;
+  claim.domain = Domain::kGrandpaPrevote;
+  claim.position = {1, round, {}};
+  claim.digest.assign(36, digest_byte);
+  return claim;
+}
+
+TEST_F(ReplicatedLogTest, ConcurrentConflictingClaimsHaveOneWinnerAndStoresAgree) {
+  constexpr int kSigners = 3;
+  constexpr uint64_t kRounds = 60;
+  const std::vector<std::vector<uint8_t>> keys = {Key(1), Key(2), Key(3)};
+  std::vector<std::unique_ptr<slashing::MemoryHistoryStore>> stores;
+  std::vector<std::unique_ptr<ReplicatedHistoryLog>> logs;
+  for (int i = 0; i < kSigners; ++i) {
+    stores.push_back(NewStore());
+    logs.push_back(OpenLog(*stores.back(), "signer-" + std::to_string(i)));
+    ASSERT_NE(logs.back(), nullptr);
+  }
+  std::mutex mutex;
+  // (key, round) -> digest bytes that were answered "allowed".
+  std::map<std::pair<uint8_t, uint64_t>, std::set<uint8_t>> allowed;
+  uint64_t errors = 0;
+  std::vector<std::thread> threads;
+  for (int signer = 0; signer < kSigners; ++signer) {
+    for (const auto& key : keys) {
+      threads.emplace_back([&, signer, key] {
+        for (uint64_t round = 0; round < kRounds; ++round) {
+          const Claim claim = Prevote(round, static_cast<uint8_t>(0x10 + signer));
+          auto verdicts = logs[static_cast<size_t>(signer)]->CheckAndRecord(
+              key, std::span(&claim, 1), 1'000 + round);
+          std::lock_guard lock(mutex);
+          if (!verdicts.ok()) {
+            ++errors;
+            continue;
+          }
+          if (slashing::IsAllowed(verdicts->at(0))) {
+            allowed[{key[0], round}].insert(claim.digest[0]);
+          } else {
+            EXPECT_EQ(verdicts->at(0), Verdict::kRefusedGrandpaEquivocation);
+          }
+        }
+      });
+    }
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(errors, 0u);
+  EXPECT_EQ(allowed.size(), keys.size() * kRounds);
+  for (const auto& [position, digests] : allowed) {
+    EXPECT_EQ(digests.size(), 1u) << "key " << int(position.first) << " round " << position.second;
+  }
+  uint64_t produced = 0;
+  uint64_t lost = 0;
+  for (auto& log : logs) {
+    ASSERT_TRUE(log->WaitUntilCaughtUp(std::chrono::milliseconds(10'000)).ok());
+    produced += log->stats().claims_produced;
+    lost += log->stats().claims_lost;
+  }
+  EXPECT_GT(lost, 0u) << "no claim ever lost a race: the test did not exercise conflicts";
+  EXPECT_EQ(static_cast<int64_t>(produced), TopicEnd());
+  const auto reference = stores[0]->Snapshot();
+  for (auto& store : stores) EXPECT_EQ(store->Snapshot(), reference);
+  // Every winning digest is what the stores recorded.
+  for (const auto& [position, digests] : allowed) {
+    auto stored = stores[0]->Get(slashing::EncodeRecordKey(slashing::RecordKey{
+        Key(position.first), Domain::kGrandpaPrevote, {1, position.second, {}}}));
+    ASSERT_TRUE(stored.ok() && stored->has_value());
+    auto record = slashing::DecodeRecordValue(**stored);
+    ASSERT_TRUE(record.ok());
+    ASSERT_EQ(record->digests.size(), 1u);
+    EXPECT_EQ(record->digests[0][0], *digests.begin());
+  }
+}
+
+TEST_F(ReplicatedLogTest, RestartResumesFromStoredOffsetsWithoutReapplying) {
+  auto store_a = NewStore();
+  auto store_b = NewStore();
+  auto log_a = OpenLog(*store_a, "a");
+  auto log_b = OpenLog(*store_b, "b");
+  const auto key = Key(7);
+  for (uint64_t round = 0; round < 20; ++round) {
+    const Claim claim = Prevote(round, 0x01);
+    auto verdicts = log_a->CheckAndRecord(key, std::span(&claim, 1), 5);
+    ASSERT_TRUE(verdicts.ok());
+    EXPECT_EQ(verdicts->at(0), Verdict::kAllowedNew);
+  }
+  ASSERT_TRUE(log_b->WaitUntilCaughtUp(std::chrono::milliseconds(10'000)).ok());
+  EXPECT_EQ(log_b->stats().records_applied, 20u);
+  log_b.reset();
+  const auto before = store_b->Snapshot();
+  const uint64_t writes_before = store_b->synced_writes();
+
+  // While b is down, a records more: b must pick up exactly those.
+  for (uint64_t round = 20; round < 30; ++round) {
+    const Claim claim = Prevote(round, 0x01);
+    ASSERT_TRUE(log_a->CheckAndRecord(key, std::span(&claim, 1), 5).ok());
+  }
+  log_b = OpenLog(*store_b, "b");
+  ASSERT_TRUE(log_b->WaitUntilCaughtUp(std::chrono::milliseconds(10'000)).ok());
+  EXPECT_EQ(log_b->stats().records_applied, 10u) << "records applied twice or skipped";
+  EXPECT_GT(store_b->synced_writes(), writes_before);
+  ASSERT_TRUE(log_a->WaitUntilCaughtUp(std::chrono::milliseconds(10'000)).ok());
+  EXPECT_EQ(store_b->Snapshot(), store_a->Snapshot());
+  EXPECT_NE(store_b->Snapshot(), before);
+
+  // A restart with nothing new applies nothing and changes nothing.
+  log_b.reset();
+  const auto settled = store_b->Snapshot();
+  log_b = OpenLog(*store_b, "b");
+  ASSERT_TRUE(log_b->WaitUntilCaughtUp(std::chrono::milliseconds(10'000)).ok());
+  EXPECT_EQ(log_b->stats().records_applied, 0u);
+  EXPECT_EQ(store_b->Snapshot(), settled);
+}
+
+TEST_F(ReplicatedLogTest, BrokersDownFailsClosedAndRecovers) {
+  auto store = NewStore();
+  auto log = OpenLog(*store, "a", std::chrono::milliseconds(1'500));
+  const auto key = Key(9);
+  const Claim first = Prevote(1, 0x01);
+  ASSERT_TRUE(log->CheckAndRecord(key, std::span(&first, 1), 5).ok());
+
+  cluster_.SetAllDown(true);
+  for (uint64_t round = 2; round < 5; ++round) {
+    const Claim claim = Prevote(round, 0x01);
+    const auto started = std::chrono::steady_clock::now();
+    auto verdicts = log->CheckAndRecord(key, std::span(&claim, 1), 5);
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    ASSERT_FALSE(verdicts.ok()) << "a verdict without the log";
+    EXPECT_EQ(verdicts.status().code(), slashing::StatusCode::kIoError);
+    EXPECT_LT(elapsed, std::chrono::milliseconds(3'000));
+  }
+  EXPECT_GT(log->stats().claims_timed_out + log->stats().claims_failed, 0u);
+
+  cluster_.SetAllDown(false);
+  bool allowed_again = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (uint64_t round = 10; !allowed_again && std::chrono::steady_clock::now() < deadline;
+       ++round) {
+    const Claim claim = Prevote(round, 0x01);
+    auto verdicts = log->CheckAndRecord(key, std::span(&claim, 1), 5);
+    allowed_again = verdicts.ok() && verdicts->at(0) == Verdict::kAllowedNew;
+  }
+  EXPECT_TRUE(allowed_again);
+}
+
+TEST_F(ReplicatedLogTest, NewSignerOnAnEmptyStoreCatchesUp) {
+  auto store_a = NewStore();
+  auto log_a = OpenLog(*store_a, "a");
+  for (uint8_t k = 1; k <= 4; ++k) {
+    for (uint64_t round = 0; round < 10; ++round) {
+      const Claim claim = Prevote(round, k);
+      ASSERT_TRUE(log_a->CheckAndRecord(Key(k), std::span(&claim, 1), 5).ok());
+    }
+  }
+  auto store_new = NewStore();
+  auto log_new = OpenLog(*store_new, "new");
+  ASSERT_TRUE(log_new->WaitUntilCaughtUp(std::chrono::milliseconds(10'000)).ok());
+  ASSERT_TRUE(log_a->WaitUntilCaughtUp(std::chrono::milliseconds(10'000)).ok());
+  EXPECT_EQ(log_new->stats().records_applied, 40u);
+  EXPECT_EQ(store_new->Snapshot(), store_a->Snapshot());
+  // The newcomer now refuses what the first signer took, from its own store.
+  const Claim conflicting = Prevote(3, 0xee);
+  auto verdicts = log_new->CheckAndRecord(Key(2), std::span(&conflicting, 1), 5);
+  ASSERT_TRUE(verdicts.ok());
+  EXPECT_EQ(verdicts->at(0), Verdict::kRefusedGrandpaEquivocation);
+}
+
+TEST_F(ReplicatedLogTest, LocalRefusalAndResignProduceNothing) {
+  auto store = NewStore();
+  auto log = OpenLog(*store, "a");
+  const auto key = Key(4);
+  const Claim claim = Prevote(1, 0x01);
+  auto first = log->CheckAndRecord(key, std::span(&claim, 1), 5);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->at(0), Verdict::kAllowedNew);
+  const int64_t end = TopicEnd();
+  EXPECT_EQ(end, 1);
+
+  const Claim conflicting = Prevote(1, 0x02);
+  auto refused = log->CheckAndRecord(key, std::span(&conflicting, 1), 5);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->at(0), Verdict::kRefusedGrandpaEquivocation);
+  auto resign = log->CheckAndRecord(key, std::span(&claim, 1), 5);
+  ASSERT_TRUE(resign.ok());
+  EXPECT_EQ(resign->at(0), Verdict::kAllowedResign);
+  // A two-claim request with one refused claim is refused whole, also without producing.
+  const Claim both[] = {Prevote(2, 0x01), conflicting};
+  auto mixed = log->CheckAndRecord(key, both, 5);
+  ASSERT_TRUE(mixed.ok());
+  EXPECT_EQ(mixed->at(1), Verdict::kRefusedGrandpaEquivocation);
+  EXPECT_EQ(TopicEnd(), end);
+  EXPECT_EQ(log->stats().precheck_refused, 2u);
+  EXPECT_EQ(log->stats().precheck_resigned, 1u);
+}
+
+TEST_F(ReplicatedLogTest, PoisonedRecordsAreSkippedAndCounted) {
+  auto store = NewStore();
+  auto log = OpenLog(*store, "a");
+  // Garbage, a record for another chain and a record on the wrong partition, from a raw producer.
+  char error[256];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", cluster_.bootstraps().c_str(), error, sizeof(error));
+  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof(error));
+  ClaimRecord foreign;
+  foreign.key_type = slashing::kKeyTypeGrandpa;
+  foreign.public_key = Key(5);
+  foreign.genesis_hash.fill(0x01);
+  foreign.claims = {Prevote(1, 0x01)};
+  ClaimRecord misplaced = foreign;
+  misplaced.genesis_hash = Genesis();
+  auto foreign_bytes = EncodeClaimRecord(foreign);
+  auto misplaced_bytes = EncodeClaimRecord(misplaced);
+  ASSERT_TRUE(foreign_bytes.ok() && misplaced_bytes.ok());
+  const int32_t home = ClaimPartition(Key(5), kPartitions);
+  std::string garbage = "not a claim";
+  const std::pair<std::string*, int32_t> records[] = {
+      {&garbage, home}, {&*foreign_bytes, home}, {&*misplaced_bytes, (home + 1) % kPartitions}};
+  for (const auto& [bytes, partition] : records) {
+    ASSERT_EQ(rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(kTopic), RD_KAFKA_V_PARTITION(partition),
+                                RD_KAFKA_V_VALUE(bytes->data(), bytes->size()),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  ASSERT_EQ(rd_kafka_flush(producer, 10'000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_destroy(producer);
+
+  ASSERT_TRUE(log->WaitUntilCaughtUp(std::chrono::milliseconds(10'000)).ok());
+  EXPECT_EQ(log->stats().records_skipped, 3u);
+  EXPECT_EQ(log->stats().records_applied, 0u);
+  // The key's position is still free: the skipped records took nothing.
+  const Claim claim = Prevote(1, 0x02);
+  auto verdicts = log->CheckAndRecord(Key(5), std::span(&claim, 1), 5);
+  ASSERT_TRUE(verdicts.ok());
+  EXPECT_EQ(verdicts->at(0), Verdict::kAllowedNew);
+}
+
+TEST_F(ReplicatedLogTest, RefusesAChangedPartitionCountOrTopic) {
+  auto store = NewStore();
+  { auto log = OpenLog(*store, "a"); }
+  // The store remembers 4 partitions of test-claims: the same topic name with 6 partitions (a
+  // recreated topic) and another topic name are both refused.
+  MockCluster resized(6);
+  ReplicatedHistoryLogOptions options;
+  options.brokers = resized.bootstraps();
+  options.claims_topic = kTopic;
+  options.genesis_hash = Genesis();
+  options.warning = [](std::string_view) {};
+  auto other = ReplicatedHistoryLog::Open(*store, options);
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.status().code(), slashing::StatusCode::kFailedPrecondition);
+  EXPECT_NE(other.status().message().find("partitions"), std::string::npos);
+
+  ASSERT_EQ(rd_kafka_mock_topic_create(cluster_.get(), "other-claims", 4, 1),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  options.brokers = cluster_.bootstraps();
+  options.claims_topic = "other-claims";
+  auto renamed = ReplicatedHistoryLog::Open(*store, options);
+  ASSERT_FALSE(renamed.ok());
+  EXPECT_EQ(renamed.status().code(), slashing::StatusCode::kFailedPrecondition);
+
+  options.claims_topic = kTopic;
+  options.properties = {{"acks", "1"}};
+  auto weakened = ReplicatedHistoryLog::Open(*store, options);
+  ASSERT_FALSE(weakened.ok());
+  EXPECT_EQ(weakened.status().code(), slashing::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace kafka
