@@ -783,6 +783,8 @@ TEST_F(SignerdE2eTest, InsertStoresTheKeyTheSuriNames) {
   grpc::ClientContext context;
   EXPECT_EQ(intruder->Insert(&context, request, &reply).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+  // The keys-loaded gauge sees the inserted key at the next scrape.
+  EXPECT_EQ(Sample(Scrape(), "signer_keys_loaded{key_type=\"audi\"}"), 1);
 }
 
 TEST_F(SignerdE2eTest, SignWithAnySkipsKeysNotHeld) {
