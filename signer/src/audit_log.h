@@ -1,12 +1,15 @@
-// Audit log: one hash-chained JSON line per decision, append-only and synced; and its verifier.
+// Audit log: one hash-chained JSON line per decision, append-only and synced in groups; its
+// verifier.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "keymgr/status.h"
 
@@ -37,40 +40,81 @@ class AuditSink {
   virtual keymgr::Status Append(const AuditRecord& record) = 0;
 };
 
+// AuditFile is where an AuditLog's bytes go. The real one (AuditLog::Open) is an O_APPEND file;
+// tests put doubles here that fail or stall on demand. Called by one thread at a time (the log's
+// current group leader), so implementations need no locking of their own.
+class AuditFile {
+ public:
+  virtual ~AuditFile() = default;
+  // Append writes all of `bytes` at the end, or fails with kUnavailable (then an unknown prefix of
+  // them may have been written).
+  virtual keymgr::Status Append(std::string_view bytes) = 0;
+  // Sync makes everything appended so far durable (fdatasync), or fails with kUnavailable.
+  virtual keymgr::Status Sync() = 0;
+};
+
 // AuditLog appends to a file. Line format (docs/signerd.md): a JSON object with, in this order,
 // seq, time_ms, identity, method, operation, key_type, public_key, domain, position, verdict,
 // reason, latency_us, prev, where seq counts from 0 and prev is the lower-case hex blake2b-256 of
 // the previous line's bytes (without its newline), 64 zeros for the first line.
-// Durability: every Append writes the line and fdatasyncs before returning, because the pipeline
+// Durability: Append returns only once its line is written and fdatasynced, because the pipeline
 // replies only after the audit line is written; a lost line would be an unaudited signature.
-// Thread-safe (one mutex orders the chain).
+// Group commit: concurrent Appends queue; the first caller in the queue leads and writes every
+// queued line with one write and one fdatasync while the others wait, so N concurrent callers pay
+// for one sync instead of N. Chain order is queue order.
+// Failure: if a group's write or sync fails, every caller in that group gets kUnavailable and the
+// log is broken: every later Append fails too (the file's tail is in an unknown state).
+// Thread-safe.
 class AuditLog final : public AuditSink {
  public:
   // Open opens or creates `path` (mode 0600) for appending. An existing file's chain is verified
   // first and continued; a broken chain or a torn last line fails with kInvalidArgument (an
   // operator must look at it), an unreadable file with kUnavailable.
   static keymgr::Result<std::unique_ptr<AuditLog>> Open(const std::string& path);
+  // Create continues the chain of `existing_text` (the file's current bytes, which the caller read)
+  // in `file`. kInvalidArgument if `existing_text` does not verify. Takes ownership of `file`.
+  static keymgr::Result<std::unique_ptr<AuditLog>> Create(std::unique_ptr<AuditFile> file,
+                                                          std::string_view existing_text);
   ~AuditLog() override;
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
+  // Append adds one line for `record` and returns once it is durable (Ok), or kUnavailable if the
+  // log is or becomes broken; then nothing about this record may be assumed written.
   keymgr::Status Append(const AuditRecord& record) override;
 
-  // LineObserver sees every line (without its newline) once it is durable, in chain order: it is
-  // called under the log's lock, so it must only enqueue (the Kafka audit stream). Set it before
-  // the first Append; it is not synchronised with Append.
+  // LineObserver sees every line (without its newline) once it is durable, exactly once, in chain
+  // order. It runs on the thread of the group leader that wrote the line while that leader still
+  // holds the log's commit role, so calls never overlap, but the next group waits for it: it must
+  // only enqueue (the Kafka audit stream). Set it before the first Append; it is not synchronised
+  // with Append.
   using LineObserver = std::function<void(std::string_view line, const AuditRecord& record)>;
   void SetLineObserver(LineObserver observer) { observer_ = std::move(observer); }
 
- private:
-  AuditLog(int fd, uint64_t next_seq, std::string prev_hash);
+  // Stats counts committed groups and lines, and the callers waiting right now (for tests and
+  // benchmarks: lines / groups is the mean group size). Thread-safe.
+  struct Stats {
+    uint64_t groups = 0;
+    uint64_t lines = 0;
+    size_t queued = 0;
+  };
+  Stats stats() const;
 
-  std::mutex mutex_;
-  int fd_;
+ private:
+  struct Writer;
+  AuditLog(std::unique_ptr<AuditFile> file, uint64_t next_seq, std::string prev_hash);
+  void CommitGroup(const std::vector<std::shared_ptr<Writer>>& group);
+
+  // Only the group leader touches these, and leaders follow one another through `queue_`.
+  std::unique_ptr<AuditFile> file_;
   uint64_t next_seq_;
   std::string prev_hash_;
   bool broken_ = false;  // a failed write leaves the file in an unknown state: refuse further use
   LineObserver observer_;
+
+  mutable std::mutex mutex_;  // guards queue_ and stats_
+  std::deque<std::shared_ptr<Writer>> queue_;
+  Stats stats_;
 };
 
 // AuditVerifyReport says whether a whole log verifies and, if not, where it first breaks.

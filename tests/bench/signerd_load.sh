@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Load-tests a fresh development signerd: builds, makes a dev signer in a temp dir, measures idle RSS, runs signerd_load.
+#
+# Usage: bash tests/bench/signerd_load.sh [--build-dir DIR] [--no-build] [--smoke] [--workers N] [--in-flight N]
+#                                         [-- signerd_load options...]
+#   default      build (DIR, default build/) the signerd, signerctl and signerd_load targets, then 64 clients,
+#                3 repetitions of 5 s (null RPC, then signed), then an open loop at half the measured peak
+#   --smoke      no build; 2 clients, 200 requests per phase, every signature verified (the ctest smoke run)
+#   --workers N, --in-flight N   set server.worker_threads / server.max_in_flight in the temp signer's config
+#                (the dev config has 2 workers and 64 in flight)
+#   Options after -- go to signerd_load (e.g. -- --clients 128 --seconds 10).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build_dir=$repo/build
+do_build=true
+smoke=false
+workers=
+in_flight=
+load_args=()
+while (($#)); do
+  case $1 in
+    --build-dir) build_dir=$2; shift 2 ;;
+    --no-build) do_build=false; shift ;;
+    --smoke) smoke=true; do_build=false; shift ;;
+    --workers) workers=$2; shift 2 ;;
+    --in-flight) in_flight=$2; shift 2 ;;
+    --) shift; load_args+=("$@"); break ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "signerd_load.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+if $do_build; then
+  cmake --build "$build_dir" --target signerd signerctl signerd_load
+fi
+signerd=$build_dir/signer/signerd
+signerctl=$build_dir/signer/signerctl
+load=$build_dir/tests/bench/signerd_load
+for program in "$signerd" "$signerctl" "$load"; do
+  if [[ ! -x $program ]]; then
+    echo "signerd_load.sh: $program not found; build it first" >&2
+    exit 1
+  fi
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/signerd-load.XXXXXX")
+signerd_pid=
+cleanup() {
+  if [[ -n $signerd_pid ]] && kill -0 "$signerd_pid" 2>/dev/null; then
+    kill -TERM "$signerd_pid" 2>/dev/null || true
+    wait "$signerd_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+dev=$work/dev
+SIGNERCTL=$signerctl bash "$repo/infra/dev/dev-setup.sh" --port 0 "$dev" >/dev/null
+config=$dev/signerd.yaml
+if [[ -n $workers ]]; then
+  sed -i "s/^  worker_threads: .*/  worker_threads: $workers/" "$config"
+fi
+if [[ -n $in_flight ]]; then
+  sed -i "s/^  max_in_flight: .*/  max_in_flight: $in_flight/" "$config"
+fi
+export SOFTHSM2_CONF=$dev/softhsm2.conf
+
+mkfifo "$work/stdout"
+"$signerd" --config "$config" >"$work/stdout" 2>"$work/signerd.log" &
+signerd_pid=$!
+# signerd prints one line once it listens: "signerd listening on 127.0.0.1:PORT".
+first_line=
+exec 3<"$work/stdout"
+if ! IFS= read -r -t 60 first_line <&3 || [[ $first_line != "signerd listening on 127.0.0.1:"* ]]; then
+  echo "signerd_load.sh: signerd did not start (said: ${first_line:-nothing}); its log:" >&2
+  cat "$work/signerd.log" >&2
+  exit 1
+fi
+target=${first_line#signerd listening on }
+# Let start-up allocations settle before the idle figure is taken.
+sleep 1
+idle_rss_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$signerd_pid/status")
+echo "signerd (pid $signerd_pid) on $target; workers $(awk '/worker_threads/ {print $2}' "$config")," \
+  "max in flight $(awk '/max_in_flight/ {print $2}' "$config"); idle RSS $((idle_rss_kb / 1024)) MB" \
+  "(${idle_rss_kb} kB) with the dev keys loaded"
+echo "machine: $(nproc) CPUs, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo); load average" \
+  "$(cut -d' ' -f1-3 /proc/loadavg)"
+
+if $smoke; then
+  defaults=(--clients 2 --requests 200 --repetitions 1 --verify)
+else
+  defaults=(--clients 64 --seconds 5 --repetitions 3)
+fi
+status=0
+"$load" --target "$target" --pki "$dev/pki" --pid "$signerd_pid" "${defaults[@]}" "${load_args[@]}" || status=$?
+
+kill -TERM "$signerd_pid"
+wait "$signerd_pid" || true
+signerd_pid=
+# Every request above was audited: the chain the group commit wrote must verify.
+if ! "$signerctl" audit verify "$dev/audit.jsonl" >"$work/verify.json"; then
+  echo "signerd_load.sh: the audit log does not verify:" >&2
+  cat "$work/verify.json" >&2
+  status=1
+fi
+echo "audit log: $(cat "$work/verify.json")"
+if ((status != 0)); then
+  echo "signerd_load.sh: signerd_load failed (exit $status); signerd's log tail:" >&2
+  tail -n 20 "$work/signerd.log" >&2
+fi
+exit "$status"
