@@ -1,23 +1,31 @@
 #!/usr/bin/env bash
 # One command for a development signer: installs deps, builds, sets up ./dev-signer and runs signerd.
 #
-# Usage: bash infra/dev/run.sh [--smoke] [--port N]
+# Usage: bash infra/dev/run.sh [--smoke] [--port N] [--dir DIR]
 #   default   signerd runs in the foreground on 127.0.0.1:7443 (Ctrl-C stops it)
 #   --smoke   starts signerd in the background on a free port, runs `signerctl demo` against it, stops it;
 #             exit 0 only if every step worked (CI)
+#   --dir     the dev signer's directory (default ./dev-signer)
 set -euo pipefail
 
 smoke=false
 setup_args=()
+dev_dir=
 while (($#)); do
   case $1 in
     --smoke) smoke=true; shift ;;
     --port) setup_args+=(--port "$2"); shift 2 ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    --dir) dev_dir=$2; shift 2 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 
+# A --dir relative to where the user stands, not to the repository this script moves into.
+if [[ -n $dev_dir ]]; then
+  mkdir -p "$dev_dir"
+  dev_dir=$(cd "$dev_dir" && pwd)
+fi
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
 
@@ -25,14 +33,14 @@ bash infra/dev/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$(nproc)" --target signerd signerctl
 
-dev_dir=$repo/dev-signer
+dev_dir=${dev_dir:-$repo/dev-signer}
 # Creates the dev signer once (token, PKI, //Alice keys, policy, config); a finished one is left as is.
 build/signer/signerctl dev init --dir "$dev_dir" "${setup_args[@]}"
 # SoftHSM2 finds the dev token through this file; signerd inherits it.
 export SOFTHSM2_CONF=$dev_dir/softhsm2.conf
 
 if ! $smoke; then
-  echo "run.sh: starting signerd (Ctrl-C stops it); try: build/signer/signerctl demo --dev-dir dev-signer" >&2
+  echo "run.sh: starting signerd (Ctrl-C stops it); try: build/signer/signerctl demo --dev-dir $dev_dir" >&2
   exec build/signer/signerd --config "$dev_dir/signerd.yaml"
 fi
 
