@@ -1030,6 +1030,88 @@ TEST_F(Pkcs11CustodyTest, BulkImportChecksDuplicatesAndKeepsTheDisabledFlag) {
   EXPECT_TRUE(custody->Sign(ed_id, Scheme::kEd25519, message).ok());
 }
 
+TEST_F(Pkcs11CustodyTest, SearchesFailRatherThanTruncateAndAcceptExactlyTheLimit) {
+  std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
+  ASSERT_NE(custody, nullptr);
+  for (const char* type : {"babe", "para", "audi"}) {
+    ASSERT_TRUE(custody->Generate(Type(type), Scheme::kSr25519).ok());
+  }
+  Result<std::unique_ptr<pkcs11::SessionPool>> pool =
+      pkcs11::SessionPool::Open(module_, slot_, Pin(kUserPin), 1);
+  ASSERT_TRUE(pool.ok());
+  Result<pkcs11::Session> session = (*pool)->Acquire();
+  ASSERT_TRUE(session.ok());
+  const std::vector<uint8_t> application = Bytes("polkadot-remote-signer/sr25519-wrapped/v1");
+  CK_OBJECT_CLASS data_class = CKO_DATA;
+  CK_ATTRIBUTE templ[] = {AttrOf(CKA_CLASS, data_class), AttrBytes(CKA_APPLICATION, application)};
+  Result<std::vector<CK_OBJECT_HANDLE>> exact = pkcs11::FindObjects(*session, templ, 3);
+  ASSERT_TRUE(exact.ok()) << exact.status().message();
+  EXPECT_EQ(exact->size(), 3u);
+  Result<std::vector<CK_OBJECT_HANDLE>> over = pkcs11::FindObjects(*session, templ, 2);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.status().code(), StatusCode::kInternal);
+  // The default is far above any fleet: the old 4,096 made larger tokens unlistable.
+  EXPECT_GE(pkcs11::kMaxFoundObjects, size_t{1} << 20);
+}
+
+// LoadManyKeys is also the load benchmark of docs/benchmarks.md: KEYMGR_LOAD_BENCH_KEYS=10000 makes
+// it store that many sr25519 keys, then time what signerd does at start (open the token, list every
+// key) and a first signature with sampled keys. Figures are test properties (--gtest_output=xml or
+// the log), never assertions: timing depends on the machine.
+TEST_F(Pkcs11CustodyTest, LoadManyKeys) {
+  size_t count = 100;
+  if (const char* requested = std::getenv("KEYMGR_LOAD_BENCH_KEYS")) {
+    count = static_cast<size_t>(std::strtoul(requested, nullptr, 10));
+  }
+  ASSERT_GT(count, 0u);
+  using Clock = std::chrono::steady_clock;
+  auto seconds = [](Clock::duration elapsed) {
+    return std::to_string(std::chrono::duration<double>(elapsed).count());
+  };
+  std::vector<KeyId> ids;
+  {
+    std::unique_ptr<Pkcs11Custody> writer = OpenCustody();
+    ASSERT_NE(writer, nullptr);
+    const Clock::time_point started = Clock::now();
+    Result<std::unique_ptr<Pkcs11Custody::BulkImport>> bulk = writer->BeginBulkImport();
+    ASSERT_TRUE(bulk.ok());
+    for (size_t i = 0; i < count; ++i) {
+      std::vector<uint8_t> mini_secret(32, 0x5c);
+      for (size_t byte = 0; byte < 8; ++byte) {
+        mini_secret[byte] = static_cast<uint8_t>(i >> (8 * byte));
+      }
+      Result<KeyInfo> stored = (*bulk)->Import(
+          Type("babe"), Keypair(Sr25519Keypair::FromMiniSecret(mini_secret).value()), false);
+      ASSERT_TRUE(stored.ok()) << i << ": " << stored.status().message();
+      ids.push_back(stored->id);
+    }
+    RecordProperty("bulk_import_seconds", seconds(Clock::now() - started));
+  }
+  const Clock::time_point opened_at = Clock::now();
+  std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
+  ASSERT_NE(custody, nullptr);
+  Result<std::vector<KeyInfo>> listed = custody->List();
+  const Clock::duration load = Clock::now() - opened_at;
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->size(), count);
+  RecordProperty("keys", std::to_string(count));
+  RecordProperty("open_and_list_seconds", seconds(load));
+
+  // A first signature unwraps the key; with n keys on the token it must not read n labels.
+  const size_t samples = std::min<size_t>(count, 50);
+  const std::vector<uint8_t> message = Bytes("m");
+  const Clock::time_point signing = Clock::now();
+  for (size_t i = 0; i < samples; ++i) {
+    const KeyId& id = ids[(i * count) / samples];
+    Result<std::vector<uint8_t>> signature = custody->Sign(id, Scheme::kSr25519, message);
+    ASSERT_TRUE(signature.ok()) << signature.status().message();
+    EXPECT_TRUE(Sr25519Verify(id.public_key, message, *signature));
+  }
+  RecordProperty("first_sign_mean_seconds",
+                 std::to_string(std::chrono::duration<double>(Clock::now() - signing).count() /
+                                static_cast<double>(samples)));
+}
+
 class PinTest : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = MakeTempDir("keymgr-pin"); }
