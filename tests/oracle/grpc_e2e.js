@@ -131,9 +131,12 @@ function stopSignerd(child) {
   });
 }
 // Whatever ends this process, no signerd outlives it.
+let workDir = null;
 process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
+  if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
 });
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) process.on(signal, () => process.exit(code));
 
 // ---------------------------------------------------------------------------------------------
 // The gRPC client, loaded from our .proto exactly as a third-party client would.
@@ -242,6 +245,7 @@ async function main() {
   check('oracle agrees with the spec on //Alice', same(aliceSecret.publicKey, ALICE.sr25519));
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'grpcjs-e2e-'));
+  workDir = work;
   let signerd = null;
   try {
     const dev = devInit(path.join(work, 'dev'));
