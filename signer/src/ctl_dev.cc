@@ -1,5 +1,4 @@
-// signerctl dev init: a complete development signer (SoftHSM2 token, dev PKI, //Alice keys, policy,
-// config).
+// signerctl dev init: a whole dev signer (SoftHSM2 token, dev PKI, //Alice keys, policy, config).
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <p11-kit-1/p11-kit/pkcs11.h>
