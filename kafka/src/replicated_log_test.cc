@@ -15,6 +15,7 @@
 
 #include "kafka/claim_record.h"
 #include "slashing/history.h"
+#include "slashing/interchange.h"
 #include "slashing/record.h"
 
 namespace kafka {
@@ -346,6 +347,26 @@ TEST_F(ReplicatedLogTest, PoisonedRecordsAreSkippedAndCounted) {
   auto verdicts = log->CheckAndRecord(Key(5), std::span(&claim, 1), 5);
   ASSERT_TRUE(verdicts.ok());
   EXPECT_EQ(verdicts->at(0), Verdict::kAllowedNew);
+}
+
+// The offsets and topic binding live under meta keys: inspect, export and prune still work.
+TEST_F(ReplicatedLogTest, HistoryAdminStillWorksOnAReplicatedStore) {
+  auto store = NewStore();
+  auto log = OpenLog(*store, "a");
+  for (uint64_t round = 0; round < 5; ++round) {
+    const Claim claim = Prevote(round, 0x01);
+    ASSERT_TRUE(log->CheckAndRecord(Key(6), std::span(&claim, 1), 5).ok());
+  }
+  log.reset();
+  auto summary = slashing::Summarize(*store);
+  ASSERT_TRUE(summary.ok()) << summary.status().message();
+  EXPECT_EQ(summary->public_keys, 1u);
+  EXPECT_EQ(summary->records[Domain::kGrandpaPrevote], 5u);
+  auto exported = slashing::ExportHistory(*store, Genesis());
+  ASSERT_TRUE(exported.ok()) << exported.status().message();
+  auto pruned = slashing::PruneBelow(*store, Domain::kGrandpaPrevote, {1, 3});
+  ASSERT_TRUE(pruned.ok()) << pruned.status().message();
+  EXPECT_EQ(pruned->records_deleted, 3u);
 }
 
 TEST_F(ReplicatedLogTest, RefusesAChangedPartitionCountOrTopic) {
