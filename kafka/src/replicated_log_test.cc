@@ -6,6 +6,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <set>
@@ -283,6 +284,11 @@ TEST_F(ReplicatedLogTest, NewSignerOnAnEmptyStoreCatchesUp) {
 TEST_F(ReplicatedLogTest, LocalRefusalAndResignProduceNothing) {
   auto store = NewStore();
   auto log = OpenLog(*store, "a");
+  std::atomic<int> round_trips{0};
+  log->SetClaimRoundTripObserver([&](std::chrono::nanoseconds elapsed) {
+    EXPECT_GT(elapsed.count(), 0);
+    ++round_trips;
+  });
   const auto key = Key(4);
   const Claim claim = Prevote(1, 0x01);
   auto first = log->CheckAndRecord(key, std::span(&claim, 1), 5);
@@ -306,6 +312,9 @@ TEST_F(ReplicatedLogTest, LocalRefusalAndResignProduceNothing) {
   EXPECT_EQ(TopicEnd(), end);
   EXPECT_EQ(log->stats().precheck_refused, 2u);
   EXPECT_EQ(log->stats().precheck_resigned, 1u);
+  EXPECT_EQ(log->stats().claims_produced, 1u);
+  EXPECT_EQ(log->stats().claims_won, 1u);
+  EXPECT_EQ(round_trips.load(), 1) << "only the produced claim makes a round trip";
 }
 
 TEST_F(ReplicatedLogTest, PoisonedRecordsAreSkippedAndCounted) {
