@@ -9,6 +9,7 @@
 // program exit 1, as does any failed normal request.
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -19,6 +20,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -118,6 +120,24 @@ uint64_t VmRssKb(int pid) {
     }
   }
   return 0;
+}
+
+// ProcessCpuSeconds reads a process's user plus system CPU time from /proc (0 if it cannot): the
+// server's CPU cost per request is the profile this benchmark can take without perf.
+double ProcessCpuSeconds(int pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), {});
+  const size_t end_of_name = text.rfind(')');
+  if (end_of_name == std::string::npos) return 0;
+  std::istringstream fields(text.substr(end_of_name + 2));
+  std::string field;
+  uint64_t utime = 0, stime = 0;
+  // After the name: state is field 3; utime and stime are fields 14 and 15.
+  for (int number = 3; number <= 15 && fields >> field; ++number) {
+    if (number == 14) utime = std::strtoull(field.c_str(), nullptr, 10);
+    if (number == 15) stime = std::strtoull(field.c_str(), nullptr, 10);
+  }
+  return double(utime + stime) / double(::sysconf(_SC_CLK_TCK));
 }
 
 void AppendLe(std::string& out, uint64_t value, int bytes) {
@@ -491,7 +511,20 @@ void IssueNull(Client& client, Phase& phase) {
 struct Result {
   double rate = 0;  // completed requests per second
   Tally::Summary summary;
+  double server_cpu_us = 0;  // server CPU time per request, with --pid
 };
+
+// Measure runs one phase and charges the server's CPU time during it to its requests.
+template <typename Run>
+Result Measure(int pid, Run run) {
+  const double cpu_before = pid > 0 ? ProcessCpuSeconds(pid) : 0;
+  Result result = run();
+  if (pid > 0 && result.summary.count > 0) {
+    result.server_cpu_us =
+        (ProcessCpuSeconds(pid) - cpu_before) * 1e6 / double(result.summary.count);
+  }
+  return result;
+}
 
 Result RunClosedLoop(Shared& shared, std::vector<std::unique_ptr<Client>>& clients, bool null_rpc,
                      uint64_t requests) {
@@ -543,9 +576,13 @@ double Median(std::vector<double> values) {
 }
 
 void PrintResult(const char* label, const Result& result) {
-  std::printf("%-28s %9.0f req/s  p50 %7.3f ms  p99 %7.3f ms  p99.9 %7.3f ms  (%llu requests)\n",
+  std::printf("%-28s %9.0f req/s  p50 %7.3f ms  p99 %7.3f ms  p99.9 %7.3f ms  (%llu requests",
               label, result.rate, result.summary.p50_ms, result.summary.p99_ms,
               result.summary.p999_ms, static_cast<unsigned long long>(result.summary.count));
+  if (result.server_cpu_us > 0) {
+    std::printf(", server CPU %.0f us each", result.server_cpu_us);
+  }
+  std::printf(")\n");
 }
 
 }  // namespace
@@ -622,10 +659,14 @@ int main(int argc, char** argv) {
   uint64_t equivocations = warm_signed.summary.equivocations;
   uint64_t accepted = warm_signed.summary.equivocations_accepted;
 
-  std::vector<double> signed_rates, null_rates, ratios, p50s, p99s, p999s;
+  std::vector<double> signed_rates, null_rates, ratios, p50s, p99s, p999s, null_cpu, signed_cpu;
   for (int repetition = 0; repetition < options.repetitions; ++repetition) {
-    const Result null_result = RunClosedLoop(shared, clients, true, options.requests);
-    const Result signed_result = RunClosedLoop(shared, clients, false, options.requests);
+    const Result null_result = Measure(
+        options.pid, [&] { return RunClosedLoop(shared, clients, true, options.requests); });
+    const Result signed_result = Measure(
+        options.pid, [&] { return RunClosedLoop(shared, clients, false, options.requests); });
+    null_cpu.push_back(null_result.server_cpu_us);
+    signed_cpu.push_back(signed_result.server_cpu_us);
     char label[64];
     std::snprintf(label, sizeof(label), "[%d] null RPC (health)", repetition + 1);
     PrintResult(label, null_result);
@@ -646,6 +687,10 @@ int main(int argc, char** argv) {
       "median: signed %.0f req/s, null %.0f req/s, ratio %.3f; p50 %.3f ms, p99 %.3f ms, "
       "p99.9 %.3f ms\n",
       peak, Median(null_rates), Median(ratios), Median(p50s), Median(p99s), Median(p999s));
+  if (options.pid > 0) {
+    std::printf("median server CPU per request: null %.0f us, signed %.0f us\n", Median(null_cpu),
+                Median(signed_cpu));
+  }
 
   std::optional<Result> open_loop;
   double offered = options.open_loop_rate;
@@ -673,6 +718,10 @@ int main(int argc, char** argv) {
        << ",\"signed_rps\":" << peak << ",\"null_rps\":" << Median(null_rates)
        << ",\"ratio\":" << Median(ratios) << ",\"p50_ms\":" << Median(p50s)
        << ",\"p99_ms\":" << Median(p99s) << ",\"p999_ms\":" << Median(p999s);
+  if (options.pid > 0) {
+    json << ",\"server_cpu_us_per_null\":" << Median(null_cpu)
+         << ",\"server_cpu_us_per_signed\":" << Median(signed_cpu);
+  }
   if (open_loop) {
     json << ",\"open_loop_offered_rps\":" << offered << ",\"open_loop_rps\":" << open_loop->rate
          << ",\"open_loop_p50_ms\":" << open_loop->summary.p50_ms

@@ -6,8 +6,9 @@
 #   default      build (DIR, default build/) the signerd, signerctl and signerd_load targets, then 64 clients,
 #                3 repetitions of 5 s (null RPC, then signed), then an open loop at half the measured peak
 #   --smoke      no build; 2 clients, 200 requests per phase, every signature verified (the ctest smoke run)
-#   --workers N, --in-flight N   set server.worker_threads / server.max_in_flight in the temp signer's config
-#                (the dev config has 2 workers and 64 in flight)
+#   --workers N, --in-flight N   server.worker_threads / server.max_in_flight for the temp signer (default 64 and
+#                1024: workers block in the fsync waits, so the dev config's 2 and 64 would cap the groups at 2
+#                and shed a closed loop of 64 clients); 0 keeps the dev config's value
 #   Options after -- go to signerd_load (e.g. -- --clients 128 --seconds 10).
 set -euo pipefail
 
@@ -15,8 +16,8 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build_dir=$repo/build
 do_build=true
 smoke=false
-workers=
-in_flight=
+workers=64
+in_flight=1024
 load_args=()
 while (($#)); do
   case $1 in
@@ -26,7 +27,7 @@ while (($#)); do
     --workers) workers=$2; shift 2 ;;
     --in-flight) in_flight=$2; shift 2 ;;
     --) shift; load_args+=("$@"); break ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "signerd_load.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -60,10 +61,10 @@ trap 'exit 143' TERM
 dev=$work/dev
 SIGNERCTL=$signerctl bash "$repo/infra/dev/dev-setup.sh" --port 0 "$dev" >/dev/null
 config=$dev/signerd.yaml
-if [[ -n $workers ]]; then
+if [[ $workers != 0 ]]; then
   sed -i "s/^  worker_threads: .*/  worker_threads: $workers/" "$config"
 fi
-if [[ -n $in_flight ]]; then
+if [[ $in_flight != 0 ]]; then
   sed -i "s/^  max_in_flight: .*/  max_in_flight: $in_flight/" "$config"
 fi
 export SOFTHSM2_CONF=$dev/softhsm2.conf
