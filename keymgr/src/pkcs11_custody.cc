@@ -7,14 +7,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include "keymgr/hash.h"
@@ -433,6 +436,63 @@ struct Pkcs11Custody::Impl {
   // miss it, so its result is thrown away.
   uint64_t disabled_generation = 0;
 
+  std::mutex wrapping_key_mutex;
+  CK_OBJECT_HANDLE wrapping_key_hint = CK_INVALID_HANDLE;
+
+  // The background reader of the disable markers (none when disabled_refresh is zero): it keeps the
+  // markers younger than disabled_refresh, so sign calls do not wait for a token search.
+  std::thread refresher;
+  std::mutex refresher_mutex;
+  std::condition_variable refresher_wake;
+  bool refresher_stopping = false;
+
+  // RefreshDisabled reads the markers and installs them.
+  Status RefreshDisabled() {
+    const std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now();
+    uint64_t generation = 0;
+    {
+      std::lock_guard lock(disabled_mutex);
+      generation = disabled_generation;
+    }
+    Result<std::set<KeyId>> markers = Status::Internal("unset");
+    {
+      Result<Session> session = pool->Acquire();
+      if (!session.ok()) return session.status();
+      markers = ReadDisabled(*session);
+    }
+    if (!markers.ok()) return markers.status();
+    (void)ApplyDisabled(std::move(markers).value(), now, generation);
+    return Status::Ok();
+  }
+
+  void StartRefresher() {
+    if (disabled_refresh.count() == 0) return;
+    // Half the bound, so a read that takes a while still lands in time; not below 100 ms, where
+    // sign calls reading the markers themselves is the cheaper way to honour the bound.
+    const std::chrono::milliseconds interval =
+        std::max(disabled_refresh / 2, std::chrono::milliseconds(100));
+    refresher = std::thread([this, interval] {
+      std::unique_lock lock(refresher_mutex);
+      // The first read is left to the first sign or list call; this thread only keeps it fresh.
+      while (!refresher_wake.wait_for(lock, interval, [this] { return refresher_stopping; })) {
+        lock.unlock();
+        // A failed read is not fatal here: the markers age, and the next sign call reads them
+        // itself and fails closed if it cannot.
+        (void)RefreshDisabled();
+        lock.lock();
+      }
+    });
+  }
+
+  void StopRefresher() {
+    {
+      std::lock_guard lock(refresher_mutex);
+      refresher_stopping = true;
+    }
+    refresher_wake.notify_all();
+    if (refresher.joinable()) refresher.join();
+  }
+
   // Where each wrapped object was last seen. Only a hint: a hit is checked against the token, a
   // miss scans it. It makes finding one key cost a few attribute reads instead of one per key held.
   std::mutex hint_mutex;
@@ -631,8 +691,24 @@ struct Pkcs11Custody::Impl {
   // Unwrap recovers the 64-byte secret of `object` straight into SecretBytes and checks it against
   // the identity the object claims; a mismatch (swapped or corrupted object) fails closed.
   Result<Sr25519Keypair> Unwrap(Session& session, const WrappedObject& object) {
+    // Searching for the wrapping key costs a pass over the whole token inside the module, so the
+    // handle found last is tried first. A wrong key cannot pass: AES key wrap authenticates, and
+    // the result must give the public key in the label; any failure searches again.
+    CK_OBJECT_HANDLE hint = CK_INVALID_HANDLE;
+    {
+      std::lock_guard lock(wrapping_key_mutex);
+      hint = wrapping_key_hint;
+    }
+    if (hint != CK_INVALID_HANDLE) {
+      Result<Sr25519Keypair> pair = UnwrapWith(session, hint, object);
+      if (pair.ok()) return pair;
+    }
     Result<CK_OBJECT_HANDLE> wrapping_key = FindWrappingKey(session);
     if (!wrapping_key.ok()) return wrapping_key.status();
+    {
+      std::lock_guard lock(wrapping_key_mutex);
+      wrapping_key_hint = *wrapping_key;
+    }
     return UnwrapWith(session, *wrapping_key, object);
   }
 
@@ -1068,7 +1144,10 @@ struct Pkcs11Custody::Impl {
 
 Pkcs11Custody::Pkcs11Custody(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Pkcs11Custody::~Pkcs11Custody() = default;
+Pkcs11Custody::~Pkcs11Custody() {
+  // Before the session pool goes: the refresher uses it.
+  if (impl_ != nullptr) impl_->StopRefresher();
+}
 
 Result<std::unique_ptr<Pkcs11Custody>> Pkcs11Custody::Open(Pkcs11Config config) {
   if (config.pin.empty()) return Status::InvalidArgument("PKCS#11 user PIN is empty");
@@ -1086,6 +1165,7 @@ Result<std::unique_ptr<Pkcs11Custody>> Pkcs11Custody::Open(Pkcs11Config config) 
     return Status::InvalidArgument("disabled_refresh must not be negative");
   }
   impl->disabled_refresh = config.disabled_refresh;
+  impl->StartRefresher();
   return std::unique_ptr<Pkcs11Custody>(new Pkcs11Custody(std::move(impl)));
 }
 
