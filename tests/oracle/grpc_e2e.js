@@ -119,13 +119,15 @@ function startSignerd(configPath, softhsmConf, logPath) {
 }
 
 const running = new Set();
+// stopSignerd resolves to true if signerd, asked with SIGTERM, exits cleanly (status 0): a crash or a sanitizer
+// report on the way out counts as a failure.
 function stopSignerd(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode === 0);
   return new Promise((resolve) => {
     const killer = setTimeout(() => child.kill('SIGKILL'), 10000);
-    child.once('exit', () => {
+    child.once('exit', (code) => {
       clearTimeout(killer);
-      resolve();
+      resolve(code === 0);
     });
     child.kill('SIGTERM');
   });
@@ -281,7 +283,7 @@ async function main() {
 
     alice.close();
     intruder.close();
-    await stopSignerd(signerd);
+    check('signerd stops cleanly on SIGTERM', await stopSignerd(signerd));
     signerd = null;
     auditTrail(dev);
     await overload(dev, Service, path.join(work, 'signerd-overload.log'), utilCrypto);
@@ -585,7 +587,7 @@ async function overload(dev, Service, logPath, utilCrypto) {
     check('some requests in a burst are answered', answered > 0);
     alice.close();
   } finally {
-    await stopSignerd(started.child);
+    check('the overload signer stops cleanly on SIGTERM', await stopSignerd(started.child));
   }
 }
 
