@@ -414,9 +414,15 @@ void ReplicatedHistoryLog::Impl::OnDelivery(rd_kafka_t* /*producer*/,
 void ReplicatedHistoryLog::Impl::ApplierLoop() {
   std::vector<rd_kafka_message_t*> messages(kApplyBatchSize);
   while (!stop_.load()) {
-    const ssize_t count =
-        rd_kafka_consume_batch_queue(queue_, 100, messages.data(), messages.size());
-    if (count <= 0) continue;
+    // consume_batch_queue waits its whole timeout unless the batch fills, which would add that
+    // timeout to every claim's round trip; so wait for the first message alone, then take what is
+    // already there without waiting.
+    rd_kafka_message_t* first = rd_kafka_consume_queue(queue_, 100);
+    if (first == nullptr) continue;
+    messages[0] = first;
+    const ssize_t more =
+        rd_kafka_consume_batch_queue(queue_, 0, messages.data() + 1, messages.size() - 1);
+    const ssize_t count = 1 + (more > 0 ? more : 0);
     std::span<rd_kafka_message_t* const> batch(messages.data(), static_cast<size_t>(count));
     // The same messages are retried until the store takes them: skipping them would lose claims.
     while (!TryApply(batch) && !stop_.load()) std::this_thread::sleep_for(kRetryPause);
