@@ -455,7 +455,7 @@ void RegisterDemoCommands(CLI::App& app, CommandTable& table) {
       "and its equivocation refused, a BABE seal, a dispute double vote refused, an intruder "
       "denied (one JSON line per step; exit 0 only if every step behaved as expected)");
   demo->add_option("--dev-dir", options->dev_dir,
-                   "a directory made by infra/dev/dev-setup.sh: its signerd.yaml and pki/ supply "
+                   "a directory made by `signerctl dev init`: its signerd.yaml and pki/ supply "
                    "everything below");
   demo->add_option("--config", options->config, "signerd's config, for the address to call");
   demo->add_option("--target", options->target, "HOST:PORT to call (overrides the config)");
