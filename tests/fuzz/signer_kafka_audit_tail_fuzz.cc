@@ -92,6 +92,8 @@ std::optional<Parsed> ParseAsDocumented(const std::string& line) {
   return Parsed{seq->get<uint64_t>(), prev->get<std::string>()};
 }
 
+// AuditLine has the fields of the audit log in docs/signerd.md, in their order; the nonce keeps two
+// lines with the same seq and prev distinct, as two real requests would be.
 std::string AuditLine(uint64_t seq, const std::string& prev, uint64_t nonce) {
   return "{\"seq\":" + std::to_string(seq) + ",\"time_ms\":" + std::to_string(nonce) +
          ",\"identity\":\"validator-alice\",\"method\":\"SignWithAny\",\"operation\":\"sign\","
@@ -101,13 +103,11 @@ std::string AuditLine(uint64_t seq, const std::string& prev, uint64_t nonce) {
          std::to_string(nonce % 1000) + ",\"prev\":\"" + prev + "\"}";
 }
 
-// Model is the checker's contract written down independently: per signer, the held events by
-// seq, where the chain stands and every hash it released.
+// Model is the checker's contract (kafka/audit_tail.h) written down independently: per signer, the
+// held events by seq, where the chain stands and every hash it released.
 class Model {
  public:
-  Model(AuditChainChecker::Options options) : options_(options) {
-    if (options_.max_buffered_per_signer == 0) options_.max_buffered_per_signer = 1;
-  }
+  explicit Model(AuditChainChecker::Options options) : options_(options) {}
 
   // Add delivers one event to `checker` and checks what comes out.
   void Add(AuditChainChecker& checker, const std::string& signer_id, const std::string& line,
