@@ -924,7 +924,9 @@ TEST_F(KeysBackupCliTest, ADisabledKeyIsBackedUpAndRestoredDisabled) {
   RunResult run = Keys({"backup", "--out", BackupPath(), "--passphrase-file", PassPath()});
   ASSERT_EQ(run.exit_code, 0) << Describe(run);
   ASSERT_EQ(run.Json()["included"].size(), 2u) << run.out;
-  for (const nlohmann::json& key : run.Json()["included"]) {
+  // Json() returns a temporary: keep it alive for the loop.
+  const nlohmann::json included = run.Json()["included"];
+  for (const nlohmann::json& key : included) {
     EXPECT_EQ(key.value("disabled", false), key.value("public_key", "") == kAliceSr25519);
   }
 
@@ -932,7 +934,9 @@ TEST_F(KeysBackupCliTest, ADisabledKeyIsBackedUpAndRestoredDisabled) {
   run = Keys({"restore", "--in", BackupPath(), "--passphrase-file", PassPath()});
   ASSERT_EQ(run.exit_code, 0) << Describe(run);
   ASSERT_EQ(run.Json()["restored"].size(), 2u) << run.out;
-  for (const nlohmann::json& key : run.Json()["restored"]) {
+  // Json() returns a temporary: keep it alive for the loop.
+  const nlohmann::json restored = run.Json()["restored"];
+  for (const nlohmann::json& key : restored) {
     EXPECT_EQ(key.value("disabled", false), key.value("public_key", "") == kAliceSr25519);
   }
   const nlohmann::json listed = ListKeys();
