@@ -835,6 +835,72 @@ struct Pkcs11Custody::Impl {
     return Status::Ok();
   }
 
+  // Handles of HSM-native private keys, so a signature needs no C_FindObjects: SoftHSM2's file
+  // store re-reads its object directory on every search, which cost ~8% of signerd's CPU. PKCS#11
+  // token-object handles are shared by every session of the application, so one map serves the
+  // pool. Only a hint: each use re-reads the handle's class, key type and CKA_ID (one attribute
+  // call, much cheaper than a search), because another process may delete the key and the module
+  // may reuse the number for a new object; a mismatch or an invalid handle falls back to a search.
+  // Delete, Disable, Enable, Import and Generate drop the entry of their key.
+  std::mutex private_key_hint_mutex;
+  std::map<KeyId, CK_OBJECT_HANDLE> private_key_hints;
+
+  static bool HandleGone(CK_RV rv) {
+    return rv == CKR_OBJECT_HANDLE_INVALID || rv == CKR_KEY_HANDLE_INVALID;
+  }
+
+  void ForgetPrivateKey(const KeyId& id) {
+    std::lock_guard lock(private_key_hint_mutex);
+    private_key_hints.erase(id);
+  }
+
+  // HintStillNames reads the class, key type and CKA_ID of `handle` in one call: true only if it is
+  // still the private key of `id`; false if it is gone or now something else. Other module errors
+  // (session lost, token removed) fail.
+  Result<bool> HintStillNames(Session& session, CK_OBJECT_HANDLE handle, const KeyId& id,
+                              CK_KEY_TYPE key_type) {
+    const std::vector<uint8_t> expected_id = IdBytes(id);
+    std::vector<uint8_t> stored_id(expected_id.size());
+    CK_OBJECT_CLASS klass = 0;
+    CK_KEY_TYPE stored_type = 0;
+    CK_ATTRIBUTE templ[] = {{CKA_CLASS, &klass, sizeof(klass)},
+                            {CKA_KEY_TYPE, &stored_type, sizeof(stored_type)},
+                            {CKA_ID, stored_id.data(), static_cast<CK_ULONG>(stored_id.size())}};
+    const CK_RV rv = session.fn()->C_GetAttributeValue(session.handle(), handle, templ, 3);
+    // Too small a buffer (or a missing attribute) means a different object now sits there.
+    if (HandleGone(rv) || rv == CKR_BUFFER_TOO_SMALL || rv == CKR_ATTRIBUTE_TYPE_INVALID)
+      return false;
+    if (Status s = session.Check(rv, "C_GetAttributeValue"); !s.ok()) return s;
+    return klass == CKO_PRIVATE_KEY && stored_type == key_type &&
+           templ[2].ulValueLen == expected_id.size() && stored_id == expected_id;
+  }
+
+  // CachedPrivateKey returns the private key of `id`: the remembered handle if it still names the
+  // key (`from_cache` true), otherwise by one search, whose result is remembered.
+  Result<CK_OBJECT_HANDLE> CachedPrivateKey(Session& session, const KeyId& id, CK_KEY_TYPE key_type,
+                                            bool& from_cache) {
+    std::optional<CK_OBJECT_HANDLE> hint;
+    {
+      std::lock_guard lock(private_key_hint_mutex);
+      if (auto it = private_key_hints.find(id); it != private_key_hints.end()) hint = it->second;
+    }
+    if (hint.has_value()) {
+      Result<bool> still = HintStillNames(session, *hint, id, key_type);
+      if (!still.ok()) return still.status();
+      if (*still) {
+        from_cache = true;
+        return *hint;
+      }
+      ForgetPrivateKey(id);
+    }
+    from_cache = false;
+    Result<CK_OBJECT_HANDLE> found = FindPrivateKey(session, id, key_type);
+    if (!found.ok()) return found.status();
+    std::lock_guard lock(private_key_hint_mutex);
+    private_key_hints[id] = *found;
+    return found;
+  }
+
   // SignRaw runs one single-part signature with the private key of `id` and `scheme` into `out`.
   Status SignRaw(const KeyId& id, Scheme scheme, CK_MECHANISM_TYPE mechanism_type,
                  std::span<const uint8_t> data, std::span<uint8_t, 64> out) {
@@ -846,14 +912,20 @@ struct Pkcs11Custody::Impl {
   Status SignRawIn(Session& session, const KeyId& id, Scheme scheme,
                    CK_MECHANISM_TYPE mechanism_type, std::span<const uint8_t> data,
                    std::span<uint8_t, 64> out) {
-    Result<CK_OBJECT_HANDLE> key = FindPrivateKey(session, id, Pkcs11KeyType(scheme));
+    const CK_KEY_TYPE key_type = Pkcs11KeyType(scheme);
+    bool from_cache = false;
+    Result<CK_OBJECT_HANDLE> key = CachedPrivateKey(session, id, key_type, from_cache);
     if (!key.ok()) return key.status();
     CK_MECHANISM mechanism{mechanism_type, nullptr, 0};
-    if (Status s = session.Check(session.fn()->C_SignInit(session.handle(), &mechanism, *key),
-                                 "C_SignInit");
-        !s.ok()) {
-      return s;
+    CK_RV init_rv = session.fn()->C_SignInit(session.handle(), &mechanism, *key);
+    if (from_cache && HandleGone(init_rv)) {
+      // Deleted (or made invisible) between the check and the init: search once, retry once.
+      ForgetPrivateKey(id);
+      key = CachedPrivateKey(session, id, key_type, from_cache);
+      if (!key.ok()) return key.status();
+      init_rv = session.fn()->C_SignInit(session.handle(), &mechanism, *key);
     }
+    if (Status s = session.Check(init_rv, "C_SignInit"); !s.ok()) return s;
     CK_ULONG size = static_cast<CK_ULONG>(out.size());
     // Some modules reject a null data pointer even for an empty message (ed25519 signs those too).
     static const uint8_t kNothing = 0;
@@ -990,6 +1062,7 @@ struct Pkcs11Custody::Impl {
     private_guard.Release();
     public_guard.Release();
     if (marker_guard.has_value()) marker_guard->Release();
+    ForgetPrivateKey(info.id);  // a handle remembered for an earlier key of this id is stale
     return info;
   }
 
@@ -1086,6 +1159,7 @@ struct Pkcs11Custody::Impl {
     if (Status s = ProbeSign(session, info.id, scheme); !s.ok()) return s;
     public_guard.Release();
     private_guard.Release();
+    ForgetPrivateKey(info.id);  // a handle remembered for an earlier key of this id is stale
     return info;
   }
 
@@ -1137,8 +1211,11 @@ struct Pkcs11Custody::Impl {
   }
 
   void Forget(const KeyId& id) {
-    std::lock_guard lock(loaded_mutex);
-    loaded.erase(id);
+    {
+      std::lock_guard lock(loaded_mutex);
+      loaded.erase(id);
+    }
+    ForgetPrivateKey(id);
   }
 };
 

@@ -779,6 +779,111 @@ TEST_F(Pkcs11CustodyTest, ConcurrentSigningUsesOneSessionPerThread) {
   EXPECT_EQ(verified.load(), 6 * 20);
 }
 
+// The signer remembers where each HSM-native private key is; another instance deleting and
+// re-importing the key must neither break signing nor let a deleted key sign.
+TEST_F(Pkcs11CustodyTest, RememberedKeyHandlesFollowDeleteAndReimportElsewhere) {
+  std::unique_ptr<Pkcs11Custody> signer = OpenCustody();
+  std::unique_ptr<Pkcs11Custody> admin = OpenCustody();
+  ASSERT_NE(signer, nullptr);
+  ASSERT_NE(admin, nullptr);
+  const std::vector<uint8_t> seed =
+      Hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+  Result<Ed25519Keypair> ed = Ed25519Keypair::FromSeed(seed);
+  Result<EcdsaKeypair> ec = EcdsaKeypair::FromSeed(seed);
+  ASSERT_TRUE(ed.ok() && ec.ok());
+  struct Case {
+    KeyTypeId key_type;
+    Scheme scheme;
+    Keypair pair;
+  };
+  Case cases[] = {{Type("gran"), Scheme::kEd25519, Keypair(std::move(ed).value())},
+                  {Type("beef"), Scheme::kEcdsa, Keypair(std::move(ec).value())}};
+  for (Case& c : cases) {
+    SCOPED_TRACE(KeyTypeName(c.key_type));
+    const std::vector<uint8_t> message = Bytes("remembered handle");
+    auto signs = [&](const KeyId& id) {
+      Result<std::vector<uint8_t>> signature = signer->Sign(id, c.scheme, message);
+      if (!signature.ok()) return signature.status();
+      const bool verifies = c.scheme == Scheme::kEd25519
+                                ? Ed25519Verify(id.public_key, message, *signature)
+                                : EcdsaVerify(id.public_key, message, *signature);
+      return verifies ? Status::Ok() : Status::Internal("signature does not verify");
+    };
+    Result<KeyInfo> info = admin->Import(c.key_type, c.pair);
+    ASSERT_TRUE(info.ok()) << info.status().message();
+    ASSERT_TRUE(signs(info->id).ok());  // the signer now remembers the handle
+    ASSERT_TRUE(signs(info->id).ok());
+
+    // Deleted elsewhere: the remembered handle must not sign.
+    ASSERT_TRUE(admin->Delete(info->id).ok());
+    Status deleted = signs(info->id);
+    EXPECT_EQ(deleted.code(), StatusCode::kNotFound) << deleted.message();
+
+    // Re-imported: the new object signs.
+    ASSERT_TRUE(admin->Import(c.key_type, c.pair).ok());
+    Status reimported = signs(info->id);
+    EXPECT_TRUE(reimported.ok()) << reimported.message();
+
+    // Deleted and re-imported with no sign in between: the stale handle is noticed and replaced.
+    ASSERT_TRUE(admin->Delete(info->id).ok());
+    ASSERT_TRUE(admin->Import(c.key_type, c.pair).ok());
+    Status replaced = signs(info->id);
+    EXPECT_TRUE(replaced.ok()) << replaced.message();
+
+    // Deleted through the signer itself, then re-imported there.
+    ASSERT_TRUE(signer->Delete(info->id).ok());
+    EXPECT_EQ(signs(info->id).code(), StatusCode::kNotFound);
+    ASSERT_TRUE(signer->Import(c.key_type, c.pair).ok());
+    EXPECT_TRUE(signs(info->id).ok());
+    ASSERT_TRUE(signer->Delete(info->id).ok());
+  }
+}
+
+// Records HSM signing throughput and what the handle check costs next to the search it replaces
+// (figures only, never asserted: timings depend on the machine).
+TEST_F(Pkcs11CustodyTest, RecordsHsmSigningThroughput) {
+  std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
+  ASSERT_NE(custody, nullptr);
+  // A few unrelated keys, so a search has something to skip as on a real token.
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(custody->Generate(Type("babe"), Scheme::kSr25519).ok());
+  Result<KeyInfo> gran = custody->Generate(Type("gran"), Scheme::kEd25519);
+  Result<KeyInfo> beef = custody->Generate(Type("beef"), Scheme::kEcdsa);
+  ASSERT_TRUE(gran.ok() && beef.ok());
+  constexpr int kRounds = 200;
+  const std::vector<uint8_t> message = Bytes("throughput");
+  auto rate = [&](const KeyId& id, Scheme scheme) {
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < kRounds; ++i) EXPECT_TRUE(custody->Sign(id, scheme, message).ok());
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    return static_cast<int>(kRounds / took.count());
+  };
+  RecordProperty("ed25519_signatures_per_second", rate(gran->id, Scheme::kEd25519));
+  RecordProperty("ecdsa_signatures_per_second", rate(beef->id, Scheme::kEcdsa));
+
+  // What one search for the key costs against one attribute read of its handle.
+  const CK_SESSION_HANDLE session = InspectionSession();
+  const std::vector<uint8_t> id_bytes = IdBytes(gran->id);
+  CK_OBJECT_CLASS klass = CKO_PRIVATE_KEY;
+  std::vector<CK_ATTRIBUTE> templ = {
+      {CKA_CLASS, &klass, sizeof(klass)},
+      {CKA_ID, const_cast<uint8_t*>(id_bytes.data()), static_cast<CK_ULONG>(id_bytes.size())}};
+  const std::vector<CK_OBJECT_HANDLE> found = Find(session, templ);
+  ASSERT_EQ(found.size(), 1u);
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kRounds; ++i) (void)Find(session, templ);
+  std::chrono::duration<double, std::micro> took = std::chrono::steady_clock::now() - start;
+  RecordProperty("search_microseconds", static_cast<int>(took.count() / kRounds));
+  std::vector<uint8_t> read_id(id_bytes.size());
+  start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kRounds; ++i) {
+    CK_ATTRIBUTE read[] = {{CKA_ID, read_id.data(), static_cast<CK_ULONG>(read_id.size())}};
+    EXPECT_EQ(fn()->C_GetAttributeValue(session, found[0], read, 1), CKR_OK);
+  }
+  took = std::chrono::steady_clock::now() - start;
+  RecordProperty("handle_check_microseconds", static_cast<int>(took.count() / kRounds));
+  EXPECT_EQ(fn()->C_CloseSession(session), CKR_OK);
+}
+
 // The disable marker: what a security team relies on when it stops a suspected-compromised key.
 TEST_F(Pkcs11CustodyTest, DisabledKeySignsNothingIsNotListedAndEnablesAgain) {
   std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
