@@ -409,6 +409,10 @@ Status SignerMetrics::Register() {
       audit_failures_,
       registry_.AddCounter("signer_audit_write_failures_total",
                            "Audit lines that could not be written (the request failed).", {}));
+  SIGNER_ASSIGN_OR_RETURN(
+      policy_reloads_,
+      registry_.AddCounter("signer_policy_reloads_total",
+                           "Policy file reloads on SIGHUP, by result (ok or failed).", {"result"}));
   SIGNER_ASSIGN_OR_RETURN(keys_loaded_,
                           registry_.AddGauge("signer_keys_loaded",
                                              "Keys held by custody, by key type (other for "
@@ -454,6 +458,10 @@ Status SignerMetrics::Register() {
   for (std::string_view operation : kCustodyOperations) {
     hsm_errors_->With({operation});
   }
+  // Both results exist from the start so a failed reload shows as a change, not a new series.
+  for (std::string_view result : {"ok", "failed"}) {
+    policy_reloads_->With({result});
+  }
   for (std::string_view outcome : {"won", "lost", "timed_out"}) {
     claim_outcomes_->With({outcome});
   }
@@ -483,6 +491,10 @@ void SignerMetrics::OnHsmError(std::string_view operation) {
 }
 
 void SignerMetrics::OnAuditWriteFailure() { audit_failures_->With({}).Increment(); }
+
+void SignerMetrics::OnPolicyReload(bool ok) {
+  policy_reloads_->With({ok ? "ok" : "failed"}).Increment();
+}
 
 void SignerMetrics::SetKeysLoaded(std::span<const keymgr::KeyInfo> keys) {
   std::map<std::string_view, double> counts;

@@ -219,6 +219,8 @@ class SignerMetrics final : public slashing::DecisionObserver {
   void OnHsmError(std::string_view operation);
   // OnAuditWriteFailure counts one audit line that could not be written.
   void OnAuditWriteFailure();
+  // OnPolicyReload counts one SIGHUP policy reload by result ("ok" or "failed").
+  void OnPolicyReload(bool ok);
   // SetKeysLoaded sets the keys-loaded gauge from a full custody listing.
   void SetKeysLoaded(std::span<const keymgr::KeyInfo> keys);
   // ObserveClaimRoundTrip records one own claim's time from produce to applied (Replication's
@@ -244,6 +246,7 @@ class SignerMetrics final : public slashing::DecisionObserver {
   Family<Histogram>* decision_seconds_ = nullptr;
   Family<Counter>* hsm_errors_ = nullptr;
   Family<Counter>* audit_failures_ = nullptr;
+  Family<Counter>* policy_reloads_ = nullptr;
   Family<Gauge>* keys_loaded_ = nullptr;
   Family<Gauge>* certificate_expiry_ = nullptr;
   Family<Gauge>* replicated_ = nullptr;

@@ -150,7 +150,16 @@ Reply<T> Pipeline::Finish(Trace& trace, ReplyCode code, std::string message, T v
   return Reply<T>{ReplyCode::kOk, std::move(message), std::move(value)};
 }
 
-Pipeline::Pipeline(PipelineDeps deps) : deps_(deps) {}
+Pipeline::Pipeline(PipelineDeps deps)
+    : deps_(deps), policy_(std::shared_ptr<const Policy>(&deps.policy, [](const Policy*) {})) {}
+
+void Pipeline::ReplacePolicy(std::shared_ptr<const Policy> policy) {
+  policy_.store(std::move(policy), std::memory_order_release);
+}
+
+std::shared_ptr<const Policy> Pipeline::CurrentPolicy() const {
+  return policy_.load(std::memory_order_acquire);
+}
 
 std::optional<Scheme> Pipeline::ParseCryptoType(std::string_view crypto_type) {
   for (Scheme scheme : {Scheme::kSr25519, Scheme::kEd25519, Scheme::kEcdsa}) {
@@ -165,13 +174,14 @@ std::optional<Scheme> Pipeline::ParseCryptoType(std::string_view crypto_type) {
 Reply<std::vector<std::vector<uint8_t>>> Pipeline::ListOwn(const CallContext& context,
                                                            std::optional<Scheme> scheme,
                                                            std::string_view key_type_text) {
+  const std::shared_ptr<const Policy> policy = CurrentPolicy();
   using Keys = std::vector<std::vector<uint8_t>>;
   Trace trace(context, Operation::kList, std::string(key_type_text), "", false);
   const std::optional<KeyTypeId> key_type = ParseKeyType(key_type_text);
   if (!key_type) {
     return Finish<Keys>(trace, ReplyCode::kInvalidArgument, "key_type must be 4 characters");
   }
-  if (!deps_.policy.Allows(context.identity, Operation::kList, *key_type)) {
+  if (!policy->Allows(context.identity, Operation::kList, *key_type)) {
     return Finish<Keys>(trace, ReplyCode::kPermissionDenied, "list not granted for this key type");
   }
   auto listed = deps_.custody.List();
@@ -182,7 +192,7 @@ Reply<std::vector<std::vector<uint8_t>>> Pipeline::ListOwn(const CallContext& co
   Keys keys;
   for (const keymgr::KeyInfo& info : *listed) {
     if (info.id.key_type == *key_type && (!scheme || info.scheme == *scheme) &&
-        deps_.policy.Owns(context.identity, Operation::kList, *key_type, info.id.public_key)) {
+        policy->Owns(context.identity, Operation::kList, *key_type, info.id.public_key)) {
       keys.push_back(info.id.public_key);
     }
   }
@@ -201,6 +211,7 @@ Reply<std::vector<std::vector<uint8_t>>> Pipeline::Keys(const CallContext& conte
 }
 
 Reply<bool> Pipeline::HasKeys(const CallContext& context, const std::vector<KeyRef>& keys) {
+  const std::shared_ptr<const Policy> policy = CurrentPolicy();
   Trace trace(context, Operation::kList, "", "", false);
   std::vector<KeyId> wanted;
   for (const KeyRef& ref : keys) {
@@ -209,7 +220,7 @@ Reply<bool> Pipeline::HasKeys(const CallContext& context, const std::vector<KeyR
       trace.key_type = ref.key_type;
       return Finish<bool>(trace, ReplyCode::kInvalidArgument, "key_type must be 4 characters");
     }
-    if (!deps_.policy.Allows(context.identity, Operation::kList, *key_type)) {
+    if (!policy->Allows(context.identity, Operation::kList, *key_type)) {
       trace.key_type = ref.key_type;
       return Finish<bool>(trace, ReplyCode::kPermissionDenied,
                           "list not granted for this key type");
@@ -222,7 +233,7 @@ Reply<bool> Pipeline::HasKeys(const CallContext& context, const std::vector<KeyR
                         "custody: " + listed.status().message());
   }
   const bool all = std::all_of(wanted.begin(), wanted.end(), [&](const KeyId& id) {
-    return deps_.policy.Owns(context.identity, Operation::kList, id.key_type, id.public_key) &&
+    return policy->Owns(context.identity, Operation::kList, id.key_type, id.public_key) &&
            std::any_of(listed->begin(), listed->end(),
                        [&](const keymgr::KeyInfo& info) { return info.id == id; });
   });
@@ -232,13 +243,14 @@ Reply<bool> Pipeline::HasKeys(const CallContext& context, const std::vector<KeyR
 Reply<std::vector<uint8_t>> Pipeline::GenerateNew(const CallContext& context, Scheme scheme,
                                                   std::string_view key_type_text,
                                                   std::optional<std::string_view> seed) {
+  const std::shared_ptr<const Policy> policy = CurrentPolicy();
   using Bytes = std::vector<uint8_t>;
   Trace trace(context, Operation::kGenerate, std::string(key_type_text), "");
   const std::optional<KeyTypeId> key_type = ParseKeyType(key_type_text);
   if (!key_type) {
     return Finish<Bytes>(trace, ReplyCode::kInvalidArgument, "key_type must be 4 characters");
   }
-  if (!deps_.policy.Allows(context.identity, Operation::kGenerate, *key_type)) {
+  if (!policy->Allows(context.identity, Operation::kGenerate, *key_type)) {
     return Finish<Bytes>(trace, ReplyCode::kPermissionDenied,
                          "generate not granted for this key type");
   }
@@ -263,13 +275,14 @@ Reply<std::vector<uint8_t>> Pipeline::GenerateNew(const CallContext& context, Sc
 
 Reply<bool> Pipeline::Insert(const CallContext& context, std::string_view key_type_text,
                              std::string_view suri, std::span<const uint8_t> public_key) {
+  const std::shared_ptr<const Policy> policy = CurrentPolicy();
   Trace trace(context, Operation::kInsert, std::string(key_type_text),
               keymgr::HexEncode(public_key));
   const std::optional<KeyTypeId> key_type = ParseKeyType(key_type_text);
   if (!key_type) {
     return Finish<bool>(trace, ReplyCode::kInvalidArgument, "key_type must be 4 characters");
   }
-  if (!deps_.policy.Allows(context.identity, Operation::kInsert, *key_type)) {
+  if (!policy->Allows(context.identity, Operation::kInsert, *key_type)) {
     return Finish<bool>(trace, ReplyCode::kPermissionDenied,
                         "insert not granted for this key type");
   }
@@ -298,6 +311,7 @@ Reply<bool> Pipeline::Insert(const CallContext& context, std::string_view key_ty
 }
 
 Reply<std::vector<uint8_t>> Pipeline::SignWith(const CallContext& context, const SignInput& input) {
+  const std::shared_ptr<const Policy> policy = CurrentPolicy();
   using Bytes = std::vector<uint8_t>;
   Trace trace(context, Operation::kSign, std::string(input.key_type),
               keymgr::HexEncode(input.public_key));
@@ -318,10 +332,10 @@ Reply<std::vector<uint8_t>> Pipeline::SignWith(const CallContext& context, const
                          "prehashed needs ecdsa and a 32-byte digest");
   }
   // Step 1, authorize. A key outside the caller's grant does not exist for it.
-  if (!deps_.policy.Allows(context.identity, Operation::kSign, *key_type)) {
+  if (!policy->Allows(context.identity, Operation::kSign, *key_type)) {
     return Finish<Bytes>(trace, ReplyCode::kPermissionDenied, "sign not granted for this key type");
   }
-  if (!deps_.policy.Owns(context.identity, Operation::kSign, *key_type, input.public_key)) {
+  if (!policy->Owns(context.identity, Operation::kSign, *key_type, input.public_key)) {
     return Finish<Bytes>(trace, ReplyCode::kPairNotFound, "not one of the caller's keys");
   }
   // Step 2, decode and decide; allowed-new decisions are durable when Decide returns.
@@ -376,6 +390,7 @@ Reply<std::vector<uint8_t>> Pipeline::SignWith(const CallContext& context, const
 Reply<keymgr::Sr25519VrfSignature> Pipeline::VrfSign(
     const CallContext& context, std::string_view key_type_text, std::span<const uint8_t> public_key,
     const keymgr::VrfTranscriptData& input, const std::optional<keymgr::VrfTranscriptData>& extra) {
+  const std::shared_ptr<const Policy> policy = CurrentPolicy();
   using Signature = keymgr::Sr25519VrfSignature;
   Trace trace(context, Operation::kVrf, std::string(key_type_text), keymgr::HexEncode(public_key));
   const std::optional<KeyTypeId> key_type = ParseKeyType(key_type_text);
@@ -383,11 +398,11 @@ Reply<keymgr::Sr25519VrfSignature> Pipeline::VrfSign(
     return Finish<Signature>(trace, ReplyCode::kInvalidArgument,
                              "key_type must be 4 characters and the public key 32 bytes");
   }
-  if (!deps_.policy.Allows(context.identity, Operation::kVrf, *key_type)) {
+  if (!policy->Allows(context.identity, Operation::kVrf, *key_type)) {
     return Finish<Signature>(trace, ReplyCode::kPermissionDenied,
                              "vrf not granted for this key type");
   }
-  if (!deps_.policy.Owns(context.identity, Operation::kVrf, *key_type, public_key)) {
+  if (!policy->Owns(context.identity, Operation::kVrf, *key_type, public_key)) {
     return Finish<Signature>(trace, ReplyCode::kPairNotFound, "not one of the caller's keys");
   }
   // VRF outputs (slot claims, assignments) are not slashable: nothing to decide, only to audit.
@@ -405,6 +420,7 @@ Reply<keymgr::Sr25519VrfPreOutput> Pipeline::VrfPreOutput(const CallContext& con
                                                           std::string_view key_type_text,
                                                           std::span<const uint8_t> public_key,
                                                           const keymgr::VrfTranscriptData& input) {
+  const std::shared_ptr<const Policy> policy = CurrentPolicy();
   using PreOutput = keymgr::Sr25519VrfPreOutput;
   Trace trace(context, Operation::kVrf, std::string(key_type_text), keymgr::HexEncode(public_key));
   const std::optional<KeyTypeId> key_type = ParseKeyType(key_type_text);
@@ -412,11 +428,11 @@ Reply<keymgr::Sr25519VrfPreOutput> Pipeline::VrfPreOutput(const CallContext& con
     return Finish<PreOutput>(trace, ReplyCode::kInvalidArgument,
                              "key_type must be 4 characters and the public key 32 bytes");
   }
-  if (!deps_.policy.Allows(context.identity, Operation::kVrf, *key_type)) {
+  if (!policy->Allows(context.identity, Operation::kVrf, *key_type)) {
     return Finish<PreOutput>(trace, ReplyCode::kPermissionDenied,
                              "vrf not granted for this key type");
   }
-  if (!deps_.policy.Owns(context.identity, Operation::kVrf, *key_type, public_key)) {
+  if (!policy->Owns(context.identity, Operation::kVrf, *key_type, public_key)) {
     return Finish<PreOutput>(trace, ReplyCode::kPairNotFound, "not one of the caller's keys");
   }
   trace.verdict = std::string(slashing::VerdictName(slashing::Verdict::kAllowedUnprotected));

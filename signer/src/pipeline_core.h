@@ -1,8 +1,10 @@
 // The request pipeline: authorize, decode and decide durably, sign, audit, reply; no gRPC types.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -64,7 +66,8 @@ struct KeyRef {
   std::vector<uint8_t> public_key;
 };
 
-// PipelineDeps are the backends; all must outlive the Pipeline.
+// PipelineDeps are the backends; all must outlive the Pipeline. `policy` is the starting policy;
+// ReplacePolicy may swap it later.
 struct PipelineDeps {
   keymgr::KeyCustody& custody;
   slashing::Protector& protector;
@@ -112,6 +115,10 @@ class Pipeline {
                                                   std::span<const uint8_t> public_key,
                                                   const keymgr::VrfTranscriptData& input);
 
+  // ReplacePolicy makes `policy` the one every request that starts afterwards is authorized under;
+  // a request in flight keeps the policy it started with. Safe to call from any thread.
+  void ReplacePolicy(std::shared_ptr<const Policy> policy);
+
   // ParseCryptoType accepts the scheme names and Substrate's 4-byte crypto ids.
   static std::optional<keymgr::Scheme> ParseCryptoType(std::string_view crypto_type);
 
@@ -123,7 +130,12 @@ class Pipeline {
                                                    std::optional<keymgr::Scheme> scheme,
                                                    std::string_view key_type);
 
+  // CurrentPolicy is taken once per request so every check of one request sees the same grants.
+  std::shared_ptr<const Policy> CurrentPolicy() const;
+
   PipelineDeps deps_;
+  // Starts as a non-owning view of deps_.policy; the atomic load is the only cost on the hot path.
+  std::atomic<std::shared_ptr<const Policy>> policy_;
 };
 
 }  // namespace signer

@@ -236,6 +236,28 @@ TEST_F(PipelineTest, MalformedInputIsInvalidArgument) {
   EXPECT_EQ(SignCalls(), 0u);
 }
 
+// A SIGHUP reload swaps the policy: the next request is judged by the new grants, both ways.
+TEST_F(PipelineTest, ReplacedPolicyGovernsTheNextRequest) {
+  const auto vote = GrandpaVote(0, 0xab, 200, 9, 3);
+  ASSERT_EQ(SignVote(vote, "intruder").code, ReplyCode::kPermissionDenied);
+
+  auto granting = Policy::Parse(std::string(R"(
+identities:
+  intruder:
+    - key_types: [gran]
+      operations: [sign]
+      public_keys: [")") + std::string(kAliceEd25519) +
+                                R"("]
+)");
+  ASSERT_TRUE(granting.ok()) << granting.status().message();
+  pipeline_->ReplacePolicy(std::make_shared<const Policy>(std::move(*granting)));
+  auto allowed = SignVote(vote, "intruder");
+  ASSERT_EQ(allowed.code, ReplyCode::kOk) << allowed.message;
+  EXPECT_TRUE(keymgr::VerifySignature(Scheme::kEd25519, Hex(kAliceEd25519), vote, allowed.value));
+  // The new policy no longer names validator-alice, so her grants are gone with the old one.
+  EXPECT_EQ(SignVote(vote).code, ReplyCode::kPermissionDenied);
+}
+
 TEST_F(PipelineTest, PolicyDenialIsPermissionDeniedAndAudited) {
   for (std::string_view identity : {"intruder", "stranger", ""}) {
     auto reply = SignVote(GrandpaVote(0, 0xaa, 100, 7, 3), identity);

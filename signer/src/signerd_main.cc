@@ -246,6 +246,17 @@ int Run(const std::string& config_path) {
       } else {
         spdlog::warn("tls reload failed, keeping the current credentials: {}", reloaded.message());
       }
+      // Grants change without a restart; a policy that does not parse never replaces a good one.
+      if (auto reloaded_policy = signer::Policy::Load(server_config.policy_file);
+          reloaded_policy.ok()) {
+        pipeline.ReplacePolicy(std::make_shared<const signer::Policy>(std::move(*reloaded_policy)));
+        (*metrics)->OnPolicyReload(true);
+        spdlog::info("policy reloaded");
+      } else {
+        (*metrics)->OnPolicyReload(false);
+        spdlog::warn("policy reload failed, keeping the current policy: {}",
+                     reloaded_policy.status().message());
+      }
       continue;
     }
     spdlog::info("signal {}: shutting down", signal_number);
