@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <iterator>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -607,6 +608,70 @@ TEST_F(SignerdE2eTest, SighupReloadsCertificatesWithoutRestart) {
   const double expiry_after = Sample(Scrape(), expiry_series);
   EXPECT_GT(expiry_after, 9 * 86400.0);
   EXPECT_LT(expiry_after, 10 * 86400.0 + 3600);
+}
+
+// Grants change on SIGHUP without a restart; a policy that does not parse keeps the last good one.
+// The original policy is put back at the end, since the signerd process is shared by every test.
+TEST_F(SignerdE2eTest, SighupReloadsThePolicyAndABrokenPolicyKeepsTheLastGrants) {
+  const fs::path policy_path = *dir_ / "policy.yaml";
+  std::string original;
+  {
+    std::ifstream in(policy_path);
+    original.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const std::string no_grant = "  intruder: []\n";
+  const size_t at = original.find(no_grant);
+  ASSERT_NE(at, std::string::npos);
+  std::string granting = original;
+  granting.replace(at, no_grant.size(),
+                   std::string("  intruder:\n    - {key_types: [gran], operations: [sign], "
+                               "public_keys: [\"") +
+                       kAliceEd25519 + "\"]}\n");
+  const auto owner_only = fs::perms::owner_read | fs::perms::owner_write;
+  const std::string ok_series = "signer_policy_reloads_total{result=\"ok\"}";
+  const std::string failed_series = "signer_policy_reloads_total{result=\"failed\"}";
+  // SignUntil resends one vote until its code is `wanted` or 15 s pass, and returns the last code.
+  auto intruder = Client("intruder");
+  const auto sign_until = [&](const std::string& vote, grpc::StatusCode wanted) {
+    pb::SignWithReply reply;
+    grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    for (;;) {
+      code = Sign(*intruder, vote, reply).error_code();
+      if (code == wanted || std::chrono::steady_clock::now() >= give_up) return code;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  };
+
+  pb::SignWithReply reply;
+  ASSERT_EQ(Sign(*intruder, GrandpaVote(0, 0x41, 12000, 700, 41), reply).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  const double ok_before = Sample(Scrape(), ok_series);
+  WriteFile(policy_path, granting, owner_only);
+  ASSERT_EQ(::kill(pid_, SIGHUP), 0);
+  EXPECT_EQ(sign_until(GrandpaVote(0, 0x41, 12000, 700, 41), grpc::StatusCode::OK),
+            grpc::StatusCode::OK);
+  EXPECT_EQ(Sample(Scrape(), ok_series) - ok_before, 1);
+
+  // A broken file is refused; the grants loaded last stay in force. The failure is counted, so
+  // poll the counter rather than guess when the signal was handled.
+  const double failed_before = Sample(Scrape(), failed_series);
+  WriteFile(policy_path, "identities:\n  intruder: [\n", owner_only);
+  ASSERT_EQ(::kill(pid_, SIGHUP), 0);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (Sample(Scrape(), failed_series) == failed_before &&
+         std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(Sample(Scrape(), failed_series) - failed_before, 1);
+  EXPECT_EQ(Sign(*intruder, GrandpaVote(0, 0x42, 12001, 701, 41), reply).error_code(),
+            grpc::StatusCode::OK);
+  EXPECT_EQ(::kill(pid_, 0), 0);
+
+  WriteFile(policy_path, original, owner_only);
+  ASSERT_EQ(::kill(pid_, SIGHUP), 0);
+  EXPECT_EQ(sign_until(GrandpaVote(0, 0x43, 12002, 702, 41), grpc::StatusCode::PERMISSION_DENIED),
+            grpc::StatusCode::PERMISSION_DENIED);
 }
 
 // BabeHeader SCALE-encodes a header as the spec (section 4) describes: parent_hash ++
