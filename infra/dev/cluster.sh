@@ -70,7 +70,7 @@ cmd_up() {
   if [[ ! -x $signerd || ! -x $signerctl || ! -x $broker_bin ]]; then
     echo "cluster.sh: building signerd, signerctl and kafka-dev-broker in $build" >&2
     [[ -f $build/build.ninja || -f $build/Makefile ]] ||
-      cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+      cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSIGNER_WERROR=ON >/dev/null
     cmake --build "$build" --target signerd signerctl kafka-dev-broker
   fi
 

@@ -19,7 +19,7 @@ if [[ -f tests/oracle/package-lock.json ]]; then
 fi
 
 step "release build"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DSIGNER_WERROR=ON >/dev/null
 cmake --build build -j "$jobs"
 
 step "tests (release build)"
@@ -29,7 +29,7 @@ step "dev signer smoke run (the README's first command, non-interactive)"
 bash infra/dev/run.sh --smoke
 
 step "ASan+UBSan build of the tests"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSIGNER_SANITIZER=address \
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSIGNER_WERROR=ON -DSIGNER_SANITIZER=address \
   -DSIGNER_BENCH=OFF >/dev/null
 cmake --build build-asan -j "$jobs"
 # SoftHSM2 leaks inside its own code; the suppression names its library, which needs full stacks.
@@ -39,7 +39,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900
 
 step "TSan build of the threaded code (group commit, custody session pool)"
-cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSIGNER_SANITIZER=thread \
+cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSIGNER_WERROR=ON -DSIGNER_SANITIZER=thread \
   -DSIGNER_BENCH=OFF >/dev/null
 cmake --build build-tsan -j "$jobs" --target slashing_test keymgr_test
 # The fork- and SIGKILL-based tests are left to the other builds: TSan refuses threads after a
@@ -50,7 +50,7 @@ TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build-tsan/slashing/slashin
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build-tsan/keymgr/keymgr_test --gtest_brief=1
 
 step "libFuzzer targets (clang), ${fuzz_seconds}s each"
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIGNER_WERROR=ON \
   -DSIGNER_FUZZ=ON -DSIGNER_TESTS=OFF -DSIGNER_BENCH=OFF >/dev/null
 cmake --build build-fuzz -j "$jobs"
 bash tests/fuzz/run.sh build-fuzz "$fuzz_seconds"
