@@ -101,6 +101,9 @@ std::optional<std::vector<std::string>> StringList(const nlohmann::json& value) 
 }
 
 Result<std::vector<uint8_t>> DecodeEncoded(const std::string& encoded) {
+  // Refused up front: an empty vector's data() is null, which libsodium's base64 decoder is
+  // declared never to receive (UBSan stops on it), and an empty export holds nothing anyway.
+  if (encoded.empty()) return Invalid("\"encoded\" is empty");
   if (encoded.starts_with("0x")) {
     auto bytes = keymgr::HexDecode(encoded);
     if (!bytes.ok()) return Invalid("\"encoded\" is not valid hex");

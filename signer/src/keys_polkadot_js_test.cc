@@ -39,6 +39,18 @@ TEST(PolkadotJsTest, DecodesTheCanonicalSr25519SecretBothHalves) {
   EXPECT_TRUE(std::equal(secret.begin(), secret.end(), expected.begin(), expected.end()));
 }
 
+// The fuzzer's finding (corpus/signer_polkadot_js_fuzz/empty_encoded.json): an empty "encoded" used
+// to reach libsodium's base64 decoder with a null output buffer, which UBSan stops on.
+TEST(PolkadotJsTest, EmptyEncodedIsRefusedClearly) {
+  nlohmann::json json = nlohmann::json::parse(kSr25519Export);
+  json["encoded"] = "";
+  auto result = DecodePolkadotJsExport(json.dump(), Text(kPassword));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), keymgr::StatusCode::kInvalidArgument);
+  EXPECT_NE(result.status().message().find("\"encoded\" is empty"), std::string::npos)
+      << result.status().message();
+}
+
 TEST(PolkadotJsTest, WrongPasswordAndBadExportsAreRefused) {
   auto wrong = DecodePolkadotJsExport(kSr25519Export, Text("wrong password"));
   ASSERT_FALSE(wrong.ok());
