@@ -213,6 +213,16 @@ bool ValidListen(const std::string& listen) {
   return error == std::errc() && end == port.data() + port.size() && value >= 0 && value <= 65535;
 }
 
+// ValidMetricsListen also accepts a bare PORT, which the metrics listener binds on loopback.
+bool ValidMetricsListen(const std::string& listen) {
+  int value = 0;
+  const auto [end, error] = std::from_chars(listen.data(), listen.data() + listen.size(), value);
+  if (!listen.empty() && error == std::errc() && end == listen.data() + listen.size()) {
+    return value >= 0 && value <= 65535;
+  }
+  return ValidListen(listen);
+}
+
 Status ParseServer(const YAML::Node& node, std::string_view base_dir, ServerConfig& out) {
   Section section(node, "server");
   SIGNER_RETURN_IF_ERROR(section.Check());
@@ -235,12 +245,23 @@ Status ParseServer(const YAML::Node& node, std::string_view base_dir, ServerConf
   out.worker_threads = static_cast<size_t>(workers);
   SIGNER_RETURN_IF_ERROR(section.Integer("max_deadline_ms", 1, 600000, out.max_deadline_ms));
   SIGNER_RETURN_IF_ERROR(section.String("metrics_listen", false, out.metrics_listen));
-  if (!out.metrics_listen.empty() && !ValidListen(out.metrics_listen)) {
-    return Status::InvalidArgument("server.metrics_listen must be HOST:PORT");
+  if (!out.metrics_listen.empty() && !ValidMetricsListen(out.metrics_listen)) {
+    return Status::InvalidArgument("server.metrics_listen must be PORT or HOST:PORT");
+  }
+  SIGNER_RETURN_IF_ERROR(section.String("metrics_tls_cert", false, out.metrics_tls_cert));
+  SIGNER_RETURN_IF_ERROR(section.String("metrics_tls_key", false, out.metrics_tls_key));
+  // Half a TLS setting would silently serve plain HTTP; refusing it keeps the choice explicit.
+  if (out.metrics_tls_cert.empty() != out.metrics_tls_key.empty()) {
+    return Status::InvalidArgument(
+        "server.metrics_tls_cert and server.metrics_tls_key must be set together");
   }
   SIGNER_RETURN_IF_ERROR(section.RejectUnknown());
   out.policy_file = Resolve(out.policy_file, base_dir);
   out.audit_log = Resolve(out.audit_log, base_dir);
+  if (!out.metrics_tls_cert.empty()) {
+    out.metrics_tls_cert = Resolve(out.metrics_tls_cert, base_dir);
+    out.metrics_tls_key = Resolve(out.metrics_tls_key, base_dir);
+  }
   return Status::Ok();
 }
 

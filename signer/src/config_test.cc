@@ -195,6 +195,48 @@ TEST(SignerConfigTest, ParsesMetricsListen) {
   EXPECT_NE(bad.status().message().find("server.metrics_listen"), std::string::npos);
 }
 
+TEST(SignerConfigTest, MetricsListenAcceptsAPortAloneAHostNameAndIpv6) {
+  for (const std::string listen : {"9615", "localhost:9615", "[::1]:0", "metrics.internal:9615"}) {
+    auto config = ParseSignerConfig(
+        ServerConfigText(std::string(kServerBody) + "  metrics_listen: \"" + listen + "\"\n"),
+        "/etc/signer");
+    ASSERT_TRUE(config.ok()) << listen << ": " << config.status().message();
+    EXPECT_EQ(config->server->metrics_listen, listen);
+  }
+  for (const std::string listen : {"65536", "localhost:", ":9615", "localhost:http"}) {
+    auto config = ParseSignerConfig(
+        ServerConfigText(std::string(kServerBody) + "  metrics_listen: \"" + listen + "\"\n"),
+        "/etc/signer");
+    EXPECT_FALSE(config.ok()) << listen;
+  }
+}
+
+TEST(SignerConfigTest, MetricsTlsNeedsCertificateAndKeyTogether) {
+  const std::string listen = "  metrics_listen: 127.0.0.1:9615\n";
+  auto config = ParseSignerConfig(
+      ServerConfigText(std::string(kServerBody) + listen +
+                       "  metrics_tls_cert: tls/metrics.crt\n  metrics_tls_key: tls/metrics.key\n"),
+      "/etc/signer");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->server->metrics_tls_cert, "/etc/signer/tls/metrics.crt");
+  EXPECT_EQ(config->server->metrics_tls_key, "/etc/signer/tls/metrics.key");
+
+  auto plain =
+      ParseSignerConfig(ServerConfigText(std::string(kServerBody) + listen), "/etc/signer");
+  ASSERT_TRUE(plain.ok()) << plain.status().message();
+  EXPECT_TRUE(plain->server->metrics_tls_cert.empty());
+
+  auto half = ParseSignerConfig(
+      ServerConfigText(std::string(kServerBody) + listen + "  metrics_tls_cert: tls/metrics.crt\n"),
+      "/etc/signer");
+  ASSERT_FALSE(half.ok());
+  EXPECT_NE(half.status().message().find("together"), std::string::npos);
+  auto unknown = ParseSignerConfig(
+      ServerConfigText(std::string(kServerBody) + listen + "  metrics_tls_ca: tls/ca.crt\n"),
+      "/etc/signer");
+  EXPECT_FALSE(unknown.ok());
+}
+
 std::string KafkaConfigText(const std::string& kafka_body) {
   return ServerConfigText(kServerBody) + "kafka:\n" + kafka_body;
 }

@@ -557,6 +557,17 @@ void SignerMetrics::WatchReplication(std::function<ReplicationStats()> stats) {
 MeteredCustody::MeteredCustody(keymgr::KeyCustody& inner, SignerMetrics& metrics)
     : inner_(inner), metrics_(metrics) {}
 
+MeteredCustody::~MeteredCustody() {
+  {
+    std::lock_guard lock(refresh_mutex_);
+    refresh_stop_ = true;
+  }
+  refresh_wake_.notify_all();
+  if (refresh_thread_.joinable()) {
+    refresh_thread_.join();
+  }
+}
+
 void MeteredCustody::Count(std::string_view operation, const keymgr::Status& status) {
   if (status.code() == keymgr::StatusCode::kUnavailable ||
       status.code() == keymgr::StatusCode::kInternal) {
@@ -564,16 +575,51 @@ void MeteredCustody::Count(std::string_view operation, const keymgr::Status& sta
   }
 }
 
-void MeteredCustody::RefreshKeysLoaded() {
-  if (!keys_changed_.exchange(false)) {
-    return;
+void MeteredCustody::KeysChanged() {
+  keys_changed_.store(true);
+  {
+    std::lock_guard lock(refresh_mutex_);
+    refresh_requested_ = true;
   }
+  refresh_wake_.notify_all();
+}
+
+bool MeteredCustody::ListKeysLoaded() {
+  // Cleared before listing: a change that lands during the listing marks the gauge stale again.
+  keys_changed_.store(false);
   auto listed = List();
   if (!listed.ok()) {
     keys_changed_.store(true);
-    return;
+    return false;
   }
   metrics_.SetKeysLoaded(*listed);
+  keys_loaded_refreshes_.fetch_add(1, std::memory_order_release);
+  return true;
+}
+
+void MeteredCustody::RefreshKeysLoaded() {
+  if (keys_changed_.load()) {
+    (void)ListKeysLoaded();
+  }
+}
+
+void MeteredCustody::StartRefreshingKeysLoaded(std::chrono::milliseconds interval) {
+  std::lock_guard lock(refresh_mutex_);
+  if (refresh_thread_.joinable() || refresh_stop_) {
+    return;
+  }
+  refresh_thread_ = std::thread([this, interval] { RefreshLoop(interval); });
+}
+
+void MeteredCustody::RefreshLoop(std::chrono::milliseconds interval) {
+  std::unique_lock lock(refresh_mutex_);
+  while (!refresh_stop_) {
+    refresh_requested_ = false;
+    lock.unlock();
+    (void)ListKeysLoaded();
+    lock.lock();
+    refresh_wake_.wait_for(lock, interval, [this] { return refresh_stop_ || refresh_requested_; });
+  }
 }
 
 keymgr::Result<std::vector<keymgr::KeyInfo>> MeteredCustody::List() {
@@ -587,7 +633,7 @@ keymgr::Result<keymgr::KeyInfo> MeteredCustody::Generate(const keymgr::KeyTypeId
   auto result = inner_.Generate(key_type, scheme);
   Count("generate", result.status());
   if (result.ok()) {
-    keys_changed_.store(true);
+    KeysChanged();
   }
   return result;
 }
@@ -597,7 +643,7 @@ keymgr::Result<keymgr::KeyInfo> MeteredCustody::Import(const keymgr::KeyTypeId& 
   auto result = inner_.Import(key_type, pair);
   Count("import", result.status());
   if (result.ok()) {
-    keys_changed_.store(true);
+    KeysChanged();
   }
   return result;
 }
@@ -606,7 +652,7 @@ keymgr::Status MeteredCustody::Delete(const keymgr::KeyId& id) {
   keymgr::Status status = inner_.Delete(id);
   Count("delete", status);
   if (status.ok()) {
-    keys_changed_.store(true);
+    KeysChanged();
   }
   return status;
 }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -20,6 +21,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "audit_log.h"
@@ -261,15 +263,32 @@ class SignerMetrics final : public slashing::DecisionObserver {
 };
 
 // MeteredCustody forwards every call to `inner` and counts its HSM errors (kUnavailable,
-// kInternal) by operation. It also keeps the keys-loaded gauge true: after a successful Generate,
-// Import or Delete the next RefreshKeysLoaded lists the custody again. `inner` and `metrics` must
-// outlive it. Thread-safe.
+// kInternal) by operation. It also keeps the keys-loaded gauge, so that a scrape only reads memory
+// and never competes with signing for an HSM session: StartRefreshingKeysLoaded lists the custody
+// on a background thread after every successful Generate, Import or Delete made through this
+// decorator, and every `interval` besides for keys changed by other means (another process on the
+// token), which therefore show within one interval. `inner` and `metrics` must outlive it.
+// Thread-safe.
 class MeteredCustody final : public keymgr::KeyCustody {
  public:
   MeteredCustody(keymgr::KeyCustody& inner, SignerMetrics& metrics);
+  // The destructor stops the refresh thread, waiting for a listing in progress.
+  ~MeteredCustody() override;
+  MeteredCustody(const MeteredCustody&) = delete;
+  MeteredCustody& operator=(const MeteredCustody&) = delete;
 
-  // RefreshKeysLoaded re-lists the custody if its keys may have changed since the last listing
-  // (for a scrape hook). A failed listing is counted as an HSM error and retried next time.
+  // StartRefreshingKeysLoaded starts the background refresh described above; the first listing
+  // runs at once. A failed listing is counted as an HSM error (operation "list"), leaves the gauge
+  // as it was and is retried at the next change or interval. Calls after the first do nothing.
+  void StartRefreshingKeysLoaded(std::chrono::milliseconds interval);
+  // keys_loaded_refreshes is how many listings have updated the gauge so far (tests wait on it).
+  uint64_t keys_loaded_refreshes() const {
+    return keys_loaded_refreshes_.load(std::memory_order_acquire);
+  }
+
+  // RefreshKeysLoaded re-lists the custody now, on the calling thread, if its keys may have
+  // changed through this decorator since the last listing. For tools without the refresh thread;
+  // never call it from a scrape.
   void RefreshKeysLoaded();
 
   keymgr::Result<std::vector<keymgr::KeyInfo>> List() override;
@@ -290,10 +309,21 @@ class MeteredCustody final : public keymgr::KeyCustody {
 
  private:
   void Count(std::string_view operation, const keymgr::Status& status);
+  // KeysChanged marks the gauge stale and wakes the refresh thread.
+  void KeysChanged();
+  // ListKeysLoaded lists the custody and sets the gauge; false if the listing failed.
+  bool ListKeysLoaded();
+  void RefreshLoop(std::chrono::milliseconds interval);
 
   keymgr::KeyCustody& inner_;
   SignerMetrics& metrics_;
   std::atomic<bool> keys_changed_{true};
+  std::atomic<uint64_t> keys_loaded_refreshes_{0};
+  std::mutex refresh_mutex_;
+  std::condition_variable refresh_wake_;
+  bool refresh_requested_ = false;  // guarded by refresh_mutex_
+  bool refresh_stop_ = false;       // guarded by refresh_mutex_
+  std::thread refresh_thread_;      // started by StartRefreshingKeysLoaded
 };
 
 // MeteredAuditSink forwards to `inner` and counts the appends that fail. Both must outlive it.

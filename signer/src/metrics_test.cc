@@ -21,8 +21,14 @@
 #include <thread>
 #include <vector>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <chrono>
+
 #include "keymgr/keypair.h"
 #include "metrics_http.h"
+#include "tls/dev_pki.h"
 
 namespace signer {
 namespace {
@@ -138,6 +144,58 @@ std::string HttpRequest(int port, const std::string& method, const std::string& 
 std::string BodyOf(const std::string& response) {
   const size_t end = response.find("\r\n\r\n");
   return end == std::string::npos ? "" : response.substr(end + 4);
+}
+
+// Plain is a listener without TLS on `listen`.
+MetricsListenerOptions Plain(std::string listen) {
+  MetricsListenerOptions options;
+  options.listen = std::move(listen);
+  return options;
+}
+
+// TlsClientOptions is what a test scraper offers and checks.
+struct TlsClientOptions {
+  fs::path ca_file;                       // the server certificate must chain to it
+  std::string server_name = "localhost";  // checked against the certificate's names
+  int max_version = TLS1_3_VERSION;
+};
+
+// HttpsRequest sends one GET over TLS (OpenSSL, verifying the server) to 127.0.0.1:`port` and
+// returns the whole response, or "" if the connection or the handshake fails.
+std::string HttpsRequest(int port, const std::string& path, const TlsClientOptions& options) {
+  SSL_CTX* context = SSL_CTX_new(TLS_client_method());
+  if (context == nullptr) return "";
+  SSL_CTX_set_max_proto_version(context, options.max_version);
+  SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nullptr);
+  std::string response;
+  if (SSL_CTX_load_verify_locations(context, options.ca_file.c_str(), nullptr) == 1) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    SSL* ssl = SSL_new(context);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+        ssl != nullptr && SSL_set_fd(ssl, fd) == 1 &&
+        SSL_set1_host(ssl, options.server_name.c_str()) == 1 &&
+        SSL_set_tlsext_host_name(ssl, options.server_name.c_str()) == 1 && SSL_connect(ssl) == 1) {
+      const std::string request =
+          "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+      if (SSL_write(ssl, request.data(), static_cast<int>(request.size())) > 0) {
+        char buffer[4096];
+        for (;;) {
+          const int got = SSL_read(ssl, buffer, sizeof(buffer));
+          if (got <= 0) break;
+          response.append(buffer, static_cast<size_t>(got));
+        }
+      }
+    }
+    SSL_free(ssl);
+    ::close(fd);
+  }
+  SSL_CTX_free(context);
+  ERR_clear_error();
+  return response;
 }
 
 TEST(MetricsFormatTest, LabelValuesAreEscaped) {
@@ -427,7 +485,7 @@ TEST(MeteredAuditSinkTest, CountsFailedAppendsOnly) {
 
 TEST(MetricsHttpServerTest, ServesOnlyGetMetrics) {
   int renders = 0;
-  auto server = MetricsHttpServer::Start("127.0.0.1:0", [&renders] {
+  auto server = MetricsHttpServer::Start(Plain("127.0.0.1:0"), [&renders] {
     ++renders;
     return std::string("# HELP a_total h\n# TYPE a_total counter\na_total 1\n");
   });
@@ -448,10 +506,181 @@ TEST(MetricsHttpServerTest, ServesOnlyGetMetrics) {
   EXPECT_EQ(renders, 1);
 
   // The port is taken: a second listener on it fails instead of serving nothing.
-  auto second =
-      MetricsHttpServer::Start("127.0.0.1:" + std::to_string(port), [] { return std::string(); });
+  auto second = MetricsHttpServer::Start(Plain("127.0.0.1:" + std::to_string(port)),
+                                         [] { return std::string(); });
   EXPECT_FALSE(second.ok());
-  EXPECT_FALSE(MetricsHttpServer::Start("no-port", [] { return std::string(); }).ok());
+  EXPECT_FALSE(MetricsHttpServer::Start(Plain("no-port"), [] { return std::string(); }).ok());
+}
+
+TEST(MetricsHttpServerTest, APortAloneBindsLoopbackOnly) {
+  auto resolved = ResolveMetricsListen("9615");
+  ASSERT_TRUE(resolved.ok()) << resolved.status().message();
+  EXPECT_EQ(*resolved, std::vector<std::string>{"127.0.0.1:9615"});
+
+  auto server = MetricsHttpServer::Start(Plain("0"), [] { return std::string("a 1\n"); });
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  EXPECT_EQ((*server)->address(), "127.0.0.1:" + std::to_string((*server)->port()));
+  EXPECT_FALSE((*server)->tls());
+  EXPECT_EQ(BodyOf(HttpRequest((*server)->port(), "GET", "/metrics")), "a 1\n");
+}
+
+TEST(MetricsHttpServerTest, AcceptsHostNamesAndBracketedIpv6) {
+  auto server = MetricsHttpServer::Start(Plain("localhost:0"), [] { return std::string("a 1\n"); });
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  // localhost may resolve to ::1 first; either way the listener is on a loopback address.
+  const std::string& address = (*server)->address();
+  EXPECT_TRUE(address.starts_with("127.") || address.starts_with("[::1]:")) << address;
+  if (address.starts_with("127.0.0.1:")) {
+    EXPECT_EQ(BodyOf(HttpRequest((*server)->port(), "GET", "/metrics")), "a 1\n");
+  }
+
+  auto ipv6 = ResolveMetricsListen("[::1]:0");
+  ASSERT_TRUE(ipv6.ok()) << ipv6.status().message();
+  EXPECT_EQ(*ipv6, std::vector<std::string>{"[::1]:0"});
+  auto v6_server = MetricsHttpServer::Start(Plain("[::1]:0"), [] { return std::string(); });
+  if (v6_server.ok()) {
+    EXPECT_EQ((*v6_server)->address(), "[::1]:" + std::to_string((*v6_server)->port()));
+  } else {
+    // A host without IPv6 cannot bind ::1; that is the bind failing, not the address parser.
+    EXPECT_EQ(v6_server.status().code(), keymgr::StatusCode::kUnavailable);
+  }
+
+  for (const std::string bad : {"::1:9615", "localhost:", ":9615", "[::1]9615", "host:99999"}) {
+    auto refused = ResolveMetricsListen(bad);
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_EQ(refused.status().code(), keymgr::StatusCode::kInvalidArgument) << bad;
+  }
+  // .invalid never resolves (RFC 6761).
+  auto unknown = ResolveMetricsListen("metrics.invalid:0");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().code(), keymgr::StatusCode::kNotFound);
+}
+
+// DevPki makes the development PKI (CA, a server certificate for localhost) in `directory`.
+std::optional<tls::DevPkiFiles> DevPki(const fs::path& directory) {
+  tls::DevPkiOptions options;
+  options.directory = directory;
+  auto files = tls::CreateDevPki(options);
+  if (!files.ok()) return std::nullopt;
+  return *files;
+}
+
+TEST(MetricsHttpServerTest, ServesTls13WithTheDevPki) {
+  TempDir dir;
+  const std::optional<tls::DevPkiFiles> pki = DevPki(dir.path() / "pki");
+  ASSERT_TRUE(pki.has_value());
+  auto server = MetricsHttpServer::Start(
+      {"127.0.0.1:0", pki->server_certificate.string(), pki->server_key.string()},
+      [] { return std::string("# HELP a_total h\n# TYPE a_total counter\na_total 1\n"); });
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  EXPECT_TRUE((*server)->tls());
+  const int port = (*server)->port();
+
+  const std::string ok = HttpsRequest(port, "/metrics", {pki->ca_certificate});
+  EXPECT_EQ(ok.rfind("HTTP/1.1 200", 0), 0u) << ok;
+  EXPECT_EQ(BodyOf(ok), "# HELP a_total h\n# TYPE a_total counter\na_total 1\n");
+  EXPECT_EQ(HttpsRequest(port, "/", {pki->ca_certificate}).rfind("HTTP/1.1 404", 0), 0u);
+
+  // A client that stops at TLS 1.2 gets no handshake, and plain HTTP gets no page.
+  TlsClientOptions tls12{pki->ca_certificate};
+  tls12.max_version = TLS1_2_VERSION;
+  EXPECT_EQ(HttpsRequest(port, "/metrics", tls12), "");
+  EXPECT_EQ(HttpRequest(port, "GET", "/metrics").find("a_total 1"), std::string::npos);
+  // The certificate is for localhost, not for another name.
+  TlsClientOptions wrong_name{pki->ca_certificate};
+  wrong_name.server_name = "metrics.example";
+  EXPECT_EQ(HttpsRequest(port, "/metrics", wrong_name), "");
+}
+
+TEST(MetricsHttpServerTest, RefusesBadTlsSettings) {
+  TempDir dir;
+  const std::optional<tls::DevPkiFiles> pki = DevPki(dir.path() / "pki");
+  ASSERT_TRUE(pki.has_value());
+  const std::optional<tls::DevPkiFiles> other = DevPki(dir.path() / "other");
+  ASSERT_TRUE(other.has_value());
+  const auto render = [] { return std::string(); };
+  const std::string cert = pki->server_certificate.string();
+  const std::string key = pki->server_key.string();
+
+  auto half = MetricsHttpServer::Start({"127.0.0.1:0", cert, ""}, render);
+  ASSERT_FALSE(half.ok());
+  EXPECT_EQ(half.status().code(), keymgr::StatusCode::kInvalidArgument);
+
+  auto missing = MetricsHttpServer::Start({"127.0.0.1:0", cert, key + ".missing"}, render);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), keymgr::StatusCode::kNotFound);
+
+  // Another PKI's key does not match this certificate.
+  auto mismatched =
+      MetricsHttpServer::Start({"127.0.0.1:0", cert, other->server_key.string()}, render);
+  ASSERT_FALSE(mismatched.ok());
+  EXPECT_EQ(mismatched.status().code(), keymgr::StatusCode::kUnavailable);
+
+  fs::permissions(key, fs::perms::group_read | fs::perms::others_read, fs::perm_options::add);
+  auto loose = MetricsHttpServer::Start({"127.0.0.1:0", cert, key}, render);
+  ASSERT_FALSE(loose.ok());
+  EXPECT_EQ(loose.status().code(), keymgr::StatusCode::kInvalidArgument);
+}
+
+// WaitFor polls `done` until it holds or five seconds pass; background refreshes need no sleeps of
+// a guessed length.
+template <typename Done>
+bool WaitFor(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+TEST(MeteredCustodyTest, AScrapeNeverCallsTheCustody) {
+  auto created = SignerMetrics::Create();
+  ASSERT_TRUE(created.ok());
+  SignerMetrics& metrics = **created;
+  keymgr::InMemoryCustody inner;
+  MeteredCustody custody(inner, metrics);
+  // An hour: only the first listing and the change below can refresh within this test.
+  custody.StartRefreshingKeysLoaded(std::chrono::hours(1));
+  ASSERT_TRUE(WaitFor([&] { return custody.keys_loaded_refreshes() >= 1; }));
+
+  const auto gran = *keymgr::MakeKeyTypeId("gran");
+  ASSERT_TRUE(custody.Generate(gran, keymgr::Scheme::kEd25519).ok());
+  // The change reaches the gauge through the refresh thread, not through a scrape.
+  ASSERT_TRUE(WaitFor([&] { return custody.keys_loaded_refreshes() >= 2; }));
+  const size_t lists = inner.CallCount(keymgr::CustodyOp::kList);
+
+  auto server =
+      MetricsHttpServer::Start(Plain("127.0.0.1:0"), [&metrics] { return metrics.Render(); });
+  ASSERT_TRUE(server.ok()) << server.status().message();
+  for (int scrape = 0; scrape < 5; ++scrape) {
+    const std::string text = BodyOf(HttpRequest((*server)->port(), "GET", "/metrics"));
+    EXPECT_EQ(SampleValue(text, "signer_keys_loaded{key_type=\"gran\"}"), 1) << text;
+  }
+  EXPECT_EQ(inner.CallCount(keymgr::CustodyOp::kList), lists);
+}
+
+TEST(MeteredCustodyTest, PeriodicRefreshSeesKeysChangedElsewhere) {
+  auto created = SignerMetrics::Create();
+  ASSERT_TRUE(created.ok());
+  SignerMetrics& metrics = **created;
+  keymgr::InMemoryCustody inner;
+  MeteredCustody custody(inner, metrics);
+  custody.StartRefreshingKeysLoaded(std::chrono::milliseconds(10));
+  // Straight into the token, as another process would: the decorator never sees it.
+  ASSERT_TRUE(inner.Generate(*keymgr::MakeKeyTypeId("babe"), keymgr::Scheme::kSr25519).ok());
+  EXPECT_TRUE(WaitFor(
+      [&] { return SampleValue(metrics.Render(), "signer_keys_loaded{key_type=\"babe\"}") == 1; }));
+
+  // A failed listing is an HSM error and keeps the last figures; the next interval retries.
+  inner.SetUnavailable(true);
+  EXPECT_TRUE(WaitFor([&] {
+    return SampleValue(metrics.Render(), "signer_hsm_errors_total{operation=\"list\"}") >= 1;
+  }));
+  EXPECT_EQ(SampleValue(metrics.Render(), "signer_keys_loaded{key_type=\"babe\"}"), 1);
+  inner.SetUnavailable(false);
+  const uint64_t before = custody.keys_loaded_refreshes();
+  EXPECT_TRUE(WaitFor([&] { return custody.keys_loaded_refreshes() > before; }));
 }
 
 TEST(MonitoringRulesTest, AlertsAndScrapeConfigPassPromtool) {

@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -33,6 +34,9 @@ namespace {
 
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
+// Bounds how long signer_keys_loaded can miss a key changed outside signerd (changes made through
+// signerd refresh it at once).
+constexpr std::chrono::seconds kKeysLoadedRefreshInterval{30};
 
 // ForbidCoreDumps keeps secrets (unwrapped sr25519 keys, the PIN) out of core files and out of
 // reach of same-user ptrace. Failing to set either is fatal: the process would be weaker than
@@ -182,7 +186,8 @@ int Run(const std::string& config_path) {
     return signer::CertificateExpiry{(*credentials)->ServerCertificate().not_after,
                                      (*credentials)->CaCertificate().not_after};
   });
-  (*metrics)->registry().AddScrapeHook([&metered_custody] { metered_custody.RefreshKeysLoaded(); });
+  // The keys gauge is kept from memory: a scrape never takes an HSM session from signing.
+  metered_custody.StartRefreshingKeysLoaded(kKeysLoadedRefreshInterval);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
@@ -200,7 +205,9 @@ int Run(const std::string& config_path) {
   std::unique_ptr<signer::MetricsHttpServer> metrics_http;
   if (!server_config.metrics_listen.empty()) {
     auto started = signer::MetricsHttpServer::Start(
-        server_config.metrics_listen, [observer = metrics->get()] { return observer->Render(); });
+        signer::MetricsListenerOptions{server_config.metrics_listen, server_config.metrics_tls_cert,
+                                       server_config.metrics_tls_key},
+        [observer = metrics->get()] { return observer->Render(); });
     if (!started.ok()) {
       spdlog::error("metrics: {}", started.status().message());
       server->Shutdown();
@@ -222,8 +229,7 @@ int Run(const std::string& config_path) {
   server->GetHealthCheckService()->SetServingStatus(true);
   std::printf("signerd listening on %s:%d\n", HostOf(server_config.listen).c_str(), bound_port);
   if (metrics_http) {
-    std::printf("signerd metrics on %s:%d\n", HostOf(server_config.metrics_listen).c_str(),
-                metrics_http->port());
+    std::printf("signerd metrics on %s\n", metrics_http->address().c_str());
   }
   std::fflush(stdout);
   spdlog::info("serving on port {} with {} workers, at most {} requests in flight", bound_port,

@@ -55,9 +55,14 @@ struct ServerConfig {
   size_t max_in_flight = 256;        // requests beyond this are shed with RESOURCE_EXHAUSTED
   size_t worker_threads = 4;         // threads running crypto, HSM and history calls
   int64_t max_deadline_ms = 10'000;  // a request with no or a longer deadline gets this one
-  // Prometheus text exposition over plain HTTP (GET /metrics); empty turns it off. HOST:PORT, port
-  // 0 picks a free port (signerd prints the bound one).
+  // Prometheus text exposition (GET /metrics); empty turns it off. PORT alone binds 127.0.0.1, so
+  // the page is never exposed by accident; otherwise HOST:PORT with an IP, a host name (resolved at
+  // start-up) or a bracketed IPv6. Port 0 picks a free port (signerd prints the bound one).
   std::string metrics_listen;
+  // Both set: /metrics is served over TLS 1.3 with this certificate chain and key (PEM, the key
+  // mode 0600 or stricter, as for `tls`); both empty: plain HTTP. One without the other is refused.
+  std::string metrics_tls_cert;
+  std::string metrics_tls_key;
 };
 
 // KafkaConfig turns on replicated protection (docs/kafka.md): claims go through a Kafka topic that
