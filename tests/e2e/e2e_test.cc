@@ -848,7 +848,13 @@ TEST_F(SignerdE2eTest, InsertStoresTheKeyTheSuriNames) {
   grpc::ClientContext context;
   EXPECT_EQ(intruder->Insert(&context, request, &reply).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
-  // The keys-loaded gauge sees the inserted key at the next scrape.
+  // The keys-loaded gauge is refreshed in the background right after the insert (a scrape never
+  // lists the HSM), so it shows the key within moments, not necessarily at the very next scrape.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (Sample(Scrape(), "signer_keys_loaded{key_type=\"audi\"}") != 1 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   EXPECT_EQ(Sample(Scrape(), "signer_keys_loaded{key_type=\"audi\"}"), 1);
 }
 
