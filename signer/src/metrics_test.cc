@@ -162,7 +162,7 @@ struct TlsClientOptions {
 
 // HttpsRequest sends one GET over TLS (OpenSSL, verifying the server) to 127.0.0.1:`port` and
 // returns the whole response, or "" if the connection or the handshake fails.
-std::string HttpsRequest(int port, const std::string& path, const TlsClientOptions& options) {
+std::string HttpsExchange(int port, const std::string& request, const TlsClientOptions& options) {
   SSL_CTX* context = SSL_CTX_new(TLS_client_method());
   if (context == nullptr) return "";
   SSL_CTX_set_max_proto_version(context, options.max_version);
@@ -179,8 +179,6 @@ std::string HttpsRequest(int port, const std::string& path, const TlsClientOptio
         ssl != nullptr && SSL_set_fd(ssl, fd) == 1 &&
         SSL_set1_host(ssl, options.server_name.c_str()) == 1 &&
         SSL_set_tlsext_host_name(ssl, options.server_name.c_str()) == 1 && SSL_connect(ssl) == 1) {
-      const std::string request =
-          "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
       if (SSL_write(ssl, request.data(), static_cast<int>(request.size())) > 0) {
         char buffer[4096];
         for (;;) {
@@ -196,6 +194,12 @@ std::string HttpsRequest(int port, const std::string& path, const TlsClientOptio
   SSL_CTX_free(context);
   ERR_clear_error();
   return response;
+}
+
+// HttpsRequest sends GET `path` over TLS (see HttpsExchange).
+std::string HttpsRequest(int port, const std::string& path, const TlsClientOptions& options) {
+  return HttpsExchange(
+      port, "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", options);
 }
 
 TEST(MetricsFormatTest, LabelValuesAreEscaped) {
@@ -580,6 +584,16 @@ TEST(MetricsHttpServerTest, ServesTls13WithTheDevPki) {
   EXPECT_EQ(ok.rfind("HTTP/1.1 200", 0), 0u) << ok;
   EXPECT_EQ(BodyOf(ok), "# HELP a_total h\n# TYPE a_total counter\na_total 1\n");
   EXPECT_EQ(HttpsRequest(port, "/", {pki->ca_certificate}).rfind("HTTP/1.1 404", 0), 0u);
+  EXPECT_EQ(HttpsRequest(port, "/metrics?x=1", {pki->ca_certificate}).rfind("HTTP/1.1 200", 0), 0u);
+  const std::string post = "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n";
+  EXPECT_EQ(HttpsExchange(port, post, {pki->ca_certificate}).rfind("HTTP/1.1 405", 0), 0u);
+  // The TLS listener parses the request line itself: anything that is not one is refused, and so
+  // is a head that does not end within 8 KiB (sent whole, so no unread bytes reset the reply).
+  EXPECT_EQ(HttpsExchange(port, "GARBAGE\r\n\r\n", {pki->ca_certificate}).rfind("HTTP/1.1 400", 0),
+            0u);
+  EXPECT_EQ(
+      HttpsExchange(port, std::string(8192, 'A'), {pki->ca_certificate}).rfind("HTTP/1.1 400", 0),
+      0u);
 
   // A client that stops at TLS 1.2 gets no handshake, and plain HTTP gets no page.
   TlsClientOptions tls12{pki->ca_certificate};
