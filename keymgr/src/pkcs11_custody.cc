@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -16,6 +17,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <utility>
@@ -69,6 +71,10 @@ int64_t SystemClock() {
 const secp256k1_context* Secp256k1() {
   static secp256k1_context* context = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
   return context;
+}
+
+std::string AsString(std::span<const uint8_t> bytes) {
+  return std::string(bytes.begin(), bytes.end());
 }
 
 std::vector<uint8_t> IdBytes(const KeyId& id) {
@@ -421,9 +427,17 @@ struct Pkcs11Custody::Impl {
   // write that follows are atomic, and the wrapping key is created at most once.
   std::mutex write_mutex;
   mutable std::mutex loaded_mutex;
-  // Unwrapped sr25519 keys. shared_ptr so UnloadSecrets never frees a key under a signer: the
-  // secret is wiped when its last user finishes.
-  std::map<KeyId, std::shared_ptr<const Sr25519Keypair>> loaded;
+  // An unwrapped sr25519 key and the token object it was unwrapped from. The plaintext is a copy
+  // of a key another process may delete at any time (`signerctl keys delete` beside signerd), so
+  // the entry is trusted only while that object still is the key: every use re-reads it, as an
+  // HSM-native key's remembered handle is re-read (LoadSr25519).
+  struct LoadedSr25519 {
+    // shared_ptr so UnloadSecrets never frees a key under a signer: the secret is wiped when its
+    // last user finishes.
+    std::shared_ptr<const Sr25519Keypair> pair;
+    CK_OBJECT_HANDLE wrapped_object = CK_INVALID_HANDLE;
+  };
+  std::map<KeyId, LoadedSr25519> loaded;
 
   // The disable markers last read from the token. Sign calls trust them for disabled_refresh, then
   // read them again, so a disable written by another process is honoured within that time.
@@ -959,21 +973,69 @@ struct Pkcs11Custody::Impl {
     return FinishEcdsa(raw, digest, id.public_key);
   }
 
+  // WrappedStillNames reads the class, application and label of `object` in one attribute call:
+  // true only if it is still our wrapped secret of `id`; false if it is gone or now something else
+  // (the module may reuse the number). Other module errors (session lost, token removed) fail.
+  Result<bool> WrappedStillNames(Session& session, CK_OBJECT_HANDLE object, const KeyId& id) {
+    CK_OBJECT_CLASS klass = 0;
+    // One byte more than ours, so a longer application is told apart rather than cut to fit.
+    std::array<uint8_t, kWrappedApplication.size() + 1> application{};
+    // Our labels are under 100 bytes; anything that does not fit here is not one of them.
+    std::array<uint8_t, 256> label{};
+    CK_ATTRIBUTE templ[] = {
+        {CKA_CLASS, &klass, sizeof(klass)},
+        {CKA_APPLICATION, application.data(), static_cast<CK_ULONG>(application.size())},
+        {CKA_LABEL, label.data(), static_cast<CK_ULONG>(label.size())}};
+    const CK_RV rv =
+        session.fn()->C_GetAttributeValue(session.handle(), object, templ, std::size(templ));
+    if (HandleGone(rv) || rv == CKR_BUFFER_TOO_SMALL || rv == CKR_ATTRIBUTE_TYPE_INVALID)
+      return false;
+    if (Status s = session.Check(rv, "C_GetAttributeValue (wrapped sr25519 secret)"); !s.ok())
+      return s;
+    if (klass != CKO_DATA || templ[1].ulValueLen != kWrappedApplication.size() ||
+        !std::equal(kWrappedApplication.begin(), kWrappedApplication.end(), application.begin())) {
+      return false;
+    }
+    std::optional<ParsedLabel> parsed =
+        ParseLabel(std::span<const uint8_t>(label.data(), templ[2].ulValueLen));
+    return parsed.has_value() && parsed->id == id;
+  }
+
+  // ForgetLoaded wipes the remembered secret of `id` if it is still `pair` (a concurrent call may
+  // already have put a fresh one in its place).
+  void ForgetLoaded(const KeyId& id, const std::shared_ptr<const Sr25519Keypair>& pair) {
+    std::lock_guard lock(loaded_mutex);
+    if (auto it = loaded.find(id); it != loaded.end() && it->second.pair == pair) loaded.erase(it);
+  }
+
+  // LoadSr25519 returns the unwrapped key `id`. A remembered one is used only after one attribute
+  // read shows its wrapped object still on the token (WrappedStillNames); otherwise the token is
+  // searched and the key unwrapped again, or kNotFound is returned and the stale secret wiped.
+  // This is what makes a delete by another process stop sr25519 signing at the next call; disable
+  // markers are checked by the callers (CheckEnabled) before this, as for every scheme.
   Result<std::shared_ptr<const Sr25519Keypair>> LoadSr25519(const KeyId& id) {
+    if (id.public_key.size() != kSr25519PublicSize) return Status::NotFound("sr25519 key not held");
+    std::optional<LoadedSr25519> remembered;
     {
       std::lock_guard lock(loaded_mutex);
-      if (auto it = loaded.find(id); it != loaded.end()) return it->second;
+      if (auto it = loaded.find(id); it != loaded.end()) remembered = it->second;
     }
-    if (id.public_key.size() != kSr25519PublicSize) return Status::NotFound("sr25519 key not held");
     Result<Session> session = pool->Acquire();
     if (!session.ok()) return session.status();
+    if (remembered.has_value()) {
+      Result<bool> still = WrappedStillNames(*session, remembered->wrapped_object, id);
+      if (!still.ok()) return still.status();
+      if (*still) return remembered->pair;
+      ForgetLoaded(id, remembered->pair);
+    }
     Result<WrappedObject> object = FindWrapped(*session, id);
     if (!object.ok()) return object.status();
     Result<Sr25519Keypair> pair = Unwrap(*session, *object);
     if (!pair.ok()) return pair.status();
     auto shared = std::make_shared<const Sr25519Keypair>(std::move(pair).value());
     std::lock_guard lock(loaded_mutex);
-    return loaded.try_emplace(id, std::move(shared)).first->second;
+    loaded[id] = LoadedSr25519{shared, object->handle};
+    return shared;
   }
 
   // ImportNative creates the private and public key objects for an ed25519 or ecdsa secret, then
@@ -1400,8 +1462,9 @@ struct Pkcs11Custody::BulkImport::State {
   Impl* impl = nullptr;
   std::unique_lock<std::mutex> write_lock;
   std::optional<Session> session;
-  // CKA_ID values (key type || public key) of every key object and wrapped secret on the token.
-  std::set<std::vector<uint8_t>> present;
+  // CKA_ID values (key type || public key) of every key object and wrapped secret on the token, as
+  // strings: GCC 12 misreads the memcmp bound of a set of byte vectors (-Wstringop-overread).
+  std::set<std::string> present;
   CK_OBJECT_HANDLE wrapping_key = CK_INVALID_HANDLE;
 };
 
@@ -1427,12 +1490,13 @@ Result<std::unique_ptr<Pkcs11Custody::BulkImport>> Pkcs11Custody::BeginBulkImpor
     for (CK_OBJECT_HANDLE object : *objects) {
       Result<std::vector<uint8_t>> id_bytes = pkcs11::GetBytes(s, object, CKA_ID);
       if (!id_bytes.ok()) return id_bytes.status();
-      state->present.insert(std::move(id_bytes).value());
+      state->present.insert(AsString(*id_bytes));
     }
   }
   Result<std::vector<WrappedObject>> wrapped = impl_->ScanWrapped(s);
   if (!wrapped.ok()) return wrapped.status();
-  for (const WrappedObject& object : *wrapped) state->present.insert(IdBytes(object.label.id));
+  for (const WrappedObject& object : *wrapped)
+    state->present.insert(AsString(IdBytes(object.label.id)));
   return std::unique_ptr<BulkImport>(new BulkImport(std::move(state)));
 }
 
@@ -1444,7 +1508,8 @@ Result<KeyInfo> Pkcs11Custody::BulkImport::Import(const KeyTypeId& key_type, con
   const std::vector<uint8_t> public_key = pair.public_key();
   std::vector<uint8_t> id_bytes(key_type.begin(), key_type.end());
   id_bytes.insert(id_bytes.end(), public_key.begin(), public_key.end());
-  if (state.present.contains(id_bytes)) return Status::InvalidArgument("key already stored");
+  if (state.present.contains(AsString(id_bytes)))
+    return Status::InvalidArgument("key already stored");
   Result<KeyInfo> stored = Status::Internal("unset");
   if (const Sr25519Keypair* sr = pair.sr25519()) {
     if (state.wrapping_key == CK_INVALID_HANDLE) {
@@ -1463,7 +1528,7 @@ Result<KeyInfo> Pkcs11Custody::BulkImport::Import(const KeyTypeId& key_type, con
                                       ecdsa->public_key(), /*check_absent=*/false, disabled);
   }
   if (!stored.ok()) return stored.status();
-  state.present.insert(std::move(id_bytes));
+  state.present.insert(AsString(id_bytes));
   if (disabled) state.impl->MarkersChanged(stored->id);
   return stored;
 }
