@@ -1,7 +1,7 @@
 // End to end: `signerctl keys delete` / `keys disable` beside a running signerd stop an sr25519 key
 // without a restart (issue 10 item 4).
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include <chrono>
 #include <memory>
@@ -44,10 +44,11 @@ class LiveKeyRemovalTest : public testing::Test {
     pki.client_identities = {kIdentity};
     ASSERT_TRUE(tls::CreateDevPki(pki).ok());
     harness_->WritePrivateFile(
-        "policy.yaml", std::string("identities:\n  ") + kIdentity +
-                           ":\n    - {key_types: [para], operations: [sign, list], public_keys: [\"" +
-                           keymgr::HexEncode(para_keys_[0]) + "\", \"" +
-                           keymgr::HexEncode(para_keys_[1]) + "\"]}\n");
+        "policy.yaml",
+        std::string("identities:\n  ") + kIdentity +
+            ":\n    - {key_types: [para], operations: [sign, list], public_keys: [\"" +
+            keymgr::HexEncode(para_keys_[0]) + "\", \"" + keymgr::HexEncode(para_keys_[1]) +
+            "\"]}\n");
     keymgr::Status started = harness_->Start();
     ASSERT_TRUE(started.ok()) << started.message();
     client_ = harness_->Client(kIdentity);
@@ -133,10 +134,10 @@ TEST_F(LiveKeyRemovalTest, DisableBesideRunningSignerdStopsTheSr25519KeyWithinTh
 
   std::string output;
   const auto disabled_at = std::chrono::steady_clock::now();
-  ASSERT_EQ(harness_->RunSignerctl(
-                {"keys", "disable", "--type", "para", "--public", keymgr::HexEncode(disabled)},
-                output),
-            0)
+  ASSERT_EQ(
+      harness_->RunSignerctl(
+          {"keys", "disable", "--type", "para", "--public", keymgr::HexEncode(disabled)}, output),
+      0)
       << output;
   // signerd's custody re-reads the disable markers at least every 2 s (Pkcs11Config's
   // disabled_refresh default, docs/custody.md); past that bound no sign may succeed.
@@ -157,10 +158,10 @@ TEST_F(LiveKeyRemovalTest, DisableBesideRunningSignerdStopsTheSr25519KeyWithinTh
   EXPECT_TRUE(Signs(para_keys_[0])) << "the other key stopped signing";
 
   // Enabled again, it signs again within the same bound, still without a restart.
-  ASSERT_EQ(harness_->RunSignerctl(
-                {"keys", "enable", "--type", "para", "--public", keymgr::HexEncode(disabled)},
-                output),
-            0)
+  ASSERT_EQ(
+      harness_->RunSignerctl(
+          {"keys", "enable", "--type", "para", "--public", keymgr::HexEncode(disabled)}, output),
+      0)
       << output;
   std::this_thread::sleep_for(std::chrono::milliseconds(2100));
   EXPECT_TRUE(Signs(disabled));

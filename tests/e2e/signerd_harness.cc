@@ -74,9 +74,9 @@ keymgr::Result<std::unique_ptr<SignerdHarness>> SignerdHarness::Create(const std
   std::unique_ptr<SignerdHarness> harness(new SignerdHarness(fs::path(pattern)));
   const fs::path& dir = harness->dir_;
   fs::create_directory(dir / "tokens");
-  harness->WritePrivateFile("softhsm2.conf", "directories.tokendir = " +
-                                                 (dir / "tokens").string() +
-                                                 "\nobjectstore.backend = file\nlog.level = ERROR\n");
+  harness->WritePrivateFile("softhsm2.conf",
+                            "directories.tokendir = " + (dir / "tokens").string() +
+                                "\nobjectstore.backend = file\nlog.level = ERROR\n");
   if (const char* previous = std::getenv("SOFTHSM2_CONF")) {
     harness->had_softhsm_conf_ = true;
     harness->previous_softhsm_conf_ = previous;
@@ -159,8 +159,8 @@ keymgr::Status SignerdHarness::Start() {
   const std::string prefix = "signerd listening on 127.0.0.1:";
   if (text.rfind(prefix, 0) != 0) {
     Stop();
-    return keymgr::Status::Unavailable("signerd did not start; it said: " + text +
-                                       "\nlog:\n" + Log());
+    return keymgr::Status::Unavailable("signerd did not start; it said: " + text + "\nlog:\n" +
+                                       Log());
   }
   port_ = std::stoi(text.substr(prefix.size()));
   return keymgr::Status::Ok();
