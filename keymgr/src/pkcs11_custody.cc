@@ -1120,12 +1120,26 @@ struct Pkcs11Custody::Impl {
       return s;
     }
     ObjectGuard public_guard(session, public_object);
-    if (Status s = ProbeSign(session, info.id, scheme); !s.ok()) return s;
+    if (Status s = ProbeNew(session, info.id, scheme, private_key); !s.ok()) return s;
     private_guard.Release();
     public_guard.Release();
     if (marker_guard.has_value()) marker_guard->Release();
-    ForgetPrivateKey(info.id);  // a handle remembered for an earlier key of this id is stale
     return info;
+  }
+
+  // ProbeNew proves the private key just stored at `private_key` signs as `id`. Its handle is
+  // remembered first (replacing any handle of an earlier key of this id), so the probe checks it
+  // with one attribute read instead of searching the token, which walks every object and so made
+  // storing n keys (a restore) cost O(n^2). On failure the handle is forgotten; the caller's guards
+  // destroy the objects.
+  Status ProbeNew(Session& session, const KeyId& id, Scheme scheme, CK_OBJECT_HANDLE private_key) {
+    {
+      std::lock_guard lock(private_key_hint_mutex);
+      private_key_hints[id] = private_key;
+    }
+    Status probe = ProbeSign(session, id, scheme);
+    if (!probe.ok()) ForgetPrivateKey(id);
+    return probe;
   }
 
   // ProbeSign signs kImportProbe with the stored key and verifies it against the key's identity.
@@ -1218,10 +1232,9 @@ struct Pkcs11Custody::Impl {
         return s;
       }
     }
-    if (Status s = ProbeSign(session, info.id, scheme); !s.ok()) return s;
+    if (Status s = ProbeNew(session, info.id, scheme, private_key); !s.ok()) return s;
     public_guard.Release();
     private_guard.Release();
-    ForgetPrivateKey(info.id);  // a handle remembered for an earlier key of this id is stale
     return info;
   }
 
