@@ -261,6 +261,18 @@ struct WrappedObject {
   ParsedLabel label;
 };
 
+// ReadLabel reads CKA_LABEL in one attribute call when it fits a buffer that holds any label of
+// ours (pkcs11::GetBytes asks for the size first, two calls); a listing reads every label.
+Result<std::vector<uint8_t>> ReadLabel(Session& session, CK_OBJECT_HANDLE object) {
+  std::array<uint8_t, 256> buffer{};
+  CK_ATTRIBUTE label{CKA_LABEL, buffer.data(), static_cast<CK_ULONG>(buffer.size())};
+  if (session.fn()->C_GetAttributeValue(session.handle(), object, &label, 1) == CKR_OK) {
+    return std::vector<uint8_t>(buffer.begin(),
+                                buffer.begin() + static_cast<ptrdiff_t>(label.ulValueLen));
+  }
+  return pkcs11::GetBytes(session, object, CKA_LABEL);
+}
+
 // ListWrapped returns every sr25519 data object of ours whose label parses.
 Result<std::vector<WrappedObject>> ListWrapped(Session& session) {
   const std::vector<uint8_t> application = ApplicationBytes();
@@ -270,7 +282,7 @@ Result<std::vector<WrappedObject>> ListWrapped(Session& session) {
   if (!found.ok()) return found.status();
   std::vector<WrappedObject> objects;
   for (CK_OBJECT_HANDLE handle : *found) {
-    Result<std::vector<uint8_t>> label = pkcs11::GetBytes(session, handle, CKA_LABEL);
+    Result<std::vector<uint8_t>> label = ReadLabel(session, handle);
     if (!label.ok()) return label.status();
     std::optional<ParsedLabel> parsed = ParseLabel(*label);
     if (!parsed.has_value() || parsed->id.public_key.size() != kSr25519PublicSize) continue;
@@ -1238,31 +1250,104 @@ struct Pkcs11Custody::Impl {
     return info;
   }
 
+  // PrivateKeyAttributes is what a listing reads of one private key object.
+  struct PrivateKeyAttributes {
+    CK_ULONG key_type = 0;
+    std::vector<uint8_t> label;
+    std::vector<uint8_t> id;
+    CK_BBOOL local = CK_FALSE;
+    CK_BBOOL never_extractable = CK_FALSE;
+    CK_BBOOL sensitive = CK_FALSE;
+    CK_BBOOL extractable = CK_TRUE;
+  };
+
+  // ReadAllAtOnce reads every attribute a listing needs in one C_GetAttributeValue, or nullopt if
+  // that one call does not succeed (a label or id that does not fit, an attribute the object lacks,
+  // a lost session); the caller then reads them one by one for its exact errors. A listing reads
+  // every key of every validator, and SoftHSM2's file store re-validates the object on each call,
+  // so one call instead of nine per key is most of a listing's cost.
+  static std::optional<PrivateKeyAttributes> ReadAllAtOnce(Session& session,
+                                                           CK_OBJECT_HANDLE object) {
+    PrivateKeyAttributes read;
+    // Our labels are under 100 bytes and our ids 37; anything longer is not one of ours anyway.
+    std::array<uint8_t, 256> label{};
+    std::array<uint8_t, 64> id{};
+    CK_ATTRIBUTE templ[] = {
+        AttrOf(CKA_KEY_TYPE, read.key_type),
+        {CKA_LABEL, label.data(), static_cast<CK_ULONG>(label.size())},
+        {CKA_ID, id.data(), static_cast<CK_ULONG>(id.size())},
+        AttrOf(CKA_LOCAL, read.local),
+        AttrOf(CKA_NEVER_EXTRACTABLE, read.never_extractable),
+        AttrOf(CKA_SENSITIVE, read.sensitive),
+        AttrOf(CKA_EXTRACTABLE, read.extractable),
+    };
+    if (session.fn()->C_GetAttributeValue(session.handle(), object, templ, std::size(templ)) !=
+        CKR_OK) {
+      return std::nullopt;
+    }
+    read.label.assign(label.begin(), label.begin() + static_cast<ptrdiff_t>(templ[1].ulValueLen));
+    read.id.assign(id.begin(), id.begin() + static_cast<ptrdiff_t>(templ[2].ulValueLen));
+    return read;
+  }
+
+  // SchemeOfKeyType returns the scheme and public key size of a PKCS#11 key type of ours.
+  static std::optional<std::pair<Scheme, size_t>> SchemeOfKeyType(CK_ULONG key_type) {
+    if (key_type == CKK_EC_EDWARDS) return std::pair{Scheme::kEd25519, kEd25519PublicSize};
+    if (key_type == CKK_EC) return std::pair{Scheme::kEcdsa, kEcdsaPublicSize};
+    return std::nullopt;
+  }
+
+  // OurIdentity returns the identity a private key's label gives, if the object is one of ours:
+  // a key type we use, a label that parses, and a CKA_ID that agrees with it.
+  static std::optional<ParsedLabel> OurIdentity(const PrivateKeyAttributes& read) {
+    std::optional<std::pair<Scheme, size_t>> scheme = SchemeOfKeyType(read.key_type);
+    if (!scheme.has_value()) return std::nullopt;
+    std::optional<ParsedLabel> parsed = ParseLabel(read.label);
+    if (!parsed.has_value() || parsed->id.public_key.size() != scheme->second ||
+        IdBytes(parsed->id) != read.id) {
+      return std::nullopt;
+    }
+    return parsed;
+  }
+
+  // Describe builds KeyInfo from what was read, or nullopt if the object is not one of ours.
+  static Result<std::optional<KeyInfo>> Describe(const PrivateKeyAttributes& read) {
+    std::optional<ParsedLabel> parsed = OurIdentity(read);
+    if (!parsed.has_value()) return std::optional<KeyInfo>();
+    if (read.sensitive != CK_TRUE || read.extractable != CK_FALSE) {
+      // Reported rather than hidden: an operator must see a key that lost its protection.
+      return Status::Internal("private key " + std::string(read.label.begin(), read.label.end()) +
+                              " is extractable or not sensitive");
+    }
+    KeyInfo info;
+    info.id = std::move(parsed->id);
+    info.scheme = SchemeOfKeyType(read.key_type)->first;
+    info.protection = KeyProtection::kHsmNonExtractable;
+    // The HSM's own attestation, not our label: generated on the token and never extractable since.
+    info.generated_in_custody = read.local == CK_TRUE && read.never_extractable == CK_TRUE;
+    info.created_at_unix = parsed->created_at;
+    return std::optional<KeyInfo>(std::move(info));
+  }
+
   // DescribePrivateKey builds KeyInfo for one private key object, or nullopt if it is not one of
-  // ours.
+  // ours: one attribute call when it can, otherwise attribute by attribute, failing on the first
+  // one that cannot be read.
   Result<std::optional<KeyInfo>> DescribePrivateKey(Session& session, CK_OBJECT_HANDLE object) {
+    if (std::optional<PrivateKeyAttributes> read = ReadAllAtOnce(session, object)) {
+      return Describe(*read);
+    }
+    PrivateKeyAttributes read;
     Result<CK_ULONG> key_type = pkcs11::GetUlong(session, object, CKA_KEY_TYPE);
     if (!key_type.ok()) return key_type.status();
-    Scheme scheme;
-    size_t public_size;
-    if (*key_type == CKK_EC_EDWARDS) {
-      scheme = Scheme::kEd25519;
-      public_size = kEd25519PublicSize;
-    } else if (*key_type == CKK_EC) {
-      scheme = Scheme::kEcdsa;
-      public_size = kEcdsaPublicSize;
-    } else {
-      return std::optional<KeyInfo>();
-    }
+    read.key_type = *key_type;
+    if (!SchemeOfKeyType(read.key_type).has_value()) return std::optional<KeyInfo>();
     Result<std::vector<uint8_t>> label = pkcs11::GetBytes(session, object, CKA_LABEL);
     Result<std::vector<uint8_t>> id_bytes = pkcs11::GetBytes(session, object, CKA_ID);
     if (!label.ok()) return label.status();
     if (!id_bytes.ok()) return id_bytes.status();
-    std::optional<ParsedLabel> parsed = ParseLabel(*label);
-    if (!parsed.has_value() || parsed->id.public_key.size() != public_size ||
-        IdBytes(parsed->id) != *id_bytes) {
-      return std::optional<KeyInfo>();
-    }
+    read.label = std::move(label).value();
+    read.id = std::move(id_bytes).value();
+    if (!OurIdentity(read).has_value()) return std::optional<KeyInfo>();
     Result<bool> local = pkcs11::GetBool(session, object, CKA_LOCAL);
     Result<bool> never_extractable = pkcs11::GetBool(session, object, CKA_NEVER_EXTRACTABLE);
     Result<bool> sensitive = pkcs11::GetBool(session, object, CKA_SENSITIVE);
@@ -1270,19 +1355,11 @@ struct Pkcs11Custody::Impl {
     if (!local.ok() || !never_extractable.ok() || !sensitive.ok() || !extractable.ok()) {
       return Status::Internal("cannot read key protection attributes");
     }
-    if (!*sensitive || *extractable) {
-      // Reported rather than hidden: an operator must see a key that lost its protection.
-      return Status::Internal("private key " + std::string(label->begin(), label->end()) +
-                              " is extractable or not sensitive");
-    }
-    KeyInfo info;
-    info.id = std::move(parsed->id);
-    info.scheme = scheme;
-    info.protection = KeyProtection::kHsmNonExtractable;
-    // The HSM's own attestation, not our label: generated on the token and never extractable since.
-    info.generated_in_custody = *local && *never_extractable;
-    info.created_at_unix = parsed->created_at;
-    return std::optional<KeyInfo>(std::move(info));
+    read.local = *local ? CK_TRUE : CK_FALSE;
+    read.never_extractable = *never_extractable ? CK_TRUE : CK_FALSE;
+    read.sensitive = *sensitive ? CK_TRUE : CK_FALSE;
+    read.extractable = *extractable ? CK_TRUE : CK_FALSE;
+    return Describe(read);
   }
 
   void Forget(const KeyId& id) {

@@ -958,6 +958,64 @@ TEST_F(Pkcs11CustodyTest, CachedSr25519SecretHonoursADisableElsewhereLikeEd25519
   EXPECT_TRUE(every_call->Sign(sr->id, Scheme::kSr25519, message).ok());
 }
 
+// A listing reads each key's attributes in one call; a private key of ours that lost its protection
+// must still be reported, not hidden, and a label too long for that call must still be read.
+TEST_F(Pkcs11CustodyTest, ListingReportsAnUnprotectedKeyAndReadsLongLabels) {
+  std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
+  ASSERT_NE(custody, nullptr);
+  Result<KeyInfo> kept = custody->Generate(Type("gran"), Scheme::kEd25519);
+  ASSERT_TRUE(kept.ok());
+  // A data object with a 300-byte label under our application is skipped, not an error.
+  CK_SESSION_HANDLE session = InspectionSession();
+  const std::vector<uint8_t> application = Bytes("polkadot-remote-signer/sr25519-wrapped/v1");
+  const std::string long_label(300, 'x');
+  CK_OBJECT_CLASS data_class = CKO_DATA;
+  CK_ATTRIBUTE data_templ[] = {AttrOf(CKA_CLASS, data_class), AttrOf(CKA_TOKEN, pkcs11::kTrue),
+                               AttrOf(CKA_PRIVATE, pkcs11::kTrue),
+                               AttrBytes(CKA_APPLICATION, application),
+                               Attr(CKA_LABEL, long_label.data(), long_label.size())};
+  CK_OBJECT_HANDLE data = CK_INVALID_HANDLE;
+  ASSERT_EQ(fn()->C_CreateObject(session, data_templ, std::size(data_templ), &data), CKR_OK);
+  Result<std::vector<KeyInfo>> listed = custody->ListAll();
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].id, kept->id);
+  EXPECT_TRUE((*listed)[0].generated_in_custody);
+
+  // An extractable ed25519 private key carrying one of our identities.
+  Result<Ed25519Keypair> pair = Ed25519Keypair::FromSeed(
+      Hex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"));
+  ASSERT_TRUE(pair.ok());
+  const KeyId id{Type("gran"),
+                 std::vector<uint8_t>(pair->public_key().begin(), pair->public_key().end())};
+  const std::vector<uint8_t> id_bytes = IdBytes(id);
+  const std::string label = "gran:" + HexEncode(id.public_key) + ":1700000000:imported";
+  const uint8_t ed25519_oid[] = {0x06, 0x03, 0x2b, 0x65, 0x70};
+  CK_OBJECT_CLASS private_class = CKO_PRIVATE_KEY;
+  CK_KEY_TYPE key_type = CKK_EC_EDWARDS;
+  CK_ATTRIBUTE key_templ[] = {AttrOf(CKA_CLASS, private_class),
+                              AttrOf(CKA_KEY_TYPE, key_type),
+                              AttrOf(CKA_TOKEN, pkcs11::kTrue),
+                              AttrOf(CKA_PRIVATE, pkcs11::kTrue),
+                              AttrOf(CKA_SENSITIVE, pkcs11::kFalse),
+                              AttrOf(CKA_EXTRACTABLE, pkcs11::kTrue),
+                              AttrOf(CKA_SIGN, pkcs11::kTrue),
+                              Attr(CKA_EC_PARAMS, ed25519_oid, sizeof(ed25519_oid)),
+                              AttrBytes(CKA_VALUE, pair->seed()),
+                              AttrBytes(CKA_ID, id_bytes),
+                              Attr(CKA_LABEL, label.data(), label.size())};
+  CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+  ASSERT_EQ(fn()->C_CreateObject(session, key_templ, std::size(key_templ), &key), CKR_OK);
+  listed = custody->ListAll();
+  ASSERT_FALSE(listed.ok());
+  EXPECT_EQ(listed.status().code(), StatusCode::kInternal);
+  EXPECT_NE(listed.status().message().find("is extractable or not sensitive"), std::string::npos)
+      << listed.status().message();
+  EXPECT_EQ(fn()->C_DestroyObject(session, key), CKR_OK);
+  EXPECT_EQ(fn()->C_DestroyObject(session, data), CKR_OK);
+  EXPECT_EQ(fn()->C_CloseSession(session), CKR_OK);
+}
+
 // Records HSM signing throughput and what the handle check costs next to the search it replaces
 // (figures only, never asserted: timings depend on the machine).
 TEST_F(Pkcs11CustodyTest, RecordsHsmSigningThroughput) {
