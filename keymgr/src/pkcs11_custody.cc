@@ -1511,6 +1511,12 @@ Status Pkcs11Custody::Delete(const KeyId& id) {
   return Status::Ok();
 }
 
+Result<bool> Pkcs11Custody::Holds(const KeyId& id) {
+  Result<Session> session = impl_->pool->Acquire();
+  if (!session.ok()) return session.status();
+  return impl_->HoldsKey(*session, id);
+}
+
 Status Pkcs11Custody::Disable(const KeyId& id) {
   std::lock_guard lock(impl_->write_mutex);
   Result<Session> session = impl_->pool->Acquire();
