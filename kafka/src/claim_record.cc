@@ -10,6 +10,11 @@ namespace {
 
 void PutU8(std::string& out, uint8_t value) { out.push_back(static_cast<char>(value)); }
 
+void PutU16(std::string& out, uint16_t value) {
+  out.push_back(static_cast<char>(value >> 8));
+  out.push_back(static_cast<char>(value & 0xff));
+}
+
 void PutU64(std::string& out, uint64_t value) {
   for (int shift = 56; shift >= 0; shift -= 8) {
     out.push_back(static_cast<char>((value >> shift) & 0xff));
@@ -29,6 +34,12 @@ class Reader {
     if (bytes_.empty()) return std::nullopt;
     const uint8_t value = bytes_[0];
     bytes_ = bytes_.subspan(1);
+    return value;
+  }
+  std::optional<uint16_t> U16() {
+    if (bytes_.size() < 2) return std::nullopt;
+    const auto value = static_cast<uint16_t>((bytes_[0] << 8) | bytes_[1]);
+    bytes_ = bytes_.subspan(2);
     return value;
   }
   std::optional<uint64_t> U64() {
@@ -79,10 +90,16 @@ slashing::Result<std::string> EncodeClaimRecord(const ClaimRecord& record) {
   if (record.claims.empty() || record.claims.size() > kMaxClaimsPerRecord) {
     return Malformed("claim count out of range");
   }
+  const bool fits_version1 = record.claims.size() <= kMaxClaimsPerRecordVersion1;
   std::string out;
   out.reserve(96 + record.public_key.size() + record.signer_id.size() +
               record.claims.size() * (64 + slashing::kMaxDigestSize));
-  PutU8(out, kClaimRecordVersion);
+  if (fits_version1) {
+    PutU8(out, kClaimRecordVersion1);
+  } else {
+    PutU8(out, kClaimRecordVersion2);
+    PutU8(out, kClaimRecordKindClaims);
+  }
   PutBytes(out, record.key_type);
   PutU8(out, static_cast<uint8_t>(record.public_key.size()));
   PutBytes(out, record.public_key);
@@ -91,7 +108,11 @@ slashing::Result<std::string> EncodeClaimRecord(const ClaimRecord& record) {
   out.append(record.signer_id);
   PutBytes(out, record.request_id);
   PutU64(out, record.time_unix_ms);
-  PutU8(out, static_cast<uint8_t>(record.claims.size()));
+  if (fits_version1) {
+    PutU8(out, static_cast<uint8_t>(record.claims.size()));
+  } else {
+    PutU16(out, static_cast<uint16_t>(record.claims.size()));
+  }
   for (const slashing::Claim& claim : record.claims) {
     if (!slashing::DomainFromByte(static_cast<uint8_t>(claim.domain))) {
       return Malformed("unknown domain");
@@ -114,7 +135,14 @@ slashing::Result<ClaimRecord> DecodeClaimRecord(std::span<const uint8_t> bytes) 
   ClaimRecord record;
   auto version = reader.U8();
   if (!version) return Malformed("empty");
-  if (*version != kClaimRecordVersion) return Malformed("unknown format version");
+  if (*version != kClaimRecordVersion1 && *version != kClaimRecordVersion2) {
+    return Malformed("unknown format version");
+  }
+  if (*version == kClaimRecordVersion2) {
+    auto kind = reader.U8();
+    if (!kind) return Malformed("truncated kind");
+    if (*kind != kClaimRecordKindClaims) return Malformed("unknown record kind");
+  }
   auto key_type = reader.Bytes(record.key_type.size());
   if (!key_type) return Malformed("truncated key type");
   std::copy(key_type->begin(), key_type->end(), record.key_type.begin());
@@ -139,10 +167,20 @@ slashing::Result<ClaimRecord> DecodeClaimRecord(std::span<const uint8_t> bytes) 
   auto time = reader.U64();
   if (!time) return Malformed("truncated time");
   record.time_unix_ms = *time;
-  auto count = reader.U8();
-  if (!count || *count == 0 || *count > kMaxClaimsPerRecord) {
-    return Malformed("claim count out of range");
+  std::optional<size_t> count;
+  if (*version == kClaimRecordVersion1) {
+    count = reader.U8();
+    if (count && (*count == 0 || *count > kMaxClaimsPerRecordVersion1)) {
+      return Malformed("claim count out of range");
+    }
+  } else {
+    count = reader.U16();
+    // A version 2 record that version 1 could carry has two encodings; refusing it keeps one.
+    if (count && (*count <= kMaxClaimsPerRecordVersion1 || *count > kMaxClaimsPerRecord)) {
+      return Malformed("claim count out of range");
+    }
   }
+  if (!count) return Malformed("truncated claim count");
   record.claims.reserve(*count);
   for (size_t i = 0; i < *count; ++i) {
     slashing::Claim claim;

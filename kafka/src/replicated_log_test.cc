@@ -122,6 +122,43 @@ Claim Prevote(uint64_t round, uint8_t digest_byte) {
   return claim;
 }
 
+Claim ApprovalClaim(uint32_t session, uint16_t candidate, uint8_t validity) {
+  Claim claim;
+  claim.domain = Domain::kDispute;
+  claim.position = {session, 0, {}};
+  claim.position.candidate[0] = static_cast<uint8_t>(candidate >> 8);
+  claim.position.candidate[1] = static_cast<uint8_t>(candidate & 0xff);
+  claim.digest = {validity};
+  return claim;
+}
+
+// An approval of many candidates is one call with one claim per candidate; the classifier accepts
+// up to 1024, and so must the replicated log (it once refused more than 64), with every signer
+// recording all of them.
+TEST_F(ReplicatedLogTest, ApprovalOfMoreThanSixtyFourCandidatesIsOneRecordEverySignerApplies) {
+  auto store_a = NewStore();
+  auto store_b = NewStore();
+  auto log_a = OpenLog(*store_a, "a");
+  auto log_b = OpenLog(*store_b, "b");
+  const auto key = Key(8);
+  for (uint16_t candidates : {uint16_t{65}, uint16_t{1024}}) {
+    std::vector<Claim> approval;
+    for (uint16_t i = 0; i < candidates; ++i) approval.push_back(ApprovalClaim(candidates, i, 1));
+    auto verdicts = log_a->CheckAndRecord(key, approval, 5);
+    ASSERT_TRUE(verdicts.ok()) << candidates << ": " << verdicts.status().message();
+    ASSERT_EQ(verdicts->size(), approval.size());
+    for (Verdict verdict : *verdicts) EXPECT_EQ(verdict, Verdict::kAllowedNew);
+  }
+  EXPECT_EQ(log_a->stats().claims_won, 2u);
+  ASSERT_TRUE(log_b->WaitUntilCaughtUp(std::chrono::milliseconds(10'000)).ok());
+  EXPECT_EQ(store_b->Snapshot(), store_a->Snapshot());
+  // The other signer refuses an invalid vote on the last candidate of the large approval.
+  const Claim invalid = ApprovalClaim(1024, 1023, 0);
+  auto refused = log_b->CheckAndRecord(key, std::span(&invalid, 1), 5);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->at(0), Verdict::kRefusedDisputeConflict);
+}
+
 TEST_F(ReplicatedLogTest, ConcurrentConflictingClaimsHaveOneWinnerAndStoresAgree) {
   constexpr int kSigners = 3;
   constexpr uint64_t kRounds = 60;

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -680,6 +681,16 @@ class KafkaClusterTest : public testing::Test {
       std::lock_guard lock(signer.mutex);
       port = signer.port;
     }
+    return HealthOf(port) == kHealthServing;
+  }
+
+  // HealthCheckResponse.status values (grpc.health.v1).
+  static constexpr int kHealthServing = 1;
+  static constexpr int kHealthNotServing = 2;
+
+  // HealthOf asks the standard health service on `port`: the status, or nullopt if the call
+  // failed.
+  std::optional<int> HealthOf(int port) {
     grpc::GenericStub stub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port), credentials_));
     grpc::Slice empty_slice(std::string{});
     grpc::ByteBuffer request(&empty_slice, 1);
@@ -689,18 +700,48 @@ class KafkaClusterTest : public testing::Test {
     std::promise<grpc::Status> done;
     stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
                    &response, [&](grpc::Status status) { done.set_value(status); });
-    if (!done.get_future().get().ok()) return false;
+    if (!done.get_future().get().ok()) return std::nullopt;
     std::vector<grpc::Slice> slices;
-    if (!response.Dump(&slices).ok()) return false;
+    if (!response.Dump(&slices).ok()) return std::nullopt;
     std::string bytes;
     for (const grpc::Slice& slice : slices) {
       bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
     }
-    // HealthCheckResponse{status: SERVING (1)}: field 1, varint 1.
-    return bytes == std::string("\x08\x01", 2);
+    // HealthCheckResponse{status}: field 1, varint; proto3 leaves out UNKNOWN (0).
+    if (bytes.empty()) return 0;
+    if (bytes.size() != 2 || bytes[0] != '\x08') return std::nullopt;
+    return static_cast<int>(bytes[1]);
   }
 
   Position NextPosition(Kind kind) { return Position{kind, next_index_++}; }
+
+  // SignOnce sends variant 0 of a fresh GRANDPA position to `stub` and waits for the reply, which
+  // the checker judges like every other.
+  Reply SignOnce(pb::RemoteKeystore::Stub& stub, int signer) {
+    const Position position = NextPosition(Kind::kGrandpa);
+    std::promise<Reply> done;
+    SendAsync(stub, MakeVote(position, 0), [&](const Reply& reply) {
+      checker_.Record(position, signer, 0, reply);
+      done.set_value(reply);
+    });
+    return done.get_future().get();
+  }
+
+  // PortFromLog polls signer `index`'s log, from byte `from` on (earlier runs wrote before it),
+  // for the port it reports while NOT_SERVING.
+  std::optional<int> PortFromLog(int index, size_t from, std::chrono::seconds timeout) {
+    const fs::path log = signers_[static_cast<size_t>(index)]->dir / "signerd.log";
+    const std::string marker = "event=not_serving port=";
+    const auto give_up = Clock::now() + timeout;
+    while (Clock::now() < give_up) {
+      const std::string text = ReadFile(log);
+      if (size_t at = text.find(marker, std::min(from, text.size())); at != std::string::npos) {
+        return std::stoi(text.substr(at + marker.size()));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return std::nullopt;
+  }
 
   // Conflict sends a different variant of `position` to every live signer at once (which signer
   // gets which variant rotates with the position) and waits for every reply.
@@ -999,6 +1040,76 @@ TEST_F(KafkaClusterTest, BrokersDownMeansUnavailableAndNoSignatureThenSigningRes
   for (int round = 0; round < 2; ++round) Storm(in_flight, 8);
   ASSERT_NO_FATAL_FAILURE(Settle());
   std::cerr << "broker faults: " << checker_.Summary() << "\n";
+  ExpectNoProblems();
+  StopAllAndCompareHistories();
+}
+
+// A signer restarted while every broker is down must not exit (it once did after 10 s): it listens,
+// reports NOT_SERVING, refuses to sign, keeps retrying, and serves once the brokers are back and
+// its history has caught up.
+TEST_F(KafkaClusterTest, SignerStartedDuringABrokerOutageServesOnceTheBrokersReturn) {
+  Storm(MixedPositions(3), 4);
+  ASSERT_EQ(checker_.signed_positions(), 12u) << checker_.Summary();
+  StopSigner(0, SIGTERM);
+  ASSERT_EQ(BrokerCommand("down all"), "ok down all");
+
+  SignerProcess& signer = *signers_[0];
+  const size_t log_size = ReadFile(signer.dir / "signerd.log").size();
+  Child child = Spawn({SIGNERD_PATH, "--config", (signer.dir / "signerd.yaml").string()},
+                      Environment({"SOFTHSM2_CONF=" + (signer.dir / "softhsm2.conf").string()}),
+                      false, signer.dir / "signerd.log");
+  ASSERT_GT(child.pid, 0);
+  {
+    std::lock_guard lock(signer.mutex);
+    signer.pid = child.pid;  // TearDown kills it whatever happens below
+  }
+  const std::optional<int> port = PortFromLog(0, log_size, std::chrono::seconds(30));
+  ASSERT_TRUE(port.has_value()) << "no NOT_SERVING report; log:\n"
+                                << ReadFile(signer.dir / "signerd.log");
+  auto stub = std::shared_ptr<pb::RemoteKeystore::Stub>(pb::RemoteKeystore::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(*port), credentials_)));
+
+  // For longer than the 10 s after which it used to give up: alive, NOT_SERVING, no signature.
+  const auto outage_end = Clock::now() + std::chrono::seconds(12);
+  int refused = 0;
+  while (Clock::now() < outage_end) {
+    ASSERT_EQ(::waitpid(child.pid, nullptr, WNOHANG), 0)
+        << "signerd exited during the outage; log:\n"
+        << ReadFile(signer.dir / "signerd.log");
+    EXPECT_EQ(HealthOf(*port), kHealthNotServing);
+    const Reply reply = SignOnce(*stub, 0);
+    EXPECT_EQ(reply.status.error_code(), grpc::StatusCode::UNAVAILABLE)
+        << reply.status.error_message();
+    EXPECT_TRUE(reply.signature.empty());
+    ++refused;
+  }
+  EXPECT_GT(refused, 0);
+
+  ASSERT_EQ(BrokerCommand("up all"), "ok up all");
+  const auto give_up = Clock::now() + std::chrono::seconds(60);
+  while (HealthOf(*port) != kHealthServing && Clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(HealthOf(*port), kHealthServing) << ReadFile(signer.dir / "signerd.log");
+  // The listening line still means "serving", as scripts expect.
+  LineReader reader(child.stdout_fd);
+  const std::optional<std::string> line = reader.Next(std::chrono::seconds(10));
+  ::close(child.stdout_fd);
+  ASSERT_TRUE(line.has_value());
+  EXPECT_EQ(*line, "signerd listening on 127.0.0.1:" + std::to_string(*port));
+  {
+    std::lock_guard lock(signer.mutex);
+    signer.port = *port;
+    signer.stub = stub;
+  }
+  bool signed_again = false;
+  for (int attempt = 0; attempt < 20 && !signed_again; ++attempt) {
+    signed_again = SignOnce(*stub, 0).status.ok();
+    if (!signed_again) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  EXPECT_TRUE(signed_again) << checker_.Summary();
+  Storm(MixedPositions(3), 4);
+  ASSERT_NO_FATAL_FAILURE(Settle());
   ExpectNoProblems();
   StopAllAndCompareHistories();
 }

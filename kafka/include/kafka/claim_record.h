@@ -12,12 +12,21 @@
 
 namespace kafka {
 
-// kClaimRecordVersion is the first byte of every claims record (docs/kafka.md, "Claim record").
-// A decoder meeting another version refuses the record.
-inline constexpr uint8_t kClaimRecordVersion = 1;
-// kMaxClaimsPerRecord bounds one record: one CheckAndRecord call (a multi-candidate approval
-// yields one dispute claim per candidate).
-inline constexpr size_t kMaxClaimsPerRecord = 64;
+// kClaimRecordVersion1 and kClaimRecordVersion2 are the first byte of a claims record
+// (docs/kafka.md, "Claim record"); a decoder meeting any other version refuses the record.
+// Version 1 carries at most kMaxClaimsPerRecordVersion1 claims. Version 2 adds a kind byte and a
+// 16-bit claim count. Each record has exactly one encoding: version 1 whenever it fits, so signers
+// not yet upgraded keep applying everything they could apply before.
+inline constexpr uint8_t kClaimRecordVersion1 = 1;
+inline constexpr uint8_t kClaimRecordVersion2 = 2;
+// kClaimRecordKindClaims is the version 2 kind byte of a record of claims.
+inline constexpr uint8_t kClaimRecordKindClaims = 1;
+inline constexpr size_t kMaxClaimsPerRecordVersion1 = 64;
+// kMaxClaimsPerRecord bounds one record: one CheckAndRecord call. A multi-candidate approval
+// yields one dispute claim per candidate and the classifier accepts up to 1024 candidates; 4096
+// leaves room while the largest record (4096 claims with 64-byte digests, about 470 KB) stays
+// below Kafka's default 1 MB message size.
+inline constexpr size_t kMaxClaimsPerRecord = 4096;
 // kMaxSignerIdSize bounds the signer id carried in a record.
 inline constexpr size_t kMaxSignerIdSize = 128;
 // kRequestIdSize is the size of the random id that lets a signer find its own record.
@@ -43,13 +52,14 @@ struct ClaimRecord {
 // KeyTypeForDomain is the key type whose signatures a domain protects.
 slashing::KeyType KeyTypeForDomain(slashing::Domain domain);
 
-// EncodeClaimRecord serialises `record` (format in docs/kafka.md). Fails with kInvalidArgument
-// when a field is out of the bounds the decoder enforces, so nothing is produced that no signer
-// would apply.
+// EncodeClaimRecord serialises `record` (format in docs/kafka.md): version 1 for at most
+// kMaxClaimsPerRecordVersion1 claims, version 2 above. Fails with kInvalidArgument when a field is
+// out of the bounds the decoder enforces, so nothing is produced that no signer would apply.
 slashing::Result<std::string> EncodeClaimRecord(const ClaimRecord& record);
 
-// DecodeClaimRecord is strict: known version, bounded sizes, known domains, digests 1..64 bytes,
-// no trailing bytes. Anything else is kInvalidArgument (the bytes come from the network).
+// DecodeClaimRecord is strict: known version (and kind), bounded sizes, known domains, digests
+// 1..64 bytes, no trailing bytes, and a version 2 record only for what version 1 cannot carry (one
+// encoding per record). Anything else is kInvalidArgument (the bytes come from the network).
 slashing::Result<ClaimRecord> DecodeClaimRecord(std::span<const uint8_t> bytes);
 
 // ClaimPartition is the claims-topic partition of `public_key`: FNV-1a (64-bit) of the key bytes
