@@ -811,19 +811,21 @@ class KafkaClusterTest : public testing::Test {
   }
 
   // StopAllAndCompareHistories stops every signer and exports each history: all must hold the
-  // same records, and every digest the checker saw signed must be recorded at its position.
-  void StopAllAndCompareHistories() {
+  // same records, and (unless a prune deleted some) every digest the checker saw signed must be
+  // recorded at its position. Returns signer-1's records.
+  std::set<std::string> StopAllAndCompareHistories(bool every_signature_recorded = true) {
     for (int i = 0; i < kSigners; ++i) StopSigner(i, SIGTERM);
     std::vector<std::set<std::string>> histories;
     for (int i = 0; i < kSigners; ++i) {
       SignerProcess& signer = *signers_[static_cast<size_t>(i)];
       std::string output;
       const fs::path out = signer.dir / "history-export.json";
-      ASSERT_EQ(RunCommand({SIGNERCTL_PATH, "history", "export", "--config",
-                            (signer.dir / "signerd.yaml").string(), "--out", out.string()},
-                           Environment({}), signer.dir / "export.log", output),
-                0)
-          << ReadFile(signer.dir / "export.log");
+      const int exit_code =
+          RunCommand({SIGNERCTL_PATH, "history", "export", "--config",
+                      (signer.dir / "signerd.yaml").string(), "--out", out.string()},
+                     Environment({}), signer.dir / "export.log", output);
+      EXPECT_EQ(exit_code, 0) << ReadFile(signer.dir / "export.log");
+      if (exit_code != 0) return {};
       histories.push_back(HistoryRecords(ReadFile(out)));
     }
     for (int i = 1; i < kSigners; ++i) {
@@ -841,16 +843,47 @@ class KafkaClusterTest : public testing::Test {
           << "), " << only_other.size() << " only in signer-" << i + 1
           << " (first: " << (only_other.empty() ? "" : only_other.front()) << ")";
     }
-    size_t missing = 0;
-    std::string first_missing;
-    for (const std::string& record : checker_.SignedRecords()) {
-      if (histories[0].count(record) == 0) {
-        if (missing++ == 0) first_missing = record;
+    if (every_signature_recorded) {
+      size_t missing = 0;
+      std::string first_missing;
+      for (const std::string& record : checker_.SignedRecords()) {
+        if (histories[0].count(record) == 0) {
+          if (missing++ == 0) first_missing = record;
+        }
       }
+      EXPECT_EQ(missing, 0u) << "signed but not recorded as the only digest, first: "
+                             << first_missing;
+      EXPECT_GE(histories[0].size(), checker_.signed_positions());
     }
-    EXPECT_EQ(missing, 0u) << "signed but not recorded as the only digest, first: "
-                           << first_missing;
-    EXPECT_GE(histories[0].size(), checker_.signed_positions());
+    return histories[0];
+  }
+
+  // SendToAll sends `variant` of `position` to every live signer and returns the replies.
+  std::vector<std::pair<int, Reply>> SendToAll(const Position& position, int variant) {
+    std::vector<std::pair<int, Reply>> replies;
+    for (int i = 0; i < kSigners; ++i) {
+      auto stub = StubOf(i);
+      if (!stub) continue;
+      std::promise<Reply> done;
+      SendAsync(*stub, MakeVote(position, variant), [&](const Reply& reply) {
+        checker_.Record(position, i, variant, reply);
+        done.set_value(reply);
+      });
+      replies.emplace_back(i, done.get_future().get());
+    }
+    return replies;
+  }
+
+  // Signerctl runs signerctl and returns its exit code, with stdout in `output` and stderr in
+  // `error`.
+  int Signerctl(std::vector<std::string> arguments, std::string& output, std::string& error) {
+    arguments.insert(arguments.begin(), SIGNERCTL_PATH);
+    const fs::path error_path = dir_ / "signerctl.err";
+    std::error_code ignored;
+    fs::remove(error_path, ignored);
+    const int exit_code = RunCommand(std::move(arguments), Environment({}), error_path, output);
+    error = ReadFile(error_path);
+    return exit_code;
   }
 
   std::vector<Position> MixedPositions(int per_kind) {
@@ -1112,6 +1145,99 @@ TEST_F(KafkaClusterTest, SignerStartedDuringABrokerOutageServesOnceTheBrokersRet
   ASSERT_NO_FATAL_FAILURE(Settle());
   ExpectNoProblems();
   StopAllAndCompareHistories();
+}
+
+// Digest of a vote's history record: the last field of Vote::record.
+std::string RecordDigest(const Vote& vote) {
+  return vote.record.substr(vote.record.rfind('|') + 1);
+}
+
+// signerctl history import and prune with a replicated signer's config go through the claims topic:
+// all three running signers apply them, refuse alike, and end with identical histories. A local
+// import or prune of a replicated history is refused.
+TEST_F(KafkaClusterTest, HistoryImportAndPruneThroughTheClaimsTopicReachEverySigner) {
+  Storm(MixedPositions(3), 4);
+  ASSERT_NO_FATAL_FAILURE(Settle());
+
+  // An interchange file recording variant 0 of a fresh GRANDPA position (as if signed elsewhere).
+  const Position imported = NextPosition(Kind::kGrandpa);
+  const uint64_t imported_round = imported.index + 1;
+  const std::string file = (dir_ / "import.json").string();
+  WriteFile(file, std::string("{\"metadata\":{\"interchange_format\":") +
+                      "\"substrate-slashing-protection\",\"interchange_format_version\":\"1\"," +
+                      "\"genesis_hash\":\"0x" + kGenesis + "\"},\"data\":[{\"public_key\":\"0x" +
+                      kAliceEd25519 + "\",\"domains\":[{\"domain\":\"grandpa_prevote\"," +
+                      "\"records\":[{\"set_id\":\"" + std::to_string(kGrandpaSetId) +
+                      "\",\"round\":\"" + std::to_string(imported_round) + "\",\"digests\":[\"" +
+                      RecordDigest(MakeVote(imported, 0)) + "\"],\"recorded_at_ms\":\"1\"}]}]}]}");
+  std::string output;
+  std::string error;
+  ASSERT_EQ(Signerctl({"history", "import", "--config",
+                       (signers_[0]->dir / "signerd.yaml").string(), "--in", file},
+                      output, error),
+            0)
+      << error;
+  const nlohmann::json import_report = nlohmann::json::parse(output);
+  EXPECT_EQ(import_report.at("records_produced"), 1);
+  // The import was acknowledged before these requests, so on every signer it precedes their
+  // claims in the key's partition: variant 1 loses everywhere, variant 0 is a re-sign.
+  for (const auto& [signer, reply] : SendToAll(imported, 1)) {
+    EXPECT_EQ(reply.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+        << "signer-" << signer + 1 << ": " << reply.status.error_message();
+  }
+  for (const auto& [signer, reply] : SendToAll(imported, 0)) {
+    EXPECT_TRUE(reply.status.ok())
+        << "signer-" << signer + 1 << ": " << reply.status.error_message();
+  }
+
+  // Prune GRANDPA prevotes below a position above a fresh, never signed one.
+  const Position below_watermark = NextPosition(Kind::kGrandpa);
+  const uint64_t watermark_round = below_watermark.index + 2;
+  ASSERT_EQ(Signerctl({"history", "prune", "--config", (signers_[1]->dir / "signerd.yaml").string(),
+                       "--domain", "grandpa_prevote", "--below",
+                       std::to_string(kGrandpaSetId) + ":" + std::to_string(watermark_round)},
+                      output = "", error),
+            0)
+      << error;
+  const nlohmann::json prune_report = nlohmann::json::parse(output);
+  EXPECT_EQ(prune_report.at("records_produced"), 8) << "one per partition of the dev topic";
+  for (int variant = 0; variant < 3; ++variant) {
+    for (const auto& [signer, reply] : SendToAll(below_watermark, variant)) {
+      EXPECT_EQ(reply.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+          << "signer-" << signer + 1 << " variant " << variant << ": "
+          << reply.status.error_message();
+    }
+  }
+  ASSERT_NO_FATAL_FAILURE(Settle());
+  ExpectNoProblems();
+  const std::set<std::string> history = StopAllAndCompareHistories(false);
+  for (const std::string& record : history) {
+    if (record.rfind("grandpa_prevote|", 0) != 0) continue;
+    const size_t at = record.find("|round=") + 7;
+    EXPECT_GE(std::stoull(record.substr(at)), watermark_round) << "not pruned: " << record;
+  }
+
+  // Locally, without the kafka section, the same commands refuse the replicated history.
+  const SignerProcess& signer = *signers_[2];
+  const std::string config = ReadFile(signer.dir / "signerd.yaml");
+  const fs::path local_config = signer.dir / "local.yaml";
+  WriteFile(local_config, config.substr(0, config.find("kafka:")));
+  EXPECT_EQ(Signerctl({"history", "import", "--config", local_config.string(), "--in", file},
+                      output = "", error),
+            2);
+  EXPECT_NE(error.find("replicated signer"), std::string::npos) << error;
+  EXPECT_EQ(Signerctl({"history", "prune", "--config", local_config.string(), "--domain", "babe",
+                       "--below", "1"},
+                      output = "", error),
+            2);
+  EXPECT_NE(error.find("replicated signer"), std::string::npos) << error;
+  ASSERT_EQ(Signerctl({"history", "export", "--config", local_config.string(), "--out",
+                       (signer.dir / "after.json").string()},
+                      output = "", error),
+            0)
+      << error;
+  EXPECT_EQ(HistoryRecords(ReadFile(signer.dir / "after.json")), history)
+      << "the refused commands changed the history";
 }
 
 TEST_F(KafkaClusterTest, AuditTailSeesEveryDecisionOfEverySignerWithIntactChains) {
