@@ -57,7 +57,10 @@ struct ReplicatedHistoryLogStats {
 // the applier reached it. The applier thread reads every partition of the topic in order and
 // applies every record (from every signer) to the store with the one rule (EvaluateClaim), writing
 // the records and the next offset of each partition in one synced batch, so a restart resumes
-// exactly where it stopped. The store must not be written by anyone else while the log is open.
+// exactly where it stopped. Import and prune records (`signerctl history import|prune` in Kafka
+// mode, see replicated_admin.h) are applied in the same order, each on its own between two groups,
+// so every signer's history holds the same records. The store must not be written by anyone else
+// while the log is open.
 // Thread-safe.
 class ReplicatedHistoryLog : public slashing::HistoryLog {
  public:
