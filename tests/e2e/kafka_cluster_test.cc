@@ -471,7 +471,8 @@ std::set<std::string> HistoryRecords(const std::string& text) {
         }
         std::string digests;
         for (const auto& digest : record.at("digests")) {
-          digests += (digests.empty() ? "" : ",") + digest.get<std::string>();
+          if (!digests.empty()) digests += ',';
+          digests += digest.get<std::string>();
         }
         out.insert(line + "|" + digests);
       }
@@ -1115,6 +1116,7 @@ TEST_F(KafkaClusterTest, SignerStartedDuringABrokerOutageServesOnceTheBrokersRet
         << reply.status.error_message();
     EXPECT_TRUE(reply.signature.empty());
     ++refused;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // pacing, not synchronisation
   }
   EXPECT_GT(refused, 0);
 
@@ -1144,6 +1146,51 @@ TEST_F(KafkaClusterTest, SignerStartedDuringABrokerOutageServesOnceTheBrokersRet
   Storm(MixedPositions(3), 4);
   ASSERT_NO_FATAL_FAILURE(Settle());
   ExpectNoProblems();
+  StopAllAndCompareHistories();
+}
+
+// An approval of more candidates than one version 1 claim record holds (64) is signed in Kafka mode
+// as standalone: the classifier accepts up to 1024, and every signer then refuses an invalid vote
+// on any of them.
+TEST_F(KafkaClusterTest, ApprovalOfMoreThanSixtyFourCandidatesIsSignedAndProtected) {
+  constexpr uint32_t kCandidates = 300;
+  constexpr uint32_t kSession = 21;
+  std::string approval = "APPR";
+  AppendLittleEndian(approval, (kCandidates << 2) | 1, 2);  // SCALE compact length, two bytes
+  for (uint32_t i = 0; i < kCandidates; ++i) {
+    AppendLittleEndian(approval, i, 4);
+    approval.append(28, '\x6a');
+  }
+  AppendLittleEndian(approval, kSession, 4);
+  Vote vote;
+  vote.key_type = "para";
+  vote.scheme = keymgr::Scheme::kSr25519;
+  vote.public_key = Unhex(kAliceSr25519);
+  vote.message = approval;
+  for (int i = 0; i < kSigners; ++i) {
+    std::promise<Reply> done;
+    SendAsync(*StubOf(i), vote, [&](const Reply& reply) { done.set_value(reply); });
+    const Reply reply = done.get_future().get();
+    ASSERT_TRUE(reply.status.ok()) << "signer-" << i + 1 << ": " << reply.status.error_message();
+    EXPECT_TRUE(keymgr::VerifySignature(vote.scheme, AsBytes(vote.public_key),
+                                        AsBytes(vote.message), AsBytes(reply.signature), false));
+  }
+  // An invalid dispute vote on the last candidate: refused by every signer.
+  std::string candidate;
+  AppendLittleEndian(candidate, kCandidates - 1, 4);
+  candidate.append(28, '\x6a');
+  Vote invalid = vote;
+  invalid.message = "DISP" + std::string(1, '\0') + candidate;
+  AppendLittleEndian(invalid.message, kSession, 4);
+  for (int i = 0; i < kSigners; ++i) {
+    std::promise<Reply> done;
+    SendAsync(*StubOf(i), invalid, [&](const Reply& reply) { done.set_value(reply); });
+    const Reply reply = done.get_future().get();
+    EXPECT_EQ(reply.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+        << "signer-" << i + 1 << ": " << reply.status.error_message();
+    EXPECT_TRUE(reply.signature.empty());
+  }
+  ASSERT_NO_FATAL_FAILURE(Settle());
   StopAllAndCompareHistories();
 }
 
