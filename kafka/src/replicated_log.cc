@@ -189,7 +189,10 @@ class ReplicatedHistoryLog::Impl {
  private:
   Status CreateClients();
   Status ReadPartitionCount();
+  // BindTopic checks (or, on the first start, records) the topic binding, then loads the offsets.
   Status BindTopic();
+  Status CheckTopicBinding();
+  Result<std::optional<int64_t>> ReadStoredOffset(int32_t partition);
   void ApplierLoop();
   void PollerLoop();
   // TryApply evaluates and writes one batch of claims records; false if the store failed (then
@@ -335,36 +338,45 @@ Status ReplicatedHistoryLog::Impl::ReadPartitionCount() {
 }
 
 Status ReplicatedHistoryLog::Impl::BindTopic() {
-  auto stored = store_.Get(TopicMetaKey());
-  if (!stored.ok()) return stored.status();
-  if (stored->has_value()) {
-    auto meta = DecodeTopicMeta(**stored);
-    if (!meta) return Status::Corruption("kafka topic binding in the store does not decode");
-    if (meta->topic != options_.claims_topic) {
-      return Status::FailedPrecondition("this history was built from claims topic " + meta->topic +
-                                        ", not " + options_.claims_topic);
-    }
-    if (meta->partitions != partitions_) {
-      return Status::FailedPrecondition(
-          "claims topic " + options_.claims_topic + " has " + std::to_string(partitions_) +
-          " partitions but this history was built with " + std::to_string(meta->partitions) +
-          ": a changed partition count moves keys between partitions, refusing to start");
-    }
-  } else {
-    Status written =
-        store_.WriteSynced({{TopicMetaKey(), EncodeTopicMeta(partitions_, options_.claims_topic)}});
-    if (!written.ok()) return written;
-  }
+  if (Status bound = CheckTopicBinding(); !bound.ok()) return bound;
   next_offsets_.assign(static_cast<size_t>(partitions_), 0);
   for (int32_t partition = 0; partition < partitions_; ++partition) {
-    auto offset = store_.Get(OffsetMetaKey(partition));
+    auto offset = ReadStoredOffset(partition);
     if (!offset.ok()) return offset.status();
-    if (!offset->has_value()) continue;
-    auto decoded = DecodeOffset(**offset);
-    if (!decoded) return Status::Corruption("kafka offset in the store does not decode");
-    next_offsets_[static_cast<size_t>(partition)] = *decoded;
+    if (offset->has_value()) next_offsets_[static_cast<size_t>(partition)] = **offset;
   }
   return Status::Ok();
+}
+
+Status ReplicatedHistoryLog::Impl::CheckTopicBinding() {
+  auto stored = store_.Get(TopicMetaKey());
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) {
+    return store_.WriteSynced(
+        {{TopicMetaKey(), EncodeTopicMeta(partitions_, options_.claims_topic)}});
+  }
+  auto meta = DecodeTopicMeta(**stored);
+  if (!meta) return Status::Corruption("kafka topic binding in the store does not decode");
+  if (meta->topic != options_.claims_topic) {
+    return Status::FailedPrecondition("this history was built from claims topic " + meta->topic +
+                                      ", not " + options_.claims_topic);
+  }
+  if (meta->partitions != partitions_) {
+    return Status::FailedPrecondition(
+        "claims topic " + options_.claims_topic + " has " + std::to_string(partitions_) +
+        " partitions but this history was built with " + std::to_string(meta->partitions) +
+        ": a changed partition count moves keys between partitions, refusing to start");
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<int64_t>> ReplicatedHistoryLog::Impl::ReadStoredOffset(int32_t partition) {
+  auto offset = store_.Get(OffsetMetaKey(partition));
+  if (!offset.ok()) return offset.status();
+  if (!offset->has_value()) return std::optional<int64_t>();
+  auto decoded = DecodeOffset(**offset);
+  if (!decoded) return Status::Corruption("kafka offset in the store does not decode");
+  return std::optional<int64_t>(*decoded);
 }
 
 Status ReplicatedHistoryLog::Impl::Start() {
