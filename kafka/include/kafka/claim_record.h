@@ -28,6 +28,8 @@ inline constexpr uint8_t kClaimRecordKindPrune = 3;
 // kMaxImportJsonSize bounds the interchange text of one import record, below Kafka's default
 // 1 MB message size with room for the header.
 inline constexpr size_t kMaxImportJsonSize = 900 * 1024;
+// kMaxClaimsPerRecordVersion1 is the most claims a version 1 record carries (its count is a byte,
+// and signers before version 2 refused more).
 inline constexpr size_t kMaxClaimsPerRecordVersion1 = 64;
 // kMaxClaimsPerRecord bounds one record: one CheckAndRecord call. A multi-candidate approval
 // yields one dispute claim per candidate and the classifier accepts up to 1024 candidates; 4096

@@ -15,6 +15,9 @@
 
 namespace kafka {
 
+// Each call below opens and closes its own producer: the functions are thread-safe and keep no
+// state between calls.
+
 // ReplicatedAdminOptions says how to reach the claims topic (docs/kafka.md).
 struct ReplicatedAdminOptions {
   std::string brokers;  // required
