@@ -429,7 +429,7 @@ TEST_F(ReplicatedLogTest, ImportAndPruneRecordsChangeEverySignerAlike) {
     ASSERT_NE(logs.back(), nullptr);
   }
   for (uint64_t round = 0; round < 8; ++round) {
-    for (uint8_t k : {1, 2}) {
+    for (uint8_t k : {uint8_t{1}, uint8_t{2}}) {
       const Claim claim = Prevote(round, k);
       ASSERT_TRUE(logs[round % kSigners]->CheckAndRecord(Key(k), std::span(&claim, 1), 5).ok());
     }
@@ -475,9 +475,9 @@ TEST_F(ReplicatedLogTest, ImportAndPruneRecordsChangeEverySignerAlike) {
   auto pruned = ProducePrune(admin, Genesis(), Domain::kGrandpaPrevote, {1, 5});
   ASSERT_TRUE(pruned.ok()) << pruned.status().message();
   EXPECT_EQ(pruned->records_produced, static_cast<uint64_t>(kPartitions));
-  // A claim after the prune, on the first signer: below the new watermark on every key.
+  // A claim after the prune, on the third signer: below the new watermark on every key.
   for (auto& log : logs) ASSERT_TRUE(log->WaitUntilCaughtUp(std::chrono::seconds(10)).ok());
-  for (uint8_t k : {1, 2, 3}) {
+  for (uint8_t k : {uint8_t{1}, uint8_t{2}, uint8_t{3}}) {
     const Claim old = Prevote(4, 0x55);
     auto refused = logs[2]->CheckAndRecord(Key(k), std::span(&old, 1), 5);
     ASSERT_TRUE(refused.ok());
