@@ -499,6 +499,32 @@ TEST_F(ReplicatedLogTest, ImportAndPruneRecordsChangeEverySignerAlike) {
   EXPECT_EQ(a, b);
 }
 
+// A key's history larger than one record is split into several import records, each merged on
+// its own; together they hold the whole file.
+TEST_F(ReplicatedLogTest, LargeImportIsSplitIntoSeveralRecords) {
+  auto store = NewStore();
+  auto log = OpenLog(*store, "a");
+  slashing::Interchange file;
+  file.genesis_hash = Genesis();
+  slashing::InterchangeDomain domain{Domain::kGrandpaPrecommit, slashing::Watermark{2, 0}, {}};
+  for (uint64_t round = 0; round < 4'500; ++round) {
+    domain.records.push_back({{2, round, {}}, {std::vector<uint8_t>(36, 0x21)}, 1 + round});
+  }
+  file.keys.push_back({Key(4), {domain}});
+  ReplicatedAdminOptions admin;
+  admin.brokers = cluster_.bootstraps();
+  admin.claims_topic = kTopic;
+  admin.timeout = std::chrono::milliseconds(10'000);
+  auto produced = ProduceImport(admin, file);
+  ASSERT_TRUE(produced.ok()) << produced.status().message();
+  EXPECT_EQ(produced->records_produced, 3u) << "2,000 records per import record";
+  ASSERT_TRUE(log->WaitUntilCaughtUp(std::chrono::seconds(10)).ok());
+  EXPECT_EQ(log->stats().history_records_applied, 3u);
+  auto exported = slashing::ExportHistory(*store, Genesis());
+  ASSERT_TRUE(exported.ok());
+  EXPECT_EQ(*exported, file);
+}
+
 // A bad import or prune record is skipped by every signer alike, and its offset is passed.
 TEST_F(ReplicatedLogTest, MalformedHistoryRecordsAreSkippedByEverySigner) {
   auto store = NewStore();
