@@ -31,6 +31,7 @@ target_link_libraries(signer_api PUBLIC protobuf::libprotobuf gRPC::grpc++)
 
 # The pipeline and everything it needs except gRPC: policy, audit log, the fixed request order.
 add_library(signerd_core STATIC
+  src/audit_field.cc
   src/audit_log.cc
   src/pipeline_core.cc
   src/policy_file.cc
@@ -70,6 +71,7 @@ target_link_libraries(signerd PRIVATE signerd_service spdlog::spdlog)
 if(SIGNER_TESTS)
   add_executable(signerd_test
     src/audit_cli_test.cc
+    src/audit_field_test.cc
     src/audit_log_test.cc
     src/metrics_test.cc
     src/pipeline_test.cc
