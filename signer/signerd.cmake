@@ -78,7 +78,8 @@ if(SIGNER_TESTS)
     src/policy_test.cc
     src/service_test.cc
   )
-  target_link_libraries(signerd_test PRIVATE signerd_service GTest::gtest_main)
+  target_link_libraries(signerd_test PRIVATE signerd_service nlohmann_json::nlohmann_json
+                                             GTest::gtest_main)
   target_compile_definitions(signerd_test PRIVATE SIGNERCTL_PATH="$<TARGET_FILE:signerctl>")
   add_dependencies(signerd_test signerctl)
   gtest_discover_tests(signerd_test DISCOVERY_TIMEOUT 60)
