@@ -61,8 +61,7 @@ std::string InvalidAuditField(std::string_view field, size_t prefix_bytes) {
 }
 
 std::string AuditKeyTypeField(std::string_view key_type) {
-  const bool valid = key_type.size() == kKeyTypeBytes &&
-                     std::ranges::all_of(key_type, [](char c) {
+  const bool valid = key_type.size() == kKeyTypeBytes && std::ranges::all_of(key_type, [](char c) {
                        return IsPrintableAscii(c) && c != '"' && c != '\\';
                      });
   return valid ? std::string(key_type) : InvalidAuditField(key_type, kAuditInvalidPrefixBytes);

@@ -135,9 +135,9 @@ TEST(AuditFieldTest, DecisionLogLineCannotBeForged) {
   const std::string line = DecisionLogLine(record);
   EXPECT_EQ(line.find('\n'), std::string::npos) << line;
   EXPECT_EQ(line.find('\r'), std::string::npos) << line;
-  const std::vector<std::string> expected = {"event",      "verdict", "identity", "method",
-                                             "key_type",   "public_key", "domain", "position",
-                                             "reason"};
+  const std::vector<std::string> expected = {"event",  "verdict",  "identity",
+                                             "method", "key_type", "public_key",
+                                             "domain", "position", "reason"};
   EXPECT_EQ(ParseLogFields(line), expected) << line;
   const std::string marker = "key_type=\"invalid(len=" + std::to_string(record.key_type.size()) +
                              ",prefix=x\\\\x22\\\\x20reason\\\\x3d";

@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cstring>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <span>
@@ -302,8 +302,7 @@ Status PwriteAll(int fd, std::string_view bytes, off_t offset) {
       if (errno == EINTR) {
         continue;
       }
-      return Status::Unavailable(std::string("audit repair write failed: ") +
-                                 std::strerror(errno));
+      return Status::Unavailable(std::string("audit repair write failed: ") + std::strerror(errno));
     }
     bytes.remove_prefix(static_cast<size_t>(written));
     offset += written;
@@ -370,10 +369,10 @@ Result<RepairLine> RepairTornTail(const std::string& path, uint64_t cut_offset,
     return saved;
   }
   RepairLine repair;
-  repair.record.time_unix_ms = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  repair.record.time_unix_ms =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
   repair.record.method = "Open";
   repair.record.operation = "audit_repair";
   repair.record.verdict = "repaired";
@@ -388,8 +387,8 @@ Result<RepairLine> RepairTornTail(const std::string& path, uint64_t cut_offset,
   // The log's own descriptor is O_APPEND, which would ignore the offset: write through another.
   const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) {
-    return Status::Unavailable("cannot open audit log " + path + " to repair it: " +
-                               std::strerror(errno));
+    return Status::Unavailable("cannot open audit log " + path +
+                               " to repair it: " + std::strerror(errno));
   }
   Status status = PwriteAll(fd, bytes, static_cast<off_t>(cut_offset));
   if (status.ok() && ::fdatasync(fd) != 0) {
@@ -437,8 +436,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path) {
                                    std::to_string(report.first_bad_line) + ": " + report.problem);
   }
   if (report.ok) {
-    return std::unique_ptr<AuditLog>(
-        new AuditLog(std::move(file), report.lines, report.last_hash));
+    return std::unique_ptr<AuditLog>(new AuditLog(std::move(file), report.lines, report.last_hash));
   }
   auto repair = RepairTornTail(path, scan->good_bytes, scan->tail, report.lines, report.last_hash);
   if (!repair.ok()) {
