@@ -118,14 +118,22 @@ std::string QuoteLogValue(std::string_view value) {
   return out;
 }
 
+std::string BareOrQuotedLogValue(std::string_view value) {
+  const bool plain_word = !value.empty() && std::ranges::all_of(value, [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == ':' || c == '-';
+  });
+  return plain_word ? std::string(value) : QuoteLogValue(value);
+}
+
 std::string DecisionLogLine(const AuditRecord& record) {
   const AuditRecord bounded = BoundAuditRecord(record);
-  return "event=decision verdict=" + QuoteLogValue(bounded.verdict) +
+  return "event=decision verdict=" + BareOrQuotedLogValue(bounded.verdict) +
          " identity=" + QuoteLogValue(bounded.identity) +
-         " method=" + QuoteLogValue(bounded.method) +
+         " method=" + BareOrQuotedLogValue(bounded.method) +
          " key_type=" + QuoteLogValue(bounded.key_type) +
-         " public_key=" + QuoteLogValue(bounded.public_key) +
-         " domain=" + QuoteLogValue(bounded.domain) +
+         " public_key=" + BareOrQuotedLogValue(bounded.public_key) +
+         " domain=" + BareOrQuotedLogValue(bounded.domain) +
          " position=" + QuoteLogValue(bounded.position) +
          " reason=" + QuoteLogValue(bounded.reason);
 }

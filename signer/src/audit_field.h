@@ -49,10 +49,16 @@ AuditRecord BoundAuditRecord(const AuditRecord& record);
 // end the quoted value or start a new line. Pure, thread-safe.
 std::string QuoteLogValue(std::string_view value);
 
+// BareOrQuotedLogValue returns `value` as it is when it is a non-empty word of ASCII letters,
+// digits and `_ . : -` (a verdict, an RPC name, a hex key), otherwise QuoteLogValue(value). Pure,
+// thread-safe.
+std::string BareOrQuotedLogValue(std::string_view value);
+
 // DecisionLogLine is the stderr log line signerd prints for a refused, denied or failed request:
-// `event=decision` followed by verdict, identity, method, key_type, public_key, domain, position
-// and reason as key=value pairs, each value bounded (BoundAuditRecord) and quoted (QuoteLogValue).
-// Pure, thread-safe.
+// `event=decision verdict=V identity="I" method=M key_type="K" public_key=P domain=D
+// position="P" reason="R"`, the shape it has always had, with each value bounded
+// (BoundAuditRecord) and the quoted ones escaped (QuoteLogValue); the bare ones are
+// BareOrQuotedLogValue, so they are quoted too when they are not a plain word. Pure, thread-safe.
 std::string DecisionLogLine(const AuditRecord& record);
 
 }  // namespace signer

@@ -142,7 +142,33 @@ TEST(AuditFieldTest, DecisionLogLineCannotBeForged) {
   const std::string marker = "key_type=\"invalid(len=" + std::to_string(record.key_type.size()) +
                              ",prefix=x\\\\x22\\\\x20reason\\\\x3d";
   EXPECT_NE(line.find(marker), std::string::npos) << line;
-  EXPECT_NE(line.find("verdict=\"denied\""), std::string::npos) << line;
+  EXPECT_EQ(line.rfind("event=decision verdict=denied identity=\"intruder\" method=SignWith ", 0),
+            0u)
+      << line;
+  EXPECT_NE(line.find(R"x( public_key="invalid(len=18,prefix=zz\\x0averdict\\x3dallow)" )x"),
+            std::string::npos)
+      << line;
+}
+
+TEST(AuditFieldTest, DecisionLogLineKeepsItsShapeForValidRequests) {
+  AuditRecord record;
+  record.identity = "validator-alice";
+  record.method = "SignWith";
+  record.operation = "sign";
+  record.key_type = "gran";
+  record.public_key = kSrKeyHex;
+  record.domain = "grandpa_prevote";
+  record.position = "set_id=3 round=7";
+  record.verdict = "refused_equivocation";
+  record.reason = "already signed a different prevote";
+  EXPECT_EQ(DecisionLogLine(record),
+            "event=decision verdict=refused_equivocation identity=\"validator-alice\" "
+            "method=SignWith key_type=\"gran\" public_key=" +
+                kSrKeyHex +
+                " domain=grandpa_prevote position=\"set_id=3 round=7\" reason=\"already signed "
+                "a different prevote\"");
+  EXPECT_EQ(BareOrQuotedLogValue(""), "\"\"");
+  EXPECT_EQ(BareOrQuotedLogValue("a b"), "\"a b\"");
 }
 
 }  // namespace
