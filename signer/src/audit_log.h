@@ -2,6 +2,7 @@
 // verifier.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -70,14 +71,14 @@ class AuditLog final : public AuditSink {
   // Open opens or creates `path` (mode 0600) for appending. An existing file's chain is verified
   // first, reading it in bounded chunks (memory use does not grow with the file), and continued.
   // A torn last line (no newline, or not an audit record: a crash or a full disk in the middle of
-  // a write) is repaired: its bytes are copied to `<path>.torn-<offset>-<hash prefix>` (synced),
-  // cut from the log, and a chained `audit_repair` record saying how many bytes were cut, their
-  // blake2b-256 and the copy's name takes its place, so `VerifyAuditFile` accepts the result.
-  // Anything else that does not verify (an edited or missing line, a corrupt line before the
-  // last, a last line with a wrong seq or prev) fails with kInvalidArgument: an operator must look
-  // at it. An unreadable file, or a repair that cannot be written (full disk), fails with
-  // kUnavailable and leaves the log as it was, apart from a partial copy or repair line that the
-  // next Open repairs again.
+  // a write) of at most kAuditMaxLineBytes is repaired: its bytes are copied to
+  // `<path>.torn-<offset>-<hash prefix>` (synced), cut from the log, and a chained `audit_repair`
+  // record saying how many bytes were cut, their blake2b-256 and the copy's name takes its place,
+  // so `VerifyAuditFile` accepts the result. Anything else that does not verify (an edited or
+  // missing line, a corrupt line before the last, a last line with a wrong seq or prev) fails with
+  // kInvalidArgument: an operator must look at it. An unreadable file, or a repair that cannot be
+  // written (full disk), fails with kUnavailable and leaves the log as it was, apart from a partial
+  // copy or repair line that the next Open repairs again.
   static keymgr::Result<std::unique_ptr<AuditLog>> Open(const std::string& path);
   // Create continues the chain of `existing_text` (the file's current bytes, which the caller read)
   // in `file`. kInvalidArgument if `existing_text` does not verify. Takes ownership of `file`.
