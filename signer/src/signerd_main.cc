@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "audit_field.h"
 #include "audit_log.h"
 #include "keymgr/pkcs11_custody.h"
 #include "metrics.h"
@@ -52,14 +53,11 @@ class LoggingAuditSink final : public signer::AuditSink {
   keymgr::Status Append(const signer::AuditRecord& record) override {
     keymgr::Status status = inner_.Append(record);
     if (!status.ok()) {
-      spdlog::error("event=audit_write_failed reason=\"{}\"", status.message());
+      spdlog::error("event=audit_write_failed reason={}", signer::QuoteLogValue(status.message()));
     }
     if (!record.verdict.starts_with("allowed")) {
-      spdlog::warn(
-          "event=decision verdict={} identity=\"{}\" method={} key_type=\"{}\" public_key={} "
-          "domain={} position=\"{}\" reason=\"{}\"",
-          record.verdict, record.identity, record.method, record.key_type, record.public_key,
-          record.domain, record.position, record.reason);
+      // Every value is bounded and quoted: no request byte can start a line or a field here.
+      spdlog::warn("{}", signer::DecisionLogLine(record));
     }
     return status;
   }
