@@ -31,6 +31,7 @@ target_link_libraries(signer_api PUBLIC protobuf::libprotobuf gRPC::grpc++)
 
 # The pipeline and everything it needs except gRPC: policy, audit log, the fixed request order.
 add_library(signerd_core STATIC
+  src/audit_field.cc
   src/audit_log.cc
   src/pipeline_core.cc
   src/policy_file.cc
@@ -70,13 +71,15 @@ target_link_libraries(signerd PRIVATE signerd_service spdlog::spdlog)
 if(SIGNER_TESTS)
   add_executable(signerd_test
     src/audit_cli_test.cc
+    src/audit_field_test.cc
     src/audit_log_test.cc
     src/metrics_test.cc
     src/pipeline_test.cc
     src/policy_test.cc
     src/service_test.cc
   )
-  target_link_libraries(signerd_test PRIVATE signerd_service GTest::gtest_main)
+  target_link_libraries(signerd_test PRIVATE signerd_service nlohmann_json::nlohmann_json
+                                             GTest::gtest_main)
   target_compile_definitions(signerd_test PRIVATE SIGNERCTL_PATH="$<TARGET_FILE:signerctl>")
   add_dependencies(signerd_test signerctl)
   gtest_discover_tests(signerd_test DISCOVERY_TIMEOUT 60)

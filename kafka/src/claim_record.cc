@@ -1,6 +1,8 @@
 // ClaimRecord codec: big-endian fields, length-prefixed variable parts, strict bounds.
 #include "kafka/claim_record.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <optional>
 
 #include "slashing/record.h"
@@ -9,6 +11,17 @@ namespace kafka {
 namespace {
 
 void PutU8(std::string& out, uint8_t value) { out.push_back(static_cast<char>(value)); }
+
+void PutU16(std::string& out, uint16_t value) {
+  out.push_back(static_cast<char>(value >> 8));
+  out.push_back(static_cast<char>(value & 0xff));
+}
+
+void PutU32(std::string& out, uint32_t value) {
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    out.push_back(static_cast<char>((value >> shift) & 0xff));
+  }
+}
 
 void PutU64(std::string& out, uint64_t value) {
   for (int shift = 56; shift >= 0; shift -= 8) {
@@ -29,6 +42,19 @@ class Reader {
     if (bytes_.empty()) return std::nullopt;
     const uint8_t value = bytes_[0];
     bytes_ = bytes_.subspan(1);
+    return value;
+  }
+  std::optional<uint16_t> U16() {
+    if (bytes_.size() < 2) return std::nullopt;
+    const auto value = static_cast<uint16_t>((bytes_[0] << 8) | bytes_[1]);
+    bytes_ = bytes_.subspan(2);
+    return value;
+  }
+  std::optional<uint32_t> U32() {
+    if (bytes_.size() < 4) return std::nullopt;
+    uint32_t value = 0;
+    for (size_t i = 0; i < 4; ++i) value = (value << 8) | bytes_[i];
+    bytes_ = bytes_.subspan(4);
     return value;
   }
   std::optional<uint64_t> U64() {
@@ -54,7 +80,174 @@ slashing::Status Malformed(const char* what) {
   return slashing::Status::InvalidArgument(std::string("claim record: ") + what);
 }
 
+// The fields every record of the claims topic carries after its public key (if any): the chain,
+// who produced it, its request id and the producer's clock.
+struct Provenance {
+  slashing::Hash256* genesis_hash;
+  std::string* signer_id;
+  RequestId* request_id;
+  uint64_t* time_unix_ms;
+};
+
+void PutProvenance(std::string& out, const slashing::Hash256& genesis_hash,
+                   const std::string& signer_id, const RequestId& request_id,
+                   uint64_t time_unix_ms) {
+  PutBytes(out, genesis_hash);
+  PutU8(out, static_cast<uint8_t>(signer_id.size()));
+  out.append(signer_id);
+  PutBytes(out, request_id);
+  PutU64(out, time_unix_ms);
+}
+
+slashing::Status ReadProvenance(Reader& reader, const Provenance& out) {
+  auto genesis = reader.Bytes(out.genesis_hash->size());
+  if (!genesis) return Malformed("truncated genesis hash");
+  std::copy(genesis->begin(), genesis->end(), out.genesis_hash->begin());
+  auto signer_size = reader.U8();
+  if (!signer_size || *signer_size > kMaxSignerIdSize) return Malformed("signer id size");
+  auto signer = reader.Bytes(*signer_size);
+  if (!signer) return Malformed("truncated signer id");
+  out.signer_id->assign(signer->begin(), signer->end());
+  auto request_id = reader.Bytes(out.request_id->size());
+  if (!request_id) return Malformed("truncated request id");
+  std::copy(request_id->begin(), request_id->end(), out.request_id->begin());
+  auto time = reader.U64();
+  if (!time) return Malformed("truncated time");
+  *out.time_unix_ms = *time;
+  return slashing::Status::Ok();
+}
+
+// ReadVersionTwoKind reads the version and kind bytes and refuses any other kind than `kind`.
+slashing::Status ReadVersionTwoKind(Reader& reader, uint8_t kind) {
+  auto version = reader.U8();
+  if (!version) return Malformed("empty");
+  if (*version != kClaimRecordVersion2) return Malformed("unknown format version");
+  auto found = reader.U8();
+  if (!found) return Malformed("truncated kind");
+  if (*found != kind) return Malformed("unexpected record kind");
+  return slashing::Status::Ok();
+}
+
 }  // namespace
+
+ClaimsTopicRecordKind PeekClaimsTopicRecordKind(std::span<const uint8_t> bytes) {
+  if (bytes.empty()) return ClaimsTopicRecordKind::kUnknown;
+  if (bytes[0] == kClaimRecordVersion1) return ClaimsTopicRecordKind::kClaims;
+  if (bytes[0] != kClaimRecordVersion2 || bytes.size() < 2) return ClaimsTopicRecordKind::kUnknown;
+  switch (bytes[1]) {
+    case kClaimRecordKindClaims:
+      return ClaimsTopicRecordKind::kClaims;
+    case kClaimRecordKindImport:
+      return ClaimsTopicRecordKind::kImport;
+    case kClaimRecordKindPrune:
+      return ClaimsTopicRecordKind::kPrune;
+    default:
+      return ClaimsTopicRecordKind::kUnknown;
+  }
+}
+
+slashing::Result<std::string> EncodeImportRecord(const ImportRecord& record) {
+  if (record.public_key.empty() || record.public_key.size() > slashing::kMaxPublicKeySize) {
+    return Malformed("public key size out of range");
+  }
+  if (record.signer_id.size() > kMaxSignerIdSize) return Malformed("signer id too long");
+  if (record.interchange_json.empty() || record.interchange_json.size() > kMaxImportJsonSize) {
+    return Malformed("interchange text size out of range");
+  }
+  std::string out;
+  out.reserve(96 + record.public_key.size() + record.signer_id.size() +
+              record.interchange_json.size());
+  PutU8(out, kClaimRecordVersion2);
+  PutU8(out, kClaimRecordKindImport);
+  PutU8(out, static_cast<uint8_t>(record.public_key.size()));
+  PutBytes(out, record.public_key);
+  PutProvenance(out, record.genesis_hash, record.signer_id, record.request_id, record.time_unix_ms);
+  PutU32(out, static_cast<uint32_t>(record.interchange_json.size()));
+  out.append(record.interchange_json);
+  return out;
+}
+
+slashing::Result<ImportRecord> DecodeImportRecord(std::span<const uint8_t> bytes) {
+  Reader reader(bytes);
+  if (slashing::Status kind = ReadVersionTwoKind(reader, kClaimRecordKindImport); !kind.ok()) {
+    return kind;
+  }
+  ImportRecord record;
+  auto key_size = reader.U8();
+  if (!key_size || *key_size == 0 || *key_size > slashing::kMaxPublicKeySize) {
+    return Malformed("public key size out of range");
+  }
+  auto key = reader.Bytes(*key_size);
+  if (!key) return Malformed("truncated public key");
+  record.public_key.assign(key->begin(), key->end());
+  if (slashing::Status read = ReadProvenance(reader, {&record.genesis_hash, &record.signer_id,
+                                                      &record.request_id, &record.time_unix_ms});
+      !read.ok()) {
+    return read;
+  }
+  auto json_size = reader.U32();
+  if (!json_size || *json_size == 0 || *json_size > kMaxImportJsonSize) {
+    return Malformed("interchange text size out of range");
+  }
+  auto json = reader.Bytes(*json_size);
+  if (!json) return Malformed("truncated interchange text");
+  record.interchange_json.assign(json->begin(), json->end());
+  if (!reader.done()) return Malformed("trailing bytes");
+  return record;
+}
+
+slashing::Result<std::string> EncodePruneRecord(const PruneRecord& record) {
+  if (record.signer_id.size() > kMaxSignerIdSize) return Malformed("signer id too long");
+  if (record.partition_count <= 0 || record.partition < 0 ||
+      record.partition >= record.partition_count) {
+    return Malformed("partition out of range");
+  }
+  if (!slashing::DomainFromByte(static_cast<uint8_t>(record.domain))) {
+    return Malformed("unknown domain");
+  }
+  std::string out;
+  PutU8(out, kClaimRecordVersion2);
+  PutU8(out, kClaimRecordKindPrune);
+  PutProvenance(out, record.genesis_hash, record.signer_id, record.request_id, record.time_unix_ms);
+  PutU32(out, static_cast<uint32_t>(record.partition));
+  PutU32(out, static_cast<uint32_t>(record.partition_count));
+  PutU8(out, static_cast<uint8_t>(record.domain));
+  PutU64(out, record.below.major);
+  PutU64(out, record.below.minor);
+  return out;
+}
+
+slashing::Result<PruneRecord> DecodePruneRecord(std::span<const uint8_t> bytes) {
+  Reader reader(bytes);
+  if (slashing::Status kind = ReadVersionTwoKind(reader, kClaimRecordKindPrune); !kind.ok()) {
+    return kind;
+  }
+  PruneRecord record;
+  if (slashing::Status read = ReadProvenance(reader, {&record.genesis_hash, &record.signer_id,
+                                                      &record.request_id, &record.time_unix_ms});
+      !read.ok()) {
+    return read;
+  }
+  auto partition = reader.U32();
+  auto partition_count = reader.U32();
+  if (!partition || !partition_count) return Malformed("truncated partition");
+  if (*partition_count == 0 || *partition_count > INT32_MAX || *partition >= *partition_count) {
+    return Malformed("partition out of range");
+  }
+  record.partition = static_cast<int32_t>(*partition);
+  record.partition_count = static_cast<int32_t>(*partition_count);
+  auto domain_byte = reader.U8();
+  if (!domain_byte) return Malformed("truncated domain");
+  auto domain = slashing::DomainFromByte(*domain_byte);
+  if (!domain) return Malformed("unknown domain");
+  record.domain = *domain;
+  auto major = reader.U64();
+  auto minor = reader.U64();
+  if (!major || !minor) return Malformed("truncated watermark");
+  record.below = {*major, *minor};
+  if (!reader.done()) return Malformed("trailing bytes");
+  return record;
+}
 
 slashing::KeyType KeyTypeForDomain(slashing::Domain domain) {
   switch (domain) {
@@ -79,10 +272,16 @@ slashing::Result<std::string> EncodeClaimRecord(const ClaimRecord& record) {
   if (record.claims.empty() || record.claims.size() > kMaxClaimsPerRecord) {
     return Malformed("claim count out of range");
   }
+  const bool fits_version1 = record.claims.size() <= kMaxClaimsPerRecordVersion1;
   std::string out;
   out.reserve(96 + record.public_key.size() + record.signer_id.size() +
               record.claims.size() * (64 + slashing::kMaxDigestSize));
-  PutU8(out, kClaimRecordVersion);
+  if (fits_version1) {
+    PutU8(out, kClaimRecordVersion1);
+  } else {
+    PutU8(out, kClaimRecordVersion2);
+    PutU8(out, kClaimRecordKindClaims);
+  }
   PutBytes(out, record.key_type);
   PutU8(out, static_cast<uint8_t>(record.public_key.size()));
   PutBytes(out, record.public_key);
@@ -91,7 +290,11 @@ slashing::Result<std::string> EncodeClaimRecord(const ClaimRecord& record) {
   out.append(record.signer_id);
   PutBytes(out, record.request_id);
   PutU64(out, record.time_unix_ms);
-  PutU8(out, static_cast<uint8_t>(record.claims.size()));
+  if (fits_version1) {
+    PutU8(out, static_cast<uint8_t>(record.claims.size()));
+  } else {
+    PutU16(out, static_cast<uint16_t>(record.claims.size()));
+  }
   for (const slashing::Claim& claim : record.claims) {
     if (!slashing::DomainFromByte(static_cast<uint8_t>(claim.domain))) {
       return Malformed("unknown domain");
@@ -114,7 +317,14 @@ slashing::Result<ClaimRecord> DecodeClaimRecord(std::span<const uint8_t> bytes) 
   ClaimRecord record;
   auto version = reader.U8();
   if (!version) return Malformed("empty");
-  if (*version != kClaimRecordVersion) return Malformed("unknown format version");
+  if (*version != kClaimRecordVersion1 && *version != kClaimRecordVersion2) {
+    return Malformed("unknown format version");
+  }
+  if (*version == kClaimRecordVersion2) {
+    auto kind = reader.U8();
+    if (!kind) return Malformed("truncated kind");
+    if (*kind != kClaimRecordKindClaims) return Malformed("unknown record kind");
+  }
   auto key_type = reader.Bytes(record.key_type.size());
   if (!key_type) return Malformed("truncated key type");
   std::copy(key_type->begin(), key_type->end(), record.key_type.begin());
@@ -139,10 +349,20 @@ slashing::Result<ClaimRecord> DecodeClaimRecord(std::span<const uint8_t> bytes) 
   auto time = reader.U64();
   if (!time) return Malformed("truncated time");
   record.time_unix_ms = *time;
-  auto count = reader.U8();
-  if (!count || *count == 0 || *count > kMaxClaimsPerRecord) {
-    return Malformed("claim count out of range");
+  std::optional<size_t> count;
+  if (*version == kClaimRecordVersion1) {
+    count = reader.U8();
+    if (count && (*count == 0 || *count > kMaxClaimsPerRecordVersion1)) {
+      return Malformed("claim count out of range");
+    }
+  } else {
+    count = reader.U16();
+    // A version 2 record that version 1 could carry has two encodings; refusing it keeps one.
+    if (count && (*count <= kMaxClaimsPerRecordVersion1 || *count > kMaxClaimsPerRecord)) {
+      return Malformed("claim count out of range");
+    }
   }
+  if (!count) return Malformed("truncated claim count");
   record.claims.reserve(*count);
   for (size_t i = 0; i < *count; ++i) {
     slashing::Claim claim;

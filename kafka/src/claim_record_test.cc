@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "slashing/classify.h"
+
 namespace kafka {
 namespace {
 
@@ -152,7 +154,7 @@ TEST(ClaimRecordTest, EncoderRefusesWhatTheDecoderWould) {
   record.claims.clear();
   EXPECT_FALSE(EncodeClaimRecord(record).ok());
   record = SampleRecord();
-  record.claims.assign(65, record.claims[0]);
+  record.claims.assign(kMaxClaimsPerRecord + 1, record.claims[0]);
   EXPECT_FALSE(EncodeClaimRecord(record).ok());
   record = SampleRecord();
   record.claims[0].digest.clear();
@@ -160,6 +162,93 @@ TEST(ClaimRecordTest, EncoderRefusesWhatTheDecoderWould) {
   record = SampleRecord();
   record.claims[0].digest.assign(65, 1);
   EXPECT_FALSE(EncodeClaimRecord(record).ok());
+}
+
+// ApprovalMessage is a multi-candidate approval vote as the classifier reads it: "APPR",
+// SCALE Vec<CandidateHash> (compact length, 1 or 2 bytes here), session u32 little-endian.
+std::vector<uint8_t> ApprovalMessage(size_t candidates, uint32_t session) {
+  std::vector<uint8_t> message = {'A', 'P', 'P', 'R'};
+  if (candidates < 64) {
+    message.push_back(static_cast<uint8_t>(candidates << 2));
+  } else {
+    const auto compact = static_cast<uint16_t>((candidates << 2) | 1);
+    message.push_back(static_cast<uint8_t>(compact & 0xff));
+    message.push_back(static_cast<uint8_t>(compact >> 8));
+  }
+  for (size_t i = 0; i < candidates; ++i) {
+    for (size_t byte = 0; byte < 32; ++byte) {
+      message.push_back(static_cast<uint8_t>((i >> (8 * (byte % 4))) & 0xff));
+    }
+  }
+  for (int shift = 0; shift < 32; shift += 8) {
+    message.push_back(static_cast<uint8_t>((session >> shift) & 0xff));
+  }
+  return message;
+}
+
+// Whatever the classifier accepts, one record carries: the largest approval it classifies is
+// encoded and decoded unchanged, and one candidate more is refused by the classifier itself.
+TEST(ClaimRecordTest, CarriesTheLargestApprovalTheClassifierAccepts) {
+  size_t largest = 0;
+  for (size_t candidates : {1, 64, 65, 1024, 1025}) {
+    auto classified =
+        slashing::Classify(slashing::kKeyTypePara, ApprovalMessage(candidates, 7), std::nullopt);
+    if (classified.kind != slashing::ClassificationKind::kProtected) continue;
+    ASSERT_EQ(classified.claims.size(), candidates);
+    largest = candidates;
+    ClaimRecord record = SampleRecord();
+    record.key_type = slashing::kKeyTypePara;
+    record.claims = classified.claims;
+    auto encoded = EncodeClaimRecord(record);
+    ASSERT_TRUE(encoded.ok()) << candidates << ": " << encoded.status().message();
+    auto decoded = DecodeClaimRecord(Bytes(*encoded));
+    ASSERT_TRUE(decoded.ok()) << candidates << ": " << decoded.status().message();
+    EXPECT_EQ(*decoded, record);
+  }
+  EXPECT_EQ(largest, 1024u) << "the classifier's bound moved: check kMaxClaimsPerRecord";
+  EXPECT_LE(largest, kMaxClaimsPerRecord);
+}
+
+// Version 1 is kept for every record it can carry (so signers not yet upgraded still apply
+// them); only more claims make a version 2 record, laid out as docs/kafka.md says.
+TEST(ClaimRecordTest, VersionTwoOnlyForMoreClaimsThanVersionOneCarries) {
+  ClaimRecord record = SampleRecord();
+  record.claims.assign(kMaxClaimsPerRecordVersion1, record.claims[1]);
+  auto small = EncodeClaimRecord(record);
+  ASSERT_TRUE(small.ok());
+  EXPECT_EQ(static_cast<uint8_t>((*small)[0]), kClaimRecordVersion1);
+
+  record.claims.assign(300, record.claims[0]);
+  auto large = EncodeClaimRecord(record);
+  ASSERT_TRUE(large.ok());
+  const std::vector<uint8_t> bytes = Bytes(*large);
+  EXPECT_EQ(bytes[0], kClaimRecordVersion2);
+  EXPECT_EQ(bytes[1], kClaimRecordKindClaims);
+  // Version 1's fields follow the kind byte; the count is u16 big-endian: 300 = 0x012c.
+  const size_t count_at = kCountAt + 1;
+  EXPECT_EQ(bytes[count_at], 0x01);
+  EXPECT_EQ(bytes[count_at + 1], 0x2c);
+  // One dispute claim: domain, major, minor, candidate, digest length, one-byte digest.
+  constexpr size_t kDisputeClaimSize = 1 + 8 + 8 + 32 + 1 + 1;
+  const size_t extra_claims_size = (300 - kMaxClaimsPerRecordVersion1) * kDisputeClaimSize;
+  EXPECT_EQ(bytes.size(), small->size() + 1 + 1 + extra_claims_size);
+  auto decoded = DecodeClaimRecord(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(*decoded, record);
+
+  // A version 2 record of 64 claims would be a second encoding of a version 1 record.
+  std::vector<uint8_t> second_encoding = bytes;
+  second_encoding[count_at] = 0;
+  second_encoding[count_at + 1] = static_cast<uint8_t>(kMaxClaimsPerRecordVersion1);
+  second_encoding.resize(second_encoding.size() - extra_claims_size);
+  EXPECT_FALSE(DecodeClaimRecord(second_encoding).ok());
+  std::vector<uint8_t> too_many = bytes;
+  too_many[count_at] = 0x10;
+  too_many[count_at + 1] = 0x01;  // 4097
+  EXPECT_FALSE(DecodeClaimRecord(too_many).ok());
+  std::vector<uint8_t> unknown_kind = bytes;
+  unknown_kind[1] = 9;
+  EXPECT_FALSE(DecodeClaimRecord(unknown_kind).ok());
 }
 
 // FNV-1a 64-bit known answers from the FNV reference test suite (draft-eastlake-fnv, "a" and

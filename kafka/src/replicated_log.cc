@@ -14,6 +14,9 @@
 #include <thread>
 
 #include "kafka/claim_record.h"
+#include "kafka/replicated_admin.h"
+#include "slashing/history.h"
+#include "slashing/interchange.h"
 #include "slashing/record.h"
 
 namespace kafka {
@@ -110,6 +113,41 @@ struct OwnOutcome {
   std::vector<slashing::Verdict> verdicts;
 };
 
+// PartitionStore shows PruneBelow only the history of the keys of one claims partition: a prune
+// record is ordered with that partition's claims alone, so it may touch no other key. Reads and
+// writes pass through; Scan hides the record and watermark keys of other partitions' keys.
+class PartitionStore final : public slashing::HistoryStore {
+ public:
+  PartitionStore(slashing::HistoryStore& store, int32_t partition, int32_t partition_count)
+      : store_(store), partition_(partition), partition_count_(partition_count) {}
+
+  Result<std::optional<std::string>> Get(std::string_view key) override { return store_.Get(key); }
+  Status WriteSynced(const slashing::StoreBatch& batch) override {
+    return store_.WriteSynced(batch);
+  }
+  Status Scan(std::string_view prefix,
+              const std::function<bool(std::string_view, std::string_view)>& visit) override {
+    return store_.Scan(prefix, [&](std::string_view key, std::string_view value) {
+      std::optional<std::vector<uint8_t>> public_key;
+      if (!key.empty() && key[0] == slashing::kRecordKeyTag) {
+        auto decoded = slashing::DecodeRecordKey(key);
+        if (decoded.ok()) public_key = std::move(decoded->public_key);
+      } else if (!key.empty() && key[0] == slashing::kWatermarkKeyTag) {
+        auto decoded = slashing::DecodeWatermarkKey(key);
+        if (decoded.ok()) public_key = std::move(decoded->public_key);
+      }
+      // Undecodable keys are passed on so PruneBelow reports the corruption as it would.
+      if (public_key && ClaimPartition(*public_key, partition_count_) != partition_) return true;
+      return visit(key, value);
+    });
+  }
+
+ private:
+  slashing::HistoryStore& store_;
+  const int32_t partition_;
+  const int32_t partition_count_;
+};
+
 bool SetProperty(rd_kafka_conf_t* conf, const std::string& name, const std::string& value,
                  std::string& error) {
   char buffer[512];
@@ -151,11 +189,20 @@ class ReplicatedHistoryLog::Impl {
  private:
   Status CreateClients();
   Status ReadPartitionCount();
+  // BindTopic checks (or, on the first start, records) the topic binding, then loads the offsets.
   Status BindTopic();
+  Status CheckTopicBinding();
+  Result<std::optional<int64_t>> ReadStoredOffset(int32_t partition);
   void ApplierLoop();
   void PollerLoop();
-  // TryApply evaluates and writes one batch; false if the store failed (then nothing changed).
+  // TryApply evaluates and writes one batch of claims records; false if the store failed (then
+  // nothing changed).
   bool TryApply(std::span<rd_kafka_message_t* const> messages);
+  // TryApplyAdmin applies one import or prune record and stores its offset; false if the store
+  // failed (then it is retried: both operations are idempotent, so a partial first try is safe).
+  bool TryApplyAdmin(rd_kafka_message_t* message);
+  // SkipAdmin stores the offset past an admin record that every signer skips alike.
+  bool SkipAdmin(int32_t partition, int64_t offset, const std::string& why);
   static void OnDelivery(rd_kafka_t* producer, const rd_kafka_message_t* message, void* opaque);
   void Fail(Status status);
 
@@ -291,36 +338,45 @@ Status ReplicatedHistoryLog::Impl::ReadPartitionCount() {
 }
 
 Status ReplicatedHistoryLog::Impl::BindTopic() {
-  auto stored = store_.Get(TopicMetaKey());
-  if (!stored.ok()) return stored.status();
-  if (stored->has_value()) {
-    auto meta = DecodeTopicMeta(**stored);
-    if (!meta) return Status::Corruption("kafka topic binding in the store does not decode");
-    if (meta->topic != options_.claims_topic) {
-      return Status::FailedPrecondition("this history was built from claims topic " + meta->topic +
-                                        ", not " + options_.claims_topic);
-    }
-    if (meta->partitions != partitions_) {
-      return Status::FailedPrecondition(
-          "claims topic " + options_.claims_topic + " has " + std::to_string(partitions_) +
-          " partitions but this history was built with " + std::to_string(meta->partitions) +
-          ": a changed partition count moves keys between partitions, refusing to start");
-    }
-  } else {
-    Status written =
-        store_.WriteSynced({{TopicMetaKey(), EncodeTopicMeta(partitions_, options_.claims_topic)}});
-    if (!written.ok()) return written;
-  }
+  if (Status bound = CheckTopicBinding(); !bound.ok()) return bound;
   next_offsets_.assign(static_cast<size_t>(partitions_), 0);
   for (int32_t partition = 0; partition < partitions_; ++partition) {
-    auto offset = store_.Get(OffsetMetaKey(partition));
+    auto offset = ReadStoredOffset(partition);
     if (!offset.ok()) return offset.status();
-    if (!offset->has_value()) continue;
-    auto decoded = DecodeOffset(**offset);
-    if (!decoded) return Status::Corruption("kafka offset in the store does not decode");
-    next_offsets_[static_cast<size_t>(partition)] = *decoded;
+    if (offset->has_value()) next_offsets_[static_cast<size_t>(partition)] = **offset;
   }
   return Status::Ok();
+}
+
+Status ReplicatedHistoryLog::Impl::CheckTopicBinding() {
+  auto stored = store_.Get(TopicMetaKey());
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) {
+    return store_.WriteSynced(
+        {{TopicMetaKey(), EncodeTopicMeta(partitions_, options_.claims_topic)}});
+  }
+  auto meta = DecodeTopicMeta(**stored);
+  if (!meta) return Status::Corruption("kafka topic binding in the store does not decode");
+  if (meta->topic != options_.claims_topic) {
+    return Status::FailedPrecondition("this history was built from claims topic " + meta->topic +
+                                      ", not " + options_.claims_topic);
+  }
+  if (meta->partitions != partitions_) {
+    return Status::FailedPrecondition(
+        "claims topic " + options_.claims_topic + " has " + std::to_string(partitions_) +
+        " partitions but this history was built with " + std::to_string(meta->partitions) +
+        ": a changed partition count moves keys between partitions, refusing to start");
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<int64_t>> ReplicatedHistoryLog::Impl::ReadStoredOffset(int32_t partition) {
+  auto offset = store_.Get(OffsetMetaKey(partition));
+  if (!offset.ok()) return offset.status();
+  if (!offset->has_value()) return std::optional<int64_t>();
+  auto decoded = DecodeOffset(**offset);
+  if (!decoded) return Status::Corruption("kafka offset in the store does not decode");
+  return std::optional<int64_t>(*decoded);
 }
 
 Status ReplicatedHistoryLog::Impl::Start() {
@@ -411,6 +467,110 @@ void ReplicatedHistoryLog::Impl::OnDelivery(rd_kafka_t* /*producer*/,
   self->applied_.notify_all();
 }
 
+namespace {
+
+bool IsAdminMessage(const rd_kafka_message_t* message) {
+  if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+  const ClaimsTopicRecordKind kind = PeekClaimsTopicRecordKind(
+      std::span(static_cast<const uint8_t*>(message->payload), message->len));
+  return kind == ClaimsTopicRecordKind::kImport || kind == ClaimsTopicRecordKind::kPrune;
+}
+
+}  // namespace
+
+bool ReplicatedHistoryLog::Impl::SkipAdmin(int32_t partition, int64_t offset,
+                                           const std::string& why) {
+  Warn("skipped history record at partition " + std::to_string(partition) + " offset " +
+       std::to_string(offset) + ": " + why);
+  Status written = store_.WriteSynced({{OffsetMetaKey(partition), EncodeOffset(offset + 1)}});
+  std::lock_guard lock(mutex_);
+  if (!written.ok()) {
+    ++stats_.store_write_failures;
+    return false;
+  }
+  ++stats_.synced_batches;
+  ++stats_.records_skipped;
+  next_offsets_[static_cast<size_t>(partition)] = offset + 1;
+  applied_.notify_all();
+  return true;
+}
+
+bool ReplicatedHistoryLog::Impl::TryApplyAdmin(rd_kafka_message_t* message) {
+  const int32_t partition = message->partition;
+  if (partition < 0 || partition >= partitions_) return true;
+  {
+    std::lock_guard lock(mutex_);
+    if (message->offset < next_offsets_[static_cast<size_t>(partition)]) return true;
+  }
+  const std::span<const uint8_t> bytes(static_cast<const uint8_t*>(message->payload), message->len);
+  Status applied;
+  if (PeekClaimsTopicRecordKind(bytes) == ClaimsTopicRecordKind::kImport) {
+    auto record = DecodeImportRecord(bytes);
+    if (!record.ok()) return SkipAdmin(partition, message->offset, record.status().message());
+    if (record->genesis_hash != options_.genesis_hash) {
+      return SkipAdmin(partition, message->offset, "import for another chain (genesis hash)");
+    }
+    if (ClaimPartition(record->public_key, partitions_) != partition) {
+      return SkipAdmin(partition, message->offset, "import of a key of another partition");
+    }
+    auto interchange = slashing::ParseInterchange(record->interchange_json);
+    if (!interchange.ok()) {
+      return SkipAdmin(partition, message->offset,
+                       "import does not parse: " + interchange.status().message());
+    }
+    if (interchange->genesis_hash != options_.genesis_hash || interchange->keys.size() != 1 ||
+        interchange->keys[0].public_key != record->public_key) {
+      return SkipAdmin(partition, message->offset,
+                       "import holds another chain or key than its record says");
+    }
+    auto report = slashing::ImportHistory(store_, options_.genesis_hash, *interchange);
+    if (!report.ok()) {
+      // Refused for what the record holds: every signer refuses it alike. Anything else is this
+      // store's trouble and is retried, never skipped, or this signer would drift from the rest.
+      const slashing::StatusCode code = report.status().code();
+      if (code == slashing::StatusCode::kFailedPrecondition ||
+          code == slashing::StatusCode::kInvalidArgument) {
+        return SkipAdmin(partition, message->offset,
+                         "import refused: " + report.status().message());
+      }
+      applied = report.status();
+    }
+  } else {
+    auto record = DecodePruneRecord(bytes);
+    if (!record.ok()) return SkipAdmin(partition, message->offset, record.status().message());
+    if (record->genesis_hash != options_.genesis_hash) {
+      return SkipAdmin(partition, message->offset, "prune for another chain (genesis hash)");
+    }
+    if (record->partition != partition || record->partition_count != partitions_) {
+      return SkipAdmin(partition, message->offset,
+                       "prune produced for another partition or partition count");
+    }
+    PartitionStore partition_store(store_, partition, partitions_);
+    auto report = slashing::PruneBelow(partition_store, record->domain, record->below);
+    if (!report.ok()) applied = report.status();
+  }
+  if (!applied.ok()) {
+    // kIoError from the store, or kCorruption: retried like a failed claims batch, never skipped.
+    Warn("cannot apply a history record, retrying: " + applied.message());
+    std::lock_guard lock(mutex_);
+    ++stats_.store_write_failures;
+    return false;
+  }
+  Status written =
+      store_.WriteSynced({{OffsetMetaKey(partition), EncodeOffset(message->offset + 1)}});
+  std::lock_guard lock(mutex_);
+  if (!written.ok()) {
+    ++stats_.store_write_failures;
+    return false;
+  }
+  ++stats_.synced_batches;
+  ++stats_.records_applied;
+  ++stats_.history_records_applied;
+  next_offsets_[static_cast<size_t>(partition)] = message->offset + 1;
+  applied_.notify_all();
+  return true;
+}
+
 void ReplicatedHistoryLog::Impl::ApplierLoop() {
   std::vector<rd_kafka_message_t*> messages(kApplyBatchSize);
   while (!stop_.load()) {
@@ -424,8 +584,24 @@ void ReplicatedHistoryLog::Impl::ApplierLoop() {
         rd_kafka_consume_batch_queue(queue_, 0, messages.data() + 1, messages.size() - 1);
     const ssize_t count = 1 + (more > 0 ? more : 0);
     std::span<rd_kafka_message_t* const> batch(messages.data(), static_cast<size_t>(count));
-    // The same messages are retried until the store takes them: skipping them would lose claims.
-    while (!TryApply(batch) && !stop_.load()) std::this_thread::sleep_for(kRetryPause);
+    // Claims records are applied in group commits; an import or prune record changes the store
+    // outside the group's staging, so it is applied alone between two groups.
+    size_t next = 0;
+    while (next < batch.size() && !stop_.load()) {
+      size_t end = next;
+      while (end < batch.size() && !IsAdminMessage(batch[end])) ++end;
+      if (end > next) {
+        // The same messages are retried until the store takes them: skipping them would lose
+        // claims.
+        while (!TryApply(batch.subspan(next, end - next)) && !stop_.load()) {
+          std::this_thread::sleep_for(kRetryPause);
+        }
+        next = end;
+        continue;
+      }
+      while (!TryApplyAdmin(batch[next]) && !stop_.load()) std::this_thread::sleep_for(kRetryPause);
+      ++next;
+    }
     for (rd_kafka_message_t* message : batch) rd_kafka_message_destroy(message);
   }
 }
@@ -745,6 +921,12 @@ ReplicatedHistoryLogStats ReplicatedHistoryLog::Impl::Stats() const {
         std::max<int64_t>(0, high - next_offsets_[static_cast<size_t>(partition)]);
   }
   return stats;
+}
+
+slashing::Result<bool> IsReplicatedHistory(slashing::HistoryStore& store) {
+  auto stored = store.Get(TopicMetaKey());
+  if (!stored.ok()) return stored.status();
+  return stored->has_value();
 }
 
 slashing::Result<std::unique_ptr<ReplicatedHistoryLog>> ReplicatedHistoryLog::Open(

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kafka/claim_record.h"
+#include "kafka/replicated_admin.h"
 #include "slashing/history.h"
 #include "slashing/interchange.h"
 #include "slashing/record.h"
@@ -120,6 +121,43 @@ Claim Prevote(uint64_t round, uint8_t digest_byte) {
   claim.position = {1, round, {}};
   claim.digest.assign(36, digest_byte);
   return claim;
+}
+
+Claim ApprovalClaim(uint32_t session, uint16_t candidate, uint8_t validity) {
+  Claim claim;
+  claim.domain = Domain::kDispute;
+  claim.position = {session, 0, {}};
+  claim.position.candidate[0] = static_cast<uint8_t>(candidate >> 8);
+  claim.position.candidate[1] = static_cast<uint8_t>(candidate & 0xff);
+  claim.digest = {validity};
+  return claim;
+}
+
+// An approval of many candidates is one call with one claim per candidate; the classifier accepts
+// up to 1024, and so must the replicated log (it once refused more than 64), with every signer
+// recording all of them.
+TEST_F(ReplicatedLogTest, ApprovalOfMoreThanSixtyFourCandidatesIsOneRecordEverySignerApplies) {
+  auto store_a = NewStore();
+  auto store_b = NewStore();
+  auto log_a = OpenLog(*store_a, "a");
+  auto log_b = OpenLog(*store_b, "b");
+  const auto key = Key(8);
+  for (uint16_t candidates : {uint16_t{65}, uint16_t{1024}}) {
+    std::vector<Claim> approval;
+    for (uint16_t i = 0; i < candidates; ++i) approval.push_back(ApprovalClaim(candidates, i, 1));
+    auto verdicts = log_a->CheckAndRecord(key, approval, 5);
+    ASSERT_TRUE(verdicts.ok()) << candidates << ": " << verdicts.status().message();
+    ASSERT_EQ(verdicts->size(), approval.size());
+    for (Verdict verdict : *verdicts) EXPECT_EQ(verdict, Verdict::kAllowedNew);
+  }
+  EXPECT_EQ(log_a->stats().claims_won, 2u);
+  ASSERT_TRUE(log_b->WaitUntilCaughtUp(std::chrono::milliseconds(10'000)).ok());
+  EXPECT_EQ(store_b->Snapshot(), store_a->Snapshot());
+  // The other signer refuses an invalid vote on the last candidate of the large approval.
+  const Claim invalid = ApprovalClaim(1024, 1023, 0);
+  auto refused = log_b->CheckAndRecord(key, std::span(&invalid, 1), 5);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->at(0), Verdict::kRefusedDisputeConflict);
 }
 
 TEST_F(ReplicatedLogTest, ConcurrentConflictingClaimsHaveOneWinnerAndStoresAgree) {
@@ -376,6 +414,156 @@ TEST_F(ReplicatedLogTest, HistoryAdminStillWorksOnAReplicatedStore) {
   auto pruned = slashing::PruneBelow(*store, Domain::kGrandpaPrevote, {1, 3});
   ASSERT_TRUE(pruned.ok()) << pruned.status().message();
   EXPECT_EQ(pruned->records_deleted, 3u);
+}
+
+// signerctl history import and prune in Kafka mode: records of the claims topic that every signer
+// applies in the same place of each key's order, so every store stays identical (a local import
+// or prune changed one signer only, and the others kept signing what it refused).
+TEST_F(ReplicatedLogTest, ImportAndPruneRecordsChangeEverySignerAlike) {
+  constexpr int kSigners = 3;
+  std::vector<std::unique_ptr<slashing::MemoryHistoryStore>> stores;
+  std::vector<std::unique_ptr<ReplicatedHistoryLog>> logs;
+  for (int i = 0; i < kSigners; ++i) {
+    stores.push_back(NewStore());
+    logs.push_back(OpenLog(*stores.back(), "signer-" + std::to_string(i)));
+    ASSERT_NE(logs.back(), nullptr);
+  }
+  for (uint64_t round = 0; round < 8; ++round) {
+    for (uint8_t k : {uint8_t{1}, uint8_t{2}}) {
+      const Claim claim = Prevote(round, k);
+      ASSERT_TRUE(logs[round % kSigners]->CheckAndRecord(Key(k), std::span(&claim, 1), 5).ok());
+    }
+  }
+
+  // The file: key 3's history from another machine, and a conflicting digest for key 1 round 2.
+  slashing::Interchange file;
+  file.genesis_hash = Genesis();
+  slashing::InterchangeDomain imported{Domain::kGrandpaPrevote, slashing::Watermark{1, 1}, {}};
+  for (uint64_t round = 1; round < 6; ++round) {
+    imported.records.push_back({{1, round, {}}, {std::vector<uint8_t>(36, 0x33)}, 77});
+  }
+  file.keys.push_back({Key(3), {imported}});
+  slashing::InterchangeDomain conflicting{Domain::kGrandpaPrevote, std::nullopt, {}};
+  conflicting.records.push_back({{1, 2, {}}, {std::vector<uint8_t>(36, 0x99)}, 78});
+  file.keys.push_back({Key(1), {conflicting}});
+  ReplicatedAdminOptions admin;
+  admin.brokers = cluster_.bootstraps();
+  admin.claims_topic = kTopic;
+  admin.signer_id = "signerctl";
+  admin.timeout = std::chrono::milliseconds(10'000);
+  auto produced = ProduceImport(admin, file);
+  ASSERT_TRUE(produced.ok()) << produced.status().message();
+  EXPECT_EQ(produced->records_produced, 2u);
+  EXPECT_EQ(produced->public_keys, 2u);
+  EXPECT_EQ(produced->interchange_records, 6u);
+
+  for (auto& log : logs) ASSERT_TRUE(log->WaitUntilCaughtUp(std::chrono::seconds(10)).ok());
+  for (auto& store : stores) EXPECT_EQ(store->Snapshot(), stores[0]->Snapshot());
+  for (int i = 0; i < kSigners; ++i) {
+    EXPECT_EQ(logs[static_cast<size_t>(i)]->stats().history_records_applied, 2u);
+    // Every signer refuses what the file recorded, and the position the file made conflicted.
+    const Claim other = Prevote(3, 0x44);
+    auto refused = logs[static_cast<size_t>(i)]->CheckAndRecord(Key(3), std::span(&other, 1), 5);
+    ASSERT_TRUE(refused.ok());
+    EXPECT_EQ(refused->at(0), Verdict::kRefusedGrandpaEquivocation);
+    const Claim again = Prevote(2, 1);
+    auto conflicted = logs[static_cast<size_t>(i)]->CheckAndRecord(Key(1), std::span(&again, 1), 5);
+    ASSERT_TRUE(conflicted.ok());
+    EXPECT_FALSE(slashing::IsAllowed(conflicted->at(0)));
+  }
+
+  auto pruned = ProducePrune(admin, Genesis(), Domain::kGrandpaPrevote, {1, 5});
+  ASSERT_TRUE(pruned.ok()) << pruned.status().message();
+  EXPECT_EQ(pruned->records_produced, static_cast<uint64_t>(kPartitions));
+  // A claim after the prune, on the third signer: below the new watermark on every key.
+  for (auto& log : logs) ASSERT_TRUE(log->WaitUntilCaughtUp(std::chrono::seconds(10)).ok());
+  for (uint8_t k : {uint8_t{1}, uint8_t{2}, uint8_t{3}}) {
+    const Claim old = Prevote(4, 0x55);
+    auto refused = logs[2]->CheckAndRecord(Key(k), std::span(&old, 1), 5);
+    ASSERT_TRUE(refused.ok());
+    EXPECT_EQ(refused->at(0), Verdict::kRefusedBelowWatermark) << int(k);
+  }
+  for (auto& store : stores) EXPECT_EQ(store->Snapshot(), stores[0]->Snapshot());
+  auto summary = slashing::Summarize(*stores[0]);
+  ASSERT_TRUE(summary.ok());
+  // Left: rounds 5..7 of keys 1 and 2, round 5 of key 3.
+  EXPECT_EQ(summary->records[Domain::kGrandpaPrevote], 7u);
+  EXPECT_EQ(summary->watermarks[Domain::kGrandpaPrevote], 3u);
+
+  // A signer rebuilt from the topic reaches the same history, imports and prunes included.
+  auto rebuilt = NewStore();
+  auto rebuilt_log = OpenLog(*rebuilt, "rebuilt");
+  ASSERT_TRUE(rebuilt_log->WaitUntilCaughtUp(std::chrono::seconds(10)).ok());
+  auto a = rebuilt->Snapshot();
+  auto b = stores[0]->Snapshot();
+  EXPECT_EQ(a, b);
+}
+
+// A key's history larger than one record is split into several import records, each merged on
+// its own; together they hold the whole file.
+TEST_F(ReplicatedLogTest, LargeImportIsSplitIntoSeveralRecords) {
+  auto store = NewStore();
+  auto log = OpenLog(*store, "a");
+  slashing::Interchange file;
+  file.genesis_hash = Genesis();
+  slashing::InterchangeDomain domain{Domain::kGrandpaPrecommit, slashing::Watermark{2, 0}, {}};
+  for (uint64_t round = 0; round < 4'500; ++round) {
+    domain.records.push_back({{2, round, {}}, {std::vector<uint8_t>(36, 0x21)}, 1 + round});
+  }
+  file.keys.push_back({Key(4), {domain}});
+  ReplicatedAdminOptions admin;
+  admin.brokers = cluster_.bootstraps();
+  admin.claims_topic = kTopic;
+  admin.timeout = std::chrono::milliseconds(10'000);
+  auto produced = ProduceImport(admin, file);
+  ASSERT_TRUE(produced.ok()) << produced.status().message();
+  EXPECT_EQ(produced->records_produced, 3u) << "2,000 records per import record";
+  ASSERT_TRUE(log->WaitUntilCaughtUp(std::chrono::seconds(10)).ok());
+  EXPECT_EQ(log->stats().history_records_applied, 3u);
+  auto exported = slashing::ExportHistory(*store, Genesis());
+  ASSERT_TRUE(exported.ok());
+  EXPECT_EQ(*exported, file);
+}
+
+// A bad import or prune record is skipped by every signer alike, and its offset is passed.
+TEST_F(ReplicatedLogTest, MalformedHistoryRecordsAreSkippedByEverySigner) {
+  auto store = NewStore();
+  auto log = OpenLog(*store, "a");
+  char error[256];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", cluster_.bootstraps().c_str(), error, sizeof(error));
+  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof(error));
+  ImportRecord import;
+  import.public_key = Key(5);
+  import.genesis_hash = Genesis();
+  import.interchange_json = "{not json";
+  PruneRecord prune;
+  prune.genesis_hash = Genesis();
+  prune.partition = 0;
+  prune.partition_count = kPartitions + 1;  // produced for another partition count
+  prune.domain = Domain::kGrandpaPrevote;
+  prune.below = {9, 9};
+  auto import_bytes = EncodeImportRecord(import);
+  auto prune_bytes = EncodePruneRecord(prune);
+  ASSERT_TRUE(import_bytes.ok() && prune_bytes.ok());
+  std::string truncated = prune_bytes->substr(0, 10);
+  const std::pair<std::string*, int32_t> records[] = {
+      {&*import_bytes, ClaimPartition(Key(5), kPartitions)}, {&*prune_bytes, 0}, {&truncated, 1}};
+  for (const auto& [bytes, partition] : records) {
+    ASSERT_EQ(rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(kTopic), RD_KAFKA_V_PARTITION(partition),
+                                RD_KAFKA_V_VALUE(bytes->data(), bytes->size()),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  ASSERT_EQ(rd_kafka_flush(producer, 10'000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_destroy(producer);
+  ASSERT_TRUE(log->WaitUntilCaughtUp(std::chrono::milliseconds(10'000)).ok());
+  EXPECT_EQ(log->stats().records_skipped, 3u);
+  EXPECT_EQ(log->stats().history_records_applied, 0u);
+  const Claim claim = Prevote(1, 0x02);
+  auto verdicts = log->CheckAndRecord(Key(5), std::span(&claim, 1), 5);
+  ASSERT_TRUE(verdicts.ok());
+  EXPECT_EQ(verdicts->at(0), Verdict::kAllowedNew);
 }
 
 TEST_F(ReplicatedLogTest, RefusesAChangedPartitionCountOrTopic) {

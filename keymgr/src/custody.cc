@@ -178,6 +178,12 @@ Status InMemoryCustody::Delete(const KeyId& id) {
   return Status::Ok();
 }
 
+Result<bool> InMemoryCustody::Holds(const KeyId& id) {
+  std::lock_guard lock(mutex_);
+  if (Status fault = TakeFault(CustodyOp::kHolds); !fault.ok()) return fault;
+  return keys_.contains(id);
+}
+
 Result<std::vector<uint8_t>> InMemoryCustody::Sign(const KeyId& id, Scheme scheme,
                                                    std::span<const uint8_t> message) {
   std::lock_guard lock(mutex_);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -16,6 +17,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <utility>
@@ -69,6 +71,10 @@ int64_t SystemClock() {
 const secp256k1_context* Secp256k1() {
   static secp256k1_context* context = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
   return context;
+}
+
+std::string AsString(std::span<const uint8_t> bytes) {
+  return std::string(bytes.begin(), bytes.end());
 }
 
 std::vector<uint8_t> IdBytes(const KeyId& id) {
@@ -255,6 +261,18 @@ struct WrappedObject {
   ParsedLabel label;
 };
 
+// ReadLabel reads CKA_LABEL in one attribute call when it fits a buffer that holds any label of
+// ours (pkcs11::GetBytes asks for the size first, two calls); a listing reads every label.
+Result<std::vector<uint8_t>> ReadLabel(Session& session, CK_OBJECT_HANDLE object) {
+  std::array<uint8_t, 256> buffer{};
+  CK_ATTRIBUTE label{CKA_LABEL, buffer.data(), static_cast<CK_ULONG>(buffer.size())};
+  if (session.fn()->C_GetAttributeValue(session.handle(), object, &label, 1) == CKR_OK) {
+    return std::vector<uint8_t>(buffer.begin(),
+                                buffer.begin() + static_cast<ptrdiff_t>(label.ulValueLen));
+  }
+  return pkcs11::GetBytes(session, object, CKA_LABEL);
+}
+
 // ListWrapped returns every sr25519 data object of ours whose label parses.
 Result<std::vector<WrappedObject>> ListWrapped(Session& session) {
   const std::vector<uint8_t> application = ApplicationBytes();
@@ -264,7 +282,7 @@ Result<std::vector<WrappedObject>> ListWrapped(Session& session) {
   if (!found.ok()) return found.status();
   std::vector<WrappedObject> objects;
   for (CK_OBJECT_HANDLE handle : *found) {
-    Result<std::vector<uint8_t>> label = pkcs11::GetBytes(session, handle, CKA_LABEL);
+    Result<std::vector<uint8_t>> label = ReadLabel(session, handle);
     if (!label.ok()) return label.status();
     std::optional<ParsedLabel> parsed = ParseLabel(*label);
     if (!parsed.has_value() || parsed->id.public_key.size() != kSr25519PublicSize) continue;
@@ -421,9 +439,17 @@ struct Pkcs11Custody::Impl {
   // write that follows are atomic, and the wrapping key is created at most once.
   std::mutex write_mutex;
   mutable std::mutex loaded_mutex;
-  // Unwrapped sr25519 keys. shared_ptr so UnloadSecrets never frees a key under a signer: the
-  // secret is wiped when its last user finishes.
-  std::map<KeyId, std::shared_ptr<const Sr25519Keypair>> loaded;
+  // An unwrapped sr25519 key and the token object it was unwrapped from. The plaintext is a copy
+  // of a key another process may delete at any time (`signerctl keys delete` beside signerd), so
+  // the entry is trusted only while that object still is the key: every use re-reads it, as an
+  // HSM-native key's remembered handle is re-read (LoadSr25519).
+  struct LoadedSr25519 {
+    // shared_ptr so UnloadSecrets never frees a key under a signer: the secret is wiped when its
+    // last user finishes.
+    std::shared_ptr<const Sr25519Keypair> pair;
+    CK_OBJECT_HANDLE wrapped_object = CK_INVALID_HANDLE;
+  };
+  std::map<KeyId, LoadedSr25519> loaded;
 
   // The disable markers last read from the token. Sign calls trust them for disabled_refresh, then
   // read them again, so a disable written by another process is honoured within that time.
@@ -959,21 +985,69 @@ struct Pkcs11Custody::Impl {
     return FinishEcdsa(raw, digest, id.public_key);
   }
 
+  // WrappedStillNames reads the class, application and label of `object` in one attribute call:
+  // true only if it is still our wrapped secret of `id`; false if it is gone or now something else
+  // (the module may reuse the number). Other module errors (session lost, token removed) fail.
+  Result<bool> WrappedStillNames(Session& session, CK_OBJECT_HANDLE object, const KeyId& id) {
+    CK_OBJECT_CLASS klass = 0;
+    // One byte more than ours, so a longer application is told apart rather than cut to fit.
+    std::array<uint8_t, kWrappedApplication.size() + 1> application{};
+    // Our labels are under 100 bytes; anything that does not fit here is not one of them.
+    std::array<uint8_t, 256> label{};
+    CK_ATTRIBUTE templ[] = {
+        {CKA_CLASS, &klass, sizeof(klass)},
+        {CKA_APPLICATION, application.data(), static_cast<CK_ULONG>(application.size())},
+        {CKA_LABEL, label.data(), static_cast<CK_ULONG>(label.size())}};
+    const CK_RV rv =
+        session.fn()->C_GetAttributeValue(session.handle(), object, templ, std::size(templ));
+    if (HandleGone(rv) || rv == CKR_BUFFER_TOO_SMALL || rv == CKR_ATTRIBUTE_TYPE_INVALID)
+      return false;
+    if (Status s = session.Check(rv, "C_GetAttributeValue (wrapped sr25519 secret)"); !s.ok())
+      return s;
+    if (klass != CKO_DATA || templ[1].ulValueLen != kWrappedApplication.size() ||
+        !std::equal(kWrappedApplication.begin(), kWrappedApplication.end(), application.begin())) {
+      return false;
+    }
+    std::optional<ParsedLabel> parsed =
+        ParseLabel(std::span<const uint8_t>(label.data(), templ[2].ulValueLen));
+    return parsed.has_value() && parsed->id == id;
+  }
+
+  // ForgetLoaded wipes the remembered secret of `id` if it is still `pair` (a concurrent call may
+  // already have put a fresh one in its place).
+  void ForgetLoaded(const KeyId& id, const std::shared_ptr<const Sr25519Keypair>& pair) {
+    std::lock_guard lock(loaded_mutex);
+    if (auto it = loaded.find(id); it != loaded.end() && it->second.pair == pair) loaded.erase(it);
+  }
+
+  // LoadSr25519 returns the unwrapped key `id`. A remembered one is used only after one attribute
+  // read shows its wrapped object still on the token (WrappedStillNames); otherwise the token is
+  // searched and the key unwrapped again, or kNotFound is returned and the stale secret wiped.
+  // This is what makes a delete by another process stop sr25519 signing at the next call; disable
+  // markers are checked by the callers (CheckEnabled) before this, as for every scheme.
   Result<std::shared_ptr<const Sr25519Keypair>> LoadSr25519(const KeyId& id) {
+    if (id.public_key.size() != kSr25519PublicSize) return Status::NotFound("sr25519 key not held");
+    std::optional<LoadedSr25519> remembered;
     {
       std::lock_guard lock(loaded_mutex);
-      if (auto it = loaded.find(id); it != loaded.end()) return it->second;
+      if (auto it = loaded.find(id); it != loaded.end()) remembered = it->second;
     }
-    if (id.public_key.size() != kSr25519PublicSize) return Status::NotFound("sr25519 key not held");
     Result<Session> session = pool->Acquire();
     if (!session.ok()) return session.status();
+    if (remembered.has_value()) {
+      Result<bool> still = WrappedStillNames(*session, remembered->wrapped_object, id);
+      if (!still.ok()) return still.status();
+      if (*still) return remembered->pair;
+      ForgetLoaded(id, remembered->pair);
+    }
     Result<WrappedObject> object = FindWrapped(*session, id);
     if (!object.ok()) return object.status();
     Result<Sr25519Keypair> pair = Unwrap(*session, *object);
     if (!pair.ok()) return pair.status();
     auto shared = std::make_shared<const Sr25519Keypair>(std::move(pair).value());
     std::lock_guard lock(loaded_mutex);
-    return loaded.try_emplace(id, std::move(shared)).first->second;
+    loaded[id] = LoadedSr25519{shared, object->handle};
+    return shared;
   }
 
   // ImportNative creates the private and public key objects for an ed25519 or ecdsa secret, then
@@ -1058,12 +1132,26 @@ struct Pkcs11Custody::Impl {
       return s;
     }
     ObjectGuard public_guard(session, public_object);
-    if (Status s = ProbeSign(session, info.id, scheme); !s.ok()) return s;
+    if (Status s = ProbeNew(session, info.id, scheme, private_key); !s.ok()) return s;
     private_guard.Release();
     public_guard.Release();
     if (marker_guard.has_value()) marker_guard->Release();
-    ForgetPrivateKey(info.id);  // a handle remembered for an earlier key of this id is stale
     return info;
+  }
+
+  // ProbeNew proves the private key just stored at `private_key` signs as `id`. Its handle is
+  // remembered first (replacing any handle of an earlier key of this id), so the probe checks it
+  // with one attribute read instead of searching the token, which walks every object and so made
+  // storing n keys (a restore) cost O(n^2). On failure the handle is forgotten; the caller's guards
+  // destroy the objects.
+  Status ProbeNew(Session& session, const KeyId& id, Scheme scheme, CK_OBJECT_HANDLE private_key) {
+    {
+      std::lock_guard lock(private_key_hint_mutex);
+      private_key_hints[id] = private_key;
+    }
+    Status probe = ProbeSign(session, id, scheme);
+    if (!probe.ok()) ForgetPrivateKey(id);
+    return probe;
   }
 
   // ProbeSign signs kImportProbe with the stored key and verifies it against the key's identity.
@@ -1156,38 +1244,110 @@ struct Pkcs11Custody::Impl {
         return s;
       }
     }
-    if (Status s = ProbeSign(session, info.id, scheme); !s.ok()) return s;
+    if (Status s = ProbeNew(session, info.id, scheme, private_key); !s.ok()) return s;
     public_guard.Release();
     private_guard.Release();
-    ForgetPrivateKey(info.id);  // a handle remembered for an earlier key of this id is stale
     return info;
   }
 
+  // PrivateKeyAttributes is what a listing reads of one private key object.
+  struct PrivateKeyAttributes {
+    CK_ULONG key_type = 0;
+    std::vector<uint8_t> label;
+    std::vector<uint8_t> id;
+    CK_BBOOL local = CK_FALSE;
+    CK_BBOOL never_extractable = CK_FALSE;
+    CK_BBOOL sensitive = CK_FALSE;
+    CK_BBOOL extractable = CK_TRUE;
+  };
+
+  // ReadAllAtOnce reads every attribute a listing needs in one C_GetAttributeValue, or nullopt if
+  // that one call does not succeed (a label or id that does not fit, an attribute the object lacks,
+  // a lost session); the caller then reads them one by one for its exact errors. A listing reads
+  // every key of every validator, and SoftHSM2's file store re-validates the object on each call,
+  // so one call instead of nine per key is most of a listing's cost.
+  static std::optional<PrivateKeyAttributes> ReadAllAtOnce(Session& session,
+                                                           CK_OBJECT_HANDLE object) {
+    PrivateKeyAttributes read;
+    // Our labels are under 100 bytes and our ids 37; anything longer is not one of ours anyway.
+    std::array<uint8_t, 256> label{};
+    std::array<uint8_t, 64> id{};
+    CK_ATTRIBUTE templ[] = {
+        AttrOf(CKA_KEY_TYPE, read.key_type),
+        {CKA_LABEL, label.data(), static_cast<CK_ULONG>(label.size())},
+        {CKA_ID, id.data(), static_cast<CK_ULONG>(id.size())},
+        AttrOf(CKA_LOCAL, read.local),
+        AttrOf(CKA_NEVER_EXTRACTABLE, read.never_extractable),
+        AttrOf(CKA_SENSITIVE, read.sensitive),
+        AttrOf(CKA_EXTRACTABLE, read.extractable),
+    };
+    if (session.fn()->C_GetAttributeValue(session.handle(), object, templ, std::size(templ)) !=
+        CKR_OK) {
+      return std::nullopt;
+    }
+    read.label.assign(label.begin(), label.begin() + static_cast<ptrdiff_t>(templ[1].ulValueLen));
+    read.id.assign(id.begin(), id.begin() + static_cast<ptrdiff_t>(templ[2].ulValueLen));
+    return read;
+  }
+
+  // SchemeOfKeyType returns the scheme and public key size of a PKCS#11 key type of ours.
+  static std::optional<std::pair<Scheme, size_t>> SchemeOfKeyType(CK_ULONG key_type) {
+    if (key_type == CKK_EC_EDWARDS) return std::pair{Scheme::kEd25519, kEd25519PublicSize};
+    if (key_type == CKK_EC) return std::pair{Scheme::kEcdsa, kEcdsaPublicSize};
+    return std::nullopt;
+  }
+
+  // OurIdentity returns the identity a private key's label gives, if the object is one of ours:
+  // a key type we use, a label that parses, and a CKA_ID that agrees with it.
+  static std::optional<ParsedLabel> OurIdentity(const PrivateKeyAttributes& read) {
+    std::optional<std::pair<Scheme, size_t>> scheme = SchemeOfKeyType(read.key_type);
+    if (!scheme.has_value()) return std::nullopt;
+    std::optional<ParsedLabel> parsed = ParseLabel(read.label);
+    if (!parsed.has_value() || parsed->id.public_key.size() != scheme->second ||
+        IdBytes(parsed->id) != read.id) {
+      return std::nullopt;
+    }
+    return parsed;
+  }
+
+  // Describe builds KeyInfo from what was read, or nullopt if the object is not one of ours.
+  static Result<std::optional<KeyInfo>> Describe(const PrivateKeyAttributes& read) {
+    std::optional<ParsedLabel> parsed = OurIdentity(read);
+    if (!parsed.has_value()) return std::optional<KeyInfo>();
+    if (read.sensitive != CK_TRUE || read.extractable != CK_FALSE) {
+      // Reported rather than hidden: an operator must see a key that lost its protection.
+      return Status::Internal("private key " + std::string(read.label.begin(), read.label.end()) +
+                              " is extractable or not sensitive");
+    }
+    KeyInfo info;
+    info.id = std::move(parsed->id);
+    info.scheme = SchemeOfKeyType(read.key_type)->first;
+    info.protection = KeyProtection::kHsmNonExtractable;
+    // The HSM's own attestation, not our label: generated on the token and never extractable since.
+    info.generated_in_custody = read.local == CK_TRUE && read.never_extractable == CK_TRUE;
+    info.created_at_unix = parsed->created_at;
+    return std::optional<KeyInfo>(std::move(info));
+  }
+
   // DescribePrivateKey builds KeyInfo for one private key object, or nullopt if it is not one of
-  // ours.
+  // ours: one attribute call when it can, otherwise attribute by attribute, failing on the first
+  // one that cannot be read.
   Result<std::optional<KeyInfo>> DescribePrivateKey(Session& session, CK_OBJECT_HANDLE object) {
+    if (std::optional<PrivateKeyAttributes> read = ReadAllAtOnce(session, object)) {
+      return Describe(*read);
+    }
+    PrivateKeyAttributes read;
     Result<CK_ULONG> key_type = pkcs11::GetUlong(session, object, CKA_KEY_TYPE);
     if (!key_type.ok()) return key_type.status();
-    Scheme scheme;
-    size_t public_size;
-    if (*key_type == CKK_EC_EDWARDS) {
-      scheme = Scheme::kEd25519;
-      public_size = kEd25519PublicSize;
-    } else if (*key_type == CKK_EC) {
-      scheme = Scheme::kEcdsa;
-      public_size = kEcdsaPublicSize;
-    } else {
-      return std::optional<KeyInfo>();
-    }
+    read.key_type = *key_type;
+    if (!SchemeOfKeyType(read.key_type).has_value()) return std::optional<KeyInfo>();
     Result<std::vector<uint8_t>> label = pkcs11::GetBytes(session, object, CKA_LABEL);
     Result<std::vector<uint8_t>> id_bytes = pkcs11::GetBytes(session, object, CKA_ID);
     if (!label.ok()) return label.status();
     if (!id_bytes.ok()) return id_bytes.status();
-    std::optional<ParsedLabel> parsed = ParseLabel(*label);
-    if (!parsed.has_value() || parsed->id.public_key.size() != public_size ||
-        IdBytes(parsed->id) != *id_bytes) {
-      return std::optional<KeyInfo>();
-    }
+    read.label = std::move(label).value();
+    read.id = std::move(id_bytes).value();
+    if (!OurIdentity(read).has_value()) return std::optional<KeyInfo>();
     Result<bool> local = pkcs11::GetBool(session, object, CKA_LOCAL);
     Result<bool> never_extractable = pkcs11::GetBool(session, object, CKA_NEVER_EXTRACTABLE);
     Result<bool> sensitive = pkcs11::GetBool(session, object, CKA_SENSITIVE);
@@ -1195,19 +1355,11 @@ struct Pkcs11Custody::Impl {
     if (!local.ok() || !never_extractable.ok() || !sensitive.ok() || !extractable.ok()) {
       return Status::Internal("cannot read key protection attributes");
     }
-    if (!*sensitive || *extractable) {
-      // Reported rather than hidden: an operator must see a key that lost its protection.
-      return Status::Internal("private key " + std::string(label->begin(), label->end()) +
-                              " is extractable or not sensitive");
-    }
-    KeyInfo info;
-    info.id = std::move(parsed->id);
-    info.scheme = scheme;
-    info.protection = KeyProtection::kHsmNonExtractable;
-    // The HSM's own attestation, not our label: generated on the token and never extractable since.
-    info.generated_in_custody = *local && *never_extractable;
-    info.created_at_unix = parsed->created_at;
-    return std::optional<KeyInfo>(std::move(info));
+    read.local = *local ? CK_TRUE : CK_FALSE;
+    read.never_extractable = *never_extractable ? CK_TRUE : CK_FALSE;
+    read.sensitive = *sensitive ? CK_TRUE : CK_FALSE;
+    read.extractable = *extractable ? CK_TRUE : CK_FALSE;
+    return Describe(read);
   }
 
   void Forget(const KeyId& id) {
@@ -1359,6 +1511,12 @@ Status Pkcs11Custody::Delete(const KeyId& id) {
   return Status::Ok();
 }
 
+Result<bool> Pkcs11Custody::Holds(const KeyId& id) {
+  Result<Session> session = impl_->pool->Acquire();
+  if (!session.ok()) return session.status();
+  return impl_->HoldsKey(*session, id);
+}
+
 Status Pkcs11Custody::Disable(const KeyId& id) {
   std::lock_guard lock(impl_->write_mutex);
   Result<Session> session = impl_->pool->Acquire();
@@ -1400,8 +1558,9 @@ struct Pkcs11Custody::BulkImport::State {
   Impl* impl = nullptr;
   std::unique_lock<std::mutex> write_lock;
   std::optional<Session> session;
-  // CKA_ID values (key type || public key) of every key object and wrapped secret on the token.
-  std::set<std::vector<uint8_t>> present;
+  // CKA_ID values (key type || public key) of every key object and wrapped secret on the token, as
+  // strings: GCC 12 misreads the memcmp bound of a set of byte vectors (-Wstringop-overread).
+  std::set<std::string> present;
   CK_OBJECT_HANDLE wrapping_key = CK_INVALID_HANDLE;
 };
 
@@ -1427,12 +1586,13 @@ Result<std::unique_ptr<Pkcs11Custody::BulkImport>> Pkcs11Custody::BeginBulkImpor
     for (CK_OBJECT_HANDLE object : *objects) {
       Result<std::vector<uint8_t>> id_bytes = pkcs11::GetBytes(s, object, CKA_ID);
       if (!id_bytes.ok()) return id_bytes.status();
-      state->present.insert(std::move(id_bytes).value());
+      state->present.insert(AsString(*id_bytes));
     }
   }
   Result<std::vector<WrappedObject>> wrapped = impl_->ScanWrapped(s);
   if (!wrapped.ok()) return wrapped.status();
-  for (const WrappedObject& object : *wrapped) state->present.insert(IdBytes(object.label.id));
+  for (const WrappedObject& object : *wrapped)
+    state->present.insert(AsString(IdBytes(object.label.id)));
   return std::unique_ptr<BulkImport>(new BulkImport(std::move(state)));
 }
 
@@ -1444,7 +1604,8 @@ Result<KeyInfo> Pkcs11Custody::BulkImport::Import(const KeyTypeId& key_type, con
   const std::vector<uint8_t> public_key = pair.public_key();
   std::vector<uint8_t> id_bytes(key_type.begin(), key_type.end());
   id_bytes.insert(id_bytes.end(), public_key.begin(), public_key.end());
-  if (state.present.contains(id_bytes)) return Status::InvalidArgument("key already stored");
+  if (state.present.contains(AsString(id_bytes)))
+    return Status::InvalidArgument("key already stored");
   Result<KeyInfo> stored = Status::Internal("unset");
   if (const Sr25519Keypair* sr = pair.sr25519()) {
     if (state.wrapping_key == CK_INVALID_HANDLE) {
@@ -1463,7 +1624,7 @@ Result<KeyInfo> Pkcs11Custody::BulkImport::Import(const KeyTypeId& key_type, con
                                       ecdsa->public_key(), /*check_absent=*/false, disabled);
   }
   if (!stored.ok()) return stored.status();
-  state.present.insert(std::move(id_bytes));
+  state.present.insert(AsString(id_bytes));
   if (disabled) state.impl->MarkersChanged(stored->id);
   return stored;
 }

@@ -764,8 +764,12 @@ TEST_F(Pkcs11CustodyTest, ConcurrentSigningUsesOneSessionPerThread) {
   for (int t = 0; t < 6; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 20; ++i) {
-        const std::vector<uint8_t> message =
-            Bytes("t" + std::to_string(t) + "i" + std::to_string(i));
+        // Appended piecewise: GCC 12 -O3 misreads `"t" + std::to_string(t)` (-Wrestrict).
+        std::string text = "t";
+        text += std::to_string(t);
+        text += 'i';
+        text += std::to_string(i);
+        const std::vector<uint8_t> message = Bytes(text);
         Result<std::vector<uint8_t>> ed = custody->Sign(gran->id, Scheme::kEd25519, message);
         Result<std::vector<uint8_t>> ec = custody->Sign(beef->id, Scheme::kEcdsa, message);
         if (ed.ok() && ec.ok() && Ed25519Verify(gran->id.public_key, message, *ed) &&
@@ -839,6 +843,179 @@ TEST_F(Pkcs11CustodyTest, RememberedKeyHandlesFollowDeleteAndReimportElsewhere) 
   }
 }
 
+// The unwrapped sr25519 secret is this process's copy of a key another instance (`signerctl keys
+// delete` beside signerd) may delete: it must stop signing at the next use, not at the next
+// restart, as an HSM-native key does, and its secret must leave memory.
+TEST_F(Pkcs11CustodyTest, CachedSr25519SecretStopsAtOnceWhenDeletedElsewhere) {
+  std::unique_ptr<Pkcs11Custody> signer = OpenCustody();
+  std::unique_ptr<Pkcs11Custody> admin = OpenCustody();
+  ASSERT_NE(signer, nullptr);
+  ASSERT_NE(admin, nullptr);
+  Result<Sr25519Keypair> software = Sr25519Keypair::FromMiniSecret(
+      Hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"));
+  ASSERT_TRUE(software.ok());
+  const Keypair pair(std::move(software).value());
+  Result<KeyInfo> other = admin->Generate(Type("para"), Scheme::kSr25519);
+  ASSERT_TRUE(other.ok());
+  const std::vector<uint8_t> message = Bytes("babe seal hash");
+  const VrfTranscriptData input{"BABE", {{"slot number", Bytes("12345678")}}};
+  auto signs = [&](const KeyId& id) {
+    Result<std::vector<uint8_t>> signature = signer->Sign(id, Scheme::kSr25519, message);
+    if (!signature.ok()) return signature.status();
+    return Sr25519Verify(id.public_key, message, *signature)
+               ? Status::Ok()
+               : Status::Internal("signature does not verify");
+  };
+
+  Result<KeyInfo> info = admin->Import(Type("babe"), pair);
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  const KeyId id = info->id;
+  ASSERT_TRUE(signs(id).ok());  // unwrapped and remembered
+  ASSERT_TRUE(signs(other->id).ok());
+  ASSERT_EQ(signer->LoadedSecretCount(), 2u);
+
+  // Deleted elsewhere: no sign call, VRF or backup export may use the remembered secret.
+  ASSERT_TRUE(admin->Delete(id).ok());
+  EXPECT_EQ(signs(id).code(), StatusCode::kNotFound);
+  EXPECT_EQ(signer->LoadedSecretCount(), 1u) << "a deleted key's secret stays in memory";
+  EXPECT_EQ(signer->VrfSign(id, input, std::nullopt).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(signer->VrfPreOutput(id, input).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(signer->ExportSr25519SecretForBackup(id).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(signs(other->id).ok()) << "another key stopped signing";
+
+  // The VRF paths are re-checked too, not only Sign.
+  ASSERT_TRUE(admin->Import(Type("babe"), pair).ok());
+  ASSERT_TRUE(signer->VrfPreOutput(id, input).ok());
+  ASSERT_TRUE(admin->Delete(id).ok());
+  EXPECT_EQ(signer->VrfSign(id, input, std::nullopt).status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(admin->Import(Type("babe"), pair).ok());
+  ASSERT_TRUE(signer->VrfSign(id, input, std::nullopt).ok());
+  ASSERT_TRUE(admin->Delete(id).ok());
+  EXPECT_EQ(signer->VrfPreOutput(id, input).status().code(), StatusCode::kNotFound);
+
+  // Re-imported: the new object signs.
+  ASSERT_TRUE(admin->Import(Type("babe"), pair).ok());
+  Status reimported = signs(id);
+  EXPECT_TRUE(reimported.ok()) << reimported.message();
+
+  // Deleted and re-imported with no sign in between: the stale entry is replaced, not trusted.
+  ASSERT_TRUE(admin->Delete(id).ok());
+  ASSERT_TRUE(admin->Import(Type("babe"), pair).ok());
+  Status replaced = signs(id);
+  EXPECT_TRUE(replaced.ok()) << replaced.message();
+  EXPECT_EQ(signer->LoadedSecretCount(), 2u);
+
+  // Deleted through the signer itself.
+  ASSERT_TRUE(signer->Delete(id).ok());
+  EXPECT_EQ(signs(id).code(), StatusCode::kNotFound);
+  EXPECT_EQ(signer->LoadedSecretCount(), 1u);
+}
+
+// A disable written by another instance stops a remembered sr25519 secret exactly as it stops an
+// HSM-native key: at once where the markers are read on every call, otherwise within
+// disabled_refresh; the secret is wiped when the disable is seen.
+TEST_F(Pkcs11CustodyTest, CachedSr25519SecretHonoursADisableElsewhereLikeEd25519) {
+  std::unique_ptr<Pkcs11Custody> admin = OpenCustody();
+  ASSERT_NE(admin, nullptr);
+  auto open_with_refresh = [&](std::chrono::milliseconds refresh) {
+    Pkcs11Config config = Config();
+    config.disabled_refresh = refresh;
+    Result<std::unique_ptr<Pkcs11Custody>> custody = Pkcs11Custody::Open(std::move(config));
+    EXPECT_TRUE(custody.ok());
+    return custody.ok() ? std::move(custody).value() : nullptr;
+  };
+  std::unique_ptr<Pkcs11Custody> every_call = open_with_refresh(std::chrono::milliseconds(0));
+  std::unique_ptr<Pkcs11Custody> bounded = open_with_refresh(std::chrono::milliseconds(300));
+  ASSERT_TRUE(every_call && bounded);
+  Result<KeyInfo> sr = admin->Generate(Type("babe"), Scheme::kSr25519);
+  Result<KeyInfo> ed = admin->Generate(Type("gran"), Scheme::kEd25519);
+  ASSERT_TRUE(sr.ok() && ed.ok());
+  const std::vector<uint8_t> message = Bytes("m");
+  for (Pkcs11Custody* signer : {every_call.get(), bounded.get()}) {
+    ASSERT_TRUE(signer->Sign(sr->id, Scheme::kSr25519, message).ok());
+    ASSERT_TRUE(signer->Sign(ed->id, Scheme::kEd25519, message).ok());
+    ASSERT_EQ(signer->LoadedSecretCount(), 1u);
+  }
+
+  ASSERT_TRUE(admin->Disable(sr->id).ok());
+  ASSERT_TRUE(admin->Disable(ed->id).ok());
+  EXPECT_EQ(every_call->Sign(sr->id, Scheme::kSr25519, message).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(every_call->Sign(ed->id, Scheme::kEd25519, message).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(every_call->LoadedSecretCount(), 0u);
+  // Past the bound (the background refresher runs every 150 ms here), without any call meanwhile.
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_EQ(bounded->LoadedSecretCount(), 0u) << "a disabled key's secret stays in memory";
+  EXPECT_EQ(bounded->Sign(sr->id, Scheme::kSr25519, message).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(bounded->Sign(ed->id, Scheme::kEd25519, message).status().code(),
+            StatusCode::kNotFound);
+
+  ASSERT_TRUE(admin->Enable(sr->id).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_TRUE(bounded->Sign(sr->id, Scheme::kSr25519, message).ok());
+  EXPECT_TRUE(every_call->Sign(sr->id, Scheme::kSr25519, message).ok());
+}
+
+// A listing reads each key's attributes in one call; a private key of ours that lost its protection
+// must still be reported, not hidden, and a label too long for that call must still be read.
+TEST_F(Pkcs11CustodyTest, ListingReportsAnUnprotectedKeyAndReadsLongLabels) {
+  std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
+  ASSERT_NE(custody, nullptr);
+  Result<KeyInfo> kept = custody->Generate(Type("gran"), Scheme::kEd25519);
+  ASSERT_TRUE(kept.ok());
+  // A data object with a 300-byte label under our application is skipped, not an error.
+  CK_SESSION_HANDLE session = InspectionSession();
+  const std::vector<uint8_t> application = Bytes("polkadot-remote-signer/sr25519-wrapped/v1");
+  const std::string long_label(300, 'x');
+  CK_OBJECT_CLASS data_class = CKO_DATA;
+  CK_ATTRIBUTE data_templ[] = {AttrOf(CKA_CLASS, data_class), AttrOf(CKA_TOKEN, pkcs11::kTrue),
+                               AttrOf(CKA_PRIVATE, pkcs11::kTrue),
+                               AttrBytes(CKA_APPLICATION, application),
+                               Attr(CKA_LABEL, long_label.data(), long_label.size())};
+  CK_OBJECT_HANDLE data = CK_INVALID_HANDLE;
+  ASSERT_EQ(fn()->C_CreateObject(session, data_templ, std::size(data_templ), &data), CKR_OK);
+  Result<std::vector<KeyInfo>> listed = custody->ListAll();
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].id, kept->id);
+  EXPECT_TRUE((*listed)[0].generated_in_custody);
+
+  // An extractable ed25519 private key carrying one of our identities.
+  Result<Ed25519Keypair> pair = Ed25519Keypair::FromSeed(
+      Hex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"));
+  ASSERT_TRUE(pair.ok());
+  const KeyId id{Type("gran"),
+                 std::vector<uint8_t>(pair->public_key().begin(), pair->public_key().end())};
+  const std::vector<uint8_t> id_bytes = IdBytes(id);
+  const std::string label = "gran:" + HexEncode(id.public_key) + ":1700000000:imported";
+  const uint8_t ed25519_oid[] = {0x06, 0x03, 0x2b, 0x65, 0x70};
+  CK_OBJECT_CLASS private_class = CKO_PRIVATE_KEY;
+  CK_KEY_TYPE key_type = CKK_EC_EDWARDS;
+  CK_ATTRIBUTE key_templ[] = {AttrOf(CKA_CLASS, private_class),
+                              AttrOf(CKA_KEY_TYPE, key_type),
+                              AttrOf(CKA_TOKEN, pkcs11::kTrue),
+                              AttrOf(CKA_PRIVATE, pkcs11::kTrue),
+                              AttrOf(CKA_SENSITIVE, pkcs11::kFalse),
+                              AttrOf(CKA_EXTRACTABLE, pkcs11::kTrue),
+                              AttrOf(CKA_SIGN, pkcs11::kTrue),
+                              Attr(CKA_EC_PARAMS, ed25519_oid, sizeof(ed25519_oid)),
+                              AttrBytes(CKA_VALUE, pair->seed()),
+                              AttrBytes(CKA_ID, id_bytes),
+                              Attr(CKA_LABEL, label.data(), label.size())};
+  CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+  ASSERT_EQ(fn()->C_CreateObject(session, key_templ, std::size(key_templ), &key), CKR_OK);
+  listed = custody->ListAll();
+  ASSERT_FALSE(listed.ok());
+  EXPECT_EQ(listed.status().code(), StatusCode::kInternal);
+  EXPECT_NE(listed.status().message().find("is extractable or not sensitive"), std::string::npos)
+      << listed.status().message();
+  EXPECT_EQ(fn()->C_DestroyObject(session, key), CKR_OK);
+  EXPECT_EQ(fn()->C_DestroyObject(session, data), CKR_OK);
+  EXPECT_EQ(fn()->C_CloseSession(session), CKR_OK);
+}
+
 // Records HSM signing throughput and what the handle check costs next to the search it replaces
 // (figures only, never asserted: timings depend on the machine).
 TEST_F(Pkcs11CustodyTest, RecordsHsmSigningThroughput) {
@@ -859,6 +1036,12 @@ TEST_F(Pkcs11CustodyTest, RecordsHsmSigningThroughput) {
   };
   RecordProperty("ed25519_signatures_per_second", rate(gran->id, Scheme::kEd25519));
   RecordProperty("ecdsa_signatures_per_second", rate(beef->id, Scheme::kEcdsa));
+  // sr25519 signs in this process from the unwrapped secret; what the HSM adds per signature is the
+  // check that the wrapped object still names the key.
+  Result<KeyInfo> babe = custody->Generate(Type("babe"), Scheme::kSr25519);
+  ASSERT_TRUE(babe.ok());
+  ASSERT_TRUE(custody->Sign(babe->id, Scheme::kSr25519, message).ok());  // unwrapped once
+  RecordProperty("sr25519_signatures_per_second", rate(babe->id, Scheme::kSr25519));
 
   // What one search for the key costs against one attribute read of its handle.
   const CK_SESSION_HANDLE session = InspectionSession();

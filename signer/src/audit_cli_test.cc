@@ -1,4 +1,5 @@
-// `signerctl audit verify`: exit codes and the first bad line, run as a real process.
+// `signerctl audit verify`: exit codes and the first bad line, and a repaired torn tail, run as a
+// real process.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -70,6 +71,33 @@ TEST(AuditCliTest, VerifyReportsTheFirstBadLine) {
   EXPECT_NE(edited.out.find("\"first_bad_line\":1"), std::string::npos) << edited.out;
 
   EXPECT_EQ(RunVerify((dir / "missing").string()).exit_code, 2);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(AuditCliTest, VerifyAcceptsALogWhoseTornTailWasRepaired) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("audit_cli_torn_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "audit.jsonl").string();
+  {
+    auto log = AuditLog::Open(path);
+    ASSERT_TRUE(log.ok());
+    AuditRecord record;
+    record.verdict = "denied";
+    ASSERT_TRUE((*log)->Append(record).ok());
+  }
+  {
+    std::ofstream out(path, std::ios::app);
+    out << "{\"seq\":1,\"time_ms\":";  // a write cut short by a crash
+  }
+  CliRun torn = RunVerify(path);
+  EXPECT_EQ(torn.exit_code, 1) << torn.out;
+  EXPECT_NE(torn.out.find("\"first_bad_line\":2"), std::string::npos) << torn.out;
+
+  ASSERT_TRUE(AuditLog::Open(path).ok());  // signerd starting again
+  CliRun repaired = RunVerify(path);
+  EXPECT_EQ(repaired.exit_code, 0) << repaired.out;
+  EXPECT_NE(repaired.out.find("\"lines\":2"), std::string::npos) << repaired.out;
   std::filesystem::remove_all(dir);
 }
 

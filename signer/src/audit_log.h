@@ -2,6 +2,7 @@
 // verifier.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -68,8 +69,16 @@ class AuditFile {
 class AuditLog final : public AuditSink {
  public:
   // Open opens or creates `path` (mode 0600) for appending. An existing file's chain is verified
-  // first and continued; a broken chain or a torn last line fails with kInvalidArgument (an
-  // operator must look at it), an unreadable file with kUnavailable.
+  // first, reading it in bounded chunks (memory use does not grow with the file), and continued.
+  // A torn last line (no newline, or not an audit record: a crash or a full disk in the middle of
+  // a write) of at most kAuditMaxLineBytes is repaired: its bytes are copied to
+  // `<path>.torn-<offset>-<hash prefix>` (synced), cut from the log, and a chained `audit_repair`
+  // record saying how many bytes were cut, their blake2b-256 and the copy's name takes its place,
+  // so `VerifyAuditFile` accepts the result. Anything else that does not verify (an edited or
+  // missing line, a corrupt line before the last, a last line with a wrong seq or prev) fails with
+  // kInvalidArgument: an operator must look at it. An unreadable file, or a repair that cannot be
+  // written (full disk), fails with kUnavailable and leaves the log as it was, apart from a partial
+  // copy or repair line that the next Open repairs again.
   static keymgr::Result<std::unique_ptr<AuditLog>> Open(const std::string& path);
   // Create continues the chain of `existing_text` (the file's current bytes, which the caller read)
   // in `file`. kInvalidArgument if `existing_text` does not verify. Takes ownership of `file`.
@@ -80,16 +89,20 @@ class AuditLog final : public AuditSink {
   AuditLog& operator=(const AuditLog&) = delete;
 
   // Append adds one line for `record` and returns once it is durable (Ok), or kUnavailable if the
-  // log is or becomes broken; then nothing about this record may be assumed written.
+  // log is or becomes broken; then nothing about this record may be assumed written. The line
+  // holds BoundAuditRecord(record) (audit_field.h): client-chosen fields that are not valid are
+  // replaced by their length and a short escaped prefix, so a line stays a few KiB at most.
   keymgr::Status Append(const AuditRecord& record) override;
 
   // LineObserver sees every line (without its newline) once it is durable, exactly once, in chain
   // order. It runs on the thread of the group leader that wrote the line while that leader still
   // holds the log's commit role, so calls never overlap, but the next group waits for it: it must
   // only enqueue (the Kafka audit stream). Set it before the first Append; it is not synchronised
-  // with Append.
+  // with Append. The record it gets is the bounded one the line holds. A repair record that Open
+  // wrote is delivered to the first observer set, from inside SetLineObserver, so a stream of the
+  // lines has no gap where the repair is.
   using LineObserver = std::function<void(std::string_view line, const AuditRecord& record)>;
-  void SetLineObserver(LineObserver observer) { observer_ = std::move(observer); }
+  void SetLineObserver(LineObserver observer);
 
   // Stats counts committed groups and lines, and the callers waiting right now (for tests and
   // benchmarks: lines / groups is the mean group size). Thread-safe.
@@ -102,6 +115,10 @@ class AuditLog final : public AuditSink {
 
  private:
   struct Writer;
+  struct WrittenLine {
+    std::string line;
+    AuditRecord record;
+  };
   AuditLog(std::unique_ptr<AuditFile> file, uint64_t next_seq, std::string prev_hash);
   void CommitGroup(const std::vector<std::shared_ptr<Writer>>& group);
 
@@ -111,6 +128,7 @@ class AuditLog final : public AuditSink {
   std::string prev_hash_;
   bool broken_ = false;  // a failed write leaves the file in an unknown state: refuse further use
   LineObserver observer_;
+  std::vector<WrittenLine> unobserved_;  // written by Open before any observer was set
 
   mutable std::mutex mutex_;  // guards queue_ and stats_
   std::deque<std::shared_ptr<Writer>> queue_;
@@ -126,14 +144,20 @@ struct AuditVerifyReport {
   std::string last_hash;        // hash of the last good line (the next prev)
 };
 
+// kAuditMaxLineBytes bounds one line while a log is verified, so a corrupt file cannot make the
+// verifier hold it whole. Lines signerd writes are a few KiB at most (BoundAuditRecord); older
+// versions wrote at most twice the 1 MiB request limit.
+constexpr size_t kAuditMaxLineBytes = size_t{4} << 20;
+
 // VerifyAuditText checks the chain of a whole log's bytes: each line is a JSON object with the
 // fields above, seq increases by one, and prev is the hash of the line before. An edited line is
 // reported as that line (the next line's prev no longer matches it while seq is continuous); a
 // removed line as the line after the gap (seq jumps). Editing the very last line cannot be detected
-// from the file alone. Pure.
+// from the file alone. A line longer than kAuditMaxLineBytes is a bad line. Pure.
 AuditVerifyReport VerifyAuditText(std::string_view text);
 
-// VerifyAuditFile reads `path` and verifies it. kNotFound if it cannot be read.
+// VerifyAuditFile reads `path` in bounded chunks and verifies it. kNotFound if it cannot be
+// opened, kUnavailable if reading it fails.
 keymgr::Result<AuditVerifyReport> VerifyAuditFile(const std::string& path);
 
 // AuditLineHash is the chain hash of one line (without its newline), lower-case hex.

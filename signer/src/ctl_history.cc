@@ -1,5 +1,5 @@
 // signerctl history commands: export, import, inspect and prune a stopped signer's protection
-// history.
+// history; in Kafka mode import and prune go through the claims topic to every signer.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "ctl_command.h"
+#include "kafka/replicated_admin.h"
 #include "signer/config.h"
 #include "slashing/history.h"
 #include "slashing/history_admin.h"
@@ -42,7 +43,11 @@ struct HistoryOptions {
 struct LoadedHistory {
   std::string data_dir;
   slashing::Hash256 genesis{};
+  std::string signer_id;
+  std::optional<signer::KafkaConfig> kafka;  // set for a replicated signer
 };
+
+Outcome HistoryError(const slashing::Status& status, const std::string& data_dir);
 
 keymgr::Result<LoadedHistory> LoadHistoryConfig(const std::string& path) {
   auto config = signer::LoadSignerConfig(path);
@@ -52,7 +57,43 @@ keymgr::Result<LoadedHistory> LoadHistoryConfig(const std::string& path) {
   LoadedHistory loaded;
   loaded.data_dir = config->history.data_dir;
   loaded.genesis = config->history.genesis_hash;
+  loaded.signer_id = config->signer_id;
+  loaded.kafka = config->kafka;
   return loaded;
+}
+
+kafka::ReplicatedAdminOptions AdminOptions(const LoadedHistory& config) {
+  kafka::ReplicatedAdminOptions options;
+  options.brokers = config.kafka->brokers;
+  options.claims_topic = config.kafka->claims_topic;
+  options.signer_id = config.signer_id;
+  options.properties = config.kafka->properties;
+  return options;
+}
+
+// RefuseReplicatedHistory refuses to change a replicated signer's history locally: the other
+// signers would not get the change, their verdicts would drift from this one's, and this signer's
+// own applier would later evaluate claims against records no log ever held. The config of such a
+// signer has a kafka section (then import and prune go through the claims topic instead); this
+// catches a config that lost it.
+std::optional<Outcome> RefuseReplicatedHistory(const std::string& data_dir,
+                                               const std::string& command) {
+  std::error_code error;
+  if (!std::filesystem::is_directory(data_dir, error)) return std::nullopt;
+  slashing::RocksDbStoreOptions store_options;
+  store_options.create_if_missing = false;
+  auto store = slashing::RocksDbStore::Open(data_dir, store_options);
+  if (!store.ok()) return HistoryError(store.status(), data_dir);
+  auto replicated = kafka::IsReplicatedHistory(**store);
+  if (!replicated.ok()) return HistoryError(replicated.status(), data_dir);
+  if (!*replicated) return std::nullopt;
+  return Outcome::Usage("history in " + data_dir +
+                        " belongs to a replicated signer (it was built from a Kafka claims "
+                        "topic): a local " +
+                        command +
+                        " would change this signer alone and its verdicts would drift from the "
+                        "others; run it with the signer's config including its kafka section, so "
+                        "it goes through the claims topic to every signer");
 }
 
 // HistoryError turns a slashing failure into the one-line message of a usage outcome. A locked
@@ -455,6 +496,29 @@ struct ImportOptions {
   std::string in_path;
 };
 
+// ImportThroughClaimsTopic produces the file to the claims topic, per key on the key's partition;
+// every signer merges it into its history in order with the key's claims. Signers may be running.
+Outcome ImportThroughClaimsTopic(const LoadedHistory& config, const std::string& text) {
+  auto parsed = slashing::ParseInterchange(text);
+  if (!parsed.ok()) {
+    return Outcome::Usage("--in: " + parsed.status().message());
+  }
+  if (parsed->genesis_hash != config.genesis) {
+    return Outcome::Usage("--in: interchange file is for another genesis hash");
+  }
+  auto report = kafka::ProduceImport(AdminOptions(config), *parsed);
+  if (!report.ok()) {
+    return Outcome::Usage("import through the claims topic: " + report.status().message());
+  }
+  nlohmann::ordered_json output;
+  output["claims_topic"] = config.kafka->claims_topic;
+  output["partitions"] = report->partitions;
+  output["records_produced"] = report->records_produced;
+  output["public_keys"] = report->public_keys;
+  output["interchange_records"] = report->interchange_records;
+  return Outcome::Json(std::move(output));
+}
+
 Outcome RunImport(const ImportOptions& options) {
   auto config = LoadHistoryConfig(options.history.config_path);
   if (!config.ok()) {
@@ -463,6 +527,12 @@ Outcome RunImport(const ImportOptions& options) {
   auto text = ReadInterchangeFile(options.in_path);
   if (!text.ok()) {
     return Outcome::Usage(text.status().message());
+  }
+  if (config->kafka) {
+    return ImportThroughClaimsTopic(*config, *text);
+  }
+  if (auto refused = RefuseReplicatedHistory(config->data_dir, "import")) {
+    return *refused;
   }
   auto report = slashing::AdminImport(config->data_dir, config->genesis, *text);
   if (!report.ok()) {
@@ -484,7 +554,9 @@ Outcome RunImport(const ImportOptions& options) {
 void RegisterImport(CLI::App& history, CommandTable& table) {
   auto options = std::make_shared<ImportOptions>();
   CLI::App* command = history.add_subcommand(
-      "import", "merge an interchange file into the history (created if missing)");
+      "import",
+      "merge an interchange file into the history (created if missing); in Kafka mode into every "
+      "signer's history through the claims topic");
   AddConfigOption(command, options->history);
   command->add_option("--in", options->in_path, "interchange file to read")->required();
   table.Add(command, [options] { return RunImport(*options); });
@@ -622,8 +694,25 @@ Outcome RunPrune(const PruneOptions& options) {
   if (!below.ok()) {
     return Outcome::Usage(below.status().message());
   }
+  if (config->kafka) {
+    // Every signer prunes each partition's keys at the same point of that partition's order.
+    auto produced = kafka::ProducePrune(AdminOptions(*config), config->genesis, *domain, *below);
+    if (!produced.ok()) {
+      return Outcome::Usage("prune through the claims topic: " + produced.status().message());
+    }
+    nlohmann::ordered_json output;
+    output["domain"] = slashing::DomainName(*domain);
+    output["below"] = FormatPosition(*domain, below->major, below->minor);
+    output["claims_topic"] = config->kafka->claims_topic;
+    output["partitions"] = produced->partitions;
+    output["records_produced"] = produced->records_produced;
+    return Outcome::Json(std::move(output));
+  }
   if (keymgr::Status present = RequireHistoryDirectory(config->data_dir); !present.ok()) {
     return Outcome::Usage(present.message());
+  }
+  if (auto refused = RefuseReplicatedHistory(config->data_dir, "prune")) {
+    return *refused;
   }
   auto report = slashing::AdminPrune(config->data_dir, config->genesis, *domain, *below);
   if (!report.ok()) {
@@ -640,7 +729,9 @@ Outcome RunPrune(const PruneOptions& options) {
 void RegisterPrune(CLI::App& history, CommandTable& table) {
   auto options = std::make_shared<PruneOptions>();
   CLI::App* command = history.add_subcommand(
-      "prune", "raise one domain's watermark of every key and delete the records below it");
+      "prune",
+      "raise one domain's watermark of every key and delete the records below it; in Kafka mode "
+      "on every signer through the claims topic");
   AddConfigOption(command, options->history);
   command
       ->add_option("--domain", options->domain,
@@ -659,7 +750,8 @@ void RegisterPrune(CLI::App& history, CommandTable& table) {
 void RegisterHistoryCommands(CLI::App& app, CommandTable& table) {
   CLI::App* history = app.add_subcommand(
       "history",
-      "slashing-protection history of a stopped signer (refused while a signer holds it)");
+      "slashing-protection history of a stopped signer (refused while a signer holds it); with a "
+      "kafka section in the config, import and prune go through the claims topic to every signer");
   history->require_subcommand(1);
   RegisterExport(*history, table);
   RegisterImport(*history, table);

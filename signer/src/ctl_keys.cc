@@ -31,6 +31,7 @@
 #include "signer/config.h"
 #include "slashing/history_admin.h"
 #include "slashing/record.h"
+#include "slashing/types.h"
 
 namespace signerctl {
 namespace {
@@ -125,6 +126,30 @@ nlohmann::ordered_json KeyJson(const keymgr::KeyInfo& info) {
   return json;
 }
 
+// AddSharedRoles adds "also_held_as": the other key types under which `listing` holds the same
+// public key of the same scheme. A signature carries no key type, so signerd protects such a key
+// by every slashable role it holds (docs/protection.md); operators should see when that is so.
+// With a slashable role among them, "note" says so in words.
+void AddSharedRoles(nlohmann::ordered_json& json, const keymgr::KeyInfo& info,
+                    const std::vector<keymgr::KeyInfo>& listing) {
+  std::set<std::string> others;
+  bool slashable = slashing::IsSlashableKeyType(info.id.key_type);
+  for (const keymgr::KeyInfo& other : listing) {
+    if (other.scheme != info.scheme || other.id.public_key != info.id.public_key ||
+        other.id.key_type == info.id.key_type) {
+      continue;
+    }
+    others.insert(keymgr::KeyTypeName(other.id.key_type));
+    slashable = slashable || slashing::IsSlashableKeyType(other.id.key_type);
+  }
+  json["also_held_as"] = others;
+  if (!others.empty() && slashable) {
+    json["note"] =
+        "this public key holds several key types; signerd judges every request for it by the "
+        "protection rules of each slashable one";
+  }
+}
+
 keymgr::Result<keymgr::KeyTypeId> KeyTypeArgument(const std::string& name) {
   auto key_type = keymgr::MakeKeyTypeId(name);
   if (!key_type.ok()) {
@@ -190,7 +215,9 @@ Outcome RunList(const std::string& config_path) {
             [](const keymgr::KeyInfo& a, const keymgr::KeyInfo& b) { return a.id < b.id; });
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const keymgr::KeyInfo& info : *keys) {
-    list.push_back(KeyJson(info));
+    nlohmann::ordered_json json = KeyJson(info);
+    AddSharedRoles(json, info, *keys);
+    list.push_back(std::move(json));
   }
   nlohmann::ordered_json out;
   out["keys"] = std::move(list);
@@ -255,6 +282,7 @@ Outcome RunKeystoreImport(const ImportArgs& args) {
   for (const keymgr::KeyInfo& info : *existing) present.insert(info.id);
   nlohmann::ordered_json imported = nlohmann::ordered_json::array();
   nlohmann::ordered_json already_present = nlohmann::ordered_json::array();
+  std::vector<keymgr::KeyInfo> imported_infos;
   for (size_t i = 0; i < pairs.size(); ++i) {
     const keymgr::KeyId id{dir->keys[i].key_type, dir->keys[i].public_key};
     if (present.contains(id)) {
@@ -268,13 +296,34 @@ Outcome RunKeystoreImport(const ImportArgs& args) {
                             info.status().message() + "; " + std::to_string(imported.size()) +
                             " keys were imported before it");
     }
-    imported.push_back(KeyJson(*info));
+    existing->push_back(*info);
+    imported_infos.push_back(*info);
+  }
+  // Roles are reported once every key is in, so two files of one SURI name each other.
+  for (const keymgr::KeyInfo& info : imported_infos) {
+    nlohmann::ordered_json json = KeyJson(info);
+    AddSharedRoles(json, info, *existing);
+    imported.push_back(std::move(json));
   }
   nlohmann::ordered_json out;
   out["imported"] = std::move(imported);
   out["already_present"] = std::move(already_present);
   out["skipped_files"] = dir->skipped;
   return Outcome::Json(std::move(out));
+}
+
+// ImportedKeyJson describes a key just imported, with the other key types its public key holds.
+// The key is in; a listing that fails afterwards only leaves the roles out of the report.
+nlohmann::ordered_json ImportedKeyJson(keymgr::Pkcs11Custody& custody,
+                                       const keymgr::KeyInfo& info) {
+  nlohmann::ordered_json json = KeyJson(info);
+  auto listing = custody.ListAll();
+  if (listing.ok()) {
+    AddSharedRoles(json, info, *listing);
+  } else {
+    json["also_held_as"] = "unknown: " + listing.status().message();
+  }
+  return json;
 }
 
 // An export is a few hundred bytes; this bound only stops a wrong file early.
@@ -304,7 +353,7 @@ Outcome RunPolkadotJsImport(const ImportArgs& args, const keymgr::KeyTypeId& key
   if (!opened.ok()) return Outcome::Usage(opened.status().message());
   auto info = opened->custody->Import(key_type, *pair);
   if (!info.ok()) return Outcome::Usage("import: " + info.status().message());
-  return Outcome::Json(KeyJson(*info));
+  return Outcome::Json(ImportedKeyJson(*opened->custody, *info));
 }
 
 Outcome RunImport(ImportArgs& args) {
@@ -349,7 +398,7 @@ Outcome RunImport(ImportArgs& args) {
   if (!opened.ok()) return Outcome::Usage(opened.status().message());
   auto info = opened->custody->Import(*key_type, *pair);
   if (!info.ok()) return Outcome::Usage("import: " + info.status().message());
-  return Outcome::Json(KeyJson(*info));
+  return Outcome::Json(ImportedKeyJson(*opened->custody, *info));
 }
 
 // ----- rotate -----

@@ -29,8 +29,8 @@ constexpr std::array<std::string_view, 10> kKnownKeyTypes = {
     "acco", "asgn", "audi", "aura", "babe", "beef", "gran", "imon", "mixn", "para"};
 
 // Custody operations as hsm_errors labels; created up front so the series exist at 0.
-constexpr std::array<std::string_view, 8> kCustodyOperations = {
-    "list",     "generate",      "import", "delete", "sign", "ecdsa_sign_prehashed",
+constexpr std::array<std::string_view, 9> kCustodyOperations = {
+    "list",     "generate",      "import", "delete", "holds", "sign", "ecdsa_sign_prehashed",
     "vrf_sign", "vrf_pre_output"};
 
 bool IsNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
@@ -646,6 +646,12 @@ keymgr::Result<keymgr::KeyInfo> MeteredCustody::Import(const keymgr::KeyTypeId& 
     KeysChanged();
   }
   return result;
+}
+
+keymgr::Result<bool> MeteredCustody::Holds(const keymgr::KeyId& id) {
+  keymgr::Result<bool> held = inner_.Holds(id);
+  Count("holds", held.status());
+  return held;
 }
 
 keymgr::Status MeteredCustody::Delete(const keymgr::KeyId& id) {

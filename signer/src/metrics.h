@@ -297,6 +297,7 @@ class MeteredCustody final : public keymgr::KeyCustody {
   keymgr::Result<keymgr::KeyInfo> Import(const keymgr::KeyTypeId& key_type,
                                          const keymgr::Keypair& pair) override;
   keymgr::Status Delete(const keymgr::KeyId& id) override;
+  keymgr::Result<bool> Holds(const keymgr::KeyId& id) override;
   keymgr::Result<std::vector<uint8_t>> Sign(const keymgr::KeyId& id, keymgr::Scheme scheme,
                                             std::span<const uint8_t> message) override;
   keymgr::Result<keymgr::EcdsaSignature> EcdsaSignPrehashed(

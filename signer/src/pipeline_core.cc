@@ -7,6 +7,7 @@
 #include "keymgr/hex.h"
 #include "keymgr/keypair.h"
 #include "keymgr/secret_bytes.h"
+#include "slashing/classify.h"
 
 namespace signer {
 namespace {
@@ -344,6 +345,22 @@ Reply<std::vector<uint8_t>> Pipeline::SignWith(const CallContext& context, const
   request.public_key = input.public_key;
   request.message = input.message;
   request.preimage = input.preimage;
+  // A signature carries no key type: if this public key also holds a slashable role whose messages
+  // look like this one, that role's rule judges it too. Custody is asked, not a cached index, so a
+  // role added by another process counts at once; only messages of a role's shape pay for it.
+  for (const slashing::KeyType& role : slashing::kSlashableKeyTypes) {
+    if (role == *key_type || keymgr::RequiredSchemeForKeyType(role) != *scheme ||
+        !slashing::MayBeMessageOf(role, input.message)) {
+      continue;
+    }
+    auto held = deps_.custody.Holds(
+        KeyId{role, std::vector<uint8_t>(input.public_key.begin(), input.public_key.end())});
+    if (!held.ok()) {
+      return Finish<Bytes>(trace, FromCustody(held.status()),
+                           "custody: " + held.status().message());
+    }
+    if (*held) request.other_roles.push_back(role);
+  }
   auto decision = deps_.protector.Decide(request);
   if (!decision.ok()) {
     return Finish<Bytes>(trace, FromHistory(decision.status()),

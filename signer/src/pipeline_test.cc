@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "keymgr/hash.h"
 #include "keymgr/hex.h"
 #include "keymgr/keypair.h"
 #include "slashing/history_log.h"
@@ -381,6 +382,165 @@ TEST_F(PipelineTest, GenerateAndInsertNeedTheirGrantAndAMatchingKey) {
                               Scheme::kEd25519, "gran", std::nullopt)
                 .code,
             ReplyCode::kPermissionDenied);
+}
+
+// BabeHeader is a SCALE header with one BABE SecondaryPlain pre-digest for `slot`; `parent_byte`
+// makes different blocks of one slot.
+std::vector<uint8_t> BabeHeader(uint64_t slot, uint8_t parent_byte) {
+  std::vector<uint8_t> out(32, parent_byte);  // parent hash
+  out.push_back(uint8_t{10 << 2});            // compact block number 10
+  out.insert(out.end(), 32, 0x02);            // state root
+  out.insert(out.end(), 32, 0x03);            // extrinsics root
+  out.push_back(uint8_t{1 << 2});             // one digest item
+  out.push_back(0x06);                        // DigestItem::PreRuntime
+  out.insert(out.end(), {'B', 'A', 'B', 'E'});
+  std::vector<uint8_t> pre_digest = {0x02, 0, 0, 0, 0};  // SecondaryPlain, authority 0
+  for (int i = 0; i < 8; ++i) pre_digest.push_back(static_cast<uint8_t>(slot >> (8 * i)));
+  out.push_back(static_cast<uint8_t>(pre_digest.size() << 2));
+  out.insert(out.end(), pre_digest.begin(), pre_digest.end());
+  return out;
+}
+
+std::vector<uint8_t> Blake2(const std::vector<uint8_t>& bytes) {
+  const keymgr::Hash256 hash = keymgr::Blake2b256(bytes);
+  return {hash.begin(), hash.end()};
+}
+
+// One public key under several key types (the dev setup's //Alice, or an operator reusing a SURI):
+// whatever key type a request names, a message that a slashable role of that public key protects
+// is judged and recorded by that role's rule.
+class SharedKeyPipelineTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    auto policy = Policy::Parse(std::string(R"(
+identities:
+  validator-alice:
+    - key_types: [babe, audi, para, gran, acco]
+      operations: [sign, insert, generate, list]
+)"));
+    ASSERT_TRUE(policy.ok()) << policy.status().message();
+    policy_ = std::make_unique<Policy>(std::move(*policy));
+    pipeline_ =
+        std::make_unique<Pipeline>(PipelineDeps{custody_, protector_, *policy_, audit_, clock_});
+  }
+
+  void Hold(std::string_view key_type, Scheme scheme, std::string_view suri) {
+    auto pair = keymgr::KeypairFromSuri(scheme, suri);
+    ASSERT_TRUE(pair.ok());
+    ASSERT_TRUE(custody_.Import(*keymgr::MakeKeyTypeId(key_type), *pair).ok());
+  }
+
+  Reply<std::vector<uint8_t>> Sign(std::string_view key_type, std::string_view crypto_type,
+                                   std::string_view public_key, const std::vector<uint8_t>& message,
+                                   std::optional<std::vector<uint8_t>> preimage = std::nullopt) {
+    const std::vector<uint8_t> key = Hex(public_key);
+    SignInput input;
+    input.key_type = key_type;
+    input.crypto_type = crypto_type;
+    input.public_key = key;
+    input.message = message;
+    if (preimage) input.preimage = std::span<const uint8_t>(*preimage);
+    return pipeline_->SignWith(context_, input);
+  }
+
+  Reply<std::vector<uint8_t>> Seal(std::string_view key_type, const std::vector<uint8_t>& header,
+                                   bool with_preimage = true) {
+    return Sign(key_type, "sr25519", kAliceSr25519, Blake2(header),
+                with_preimage ? std::optional(header) : std::nullopt);
+  }
+
+  const CallContext context_{"validator-alice", "SignWith"};
+  keymgr::InMemoryCustody custody_;
+  slashing::MemoryHistoryStore store_;
+  slashing::LocalHistoryLog log_{store_};
+  slashing::FakeClock clock_{1'700'000'000'000};
+  slashing::Protector protector_{log_, clock_, {}};
+  RecordingAudit audit_;
+  std::unique_ptr<Policy> policy_;
+  std::unique_ptr<Pipeline> pipeline_;
+};
+
+TEST_F(SharedKeyPipelineTest, BabeSealThroughAudiIsJudgedByTheBabeRule) {
+  Hold("babe", Scheme::kSr25519, "//Alice");
+  Hold("audi", Scheme::kSr25519, "//Alice");
+  const auto header_a = BabeHeader(42, 0xa1);
+  const auto header_b = BabeHeader(42, 0xb2);
+  ASSERT_EQ(Seal("babe", header_a).code, ReplyCode::kOk);
+  const size_t signs = custody_.CallCount(keymgr::CustodyOp::kSign);
+  // The review's reproduction: header B's hash through `audi`, bare and with its header.
+  EXPECT_EQ(Seal("audi", header_b, false).code, ReplyCode::kRefused);
+  auto refused = Seal("audi", header_b);
+  EXPECT_EQ(refused.code, ReplyCode::kRefused);
+  EXPECT_NE(refused.message.find("refused_babe_equivocation"), std::string::npos);
+  EXPECT_EQ(audit_.records.back().key_type, "audi");
+  EXPECT_EQ(audit_.records.back().domain, "babe");
+  EXPECT_EQ(audit_.records.back().position, "slot=42");
+  EXPECT_EQ(custody_.CallCount(keymgr::CustodyOp::kSign), signs);
+  // The same header again through `audi` is a re-sign; through audi first, the record binds babe.
+  EXPECT_EQ(Seal("audi", header_a).code, ReplyCode::kOk);
+  ASSERT_EQ(Seal("audi", BabeHeader(43, 0xa1)).code, ReplyCode::kOk);
+  EXPECT_EQ(audit_.records.back().verdict, "allowed_new");
+  EXPECT_EQ(Seal("babe", BabeHeader(43, 0xb2)).code, ReplyCode::kRefused);
+}
+
+TEST_F(SharedKeyPipelineTest, AudiKeepsSigningWhatNoSlashableRoleProtects) {
+  Hold("babe", Scheme::kSr25519, "//Alice");
+  Hold("para", Scheme::kSr25519, "//Alice");
+  Hold("audi", Scheme::kSr25519, "//Alice");
+  const std::vector<uint8_t> discovery_record(180, 0x0a);
+  auto reply = Sign("audi", "sr25519", kAliceSr25519, discovery_record);
+  ASSERT_EQ(reply.code, ReplyCode::kOk) << reply.message;
+  EXPECT_TRUE(
+      keymgr::VerifySignature(Scheme::kSr25519, Hex(kAliceSr25519), discovery_record, reply.value));
+  EXPECT_EQ(audit_.records.back().verdict, "allowed_unprotected");
+  // A key without a slashable role signs 32 bytes through any type, as an account key signs the
+  // hash of a long extrinsic.
+  Hold("acco", Scheme::kSr25519, "//Bob");
+  auto bob = keymgr::KeypairFromSuri(Scheme::kSr25519, "//Bob");
+  EXPECT_EQ(Sign("acco", "sr25519", keymgr::HexEncode(bob->public_key()), Blake2({1, 2, 3})).code,
+            ReplyCode::kOk);
+}
+
+TEST_F(SharedKeyPipelineTest, RoleAddedByInsertIsJudgedAtOnce) {
+  Hold("babe", Scheme::kSr25519, "//Alice");
+  ASSERT_EQ(Seal("babe", BabeHeader(50, 0xa1)).code, ReplyCode::kOk);
+  ASSERT_EQ(
+      pipeline_
+          ->Insert(CallContext{"validator-alice", "Insert"}, "audi", "//Alice", Hex(kAliceSr25519))
+          .code,
+      ReplyCode::kOk);
+  EXPECT_EQ(Seal("audi", BabeHeader(50, 0xb2)).code, ReplyCode::kRefused);
+}
+
+TEST_F(SharedKeyPipelineTest, GrandpaVoteThroughAccoIsJudgedByTheGranRule) {
+  // The second role comes from GenerateNew with a seed, as a node's `--dev` key insertion does.
+  Hold("gran", Scheme::kEd25519, "//Alice");
+  auto generated = pipeline_->GenerateNew(CallContext{"validator-alice", "Ed25519GenerateNew"},
+                                          Scheme::kEd25519, "acco", "//Alice");
+  ASSERT_EQ(generated.code, ReplyCode::kOk) << generated.message;
+  ASSERT_EQ(generated.value, Hex(kAliceEd25519));
+  ASSERT_EQ(Sign("gran", "ed25519", kAliceEd25519, GrandpaVote(0, 0xaa, 100, 7, 3)).code,
+            ReplyCode::kOk);
+  auto refused = Sign("acco", "ed25519", kAliceEd25519, GrandpaVote(0, 0xbb, 101, 7, 3));
+  EXPECT_EQ(refused.code, ReplyCode::kRefused);
+  EXPECT_EQ(audit_.records.back().domain, "grandpa_prevote");
+  // 53 bytes that are no GRANDPA message are refused too: the gran rule does not recognise them.
+  auto junk = GrandpaVote(0, 0xcc, 1, 1, 1);
+  junk[0] = 9;
+  EXPECT_EQ(Sign("acco", "ed25519", kAliceEd25519, junk).code, ReplyCode::kRefused);
+  // The acco role of another scheme's key is unaffected.
+  EXPECT_EQ(Sign("acco", "ed25519", kAliceEd25519, {1, 2, 3}).code, ReplyCode::kOk);
+}
+
+TEST_F(SharedKeyPipelineTest, UnreadableRolesFailClosed) {
+  Hold("babe", Scheme::kSr25519, "//Alice");
+  Hold("audi", Scheme::kSr25519, "//Alice");
+  custody_.FailNext(keymgr::CustodyOp::kHolds, keymgr::Status::Unavailable("hsm gone"));
+  const size_t signs = custody_.CallCount(keymgr::CustodyOp::kSign);
+  auto reply = Seal("audi", BabeHeader(60, 0xa1));
+  EXPECT_EQ(reply.code, ReplyCode::kUnavailable);
+  EXPECT_TRUE(reply.value.empty());
+  EXPECT_EQ(custody_.CallCount(keymgr::CustodyOp::kSign), signs);
 }
 
 }  // namespace

@@ -34,7 +34,10 @@ class Replication {
  public:
   virtual ~Replication() = default;
 
-  // Open builds the replication `config` asks for over `store`, which must outlive it.
+  // Open builds the replication `config` asks for over `store`, which must outlive it. It never
+  // waits for Kafka: in Kafka mode the connection to the claims topic is made, and retried while
+  // the brokers are unreachable, in the background; history_log() refuses every call (kIoError,
+  // so nothing is signed) until WaitUntilCaughtUp has succeeded once.
   static keymgr::Result<std::unique_ptr<Replication>> Open(const SignerConfig& config,
                                                            slashing::HistoryStore& store);
 
@@ -45,7 +48,10 @@ class Replication {
   virtual void AttachAuditStream(AuditLog& audit) = 0;
 
   // WaitUntilCaughtUp returns once the history holds every claim that was in the topic when it
-  // was called (standalone: at once), kUnavailable after `timeout`.
+  // was called (standalone: at once), and from then on history_log() decides. kUnavailable after
+  // `timeout` (brokers unreachable or still catching up: call again); kInvalidArgument or
+  // kInternal when retrying cannot help (bad Kafka options, a history bound to another claims
+  // topic or partition count).
   virtual keymgr::Status WaitUntilCaughtUp(std::chrono::milliseconds timeout) = 0;
 
   // SetClaimRoundTripObserver receives, for each own claim, the time from produce to applied.

@@ -265,6 +265,14 @@ grpc::ServerUnaryReactor* KeystoreService::Keys(Ctx* context, const pb::KeysRequ
   });
 }
 
+// WipeRequestSecret zeroes a secret field of a request message (a SURI or seed) as soon as the
+// call has used it, rather than leaving it to the allocator. gRPC owns the message, but it is ours
+// to use until the call finishes.
+static void WipeRequestSecret(const std::string& field) {
+  std::string& secret = const_cast<std::string&>(field);
+  keymgr::Wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(secret.data()), secret.size()));
+}
+
 template <typename Request, typename Reply>
 static grpc::Status GenerateInto(Pipeline& pipeline, const CallContext& call, Scheme scheme,
                                  const Request& request, Reply* reply) {
@@ -273,6 +281,7 @@ static grpc::Status GenerateInto(Pipeline& pipeline, const CallContext& call, Sc
     seed = request.seed();
   }
   auto generated = pipeline.GenerateNew(call, scheme, request.key_type(), seed);
+  WipeRequestSecret(request.seed());
   if (generated.code == ReplyCode::kPairNotFound) {
     reply->set_error(pb::REMOTE_KEYSTORE_ERROR_PAIR_NOT_FOUND);
   } else if (generated.ok()) {
@@ -444,10 +453,7 @@ grpc::ServerUnaryReactor* KeystoreService::Insert(Ctx* context, const pb::Insert
   return Dispatch(context, "Insert", [=, this](const CallContext& call) {
     auto inserted = pipeline_.Insert(call, request->key_type(), request->suri(),
                                      AsBytes(request->public_key()));
-    // The SURI is a secret: wipe the request's copy now rather than leave it to the allocator.
-    // gRPC owns the message, but it is ours to use until the call finishes.
-    std::string* suri = const_cast<pb::InsertRequest*>(request)->mutable_suri();
-    keymgr::Wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(suri->data()), suri->size()));
+    WipeRequestSecret(request->suri());
     if (inserted.code == ReplyCode::kPairNotFound) {
       reply->set_error(pb::REMOTE_KEYSTORE_ERROR_PAIR_NOT_FOUND);
     }

@@ -125,6 +125,111 @@ TEST(KeystoreServiceTest, ShedsOverloadAndSkipsExpiredRequests) {
   server->Shutdown();
 }
 
+// SecretFieldProbe is a server interceptor that keeps the received request and, when the status
+// is about to go out (the handler is done with the request, which gRPC still owns), reads the
+// field `field_name` of it: what a later reader of that memory would find.
+class SecretFieldProbe final : public grpc::experimental::Interceptor {
+ public:
+  SecretFieldProbe(std::string field_name, std::mutex& mutex, std::vector<std::string>& seen)
+      : field_name_(std::move(field_name)), mutex_(mutex), seen_(seen) {}
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    using Hook = grpc::experimental::InterceptionHookPoints;
+    if (methods->QueryInterceptionHookPoint(Hook::POST_RECV_MESSAGE)) {
+      request_ = static_cast<const google::protobuf::Message*>(methods->GetRecvMessage());
+    }
+    if (methods->QueryInterceptionHookPoint(Hook::PRE_SEND_STATUS) && request_ != nullptr) {
+      const google::protobuf::FieldDescriptor* field =
+          request_->GetDescriptor()->FindFieldByName(field_name_);
+      if (field != nullptr) {
+        std::lock_guard lock(mutex_);
+        seen_.push_back(request_->GetReflection()->GetString(*request_, field));
+      }
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string field_name_;
+  std::mutex& mutex_;
+  std::vector<std::string>& seen_;
+  const google::protobuf::Message* request_ = nullptr;
+};
+
+class SecretFieldProbeFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    const std::string method = info->method();
+    const bool generate = method.ends_with("GenerateNew");
+    if (!generate && !method.ends_with("/Insert")) return nullptr;
+    return new SecretFieldProbe(generate ? "seed" : "suri", mutex, seen);
+  }
+  std::mutex mutex;
+  std::vector<std::string> seen;
+};
+
+TEST(KeystoreServiceTest, SeedsAndSurisAreWipedFromTheRequestOnceUsed) {
+  keymgr::InMemoryCustody custody;
+  slashing::MemoryHistoryStore store;
+  slashing::LocalHistoryLog log(store);
+  slashing::FakeClock clock(1'700'000'000'000);
+  slashing::Protector protector(log, clock, {});
+  // A caller without a certificate is denied everything: the secret must be wiped all the same.
+  auto policy = Policy::Parse("identities: {}");
+  ASSERT_TRUE(policy.ok());
+  CountingAudit audit;
+  WorkerPool pool(1);
+  auto probes = std::make_unique<SecretFieldProbeFactory>();
+  SecretFieldProbeFactory* probe = probes.get();
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+  creators.push_back(std::move(probes));
+  Pipeline pipeline(PipelineDeps{custody, protector, *policy, audit, clock});
+  KeystoreService service(pipeline, pool, ServiceLimits{4, std::chrono::milliseconds(10'000)});
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  builder.experimental().SetInterceptorCreators(std::move(creators));
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_TRUE(server && port > 0);
+  auto stub = pb::RemoteKeystore::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+
+  const std::string seed = "//Alice//stash";
+  {
+    pb::Ed25519GenerateNewRequest request;
+    request.set_key_type("acco");
+    request.set_seed(seed);
+    pb::Ed25519GenerateNewReply reply;
+    grpc::ClientContext context;
+    (void)stub->Ed25519GenerateNew(&context, request, &reply);
+  }
+  {
+    pb::Sr25519GenerateNewRequest request;
+    request.set_key_type("acco");
+    request.set_seed(seed);
+    pb::Sr25519GenerateNewReply reply;
+    grpc::ClientContext context;
+    (void)stub->Sr25519GenerateNew(&context, request, &reply);
+  }
+  {
+    pb::InsertRequest request;
+    request.set_key_type("acco");
+    request.set_suri(seed);
+    request.set_public_key(std::string(32, '\x01'));
+    pb::InsertReply reply;
+    grpc::ClientContext context;
+    (void)stub->Insert(&context, request, &reply);
+  }
+  server->Shutdown();
+  std::lock_guard lock(probe->mutex);
+  ASSERT_EQ(probe->seen.size(), 3u);
+  for (const std::string& left : probe->seen) {
+    EXPECT_EQ(left, std::string(seed.size(), '\0'));
+  }
+}
+
 TEST(KeystoreServiceTest, GrpcCodeNamesAreTheCanonicalOnes) {
   EXPECT_EQ(GrpcCodeName(grpc::StatusCode::OK), "OK");
   EXPECT_EQ(GrpcCodeName(grpc::StatusCode::FAILED_PRECONDITION), "FAILED_PRECONDITION");

@@ -12,10 +12,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "audit_field.h"
 #include "audit_log.h"
 #include "keymgr/pkcs11_custody.h"
 #include "metrics.h"
@@ -54,14 +56,11 @@ class LoggingAuditSink final : public signer::AuditSink {
   keymgr::Status Append(const signer::AuditRecord& record) override {
     keymgr::Status status = inner_.Append(record);
     if (!status.ok()) {
-      spdlog::error("event=audit_write_failed reason=\"{}\"", status.message());
+      spdlog::error("event=audit_write_failed reason={}", signer::QuoteLogValue(status.message()));
     }
     if (!record.verdict.starts_with("allowed")) {
-      spdlog::warn(
-          "event=decision verdict={} identity=\"{}\" method={} key_type=\"{}\" public_key={} "
-          "domain={} position=\"{}\" reason=\"{}\"",
-          record.verdict, record.identity, record.method, record.key_type, record.public_key,
-          record.domain, record.position, record.reason);
+      // Every value is bounded and quoted: no request byte can start a line or a field here.
+      spdlog::warn("{}", signer::DecisionLogLine(record));
     }
     return status;
   }
@@ -69,6 +68,46 @@ class LoggingAuditSink final : public signer::AuditSink {
  private:
   signer::AuditSink& inner_;
 };
+
+enum class HistoryWait { kCaughtUp, kStopRequested, kFailed };
+
+// WaitForHistory waits until the history has caught up with the claims topic (standalone: at
+// once). It retries in short slices for as long as that takes, so neither a broker outage nor a
+// long catch-up stops signerd, while SIGINT or SIGTERM still stop it promptly. It logs the bound
+// port and the reason while not serving, and gives up only on an error retrying cannot fix.
+HistoryWait WaitForHistory(signer::Replication& replication, int64_t late_after_ms, int port,
+                           const sigset_t& stop_signals) {
+  constexpr auto kSlice = std::chrono::milliseconds(1'000);
+  constexpr auto kReportEvery = std::chrono::seconds(10);
+  const auto started = std::chrono::steady_clock::now();
+  auto next_report = started;
+  bool reported_late = false;
+  for (;;) {
+    keymgr::Status caught_up = replication.WaitUntilCaughtUp(kSlice);
+    if (caught_up.ok()) return HistoryWait::kCaughtUp;
+    if (caught_up.code() != keymgr::StatusCode::kUnavailable) {
+      spdlog::error("history: {}", caught_up.message());
+      return HistoryWait::kFailed;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= next_report) {
+      spdlog::warn("event=not_serving port={} reason=\"{}\"", port, caught_up.message());
+      next_report = now + kReportEvery;
+    }
+    if (!reported_late && now - started >= std::chrono::milliseconds(late_after_ms)) {
+      spdlog::error(
+          "history: not caught up with the claims topic after {} ms; still NOT_SERVING, retrying",
+          late_after_ms);
+      reported_late = true;
+    }
+    const timespec no_wait{0, 0};
+    const int signal_number = ::sigtimedwait(&stop_signals, nullptr, &no_wait);
+    if (signal_number == SIGINT || signal_number == SIGTERM) {
+      spdlog::info("signal {}: shutting down before serving", signal_number);
+      return HistoryWait::kStopRequested;
+    }
+  }
+}
 
 std::string HostOf(const std::string& listen) { return listen.substr(0, listen.rfind(':')); }
 
@@ -216,15 +255,20 @@ int Run(const std::string& config_path) {
     metrics_http = std::move(*started);
   }
   // Keys were loaded above; the history is complete once it holds every claim already in the topic
-  // (standalone: at once). Until then health says NOT_SERVING.
+  // (standalone: at once). Until then health says NOT_SERVING and the history refuses every sign
+  // request (UNAVAILABLE). Brokers that are down only delay this: signerd keeps retrying, so a
+  // restart during an outage serves as soon as they return.
   server->GetHealthCheckService()->SetServingStatus(false);
-  if (keymgr::Status caught_up = (*replication)
-                                     ->WaitUntilCaughtUp(std::chrono::milliseconds(
-                                         config->kafka ? config->kafka->catch_up_timeout_ms : 0));
-      !caught_up.ok()) {
-    spdlog::error("history: {}", caught_up.message());
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  const HistoryWait history_wait =
+      WaitForHistory(**replication, config->kafka ? config->kafka->catch_up_timeout_ms : 0,
+                     bound_port, stop_signals);
+  if (history_wait != HistoryWait::kCaughtUp) {
     server->Shutdown();
-    return kExitFailure;
+    return history_wait == HistoryWait::kFailed ? kExitFailure : 0;
   }
   server->GetHealthCheckService()->SetServingStatus(true);
   std::printf("signerd listening on %s:%d\n", HostOf(server_config.listen).c_str(), bound_port);

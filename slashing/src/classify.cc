@@ -259,6 +259,16 @@ Classification ClassifyPara(std::span<const uint8_t> message,
   return ClassifyBitfield(message);
 }
 
+bool MayBeMessageOf(const KeyType& role, std::span<const uint8_t> message) {
+  if (role == kKeyTypeBabe || role == kKeyTypeBeefy) return message.size() == 32;
+  if (role == kKeyTypeGrandpa) return message.size() == kGrandpaMessageSize;
+  if (role == kKeyTypePara) {
+    return HasPrefix(message, kMagicBacking) || HasPrefix(message, kMagicApproval) ||
+           HasPrefix(message, kMagicDispute) || HasPrefix(message, kMagicPvfCheck);
+  }
+  return false;
+}
+
 Classification Classify(const KeyType& key_type, std::span<const uint8_t> message,
                         std::optional<std::span<const uint8_t>> preimage) {
   if (key_type == kKeyTypeGrandpa) return ClassifyGrandpa(message, preimage);

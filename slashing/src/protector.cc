@@ -2,6 +2,7 @@
 #include "slashing/protector.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "slashing/record.h"
 
@@ -31,26 +32,46 @@ Result<Decision> Protector::DecideUnobserved(const SignRequest& request) {
   if (request.public_key.empty() || request.public_key.size() > kMaxPublicKeySize) {
     return Status::InvalidArgument("public key size out of range");
   }
-  Classification classification = Classify(request.key_type, request.message, request.preimage);
   Decision decision;
-  switch (classification.kind) {
-    case ClassificationKind::kUnprotected:
-      decision.verdict = Verdict::kAllowedUnprotected;
-      return decision;
-    case ClassificationKind::kPreimageMismatch:
-      decision.verdict = Verdict::kRefusedPreimageMismatch;
-      return decision;
-    case ClassificationKind::kUndecodable: {
-      const auto& allowed = policy_.allow_unrecognised;
-      const bool allow =
-          std::find(allowed.begin(), allowed.end(), request.key_type) != allowed.end();
-      decision.verdict = allow ? Verdict::kAllowedByPolicy : Verdict::kRefusedUndecodable;
-      return decision;
+  bool allowed_by_policy = false;
+  // The named key type always judges; another role judges only a message of its shape, so an
+  // authority-discovery record signed through `audi` is not refused by the key's `babe` role.
+  std::vector<KeyType> judges = {request.key_type};
+  for (const KeyType& role : request.other_roles) {
+    if (IsSlashableKeyType(role) && MayBeMessageOf(role, request.message) &&
+        std::find(judges.begin(), judges.end(), role) == judges.end()) {
+      judges.push_back(role);
     }
-    case ClassificationKind::kProtected:
-      break;
   }
-  decision.claims = std::move(classification.claims);
+  for (const KeyType& role : judges) {
+    Classification classification = Classify(role, request.message, request.preimage);
+    switch (classification.kind) {
+      case ClassificationKind::kUnprotected:
+        break;
+      case ClassificationKind::kPreimageMismatch:
+        decision.verdict = Verdict::kRefusedPreimageMismatch;
+        decision.claims.clear();
+        return decision;
+      case ClassificationKind::kUndecodable: {
+        const auto& allowed = policy_.allow_unrecognised;
+        if (std::find(allowed.begin(), allowed.end(), role) == allowed.end()) {
+          decision.verdict = Verdict::kRefusedUndecodable;
+          decision.claims.clear();
+          return decision;
+        }
+        allowed_by_policy = true;
+        break;
+      }
+      case ClassificationKind::kProtected:
+        std::move(classification.claims.begin(), classification.claims.end(),
+                  std::back_inserter(decision.claims));
+        break;
+    }
+  }
+  if (decision.claims.empty()) {
+    decision.verdict = allowed_by_policy ? Verdict::kAllowedByPolicy : Verdict::kAllowedUnprotected;
+    return decision;
+  }
   auto verdicts = log_.CheckAndRecord(request.public_key, decision.claims, clock_.NowUnixMs());
   if (!verdicts.ok()) return verdicts.status();
   if (verdicts->size() != decision.claims.size()) {

@@ -297,6 +297,149 @@ TEST(PolicyTest, MalformedPublicKeyIsAnError) {
   EXPECT_EQ(decision.status().code(), StatusCode::kInvalidArgument);
 }
 
+// One public key held under several key types: protection follows every slashable role the
+// caller reports, whatever key type the request names. Each case is a sequence of requests on a
+// fresh history; each step gives the verdict it must get.
+struct RoleStep {
+  KeyType key_type;
+  std::vector<KeyType> other_roles;
+  std::vector<uint8_t> message;
+  std::optional<std::vector<uint8_t>> preimage;
+  Verdict expected;
+};
+
+struct RoleCase {
+  const char* name;
+  std::vector<KeyType> allow_unrecognised;
+  std::vector<RoleStep> steps;
+};
+
+std::vector<uint8_t> HashOf(const std::vector<uint8_t>& header) {
+  const keymgr::Hash256 hash = keymgr::Blake2b256(header);
+  return {hash.begin(), hash.end()};
+}
+
+std::vector<RoleCase> RoleCases() {
+  const auto header_a = testing::BabeHeader(42, 0xa1);
+  const auto header_b = testing::BabeHeader(42, 0xb2);
+  const auto prevote_a = testing::GrandpaMessage(0, FilledHash(0xa1), 100, 7, 3);
+  const auto prevote_b = testing::GrandpaMessage(0, FilledHash(0xb2), 100, 7, 3);
+  auto not_grandpa = prevote_a;
+  not_grandpa[0] = 9;                                     // 53 bytes, but no GRANDPA stage
+  const std::vector<uint8_t> discovery_record(120, 'r');  // an authority-discovery record's size
+  const KeyType audi = MakeKeyType("audi");
+  const KeyType acco = MakeKeyType("acco");
+  return {
+      {"SealThroughBabeThenConflictingSealThroughAudiIsRefused",
+       {},
+       {{kKeyTypeBabe, {}, HashOf(header_a), header_a, Verdict::kAllowedNew},
+        {audi, {kKeyTypeBabe}, HashOf(header_b), header_b, Verdict::kRefusedBabeEquivocation},
+        {audi, {kKeyTypeBabe}, HashOf(header_a), header_a, Verdict::kAllowedResign}}},
+      {"SealThroughAudiIsRecordedAndBindsTheBabeRole",
+       {},
+       {{audi, {kKeyTypeBabe, kKeyTypePara}, HashOf(header_a), header_a, Verdict::kAllowedNew},
+        {kKeyTypeBabe, {}, HashOf(header_b), header_b, Verdict::kRefusedBabeEquivocation}}},
+      {"BareHashThroughAudiIsRefusedAsTheBabeRuleWould",
+       {},
+       {{audi, {kKeyTypeBabe}, HashOf(header_b), std::nullopt, Verdict::kRefusedUndecodable}}},
+      {"LyingPreimageThroughAudiIsRefused",
+       {},
+       {{audi, {kKeyTypeBabe}, HashOf(header_a), header_b, Verdict::kRefusedPreimageMismatch}}},
+      {"BareHashThroughAudiIsAllowedWhereThePolicyAllowsUnrecognisedBabe",
+       {kKeyTypeBabe},
+       {{audi, {kKeyTypeBabe}, HashOf(header_b), std::nullopt, Verdict::kAllowedByPolicy}}},
+      {"AuthorityDiscoveryRecordThroughAudiStillSigns",
+       {},
+       {{audi,
+         {kKeyTypeBabe, kKeyTypePara},
+         discovery_record,
+         std::nullopt,
+         Verdict::kAllowedUnprotected}}},
+      {"BackingThroughAudiBindsTheDisputeRule",
+       {},
+       {{audi,
+         {kKeyTypePara},
+         testing::BackingStatement(2, FilledHash(0x5c), 9),
+         std::nullopt,
+         Verdict::kAllowedNew},
+        {kKeyTypePara,
+         {},
+         testing::DisputeStatement(false, FilledHash(0x5c), 9),
+         std::nullopt,
+         Verdict::kRefusedDisputeConflict}}},
+      {"MalformedParaStatementThroughAudiIsRefused",
+       {},
+       {{audi,
+         {kKeyTypePara},
+         {'B', 'K', 'N', 'G', 0xff},
+         std::nullopt,
+         Verdict::kRefusedUndecodable}}},
+      {"PrevoteThroughAccoConflictingWithGranIsRefused",
+       {},
+       {{kKeyTypeGrandpa, {}, prevote_a, std::nullopt, Verdict::kAllowedNew},
+        {acco, {kKeyTypeGrandpa}, prevote_b, std::nullopt, Verdict::kRefusedGrandpaEquivocation}}},
+      {"PrevoteThroughAccoFirstBindsTheGranRole",
+       {},
+       {{acco, {kKeyTypeGrandpa}, prevote_b, std::nullopt, Verdict::kAllowedNew},
+        {kKeyTypeGrandpa, {}, prevote_a, std::nullopt, Verdict::kRefusedGrandpaEquivocation}}},
+      {"GrandpaSizedJunkThroughAccoIsRefused",
+       {},
+       {{acco, {kKeyTypeGrandpa}, not_grandpa, std::nullopt, Verdict::kRefusedUndecodable}}},
+      {"WithoutASlashableRoleAuditedTypesSignAnything",
+       {},
+       {{acco, {}, prevote_a, std::nullopt, Verdict::kAllowedUnprotected},
+        {audi,
+         {audi, MakeKeyType("asgn")},
+         HashOf(header_a),
+         std::nullopt,
+         Verdict::kAllowedUnprotected}}},
+  };
+}
+
+class RoleUnionTest : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(RoleUnionTest, EveryRoleOfThePublicKeyJudges) {
+  const RoleCase role_case = RoleCases()[GetParam()];
+  MemoryHistoryStore store;
+  LocalHistoryLog log(store);
+  FakeClock clock(1);
+  Protector protector(log, clock, ProtectionPolicy{role_case.allow_unrecognised});
+  const std::vector<uint8_t> public_key(32, 0x42);
+  for (size_t i = 0; i < role_case.steps.size(); ++i) {
+    const RoleStep& step = role_case.steps[i];
+    SignRequest request;
+    request.key_type = step.key_type;
+    request.public_key = public_key;
+    request.message = step.message;
+    if (step.preimage) request.preimage = std::span<const uint8_t>(*step.preimage);
+    request.other_roles = step.other_roles;
+    auto decision = protector.Decide(request);
+    ASSERT_TRUE(decision.ok()) << decision.status().message();
+    EXPECT_EQ(decision->verdict, step.expected)
+        << "step " << i << ": got " << VerdictName(decision->verdict);
+  }
+}
+
+std::string RoleCaseName(const ::testing::TestParamInfo<size_t>& param_info) {
+  return RoleCases()[param_info.param].name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, RoleUnionTest, ::testing::Range<size_t>(0, RoleCases().size()),
+                         RoleCaseName);
+
+TEST(RoleShapeTest, OnlyMessagesOfARoleShapeAreJudgedByIt) {
+  EXPECT_TRUE(MayBeMessageOf(kKeyTypeBabe, std::vector<uint8_t>(32)));
+  EXPECT_FALSE(MayBeMessageOf(kKeyTypeBabe, std::vector<uint8_t>(33)));
+  EXPECT_TRUE(MayBeMessageOf(kKeyTypeBeefy, std::vector<uint8_t>(32)));
+  EXPECT_TRUE(MayBeMessageOf(kKeyTypeGrandpa, std::vector<uint8_t>(53)));
+  EXPECT_FALSE(MayBeMessageOf(kKeyTypeGrandpa, std::vector<uint8_t>(52)));
+  for (const char* magic : {"BKNG", "APPR", "DISP", "VCPC"}) {
+    EXPECT_TRUE(MayBeMessageOf(kKeyTypePara, std::vector<uint8_t>(magic, magic + 4))) << magic;
+  }
+  EXPECT_FALSE(MayBeMessageOf(kKeyTypePara, testing::Bitfield(64, 5)));
+  EXPECT_FALSE(MayBeMessageOf(MakeKeyType("audi"), std::vector<uint8_t>(32)));
+}
+
 class RecordingObserver : public DecisionObserver {
  public:
   void OnDecision(const DecisionEvent& event) override { events.push_back(event); }

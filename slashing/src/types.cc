@@ -1,11 +1,14 @@
 // Names and validation for the protection vocabulary.
 #include "slashing/types.h"
 
+#include <algorithm>
+#include <iterator>
+
 namespace slashing {
 
 bool IsSlashableKeyType(const KeyType& key_type) {
-  return key_type == kKeyTypeBabe || key_type == kKeyTypeGrandpa || key_type == kKeyTypeBeefy ||
-         key_type == kKeyTypePara;
+  return std::find(std::begin(kSlashableKeyTypes), std::end(kSlashableKeyTypes), key_type) !=
+         std::end(kSlashableKeyTypes);
 }
 
 std::string_view DomainName(Domain domain) {

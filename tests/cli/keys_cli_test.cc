@@ -383,6 +383,27 @@ TEST_F(KeysCliTest, ImportsFromEachSuriSourceWithKnownPublicKeys) {
   EXPECT_EQ(ListKeys().size(), 3u);
 }
 
+TEST_F(KeysCliTest, ListAndImportSayWhenOnePublicKeyHoldsSeveralKeyTypes) {
+  RunResult run = Keys({"import", "--type", "babe", "--suri", "//Alice"});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  EXPECT_EQ(run.Json()["also_held_as"], nlohmann::json::array());
+  EXPECT_FALSE(run.Json().contains("note"));
+  run = Keys({"import", "--type", "audi", "--suri", "//Alice"});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  EXPECT_EQ(run.Json()["also_held_as"], nlohmann::json::array({"babe"}));
+  EXPECT_NE(run.Json().value("note", "").find("protection rules"), std::string::npos) << run.out;
+  // //Alice's ed25519 key is another public key: it shares nothing with the sr25519 one.
+  run = Keys({"import", "--type", "gran", "--suri", "//Alice"});
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  EXPECT_EQ(run.Json()["also_held_as"], nlohmann::json::array());
+  std::map<std::string, nlohmann::json> by_type;
+  for (const nlohmann::json& key : ListKeys()) by_type[key.value("key_type", "")] = key;
+  EXPECT_EQ(by_type["babe"]["also_held_as"], nlohmann::json::array({"audi"}));
+  EXPECT_EQ(by_type["audi"]["also_held_as"], nlohmann::json::array({"babe"}));
+  EXPECT_TRUE(by_type["babe"].contains("note"));
+  EXPECT_EQ(by_type["gran"]["also_held_as"], nlohmann::json::array());
+}
+
 TEST_F(KeysCliTest, ImportNeverPrintsTheSecret) {
   WriteFile(dir_ / "secret.suri", kSecretSuri, fs::perms::owner_read | fs::perms::owner_write);
   RunResult run =
@@ -693,6 +714,14 @@ TEST_F(KeysKeystoreTest, ImportsEveryKeyFileAndChecksItsName) {
     if (key.value("key_type", "") == "acco") {
       EXPECT_EQ(key.value("scheme", ""), "ed25519");
     }
+  }
+  for (const nlohmann::json& key : json["imported"]) {
+    // acco and gran hold one ed25519 public key, so each names the other.
+    const std::string key_type = key.value("key_type", "");
+    const nlohmann::json expected_roles = key_type == "acco"   ? nlohmann::json::array({"gran"})
+                                          : key_type == "gran" ? nlohmann::json::array({"acco"})
+                                                               : nlohmann::json::array();
+    EXPECT_EQ(key["also_held_as"], expected_roles) << key.dump();
   }
   EXPECT_EQ(json["skipped_files"], nlohmann::json::array({"README"}));
   EXPECT_EQ(ListKeys().size(), 4u);

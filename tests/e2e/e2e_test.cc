@@ -22,6 +22,7 @@
 #include <future>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -142,6 +143,12 @@ class SignerdE2eTest : public testing::Test {
                   "\"]}\n"
                   "    - {key_types: [audi], operations: [insert, list], public_keys: [\"" +
                   sr +
+                  "\"]}\n"
+                  "    - {key_types: [imon], operations: [insert, sign], public_keys: [\"" +
+                  sr +
+                  "\"]}\n"
+                  "    - {key_types: [acco], operations: [insert, sign], public_keys: [\"" +
+                  ed +
                   "\"]}\n"
                   "  intruder: []\n",
               fs::perms::owner_read | fs::perms::owner_write);
@@ -856,6 +863,63 @@ TEST_F(SignerdE2eTest, InsertStoresTheKeyTheSuriNames) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_EQ(Sample(Scrape(), "signer_keys_loaded{key_type=\"audi\"}"), 1);
+}
+
+// One public key under a slashable and a non-slashable key type (the review's reproduction, over
+// gRPC): the slashable role's rule judges the message whatever key type the request names.
+TEST_F(SignerdE2eTest, SecondKeyTypeOfASlashableKeyGetsNoUnprotectedSignature) {
+  auto alice = Client("validator-alice");
+  const auto insert = [&](const std::string& key_type, const std::string& public_hex) {
+    pb::InsertRequest request;
+    request.set_key_type(key_type);
+    request.set_suri("//Alice");
+    request.set_public_key(Bytes(*keymgr::HexDecode(public_hex)));
+    pb::InsertReply reply;
+    grpc::ClientContext context;
+    return alice->Insert(&context, request, &reply);
+  };
+  const auto sign = [&](const std::string& key_type, const std::string& crypto_type,
+                        const std::string& public_hex, const std::string& message,
+                        const std::optional<std::string>& preimage) {
+    pb::SignWithRequest request;
+    request.set_key_type(key_type);
+    request.set_crypto_type(crypto_type);
+    request.set_public_key(Bytes(*keymgr::HexDecode(public_hex)));
+    request.set_message(message);
+    if (preimage) request.set_preimage(*preimage);
+    pb::SignWithReply reply;
+    grpc::ClientContext context;
+    return alice->SignWith(&context, request, &reply);
+  };
+  const auto hash_of = [](const std::string& header) {
+    const auto hash = keymgr::Blake2b256(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(header.data()), header.size()));
+    return std::string(hash.begin(), hash.end());
+  };
+  ASSERT_TRUE(insert("imon", kAliceSr25519).ok());
+  ASSERT_TRUE(insert("acco", kAliceEd25519).ok());
+
+  const std::string header_a = BabeHeader(12, 9001, 0x02);
+  const std::string header_b = BabeHeader(12, 9001, 0x09);
+  grpc::Status status = sign("babe", "sr25519", kAliceSr25519, hash_of(header_a), header_a);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(sign("imon", "sr25519", kAliceSr25519, hash_of(header_b), std::nullopt).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  status = sign("imon", "sr25519", kAliceSr25519, hash_of(header_b), header_b);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(status.error_message().find("slot=9001"), std::string::npos) << status.error_message();
+  // What no slashable role protects (a heartbeat-sized payload) still signs through imon.
+  status = sign("imon", "sr25519", kAliceSr25519, std::string(90, 'h'), std::nullopt);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+
+  status =
+      sign("gran", "ed25519", kAliceEd25519, GrandpaVote(0, 0x61, 9001, 9001, 9), std::nullopt);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  status =
+      sign("acco", "ed25519", kAliceEd25519, GrandpaVote(0, 0x62, 9002, 9001, 9), std::nullopt);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(status.error_message().find("refused_grandpa_equivocation"), std::string::npos)
+      << status.error_message();
 }
 
 TEST_F(SignerdE2eTest, SignWithAnySkipsKeysNotHeld) {

@@ -21,6 +21,9 @@ foreach(test_name
     KafkaClusterTest.ConflictingRequestsToAllSignersSignOneDigestPerPosition
     KafkaClusterTest.SigkilledSignersRestartAndCatchUpWhileTheStormGoesOn
     KafkaClusterTest.BrokersDownMeansUnavailableAndNoSignatureThenSigningResumes
+    KafkaClusterTest.SignerStartedDuringABrokerOutageServesOnceTheBrokersReturn
+    KafkaClusterTest.HistoryImportAndPruneThroughTheClaimsTopicReachEverySigner
+    KafkaClusterTest.ApprovalOfMoreThanSixtyFourCandidatesIsSignedAndProtected
     KafkaClusterTest.AuditTailSeesEveryDecisionOfEverySignerWithIntactChains)
   add_test(NAME ${test_name} COMMAND kafka_cluster_test --gtest_filter=${test_name})
   set_tests_properties(${test_name} PROPERTIES TIMEOUT 150 LABELS "e2e;kafka" RUN_SERIAL TRUE)

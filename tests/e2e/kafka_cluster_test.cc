@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -470,7 +471,8 @@ std::set<std::string> HistoryRecords(const std::string& text) {
         }
         std::string digests;
         for (const auto& digest : record.at("digests")) {
-          digests += (digests.empty() ? "" : ",") + digest.get<std::string>();
+          if (!digests.empty()) digests += ',';
+          digests += digest.get<std::string>();
         }
         out.insert(line + "|" + digests);
       }
@@ -680,6 +682,16 @@ class KafkaClusterTest : public testing::Test {
       std::lock_guard lock(signer.mutex);
       port = signer.port;
     }
+    return HealthOf(port) == kHealthServing;
+  }
+
+  // HealthCheckResponse.status values (grpc.health.v1).
+  static constexpr int kHealthServing = 1;
+  static constexpr int kHealthNotServing = 2;
+
+  // HealthOf asks the standard health service on `port`: the status, or nullopt if the call
+  // failed.
+  std::optional<int> HealthOf(int port) {
     grpc::GenericStub stub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port), credentials_));
     grpc::Slice empty_slice(std::string{});
     grpc::ByteBuffer request(&empty_slice, 1);
@@ -689,18 +701,48 @@ class KafkaClusterTest : public testing::Test {
     std::promise<grpc::Status> done;
     stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
                    &response, [&](grpc::Status status) { done.set_value(status); });
-    if (!done.get_future().get().ok()) return false;
+    if (!done.get_future().get().ok()) return std::nullopt;
     std::vector<grpc::Slice> slices;
-    if (!response.Dump(&slices).ok()) return false;
+    if (!response.Dump(&slices).ok()) return std::nullopt;
     std::string bytes;
     for (const grpc::Slice& slice : slices) {
       bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
     }
-    // HealthCheckResponse{status: SERVING (1)}: field 1, varint 1.
-    return bytes == std::string("\x08\x01", 2);
+    // HealthCheckResponse{status}: field 1, varint; proto3 leaves out UNKNOWN (0).
+    if (bytes.empty()) return 0;
+    if (bytes.size() != 2 || bytes[0] != '\x08') return std::nullopt;
+    return static_cast<int>(bytes[1]);
   }
 
   Position NextPosition(Kind kind) { return Position{kind, next_index_++}; }
+
+  // SignOnce sends variant 0 of a fresh GRANDPA position to `stub` and waits for the reply, which
+  // the checker judges like every other.
+  Reply SignOnce(pb::RemoteKeystore::Stub& stub, int signer) {
+    const Position position = NextPosition(Kind::kGrandpa);
+    std::promise<Reply> done;
+    SendAsync(stub, MakeVote(position, 0), [&](const Reply& reply) {
+      checker_.Record(position, signer, 0, reply);
+      done.set_value(reply);
+    });
+    return done.get_future().get();
+  }
+
+  // PortFromLog polls signer `index`'s log, from byte `from` on (earlier runs wrote before it),
+  // for the port it reports while NOT_SERVING.
+  std::optional<int> PortFromLog(int index, size_t from, std::chrono::seconds timeout) {
+    const fs::path log = signers_[static_cast<size_t>(index)]->dir / "signerd.log";
+    const std::string marker = "event=not_serving port=";
+    const auto give_up = Clock::now() + timeout;
+    while (Clock::now() < give_up) {
+      const std::string text = ReadFile(log);
+      if (size_t at = text.find(marker, std::min(from, text.size())); at != std::string::npos) {
+        return std::stoi(text.substr(at + marker.size()));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return std::nullopt;
+  }
 
   // Conflict sends a different variant of `position` to every live signer at once (which signer
   // gets which variant rotates with the position) and waits for every reply.
@@ -770,19 +812,21 @@ class KafkaClusterTest : public testing::Test {
   }
 
   // StopAllAndCompareHistories stops every signer and exports each history: all must hold the
-  // same records, and every digest the checker saw signed must be recorded at its position.
-  void StopAllAndCompareHistories() {
+  // same records, and (unless a prune deleted some) every digest the checker saw signed must be
+  // recorded at its position. Returns signer-1's records.
+  std::set<std::string> StopAllAndCompareHistories(bool every_signature_recorded = true) {
     for (int i = 0; i < kSigners; ++i) StopSigner(i, SIGTERM);
     std::vector<std::set<std::string>> histories;
     for (int i = 0; i < kSigners; ++i) {
       SignerProcess& signer = *signers_[static_cast<size_t>(i)];
       std::string output;
       const fs::path out = signer.dir / "history-export.json";
-      ASSERT_EQ(RunCommand({SIGNERCTL_PATH, "history", "export", "--config",
-                            (signer.dir / "signerd.yaml").string(), "--out", out.string()},
-                           Environment({}), signer.dir / "export.log", output),
-                0)
-          << ReadFile(signer.dir / "export.log");
+      const int exit_code =
+          RunCommand({SIGNERCTL_PATH, "history", "export", "--config",
+                      (signer.dir / "signerd.yaml").string(), "--out", out.string()},
+                     Environment({}), signer.dir / "export.log", output);
+      EXPECT_EQ(exit_code, 0) << ReadFile(signer.dir / "export.log");
+      if (exit_code != 0) return {};
       histories.push_back(HistoryRecords(ReadFile(out)));
     }
     for (int i = 1; i < kSigners; ++i) {
@@ -800,16 +844,47 @@ class KafkaClusterTest : public testing::Test {
           << "), " << only_other.size() << " only in signer-" << i + 1
           << " (first: " << (only_other.empty() ? "" : only_other.front()) << ")";
     }
-    size_t missing = 0;
-    std::string first_missing;
-    for (const std::string& record : checker_.SignedRecords()) {
-      if (histories[0].count(record) == 0) {
-        if (missing++ == 0) first_missing = record;
+    if (every_signature_recorded) {
+      size_t missing = 0;
+      std::string first_missing;
+      for (const std::string& record : checker_.SignedRecords()) {
+        if (histories[0].count(record) == 0) {
+          if (missing++ == 0) first_missing = record;
+        }
       }
+      EXPECT_EQ(missing, 0u) << "signed but not recorded as the only digest, first: "
+                             << first_missing;
+      EXPECT_GE(histories[0].size(), checker_.signed_positions());
     }
-    EXPECT_EQ(missing, 0u) << "signed but not recorded as the only digest, first: "
-                           << first_missing;
-    EXPECT_GE(histories[0].size(), checker_.signed_positions());
+    return histories[0];
+  }
+
+  // SendToAll sends `variant` of `position` to every live signer and returns the replies.
+  std::vector<std::pair<int, Reply>> SendToAll(const Position& position, int variant) {
+    std::vector<std::pair<int, Reply>> replies;
+    for (int i = 0; i < kSigners; ++i) {
+      auto stub = StubOf(i);
+      if (!stub) continue;
+      std::promise<Reply> done;
+      SendAsync(*stub, MakeVote(position, variant), [&](const Reply& reply) {
+        checker_.Record(position, i, variant, reply);
+        done.set_value(reply);
+      });
+      replies.emplace_back(i, done.get_future().get());
+    }
+    return replies;
+  }
+
+  // Signerctl runs signerctl and returns its exit code, with stdout in `output` and stderr in
+  // `error`.
+  int Signerctl(std::vector<std::string> arguments, std::string& output, std::string& error) {
+    arguments.insert(arguments.begin(), SIGNERCTL_PATH);
+    const fs::path error_path = dir_ / "signerctl.err";
+    std::error_code ignored;
+    fs::remove(error_path, ignored);
+    const int exit_code = RunCommand(std::move(arguments), Environment({}), error_path, output);
+    error = ReadFile(error_path);
+    return exit_code;
   }
 
   std::vector<Position> MixedPositions(int per_kind) {
@@ -1001,6 +1076,215 @@ TEST_F(KafkaClusterTest, BrokersDownMeansUnavailableAndNoSignatureThenSigningRes
   std::cerr << "broker faults: " << checker_.Summary() << "\n";
   ExpectNoProblems();
   StopAllAndCompareHistories();
+}
+
+// A signer restarted while every broker is down must not exit (it once did after 10 s): it listens,
+// reports NOT_SERVING, refuses to sign, keeps retrying, and serves once the brokers are back and
+// its history has caught up.
+TEST_F(KafkaClusterTest, SignerStartedDuringABrokerOutageServesOnceTheBrokersReturn) {
+  Storm(MixedPositions(3), 4);
+  ASSERT_EQ(checker_.signed_positions(), 12u) << checker_.Summary();
+  StopSigner(0, SIGTERM);
+  ASSERT_EQ(BrokerCommand("down all"), "ok down all");
+
+  SignerProcess& signer = *signers_[0];
+  const size_t log_size = ReadFile(signer.dir / "signerd.log").size();
+  Child child = Spawn({SIGNERD_PATH, "--config", (signer.dir / "signerd.yaml").string()},
+                      Environment({"SOFTHSM2_CONF=" + (signer.dir / "softhsm2.conf").string()}),
+                      false, signer.dir / "signerd.log");
+  ASSERT_GT(child.pid, 0);
+  {
+    std::lock_guard lock(signer.mutex);
+    signer.pid = child.pid;  // TearDown kills it whatever happens below
+  }
+  const std::optional<int> port = PortFromLog(0, log_size, std::chrono::seconds(30));
+  ASSERT_TRUE(port.has_value()) << "no NOT_SERVING report; log:\n"
+                                << ReadFile(signer.dir / "signerd.log");
+  auto stub = std::shared_ptr<pb::RemoteKeystore::Stub>(pb::RemoteKeystore::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(*port), credentials_)));
+
+  // For longer than the 10 s after which it used to give up: alive, NOT_SERVING, no signature.
+  const auto outage_end = Clock::now() + std::chrono::seconds(12);
+  int refused = 0;
+  while (Clock::now() < outage_end) {
+    ASSERT_EQ(::waitpid(child.pid, nullptr, WNOHANG), 0)
+        << "signerd exited during the outage; log:\n"
+        << ReadFile(signer.dir / "signerd.log");
+    EXPECT_EQ(HealthOf(*port), kHealthNotServing);
+    const Reply reply = SignOnce(*stub, 0);
+    EXPECT_EQ(reply.status.error_code(), grpc::StatusCode::UNAVAILABLE)
+        << reply.status.error_message();
+    EXPECT_TRUE(reply.signature.empty());
+    ++refused;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // pacing, not synchronisation
+  }
+  EXPECT_GT(refused, 0);
+
+  ASSERT_EQ(BrokerCommand("up all"), "ok up all");
+  const auto give_up = Clock::now() + std::chrono::seconds(60);
+  while (HealthOf(*port) != kHealthServing && Clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(HealthOf(*port), kHealthServing) << ReadFile(signer.dir / "signerd.log");
+  // The listening line still means "serving", as scripts expect.
+  LineReader reader(child.stdout_fd);
+  const std::optional<std::string> line = reader.Next(std::chrono::seconds(10));
+  ::close(child.stdout_fd);
+  ASSERT_TRUE(line.has_value());
+  EXPECT_EQ(*line, "signerd listening on 127.0.0.1:" + std::to_string(*port));
+  {
+    std::lock_guard lock(signer.mutex);
+    signer.port = *port;
+    signer.stub = stub;
+  }
+  bool signed_again = false;
+  for (int attempt = 0; attempt < 20 && !signed_again; ++attempt) {
+    signed_again = SignOnce(*stub, 0).status.ok();
+    if (!signed_again) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  EXPECT_TRUE(signed_again) << checker_.Summary();
+  Storm(MixedPositions(3), 4);
+  ASSERT_NO_FATAL_FAILURE(Settle());
+  ExpectNoProblems();
+  StopAllAndCompareHistories();
+}
+
+// An approval of more candidates than one version 1 claim record holds (64) is signed in Kafka mode
+// as standalone: the classifier accepts up to 1024, and every signer then refuses an invalid vote
+// on any of them.
+TEST_F(KafkaClusterTest, ApprovalOfMoreThanSixtyFourCandidatesIsSignedAndProtected) {
+  constexpr uint32_t kCandidates = 300;
+  constexpr uint32_t kSession = 21;
+  std::string approval = "APPR";
+  AppendLittleEndian(approval, (kCandidates << 2) | 1, 2);  // SCALE compact length, two bytes
+  for (uint32_t i = 0; i < kCandidates; ++i) {
+    AppendLittleEndian(approval, i, 4);
+    approval.append(28, '\x6a');
+  }
+  AppendLittleEndian(approval, kSession, 4);
+  Vote vote;
+  vote.key_type = "para";
+  vote.scheme = keymgr::Scheme::kSr25519;
+  vote.public_key = Unhex(kAliceSr25519);
+  vote.message = approval;
+  for (int i = 0; i < kSigners; ++i) {
+    std::promise<Reply> done;
+    SendAsync(*StubOf(i), vote, [&](const Reply& reply) { done.set_value(reply); });
+    const Reply reply = done.get_future().get();
+    ASSERT_TRUE(reply.status.ok()) << "signer-" << i + 1 << ": " << reply.status.error_message();
+    EXPECT_TRUE(keymgr::VerifySignature(vote.scheme, AsBytes(vote.public_key),
+                                        AsBytes(vote.message), AsBytes(reply.signature), false));
+  }
+  // An invalid dispute vote on the last candidate: refused by every signer.
+  std::string candidate;
+  AppendLittleEndian(candidate, kCandidates - 1, 4);
+  candidate.append(28, '\x6a');
+  Vote invalid = vote;
+  invalid.message = "DISP" + std::string(1, '\0') + candidate;
+  AppendLittleEndian(invalid.message, kSession, 4);
+  for (int i = 0; i < kSigners; ++i) {
+    std::promise<Reply> done;
+    SendAsync(*StubOf(i), invalid, [&](const Reply& reply) { done.set_value(reply); });
+    const Reply reply = done.get_future().get();
+    EXPECT_EQ(reply.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+        << "signer-" << i + 1 << ": " << reply.status.error_message();
+    EXPECT_TRUE(reply.signature.empty());
+  }
+  ASSERT_NO_FATAL_FAILURE(Settle());
+  StopAllAndCompareHistories();
+}
+
+// Digest of a vote's history record: the last field of Vote::record.
+std::string RecordDigest(const Vote& vote) {
+  return vote.record.substr(vote.record.rfind('|') + 1);
+}
+
+// signerctl history import and prune with a replicated signer's config go through the claims topic:
+// all three running signers apply them, refuse alike, and end with identical histories. A local
+// import or prune of a replicated history is refused.
+TEST_F(KafkaClusterTest, HistoryImportAndPruneThroughTheClaimsTopicReachEverySigner) {
+  Storm(MixedPositions(3), 4);
+  ASSERT_NO_FATAL_FAILURE(Settle());
+
+  // An interchange file recording variant 0 of a fresh GRANDPA position (as if signed elsewhere).
+  const Position imported = NextPosition(Kind::kGrandpa);
+  const uint64_t imported_round = imported.index + 1;
+  const std::string file = (dir_ / "import.json").string();
+  WriteFile(file, std::string("{\"metadata\":{\"interchange_format\":") +
+                      "\"substrate-slashing-protection\",\"interchange_format_version\":\"1\"," +
+                      "\"genesis_hash\":\"0x" + kGenesis + "\"},\"data\":[{\"public_key\":\"0x" +
+                      kAliceEd25519 + "\",\"domains\":[{\"domain\":\"grandpa_prevote\"," +
+                      "\"records\":[{\"set_id\":\"" + std::to_string(kGrandpaSetId) +
+                      "\",\"round\":\"" + std::to_string(imported_round) + "\",\"digests\":[\"" +
+                      RecordDigest(MakeVote(imported, 0)) + "\"],\"recorded_at_ms\":\"1\"}]}]}]}");
+  std::string output;
+  std::string error;
+  ASSERT_EQ(Signerctl({"history", "import", "--config",
+                       (signers_[0]->dir / "signerd.yaml").string(), "--in", file},
+                      output, error),
+            0)
+      << error;
+  const nlohmann::json import_report = nlohmann::json::parse(output);
+  EXPECT_EQ(import_report.at("records_produced"), 1);
+  // The import was acknowledged before these requests, so on every signer it precedes their
+  // claims in the key's partition: variant 1 loses everywhere, variant 0 is a re-sign.
+  for (const auto& [signer, reply] : SendToAll(imported, 1)) {
+    EXPECT_EQ(reply.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+        << "signer-" << signer + 1 << ": " << reply.status.error_message();
+  }
+  for (const auto& [signer, reply] : SendToAll(imported, 0)) {
+    EXPECT_TRUE(reply.status.ok())
+        << "signer-" << signer + 1 << ": " << reply.status.error_message();
+  }
+
+  // Prune GRANDPA prevotes below a position above a fresh, never signed one.
+  const Position below_watermark = NextPosition(Kind::kGrandpa);
+  const uint64_t watermark_round = below_watermark.index + 2;
+  ASSERT_EQ(Signerctl({"history", "prune", "--config", (signers_[1]->dir / "signerd.yaml").string(),
+                       "--domain", "grandpa_prevote", "--below",
+                       std::to_string(kGrandpaSetId) + ":" + std::to_string(watermark_round)},
+                      output = "", error),
+            0)
+      << error;
+  const nlohmann::json prune_report = nlohmann::json::parse(output);
+  EXPECT_EQ(prune_report.at("records_produced"), 8) << "one per partition of the dev topic";
+  for (int variant = 0; variant < 3; ++variant) {
+    for (const auto& [signer, reply] : SendToAll(below_watermark, variant)) {
+      EXPECT_EQ(reply.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+          << "signer-" << signer + 1 << " variant " << variant << ": "
+          << reply.status.error_message();
+    }
+  }
+  ASSERT_NO_FATAL_FAILURE(Settle());
+  ExpectNoProblems();
+  const std::set<std::string> history = StopAllAndCompareHistories(false);
+  for (const std::string& record : history) {
+    if (record.rfind("grandpa_prevote|", 0) != 0) continue;
+    const size_t at = record.find("|round=") + 7;
+    EXPECT_GE(std::stoull(record.substr(at)), watermark_round) << "not pruned: " << record;
+  }
+
+  // Locally, without the kafka section, the same commands refuse the replicated history.
+  const SignerProcess& signer = *signers_[2];
+  const std::string config = ReadFile(signer.dir / "signerd.yaml");
+  const fs::path local_config = signer.dir / "local.yaml";
+  WriteFile(local_config, config.substr(0, config.find("kafka:")));
+  EXPECT_EQ(Signerctl({"history", "import", "--config", local_config.string(), "--in", file},
+                      output = "", error),
+            2);
+  EXPECT_NE(error.find("replicated signer"), std::string::npos) << error;
+  EXPECT_EQ(Signerctl({"history", "prune", "--config", local_config.string(), "--domain", "babe",
+                       "--below", "1"},
+                      output = "", error),
+            2);
+  EXPECT_NE(error.find("replicated signer"), std::string::npos) << error;
+  ASSERT_EQ(Signerctl({"history", "export", "--config", local_config.string(), "--out",
+                       (signer.dir / "after.json").string()},
+                      output = "", error),
+            0)
+      << error;
+  EXPECT_EQ(HistoryRecords(ReadFile(signer.dir / "after.json")), history)
+      << "the refused commands changed the history";
 }
 
 TEST_F(KafkaClusterTest, AuditTailSeesEveryDecisionOfEverySignerWithIntactChains) {

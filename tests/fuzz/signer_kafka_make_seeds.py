@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # Writes the seed corpora of the signer_kafka fuzz targets (run from the repository root).
 #
-# signer_kafka_claim_record_fuzz: claim records laid out by hand from the table "Claim record
-# (version 1)" of docs/kafka.md, with the //Alice public keys of docs/spec (ed25519, sr25519, the
+# signer_kafka_claim_record_fuzz: claims-topic records laid out by hand from the tables "Claim
+# record", "Import record" and "Prune record" of docs/kafka.md, with the //Alice public keys of docs/spec (ed25519, sr25519, the
 # 33-byte ecdsa key) and the domain positions and digests of docs/history-format.md.
 # signer_kafka_audit_tail_fuzz: operation programs in the target's input format (see the comment
 # at the top of signer_kafka_audit_tail_fuzz.cc): in-order chains, reordering, loss, replays,
@@ -34,6 +34,21 @@ def claim_record(key_type, public_key, signer_id, request_byte, time_ms, claims)
             struct.pack(">Q", time_ms) + bytes([len(claims)]) + b"".join(claims))
 
 
+def provenance(signer_id, request_byte, time_ms):
+    return GENESIS + bytes([len(signer_id)]) + signer_id + bytes([request_byte]) * 16 + struct.pack(
+        ">Q", time_ms)
+
+
+def import_record(public_key, signer_id, request_byte, time_ms, text):
+    return (b"\x02\x02" + bytes([len(public_key)]) + public_key +
+            provenance(signer_id, request_byte, time_ms) + struct.pack(">I", len(text)) + text)
+
+
+def prune_record(signer_id, request_byte, time_ms, partition, count, domain, major, minor):
+    return (b"\x02\x03" + provenance(signer_id, request_byte, time_ms) +
+            struct.pack(">IIBQQ", partition, count, domain, major, minor))
+
+
 def claim_record_seeds():
     target = "signer_kafka_claim_record_fuzz"
     prevote_digest = bytes([0xAA]) * 32 + struct.pack("<I", 100)
@@ -46,6 +61,18 @@ def claim_record_seeds():
           claim_record(b"para", ALICE_SR25519, b"signer-2", 0x33, 2,
                        [claim(5, 9, 0, b"\x01", bytes([0xC1]) * 32),
                         claim(5, 9, 0, b"\x00", bytes([0xC2]) * 32)]))
+    approval = [claim(5, 12, 0, b"\x01", bytes([i % 256, i // 256]) + bytes(30)) for i in range(65)]
+    write(target, "approval_65_candidates_version_2",
+          b"\x02\x01" + claim_record(b"para", ALICE_SR25519, b"signer-3", 0x55, 4, [])[1:-1] +
+          struct.pack(">H", len(approval)) + b"".join(approval))
+    interchange = (b'{"metadata":{"interchange_format":"substrate-slashing-protection",'
+                   b'"interchange_format_version":"1","genesis_hash":"0x' + GENESIS.hex().encode() +
+                   b'"},"data":[{"public_key":"0x' + ALICE_ED25519.hex().encode() +
+                   b'","domains":[{"domain":"grandpa_prevote","records":[{"set_id":"3",'
+                   b'"round":"7","digests":["0x' + (bytes([0xAA]) * 36).hex().encode() +
+                   b'"],"recorded_at_ms":"1"}]}]}]}')
+    write(target, "import_one_key", import_record(ALICE_ED25519, b"signer-1", 0x66, 5, interchange))
+    write(target, "prune_grandpa_prevote", prune_record(b"signer-1", 0x77, 6, 2, 8, 2, 3, 100))
     write(target, "beefy_ecdsa_max_signer_id",
           claim_record(b"beef", ALICE_ECDSA, b"s" * 128, 0x44, 3, [claim(4, 1, 500, bytes([0xDD]) * 32)]))
 

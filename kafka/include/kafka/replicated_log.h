@@ -37,18 +37,19 @@ struct ReplicatedHistoryLogOptions {
 
 // ReplicatedHistoryLogStats is a snapshot of the counters (all since Open).
 struct ReplicatedHistoryLogStats {
-  int64_t consumer_lag = 0;           // high watermark minus applied offset, summed over partitions
-  uint64_t claims_produced = 0;       // own records sent
-  uint64_t claims_won = 0;            // own records applied with every claim allowed
-  uint64_t claims_lost = 0;           // own records applied with a refused claim
-  uint64_t claims_timed_out = 0;      // own records not applied within claim_timeout
-  uint64_t claims_failed = 0;         // own records the producer could not deliver
-  uint64_t precheck_refused = 0;      // calls refused by the local history, nothing produced
-  uint64_t precheck_resigned = 0;     // identical re-signs answered locally, nothing produced
-  uint64_t records_applied = 0;       // records applied from every signer
-  uint64_t records_skipped = 0;       // undecodable, other genesis, or on the wrong partition
-  uint64_t synced_batches = 0;        // store batches written by the applier
-  uint64_t store_write_failures = 0;  // failed applier batches (retried)
+  int64_t consumer_lag = 0;        // high watermark minus applied offset, summed over partitions
+  uint64_t claims_produced = 0;    // own records sent
+  uint64_t claims_won = 0;         // own records applied with every claim allowed
+  uint64_t claims_lost = 0;        // own records applied with a refused claim
+  uint64_t claims_timed_out = 0;   // own records not applied within claim_timeout
+  uint64_t claims_failed = 0;      // own records the producer could not deliver
+  uint64_t precheck_refused = 0;   // calls refused by the local history, nothing produced
+  uint64_t precheck_resigned = 0;  // identical re-signs answered locally, nothing produced
+  uint64_t records_applied = 0;    // records applied from every signer
+  uint64_t history_records_applied = 0;  // of those, imports and prunes (signerctl history)
+  uint64_t records_skipped = 0;          // undecodable, other genesis, or on the wrong partition
+  uint64_t synced_batches = 0;           // store batches written by the applier
+  uint64_t store_write_failures = 0;     // failed applier batches (retried)
 };
 
 // ReplicatedHistoryLog sends each CheckAndRecord call that the local history does not already
@@ -56,7 +57,10 @@ struct ReplicatedHistoryLogStats {
 // the applier reached it. The applier thread reads every partition of the topic in order and
 // applies every record (from every signer) to the store with the one rule (EvaluateClaim), writing
 // the records and the next offset of each partition in one synced batch, so a restart resumes
-// exactly where it stopped. The store must not be written by anyone else while the log is open.
+// exactly where it stopped. Import and prune records (`signerctl history import|prune` in Kafka
+// mode, see replicated_admin.h) are applied in the same order, each on its own between two groups,
+// so every signer's history holds the same records. The store must not be written by anyone else
+// while the log is open.
 // Thread-safe.
 class ReplicatedHistoryLog : public slashing::HistoryLog {
  public:

@@ -91,6 +91,11 @@ class KeyCustody {
   virtual Result<KeyInfo> Import(const KeyTypeId& key_type, const Keypair& pair) = 0;
   // Delete destroys every stored object of `id`. Fails with kNotFound if there is none.
   virtual Status Delete(const KeyId& id) = 0;
+  // Holds is true when the backend stores key `id`, enabled or disabled (a disabled key keeps its
+  // role), including keys stored by another process since this one started: protection asks it
+  // which roles a public key holds, so a stale answer could leave a role unprotected. Fails with
+  // kUnavailable when the backend cannot be reached.
+  virtual Result<bool> Holds(const KeyId& id) = 0;
 
   // Sign signs `message` the way Substrate's Pair::sign does for `scheme` (ecdsa: over blake2_256
   // of it). Fails with kNotFound if `id` is not held as a `scheme` key (Substrate's sign_with with
@@ -116,6 +121,7 @@ enum class CustodyOp {
   kGenerate,
   kImport,
   kDelete,
+  kHolds,
   kSign,
   kEcdsaSignPrehashed,
   kVrfSign,
@@ -136,6 +142,7 @@ class InMemoryCustody final : public KeyCustody {
   Result<KeyInfo> Generate(const KeyTypeId& key_type, Scheme scheme) override;
   Result<KeyInfo> Import(const KeyTypeId& key_type, const Keypair& pair) override;
   Status Delete(const KeyId& id) override;
+  Result<bool> Holds(const KeyId& id) override;
   Result<std::vector<uint8_t>> Sign(const KeyId& id, Scheme scheme,
                                     std::span<const uint8_t> message) override;
   Result<EcdsaSignature> EcdsaSignPrehashed(const KeyId& id,

@@ -75,6 +75,9 @@ class Pkcs11Custody final : public KeyCustody {
   Result<KeyInfo> Generate(const KeyTypeId& key_type, Scheme scheme) override;
   Result<KeyInfo> Import(const KeyTypeId& key_type, const Keypair& pair) override;
   Status Delete(const KeyId& id) override;
+  // Holds searches the token (one C_FindObjects pass, two for sr25519), so it sees keys that
+  // another process stored or deleted; disabled keys count as held.
+  Result<bool> Holds(const KeyId& id) override;
   Result<std::vector<uint8_t>> Sign(const KeyId& id, Scheme scheme,
                                     std::span<const uint8_t> message) override;
   Result<EcdsaSignature> EcdsaSignPrehashed(const KeyId& id,

@@ -73,7 +73,7 @@ struct KafkaConfig {
   std::string claims_topic = "signer-claims";
   std::string audit_topic = "signer-audit";  // empty turns the audit stream off
   int64_t claim_timeout_ms = 2'000;          // a claim not applied by then gets UNAVAILABLE
-  int64_t catch_up_timeout_ms = 60'000;  // startup gives up if the history is not rebuilt by then
+  int64_t catch_up_timeout_ms = 60'000;      // not caught up by then: logged as an error, retrying
   // Extra librdkafka properties (for example security.protocol, ssl.ca.location), passed as they
   // are; ones the replication itself depends on (acks, idempotence) are refused.
   std::vector<std::pair<std::string, std::string>> properties;

@@ -51,6 +51,14 @@ Classification ClassifyPara(std::span<const uint8_t> message,
 Classification Classify(const KeyType& key_type, std::span<const uint8_t> message,
                         std::optional<std::span<const uint8_t>> preimage);
 
+// MayBeMessageOf is true when a signature on `message` could be a message that the rule of the
+// slashable key type `role` protects: any 32 bytes for babe (a header hash) and beef (a commitment
+// hash), 53 bytes for gran, a backing, approval, dispute or PVF-check prefix for para. False for
+// a key type that is not slashable. The answer depends on the message's shape only, never on
+// whether it decodes: a request that names another key type of the same public key is judged by
+// `role`'s rule whenever this is true. Pure; thread-safe.
+bool MayBeMessageOf(const KeyType& role, std::span<const uint8_t> message);
+
 // kDisputeValid and kDisputeInvalid are the one-byte digests of the dispute domain.
 inline constexpr uint8_t kDisputeValid = 1;
 inline constexpr uint8_t kDisputeInvalid = 0;

@@ -22,11 +22,17 @@ struct ProtectionPolicy {
 };
 
 // SignRequest borrows the bytes of one sign request; they must outlive Decide().
+//
+// A signature carries no key type, so protection follows the public key's roles, not only the
+// key type the request names: `other_roles` lists the slashable key types under which the caller's
+// custody also holds `public_key` (the caller need only list those for which MayBeMessageOf is
+// true). Each of them judges the message as if the request had named it.
 struct SignRequest {
   KeyType key_type{};
   std::span<const uint8_t> public_key;
   std::span<const uint8_t> message;
   std::optional<std::span<const uint8_t>> preimage;
+  std::vector<KeyType> other_roles = {};
 };
 
 // Decision is the verdict plus what it was about. For a refusal `claim` is the claim that was
@@ -62,9 +68,12 @@ class Protector {
   Protector(HistoryLog& log, Clock& clock, ProtectionPolicy policy,
             DecisionObserver* observer = nullptr);
 
-  // Decide returns a Decision; sign only if IsAllowed(decision.verdict). Allowed-new decisions are
-  // durable when this returns. A failed Status (kIoError, kCorruption, kInvalidArgument for a
-  // malformed public key) means: do not sign.
+  // Decide returns a Decision; sign only if IsAllowed(decision.verdict). The named key type and
+  // every role in `other_roles` whose shape the message has (MayBeMessageOf) classify the message:
+  // a preimage mismatch or an unrecognised message under any of them is refused (unless the policy
+  // allows unrecognised messages for that role), and the claims of all of them are checked and
+  // recorded together. Allowed-new decisions are durable when this returns. A failed Status
+  // (kIoError, kCorruption, kInvalidArgument for a malformed public key) means: do not sign.
   Result<Decision> Decide(const SignRequest& request);
 
  private:

@@ -24,8 +24,12 @@ inline constexpr KeyType kKeyTypeGrandpa = MakeKeyType("gran");
 inline constexpr KeyType kKeyTypeBeefy = MakeKeyType("beef");
 inline constexpr KeyType kKeyTypePara = MakeKeyType("para");
 
-// IsSlashableKeyType is true for the key types whose signatures can be slashed (babe, gran, beef,
-// para). Messages for these must be classified or explicitly allowed by policy.
+// kSlashableKeyTypes are the key types whose signatures can be slashed: each has a classifier, and
+// messages for them must be classified or explicitly allowed by policy.
+inline constexpr KeyType kSlashableKeyTypes[] = {kKeyTypeBabe, kKeyTypeGrandpa, kKeyTypeBeefy,
+                                                 kKeyTypePara};
+
+// IsSlashableKeyType is true for the key types in kSlashableKeyTypes.
 bool IsSlashableKeyType(const KeyType& key_type);
 
 // Domain is where one rule applies: per (public key, domain), one digest per position. The values
