@@ -20,6 +20,7 @@
 #include <csignal>
 #include <cstring>
 #include <string_view>
+#include <system_error>
 #include <utility>
 
 namespace signer {
@@ -35,7 +36,9 @@ constexpr char kLoopback[] = "127.0.0.1";
 // mg_start2's own error text is generic ("Error initializing SSL context") and the logged line
 // says which file or library was the problem.
 int KeepLog(const mg_connection* connection, const char* message) {
-  if (connection == nullptr || message == nullptr) return 1;
+  if (connection == nullptr || message == nullptr) {
+    return 1;
+  }
   mg_context* context = mg_get_context(connection);
   void* server = context == nullptr ? nullptr : mg_get_user_data(context);
   if (server != nullptr) {
@@ -75,7 +78,9 @@ Reply Answer(std::string_view method, std::string_view path,
 }
 
 bool ParsePort(std::string_view text, int& port) {
-  if (text.empty() || text.size() > 5) return false;
+  if (text.empty() || text.size() > 5) {
+    return false;
+  }
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), port);
   return error == std::errc() && end == text.data() + text.size() && port >= 0 && port <= 65535;
 }
@@ -95,7 +100,9 @@ std::string NumericAddress(const sockaddr* address, int port) {
 
 std::string OpenSslError() {
   const unsigned long code = ERR_get_error();
-  if (code == 0) return "unknown OpenSSL error";
+  if (code == 0) {
+    return "unknown OpenSSL error";
+  }
   std::array<char, 256> text{};
   ERR_error_string_n(code, text.data(), text.size());
   ERR_clear_error();
@@ -107,7 +114,9 @@ Status CheckTlsFiles(const MetricsListenerOptions& options) {
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
     return Status::InvalidArgument("metrics TLS needs both a certificate and a key");
   }
-  if (options.tls_cert_file.empty()) return Status::Ok();
+  if (options.tls_cert_file.empty()) {
+    return Status::Ok();
+  }
   struct stat info {};
   if (::stat(options.tls_cert_file.c_str(), &info) != 0) {
     return Status::NotFound("metrics TLS certificate " + options.tls_cert_file + " is missing");
@@ -164,7 +173,9 @@ Result<std::vector<std::string>> ResolveMetricsListen(const std::string& listen)
   }
   std::vector<std::string> addresses;
   for (const addrinfo* entry = found; entry != nullptr; entry = entry->ai_next) {
-    if (entry->ai_family != AF_INET && entry->ai_family != AF_INET6) continue;
+    if (entry->ai_family != AF_INET && entry->ai_family != AF_INET6) {
+      continue;
+    }
     std::string address = NumericAddress(entry->ai_addr, port);
     if (std::find(addresses.begin(), addresses.end(), address) == addresses.end()) {
       addresses.push_back(std::move(address));
@@ -199,12 +210,18 @@ MetricsHttpServer::~MetricsHttpServer() {
 Result<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
     const MetricsListenerOptions& options, std::function<std::string()> render) {
   auto addresses = ResolveMetricsListen(options.listen);
-  if (!addresses.ok()) return addresses.status();
-  if (Status files = CheckTlsFiles(options); !files.ok()) return files;
+  if (!addresses.ok()) {
+    return addresses.status();
+  }
+  if (Status files = CheckTlsFiles(options); !files.ok()) {
+    return files;
+  }
   std::unique_ptr<MetricsHttpServer> server(
       new MetricsHttpServer(std::move(render), options.tls_cert_file, options.tls_key_file));
   if (server->tls()) {
-    if (Status loaded = server->LoadTlsContext(); !loaded.ok()) return loaded;
+    if (Status loaded = server->LoadTlsContext(); !loaded.ok()) {
+      return loaded;
+    }
   } else {
     mg_init_library(0);  // reference counted; the destructor releases it
     server->civetweb_initialised_ = true;
@@ -212,7 +229,9 @@ Result<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   Status last = Status::Unavailable("metrics listener: nothing to bind");
   for (const std::string& address : *addresses) {
     last = server->tls() ? server->ListenTls(address) : server->Listen(address);
-    if (last.ok()) return server;
+    if (last.ok()) {
+      return server;
+    }
   }
   return last;
 }
@@ -302,7 +321,9 @@ Status MetricsHttpServer::ListenTls(const std::string& address) {
   // `address` is numeric (ResolveMetricsListen), so this lookup never touches DNS.
   const size_t colon = address.rfind(':');
   std::string host = address.substr(0, colon);
-  if (host.starts_with('[')) host = host.substr(1, host.size() - 2);
+  if (host.starts_with('[')) {
+    host = host.substr(1, host.size() - 2);
+  }
   const std::string port = address.substr(colon + 1);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -320,8 +341,11 @@ Status MetricsHttpServer::ListenTls(const std::string& address) {
   const int bind_errno = errno;
   ::freeaddrinfo(found);
   if (!bound) {
-    if (fd >= 0) ::close(fd);
-    return Status::Unavailable("metrics listener on " + address + ": " + std::strerror(bind_errno));
+    if (fd >= 0) {
+      ::close(fd);
+    }
+    return Status::Unavailable("metrics listener on " + address + ": " +
+                               std::error_code(bind_errno, std::generic_category()).message());
   }
   sockaddr_storage local{};
   socklen_t local_size = sizeof(local);
@@ -338,7 +362,9 @@ Status MetricsHttpServer::ListenTls(const std::string& address) {
 }
 
 void MetricsHttpServer::StopTls() {
-  if (tls_fd_ < 0) return;
+  if (tls_fd_ < 0) {
+    return;
+  }
   tls_stopping_.store(true);
   ::shutdown(tls_fd_, SHUT_RDWR);  // wakes the threads blocked in accept
   for (std::thread& thread : tls_threads_) {
@@ -357,7 +383,9 @@ void MetricsHttpServer::ServeTls() {
   while (!tls_stopping_.load()) {
     const int client = ::accept4(tls_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (client < 0) {
-      if (tls_stopping_.load()) return;
+      if (tls_stopping_.load()) {
+        return;
+      }
       continue;  // a client that left before accept, or a transient resource shortage
     }
     // The same bound as civetweb's request_timeout_ms: a silent client frees the thread.
@@ -381,7 +409,9 @@ void MetricsHttpServer::ServeTlsConnection(int client) {
   std::array<char, 1024> buffer{};
   while (head.find("\r\n\r\n") == std::string::npos && head.size() < kMaxRequestHead) {
     const int got = SSL_read(ssl, buffer.data(), static_cast<int>(buffer.size()));
-    if (got <= 0) break;
+    if (got <= 0) {
+      break;
+    }
     head.append(buffer.data(), static_cast<size_t>(got));
   }
   Reply reply;
@@ -403,7 +433,9 @@ void MetricsHttpServer::ServeTlsConnection(int client) {
     const int wrote =
         SSL_write(ssl, reply.bytes.data() + sent,
                   static_cast<int>(std::min<size_t>(reply.bytes.size() - sent, 16384)));
-    if (wrote <= 0) break;
+    if (wrote <= 0) {
+      break;
+    }
     sent += static_cast<size_t>(wrote);
   }
   SSL_shutdown(ssl);
