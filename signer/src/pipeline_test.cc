@@ -412,12 +412,17 @@ std::vector<uint8_t> Blake2(const std::vector<uint8_t>& bytes) {
 class SharedKeyPipelineTest : public testing::Test {
  protected:
   void SetUp() override {
-    auto policy = Policy::Parse(std::string(R"(
-identities:
-  validator-alice:
-    - key_types: [babe, audi, para, gran, acco]
-      operations: [sign, insert, generate, list]
-)"));
+    auto bob = keymgr::KeypairFromSuri(Scheme::kSr25519, "//Bob");
+    ASSERT_TRUE(bob.ok());
+    auto policy = Policy::Parse(std::string("identities:\n  validator-alice:\n"
+                                            "    - key_types: [babe, audi, para, gran, acco]\n"
+                                            "      operations: [sign, list]\n"
+                                            "      public_keys: [\"") +
+                                std::string(kAliceSr25519) + "\", \"" + std::string(kAliceEd25519) +
+                                "\", \"" + keymgr::HexEncode(bob->public_key()) +
+                                "\"]\n"
+                                "    - key_types: [audi, acco]\n"
+                                "      operations: [insert, generate]\n");
     ASSERT_TRUE(policy.ok()) << policy.status().message();
     policy_ = std::make_unique<Policy>(std::move(*policy));
     pipeline_ =

@@ -108,8 +108,9 @@ class RolesReplicatedTest : public testing::Test {
       replica->protector = std::make_unique<slashing::Protector>(*replica->log, replica->clock,
                                                                  slashing::ProtectionPolicy{});
       auto policy = signer::Policy::Parse(
-          "identities:\n  validator:\n    - {key_types: [babe, audi, gran, acco], operations: "
-          "[sign]}\n");
+          std::string("identities:\n  validator:\n    - {key_types: [babe, audi, gran, acco], "
+                      "operations: [sign], public_keys: [\"") +
+          std::string(kAliceSr25519) + "\", \"" + std::string(kAliceEd25519) + "\"]}\n");
       ASSERT_TRUE(policy.ok()) << policy.status().message();
       replica->policy = std::make_unique<signer::Policy>(std::move(*policy));
       replica->pipeline = std::make_unique<signer::Pipeline>(signer::PipelineDeps{
