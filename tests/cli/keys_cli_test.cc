@@ -197,6 +197,17 @@ class KeysCliTest : public ::testing::Test {
     return json.value("keys", nlohmann::json::array());
   }
 
+  // ListKeysWithoutRoles is ListKeys without the fields that describe a key's other key types,
+  // which generate and rotate do not print: what is left is comparable with their output.
+  nlohmann::json ListKeysWithoutRoles() {
+    nlohmann::json keys = ListKeys();
+    for (nlohmann::json& key : keys) {
+      key.erase("also_held_as");
+      key.erase("note");
+    }
+    return keys;
+  }
+
   // HistoryPath is where the configuration says the slashing-protection history is.
   std::string HistoryPath() const { return (dir_ / "history").string(); }
 
@@ -282,7 +293,7 @@ TEST_F(KeysCliTest, GeneratesEachSchemeAndListsThem) {
     EXPECT_TRUE(IsIso8601Utc(key.value("created_at", ""))) << key.dump();
     generated.push_back(key);
   }
-  const nlohmann::json listed = ListKeys();
+  const nlohmann::json listed = ListKeysWithoutRoles();
   ASSERT_EQ(listed.size(), generated.size());
   for (const nlohmann::json& key : generated) {
     EXPECT_NE(std::find(listed.begin(), listed.end(), key), listed.end())
@@ -439,7 +450,7 @@ TEST_F(KeysCliTest, RotatePrintsSessionKeysAsThePublicKeysInOrder) {
   const std::string session_keys = json.value("session_keys", "");
   EXPECT_EQ(session_keys.size(), 2u + 2 * (5 * 32 + 33));
   EXPECT_EQ(session_keys, concatenated);
-  const nlohmann::json listed = ListKeys();
+  const nlohmann::json listed = ListKeysWithoutRoles();
   EXPECT_EQ(listed.size(), order.size());
   for (const nlohmann::json& key : json["keys"]) {
     EXPECT_NE(std::find(listed.begin(), listed.end(), key), listed.end()) << key.dump();
