@@ -6,8 +6,10 @@
 //    once) and sign inside it.
 //  - sr25519 (every other key type): no HSM implements schnorrkel, so the 64-byte secret is
 //    wrapped with a non-extractable AES-256 token key (CKM_AES_KEY_WRAP_PAD) and only the wrapped
-//    form is stored, as a CKO_DATA token object. It is unwrapped into SecretBytes when first used
-//    and wiped on UnloadSecrets or destruction.
+//    form is stored, as a CKO_DATA token object. It is unwrapped into SecretBytes when first used,
+//    re-checked against its wrapped object on every use, and wiped when that object is gone or
+//    names another key (deleted here or by another process), when the key is disabled, on
+//    UnloadSecrets and on destruction.
 //  - Every object carries its identity: CKA_ID = key type (4 bytes) || public key on key objects,
 //    and CKA_LABEL = "<key type>:<public key hex>:<created-at unix seconds>" on all of them.
 //  - A disabled key has a second CKO_DATA token object, its disable marker, labelled
