@@ -78,6 +78,8 @@ if(SIGNER_TESTS)
     src/policy_test.cc
     src/service_test.cc
   )
+  # For slashing's test_payloads.h (real BABE payloads in the shared-key pipeline tests).
+  target_include_directories(signerd_test PRIVATE ${PROJECT_SOURCE_DIR}/slashing/src)
   target_link_libraries(signerd_test PRIVATE signerd_service nlohmann_json::nlohmann_json
                                              GTest::gtest_main)
   target_compile_definitions(signerd_test PRIVATE SIGNERCTL_PATH="$<TARGET_FILE:signerctl>")

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <thread>
 
+#include "claims_properties.h"
 #include "kafka/claim_record.h"
 
 namespace kafka {
@@ -22,21 +23,6 @@ using slashing::Status;
 // kRecordsPerImport is where an import starts splitting a domain's records; a part whose text is
 // still larger than kMaxImportJsonSize is halved until it fits.
 constexpr size_t kRecordsPerImport = 2'000;
-
-// The properties the replication's ordering and durability depend on (as ReplicatedHistoryLog).
-constexpr std::string_view kRefusedProperties[] = {
-    "acks",
-    "request.required.acks",
-    "enable.idempotence",
-    "retries",
-    "message.send.max.retries",
-    "max.in.flight",
-    "max.in.flight.requests.per.connection",
-    "partitioner",
-    "message.timeout.ms",
-    "bootstrap.servers",
-    "metadata.broker.list",
-};
 
 // OutgoingRecord is one encoded record and the partition it must go to.
 struct OutgoingRecord {
@@ -62,8 +48,7 @@ class Producer {
     }
     if (options.timeout.count() <= 0) return Status::InvalidArgument("kafka: timeout not positive");
     for (const auto& [name, value] : options.properties) {
-      if (std::find(std::begin(kRefusedProperties), std::end(kRefusedProperties), name) !=
-          std::end(kRefusedProperties)) {
+      if (IsClaimsProducerProperty(name)) {
         return Status::InvalidArgument("kafka property " + name +
                                        " is set by the replication itself and cannot be changed");
       }

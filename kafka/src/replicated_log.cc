@@ -13,6 +13,7 @@
 #include <optional>
 #include <thread>
 
+#include "claims_properties.h"
 #include "kafka/claim_record.h"
 #include "kafka/replicated_admin.h"
 #include "slashing/history.h"
@@ -28,27 +29,6 @@ using slashing::Status;
 constexpr uint8_t kMetaValueVersion = 1;
 constexpr size_t kApplyBatchSize = 1024;
 constexpr auto kRetryPause = std::chrono::milliseconds(200);
-
-// Properties the ordering, the durability or the offset bookkeeping depend on.
-constexpr std::string_view kRefusedProperties[] = {
-    "acks",
-    "request.required.acks",
-    "enable.idempotence",
-    "retries",
-    "message.send.max.retries",
-    "max.in.flight",
-    "max.in.flight.requests.per.connection",
-    "partitioner",
-    "message.timeout.ms",
-    "group.id",
-    "enable.auto.commit",
-    "auto.commit.enable",
-    "enable.auto.offset.store",
-    "auto.offset.reset",
-    "isolation.level",
-    "bootstrap.servers",
-    "metadata.broker.list",
-};
 
 // Meta keys of our own under the store's meta tag (signerctl history skips meta keys).
 std::string TopicMetaKey() { return std::string(1, slashing::kMetaKeyTag) + "kafka/claims"; }
@@ -389,8 +369,7 @@ Status ReplicatedHistoryLog::Impl::Start() {
     return Status::InvalidArgument("kafka: claim timeout must be positive");
   }
   for (const auto& [name, value] : options_.properties) {
-    if (std::find(std::begin(kRefusedProperties), std::end(kRefusedProperties), name) !=
-        std::end(kRefusedProperties)) {
+    if (IsClaimsProducerProperty(name) || IsClaimsConsumerProperty(name)) {
       return Status::InvalidArgument("kafka property " + name +
                                      " is set by the replication itself and cannot be changed");
     }

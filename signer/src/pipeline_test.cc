@@ -16,6 +16,7 @@
 #include "keymgr/keypair.h"
 #include "slashing/history_log.h"
 #include "slashing/history_store.h"
+#include "test_payloads.h"
 
 namespace signer {
 namespace {
@@ -384,22 +385,7 @@ TEST_F(PipelineTest, GenerateAndInsertNeedTheirGrantAndAMatchingKey) {
             ReplyCode::kPermissionDenied);
 }
 
-// BabeHeader is a SCALE header with one BABE SecondaryPlain pre-digest for `slot`; `parent_byte`
-// makes different blocks of one slot.
-std::vector<uint8_t> BabeHeader(uint64_t slot, uint8_t parent_byte) {
-  std::vector<uint8_t> out(32, parent_byte);  // parent hash
-  out.push_back(uint8_t{10 << 2});            // compact block number 10
-  out.insert(out.end(), 32, 0x02);            // state root
-  out.insert(out.end(), 32, 0x03);            // extrinsics root
-  out.push_back(uint8_t{1 << 2});             // one digest item
-  out.push_back(0x06);                        // DigestItem::PreRuntime
-  out.insert(out.end(), {'B', 'A', 'B', 'E'});
-  std::vector<uint8_t> pre_digest = {0x02, 0, 0, 0, 0};  // SecondaryPlain, authority 0
-  for (int i = 0; i < 8; ++i) pre_digest.push_back(static_cast<uint8_t>(slot >> (8 * i)));
-  out.push_back(static_cast<uint8_t>(pre_digest.size() << 2));
-  out.insert(out.end(), pre_digest.begin(), pre_digest.end());
-  return out;
-}
+using slashing::testing::BabeHeader;
 
 std::vector<uint8_t> Blake2(const std::vector<uint8_t>& bytes) {
   const keymgr::Hash256 hash = keymgr::Blake2b256(bytes);

@@ -16,6 +16,7 @@
 #include "pipeline_core.h"
 #include "slashing/history.h"
 #include "slashing/history_store.h"
+#include "test_payloads.h"
 
 namespace {
 
@@ -39,27 +40,12 @@ slashing::Hash256 Genesis() {
   return genesis;
 }
 
-std::vector<uint8_t> BabeHeader(uint64_t slot, uint8_t parent_byte) {
-  std::vector<uint8_t> out(32, parent_byte);  // parent hash
-  out.push_back(uint8_t{10 << 2});            // compact block number 10
-  out.insert(out.end(), 64, 0x02);            // state and extrinsics roots
-  out.push_back(uint8_t{1 << 2});             // one digest item
-  out.push_back(0x06);                        // DigestItem::PreRuntime
-  out.insert(out.end(), {'B', 'A', 'B', 'E'});
-  std::vector<uint8_t> pre_digest = {0x02, 0, 0, 0, 0};  // SecondaryPlain, authority 0
-  for (int i = 0; i < 8; ++i) pre_digest.push_back(static_cast<uint8_t>(slot >> (8 * i)));
-  out.push_back(static_cast<uint8_t>(pre_digest.size() << 2));
-  out.insert(out.end(), pre_digest.begin(), pre_digest.end());
-  return out;
-}
+using slashing::testing::BabeHeader;
 
+// GrandpaPrevote is a prevote in (`set_id`, `round`) for the block filled with `hash_byte`.
 std::vector<uint8_t> GrandpaPrevote(uint8_t hash_byte, uint64_t round, uint64_t set_id) {
-  std::vector<uint8_t> out = {0};
-  out.insert(out.end(), 32, hash_byte);
-  out.insert(out.end(), 4, 0x01);  // target number
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(round >> (8 * i)));
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(set_id >> (8 * i)));
-  return out;
+  return slashing::testing::GrandpaMessage(0, slashing::testing::FilledHash(hash_byte), 1, round,
+                                           set_id);
 }
 
 // ReplicaSigner is one signer of the set: its own custody (the same keys), store and pipeline.
