@@ -16,8 +16,8 @@
 namespace kafka {
 namespace {
 
-using keymgr::Result;
-using keymgr::Status;
+using base::Result;
+using base::Status;
 
 constexpr std::chrono::seconds kWarningInterval{10};
 constexpr int kPollIntervalMs = 200;

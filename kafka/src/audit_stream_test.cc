@@ -15,10 +15,10 @@
 #include <thread>
 #include <vector>
 
+#include "base/hash.h"
+#include "base/hex.h"
 #include "kafka/audit_stream.h"
 #include "kafka/audit_tail.h"
-#include "keymgr/hash.h"
-#include "keymgr/hex.h"
 
 namespace kafka {
 namespace {
@@ -46,7 +46,7 @@ std::string BuildLine(uint64_t seq, const std::string& public_key, const std::st
 
 // Blake2bHex hashes with keymgr directly, as signer::AuditLineHash does, to build chains.
 std::string Blake2bHex(const std::string& line) {
-  return keymgr::HexEncode(keymgr::Blake2b256(
+  return base::HexEncode(base::Blake2b256(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(line.data()), line.size())));
 }
 
@@ -575,15 +575,15 @@ TEST(AuditStreamTest, OpenRefusesMissingFieldsAndPropertiesItDependsOn) {
   options.brokers = "127.0.0.1:9";
   options.signer_id = "";
   options.warning = [](std::string_view) {};
-  EXPECT_EQ(AuditStream::Open(options).status().code(), keymgr::StatusCode::kInvalidArgument);
+  EXPECT_EQ(AuditStream::Open(options).status().code(), base::StatusCode::kInvalidArgument);
   options.signer_id = "signer-a";
   for (const char* name : {"acks", "enable.idempotence", "message.timeout.ms"}) {
     options.properties = {{name, "1"}};
-    EXPECT_EQ(AuditStream::Open(options).status().code(), keymgr::StatusCode::kInvalidArgument)
+    EXPECT_EQ(AuditStream::Open(options).status().code(), base::StatusCode::kInvalidArgument)
         << name;
   }
   options.properties = {{"no.such.property", "1"}};
-  EXPECT_EQ(AuditStream::Open(options).status().code(), keymgr::StatusCode::kInvalidArgument);
+  EXPECT_EQ(AuditStream::Open(options).status().code(), base::StatusCode::kInvalidArgument);
   options.properties = {{"client.rack", "r1"}};
   EXPECT_TRUE(AuditStream::Open(options).ok());
 }
@@ -594,7 +594,7 @@ TEST(AuditTailTest, UnreachableBrokersAreUnavailable) {
   options.metadata_timeout_ms = 1'000;
   options.warning = [](std::string_view) {};
   auto result = RunAuditTail(options, [](const CheckedEvent&) {});
-  EXPECT_EQ(result.status().code(), keymgr::StatusCode::kUnavailable);
+  EXPECT_EQ(result.status().code(), base::StatusCode::kUnavailable);
 }
 
 }  // namespace

@@ -10,14 +10,14 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "keymgr/hash.h"
-#include "keymgr/hex.h"
+#include "base/hash.h"
+#include "base/hex.h"
 
 namespace kafka {
 namespace {
 
-using keymgr::Result;
-using keymgr::Status;
+using base::Result;
+using base::Status;
 
 const std::string kZeroHash(64, '0');
 // Enough released hashes per signer to tell a replayed record from a forged one well beyond any
@@ -104,9 +104,9 @@ struct Consumer {
 }  // namespace
 
 std::string AuditChainHash(std::string_view line) {
-  const auto hash = keymgr::Blake2b256(
+  const auto hash = base::Blake2b256(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(line.data()), line.size()));
-  return keymgr::HexEncode(hash);
+  return base::HexEncode(hash);
 }
 
 std::string_view ChainStatusName(ChainStatus status) {

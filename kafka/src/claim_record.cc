@@ -76,20 +76,20 @@ class Reader {
   std::span<const uint8_t> bytes_;
 };
 
-slashing::Status Malformed(const char* what) {
-  return slashing::Status::InvalidArgument(std::string("claim record: ") + what);
+base::Status Malformed(const char* what) {
+  return base::Status::InvalidArgument(std::string("claim record: ") + what);
 }
 
 // The fields every record of the claims topic carries after its public key (if any): the chain,
 // who produced it, its request id and the producer's clock.
 struct Provenance {
-  slashing::Hash256* genesis_hash;
+  base::Hash256* genesis_hash;
   std::string* signer_id;
   RequestId* request_id;
   uint64_t* time_unix_ms;
 };
 
-void PutProvenance(std::string& out, const slashing::Hash256& genesis_hash,
+void PutProvenance(std::string& out, const base::Hash256& genesis_hash,
                    const std::string& signer_id, const RequestId& request_id,
                    uint64_t time_unix_ms) {
   PutBytes(out, genesis_hash);
@@ -99,7 +99,7 @@ void PutProvenance(std::string& out, const slashing::Hash256& genesis_hash,
   PutU64(out, time_unix_ms);
 }
 
-slashing::Status ReadProvenance(Reader& reader, const Provenance& out) {
+base::Status ReadProvenance(Reader& reader, const Provenance& out) {
   auto genesis = reader.Bytes(out.genesis_hash->size());
   if (!genesis) return Malformed("truncated genesis hash");
   std::copy(genesis->begin(), genesis->end(), out.genesis_hash->begin());
@@ -114,18 +114,18 @@ slashing::Status ReadProvenance(Reader& reader, const Provenance& out) {
   auto time = reader.U64();
   if (!time) return Malformed("truncated time");
   *out.time_unix_ms = *time;
-  return slashing::Status::Ok();
+  return base::Status::Ok();
 }
 
 // ReadVersionTwoKind reads the version and kind bytes and refuses any other kind than `kind`.
-slashing::Status ReadVersionTwoKind(Reader& reader, uint8_t kind) {
+base::Status ReadVersionTwoKind(Reader& reader, uint8_t kind) {
   auto version = reader.U8();
   if (!version) return Malformed("empty");
   if (*version != kClaimRecordVersion2) return Malformed("unknown format version");
   auto found = reader.U8();
   if (!found) return Malformed("truncated kind");
   if (*found != kind) return Malformed("unexpected record kind");
-  return slashing::Status::Ok();
+  return base::Status::Ok();
 }
 
 }  // namespace
@@ -146,7 +146,7 @@ ClaimsTopicRecordKind PeekClaimsTopicRecordKind(std::span<const uint8_t> bytes) 
   }
 }
 
-slashing::Result<std::string> EncodeImportRecord(const ImportRecord& record) {
+base::Result<std::string> EncodeImportRecord(const ImportRecord& record) {
   if (record.public_key.empty() || record.public_key.size() > slashing::kMaxPublicKeySize) {
     return Malformed("public key size out of range");
   }
@@ -167,9 +167,9 @@ slashing::Result<std::string> EncodeImportRecord(const ImportRecord& record) {
   return out;
 }
 
-slashing::Result<ImportRecord> DecodeImportRecord(std::span<const uint8_t> bytes) {
+base::Result<ImportRecord> DecodeImportRecord(std::span<const uint8_t> bytes) {
   Reader reader(bytes);
-  if (slashing::Status kind = ReadVersionTwoKind(reader, kClaimRecordKindImport); !kind.ok()) {
+  if (base::Status kind = ReadVersionTwoKind(reader, kClaimRecordKindImport); !kind.ok()) {
     return kind;
   }
   ImportRecord record;
@@ -180,8 +180,8 @@ slashing::Result<ImportRecord> DecodeImportRecord(std::span<const uint8_t> bytes
   auto key = reader.Bytes(*key_size);
   if (!key) return Malformed("truncated public key");
   record.public_key.assign(key->begin(), key->end());
-  if (slashing::Status read = ReadProvenance(reader, {&record.genesis_hash, &record.signer_id,
-                                                      &record.request_id, &record.time_unix_ms});
+  if (base::Status read = ReadProvenance(reader, {&record.genesis_hash, &record.signer_id,
+                                                  &record.request_id, &record.time_unix_ms});
       !read.ok()) {
     return read;
   }
@@ -196,7 +196,7 @@ slashing::Result<ImportRecord> DecodeImportRecord(std::span<const uint8_t> bytes
   return record;
 }
 
-slashing::Result<std::string> EncodePruneRecord(const PruneRecord& record) {
+base::Result<std::string> EncodePruneRecord(const PruneRecord& record) {
   if (record.signer_id.size() > kMaxSignerIdSize) return Malformed("signer id too long");
   if (record.partition_count <= 0 || record.partition < 0 ||
       record.partition >= record.partition_count) {
@@ -217,14 +217,14 @@ slashing::Result<std::string> EncodePruneRecord(const PruneRecord& record) {
   return out;
 }
 
-slashing::Result<PruneRecord> DecodePruneRecord(std::span<const uint8_t> bytes) {
+base::Result<PruneRecord> DecodePruneRecord(std::span<const uint8_t> bytes) {
   Reader reader(bytes);
-  if (slashing::Status kind = ReadVersionTwoKind(reader, kClaimRecordKindPrune); !kind.ok()) {
+  if (base::Status kind = ReadVersionTwoKind(reader, kClaimRecordKindPrune); !kind.ok()) {
     return kind;
   }
   PruneRecord record;
-  if (slashing::Status read = ReadProvenance(reader, {&record.genesis_hash, &record.signer_id,
-                                                      &record.request_id, &record.time_unix_ms});
+  if (base::Status read = ReadProvenance(reader, {&record.genesis_hash, &record.signer_id,
+                                                  &record.request_id, &record.time_unix_ms});
       !read.ok()) {
     return read;
   }
@@ -249,22 +249,22 @@ slashing::Result<PruneRecord> DecodePruneRecord(std::span<const uint8_t> bytes) 
   return record;
 }
 
-slashing::KeyType KeyTypeForDomain(slashing::Domain domain) {
+base::KeyTypeId KeyTypeForDomain(slashing::Domain domain) {
   switch (domain) {
     case slashing::Domain::kBabe:
-      return slashing::kKeyTypeBabe;
+      return base::kKeyTypeBabe;
     case slashing::Domain::kGrandpaPrevote:
     case slashing::Domain::kGrandpaPrecommit:
-      return slashing::kKeyTypeGrandpa;
+      return base::kKeyTypeGrandpa;
     case slashing::Domain::kBeefy:
-      return slashing::kKeyTypeBeefy;
+      return base::kKeyTypeBeefy;
     case slashing::Domain::kDispute:
-      return slashing::kKeyTypePara;
+      return base::kKeyTypePara;
   }
   return {};
 }
 
-slashing::Result<std::string> EncodeClaimRecord(const ClaimRecord& record) {
+base::Result<std::string> EncodeClaimRecord(const ClaimRecord& record) {
   if (record.public_key.empty() || record.public_key.size() > slashing::kMaxPublicKeySize) {
     return Malformed("public key size out of range");
   }
@@ -312,7 +312,7 @@ slashing::Result<std::string> EncodeClaimRecord(const ClaimRecord& record) {
   return out;
 }
 
-slashing::Result<ClaimRecord> DecodeClaimRecord(std::span<const uint8_t> bytes) {
+base::Result<ClaimRecord> DecodeClaimRecord(std::span<const uint8_t> bytes) {
   Reader reader(bytes);
   ClaimRecord record;
   auto version = reader.U8();

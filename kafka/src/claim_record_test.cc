@@ -15,7 +15,7 @@ std::vector<uint8_t> Bytes(const std::string& text) { return {text.begin(), text
 
 ClaimRecord SampleRecord() {
   ClaimRecord record;
-  record.key_type = slashing::kKeyTypeGrandpa;
+  record.key_type = base::kKeyTypeGrandpa;
   record.public_key.assign(32, 0xa1);
   record.genesis_hash.fill(0x42);
   record.signer_id = "signer-2";
@@ -49,7 +49,7 @@ TEST(ClaimRecordTest, RoundTrips) {
 // format (and every other signer reading it) fails here.
 TEST(ClaimRecordTest, MatchesTheDocumentedLayout) {
   ClaimRecord record;
-  record.key_type = slashing::kKeyTypeBabe;
+  record.key_type = base::kKeyTypeBabe;
   record.public_key = {0xaa, 0xbb};
   record.genesis_hash.fill(0x11);
   record.signer_id = "s1";
@@ -88,7 +88,7 @@ TEST(ClaimRecordTest, EveryTruncationIsRefused) {
     auto decoded = DecodeClaimRecord(std::span(whole).first(size));
     EXPECT_FALSE(decoded.ok()) << "prefix of " << size << " bytes decoded";
     if (!decoded.ok()) {
-      EXPECT_EQ(decoded.status().code(), slashing::StatusCode::kInvalidArgument);
+      EXPECT_EQ(decoded.status().code(), base::StatusCode::kInvalidArgument);
     }
   }
 }
@@ -192,12 +192,12 @@ TEST(ClaimRecordTest, CarriesTheLargestApprovalTheClassifierAccepts) {
   size_t largest = 0;
   for (size_t candidates : {1, 64, 65, 1024, 1025}) {
     auto classified =
-        slashing::Classify(slashing::kKeyTypePara, ApprovalMessage(candidates, 7), std::nullopt);
+        slashing::Classify(base::kKeyTypePara, ApprovalMessage(candidates, 7), std::nullopt);
     if (classified.kind != slashing::ClassificationKind::kProtected) continue;
     ASSERT_EQ(classified.claims.size(), candidates);
     largest = candidates;
     ClaimRecord record = SampleRecord();
-    record.key_type = slashing::kKeyTypePara;
+    record.key_type = base::kKeyTypePara;
     record.claims = classified.claims;
     auto encoded = EncodeClaimRecord(record);
     ASSERT_TRUE(encoded.ok()) << candidates << ": " << encoded.status().message();
@@ -266,11 +266,11 @@ TEST(ClaimRecordTest, PartitionIsFnv1aModuloCount) {
 }
 
 TEST(ClaimRecordTest, KeyTypeFollowsTheDomain) {
-  EXPECT_EQ(KeyTypeForDomain(slashing::Domain::kBabe), slashing::kKeyTypeBabe);
-  EXPECT_EQ(KeyTypeForDomain(slashing::Domain::kGrandpaPrevote), slashing::kKeyTypeGrandpa);
-  EXPECT_EQ(KeyTypeForDomain(slashing::Domain::kGrandpaPrecommit), slashing::kKeyTypeGrandpa);
-  EXPECT_EQ(KeyTypeForDomain(slashing::Domain::kBeefy), slashing::kKeyTypeBeefy);
-  EXPECT_EQ(KeyTypeForDomain(slashing::Domain::kDispute), slashing::kKeyTypePara);
+  EXPECT_EQ(KeyTypeForDomain(slashing::Domain::kBabe), base::kKeyTypeBabe);
+  EXPECT_EQ(KeyTypeForDomain(slashing::Domain::kGrandpaPrevote), base::kKeyTypeGrandpa);
+  EXPECT_EQ(KeyTypeForDomain(slashing::Domain::kGrandpaPrecommit), base::kKeyTypeGrandpa);
+  EXPECT_EQ(KeyTypeForDomain(slashing::Domain::kBeefy), base::kKeyTypeBeefy);
+  EXPECT_EQ(KeyTypeForDomain(slashing::Domain::kDispute), base::kKeyTypePara);
 }
 
 }  // namespace

@@ -17,8 +17,8 @@
 namespace kafka {
 namespace {
 
-using slashing::Result;
-using slashing::Status;
+using base::Result;
+using base::Status;
 
 // kRecordsPerImport is where an import starts splitting a domain's records; a part whose text is
 // still larger than kMaxImportJsonSize is halved until it fits.
@@ -172,7 +172,7 @@ uint64_t NowUnixMs() {
 // AppendImportParts serialises `domain` of `public_key` into interchange texts that each fit one
 // record, halving the record range until they do. The watermark travels with every part: merging
 // takes the maximum, so repeating it changes nothing.
-Status AppendImportParts(const slashing::Hash256& genesis, const std::vector<uint8_t>& public_key,
+Status AppendImportParts(const base::Hash256& genesis, const std::vector<uint8_t>& public_key,
                          const slashing::InterchangeDomain& domain, size_t begin, size_t end,
                          std::vector<std::string>& out) {
   slashing::Interchange part;
@@ -259,7 +259,7 @@ Result<ReplicatedAdminReport> ProduceImport(const ReplicatedAdminOptions& option
 }
 
 Result<ReplicatedAdminReport> ProducePrune(const ReplicatedAdminOptions& options,
-                                           const slashing::Hash256& genesis_hash,
+                                           const base::Hash256& genesis_hash,
                                            slashing::Domain domain,
                                            const slashing::Watermark& below) {
   Producer producer;

@@ -23,8 +23,8 @@
 namespace kafka {
 namespace {
 
-using slashing::Result;
-using slashing::Status;
+using base::Result;
+using base::Status;
 
 constexpr uint8_t kMetaValueVersion = 1;
 constexpr size_t kApplyBatchSize = 1024;
@@ -506,9 +506,9 @@ bool ReplicatedHistoryLog::Impl::TryApplyAdmin(rd_kafka_message_t* message) {
     if (!report.ok()) {
       // Refused for what the record holds: every signer refuses it alike. Anything else is this
       // store's trouble and is retried, never skipped, or this signer would drift from the rest.
-      const slashing::StatusCode code = report.status().code();
-      if (code == slashing::StatusCode::kFailedPrecondition ||
-          code == slashing::StatusCode::kInvalidArgument) {
+      const base::StatusCode code = report.status().code();
+      if (code == base::StatusCode::kFailedPrecondition ||
+          code == base::StatusCode::kInvalidArgument) {
         return SkipAdmin(partition, message->offset,
                          "import refused: " + report.status().message());
       }
@@ -902,13 +902,13 @@ ReplicatedHistoryLogStats ReplicatedHistoryLog::Impl::Stats() const {
   return stats;
 }
 
-slashing::Result<bool> IsReplicatedHistory(slashing::HistoryStore& store) {
+base::Result<bool> IsReplicatedHistory(slashing::HistoryStore& store) {
   auto stored = store.Get(TopicMetaKey());
   if (!stored.ok()) return stored.status();
   return stored->has_value();
 }
 
-slashing::Result<std::unique_ptr<ReplicatedHistoryLog>> ReplicatedHistoryLog::Open(
+base::Result<std::unique_ptr<ReplicatedHistoryLog>> ReplicatedHistoryLog::Open(
     slashing::HistoryStore& store, ReplicatedHistoryLogOptions options) {
   auto impl = std::make_unique<Impl>(store, std::move(options));
   if (Status started = impl->Start(); !started.ok()) return started;
@@ -918,13 +918,13 @@ slashing::Result<std::unique_ptr<ReplicatedHistoryLog>> ReplicatedHistoryLog::Op
 ReplicatedHistoryLog::ReplicatedHistoryLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ReplicatedHistoryLog::~ReplicatedHistoryLog() = default;
 
-slashing::Result<std::vector<slashing::Verdict>> ReplicatedHistoryLog::CheckAndRecord(
+base::Result<std::vector<slashing::Verdict>> ReplicatedHistoryLog::CheckAndRecord(
     std::span<const uint8_t> public_key, std::span<const slashing::Claim> claims,
     uint64_t now_unix_ms) {
   return impl_->CheckAndRecord(public_key, claims, now_unix_ms);
 }
 
-slashing::Status ReplicatedHistoryLog::WaitUntilCaughtUp(std::chrono::milliseconds timeout) {
+base::Status ReplicatedHistoryLog::WaitUntilCaughtUp(std::chrono::milliseconds timeout) {
   return impl_->WaitUntilCaughtUp(timeout);
 }
 

@@ -62,8 +62,8 @@ class MockCluster {
   rd_kafka_mock_cluster_t* cluster_ = nullptr;
 };
 
-slashing::Hash256 Genesis() {
-  slashing::Hash256 genesis;
+base::Hash256 Genesis() {
+  base::Hash256 genesis;
   genesis.fill(0x5a);
   return genesis;
 }
@@ -280,7 +280,7 @@ TEST_F(ReplicatedLogTest, BrokersDownFailsClosedAndRecovers) {
     auto verdicts = log->CheckAndRecord(key, std::span(&claim, 1), 5);
     const auto elapsed = std::chrono::steady_clock::now() - started;
     ASSERT_FALSE(verdicts.ok()) << "a verdict without the log";
-    EXPECT_EQ(verdicts.status().code(), slashing::StatusCode::kIoError);
+    EXPECT_EQ(verdicts.status().code(), base::StatusCode::kIoError);
     EXPECT_LT(elapsed, std::chrono::milliseconds(3'000));
   }
   EXPECT_GT(log->stats().claims_timed_out + log->stats().claims_failed, 0u);
@@ -364,7 +364,7 @@ TEST_F(ReplicatedLogTest, PoisonedRecordsAreSkippedAndCounted) {
   rd_kafka_conf_set(conf, "bootstrap.servers", cluster_.bootstraps().c_str(), error, sizeof(error));
   rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof(error));
   ClaimRecord foreign;
-  foreign.key_type = slashing::kKeyTypeGrandpa;
+  foreign.key_type = base::kKeyTypeGrandpa;
   foreign.public_key = Key(5);
   foreign.genesis_hash.fill(0x01);
   foreign.claims = {Prevote(1, 0x01)};
@@ -579,7 +579,7 @@ TEST_F(ReplicatedLogTest, RefusesAChangedPartitionCountOrTopic) {
   options.warning = [](std::string_view) {};
   auto other = ReplicatedHistoryLog::Open(*store, options);
   ASSERT_FALSE(other.ok());
-  EXPECT_EQ(other.status().code(), slashing::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(other.status().code(), base::StatusCode::kFailedPrecondition);
   EXPECT_NE(other.status().message().find("partitions"), std::string::npos);
 
   ASSERT_EQ(rd_kafka_mock_topic_create(cluster_.get(), "other-claims", 4, 1),
@@ -588,13 +588,13 @@ TEST_F(ReplicatedLogTest, RefusesAChangedPartitionCountOrTopic) {
   options.claims_topic = "other-claims";
   auto renamed = ReplicatedHistoryLog::Open(*store, options);
   ASSERT_FALSE(renamed.ok());
-  EXPECT_EQ(renamed.status().code(), slashing::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(renamed.status().code(), base::StatusCode::kFailedPrecondition);
 
   options.claims_topic = kTopic;
   options.properties = {{"acks", "1"}};
   auto weakened = ReplicatedHistoryLog::Open(*store, options);
   ASSERT_FALSE(weakened.ok());
-  EXPECT_EQ(weakened.status().code(), slashing::StatusCode::kInvalidArgument);
+  EXPECT_EQ(weakened.status().code(), base::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

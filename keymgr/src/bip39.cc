@@ -8,7 +8,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "keymgr/hash.h"
+#include "base/hash.h"
 
 namespace keymgr {
 namespace internal {
@@ -69,7 +69,7 @@ bool LookupWord(std::string_view word, uint16_t& index_out) {
     found |= equal;
   }
   index_out = static_cast<uint16_t>(index);
-  Wipe(std::span(reinterpret_cast<uint8_t*>(&packed), sizeof(packed)));
+  base::Wipe(std::span(reinterpret_cast<uint8_t*>(&packed), sizeof(packed)));
   return found == 1;
 }
 
@@ -95,7 +95,7 @@ uint8_t ChecksumByte(std::span<const uint8_t> entropy) {
   std::array<uint8_t, crypto_hash_sha256_BYTES> digest{};
   crypto_hash_sha256(digest.data(), entropy.data(), entropy.size());
   const uint8_t first = digest[0];
-  Wipe(digest);
+  base::Wipe(digest);
   return first;
 }
 
@@ -103,12 +103,14 @@ uint8_t ChecksumByte(std::span<const uint8_t> entropy) {
 // exit.
 struct WordIndices {
   std::array<uint16_t, kMaxWords> values{};
-  ~WordIndices() { Wipe(std::span(reinterpret_cast<uint8_t*>(values.data()), sizeof(values))); }
+  ~WordIndices() {
+    base::Wipe(std::span(reinterpret_cast<uint8_t*>(values.data()), sizeof(values)));
+  }
 };
 
 }  // namespace
 
-Result<SecretBytes> MnemonicToEntropy(std::string_view phrase) {
+base::Result<base::SecretBytes> MnemonicToEntropy(std::string_view phrase) {
   // Split on single spaces only: BIP-39 phrases are normalised text, and accepting stray whitespace
   // or case variants would give one secret several spellings.
   WordIndices indices;
@@ -118,18 +120,19 @@ Result<SecretBytes> MnemonicToEntropy(std::string_view phrase) {
     const size_t end = std::min(phrase.find(' ', start), phrase.size());
     const std::string_view word = phrase.substr(start, end - start);
     if (word.empty()) {
-      return Status::InvalidArgument(
+      return base::Status::InvalidArgument(
           "mnemonic has an empty word (leading, trailing or double space)");
     }
     if (word_count == kMaxWords) {
-      return Status::InvalidArgument("mnemonic has more than 24 words");
+      return base::Status::InvalidArgument("mnemonic has more than 24 words");
     }
     bool letters_only = word.size() <= kMaxWordLength;
     for (char c : word) {
       letters_only = letters_only && c >= 'a' && c <= 'z';
     }
     if (!letters_only || !LookupWord(word, indices.values[word_count])) {
-      return Status::InvalidArgument("mnemonic has a word that is not in the BIP-39 English list");
+      return base::Status::InvalidArgument(
+          "mnemonic has a word that is not in the BIP-39 English list");
     }
     ++word_count;
     if (end == phrase.size()) {
@@ -138,13 +141,13 @@ Result<SecretBytes> MnemonicToEntropy(std::string_view phrase) {
     start = end + 1;
   }
   if (word_count < 12 || word_count % 3 != 0) {
-    return Status::InvalidArgument("mnemonic must have 12, 15, 18, 21 or 24 words");
+    return base::Status::InvalidArgument("mnemonic must have 12, 15, 18, 21 or 24 words");
   }
 
   const size_t total_bits = word_count * kBitsPerWord;
   const size_t checksum_bits = total_bits / 33;
   const size_t entropy_bytes = (total_bits - checksum_bits) / 8;
-  SecretBytes packed((total_bits + 7) / 8);
+  base::SecretBytes packed((total_bits + 7) / 8);
   for (size_t i = 0; i < word_count; ++i) {
     WriteBits(packed.span(), i * kBitsPerWord, kBitsPerWord, indices.values[i]);
   }
@@ -153,19 +156,19 @@ Result<SecretBytes> MnemonicToEntropy(std::string_view phrase) {
   const uint32_t expected = ChecksumByte(entropy) >> (8 - checksum_bits);
   const uint32_t actual = ReadBits(packed.span(), entropy_bytes * 8, checksum_bits);
   if (expected != actual) {
-    return Status::InvalidArgument("mnemonic checksum does not match");
+    return base::Status::InvalidArgument("mnemonic checksum does not match");
   }
-  return SecretBytes::CopyFrom(entropy);
+  return base::SecretBytes::CopyFrom(entropy);
 }
 
-Result<SecretBytes> EntropyToMnemonic(std::span<const uint8_t> entropy) {
+base::Result<base::SecretBytes> EntropyToMnemonic(std::span<const uint8_t> entropy) {
   if (!IsValidEntropySize(entropy.size())) {
-    return Status::InvalidArgument("entropy must be 16, 20, 24, 28 or 32 bytes");
+    return base::Status::InvalidArgument("entropy must be 16, 20, 24, 28 or 32 bytes");
   }
   const size_t checksum_bits = entropy.size() / 4;
   const size_t word_count = (entropy.size() * 8 + checksum_bits) / kBitsPerWord;
 
-  SecretBytes bits(entropy.size() + 1);
+  base::SecretBytes bits(entropy.size() + 1);
   std::memcpy(bits.data(), entropy.data(), entropy.size());
   bits.data()[entropy.size()] = ChecksumByte(entropy);
 
@@ -174,7 +177,7 @@ Result<SecretBytes> EntropyToMnemonic(std::span<const uint8_t> entropy) {
     phrase_length +=
         internal::kBip39EnglishWords[ReadBits(bits.span(), i * kBitsPerWord, kBitsPerWord)].size();
   }
-  SecretBytes phrase(phrase_length);
+  base::SecretBytes phrase(phrase_length);
   size_t offset = 0;
   for (size_t i = 0; i < word_count; ++i) {
     if (i != 0) {
@@ -188,20 +191,20 @@ Result<SecretBytes> EntropyToMnemonic(std::span<const uint8_t> entropy) {
   return phrase;
 }
 
-Result<SecretBytes> MiniSecretFromEntropy(std::span<const uint8_t> entropy,
-                                          std::string_view password) {
+base::Result<base::SecretBytes> MiniSecretFromEntropy(std::span<const uint8_t> entropy,
+                                                      std::string_view password) {
   if (!IsValidEntropySize(entropy.size())) {
-    return Status::InvalidArgument("entropy must be 16, 20, 24, 28 or 32 bytes");
+    return base::Status::InvalidArgument("entropy must be 16, 20, 24, 28 or 32 bytes");
   }
   // The password is secret, so the salt that contains it lives in guarded memory too.
-  SecretBytes salt(kSaltPrefix.size() + password.size());
+  base::SecretBytes salt(kSaltPrefix.size() + password.size());
   std::memcpy(salt.data(), kSaltPrefix.data(), kSaltPrefix.size());
   if (!password.empty()) {
     std::memcpy(salt.data() + kSaltPrefix.size(), password.data(), password.size());
   }
   // PBKDF2's first output block is the first 64 bytes of the seed; asking for 32 bytes gives
   // exactly seed_from_entropy(...)[0..32].
-  return Pbkdf2HmacSha512(entropy, salt.span(), kSubstrateBip39Iterations, 32);
+  return base::Pbkdf2HmacSha512(entropy, salt.span(), kSubstrateBip39Iterations, 32);
 }
 
 }  // namespace keymgr

@@ -8,7 +8,7 @@
 #include <array>
 #include <string>
 
-#include "keymgr/hex.h"
+#include "base/hex.h"
 
 namespace keymgr {
 namespace internal {
@@ -16,11 +16,11 @@ extern const std::array<std::string_view, 2048> kBip39EnglishWords;
 }  // namespace internal
 namespace {
 
-std::string_view AsText(const SecretBytes& secret) {
+std::string_view AsText(const base::SecretBytes& secret) {
   return {reinterpret_cast<const char*>(secret.data()), secret.size()};
 }
 
-std::vector<uint8_t> FromHex(std::string_view hex) { return HexDecode(hex).value(); }
+std::vector<uint8_t> FromHex(std::string_view hex) { return base::HexDecode(hex).value(); }
 
 TEST(Bip39Test, WordlistMatchesThePublishedFile) {
   // SHA-256 of bitcoin/bips bip-0039/english.txt (one word per line, LF endings).
@@ -31,7 +31,8 @@ TEST(Bip39Test, WordlistMatchesThePublishedFile) {
   }
   std::array<uint8_t, crypto_hash_sha256_BYTES> digest{};
   crypto_hash_sha256(digest.data(), reinterpret_cast<const uint8_t*>(file.data()), file.size());
-  EXPECT_EQ(HexEncode(digest), "2f5eed53a4727b4bf8880d8f3f199efc90e58503646d9ff8eff3a2ed3b24dbda");
+  EXPECT_EQ(base::HexEncode(digest),
+            "2f5eed53a4727b4bf8880d8f3f199efc90e58503646d9ff8eff3a2ed3b24dbda");
 }
 
 struct Bip39Vector {
@@ -101,17 +102,17 @@ constexpr Bip39Vector kOracleVectors[] = {
 };
 
 void CheckVector(const Bip39Vector& vector) {
-  Result<SecretBytes> entropy = MnemonicToEntropy(vector.phrase);
+  base::Result<base::SecretBytes> entropy = MnemonicToEntropy(vector.phrase);
   ASSERT_TRUE(entropy.ok()) << vector.phrase;
-  EXPECT_EQ(HexEncode(entropy->span()), vector.entropy_hex);
+  EXPECT_EQ(base::HexEncode(entropy->span()), vector.entropy_hex);
 
-  Result<SecretBytes> phrase = EntropyToMnemonic(FromHex(vector.entropy_hex));
+  base::Result<base::SecretBytes> phrase = EntropyToMnemonic(FromHex(vector.entropy_hex));
   ASSERT_TRUE(phrase.ok());
   EXPECT_EQ(AsText(*phrase), vector.phrase);
 
-  Result<SecretBytes> mini_secret = MiniSecretFromEntropy(entropy->span(), "Substrate");
+  base::Result<base::SecretBytes> mini_secret = MiniSecretFromEntropy(entropy->span(), "Substrate");
   ASSERT_TRUE(mini_secret.ok());
-  EXPECT_EQ(HexEncode(mini_secret->span()), vector.seed_hex.substr(0, 64));
+  EXPECT_EQ(base::HexEncode(mini_secret->span()), vector.seed_hex.substr(0, 64));
 }
 
 TEST(Bip39Test, SubstrateBip39Vectors) {
@@ -124,8 +125,8 @@ TEST(Bip39Test, OracleVectorsForFifteenAndTwentyOneWords) {
 
 TEST(Bip39Test, PasswordChangesTheMiniSecret) {
   const std::vector<uint8_t> entropy(16, 0);
-  Result<SecretBytes> with_password = MiniSecretFromEntropy(entropy, "Substrate");
-  Result<SecretBytes> without_password = MiniSecretFromEntropy(entropy, "");
+  base::Result<base::SecretBytes> with_password = MiniSecretFromEntropy(entropy, "Substrate");
+  base::Result<base::SecretBytes> without_password = MiniSecretFromEntropy(entropy, "");
   ASSERT_TRUE(with_password.ok());
   ASSERT_TRUE(without_password.ok());
   EXPECT_FALSE(with_password->Equals(without_password->span()));
@@ -135,12 +136,12 @@ TEST(Bip39Test, EntropyOfEverySupportedSizeRoundTrips) {
   for (size_t size = 16; size <= 32; size += 4) {
     std::vector<uint8_t> entropy(size);
     for (size_t i = 0; i < size; ++i) entropy[i] = static_cast<uint8_t>(i * 37 + size);
-    Result<SecretBytes> phrase = EntropyToMnemonic(entropy);
+    base::Result<base::SecretBytes> phrase = EntropyToMnemonic(entropy);
     ASSERT_TRUE(phrase.ok()) << size;
     const size_t words =
         static_cast<size_t>(std::count(AsText(*phrase).begin(), AsText(*phrase).end(), ' ')) + 1;
     EXPECT_EQ(words, size * 3 / 4) << size;
-    Result<SecretBytes> back = MnemonicToEntropy(AsText(*phrase));
+    base::Result<base::SecretBytes> back = MnemonicToEntropy(AsText(*phrase));
     ASSERT_TRUE(back.ok()) << size;
     EXPECT_TRUE(back->Equals(entropy)) << size;
   }
@@ -149,8 +150,10 @@ TEST(Bip39Test, EntropyOfEverySupportedSizeRoundTrips) {
 TEST(Bip39Test, RejectsBadEntropySizes) {
   for (size_t size : {0u, 4u, 12u, 15u, 17u, 33u, 36u, 64u}) {
     const std::vector<uint8_t> entropy(size, 1);
-    EXPECT_EQ(EntropyToMnemonic(entropy).status().code(), StatusCode::kInvalidArgument) << size;
-    EXPECT_EQ(MiniSecretFromEntropy(entropy, "").status().code(), StatusCode::kInvalidArgument)
+    EXPECT_EQ(EntropyToMnemonic(entropy).status().code(), base::StatusCode::kInvalidArgument)
+        << size;
+    EXPECT_EQ(MiniSecretFromEntropy(entropy, "").status().code(),
+              base::StatusCode::kInvalidArgument)
         << size;
   }
 }
@@ -199,14 +202,14 @@ TEST(Bip39Test, RejectsMalformedPhrases) {
                   95),
   };
   for (const std::string& phrase : cases) {
-    Result<SecretBytes> entropy = MnemonicToEntropy(phrase);
+    base::Result<base::SecretBytes> entropy = MnemonicToEntropy(phrase);
     EXPECT_FALSE(entropy.ok()) << '"' << phrase << '"';
-    EXPECT_EQ(entropy.status().code(), StatusCode::kInvalidArgument) << '"' << phrase << '"';
+    EXPECT_EQ(entropy.status().code(), base::StatusCode::kInvalidArgument) << '"' << phrase << '"';
   }
 }
 
 TEST(Bip39Test, ErrorsDoNotRepeatThePhrase) {
-  Result<SecretBytes> entropy = MnemonicToEntropy(
+  base::Result<base::SecretBytes> entropy = MnemonicToEntropy(
       "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon "
       "zebraz");
   ASSERT_FALSE(entropy.ok());

@@ -16,79 +16,50 @@ int64_t SystemClock() {
 }
 
 // CopyKeypair rebuilds `pair` from its secret so the store owns an independent SecretBytes copy.
-Result<Keypair> CopyKeypair(const Keypair& pair) {
+base::Result<Keypair> CopyKeypair(const Keypair& pair) {
   if (const Sr25519Keypair* sr = pair.sr25519()) {
-    Result<Sr25519Keypair> copy = Sr25519Keypair::FromSecret(sr->secret());
+    base::Result<Sr25519Keypair> copy = Sr25519Keypair::FromSecret(sr->secret());
     if (!copy.ok()) return copy.status();
     return Keypair(std::move(copy).value());
   }
   if (const Ed25519Keypair* ed = pair.ed25519()) {
-    Result<Ed25519Keypair> copy = Ed25519Keypair::FromSeed(ed->seed());
+    base::Result<Ed25519Keypair> copy = Ed25519Keypair::FromSeed(ed->seed());
     if (!copy.ok()) return copy.status();
     return Keypair(std::move(copy).value());
   }
-  Result<EcdsaKeypair> copy = EcdsaKeypair::FromSeed(pair.ecdsa()->seed());
+  base::Result<EcdsaKeypair> copy = EcdsaKeypair::FromSeed(pair.ecdsa()->seed());
   if (!copy.ok()) return copy.status();
   return Keypair(std::move(copy).value());
 }
 
 // RandomKeypair draws a fresh seed from libsodium's CSPRNG; ecdsa retries the (negligible) invalid
 // scalars.
-Result<Keypair> RandomKeypair(Scheme scheme) {
+base::Result<Keypair> RandomKeypair(base::Scheme scheme) {
   for (int attempt = 0; attempt < 8; ++attempt) {
-    SecretBytes seed(32);
+    base::SecretBytes seed(32);
     randombytes_buf(seed.data(), seed.size());
     switch (scheme) {
-      case Scheme::kSr25519: {
-        Result<Sr25519Keypair> pair = Sr25519Keypair::FromMiniSecret(seed.span());
+      case base::Scheme::kSr25519: {
+        base::Result<Sr25519Keypair> pair = Sr25519Keypair::FromMiniSecret(seed.span());
         if (!pair.ok()) return pair.status();
         return Keypair(std::move(pair).value());
       }
-      case Scheme::kEd25519: {
-        Result<Ed25519Keypair> pair = Ed25519Keypair::FromSeed(seed.span());
+      case base::Scheme::kEd25519: {
+        base::Result<Ed25519Keypair> pair = Ed25519Keypair::FromSeed(seed.span());
         if (!pair.ok()) return pair.status();
         return Keypair(std::move(pair).value());
       }
-      case Scheme::kEcdsa: {
-        Result<EcdsaKeypair> pair = EcdsaKeypair::FromSeed(seed.span());
+      case base::Scheme::kEcdsa: {
+        base::Result<EcdsaKeypair> pair = EcdsaKeypair::FromSeed(seed.span());
         if (pair.ok()) return Keypair(std::move(pair).value());
         break;
       }
     }
   }
-  return Status::Internal("could not draw a valid secret key");
+  return base::Status::Internal("could not draw a valid secret key");
 }
 
 }  // namespace
-
-Result<KeyTypeId> MakeKeyTypeId(std::string_view name) {
-  if (name.size() != kKeyTypeIdSize) {
-    return Status::InvalidArgument("key type must be exactly 4 characters");
-  }
-  KeyTypeId id{};
-  for (size_t i = 0; i < kKeyTypeIdSize; ++i) {
-    const auto c = static_cast<uint8_t>(name[i]);
-    if (c < 0x21 || c > 0x7e || c == ':') {
-      return Status::InvalidArgument("key type must be printable ASCII without ':'");
-    }
-    id[i] = c;
-  }
-  return id;
-}
-
-std::string KeyTypeName(const KeyTypeId& key_type) {
-  return std::string(key_type.begin(), key_type.end());
-}
-
-std::optional<Scheme> RequiredSchemeForKeyType(const KeyTypeId& key_type) {
-  const std::string name = KeyTypeName(key_type);
-  if (name == "gran") return Scheme::kEd25519;
-  if (name == "beef") return Scheme::kEcdsa;
-  if (name == "babe" || name == "para" || name == "asgn" || name == "audi" || name == "imon") {
-    return Scheme::kSr25519;
-  }
-  return std::nullopt;
-}
 
 struct InMemoryCustody::Entry {
   Keypair pair;
@@ -100,19 +71,19 @@ InMemoryCustody::InMemoryCustody(int64_t (*clock)())
 
 InMemoryCustody::~InMemoryCustody() = default;
 
-Status InMemoryCustody::TakeFault(CustodyOp op) {
+base::Status InMemoryCustody::TakeFault(CustodyOp op) {
   ++calls_[op];
   if (unavailable_) {
-    return Status::Unavailable("in-memory custody marked unavailable");
+    return base::Status::Unavailable("in-memory custody marked unavailable");
   }
   auto it = faults_.find(op);
-  if (it == faults_.end()) return Status::Ok();
-  Status status = it->second.status;
+  if (it == faults_.end()) return base::Status::Ok();
+  base::Status status = it->second.status;
   if (--it->second.remaining <= 0) faults_.erase(it);
   return status;
 }
 
-void InMemoryCustody::FailNext(CustodyOp op, Status status, int count) {
+void InMemoryCustody::FailNext(CustodyOp op, base::Status status, int count) {
   std::lock_guard lock(mutex_);
   faults_[op] = Fault{std::move(status), count};
 }
@@ -128,19 +99,21 @@ size_t InMemoryCustody::CallCount(CustodyOp op) const {
   return it == calls_.end() ? 0 : it->second;
 }
 
-Result<std::vector<KeyInfo>> InMemoryCustody::List() {
+base::Result<std::vector<KeyInfo>> InMemoryCustody::List() {
   std::lock_guard lock(mutex_);
-  if (Status fault = TakeFault(CustodyOp::kList); !fault.ok()) return fault;
+  if (base::Status fault = TakeFault(CustodyOp::kList); !fault.ok()) return fault;
   std::vector<KeyInfo> infos;
   infos.reserve(keys_.size());
   for (const auto& [id, entry] : keys_) infos.push_back(entry->info);
   return infos;
 }
 
-Result<KeyInfo> InMemoryCustody::Store(const KeyTypeId& key_type, Keypair pair, bool generated) {
-  const std::optional<Scheme> required = RequiredSchemeForKeyType(key_type);
+base::Result<KeyInfo> InMemoryCustody::Store(const base::KeyTypeId& key_type, Keypair pair,
+                                             bool generated) {
+  const std::optional<base::Scheme> required = base::RequiredSchemeForKeyType(key_type);
   if (required.has_value() && *required != pair.scheme()) {
-    return Status::InvalidArgument("scheme not allowed for key type " + KeyTypeName(key_type));
+    return base::Status::InvalidArgument("scheme not allowed for key type " +
+                                         base::KeyTypeName(key_type));
   }
   KeyInfo info;
   info.id = KeyId{key_type, pair.public_key()};
@@ -149,83 +122,85 @@ Result<KeyInfo> InMemoryCustody::Store(const KeyTypeId& key_type, Keypair pair, 
   info.generated_in_custody = generated;
   info.created_at_unix = clock_();
   if (keys_.contains(info.id)) {
-    return Status::InvalidArgument("key already stored");
+    return base::Status::InvalidArgument("key already stored");
   }
   keys_.emplace(info.id, std::make_unique<Entry>(Entry{std::move(pair), info}));
   return info;
 }
 
-Result<KeyInfo> InMemoryCustody::Generate(const KeyTypeId& key_type, Scheme scheme) {
+base::Result<KeyInfo> InMemoryCustody::Generate(const base::KeyTypeId& key_type,
+                                                base::Scheme scheme) {
   std::lock_guard lock(mutex_);
-  if (Status fault = TakeFault(CustodyOp::kGenerate); !fault.ok()) return fault;
-  Result<Keypair> pair = RandomKeypair(scheme);
+  if (base::Status fault = TakeFault(CustodyOp::kGenerate); !fault.ok()) return fault;
+  base::Result<Keypair> pair = RandomKeypair(scheme);
   if (!pair.ok()) return pair.status();
   return Store(key_type, std::move(pair).value(), /*generated=*/true);
 }
 
-Result<KeyInfo> InMemoryCustody::Import(const KeyTypeId& key_type, const Keypair& pair) {
+base::Result<KeyInfo> InMemoryCustody::Import(const base::KeyTypeId& key_type,
+                                              const Keypair& pair) {
   std::lock_guard lock(mutex_);
-  if (Status fault = TakeFault(CustodyOp::kImport); !fault.ok()) return fault;
-  Result<Keypair> copy = CopyKeypair(pair);
+  if (base::Status fault = TakeFault(CustodyOp::kImport); !fault.ok()) return fault;
+  base::Result<Keypair> copy = CopyKeypair(pair);
   if (!copy.ok()) return copy.status();
   return Store(key_type, std::move(copy).value(), /*generated=*/false);
 }
 
-Status InMemoryCustody::Delete(const KeyId& id) {
+base::Status InMemoryCustody::Delete(const KeyId& id) {
   std::lock_guard lock(mutex_);
-  if (Status fault = TakeFault(CustodyOp::kDelete); !fault.ok()) return fault;
-  if (keys_.erase(id) == 0) return Status::NotFound("key not held");
-  return Status::Ok();
+  if (base::Status fault = TakeFault(CustodyOp::kDelete); !fault.ok()) return fault;
+  if (keys_.erase(id) == 0) return base::Status::NotFound("key not held");
+  return base::Status::Ok();
 }
 
-Result<bool> InMemoryCustody::Holds(const KeyId& id) {
+base::Result<bool> InMemoryCustody::Holds(const KeyId& id) {
   std::lock_guard lock(mutex_);
-  if (Status fault = TakeFault(CustodyOp::kHolds); !fault.ok()) return fault;
+  if (base::Status fault = TakeFault(CustodyOp::kHolds); !fault.ok()) return fault;
   return keys_.contains(id);
 }
 
-Result<std::vector<uint8_t>> InMemoryCustody::Sign(const KeyId& id, Scheme scheme,
-                                                   std::span<const uint8_t> message) {
+base::Result<std::vector<uint8_t>> InMemoryCustody::Sign(const KeyId& id, base::Scheme scheme,
+                                                         std::span<const uint8_t> message) {
   std::lock_guard lock(mutex_);
-  if (Status fault = TakeFault(CustodyOp::kSign); !fault.ok()) return fault;
+  if (base::Status fault = TakeFault(CustodyOp::kSign); !fault.ok()) return fault;
   auto it = keys_.find(id);
   if (it == keys_.end() || it->second->info.scheme != scheme)
-    return Status::NotFound("key not held");
+    return base::Status::NotFound("key not held");
   return it->second->pair.Sign(message);
 }
 
-Result<EcdsaSignature> InMemoryCustody::EcdsaSignPrehashed(const KeyId& id,
-                                                           std::span<const uint8_t> digest) {
+base::Result<EcdsaSignature> InMemoryCustody::EcdsaSignPrehashed(const KeyId& id,
+                                                                 std::span<const uint8_t> digest) {
   std::lock_guard lock(mutex_);
-  if (Status fault = TakeFault(CustodyOp::kEcdsaSignPrehashed); !fault.ok()) return fault;
+  if (base::Status fault = TakeFault(CustodyOp::kEcdsaSignPrehashed); !fault.ok()) return fault;
   if (digest.size() != kEcdsaPrehashSize)
-    return Status::InvalidArgument("ecdsa prehash must be 32 bytes");
+    return base::Status::InvalidArgument("ecdsa prehash must be 32 bytes");
   auto it = keys_.find(id);
   if (it == keys_.end() || it->second->pair.ecdsa() == nullptr)
-    return Status::NotFound("key not held");
+    return base::Status::NotFound("key not held");
   return it->second->pair.ecdsa()->SignPrehashed(digest.first<kEcdsaPrehashSize>());
 }
 
-Result<Sr25519VrfSignature> InMemoryCustody::VrfSign(
+base::Result<Sr25519VrfSignature> InMemoryCustody::VrfSign(
     const KeyId& id, const VrfTranscriptData& input,
     const std::optional<VrfTranscriptData>& extra) {
   std::lock_guard lock(mutex_);
-  if (Status fault = TakeFault(CustodyOp::kVrfSign); !fault.ok()) return fault;
+  if (base::Status fault = TakeFault(CustodyOp::kVrfSign); !fault.ok()) return fault;
   auto it = keys_.find(id);
   if (it == keys_.end() || it->second->pair.sr25519() == nullptr)
-    return Status::NotFound("key not held");
+    return base::Status::NotFound("key not held");
   std::optional<MerlinTranscript> extra_transcript;
   if (extra.has_value()) extra_transcript.emplace(extra->Build());
   return it->second->pair.sr25519()->VrfSign(input.Build(), extra_transcript);
 }
 
-Result<Sr25519VrfPreOutput> InMemoryCustody::VrfPreOutput(const KeyId& id,
-                                                          const VrfTranscriptData& input) {
+base::Result<Sr25519VrfPreOutput> InMemoryCustody::VrfPreOutput(const KeyId& id,
+                                                                const VrfTranscriptData& input) {
   std::lock_guard lock(mutex_);
-  if (Status fault = TakeFault(CustodyOp::kVrfPreOutput); !fault.ok()) return fault;
+  if (base::Status fault = TakeFault(CustodyOp::kVrfPreOutput); !fault.ok()) return fault;
   auto it = keys_.find(id);
   if (it == keys_.end() || it->second->pair.sr25519() == nullptr)
-    return Status::NotFound("key not held");
+    return base::Status::NotFound("key not held");
   return it->second->pair.sr25519()->VrfPreOutput(input.Build());
 }
 

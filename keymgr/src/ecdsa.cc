@@ -10,7 +10,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "keymgr/hash.h"
+#include "base/hash.h"
 
 namespace keymgr {
 namespace {
@@ -37,7 +37,7 @@ const secp256k1_context* Context() {
       std::fputs("keymgr: secp256k1 context setup failed\n", stderr);
       std::abort();
     }
-    Wipe(blinding);
+    base::Wipe(blinding);
     return created;
   }();
   return context;
@@ -52,22 +52,22 @@ EcdsaPublic SerializeCompressed(const secp256k1_pubkey& point) {
 
 }  // namespace
 
-Result<EcdsaKeypair> EcdsaKeypair::FromSeed(std::span<const uint8_t> seed) {
+base::Result<EcdsaKeypair> EcdsaKeypair::FromSeed(std::span<const uint8_t> seed) {
   if (seed.size() != kEcdsaSeedSize) {
-    return Status::InvalidArgument("ecdsa seed must be 32 bytes");
+    return base::Status::InvalidArgument("ecdsa seed must be 32 bytes");
   }
   if (secp256k1_ec_seckey_verify(Context(), seed.data()) != 1) {
-    return Status::InvalidArgument("ecdsa seed is zero or not below the group order");
+    return base::Status::InvalidArgument("ecdsa seed is zero or not below the group order");
   }
   secp256k1_pubkey point;
   if (secp256k1_ec_pubkey_create(Context(), &point, seed.data()) != 1) {
-    return Status::Internal("libsecp256k1 could not compute the public key");
+    return base::Status::Internal("libsecp256k1 could not compute the public key");
   }
-  return EcdsaKeypair(SecretBytes::CopyFrom(seed), SerializeCompressed(point));
+  return EcdsaKeypair(base::SecretBytes::CopyFrom(seed), SerializeCompressed(point));
 }
 
 EcdsaSignature EcdsaKeypair::Sign(std::span<const uint8_t> message) const {
-  return SignPrehashed(Blake2b256(message));
+  return SignPrehashed(base::Blake2b256(message));
 }
 
 EcdsaSignature EcdsaKeypair::SignPrehashed(
@@ -89,7 +89,7 @@ EcdsaSignature EcdsaKeypair::SignPrehashed(
   return out;
 }
 
-Result<EcdsaKeypair> EcdsaKeypair::DeriveHard(const ChainCode& chain_code) const {
+base::Result<EcdsaKeypair> EcdsaKeypair::DeriveHard(const ChainCode& chain_code) const {
   std::array<uint8_t, 1 + kHdkdLabel.size() + kEcdsaSeedSize + kChainCodeSize> encoded{};
   size_t offset = 0;
   encoded[offset++] = kHdkdLabelCompactLength;
@@ -99,10 +99,10 @@ Result<EcdsaKeypair> EcdsaKeypair::DeriveHard(const ChainCode& chain_code) const
   offset += kEcdsaSeedSize;
   std::memcpy(encoded.data() + offset, chain_code.data(), kChainCodeSize);
 
-  Hash256 child_seed = Blake2b256(encoded);
-  Wipe(encoded);
-  Result<EcdsaKeypair> child = FromSeed(child_seed);
-  Wipe(child_seed);
+  base::Hash256 child_seed = base::Blake2b256(encoded);
+  base::Wipe(encoded);
+  base::Result<EcdsaKeypair> child = FromSeed(child_seed);
+  base::Wipe(child_seed);
   return child;
 }
 
@@ -133,7 +133,7 @@ bool EcdsaVerifyPrehashed(std::span<const uint8_t> public_key, std::span<const u
 
 bool EcdsaVerify(std::span<const uint8_t> public_key, std::span<const uint8_t> message,
                  std::span<const uint8_t> signature) {
-  return EcdsaVerifyPrehashed(public_key, Blake2b256(message), signature);
+  return EcdsaVerifyPrehashed(public_key, base::Blake2b256(message), signature);
 }
 
 }  // namespace keymgr

@@ -6,14 +6,14 @@
 #include <algorithm>
 #include <string>
 
-#include "keymgr/hash.h"
-#include "keymgr/hex.h"
+#include "base/hash.h"
+#include "base/hex.h"
 #include "keymgr/suri.h"
 
 namespace keymgr {
 namespace {
 
-std::vector<uint8_t> FromHex(std::string_view hex) { return HexDecode(hex).value(); }
+std::vector<uint8_t> FromHex(std::string_view hex) { return base::HexDecode(hex).value(); }
 
 std::span<const uint8_t> Bytes(std::string_view text) {
   return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
@@ -31,11 +31,11 @@ EcdsaKeypair SpecPair() { return EcdsaKeypair::FromSeed(FromHex(kSeedHex)).value
 
 TEST(EcdsaTest, SpecKnownAnswers) {
   const EcdsaKeypair pair = SpecPair();
-  EXPECT_EQ(HexEncode(pair.public_key()),
+  EXPECT_EQ(base::HexEncode(pair.public_key()),
             "028db55b05db86c0b1786ca49f095d76344c9e6056b2f02701a7e7f3c20aabfd91");
-  EXPECT_EQ(HexEncode(pair.seed()), kSeedHex);
+  EXPECT_EQ(base::HexEncode(pair.seed()), kSeedHex);
   // sign(msg) = sign_prehashed(blake2_256(msg)), RFC 6979: deterministic.
-  EXPECT_EQ(HexEncode(pair.Sign({})),
+  EXPECT_EQ(base::HexEncode(pair.Sign({})),
             "3dde91174bd9359027be59a428b8146513df80a2a3c7eda2194f64de04a69ab97b753169e94db6ffd50921"
             "a2668a48b9"
             "4ca11e3d32c1ff19cfe88890aa7e8f3c00");
@@ -44,8 +44,9 @@ TEST(EcdsaTest, SpecKnownAnswers) {
 TEST(EcdsaTest, SignIsSignPrehashedOfBlake2b256) {
   const EcdsaKeypair pair = SpecPair();
   const std::span<const uint8_t> message = Bytes("BEEFY payload");
-  EXPECT_EQ(pair.Sign(message), pair.SignPrehashed(Blake2b256(message)));
-  EXPECT_TRUE(EcdsaVerifyPrehashed(pair.public_key(), Blake2b256(message), pair.Sign(message)));
+  EXPECT_EQ(pair.Sign(message), pair.SignPrehashed(base::Blake2b256(message)));
+  EXPECT_TRUE(
+      EcdsaVerifyPrehashed(pair.public_key(), base::Blake2b256(message), pair.Sign(message)));
 }
 
 TEST(EcdsaTest, SignaturesAreLowSWithRecoveryIdZeroOrOne) {
@@ -116,14 +117,14 @@ TEST(EcdsaTest, VerifyRefusesHostileSignaturesWithoutAborting) {
 
 TEST(EcdsaTest, FromSeedRejectsInvalidSecretKeys) {
   std::vector<uint8_t> order = FromHex(kOrderHex);
-  EXPECT_EQ(EcdsaKeypair::FromSeed(order).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(EcdsaKeypair::FromSeed(order).status().code(), base::StatusCode::kInvalidArgument);
   EXPECT_EQ(EcdsaKeypair::FromSeed(std::vector<uint8_t>(32, 0)).status().code(),
-            StatusCode::kInvalidArgument);
+            base::StatusCode::kInvalidArgument);
   EXPECT_EQ(EcdsaKeypair::FromSeed(std::vector<uint8_t>(32, 0xff)).status().code(),
-            StatusCode::kInvalidArgument);
+            base::StatusCode::kInvalidArgument);
   for (size_t size : {0u, 31u, 33u}) {
     EXPECT_EQ(EcdsaKeypair::FromSeed(std::vector<uint8_t>(size, 1)).status().code(),
-              StatusCode::kInvalidArgument)
+              base::StatusCode::kInvalidArgument)
         << size;
   }
   order[31] -= 1;  // n - 1 is the largest valid key
@@ -131,20 +132,21 @@ TEST(EcdsaTest, FromSeedRejectsInvalidSecretKeys) {
 }
 
 TEST(EcdsaTest, HardDerivationMatchesSubstrateAlice) {
-  Result<ParsedSuri> dev = ParseSuri("");
+  base::Result<ParsedSuri> dev = ParseSuri("");
   ASSERT_TRUE(dev.ok());
-  Result<SecretBytes> root = RootSecretFromSuri(*dev);
+  base::Result<base::SecretBytes> root = RootSecretFromSuri(*dev);
   ASSERT_TRUE(root.ok());
-  Result<EcdsaKeypair> pair = EcdsaKeypair::FromSeed(root->span());
+  base::Result<EcdsaKeypair> pair = EcdsaKeypair::FromSeed(root->span());
   ASSERT_TRUE(pair.ok());
-  Result<EcdsaKeypair> alice = pair->DeriveHard(DeriveJunction::FromText("Alice", true).chain_code);
+  base::Result<EcdsaKeypair> alice =
+      pair->DeriveHard(DeriveJunction::FromText("Alice", true).chain_code);
   ASSERT_TRUE(alice.ok());
   // The spec's //Alice ecdsa public key (sp_keyring).
-  EXPECT_EQ(HexEncode(alice->public_key()),
+  EXPECT_EQ(base::HexEncode(alice->public_key()),
             "020a1091341fe5664bfa1782d5e04779689068c916b04cb365ec3153755684d9a1");
   // Signature by //Alice over "remote signer" from the polkadot-js oracle
   // (@polkadot/keyring 14.0.3, type 'ecdsa'; blake2_256 then RFC 6979, r || s || recovery id).
-  EXPECT_EQ(HexEncode(alice->Sign(Bytes("remote signer"))),
+  EXPECT_EQ(base::HexEncode(alice->Sign(Bytes("remote signer"))),
             "3ce9d51bf72831e4a70800d37c08a6edee6f965b6b2c252db52b58007aba283a3c24d5e61f73da37f2b0d5"
             "d805c5d1a6"
             "4df1bf03042537fa5cbb296827e8b49b00");

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "keymgr/hash.h"
+#include "base/hash.h"
 
 namespace keymgr {
 namespace {
@@ -34,15 +34,15 @@ void EnsureSodium() {
 
 }  // namespace
 
-Result<Ed25519Keypair> Ed25519Keypair::FromSeed(std::span<const uint8_t> seed) {
+base::Result<Ed25519Keypair> Ed25519Keypair::FromSeed(std::span<const uint8_t> seed) {
   if (seed.size() != kEd25519SeedSize) {
-    return Status::InvalidArgument("ed25519 seed must be 32 bytes");
+    return base::Status::InvalidArgument("ed25519 seed must be 32 bytes");
   }
   EnsureSodium();
-  SecretBytes secret(kSodiumSecretSize);
+  base::SecretBytes secret(kSodiumSecretSize);
   Ed25519Public public_key{};
   if (crypto_sign_ed25519_seed_keypair(public_key.data(), secret.data(), seed.data()) != 0) {
-    return Status::Internal("libsodium could not derive an ed25519 keypair");
+    return base::Status::Internal("libsodium could not derive an ed25519 keypair");
   }
   return Ed25519Keypair(std::move(secret), public_key);
 }
@@ -64,11 +64,11 @@ Ed25519Keypair Ed25519Keypair::DeriveHard(const ChainCode& chain_code) const {
   offset += kEd25519SeedSize;
   std::memcpy(encoded.data() + offset, chain_code.data(), kChainCodeSize);
 
-  Hash256 child_seed = Blake2b256(encoded);
-  Wipe(encoded);
+  base::Hash256 child_seed = base::Blake2b256(encoded);
+  base::Wipe(encoded);
   // A 32-byte seed is always accepted, so value() cannot fail here.
   Ed25519Keypair child = FromSeed(child_seed).value();
-  Wipe(child_seed);
+  base::Wipe(child_seed);
   return child;
 }
 

@@ -3,13 +3,13 @@
 
 #include <gtest/gtest.h>
 
-#include "keymgr/hex.h"
+#include "base/hex.h"
 #include "keymgr/suri.h"
 
 namespace keymgr {
 namespace {
 
-std::vector<uint8_t> FromHex(std::string_view hex) { return HexDecode(hex).value(); }
+std::vector<uint8_t> FromHex(std::string_view hex) { return base::HexDecode(hex).value(); }
 
 struct Rfc8032Vector {
   std::string_view secret_hex;
@@ -32,18 +32,18 @@ constexpr Rfc8032Vector kRfc8032[] = {
 
 TEST(Ed25519Test, Rfc8032Vectors) {
   for (const Rfc8032Vector& vector : kRfc8032) {
-    Result<Ed25519Keypair> pair = Ed25519Keypair::FromSeed(FromHex(vector.secret_hex));
+    base::Result<Ed25519Keypair> pair = Ed25519Keypair::FromSeed(FromHex(vector.secret_hex));
     ASSERT_TRUE(pair.ok());
-    EXPECT_EQ(HexEncode(pair->public_key()), vector.public_hex);
-    EXPECT_EQ(HexEncode(pair->seed()), vector.secret_hex);
+    EXPECT_EQ(base::HexEncode(pair->public_key()), vector.public_hex);
+    EXPECT_EQ(base::HexEncode(pair->seed()), vector.secret_hex);
     const std::vector<uint8_t> message = FromHex(vector.message_hex);
-    EXPECT_EQ(HexEncode(pair->Sign(message)), vector.signature_hex);
+    EXPECT_EQ(base::HexEncode(pair->Sign(message)), vector.signature_hex);
     EXPECT_TRUE(Ed25519Verify(FromHex(vector.public_hex), message, FromHex(vector.signature_hex)));
   }
 }
 
 TEST(Ed25519Test, VerifyRejectsTampering) {
-  Result<Ed25519Keypair> pair = Ed25519Keypair::FromSeed(FromHex(kRfc8032[1].secret_hex));
+  base::Result<Ed25519Keypair> pair = Ed25519Keypair::FromSeed(FromHex(kRfc8032[1].secret_hex));
   ASSERT_TRUE(pair.ok());
   const std::vector<uint8_t> message = {1, 2, 3, 4};
   const Ed25519Signature signature = pair->Sign(message);
@@ -65,7 +65,7 @@ TEST(Ed25519Test, VerifyRejectsTampering) {
 }
 
 TEST(Ed25519Test, VerifyRejectsWrongSizes) {
-  Result<Ed25519Keypair> pair = Ed25519Keypair::FromSeed(FromHex(kRfc8032[0].secret_hex));
+  base::Result<Ed25519Keypair> pair = Ed25519Keypair::FromSeed(FromHex(kRfc8032[0].secret_hex));
   ASSERT_TRUE(pair.ok());
   const Ed25519Signature signature = pair->Sign({});
   const std::span<const uint8_t> key(pair->public_key());
@@ -78,27 +78,28 @@ TEST(Ed25519Test, VerifyRejectsWrongSizes) {
 TEST(Ed25519Test, FromSeedRejectsWrongLength) {
   for (size_t size : {0u, 31u, 33u, 64u}) {
     const std::vector<uint8_t> seed(size, 1);
-    EXPECT_EQ(Ed25519Keypair::FromSeed(seed).status().code(), StatusCode::kInvalidArgument) << size;
+    EXPECT_EQ(Ed25519Keypair::FromSeed(seed).status().code(), base::StatusCode::kInvalidArgument)
+        << size;
   }
 }
 
 TEST(Ed25519Test, HardDerivationMatchesSubstrateAlice) {
-  Result<ParsedSuri> dev = ParseSuri("");
+  base::Result<ParsedSuri> dev = ParseSuri("");
   ASSERT_TRUE(dev.ok());
-  Result<SecretBytes> root = RootSecretFromSuri(*dev);
+  base::Result<base::SecretBytes> root = RootSecretFromSuri(*dev);
   ASSERT_TRUE(root.ok());
-  Result<Ed25519Keypair> pair = Ed25519Keypair::FromSeed(root->span());
+  base::Result<Ed25519Keypair> pair = Ed25519Keypair::FromSeed(root->span());
   ASSERT_TRUE(pair.ok());
   const Ed25519Keypair alice = pair->DeriveHard(DeriveJunction::FromText("Alice", true).chain_code);
   // The spec's //Alice ed25519 public key (sp_keyring).
-  EXPECT_EQ(HexEncode(alice.public_key()),
+  EXPECT_EQ(base::HexEncode(alice.public_key()),
             "88dc3417d5058ec4b4503e0c12ea1a0a89be200fe98922423d4334014fa6b0ee");
   // Deterministic signature by //Alice over "remote signer", from the polkadot-js oracle
   // (@polkadot/keyring 14.0.3, new Keyring({type: 'ed25519'}).addFromUri('//Alice').sign(...)).
   const std::string_view text = "remote signer";
   const std::span<const uint8_t> message(reinterpret_cast<const uint8_t*>(text.data()),
                                          text.size());
-  EXPECT_EQ(HexEncode(alice.Sign(message)),
+  EXPECT_EQ(base::HexEncode(alice.Sign(message)),
             "141450de56a7dbe8d91144687cfd1ebefe701d95c8222511372ec2c9140be62dc7977829c0ca08b8cdcdbe"
             "9dc269163c"
             "4071e83a94fbe5d19b52b2f1fe94390e");

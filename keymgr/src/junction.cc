@@ -5,7 +5,7 @@
 #include <optional>
 #include <vector>
 
-#include "keymgr/hash.h"
+#include "base/hash.h"
 
 namespace keymgr {
 namespace {
@@ -75,7 +75,7 @@ DeriveJunction DeriveJunction::FromText(std::string_view text, bool hard) {
   DeriveJunction junction;
   junction.hard = hard;
   if (encoded.size() > kChainCodeSize) {
-    junction.chain_code = Blake2b256(encoded);
+    junction.chain_code = base::Blake2b256(encoded);
   } else {
     std::copy(encoded.begin(), encoded.end(), junction.chain_code.begin());
   }

@@ -1,6 +1,8 @@
 // STROBE-128 (the subset Merlin uses) and Merlin v1.0 transcripts, byte-compatible with merlin.
 #include "keymgr/merlin.h"
 
+#include "base/hash.h"
+
 #include <array>
 #include <bit>
 #include <cassert>
@@ -11,7 +13,7 @@
 #include <span>
 #include <string_view>
 
-#include "keymgr/secret_bytes.h"
+#include "base/secret_bytes.h"
 
 namespace keymgr {
 namespace {
@@ -55,7 +57,7 @@ void PermuteBytes(std::array<uint8_t, 200>& bytes) {
       lanes[lane] = value;
     }
   }
-  KeccakF1600(lanes);
+  base::KeccakF1600(lanes);
   if constexpr (std::endian::native == std::endian::little) {
     std::memcpy(bytes.data(), lanes.data(), bytes.size());
   } else {
@@ -66,7 +68,7 @@ void PermuteBytes(std::array<uint8_t, 200>& bytes) {
     }
   }
   // The lanes may hold KEYed witness material.
-  Wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(lanes.data()), sizeof(lanes)));
+  base::Wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(lanes.data()), sizeof(lanes)));
 }
 
 }  // namespace
@@ -86,7 +88,7 @@ Strobe128::Strobe128(std::span<const uint8_t> protocol_label) {
   MetaAd(protocol_label, false);
 }
 
-Strobe128::~Strobe128() { Wipe(state_); }
+Strobe128::~Strobe128() { base::Wipe(state_); }
 
 void Strobe128::MetaAd(std::span<const uint8_t> data, bool more) {
   BeginOp(kFlagM | kFlagA, more);

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "keymgr/hash.h"
-#include "keymgr/hex.h"
+#include "base/hash.h"
+#include "base/hex.h"
 
 namespace keymgr {
 namespace {
@@ -31,7 +31,7 @@ std::vector<uint8_t> CountingBytes(size_t size) {
 std::string Challenge(MerlinTranscript& transcript, std::string_view label, size_t size) {
   std::vector<uint8_t> out(size);
   transcript.ChallengeBytes(label, out);
-  return HexEncode(out);
+  return base::HexEncode(out);
 }
 
 TEST(KeccakTest, PermutesZeroStateAsPublished) {
@@ -47,26 +47,26 @@ TEST(KeccakTest, PermutesZeroStateAsPublished) {
       0xEAF1FF7B5CECA249,
   };
   std::array<uint64_t, 25> state{};
-  KeccakF1600(state);
+  base::KeccakF1600(state);
   EXPECT_EQ(state, expected);
 }
 
 TEST(KeccakTest, Keccak256KnownAnswers) {
   // Well-known Ethereum keccak256 values.
-  EXPECT_EQ(HexEncode(Keccak256({})),
+  EXPECT_EQ(base::HexEncode(base::Keccak256({})),
             "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
-  EXPECT_EQ(HexEncode(Keccak256(Bytes("abc"))),
+  EXPECT_EQ(base::HexEncode(base::Keccak256(Bytes("abc"))),
             "4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45");
 }
 
 TEST(KeccakTest, Keccak256AroundTheRateBoundary) {
   // From @polkadot/util-crypto@14.0.3 keccakAsU8a: 135 and 136 bytes of 'a' (the padding fits in
   // the last block, or needs a block of its own) and 500 counting bytes (several blocks).
-  EXPECT_EQ(HexEncode(Keccak256(std::vector<uint8_t>(135, 'a'))),
+  EXPECT_EQ(base::HexEncode(base::Keccak256(std::vector<uint8_t>(135, 'a'))),
             "34367dc248bbd832f4e3e69dfaac2f92638bd0bbd18f2912ba4ef454919cf446");
-  EXPECT_EQ(HexEncode(Keccak256(std::vector<uint8_t>(136, 'a'))),
+  EXPECT_EQ(base::HexEncode(base::Keccak256(std::vector<uint8_t>(136, 'a'))),
             "a6c4d403279fe3e0af03729caada8374b5ca54d8065329a3ebcaeb4b60aa386e");
-  EXPECT_EQ(HexEncode(Keccak256(CountingBytes(500))),
+  EXPECT_EQ(base::HexEncode(base::Keccak256(CountingBytes(500))),
             "cbfabf79afab5860388c0abad0004bfbf11a8be32b02427078883c926c25745b");
 }
 

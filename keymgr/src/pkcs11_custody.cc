@@ -22,8 +22,8 @@
 #include <thread>
 #include <utility>
 
-#include "keymgr/hash.h"
-#include "keymgr/hex.h"
+#include "base/hash.h"
+#include "base/hex.h"
 #include "pkcs11_module.h"
 
 namespace keymgr {
@@ -86,7 +86,7 @@ std::vector<uint8_t> IdBytes(const KeyId& id) {
 // The label is the human-readable identity any PKCS#11 tool shows: "<type>:<public hex>:<unix
 // secs>:<origin>".
 std::string MakeLabel(const KeyId& id, int64_t created_at, std::string_view origin) {
-  return KeyTypeName(id.key_type) + ":" + HexEncode(id.public_key) + ":" +
+  return base::KeyTypeName(id.key_type) + ":" + base::HexEncode(id.public_key) + ":" +
          std::to_string(created_at) + ":" + std::string(origin);
 }
 
@@ -106,8 +106,8 @@ std::optional<ParsedLabel> ParseLabel(std::span<const uint8_t> bytes) {
     text.remove_prefix(colon + 1);
   }
   if (parts.size() != 4) return std::nullopt;
-  Result<KeyTypeId> key_type = MakeKeyTypeId(parts[0]);
-  Result<std::vector<uint8_t>> public_key = HexDecode(parts[1]);
+  base::Result<base::KeyTypeId> key_type = base::MakeKeyTypeId(parts[0]);
+  base::Result<std::vector<uint8_t>> public_key = base::HexDecode(parts[1]);
   if (!key_type.ok() || !public_key.ok()) return std::nullopt;
   ParsedLabel parsed;
   parsed.id = KeyId{*key_type, std::move(public_key).value()};
@@ -124,15 +124,15 @@ std::optional<ParsedLabel> ParseLabel(std::span<const uint8_t> bytes) {
 
 // DisabledLabel is the exact label of `id`'s disable marker, so a marker is found with one search.
 std::string DisabledLabel(const KeyId& id) {
-  return KeyTypeName(id.key_type) + ":" + HexEncode(id.public_key);
+  return base::KeyTypeName(id.key_type) + ":" + base::HexEncode(id.public_key);
 }
 
 std::optional<KeyId> ParseDisabledLabel(std::span<const uint8_t> bytes) {
   std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   const size_t colon = text.find(':');
   if (colon == std::string_view::npos) return std::nullopt;
-  Result<KeyTypeId> key_type = MakeKeyTypeId(text.substr(0, colon));
-  Result<std::vector<uint8_t>> public_key = HexDecode(text.substr(colon + 1));
+  base::Result<base::KeyTypeId> key_type = base::MakeKeyTypeId(text.substr(0, colon));
+  base::Result<std::vector<uint8_t>> public_key = base::HexDecode(text.substr(colon + 1));
   if (!key_type.ok() || !public_key.ok() || public_key->empty()) return std::nullopt;
   return KeyId{*key_type, std::move(public_key).value()};
 }
@@ -155,10 +155,10 @@ std::vector<uint8_t> DerOctetString(std::span<const uint8_t> bytes) {
   return der;
 }
 
-Result<EcdsaPublic> CompressSecp256k1(std::span<const uint8_t> point) {
+base::Result<EcdsaPublic> CompressSecp256k1(std::span<const uint8_t> point) {
   secp256k1_pubkey parsed;
   if (secp256k1_ec_pubkey_parse(Secp256k1(), &parsed, point.data(), point.size()) != 1) {
-    return Status::Internal("HSM returned an invalid secp256k1 point");
+    return base::Status::Internal("HSM returned an invalid secp256k1 point");
   }
   EcdsaPublic compressed{};
   size_t size = compressed.size();
@@ -167,11 +167,11 @@ Result<EcdsaPublic> CompressSecp256k1(std::span<const uint8_t> point) {
   return compressed;
 }
 
-Result<std::array<uint8_t, kSecp256k1UncompressedSize>> UncompressSecp256k1(
+base::Result<std::array<uint8_t, kSecp256k1UncompressedSize>> UncompressSecp256k1(
     std::span<const uint8_t> point) {
   secp256k1_pubkey parsed;
   if (secp256k1_ec_pubkey_parse(Secp256k1(), &parsed, point.data(), point.size()) != 1) {
-    return Status::InvalidArgument("invalid secp256k1 public key");
+    return base::Status::InvalidArgument("invalid secp256k1 public key");
   }
   std::array<uint8_t, kSecp256k1UncompressedSize> uncompressed{};
   size_t size = uncompressed.size();
@@ -183,12 +183,12 @@ Result<std::array<uint8_t, kSecp256k1UncompressedSize>> UncompressSecp256k1(
 // FinishEcdsa turns the HSM's raw r || s into Substrate's form: low-S, then the recovery id that
 // recovers `public_key`. Fails closed (kInternal) when no recovery id does, i.e. the HSM signed
 // with another key.
-Result<EcdsaSignature> FinishEcdsa(std::span<const uint8_t, kEcdsaCompactSize> raw,
-                                   std::span<const uint8_t> digest,
-                                   std::span<const uint8_t> public_key) {
+base::Result<EcdsaSignature> FinishEcdsa(std::span<const uint8_t, kEcdsaCompactSize> raw,
+                                         std::span<const uint8_t> digest,
+                                         std::span<const uint8_t> public_key) {
   secp256k1_ecdsa_signature signature;
   if (secp256k1_ecdsa_signature_parse_compact(Secp256k1(), &signature, raw.data()) != 1) {
-    return Status::Internal("HSM returned an unparsable ECDSA signature");
+    return base::Status::Internal("HSM returned an unparsable ECDSA signature");
   }
   (void)secp256k1_ecdsa_signature_normalize(Secp256k1(), &signature, &signature);
   EcdsaSignature out{};
@@ -211,7 +211,7 @@ Result<EcdsaSignature> FinishEcdsa(std::span<const uint8_t, kEcdsaCompactSize> r
       return out;
     }
   }
-  return Status::Internal("HSM ECDSA signature does not recover the key's public key");
+  return base::Status::Internal("HSM ECDSA signature does not recover the key's public key");
 }
 
 // ObjectGuard destroys a (session) object when it goes out of scope unless released: no half-made
@@ -234,17 +234,18 @@ class ObjectGuard {
 
 // FindOne returns the single object matching `templ`: kNotFound if none, kInternal if several
 // (ambiguous identities must never pick a key at random).
-Result<CK_OBJECT_HANDLE> FindOne(Session& session, std::span<CK_ATTRIBUTE> templ,
-                                 std::string_view what) {
-  Result<std::vector<CK_OBJECT_HANDLE>> found = pkcs11::FindObjects(session, templ);
+base::Result<CK_OBJECT_HANDLE> FindOne(Session& session, std::span<CK_ATTRIBUTE> templ,
+                                       std::string_view what) {
+  base::Result<std::vector<CK_OBJECT_HANDLE>> found = pkcs11::FindObjects(session, templ);
   if (!found.ok()) return found.status();
-  if (found->empty()) return Status::NotFound(std::string(what) + " not found on the token");
+  if (found->empty()) return base::Status::NotFound(std::string(what) + " not found on the token");
   if (found->size() > 1)
-    return Status::Internal(std::string(what) + " is ambiguous: several objects match");
+    return base::Status::Internal(std::string(what) + " is ambiguous: several objects match");
   return found->front();
 }
 
-Result<CK_OBJECT_HANDLE> FindPrivateKey(Session& session, const KeyId& id, CK_KEY_TYPE key_type) {
+base::Result<CK_OBJECT_HANDLE> FindPrivateKey(Session& session, const KeyId& id,
+                                              CK_KEY_TYPE key_type) {
   const std::vector<uint8_t> id_bytes = IdBytes(id);
   CK_OBJECT_CLASS klass = CKO_PRIVATE_KEY;
   CK_ATTRIBUTE templ[] = {AttrOf(CKA_CLASS, klass), AttrOf(CKA_KEY_TYPE, key_type),
@@ -263,7 +264,7 @@ struct WrappedObject {
 
 // ReadLabel reads CKA_LABEL in one attribute call when it fits a buffer that holds any label of
 // ours (pkcs11::GetBytes asks for the size first, two calls); a listing reads every label.
-Result<std::vector<uint8_t>> ReadLabel(Session& session, CK_OBJECT_HANDLE object) {
+base::Result<std::vector<uint8_t>> ReadLabel(Session& session, CK_OBJECT_HANDLE object) {
   std::array<uint8_t, 256> buffer{};
   CK_ATTRIBUTE label{CKA_LABEL, buffer.data(), static_cast<CK_ULONG>(buffer.size())};
   if (session.fn()->C_GetAttributeValue(session.handle(), object, &label, 1) == CKR_OK) {
@@ -274,15 +275,15 @@ Result<std::vector<uint8_t>> ReadLabel(Session& session, CK_OBJECT_HANDLE object
 }
 
 // ListWrapped returns every sr25519 data object of ours whose label parses.
-Result<std::vector<WrappedObject>> ListWrapped(Session& session) {
+base::Result<std::vector<WrappedObject>> ListWrapped(Session& session) {
   const std::vector<uint8_t> application = ApplicationBytes();
   CK_OBJECT_CLASS klass = CKO_DATA;
   CK_ATTRIBUTE templ[] = {AttrOf(CKA_CLASS, klass), AttrBytes(CKA_APPLICATION, application)};
-  Result<std::vector<CK_OBJECT_HANDLE>> found = pkcs11::FindObjects(session, templ);
+  base::Result<std::vector<CK_OBJECT_HANDLE>> found = pkcs11::FindObjects(session, templ);
   if (!found.ok()) return found.status();
   std::vector<WrappedObject> objects;
   for (CK_OBJECT_HANDLE handle : *found) {
-    Result<std::vector<uint8_t>> label = ReadLabel(session, handle);
+    base::Result<std::vector<uint8_t>> label = ReadLabel(session, handle);
     if (!label.ok()) return label.status();
     std::optional<ParsedLabel> parsed = ParseLabel(*label);
     if (!parsed.has_value() || parsed->id.public_key.size() != kSr25519PublicSize) continue;
@@ -292,24 +293,24 @@ Result<std::vector<WrappedObject>> ListWrapped(Session& session) {
 }
 
 // PickWrapped returns the one object of `objects` that is `id`.
-Result<WrappedObject> PickWrapped(std::vector<WrappedObject>& objects, const KeyId& id) {
+base::Result<WrappedObject> PickWrapped(std::vector<WrappedObject>& objects, const KeyId& id) {
   std::optional<WrappedObject> match;
   for (WrappedObject& object : objects) {
     if (object.label.id != id) continue;
     if (match.has_value())
-      return Status::Internal("wrapped sr25519 key is ambiguous: several objects match");
+      return base::Status::Internal("wrapped sr25519 key is ambiguous: several objects match");
     match = std::move(object);
   }
-  if (!match.has_value()) return Status::NotFound("sr25519 key not found on the token");
+  if (!match.has_value()) return base::Status::NotFound("sr25519 key not found on the token");
   return *std::move(match);
 }
 
-CK_KEY_TYPE Pkcs11KeyType(Scheme scheme) {
-  return scheme == Scheme::kEd25519 ? CKK_EC_EDWARDS : CKK_EC;
+CK_KEY_TYPE Pkcs11KeyType(base::Scheme scheme) {
+  return scheme == base::Scheme::kEd25519 ? CKK_EC_EDWARDS : CKK_EC;
 }
 
-std::span<const uint8_t> EcParams(Scheme scheme) {
-  if (scheme == Scheme::kEd25519) return kEd25519Oid;
+std::span<const uint8_t> EcParams(base::Scheme scheme) {
+  if (scheme == base::Scheme::kEd25519) return kEd25519Oid;
   return kSecp256k1Oid;
 }
 
@@ -318,7 +319,7 @@ std::vector<uint8_t> DisabledApplicationBytes() {
 }
 
 // FindMarkers returns the disable markers of `id` (normally none or one).
-Result<std::vector<CK_OBJECT_HANDLE>> FindMarkers(Session& session, const KeyId& id) {
+base::Result<std::vector<CK_OBJECT_HANDLE>> FindMarkers(Session& session, const KeyId& id) {
   const std::vector<uint8_t> application = DisabledApplicationBytes();
   const std::string label = DisabledLabel(id);
   CK_OBJECT_CLASS klass = CKO_DATA;
@@ -329,15 +330,15 @@ Result<std::vector<CK_OBJECT_HANDLE>> FindMarkers(Session& session, const KeyId&
 
 // ReadDisabled returns the identity of every disable marker on the token: one search, then one
 // label per marker, so its cost grows with the disabled keys only.
-Result<std::set<KeyId>> ReadDisabled(Session& session) {
+base::Result<std::set<KeyId>> ReadDisabled(Session& session) {
   const std::vector<uint8_t> application = DisabledApplicationBytes();
   CK_OBJECT_CLASS klass = CKO_DATA;
   CK_ATTRIBUTE templ[] = {AttrOf(CKA_CLASS, klass), AttrBytes(CKA_APPLICATION, application)};
-  Result<std::vector<CK_OBJECT_HANDLE>> found = pkcs11::FindObjects(session, templ);
+  base::Result<std::vector<CK_OBJECT_HANDLE>> found = pkcs11::FindObjects(session, templ);
   if (!found.ok()) return found.status();
   std::set<KeyId> disabled;
   for (CK_OBJECT_HANDLE handle : *found) {
-    Result<std::vector<uint8_t>> label = pkcs11::GetBytes(session, handle, CKA_LABEL);
+    base::Result<std::vector<uint8_t>> label = pkcs11::GetBytes(session, handle, CKA_LABEL);
     if (!label.ok()) return label.status();
     // A marker we cannot read disables nothing we could name; it is not ours to judge.
     if (std::optional<KeyId> id = ParseDisabledLabel(*label)) disabled.insert(std::move(*id));
@@ -347,7 +348,7 @@ Result<std::set<KeyId>> ReadDisabled(Session& session) {
 
 // WriteMarker creates the disable marker of `id`: a private, unmodifiable token data object whose
 // value records when the key was disabled (Unix seconds, decimal), for an auditor's eyes only.
-Result<CK_OBJECT_HANDLE> WriteMarker(Session& session, const KeyId& id, int64_t now) {
+base::Result<CK_OBJECT_HANDLE> WriteMarker(Session& session, const KeyId& id, int64_t now) {
   const std::vector<uint8_t> application = DisabledApplicationBytes();
   const std::string label = DisabledLabel(id);
   const std::string value = std::to_string(now);
@@ -362,7 +363,7 @@ Result<CK_OBJECT_HANDLE> WriteMarker(Session& session, const KeyId& id, int64_t 
       Attr(CKA_VALUE, value.data(), value.size()),
   };
   CK_OBJECT_HANDLE object = CK_INVALID_HANDLE;
-  if (Status s = session.Check(
+  if (base::Status s = session.Check(
           session.fn()->C_CreateObject(session.handle(), templ, std::size(templ), &object),
           "C_CreateObject (disable marker)");
       !s.ok()) {
@@ -371,65 +372,67 @@ Result<CK_OBJECT_HANDLE> WriteMarker(Session& session, const KeyId& id, int64_t 
   return object;
 }
 
-Status CheckSchemeForKeyType(const KeyTypeId& key_type, Scheme scheme) {
-  std::optional<Scheme> required = RequiredSchemeForKeyType(key_type);
+base::Status CheckSchemeForKeyType(const base::KeyTypeId& key_type, base::Scheme scheme) {
+  std::optional<base::Scheme> required = base::RequiredSchemeForKeyType(key_type);
   if (required.has_value() && *required != scheme) {
-    return Status::InvalidArgument("key type " + KeyTypeName(key_type) + " requires " +
-                                   std::string(SchemeName(*required)));
+    return base::Status::InvalidArgument("key type " + base::KeyTypeName(key_type) + " requires " +
+                                         std::string(base::SchemeName(*required)));
   }
-  return Status::Ok();
+  return base::Status::Ok();
 }
 
 }  // namespace
 
-Result<SecretBytes> ReadPinFromFile(const std::string& path) {
+base::Result<base::SecretBytes> ReadPinFromFile(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound("PIN file does not exist: " + path);
-    if (errno == ELOOP) return Status::InvalidArgument("PIN file must not be a symlink: " + path);
-    return Status::InvalidArgument("cannot open PIN file " + path + ": " + std::strerror(errno));
+    if (errno == ENOENT) return base::Status::NotFound("PIN file does not exist: " + path);
+    if (errno == ELOOP)
+      return base::Status::InvalidArgument("PIN file must not be a symlink: " + path);
+    return base::Status::InvalidArgument("cannot open PIN file " + path + ": " +
+                                         std::strerror(errno));
   }
   struct stat info {};
   if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
     close(fd);
-    return Status::InvalidArgument("PIN file is not a regular file: " + path);
+    return base::Status::InvalidArgument("PIN file is not a regular file: " + path);
   }
   // Checked on the open descriptor, so the file cannot be swapped between the check and the read.
   if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
     close(fd);
-    return Status::InvalidArgument("PIN file must have mode 0600 or stricter: " + path);
+    return base::Status::InvalidArgument("PIN file must have mode 0600 or stricter: " + path);
   }
   if (info.st_uid != geteuid()) {
     close(fd);
-    return Status::InvalidArgument("PIN file must be owned by the signer's user: " + path);
+    return base::Status::InvalidArgument("PIN file must be owned by the signer's user: " + path);
   }
-  SecretBytes buffer(kMaxPinSize + 1);
+  base::SecretBytes buffer(kMaxPinSize + 1);
   size_t size = 0;
   while (size < buffer.size()) {
     const ssize_t got = read(fd, buffer.data() + size, buffer.size() - size);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) {
       close(fd);
-      return Status::InvalidArgument("cannot read PIN file " + path);
+      return base::Status::InvalidArgument("cannot read PIN file " + path);
     }
     if (got == 0) break;
     size += static_cast<size_t>(got);
   }
   close(fd);
-  if (size > kMaxPinSize) return Status::InvalidArgument("PIN file is too long: " + path);
+  if (size > kMaxPinSize) return base::Status::InvalidArgument("PIN file is too long: " + path);
   if (size > 0 && buffer.data()[size - 1] == '\n') --size;
   if (size > 0 && buffer.data()[size - 1] == '\r') --size;
-  if (size == 0) return Status::InvalidArgument("PIN file is empty: " + path);
-  return SecretBytes::CopyFrom(buffer.span().first(size));
+  if (size == 0) return base::Status::InvalidArgument("PIN file is empty: " + path);
+  return base::SecretBytes::CopyFrom(buffer.span().first(size));
 }
 
-Result<SecretBytes> ReadPinFromEnv(const std::string& name) {
+base::Result<base::SecretBytes> ReadPinFromEnv(const std::string& name) {
   const char* value = std::getenv(name.c_str());
   if (value == nullptr || *value == '\0')
-    return Status::NotFound("environment variable " + name + " is not set");
+    return base::Status::NotFound("environment variable " + name + " is not set");
   const size_t size = std::strlen(value);
-  if (size > kMaxPinSize) return Status::InvalidArgument("PIN in " + name + " is too long");
-  return SecretBytes::CopyFrom(std::span(reinterpret_cast<const uint8_t*>(value), size));
+  if (size > kMaxPinSize) return base::Status::InvalidArgument("PIN in " + name + " is too long");
+  return base::SecretBytes::CopyFrom(std::span(reinterpret_cast<const uint8_t*>(value), size));
 }
 
 struct Pkcs11Custody::Impl {
@@ -473,22 +476,22 @@ struct Pkcs11Custody::Impl {
   bool refresher_stopping = false;
 
   // RefreshDisabled reads the markers and installs them.
-  Status RefreshDisabled() {
+  base::Status RefreshDisabled() {
     const std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now();
     uint64_t generation = 0;
     {
       std::lock_guard lock(disabled_mutex);
       generation = disabled_generation;
     }
-    Result<std::set<KeyId>> markers = Status::Internal("unset");
+    base::Result<std::set<KeyId>> markers = base::Status::Internal("unset");
     {
-      Result<Session> session = pool->Acquire();
+      base::Result<Session> session = pool->Acquire();
       if (!session.ok()) return session.status();
       markers = ReadDisabled(*session);
     }
     if (!markers.ok()) return markers.status();
     (void)ApplyDisabled(std::move(markers).value(), now, generation);
-    return Status::Ok();
+    return base::Status::Ok();
   }
 
   void StartRefresher() {
@@ -525,8 +528,8 @@ struct Pkcs11Custody::Impl {
   std::map<KeyId, CK_OBJECT_HANDLE> wrapped_hints;
 
   // ScanWrapped lists every wrapped object and remembers where each one is.
-  Result<std::vector<WrappedObject>> ScanWrapped(Session& session) {
-    Result<std::vector<WrappedObject>> objects = ListWrapped(session);
+  base::Result<std::vector<WrappedObject>> ScanWrapped(Session& session) {
+    base::Result<std::vector<WrappedObject>> objects = ListWrapped(session);
     if (!objects.ok()) return objects.status();
     std::lock_guard lock(hint_mutex);
     wrapped_hints.clear();
@@ -542,15 +545,16 @@ struct Pkcs11Custody::Impl {
   // FindWrapped finds the wrapped object of `id`: where it was last seen if the object there still
   // is ours and still names `id`, otherwise by scanning every wrapped object (which also finds
   // duplicates, an error).
-  Result<WrappedObject> FindWrapped(Session& session, const KeyId& id) {
+  base::Result<WrappedObject> FindWrapped(Session& session, const KeyId& id) {
     std::optional<CK_OBJECT_HANDLE> hint;
     {
       std::lock_guard lock(hint_mutex);
       if (auto it = wrapped_hints.find(id); it != wrapped_hints.end()) hint = it->second;
     }
     if (hint.has_value()) {
-      Result<std::vector<uint8_t>> application = pkcs11::GetBytes(session, *hint, CKA_APPLICATION);
-      Result<std::vector<uint8_t>> label = pkcs11::GetBytes(session, *hint, CKA_LABEL);
+      base::Result<std::vector<uint8_t>> application =
+          pkcs11::GetBytes(session, *hint, CKA_APPLICATION);
+      base::Result<std::vector<uint8_t>> label = pkcs11::GetBytes(session, *hint, CKA_LABEL);
       if (application.ok() && label.ok() && *application == ApplicationBytes()) {
         std::optional<ParsedLabel> parsed = ParseLabel(*label);
         if (parsed.has_value() && parsed->id == id) {
@@ -558,7 +562,7 @@ struct Pkcs11Custody::Impl {
         }
       }
     }
-    Result<std::vector<WrappedObject>> objects = ScanWrapped(session);
+    base::Result<std::vector<WrappedObject>> objects = ScanWrapped(session);
     if (!objects.ok()) return objects.status();
     return PickWrapped(*objects, id);
   }
@@ -591,50 +595,50 @@ struct Pkcs11Custody::Impl {
 
   // CheckEnabled fails with kNotFound if `id` is disabled, going by markers read at most
   // disabled_refresh ago, and fails closed (as the token does) if they cannot be read.
-  Status CheckEnabled(const KeyId& id) {
+  base::Status CheckEnabled(const KeyId& id) {
     for (int attempt = 0; attempt < 3; ++attempt) {
       const std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now();
       uint64_t generation = 0;
       {
         std::lock_guard lock(disabled_mutex);
         if (disabled_known && now - disabled_read_at < disabled_refresh) {
-          if (disabled_keys.contains(id)) return Status::NotFound("key is disabled");
-          return Status::Ok();
+          if (disabled_keys.contains(id)) return base::Status::NotFound("key is disabled");
+          return base::Status::Ok();
         }
         generation = disabled_generation;
       }
-      Result<std::set<KeyId>> markers = Status::Internal("unset");
+      base::Result<std::set<KeyId>> markers = base::Status::Internal("unset");
       {
-        Result<Session> session = pool->Acquire();
+        base::Result<Session> session = pool->Acquire();
         if (!session.ok()) return session.status();
         markers = ReadDisabled(*session);
       }
       if (!markers.ok()) return markers.status();
       if (ApplyDisabled(std::move(markers).value(), now, generation)) {
         std::lock_guard lock(disabled_mutex);
-        if (disabled_keys.contains(id)) return Status::NotFound("key is disabled");
-        return Status::Ok();
+        if (disabled_keys.contains(id)) return base::Status::NotFound("key is disabled");
+        return base::Status::Ok();
       }
     }
-    return Status::Unavailable("disable markers changed during every read");
+    return base::Status::Unavailable("disable markers changed during every read");
   }
 
   // HoldsKey is true if the token has a private key or a wrapped secret for `id`.
-  Result<bool> HoldsKey(Session& session, const KeyId& id) {
+  base::Result<bool> HoldsKey(Session& session, const KeyId& id) {
     const std::vector<uint8_t> id_bytes = IdBytes(id);
     CK_OBJECT_CLASS klass = CKO_PRIVATE_KEY;
     CK_ATTRIBUTE templ[] = {AttrOf(CKA_CLASS, klass), AttrBytes(CKA_ID, id_bytes)};
-    Result<std::vector<CK_OBJECT_HANDLE>> keys = pkcs11::FindObjects(session, templ);
+    base::Result<std::vector<CK_OBJECT_HANDLE>> keys = pkcs11::FindObjects(session, templ);
     if (!keys.ok()) return keys.status();
     if (!keys->empty()) return true;
     if (id.public_key.size() != kSr25519PublicSize) return false;
-    Result<WrappedObject> wrapped = FindWrapped(session, id);
+    base::Result<WrappedObject> wrapped = FindWrapped(session, id);
     if (wrapped.ok()) return true;
-    if (wrapped.status().code() == StatusCode::kNotFound) return false;
+    if (wrapped.status().code() == base::StatusCode::kNotFound) return false;
     return wrapped.status();
   }
 
-  Result<CK_OBJECT_HANDLE> FindWrappingKey(Session& session) {
+  base::Result<CK_OBJECT_HANDLE> FindWrappingKey(Session& session) {
     CK_OBJECT_CLASS klass = CKO_SECRET_KEY;
     CK_KEY_TYPE key_type = CKK_AES;
     CK_ATTRIBUTE templ[] = {AttrOf(CKA_CLASS, klass), AttrOf(CKA_KEY_TYPE, key_type),
@@ -645,9 +649,9 @@ struct Pkcs11Custody::Impl {
   // EnsureWrappingKey finds the AES-256 wrapping key or creates it: a token key that can wrap and
   // unwrap but never be read, exported, or used to encrypt arbitrary data. Caller holds
   // write_mutex.
-  Result<CK_OBJECT_HANDLE> EnsureWrappingKey(Session& session) {
-    Result<CK_OBJECT_HANDLE> found = FindWrappingKey(session);
-    if (found.ok() || found.status().code() != StatusCode::kNotFound) return found;
+  base::Result<CK_OBJECT_HANDLE> EnsureWrappingKey(Session& session) {
+    base::Result<CK_OBJECT_HANDLE> found = FindWrappingKey(session);
+    if (found.ok() || found.status().code() != base::StatusCode::kNotFound) return found;
     CK_MECHANISM mechanism{CKM_AES_KEY_GEN, nullptr, 0};
     CK_ULONG value_len = 32;
     CK_ATTRIBUTE templ[] = {
@@ -667,9 +671,9 @@ struct Pkcs11Custody::Impl {
         Attr(CKA_LABEL, kWrappingKeyLabel.data(), kWrappingKeyLabel.size()),
     };
     CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
-    if (Status s = session.Check(session.fn()->C_GenerateKey(session.handle(), &mechanism, templ,
-                                                             std::size(templ), &key),
-                                 "C_GenerateKey (sr25519 wrapping key)");
+    if (base::Status s = session.Check(session.fn()->C_GenerateKey(session.handle(), &mechanism,
+                                                                   templ, std::size(templ), &key),
+                                       "C_GenerateKey (sr25519 wrapping key)");
         !s.ok()) {
       return s;
     }
@@ -678,8 +682,8 @@ struct Pkcs11Custody::Impl {
 
   // Wrap returns the CKM_AES_KEY_WRAP_PAD wrapping of `secret`. The secret enters the HSM only as a
   // sensitive session object that is destroyed before returning; it is never written to the token.
-  Result<std::vector<uint8_t>> Wrap(Session& session, CK_OBJECT_HANDLE wrapping_key,
-                                    std::span<const uint8_t> secret) {
+  base::Result<std::vector<uint8_t>> Wrap(Session& session, CK_OBJECT_HANDLE wrapping_key,
+                                          std::span<const uint8_t> secret) {
     CK_OBJECT_CLASS klass = CKO_SECRET_KEY;
     CK_KEY_TYPE key_type = CKK_GENERIC_SECRET;
     CK_ATTRIBUTE templ[] = {
@@ -687,7 +691,7 @@ struct Pkcs11Custody::Impl {
         AttrOf(CKA_SENSITIVE, kTrue), AttrOf(CKA_EXTRACTABLE, kTrue), AttrBytes(CKA_VALUE, secret),
     };
     CK_OBJECT_HANDLE transient = CK_INVALID_HANDLE;
-    if (Status s = session.Check(
+    if (base::Status s = session.Check(
             session.fn()->C_CreateObject(session.handle(), templ, std::size(templ), &transient),
             "C_CreateObject (transient sr25519 secret)");
         !s.ok()) {
@@ -697,16 +701,18 @@ struct Pkcs11Custody::Impl {
     CK_MECHANISM mechanism{CKM_AES_KEY_WRAP_PAD, nullptr, 0};
     // RFC 5649 adds at most 15 bytes; query anyway so modules with other framing still work.
     CK_ULONG size = 0;
-    if (Status s = session.Check(session.fn()->C_WrapKey(session.handle(), &mechanism, wrapping_key,
-                                                         transient, nullptr, &size),
-                                 "C_WrapKey");
+    if (base::Status s =
+            session.Check(session.fn()->C_WrapKey(session.handle(), &mechanism, wrapping_key,
+                                                  transient, nullptr, &size),
+                          "C_WrapKey");
         !s.ok()) {
       return s;
     }
     std::vector<uint8_t> wrapped(size);
-    if (Status s = session.Check(session.fn()->C_WrapKey(session.handle(), &mechanism, wrapping_key,
-                                                         transient, wrapped.data(), &size),
-                                 "C_WrapKey");
+    if (base::Status s =
+            session.Check(session.fn()->C_WrapKey(session.handle(), &mechanism, wrapping_key,
+                                                  transient, wrapped.data(), &size),
+                          "C_WrapKey");
         !s.ok()) {
       return s;
     }
@@ -716,7 +722,7 @@ struct Pkcs11Custody::Impl {
 
   // Unwrap recovers the 64-byte secret of `object` straight into SecretBytes and checks it against
   // the identity the object claims; a mismatch (swapped or corrupted object) fails closed.
-  Result<Sr25519Keypair> Unwrap(Session& session, const WrappedObject& object) {
+  base::Result<Sr25519Keypair> Unwrap(Session& session, const WrappedObject& object) {
     // Searching for the wrapping key costs a pass over the whole token inside the module, so the
     // handle found last is tried first. A wrong key cannot pass: AES key wrap authenticates, and
     // the result must give the public key in the label; any failure searches again.
@@ -726,10 +732,10 @@ struct Pkcs11Custody::Impl {
       hint = wrapping_key_hint;
     }
     if (hint != CK_INVALID_HANDLE) {
-      Result<Sr25519Keypair> pair = UnwrapWith(session, hint, object);
+      base::Result<Sr25519Keypair> pair = UnwrapWith(session, hint, object);
       if (pair.ok()) return pair;
     }
-    Result<CK_OBJECT_HANDLE> wrapping_key = FindWrappingKey(session);
+    base::Result<CK_OBJECT_HANDLE> wrapping_key = FindWrappingKey(session);
     if (!wrapping_key.ok()) return wrapping_key.status();
     {
       std::lock_guard lock(wrapping_key_mutex);
@@ -739,9 +745,10 @@ struct Pkcs11Custody::Impl {
   }
 
   // UnwrapWith is Unwrap with the wrapping key already found (a pass over many keys finds it once).
-  Result<Sr25519Keypair> UnwrapWith(Session& session, CK_OBJECT_HANDLE wrapping_key,
-                                    const WrappedObject& object) {
-    Result<std::vector<uint8_t>> wrapped = pkcs11::GetBytes(session, object.handle, CKA_VALUE);
+  base::Result<Sr25519Keypair> UnwrapWith(Session& session, CK_OBJECT_HANDLE wrapping_key,
+                                          const WrappedObject& object) {
+    base::Result<std::vector<uint8_t>> wrapped =
+        pkcs11::GetBytes(session, object.handle, CKA_VALUE);
     if (!wrapped.ok()) return wrapped.status();
     CK_OBJECT_CLASS klass = CKO_SECRET_KEY;
     CK_KEY_TYPE key_type = CKK_GENERIC_SECRET;
@@ -751,7 +758,7 @@ struct Pkcs11Custody::Impl {
     };
     CK_MECHANISM mechanism{CKM_AES_KEY_WRAP_PAD, nullptr, 0};
     CK_OBJECT_HANDLE transient = CK_INVALID_HANDLE;
-    if (Status s = session.Check(
+    if (base::Status s = session.Check(
             session.fn()->C_UnwrapKey(session.handle(), &mechanism, wrapping_key, wrapped->data(),
                                       static_cast<CK_ULONG>(wrapped->size()), templ,
                                       std::size(templ), &transient),
@@ -760,32 +767,33 @@ struct Pkcs11Custody::Impl {
       return s;
     }
     ObjectGuard guard(session, transient);
-    SecretBytes secret(kSr25519SecretSize);
+    base::SecretBytes secret(kSr25519SecretSize);
     CK_ATTRIBUTE value{CKA_VALUE, secret.data(), static_cast<CK_ULONG>(secret.size())};
-    if (Status s =
+    if (base::Status s =
             session.Check(session.fn()->C_GetAttributeValue(session.handle(), transient, &value, 1),
                           "C_GetAttributeValue (unwrapped sr25519 secret)");
         !s.ok()) {
       return s;
     }
     if (value.ulValueLen != kSr25519SecretSize)
-      return Status::Internal("unwrapped sr25519 secret has wrong size");
-    Result<Sr25519Keypair> pair = Sr25519Keypair::FromSecret(secret.span());
-    if (!pair.ok()) return Status::Internal("unwrapped sr25519 secret is not a valid key");
+      return base::Status::Internal("unwrapped sr25519 secret has wrong size");
+    base::Result<Sr25519Keypair> pair = Sr25519Keypair::FromSecret(secret.span());
+    if (!pair.ok()) return base::Status::Internal("unwrapped sr25519 secret is not a valid key");
     if (!std::equal(pair->public_key().begin(), pair->public_key().end(),
                     object.label.id.public_key.begin(), object.label.id.public_key.end())) {
-      return Status::Internal("wrapped sr25519 secret does not match the public key in its label");
+      return base::Status::Internal(
+          "wrapped sr25519 secret does not match the public key in its label");
     }
     return pair;
   }
 
   // StoreWrapped checks that `pair` is not stored yet, then stores it. Caller holds write_mutex.
-  Result<KeyInfo> StoreWrapped(Session& session, const KeyTypeId& key_type,
-                               const Sr25519Keypair& pair, bool generated) {
+  base::Result<KeyInfo> StoreWrapped(Session& session, const base::KeyTypeId& key_type,
+                                     const Sr25519Keypair& pair, bool generated) {
     const KeyId id{key_type,
                    std::vector<uint8_t>(pair.public_key().begin(), pair.public_key().end())};
-    if (Status exists = EnsureAbsent(session, id); !exists.ok()) return exists;
-    Result<CK_OBJECT_HANDLE> wrapping_key = EnsureWrappingKey(session);
+    if (base::Status exists = EnsureAbsent(session, id); !exists.ok()) return exists;
+    base::Result<CK_OBJECT_HANDLE> wrapping_key = EnsureWrappingKey(session);
     if (!wrapping_key.ok()) return wrapping_key.status();
     return StoreWrappedWith(session, *wrapping_key, key_type, pair, generated, /*disabled=*/false);
   }
@@ -794,28 +802,29 @@ struct Pkcs11Custody::Impl {
   // stored form works before reporting success. With `disabled`, the disable marker is written
   // first, so no reader ever sees the key enabled. The caller has checked that the key is absent
   // and holds write_mutex.
-  Result<KeyInfo> StoreWrappedWith(Session& session, CK_OBJECT_HANDLE wrapping_key,
-                                   const KeyTypeId& key_type, const Sr25519Keypair& pair,
-                                   bool generated, bool disabled) {
+  base::Result<KeyInfo> StoreWrappedWith(Session& session, CK_OBJECT_HANDLE wrapping_key,
+                                         const base::KeyTypeId& key_type,
+                                         const Sr25519Keypair& pair, bool generated,
+                                         bool disabled) {
     KeyInfo info;
     info.id =
         KeyId{key_type, std::vector<uint8_t>(pair.public_key().begin(), pair.public_key().end())};
-    info.scheme = Scheme::kSr25519;
+    info.scheme = base::Scheme::kSr25519;
     info.protection = KeyProtection::kHsmWrapped;
     info.generated_in_custody = generated;
     info.created_at_unix = clock();
     info.disabled = disabled;
     std::optional<ObjectGuard> marker_guard;
     if (disabled) {
-      Result<std::vector<CK_OBJECT_HANDLE>> markers = FindMarkers(session, info.id);
+      base::Result<std::vector<CK_OBJECT_HANDLE>> markers = FindMarkers(session, info.id);
       if (!markers.ok()) return markers.status();
       if (markers->empty()) {
-        Result<CK_OBJECT_HANDLE> marker = WriteMarker(session, info.id, info.created_at_unix);
+        base::Result<CK_OBJECT_HANDLE> marker = WriteMarker(session, info.id, info.created_at_unix);
         if (!marker.ok()) return marker.status();
         marker_guard.emplace(session, *marker);
       }
     }
-    Result<std::vector<uint8_t>> wrapped = Wrap(session, wrapping_key, pair.secret());
+    base::Result<std::vector<uint8_t>> wrapped = Wrap(session, wrapping_key, pair.secret());
     if (!wrapped.ok()) return wrapped.status();
     const std::string label =
         MakeLabel(info.id, info.created_at_unix, generated ? kOriginGenerated : kOriginImported);
@@ -831,14 +840,14 @@ struct Pkcs11Custody::Impl {
         AttrBytes(CKA_VALUE, *wrapped),
     };
     CK_OBJECT_HANDLE object = CK_INVALID_HANDLE;
-    if (Status s = session.Check(
+    if (base::Status s = session.Check(
             session.fn()->C_CreateObject(session.handle(), templ, std::size(templ), &object),
             "C_CreateObject (wrapped sr25519 secret)");
         !s.ok()) {
       return s;
     }
     ObjectGuard guard(session, object);
-    Result<Sr25519Keypair> check =
+    base::Result<Sr25519Keypair> check =
         UnwrapWith(session, wrapping_key,
                    WrappedObject{object, ParsedLabel{info.id, info.created_at_unix, generated}});
     if (!check.ok()) return check.status();
@@ -849,16 +858,16 @@ struct Pkcs11Custody::Impl {
   }
 
   // EnsureAbsent fails with kInvalidArgument if any object of ours already carries `id`.
-  Status EnsureAbsent(Session& session, const KeyId& id) {
+  base::Status EnsureAbsent(Session& session, const KeyId& id) {
     const std::vector<uint8_t> id_bytes = IdBytes(id);
     CK_ATTRIBUTE templ[] = {AttrBytes(CKA_ID, id_bytes)};
-    Result<std::vector<CK_OBJECT_HANDLE>> keys = pkcs11::FindObjects(session, templ);
+    base::Result<std::vector<CK_OBJECT_HANDLE>> keys = pkcs11::FindObjects(session, templ);
     if (!keys.ok()) return keys.status();
-    if (!keys->empty()) return Status::InvalidArgument("key already stored");
-    Result<WrappedObject> wrapped = FindWrapped(session, id);
-    if (wrapped.ok()) return Status::InvalidArgument("key already stored");
-    if (wrapped.status().code() != StatusCode::kNotFound) return wrapped.status();
-    return Status::Ok();
+    if (!keys->empty()) return base::Status::InvalidArgument("key already stored");
+    base::Result<WrappedObject> wrapped = FindWrapped(session, id);
+    if (wrapped.ok()) return base::Status::InvalidArgument("key already stored");
+    if (wrapped.status().code() != base::StatusCode::kNotFound) return wrapped.status();
+    return base::Status::Ok();
   }
 
   // Handles of HSM-native private keys, so a signature needs no C_FindObjects: SoftHSM2's file
@@ -883,8 +892,8 @@ struct Pkcs11Custody::Impl {
   // HintStillNames reads the class, key type and CKA_ID of `handle` in one call: true only if it is
   // still the private key of `id`; false if it is gone or now something else. Other module errors
   // (session lost, token removed) fail.
-  Result<bool> HintStillNames(Session& session, CK_OBJECT_HANDLE handle, const KeyId& id,
-                              CK_KEY_TYPE key_type) {
+  base::Result<bool> HintStillNames(Session& session, CK_OBJECT_HANDLE handle, const KeyId& id,
+                                    CK_KEY_TYPE key_type) {
     const std::vector<uint8_t> expected_id = IdBytes(id);
     std::vector<uint8_t> stored_id(expected_id.size());
     CK_OBJECT_CLASS klass = 0;
@@ -896,22 +905,22 @@ struct Pkcs11Custody::Impl {
     // Too small a buffer (or a missing attribute) means a different object now sits there.
     if (HandleGone(rv) || rv == CKR_BUFFER_TOO_SMALL || rv == CKR_ATTRIBUTE_TYPE_INVALID)
       return false;
-    if (Status s = session.Check(rv, "C_GetAttributeValue"); !s.ok()) return s;
+    if (base::Status s = session.Check(rv, "C_GetAttributeValue"); !s.ok()) return s;
     return klass == CKO_PRIVATE_KEY && stored_type == key_type &&
            templ[2].ulValueLen == expected_id.size() && stored_id == expected_id;
   }
 
   // CachedPrivateKey returns the private key of `id`: the remembered handle if it still names the
   // key (`from_cache` true), otherwise by one search, whose result is remembered.
-  Result<CK_OBJECT_HANDLE> CachedPrivateKey(Session& session, const KeyId& id, CK_KEY_TYPE key_type,
-                                            bool& from_cache) {
+  base::Result<CK_OBJECT_HANDLE> CachedPrivateKey(Session& session, const KeyId& id,
+                                                  CK_KEY_TYPE key_type, bool& from_cache) {
     std::optional<CK_OBJECT_HANDLE> hint;
     {
       std::lock_guard lock(private_key_hint_mutex);
       if (auto it = private_key_hints.find(id); it != private_key_hints.end()) hint = it->second;
     }
     if (hint.has_value()) {
-      Result<bool> still = HintStillNames(session, *hint, id, key_type);
+      base::Result<bool> still = HintStillNames(session, *hint, id, key_type);
       if (!still.ok()) return still.status();
       if (*still) {
         from_cache = true;
@@ -920,7 +929,7 @@ struct Pkcs11Custody::Impl {
       ForgetPrivateKey(id);
     }
     from_cache = false;
-    Result<CK_OBJECT_HANDLE> found = FindPrivateKey(session, id, key_type);
+    base::Result<CK_OBJECT_HANDLE> found = FindPrivateKey(session, id, key_type);
     if (!found.ok()) return found.status();
     std::lock_guard lock(private_key_hint_mutex);
     private_key_hints[id] = *found;
@@ -928,19 +937,19 @@ struct Pkcs11Custody::Impl {
   }
 
   // SignRaw runs one single-part signature with the private key of `id` and `scheme` into `out`.
-  Status SignRaw(const KeyId& id, Scheme scheme, CK_MECHANISM_TYPE mechanism_type,
-                 std::span<const uint8_t> data, std::span<uint8_t, 64> out) {
-    Result<Session> session = pool->Acquire();
+  base::Status SignRaw(const KeyId& id, base::Scheme scheme, CK_MECHANISM_TYPE mechanism_type,
+                       std::span<const uint8_t> data, std::span<uint8_t, 64> out) {
+    base::Result<Session> session = pool->Acquire();
     if (!session.ok()) return session.status();
     return SignRawIn(*session, id, scheme, mechanism_type, data, out);
   }
 
-  Status SignRawIn(Session& session, const KeyId& id, Scheme scheme,
-                   CK_MECHANISM_TYPE mechanism_type, std::span<const uint8_t> data,
-                   std::span<uint8_t, 64> out) {
+  base::Status SignRawIn(Session& session, const KeyId& id, base::Scheme scheme,
+                         CK_MECHANISM_TYPE mechanism_type, std::span<const uint8_t> data,
+                         std::span<uint8_t, 64> out) {
     const CK_KEY_TYPE key_type = Pkcs11KeyType(scheme);
     bool from_cache = false;
-    Result<CK_OBJECT_HANDLE> key = CachedPrivateKey(session, id, key_type, from_cache);
+    base::Result<CK_OBJECT_HANDLE> key = CachedPrivateKey(session, id, key_type, from_cache);
     if (!key.ok()) return key.status();
     CK_MECHANISM mechanism{mechanism_type, nullptr, 0};
     CK_RV init_rv = session.fn()->C_SignInit(session.handle(), &mechanism, *key);
@@ -951,7 +960,7 @@ struct Pkcs11Custody::Impl {
       if (!key.ok()) return key.status();
       init_rv = session.fn()->C_SignInit(session.handle(), &mechanism, *key);
     }
-    if (Status s = session.Check(init_rv, "C_SignInit"); !s.ok()) return s;
+    if (base::Status s = session.Check(init_rv, "C_SignInit"); !s.ok()) return s;
     CK_ULONG size = static_cast<CK_ULONG>(out.size());
     // Some modules reject a null data pointer even for an empty message (ed25519 signs those too).
     static const uint8_t kNothing = 0;
@@ -960,35 +969,40 @@ struct Pkcs11Custody::Impl {
                                     out.data(), &size);
     if (rv == CKR_BUFFER_TOO_SMALL)
       session.MarkBroken();  // the operation stays active after this one
-    if (Status s = session.Check(rv, "C_Sign"); !s.ok()) return s;
-    if (size != out.size()) return Status::Internal("HSM signature has unexpected length");
-    return Status::Ok();
+    if (base::Status s = session.Check(rv, "C_Sign"); !s.ok()) return s;
+    if (size != out.size()) return base::Status::Internal("HSM signature has unexpected length");
+    return base::Status::Ok();
   }
 
-  Result<Ed25519Signature> SignEd25519(const KeyId& id, std::span<const uint8_t> message) {
-    if (id.public_key.size() != kEd25519PublicSize) return Status::NotFound("ed25519 key not held");
+  base::Result<Ed25519Signature> SignEd25519(const KeyId& id, std::span<const uint8_t> message) {
+    if (id.public_key.size() != kEd25519PublicSize)
+      return base::Status::NotFound("ed25519 key not held");
     Ed25519Signature signature{};
-    if (Status s = SignRaw(id, Scheme::kEd25519, CKM_EDDSA, message, signature); !s.ok()) return s;
+    if (base::Status s = SignRaw(id, base::Scheme::kEd25519, CKM_EDDSA, message, signature);
+        !s.ok())
+      return s;
     // Fail closed on a faulty HSM or a key object that does not match its label.
     if (!Ed25519Verify(id.public_key, message, signature)) {
-      return Status::Internal("HSM ed25519 signature does not verify");
+      return base::Status::Internal("HSM ed25519 signature does not verify");
     }
     return signature;
   }
 
-  Result<EcdsaSignature> SignEcdsaDigest(const KeyId& id, std::span<const uint8_t> digest) {
+  base::Result<EcdsaSignature> SignEcdsaDigest(const KeyId& id, std::span<const uint8_t> digest) {
     if (digest.size() != kEcdsaPrehashSize)
-      return Status::InvalidArgument("ecdsa prehash must be 32 bytes");
-    if (id.public_key.size() != kEcdsaPublicSize) return Status::NotFound("ecdsa key not held");
+      return base::Status::InvalidArgument("ecdsa prehash must be 32 bytes");
+    if (id.public_key.size() != kEcdsaPublicSize)
+      return base::Status::NotFound("ecdsa key not held");
     std::array<uint8_t, kEcdsaCompactSize> raw{};
-    if (Status s = SignRaw(id, Scheme::kEcdsa, CKM_ECDSA, digest, raw); !s.ok()) return s;
+    if (base::Status s = SignRaw(id, base::Scheme::kEcdsa, CKM_ECDSA, digest, raw); !s.ok())
+      return s;
     return FinishEcdsa(raw, digest, id.public_key);
   }
 
   // WrappedStillNames reads the class, application and label of `object` in one attribute call:
   // true only if it is still our wrapped secret of `id`; false if it is gone or now something else
   // (the module may reuse the number). Other module errors (session lost, token removed) fail.
-  Result<bool> WrappedStillNames(Session& session, CK_OBJECT_HANDLE object, const KeyId& id) {
+  base::Result<bool> WrappedStillNames(Session& session, CK_OBJECT_HANDLE object, const KeyId& id) {
     CK_OBJECT_CLASS klass = 0;
     // One byte more than ours, so a longer application is told apart rather than cut to fit.
     std::array<uint8_t, kWrappedApplication.size() + 1> application{};
@@ -1002,7 +1016,7 @@ struct Pkcs11Custody::Impl {
         session.fn()->C_GetAttributeValue(session.handle(), object, templ, std::size(templ));
     if (HandleGone(rv) || rv == CKR_BUFFER_TOO_SMALL || rv == CKR_ATTRIBUTE_TYPE_INVALID)
       return false;
-    if (Status s = session.Check(rv, "C_GetAttributeValue (wrapped sr25519 secret)"); !s.ok())
+    if (base::Status s = session.Check(rv, "C_GetAttributeValue (wrapped sr25519 secret)"); !s.ok())
       return s;
     if (klass != CKO_DATA || templ[1].ulValueLen != kWrappedApplication.size() ||
         !std::equal(kWrappedApplication.begin(), kWrappedApplication.end(), application.begin())) {
@@ -1025,24 +1039,25 @@ struct Pkcs11Custody::Impl {
   // searched and the key unwrapped again, or kNotFound is returned and the stale secret wiped.
   // This is what makes a delete by another process stop sr25519 signing at the next call; disable
   // markers are checked by the callers (CheckEnabled) before this, as for every scheme.
-  Result<std::shared_ptr<const Sr25519Keypair>> LoadSr25519(const KeyId& id) {
-    if (id.public_key.size() != kSr25519PublicSize) return Status::NotFound("sr25519 key not held");
+  base::Result<std::shared_ptr<const Sr25519Keypair>> LoadSr25519(const KeyId& id) {
+    if (id.public_key.size() != kSr25519PublicSize)
+      return base::Status::NotFound("sr25519 key not held");
     std::optional<LoadedSr25519> remembered;
     {
       std::lock_guard lock(loaded_mutex);
       if (auto it = loaded.find(id); it != loaded.end()) remembered = it->second;
     }
-    Result<Session> session = pool->Acquire();
+    base::Result<Session> session = pool->Acquire();
     if (!session.ok()) return session.status();
     if (remembered.has_value()) {
-      Result<bool> still = WrappedStillNames(*session, remembered->wrapped_object, id);
+      base::Result<bool> still = WrappedStillNames(*session, remembered->wrapped_object, id);
       if (!still.ok()) return still.status();
       if (*still) return remembered->pair;
       ForgetLoaded(id, remembered->pair);
     }
-    Result<WrappedObject> object = FindWrapped(*session, id);
+    base::Result<WrappedObject> object = FindWrapped(*session, id);
     if (!object.ok()) return object.status();
-    Result<Sr25519Keypair> pair = Unwrap(*session, *object);
+    base::Result<Sr25519Keypair> pair = Unwrap(*session, *object);
     if (!pair.ok()) return pair.status();
     auto shared = std::make_shared<const Sr25519Keypair>(std::move(pair).value());
     std::lock_guard lock(loaded_mutex);
@@ -1054,9 +1069,10 @@ struct Pkcs11Custody::Impl {
   // signs a probe to prove the HSM interpreted the key material as intended. `check_absent` false
   // means the caller already knows the key is absent; `disabled` writes the disable marker first.
   // Caller holds write_mutex.
-  Result<KeyInfo> ImportNative(Session& session, const KeyTypeId& key_type, Scheme scheme,
-                               std::span<const uint8_t> secret, std::span<const uint8_t> public_key,
-                               bool check_absent = true, bool disabled = false) {
+  base::Result<KeyInfo> ImportNative(Session& session, const base::KeyTypeId& key_type,
+                                     base::Scheme scheme, std::span<const uint8_t> secret,
+                                     std::span<const uint8_t> public_key, bool check_absent = true,
+                                     bool disabled = false) {
     KeyInfo info;
     info.id = KeyId{key_type, std::vector<uint8_t>(public_key.begin(), public_key.end())};
     info.scheme = scheme;
@@ -1065,24 +1081,24 @@ struct Pkcs11Custody::Impl {
     info.created_at_unix = clock();
     info.disabled = disabled;
     if (check_absent) {
-      if (Status exists = EnsureAbsent(session, info.id); !exists.ok()) return exists;
+      if (base::Status exists = EnsureAbsent(session, info.id); !exists.ok()) return exists;
     }
     std::optional<ObjectGuard> marker_guard;
     if (disabled) {
-      Result<std::vector<CK_OBJECT_HANDLE>> markers = FindMarkers(session, info.id);
+      base::Result<std::vector<CK_OBJECT_HANDLE>> markers = FindMarkers(session, info.id);
       if (!markers.ok()) return markers.status();
       if (markers->empty()) {
-        Result<CK_OBJECT_HANDLE> marker = WriteMarker(session, info.id, info.created_at_unix);
+        base::Result<CK_OBJECT_HANDLE> marker = WriteMarker(session, info.id, info.created_at_unix);
         if (!marker.ok()) return marker.status();
         marker_guard.emplace(session, *marker);
       }
     }
 
     std::vector<uint8_t> ec_point;
-    if (scheme == Scheme::kEd25519) {
+    if (scheme == base::Scheme::kEd25519) {
       ec_point = DerOctetString(public_key);
     } else {
-      Result<std::array<uint8_t, kSecp256k1UncompressedSize>> uncompressed =
+      base::Result<std::array<uint8_t, kSecp256k1UncompressedSize>> uncompressed =
           UncompressSecp256k1(public_key);
       if (!uncompressed.ok()) return uncompressed.status();
       ec_point = DerOctetString(*uncompressed);
@@ -1103,7 +1119,7 @@ struct Pkcs11Custody::Impl {
         AttrBytes(CKA_ID, id_bytes),      Attr(CKA_LABEL, label.data(), label.size()),
     };
     CK_OBJECT_HANDLE private_key = CK_INVALID_HANDLE;
-    if (Status s =
+    if (base::Status s =
             session.Check(session.fn()->C_CreateObject(session.handle(), private_templ,
                                                        std::size(private_templ), &private_key),
                           "C_CreateObject (private key)");
@@ -1124,7 +1140,7 @@ struct Pkcs11Custody::Impl {
         Attr(CKA_LABEL, label.data(), label.size()),
     };
     CK_OBJECT_HANDLE public_object = CK_INVALID_HANDLE;
-    if (Status s =
+    if (base::Status s =
             session.Check(session.fn()->C_CreateObject(session.handle(), public_templ,
                                                        std::size(public_templ), &public_object),
                           "C_CreateObject (public key)");
@@ -1132,7 +1148,7 @@ struct Pkcs11Custody::Impl {
       return s;
     }
     ObjectGuard public_guard(session, public_object);
-    if (Status s = ProbeNew(session, info.id, scheme, private_key); !s.ok()) return s;
+    if (base::Status s = ProbeNew(session, info.id, scheme, private_key); !s.ok()) return s;
     private_guard.Release();
     public_guard.Release();
     if (marker_guard.has_value()) marker_guard->Release();
@@ -1144,44 +1160,46 @@ struct Pkcs11Custody::Impl {
   // with one attribute read instead of searching the token, which walks every object and so made
   // storing n keys (a restore) cost O(n^2). On failure the handle is forgotten; the caller's guards
   // destroy the objects.
-  Status ProbeNew(Session& session, const KeyId& id, Scheme scheme, CK_OBJECT_HANDLE private_key) {
+  base::Status ProbeNew(Session& session, const KeyId& id, base::Scheme scheme,
+                        CK_OBJECT_HANDLE private_key) {
     {
       std::lock_guard lock(private_key_hint_mutex);
       private_key_hints[id] = private_key;
     }
-    Status probe = ProbeSign(session, id, scheme);
+    base::Status probe = ProbeSign(session, id, scheme);
     if (!probe.ok()) ForgetPrivateKey(id);
     return probe;
   }
 
   // ProbeSign signs kImportProbe with the stored key and verifies it against the key's identity.
-  Status ProbeSign(Session& session, const KeyId& id, Scheme scheme) {
+  base::Status ProbeSign(Session& session, const KeyId& id, base::Scheme scheme) {
     std::array<uint8_t, 64> raw{};
-    if (scheme == Scheme::kEd25519) {
-      if (Status s = SignRawIn(session, id, scheme, CKM_EDDSA, kImportProbe, raw); !s.ok())
+    if (scheme == base::Scheme::kEd25519) {
+      if (base::Status s = SignRawIn(session, id, scheme, CKM_EDDSA, kImportProbe, raw); !s.ok())
         return s;
       if (!Ed25519Verify(id.public_key, kImportProbe, raw)) {
-        return Status::Internal("HSM does not sign with the stored ed25519 key as expected");
+        return base::Status::Internal("HSM does not sign with the stored ed25519 key as expected");
       }
-      return Status::Ok();
+      return base::Status::Ok();
     }
-    const Hash256 digest = Blake2b256(kImportProbe);
-    if (Status s = SignRawIn(session, id, scheme, CKM_ECDSA, digest, raw); !s.ok()) return s;
-    Result<EcdsaSignature> finished = FinishEcdsa(raw, digest, id.public_key);
-    return finished.ok() ? Status::Ok() : finished.status();
+    const base::Hash256 digest = base::Blake2b256(kImportProbe);
+    if (base::Status s = SignRawIn(session, id, scheme, CKM_ECDSA, digest, raw); !s.ok()) return s;
+    base::Result<EcdsaSignature> finished = FinishEcdsa(raw, digest, id.public_key);
+    return finished.ok() ? base::Status::Ok() : finished.status();
   }
 
   // GenerateNative generates the pair inside the HSM under a pending CKA_ID, reads the public key,
   // then relabels both objects with their identity. Caller holds write_mutex.
-  Result<KeyInfo> GenerateNative(Session& session, const KeyTypeId& key_type, Scheme scheme) {
+  base::Result<KeyInfo> GenerateNative(Session& session, const base::KeyTypeId& key_type,
+                                       base::Scheme scheme) {
     std::array<uint8_t, 16> nonce{};
-    if (Status s = session.Check(
+    if (base::Status s = session.Check(
             session.fn()->C_GenerateRandom(session.handle(), nonce.data(), nonce.size()),
             "C_GenerateRandom");
         !s.ok()) {
       return s;
     }
-    const std::string pending_id = std::string(kPendingIdPrefix) + HexEncode(nonce);
+    const std::string pending_id = std::string(kPendingIdPrefix) + base::HexEncode(nonce);
     const std::span<const uint8_t> params = EcParams(scheme);
     CK_ATTRIBUTE public_templ[] = {
         AttrOf(CKA_TOKEN, kTrue),
@@ -1202,10 +1220,11 @@ struct Pkcs11Custody::Impl {
         Attr(CKA_ID, pending_id.data(), pending_id.size()),
     };
     CK_MECHANISM mechanism{
-        scheme == Scheme::kEd25519 ? CKM_EC_EDWARDS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, nullptr, 0};
+        scheme == base::Scheme::kEd25519 ? CKM_EC_EDWARDS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN,
+        nullptr, 0};
     CK_OBJECT_HANDLE public_object = CK_INVALID_HANDLE;
     CK_OBJECT_HANDLE private_key = CK_INVALID_HANDLE;
-    if (Status s = session.Check(
+    if (base::Status s = session.Check(
             session.fn()->C_GenerateKeyPair(session.handle(), &mechanism, public_templ,
                                             std::size(public_templ), private_templ,
                                             std::size(private_templ), &public_object, &private_key),
@@ -1215,15 +1234,16 @@ struct Pkcs11Custody::Impl {
     }
     ObjectGuard public_guard(session, public_object);
     ObjectGuard private_guard(session, private_key);
-    Result<std::vector<uint8_t>> point = pkcs11::GetBytes(session, public_object, CKA_EC_POINT);
+    base::Result<std::vector<uint8_t>> point =
+        pkcs11::GetBytes(session, public_object, CKA_EC_POINT);
     if (!point.ok()) return point.status();
     std::vector<uint8_t> public_key = DecodeEcPoint(std::move(point).value());
-    if (scheme == Scheme::kEcdsa) {
-      Result<EcdsaPublic> compressed = CompressSecp256k1(public_key);
+    if (scheme == base::Scheme::kEcdsa) {
+      base::Result<EcdsaPublic> compressed = CompressSecp256k1(public_key);
       if (!compressed.ok()) return compressed.status();
       public_key.assign(compressed->begin(), compressed->end());
     } else if (public_key.size() != kEd25519PublicSize) {
-      return Status::Internal("HSM returned an ed25519 public key of unexpected size");
+      return base::Status::Internal("HSM returned an ed25519 public key of unexpected size");
     }
     KeyInfo info;
     info.id = KeyId{key_type, std::move(public_key)};
@@ -1231,20 +1251,21 @@ struct Pkcs11Custody::Impl {
     info.protection = KeyProtection::kHsmNonExtractable;
     info.generated_in_custody = true;
     info.created_at_unix = clock();
-    if (Status exists = EnsureAbsent(session, info.id); !exists.ok()) return exists;
+    if (base::Status exists = EnsureAbsent(session, info.id); !exists.ok()) return exists;
     const std::vector<uint8_t> id_bytes = IdBytes(info.id);
     const std::string label = MakeLabel(info.id, info.created_at_unix, kOriginGenerated);
     CK_ATTRIBUTE identity[] = {AttrBytes(CKA_ID, id_bytes),
                                Attr(CKA_LABEL, label.data(), label.size())};
     for (CK_OBJECT_HANDLE object : {public_object, private_key}) {
-      if (Status s = session.Check(session.fn()->C_SetAttributeValue(session.handle(), object,
-                                                                     identity, std::size(identity)),
-                                   "C_SetAttributeValue (key identity)");
+      if (base::Status s =
+              session.Check(session.fn()->C_SetAttributeValue(session.handle(), object, identity,
+                                                              std::size(identity)),
+                            "C_SetAttributeValue (key identity)");
           !s.ok()) {
         return s;
       }
     }
-    if (Status s = ProbeNew(session, info.id, scheme, private_key); !s.ok()) return s;
+    if (base::Status s = ProbeNew(session, info.id, scheme, private_key); !s.ok()) return s;
     public_guard.Release();
     private_guard.Release();
     return info;
@@ -1291,16 +1312,16 @@ struct Pkcs11Custody::Impl {
   }
 
   // SchemeOfKeyType returns the scheme and public key size of a PKCS#11 key type of ours.
-  static std::optional<std::pair<Scheme, size_t>> SchemeOfKeyType(CK_ULONG key_type) {
-    if (key_type == CKK_EC_EDWARDS) return std::pair{Scheme::kEd25519, kEd25519PublicSize};
-    if (key_type == CKK_EC) return std::pair{Scheme::kEcdsa, kEcdsaPublicSize};
+  static std::optional<std::pair<base::Scheme, size_t>> SchemeOfKeyType(CK_ULONG key_type) {
+    if (key_type == CKK_EC_EDWARDS) return std::pair{base::Scheme::kEd25519, kEd25519PublicSize};
+    if (key_type == CKK_EC) return std::pair{base::Scheme::kEcdsa, kEcdsaPublicSize};
     return std::nullopt;
   }
 
   // OurIdentity returns the identity a private key's label gives, if the object is one of ours:
   // a key type we use, a label that parses, and a CKA_ID that agrees with it.
   static std::optional<ParsedLabel> OurIdentity(const PrivateKeyAttributes& read) {
-    std::optional<std::pair<Scheme, size_t>> scheme = SchemeOfKeyType(read.key_type);
+    std::optional<std::pair<base::Scheme, size_t>> scheme = SchemeOfKeyType(read.key_type);
     if (!scheme.has_value()) return std::nullopt;
     std::optional<ParsedLabel> parsed = ParseLabel(read.label);
     if (!parsed.has_value() || parsed->id.public_key.size() != scheme->second ||
@@ -1311,13 +1332,14 @@ struct Pkcs11Custody::Impl {
   }
 
   // Describe builds KeyInfo from what was read, or nullopt if the object is not one of ours.
-  static Result<std::optional<KeyInfo>> Describe(const PrivateKeyAttributes& read) {
+  static base::Result<std::optional<KeyInfo>> Describe(const PrivateKeyAttributes& read) {
     std::optional<ParsedLabel> parsed = OurIdentity(read);
     if (!parsed.has_value()) return std::optional<KeyInfo>();
     if (read.sensitive != CK_TRUE || read.extractable != CK_FALSE) {
       // Reported rather than hidden: an operator must see a key that lost its protection.
-      return Status::Internal("private key " + std::string(read.label.begin(), read.label.end()) +
-                              " is extractable or not sensitive");
+      return base::Status::Internal("private key " +
+                                    std::string(read.label.begin(), read.label.end()) +
+                                    " is extractable or not sensitive");
     }
     KeyInfo info;
     info.id = std::move(parsed->id);
@@ -1332,28 +1354,29 @@ struct Pkcs11Custody::Impl {
   // DescribePrivateKey builds KeyInfo for one private key object, or nullopt if it is not one of
   // ours: one attribute call when it can, otherwise attribute by attribute, failing on the first
   // one that cannot be read.
-  Result<std::optional<KeyInfo>> DescribePrivateKey(Session& session, CK_OBJECT_HANDLE object) {
+  base::Result<std::optional<KeyInfo>> DescribePrivateKey(Session& session,
+                                                          CK_OBJECT_HANDLE object) {
     if (std::optional<PrivateKeyAttributes> read = ReadAllAtOnce(session, object)) {
       return Describe(*read);
     }
     PrivateKeyAttributes read;
-    Result<CK_ULONG> key_type = pkcs11::GetUlong(session, object, CKA_KEY_TYPE);
+    base::Result<CK_ULONG> key_type = pkcs11::GetUlong(session, object, CKA_KEY_TYPE);
     if (!key_type.ok()) return key_type.status();
     read.key_type = *key_type;
     if (!SchemeOfKeyType(read.key_type).has_value()) return std::optional<KeyInfo>();
-    Result<std::vector<uint8_t>> label = pkcs11::GetBytes(session, object, CKA_LABEL);
-    Result<std::vector<uint8_t>> id_bytes = pkcs11::GetBytes(session, object, CKA_ID);
+    base::Result<std::vector<uint8_t>> label = pkcs11::GetBytes(session, object, CKA_LABEL);
+    base::Result<std::vector<uint8_t>> id_bytes = pkcs11::GetBytes(session, object, CKA_ID);
     if (!label.ok()) return label.status();
     if (!id_bytes.ok()) return id_bytes.status();
     read.label = std::move(label).value();
     read.id = std::move(id_bytes).value();
     if (!OurIdentity(read).has_value()) return std::optional<KeyInfo>();
-    Result<bool> local = pkcs11::GetBool(session, object, CKA_LOCAL);
-    Result<bool> never_extractable = pkcs11::GetBool(session, object, CKA_NEVER_EXTRACTABLE);
-    Result<bool> sensitive = pkcs11::GetBool(session, object, CKA_SENSITIVE);
-    Result<bool> extractable = pkcs11::GetBool(session, object, CKA_EXTRACTABLE);
+    base::Result<bool> local = pkcs11::GetBool(session, object, CKA_LOCAL);
+    base::Result<bool> never_extractable = pkcs11::GetBool(session, object, CKA_NEVER_EXTRACTABLE);
+    base::Result<bool> sensitive = pkcs11::GetBool(session, object, CKA_SENSITIVE);
+    base::Result<bool> extractable = pkcs11::GetBool(session, object, CKA_EXTRACTABLE);
     if (!local.ok() || !never_extractable.ok() || !sensitive.ok() || !extractable.ok()) {
-      return Status::Internal("cannot read key protection attributes");
+      return base::Status::Internal("cannot read key protection attributes");
     }
     read.local = *local ? CK_TRUE : CK_FALSE;
     read.never_extractable = *never_extractable ? CK_TRUE : CK_FALSE;
@@ -1378,62 +1401,62 @@ Pkcs11Custody::~Pkcs11Custody() {
   if (impl_ != nullptr) impl_->StopRefresher();
 }
 
-Result<std::unique_ptr<Pkcs11Custody>> Pkcs11Custody::Open(Pkcs11Config config) {
-  if (config.pin.empty()) return Status::InvalidArgument("PKCS#11 user PIN is empty");
-  Result<std::shared_ptr<pkcs11::Module>> module = pkcs11::Module::Load(config.module_path);
+base::Result<std::unique_ptr<Pkcs11Custody>> Pkcs11Custody::Open(Pkcs11Config config) {
+  if (config.pin.empty()) return base::Status::InvalidArgument("PKCS#11 user PIN is empty");
+  base::Result<std::shared_ptr<pkcs11::Module>> module = pkcs11::Module::Load(config.module_path);
   if (!module.ok()) return module.status();
-  Result<CK_SLOT_ID> slot = (*module)->FindSlotByTokenLabel(config.token_label);
-  if (!slot.ok()) return Status::Unavailable(slot.status().message());
-  Result<std::unique_ptr<pkcs11::SessionPool>> pool =
+  base::Result<CK_SLOT_ID> slot = (*module)->FindSlotByTokenLabel(config.token_label);
+  if (!slot.ok()) return base::Status::Unavailable(slot.status().message());
+  base::Result<std::unique_ptr<pkcs11::SessionPool>> pool =
       pkcs11::SessionPool::Open(*module, *slot, std::move(config.pin), config.max_sessions);
   if (!pool.ok()) return pool.status();
   auto impl = std::make_unique<Impl>();
   impl->pool = std::move(pool).value();
   if (config.clock != nullptr) impl->clock = config.clock;
   if (config.disabled_refresh.count() < 0) {
-    return Status::InvalidArgument("disabled_refresh must not be negative");
+    return base::Status::InvalidArgument("disabled_refresh must not be negative");
   }
   impl->disabled_refresh = config.disabled_refresh;
   impl->StartRefresher();
   return std::unique_ptr<Pkcs11Custody>(new Pkcs11Custody(std::move(impl)));
 }
 
-Result<std::vector<KeyInfo>> Pkcs11Custody::List() {
-  Result<std::vector<KeyInfo>> all = ListAll();
+base::Result<std::vector<KeyInfo>> Pkcs11Custody::List() {
+  base::Result<std::vector<KeyInfo>> all = ListAll();
   if (!all.ok()) return all.status();
   std::erase_if(*all, [](const KeyInfo& info) { return info.disabled; });
   return all;
 }
 
-Result<std::vector<KeyInfo>> Pkcs11Custody::ListAll() {
+base::Result<std::vector<KeyInfo>> Pkcs11Custody::ListAll() {
   const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   uint64_t generation = 0;
   {
     std::lock_guard lock(impl_->disabled_mutex);
     generation = impl_->disabled_generation;
   }
-  Result<Session> session = impl_->pool->Acquire();
+  base::Result<Session> session = impl_->pool->Acquire();
   if (!session.ok()) return session.status();
   // Markers first: a key disabled while the keys are being read is then at worst reported
   // disabled after it was enabled again, never the other way round.
-  Result<std::set<KeyId>> disabled = ReadDisabled(*session);
+  base::Result<std::set<KeyId>> disabled = ReadDisabled(*session);
   if (!disabled.ok()) return disabled.status();
   CK_OBJECT_CLASS klass = CKO_PRIVATE_KEY;
   CK_ATTRIBUTE templ[] = {AttrOf(CKA_CLASS, klass)};
-  Result<std::vector<CK_OBJECT_HANDLE>> private_keys = pkcs11::FindObjects(*session, templ);
+  base::Result<std::vector<CK_OBJECT_HANDLE>> private_keys = pkcs11::FindObjects(*session, templ);
   if (!private_keys.ok()) return private_keys.status();
   std::vector<KeyInfo> infos;
   for (CK_OBJECT_HANDLE object : *private_keys) {
-    Result<std::optional<KeyInfo>> info = impl_->DescribePrivateKey(*session, object);
+    base::Result<std::optional<KeyInfo>> info = impl_->DescribePrivateKey(*session, object);
     if (!info.ok()) return info.status();
     if (info->has_value()) infos.push_back(std::move(**info));
   }
-  Result<std::vector<WrappedObject>> wrapped = impl_->ScanWrapped(*session);
+  base::Result<std::vector<WrappedObject>> wrapped = impl_->ScanWrapped(*session);
   if (!wrapped.ok()) return wrapped.status();
   for (WrappedObject& object : *wrapped) {
     KeyInfo info;
     info.id = std::move(object.label.id);
-    info.scheme = Scheme::kSr25519;
+    info.scheme = base::Scheme::kSr25519;
     info.protection = KeyProtection::kHsmWrapped;
     info.generated_in_custody = object.label.generated;
     info.created_at_unix = object.label.created_at;
@@ -1445,113 +1468,116 @@ Result<std::vector<KeyInfo>> Pkcs11Custody::ListAll() {
   return infos;
 }
 
-Result<KeyInfo> Pkcs11Custody::Generate(const KeyTypeId& key_type, Scheme scheme) {
-  if (Status s = CheckSchemeForKeyType(key_type, scheme); !s.ok()) return s;
+base::Result<KeyInfo> Pkcs11Custody::Generate(const base::KeyTypeId& key_type,
+                                              base::Scheme scheme) {
+  if (base::Status s = CheckSchemeForKeyType(key_type, scheme); !s.ok()) return s;
   std::lock_guard lock(impl_->write_mutex);
-  Result<Session> session = impl_->pool->Acquire();
+  base::Result<Session> session = impl_->pool->Acquire();
   if (!session.ok()) return session.status();
-  if (scheme != Scheme::kSr25519) return impl_->GenerateNative(*session, key_type, scheme);
+  if (scheme != base::Scheme::kSr25519) return impl_->GenerateNative(*session, key_type, scheme);
   // The mini-secret comes from the HSM's generator, so a weak host RNG cannot weaken sr25519 keys.
-  SecretBytes mini_secret(kSr25519MiniSecretSize);
-  if (Status s = session->Check(session->fn()->C_GenerateRandom(
-                                    session->handle(), mini_secret.data(), mini_secret.size()),
-                                "C_GenerateRandom");
+  base::SecretBytes mini_secret(kSr25519MiniSecretSize);
+  if (base::Status s =
+          session->Check(session->fn()->C_GenerateRandom(session->handle(), mini_secret.data(),
+                                                         mini_secret.size()),
+                         "C_GenerateRandom");
       !s.ok()) {
     return s;
   }
-  Result<Sr25519Keypair> pair = Sr25519Keypair::FromMiniSecret(mini_secret.span());
+  base::Result<Sr25519Keypair> pair = Sr25519Keypair::FromMiniSecret(mini_secret.span());
   if (!pair.ok()) return pair.status();
   return impl_->StoreWrapped(*session, key_type, *pair, /*generated=*/true);
 }
 
-Result<KeyInfo> Pkcs11Custody::Import(const KeyTypeId& key_type, const Keypair& pair) {
-  if (Status s = CheckSchemeForKeyType(key_type, pair.scheme()); !s.ok()) return s;
+base::Result<KeyInfo> Pkcs11Custody::Import(const base::KeyTypeId& key_type, const Keypair& pair) {
+  if (base::Status s = CheckSchemeForKeyType(key_type, pair.scheme()); !s.ok()) return s;
   std::lock_guard lock(impl_->write_mutex);
-  Result<Session> session = impl_->pool->Acquire();
+  base::Result<Session> session = impl_->pool->Acquire();
   if (!session.ok()) return session.status();
   if (const Sr25519Keypair* sr = pair.sr25519()) {
     return impl_->StoreWrapped(*session, key_type, *sr, /*generated=*/false);
   }
   if (const Ed25519Keypair* ed = pair.ed25519()) {
-    return impl_->ImportNative(*session, key_type, Scheme::kEd25519, ed->seed(), ed->public_key());
+    return impl_->ImportNative(*session, key_type, base::Scheme::kEd25519, ed->seed(),
+                               ed->public_key());
   }
   const EcdsaKeypair* ecdsa = pair.ecdsa();
-  return impl_->ImportNative(*session, key_type, Scheme::kEcdsa, ecdsa->seed(),
+  return impl_->ImportNative(*session, key_type, base::Scheme::kEcdsa, ecdsa->seed(),
                              ecdsa->public_key());
 }
 
-Status Pkcs11Custody::Delete(const KeyId& id) {
+base::Status Pkcs11Custody::Delete(const KeyId& id) {
   std::lock_guard lock(impl_->write_mutex);
   impl_->Forget(id);
-  Result<Session> session = impl_->pool->Acquire();
+  base::Result<Session> session = impl_->pool->Acquire();
   if (!session.ok()) return session.status();
   const std::vector<uint8_t> id_bytes = IdBytes(id);
   CK_ATTRIBUTE templ[] = {AttrBytes(CKA_ID, id_bytes)};
-  Result<std::vector<CK_OBJECT_HANDLE>> objects = pkcs11::FindObjects(*session, templ);
+  base::Result<std::vector<CK_OBJECT_HANDLE>> objects = pkcs11::FindObjects(*session, templ);
   if (!objects.ok()) return objects.status();
-  Result<std::vector<WrappedObject>> wrapped = ListWrapped(*session);
+  base::Result<std::vector<WrappedObject>> wrapped = ListWrapped(*session);
   if (!wrapped.ok()) return wrapped.status();
   for (const WrappedObject& object : *wrapped) {
     if (object.label.id == id) objects->push_back(object.handle);
   }
-  if (objects->empty()) return Status::NotFound("key not held");
+  if (objects->empty()) return base::Status::NotFound("key not held");
   // The marker goes last, so a failure part-way never leaves the key enabled.
-  Result<std::vector<CK_OBJECT_HANDLE>> markers = FindMarkers(*session, id);
+  base::Result<std::vector<CK_OBJECT_HANDLE>> markers = FindMarkers(*session, id);
   if (!markers.ok()) return markers.status();
   objects->insert(objects->end(), markers->begin(), markers->end());
   for (CK_OBJECT_HANDLE object : *objects) {
-    if (Status s = session->Check(session->fn()->C_DestroyObject(session->handle(), object),
-                                  "C_DestroyObject");
+    if (base::Status s = session->Check(session->fn()->C_DestroyObject(session->handle(), object),
+                                        "C_DestroyObject");
         !s.ok()) {
       return s;
     }
   }
   // Again after the objects are gone, in case a concurrent signer unwrapped the key in between.
   impl_->MarkersChanged(id);
-  return Status::Ok();
+  return base::Status::Ok();
 }
 
-Result<bool> Pkcs11Custody::Holds(const KeyId& id) {
-  Result<Session> session = impl_->pool->Acquire();
+base::Result<bool> Pkcs11Custody::Holds(const KeyId& id) {
+  base::Result<Session> session = impl_->pool->Acquire();
   if (!session.ok()) return session.status();
   return impl_->HoldsKey(*session, id);
 }
 
-Status Pkcs11Custody::Disable(const KeyId& id) {
+base::Status Pkcs11Custody::Disable(const KeyId& id) {
   std::lock_guard lock(impl_->write_mutex);
-  Result<Session> session = impl_->pool->Acquire();
+  base::Result<Session> session = impl_->pool->Acquire();
   if (!session.ok()) return session.status();
-  Result<bool> held = impl_->HoldsKey(*session, id);
+  base::Result<bool> held = impl_->HoldsKey(*session, id);
   if (!held.ok()) return held.status();
-  if (!*held) return Status::NotFound("key not held");
-  Result<std::vector<CK_OBJECT_HANDLE>> markers = FindMarkers(*session, id);
+  if (!*held) return base::Status::NotFound("key not held");
+  base::Result<std::vector<CK_OBJECT_HANDLE>> markers = FindMarkers(*session, id);
   if (!markers.ok()) return markers.status();
   if (markers->empty()) {
-    Result<CK_OBJECT_HANDLE> marker = WriteMarker(*session, id, impl_->clock());
+    base::Result<CK_OBJECT_HANDLE> marker = WriteMarker(*session, id, impl_->clock());
     if (!marker.ok()) return marker.status();
   }
   impl_->MarkersChanged(id);
-  return Status::Ok();
+  return base::Status::Ok();
 }
 
-Status Pkcs11Custody::Enable(const KeyId& id) {
+base::Status Pkcs11Custody::Enable(const KeyId& id) {
   std::lock_guard lock(impl_->write_mutex);
-  Result<Session> session = impl_->pool->Acquire();
+  base::Result<Session> session = impl_->pool->Acquire();
   if (!session.ok()) return session.status();
-  Result<bool> held = impl_->HoldsKey(*session, id);
+  base::Result<bool> held = impl_->HoldsKey(*session, id);
   if (!held.ok()) return held.status();
-  if (!*held) return Status::NotFound("key not held");
-  Result<std::vector<CK_OBJECT_HANDLE>> markers = FindMarkers(*session, id);
+  if (!*held) return base::Status::NotFound("key not held");
+  base::Result<std::vector<CK_OBJECT_HANDLE>> markers = FindMarkers(*session, id);
   if (!markers.ok()) return markers.status();
   for (CK_OBJECT_HANDLE marker : *markers) {
-    if (Status s = session->Check(session->fn()->C_DestroyObject(session->handle(), marker),
-                                  "C_DestroyObject (disable marker)");
+    if (base::Status s = session->Check(session->fn()->C_DestroyObject(session->handle(), marker),
+                                        "C_DestroyObject (disable marker)");
         !s.ok()) {
       return s;
     }
   }
   impl_->MarkersChanged(id);
-  return Status::Ok();
+  return base::Status::Ok();
 }
 
 struct Pkcs11Custody::BulkImport::State {
@@ -1571,56 +1597,56 @@ Pkcs11Custody::BulkImport::~BulkImport() {
   state_->session.reset();  // back to the pool before the write lock is released
 }
 
-Result<std::unique_ptr<Pkcs11Custody::BulkImport>> Pkcs11Custody::BeginBulkImport() {
+base::Result<std::unique_ptr<Pkcs11Custody::BulkImport>> Pkcs11Custody::BeginBulkImport() {
   auto state = std::make_unique<BulkImport::State>();
   state->impl = impl_.get();
   state->write_lock = std::unique_lock(impl_->write_mutex);
-  Result<Session> session = impl_->pool->Acquire();
+  base::Result<Session> session = impl_->pool->Acquire();
   if (!session.ok()) return session.status();
   state->session.emplace(std::move(session).value());
   Session& s = *state->session;
   for (CK_OBJECT_CLASS klass : {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY}) {
     CK_ATTRIBUTE templ[] = {AttrOf(CKA_CLASS, klass)};
-    Result<std::vector<CK_OBJECT_HANDLE>> objects = pkcs11::FindObjects(s, templ);
+    base::Result<std::vector<CK_OBJECT_HANDLE>> objects = pkcs11::FindObjects(s, templ);
     if (!objects.ok()) return objects.status();
     for (CK_OBJECT_HANDLE object : *objects) {
-      Result<std::vector<uint8_t>> id_bytes = pkcs11::GetBytes(s, object, CKA_ID);
+      base::Result<std::vector<uint8_t>> id_bytes = pkcs11::GetBytes(s, object, CKA_ID);
       if (!id_bytes.ok()) return id_bytes.status();
       state->present.insert(AsString(*id_bytes));
     }
   }
-  Result<std::vector<WrappedObject>> wrapped = impl_->ScanWrapped(s);
+  base::Result<std::vector<WrappedObject>> wrapped = impl_->ScanWrapped(s);
   if (!wrapped.ok()) return wrapped.status();
   for (const WrappedObject& object : *wrapped)
     state->present.insert(AsString(IdBytes(object.label.id)));
   return std::unique_ptr<BulkImport>(new BulkImport(std::move(state)));
 }
 
-Result<KeyInfo> Pkcs11Custody::BulkImport::Import(const KeyTypeId& key_type, const Keypair& pair,
-                                                  bool disabled) {
-  if (Status s = CheckSchemeForKeyType(key_type, pair.scheme()); !s.ok()) return s;
+base::Result<KeyInfo> Pkcs11Custody::BulkImport::Import(const base::KeyTypeId& key_type,
+                                                        const Keypair& pair, bool disabled) {
+  if (base::Status s = CheckSchemeForKeyType(key_type, pair.scheme()); !s.ok()) return s;
   State& state = *state_;
   Session& session = *state.session;
   const std::vector<uint8_t> public_key = pair.public_key();
   std::vector<uint8_t> id_bytes(key_type.begin(), key_type.end());
   id_bytes.insert(id_bytes.end(), public_key.begin(), public_key.end());
   if (state.present.contains(AsString(id_bytes)))
-    return Status::InvalidArgument("key already stored");
-  Result<KeyInfo> stored = Status::Internal("unset");
+    return base::Status::InvalidArgument("key already stored");
+  base::Result<KeyInfo> stored = base::Status::Internal("unset");
   if (const Sr25519Keypair* sr = pair.sr25519()) {
     if (state.wrapping_key == CK_INVALID_HANDLE) {
-      Result<CK_OBJECT_HANDLE> wrapping_key = state.impl->EnsureWrappingKey(session);
+      base::Result<CK_OBJECT_HANDLE> wrapping_key = state.impl->EnsureWrappingKey(session);
       if (!wrapping_key.ok()) return wrapping_key.status();
       state.wrapping_key = *wrapping_key;
     }
     stored = state.impl->StoreWrappedWith(session, state.wrapping_key, key_type, *sr,
                                           /*generated=*/false, disabled);
   } else if (const Ed25519Keypair* ed = pair.ed25519()) {
-    stored = state.impl->ImportNative(session, key_type, Scheme::kEd25519, ed->seed(),
+    stored = state.impl->ImportNative(session, key_type, base::Scheme::kEd25519, ed->seed(),
                                       ed->public_key(), /*check_absent=*/false, disabled);
   } else {
     const EcdsaKeypair* ecdsa = pair.ecdsa();
-    stored = state.impl->ImportNative(session, key_type, Scheme::kEcdsa, ecdsa->seed(),
+    stored = state.impl->ImportNative(session, key_type, base::Scheme::kEcdsa, ecdsa->seed(),
                                       ecdsa->public_key(), /*check_absent=*/false, disabled);
   }
   if (!stored.ok()) return stored.status();
@@ -1629,75 +1655,76 @@ Result<KeyInfo> Pkcs11Custody::BulkImport::Import(const KeyTypeId& key_type, con
   return stored;
 }
 
-Result<std::vector<uint8_t>> Pkcs11Custody::Sign(const KeyId& id, Scheme scheme,
-                                                 std::span<const uint8_t> message) {
-  if (Status s = impl_->CheckEnabled(id); !s.ok()) return s;
+base::Result<std::vector<uint8_t>> Pkcs11Custody::Sign(const KeyId& id, base::Scheme scheme,
+                                                       std::span<const uint8_t> message) {
+  if (base::Status s = impl_->CheckEnabled(id); !s.ok()) return s;
   switch (scheme) {
-    case Scheme::kEd25519: {
-      Result<Ed25519Signature> signature = impl_->SignEd25519(id, message);
+    case base::Scheme::kEd25519: {
+      base::Result<Ed25519Signature> signature = impl_->SignEd25519(id, message);
       if (!signature.ok()) return signature.status();
       return std::vector<uint8_t>(signature->begin(), signature->end());
     }
-    case Scheme::kEcdsa: {
-      const Hash256 digest = Blake2b256(message);
-      Result<EcdsaSignature> signature = impl_->SignEcdsaDigest(id, digest);
+    case base::Scheme::kEcdsa: {
+      const base::Hash256 digest = base::Blake2b256(message);
+      base::Result<EcdsaSignature> signature = impl_->SignEcdsaDigest(id, digest);
       if (!signature.ok()) return signature.status();
       return std::vector<uint8_t>(signature->begin(), signature->end());
     }
-    case Scheme::kSr25519: {
-      Result<std::shared_ptr<const Sr25519Keypair>> pair = impl_->LoadSr25519(id);
+    case base::Scheme::kSr25519: {
+      base::Result<std::shared_ptr<const Sr25519Keypair>> pair = impl_->LoadSr25519(id);
       if (!pair.ok()) return pair.status();
       const Sr25519Signature signature = (*pair)->Sign(message);
       return std::vector<uint8_t>(signature.begin(), signature.end());
     }
   }
-  return Status::InvalidArgument("unknown scheme");
+  return base::Status::InvalidArgument("unknown scheme");
 }
 
-Result<EcdsaSignature> Pkcs11Custody::EcdsaSignPrehashed(const KeyId& id,
-                                                         std::span<const uint8_t> digest) {
-  if (Status s = impl_->CheckEnabled(id); !s.ok()) return s;
+base::Result<EcdsaSignature> Pkcs11Custody::EcdsaSignPrehashed(const KeyId& id,
+                                                               std::span<const uint8_t> digest) {
+  if (base::Status s = impl_->CheckEnabled(id); !s.ok()) return s;
   return impl_->SignEcdsaDigest(id, digest);
 }
 
-Result<Sr25519VrfSignature> Pkcs11Custody::VrfSign(const KeyId& id, const VrfTranscriptData& input,
-                                                   const std::optional<VrfTranscriptData>& extra) {
-  if (Status s = impl_->CheckEnabled(id); !s.ok()) return s;
-  Result<std::shared_ptr<const Sr25519Keypair>> pair = impl_->LoadSr25519(id);
+base::Result<Sr25519VrfSignature> Pkcs11Custody::VrfSign(
+    const KeyId& id, const VrfTranscriptData& input,
+    const std::optional<VrfTranscriptData>& extra) {
+  if (base::Status s = impl_->CheckEnabled(id); !s.ok()) return s;
+  base::Result<std::shared_ptr<const Sr25519Keypair>> pair = impl_->LoadSr25519(id);
   if (!pair.ok()) return pair.status();
   std::optional<MerlinTranscript> extra_transcript;
   if (extra.has_value()) extra_transcript.emplace(extra->Build());
   return (*pair)->VrfSign(input.Build(), extra_transcript);
 }
 
-Result<Sr25519VrfPreOutput> Pkcs11Custody::VrfPreOutput(const KeyId& id,
-                                                        const VrfTranscriptData& input) {
-  if (Status s = impl_->CheckEnabled(id); !s.ok()) return s;
-  Result<std::shared_ptr<const Sr25519Keypair>> pair = impl_->LoadSr25519(id);
+base::Result<Sr25519VrfPreOutput> Pkcs11Custody::VrfPreOutput(const KeyId& id,
+                                                              const VrfTranscriptData& input) {
+  if (base::Status s = impl_->CheckEnabled(id); !s.ok()) return s;
+  base::Result<std::shared_ptr<const Sr25519Keypair>> pair = impl_->LoadSr25519(id);
   if (!pair.ok()) return pair.status();
   return (*pair)->VrfPreOutput(input.Build());
 }
 
-Result<SecretBytes> Pkcs11Custody::ExportSr25519SecretForBackup(const KeyId& id) {
-  Result<std::shared_ptr<const Sr25519Keypair>> pair = impl_->LoadSr25519(id);
+base::Result<base::SecretBytes> Pkcs11Custody::ExportSr25519SecretForBackup(const KeyId& id) {
+  base::Result<std::shared_ptr<const Sr25519Keypair>> pair = impl_->LoadSr25519(id);
   if (!pair.ok()) return pair.status();
-  return SecretBytes::CopyFrom((*pair)->secret());
+  return base::SecretBytes::CopyFrom((*pair)->secret());
 }
 
-Result<std::vector<std::pair<KeyId, SecretBytes>>>
+base::Result<std::vector<std::pair<KeyId, base::SecretBytes>>>
 Pkcs11Custody::ExportAllSr25519SecretsForBackup() {
-  Result<Session> session = impl_->pool->Acquire();
+  base::Result<Session> session = impl_->pool->Acquire();
   if (!session.ok()) return session.status();
-  Result<std::vector<WrappedObject>> objects = impl_->ScanWrapped(*session);
+  base::Result<std::vector<WrappedObject>> objects = impl_->ScanWrapped(*session);
   if (!objects.ok()) return objects.status();
-  std::vector<std::pair<KeyId, SecretBytes>> secrets;
+  std::vector<std::pair<KeyId, base::SecretBytes>> secrets;
   if (objects->empty()) return secrets;
-  Result<CK_OBJECT_HANDLE> wrapping_key = impl_->FindWrappingKey(*session);
+  base::Result<CK_OBJECT_HANDLE> wrapping_key = impl_->FindWrappingKey(*session);
   if (!wrapping_key.ok()) return wrapping_key.status();
   for (const WrappedObject& object : *objects) {
-    Result<Sr25519Keypair> pair = impl_->UnwrapWith(*session, *wrapping_key, object);
+    base::Result<Sr25519Keypair> pair = impl_->UnwrapWith(*session, *wrapping_key, object);
     if (!pair.ok()) return pair.status();
-    secrets.emplace_back(object.label.id, SecretBytes::CopyFrom(pair->secret()));
+    secrets.emplace_back(object.label.id, base::SecretBytes::CopyFrom(pair->secret()));
   }
   return secrets;
 }

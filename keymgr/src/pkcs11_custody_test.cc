@@ -18,11 +18,11 @@
 #include <thread>
 #include <vector>
 
+#include "base/hash.h"
+#include "base/hex.h"
 #include "keymgr/custody.h"
 #include "keymgr/ecdsa.h"
 #include "keymgr/ed25519.h"
-#include "keymgr/hash.h"
-#include "keymgr/hex.h"
 #include "keymgr/keypair.h"
 #include "keymgr/sr25519.h"
 #include "pkcs11_module.h"
@@ -52,7 +52,7 @@ constexpr int64_t kFixedTime = 1700000000;
 int64_t FixedClock() { return kFixedTime; }
 
 std::vector<uint8_t> Hex(std::string_view text) {
-  Result<std::vector<uint8_t>> bytes = HexDecode(text);
+  base::Result<std::vector<uint8_t>> bytes = base::HexDecode(text);
   EXPECT_TRUE(bytes.ok()) << text;
   return bytes.ok() ? *bytes : std::vector<uint8_t>();
 }
@@ -61,10 +61,11 @@ std::vector<uint8_t> Bytes(std::string_view text) {
   return std::vector<uint8_t>(text.begin(), text.end());
 }
 
-KeyTypeId Type(std::string_view name) { return MakeKeyTypeId(name).value(); }
+base::KeyTypeId Type(std::string_view name) { return base::MakeKeyTypeId(name).value(); }
 
-SecretBytes Pin(std::string_view pin) {
-  return SecretBytes::CopyFrom(std::span(reinterpret_cast<const uint8_t*>(pin.data()), pin.size()));
+base::SecretBytes Pin(std::string_view pin) {
+  return base::SecretBytes::CopyFrom(
+      std::span(reinterpret_cast<const uint8_t*>(pin.data()), pin.size()));
 }
 
 std::vector<uint8_t> IdBytes(const KeyId& id) {
@@ -115,7 +116,8 @@ class Pkcs11CustodyTest : public ::testing::Test {
     // Must be set before C_Initialize: SoftHSM reads it there.
     ASSERT_EQ(setenv("SOFTHSM2_CONF", conf.c_str(), 1), 0);
 
-    Result<std::shared_ptr<pkcs11::Module>> module = pkcs11::Module::Load(SIGNER_SOFTHSM2_MODULE);
+    base::Result<std::shared_ptr<pkcs11::Module>> module =
+        pkcs11::Module::Load(SIGNER_SOFTHSM2_MODULE);
     ASSERT_TRUE(module.ok()) << module.status().message();
     module_ = *module;
     InitToken();
@@ -147,7 +149,7 @@ class Pkcs11CustodyTest : public ::testing::Test {
     ASSERT_EQ(fn()->C_InitToken(slot, reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(kSoPin)),
                                 sizeof(kSoPin) - 1, label),
               CKR_OK);
-    Result<CK_SLOT_ID> token_slot = module_->FindSlotByTokenLabel(kTokenLabel);
+    base::Result<CK_SLOT_ID> token_slot = module_->FindSlotByTokenLabel(kTokenLabel);
     ASSERT_TRUE(token_slot.ok());
     slot_ = *token_slot;
     CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
@@ -176,7 +178,7 @@ class Pkcs11CustodyTest : public ::testing::Test {
   }
 
   std::unique_ptr<Pkcs11Custody> OpenCustody() {
-    Result<std::unique_ptr<Pkcs11Custody>> custody = Pkcs11Custody::Open(Config());
+    base::Result<std::unique_ptr<Pkcs11Custody>> custody = Pkcs11Custody::Open(Config());
     EXPECT_TRUE(custody.ok()) << custody.status().message();
     return custody.ok() ? std::move(custody).value() : nullptr;
   }
@@ -299,7 +301,7 @@ class Pkcs11CustodyTest : public ::testing::Test {
 TEST_F(Pkcs11CustodyTest, Ed25519GeneratedInHsmSignsVerifiablyAndCannotBeExtracted) {
   std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
   ASSERT_NE(custody, nullptr);
-  Result<KeyInfo> info = custody->Generate(Type("gran"), Scheme::kEd25519);
+  base::Result<KeyInfo> info = custody->Generate(Type("gran"), base::Scheme::kEd25519);
   ASSERT_TRUE(info.ok()) << info.status().message();
   EXPECT_EQ(info->id.public_key.size(), kEd25519PublicSize);
   EXPECT_EQ(info->protection, KeyProtection::kHsmNonExtractable);
@@ -307,7 +309,8 @@ TEST_F(Pkcs11CustodyTest, Ed25519GeneratedInHsmSignsVerifiablyAndCannotBeExtract
   EXPECT_EQ(info->created_at_unix, kFixedTime);
 
   const std::vector<uint8_t> message = Bytes("grandpa prevote");
-  Result<std::vector<uint8_t>> signature = custody->Sign(info->id, Scheme::kEd25519, message);
+  base::Result<std::vector<uint8_t>> signature =
+      custody->Sign(info->id, base::Scheme::kEd25519, message);
   ASSERT_TRUE(signature.ok()) << signature.status().message();
   EXPECT_TRUE(Ed25519Verify(info->id.public_key, message, *signature));
   std::vector<uint8_t> tampered = message;
@@ -321,18 +324,18 @@ TEST_F(Pkcs11CustodyTest, Ed25519ImportedSignsByteIdenticalToSoftwareAndRfc8032)
   // RFC 8032 section 7.1 TEST 1 (also in the project's spec).
   const std::vector<uint8_t> seed =
       Hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
-  Result<Ed25519Keypair> software = Ed25519Keypair::FromSeed(seed);
+  base::Result<Ed25519Keypair> software = Ed25519Keypair::FromSeed(seed);
   ASSERT_TRUE(software.ok());
   Keypair pair(std::move(software).value());
   std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
   ASSERT_NE(custody, nullptr);
-  Result<KeyInfo> info = custody->Import(Type("gran"), pair);
+  base::Result<KeyInfo> info = custody->Import(Type("gran"), pair);
   ASSERT_TRUE(info.ok()) << info.status().message();
   EXPECT_EQ(info->id.public_key,
             Hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"));
   EXPECT_FALSE(info->generated_in_custody);
 
-  Result<std::vector<uint8_t>> empty = custody->Sign(info->id, Scheme::kEd25519, {});
+  base::Result<std::vector<uint8_t>> empty = custody->Sign(info->id, base::Scheme::kEd25519, {});
   ASSERT_TRUE(empty.ok()) << empty.status().message();
   EXPECT_EQ(*empty, Hex("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590"
                         "a33bacc61e39701c"
@@ -340,22 +343,23 @@ TEST_F(Pkcs11CustodyTest, Ed25519ImportedSignsByteIdenticalToSoftwareAndRfc8032)
   for (const std::string& text :
        {std::string("a"), std::string(53, '\x01'), std::string(1000, 'z')}) {
     const std::vector<uint8_t> message = Bytes(text);
-    Result<std::vector<uint8_t>> hsm = custody->Sign(info->id, Scheme::kEd25519, message);
+    base::Result<std::vector<uint8_t>> hsm =
+        custody->Sign(info->id, base::Scheme::kEd25519, message);
     ASSERT_TRUE(hsm.ok());
     EXPECT_EQ(*hsm, pair.Sign(message));
   }
   ExpectNonExtractable(info->id, /*generated=*/false);
 
   // Importing the same key twice is refused rather than creating an ambiguous second copy.
-  Result<KeyInfo> again = custody->Import(Type("gran"), pair);
+  base::Result<KeyInfo> again = custody->Import(Type("gran"), pair);
   ASSERT_FALSE(again.ok());
-  EXPECT_EQ(again.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(again.status().code(), base::StatusCode::kInvalidArgument);
 }
 
 TEST_F(Pkcs11CustodyTest, EcdsaGeneratedSignaturesAreLowSWithCorrectRecoveryId) {
   std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
   ASSERT_NE(custody, nullptr);
-  Result<KeyInfo> info = custody->Generate(Type("beef"), Scheme::kEcdsa);
+  base::Result<KeyInfo> info = custody->Generate(Type("beef"), base::Scheme::kEcdsa);
   ASSERT_TRUE(info.ok()) << info.status().message();
   ASSERT_EQ(info->id.public_key.size(), kEcdsaPublicSize);
   EXPECT_TRUE(info->id.public_key[0] == 0x02 || info->id.public_key[0] == 0x03);
@@ -363,7 +367,8 @@ TEST_F(Pkcs11CustodyTest, EcdsaGeneratedSignaturesAreLowSWithCorrectRecoveryId) 
   bool seen_recovery_id[2] = {false, false};
   for (int i = 0; i < 24; ++i) {
     const std::vector<uint8_t> message = Bytes("beefy commitment " + std::to_string(i));
-    Result<std::vector<uint8_t>> signature = custody->Sign(info->id, Scheme::kEcdsa, message);
+    base::Result<std::vector<uint8_t>> signature =
+        custody->Sign(info->id, base::Scheme::kEcdsa, message);
     ASSERT_TRUE(signature.ok()) << signature.status().message();
     ASSERT_EQ(signature->size(), kEcdsaSignatureSize);
     EXPECT_TRUE(EcdsaVerify(info->id.public_key, message, *signature));
@@ -371,8 +376,8 @@ TEST_F(Pkcs11CustodyTest, EcdsaGeneratedSignaturesAreLowSWithCorrectRecoveryId) 
     ASSERT_LE((*signature)[64], 1);
     seen_recovery_id[(*signature)[64]] = true;
 
-    const Hash256 digest = Keccak256(message);
-    Result<EcdsaSignature> prehashed = custody->EcdsaSignPrehashed(info->id, digest);
+    const base::Hash256 digest = base::Keccak256(message);
+    base::Result<EcdsaSignature> prehashed = custody->EcdsaSignPrehashed(info->id, digest);
     ASSERT_TRUE(prehashed.ok()) << prehashed.status().message();
     EXPECT_TRUE(EcdsaVerifyPrehashed(info->id.public_key, digest, *prehashed));
     EXPECT_TRUE(IsLowS(*prehashed));
@@ -386,18 +391,18 @@ TEST_F(Pkcs11CustodyTest, EcdsaGeneratedSignaturesAreLowSWithCorrectRecoveryId) 
 TEST_F(Pkcs11CustodyTest, EcdsaImportedKnownSeedAndPrehashLengthChecks) {
   const std::vector<uint8_t> seed =
       Hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
-  Result<EcdsaKeypair> software = EcdsaKeypair::FromSeed(seed);
+  base::Result<EcdsaKeypair> software = EcdsaKeypair::FromSeed(seed);
   ASSERT_TRUE(software.ok());
   Keypair pair(std::move(software).value());
   std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
   ASSERT_NE(custody, nullptr);
-  Result<KeyInfo> info = custody->Import(Type("beef"), pair);
+  base::Result<KeyInfo> info = custody->Import(Type("beef"), pair);
   ASSERT_TRUE(info.ok()) << info.status().message();
   // Known answer from the spec (sp_core / polkadot-js).
   EXPECT_EQ(info->id.public_key,
             Hex("028db55b05db86c0b1786ca49f095d76344c9e6056b2f02701a7e7f3c20aabfd91"));
 
-  Result<std::vector<uint8_t>> signature = custody->Sign(info->id, Scheme::kEcdsa, {});
+  base::Result<std::vector<uint8_t>> signature = custody->Sign(info->id, base::Scheme::kEcdsa, {});
   ASSERT_TRUE(signature.ok());
   EXPECT_TRUE(EcdsaVerify(info->id.public_key, {}, *signature));
   EXPECT_TRUE(IsLowS(*signature));
@@ -410,14 +415,14 @@ TEST_F(Pkcs11CustodyTest, EcdsaImportedKnownSeedAndPrehashLengthChecks) {
           "32c1ff19cfe88890aa7e8f3c00");
   EXPECT_TRUE(EcdsaVerify(info->id.public_key, {}, reference));
 
-  const Hash256 digest = Blake2b256({});
+  const base::Hash256 digest = base::Blake2b256({});
   for (size_t size : {0u, 31u, 33u, 64u}) {
     std::vector<uint8_t> wrong(size, 0xab);
-    Result<EcdsaSignature> refused = custody->EcdsaSignPrehashed(info->id, wrong);
+    base::Result<EcdsaSignature> refused = custody->EcdsaSignPrehashed(info->id, wrong);
     ASSERT_FALSE(refused.ok()) << size;
-    EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(refused.status().code(), base::StatusCode::kInvalidArgument);
   }
-  Result<EcdsaSignature> prehashed = custody->EcdsaSignPrehashed(info->id, digest);
+  base::Result<EcdsaSignature> prehashed = custody->EcdsaSignPrehashed(info->id, digest);
   ASSERT_TRUE(prehashed.ok());
   EXPECT_TRUE(EcdsaVerifyPrehashed(info->id.public_key, digest, *prehashed));
   ExpectNonExtractable(info->id, /*generated=*/false);
@@ -427,7 +432,7 @@ TEST_F(Pkcs11CustodyTest, Sr25519ImportStoresOnlyWrappedSecret) {
   // Known answer from the spec (sp_core tests).
   const std::vector<uint8_t> mini =
       Hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
-  Result<Sr25519Keypair> software = Sr25519Keypair::FromMiniSecret(mini);
+  base::Result<Sr25519Keypair> software = Sr25519Keypair::FromMiniSecret(mini);
   ASSERT_TRUE(software.ok());
   EXPECT_EQ(std::vector<uint8_t>(software->public_key().begin(), software->public_key().end()),
             Hex("44a996beb1eef7bdcab976ab6d2ca26104834164ecf28fb375600576fcc6eb0f"));
@@ -436,13 +441,14 @@ TEST_F(Pkcs11CustodyTest, Sr25519ImportStoresOnlyWrappedSecret) {
 
   std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
   ASSERT_NE(custody, nullptr);
-  Result<KeyInfo> info = custody->Import(Type("babe"), pair);
+  base::Result<KeyInfo> info = custody->Import(Type("babe"), pair);
   ASSERT_TRUE(info.ok()) << info.status().message();
   EXPECT_EQ(info->protection, KeyProtection::kHsmWrapped);
-  EXPECT_EQ(info->scheme, Scheme::kSr25519);
+  EXPECT_EQ(info->scheme, base::Scheme::kSr25519);
 
   const std::vector<uint8_t> message = Bytes("babe seal hash");
-  Result<std::vector<uint8_t>> signature = custody->Sign(info->id, Scheme::kSr25519, message);
+  base::Result<std::vector<uint8_t>> signature =
+      custody->Sign(info->id, base::Scheme::kSr25519, message);
   ASSERT_TRUE(signature.ok()) << signature.status().message();
   EXPECT_TRUE(Sr25519Verify(info->id.public_key, message, *signature));
 
@@ -451,10 +457,10 @@ TEST_F(Pkcs11CustodyTest, Sr25519ImportStoresOnlyWrappedSecret) {
   input.items = {{"slot number", std::vector<uint8_t>(8, 7)},
                  {"current epoch", std::vector<uint8_t>(8, 1)},
                  {"chain randomness", std::vector<uint8_t>(32, 9)}};
-  Result<Sr25519VrfSignature> vrf = custody->VrfSign(info->id, input, std::nullopt);
+  base::Result<Sr25519VrfSignature> vrf = custody->VrfSign(info->id, input, std::nullopt);
   ASSERT_TRUE(vrf.ok()) << vrf.status().message();
   EXPECT_TRUE(Sr25519VrfVerify(info->id.public_key, input.Build(), std::nullopt, *vrf));
-  Result<Sr25519VrfPreOutput> pre_output = custody->VrfPreOutput(info->id, input);
+  base::Result<Sr25519VrfPreOutput> pre_output = custody->VrfPreOutput(info->id, input);
   ASSERT_TRUE(pre_output.ok());
   EXPECT_EQ(*pre_output, vrf->pre_output);
   EXPECT_EQ(*pre_output, pair.sr25519()->VrfPreOutput(input.Build()));
@@ -506,14 +512,14 @@ TEST_F(Pkcs11CustodyTest, Sr25519GeneratedKeySurvivesReopenAndUnload) {
   {
     std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
     ASSERT_NE(custody, nullptr);
-    Result<KeyInfo> info = custody->Generate(Type("para"), Scheme::kSr25519);
+    base::Result<KeyInfo> info = custody->Generate(Type("para"), base::Scheme::kSr25519);
     ASSERT_TRUE(info.ok()) << info.status().message();
     EXPECT_TRUE(info->generated_in_custody);
     id = info->id;
   }
   std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
   ASSERT_NE(custody, nullptr);
-  Result<std::vector<KeyInfo>> keys = custody->List();
+  base::Result<std::vector<KeyInfo>> keys = custody->List();
   ASSERT_TRUE(keys.ok());
   ASSERT_EQ(keys->size(), 1u);
   EXPECT_EQ((*keys)[0].id, id);
@@ -522,53 +528,54 @@ TEST_F(Pkcs11CustodyTest, Sr25519GeneratedKeySurvivesReopenAndUnload) {
 
   EXPECT_EQ(custody->LoadedSecretCount(), 0u);
   const std::vector<uint8_t> message = Bytes("backing statement");
-  Result<std::vector<uint8_t>> first = custody->Sign(id, Scheme::kSr25519, message);
+  base::Result<std::vector<uint8_t>> first = custody->Sign(id, base::Scheme::kSr25519, message);
   ASSERT_TRUE(first.ok()) << first.status().message();
   EXPECT_TRUE(Sr25519Verify(id.public_key, message, *first));
   EXPECT_EQ(custody->LoadedSecretCount(), 1u);
   custody->UnloadSecrets();
   EXPECT_EQ(custody->LoadedSecretCount(), 0u);
-  Result<std::vector<uint8_t>> second = custody->Sign(id, Scheme::kSr25519, message);
+  base::Result<std::vector<uint8_t>> second = custody->Sign(id, base::Scheme::kSr25519, message);
   ASSERT_TRUE(second.ok());
   EXPECT_TRUE(Sr25519Verify(id.public_key, message, *second));
 }
 
 TEST_F(Pkcs11CustodyTest, ExportForBackupGivesSr25519SecretsOnly) {
   // The spec's sp_core mini-secret: the export must be exactly the secret that was imported.
-  Result<Sr25519Keypair> software = Sr25519Keypair::FromMiniSecret(
+  base::Result<Sr25519Keypair> software = Sr25519Keypair::FromMiniSecret(
       Hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"));
   ASSERT_TRUE(software.ok());
   const std::vector<uint8_t> secret(software->secret().begin(), software->secret().end());
   Keypair pair(std::move(software).value());
   std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
   ASSERT_NE(custody, nullptr);
-  Result<KeyInfo> imported = custody->Import(Type("babe"), pair);
+  base::Result<KeyInfo> imported = custody->Import(Type("babe"), pair);
   ASSERT_TRUE(imported.ok()) << imported.status().message();
-  Result<SecretBytes> exported = custody->ExportSr25519SecretForBackup(imported->id);
+  base::Result<base::SecretBytes> exported = custody->ExportSr25519SecretForBackup(imported->id);
   ASSERT_TRUE(exported.ok()) << exported.status().message();
   EXPECT_TRUE(exported->Equals(secret));
 
   // A generated key exports a secret that rebuilds its public key.
-  Result<KeyInfo> generated = custody->Generate(Type("para"), Scheme::kSr25519);
+  base::Result<KeyInfo> generated = custody->Generate(Type("para"), base::Scheme::kSr25519);
   ASSERT_TRUE(generated.ok());
-  Result<SecretBytes> generated_secret = custody->ExportSr25519SecretForBackup(generated->id);
+  base::Result<base::SecretBytes> generated_secret =
+      custody->ExportSr25519SecretForBackup(generated->id);
   ASSERT_TRUE(generated_secret.ok()) << generated_secret.status().message();
-  Result<Sr25519Keypair> rebuilt = Sr25519Keypair::FromSecret(generated_secret->span());
+  base::Result<Sr25519Keypair> rebuilt = Sr25519Keypair::FromSecret(generated_secret->span());
   ASSERT_TRUE(rebuilt.ok());
   EXPECT_EQ(std::vector<uint8_t>(rebuilt->public_key().begin(), rebuilt->public_key().end()),
             generated->id.public_key);
 
   // Non-extractable keys have no export, whatever identity is asked for.
   for (auto [type, scheme] :
-       {std::pair{"gran", Scheme::kEd25519}, std::pair{"beef", Scheme::kEcdsa}}) {
-    Result<KeyInfo> native = custody->Generate(Type(type), scheme);
+       {std::pair{"gran", base::Scheme::kEd25519}, std::pair{"beef", base::Scheme::kEcdsa}}) {
+    base::Result<KeyInfo> native = custody->Generate(Type(type), scheme);
     ASSERT_TRUE(native.ok());
-    Result<SecretBytes> refused = custody->ExportSr25519SecretForBackup(native->id);
+    base::Result<base::SecretBytes> refused = custody->ExportSr25519SecretForBackup(native->id);
     ASSERT_FALSE(refused.ok()) << type;
-    EXPECT_EQ(refused.status().code(), StatusCode::kNotFound) << type;
+    EXPECT_EQ(refused.status().code(), base::StatusCode::kNotFound) << type;
   }
   // The one-pass export gives the same secrets for exactly the sr25519 keys.
-  Result<std::vector<std::pair<KeyId, SecretBytes>>> all =
+  base::Result<std::vector<std::pair<KeyId, base::SecretBytes>>> all =
       custody->ExportAllSr25519SecretsForBackup();
   ASSERT_TRUE(all.ok()) << all.status().message();
   ASSERT_EQ(all->size(), 2u);
@@ -581,12 +588,12 @@ TEST_F(Pkcs11CustodyTest, ExportForBackupGivesSr25519SecretsOnly) {
     }
   }
   // The key type is part of the identity, and a deleted key is gone.
-  Result<SecretBytes> wrong_type =
+  base::Result<base::SecretBytes> wrong_type =
       custody->ExportSr25519SecretForBackup(KeyId{Type("audi"), imported->id.public_key});
-  EXPECT_EQ(wrong_type.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(wrong_type.status().code(), base::StatusCode::kNotFound);
   ASSERT_TRUE(custody->Delete(imported->id).ok());
   EXPECT_EQ(custody->ExportSr25519SecretForBackup(imported->id).status().code(),
-            StatusCode::kNotFound);
+            base::StatusCode::kNotFound);
 }
 
 TEST_F(Pkcs11CustodyTest, ListAndDeleteEveryScheme) {
@@ -594,14 +601,14 @@ TEST_F(Pkcs11CustodyTest, ListAndDeleteEveryScheme) {
   ASSERT_NE(custody, nullptr);
   std::vector<KeyInfo> made;
   for (auto [type, scheme] :
-       {std::pair{"gran", Scheme::kEd25519}, std::pair{"beef", Scheme::kEcdsa},
-        std::pair{"babe", Scheme::kSr25519}, std::pair{"audi", Scheme::kSr25519},
-        std::pair{"acco", Scheme::kEd25519}}) {
-    Result<KeyInfo> info = custody->Generate(Type(type), scheme);
+       {std::pair{"gran", base::Scheme::kEd25519}, std::pair{"beef", base::Scheme::kEcdsa},
+        std::pair{"babe", base::Scheme::kSr25519}, std::pair{"audi", base::Scheme::kSr25519},
+        std::pair{"acco", base::Scheme::kEd25519}}) {
+    base::Result<KeyInfo> info = custody->Generate(Type(type), scheme);
     ASSERT_TRUE(info.ok()) << type << ": " << info.status().message();
     made.push_back(*info);
   }
-  Result<std::vector<KeyInfo>> listed = custody->List();
+  base::Result<std::vector<KeyInfo>> listed = custody->List();
   ASSERT_TRUE(listed.ok()) << listed.status().message();
   ASSERT_EQ(listed->size(), made.size());
   for (const KeyInfo& info : made) {
@@ -609,8 +616,9 @@ TEST_F(Pkcs11CustodyTest, ListAndDeleteEveryScheme) {
                            [&](const KeyInfo& k) { return k.id == info.id; });
     ASSERT_NE(it, listed->end());
     EXPECT_EQ(it->scheme, info.scheme);
-    EXPECT_EQ(it->protection, info.scheme == Scheme::kSr25519 ? KeyProtection::kHsmWrapped
-                                                              : KeyProtection::kHsmNonExtractable);
+    EXPECT_EQ(it->protection, info.scheme == base::Scheme::kSr25519
+                                  ? KeyProtection::kHsmWrapped
+                                  : KeyProtection::kHsmNonExtractable);
     EXPECT_EQ(it->created_at_unix, kFixedTime);
     EXPECT_TRUE(it->generated_in_custody);
   }
@@ -618,17 +626,17 @@ TEST_F(Pkcs11CustodyTest, ListAndDeleteEveryScheme) {
   CK_SESSION_HANDLE session = InspectionSession();
   for (const KeyInfo& info : made) {
     ASSERT_TRUE(custody->Delete(info.id).ok());
-    EXPECT_EQ(custody->Delete(info.id).code(), StatusCode::kNotFound);
-    Result<std::vector<uint8_t>> signature = custody->Sign(info.id, info.scheme, Bytes("x"));
+    EXPECT_EQ(custody->Delete(info.id).code(), base::StatusCode::kNotFound);
+    base::Result<std::vector<uint8_t>> signature = custody->Sign(info.id, info.scheme, Bytes("x"));
     ASSERT_FALSE(signature.ok());
-    EXPECT_EQ(signature.status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(signature.status().code(), base::StatusCode::kNotFound);
     const std::vector<uint8_t> id_bytes = IdBytes(info.id);
     EXPECT_TRUE(Find(session, {AttrBytes(CKA_ID, id_bytes)}).empty());
   }
   CK_OBJECT_CLASS data_class = CKO_DATA;
   EXPECT_TRUE(Find(session, {AttrOf(CKA_CLASS, data_class)}).empty());
   EXPECT_EQ(fn()->C_CloseSession(session), CKR_OK);
-  Result<std::vector<KeyInfo>> after = custody->List();
+  base::Result<std::vector<KeyInfo>> after = custody->List();
   ASSERT_TRUE(after.ok());
   EXPECT_TRUE(after->empty());
 }
@@ -636,45 +644,46 @@ TEST_F(Pkcs11CustodyTest, ListAndDeleteEveryScheme) {
 TEST_F(Pkcs11CustodyTest, MissingKeysWrongSchemesAndBadKeyTypes) {
   std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
   ASSERT_NE(custody, nullptr);
-  Result<KeyInfo> gran = custody->Generate(Type("gran"), Scheme::kEd25519);
+  base::Result<KeyInfo> gran = custody->Generate(Type("gran"), base::Scheme::kEd25519);
   ASSERT_TRUE(gran.ok());
 
   const KeyId unknown_ed{Type("gran"), std::vector<uint8_t>(32, 0x11)};
   const KeyId unknown_ecdsa{Type("beef"), std::vector<uint8_t>(33, 0x02)};
   const KeyId unknown_sr{Type("babe"), std::vector<uint8_t>(32, 0x22)};
-  EXPECT_EQ(custody->Sign(unknown_ed, Scheme::kEd25519, Bytes("m")).status().code(),
-            StatusCode::kNotFound);
-  EXPECT_EQ(custody->Sign(unknown_ecdsa, Scheme::kEcdsa, Bytes("m")).status().code(),
-            StatusCode::kNotFound);
-  EXPECT_EQ(custody->Sign(unknown_sr, Scheme::kSr25519, Bytes("m")).status().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(custody->Sign(unknown_ed, base::Scheme::kEd25519, Bytes("m")).status().code(),
+            base::StatusCode::kNotFound);
+  EXPECT_EQ(custody->Sign(unknown_ecdsa, base::Scheme::kEcdsa, Bytes("m")).status().code(),
+            base::StatusCode::kNotFound);
+  EXPECT_EQ(custody->Sign(unknown_sr, base::Scheme::kSr25519, Bytes("m")).status().code(),
+            base::StatusCode::kNotFound);
   EXPECT_EQ(custody->VrfPreOutput(unknown_sr, VrfTranscriptData{"x", {}}).status().code(),
-            StatusCode::kNotFound);
+            base::StatusCode::kNotFound);
   EXPECT_EQ(custody->EcdsaSignPrehashed(unknown_ecdsa, std::vector<uint8_t>(32)).status().code(),
-            StatusCode::kNotFound);
+            base::StatusCode::kNotFound);
   // The key exists, but not as an sr25519 or ecdsa key (Substrate's sign_with with another crypto
   // id).
-  EXPECT_EQ(custody->Sign(gran->id, Scheme::kSr25519, Bytes("m")).status().code(),
-            StatusCode::kNotFound);
-  EXPECT_EQ(custody->Sign(KeyId{Type("babe"), gran->id.public_key}, Scheme::kEd25519, Bytes("m"))
-                .status()
-                .code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(custody->Sign(gran->id, base::Scheme::kSr25519, Bytes("m")).status().code(),
+            base::StatusCode::kNotFound);
+  EXPECT_EQ(
+      custody->Sign(KeyId{Type("babe"), gran->id.public_key}, base::Scheme::kEd25519, Bytes("m"))
+          .status()
+          .code(),
+      base::StatusCode::kNotFound);
 
-  EXPECT_EQ(custody->Generate(Type("gran"), Scheme::kSr25519).status().code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(custody->Generate(Type("beef"), Scheme::kEd25519).status().code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(custody->Generate(Type("babe"), Scheme::kEcdsa).status().code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_FALSE(MakeKeyTypeId("gra").ok());
-  EXPECT_FALSE(MakeKeyTypeId("gr:n").ok());
+  EXPECT_EQ(custody->Generate(Type("gran"), base::Scheme::kSr25519).status().code(),
+            base::StatusCode::kInvalidArgument);
+  EXPECT_EQ(custody->Generate(Type("beef"), base::Scheme::kEd25519).status().code(),
+            base::StatusCode::kInvalidArgument);
+  EXPECT_EQ(custody->Generate(Type("babe"), base::Scheme::kEcdsa).status().code(),
+            base::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(base::MakeKeyTypeId("gra").ok());
+  EXPECT_FALSE(base::MakeKeyTypeId("gr:n").ok());
 }
 
 TEST_F(Pkcs11CustodyTest, SwappedWrappedObjectFailsClosed) {
   std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
   ASSERT_NE(custody, nullptr);
-  Result<KeyInfo> real = custody->Generate(Type("asgn"), Scheme::kSr25519);
+  base::Result<KeyInfo> real = custody->Generate(Type("asgn"), base::Scheme::kSr25519);
   ASSERT_TRUE(real.ok());
   // Plant a data object that claims another public key but carries the real key's wrapped secret.
   CK_SESSION_HANDLE session = InspectionSession();
@@ -687,7 +696,7 @@ TEST_F(Pkcs11CustodyTest, SwappedWrappedObjectFailsClosed) {
                          Attr(CKA_APPLICATION, application, sizeof(application))};
   ASSERT_EQ(fn()->C_GetAttributeValue(session, objects[0], read, 2), CKR_OK);
   const std::vector<uint8_t> other_public(32, 0x5a);
-  const std::string label = "asgn:" + HexEncode(other_public) + ":1:imported";
+  const std::string label = "asgn:" + base::HexEncode(other_public) + ":1:imported";
   CK_ATTRIBUTE forged[] = {AttrOf(CKA_CLASS, data_class),
                            AttrOf(CKA_TOKEN, pkcs11::kTrue),
                            AttrOf(CKA_PRIVATE, pkcs11::kTrue),
@@ -698,34 +707,37 @@ TEST_F(Pkcs11CustodyTest, SwappedWrappedObjectFailsClosed) {
   ASSERT_EQ(fn()->C_CreateObject(session, forged, std::size(forged), &planted), CKR_OK);
   EXPECT_EQ(fn()->C_CloseSession(session), CKR_OK);
 
-  Result<std::vector<uint8_t>> signature =
-      custody->Sign(KeyId{Type("asgn"), other_public}, Scheme::kSr25519, Bytes("approval"));
+  base::Result<std::vector<uint8_t>> signature =
+      custody->Sign(KeyId{Type("asgn"), other_public}, base::Scheme::kSr25519, Bytes("approval"));
   ASSERT_FALSE(signature.ok());
-  EXPECT_EQ(signature.status().code(), StatusCode::kInternal);
-  EXPECT_TRUE(custody->Sign(real->id, Scheme::kSr25519, Bytes("approval")).ok());
+  EXPECT_EQ(signature.status().code(), base::StatusCode::kInternal);
+  EXPECT_TRUE(custody->Sign(real->id, base::Scheme::kSr25519, Bytes("approval")).ok());
 }
 
 TEST_F(Pkcs11CustodyTest, OpenFailures) {
-  Result<std::unique_ptr<Pkcs11Custody>> wrong_pin = Pkcs11Custody::Open(Config("not-the-pin"));
+  base::Result<std::unique_ptr<Pkcs11Custody>> wrong_pin =
+      Pkcs11Custody::Open(Config("not-the-pin"));
   ASSERT_FALSE(wrong_pin.ok());
-  EXPECT_EQ(wrong_pin.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(wrong_pin.status().code(), base::StatusCode::kUnavailable);
   EXPECT_NE(wrong_pin.status().message().find("CKR_PIN_INCORRECT"), std::string::npos);
 
   Pkcs11Config unknown_token = Config();
   unknown_token.token_label = "no-such-token";
-  Result<std::unique_ptr<Pkcs11Custody>> no_token = Pkcs11Custody::Open(std::move(unknown_token));
+  base::Result<std::unique_ptr<Pkcs11Custody>> no_token =
+      Pkcs11Custody::Open(std::move(unknown_token));
   ASSERT_FALSE(no_token.ok());
-  EXPECT_EQ(no_token.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(no_token.status().code(), base::StatusCode::kUnavailable);
 
   for (const char* path : {"/nonexistent/libpkcs11-missing.so", "libm.so.6"}) {
     Pkcs11Config bad_module = Config();
     bad_module.module_path = path;
-    Result<std::unique_ptr<Pkcs11Custody>> custody = Pkcs11Custody::Open(std::move(bad_module));
+    base::Result<std::unique_ptr<Pkcs11Custody>> custody =
+        Pkcs11Custody::Open(std::move(bad_module));
     ASSERT_FALSE(custody.ok()) << path;
-    EXPECT_EQ(custody.status().code(), StatusCode::kUnavailable) << path;
+    EXPECT_EQ(custody.status().code(), base::StatusCode::kUnavailable) << path;
   }
 
-  Result<std::unique_ptr<Pkcs11Custody>> empty_pin = Pkcs11Custody::Open(Config(""));
+  base::Result<std::unique_ptr<Pkcs11Custody>> empty_pin = Pkcs11Custody::Open(Config(""));
   ASSERT_FALSE(empty_pin.ok());
 
   // The right PIN still works after the failures.
@@ -735,29 +747,31 @@ TEST_F(Pkcs11CustodyTest, OpenFailures) {
 TEST_F(Pkcs11CustodyTest, ModuleThatDisappearsFailsClosed) {
   std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
   ASSERT_NE(custody, nullptr);
-  Result<KeyInfo> gran = custody->Generate(Type("gran"), Scheme::kEd25519);
-  Result<KeyInfo> babe = custody->Generate(Type("babe"), Scheme::kSr25519);
+  base::Result<KeyInfo> gran = custody->Generate(Type("gran"), base::Scheme::kEd25519);
+  base::Result<KeyInfo> babe = custody->Generate(Type("babe"), base::Scheme::kSr25519);
   ASSERT_TRUE(gran.ok() && babe.ok());
   custody->UnloadSecrets();
   // Pull the module out from under the custody, as a crashed HSM client or a removed token would.
   ASSERT_EQ(fn()->C_Finalize(nullptr), CKR_OK);
 
-  Result<std::vector<uint8_t>> signature = custody->Sign(gran->id, Scheme::kEd25519, Bytes("vote"));
+  base::Result<std::vector<uint8_t>> signature =
+      custody->Sign(gran->id, base::Scheme::kEd25519, Bytes("vote"));
   ASSERT_FALSE(signature.ok());
-  EXPECT_EQ(signature.status().code(), StatusCode::kUnavailable);
-  Result<std::vector<uint8_t>> sr = custody->Sign(babe->id, Scheme::kSr25519, Bytes("seal"));
+  EXPECT_EQ(signature.status().code(), base::StatusCode::kUnavailable);
+  base::Result<std::vector<uint8_t>> sr =
+      custody->Sign(babe->id, base::Scheme::kSr25519, Bytes("seal"));
   ASSERT_FALSE(sr.ok());
-  EXPECT_EQ(sr.status().code(), StatusCode::kUnavailable);
-  EXPECT_EQ(custody->List().status().code(), StatusCode::kUnavailable);
-  EXPECT_EQ(custody->Generate(Type("gran"), Scheme::kEd25519).status().code(),
-            StatusCode::kUnavailable);
+  EXPECT_EQ(sr.status().code(), base::StatusCode::kUnavailable);
+  EXPECT_EQ(custody->List().status().code(), base::StatusCode::kUnavailable);
+  EXPECT_EQ(custody->Generate(Type("gran"), base::Scheme::kEd25519).status().code(),
+            base::StatusCode::kUnavailable);
 }
 
 TEST_F(Pkcs11CustodyTest, ConcurrentSigningUsesOneSessionPerThread) {
   std::unique_ptr<Pkcs11Custody> custody = OpenCustody();  // at most 3 sessions for 6 threads
   ASSERT_NE(custody, nullptr);
-  Result<KeyInfo> gran = custody->Generate(Type("gran"), Scheme::kEd25519);
-  Result<KeyInfo> beef = custody->Generate(Type("beef"), Scheme::kEcdsa);
+  base::Result<KeyInfo> gran = custody->Generate(Type("gran"), base::Scheme::kEd25519);
+  base::Result<KeyInfo> beef = custody->Generate(Type("beef"), base::Scheme::kEcdsa);
   ASSERT_TRUE(gran.ok() && beef.ok());
   std::atomic<int> verified{0};
   std::vector<std::thread> threads;
@@ -770,8 +784,10 @@ TEST_F(Pkcs11CustodyTest, ConcurrentSigningUsesOneSessionPerThread) {
         text += 'i';
         text += std::to_string(i);
         const std::vector<uint8_t> message = Bytes(text);
-        Result<std::vector<uint8_t>> ed = custody->Sign(gran->id, Scheme::kEd25519, message);
-        Result<std::vector<uint8_t>> ec = custody->Sign(beef->id, Scheme::kEcdsa, message);
+        base::Result<std::vector<uint8_t>> ed =
+            custody->Sign(gran->id, base::Scheme::kEd25519, message);
+        base::Result<std::vector<uint8_t>> ec =
+            custody->Sign(beef->id, base::Scheme::kEcdsa, message);
         if (ed.ok() && ec.ok() && Ed25519Verify(gran->id.public_key, message, *ed) &&
             EcdsaVerify(beef->id.public_key, message, *ec)) {
           ++verified;
@@ -792,51 +808,51 @@ TEST_F(Pkcs11CustodyTest, RememberedKeyHandlesFollowDeleteAndReimportElsewhere) 
   ASSERT_NE(admin, nullptr);
   const std::vector<uint8_t> seed =
       Hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
-  Result<Ed25519Keypair> ed = Ed25519Keypair::FromSeed(seed);
-  Result<EcdsaKeypair> ec = EcdsaKeypair::FromSeed(seed);
+  base::Result<Ed25519Keypair> ed = Ed25519Keypair::FromSeed(seed);
+  base::Result<EcdsaKeypair> ec = EcdsaKeypair::FromSeed(seed);
   ASSERT_TRUE(ed.ok() && ec.ok());
   struct Case {
-    KeyTypeId key_type;
-    Scheme scheme;
+    base::KeyTypeId key_type;
+    base::Scheme scheme;
     Keypair pair;
   };
-  Case cases[] = {{Type("gran"), Scheme::kEd25519, Keypair(std::move(ed).value())},
-                  {Type("beef"), Scheme::kEcdsa, Keypair(std::move(ec).value())}};
+  Case cases[] = {{Type("gran"), base::Scheme::kEd25519, Keypair(std::move(ed).value())},
+                  {Type("beef"), base::Scheme::kEcdsa, Keypair(std::move(ec).value())}};
   for (Case& c : cases) {
-    SCOPED_TRACE(KeyTypeName(c.key_type));
+    SCOPED_TRACE(base::KeyTypeName(c.key_type));
     const std::vector<uint8_t> message = Bytes("remembered handle");
     auto signs = [&](const KeyId& id) {
-      Result<std::vector<uint8_t>> signature = signer->Sign(id, c.scheme, message);
+      base::Result<std::vector<uint8_t>> signature = signer->Sign(id, c.scheme, message);
       if (!signature.ok()) return signature.status();
-      const bool verifies = c.scheme == Scheme::kEd25519
+      const bool verifies = c.scheme == base::Scheme::kEd25519
                                 ? Ed25519Verify(id.public_key, message, *signature)
                                 : EcdsaVerify(id.public_key, message, *signature);
-      return verifies ? Status::Ok() : Status::Internal("signature does not verify");
+      return verifies ? base::Status::Ok() : base::Status::Internal("signature does not verify");
     };
-    Result<KeyInfo> info = admin->Import(c.key_type, c.pair);
+    base::Result<KeyInfo> info = admin->Import(c.key_type, c.pair);
     ASSERT_TRUE(info.ok()) << info.status().message();
     ASSERT_TRUE(signs(info->id).ok());  // the signer now remembers the handle
     ASSERT_TRUE(signs(info->id).ok());
 
     // Deleted elsewhere: the remembered handle must not sign.
     ASSERT_TRUE(admin->Delete(info->id).ok());
-    Status deleted = signs(info->id);
-    EXPECT_EQ(deleted.code(), StatusCode::kNotFound) << deleted.message();
+    base::Status deleted = signs(info->id);
+    EXPECT_EQ(deleted.code(), base::StatusCode::kNotFound) << deleted.message();
 
     // Re-imported: the new object signs.
     ASSERT_TRUE(admin->Import(c.key_type, c.pair).ok());
-    Status reimported = signs(info->id);
+    base::Status reimported = signs(info->id);
     EXPECT_TRUE(reimported.ok()) << reimported.message();
 
     // Deleted and re-imported with no sign in between: the stale handle is noticed and replaced.
     ASSERT_TRUE(admin->Delete(info->id).ok());
     ASSERT_TRUE(admin->Import(c.key_type, c.pair).ok());
-    Status replaced = signs(info->id);
+    base::Status replaced = signs(info->id);
     EXPECT_TRUE(replaced.ok()) << replaced.message();
 
     // Deleted through the signer itself, then re-imported there.
     ASSERT_TRUE(signer->Delete(info->id).ok());
-    EXPECT_EQ(signs(info->id).code(), StatusCode::kNotFound);
+    EXPECT_EQ(signs(info->id).code(), base::StatusCode::kNotFound);
     ASSERT_TRUE(signer->Import(c.key_type, c.pair).ok());
     EXPECT_TRUE(signs(info->id).ok());
     ASSERT_TRUE(signer->Delete(info->id).ok());
@@ -851,23 +867,24 @@ TEST_F(Pkcs11CustodyTest, CachedSr25519SecretStopsAtOnceWhenDeletedElsewhere) {
   std::unique_ptr<Pkcs11Custody> admin = OpenCustody();
   ASSERT_NE(signer, nullptr);
   ASSERT_NE(admin, nullptr);
-  Result<Sr25519Keypair> software = Sr25519Keypair::FromMiniSecret(
+  base::Result<Sr25519Keypair> software = Sr25519Keypair::FromMiniSecret(
       Hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"));
   ASSERT_TRUE(software.ok());
   const Keypair pair(std::move(software).value());
-  Result<KeyInfo> other = admin->Generate(Type("para"), Scheme::kSr25519);
+  base::Result<KeyInfo> other = admin->Generate(Type("para"), base::Scheme::kSr25519);
   ASSERT_TRUE(other.ok());
   const std::vector<uint8_t> message = Bytes("babe seal hash");
   const VrfTranscriptData input{"BABE", {{"slot number", Bytes("12345678")}}};
   auto signs = [&](const KeyId& id) {
-    Result<std::vector<uint8_t>> signature = signer->Sign(id, Scheme::kSr25519, message);
+    base::Result<std::vector<uint8_t>> signature =
+        signer->Sign(id, base::Scheme::kSr25519, message);
     if (!signature.ok()) return signature.status();
     return Sr25519Verify(id.public_key, message, *signature)
-               ? Status::Ok()
-               : Status::Internal("signature does not verify");
+               ? base::Status::Ok()
+               : base::Status::Internal("signature does not verify");
   };
 
-  Result<KeyInfo> info = admin->Import(Type("babe"), pair);
+  base::Result<KeyInfo> info = admin->Import(Type("babe"), pair);
   ASSERT_TRUE(info.ok()) << info.status().message();
   const KeyId id = info->id;
   ASSERT_TRUE(signs(id).ok());  // unwrapped and remembered
@@ -876,38 +893,38 @@ TEST_F(Pkcs11CustodyTest, CachedSr25519SecretStopsAtOnceWhenDeletedElsewhere) {
 
   // Deleted elsewhere: no sign call, VRF or backup export may use the remembered secret.
   ASSERT_TRUE(admin->Delete(id).ok());
-  EXPECT_EQ(signs(id).code(), StatusCode::kNotFound);
+  EXPECT_EQ(signs(id).code(), base::StatusCode::kNotFound);
   EXPECT_EQ(signer->LoadedSecretCount(), 1u) << "a deleted key's secret stays in memory";
-  EXPECT_EQ(signer->VrfSign(id, input, std::nullopt).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(signer->VrfPreOutput(id, input).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(signer->ExportSr25519SecretForBackup(id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(signer->VrfSign(id, input, std::nullopt).status().code(), base::StatusCode::kNotFound);
+  EXPECT_EQ(signer->VrfPreOutput(id, input).status().code(), base::StatusCode::kNotFound);
+  EXPECT_EQ(signer->ExportSr25519SecretForBackup(id).status().code(), base::StatusCode::kNotFound);
   EXPECT_TRUE(signs(other->id).ok()) << "another key stopped signing";
 
   // The VRF paths are re-checked too, not only Sign.
   ASSERT_TRUE(admin->Import(Type("babe"), pair).ok());
   ASSERT_TRUE(signer->VrfPreOutput(id, input).ok());
   ASSERT_TRUE(admin->Delete(id).ok());
-  EXPECT_EQ(signer->VrfSign(id, input, std::nullopt).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(signer->VrfSign(id, input, std::nullopt).status().code(), base::StatusCode::kNotFound);
   ASSERT_TRUE(admin->Import(Type("babe"), pair).ok());
   ASSERT_TRUE(signer->VrfSign(id, input, std::nullopt).ok());
   ASSERT_TRUE(admin->Delete(id).ok());
-  EXPECT_EQ(signer->VrfPreOutput(id, input).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(signer->VrfPreOutput(id, input).status().code(), base::StatusCode::kNotFound);
 
   // Re-imported: the new object signs.
   ASSERT_TRUE(admin->Import(Type("babe"), pair).ok());
-  Status reimported = signs(id);
+  base::Status reimported = signs(id);
   EXPECT_TRUE(reimported.ok()) << reimported.message();
 
   // Deleted and re-imported with no sign in between: the stale entry is replaced, not trusted.
   ASSERT_TRUE(admin->Delete(id).ok());
   ASSERT_TRUE(admin->Import(Type("babe"), pair).ok());
-  Status replaced = signs(id);
+  base::Status replaced = signs(id);
   EXPECT_TRUE(replaced.ok()) << replaced.message();
   EXPECT_EQ(signer->LoadedSecretCount(), 2u);
 
   // Deleted through the signer itself.
   ASSERT_TRUE(signer->Delete(id).ok());
-  EXPECT_EQ(signs(id).code(), StatusCode::kNotFound);
+  EXPECT_EQ(signs(id).code(), base::StatusCode::kNotFound);
   EXPECT_EQ(signer->LoadedSecretCount(), 1u);
 }
 
@@ -920,42 +937,42 @@ TEST_F(Pkcs11CustodyTest, CachedSr25519SecretHonoursADisableElsewhereLikeEd25519
   auto open_with_refresh = [&](std::chrono::milliseconds refresh) {
     Pkcs11Config config = Config();
     config.disabled_refresh = refresh;
-    Result<std::unique_ptr<Pkcs11Custody>> custody = Pkcs11Custody::Open(std::move(config));
+    base::Result<std::unique_ptr<Pkcs11Custody>> custody = Pkcs11Custody::Open(std::move(config));
     EXPECT_TRUE(custody.ok());
     return custody.ok() ? std::move(custody).value() : nullptr;
   };
   std::unique_ptr<Pkcs11Custody> every_call = open_with_refresh(std::chrono::milliseconds(0));
   std::unique_ptr<Pkcs11Custody> bounded = open_with_refresh(std::chrono::milliseconds(300));
   ASSERT_TRUE(every_call && bounded);
-  Result<KeyInfo> sr = admin->Generate(Type("babe"), Scheme::kSr25519);
-  Result<KeyInfo> ed = admin->Generate(Type("gran"), Scheme::kEd25519);
+  base::Result<KeyInfo> sr = admin->Generate(Type("babe"), base::Scheme::kSr25519);
+  base::Result<KeyInfo> ed = admin->Generate(Type("gran"), base::Scheme::kEd25519);
   ASSERT_TRUE(sr.ok() && ed.ok());
   const std::vector<uint8_t> message = Bytes("m");
   for (Pkcs11Custody* signer : {every_call.get(), bounded.get()}) {
-    ASSERT_TRUE(signer->Sign(sr->id, Scheme::kSr25519, message).ok());
-    ASSERT_TRUE(signer->Sign(ed->id, Scheme::kEd25519, message).ok());
+    ASSERT_TRUE(signer->Sign(sr->id, base::Scheme::kSr25519, message).ok());
+    ASSERT_TRUE(signer->Sign(ed->id, base::Scheme::kEd25519, message).ok());
     ASSERT_EQ(signer->LoadedSecretCount(), 1u);
   }
 
   ASSERT_TRUE(admin->Disable(sr->id).ok());
   ASSERT_TRUE(admin->Disable(ed->id).ok());
-  EXPECT_EQ(every_call->Sign(sr->id, Scheme::kSr25519, message).status().code(),
-            StatusCode::kNotFound);
-  EXPECT_EQ(every_call->Sign(ed->id, Scheme::kEd25519, message).status().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(every_call->Sign(sr->id, base::Scheme::kSr25519, message).status().code(),
+            base::StatusCode::kNotFound);
+  EXPECT_EQ(every_call->Sign(ed->id, base::Scheme::kEd25519, message).status().code(),
+            base::StatusCode::kNotFound);
   EXPECT_EQ(every_call->LoadedSecretCount(), 0u);
   // Past the bound (the background refresher runs every 150 ms here), without any call meanwhile.
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
   EXPECT_EQ(bounded->LoadedSecretCount(), 0u) << "a disabled key's secret stays in memory";
-  EXPECT_EQ(bounded->Sign(sr->id, Scheme::kSr25519, message).status().code(),
-            StatusCode::kNotFound);
-  EXPECT_EQ(bounded->Sign(ed->id, Scheme::kEd25519, message).status().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(bounded->Sign(sr->id, base::Scheme::kSr25519, message).status().code(),
+            base::StatusCode::kNotFound);
+  EXPECT_EQ(bounded->Sign(ed->id, base::Scheme::kEd25519, message).status().code(),
+            base::StatusCode::kNotFound);
 
   ASSERT_TRUE(admin->Enable(sr->id).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
-  EXPECT_TRUE(bounded->Sign(sr->id, Scheme::kSr25519, message).ok());
-  EXPECT_TRUE(every_call->Sign(sr->id, Scheme::kSr25519, message).ok());
+  EXPECT_TRUE(bounded->Sign(sr->id, base::Scheme::kSr25519, message).ok());
+  EXPECT_TRUE(every_call->Sign(sr->id, base::Scheme::kSr25519, message).ok());
 }
 
 // A listing reads each key's attributes in one call; a private key of ours that lost its protection
@@ -963,7 +980,7 @@ TEST_F(Pkcs11CustodyTest, CachedSr25519SecretHonoursADisableElsewhereLikeEd25519
 TEST_F(Pkcs11CustodyTest, ListingReportsAnUnprotectedKeyAndReadsLongLabels) {
   std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
   ASSERT_NE(custody, nullptr);
-  Result<KeyInfo> kept = custody->Generate(Type("gran"), Scheme::kEd25519);
+  base::Result<KeyInfo> kept = custody->Generate(Type("gran"), base::Scheme::kEd25519);
   ASSERT_TRUE(kept.ok());
   // A data object with a 300-byte label under our application is skipped, not an error.
   CK_SESSION_HANDLE session = InspectionSession();
@@ -976,20 +993,20 @@ TEST_F(Pkcs11CustodyTest, ListingReportsAnUnprotectedKeyAndReadsLongLabels) {
                                Attr(CKA_LABEL, long_label.data(), long_label.size())};
   CK_OBJECT_HANDLE data = CK_INVALID_HANDLE;
   ASSERT_EQ(fn()->C_CreateObject(session, data_templ, std::size(data_templ), &data), CKR_OK);
-  Result<std::vector<KeyInfo>> listed = custody->ListAll();
+  base::Result<std::vector<KeyInfo>> listed = custody->ListAll();
   ASSERT_TRUE(listed.ok()) << listed.status().message();
   ASSERT_EQ(listed->size(), 1u);
   EXPECT_EQ((*listed)[0].id, kept->id);
   EXPECT_TRUE((*listed)[0].generated_in_custody);
 
   // An extractable ed25519 private key carrying one of our identities.
-  Result<Ed25519Keypair> pair = Ed25519Keypair::FromSeed(
+  base::Result<Ed25519Keypair> pair = Ed25519Keypair::FromSeed(
       Hex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"));
   ASSERT_TRUE(pair.ok());
   const KeyId id{Type("gran"),
                  std::vector<uint8_t>(pair->public_key().begin(), pair->public_key().end())};
   const std::vector<uint8_t> id_bytes = IdBytes(id);
-  const std::string label = "gran:" + HexEncode(id.public_key) + ":1700000000:imported";
+  const std::string label = "gran:" + base::HexEncode(id.public_key) + ":1700000000:imported";
   const uint8_t ed25519_oid[] = {0x06, 0x03, 0x2b, 0x65, 0x70};
   CK_OBJECT_CLASS private_class = CKO_PRIVATE_KEY;
   CK_KEY_TYPE key_type = CKK_EC_EDWARDS;
@@ -1008,7 +1025,7 @@ TEST_F(Pkcs11CustodyTest, ListingReportsAnUnprotectedKeyAndReadsLongLabels) {
   ASSERT_EQ(fn()->C_CreateObject(session, key_templ, std::size(key_templ), &key), CKR_OK);
   listed = custody->ListAll();
   ASSERT_FALSE(listed.ok());
-  EXPECT_EQ(listed.status().code(), StatusCode::kInternal);
+  EXPECT_EQ(listed.status().code(), base::StatusCode::kInternal);
   EXPECT_NE(listed.status().message().find("is extractable or not sensitive"), std::string::npos)
       << listed.status().message();
   EXPECT_EQ(fn()->C_DestroyObject(session, key), CKR_OK);
@@ -1022,26 +1039,27 @@ TEST_F(Pkcs11CustodyTest, RecordsHsmSigningThroughput) {
   std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
   ASSERT_NE(custody, nullptr);
   // A few unrelated keys, so a search has something to skip as on a real token.
-  for (int i = 0; i < 8; ++i) ASSERT_TRUE(custody->Generate(Type("babe"), Scheme::kSr25519).ok());
-  Result<KeyInfo> gran = custody->Generate(Type("gran"), Scheme::kEd25519);
-  Result<KeyInfo> beef = custody->Generate(Type("beef"), Scheme::kEcdsa);
+  for (int i = 0; i < 8; ++i)
+    ASSERT_TRUE(custody->Generate(Type("babe"), base::Scheme::kSr25519).ok());
+  base::Result<KeyInfo> gran = custody->Generate(Type("gran"), base::Scheme::kEd25519);
+  base::Result<KeyInfo> beef = custody->Generate(Type("beef"), base::Scheme::kEcdsa);
   ASSERT_TRUE(gran.ok() && beef.ok());
   constexpr int kRounds = 200;
   const std::vector<uint8_t> message = Bytes("throughput");
-  auto rate = [&](const KeyId& id, Scheme scheme) {
+  auto rate = [&](const KeyId& id, base::Scheme scheme) {
     const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < kRounds; ++i) EXPECT_TRUE(custody->Sign(id, scheme, message).ok());
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     return static_cast<int>(kRounds / took.count());
   };
-  RecordProperty("ed25519_signatures_per_second", rate(gran->id, Scheme::kEd25519));
-  RecordProperty("ecdsa_signatures_per_second", rate(beef->id, Scheme::kEcdsa));
+  RecordProperty("ed25519_signatures_per_second", rate(gran->id, base::Scheme::kEd25519));
+  RecordProperty("ecdsa_signatures_per_second", rate(beef->id, base::Scheme::kEcdsa));
   // sr25519 signs in this process from the unwrapped secret; what the HSM adds per signature is the
   // check that the wrapped object still names the key.
-  Result<KeyInfo> babe = custody->Generate(Type("babe"), Scheme::kSr25519);
+  base::Result<KeyInfo> babe = custody->Generate(Type("babe"), base::Scheme::kSr25519);
   ASSERT_TRUE(babe.ok());
-  ASSERT_TRUE(custody->Sign(babe->id, Scheme::kSr25519, message).ok());  // unwrapped once
-  RecordProperty("sr25519_signatures_per_second", rate(babe->id, Scheme::kSr25519));
+  ASSERT_TRUE(custody->Sign(babe->id, base::Scheme::kSr25519, message).ok());  // unwrapped once
+  RecordProperty("sr25519_signatures_per_second", rate(babe->id, base::Scheme::kSr25519));
 
   // What one search for the key costs against one attribute read of its handle.
   const CK_SESSION_HANDLE session = InspectionSession();
@@ -1073,19 +1091,20 @@ TEST_F(Pkcs11CustodyTest, DisabledKeySignsNothingIsNotListedAndEnablesAgain) {
   ASSERT_NE(custody, nullptr);
   std::vector<KeyInfo> keys;
   for (auto [type, scheme] :
-       {std::pair{"babe", Scheme::kSr25519}, std::pair{"gran", Scheme::kEd25519},
-        std::pair{"beef", Scheme::kEcdsa}}) {
-    Result<KeyInfo> info = custody->Generate(Type(type), scheme);
+       {std::pair{"babe", base::Scheme::kSr25519}, std::pair{"gran", base::Scheme::kEd25519},
+        std::pair{"beef", base::Scheme::kEcdsa}}) {
+    base::Result<KeyInfo> info = custody->Generate(Type(type), scheme);
     ASSERT_TRUE(info.ok()) << type << ": " << info.status().message();
     keys.push_back(*info);
   }
-  Result<KeyInfo> other = custody->Generate(Type("para"), Scheme::kSr25519);
+  base::Result<KeyInfo> other = custody->Generate(Type("para"), base::Scheme::kSr25519);
   ASSERT_TRUE(other.ok());
   const std::vector<uint8_t> message = Bytes("statement");
-  const Hash256 digest = Blake2b256(message);
+  const base::Hash256 digest = base::Blake2b256(message);
   const VrfTranscriptData input{"BABE", {{"slot number", Bytes("12345678")}}};
   for (const KeyInfo& info : keys) {
-    ASSERT_TRUE(custody->Sign(info.id, info.scheme, message).ok()) << KeyTypeName(info.id.key_type);
+    ASSERT_TRUE(custody->Sign(info.id, info.scheme, message).ok())
+        << base::KeyTypeName(info.id.key_type);
   }
   ASSERT_EQ(custody->LoadedSecretCount(), 1u);
 
@@ -1094,24 +1113,25 @@ TEST_F(Pkcs11CustodyTest, DisabledKeySignsNothingIsNotListedAndEnablesAgain) {
   EXPECT_TRUE(custody->Disable(keys[0].id).ok());
   EXPECT_EQ(custody->LoadedSecretCount(), 0u) << "a disabled key's secret stays in memory";
   for (const KeyInfo& info : keys) {
-    Result<std::vector<uint8_t>> signature = custody->Sign(info.id, info.scheme, message);
-    ASSERT_FALSE(signature.ok()) << KeyTypeName(info.id.key_type);
-    EXPECT_EQ(signature.status().code(), StatusCode::kNotFound);
+    base::Result<std::vector<uint8_t>> signature = custody->Sign(info.id, info.scheme, message);
+    ASSERT_FALSE(signature.ok()) << base::KeyTypeName(info.id.key_type);
+    EXPECT_EQ(signature.status().code(), base::StatusCode::kNotFound);
   }
-  EXPECT_EQ(custody->EcdsaSignPrehashed(keys[2].id, digest).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(custody->EcdsaSignPrehashed(keys[2].id, digest).status().code(),
+            base::StatusCode::kNotFound);
   EXPECT_EQ(custody->VrfSign(keys[0].id, input, std::nullopt).status().code(),
-            StatusCode::kNotFound);
-  EXPECT_EQ(custody->VrfPreOutput(keys[0].id, input).status().code(), StatusCode::kNotFound);
+            base::StatusCode::kNotFound);
+  EXPECT_EQ(custody->VrfPreOutput(keys[0].id, input).status().code(), base::StatusCode::kNotFound);
   EXPECT_EQ(custody->LoadedSecretCount(), 0u);
   // Other keys are untouched.
-  EXPECT_TRUE(custody->Sign(other->id, Scheme::kSr25519, message).ok());
+  EXPECT_TRUE(custody->Sign(other->id, base::Scheme::kSr25519, message).ok());
 
-  Result<std::vector<KeyInfo>> listed = custody->List();
+  base::Result<std::vector<KeyInfo>> listed = custody->List();
   ASSERT_TRUE(listed.ok());
   ASSERT_EQ(listed->size(), 1u);
   EXPECT_EQ((*listed)[0].id, other->id);
   EXPECT_FALSE((*listed)[0].disabled);
-  Result<std::vector<KeyInfo>> all = custody->ListAll();
+  base::Result<std::vector<KeyInfo>> all = custody->ListAll();
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 4u);
   for (const KeyInfo& info : *all) EXPECT_EQ(info.disabled, info.id != other->id);
@@ -1120,7 +1140,7 @@ TEST_F(Pkcs11CustodyTest, DisabledKeySignsNothingIsNotListedAndEnablesAgain) {
   // and cannot be modified; the key objects themselves are unchanged.
   CK_SESSION_HANDLE session = InspectionSession();
   const std::vector<uint8_t> application = Bytes("polkadot-remote-signer/disabled/v1");
-  const std::string label = "babe:" + HexEncode(keys[0].id.public_key);
+  const std::string label = "babe:" + base::HexEncode(keys[0].id.public_key);
   CK_OBJECT_CLASS data_class = CKO_DATA;
   std::vector<CK_OBJECT_HANDLE> markers =
       Find(session, {AttrOf(CKA_CLASS, data_class), AttrBytes(CKA_APPLICATION, application),
@@ -1137,16 +1157,18 @@ TEST_F(Pkcs11CustodyTest, DisabledKeySignsNothingIsNotListedAndEnablesAgain) {
   custody.reset();
   custody = OpenCustody();
   ASSERT_NE(custody, nullptr);
-  EXPECT_EQ(custody->Sign(keys[1].id, Scheme::kEd25519, message).status().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(custody->Sign(keys[1].id, base::Scheme::kEd25519, message).status().code(),
+            base::StatusCode::kNotFound);
 
   ASSERT_TRUE(custody->Enable(keys[0].id).ok());
   ASSERT_TRUE(custody->Enable(keys[1].id).ok());
   EXPECT_TRUE(custody->Enable(keys[1].id).ok());
-  Result<std::vector<uint8_t>> again = custody->Sign(keys[0].id, Scheme::kSr25519, message);
+  base::Result<std::vector<uint8_t>> again =
+      custody->Sign(keys[0].id, base::Scheme::kSr25519, message);
   ASSERT_TRUE(again.ok()) << again.status().message();
   EXPECT_TRUE(Sr25519Verify(keys[0].id.public_key, message, *again));
-  Result<std::vector<uint8_t>> ed = custody->Sign(keys[1].id, Scheme::kEd25519, message);
+  base::Result<std::vector<uint8_t>> ed =
+      custody->Sign(keys[1].id, base::Scheme::kEd25519, message);
   ASSERT_TRUE(ed.ok());
   EXPECT_TRUE(Ed25519Verify(keys[1].id.public_key, message, *ed));
   EXPECT_TRUE(custody->VrfPreOutput(keys[0].id, input).ok());
@@ -1156,8 +1178,8 @@ TEST_F(Pkcs11CustodyTest, DisabledKeySignsNothingIsNotListedAndEnablesAgain) {
 
   // Unknown keys are named as such, in both directions.
   const KeyId unknown{Type("babe"), std::vector<uint8_t>(32, 0x42)};
-  EXPECT_EQ(custody->Disable(unknown).code(), StatusCode::kNotFound);
-  EXPECT_EQ(custody->Enable(unknown).code(), StatusCode::kNotFound);
+  EXPECT_EQ(custody->Disable(unknown).code(), base::StatusCode::kNotFound);
+  EXPECT_EQ(custody->Enable(unknown).code(), base::StatusCode::kNotFound);
   EXPECT_TRUE(Find(session, {AttrOf(CKA_CLASS, data_class), AttrBytes(CKA_APPLICATION, application),
                              Attr(CKA_LABEL, "babe:", 5)})
                   .empty());
@@ -1176,7 +1198,7 @@ TEST_F(Pkcs11CustodyTest, OtherInstancesHonourADisableWithinTheirRefreshInterval
   auto open_with_refresh = [&](std::chrono::milliseconds refresh) {
     Pkcs11Config config = Config();
     config.disabled_refresh = refresh;
-    Result<std::unique_ptr<Pkcs11Custody>> custody = Pkcs11Custody::Open(std::move(config));
+    base::Result<std::unique_ptr<Pkcs11Custody>> custody = Pkcs11Custody::Open(std::move(config));
     EXPECT_TRUE(custody.ok());
     return custody.ok() ? std::move(custody).value() : nullptr;
   };
@@ -1184,33 +1206,33 @@ TEST_F(Pkcs11CustodyTest, OtherInstancesHonourADisableWithinTheirRefreshInterval
   std::unique_ptr<Pkcs11Custody> short_cache = open_with_refresh(std::chrono::milliseconds(300));
   std::unique_ptr<Pkcs11Custody> long_cache = open_with_refresh(std::chrono::hours(1));
   ASSERT_TRUE(every_call && short_cache && long_cache);
-  Result<KeyInfo> key = operator_view->Generate(Type("babe"), Scheme::kSr25519);
+  base::Result<KeyInfo> key = operator_view->Generate(Type("babe"), base::Scheme::kSr25519);
   ASSERT_TRUE(key.ok());
   const std::vector<uint8_t> message = Bytes("m");
   for (Pkcs11Custody* signer : {every_call.get(), short_cache.get(), long_cache.get()}) {
-    ASSERT_TRUE(signer->Sign(key->id, Scheme::kSr25519, message).ok());
+    ASSERT_TRUE(signer->Sign(key->id, base::Scheme::kSr25519, message).ok());
   }
 
   ASSERT_TRUE(operator_view->Disable(key->id).ok());
-  EXPECT_EQ(every_call->Sign(key->id, Scheme::kSr25519, message).status().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(every_call->Sign(key->id, base::Scheme::kSr25519, message).status().code(),
+            base::StatusCode::kNotFound);
   // The cache is what keeps the token out of every signature: within its interval an instance
   // still signs, so the interval is the documented bound and not a formality.
-  EXPECT_TRUE(long_cache->Sign(key->id, Scheme::kSr25519, message).ok());
+  EXPECT_TRUE(long_cache->Sign(key->id, base::Scheme::kSr25519, message).ok());
   // Listing reads the markers, so a signer that lists keys picks the disable up at once.
-  Result<std::vector<KeyInfo>> listed = long_cache->List();
+  base::Result<std::vector<KeyInfo>> listed = long_cache->List();
   ASSERT_TRUE(listed.ok());
   EXPECT_TRUE(listed->empty());
-  EXPECT_EQ(long_cache->Sign(key->id, Scheme::kSr25519, message).status().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(long_cache->Sign(key->id, base::Scheme::kSr25519, message).status().code(),
+            base::StatusCode::kNotFound);
   std::this_thread::sleep_for(std::chrono::milliseconds(350));
-  EXPECT_EQ(short_cache->Sign(key->id, Scheme::kSr25519, message).status().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(short_cache->Sign(key->id, base::Scheme::kSr25519, message).status().code(),
+            base::StatusCode::kNotFound);
 
   ASSERT_TRUE(operator_view->Enable(key->id).ok());
-  EXPECT_TRUE(every_call->Sign(key->id, Scheme::kSr25519, message).ok());
+  EXPECT_TRUE(every_call->Sign(key->id, base::Scheme::kSr25519, message).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(350));
-  EXPECT_TRUE(short_cache->Sign(key->id, Scheme::kSr25519, message).ok());
+  EXPECT_TRUE(short_cache->Sign(key->id, base::Scheme::kSr25519, message).ok());
 }
 
 // Runs only as the child of DisableInAnotherProcessStopsSigning, which names the key in the
@@ -1232,12 +1254,12 @@ TEST_F(Pkcs11CustodyTest, ChildProcessDisablesTheKeyNamedInItsEnvironment) {
 TEST_F(Pkcs11CustodyTest, DisableInAnotherProcessStopsSigning) {
   Pkcs11Config config = Config();
   config.disabled_refresh = std::chrono::milliseconds(200);
-  Result<std::unique_ptr<Pkcs11Custody>> signer = Pkcs11Custody::Open(std::move(config));
+  base::Result<std::unique_ptr<Pkcs11Custody>> signer = Pkcs11Custody::Open(std::move(config));
   ASSERT_TRUE(signer.ok());
-  Result<KeyInfo> key = (*signer)->Generate(Type("babe"), Scheme::kSr25519);
+  base::Result<KeyInfo> key = (*signer)->Generate(Type("babe"), base::Scheme::kSr25519);
   ASSERT_TRUE(key.ok());
   const std::vector<uint8_t> message = Bytes("m");
-  ASSERT_TRUE((*signer)->Sign(key->id, Scheme::kSr25519, message).ok());
+  ASSERT_TRUE((*signer)->Sign(key->id, base::Scheme::kSr25519, message).ok());
 
   // The child is this test binary run afresh (exec, not fork: a forked PKCS#11 library must not
   // be used), the way `signerctl keys disable` runs beside signerd.
@@ -1246,7 +1268,7 @@ TEST_F(Pkcs11CustodyTest, DisableInAnotherProcessStopsSigning) {
       "--gtest_filter=Pkcs11CustodyTest.ChildProcessDisablesTheKeyNamedInItsEnvironment"};
   std::vector<std::string> env;
   for (char** entry = environ; *entry != nullptr; ++entry) env.emplace_back(*entry);
-  env.push_back("KEYMGR_TEST_DISABLE_KEY=babe:" + HexEncode(key->id.public_key));
+  env.push_back("KEYMGR_TEST_DISABLE_KEY=babe:" + base::HexEncode(key->id.public_key));
   env.push_back(std::string("KEYMGR_TEST_PARENT_SOFTHSM2_CONF=") + std::getenv("SOFTHSM2_CONF"));
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
@@ -1261,10 +1283,11 @@ TEST_F(Pkcs11CustodyTest, DisableInAnotherProcessStopsSigning) {
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
 
   std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  Result<std::vector<uint8_t>> refused = (*signer)->Sign(key->id, Scheme::kSr25519, message);
+  base::Result<std::vector<uint8_t>> refused =
+      (*signer)->Sign(key->id, base::Scheme::kSr25519, message);
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.status().code(), StatusCode::kNotFound);
-  Result<std::vector<KeyInfo>> listed = (*signer)->List();
+  EXPECT_EQ(refused.status().code(), base::StatusCode::kNotFound);
+  base::Result<std::vector<KeyInfo>> listed = (*signer)->List();
   ASSERT_TRUE(listed.ok());
   EXPECT_TRUE(listed->empty());
 }
@@ -1284,60 +1307,62 @@ TEST_F(Pkcs11CustodyTest, BulkImportChecksDuplicatesAndKeepsTheDisabledFlag) {
   ASSERT_NE(custody, nullptr);
   ASSERT_TRUE(custody->Import(Type("audi"), sr()).ok());  // on the token before the bulk import
   {
-    Result<std::unique_ptr<Pkcs11Custody::BulkImport>> bulk = custody->BeginBulkImport();
+    base::Result<std::unique_ptr<Pkcs11Custody::BulkImport>> bulk = custody->BeginBulkImport();
     ASSERT_TRUE(bulk.ok()) << bulk.status().message();
-    Result<KeyInfo> stored = (*bulk)->Import(Type("para"), sr(), /*disabled=*/false);
+    base::Result<KeyInfo> stored = (*bulk)->Import(Type("para"), sr(), /*disabled=*/false);
     ASSERT_TRUE(stored.ok()) << stored.status().message();
     EXPECT_EQ(stored->id, sr_id);
     EXPECT_FALSE(stored->generated_in_custody);
     EXPECT_FALSE(stored->disabled);
-    Result<KeyInfo> disabled = (*bulk)->Import(Type("gran"), ed(), /*disabled=*/true);
+    base::Result<KeyInfo> disabled = (*bulk)->Import(Type("gran"), ed(), /*disabled=*/true);
     ASSERT_TRUE(disabled.ok()) << disabled.status().message();
     EXPECT_EQ(disabled->id, ed_id);
     EXPECT_TRUE(disabled->disabled);
     // Duplicates of a key stored in this bulk import and of one stored before it are refused.
     EXPECT_EQ((*bulk)->Import(Type("para"), sr(), false).status().code(),
-              StatusCode::kInvalidArgument);
+              base::StatusCode::kInvalidArgument);
     EXPECT_EQ((*bulk)->Import(Type("gran"), ed(), true).status().code(),
-              StatusCode::kInvalidArgument);
+              base::StatusCode::kInvalidArgument);
     EXPECT_EQ((*bulk)->Import(Type("audi"), sr(), false).status().code(),
-              StatusCode::kInvalidArgument);
+              base::StatusCode::kInvalidArgument);
     EXPECT_EQ((*bulk)->Import(Type("gran"), sr(), false).status().code(),
-              StatusCode::kInvalidArgument);  // wrong scheme for the key type
+              base::StatusCode::kInvalidArgument);  // wrong scheme for the key type
   }
-  Result<std::vector<KeyInfo>> all = custody->ListAll();
+  base::Result<std::vector<KeyInfo>> all = custody->ListAll();
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(all->size(), 3u);
   for (const KeyInfo& info : *all) EXPECT_EQ(info.disabled, info.id == ed_id);
   const std::vector<uint8_t> message = Bytes("m");
-  Result<std::vector<uint8_t>> signature = custody->Sign(sr_id, Scheme::kSr25519, message);
+  base::Result<std::vector<uint8_t>> signature =
+      custody->Sign(sr_id, base::Scheme::kSr25519, message);
   ASSERT_TRUE(signature.ok());
   EXPECT_TRUE(Sr25519Verify(sr_public, message, *signature));
-  EXPECT_EQ(custody->Sign(ed_id, Scheme::kEd25519, message).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(custody->Sign(ed_id, base::Scheme::kEd25519, message).status().code(),
+            base::StatusCode::kNotFound);
   ASSERT_TRUE(custody->Enable(ed_id).ok());
-  EXPECT_TRUE(custody->Sign(ed_id, Scheme::kEd25519, message).ok());
+  EXPECT_TRUE(custody->Sign(ed_id, base::Scheme::kEd25519, message).ok());
 }
 
 TEST_F(Pkcs11CustodyTest, SearchesFailRatherThanTruncateAndAcceptExactlyTheLimit) {
   std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
   ASSERT_NE(custody, nullptr);
   for (const char* type : {"babe", "para", "audi"}) {
-    ASSERT_TRUE(custody->Generate(Type(type), Scheme::kSr25519).ok());
+    ASSERT_TRUE(custody->Generate(Type(type), base::Scheme::kSr25519).ok());
   }
-  Result<std::unique_ptr<pkcs11::SessionPool>> pool =
+  base::Result<std::unique_ptr<pkcs11::SessionPool>> pool =
       pkcs11::SessionPool::Open(module_, slot_, Pin(kUserPin), 1);
   ASSERT_TRUE(pool.ok());
-  Result<pkcs11::Session> session = (*pool)->Acquire();
+  base::Result<pkcs11::Session> session = (*pool)->Acquire();
   ASSERT_TRUE(session.ok());
   const std::vector<uint8_t> application = Bytes("polkadot-remote-signer/sr25519-wrapped/v1");
   CK_OBJECT_CLASS data_class = CKO_DATA;
   CK_ATTRIBUTE templ[] = {AttrOf(CKA_CLASS, data_class), AttrBytes(CKA_APPLICATION, application)};
-  Result<std::vector<CK_OBJECT_HANDLE>> exact = pkcs11::FindObjects(*session, templ, 3);
+  base::Result<std::vector<CK_OBJECT_HANDLE>> exact = pkcs11::FindObjects(*session, templ, 3);
   ASSERT_TRUE(exact.ok()) << exact.status().message();
   EXPECT_EQ(exact->size(), 3u);
-  Result<std::vector<CK_OBJECT_HANDLE>> over = pkcs11::FindObjects(*session, templ, 2);
+  base::Result<std::vector<CK_OBJECT_HANDLE>> over = pkcs11::FindObjects(*session, templ, 2);
   ASSERT_FALSE(over.ok());
-  EXPECT_EQ(over.status().code(), StatusCode::kInternal);
+  EXPECT_EQ(over.status().code(), base::StatusCode::kInternal);
   // The default is far above any fleet: the old 4,096 made larger tokens unlistable.
   EXPECT_GE(pkcs11::kMaxFoundObjects, size_t{1} << 20);
 }
@@ -1361,14 +1386,14 @@ TEST_F(Pkcs11CustodyTest, LoadManyKeys) {
     std::unique_ptr<Pkcs11Custody> writer = OpenCustody();
     ASSERT_NE(writer, nullptr);
     const Clock::time_point started = Clock::now();
-    Result<std::unique_ptr<Pkcs11Custody::BulkImport>> bulk = writer->BeginBulkImport();
+    base::Result<std::unique_ptr<Pkcs11Custody::BulkImport>> bulk = writer->BeginBulkImport();
     ASSERT_TRUE(bulk.ok());
     for (size_t i = 0; i < count; ++i) {
       std::vector<uint8_t> mini_secret(32, 0x5c);
       for (size_t byte = 0; byte < 8; ++byte) {
         mini_secret[byte] = static_cast<uint8_t>(i >> (8 * byte));
       }
-      Result<KeyInfo> stored = (*bulk)->Import(
+      base::Result<KeyInfo> stored = (*bulk)->Import(
           Type("babe"), Keypair(Sr25519Keypair::FromMiniSecret(mini_secret).value()), false);
       ASSERT_TRUE(stored.ok()) << i << ": " << stored.status().message();
       ids.push_back(stored->id);
@@ -1378,7 +1403,7 @@ TEST_F(Pkcs11CustodyTest, LoadManyKeys) {
   const Clock::time_point opened_at = Clock::now();
   std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
   ASSERT_NE(custody, nullptr);
-  Result<std::vector<KeyInfo>> listed = custody->List();
+  base::Result<std::vector<KeyInfo>> listed = custody->List();
   const Clock::duration load = Clock::now() - opened_at;
   ASSERT_TRUE(listed.ok()) << listed.status().message();
   ASSERT_EQ(listed->size(), count);
@@ -1391,7 +1416,8 @@ TEST_F(Pkcs11CustodyTest, LoadManyKeys) {
   const Clock::time_point signing = Clock::now();
   for (size_t i = 0; i < samples; ++i) {
     const KeyId& id = ids[(i * count) / samples];
-    Result<std::vector<uint8_t>> signature = custody->Sign(id, Scheme::kSr25519, message);
+    base::Result<std::vector<uint8_t>> signature =
+        custody->Sign(id, base::Scheme::kSr25519, message);
     ASSERT_TRUE(signature.ok()) << signature.status().message();
     EXPECT_TRUE(Sr25519Verify(id.public_key, message, *signature));
   }
@@ -1417,83 +1443,86 @@ class PinTest : public ::testing::Test {
 };
 
 TEST_F(PinTest, FileMustBePrivate) {
-  Result<SecretBytes> pin = ReadPinFromFile(Write("ok", "1234\n", 0600));
+  base::Result<base::SecretBytes> pin = ReadPinFromFile(Write("ok", "1234\n", 0600));
   ASSERT_TRUE(pin.ok()) << pin.status().message();
   EXPECT_TRUE(pin->Equals(Bytes("1234")));
   EXPECT_TRUE(ReadPinFromFile(Write("readonly", "1234", 0400)).ok());
   EXPECT_EQ(ReadPinFromFile(Write("group", "1234", 0640)).status().code(),
-            StatusCode::kInvalidArgument);
+            base::StatusCode::kInvalidArgument);
   EXPECT_EQ(ReadPinFromFile(Write("world", "1234", 0604)).status().code(),
-            StatusCode::kInvalidArgument);
+            base::StatusCode::kInvalidArgument);
   EXPECT_EQ(ReadPinFromFile(Write("empty", "\n", 0600)).status().code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(ReadPinFromFile((dir_ / "missing").string()).status().code(), StatusCode::kNotFound);
+            base::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ReadPinFromFile((dir_ / "missing").string()).status().code(),
+            base::StatusCode::kNotFound);
   fs::create_symlink(dir_ / "ok", dir_ / "link");
   EXPECT_EQ(ReadPinFromFile((dir_ / "link").string()).status().code(),
-            StatusCode::kInvalidArgument);
+            base::StatusCode::kInvalidArgument);
 }
 
 TEST(PinEnvTest, ReadsEnvironment) {
   ASSERT_EQ(setenv("KEYMGR_TEST_PIN", "9876", 1), 0);
-  Result<SecretBytes> pin = ReadPinFromEnv("KEYMGR_TEST_PIN");
+  base::Result<base::SecretBytes> pin = ReadPinFromEnv("KEYMGR_TEST_PIN");
   ASSERT_TRUE(pin.ok());
   EXPECT_TRUE(pin->Equals(Bytes("9876")));
   unsetenv("KEYMGR_TEST_PIN");
-  EXPECT_EQ(ReadPinFromEnv("KEYMGR_TEST_PIN").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(ReadPinFromEnv("KEYMGR_TEST_PIN").status().code(), base::StatusCode::kNotFound);
 }
 
 TEST(InMemoryCustodyTest, SignsAndInjectsFaults) {
   InMemoryCustody custody(&FixedClock);
-  Result<KeyInfo> gran = custody.Generate(Type("gran"), Scheme::kEd25519);
-  Result<KeyInfo> beef = custody.Generate(Type("beef"), Scheme::kEcdsa);
-  Result<KeyInfo> babe = custody.Generate(Type("babe"), Scheme::kSr25519);
+  base::Result<KeyInfo> gran = custody.Generate(Type("gran"), base::Scheme::kEd25519);
+  base::Result<KeyInfo> beef = custody.Generate(Type("beef"), base::Scheme::kEcdsa);
+  base::Result<KeyInfo> babe = custody.Generate(Type("babe"), base::Scheme::kSr25519);
   ASSERT_TRUE(gran.ok() && beef.ok() && babe.ok());
   EXPECT_EQ(gran->created_at_unix, kFixedTime);
   EXPECT_EQ(gran->protection, KeyProtection::kSoftwareMemory);
   const std::vector<uint8_t> message = Bytes("m");
-  Result<std::vector<uint8_t>> ed = custody.Sign(gran->id, Scheme::kEd25519, message);
-  Result<std::vector<uint8_t>> ec = custody.Sign(beef->id, Scheme::kEcdsa, message);
-  Result<std::vector<uint8_t>> sr = custody.Sign(babe->id, Scheme::kSr25519, message);
+  base::Result<std::vector<uint8_t>> ed = custody.Sign(gran->id, base::Scheme::kEd25519, message);
+  base::Result<std::vector<uint8_t>> ec = custody.Sign(beef->id, base::Scheme::kEcdsa, message);
+  base::Result<std::vector<uint8_t>> sr = custody.Sign(babe->id, base::Scheme::kSr25519, message);
   ASSERT_TRUE(ed.ok() && ec.ok() && sr.ok());
   EXPECT_TRUE(Ed25519Verify(gran->id.public_key, message, *ed));
   EXPECT_TRUE(EcdsaVerify(beef->id.public_key, message, *ec));
   EXPECT_TRUE(Sr25519Verify(babe->id.public_key, message, *sr));
-  EXPECT_EQ(custody.Sign(gran->id, Scheme::kSr25519, message).status().code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(custody.Sign(gran->id, base::Scheme::kSr25519, message).status().code(),
+            base::StatusCode::kNotFound);
   EXPECT_EQ(custody.EcdsaSignPrehashed(beef->id, std::vector<uint8_t>(31)).status().code(),
-            StatusCode::kInvalidArgument);
+            base::StatusCode::kInvalidArgument);
 
-  custody.FailNext(CustodyOp::kSign, Status::Unavailable("injected"), 2);
-  EXPECT_EQ(custody.Sign(gran->id, Scheme::kEd25519, message).status().code(),
-            StatusCode::kUnavailable);
-  EXPECT_EQ(custody.Sign(gran->id, Scheme::kEd25519, message).status().code(),
-            StatusCode::kUnavailable);
-  EXPECT_TRUE(custody.Sign(gran->id, Scheme::kEd25519, message).ok());
+  custody.FailNext(CustodyOp::kSign, base::Status::Unavailable("injected"), 2);
+  EXPECT_EQ(custody.Sign(gran->id, base::Scheme::kEd25519, message).status().code(),
+            base::StatusCode::kUnavailable);
+  EXPECT_EQ(custody.Sign(gran->id, base::Scheme::kEd25519, message).status().code(),
+            base::StatusCode::kUnavailable);
+  EXPECT_TRUE(custody.Sign(gran->id, base::Scheme::kEd25519, message).ok());
   custody.SetUnavailable(true);
-  EXPECT_EQ(custody.List().status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(custody.List().status().code(), base::StatusCode::kUnavailable);
   EXPECT_EQ(custody.VrfPreOutput(babe->id, VrfTranscriptData{"x", {}}).status().code(),
-            StatusCode::kUnavailable);
+            base::StatusCode::kUnavailable);
   custody.SetUnavailable(false);
   EXPECT_TRUE(custody.VrfPreOutput(babe->id, VrfTranscriptData{"x", {}}).ok());
   EXPECT_EQ(custody.CallCount(CustodyOp::kSign), 7u);
 
   // Import keeps an independent copy: the caller may drop its keypair.
-  Result<Ed25519Keypair> pair = Ed25519Keypair::FromSeed(std::vector<uint8_t>(32, 3));
+  base::Result<Ed25519Keypair> pair = Ed25519Keypair::FromSeed(std::vector<uint8_t>(32, 3));
   ASSERT_TRUE(pair.ok());
   std::optional<KeyInfo> imported;
   {
     Keypair owned(std::move(pair).value());
-    Result<KeyInfo> stored = custody.Import(Type("acco"), owned);
+    base::Result<KeyInfo> stored = custody.Import(Type("acco"), owned);
     ASSERT_TRUE(stored.ok());
     imported = *stored;
-    EXPECT_EQ(custody.Import(Type("acco"), owned).status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(custody.Import(Type("acco"), owned).status().code(),
+              base::StatusCode::kInvalidArgument);
   }
-  Result<std::vector<uint8_t>> signature = custody.Sign(imported->id, Scheme::kEd25519, message);
+  base::Result<std::vector<uint8_t>> signature =
+      custody.Sign(imported->id, base::Scheme::kEd25519, message);
   ASSERT_TRUE(signature.ok());
   EXPECT_TRUE(Ed25519Verify(imported->id.public_key, message, *signature));
   ASSERT_TRUE(custody.Delete(imported->id).ok());
-  EXPECT_EQ(custody.Delete(imported->id).code(), StatusCode::kNotFound);
-  Result<std::vector<KeyInfo>> listed = custody.List();
+  EXPECT_EQ(custody.Delete(imported->id).code(), base::StatusCode::kNotFound);
+  base::Result<std::vector<KeyInfo>> listed = custody.List();
   ASSERT_TRUE(listed.ok());
   EXPECT_EQ(listed->size(), 3u);
 }

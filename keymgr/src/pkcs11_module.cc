@@ -102,7 +102,7 @@ std::string RvName(CK_RV rv) {
   return std::string("CKR_? (") + hex + ")";
 }
 
-Status RvToStatus(CK_RV rv, std::string_view what) {
+base::Status RvToStatus(CK_RV rv, std::string_view what) {
   std::string message = std::string(what) + ": " + RvName(rv);
   switch (rv) {
     case CKR_CRYPTOKI_NOT_INITIALIZED:
@@ -123,15 +123,15 @@ Status RvToStatus(CK_RV rv, std::string_view what) {
     case CKR_USER_PIN_NOT_INITIALIZED:
     case CKR_HOST_MEMORY:
     case CKR_RANDOM_NO_RNG:
-      return Status::Unavailable(std::move(message));
+      return base::Status::Unavailable(std::move(message));
     case CKR_OBJECT_HANDLE_INVALID:
     case CKR_KEY_HANDLE_INVALID:
-      return Status::NotFound(std::move(message));
+      return base::Status::NotFound(std::move(message));
     case CKR_DATA_LEN_RANGE:
     case CKR_DATA_INVALID:
-      return Status::InvalidArgument(std::move(message));
+      return base::Status::InvalidArgument(std::move(message));
     default:
-      return Status::Internal(std::move(message));
+      return base::Status::Internal(std::move(message));
   }
 }
 
@@ -153,7 +153,7 @@ bool RvBreaksSession(CK_RV rv) {
   }
 }
 
-Result<std::shared_ptr<Module>> Module::Load(const std::string& path) {
+base::Result<std::shared_ptr<Module>> Module::Load(const std::string& path) {
   std::lock_guard lock(RegistryMutex());
   auto& registry = Registry();
   if (auto it = registry.find(path); it != registry.end()) {
@@ -166,8 +166,8 @@ Result<std::shared_ptr<Module>> Module::Load(const std::string& path) {
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (handle == nullptr) {
     const char* error = dlerror();
-    return Status::Unavailable("cannot load PKCS#11 module " + path + ": " +
-                               (error ? error : "unknown error"));
+    return base::Status::Unavailable("cannot load PKCS#11 module " + path + ": " +
+                                     (error ? error : "unknown error"));
   }
   auto get_function_list =
       reinterpret_cast<CK_C_GetFunctionList>(dlsym(handle, "C_GetFunctionList"));
@@ -175,7 +175,7 @@ Result<std::shared_ptr<Module>> Module::Load(const std::string& path) {
   if (get_function_list == nullptr || get_function_list(&functions) != CKR_OK ||
       functions == nullptr) {
     dlclose(handle);
-    return Status::Unavailable("not a PKCS#11 module (no C_GetFunctionList): " + path);
+    return base::Status::Unavailable("not a PKCS#11 module (no C_GetFunctionList): " + path);
   }
   CK_C_INITIALIZE_ARGS args{};
   args.flags = CKF_OS_LOCKING_OK;  // we call from many threads; let the module use OS mutexes
@@ -187,7 +187,7 @@ Result<std::shared_ptr<Module>> Module::Load(const std::string& path) {
     finalize_on_close = false;
   } else if (rv != CKR_OK) {
     dlclose(handle);
-    return Status::Unavailable("C_Initialize of " + path + ": " + RvName(rv));
+    return base::Status::Unavailable("C_Initialize of " + path + ": " + RvName(rv));
   }
   std::shared_ptr<Module> module(new Module(handle, functions, finalize_on_close));
   registry[path] = module;
@@ -203,13 +203,13 @@ Module::~Module() {
   dlclose(handle_);
 }
 
-Result<CK_SLOT_ID> Module::FindSlotByTokenLabel(std::string_view label) const {
+base::Result<CK_SLOT_ID> Module::FindSlotByTokenLabel(std::string_view label) const {
   CK_ULONG count = 0;
   CK_RV rv = functions_->C_GetSlotList(CK_TRUE, nullptr, &count);
-  if (rv != CKR_OK) return Status::Unavailable("C_GetSlotList: " + RvName(rv));
+  if (rv != CKR_OK) return base::Status::Unavailable("C_GetSlotList: " + RvName(rv));
   std::vector<CK_SLOT_ID> slots(count);
   rv = functions_->C_GetSlotList(CK_TRUE, slots.data(), &count);
-  if (rv != CKR_OK) return Status::Unavailable("C_GetSlotList: " + RvName(rv));
+  if (rv != CKR_OK) return base::Status::Unavailable("C_GetSlotList: " + RvName(rv));
   slots.resize(count);
   const std::string_view wanted = TrimBlanks(label);
   for (CK_SLOT_ID slot : slots) {
@@ -220,7 +220,7 @@ Result<CK_SLOT_ID> Module::FindSlotByTokenLabel(std::string_view label) const {
                                        sizeof(info.label));
     if (TrimBlanks(token_label) == wanted) return slot;
   }
-  return Status::NotFound("no PKCS#11 token labelled \"" + std::string(wanted) + "\"");
+  return base::Status::NotFound("no PKCS#11 token labelled \"" + std::string(wanted) + "\"");
 }
 
 Session::Session(Session&& other) noexcept
@@ -234,18 +234,18 @@ Session::~Session() {
 
 CK_FUNCTION_LIST* Session::fn() const { return pool_->fn(); }
 
-Status Session::Check(CK_RV rv, std::string_view what) {
-  if (rv == CKR_OK) return Status::Ok();
+base::Status Session::Check(CK_RV rv, std::string_view what) {
+  if (rv == CKR_OK) return base::Status::Ok();
   if (RvBreaksSession(rv)) broken_ = true;
   return RvToStatus(rv, what);
 }
 
-Result<std::unique_ptr<SessionPool>> SessionPool::Open(std::shared_ptr<Module> module,
-                                                       CK_SLOT_ID slot, SecretBytes pin,
-                                                       size_t max_sessions) {
+base::Result<std::unique_ptr<SessionPool>> SessionPool::Open(std::shared_ptr<Module> module,
+                                                             CK_SLOT_ID slot, base::SecretBytes pin,
+                                                             size_t max_sessions) {
   std::unique_ptr<SessionPool> pool(new SessionPool(std::move(module), slot, std::move(pin),
                                                     max_sessions == 0 ? 1 : max_sessions));
-  Result<CK_SESSION_HANDLE> first = pool->OpenLoggedIn();
+  base::Result<CK_SESSION_HANDLE> first = pool->OpenLoggedIn();
   if (!first.ok()) return first.status();
   pool->idle_.push_back(*first);
   pool->open_count_ = 1;
@@ -259,24 +259,25 @@ SessionPool::~SessionPool() {
   // application).
 }
 
-Result<CK_SESSION_HANDLE> SessionPool::OpenLoggedIn() {
+base::Result<CK_SESSION_HANDLE> SessionPool::OpenLoggedIn() {
   CK_SESSION_HANDLE handle = CK_INVALID_HANDLE;
   CK_RV rv =
       fn()->C_OpenSession(slot_, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &handle);
   if (rv != CKR_OK) {
-    Status status = RvToStatus(rv, "C_OpenSession");
-    return status.code() == StatusCode::kUnavailable ? status
-                                                     : Status::Unavailable(status.message());
+    base::Status status = RvToStatus(rv, "C_OpenSession");
+    return status.code() == base::StatusCode::kUnavailable
+               ? status
+               : base::Status::Unavailable(status.message());
   }
   rv = fn()->C_Login(handle, CKU_USER, pin_.data(), static_cast<CK_ULONG>(pin_.size()));
   if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
     (void)fn()->C_CloseSession(handle);
-    return Status::Unavailable("C_Login: " + RvName(rv));
+    return base::Status::Unavailable("C_Login: " + RvName(rv));
   }
   return handle;
 }
 
-Result<Session> SessionPool::Acquire() {
+base::Result<Session> SessionPool::Acquire() {
   std::unique_lock lock(mutex_);
   const auto deadline = std::chrono::steady_clock::now() + kAcquireTimeout;
   for (;;) {
@@ -289,7 +290,7 @@ Result<Session> SessionPool::Acquire() {
       ++open_count_;  // reserve the slot, then open outside the lock: login can be slow on real
                       // HSMs
       lock.unlock();
-      Result<CK_SESSION_HANDLE> opened = OpenLoggedIn();
+      base::Result<CK_SESSION_HANDLE> opened = OpenLoggedIn();
       if (!opened.ok()) {
         lock.lock();
         --open_count_;
@@ -300,7 +301,7 @@ Result<Session> SessionPool::Acquire() {
     }
     if (returned_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
         open_count_ >= max_sessions_) {
-      return Status::Unavailable("no PKCS#11 session became free in time");
+      return base::Status::Unavailable("no PKCS#11 session became free in time");
     }
   }
 }
@@ -316,10 +317,10 @@ void SessionPool::Release(CK_SESSION_HANDLE handle, bool broken) {
   returned_.notify_one();
 }
 
-Result<std::vector<uint8_t>> GetBytes(Session& session, CK_OBJECT_HANDLE object,
-                                      CK_ATTRIBUTE_TYPE type) {
+base::Result<std::vector<uint8_t>> GetBytes(Session& session, CK_OBJECT_HANDLE object,
+                                            CK_ATTRIBUTE_TYPE type) {
   CK_ATTRIBUTE attribute{type, nullptr, 0};
-  if (Status s =
+  if (base::Status s =
           session.Check(session.fn()->C_GetAttributeValue(session.handle(), object, &attribute, 1),
                         "C_GetAttributeValue");
       !s.ok()) {
@@ -327,7 +328,7 @@ Result<std::vector<uint8_t>> GetBytes(Session& session, CK_OBJECT_HANDLE object,
   }
   std::vector<uint8_t> value(attribute.ulValueLen);
   attribute.pValue = value.data();
-  if (Status s =
+  if (base::Status s =
           session.Check(session.fn()->C_GetAttributeValue(session.handle(), object, &attribute, 1),
                         "C_GetAttributeValue");
       !s.ok()) {
@@ -337,10 +338,10 @@ Result<std::vector<uint8_t>> GetBytes(Session& session, CK_OBJECT_HANDLE object,
   return value;
 }
 
-Result<bool> GetBool(Session& session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type) {
+base::Result<bool> GetBool(Session& session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type) {
   CK_BBOOL value = CK_FALSE;
   CK_ATTRIBUTE attribute = AttrOf(type, value);
-  if (Status s =
+  if (base::Status s =
           session.Check(session.fn()->C_GetAttributeValue(session.handle(), object, &attribute, 1),
                         "C_GetAttributeValue");
       !s.ok()) {
@@ -349,10 +350,10 @@ Result<bool> GetBool(Session& session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYP
   return value == CK_TRUE;
 }
 
-Result<CK_ULONG> GetUlong(Session& session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type) {
+base::Result<CK_ULONG> GetUlong(Session& session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type) {
   CK_ULONG value = 0;
   CK_ATTRIBUTE attribute = AttrOf(type, value);
-  if (Status s =
+  if (base::Status s =
           session.Check(session.fn()->C_GetAttributeValue(session.handle(), object, &attribute, 1),
                         "C_GetAttributeValue");
       !s.ok()) {
@@ -361,17 +362,18 @@ Result<CK_ULONG> GetUlong(Session& session, CK_OBJECT_HANDLE object, CK_ATTRIBUT
   return value;
 }
 
-Result<std::vector<CK_OBJECT_HANDLE>> FindObjects(Session& session, std::span<CK_ATTRIBUTE> templ,
-                                                  size_t limit) {
+base::Result<std::vector<CK_OBJECT_HANDLE>> FindObjects(Session& session,
+                                                        std::span<CK_ATTRIBUTE> templ,
+                                                        size_t limit) {
   CK_FUNCTION_LIST* fn = session.fn();
-  if (Status s = session.Check(fn->C_FindObjectsInit(session.handle(), templ.data(),
-                                                     static_cast<CK_ULONG>(templ.size())),
-                               "C_FindObjectsInit");
+  if (base::Status s = session.Check(fn->C_FindObjectsInit(session.handle(), templ.data(),
+                                                           static_cast<CK_ULONG>(templ.size())),
+                                     "C_FindObjectsInit");
       !s.ok()) {
     return s;
   }
   std::vector<CK_OBJECT_HANDLE> found;
-  Status status = Status::Ok();
+  base::Status status = base::Status::Ok();
   for (;;) {
     CK_OBJECT_HANDLE batch[256];
     CK_ULONG count = 0;
@@ -380,12 +382,13 @@ Result<std::vector<CK_OBJECT_HANDLE>> FindObjects(Session& session, std::span<CK
     if (!status.ok() || count == 0) break;
     found.insert(found.end(), batch, batch + count);
     if (found.size() > limit) {
-      status = Status::Internal("too many PKCS#11 objects match");
+      status = base::Status::Internal("too many PKCS#11 objects match");
       break;
     }
   }
   // Always end the search, or the session stays busy (CKR_OPERATION_ACTIVE) for its next user.
-  if (Status end = session.Check(fn->C_FindObjectsFinal(session.handle()), "C_FindObjectsFinal");
+  if (base::Status end =
+          session.Check(fn->C_FindObjectsFinal(session.handle()), "C_FindObjectsFinal");
       !end.ok()) {
     session.MarkBroken();
     if (status.ok()) status = end;

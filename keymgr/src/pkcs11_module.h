@@ -13,8 +13,8 @@
 #include <string_view>
 #include <vector>
 
-#include "keymgr/secret_bytes.h"
-#include "keymgr/status.h"
+#include "base/secret_bytes.h"
+#include "base/status.h"
 
 namespace keymgr::pkcs11 {
 
@@ -23,7 +23,7 @@ std::string RvName(CK_RV rv);
 // RvToStatus maps a failed return value to a Status whose message starts with `what`: lost module,
 // device or session and a rejected PIN become kUnavailable, a missing object kNotFound, bad input
 // kInvalidArgument, and everything else kInternal.
-Status RvToStatus(CK_RV rv, std::string_view what);
+base::Status RvToStatus(CK_RV rv, std::string_view what);
 // RvBreaksSession is true for return values after which the session must not be reused.
 bool RvBreaksSession(CK_RV rv);
 
@@ -34,7 +34,7 @@ class Module {
  public:
   // Load dlopens `path`, fetches its function list and calls C_Initialize. Fails with kUnavailable
   // if the file cannot be loaded, is not a PKCS#11 module, or refuses to initialise.
-  static Result<std::shared_ptr<Module>> Load(const std::string& path);
+  static base::Result<std::shared_ptr<Module>> Load(const std::string& path);
   ~Module();
   Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
@@ -42,7 +42,7 @@ class Module {
   CK_FUNCTION_LIST* fn() const { return functions_; }
   // FindSlotByTokenLabel returns the slot whose token label (blank-padded to 32) equals `label`.
   // Fails with kNotFound if no present token has it, kUnavailable if the slot list cannot be read.
-  Result<CK_SLOT_ID> FindSlotByTokenLabel(std::string_view label) const;
+  base::Result<CK_SLOT_ID> FindSlotByTokenLabel(std::string_view label) const;
 
  private:
   Module(void* handle, CK_FUNCTION_LIST* functions, bool finalize_on_close)
@@ -69,7 +69,7 @@ class Session {
   CK_FUNCTION_LIST* fn() const;
   // Check returns Ok for CKR_OK; otherwise marks the session broken when `rv` requires it and maps
   // `rv`.
-  Status Check(CK_RV rv, std::string_view what);
+  base::Status Check(CK_RV rv, std::string_view what);
   // MarkBroken makes the destructor close the session instead of returning it to the pool.
   void MarkBroken() { broken_ = true; }
 
@@ -90,30 +90,32 @@ class SessionPool {
  public:
   // Open opens the first session on `slot` and logs in, so a wrong PIN fails here rather than at
   // first use.
-  static Result<std::unique_ptr<SessionPool>> Open(std::shared_ptr<Module> module, CK_SLOT_ID slot,
-                                                   SecretBytes pin, size_t max_sessions);
+  static base::Result<std::unique_ptr<SessionPool>> Open(std::shared_ptr<Module> module,
+                                                         CK_SLOT_ID slot, base::SecretBytes pin,
+                                                         size_t max_sessions);
   ~SessionPool();
 
   // Acquire returns an idle session, opens a new one, or waits (bounded) for one to be returned.
   // Fails with kUnavailable if the module cannot open a session or none is returned in time.
-  Result<Session> Acquire();
+  base::Result<Session> Acquire();
   CK_FUNCTION_LIST* fn() const { return module_->fn(); }
   const std::shared_ptr<Module>& module() const { return module_; }
 
  private:
   friend class Session;
-  SessionPool(std::shared_ptr<Module> module, CK_SLOT_ID slot, SecretBytes pin, size_t max_sessions)
+  SessionPool(std::shared_ptr<Module> module, CK_SLOT_ID slot, base::SecretBytes pin,
+              size_t max_sessions)
       : module_(std::move(module)),
         slot_(slot),
         pin_(std::move(pin)),
         max_sessions_(max_sessions) {}
 
-  Result<CK_SESSION_HANDLE> OpenLoggedIn();
+  base::Result<CK_SESSION_HANDLE> OpenLoggedIn();
   void Release(CK_SESSION_HANDLE handle, bool broken);
 
   std::shared_ptr<Module> module_;
   CK_SLOT_ID slot_;
-  SecretBytes pin_;
+  base::SecretBytes pin_;
   size_t max_sessions_;
   std::mutex mutex_;
   std::condition_variable returned_;
@@ -123,17 +125,18 @@ class SessionPool {
 
 // Attribute helpers. `GetBytes` reads a variable-length attribute; `GetBool`/`GetUlong` a fixed
 // one.
-Result<std::vector<uint8_t>> GetBytes(Session& session, CK_OBJECT_HANDLE object,
-                                      CK_ATTRIBUTE_TYPE type);
-Result<bool> GetBool(Session& session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type);
-Result<CK_ULONG> GetUlong(Session& session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type);
+base::Result<std::vector<uint8_t>> GetBytes(Session& session, CK_OBJECT_HANDLE object,
+                                            CK_ATTRIBUTE_TYPE type);
+base::Result<bool> GetBool(Session& session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type);
+base::Result<CK_ULONG> GetUlong(Session& session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type);
 // kMaxFoundObjects bounds one search: far above any validator fleet's key count (tens of
 // thousands), low enough that a runaway module cannot exhaust memory.
 inline constexpr size_t kMaxFoundObjects = size_t{1} << 20;
 // FindObjects returns every object matching `templ`. Fails with kInternal if more than `limit`
 // match, rather than return a silently truncated list.
-Result<std::vector<CK_OBJECT_HANDLE>> FindObjects(Session& session, std::span<CK_ATTRIBUTE> templ,
-                                                  size_t limit = kMaxFoundObjects);
+base::Result<std::vector<CK_OBJECT_HANDLE>> FindObjects(Session& session,
+                                                        std::span<CK_ATTRIBUTE> templ,
+                                                        size_t limit = kMaxFoundObjects);
 
 // Attr builds a CK_ATTRIBUTE pointing at caller-owned storage (PKCS#11 takes non-const pointers).
 inline CK_ATTRIBUTE Attr(CK_ATTRIBUTE_TYPE type, const void* value, size_t size) {

@@ -14,9 +14,9 @@
 #include <utility>
 #include <vector>
 
+#include "base/secret_bytes.h"
+#include "base/status.h"
 #include "keymgr/merlin.h"
-#include "keymgr/secret_bytes.h"
-#include "keymgr/status.h"
 #include "sr25519_internal.h"
 
 namespace keymgr {
@@ -62,7 +62,7 @@ void EnsureSodium() {
 
 template <size_t N>
 void WipeArray(std::array<uint8_t, N>& bytes) {
-  Wipe(std::span<uint8_t>(bytes));
+  base::Wipe(std::span<uint8_t>(bytes));
 }
 
 // IsCanonicalScalar reports whether `bytes` < l. Constant time, since secret scalars pass through.
@@ -247,9 +247,9 @@ std::array<uint8_t, kSr25519VrfSignatureSize> Sr25519VrfSignature::Serialize() c
   return out;
 }
 
-Result<Sr25519VrfSignature> Sr25519VrfSignature::Parse(std::span<const uint8_t> bytes) {
+base::Result<Sr25519VrfSignature> Sr25519VrfSignature::Parse(std::span<const uint8_t> bytes) {
   if (bytes.size() != kSr25519VrfSignatureSize) {
-    return Status::InvalidArgument("sr25519 VRF signature must be 96 bytes");
+    return base::Status::InvalidArgument("sr25519 VRF signature must be 96 bytes");
   }
   Sr25519VrfSignature signature;
   std::memcpy(signature.pre_output.data(), bytes.data(), kSr25519VrfPreOutputSize);
@@ -258,14 +258,14 @@ Result<Sr25519VrfSignature> Sr25519VrfSignature::Parse(std::span<const uint8_t> 
   // Same rule as schnorrkel's VRFProof::from_bytes, which Substrate's decoder applies.
   const std::span<const uint8_t> proof(signature.proof);
   if (!IsCanonicalScalar(proof.first(32)) || !IsCanonicalScalar(proof.last(32))) {
-    return Status::InvalidArgument("sr25519 VRF proof scalar is not canonical");
+    return base::Status::InvalidArgument("sr25519 VRF proof scalar is not canonical");
   }
   return signature;
 }
 
-Result<Sr25519Keypair> Sr25519Keypair::FromMiniSecret(std::span<const uint8_t> mini_secret) {
+base::Result<Sr25519Keypair> Sr25519Keypair::FromMiniSecret(std::span<const uint8_t> mini_secret) {
   if (mini_secret.size() != kSr25519MiniSecretSize) {
-    return Status::InvalidArgument("sr25519 mini-secret must be 32 bytes");
+    return base::Status::InvalidArgument("sr25519 mini-secret must be 32 bytes");
   }
   EnsureSodium();
   // Ed25519-mode expansion: clamp as Ed25519 does, then divide by the cofactor so the scalar is a
@@ -282,25 +282,25 @@ Result<Sr25519Keypair> Sr25519Keypair::FromMiniSecret(std::span<const uint8_t> m
     carry = static_cast<uint8_t>(low_bits << 5);
   }
   // expanded now holds scalar (< 2^252 < l) || nonce, the canonical secret layout.
-  Result<Sr25519Keypair> keypair = FromSecret(expanded);
+  base::Result<Sr25519Keypair> keypair = FromSecret(expanded);
   WipeArray(expanded);
   return keypair;
 }
 
-Result<Sr25519Keypair> Sr25519Keypair::FromSecret(std::span<const uint8_t> secret) {
+base::Result<Sr25519Keypair> Sr25519Keypair::FromSecret(std::span<const uint8_t> secret) {
   if (secret.size() != kSr25519SecretSize) {
-    return Status::InvalidArgument("sr25519 secret must be 64 bytes");
+    return base::Status::InvalidArgument("sr25519 secret must be 64 bytes");
   }
   const std::span<const uint8_t> scalar_bytes = secret.subspan(kScalarOffset, 32);
   if (!IsCanonicalScalar(scalar_bytes)) {
-    return Status::InvalidArgument("sr25519 secret scalar is not canonical");
+    return base::Status::InvalidArgument("sr25519 secret scalar is not canonical");
   }
   // schnorrkel would accept zero, but its public key is the identity and anyone can sign for it.
   if (IsZero(scalar_bytes)) {
-    return Status::InvalidArgument("sr25519 secret scalar is zero");
+    return base::Status::InvalidArgument("sr25519 secret scalar is zero");
   }
   EnsureSodium();
-  SecretBytes guarded = SecretBytes::CopyFrom(secret);
+  base::SecretBytes guarded = base::SecretBytes::CopyFrom(secret);
   Scalar scalar = CopyScalar(guarded.span().subspan(kScalarOffset, 32));
   const Sr25519Public public_key = BaseMul(scalar);
   WipeArray(scalar);
@@ -324,7 +324,7 @@ Sr25519Keypair Sr25519Keypair::DeriveHard(const ChainCode& chain_code) const {
   transcript.AppendMessage("secret-key", secret.subspan(kScalarOffset, 32));
   std::array<uint8_t, kSr25519MiniSecretSize> mini_secret;
   transcript.ChallengeBytes("HDKD-hard", mini_secret);
-  Result<Sr25519Keypair> child = FromMiniSecret(mini_secret);
+  base::Result<Sr25519Keypair> child = FromMiniSecret(mini_secret);
   WipeArray(mini_secret);
   // A 32-byte mini-secret always expands: the only failure is a wrong length.
   return std::move(child).value();
@@ -397,10 +397,10 @@ bool Sr25519Verify(std::span<const uint8_t> public_key, std::span<const uint8_t>
   return sodium_memcmp(recomputed_r.data(), claimed_r.data(), recomputed_r.size()) == 0;
 }
 
-Result<Sr25519Public> Sr25519DeriveSoftPublic(std::span<const uint8_t> public_key,
-                                              const ChainCode& chain_code) {
+base::Result<Sr25519Public> Sr25519DeriveSoftPublic(std::span<const uint8_t> public_key,
+                                                    const ChainCode& chain_code) {
   if (!IsValidPoint(public_key)) {
-    return Status::InvalidArgument("sr25519 public key is not a valid ristretto255 point");
+    return base::Status::InvalidArgument("sr25519 public key is not a valid ristretto255 point");
   }
   MerlinTranscript transcript = HdkdTranscript(chain_code);
   const Scalar scalar = SoftDerivationScalar(transcript, public_key);
@@ -442,18 +442,20 @@ bool Sr25519VrfVerify(std::span<const uint8_t> public_key, const MerlinTranscrip
   return sodium_memcmp(expected_c.data(), c.data(), c.size()) == 0;
 }
 
-Result<std::vector<uint8_t>> Sr25519VrfMakeBytes(std::span<const uint8_t> public_key,
-                                                 const MerlinTranscript& input,
-                                                 const Sr25519VrfPreOutput& pre_output,
-                                                 std::span<const uint8_t> context, size_t out_len) {
+base::Result<std::vector<uint8_t>> Sr25519VrfMakeBytes(std::span<const uint8_t> public_key,
+                                                       const MerlinTranscript& input,
+                                                       const Sr25519VrfPreOutput& pre_output,
+                                                       std::span<const uint8_t> context,
+                                                       size_t out_len) {
   if (!IsValidPoint(public_key)) {
-    return Status::InvalidArgument("sr25519 public key is not a valid ristretto255 point");
+    return base::Status::InvalidArgument("sr25519 public key is not a valid ristretto255 point");
   }
   if (!IsValidPoint(pre_output) || IsIdentityEncoding(pre_output)) {
-    return Status::InvalidArgument("sr25519 VRF pre-output is not a valid non-identity point");
+    return base::Status::InvalidArgument(
+        "sr25519 VRF pre-output is not a valid non-identity point");
   }
   if (out_len > kMaxVrfOutputBytes) {
-    return Status::InvalidArgument("sr25519 VRF output length too large");
+    return base::Status::InvalidArgument("sr25519 VRF output length too large");
   }
   const Point input_point = VrfInputPoint(input, public_key);
   MerlinTranscript result("VRFResult");
@@ -543,7 +545,7 @@ Sr25519Keypair Sr25519DeriveSoftWithRandom(const Sr25519Keypair& keypair,
                std::span<uint8_t>(child_secret).subspan(kNonceOffset, kNonceSize));
   crypto_core_ristretto255_scalar_add(child_secret.data() + kScalarOffset,
                                       secret.data() + kScalarOffset, scalar.data());
-  Result<Sr25519Keypair> child = Sr25519Keypair::FromSecret(child_secret);
+  base::Result<Sr25519Keypair> child = Sr25519Keypair::FromSecret(child_secret);
   WipeArray(child_secret);
   if (!child.ok()) {
     // Only a child scalar of exactly zero fails, which takes a 2^-252 accident.

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "keymgr/hex.h"
+#include "base/hex.h"
 #include "keymgr/merlin.h"
 #include "sr25519_internal.h"
 
@@ -29,7 +29,7 @@ constexpr std::string_view kOracleRandomHex =
     "030a11181f262d343b424950575e656c737a81888f969da4abb2b9c0c7ced5dc";
 
 std::vector<uint8_t> Unhex(std::string_view text) {
-  Result<std::vector<uint8_t>> bytes = HexDecode(text);
+  base::Result<std::vector<uint8_t>> bytes = base::HexDecode(text);
   EXPECT_TRUE(bytes.ok()) << text;
   return bytes.ok() ? bytes.value() : std::vector<uint8_t>();
 }
@@ -52,7 +52,7 @@ std::span<const uint8_t> Bytes(std::string_view text) {
 std::vector<uint8_t> ToVector(std::string_view text) { return {text.begin(), text.end()}; }
 
 Sr25519Keypair KeypairFromHex(std::string_view mini_secret_hex) {
-  Result<Sr25519Keypair> keypair = Sr25519Keypair::FromMiniSecret(Unhex(mini_secret_hex));
+  base::Result<Sr25519Keypair> keypair = Sr25519Keypair::FromMiniSecret(Unhex(mini_secret_hex));
   EXPECT_TRUE(keypair.ok());
   return std::move(keypair).value();
 }
@@ -84,31 +84,31 @@ std::array<uint8_t, 32> AddGroupOrder(std::span<const uint8_t> scalar) {
 
 TEST(Sr25519Test, MiniSecretToPublicKnownAnswers) {
   // sp_core sr25519.rs tests sr_test_vector_should_work and seeded_pair_should_work.
-  EXPECT_EQ(HexEncode(KeypairFromHex(kSeedHex).public_key()), kPublicHex);
-  Result<Sr25519Keypair> seeded =
+  EXPECT_EQ(base::HexEncode(KeypairFromHex(kSeedHex).public_key()), kPublicHex);
+  base::Result<Sr25519Keypair> seeded =
       Sr25519Keypair::FromMiniSecret(Bytes("12345678901234567890123456789012"));
   ASSERT_TRUE(seeded.ok());
-  EXPECT_EQ(HexEncode(seeded->public_key()),
+  EXPECT_EQ(base::HexEncode(seeded->public_key()),
             "741c08a06f41c596608f6774259bd9043304adfa5d3eea62760bd9be97634d63");
 }
 
 TEST(Sr25519Test, ExpansionMatchesOracleSecret) {
   // @scure/sr25519 secretFromSeed, converted from its (8a || nonce) form to canonical a || nonce.
-  EXPECT_EQ(HexEncode(KeypairFromHex(kSeedHex).secret()),
+  EXPECT_EQ(base::HexEncode(KeypairFromHex(kSeedHex).secret()),
             "866fd0f00965665948cf251e582180a7ffff042d1b1078b41404de00b229fd09"
             "9b4f0afe280b746a778684e75442502057b7473a03f08f96f5a38e9287e01f8f");
 }
 
 TEST(Sr25519Test, FromMiniSecretRejectsWrongLength) {
   EXPECT_EQ(Sr25519Keypair::FromMiniSecret(std::vector<uint8_t>(31)).status().code(),
-            StatusCode::kInvalidArgument);
+            base::StatusCode::kInvalidArgument);
   EXPECT_EQ(Sr25519Keypair::FromMiniSecret(std::vector<uint8_t>(33)).status().code(),
-            StatusCode::kInvalidArgument);
+            base::StatusCode::kInvalidArgument);
 }
 
 TEST(Sr25519Test, FromSecretRoundTripsAndRejectsBadScalars) {
   const Sr25519Keypair keypair = KeypairFromHex(kSeedHex);
-  Result<Sr25519Keypair> reloaded = Sr25519Keypair::FromSecret(keypair.secret());
+  base::Result<Sr25519Keypair> reloaded = Sr25519Keypair::FromSecret(keypair.secret());
   ASSERT_TRUE(reloaded.ok());
   EXPECT_EQ(reloaded->public_key(), keypair.public_key());
 
@@ -117,13 +117,14 @@ TEST(Sr25519Test, FromSecretRoundTripsAndRejectsBadScalars) {
   // refuses.
   const std::array<uint8_t, 32> shifted = AddGroupOrder(std::span(secret).first(32));
   std::copy(shifted.begin(), shifted.end(), secret.begin());
-  EXPECT_EQ(Sr25519Keypair::FromSecret(secret).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Sr25519Keypair::FromSecret(secret).status().code(), base::StatusCode::kInvalidArgument);
 
   std::vector<uint8_t> zero_scalar(64, 0);
   zero_scalar[40] = 1;
-  EXPECT_EQ(Sr25519Keypair::FromSecret(zero_scalar).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Sr25519Keypair::FromSecret(zero_scalar).status().code(),
+            base::StatusCode::kInvalidArgument);
   EXPECT_EQ(Sr25519Keypair::FromSecret(std::vector<uint8_t>(63, 1)).status().code(),
-            StatusCode::kInvalidArgument);
+            base::StatusCode::kInvalidArgument);
   // l - 1 is the largest canonical scalar.
   std::vector<uint8_t> largest =
       Unhex("ecd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
@@ -155,7 +156,7 @@ TEST(Sr25519Test, SignMatchesOracleWithFixedRandomness) {
   for (const Case& test_case : cases) {
     const Sr25519Signature signature = internal::Sr25519SignWithRandom(
         keypair, test_case.message, kSubstrateSigningContext, OracleRandom());
-    EXPECT_EQ(HexEncode(signature), test_case.signature_hex);
+    EXPECT_EQ(base::HexEncode(signature), test_case.signature_hex);
     EXPECT_TRUE(
         Sr25519Verify(keypair.public_key(), test_case.message, Unhex(test_case.signature_hex)));
   }
@@ -264,11 +265,11 @@ TEST(Sr25519Test, GarbageNeverVerifiesOrCrashes) {
     for (uint8_t& byte : vrf_bytes) {
       byte = next_byte();
     }
-    Result<Sr25519VrfSignature> parsed = Sr25519VrfSignature::Parse(vrf_bytes);
+    base::Result<Sr25519VrfSignature> parsed = Sr25519VrfSignature::Parse(vrf_bytes);
     if (parsed.ok()) {
       EXPECT_FALSE(Sr25519VrfVerify(public_key, MerlinTranscript("x"), std::nullopt, *parsed));
     }
-    Result<Sr25519Public> derived = Sr25519DeriveSoftPublic(public_key, public_key);
+    base::Result<Sr25519Public> derived = Sr25519DeriveSoftPublic(public_key, public_key);
     (void)derived;
   }
 }
@@ -279,7 +280,7 @@ TEST(Sr25519Test, HardDerivationMatchesOracle) {
       UnhexArray<32>("14416c6963650000000000000000000000000000000000000000000000000000");
   const Sr25519Keypair child = KeypairFromHex(kSeedHex).DeriveHard(alice);
   // @scure/sr25519 HDKD.secretHard, converted to canonical a || nonce.
-  EXPECT_EQ(HexEncode(child.secret()),
+  EXPECT_EQ(base::HexEncode(child.secret()),
             "1a74477d004ff8e945dd5cfbb099802f1df6b66db001f89d02af73308ea1970a"
             "925b139a8c48550a89ca6b5d36cc9f75c30f2f705b4c42a7df10b19b98815a2c");
 }
@@ -292,13 +293,13 @@ TEST(Sr25519Test, DevPhraseAliceKnownAnswers) {
       KeypairFromHex("fac7959dbfe72f052e5a0c3c8d6530f202b02fd8f9f5ca3580ec8deb7797479e");
   const ChainCode alice =
       UnhexArray<32>("14416c6963650000000000000000000000000000000000000000000000000000");
-  EXPECT_EQ(HexEncode(dev.DeriveHard(alice).public_key()),
+  EXPECT_EQ(base::HexEncode(dev.DeriveHard(alice).public_key()),
             "d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d");
-  EXPECT_EQ(HexEncode(dev.DeriveSoft(alice).public_key()),
+  EXPECT_EQ(base::HexEncode(dev.DeriveSoft(alice).public_key()),
             "d6c71059dbbe9ad2b0ed3f289738b800836eb425544ce694825285b958ca755e");
-  Result<Sr25519Public> soft_public = Sr25519DeriveSoftPublic(dev.public_key(), alice);
+  base::Result<Sr25519Public> soft_public = Sr25519DeriveSoftPublic(dev.public_key(), alice);
   ASSERT_TRUE(soft_public.ok());
-  EXPECT_EQ(HexEncode(*soft_public),
+  EXPECT_EQ(base::HexEncode(*soft_public),
             "d6c71059dbbe9ad2b0ed3f289738b800836eb425544ce694825285b958ca755e");
 }
 
@@ -308,13 +309,13 @@ TEST(Sr25519Test, SoftDerivationMatchesOracleAndPublicDerivation) {
   const Sr25519Keypair parent = KeypairFromHex(kSeedHex);
   // @scure/sr25519 HDKD.secretSoft with the same randomness, converted to canonical a || nonce.
   const Sr25519Keypair child = internal::Sr25519DeriveSoftWithRandom(parent, alice, OracleRandom());
-  EXPECT_EQ(HexEncode(child.secret()),
+  EXPECT_EQ(base::HexEncode(child.secret()),
             "6f727435a4ba3ebbccb15fdb4ad612ecb99c8e4032fe81d2c7e4f2215106c004"
             "742858d5a8833bca628381c0c60ef2b01ba969461ccdeb9cd2ef78d297847b31");
-  EXPECT_EQ(HexEncode(child.public_key()),
+  EXPECT_EQ(base::HexEncode(child.public_key()),
             "4408576097c9908473f1488cf4a1629c6aa19ba68636bbdf919c2b06d2c3a64f");
 
-  Result<Sr25519Public> from_public = Sr25519DeriveSoftPublic(parent.public_key(), alice);
+  base::Result<Sr25519Public> from_public = Sr25519DeriveSoftPublic(parent.public_key(), alice);
   ASSERT_TRUE(from_public.ok());
   EXPECT_EQ(*from_public, child.public_key());
   // With fresh randomness the nonce differs (as upstream) but the key does not.
@@ -327,9 +328,9 @@ TEST(Sr25519Test, SoftDerivationMatchesOracleAndPublicDerivation) {
 TEST(Sr25519Test, DeriveSoftPublicRejectsInvalidPoint) {
   const ChainCode chain_code{};
   EXPECT_EQ(Sr25519DeriveSoftPublic(std::vector<uint8_t>(32, 0xff), chain_code).status().code(),
-            StatusCode::kInvalidArgument);
+            base::StatusCode::kInvalidArgument);
   EXPECT_EQ(Sr25519DeriveSoftPublic(std::vector<uint8_t>(31, 0), chain_code).status().code(),
-            StatusCode::kInvalidArgument);
+            base::StatusCode::kInvalidArgument);
 }
 
 TEST(Sr25519VrfTest, SignMatchesOracleWithFixedRandomness) {
@@ -338,7 +339,7 @@ TEST(Sr25519VrfTest, SignMatchesOracleWithFixedRandomness) {
   // both.
   const Sr25519VrfSignature plain = internal::Sr25519VrfSignWithRandom(
       keypair, SigningContextTranscript("substrate", "vrf message"), std::nullopt, OracleRandom());
-  EXPECT_EQ(HexEncode(plain.Serialize()),
+  EXPECT_EQ(base::HexEncode(plain.Serialize()),
             "06cc80de5ef6fdfa0ae8a993f5df4452adc216054f8a0f327592355f5d2db008"
             "40f0551d68dd5f113cfa34ce7baf9607d439cf3961c7979fabc3a27a35887800"
             "0d1f009ac91fec608d6d58a11343d251b290027b7760fb7d9a1f1c9308cea30e");
@@ -347,7 +348,7 @@ TEST(Sr25519VrfTest, SignMatchesOracleWithFixedRandomness) {
   extra.AppendMessage("", "extra data");
   const Sr25519VrfSignature with_extra = internal::Sr25519VrfSignWithRandom(
       keypair, SigningContextTranscript("ctx", "another"), extra, OracleRandom());
-  EXPECT_EQ(HexEncode(with_extra.Serialize()),
+  EXPECT_EQ(base::HexEncode(with_extra.Serialize()),
             "40be212a114eb3f61514dc5478c4d11ebe8919a7eb0945408667b9d1b29c5270"
             "1cf0b1470c55a90e348860afd75165f88d1dc23ff8aefb5351b26499389bb303"
             "ac06132a5557b06f7e152f2ffda0dd24f5fb9bbc583dacd3e6275a15c403ae0d");
@@ -362,11 +363,11 @@ TEST(Sr25519VrfTest, MakeBytesMatchesIndependentComputation) {
   const std::vector<uint8_t> public_key = Unhex(kPublicHex);
   const Sr25519VrfPreOutput pre_output =
       UnhexArray<32>("06cc80de5ef6fdfa0ae8a993f5df4452adc216054f8a0f327592355f5d2db008");
-  Result<std::vector<uint8_t>> bytes =
+  base::Result<std::vector<uint8_t>> bytes =
       Sr25519VrfMakeBytes(public_key, SigningContextTranscript("substrate", "vrf message"),
                           pre_output, Bytes("my context"), 16);
   ASSERT_TRUE(bytes.ok());
-  EXPECT_EQ(HexEncode(*bytes), "f38c7d3fecac9116d4d66156ff448dea");
+  EXPECT_EQ(base::HexEncode(*bytes), "f38c7d3fecac9116d4d66156ff448dea");
 }
 
 TEST(Sr25519VrfTest, RoundTripAndPreOutputAgree) {
@@ -385,15 +386,15 @@ TEST(Sr25519VrfTest, RoundTripAndPreOutputAgree) {
   EXPECT_EQ(first.pre_output, second.pre_output);
   EXPECT_EQ(keypair.VrfPreOutput(input), first.pre_output);
 
-  Result<std::vector<uint8_t>> bytes_first = Sr25519VrfMakeBytes(
+  base::Result<std::vector<uint8_t>> bytes_first = Sr25519VrfMakeBytes(
       keypair.public_key(), input, first.pre_output, Bytes("substrate-babe-vrf"), 16);
-  Result<std::vector<uint8_t>> bytes_again = Sr25519VrfMakeBytes(
+  base::Result<std::vector<uint8_t>> bytes_again = Sr25519VrfMakeBytes(
       keypair.public_key(), input, keypair.VrfPreOutput(input), Bytes("substrate-babe-vrf"), 16);
   ASSERT_TRUE(bytes_first.ok());
   ASSERT_TRUE(bytes_again.ok());
   EXPECT_EQ(bytes_first->size(), 16u);
   EXPECT_EQ(*bytes_first, *bytes_again);
-  Result<std::vector<uint8_t>> other_context = Sr25519VrfMakeBytes(
+  base::Result<std::vector<uint8_t>> other_context = Sr25519VrfMakeBytes(
       keypair.public_key(), input, first.pre_output, Bytes("another-context"), 16);
   ASSERT_TRUE(other_context.ok());
   EXPECT_NE(*other_context, *bytes_first);
@@ -456,19 +457,19 @@ TEST(Sr25519VrfTest, ParseAndSerialize) {
       keypair.VrfSign(SigningContextTranscript("substrate", "p"), std::nullopt);
   const std::array<uint8_t, kSr25519VrfSignatureSize> wire = signature.Serialize();
   EXPECT_TRUE(std::equal(signature.pre_output.begin(), signature.pre_output.end(), wire.begin()));
-  Result<Sr25519VrfSignature> parsed = Sr25519VrfSignature::Parse(wire);
+  base::Result<Sr25519VrfSignature> parsed = Sr25519VrfSignature::Parse(wire);
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(parsed->pre_output, signature.pre_output);
   EXPECT_EQ(parsed->proof, signature.proof);
 
   EXPECT_EQ(Sr25519VrfSignature::Parse(std::span(wire).first(95)).status().code(),
-            StatusCode::kInvalidArgument);
+            base::StatusCode::kInvalidArgument);
   std::array<uint8_t, kSr25519VrfSignatureSize> bad_c = wire;
   bad_c[63] = 0xff;
-  EXPECT_EQ(Sr25519VrfSignature::Parse(bad_c).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Sr25519VrfSignature::Parse(bad_c).status().code(), base::StatusCode::kInvalidArgument);
   std::array<uint8_t, kSr25519VrfSignatureSize> bad_s = wire;
   bad_s[95] = 0xff;
-  EXPECT_EQ(Sr25519VrfSignature::Parse(bad_s).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Sr25519VrfSignature::Parse(bad_s).status().code(), base::StatusCode::kInvalidArgument);
 }
 
 TEST(Sr25519VrfTest, MakeBytesRejectsBadInput) {
@@ -478,15 +479,15 @@ TEST(Sr25519VrfTest, MakeBytesRejectsBadInput) {
   Sr25519VrfPreOutput identity{};
   EXPECT_EQ(
       Sr25519VrfMakeBytes(keypair.public_key(), input, identity, Bytes("c"), 16).status().code(),
-      StatusCode::kInvalidArgument);
+      base::StatusCode::kInvalidArgument);
   EXPECT_EQ(Sr25519VrfMakeBytes(std::vector<uint8_t>(32, 0xff), input, pre_output, Bytes("c"), 16)
                 .status()
                 .code(),
-            StatusCode::kInvalidArgument);
+            base::StatusCode::kInvalidArgument);
   EXPECT_EQ(Sr25519VrfMakeBytes(keypair.public_key(), input, pre_output, Bytes("c"), 1u << 20)
                 .status()
                 .code(),
-            StatusCode::kInvalidArgument);
+            base::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -62,7 +62,7 @@ std::string Base58Encode(std::span<const uint8_t> bytes) {
   return out;
 }
 
-Result<std::vector<uint8_t>> Base58Decode(std::string_view text) {
+base::Result<std::vector<uint8_t>> Base58Decode(std::string_view text) {
   size_t leading_ones = 0;
   while (leading_ones < text.size() && text[leading_ones] == kBase58Alphabet[0]) {
     ++leading_ones;
@@ -72,7 +72,7 @@ Result<std::vector<uint8_t>> Base58Decode(std::string_view text) {
   for (size_t i = leading_ones; i < text.size(); ++i) {
     const size_t value = kBase58Alphabet.find(text[i]);
     if (value == std::string_view::npos) {
-      return Status::InvalidArgument("address has a character outside the base58 alphabet");
+      return base::Status::InvalidArgument("address has a character outside the base58 alphabet");
     }
     uint32_t carry = static_cast<uint32_t>(value);
     for (uint8_t& byte : bytes) {
@@ -92,15 +92,15 @@ Result<std::vector<uint8_t>> Base58Decode(std::string_view text) {
 
 }  // namespace
 
-Result<std::string> Ss58Encode(std::span<const uint8_t> public_key, uint16_t prefix) {
+base::Result<std::string> Ss58Encode(std::span<const uint8_t> public_key, uint16_t prefix) {
   if (!IsSupportedKeySize(public_key.size())) {
-    return Status::InvalidArgument("SS58 public key must be 32 or 33 bytes");
+    return base::Status::InvalidArgument("SS58 public key must be 32 or 33 bytes");
   }
   if (prefix > kMaxPrefix) {
-    return Status::InvalidArgument("SS58 prefix is above 16383");
+    return base::Status::InvalidArgument("SS58 prefix is above 16383");
   }
   if (IsReservedPrefix(prefix)) {
-    return Status::InvalidArgument("SS58 prefixes 46 and 47 are reserved");
+    return base::Status::InvalidArgument("SS58 prefixes 46 and 47 are reserved");
   }
   std::vector<uint8_t> data;
   if (prefix <= kLastOneBytePrefix) {
@@ -117,17 +117,17 @@ Result<std::string> Ss58Encode(std::span<const uint8_t> public_key, uint16_t pre
   return Base58Encode(data);
 }
 
-Result<Ss58Address> Ss58Decode(std::string_view address) {
+base::Result<Ss58Address> Ss58Decode(std::string_view address) {
   if (address.empty() || address.size() > kMaxAddressChars) {
-    return Status::InvalidArgument("SS58 address has an impossible length");
+    return base::Status::InvalidArgument("SS58 address has an impossible length");
   }
-  Result<std::vector<uint8_t>> decoded = Base58Decode(address);
+  base::Result<std::vector<uint8_t>> decoded = Base58Decode(address);
   if (!decoded.ok()) {
     return decoded.status();
   }
   const std::vector<uint8_t>& data = *decoded;
   if (data.size() < 2) {
-    return Status::InvalidArgument("SS58 address is too short");
+    return base::Status::InvalidArgument("SS58 address is too short");
   }
 
   size_t prefix_size = 0;
@@ -143,22 +143,22 @@ Result<Ss58Address> Ss58Decode(std::string_view address) {
     // sp_core would accept a two-byte spelling of a one-byte prefix; Ss58Encode never writes one,
     // and giving an address two spellings helps no one, so refuse it.
     if (prefix <= kLastOneBytePrefix) {
-      return Status::InvalidArgument("SS58 address has a non-canonical two-byte prefix");
+      return base::Status::InvalidArgument("SS58 address has a non-canonical two-byte prefix");
     }
   } else {
-    return Status::InvalidArgument("SS58 address has an invalid prefix byte");
+    return base::Status::InvalidArgument("SS58 address has an invalid prefix byte");
   }
   if (data.size() < prefix_size + kChecksumSize ||
       !IsSupportedKeySize(data.size() - prefix_size - kChecksumSize)) {
-    return Status::InvalidArgument("SS58 address has an unsupported length");
+    return base::Status::InvalidArgument("SS58 address has an unsupported length");
   }
   if (IsReservedPrefix(prefix)) {
-    return Status::InvalidArgument("SS58 address uses a reserved prefix");
+    return base::Status::InvalidArgument("SS58 address uses a reserved prefix");
   }
   const size_t body_size = data.size() - kChecksumSize;
   const auto expected = Checksum(std::span(data).first(body_size));
   if (std::memcmp(expected.data(), data.data() + body_size, kChecksumSize) != 0) {
-    return Status::InvalidArgument("SS58 address checksum does not match");
+    return base::Status::InvalidArgument("SS58 address checksum does not match");
   }
   Ss58Address out;
   out.prefix = prefix;

@@ -6,12 +6,12 @@
 #include <random>
 #include <string>
 
-#include "keymgr/hex.h"
+#include "base/hex.h"
 
 namespace keymgr {
 namespace {
 
-std::vector<uint8_t> FromHex(std::string_view hex) { return HexDecode(hex).value(); }
+std::vector<uint8_t> FromHex(std::string_view hex) { return base::HexDecode(hex).value(); }
 
 // //Alice public keys from the spec (sr25519, 32 bytes; ecdsa, 33 bytes compressed).
 const std::vector<uint8_t> kAliceSr25519 =
@@ -47,10 +47,10 @@ constexpr AddressVector kAddresses[] = {
 
 TEST(Ss58Test, EncodesKnownAddresses) {
   for (const AddressVector& vector : kAddresses) {
-    Result<std::string> sr = Ss58Encode(kAliceSr25519, vector.prefix);
+    base::Result<std::string> sr = Ss58Encode(kAliceSr25519, vector.prefix);
     ASSERT_TRUE(sr.ok()) << vector.prefix;
     EXPECT_EQ(*sr, vector.sr25519_address) << vector.prefix;
-    Result<std::string> ec = Ss58Encode(kAliceEcdsa, vector.prefix);
+    base::Result<std::string> ec = Ss58Encode(kAliceEcdsa, vector.prefix);
     ASSERT_TRUE(ec.ok()) << vector.prefix;
     EXPECT_EQ(*ec, vector.ecdsa_address) << vector.prefix;
   }
@@ -58,11 +58,11 @@ TEST(Ss58Test, EncodesKnownAddresses) {
 
 TEST(Ss58Test, DecodesKnownAddresses) {
   for (const AddressVector& vector : kAddresses) {
-    Result<Ss58Address> sr = Ss58Decode(vector.sr25519_address);
+    base::Result<Ss58Address> sr = Ss58Decode(vector.sr25519_address);
     ASSERT_TRUE(sr.ok()) << vector.sr25519_address;
     EXPECT_EQ(sr->prefix, vector.prefix);
     EXPECT_EQ(sr->public_key, kAliceSr25519);
-    Result<Ss58Address> ec = Ss58Decode(vector.ecdsa_address);
+    base::Result<Ss58Address> ec = Ss58Decode(vector.ecdsa_address);
     ASSERT_TRUE(ec.ok()) << vector.ecdsa_address;
     EXPECT_EQ(ec->prefix, vector.prefix);
     EXPECT_EQ(ec->public_key, kAliceEcdsa);
@@ -74,9 +74,9 @@ TEST(Ss58Test, RoundTripsEveryPrefixAndLeadingZeroKeys) {
   key[31] = 1;  // leading zero bytes exercise base58's '1' handling only with prefix 0
   for (uint32_t prefix = 0; prefix <= 16383; prefix += (prefix < 300 ? 1 : 97)) {
     if (prefix == 46 || prefix == 47) continue;
-    Result<std::string> address = Ss58Encode(key, static_cast<uint16_t>(prefix));
+    base::Result<std::string> address = Ss58Encode(key, static_cast<uint16_t>(prefix));
     ASSERT_TRUE(address.ok()) << prefix;
-    Result<Ss58Address> decoded = Ss58Decode(*address);
+    base::Result<Ss58Address> decoded = Ss58Decode(*address);
     ASSERT_TRUE(decoded.ok()) << prefix;
     EXPECT_EQ(decoded->prefix, prefix);
     EXPECT_EQ(decoded->public_key, key);
@@ -85,12 +85,12 @@ TEST(Ss58Test, RoundTripsEveryPrefixAndLeadingZeroKeys) {
 
 TEST(Ss58Test, EncodeRejectsReservedOrOutOfRangePrefixesAndBadKeyLengths) {
   for (uint16_t prefix : {uint16_t{46}, uint16_t{47}, uint16_t{16384}, uint16_t{65535}}) {
-    EXPECT_EQ(Ss58Encode(kAliceSr25519, prefix).status().code(), StatusCode::kInvalidArgument)
+    EXPECT_EQ(Ss58Encode(kAliceSr25519, prefix).status().code(), base::StatusCode::kInvalidArgument)
         << prefix;
   }
   for (size_t size : {0u, 1u, 31u, 34u, 64u}) {
     const std::vector<uint8_t> key(size, 7);
-    EXPECT_EQ(Ss58Encode(key, 42).status().code(), StatusCode::kInvalidArgument) << size;
+    EXPECT_EQ(Ss58Encode(key, 42).status().code(), base::StatusCode::kInvalidArgument) << size;
   }
 }
 
@@ -124,9 +124,9 @@ TEST(Ss58Test, DecodeRejectsMalformedInput) {
       "yNfuy5qCeZLhrK5ZK7UKiLpttnZ3xN7fVWGWMJgRjYcbt5ZVR",
   };
   for (const std::string& address : cases) {
-    Result<Ss58Address> decoded = Ss58Decode(address);
+    base::Result<Ss58Address> decoded = Ss58Decode(address);
     EXPECT_FALSE(decoded.ok()) << address;
-    EXPECT_EQ(decoded.status().code(), StatusCode::kInvalidArgument) << address;
+    EXPECT_EQ(decoded.status().code(), base::StatusCode::kInvalidArgument) << address;
   }
 }
 

@@ -74,8 +74,8 @@ std::string_view TakeWhile(std::string_view& input, Predicate allowed) {
   return prefix;
 }
 
-SecretBytes CopyText(std::string_view text) {
-  return SecretBytes::CopyFrom(
+base::SecretBytes CopyText(std::string_view text) {
+  return base::SecretBytes::CopyFrom(
       std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
 }
 
@@ -88,9 +88,9 @@ std::optional<uint8_t> HexNibble(uint8_t c) {
 
 }  // namespace
 
-Result<ParsedSuri> ParseSuri(std::string_view suri) {
+base::Result<ParsedSuri> ParseSuri(std::string_view suri) {
   if (!IsValidUtf8(suri)) {
-    return Status::InvalidArgument("SURI is not valid UTF-8");
+    return base::Status::InvalidArgument("SURI is not valid UTF-8");
   }
   std::string_view input = suri;
   const std::string_view phrase = TakeWhile(input, IsPhraseChar);
@@ -106,20 +106,20 @@ Result<ParsedSuri> ParseSuri(std::string_view suri) {
       input.remove_prefix(2);
       const std::string_view junction = TakeWhile(input, [](char c) { return c != '/'; });
       if (junction.empty()) {
-        return Status::InvalidArgument("SURI has an empty hard junction");
+        return base::Status::InvalidArgument("SURI has an empty hard junction");
       }
       parsed.path.push_back(DeriveJunction::FromText(junction, /*hard=*/true));
     } else if (input.starts_with("/")) {
       input.remove_prefix(1);
       const std::string_view junction = TakeWhile(input, [](char c) { return c != '/'; });
       if (junction.empty()) {
-        return Status::InvalidArgument("SURI has an empty soft junction");
+        return base::Status::InvalidArgument("SURI has an empty soft junction");
       }
       parsed.path.push_back(DeriveJunction::FromText(junction, /*hard=*/false));
     } else {
-      return Status::InvalidArgument(password.has_value()
-                                         ? "SURI has an invalid character in its password"
-                                         : "SURI has an invalid character in its phrase");
+      return base::Status::InvalidArgument(password.has_value()
+                                               ? "SURI has an invalid character in its password"
+                                               : "SURI has an invalid character in its phrase");
     }
   }
 
@@ -131,20 +131,20 @@ Result<ParsedSuri> ParseSuri(std::string_view suri) {
   return parsed;
 }
 
-Result<SecretBytes> RootSecretFromSuri(const ParsedSuri& suri) {
+base::Result<base::SecretBytes> RootSecretFromSuri(const ParsedSuri& suri) {
   const std::span<const uint8_t> phrase = suri.phrase.span();
   if (phrase.size() >= 2 && phrase[0] == '0' && phrase[1] == 'x') {
     // A raw seed: Substrate ignores the password here, and so do we.
     const std::span<const uint8_t> digits = phrase.subspan(2);
     if (digits.size() != 2 * kSeedSize) {
-      return Status::InvalidArgument("0x seed must be exactly 32 bytes (64 hex digits)");
+      return base::Status::InvalidArgument("0x seed must be exactly 32 bytes (64 hex digits)");
     }
-    SecretBytes seed(kSeedSize);
+    base::SecretBytes seed(kSeedSize);
     for (size_t i = 0; i < kSeedSize; ++i) {
       const std::optional<uint8_t> high = HexNibble(digits[2 * i]);
       const std::optional<uint8_t> low = HexNibble(digits[2 * i + 1]);
       if (!high.has_value() || !low.has_value()) {
-        return Status::InvalidArgument("0x seed has a non-hex character");
+        return base::Status::InvalidArgument("0x seed has a non-hex character");
       }
       seed.data()[i] = static_cast<uint8_t>((*high << 4) | *low);
     }
@@ -152,7 +152,7 @@ Result<SecretBytes> RootSecretFromSuri(const ParsedSuri& suri) {
   }
 
   const std::string_view phrase_text(reinterpret_cast<const char*>(phrase.data()), phrase.size());
-  Result<SecretBytes> entropy = MnemonicToEntropy(phrase_text);
+  base::Result<base::SecretBytes> entropy = MnemonicToEntropy(phrase_text);
   if (!entropy.ok()) {
     return entropy.status();
   }

@@ -7,12 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "keymgr/hex.h"
+#include "base/hex.h"
 
 namespace keymgr {
 namespace {
 
-std::string_view AsText(const SecretBytes& secret) {
+std::string_view AsText(const base::SecretBytes& secret) {
   return {reinterpret_cast<const char*>(secret.data()), secret.size()};
 }
 
@@ -99,10 +99,10 @@ const ParseCase kParseCases[] = {
 TEST(SuriTest, ParsesLikeAddressUri) {
   for (const ParseCase& test : kParseCases) {
     SCOPED_TRACE(test.suri);
-    Result<ParsedSuri> parsed = ParseSuri(test.suri);
+    base::Result<ParsedSuri> parsed = ParseSuri(test.suri);
     ASSERT_EQ(parsed.ok(), test.ok);
     if (!test.ok) {
-      EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument);
+      EXPECT_EQ(parsed.status().code(), base::StatusCode::kInvalidArgument);
       continue;
     }
     EXPECT_EQ(AsText(parsed->phrase), test.phrase);
@@ -119,14 +119,14 @@ TEST(SuriTest, ParsesLikeAddressUri) {
 }
 
 TEST(SuriTest, ErrorsDoNotRepeatSecrets) {
-  Result<ParsedSuri> parsed = ParseSuri("secretword!///hunter2");
+  base::Result<ParsedSuri> parsed = ParseSuri("secretword!///hunter2");
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(parsed.status().message().find("secretword"), std::string::npos);
   EXPECT_EQ(parsed.status().message().find("hunter2"), std::string::npos);
 }
 
-Result<SecretBytes> Root(std::string_view suri) {
-  Result<ParsedSuri> parsed = ParseSuri(suri);
+base::Result<base::SecretBytes> Root(std::string_view suri) {
+  base::Result<ParsedSuri> parsed = ParseSuri(suri);
   if (!parsed.ok()) return parsed.status();
   return RootSecretFromSuri(*parsed);
 }
@@ -138,9 +138,9 @@ TEST(SuriTest, HexSeedIsTheRootAndIgnoresThePassword) {
   for (const std::string& suri :
        {"0x" + std::string(kSeedHex), "0x" + std::string(kSeedHex) + "///pw",
         std::string("0x9D61B19DEFFD5A60BA844AF492EC2CC44449C5697B326919703BAC031CAE7F60")}) {
-    Result<SecretBytes> root = Root(suri);
+    base::Result<base::SecretBytes> root = Root(suri);
     ASSERT_TRUE(root.ok()) << suri;
-    EXPECT_EQ(HexEncode(root->span()), kSeedHex) << suri;
+    EXPECT_EQ(base::HexEncode(root->span()), kSeedHex) << suri;
   }
 }
 
@@ -149,25 +149,25 @@ TEST(SuriTest, HexSeedMustBeExactly32Bytes) {
   for (const std::string& suri :
        {std::string("0x"), "0x" + seed.substr(2), "0x" + seed + "00", "0x" + seed.substr(1),
         "0x" + seed.substr(0, 63) + "g", "0x0x" + seed}) {
-    Result<SecretBytes> root = Root(suri);
+    base::Result<base::SecretBytes> root = Root(suri);
     ASSERT_FALSE(root.ok()) << suri;
-    EXPECT_EQ(root.status().code(), StatusCode::kInvalidArgument) << suri;
+    EXPECT_EQ(root.status().code(), base::StatusCode::kInvalidArgument) << suri;
   }
 }
 
 TEST(SuriTest, PhraseRootIsSubstrateSeedFromEntropy) {
   // substrate-bip39 vector: entropy 7f7f..7f with password "Substrate" -> seed 4313...; the root is
   // its first 32 bytes.
-  Result<SecretBytes> root = Root(
+  base::Result<base::SecretBytes> root = Root(
       "legal winner thank year wave sausage worth useful legal winner thank yellow///Substrate");
   ASSERT_TRUE(root.ok());
-  EXPECT_EQ(HexEncode(root->span()),
+  EXPECT_EQ(base::HexEncode(root->span()),
             "4313249608fe8ac10fd5886c92c4579007272cb77c21551ee5b8d60b78041685");
 }
 
 TEST(SuriTest, MissingPhraseMeansDevPhrase) {
-  Result<SecretBytes> implicit = Root("//Alice");
-  Result<SecretBytes> explicit_phrase = Root(std::string(kDevPhrase) + "//Alice");
+  base::Result<base::SecretBytes> implicit = Root("//Alice");
+  base::Result<base::SecretBytes> explicit_phrase = Root(std::string(kDevPhrase) + "//Alice");
   ASSERT_TRUE(implicit.ok());
   ASSERT_TRUE(explicit_phrase.ok());
   EXPECT_TRUE(implicit->Equals(explicit_phrase->span()));
@@ -178,9 +178,9 @@ TEST(SuriTest, InvalidPhrasesFail) {
        {"hello world", "Bottom drive obey lake curtain smoke basket hold race lonely fit walk",
         "bottom drive obey lake curtain smoke basket hold race lonely fit  walk",
         "bottom drive obey lake curtain smoke basket hold race lonely fit walk //Alice", "0xzz"}) {
-    Result<SecretBytes> root = Root(suri);
+    base::Result<base::SecretBytes> root = Root(suri);
     ASSERT_FALSE(root.ok()) << suri;
-    EXPECT_EQ(root.status().code(), StatusCode::kInvalidArgument) << suri;
+    EXPECT_EQ(root.status().code(), base::StatusCode::kInvalidArgument) << suri;
   }
 }
 

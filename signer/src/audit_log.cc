@@ -15,14 +15,14 @@
 #include <utility>
 
 #include "audit_field.h"
-#include "keymgr/hash.h"
-#include "keymgr/hex.h"
+#include "base/hash.h"
+#include "base/hex.h"
 
 namespace signer {
 namespace {
 
-using keymgr::Result;
-using keymgr::Status;
+using base::Result;
+using base::Status;
 
 const std::string kZeroHash(64, '0');
 
@@ -49,8 +49,8 @@ Status WriteAll(int fd, std::string_view bytes) {
 std::string AuditLineHash(std::string_view line) {
   const auto bytes =
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(line.data()), line.size());
-  const auto hash = keymgr::Blake2b256(bytes);
-  return keymgr::HexEncode(hash);
+  const auto hash = base::Blake2b256(bytes);
+  return base::HexEncode(hash);
 }
 
 namespace {

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "keymgr/status.h"
+#include "base/status.h"
 
 namespace signer {
 
@@ -38,7 +38,7 @@ struct AuditRecord {
 class AuditSink {
  public:
   virtual ~AuditSink() = default;
-  virtual keymgr::Status Append(const AuditRecord& record) = 0;
+  virtual base::Status Append(const AuditRecord& record) = 0;
 };
 
 // AuditFile is where an AuditLog's bytes go. The real one (AuditLog::Open) is an O_APPEND file;
@@ -49,9 +49,9 @@ class AuditFile {
   virtual ~AuditFile() = default;
   // Append writes all of `bytes` at the end, or fails with kUnavailable (then an unknown prefix of
   // them may have been written).
-  virtual keymgr::Status Append(std::string_view bytes) = 0;
+  virtual base::Status Append(std::string_view bytes) = 0;
   // Sync makes everything appended so far durable (fdatasync), or fails with kUnavailable.
-  virtual keymgr::Status Sync() = 0;
+  virtual base::Status Sync() = 0;
 };
 
 // AuditLog appends to a file. Line format (docs/signerd.md): a JSON object with, in this order,
@@ -79,11 +79,11 @@ class AuditLog final : public AuditSink {
   // kInvalidArgument: an operator must look at it. An unreadable file, or a repair that cannot be
   // written (full disk), fails with kUnavailable and leaves the log as it was, apart from a partial
   // copy or repair line that the next Open repairs again.
-  static keymgr::Result<std::unique_ptr<AuditLog>> Open(const std::string& path);
+  static base::Result<std::unique_ptr<AuditLog>> Open(const std::string& path);
   // Create continues the chain of `existing_text` (the file's current bytes, which the caller read)
   // in `file`. kInvalidArgument if `existing_text` does not verify. Takes ownership of `file`.
-  static keymgr::Result<std::unique_ptr<AuditLog>> Create(std::unique_ptr<AuditFile> file,
-                                                          std::string_view existing_text);
+  static base::Result<std::unique_ptr<AuditLog>> Create(std::unique_ptr<AuditFile> file,
+                                                        std::string_view existing_text);
   ~AuditLog() override;
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
@@ -92,7 +92,7 @@ class AuditLog final : public AuditSink {
   // log is or becomes broken; then nothing about this record may be assumed written. The line
   // holds BoundAuditRecord(record) (audit_field.h): client-chosen fields that are not valid are
   // replaced by their length and a short escaped prefix, so a line stays a few KiB at most.
-  keymgr::Status Append(const AuditRecord& record) override;
+  base::Status Append(const AuditRecord& record) override;
 
   // LineObserver sees every line (without its newline) once it is durable, exactly once, in chain
   // order. It runs on the thread of the group leader that wrote the line while that leader still
@@ -158,7 +158,7 @@ AuditVerifyReport VerifyAuditText(std::string_view text);
 
 // VerifyAuditFile reads `path` in bounded chunks and verifies it. kNotFound if it cannot be
 // opened, kUnavailable if reading it fails.
-keymgr::Result<AuditVerifyReport> VerifyAuditFile(const std::string& path);
+base::Result<AuditVerifyReport> VerifyAuditFile(const std::string& path);
 
 // AuditLineHash is the chain hash of one line (without its newline), lower-case hex.
 std::string AuditLineHash(std::string_view line);

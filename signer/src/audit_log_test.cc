@@ -226,27 +226,27 @@ class GatedFile final : public AuditFile {
   };
   explicit GatedFile(Shared& shared) : shared_(shared) {}
 
-  keymgr::Status Append(std::string_view bytes) override {
+  base::Status Append(std::string_view bytes) override {
     std::unique_lock<std::mutex> lock(shared_.mutex);
     shared_.writes.emplace_back(bytes);
     if (shared_.writes.size() == 1) {
       shared_.first_write_entered = true;
       shared_.changed.notify_all();
       shared_.changed.wait(lock, [&] { return shared_.gate_open; });
-      return keymgr::Status::Ok();
+      return base::Status::Ok();
     }
     if (shared_.fail_after_first == FailAt::kAppend) {
-      return keymgr::Status::Unavailable("injected write failure");
+      return base::Status::Unavailable("injected write failure");
     }
-    return keymgr::Status::Ok();
+    return base::Status::Ok();
   }
-  keymgr::Status Sync() override {
+  base::Status Sync() override {
     std::lock_guard<std::mutex> lock(shared_.mutex);
     ++shared_.syncs;
     if (shared_.syncs > 1 && shared_.fail_after_first == FailAt::kSync) {
-      return keymgr::Status::Unavailable("injected sync failure");
+      return base::Status::Unavailable("injected sync failure");
     }
-    return keymgr::Status::Ok();
+    return base::Status::Ok();
   }
 
  private:
@@ -265,7 +265,7 @@ TEST_P(AuditGroupFailureTest, AFailedGroupFailsEveryCallerInItAndBreaksTheLog) {
   (*log)->SetLineObserver(
       [&](std::string_view line, const AuditRecord&) { observed.emplace_back(line); });
 
-  keymgr::Status leader_status = keymgr::Status::Internal("not run");
+  base::Status leader_status = base::Status::Internal("not run");
   std::thread leader([&] { leader_status = (*log)->Append(VoteRecord(0, 0)); });
   {
     std::unique_lock<std::mutex> lock(shared.mutex);
@@ -273,7 +273,7 @@ TEST_P(AuditGroupFailureTest, AFailedGroupFailsEveryCallerInItAndBreaksTheLog) {
                                         [&] { return shared.first_write_entered; }));
   }
   // While the leader's write is held, the followers queue behind it: they form the next group.
-  std::vector<keymgr::Status> statuses(kFollowers, keymgr::Status::Internal("not run"));
+  std::vector<base::Status> statuses(kFollowers, base::Status::Internal("not run"));
   std::vector<std::thread> followers;
   for (int i = 0; i < kFollowers; ++i) {
     followers.emplace_back([&, i] { statuses[i] = (*log)->Append(VoteRecord(1, i)); });
@@ -295,15 +295,15 @@ TEST_P(AuditGroupFailureTest, AFailedGroupFailsEveryCallerInItAndBreaksTheLog) {
   ASSERT_EQ(shared.writes.size(), 2u);
   // The followers went out as one group: one write holding all their lines.
   EXPECT_EQ(std::count(shared.writes[1].begin(), shared.writes[1].end(), '\n'), kFollowers);
-  for (const keymgr::Status& status : statuses) {
-    EXPECT_EQ(status.code(), keymgr::StatusCode::kUnavailable);
+  for (const base::Status& status : statuses) {
+    EXPECT_EQ(status.code(), base::StatusCode::kUnavailable);
   }
   // Only the durable line was observed; the failed group's lines never were.
   ASSERT_EQ(observed.size(), 1u);
   EXPECT_EQ(observed[0] + "\n", shared.writes[0]);
   EXPECT_TRUE(VerifyAuditText(shared.writes[0]).ok);
   // Broken: later appends fail without touching the file.
-  EXPECT_EQ((*log)->Append(VoteRecord(2, 0)).code(), keymgr::StatusCode::kUnavailable);
+  EXPECT_EQ((*log)->Append(VoteRecord(2, 0)).code(), base::StatusCode::kUnavailable);
   EXPECT_EQ(shared.writes.size(), 2u);
   EXPECT_EQ((*log)->stats().lines, 1u);
 }
@@ -314,7 +314,7 @@ INSTANTIATE_TEST_SUITE_P(WriteOrSync, AuditGroupFailureTest,
 TEST_F(AuditLogTest, CreateRefusesABrokenExistingChain) {
   GatedFile::Shared shared;
   EXPECT_EQ(AuditLog::Create(std::make_unique<GatedFile>(shared), "{}\n").status().code(),
-            keymgr::StatusCode::kInvalidArgument);
+            base::StatusCode::kInvalidArgument);
 }
 
 // A real write failure from the kernel: the file may not grow past RLIMIT_FSIZE (EFBIG).
@@ -332,12 +332,12 @@ TEST_F(AuditLogTest, ARealWriteFailureBreaksTheLog) {
   rlimit limited = saved;
   limited.rlim_cur = static_cast<rlim_t>(size_before + 10);  // room for a torn prefix only
   ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
-  const keymgr::Status failed = (*log)->Append(VoteRecord(0, 0));
+  const base::Status failed = (*log)->Append(VoteRecord(0, 0));
   ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &saved), 0);
   ASSERT_EQ(::sigaction(SIGXFSZ, &previous, nullptr), 0);
-  EXPECT_EQ(failed.code(), keymgr::StatusCode::kUnavailable);
+  EXPECT_EQ(failed.code(), base::StatusCode::kUnavailable);
   // With room again, the log still refuses: its tail is torn.
-  EXPECT_EQ((*log)->Append(VoteRecord(0, 1)).code(), keymgr::StatusCode::kUnavailable);
+  EXPECT_EQ((*log)->Append(VoteRecord(0, 1)).code(), base::StatusCode::kUnavailable);
   EXPECT_EQ(std::filesystem::file_size(path_), size_before + 10);
   auto report = VerifyAuditFile(path_);
   ASSERT_TRUE(report.ok());
@@ -549,7 +549,7 @@ TEST_F(AuditLogTest, OnlyATornTailIsRepairedNeverAnEditOrABreakBeforeIt) {
     SCOPED_TRACE(text);
     WriteAllTo(path_, text);
     auto log = AuditLog::Open(path_);
-    EXPECT_EQ(log.status().code(), keymgr::StatusCode::kInvalidArgument);
+    EXPECT_EQ(log.status().code(), base::StatusCode::kInvalidArgument);
     EXPECT_EQ(ReadAll(path_), text);
   }
   for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
@@ -569,7 +569,7 @@ class StallingFile final : public AuditFile {
   StallingFile(const StallingFile&) = delete;
   StallingFile& operator=(const StallingFile&) = delete;
 
-  keymgr::Status Append(std::string_view bytes) override {
+  base::Status Append(std::string_view bytes) override {
     if (++writes_ == stall_at_) {
       // Half of a group of equal-length lines can end on a line boundary: back off into a line.
       size_t cut = bytes.size() / 2;
@@ -579,10 +579,10 @@ class StallingFile final : public AuditFile {
       if (::write(stalled_fd_, &byte, 1) != 1) ::_exit(5);
       for (;;) ::pause();
     }
-    return WriteFully(bytes) ? keymgr::Status::Ok() : keymgr::Status::Unavailable("write failed");
+    return WriteFully(bytes) ? base::Status::Ok() : base::Status::Unavailable("write failed");
   }
-  keymgr::Status Sync() override {
-    return ::fdatasync(fd_) == 0 ? keymgr::Status::Ok() : keymgr::Status::Unavailable("sync");
+  base::Status Sync() override {
+    return ::fdatasync(fd_) == 0 ? base::Status::Ok() : base::Status::Unavailable("sync");
   }
 
  private:
@@ -609,7 +609,7 @@ class StallingFile final : public AuditFile {
 [[noreturn]] void AppendUntilKilled(const std::string& path, int ready_fd, int stall_at) {
   constexpr int kThreads = 8;
   constexpr int kAppendsBeforeReady = 50;
-  keymgr::Result<std::unique_ptr<AuditLog>> log = keymgr::Status::Internal("not opened");
+  base::Result<std::unique_ptr<AuditLog>> log = base::Status::Internal("not opened");
   if (stall_at == 0) {
     log = AuditLog::Open(path);
   } else {
@@ -734,7 +734,7 @@ TEST_F(AuditLogTest, ARealFullDiskFailsAppendsAndTheLogReopensOnceThereIsRoom) {
   {
     auto log = AuditLog::Open(path);
     ASSERT_TRUE(log.ok()) << log.status().message();
-    keymgr::Status failed = keymgr::Status::Ok();
+    base::Status failed = base::Status::Ok();
     int appended = 0;
     for (int i = 0; i < 10'000 && failed.ok(); ++i) {
       AuditRecord record = VoteRecord(0, i);
@@ -742,9 +742,9 @@ TEST_F(AuditLogTest, ARealFullDiskFailsAppendsAndTheLogReopensOnceThereIsRoom) {
       failed = (*log)->Append(record);
       appended += failed.ok() ? 1 : 0;
     }
-    ASSERT_EQ(failed.code(), keymgr::StatusCode::kUnavailable) << "the disk never filled up";
+    ASSERT_EQ(failed.code(), base::StatusCode::kUnavailable) << "the disk never filled up";
     EXPECT_GT(appended, 0);
-    EXPECT_EQ((*log)->Append(VoteRecord(0, 0)).code(), keymgr::StatusCode::kUnavailable);
+    EXPECT_EQ((*log)->Append(VoteRecord(0, 0)).code(), base::StatusCode::kUnavailable);
   }
   const std::string full = ReadAll(path);
   const bool torn = !full.empty() && full.back() != '\n';
@@ -752,7 +752,7 @@ TEST_F(AuditLogTest, ARealFullDiskFailsAppendsAndTheLogReopensOnceThereIsRoom) {
     // Still full: a repair has no room. Opening fails cleanly and leaves the log as it was.
     auto log = AuditLog::Open(path);
     if (torn) {
-      EXPECT_EQ(log.status().code(), keymgr::StatusCode::kUnavailable);
+      EXPECT_EQ(log.status().code(), base::StatusCode::kUnavailable);
     }
     EXPECT_EQ(ReadAll(path), full);
   }

@@ -12,13 +12,13 @@
 #include <string>
 #include <utility>
 
-#include "keymgr/hex.h"
+#include "base/hex.h"
 
 namespace signer {
 namespace {
 
-using keymgr::Result;
-using keymgr::Status;
+using base::Result;
+using base::Status;
 
 constexpr size_t kMaxConfigBytes = 1 << 20;
 
@@ -127,12 +127,6 @@ std::string Resolve(const std::string& path, std::string_view base_dir) {
   return (std::filesystem::path(base_dir) / candidate).lexically_normal().string();
 }
 
-#define SIGNER_RETURN_IF_ERROR(expr)   \
-  do {                                 \
-    Status status_ = (expr);           \
-    if (!status_.ok()) return status_; \
-  } while (false)
-
 Status ParseHsm(const YAML::Node& node, std::string_view base_dir, HsmConfig& out) {
   Section section(node, "hsm");
   SIGNER_RETURN_IF_ERROR(section.Check());
@@ -158,7 +152,7 @@ Status ParseHistory(const YAML::Node& node, std::string_view base_dir, HistoryCo
   SIGNER_RETURN_IF_ERROR(section.String("data_dir", true, out.data_dir));
   std::string genesis_text;
   SIGNER_RETURN_IF_ERROR(section.String("genesis_hash", true, genesis_text));
-  auto genesis = keymgr::HexDecode(genesis_text);
+  auto genesis = base::HexDecode(genesis_text);
   if (!genesis.ok() || genesis->size() != out.genesis_hash.size()) {
     return Status::InvalidArgument("history.genesis_hash must be 32 bytes of hex");
   }

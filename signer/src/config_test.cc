@@ -116,7 +116,7 @@ TEST(SignerConfigTest, RejectsBadFiles) {
     text.replace(at, test_case.from.size(), test_case.to);
     auto config = ParseSignerConfig(text, "/base");
     ASSERT_FALSE(config.ok()) << test_case.name;
-    EXPECT_EQ(config.status().code(), keymgr::StatusCode::kInvalidArgument) << test_case.name;
+    EXPECT_EQ(config.status().code(), base::StatusCode::kInvalidArgument) << test_case.name;
     EXPECT_NE(config.status().message().find(test_case.expected_message_part), std::string::npos)
         << test_case.name << ": " << config.status().message();
   }
@@ -125,7 +125,7 @@ TEST(SignerConfigTest, RejectsBadFiles) {
 TEST(SignerConfigTest, MissingFileIsNotFound) {
   auto config = LoadSignerConfig("/nonexistent/signer.json");
   ASSERT_FALSE(config.ok());
-  EXPECT_EQ(config.status().code(), keymgr::StatusCode::kNotFound);
+  EXPECT_EQ(config.status().code(), base::StatusCode::kNotFound);
 }
 
 std::string ServerConfigText(const std::string& server_body) {

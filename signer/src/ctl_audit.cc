@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "audit_log.h"
+#include "base/hex.h"
 #include "ctl_command.h"
 #include "kafka/audit_tail.h"
-#include "keymgr/hex.h"
 
 namespace signerctl {
 namespace {
@@ -102,7 +102,7 @@ Outcome RunTail(const TailArguments& arguments) {
     if (!key.ok()) {
       return Outcome::Usage(key.status().message());
     }
-    options.key = keymgr::HexEncode(*key);
+    options.key = base::HexEncode(*key);
   }
   for (const std::string& property : arguments.properties) {
     const size_t equals = property.find('=');

@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "keymgr/secret_bytes.h"
-#include "keymgr/status.h"
+#include "base/secret_bytes.h"
+#include "base/status.h"
 
 namespace signerctl {
 
@@ -72,27 +72,27 @@ void AddSuriOptions(CLI::App* command, SuriOptions& options, bool positional);
 // ResolveSuri returns the SURI from the one source given, in guarded memory, and wipes the copy
 // CLI11 kept. Fails with kInvalidArgument if no source or more than one command-line source is
 // given, or the file cannot be read; the message names the source, never its content.
-keymgr::Result<keymgr::SecretBytes> ResolveSuri(SuriOptions& options);
+base::Result<base::SecretBytes> ResolveSuri(SuriOptions& options);
 
 // SuriView views a SURI held in SecretBytes as text, without copying it.
-inline std::string_view SuriView(const keymgr::SecretBytes& suri) {
+inline std::string_view SuriView(const base::SecretBytes& suri) {
   return {reinterpret_cast<const char*>(suri.data()), suri.size()};
 }
 
 // SafeSuriError turns a failed SURI status into a one-line message. keymgr promises not to repeat
 // secrets; this checks anyway and drops the detail if any fragment of the SURI shows up in it.
-std::string SafeSuriError(const keymgr::Status& status, std::string_view suri);
+std::string SafeSuriError(const base::Status& status, std::string_view suri);
 
 // DecodeHexArgument decodes the value of option `name`, optionally requiring `expected_size` bytes.
 // The message names the option and the sizes, never the value.
-keymgr::Result<std::vector<uint8_t>> DecodeHexArgument(std::string_view name, std::string_view text,
-                                                       std::optional<size_t> expected_size = {});
+base::Result<std::vector<uint8_t>> DecodeHexArgument(std::string_view name, std::string_view text,
+                                                     std::optional<size_t> expected_size = {});
 
 // HexWithPrefix renders bytes as "0x" + lower-case hex, the CLI's output form.
 std::string HexWithPrefix(std::span<const uint8_t> bytes);
 
 // ReadTextFile reads a whole file of at most `max_size` bytes into a string (for non-secret input).
-keymgr::Result<std::string> ReadTextFile(const std::string& path, size_t max_size);
+base::Result<std::string> ReadTextFile(const std::string& path, size_t max_size);
 
 // Register*Commands add one subcommand group to `app` and its actions to `table`.
 void RegisterCryptoCommands(CLI::App& app, CommandTable& table);

@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "base/hex.h"
 #include "ctl_command.h"
-#include "keymgr/hex.h"
 
 namespace signerctl {
 namespace {
@@ -35,11 +35,10 @@ class FileDescriptor {
 // ReadInto fills `buffer` from `path` and returns how many bytes it read. Reading one byte more
 // than the caller accepts is how an oversized file is told apart from one of exactly the limit;
 // reading with read() rather than fstat sizes lets pipes such as /dev/stdin work too.
-keymgr::Result<size_t> ReadInto(const std::string& path, std::span<uint8_t> buffer) {
+base::Result<size_t> ReadInto(const std::string& path, std::span<uint8_t> buffer) {
   FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (file.get() < 0) {
-    return keymgr::Status::InvalidArgument(std::string("cannot open file: ") +
-                                           std::strerror(errno));
+    return base::Status::InvalidArgument(std::string("cannot open file: ") + std::strerror(errno));
   }
   size_t total = 0;
   while (total < buffer.size()) {
@@ -48,8 +47,8 @@ keymgr::Result<size_t> ReadInto(const std::string& path, std::span<uint8_t> buff
       continue;
     }
     if (got < 0) {
-      return keymgr::Status::InvalidArgument(std::string("cannot read file: ") +
-                                             std::strerror(errno));
+      return base::Status::InvalidArgument(std::string("cannot read file: ") +
+                                           std::strerror(errno));
     }
     if (got == 0) {
       break;
@@ -105,30 +104,30 @@ void AddSuriOptions(CLI::App* command, SuriOptions& options, bool positional) {
                               std::string(kSuriEnvVariable) + ")");
 }
 
-keymgr::Result<keymgr::SecretBytes> ResolveSuri(SuriOptions& options) {
+base::Result<base::SecretBytes> ResolveSuri(SuriOptions& options) {
   const bool from_line = options.inline_option != nullptr && options.inline_option->count() > 0;
   const bool from_file = options.file_option != nullptr && options.file_option->count() > 0;
   if (from_line && from_file) {
-    return keymgr::Status::InvalidArgument("give the SURI once: inline or with --suri-file");
+    return base::Status::InvalidArgument("give the SURI once: inline or with --suri-file");
   }
   if (from_line) {
-    auto suri = keymgr::SecretBytes::CopyFrom(
+    auto suri = base::SecretBytes::CopyFrom(
         {reinterpret_cast<const uint8_t*>(options.inline_suri.data()), options.inline_suri.size()});
-    keymgr::Wipe(
+    base::Wipe(
         {reinterpret_cast<uint8_t*>(options.inline_suri.data()), options.inline_suri.size()});
     if (suri.empty()) {
-      return keymgr::Status::InvalidArgument("the SURI is empty");
+      return base::Status::InvalidArgument("the SURI is empty");
     }
     return suri;
   }
   if (from_file) {
-    keymgr::SecretBytes buffer(kMaxSuriFileSize + 1);
+    base::SecretBytes buffer(kMaxSuriFileSize + 1);
     auto read = ReadInto(options.suri_file, buffer.span());
     if (!read.ok()) {
-      return keymgr::Status::InvalidArgument("--suri-file: " + read.status().message());
+      return base::Status::InvalidArgument("--suri-file: " + read.status().message());
     }
     if (*read > kMaxSuriFileSize) {
-      return keymgr::Status::InvalidArgument("--suri-file: file too large for a SURI");
+      return base::Status::InvalidArgument("--suri-file: file too large for a SURI");
     }
     // Only the first line counts, so a trailing newline (or CRLF) from an editor is harmless.
     size_t length = 0;
@@ -139,53 +138,50 @@ keymgr::Result<keymgr::SecretBytes> ResolveSuri(SuriOptions& options) {
       --length;
     }
     if (length == 0) {
-      return keymgr::Status::InvalidArgument("--suri-file: the first line is empty");
+      return base::Status::InvalidArgument("--suri-file: the first line is empty");
     }
-    return keymgr::SecretBytes::CopyFrom(buffer.span().first(length));
+    return base::SecretBytes::CopyFrom(buffer.span().first(length));
   }
   const char* from_env = std::getenv(std::string(kSuriEnvVariable).c_str());
   if (from_env != nullptr && from_env[0] != '\0') {
-    return keymgr::SecretBytes::CopyFrom(
+    return base::SecretBytes::CopyFrom(
         {reinterpret_cast<const uint8_t*>(from_env), std::strlen(from_env)});
   }
-  return keymgr::Status::InvalidArgument("no SURI given: use --suri-file, " +
-                                         std::string(kSuriEnvVariable) + " or --suri");
+  return base::Status::InvalidArgument("no SURI given: use --suri-file, " +
+                                       std::string(kSuriEnvVariable) + " or --suri");
 }
 
-std::string SafeSuriError(const keymgr::Status& status, std::string_view suri) {
+std::string SafeSuriError(const base::Status& status, std::string_view suri) {
   if (ContainsFragmentOf(status.message(), suri)) {
     return "invalid SURI";
   }
   return "invalid SURI: " + status.message();
 }
 
-keymgr::Result<std::vector<uint8_t>> DecodeHexArgument(std::string_view name, std::string_view text,
-                                                       std::optional<size_t> expected_size) {
-  auto bytes = keymgr::HexDecode(text);
+base::Result<std::vector<uint8_t>> DecodeHexArgument(std::string_view name, std::string_view text,
+                                                     std::optional<size_t> expected_size) {
+  auto bytes = base::HexDecode(text);
   if (!bytes.ok()) {
-    return keymgr::Status::InvalidArgument(std::string(name) + ": not valid hex");
+    return base::Status::InvalidArgument(std::string(name) + ": not valid hex");
   }
   if (expected_size.has_value() && bytes->size() != *expected_size) {
-    return keymgr::Status::InvalidArgument(std::string(name) + ": expected " +
-                                           std::to_string(*expected_size) + " bytes, got " +
-                                           std::to_string(bytes->size()));
+    return base::Status::InvalidArgument(std::string(name) + ": expected " +
+                                         std::to_string(*expected_size) + " bytes, got " +
+                                         std::to_string(bytes->size()));
   }
   return bytes;
 }
 
-std::string HexWithPrefix(std::span<const uint8_t> bytes) {
-  return "0x" + keymgr::HexEncode(bytes);
-}
+std::string HexWithPrefix(std::span<const uint8_t> bytes) { return "0x" + base::HexEncode(bytes); }
 
-keymgr::Result<std::string> ReadTextFile(const std::string& path, size_t max_size) {
+base::Result<std::string> ReadTextFile(const std::string& path, size_t max_size) {
   std::string text(max_size + 1, '\0');
   auto read = ReadInto(path, {reinterpret_cast<uint8_t*>(text.data()), text.size()});
   if (!read.ok()) {
     return read.status();
   }
   if (*read > max_size) {
-    return keymgr::Status::InvalidArgument("file larger than " + std::to_string(max_size) +
-                                           " bytes");
+    return base::Status::InvalidArgument("file larger than " + std::to_string(max_size) + " bytes");
   }
   text.resize(*read);
   return text;

@@ -4,9 +4,9 @@
 #include <optional>
 #include <string>
 
+#include "base/hash.h"
+#include "base/hex.h"
 #include "ctl_command.h"
-#include "keymgr/hash.h"
-#include "keymgr/hex.h"
 #include "keymgr/keypair.h"
 #include "keymgr/sr25519.h"
 #include "keymgr/ss58.h"
@@ -23,77 +23,65 @@ constexpr uint32_t kMaxSs58Prefix = 16383;
 
 const char* const kSchemeHelp = "signature scheme: sr25519, ed25519 or ecdsa";
 
-keymgr::Result<keymgr::Scheme> SchemeArgument(const std::string& name) {
-  auto scheme = keymgr::ParseScheme(name);
+base::Result<base::Scheme> SchemeArgument(const std::string& name) {
+  auto scheme = base::ParseScheme(name);
   if (!scheme.ok()) {
     // The value is not echoed: a mistyped command line may have put a secret in its place.
-    return keymgr::Status::InvalidArgument("--scheme: expected sr25519, ed25519 or ecdsa");
+    return base::Status::InvalidArgument("--scheme: expected sr25519, ed25519 or ecdsa");
   }
   return scheme;
 }
 
-size_t PublicKeySize(keymgr::Scheme scheme) {
+size_t SignatureSize(base::Scheme scheme) {
   switch (scheme) {
-    case keymgr::Scheme::kSr25519:
-      return keymgr::kSr25519PublicSize;
-    case keymgr::Scheme::kEd25519:
-      return keymgr::kEd25519PublicSize;
-    case keymgr::Scheme::kEcdsa:
-      return keymgr::kEcdsaPublicSize;
-  }
-  return 0;
-}
-
-size_t SignatureSize(keymgr::Scheme scheme) {
-  switch (scheme) {
-    case keymgr::Scheme::kSr25519:
+    case base::Scheme::kSr25519:
       return keymgr::kSr25519SignatureSize;
-    case keymgr::Scheme::kEd25519:
+    case base::Scheme::kEd25519:
       return keymgr::kEd25519SignatureSize;
-    case keymgr::Scheme::kEcdsa:
+    case base::Scheme::kEcdsa:
       return keymgr::kEcdsaSignatureSize;
   }
   return 0;
 }
 
-keymgr::Result<uint16_t> NetworkArgument(const std::string& text) {
+base::Result<uint16_t> NetworkArgument(const std::string& text) {
   uint32_t prefix = 0;
   const char* end = text.data() + text.size();
   auto [stop, error] = std::from_chars(text.data(), end, prefix);
   if (text.empty() || error != std::errc() || stop != end || prefix > kMaxSs58Prefix) {
-    return keymgr::Status::InvalidArgument("--network: expected an SS58 prefix 0..16383");
+    return base::Status::InvalidArgument("--network: expected an SS58 prefix 0..16383");
   }
   return static_cast<uint16_t>(prefix);
 }
 
 // PublicKeyArgument takes a public key as hex or as an SS58 address of the raw key, and checks its
 // length for the scheme.
-keymgr::Result<std::vector<uint8_t>> PublicKeyArgument(const std::string& text, size_t expected) {
-  auto bytes = keymgr::HexDecode(text);
+base::Result<std::vector<uint8_t>> PublicKeyArgument(const std::string& text, size_t expected) {
+  auto bytes = base::HexDecode(text);
   if (!bytes.ok()) {
     auto address = keymgr::Ss58Decode(text);
     if (!address.ok()) {
-      return keymgr::Status::InvalidArgument("--public: neither hex nor a valid SS58 address");
+      return base::Status::InvalidArgument("--public: neither hex nor a valid SS58 address");
     }
     bytes = std::move(address->public_key);
   }
   if (bytes->size() != expected) {
-    return keymgr::Status::InvalidArgument("--public: expected " + std::to_string(expected) +
-                                           " bytes, got " + std::to_string(bytes->size()));
+    return base::Status::InvalidArgument("--public: expected " + std::to_string(expected) +
+                                         " bytes, got " + std::to_string(bytes->size()));
   }
   return bytes;
 }
 
 // KeypairArgument resolves the SURI and builds the keypair; the SURI leaves this function only
 // inside the keypair.
-keymgr::Result<keymgr::Keypair> KeypairArgument(keymgr::Scheme scheme, SuriOptions& options) {
+base::Result<keymgr::Keypair> KeypairArgument(base::Scheme scheme, SuriOptions& options) {
   auto suri = ResolveSuri(options);
   if (!suri.ok()) {
     return suri.status();
   }
   auto keypair = keymgr::KeypairFromSuri(scheme, SuriView(*suri));
   if (!keypair.ok()) {
-    return keymgr::Status::InvalidArgument(SafeSuriError(keypair.status(), SuriView(*suri)));
+    return base::Status::InvalidArgument(SafeSuriError(keypair.status(), SuriView(*suri)));
   }
   return keypair;
 }
@@ -129,24 +117,24 @@ bool JsonNestingTooDeep(std::string_view text) {
 
 // TranscriptFromJson reads {"label": str, "items": [[str, hex], ...]} (plus "extra" where
 // `top_level`), refusing unknown keys so a misspelt field cannot silently change what is signed.
-keymgr::Result<keymgr::VrfTranscriptData> TranscriptFromJson(const nlohmann::json& json,
-                                                             const std::string& where,
-                                                             bool top_level) {
+base::Result<keymgr::VrfTranscriptData> TranscriptFromJson(const nlohmann::json& json,
+                                                           const std::string& where,
+                                                           bool top_level) {
   if (!json.is_object()) {
-    return keymgr::Status::InvalidArgument(where + ": expected an object");
+    return base::Status::InvalidArgument(where + ": expected an object");
   }
   for (const auto& [key, value] : json.items()) {
     if (key != "label" && key != "items" && !(top_level && key == "extra")) {
-      return keymgr::Status::InvalidArgument(where + ": unknown field '" + key + "'");
+      return base::Status::InvalidArgument(where + ": unknown field '" + key + "'");
     }
   }
   auto label = json.find("label");
   if (label == json.end() || !label->is_string()) {
-    return keymgr::Status::InvalidArgument(where + ": \"label\" must be a string");
+    return base::Status::InvalidArgument(where + ": \"label\" must be a string");
   }
   auto items = json.find("items");
   if (items == json.end() || !items->is_array()) {
-    return keymgr::Status::InvalidArgument(where + ": \"items\" must be an array");
+    return base::Status::InvalidArgument(where + ": \"items\" must be an array");
   }
   keymgr::VrfTranscriptData transcript;
   transcript.label = label->get_ref<const std::string&>();
@@ -154,11 +142,11 @@ keymgr::Result<keymgr::VrfTranscriptData> TranscriptFromJson(const nlohmann::jso
     const nlohmann::json& item = (*items)[i];
     const std::string item_where = where + ": items[" + std::to_string(i) + "]";
     if (!item.is_array() || item.size() != 2 || !item[0].is_string() || !item[1].is_string()) {
-      return keymgr::Status::InvalidArgument(item_where + ": expected [label, \"0x...\"]");
+      return base::Status::InvalidArgument(item_where + ": expected [label, \"0x...\"]");
     }
-    auto value = keymgr::HexDecode(item[1].get_ref<const std::string&>());
+    auto value = base::HexDecode(item[1].get_ref<const std::string&>());
     if (!value.ok()) {
-      return keymgr::Status::InvalidArgument(item_where + ": value is not valid hex");
+      return base::Status::InvalidArgument(item_where + ": value is not valid hex");
     }
     transcript.items.emplace_back(item[0].get_ref<const std::string&>(), std::move(*value));
   }
@@ -177,17 +165,17 @@ struct VrfTranscripts {
   }
 };
 
-keymgr::Result<VrfTranscripts> TranscriptFileArgument(const std::string& path) {
+base::Result<VrfTranscripts> TranscriptFileArgument(const std::string& path) {
   auto text = ReadTextFile(path, kMaxTranscriptFileSize);
   if (!text.ok()) {
-    return keymgr::Status::InvalidArgument("--transcript: " + text.status().message());
+    return base::Status::InvalidArgument("--transcript: " + text.status().message());
   }
   if (JsonNestingTooDeep(*text)) {
-    return keymgr::Status::InvalidArgument("--transcript: JSON nested too deeply");
+    return base::Status::InvalidArgument("--transcript: JSON nested too deeply");
   }
   nlohmann::json json = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) {
-    return keymgr::Status::InvalidArgument("--transcript: not valid JSON");
+    return base::Status::InvalidArgument("--transcript: not valid JSON");
   }
   auto input = TranscriptFromJson(json, "--transcript", /*top_level=*/true);
   if (!input.ok()) {
@@ -242,15 +230,15 @@ void RegisterInspect(CLI::App& app, CommandTable& table) {
     const std::vector<uint8_t> public_key = keypair->public_key();
     // Substrate's account id of an ecdsa key is the hash of its 33-byte public key.
     std::vector<uint8_t> account = public_key;
-    if (*scheme == keymgr::Scheme::kEcdsa) {
-      const keymgr::Hash256 hashed = keymgr::Blake2b256(public_key);
+    if (*scheme == base::Scheme::kEcdsa) {
+      const base::Hash256 hashed = base::Blake2b256(public_key);
       account.assign(hashed.begin(), hashed.end());
     }
     auto address = keymgr::Ss58Encode(account, *network);
     if (!address.ok()) {
       return Outcome::Usage("--network: " + address.status().message());
     }
-    return Outcome::Json({{"scheme", std::string(keymgr::SchemeName(*scheme))},
+    return Outcome::Json({{"scheme", std::string(base::SchemeName(*scheme))},
                           {"public_key", HexWithPrefix(public_key)},
                           {"ss58", *address}});
   });
@@ -276,7 +264,7 @@ void RegisterSign(CLI::App& app, CommandTable& table) {
     if (!scheme.ok()) {
       return Outcome::Usage(scheme.status().message());
     }
-    if (options->prehashed && *scheme != keymgr::Scheme::kEcdsa) {
+    if (options->prehashed && *scheme != base::Scheme::kEcdsa) {
       return Outcome::Usage("--prehashed: only the ecdsa scheme signs digests");
     }
     auto message = DecodeHexArgument(
@@ -327,10 +315,10 @@ void RegisterVerify(CLI::App& app, CommandTable& table) {
     if (!scheme.ok()) {
       return Outcome::Usage(scheme.status().message());
     }
-    if (options->prehashed && *scheme != keymgr::Scheme::kEcdsa) {
+    if (options->prehashed && *scheme != base::Scheme::kEcdsa) {
       return Outcome::Usage("--prehashed: only the ecdsa scheme signs digests");
     }
-    auto public_key = PublicKeyArgument(options->public_key, PublicKeySize(*scheme));
+    auto public_key = PublicKeyArgument(options->public_key, base::PublicKeySize(*scheme));
     if (!public_key.ok()) {
       return Outcome::Usage(public_key.status().message());
     }
@@ -365,7 +353,7 @@ void RegisterVrfSign(CLI::App& app, CommandTable& table) {
     if (!transcripts.ok()) {
       return Outcome::Usage(transcripts.status().message());
     }
-    auto keypair = KeypairArgument(keymgr::Scheme::kSr25519, options->suri);
+    auto keypair = KeypairArgument(base::Scheme::kSr25519, options->suri);
     if (!keypair.ok()) {
       return Outcome::Usage(keypair.status().message());
     }

@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "base/hash.h"
+#include "base/hex.h"
 #include "ctl_command.h"
-#include "keymgr/hash.h"
-#include "keymgr/hex.h"
 #include "keymgr/keypair.h"
 #include "signer/config.h"
 #include "tls/grpc_credentials.h"
@@ -233,9 +233,8 @@ class Demo {
 
  private:
   // ExpectSigned checks the call succeeded and the signature verifies over `signed_bytes`.
-  void ExpectSigned(nlohmann::ordered_json step, keymgr::Scheme scheme,
-                    const std::string& public_key, const std::string& signed_bytes,
-                    const SignWithResult& result);
+  void ExpectSigned(nlohmann::ordered_json step, base::Scheme scheme, const std::string& public_key,
+                    const std::string& signed_bytes, const SignWithResult& result);
   void ExpectRefused(nlohmann::ordered_json step, grpc::StatusCode expected,
                      const SignWithResult& result);
   void Emit(nlohmann::ordered_json step, bool passed);
@@ -278,7 +277,7 @@ std::string StatusName(grpc::StatusCode code) {
   }
 }
 
-void Demo::ExpectSigned(nlohmann::ordered_json step, keymgr::Scheme scheme,
+void Demo::ExpectSigned(nlohmann::ordered_json step, base::Scheme scheme,
                         const std::string& public_key, const std::string& signed_bytes,
                         const SignWithResult& result) {
   step["status"] = StatusName(result.status.error_code());
@@ -306,8 +305,8 @@ void Demo::ExpectRefused(nlohmann::ordered_json step, grpc::StatusCode expected,
 }
 
 Outcome Demo::Run() {
-  auto ed = keymgr::KeypairFromSuri(keymgr::Scheme::kEd25519, "//Alice");
-  auto sr = keymgr::KeypairFromSuri(keymgr::Scheme::kSr25519, "//Alice");
+  auto ed = keymgr::KeypairFromSuri(base::Scheme::kEd25519, "//Alice");
+  auto sr = keymgr::KeypairFromSuri(base::Scheme::kSr25519, "//Alice");
   if (!ed.ok() || !sr.ok()) return Outcome::Usage("demo: cannot derive //Alice's public keys");
   const std::string gran_key = ToString(ed->public_key());
   const std::string sr_key = ToString(sr->public_key());
@@ -323,9 +322,9 @@ Outcome Demo::Run() {
                 {"expected", "signed"},
                 {"position", "set_id=5 round=42"},
                 {"payload", HexOf(prevote)}},
-               keymgr::Scheme::kEd25519, gran_key, prevote, CallSignWith(*alice_, vote_call));
+               base::Scheme::kEd25519, gran_key, prevote, CallSignWith(*alice_, vote_call));
   ExpectSigned({{"step", "grandpa_prevote_resign"}, {"expected", "signed (identical statement)"}},
-               keymgr::Scheme::kEd25519, gran_key, prevote, CallSignWith(*alice_, vote_call));
+               base::Scheme::kEd25519, gran_key, prevote, CallSignWith(*alice_, vote_call));
   const std::string equivocation = GrandpaVote(0, 0xbb, 1001, kRound, kSetId);
   ExpectRefused({{"step", "grandpa_prevote_equivocation"}, {"payload", HexOf(equivocation)}},
                 grpc::StatusCode::FAILED_PRECONDITION,
@@ -333,14 +332,14 @@ Outcome Demo::Run() {
 
   // A BABE seal is over blake2_256(header); the header goes along so the signer sees the slot.
   const std::string header = BabeHeader(10, 777);
-  const auto header_hash = keymgr::Blake2b256(AsBytes(header));
+  const auto header_hash = base::Blake2b256(AsBytes(header));
   const std::string seal_message = ToString(header_hash);
   ExpectSigned({{"step", "babe_seal"},
                 {"expected", "signed"},
                 {"position", "slot=777"},
                 {"header", HexOf(header)},
                 {"header_hash", HexOf(seal_message)}},
-               keymgr::Scheme::kSr25519, sr_key, seal_message,
+               base::Scheme::kSr25519, sr_key, seal_message,
                CallSignWith(*alice_, {"babe", "sr25519", sr_key, seal_message, header}));
 
   const std::string dispute_valid = DisputeStatement(true, 0x5c, 11);
@@ -348,7 +347,7 @@ Outcome Demo::Run() {
                 {"expected", "signed"},
                 {"position", "session=11"},
                 {"payload", HexOf(dispute_valid)}},
-               keymgr::Scheme::kSr25519, sr_key, dispute_valid,
+               base::Scheme::kSr25519, sr_key, dispute_valid,
                CallSignWith(*alice_, {"para", "sr25519", sr_key, dispute_valid, {}}));
   const std::string dispute_invalid = DisputeStatement(false, 0x5c, 11);
   ExpectRefused({{"step", "dispute_invalid_same_candidate"}, {"payload", HexOf(dispute_invalid)}},
@@ -372,30 +371,30 @@ Outcome Demo::Run() {
 }
 
 // ClientFor opens a channel as the identity whose certificate and key are given.
-keymgr::Result<std::unique_ptr<grpc::GenericStub>> ClientFor(const std::string& target,
-                                                             const std::string& ca,
-                                                             const std::string& cert,
-                                                             const std::string& key) {
+base::Result<std::unique_ptr<grpc::GenericStub>> ClientFor(const std::string& target,
+                                                           const std::string& ca,
+                                                           const std::string& cert,
+                                                           const std::string& key) {
   auto credentials = tls::ClientChannelCredentials({ca, cert, key});
   if (!credentials.ok()) return credentials.status();
   return std::make_unique<grpc::GenericStub>(grpc::CreateChannel(target, *credentials));
 }
 
 // TargetFromConfig turns signerd's listen address into one a local client can dial.
-keymgr::Result<std::string> TargetFromConfig(const std::string& path) {
+base::Result<std::string> TargetFromConfig(const std::string& path) {
   auto config = signer::LoadSignerConfig(path);
   if (!config.ok()) return config.status();
   if (!config->server.has_value()) {
-    return keymgr::Status::InvalidArgument(path + " has no server section");
+    return base::Status::InvalidArgument(path + " has no server section");
   }
   std::string listen = config->server->listen;
   const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) return keymgr::Status::InvalidArgument("bad server.listen");
+  if (colon == std::string::npos) return base::Status::InvalidArgument("bad server.listen");
   const std::string host = listen.substr(0, colon);
   if (host == "0.0.0.0" || host.empty()) listen = "127.0.0.1" + listen.substr(colon);
   if (host == "[::]") listen = "[::1]" + listen.substr(colon);
   if (listen.substr(colon + 1) == "0") {
-    return keymgr::Status::InvalidArgument(
+    return base::Status::InvalidArgument(
         "server.listen uses port 0: pass --target with the port signerd printed");
   }
   return listen;

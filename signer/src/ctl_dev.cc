@@ -20,12 +20,12 @@
 #include <utility>
 #include <vector>
 
+#include "base/hex.h"
+#include "base/secret_bytes.h"
 #include "ctl_command.h"
 #include "keymgr/custody.h"
-#include "keymgr/hex.h"
 #include "keymgr/keypair.h"
 #include "keymgr/pkcs11_custody.h"
-#include "keymgr/secret_bytes.h"
 #include "signer/config.h"
 #include "tls/dev_pki.h"
 
@@ -80,8 +80,8 @@ struct InitOptions {
   std::string module;
 };
 
-keymgr::SecretBytes RandomPin() {
-  keymgr::SecretBytes pin(kPinLength);
+base::SecretBytes RandomPin() {
+  base::SecretBytes pin(kPinLength);
   for (uint8_t& character : pin.span()) {
     character = static_cast<uint8_t>(
         kPinAlphabet[randombytes_uniform(static_cast<uint32_t>(kPinAlphabet.size()))]);
@@ -90,11 +90,11 @@ keymgr::SecretBytes RandomPin() {
 }
 
 // WriteNewFile creates `path` (failing if it exists) with `mode` and writes `bytes` to it, synced.
-keymgr::Status WriteNewFile(const fs::path& path, std::span<const uint8_t> bytes, mode_t mode) {
+base::Status WriteNewFile(const fs::path& path, std::span<const uint8_t> bytes, mode_t mode) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0) {
-    return keymgr::Status::Unavailable("cannot create " + path.string() + ": " +
-                                       std::strerror(errno));
+    return base::Status::Unavailable("cannot create " + path.string() + ": " +
+                                     std::strerror(errno));
   }
   size_t written = 0;
   while (written < bytes.size()) {
@@ -103,20 +103,20 @@ keymgr::Status WriteNewFile(const fs::path& path, std::span<const uint8_t> bytes
     if (n <= 0) {
       const int saved = errno;
       ::close(fd);
-      return keymgr::Status::Unavailable("cannot write " + path.string() + ": " +
-                                         std::strerror(saved));
+      return base::Status::Unavailable("cannot write " + path.string() + ": " +
+                                       std::strerror(saved));
     }
     written += static_cast<size_t>(n);
   }
   const bool synced = ::fsync(fd) == 0;
   const bool closed = ::close(fd) == 0;
   if (!synced || !closed) {
-    return keymgr::Status::Unavailable("cannot write " + path.string());
+    return base::Status::Unavailable("cannot write " + path.string());
   }
-  return keymgr::Status::Ok();
+  return base::Status::Ok();
 }
 
-keymgr::Status WriteNewTextFile(const fs::path& path, std::string_view text, mode_t mode) {
+base::Status WriteNewTextFile(const fs::path& path, std::string_view text, mode_t mode) {
   return WriteNewFile(path, {reinterpret_cast<const uint8_t*>(text.data()), text.size()}, mode);
 }
 
@@ -139,26 +139,26 @@ std::string RvText(CK_RV rv) {
 // token made here is the one the keys go into, in one module lifetime.
 class InitializedModule {
  public:
-  static keymgr::Result<std::unique_ptr<InitializedModule>> Load(const std::string& path) {
+  static base::Result<std::unique_ptr<InitializedModule>> Load(const std::string& path) {
     // RTLD_NODELETE for the reason keymgr gives: SoftHSM's exit handlers crash if it is unmapped.
     void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (handle == nullptr) {
       const char* error = ::dlerror();
-      return keymgr::Status::Unavailable("cannot load PKCS#11 module " + path + ": " +
-                                         (error != nullptr ? error : "unknown error"));
+      return base::Status::Unavailable("cannot load PKCS#11 module " + path + ": " +
+                                       (error != nullptr ? error : "unknown error"));
     }
     auto get_function_list =
         reinterpret_cast<CK_C_GetFunctionList>(::dlsym(handle, "C_GetFunctionList"));
     CK_FUNCTION_LIST* functions = nullptr;
     if (get_function_list == nullptr || get_function_list(&functions) != CKR_OK ||
         functions == nullptr) {
-      return keymgr::Status::Unavailable("not a PKCS#11 module: " + path);
+      return base::Status::Unavailable("not a PKCS#11 module: " + path);
     }
     CK_C_INITIALIZE_ARGS args{};
     args.flags = CKF_OS_LOCKING_OK;
     const CK_RV rv = functions->C_Initialize(&args);
     if (rv != CKR_OK) {
-      return keymgr::Status::Unavailable("C_Initialize of " + path + ": " + RvText(rv));
+      return base::Status::Unavailable("C_Initialize of " + path + ": " + RvText(rv));
     }
     return std::unique_ptr<InitializedModule>(new InitializedModule(functions));
   }
@@ -168,53 +168,53 @@ class InitializedModule {
 
   // InitToken initialises the first uninitialised token as `label` with the SO PIN, then sets the
   // user PIN, as softhsm2-util --init-token does.
-  keymgr::Status InitToken(std::string_view label, const keymgr::SecretBytes& so_pin,
-                           const keymgr::SecretBytes& user_pin) {
+  base::Status InitToken(std::string_view label, const base::SecretBytes& so_pin,
+                         const base::SecretBytes& user_pin) {
     auto fresh = FindSlot([](const CK_TOKEN_INFO& info, std::string_view) {
       return (info.flags & CKF_TOKEN_INITIALIZED) == 0;
     });
-    if (!fresh.ok()) return keymgr::Status::Unavailable("no uninitialised token slot");
+    if (!fresh.ok()) return base::Status::Unavailable("no uninitialised token slot");
     std::array<CK_UTF8CHAR, 32> padded_label;
     padded_label.fill(' ');
     std::copy(label.begin(), label.end(), padded_label.begin());
     CK_RV rv = functions_->C_InitToken(*fresh, Utf8(so_pin), so_pin.size(), padded_label.data());
-    if (rv != CKR_OK) return keymgr::Status::Unavailable("C_InitToken: " + RvText(rv));
+    if (rv != CKR_OK) return base::Status::Unavailable("C_InitToken: " + RvText(rv));
     // SoftHSM gives an initialised token a new slot id, so look it up again by its label.
     auto slot = FindSlot([label](const CK_TOKEN_INFO&, std::string_view token_label) {
       return token_label == label;
     });
-    if (!slot.ok()) return keymgr::Status::Unavailable("the new token is not listed");
+    if (!slot.ok()) return base::Status::Unavailable("the new token is not listed");
     CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
     rv = functions_->C_OpenSession(*slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr,
                                    &session);
-    if (rv != CKR_OK) return keymgr::Status::Unavailable("C_OpenSession: " + RvText(rv));
+    if (rv != CKR_OK) return base::Status::Unavailable("C_OpenSession: " + RvText(rv));
     rv = functions_->C_Login(session, CKU_SO, Utf8(so_pin), so_pin.size());
     if (rv == CKR_OK) {
       rv = functions_->C_InitPIN(session, Utf8(user_pin), user_pin.size());
       (void)functions_->C_Logout(session);
     }
     (void)functions_->C_CloseSession(session);
-    if (rv != CKR_OK) return keymgr::Status::Unavailable("setting the user PIN: " + RvText(rv));
-    return keymgr::Status::Ok();
+    if (rv != CKR_OK) return base::Status::Unavailable("setting the user PIN: " + RvText(rv));
+    return base::Status::Ok();
   }
 
  private:
   explicit InitializedModule(CK_FUNCTION_LIST* functions) : functions_(functions) {}
 
   // PKCS#11 takes PINs as non-const pointers but does not write through them.
-  static CK_UTF8CHAR* Utf8(const keymgr::SecretBytes& pin) {
+  static CK_UTF8CHAR* Utf8(const base::SecretBytes& pin) {
     return const_cast<CK_UTF8CHAR*>(pin.data());
   }
 
   template <typename Matches>
-  keymgr::Result<CK_SLOT_ID> FindSlot(Matches matches) const {
+  base::Result<CK_SLOT_ID> FindSlot(Matches matches) const {
     CK_ULONG count = 0;
     if (functions_->C_GetSlotList(CK_TRUE, nullptr, &count) != CKR_OK) {
-      return keymgr::Status::Unavailable("C_GetSlotList");
+      return base::Status::Unavailable("C_GetSlotList");
     }
     std::vector<CK_SLOT_ID> slots(count);
     if (functions_->C_GetSlotList(CK_TRUE, slots.data(), &count) != CKR_OK) {
-      return keymgr::Status::Unavailable("C_GetSlotList");
+      return base::Status::Unavailable("C_GetSlotList");
     }
     slots.resize(count);
     for (CK_SLOT_ID slot : slots) {
@@ -224,7 +224,7 @@ class InitializedModule {
       while (!token_label.empty() && token_label.back() == ' ') token_label.remove_suffix(1);
       if (matches(info, token_label)) return slot;
     }
-    return keymgr::Status::NotFound("no matching slot");
+    return base::Status::NotFound("no matching slot");
   }
 
   CK_FUNCTION_LIST* functions_;
@@ -296,37 +296,37 @@ std::string ConfigText(const DevPaths& paths, const std::string& module, int por
 
 // ImportAliceKeys puts //Alice under every dev key type on the token and checks each public key
 // against the known answer.
-keymgr::Result<nlohmann::ordered_json> ImportAliceKeys(const std::string& module,
-                                                       keymgr::SecretBytes user_pin) {
+base::Result<nlohmann::ordered_json> ImportAliceKeys(const std::string& module,
+                                                     base::SecretBytes user_pin) {
   keymgr::Pkcs11Config hsm;
   hsm.module_path = module;
   hsm.token_label = std::string(kTokenLabel);
   hsm.pin = std::move(user_pin);
   auto custody = keymgr::Pkcs11Custody::Open(std::move(hsm));
   if (!custody.ok()) {
-    return keymgr::Status::Unavailable("cannot open the new token: " + custody.status().message());
+    return base::Status::Unavailable("cannot open the new token: " + custody.status().message());
   }
   nlohmann::ordered_json keys = nlohmann::ordered_json::array();
   for (const DevKey& dev_key : kDevKeys) {
-    auto key_type = keymgr::MakeKeyTypeId(dev_key.key_type);
+    auto key_type = base::MakeKeyTypeId(dev_key.key_type);
     if (!key_type.ok()) return key_type.status();
-    const keymgr::Scheme scheme = *keymgr::RequiredSchemeForKeyType(*key_type);
+    const base::Scheme scheme = *base::RequiredSchemeForKeyType(*key_type);
     auto pair = keymgr::KeypairFromSuri(scheme, "//Alice");
     if (!pair.ok()) return pair.status();
     auto info = (*custody)->Import(*key_type, *pair);
     if (!info.ok()) {
-      return keymgr::Status::Unavailable("importing " + std::string(dev_key.key_type) + ": " +
-                                         info.status().message());
+      return base::Status::Unavailable("importing " + std::string(dev_key.key_type) + ": " +
+                                       info.status().message());
     }
-    const std::string public_key = keymgr::HexEncode(info->id.public_key);
+    const std::string public_key = base::HexEncode(info->id.public_key);
     if (public_key != dev_key.expected_public_key) {
-      return keymgr::Status::Internal("importing //Alice as " + std::string(dev_key.key_type) +
-                                      " gave " + public_key + ", not the known answer " +
-                                      std::string(dev_key.expected_public_key));
+      return base::Status::Internal("importing //Alice as " + std::string(dev_key.key_type) +
+                                    " gave " + public_key + ", not the known answer " +
+                                    std::string(dev_key.expected_public_key));
     }
     nlohmann::ordered_json entry;
     entry["key_type"] = std::string(dev_key.key_type);
-    entry["scheme"] = std::string(keymgr::SchemeName(scheme));
+    entry["scheme"] = std::string(base::SchemeName(scheme));
     entry["public_key"] = "0x" + public_key;
     keys.push_back(std::move(entry));
   }
@@ -334,12 +334,12 @@ keymgr::Result<nlohmann::ordered_json> ImportAliceKeys(const std::string& module
 }
 
 // CreateDevSetup fills the empty directory `paths.dir`; the config is written last.
-keymgr::Result<nlohmann::ordered_json> CreateDevSetup(const DevPaths& paths,
-                                                      const std::string& module, int port) {
+base::Result<nlohmann::ordered_json> CreateDevSetup(const DevPaths& paths,
+                                                    const std::string& module, int port) {
   // The token's files hold the wrapped keys: nobody but the owner needs to see them.
   if (::mkdir(paths.tokens.c_str(), 0700) != 0) {
-    return keymgr::Status::Unavailable("cannot create " + paths.tokens.string() + ": " +
-                                       std::strerror(errno));
+    return base::Status::Unavailable("cannot create " + paths.tokens.string() + ": " +
+                                     std::strerror(errno));
   }
   const std::string softhsm_conf = "directories.tokendir = " + paths.tokens.string() +
                                    "\nobjectstore.backend = file\nlog.level = ERROR\n";
@@ -349,11 +349,11 @@ keymgr::Result<nlohmann::ordered_json> CreateDevSetup(const DevPaths& paths,
   // SoftHSM2 reads its token directory from SOFTHSM2_CONF at C_Initialize, so this process must
   // point at the new token before loading the module; signerd gets the same from its caller.
   if (::setenv("SOFTHSM2_CONF", paths.softhsm_conf.c_str(), 1) != 0) {
-    return keymgr::Status::Unavailable("cannot set SOFTHSM2_CONF");
+    return base::Status::Unavailable("cannot set SOFTHSM2_CONF");
   }
 
-  keymgr::SecretBytes user_pin = RandomPin();
-  keymgr::SecretBytes so_pin = RandomPin();
+  base::SecretBytes user_pin = RandomPin();
+  base::SecretBytes so_pin = RandomPin();
   if (auto status = WriteNewFile(paths.user_pin, user_pin.span(), 0600); !status.ok()) {
     return status;
   }
@@ -371,8 +371,7 @@ keymgr::Result<nlohmann::ordered_json> CreateDevSetup(const DevPaths& paths,
   pki.directory = paths.pki;
   pki.client_identities = {"validator-alice", "intruder"};
   auto pki_files = tls::CreateDevPki(pki);
-  if (!pki_files.ok())
-    return keymgr::Status::Unavailable("dev PKI: " + pki_files.status().message());
+  if (!pki_files.ok()) return base::Status::Unavailable("dev PKI: " + pki_files.status().message());
 
   if (auto status = WriteNewTextFile(paths.policy, PolicyText(), 0600); !status.ok()) {
     return status;
@@ -381,15 +380,15 @@ keymgr::Result<nlohmann::ordered_json> CreateDevSetup(const DevPaths& paths,
   // The parser signerd uses must accept what we write: a setup that signerd then refuses would
   // only fail later and further from the cause.
   if (auto parsed = signer::ParseSignerConfig(config, paths.dir.string()); !parsed.ok()) {
-    return keymgr::Status::Internal("the written config does not parse: " +
-                                    parsed.status().message());
+    return base::Status::Internal("the written config does not parse: " +
+                                  parsed.status().message());
   }
   if (auto status = WriteNewTextFile(paths.partial_config, config, 0600); !status.ok()) {
     return status;
   }
   std::error_code error;
   fs::rename(paths.partial_config, paths.config, error);
-  if (error) return keymgr::Status::Unavailable("cannot rename to " + paths.config.string());
+  if (error) return base::Status::Unavailable("cannot rename to " + paths.config.string());
   return keys;
 }
 

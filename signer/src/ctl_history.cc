@@ -42,17 +42,17 @@ struct HistoryOptions {
 // LoadedHistory is the part of the signer configuration the history commands use.
 struct LoadedHistory {
   std::string data_dir;
-  slashing::Hash256 genesis{};
+  base::Hash256 genesis{};
   std::string signer_id;
   std::optional<signer::KafkaConfig> kafka;  // set for a replicated signer
 };
 
-Outcome HistoryError(const slashing::Status& status, const std::string& data_dir);
+Outcome HistoryError(const base::Status& status, const std::string& data_dir);
 
-keymgr::Result<LoadedHistory> LoadHistoryConfig(const std::string& path) {
+base::Result<LoadedHistory> LoadHistoryConfig(const std::string& path) {
   auto config = signer::LoadSignerConfig(path);
   if (!config.ok()) {
-    return keymgr::Status::InvalidArgument("--config: " + config.status().message());
+    return base::Status::InvalidArgument("--config: " + config.status().message());
   }
   LoadedHistory loaded;
   loaded.data_dir = config->history.data_dir;
@@ -99,8 +99,8 @@ std::optional<Outcome> RefuseReplicatedHistory(const std::string& data_dir,
 // HistoryError turns a slashing failure into the one-line message of a usage outcome. A locked
 // directory gets its own wording because the operator's fix (stop the signer) is not obvious
 // from RocksDB's text.
-Outcome HistoryError(const slashing::Status& status, const std::string& data_dir) {
-  if (status.code() == slashing::StatusCode::kBusy) {
+Outcome HistoryError(const base::Status& status, const std::string& data_dir) {
+  if (status.code() == base::StatusCode::kBusy) {
     return Outcome::Usage("history in " + data_dir +
                           " is in use by a running signer (RocksDB LOCK held); stop it first");
   }
@@ -110,13 +110,13 @@ Outcome HistoryError(const slashing::Status& status, const std::string& data_dir
 // RequireHistoryDirectory refuses a missing data directory before RocksDB sees it: opening without
 // create_if_missing still leaves a directory with a LOCK file behind, which a typo in the config
 // should not cause.
-keymgr::Status RequireHistoryDirectory(const std::string& data_dir) {
+base::Status RequireHistoryDirectory(const std::string& data_dir) {
   std::error_code error;
   if (!std::filesystem::is_directory(data_dir, error)) {
-    return keymgr::Status::InvalidArgument("no history in " + data_dir +
-                                           " (history.data_dir is not a directory)");
+    return base::Status::InvalidArgument("no history in " + data_dir +
+                                         " (history.data_dir is not a directory)");
   }
-  return keymgr::Status::Ok();
+  return base::Status::Ok();
 }
 
 bool ParseDecimal(std::string_view text, uint64_t& out) {
@@ -179,7 +179,7 @@ std::optional<uint64_t> ParseIso8601Utc(std::string_view text) {
 }
 
 // TimeArgument parses --since/--until (unix seconds or ISO-8601 UTC) into unix milliseconds.
-keymgr::Result<uint64_t> TimeArgument(std::string_view name, std::string_view text) {
+base::Result<uint64_t> TimeArgument(std::string_view name, std::string_view text) {
   uint64_t seconds = 0;
   std::optional<uint64_t> parsed;
   if (ParseDecimal(text, seconds)) {
@@ -188,7 +188,7 @@ keymgr::Result<uint64_t> TimeArgument(std::string_view name, std::string_view te
     parsed = ParseIso8601Utc(text);
   }
   if (!parsed.has_value() || *parsed > std::numeric_limits<uint64_t>::max() / kMillisPerSecond) {
-    return keymgr::Status::InvalidArgument(
+    return base::Status::InvalidArgument(
         std::string(name) + ": expected unix seconds or ISO-8601 UTC (2024-01-31T12:00:00Z)");
   }
   return *parsed * kMillisPerSecond;
@@ -227,11 +227,11 @@ std::string FormatPosition(slashing::Domain domain, uint64_t major, uint64_t min
 
 // ParsePosition reads a watermark in the domain's syntax. BEEFY block numbers and dispute sessions
 // are u32 on chain, so larger values are refused rather than silently accepted.
-keymgr::Result<slashing::Watermark> ParsePosition(slashing::Domain domain, std::string_view text) {
+base::Result<slashing::Watermark> ParsePosition(slashing::Domain domain, std::string_view text) {
   const auto fail = [&] {
-    return keymgr::Status::InvalidArgument("--below: expected " +
-                                           std::string(PositionSyntax(domain)) + " for domain " +
-                                           std::string(slashing::DomainName(domain)));
+    return base::Status::InvalidArgument("--below: expected " +
+                                         std::string(PositionSyntax(domain)) + " for domain " +
+                                         std::string(slashing::DomainName(domain)));
   };
   slashing::Watermark watermark;
   if (DomainHasMinor(domain)) {
@@ -258,10 +258,10 @@ keymgr::Result<slashing::Watermark> ParsePosition(slashing::Domain domain, std::
 
 // ReadInterchangeFile reads at most kMaxInterchangeSize bytes, growing the buffer as it goes so a
 // small file never costs the maximum.
-keymgr::Result<std::string> ReadInterchangeFile(const std::string& path) {
+base::Result<std::string> ReadInterchangeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return keymgr::Status::InvalidArgument("--in: cannot read " + path);
+    return base::Status::InvalidArgument("--in: cannot read " + path);
   }
   std::string text;
   std::vector<char> chunk(1 << 20);
@@ -269,12 +269,12 @@ keymgr::Result<std::string> ReadInterchangeFile(const std::string& path) {
     in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
     text.append(chunk.data(), static_cast<size_t>(in.gcount()));
     if (text.size() > slashing::kMaxInterchangeSize) {
-      return keymgr::Status::InvalidArgument(
+      return base::Status::InvalidArgument(
           "--in: file larger than " + std::to_string(slashing::kMaxInterchangeSize) + " bytes");
     }
   }
   if (in.bad()) {
-    return keymgr::Status::InvalidArgument("--in: cannot read " + path);
+    return base::Status::InvalidArgument("--in: cannot read " + path);
   }
   return text;
 }
@@ -327,20 +327,20 @@ bool PublishNoReplace(const std::string& temp, const std::string& target, int& e
 // WriteFileAtomically writes `content` to a temporary file beside `path`, syncs it, renames it into
 // place and syncs the directory, so `path` is either absent or complete even after a crash.
 // Without `force` an existing `path` is never replaced, even one that appears meanwhile.
-keymgr::Status WriteFileAtomically(const std::string& path, std::string_view content, bool force) {
+base::Status WriteFileAtomically(const std::string& path, std::string_view content, bool force) {
   const std::filesystem::path target(path);
   const std::filesystem::path directory =
       target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
   std::string temp = (directory / ("." + target.filename().string() + ".tmp.XXXXXX")).string();
   const int fd = ::mkstemp(temp.data());
   if (fd < 0) {
-    return keymgr::Status::InvalidArgument("--out: cannot create a file in " + directory.string() +
-                                           ": " + ErrnoText(errno));
+    return base::Status::InvalidArgument("--out: cannot create a file in " + directory.string() +
+                                         ": " + ErrnoText(errno));
   }
   FdCloser closer(fd);
   const auto fail = [&](const std::string& what, int error) {
     ::unlink(temp.c_str());
-    return keymgr::Status::InvalidArgument("--out: " + what + ": " + ErrnoText(error));
+    return base::Status::InvalidArgument("--out: " + what + ": " + ErrnoText(error));
   };
   size_t written = 0;
   while (written < content.size()) {
@@ -368,23 +368,23 @@ keymgr::Status WriteFileAtomically(const std::string& path, std::string_view con
     if (!PublishNoReplace(temp, path, error)) {
       if (error == EEXIST) {
         ::unlink(temp.c_str());
-        return keymgr::Status::InvalidArgument("--out: " + path +
-                                               " exists; pass --force to replace it");
+        return base::Status::InvalidArgument("--out: " + path +
+                                             " exists; pass --force to replace it");
       }
       return fail("cannot rename into place", error);
     }
   }
   const int dir_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0) {
-    return keymgr::Status::InvalidArgument("--out: written but cannot sync its directory: " +
-                                           ErrnoText(errno));
+    return base::Status::InvalidArgument("--out: written but cannot sync its directory: " +
+                                         ErrnoText(errno));
   }
   FdCloser dir_closer(dir_fd);
   if (::fsync(dir_fd) != 0) {
-    return keymgr::Status::InvalidArgument("--out: written but cannot sync its directory: " +
-                                           ErrnoText(errno));
+    return base::Status::InvalidArgument("--out: written but cannot sync its directory: " +
+                                         ErrnoText(errno));
   }
-  return keymgr::Status::Ok();
+  return base::Status::Ok();
 }
 
 uint64_t CountRecords(const slashing::Interchange& interchange) {
@@ -444,7 +444,7 @@ Outcome RunExport(ExportOptions& options) {
   if (!options.force && std::filesystem::exists(options.out_path, ignored)) {
     return Outcome::Usage("--out: " + options.out_path + " exists; pass --force to replace it");
   }
-  if (keymgr::Status present = RequireHistoryDirectory(config->data_dir); !present.ok()) {
+  if (base::Status present = RequireHistoryDirectory(config->data_dir); !present.ok()) {
     return Outcome::Usage(present.message());
   }
   auto exported = slashing::AdminExport(config->data_dir, config->genesis, window);
@@ -456,7 +456,7 @@ Outcome RunExport(ExportOptions& options) {
   if (!reparsed.ok()) {
     return Outcome::Usage("export produced an unreadable file: " + reparsed.status().message());
   }
-  keymgr::Status written = WriteFileAtomically(options.out_path, *exported, options.force);
+  base::Status written = WriteFileAtomically(options.out_path, *exported, options.force);
   if (!written.ok()) {
     return Outcome::Usage(written.message());
   }
@@ -536,7 +536,7 @@ Outcome RunImport(const ImportOptions& options) {
   }
   auto report = slashing::AdminImport(config->data_dir, config->genesis, *text);
   if (!report.ok()) {
-    if (report.status().code() == slashing::StatusCode::kInvalidArgument) {
+    if (report.status().code() == base::StatusCode::kInvalidArgument) {
       return Outcome::Usage("--in: " + report.status().message());
     }
     return HistoryError(report.status(), config->data_dir);
@@ -607,7 +607,7 @@ Outcome RunInspect(const HistoryOptions& options) {
   if (!config.ok()) {
     return Outcome::Usage(config.status().message());
   }
-  if (keymgr::Status present = RequireHistoryDirectory(config->data_dir); !present.ok()) {
+  if (base::Status present = RequireHistoryDirectory(config->data_dir); !present.ok()) {
     return Outcome::Usage(present.message());
   }
   // One open for both walks, so no signer can start in between and change what is shown.
@@ -708,7 +708,7 @@ Outcome RunPrune(const PruneOptions& options) {
     output["records_produced"] = produced->records_produced;
     return Outcome::Json(std::move(output));
   }
-  if (keymgr::Status present = RequireHistoryDirectory(config->data_dir); !present.ok()) {
+  if (base::Status present = RequireHistoryDirectory(config->data_dir); !present.ok()) {
     return Outcome::Usage(present.message());
   }
   if (auto refused = RefuseReplicatedHistory(config->data_dir, "prune")) {

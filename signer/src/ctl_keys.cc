@@ -18,10 +18,10 @@
 #include <utility>
 #include <vector>
 
+#include "base/hash.h"
+#include "base/hex.h"
 #include "ctl_command.h"
 #include "keymgr/custody.h"
-#include "keymgr/hash.h"
-#include "keymgr/hex.h"
 #include "keymgr/keypair.h"
 #include "keymgr/pkcs11_custody.h"
 #include "keymgr/ss58.h"
@@ -48,10 +48,10 @@ struct OpenedCustody {
 // OpenCustody loads the configuration and logs in to the token it names. The PIN comes from the
 // file or environment variable the config names, never from argv; the environment copy is removed
 // so nothing this process starts inherits it.
-keymgr::Result<OpenedCustody> OpenCustody(const std::string& config_path) {
+base::Result<OpenedCustody> OpenCustody(const std::string& config_path) {
   auto config = signer::LoadSignerConfig(config_path);
   if (!config.ok()) {
-    return keymgr::Status::InvalidArgument("--config: " + config.status().message());
+    return base::Status::InvalidArgument("--config: " + config.status().message());
   }
   keymgr::Pkcs11Config hsm;
   hsm.module_path = config->hsm.module;
@@ -60,20 +60,20 @@ keymgr::Result<OpenedCustody> OpenCustody(const std::string& config_path) {
   if (!config->hsm.pin_file.empty()) {
     auto pin = keymgr::ReadPinFromFile(config->hsm.pin_file);
     if (!pin.ok()) {
-      return keymgr::Status::InvalidArgument("hsm.pin_file: " + pin.status().message());
+      return base::Status::InvalidArgument("hsm.pin_file: " + pin.status().message());
     }
     hsm.pin = std::move(*pin);
   } else {
     auto pin = keymgr::ReadPinFromEnv(config->hsm.pin_env);
     ::unsetenv(config->hsm.pin_env.c_str());
     if (!pin.ok()) {
-      return keymgr::Status::InvalidArgument("hsm.pin_env: " + pin.status().message());
+      return base::Status::InvalidArgument("hsm.pin_env: " + pin.status().message());
     }
     hsm.pin = std::move(*pin);
   }
   auto custody = keymgr::Pkcs11Custody::Open(std::move(hsm));
   if (!custody.ok()) {
-    return keymgr::Status::Unavailable("cannot open the HSM token: " + custody.status().message());
+    return base::Status::Unavailable("cannot open the HSM token: " + custody.status().message());
   }
   return OpenedCustody{std::move(*config), std::move(*custody)};
 }
@@ -103,10 +103,10 @@ std::string CustodyName(keymgr::KeyProtection protection) {
 
 // AccountAddress is the SS58 form Substrate tools show: of the public key itself, or for ecdsa of
 // its blake2_256 hash (the account id of an ecdsa signer).
-std::string AccountAddress(keymgr::Scheme scheme, std::span<const uint8_t> public_key) {
+std::string AccountAddress(base::Scheme scheme, std::span<const uint8_t> public_key) {
   std::vector<uint8_t> account(public_key.begin(), public_key.end());
-  if (scheme == keymgr::Scheme::kEcdsa) {
-    const keymgr::Hash256 hashed = keymgr::Blake2b256(public_key);
+  if (scheme == base::Scheme::kEcdsa) {
+    const base::Hash256 hashed = base::Blake2b256(public_key);
     account.assign(hashed.begin(), hashed.end());
   }
   auto address = keymgr::Ss58Encode(account, kGenericSs58Prefix);
@@ -115,8 +115,8 @@ std::string AccountAddress(keymgr::Scheme scheme, std::span<const uint8_t> publi
 
 nlohmann::ordered_json KeyJson(const keymgr::KeyInfo& info) {
   nlohmann::ordered_json json;
-  json["key_type"] = keymgr::KeyTypeName(info.id.key_type);
-  json["scheme"] = std::string(keymgr::SchemeName(info.scheme));
+  json["key_type"] = base::KeyTypeName(info.id.key_type);
+  json["scheme"] = std::string(base::SchemeName(info.scheme));
   json["public_key"] = HexWithPrefix(info.id.public_key);
   json["ss58"] = AccountAddress(info.scheme, info.id.public_key);
   json["custody"] = CustodyName(info.protection);
@@ -139,7 +139,7 @@ void AddSharedRoles(nlohmann::ordered_json& json, const keymgr::KeyInfo& info,
         other.id.key_type == info.id.key_type) {
       continue;
     }
-    others.insert(keymgr::KeyTypeName(other.id.key_type));
+    others.insert(base::KeyTypeName(other.id.key_type));
     slashable = slashable || slashing::IsSlashableKeyType(other.id.key_type);
   }
   json["also_held_as"] = others;
@@ -150,34 +150,34 @@ void AddSharedRoles(nlohmann::ordered_json& json, const keymgr::KeyInfo& info,
   }
 }
 
-keymgr::Result<keymgr::KeyTypeId> KeyTypeArgument(const std::string& name) {
-  auto key_type = keymgr::MakeKeyTypeId(name);
+base::Result<base::KeyTypeId> KeyTypeArgument(const std::string& name) {
+  auto key_type = base::MakeKeyTypeId(name);
   if (!key_type.ok()) {
-    return keymgr::Status::InvalidArgument("--type: expected 4 characters such as gran or babe");
+    return base::Status::InvalidArgument("--type: expected 4 characters such as gran or babe");
   }
   return key_type;
 }
 
 // SchemeFor picks the scheme of a key: the one Substrate requires for a known key type (a
 // different --scheme is refused), otherwise the one given.
-keymgr::Result<keymgr::Scheme> SchemeFor(const keymgr::KeyTypeId& key_type,
-                                         const std::string& scheme_name) {
-  const std::optional<keymgr::Scheme> required = keymgr::RequiredSchemeForKeyType(key_type);
+base::Result<base::Scheme> SchemeFor(const base::KeyTypeId& key_type,
+                                     const std::string& scheme_name) {
+  const std::optional<base::Scheme> required = base::RequiredSchemeForKeyType(key_type);
   if (scheme_name.empty()) {
     if (!required.has_value()) {
-      return keymgr::Status::InvalidArgument("--scheme is required for key type " +
-                                             keymgr::KeyTypeName(key_type));
+      return base::Status::InvalidArgument("--scheme is required for key type " +
+                                           base::KeyTypeName(key_type));
     }
     return *required;
   }
-  auto scheme = keymgr::ParseScheme(scheme_name);
+  auto scheme = base::ParseScheme(scheme_name);
   if (!scheme.ok()) {
-    return keymgr::Status::InvalidArgument("--scheme: expected sr25519, ed25519 or ecdsa");
+    return base::Status::InvalidArgument("--scheme: expected sr25519, ed25519 or ecdsa");
   }
   if (required.has_value() && *required != *scheme) {
-    return keymgr::Status::InvalidArgument("key type " + keymgr::KeyTypeName(key_type) + " uses " +
-                                           std::string(keymgr::SchemeName(*required)) + ", not " +
-                                           std::string(keymgr::SchemeName(*scheme)));
+    return base::Status::InvalidArgument("key type " + base::KeyTypeName(key_type) + " uses " +
+                                         std::string(base::SchemeName(*required)) + ", not " +
+                                         std::string(base::SchemeName(*scheme)));
   }
   return scheme;
 }
@@ -243,15 +243,15 @@ struct ImportArgs {
 // KeypairMatchingFile derives the key a keystore file's SURI names under each scheme its key type
 // allows and returns the one whose public key is the one in the file name.
 std::optional<keymgr::Keypair> KeypairMatchingFile(const signer::KeystoreFile& file) {
-  std::vector<keymgr::Scheme> candidates;
-  if (auto required = keymgr::RequiredSchemeForKeyType(file.key_type)) {
+  std::vector<base::Scheme> candidates;
+  if (auto required = base::RequiredSchemeForKeyType(file.key_type)) {
     candidates.push_back(*required);
   } else if (file.public_key.size() == keymgr::kEcdsaPublicSize) {
-    candidates.push_back(keymgr::Scheme::kEcdsa);
+    candidates.push_back(base::Scheme::kEcdsa);
   } else {
-    candidates = {keymgr::Scheme::kSr25519, keymgr::Scheme::kEd25519};
+    candidates = {base::Scheme::kSr25519, base::Scheme::kEd25519};
   }
-  for (keymgr::Scheme scheme : candidates) {
+  for (base::Scheme scheme : candidates) {
     auto pair = keymgr::KeypairFromSuri(scheme, SuriView(file.suri));
     if (pair.ok() && pair->public_key() == file.public_key) return std::move(*pair);
   }
@@ -286,7 +286,7 @@ Outcome RunKeystoreImport(const ImportArgs& args) {
   for (size_t i = 0; i < pairs.size(); ++i) {
     const keymgr::KeyId id{dir->keys[i].key_type, dir->keys[i].public_key};
     if (present.contains(id)) {
-      already_present.push_back(keymgr::KeyTypeName(id.key_type) + ":" +
+      already_present.push_back(base::KeyTypeName(id.key_type) + ":" +
                                 HexWithPrefix(id.public_key));
       continue;
     }
@@ -330,7 +330,7 @@ nlohmann::ordered_json ImportedKeyJson(keymgr::Pkcs11Custody& custody,
 constexpr size_t kMaxPolkadotJsExportSize = 64 * 1024;
 
 // RunPolkadotJsImport imports the key of an encrypted polkadot-js JSON export under --type.
-Outcome RunPolkadotJsImport(const ImportArgs& args, const keymgr::KeyTypeId& key_type) {
+Outcome RunPolkadotJsImport(const ImportArgs& args, const base::KeyTypeId& key_type) {
   if (args.password_file.empty()) {
     return Outcome::Usage("--polkadot-js needs --password-file (mode 0600 or stricter)");
   }
@@ -345,9 +345,9 @@ Outcome RunPolkadotJsImport(const ImportArgs& args, const keymgr::KeyTypeId& key
   if (!scheme.ok()) return Outcome::Usage(scheme.status().message());
   if (*scheme != pair->scheme()) {
     return Outcome::Usage("--polkadot-js: the export holds an " +
-                          std::string(keymgr::SchemeName(pair->scheme())) + " key, but " +
-                          keymgr::KeyTypeName(key_type) + " needs " +
-                          std::string(keymgr::SchemeName(*scheme)));
+                          std::string(base::SchemeName(pair->scheme())) + " key, but " +
+                          base::KeyTypeName(key_type) + " needs " +
+                          std::string(base::SchemeName(*scheme)));
   }
   auto opened = OpenCustody(args.config);
   if (!opened.ok()) return Outcome::Usage(opened.status().message());
@@ -404,26 +404,26 @@ Outcome RunImport(ImportArgs& args) {
 // ----- rotate -----
 
 // SessionKeyTypes splits "babe,gran,…" into key types, each with a scheme Substrate fixes.
-keymgr::Result<std::vector<keymgr::KeyTypeId>> SessionKeyTypes(const std::string& list) {
-  std::vector<keymgr::KeyTypeId> types;
-  std::set<keymgr::KeyTypeId> seen;
+base::Result<std::vector<base::KeyTypeId>> SessionKeyTypes(const std::string& list) {
+  std::vector<base::KeyTypeId> types;
+  std::set<base::KeyTypeId> seen;
   size_t start = 0;
   while (start <= list.size()) {
     size_t end = list.find(',', start);
     if (end == std::string::npos) end = list.size();
-    auto key_type = keymgr::MakeKeyTypeId(std::string_view(list).substr(start, end - start));
+    auto key_type = base::MakeKeyTypeId(std::string_view(list).substr(start, end - start));
     if (!key_type.ok()) {
-      return keymgr::Status::InvalidArgument(
+      return base::Status::InvalidArgument(
           "--session-keys: expected a comma-separated list of 4-character key types");
     }
-    if (!keymgr::RequiredSchemeForKeyType(*key_type).has_value()) {
-      return keymgr::Status::InvalidArgument("--session-keys: key type " +
-                                             keymgr::KeyTypeName(*key_type) +
-                                             " has no fixed scheme, so it is not a session key");
+    if (!base::RequiredSchemeForKeyType(*key_type).has_value()) {
+      return base::Status::InvalidArgument("--session-keys: key type " +
+                                           base::KeyTypeName(*key_type) +
+                                           " has no fixed scheme, so it is not a session key");
     }
     if (!seen.insert(*key_type).second) {
-      return keymgr::Status::InvalidArgument("--session-keys: key type " +
-                                             keymgr::KeyTypeName(*key_type) + " given twice");
+      return base::Status::InvalidArgument("--session-keys: key type " +
+                                           base::KeyTypeName(*key_type) + " given twice");
     }
     types.push_back(*key_type);
     start = end + 1;
@@ -443,17 +443,17 @@ Outcome RunRotate(const std::string& config_path, const std::string& list) {
   nlohmann::ordered_json keys = nlohmann::ordered_json::array();
   std::vector<uint8_t> session_keys;
   std::string generated_so_far;
-  for (const keymgr::KeyTypeId& key_type : *types) {
-    auto info = opened->custody->Generate(key_type, *keymgr::RequiredSchemeForKeyType(key_type));
+  for (const base::KeyTypeId& key_type : *types) {
+    auto info = opened->custody->Generate(key_type, *base::RequiredSchemeForKeyType(key_type));
     if (!info.ok()) {
       // Keys made before the failure stay on the token; name them so the operator can clean up.
-      return Outcome::Usage("rotate: generating " + keymgr::KeyTypeName(key_type) +
+      return Outcome::Usage("rotate: generating " + base::KeyTypeName(key_type) +
                             " failed: " + info.status().message() +
                             (generated_so_far.empty() ? std::string("; no key was generated")
                                                       : "; already generated:" + generated_so_far));
     }
     generated_so_far +=
-        " " + keymgr::KeyTypeName(key_type) + ":" + keymgr::HexEncode(info->id.public_key);
+        " " + base::KeyTypeName(key_type) + ":" + base::HexEncode(info->id.public_key);
     session_keys.insert(session_keys.end(), info->id.public_key.begin(), info->id.public_key.end());
     keys.push_back(KeyJson(*info));
   }
@@ -493,7 +493,7 @@ LastSignature FindLastSignature(const signer::HistoryConfig& history,
   }
   std::optional<uint64_t> newest;
   bool corrupt = false;
-  const slashing::Status scanned =
+  const base::Status scanned =
       (*store)->Scan(slashing::RecordKeyPrefix(public_key, std::nullopt),
                      [&](std::string_view key, std::string_view value) {
                        auto record_key = slashing::DecodeRecordKey(key);
@@ -544,7 +544,7 @@ Outcome RunDelete(const DeleteArgs& args) {
     if (info.id == id) found = &info;
   }
   if (found == nullptr) {
-    return Outcome::Usage("delete: no " + keymgr::KeyTypeName(*key_type) +
+    return Outcome::Usage("delete: no " + base::KeyTypeName(*key_type) +
                           " key with that public key on the token");
   }
 
@@ -582,7 +582,7 @@ Outcome RunDelete(const DeleteArgs& args) {
     out["history"] = "no record";
   }
   out["forced"] = args.force;
-  if (keymgr::Status deleted = opened->custody->Delete(id); !deleted.ok()) {
+  if (base::Status deleted = opened->custody->Delete(id); !deleted.ok()) {
     return Outcome::Usage("delete: " + deleted.message());
   }
   return Outcome::Json(std::move(out));
@@ -613,12 +613,11 @@ Outcome RunSetDisabled(const DisableArgs& args, bool disable) {
   auto found = std::find_if(keys->begin(), keys->end(),
                             [&](const keymgr::KeyInfo& info) { return info.id == id; });
   if (found == keys->end()) {
-    return Outcome::Usage(verb + ": no " + keymgr::KeyTypeName(*key_type) +
+    return Outcome::Usage(verb + ": no " + base::KeyTypeName(*key_type) +
                           " key with that public key on the token");
   }
   const bool was_disabled = found->disabled;
-  const keymgr::Status changed =
-      disable ? opened->custody->Disable(id) : opened->custody->Enable(id);
+  const base::Status changed = disable ? opened->custody->Disable(id) : opened->custody->Enable(id);
   if (!changed.ok()) return Outcome::Usage(verb + ": " + changed.message());
   found->disabled = disable;
   nlohmann::ordered_json out;
@@ -640,11 +639,11 @@ struct BackupArgs {
 
 // WriteNewFile writes `bytes` to a file that must not exist yet (so a backup never silently
 // replaces another), mode 0600, synced before success is reported; a partial file is removed.
-keymgr::Status WriteNewFile(const std::string& path, std::span<const uint8_t> bytes) {
+base::Status WriteNewFile(const std::string& path, std::span<const uint8_t> bytes) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return keymgr::Status::InvalidArgument(std::string("--out: cannot create the file (") +
-                                           std::strerror(errno) + "); it must not exist yet");
+    return base::Status::InvalidArgument(std::string("--out: cannot create the file (") +
+                                         std::strerror(errno) + "); it must not exist yet");
   }
   size_t written = 0;
   bool ok = true;
@@ -658,9 +657,9 @@ keymgr::Status WriteNewFile(const std::string& path, std::span<const uint8_t> by
   ok = (::close(fd) == 0) && ok;
   if (!ok) {
     ::unlink(path.c_str());
-    return keymgr::Status::InvalidArgument("--out: cannot write the backup file");
+    return base::Status::InvalidArgument("--out: cannot write the backup file");
   }
-  return keymgr::Status::Ok();
+  return base::Status::Ok();
 }
 
 Outcome RunBackup(const BackupArgs& args) {
@@ -685,7 +684,7 @@ Outcome RunBackup(const BackupArgs& args) {
     return Outcome::Usage("backup: cannot read the sr25519 secrets: " + secrets.status().message() +
                           "; no file was written");
   }
-  std::map<keymgr::KeyId, keymgr::SecretBytes> secret_of;
+  std::map<keymgr::KeyId, base::SecretBytes> secret_of;
   for (auto& [id, secret] : *secrets) secret_of.emplace(id, std::move(secret));
 
   std::vector<signer::BackupEntry> entries;
@@ -715,7 +714,7 @@ Outcome RunBackup(const BackupArgs& args) {
   }
   auto file = signer::SealBackup(entries, passphrase->span(), signer::ModerateBackupKdfLimits());
   if (!file.ok()) return Outcome::Usage("backup: " + file.status().message());
-  if (keymgr::Status written = WriteNewFile(args.file, *file); !written.ok()) {
+  if (base::Status written = WriteNewFile(args.file, *file); !written.ok()) {
     return Outcome::Usage(written.message());
   }
   nlohmann::ordered_json out;
@@ -729,7 +728,7 @@ nlohmann::ordered_json EntryJson(const signer::BackupEntry& entry) {
   keymgr::KeyInfo info;
   info.id = keymgr::KeyId{entry.key_type, entry.public_key};
   info.scheme = entry.scheme;
-  info.protection = entry.scheme == keymgr::Scheme::kSr25519
+  info.protection = entry.scheme == base::Scheme::kSr25519
                         ? keymgr::KeyProtection::kHsmWrapped
                         : keymgr::KeyProtection::kHsmNonExtractable;
   info.generated_in_custody = entry.generated_in_custody;
@@ -779,15 +778,15 @@ Outcome RunRestore(const BackupArgs& args) {
     if (!pair.ok() || !std::equal(pair->public_key().begin(), pair->public_key().end(),
                                   entry.public_key.begin(), entry.public_key.end())) {
       return Outcome::Usage("restore: the backup's secret for " +
-                            keymgr::KeyTypeName(entry.key_type) + ":" +
-                            keymgr::HexEncode(entry.public_key) +
+                            base::KeyTypeName(entry.key_type) + ":" +
+                            base::HexEncode(entry.public_key) +
                             " does not match its public key; nothing more was restored");
     }
     // A key disabled when it was backed up comes back disabled (its marker is written first).
     auto info = (*bulk)->Import(entry.key_type, keymgr::Keypair(std::move(*pair)), entry.disabled);
     if (!info.ok()) {
-      return Outcome::Usage("restore: importing " + keymgr::KeyTypeName(entry.key_type) + ":" +
-                            keymgr::HexEncode(entry.public_key) +
+      return Outcome::Usage("restore: importing " + base::KeyTypeName(entry.key_type) + ":" +
+                            base::HexEncode(entry.public_key) +
                             " failed: " + info.status().message());
     }
     restored.push_back(KeyJson(*info));

@@ -68,7 +68,7 @@ Outcome RunInitDev(const InitDevOptions& options) {
   auto files = tls::CreateDevPki(pki);
   if (!files.ok()) {
     std::string message = "init-dev: " + files.status().message();
-    if (!options.force && files.status().code() == keymgr::StatusCode::kInvalidArgument &&
+    if (!options.force && files.status().code() == base::StatusCode::kInvalidArgument &&
         message.find("already exists") != std::string::npos) {
       message += " (pass --force to replace it)";
     }

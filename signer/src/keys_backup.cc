@@ -20,9 +20,9 @@
 namespace signer {
 namespace {
 
-using keymgr::Result;
-using keymgr::SecretBytes;
-using keymgr::Status;
+using base::Result;
+using base::SecretBytes;
+using base::Status;
 
 constexpr std::array<uint8_t, 8> kMagic = {'P', 'R', 'S', 'K', 'B', 'A', 'C', 'K'};
 constexpr uint8_t kFormatVersion = 1;
@@ -75,42 +75,38 @@ bool LimitsInRange(const BackupKdfLimits& limits) {
          limits.memlimit <= kMaxMem;
 }
 
-uint8_t SchemeCode(keymgr::Scheme scheme) {
+uint8_t SchemeCode(base::Scheme scheme) {
   switch (scheme) {
-    case keymgr::Scheme::kSr25519:
+    case base::Scheme::kSr25519:
       return 0;
-    case keymgr::Scheme::kEd25519:
+    case base::Scheme::kEd25519:
       return 1;
-    case keymgr::Scheme::kEcdsa:
+    case base::Scheme::kEcdsa:
       return 2;
   }
   return 0xff;
 }
 
-std::optional<keymgr::Scheme> SchemeFromCode(uint8_t code) {
+std::optional<base::Scheme> SchemeFromCode(uint8_t code) {
   switch (code) {
     case 0:
-      return keymgr::Scheme::kSr25519;
+      return base::Scheme::kSr25519;
     case 1:
-      return keymgr::Scheme::kEd25519;
+      return base::Scheme::kEd25519;
     case 2:
-      return keymgr::Scheme::kEcdsa;
+      return base::Scheme::kEcdsa;
     default:
       return std::nullopt;
   }
 }
 
-size_t PublicKeySize(keymgr::Scheme scheme) {
-  return scheme == keymgr::Scheme::kEcdsa ? keymgr::kEcdsaPublicSize : keymgr::kSr25519PublicSize;
-}
-
-Status CheckEntry(keymgr::Scheme scheme, size_t public_size, size_t secret_size) {
-  if (public_size != PublicKeySize(scheme)) {
+Status CheckEntry(base::Scheme scheme, size_t public_size, size_t secret_size) {
+  if (public_size != base::PublicKeySize(scheme)) {
     return Status::InvalidArgument("backup entry has a public key of the wrong size");
   }
   // Only sr25519 secrets can be in a backup: the others never leave the HSM.
   if (secret_size != 0 &&
-      (scheme != keymgr::Scheme::kSr25519 || secret_size != keymgr::kSr25519SecretSize)) {
+      (scheme != base::Scheme::kSr25519 || secret_size != keymgr::kSr25519SecretSize)) {
     return Status::InvalidArgument("backup entry has a secret of the wrong kind or size");
   }
   return Status::Ok();
@@ -249,7 +245,7 @@ Result<std::vector<BackupEntry>> OpenBackup(std::span<const uint8_t> file,
   if (count > kMaxEntries) return malformed();
   std::vector<BackupEntry> entries;
   for (uint32_t i = 0; i < count; ++i) {
-    auto key_type = take(keymgr::kKeyTypeIdSize);
+    auto key_type = take(base::kKeyTypeIdSize);
     auto scheme_code = take(1);
     auto flags = take(1);
     auto created = take(8);
@@ -259,7 +255,7 @@ Result<std::vector<BackupEntry>> OpenBackup(std::span<const uint8_t> file,
     auto secret_size = take(1);
     if (!public_key || !secret_size) return malformed();
     auto secret = take((*secret_size)[0]);
-    const std::optional<keymgr::Scheme> scheme = SchemeFromCode((*scheme_code)[0]);
+    const std::optional<base::Scheme> scheme = SchemeFromCode((*scheme_code)[0]);
     if (!secret || !scheme.has_value() || ((*flags)[0] & ~kKnownFlags) != 0 ||
         !CheckEntry(*scheme, public_key->size(), secret->size()).ok()) {
       return malformed();

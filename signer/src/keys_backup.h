@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "base/secret_bytes.h"
+#include "base/status.h"
 #include "keymgr/custody.h"
 #include "keymgr/keypair.h"
-#include "keymgr/secret_bytes.h"
-#include "keymgr/status.h"
 
 namespace signer {
 
@@ -23,15 +23,15 @@ namespace signer {
 // empty for a key recorded by identity only (ed25519/ecdsa keys are non-extractable, so a backup
 // can only say that they exist). Move-only because of the secret.
 struct BackupEntry {
-  keymgr::KeyTypeId key_type{};
-  keymgr::Scheme scheme = keymgr::Scheme::kSr25519;
+  base::KeyTypeId key_type{};
+  base::Scheme scheme = base::Scheme::kSr25519;
   std::vector<uint8_t> public_key;
   bool generated_in_custody = false;
   int64_t created_at_unix = 0;
   // disabled records that the key was disabled on the token (`signerctl keys disable`); restore
   // stores it disabled again.
   bool disabled = false;
-  keymgr::SecretBytes secret;
+  base::SecretBytes secret;
 };
 
 // BackupKdfLimits are the Argon2id cost parameters written into a backup header.
@@ -51,21 +51,21 @@ inline constexpr size_t kMinBackupPassphraseSize = 12;
 // kInvalidArgument on a passphrase shorter than kMinBackupPassphraseSize, limits outside what
 // OpenBackup accepts, or an entry that cannot be encoded (a wrong-sized key or secret), and with
 // kInternal if libsodium fails (for example when it cannot allocate the Argon2id memory).
-keymgr::Result<std::vector<uint8_t>> SealBackup(std::span<const BackupEntry> entries,
-                                                std::span<const uint8_t> passphrase,
-                                                const BackupKdfLimits& limits);
+base::Result<std::vector<uint8_t>> SealBackup(std::span<const BackupEntry> entries,
+                                              std::span<const uint8_t> passphrase,
+                                              const BackupKdfLimits& limits);
 
 // OpenBackup decrypts and decodes a file SealBackup made. Fails with kInvalidArgument on anything
 // else: not a backup, an unknown version, Argon2id limits out of bounds (a crafted file must not
 // make us allocate gigabytes), a wrong passphrase or any modified byte (indistinguishable by
 // design), or a payload that does not decode.
-keymgr::Result<std::vector<BackupEntry>> OpenBackup(std::span<const uint8_t> file,
-                                                    std::span<const uint8_t> passphrase);
+base::Result<std::vector<BackupEntry>> OpenBackup(std::span<const uint8_t> file,
+                                                  std::span<const uint8_t> passphrase);
 
 // ReadPassphraseFile reads a backup passphrase from `path` with the PIN file's rules: a regular
 // file (no symlink) owned by this user and readable by nobody else (mode 0600 or stricter), at
 // most 1024 bytes; one trailing newline (or CRLF) is dropped. Fails with kInvalidArgument naming
 // the rule broken (never the content), or kNotFound if the file does not exist.
-keymgr::Result<keymgr::SecretBytes> ReadPassphraseFile(const std::string& path);
+base::Result<base::SecretBytes> ReadPassphraseFile(const std::string& path);
 
 }  // namespace signer

@@ -18,7 +18,7 @@
 namespace signer {
 namespace {
 
-using keymgr::StatusCode;
+using base::StatusCode;
 
 // The cheapest limits libsodium allows, so the many derivations below stay fast; files made with
 // them are still opened by the same code path as the MODERATE ones the CLI writes.
@@ -43,23 +43,23 @@ std::vector<uint8_t> SecretOf(uint8_t fill) {
 std::vector<BackupEntry> SampleEntries() {
   std::vector<BackupEntry> entries;
   BackupEntry babe;
-  babe.key_type = keymgr::MakeKeyTypeId("babe").value();
-  babe.scheme = keymgr::Scheme::kSr25519;
+  babe.key_type = base::MakeKeyTypeId("babe").value();
+  babe.scheme = base::Scheme::kSr25519;
   babe.public_key.assign(32, 0x11);
   babe.generated_in_custody = true;
   babe.created_at_unix = 1700000000;
-  babe.secret = keymgr::SecretBytes::CopyFrom(SecretOf(0x5a));
+  babe.secret = base::SecretBytes::CopyFrom(SecretOf(0x5a));
   entries.push_back(std::move(babe));
   BackupEntry gran;
-  gran.key_type = keymgr::MakeKeyTypeId("gran").value();
-  gran.scheme = keymgr::Scheme::kEd25519;
+  gran.key_type = base::MakeKeyTypeId("gran").value();
+  gran.scheme = base::Scheme::kEd25519;
   gran.public_key.assign(32, 0x22);
   gran.created_at_unix = 1700000001;
   gran.disabled = true;
   entries.push_back(std::move(gran));
   BackupEntry beef;
-  beef.key_type = keymgr::MakeKeyTypeId("beef").value();
-  beef.scheme = keymgr::Scheme::kEcdsa;
+  beef.key_type = base::MakeKeyTypeId("beef").value();
+  beef.scheme = base::Scheme::kEcdsa;
   beef.public_key.assign(33, 0x03);
   beef.created_at_unix = -5;
   entries.push_back(std::move(beef));
@@ -144,7 +144,7 @@ TEST(KeysBackupTest, SealRefusesShortPassphrasesAndBadEntries) {
   EXPECT_FALSE(SealBackup(SampleEntries(), Text("short"), FastLimits()).ok());
   EXPECT_FALSE(SealBackup(SampleEntries(), Text(kPassphrase), BackupKdfLimits{0, 0}).ok());
   std::vector<BackupEntry> entries = SampleEntries();
-  entries[1].secret = keymgr::SecretBytes::CopyFrom(SecretOf(1));  // an ed25519 "secret"
+  entries[1].secret = base::SecretBytes::CopyFrom(SecretOf(1));  // an ed25519 "secret"
   EXPECT_FALSE(SealBackup(entries, Text(kPassphrase), FastLimits()).ok());
   entries = SampleEntries();
   entries[2].public_key.resize(32);  // ecdsa keys are 33 bytes
@@ -218,7 +218,7 @@ TEST(KeysBackupTest, LayoutMatchesTheDocumentedFormat) {
             0);
   auto refused = OpenBackup(crafted, Text(kPassphrase));
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.status().code(), keymgr::StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().code(), base::StatusCode::kInvalidArgument);
   sodium_memzero(plain.data(), plain.size());
   sodium_memzero(key.data(), key.size());
 }

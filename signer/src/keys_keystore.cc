@@ -13,18 +13,18 @@
 #include <optional>
 #include <utility>
 
-#include "keymgr/hex.h"
+#include "base/hex.h"
 
 namespace signer {
 namespace {
 
-using keymgr::Result;
-using keymgr::SecretBytes;
-using keymgr::Status;
+using base::Result;
+using base::SecretBytes;
+using base::Status;
 
 // A SURI is a phrase and a short path; Substrate's key files are far smaller than this.
 constexpr size_t kMaxKeyFileSize = 4096;
-constexpr size_t kKeyTypeHexSize = 2 * keymgr::kKeyTypeIdSize;
+constexpr size_t kKeyTypeHexSize = 2 * base::kKeyTypeIdSize;
 
 bool IsJsonSpace(uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
@@ -44,13 +44,13 @@ Result<keymgr::KeyId> ParseKeystoreFileName(const std::string& name) {
   }
   // The name is bare hex: HexDecode would accept and strip a 0x/0X prefix, which shifts every
   // byte of the key type and the key.
-  auto bytes = keymgr::HexDecode(name);
+  auto bytes = base::HexDecode(name);
   if (!bytes.ok() || name.starts_with("0x") || name.starts_with("0X")) {
     return Status::InvalidArgument("not a keystore key file name");
   }
   keymgr::KeyId id;
-  std::copy(bytes->begin(), bytes->begin() + keymgr::kKeyTypeIdSize, id.key_type.begin());
-  id.public_key.assign(bytes->begin() + keymgr::kKeyTypeIdSize, bytes->end());
+  std::copy(bytes->begin(), bytes->begin() + base::kKeyTypeIdSize, id.key_type.begin());
+  id.public_key.assign(bytes->begin() + base::kKeyTypeIdSize, bytes->end());
   return id;
 }
 

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "base/secret_bytes.h"
+#include "base/status.h"
 #include "keymgr/custody.h"
-#include "keymgr/secret_bytes.h"
-#include "keymgr/status.h"
 
 namespace signer {
 
@@ -20,9 +20,9 @@ namespace signer {
 // not checked here; the caller derives the key and compares. Move-only because of the SURI.
 struct KeystoreFile {
   std::string file_name;
-  keymgr::KeyTypeId key_type{};
+  base::KeyTypeId key_type{};
   std::vector<uint8_t> public_key;  // 32 bytes, or 33 (ecdsa)
-  keymgr::SecretBytes suri;
+  base::SecretBytes suri;
 };
 
 // KeystoreDir is what ReadKeystoreDir found: key files, and the names of entries that are not key
@@ -34,16 +34,16 @@ struct KeystoreDir {
 
 // ParseKeystoreFileName splits "<8 hex digits><64 or 66 hex digits>" into key type and public key.
 // Fails with kInvalidArgument on any other name.
-keymgr::Result<keymgr::KeyId> ParseKeystoreFileName(const std::string& name);
+base::Result<keymgr::KeyId> ParseKeystoreFileName(const std::string& name);
 
 // DecodeKeystoreSuri decodes a key file's content, one JSON string (surrounding whitespace
 // allowed), into guarded memory. Escapes \" \\ \/ \b \f \n \r \t and \u00XX..\u007F are accepted;
 // any other content fails with kInvalidArgument, whose message never repeats the content.
-keymgr::Result<keymgr::SecretBytes> DecodeKeystoreSuri(std::span<const uint8_t> content);
+base::Result<base::SecretBytes> DecodeKeystoreSuri(std::span<const uint8_t> content);
 
 // ReadKeystoreDir reads every key file of `dir` (regular files only, symlinks not followed, each at
 // most 4096 bytes). Fails with kInvalidArgument if the directory cannot be listed or a key file
 // cannot be read or decoded (naming the file, never its content).
-keymgr::Result<KeystoreDir> ReadKeystoreDir(const std::string& dir);
+base::Result<KeystoreDir> ReadKeystoreDir(const std::string& dir);
 
 }  // namespace signer

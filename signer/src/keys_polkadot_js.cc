@@ -10,20 +10,20 @@
 #include <string>
 #include <vector>
 
+#include "base/hash.h"
+#include "base/hex.h"
+#include "base/secret_bytes.h"
 #include "keymgr/ecdsa.h"
 #include "keymgr/ed25519.h"
-#include "keymgr/hash.h"
-#include "keymgr/hex.h"
-#include "keymgr/secret_bytes.h"
 #include "keymgr/sr25519.h"
 #include "keymgr/ss58.h"
 
 namespace signer {
 namespace {
 
-using keymgr::Result;
-using keymgr::SecretBytes;
-using keymgr::Status;
+using base::Result;
+using base::SecretBytes;
+using base::Status;
 
 // An export is a few hundred bytes of JSON; the limits keep a hostile file cheap to refuse.
 constexpr size_t kMaxExportSize = 64 * 1024;
@@ -105,7 +105,7 @@ Result<std::vector<uint8_t>> DecodeEncoded(const std::string& encoded) {
   // declared never to receive (UBSan stops on it), and an empty export holds nothing anyway.
   if (encoded.empty()) return Invalid("\"encoded\" is empty");
   if (encoded.starts_with("0x")) {
-    auto bytes = keymgr::HexDecode(encoded);
+    auto bytes = base::HexDecode(encoded);
     if (!bytes.ok()) return Invalid("\"encoded\" is not valid hex");
     return bytes;
   }
@@ -135,9 +135,9 @@ Result<keymgr::Sr25519Keypair> Sr25519FromPolkadotJs(std::span<const uint8_t> st
   return pair;
 }
 
-Result<keymgr::Keypair> KeypairFromBody(keymgr::Scheme scheme, std::span<const uint8_t> secret) {
+Result<keymgr::Keypair> KeypairFromBody(base::Scheme scheme, std::span<const uint8_t> secret) {
   switch (scheme) {
-    case keymgr::Scheme::kSr25519: {
+    case base::Scheme::kSr25519: {
       if (secret.size() == kSeedSize) {
         auto pair = keymgr::Sr25519Keypair::FromMiniSecret(secret);
         if (!pair.ok()) return Invalid("bad sr25519 seed");
@@ -147,7 +147,7 @@ Result<keymgr::Keypair> KeypairFromBody(keymgr::Scheme scheme, std::span<const u
       if (!pair.ok()) return pair.status();
       return keymgr::Keypair(std::move(*pair));
     }
-    case keymgr::Scheme::kEd25519: {
+    case base::Scheme::kEd25519: {
       // A 64-byte ed25519 secret is seed || public key (the NaCl form).
       auto pair = keymgr::Ed25519Keypair::FromSeed(secret.first(kSeedSize));
       if (!pair.ok()) return Invalid("bad ed25519 seed");
@@ -158,7 +158,7 @@ Result<keymgr::Keypair> KeypairFromBody(keymgr::Scheme scheme, std::span<const u
       }
       return keymgr::Keypair(std::move(*pair));
     }
-    case keymgr::Scheme::kEcdsa: {
+    case base::Scheme::kEcdsa: {
       if (secret.size() != kSeedSize) return Invalid("ecdsa secret has the wrong size");
       auto pair = keymgr::EcdsaKeypair::FromSeed(secret);
       if (!pair.ok()) return Invalid("bad ecdsa secret");
@@ -187,7 +187,7 @@ Result<keymgr::Keypair> DecodePolkadotJsExport(std::string_view json_text,
   if (!content || content->size() != 2 || (*content)[0] != "pkcs8") {
     return Invalid("encoding.content must be [\"pkcs8\", scheme]");
   }
-  auto scheme = keymgr::ParseScheme((*content)[1]);
+  auto scheme = base::ParseScheme((*content)[1]);
   if (!scheme.ok()) return Invalid("only sr25519, ed25519 and ecdsa keys can be imported");
   if (!types || *types != std::vector<std::string>{"scrypt", "xsalsa20-poly1305"}) {
     return Invalid("only scrypt + xsalsa20-poly1305 encrypted exports are accepted");
@@ -236,7 +236,7 @@ Result<keymgr::Keypair> DecodePolkadotJsExport(std::string_view json_text,
     secret_size = kSeedSize;
     if (!divider_at(kPairHeader.size() + secret_size)) return Invalid("body has no divider");
   }
-  if (secret_size == kGen3SecretSize && *scheme == keymgr::Scheme::kEcdsa) {
+  if (secret_size == kGen3SecretSize && *scheme == base::Scheme::kEcdsa) {
     return Invalid("ecdsa secret has the wrong size");
   }
   auto pair = KeypairFromBody(*scheme, plain.subspan(kPairHeader.size(), secret_size));
@@ -255,16 +255,16 @@ Result<keymgr::Keypair> DecodePolkadotJsExport(std::string_view json_text,
   if (auto address = json.find("address"); address != json.end() && address->is_string()) {
     const std::string& text = address->get_ref<const std::string&>();
     if (text.starts_with("0x")) {
-      auto hex_key = keymgr::HexDecode(text);
-      if (*scheme != keymgr::Scheme::kEcdsa || !hex_key.ok() || *hex_key != public_key) {
+      auto hex_key = base::HexDecode(text);
+      if (*scheme != base::Scheme::kEcdsa || !hex_key.ok() || *hex_key != public_key) {
         return Invalid("the key does not match the export's address");
       }
       return pair;
     }
     auto decoded = keymgr::Ss58Decode(text);
     std::vector<uint8_t> account = public_key;
-    if (*scheme == keymgr::Scheme::kEcdsa) {
-      const keymgr::Hash256 hashed = keymgr::Blake2b256(public_key);
+    if (*scheme == base::Scheme::kEcdsa) {
+      const base::Hash256 hashed = base::Blake2b256(public_key);
       account.assign(hashed.begin(), hashed.end());
     }
     if (!decoded.ok() || decoded->public_key != account) {

@@ -11,8 +11,8 @@
 #include <span>
 #include <string_view>
 
+#include "base/status.h"
 #include "keymgr/keypair.h"
-#include "keymgr/status.h"
 
 namespace signer {
 
@@ -23,7 +23,7 @@ namespace signer {
 // Fails with kInvalidArgument on anything else (unencrypted or ethereum exports, malformed JSON, a
 // wrong password or modified data — not told apart — or a key that does not match); messages never
 // contain the password or secret bytes.
-keymgr::Result<keymgr::Keypair> DecodePolkadotJsExport(std::string_view json_text,
-                                                       std::span<const uint8_t> password);
+base::Result<keymgr::Keypair> DecodePolkadotJsExport(std::string_view json_text,
+                                                     std::span<const uint8_t> password);
 
 }  // namespace signer

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "keymgr/hex.h"
+#include "base/hex.h"
 
 namespace signer {
 namespace {
@@ -28,11 +28,11 @@ std::span<const uint8_t> Text(std::string_view text) {
 TEST(PolkadotJsTest, DecodesTheCanonicalSr25519SecretBothHalves) {
   auto pair = DecodePolkadotJsExport(kSr25519Export, Text(kPassword));
   ASSERT_TRUE(pair.ok()) << pair.status().message();
-  ASSERT_EQ(pair->scheme(), keymgr::Scheme::kSr25519);
-  EXPECT_EQ(keymgr::HexEncode(pair->public_key()), kPublicKey);
+  ASSERT_EQ(pair->scheme(), base::Scheme::kSr25519);
+  EXPECT_EQ(base::HexEncode(pair->public_key()), kPublicKey);
   // The public key proves the scalar; the nonce half is proved by the same key derived from the
   // SURI polkadot-js was given, through keymgr's independent SURI path.
-  auto from_suri = keymgr::KeypairFromSuri(keymgr::Scheme::kSr25519, "//PolkadotJsFixture");
+  auto from_suri = keymgr::KeypairFromSuri(base::Scheme::kSr25519, "//PolkadotJsFixture");
   ASSERT_TRUE(from_suri.ok());
   const auto secret = pair->sr25519()->secret();
   const auto expected = from_suri->sr25519()->secret();
@@ -46,7 +46,7 @@ TEST(PolkadotJsTest, EmptyEncodedIsRefusedClearly) {
   json["encoded"] = "";
   auto result = DecodePolkadotJsExport(json.dump(), Text(kPassword));
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.status().code(), keymgr::StatusCode::kInvalidArgument);
+  EXPECT_EQ(result.status().code(), base::StatusCode::kInvalidArgument);
   EXPECT_NE(result.status().message().find("\"encoded\" is empty"), std::string::npos)
       << result.status().message();
 }

@@ -10,8 +10,8 @@
 namespace signer {
 namespace {
 
-using keymgr::Result;
-using keymgr::Status;
+using base::Result;
+using base::Status;
 
 // Bucket bounds, in seconds. A sign request costs two fsyncs (history, audit) and an HSM call,
 // so milliseconds dominate; the tail reaches the default 10 s deadline.
@@ -367,12 +367,6 @@ Status SignerMetrics::Register() {
   const auto bounds = [](const auto& array) {
     return std::vector<double>(array.begin(), array.end());
   };
-#define SIGNER_ASSIGN_OR_RETURN(target, expression) \
-  do {                                              \
-    auto result = (expression);                     \
-    if (!result.ok()) return result.status();       \
-    target = *result;                               \
-  } while (false)
   SIGNER_ASSIGN_OR_RETURN(
       requests_, registry_.AddCounter("signer_requests_total",
                                       "RPCs finished, by method and gRPC status code name.",
@@ -454,7 +448,6 @@ Status SignerMetrics::Register() {
                           registry_.AddHistogram("signer_replication_claim_round_trip_seconds",
                                                  "Time from producing an own claim to applying it.",
                                                  {}, bounds(kClaimBounds)));
-#undef SIGNER_ASSIGN_OR_RETURN
   for (std::string_view operation : kCustodyOperations) {
     hsm_errors_->With({operation});
   }
@@ -499,7 +492,7 @@ void SignerMetrics::OnPolicyReload(bool ok) {
 void SignerMetrics::SetKeysLoaded(std::span<const keymgr::KeyInfo> keys) {
   std::map<std::string_view, double> counts;
   for (const keymgr::KeyInfo& info : keys) {
-    counts[KeyTypeLabel(keymgr::KeyTypeName(info.id.key_type))] += 1;
+    counts[KeyTypeLabel(base::KeyTypeName(info.id.key_type))] += 1;
   }
   std::lock_guard lock(keys_mutex_);
   // A key type whose last key was deleted must read 0, not its old count.
@@ -568,9 +561,9 @@ MeteredCustody::~MeteredCustody() {
   }
 }
 
-void MeteredCustody::Count(std::string_view operation, const keymgr::Status& status) {
-  if (status.code() == keymgr::StatusCode::kUnavailable ||
-      status.code() == keymgr::StatusCode::kInternal) {
+void MeteredCustody::Count(std::string_view operation, const base::Status& status) {
+  if (status.code() == base::StatusCode::kUnavailable ||
+      status.code() == base::StatusCode::kInternal) {
     metrics_.OnHsmError(operation);
   }
 }
@@ -622,14 +615,14 @@ void MeteredCustody::RefreshLoop(std::chrono::milliseconds interval) {
   }
 }
 
-keymgr::Result<std::vector<keymgr::KeyInfo>> MeteredCustody::List() {
+base::Result<std::vector<keymgr::KeyInfo>> MeteredCustody::List() {
   auto result = inner_.List();
   Count("list", result.status());
   return result;
 }
 
-keymgr::Result<keymgr::KeyInfo> MeteredCustody::Generate(const keymgr::KeyTypeId& key_type,
-                                                         keymgr::Scheme scheme) {
+base::Result<keymgr::KeyInfo> MeteredCustody::Generate(const base::KeyTypeId& key_type,
+                                                       base::Scheme scheme) {
   auto result = inner_.Generate(key_type, scheme);
   Count("generate", result.status());
   if (result.ok()) {
@@ -638,8 +631,8 @@ keymgr::Result<keymgr::KeyInfo> MeteredCustody::Generate(const keymgr::KeyTypeId
   return result;
 }
 
-keymgr::Result<keymgr::KeyInfo> MeteredCustody::Import(const keymgr::KeyTypeId& key_type,
-                                                       const keymgr::Keypair& pair) {
+base::Result<keymgr::KeyInfo> MeteredCustody::Import(const base::KeyTypeId& key_type,
+                                                     const keymgr::Keypair& pair) {
   auto result = inner_.Import(key_type, pair);
   Count("import", result.status());
   if (result.ok()) {
@@ -648,14 +641,14 @@ keymgr::Result<keymgr::KeyInfo> MeteredCustody::Import(const keymgr::KeyTypeId& 
   return result;
 }
 
-keymgr::Result<bool> MeteredCustody::Holds(const keymgr::KeyId& id) {
-  keymgr::Result<bool> held = inner_.Holds(id);
+base::Result<bool> MeteredCustody::Holds(const keymgr::KeyId& id) {
+  base::Result<bool> held = inner_.Holds(id);
   Count("holds", held.status());
   return held;
 }
 
-keymgr::Status MeteredCustody::Delete(const keymgr::KeyId& id) {
-  keymgr::Status status = inner_.Delete(id);
+base::Status MeteredCustody::Delete(const keymgr::KeyId& id) {
+  base::Status status = inner_.Delete(id);
   Count("delete", status);
   if (status.ok()) {
     KeysChanged();
@@ -663,22 +656,22 @@ keymgr::Status MeteredCustody::Delete(const keymgr::KeyId& id) {
   return status;
 }
 
-keymgr::Result<std::vector<uint8_t>> MeteredCustody::Sign(const keymgr::KeyId& id,
-                                                          keymgr::Scheme scheme,
-                                                          std::span<const uint8_t> message) {
+base::Result<std::vector<uint8_t>> MeteredCustody::Sign(const keymgr::KeyId& id,
+                                                        base::Scheme scheme,
+                                                        std::span<const uint8_t> message) {
   auto result = inner_.Sign(id, scheme, message);
   Count("sign", result.status());
   return result;
 }
 
-keymgr::Result<keymgr::EcdsaSignature> MeteredCustody::EcdsaSignPrehashed(
+base::Result<keymgr::EcdsaSignature> MeteredCustody::EcdsaSignPrehashed(
     const keymgr::KeyId& id, std::span<const uint8_t> digest) {
   auto result = inner_.EcdsaSignPrehashed(id, digest);
   Count("ecdsa_sign_prehashed", result.status());
   return result;
 }
 
-keymgr::Result<keymgr::Sr25519VrfSignature> MeteredCustody::VrfSign(
+base::Result<keymgr::Sr25519VrfSignature> MeteredCustody::VrfSign(
     const keymgr::KeyId& id, const keymgr::VrfTranscriptData& input,
     const std::optional<keymgr::VrfTranscriptData>& extra) {
   auto result = inner_.VrfSign(id, input, extra);
@@ -686,7 +679,7 @@ keymgr::Result<keymgr::Sr25519VrfSignature> MeteredCustody::VrfSign(
   return result;
 }
 
-keymgr::Result<keymgr::Sr25519VrfPreOutput> MeteredCustody::VrfPreOutput(
+base::Result<keymgr::Sr25519VrfPreOutput> MeteredCustody::VrfPreOutput(
     const keymgr::KeyId& id, const keymgr::VrfTranscriptData& input) {
   auto result = inner_.VrfPreOutput(id, input);
   Count("vrf_pre_output", result.status());
@@ -695,8 +688,8 @@ keymgr::Result<keymgr::Sr25519VrfPreOutput> MeteredCustody::VrfPreOutput(
 
 // --- MeteredAuditSink ---
 
-keymgr::Status MeteredAuditSink::Append(const AuditRecord& record) {
-  keymgr::Status status = inner_.Append(record);
+base::Status MeteredAuditSink::Append(const AuditRecord& record) {
+  base::Status status = inner_.Append(record);
   if (!status.ok()) {
     metrics_.OnAuditWriteFailure();
   }

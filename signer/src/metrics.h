@@ -25,8 +25,8 @@
 #include <vector>
 
 #include "audit_log.h"
+#include "base/status.h"
 #include "keymgr/custody.h"
-#include "keymgr/status.h"
 #include "replication.h"
 #include "slashing/protector.h"
 
@@ -147,13 +147,13 @@ class MetricsRegistry {
   // name or label name Prometheus does not accept, a name already registered, a histogram label
   // named `le`, or histogram bounds that are not finite and strictly increasing. The family lives
   // as long as the registry.
-  [[nodiscard]] keymgr::Result<Family<Counter>*> AddCounter(std::string name, std::string help,
-                                                            std::vector<std::string> label_names);
-  [[nodiscard]] keymgr::Result<Family<Gauge>*> AddGauge(std::string name, std::string help,
-                                                        std::vector<std::string> label_names);
-  [[nodiscard]] keymgr::Result<Family<Histogram>*> AddHistogram(
-      std::string name, std::string help, std::vector<std::string> label_names,
-      std::vector<double> upper_bounds);
+  [[nodiscard]] base::Result<Family<Counter>*> AddCounter(std::string name, std::string help,
+                                                          std::vector<std::string> label_names);
+  [[nodiscard]] base::Result<Family<Gauge>*> AddGauge(std::string name, std::string help,
+                                                      std::vector<std::string> label_names);
+  [[nodiscard]] base::Result<Family<Histogram>*> AddHistogram(std::string name, std::string help,
+                                                              std::vector<std::string> label_names,
+                                                              std::vector<double> upper_bounds);
 
   // AddScrapeHook registers `hook` to run at the start of every Render, before anything is read:
   // it copies values kept elsewhere (replication figures, certificate expiry) into gauges and
@@ -167,7 +167,7 @@ class MetricsRegistry {
 
  private:
   struct Entry;
-  keymgr::Status CheckNew(const std::string& name, const std::vector<std::string>& label_names);
+  base::Status CheckNew(const std::string& name, const std::vector<std::string>& label_names);
 
   std::mutex mutex_;  // guards registration and the hooks; held for all of Render
   std::vector<std::unique_ptr<Entry>> entries_;
@@ -204,7 +204,7 @@ struct CertificateExpiry {
 class SignerMetrics final : public slashing::DecisionObserver {
  public:
   // Create registers every family. Fails only on a programming error in the names.
-  [[nodiscard]] static keymgr::Result<std::unique_ptr<SignerMetrics>> Create();
+  [[nodiscard]] static base::Result<std::unique_ptr<SignerMetrics>> Create();
 
   MetricsRegistry& registry() { return registry_; }
   std::string Render() { return registry_.Render(); }
@@ -237,7 +237,7 @@ class SignerMetrics final : public slashing::DecisionObserver {
 
  private:
   SignerMetrics() = default;
-  keymgr::Status Register();
+  base::Status Register();
 
   MetricsRegistry registry_;
   Family<Counter>* requests_ = nullptr;
@@ -291,25 +291,25 @@ class MeteredCustody final : public keymgr::KeyCustody {
   // never call it from a scrape.
   void RefreshKeysLoaded();
 
-  keymgr::Result<std::vector<keymgr::KeyInfo>> List() override;
-  keymgr::Result<keymgr::KeyInfo> Generate(const keymgr::KeyTypeId& key_type,
-                                           keymgr::Scheme scheme) override;
-  keymgr::Result<keymgr::KeyInfo> Import(const keymgr::KeyTypeId& key_type,
-                                         const keymgr::Keypair& pair) override;
-  keymgr::Status Delete(const keymgr::KeyId& id) override;
-  keymgr::Result<bool> Holds(const keymgr::KeyId& id) override;
-  keymgr::Result<std::vector<uint8_t>> Sign(const keymgr::KeyId& id, keymgr::Scheme scheme,
-                                            std::span<const uint8_t> message) override;
-  keymgr::Result<keymgr::EcdsaSignature> EcdsaSignPrehashed(
-      const keymgr::KeyId& id, std::span<const uint8_t> digest) override;
-  keymgr::Result<keymgr::Sr25519VrfSignature> VrfSign(
+  base::Result<std::vector<keymgr::KeyInfo>> List() override;
+  base::Result<keymgr::KeyInfo> Generate(const base::KeyTypeId& key_type,
+                                         base::Scheme scheme) override;
+  base::Result<keymgr::KeyInfo> Import(const base::KeyTypeId& key_type,
+                                       const keymgr::Keypair& pair) override;
+  base::Status Delete(const keymgr::KeyId& id) override;
+  base::Result<bool> Holds(const keymgr::KeyId& id) override;
+  base::Result<std::vector<uint8_t>> Sign(const keymgr::KeyId& id, base::Scheme scheme,
+                                          std::span<const uint8_t> message) override;
+  base::Result<keymgr::EcdsaSignature> EcdsaSignPrehashed(const keymgr::KeyId& id,
+                                                          std::span<const uint8_t> digest) override;
+  base::Result<keymgr::Sr25519VrfSignature> VrfSign(
       const keymgr::KeyId& id, const keymgr::VrfTranscriptData& input,
       const std::optional<keymgr::VrfTranscriptData>& extra) override;
-  keymgr::Result<keymgr::Sr25519VrfPreOutput> VrfPreOutput(
+  base::Result<keymgr::Sr25519VrfPreOutput> VrfPreOutput(
       const keymgr::KeyId& id, const keymgr::VrfTranscriptData& input) override;
 
  private:
-  void Count(std::string_view operation, const keymgr::Status& status);
+  void Count(std::string_view operation, const base::Status& status);
   // KeysChanged marks the gauge stale and wakes the refresh thread.
   void KeysChanged();
   // ListKeysLoaded lists the custody and sets the gauge; false if the listing failed.
@@ -331,7 +331,7 @@ class MeteredCustody final : public keymgr::KeyCustody {
 class MeteredAuditSink final : public AuditSink {
  public:
   MeteredAuditSink(AuditSink& inner, SignerMetrics& metrics) : inner_(inner), metrics_(metrics) {}
-  keymgr::Status Append(const AuditRecord& record) override;
+  base::Status Append(const AuditRecord& record) override;
 
  private:
   AuditSink& inner_;

@@ -26,8 +26,8 @@
 namespace signer {
 namespace {
 
-using keymgr::Result;
-using keymgr::Status;
+using base::Result;
+using base::Status;
 
 constexpr char kContentType[] = "text/plain; version=0.0.4; charset=utf-8";
 constexpr char kLoopback[] = "127.0.0.1";

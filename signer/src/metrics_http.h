@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "keymgr/status.h"
+#include "base/status.h"
 
 struct mg_context;
 struct mg_connection;
@@ -32,7 +32,7 @@ struct MetricsListenerOptions {
 // the resolver's order, each as "IP:PORT" or "[IPv6]:PORT". A host name is resolved once, here;
 // a PORT alone gives "127.0.0.1:PORT". Fails with kInvalidArgument on a malformed address or a
 // port out of range, kNotFound when the host name does not resolve. Thread-safe.
-[[nodiscard]] keymgr::Result<std::vector<std::string>> ResolveMetricsListen(
+[[nodiscard]] base::Result<std::vector<std::string>> ResolveMetricsListen(
     const std::string& listen);
 
 // MetricsHttpServer answers GET /metrics with `render()` as Prometheus text format 0.0.4, any
@@ -47,7 +47,7 @@ class MetricsHttpServer {
   // Fails with kInvalidArgument on a malformed address, half a TLS setting or a TLS key readable
   // by group or others, kNotFound for a host name that does not resolve or a missing TLS file,
   // and kUnavailable when no address can be bound or the TLS files cannot be loaded.
-  [[nodiscard]] static keymgr::Result<std::unique_ptr<MetricsHttpServer>> Start(
+  [[nodiscard]] static base::Result<std::unique_ptr<MetricsHttpServer>> Start(
       const MetricsListenerOptions& options, std::function<std::string()> render);
 
   // The destructor stops the listener and waits for requests being served.
@@ -69,9 +69,9 @@ class MetricsHttpServer {
  private:
   MetricsHttpServer(std::function<std::string()> render, std::string tls_cert_file,
                     std::string tls_key_file);
-  keymgr::Status Listen(const std::string& address);
-  keymgr::Status LoadTlsContext();
-  keymgr::Status ListenTls(const std::string& address);
+  base::Status Listen(const std::string& address);
+  base::Status LoadTlsContext();
+  base::Status ListenTls(const std::string& address);
   void StopTls();
   void ServeTls();
   void ServeTlsConnection(int client);

@@ -333,9 +333,9 @@ std::unique_ptr<SignerMetrics> PopulatedSignerMetrics() {
   metrics->OnHsmError("sign");
   metrics->OnAuditWriteFailure();
   std::vector<keymgr::KeyInfo> keys(3);
-  keys[0].id.key_type = *keymgr::MakeKeyTypeId("gran");
-  keys[1].id.key_type = *keymgr::MakeKeyTypeId("babe");
-  keys[2].id.key_type = *keymgr::MakeKeyTypeId("zzzz");
+  keys[0].id.key_type = *base::MakeKeyTypeId("gran");
+  keys[1].id.key_type = *base::MakeKeyTypeId("babe");
+  keys[2].id.key_type = *base::MakeKeyTypeId("zzzz");
   metrics->SetKeysLoaded(keys);
   metrics->ObserveClaimRoundTrip(milliseconds(12));
   metrics->WatchInFlight([] { return size_t{7}; });
@@ -406,8 +406,8 @@ TEST(SignerMetricsTest, KeysLoadedDropsToZeroForAKeyTypeNoLongerHeld) {
   auto created = SignerMetrics::Create();
   ASSERT_TRUE(created.ok());
   std::vector<keymgr::KeyInfo> keys(2);
-  keys[0].id.key_type = *keymgr::MakeKeyTypeId("gran");
-  keys[1].id.key_type = *keymgr::MakeKeyTypeId("gran");
+  keys[0].id.key_type = *base::MakeKeyTypeId("gran");
+  keys[1].id.key_type = *base::MakeKeyTypeId("gran");
   (*created)->SetKeysLoaded(keys);
   EXPECT_EQ(SampleValue((*created)->Render(), "signer_keys_loaded{key_type=\"gran\"}"), 2);
   (*created)->SetKeysLoaded({});
@@ -441,8 +441,8 @@ TEST(MeteredCustodyTest, CountsHsmErrorsButNotNotFoundAndRefreshesKeys) {
   SignerMetrics& metrics = **created;
   keymgr::InMemoryCustody inner;
   MeteredCustody custody(inner, metrics);
-  const auto gran = *keymgr::MakeKeyTypeId("gran");
-  auto alice = keymgr::KeypairFromSuri(keymgr::Scheme::kEd25519, "//Alice");
+  const auto gran = *base::MakeKeyTypeId("gran");
+  auto alice = keymgr::KeypairFromSuri(base::Scheme::kEd25519, "//Alice");
   ASSERT_TRUE(alice.ok());
   ASSERT_TRUE(custody.Import(gran, *alice).ok());
   custody.RefreshKeysLoaded();
@@ -452,14 +452,14 @@ TEST(MeteredCustodyTest, CountsHsmErrorsButNotNotFoundAndRefreshesKeys) {
   const auto public_key = alice->public_key();  // one copy: begin and end of the same vector
   const keymgr::KeyId id{gran, std::vector<uint8_t>(public_key.begin(), public_key.end())};
   const std::vector<uint8_t> message = {1, 2, 3};
-  inner.FailNext(keymgr::CustodyOp::kSign, keymgr::Status::Unavailable("token removed"));
-  EXPECT_FALSE(custody.Sign(id, keymgr::Scheme::kEd25519, message).ok());
-  inner.FailNext(keymgr::CustodyOp::kSign, keymgr::Status::Internal("CKR_GENERAL_ERROR"));
-  EXPECT_FALSE(custody.Sign(id, keymgr::Scheme::kEd25519, message).ok());
+  inner.FailNext(keymgr::CustodyOp::kSign, base::Status::Unavailable("token removed"));
+  EXPECT_FALSE(custody.Sign(id, base::Scheme::kEd25519, message).ok());
+  inner.FailNext(keymgr::CustodyOp::kSign, base::Status::Internal("CKR_GENERAL_ERROR"));
+  EXPECT_FALSE(custody.Sign(id, base::Scheme::kEd25519, message).ok());
   // Not held is an answer, not an HSM error.
   const keymgr::KeyId missing{gran, std::vector<uint8_t>(32, 9)};
-  EXPECT_FALSE(custody.Sign(missing, keymgr::Scheme::kEd25519, message).ok());
-  EXPECT_TRUE(custody.Sign(id, keymgr::Scheme::kEd25519, message).ok());
+  EXPECT_FALSE(custody.Sign(missing, base::Scheme::kEd25519, message).ok());
+  EXPECT_TRUE(custody.Sign(id, base::Scheme::kEd25519, message).ok());
   text = metrics.Render();
   EXPECT_EQ(SampleValue(text, "signer_hsm_errors_total{operation=\"sign\"}"), 2);
 
@@ -470,8 +470,8 @@ TEST(MeteredCustodyTest, CountsHsmErrorsButNotNotFoundAndRefreshesKeys) {
 
 class FailingAudit final : public AuditSink {
  public:
-  keymgr::Status Append(const AuditRecord& /*record*/) override {
-    return fail ? keymgr::Status::Unavailable("disk full") : keymgr::Status::Ok();
+  base::Status Append(const AuditRecord& /*record*/) override {
+    return fail ? base::Status::Unavailable("disk full") : base::Status::Ok();
   }
   bool fail = false;
 };
@@ -546,18 +546,18 @@ TEST(MetricsHttpServerTest, AcceptsHostNamesAndBracketedIpv6) {
     EXPECT_EQ((*v6_server)->address(), "[::1]:" + std::to_string((*v6_server)->port()));
   } else {
     // A host without IPv6 cannot bind ::1; that is the bind failing, not the address parser.
-    EXPECT_EQ(v6_server.status().code(), keymgr::StatusCode::kUnavailable);
+    EXPECT_EQ(v6_server.status().code(), base::StatusCode::kUnavailable);
   }
 
   for (const std::string bad : {"::1:9615", "localhost:", ":9615", "[::1]9615", "host:99999"}) {
     auto refused = ResolveMetricsListen(bad);
     ASSERT_FALSE(refused.ok()) << bad;
-    EXPECT_EQ(refused.status().code(), keymgr::StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(refused.status().code(), base::StatusCode::kInvalidArgument) << bad;
   }
   // .invalid never resolves (RFC 6761).
   auto unknown = ResolveMetricsListen("metrics.invalid:0");
   ASSERT_FALSE(unknown.ok());
-  EXPECT_EQ(unknown.status().code(), keymgr::StatusCode::kNotFound);
+  EXPECT_EQ(unknown.status().code(), base::StatusCode::kNotFound);
 }
 
 // DevPki makes the development PKI (CA, a server certificate for localhost) in `directory`.
@@ -618,22 +618,22 @@ TEST(MetricsHttpServerTest, RefusesBadTlsSettings) {
 
   auto half = MetricsHttpServer::Start({"127.0.0.1:0", cert, ""}, render);
   ASSERT_FALSE(half.ok());
-  EXPECT_EQ(half.status().code(), keymgr::StatusCode::kInvalidArgument);
+  EXPECT_EQ(half.status().code(), base::StatusCode::kInvalidArgument);
 
   auto missing = MetricsHttpServer::Start({"127.0.0.1:0", cert, key + ".missing"}, render);
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.status().code(), keymgr::StatusCode::kNotFound);
+  EXPECT_EQ(missing.status().code(), base::StatusCode::kNotFound);
 
   // Another PKI's key does not match this certificate.
   auto mismatched =
       MetricsHttpServer::Start({"127.0.0.1:0", cert, other->server_key.string()}, render);
   ASSERT_FALSE(mismatched.ok());
-  EXPECT_EQ(mismatched.status().code(), keymgr::StatusCode::kUnavailable);
+  EXPECT_EQ(mismatched.status().code(), base::StatusCode::kUnavailable);
 
   fs::permissions(key, fs::perms::group_read | fs::perms::others_read, fs::perm_options::add);
   auto loose = MetricsHttpServer::Start({"127.0.0.1:0", cert, key}, render);
   ASSERT_FALSE(loose.ok());
-  EXPECT_EQ(loose.status().code(), keymgr::StatusCode::kInvalidArgument);
+  EXPECT_EQ(loose.status().code(), base::StatusCode::kInvalidArgument);
 }
 
 // WaitFor polls `done` until it holds or five seconds pass; background refreshes need no sleeps of
@@ -658,8 +658,8 @@ TEST(MeteredCustodyTest, AScrapeNeverCallsTheCustody) {
   custody.StartRefreshingKeysLoaded(std::chrono::hours(1));
   ASSERT_TRUE(WaitFor([&] { return custody.keys_loaded_refreshes() >= 1; }));
 
-  const auto gran = *keymgr::MakeKeyTypeId("gran");
-  ASSERT_TRUE(custody.Generate(gran, keymgr::Scheme::kEd25519).ok());
+  const auto gran = *base::MakeKeyTypeId("gran");
+  ASSERT_TRUE(custody.Generate(gran, base::Scheme::kEd25519).ok());
   // The change reaches the gauge through the refresh thread, not through a scrape.
   ASSERT_TRUE(WaitFor([&] { return custody.keys_loaded_refreshes() >= 2; }));
   const size_t lists = inner.CallCount(keymgr::CustodyOp::kList);
@@ -682,7 +682,7 @@ TEST(MeteredCustodyTest, PeriodicRefreshSeesKeysChangedElsewhere) {
   MeteredCustody custody(inner, metrics);
   custody.StartRefreshingKeysLoaded(std::chrono::milliseconds(10));
   // Straight into the token, as another process would: the decorator never sees it.
-  ASSERT_TRUE(inner.Generate(*keymgr::MakeKeyTypeId("babe"), keymgr::Scheme::kSr25519).ok());
+  ASSERT_TRUE(inner.Generate(*base::MakeKeyTypeId("babe"), base::Scheme::kSr25519).ok());
   EXPECT_TRUE(WaitFor(
       [&] { return SampleValue(metrics.Render(), "signer_keys_loaded{key_type=\"babe\"}") == 1; }));
 

@@ -4,40 +4,40 @@
 #include <algorithm>
 #include <array>
 
-#include "keymgr/hex.h"
+#include "base/hex.h"
+#include "base/secret_bytes.h"
 #include "keymgr/keypair.h"
-#include "keymgr/secret_bytes.h"
 #include "slashing/classify.h"
 
 namespace signer {
 namespace {
 
+using base::KeyTypeId;
+using base::Scheme;
 using keymgr::KeyId;
-using keymgr::KeyTypeId;
-using keymgr::Scheme;
 
-ReplyCode FromCustody(const keymgr::Status& status) {
+ReplyCode FromCustody(const base::Status& status) {
   switch (status.code()) {
-    case keymgr::StatusCode::kOk:
+    case base::StatusCode::kOk:
       return ReplyCode::kOk;
-    case keymgr::StatusCode::kNotFound:
+    case base::StatusCode::kNotFound:
       return ReplyCode::kPairNotFound;
-    case keymgr::StatusCode::kInvalidArgument:
+    case base::StatusCode::kInvalidArgument:
       return ReplyCode::kInvalidArgument;
-    case keymgr::StatusCode::kUnavailable:
-      return ReplyCode::kUnavailable;
-    case keymgr::StatusCode::kInternal:
+    case base::StatusCode::kInternal:
       return ReplyCode::kInternal;
+    default:
+      // Unreachable backends, failed disks and locked stores all mean "no key could be reached".
+      return ReplyCode::kUnavailable;
   }
-  return ReplyCode::kInternal;
 }
 
 // FromHistory maps a failed decision: the history could not decide durably, so nothing is signed.
-ReplyCode FromHistory(const slashing::Status& status) {
+ReplyCode FromHistory(const base::Status& status) {
   switch (status.code()) {
-    case slashing::StatusCode::kInvalidArgument:
+    case base::StatusCode::kInvalidArgument:
       return ReplyCode::kInvalidArgument;
-    case slashing::StatusCode::kInternal:
+    case base::StatusCode::kInternal:
       return ReplyCode::kInternal;
     default:
       return ReplyCode::kUnavailable;
@@ -58,7 +58,7 @@ std::string DescribePosition(const slashing::Claim& claim) {
              " block=" + std::to_string(position.minor);
     case slashing::Domain::kDispute:
       return "session=" + std::to_string(position.major) +
-             " candidate=" + keymgr::HexEncode(position.candidate);
+             " candidate=" + base::HexEncode(position.candidate);
   }
   return "";
 }
@@ -68,7 +68,7 @@ bool PublicKeySizeFits(Scheme scheme, size_t size) {
 }
 
 std::optional<KeyTypeId> ParseKeyType(std::string_view text) {
-  auto key_type = keymgr::MakeKeyTypeId(text);
+  auto key_type = base::MakeKeyTypeId(text);
   if (!key_type.ok()) {
     return std::nullopt;
   }
@@ -140,7 +140,7 @@ Reply<T> Pipeline::Finish(Trace& trace, ReplyCode code, std::string message, T v
     record.latency_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                                   std::chrono::steady_clock::now() - trace.start)
                                                   .count());
-    if (keymgr::Status status = deps_.audit.Append(record); !status.ok()) {
+    if (base::Status status = deps_.audit.Append(record); !status.ok()) {
       // An unaudited answer is not allowed to leave, least of all a signature.
       return Reply<T>{ReplyCode::kUnavailable, "audit log unavailable", T{}};
     }
@@ -164,8 +164,7 @@ std::shared_ptr<const Policy> Pipeline::CurrentPolicy() const {
 
 std::optional<Scheme> Pipeline::ParseCryptoType(std::string_view crypto_type) {
   for (Scheme scheme : {Scheme::kSr25519, Scheme::kEd25519, Scheme::kEcdsa}) {
-    if (crypto_type == keymgr::SchemeName(scheme) ||
-        crypto_type == keymgr::SchemeCryptoId(scheme)) {
+    if (crypto_type == base::SchemeName(scheme) || crypto_type == base::SchemeCryptoId(scheme)) {
       return scheme;
     }
   }
@@ -255,7 +254,7 @@ Reply<std::vector<uint8_t>> Pipeline::GenerateNew(const CallContext& context, Sc
     return Finish<Bytes>(trace, ReplyCode::kPermissionDenied,
                          "generate not granted for this key type");
   }
-  keymgr::Result<keymgr::KeyInfo> stored = keymgr::Status::Internal("unset");
+  base::Result<keymgr::KeyInfo> stored = base::Status::Internal("unset");
   if (seed) {
     auto pair = keymgr::KeypairFromSuri(scheme, *seed);
     if (!pair.ok()) {
@@ -270,15 +269,14 @@ Reply<std::vector<uint8_t>> Pipeline::GenerateNew(const CallContext& context, Sc
     return Finish<Bytes>(trace, FromCustody(stored.status()),
                          "custody: " + stored.status().message());
   }
-  trace.public_key = keymgr::HexEncode(stored->id.public_key);
+  trace.public_key = base::HexEncode(stored->id.public_key);
   return Finish<Bytes>(trace, ReplyCode::kOk, "", stored->id.public_key);
 }
 
 Reply<bool> Pipeline::Insert(const CallContext& context, std::string_view key_type_text,
                              std::string_view suri, std::span<const uint8_t> public_key) {
   const std::shared_ptr<const Policy> policy = CurrentPolicy();
-  Trace trace(context, Operation::kInsert, std::string(key_type_text),
-              keymgr::HexEncode(public_key));
+  Trace trace(context, Operation::kInsert, std::string(key_type_text), base::HexEncode(public_key));
   const std::optional<KeyTypeId> key_type = ParseKeyType(key_type_text);
   if (!key_type) {
     return Finish<bool>(trace, ReplyCode::kInvalidArgument, "key_type must be 4 characters");
@@ -289,7 +287,7 @@ Reply<bool> Pipeline::Insert(const CallContext& context, std::string_view key_ty
   }
   // The request names no scheme: take the key type's, else the one whose public key matches.
   std::vector<Scheme> candidates = {Scheme::kSr25519, Scheme::kEd25519, Scheme::kEcdsa};
-  if (auto required = keymgr::RequiredSchemeForKeyType(*key_type); required) {
+  if (auto required = base::RequiredSchemeForKeyType(*key_type); required) {
     candidates = {*required};
   }
   for (Scheme scheme : candidates) {
@@ -315,7 +313,7 @@ Reply<std::vector<uint8_t>> Pipeline::SignWith(const CallContext& context, const
   const std::shared_ptr<const Policy> policy = CurrentPolicy();
   using Bytes = std::vector<uint8_t>;
   Trace trace(context, Operation::kSign, std::string(input.key_type),
-              keymgr::HexEncode(input.public_key));
+              base::HexEncode(input.public_key));
   // Step 0, syntax: without a well-formed key id there is nothing to authorize.
   const std::optional<KeyTypeId> key_type = ParseKeyType(input.key_type);
   if (!key_type) {
@@ -348,8 +346,8 @@ Reply<std::vector<uint8_t>> Pipeline::SignWith(const CallContext& context, const
   // A signature carries no key type: if this public key also holds a slashable role whose messages
   // look like this one, that role's rule judges it too. Custody is asked, not a cached index, so a
   // role added by another process counts at once; only messages of a role's shape pay for it.
-  for (const slashing::KeyType& role : slashing::kSlashableKeyTypes) {
-    if (role == *key_type || keymgr::RequiredSchemeForKeyType(role) != *scheme ||
+  for (const base::KeyTypeId& role : slashing::kSlashableKeyTypes) {
+    if (role == *key_type || base::RequiredSchemeForKeyType(role) != *scheme ||
         !slashing::MayBeMessageOf(role, input.message)) {
       continue;
     }
@@ -409,7 +407,7 @@ Reply<keymgr::Sr25519VrfSignature> Pipeline::VrfSign(
     const keymgr::VrfTranscriptData& input, const std::optional<keymgr::VrfTranscriptData>& extra) {
   const std::shared_ptr<const Policy> policy = CurrentPolicy();
   using Signature = keymgr::Sr25519VrfSignature;
-  Trace trace(context, Operation::kVrf, std::string(key_type_text), keymgr::HexEncode(public_key));
+  Trace trace(context, Operation::kVrf, std::string(key_type_text), base::HexEncode(public_key));
   const std::optional<KeyTypeId> key_type = ParseKeyType(key_type_text);
   if (!key_type || public_key.size() != 32) {
     return Finish<Signature>(trace, ReplyCode::kInvalidArgument,
@@ -439,7 +437,7 @@ Reply<keymgr::Sr25519VrfPreOutput> Pipeline::VrfPreOutput(const CallContext& con
                                                           const keymgr::VrfTranscriptData& input) {
   const std::shared_ptr<const Policy> policy = CurrentPolicy();
   using PreOutput = keymgr::Sr25519VrfPreOutput;
-  Trace trace(context, Operation::kVrf, std::string(key_type_text), keymgr::HexEncode(public_key));
+  Trace trace(context, Operation::kVrf, std::string(key_type_text), base::HexEncode(public_key));
   const std::optional<KeyTypeId> key_type = ParseKeyType(key_type_text);
   if (!key_type || public_key.size() != 32) {
     return Finish<PreOutput>(trace, ReplyCode::kInvalidArgument,

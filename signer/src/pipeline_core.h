@@ -87,7 +87,7 @@ class Pipeline {
 
   // PublicKeys lists the caller's own keys of `scheme` under `key_type` that custody holds.
   Reply<std::vector<std::vector<uint8_t>>> PublicKeys(const CallContext& context,
-                                                      keymgr::Scheme scheme,
+                                                      base::Scheme scheme,
                                                       std::string_view key_type);
   // Keys lists the caller's own keys of any scheme under `key_type`.
   Reply<std::vector<std::vector<uint8_t>>> Keys(const CallContext& context,
@@ -96,7 +96,7 @@ class Pipeline {
   Reply<bool> HasKeys(const CallContext& context, const std::vector<KeyRef>& keys);
   // GenerateNew creates a key (or, with `seed`, imports the key a development SURI names) and
   // returns its public key.
-  Reply<std::vector<uint8_t>> GenerateNew(const CallContext& context, keymgr::Scheme scheme,
+  Reply<std::vector<uint8_t>> GenerateNew(const CallContext& context, base::Scheme scheme,
                                           std::string_view key_type,
                                           std::optional<std::string_view> seed);
   // Insert imports the key `suri` names under `key_type`; it must match `public_key`.
@@ -120,14 +120,14 @@ class Pipeline {
   void ReplacePolicy(std::shared_ptr<const Policy> policy);
 
   // ParseCryptoType accepts the scheme names and Substrate's 4-byte crypto ids.
-  static std::optional<keymgr::Scheme> ParseCryptoType(std::string_view crypto_type);
+  static std::optional<base::Scheme> ParseCryptoType(std::string_view crypto_type);
 
  private:
   struct Trace;
   template <typename T>
   Reply<T> Finish(Trace& trace, ReplyCode code, std::string message, T value = T{});
   Reply<std::vector<std::vector<uint8_t>>> ListOwn(const CallContext& context,
-                                                   std::optional<keymgr::Scheme> scheme,
+                                                   std::optional<base::Scheme> scheme,
                                                    std::string_view key_type);
 
   // CurrentPolicy is taken once per request so every check of one request sees the same grants.

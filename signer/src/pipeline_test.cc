@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include "keymgr/hash.h"
-#include "keymgr/hex.h"
+#include "base/hash.h"
+#include "base/hex.h"
 #include "keymgr/keypair.h"
 #include "slashing/history_log.h"
 #include "slashing/history_store.h"
@@ -21,18 +21,18 @@
 namespace signer {
 namespace {
 
-using keymgr::Scheme;
+using base::Scheme;
 
 // RecordingAudit keeps every record and can be told to fail, as a full disk would.
 class RecordingAudit final : public AuditSink {
  public:
-  keymgr::Status Append(const AuditRecord& record) override {
+  base::Status Append(const AuditRecord& record) override {
     std::lock_guard<std::mutex> lock(mutex_);
     if (fail) {
-      return keymgr::Status::Unavailable("injected audit failure");
+      return base::Status::Unavailable("injected audit failure");
     }
     records.push_back(record);
-    return keymgr::Status::Ok();
+    return base::Status::Ok();
   }
   size_t Count() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -55,7 +55,7 @@ std::vector<uint8_t> GrandpaVote(uint8_t stage, uint8_t hash_byte, uint32_t numb
   return out;
 }
 
-std::vector<uint8_t> Hex(std::string_view text) { return *keymgr::HexDecode(text); }
+std::vector<uint8_t> Hex(std::string_view text) { return *base::HexDecode(text); }
 
 // From the spec's known answers: //Alice's ed25519 and sr25519 public keys.
 constexpr std::string_view kAliceEd25519 =
@@ -69,8 +69,8 @@ constexpr std::string_view kGrantedButAbsent =
 class PipelineTest : public testing::Test {
  protected:
   void SetUp() override {
-    auto gran = keymgr::MakeKeyTypeId("gran");
-    auto babe = keymgr::MakeKeyTypeId("babe");
+    auto gran = base::MakeKeyTypeId("gran");
+    auto babe = base::MakeKeyTypeId("babe");
     auto ed = keymgr::KeypairFromSuri(Scheme::kEd25519, "//Alice");
     auto sr = keymgr::KeypairFromSuri(Scheme::kSr25519, "//Alice");
     ASSERT_TRUE(ed.ok() && sr.ok());
@@ -177,7 +177,7 @@ TEST_F(PipelineTest, HistoryWriteFailureIsUnavailableAndNothingIsSigned) {
 
 TEST_F(PipelineTest, DecisionIsDurableEvenWhenSigningThenFails) {
   // The HSM fails after the decision: the vote must still count, so a conflicting one is refused.
-  custody_.FailNext(keymgr::CustodyOp::kSign, keymgr::Status::Unavailable("hsm gone"));
+  custody_.FailNext(keymgr::CustodyOp::kSign, base::Status::Unavailable("hsm gone"));
   EXPECT_EQ(SignVote(GrandpaVote(0, 0xaa, 100, 7, 3)).code, ReplyCode::kUnavailable);
   EXPECT_EQ(store_.synced_writes(), 1u);
   EXPECT_EQ(SignVote(GrandpaVote(0, 0xbb, 100, 7, 3)).code, ReplyCode::kRefused);
@@ -196,8 +196,8 @@ TEST_F(PipelineTest, UnknownKeyIsPairNotFound) {
             ReplyCode::kPairNotFound);
   // Held by custody but outside the caller's grant: equally absent for this caller, never signed.
   auto other = keymgr::KeypairFromSuri(Scheme::kEd25519, "//Bob");
-  ASSERT_TRUE(custody_.Import(*keymgr::MakeKeyTypeId("gran"), *other).ok());
-  const std::string bob_hex = keymgr::HexEncode(other->public_key());
+  ASSERT_TRUE(custody_.Import(*base::MakeKeyTypeId("gran"), *other).ok());
+  const std::string bob_hex = base::HexEncode(other->public_key());
   const size_t calls = SignCalls();
   EXPECT_EQ(SignVote(GrandpaVote(0, 0xaa, 100, 7, 3), "validator-alice", bob_hex).code,
             ReplyCode::kPairNotFound);
@@ -282,7 +282,7 @@ TEST_F(PipelineTest, PolicyDenialIsPermissionDeniedAndAudited) {
 
 TEST_F(PipelineTest, ListingShowsOnlyTheCallersOwnKeys) {
   auto other = keymgr::KeypairFromSuri(Scheme::kEd25519, "//Bob");
-  ASSERT_TRUE(custody_.Import(*keymgr::MakeKeyTypeId("gran"), *other).ok());
+  ASSERT_TRUE(custody_.Import(*base::MakeKeyTypeId("gran"), *other).ok());
   auto keys = pipeline_->PublicKeys(CallContext{"validator-alice", "Ed25519PublicKeys"},
                                     Scheme::kEd25519, "gran");
   ASSERT_EQ(keys.code, ReplyCode::kOk);
@@ -388,7 +388,7 @@ TEST_F(PipelineTest, GenerateAndInsertNeedTheirGrantAndAMatchingKey) {
 using slashing::testing::BabeHeader;
 
 std::vector<uint8_t> Blake2(const std::vector<uint8_t>& bytes) {
-  const keymgr::Hash256 hash = keymgr::Blake2b256(bytes);
+  const base::Hash256 hash = base::Blake2b256(bytes);
   return {hash.begin(), hash.end()};
 }
 
@@ -405,7 +405,7 @@ class SharedKeyPipelineTest : public testing::Test {
                                             "      operations: [sign, list]\n"
                                             "      public_keys: [\"") +
                                 std::string(kAliceSr25519) + "\", \"" + std::string(kAliceEd25519) +
-                                "\", \"" + keymgr::HexEncode(bob->public_key()) +
+                                "\", \"" + base::HexEncode(bob->public_key()) +
                                 "\"]\n"
                                 "    - key_types: [audi, acco]\n"
                                 "      operations: [insert, generate]\n");
@@ -418,7 +418,7 @@ class SharedKeyPipelineTest : public testing::Test {
   void Hold(std::string_view key_type, Scheme scheme, std::string_view suri) {
     auto pair = keymgr::KeypairFromSuri(scheme, suri);
     ASSERT_TRUE(pair.ok());
-    ASSERT_TRUE(custody_.Import(*keymgr::MakeKeyTypeId(key_type), *pair).ok());
+    ASSERT_TRUE(custody_.Import(*base::MakeKeyTypeId(key_type), *pair).ok());
   }
 
   Reply<std::vector<uint8_t>> Sign(std::string_view key_type, std::string_view crypto_type,
@@ -488,7 +488,7 @@ TEST_F(SharedKeyPipelineTest, AudiKeepsSigningWhatNoSlashableRoleProtects) {
   // hash of a long extrinsic.
   Hold("acco", Scheme::kSr25519, "//Bob");
   auto bob = keymgr::KeypairFromSuri(Scheme::kSr25519, "//Bob");
-  EXPECT_EQ(Sign("acco", "sr25519", keymgr::HexEncode(bob->public_key()), Blake2({1, 2, 3})).code,
+  EXPECT_EQ(Sign("acco", "sr25519", base::HexEncode(bob->public_key()), Blake2({1, 2, 3})).code,
             ReplyCode::kOk);
 }
 
@@ -526,7 +526,7 @@ TEST_F(SharedKeyPipelineTest, GrandpaVoteThroughAccoIsJudgedByTheGranRule) {
 TEST_F(SharedKeyPipelineTest, UnreadableRolesFailClosed) {
   Hold("babe", Scheme::kSr25519, "//Alice");
   Hold("audi", Scheme::kSr25519, "//Alice");
-  custody_.FailNext(keymgr::CustodyOp::kHolds, keymgr::Status::Unavailable("hsm gone"));
+  custody_.FailNext(keymgr::CustodyOp::kHolds, base::Status::Unavailable("hsm gone"));
   const size_t signs = custody_.CallCount(keymgr::CustodyOp::kSign);
   auto reply = Seal("audi", BabeHeader(60, 0xa1));
   EXPECT_EQ(reply.code, ReplyCode::kUnavailable);

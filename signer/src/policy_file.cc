@@ -8,13 +8,13 @@
 #include <optional>
 #include <utility>
 
-#include "keymgr/hex.h"
+#include "base/hex.h"
 
 namespace signer {
 namespace {
 
-using keymgr::Result;
-using keymgr::Status;
+using base::Result;
+using base::Status;
 
 constexpr size_t kMaxPolicyBytes = 1 << 20;
 
@@ -133,7 +133,7 @@ Result<Policy> Policy::Parse(std::string_view yaml_text) {
         if (name == "key_types") {
           has_key_types = true;
           for (const std::string& value : *values) {
-            auto key_type = keymgr::MakeKeyTypeId(value);
+            auto key_type = base::MakeKeyTypeId(value);
             if (!key_type.ok()) {
               return Status::InvalidArgument(field_where + ": bad key type");
             }
@@ -154,7 +154,7 @@ Result<Policy> Policy::Parse(std::string_view yaml_text) {
             if (hex.starts_with("0x")) {
               hex.remove_prefix(2);
             }
-            auto bytes = keymgr::HexDecode(hex);
+            auto bytes = base::HexDecode(hex);
             if (!bytes.ok() || (bytes->size() != 32 && bytes->size() != 33)) {
               return Status::InvalidArgument(field_where +
                                              ": public keys are 32 or 33 bytes of hex");
@@ -189,7 +189,7 @@ Result<Policy> Policy::Load(const std::string& path) {
 }
 
 bool Policy::Allows(std::string_view identity, Operation operation,
-                    const keymgr::KeyTypeId& key_type) const {
+                    const base::KeyTypeId& key_type) const {
   auto found = grants_.find(identity);
   if (identity.empty() || found == grants_.end()) {
     return false;
@@ -199,7 +199,7 @@ bool Policy::Allows(std::string_view identity, Operation operation,
   });
 }
 
-bool Policy::Owns(std::string_view identity, Operation operation, const keymgr::KeyTypeId& key_type,
+bool Policy::Owns(std::string_view identity, Operation operation, const base::KeyTypeId& key_type,
                   std::span<const uint8_t> public_key) const {
   auto found = grants_.find(identity);
   if (identity.empty() || found == grants_.end()) {

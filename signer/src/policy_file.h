@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/status.h"
 #include "keymgr/custody.h"
-#include "keymgr/status.h"
 
 namespace signer {
 
@@ -38,21 +38,21 @@ class Policy {
   // Parse reads policy YAML. Fails with kInvalidArgument naming the place on malformed YAML, an
   // unknown or duplicate field, an unknown operation, a bad key type or a public key that is not
   // 32 or 33 bytes of hex.
-  static keymgr::Result<Policy> Parse(std::string_view yaml_text);
+  static base::Result<Policy> Parse(std::string_view yaml_text);
   // Load reads and parses `path` (at most 1 MiB). kNotFound if it cannot be read.
-  static keymgr::Result<Policy> Load(const std::string& path);
+  static base::Result<Policy> Load(const std::string& path);
 
   // Allows is true when some grant of `identity` names both `operation` and `key_type`. This is
   // enough for generate and insert, which create keys; use Owns for anything that uses one.
   bool Allows(std::string_view identity, Operation operation,
-              const keymgr::KeyTypeId& key_type) const;
+              const base::KeyTypeId& key_type) const;
   // Owns is true when a grant of `identity` names `operation`, `key_type` and `public_key`.
-  bool Owns(std::string_view identity, Operation operation, const keymgr::KeyTypeId& key_type,
+  bool Owns(std::string_view identity, Operation operation, const base::KeyTypeId& key_type,
             std::span<const uint8_t> public_key) const;
 
  private:
   struct Grant {
-    std::set<keymgr::KeyTypeId> key_types;
+    std::set<base::KeyTypeId> key_types;
     std::set<Operation> operations;
     std::set<std::vector<uint8_t>> public_keys;
   };

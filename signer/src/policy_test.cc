@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "keymgr/hex.h"
+#include "base/hex.h"
 
 namespace signer {
 namespace {
@@ -57,7 +57,7 @@ TEST(PolicyParseTest, RejectsMalformedFiles) {
     auto policy = Policy::Parse(text);
     EXPECT_FALSE(policy.ok()) << text;
     if (!policy.ok()) {
-      EXPECT_EQ(policy.status().code(), keymgr::StatusCode::kInvalidArgument) << text;
+      EXPECT_EQ(policy.status().code(), base::StatusCode::kInvalidArgument) << text;
     }
   }
   EXPECT_TRUE(Policy::Parse(kPolicy).ok());
@@ -66,8 +66,8 @@ TEST(PolicyParseTest, RejectsMalformedFiles) {
 TEST(PolicyEvalTest, DeniesByDefaultAndScopesKeysToTheirOwner) {
   auto policy = Policy::Parse(kPolicy);
   ASSERT_TRUE(policy.ok()) << policy.status().message();
-  const auto key_a = *keymgr::HexDecode(kKeyA);
-  const auto key_b = *keymgr::HexDecode(kKeyB);
+  const auto key_a = *base::HexDecode(kKeyA);
+  const auto key_b = *base::HexDecode(kKeyB);
   struct Case {
     std::string identity;
     Operation operation;
@@ -95,7 +95,7 @@ TEST(PolicyEvalTest, DeniesByDefaultAndScopesKeysToTheirOwner) {
       {"VALIDATOR-ALICE", Operation::kSign, "gran", &key_a, false},  // identities are exact
   };
   for (const Case& c : cases) {
-    const auto key_type = *keymgr::MakeKeyTypeId(c.key_type);
+    const auto key_type = *base::MakeKeyTypeId(c.key_type);
     const bool got = c.key ? policy->Owns(c.identity, c.operation, key_type, *c.key)
                            : policy->Allows(c.identity, c.operation, key_type);
     EXPECT_EQ(got, c.expected) << c.identity << " " << OperationName(c.operation) << " "

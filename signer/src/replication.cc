@@ -27,8 +27,8 @@ class StandaloneReplication final : public Replication {
 
   slashing::HistoryLog& history_log() override { return log_; }
   void AttachAuditStream(AuditLog& /*audit*/) override {}
-  keymgr::Status WaitUntilCaughtUp(std::chrono::milliseconds /*timeout*/) override {
-    return keymgr::Status::Ok();
+  base::Status WaitUntilCaughtUp(std::chrono::milliseconds /*timeout*/) override {
+    return base::Status::Ok();
   }
   void SetClaimRoundTripObserver(
       std::function<void(std::chrono::nanoseconds)> /*observer*/) override {}
@@ -77,12 +77,12 @@ class RateLimitedWarning {
 // that may be missing claims other signers already won.
 class ConnectingHistoryLog final : public slashing::HistoryLog {
  public:
-  slashing::Result<std::vector<slashing::Verdict>> CheckAndRecord(
+  base::Result<std::vector<slashing::Verdict>> CheckAndRecord(
       std::span<const uint8_t> public_key, std::span<const slashing::Claim> claims,
       uint64_t now_unix_ms) override {
     kafka::ReplicatedHistoryLog* log = ready_.load(std::memory_order_acquire);
     if (log == nullptr) {
-      return slashing::Status::IoError(
+      return base::Status::IoError(
           "kafka: the history has not caught up with the claims topic yet");
     }
     return log->CheckAndRecord(public_key, claims, now_unix_ms);
@@ -143,7 +143,7 @@ class KafkaReplication final : public Replication {
     });
   }
 
-  keymgr::Status WaitUntilCaughtUp(std::chrono::milliseconds timeout) override {
+  base::Status WaitUntilCaughtUp(std::chrono::milliseconds timeout) override {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     kafka::ReplicatedHistoryLog* log = nullptr;
     {
@@ -151,20 +151,20 @@ class KafkaReplication final : public Replication {
       changed_.wait_until(lock, deadline, [&] { return log_ != nullptr || !fatal_.ok(); });
       if (!fatal_.ok()) return fatal_;
       if (log_ == nullptr) {
-        return keymgr::Status::Unavailable("kafka: not connected to the claims topic yet" +
-                                           (last_error_.empty() ? "" : ": " + last_error_));
+        return base::Status::Unavailable("kafka: not connected to the claims topic yet" +
+                                         (last_error_.empty() ? "" : ": " + last_error_));
       }
       log = log_.get();
     }
     const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (remaining.count() <= 0) {
-      return keymgr::Status::Unavailable("kafka: connected, catching up with the claims topic");
+      return base::Status::Unavailable("kafka: connected, catching up with the claims topic");
     }
-    slashing::Status caught_up = log->WaitUntilCaughtUp(remaining);
-    if (!caught_up.ok()) return keymgr::Status::Unavailable(caught_up.message());
+    base::Status caught_up = log->WaitUntilCaughtUp(remaining);
+    if (!caught_up.ok()) return base::Status::Unavailable(caught_up.message());
     gate_.Open(*log);
-    return keymgr::Status::Ok();
+    return base::Status::Ok();
   }
 
   void SetClaimRoundTripObserver(std::function<void(std::chrono::nanoseconds)> observer) override {
@@ -225,11 +225,11 @@ class KafkaReplication final : public Replication {
         changed_.notify_all();
         return;
       }
-      const slashing::Status& status = log.status();
-      if (status.code() != slashing::StatusCode::kIoError) {
-        fatal_ = status.code() == slashing::StatusCode::kInvalidArgument
-                     ? keymgr::Status::InvalidArgument("kafka: " + status.message())
-                     : keymgr::Status::Internal("kafka: " + status.message());
+      const base::Status& status = log.status();
+      if (status.code() != base::StatusCode::kIoError) {
+        fatal_ = status.code() == base::StatusCode::kInvalidArgument
+                     ? base::Status::InvalidArgument("kafka: " + status.message())
+                     : base::Status::Internal("kafka: " + status.message());
         changed_.notify_all();
         return;
       }
@@ -250,7 +250,7 @@ class KafkaReplication final : public Replication {
   std::condition_variable changed_;
   bool stopping_ = false;
   std::unique_ptr<kafka::ReplicatedHistoryLog> log_;
-  keymgr::Status fatal_;
+  base::Status fatal_;
   std::string last_error_;
   std::function<void(std::chrono::nanoseconds)> observer_;
   // The stream is declared after the log so it is destroyed first (it flushes on destruction).
@@ -262,8 +262,8 @@ class KafkaReplication final : public Replication {
 
 }  // namespace
 
-keymgr::Result<std::unique_ptr<Replication>> Replication::Open(const SignerConfig& config,
-                                                               slashing::HistoryStore& store) {
+base::Result<std::unique_ptr<Replication>> Replication::Open(const SignerConfig& config,
+                                                             slashing::HistoryStore& store) {
   if (!config.kafka) return std::unique_ptr<Replication>(new StandaloneReplication(store));
   const KafkaConfig& kafka_config = *config.kafka;
   kafka::ReplicatedHistoryLogOptions options;

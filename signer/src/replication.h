@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "audit_log.h"
-#include "keymgr/status.h"
+#include "base/status.h"
 #include "signer/config.h"
 #include "slashing/history_log.h"
 #include "slashing/history_store.h"
@@ -38,8 +38,8 @@ class Replication {
   // waits for Kafka: in Kafka mode the connection to the claims topic is made, and retried while
   // the brokers are unreachable, in the background; history_log() refuses every call (kIoError,
   // so nothing is signed) until WaitUntilCaughtUp has succeeded once.
-  static keymgr::Result<std::unique_ptr<Replication>> Open(const SignerConfig& config,
-                                                           slashing::HistoryStore& store);
+  static base::Result<std::unique_ptr<Replication>> Open(const SignerConfig& config,
+                                                         slashing::HistoryStore& store);
 
   virtual slashing::HistoryLog& history_log() = 0;
 
@@ -52,7 +52,7 @@ class Replication {
   // `timeout` (brokers unreachable or still catching up: call again); kInvalidArgument or
   // kInternal when retrying cannot help (bad Kafka options, a history bound to another claims
   // topic or partition count).
-  virtual keymgr::Status WaitUntilCaughtUp(std::chrono::milliseconds timeout) = 0;
+  virtual base::Status WaitUntilCaughtUp(std::chrono::milliseconds timeout) = 0;
 
   // SetClaimRoundTripObserver receives, for each own claim, the time from produce to applied.
   virtual void SetClaimRoundTripObserver(

@@ -7,14 +7,14 @@
 #include <string>
 #include <utility>
 
-#include "keymgr/secret_bytes.h"
+#include "base/secret_bytes.h"
 #include "tls/grpc_credentials.h"
 
 namespace signer {
 namespace {
 
 namespace pb = parity::polkadot::signer;
-using keymgr::Scheme;
+using base::Scheme;
 
 std::span<const uint8_t> AsBytes(const std::string& text) {
   return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
@@ -69,7 +69,7 @@ void FillSignature(const SignInput& input, const std::vector<uint8_t>& signature
                    pb::RemoteKeystoreSignature& out) {
   out.set_signature(AsString(signature));
   const auto scheme = Pipeline::ParseCryptoType(input.crypto_type);
-  out.set_crypto_type(scheme ? std::string(keymgr::SchemeName(*scheme)) : "");
+  out.set_crypto_type(scheme ? std::string(base::SchemeName(*scheme)) : "");
   out.set_public_key(AsString(input.public_key));
 }
 
@@ -270,7 +270,7 @@ grpc::ServerUnaryReactor* KeystoreService::Keys(Ctx* context, const pb::KeysRequ
 // to use until the call finishes.
 static void WipeRequestSecret(const std::string& field) {
   std::string& secret = const_cast<std::string&>(field);
-  keymgr::Wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(secret.data()), secret.size()));
+  base::Wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(secret.data()), secret.size()));
 }
 
 template <typename Request, typename Reply>

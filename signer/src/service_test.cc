@@ -22,10 +22,10 @@ namespace pb = parity::polkadot::signer;
 
 class CountingAudit final : public AuditSink {
  public:
-  keymgr::Status Append(const AuditRecord& record) override {
+  base::Status Append(const AuditRecord& record) override {
     std::lock_guard<std::mutex> lock(mutex);
     verdicts.push_back(record.verdict);
-    return keymgr::Status::Ok();
+    return base::Status::Ok();
   }
   std::mutex mutex;
   std::vector<std::string> verdicts;

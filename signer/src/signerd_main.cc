@@ -53,8 +53,8 @@ bool ForbidCoreDumps() {
 class LoggingAuditSink final : public signer::AuditSink {
  public:
   explicit LoggingAuditSink(signer::AuditSink& inner) : inner_(inner) {}
-  keymgr::Status Append(const signer::AuditRecord& record) override {
-    keymgr::Status status = inner_.Append(record);
+  base::Status Append(const signer::AuditRecord& record) override {
+    base::Status status = inner_.Append(record);
     if (!status.ok()) {
       spdlog::error("event=audit_write_failed reason={}", signer::QuoteLogValue(status.message()));
     }
@@ -83,9 +83,9 @@ HistoryWait WaitForHistory(signer::Replication& replication, int64_t late_after_
   auto next_report = started;
   bool reported_late = false;
   for (;;) {
-    keymgr::Status caught_up = replication.WaitUntilCaughtUp(kSlice);
+    base::Status caught_up = replication.WaitUntilCaughtUp(kSlice);
     if (caught_up.ok()) return HistoryWait::kCaughtUp;
-    if (caught_up.code() != keymgr::StatusCode::kUnavailable) {
+    if (caught_up.code() != base::StatusCode::kUnavailable) {
       spdlog::error("history: {}", caught_up.message());
       return HistoryWait::kFailed;
     }
@@ -174,7 +174,7 @@ int Run(const std::string& config_path) {
   slashing::SystemClock clock;
   slashing::ProtectionPolicy protection;
   for (const std::string& name : config->history.allow_unrecognised) {
-    auto key_type = keymgr::MakeKeyTypeId(name);
+    auto key_type = base::MakeKeyTypeId(name);
     if (key_type.ok()) {
       protection.allow_unrecognised.push_back(*key_type);
     }
@@ -196,7 +196,7 @@ int Run(const std::string& config_path) {
     return kExitFailure;
   }
 
-  if (keymgr::Status tls13 = tls::RequireTls13ForNewTlsContexts(); !tls13.ok()) {
+  if (base::Status tls13 = tls::RequireTls13ForNewTlsContexts(); !tls13.ok()) {
     spdlog::error("tls: {}", tls13.message());
     return kExitFailure;
   }
@@ -291,7 +291,7 @@ int Run(const std::string& config_path) {
       continue;
     }
     if (signal_number == SIGHUP) {
-      if (keymgr::Status reloaded = (*credentials)->Reload(); reloaded.ok()) {
+      if (base::Status reloaded = (*credentials)->Reload(); reloaded.ok()) {
         spdlog::info("tls credentials reloaded");
       } else {
         spdlog::warn("tls reload failed, keeping the current credentials: {}", reloaded.message());

@@ -68,7 +68,7 @@ Figures RawSyncedWrites(const std::string& dir, int writes, bool keep_cpu_busy) 
   const auto started = Clock::now();
   for (int i = 0; i < writes; ++i) {
     const auto before = Clock::now();
-    slashing::Status status = (*store)->WriteSynced({{"raw" + std::to_string(i), value}});
+    base::Status status = (*store)->WriteSynced({{"raw" + std::to_string(i), value}});
     if (!status.ok()) {
       std::fprintf(stderr, "write: %s\n", status.message().c_str());
       std::exit(1);
@@ -110,7 +110,7 @@ Figures Decisions(const std::string& dir, int callers, double seconds, double* c
         const auto message = slashing::testing::GrandpaMessage(
             0, slashing::testing::FilledHash(static_cast<uint8_t>(round)),
             static_cast<uint32_t>(round), round, 1);
-        slashing::SignRequest request{slashing::kKeyTypeGrandpa, public_key, message, {}};
+        slashing::SignRequest request{base::kKeyTypeGrandpa, public_key, message, {}};
         const auto before = Clock::now();
         auto decision = protector.Decide(request);
         if (!decision.ok() || decision->verdict != slashing::Verdict::kAllowedNew) {

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "keymgr/hash.h"
+#include "base/hash.h"
 #include "slashing/scale.h"
 
 namespace slashing {
@@ -109,7 +109,7 @@ std::optional<uint64_t> DecodeBabeSlot(std::span<const uint8_t> header) {
 }
 
 // ParseSessionCandidate reads (candidate_hash, session u32) as DISP and APPR encode them.
-Claim DisputeClaim(const Hash256& candidate, uint32_t session, uint8_t verdict) {
+Claim DisputeClaim(const base::Hash256& candidate, uint32_t session, uint8_t verdict) {
   Claim claim;
   claim.domain = Domain::kDispute;
   claim.position.major = session;
@@ -133,7 +133,7 @@ Classification ClassifyBacking(std::span<const uint8_t> message) {
 Classification ClassifyApproval(std::span<const uint8_t> message) {
   // A single-candidate approval is (magic, hash, session): 40 bytes. The multi-candidate form
   // (magic, Vec<hash>, session) is always longer, so the length tells them apart.
-  std::vector<Hash256> candidates;
+  std::vector<base::Hash256> candidates;
   ScaleReader reader(message.subspan(4));
   if (message.size() == 4 + 32 + 4) {
     auto candidate = reader.ReadArray<32>();
@@ -150,7 +150,7 @@ Classification ClassifyApproval(std::span<const uint8_t> message) {
   auto session = reader.ReadU32();
   if (!reader.Finish()) return Undecodable();
   std::vector<Claim> claims;
-  for (const Hash256& candidate : candidates) {
+  for (const base::Hash256& candidate : candidates) {
     claims.push_back(DisputeClaim(candidate, *session, kDisputeValid));
   }
   return Protected(std::move(claims));
@@ -210,7 +210,7 @@ Classification ClassifyBabeSeal(std::span<const uint8_t> message,
   if (message.size() != 32 || PreimageAbsent(preimage) || preimage->size() > kMaxPreimageSize) {
     return Undecodable();
   }
-  const keymgr::Hash256 hash = keymgr::Blake2b256(*preimage);
+  const base::Hash256 hash = base::Blake2b256(*preimage);
   if (!std::equal(hash.begin(), hash.end(), message.begin())) {
     return {ClassificationKind::kPreimageMismatch, {}};
   }
@@ -228,7 +228,7 @@ Classification ClassifyBeefy(std::span<const uint8_t> message,
   if (message.size() != 32 || PreimageAbsent(preimage) || preimage->size() > kMaxPreimageSize) {
     return Undecodable();
   }
-  const keymgr::Hash256 hash = keymgr::Keccak256(*preimage);
+  const base::Hash256 hash = base::Keccak256(*preimage);
   if (!std::equal(hash.begin(), hash.end(), message.begin())) {
     return {ClassificationKind::kPreimageMismatch, {}};
   }
@@ -259,22 +259,22 @@ Classification ClassifyPara(std::span<const uint8_t> message,
   return ClassifyBitfield(message);
 }
 
-bool MayBeMessageOf(const KeyType& role, std::span<const uint8_t> message) {
-  if (role == kKeyTypeBabe || role == kKeyTypeBeefy) return message.size() == 32;
-  if (role == kKeyTypeGrandpa) return message.size() == kGrandpaMessageSize;
-  if (role == kKeyTypePara) {
+bool MayBeMessageOf(const base::KeyTypeId& role, std::span<const uint8_t> message) {
+  if (role == base::kKeyTypeBabe || role == base::kKeyTypeBeefy) return message.size() == 32;
+  if (role == base::kKeyTypeGrandpa) return message.size() == kGrandpaMessageSize;
+  if (role == base::kKeyTypePara) {
     return HasPrefix(message, kMagicBacking) || HasPrefix(message, kMagicApproval) ||
            HasPrefix(message, kMagicDispute) || HasPrefix(message, kMagicPvfCheck);
   }
   return false;
 }
 
-Classification Classify(const KeyType& key_type, std::span<const uint8_t> message,
+Classification Classify(const base::KeyTypeId& key_type, std::span<const uint8_t> message,
                         std::optional<std::span<const uint8_t>> preimage) {
-  if (key_type == kKeyTypeGrandpa) return ClassifyGrandpa(message, preimage);
-  if (key_type == kKeyTypeBabe) return ClassifyBabeSeal(message, preimage);
-  if (key_type == kKeyTypeBeefy) return ClassifyBeefy(message, preimage);
-  if (key_type == kKeyTypePara) return ClassifyPara(message, preimage);
+  if (key_type == base::kKeyTypeGrandpa) return ClassifyGrandpa(message, preimage);
+  if (key_type == base::kKeyTypeBabe) return ClassifyBabeSeal(message, preimage);
+  if (key_type == base::kKeyTypeBeefy) return ClassifyBeefy(message, preimage);
+  if (key_type == base::kKeyTypePara) return ClassifyPara(message, preimage);
   return Unprotected();
 }
 

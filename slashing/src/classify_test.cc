@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "keymgr/hash.h"
+#include "base/hash.h"
 #include "test_payloads.h"
 
 namespace slashing {
@@ -12,11 +12,11 @@ namespace {
 using testing::FilledHash;
 
 std::vector<uint8_t> Blake(const std::vector<uint8_t>& bytes) {
-  auto hash = keymgr::Blake2b256(bytes);
+  auto hash = base::Blake2b256(bytes);
   return {hash.begin(), hash.end()};
 }
 std::vector<uint8_t> Keccak(const std::vector<uint8_t>& bytes) {
-  auto hash = keymgr::Keccak256(bytes);
+  auto hash = base::Keccak256(bytes);
   return {hash.begin(), hash.end()};
 }
 
@@ -211,12 +211,14 @@ TEST(ClassifyPara, PvfCheckAndBitfieldsAreUnprotected) {
 
 TEST(Classify, NonSlashableKeyTypesAreUnprotected) {
   const std::vector<uint8_t> anything = {1, 2, 3};
-  for (const KeyType& key_type :
-       {MakeKeyType("audi"), MakeKeyType("acco"), MakeKeyType("asgn"), MakeKeyType("imon")}) {
+  for (const base::KeyTypeId& key_type :
+       {base::KeyTypeIdFromLiteral("audi"), base::KeyTypeIdFromLiteral("acco"),
+        base::KeyTypeIdFromLiteral("asgn"), base::KeyTypeIdFromLiteral("imon")}) {
     EXPECT_FALSE(IsSlashableKeyType(key_type));
     EXPECT_EQ(Classify(key_type, anything, std::nullopt).kind, ClassificationKind::kUnprotected);
   }
-  for (const KeyType& key_type : {kKeyTypeBabe, kKeyTypeGrandpa, kKeyTypeBeefy, kKeyTypePara}) {
+  for (const base::KeyTypeId& key_type :
+       {base::kKeyTypeBabe, base::kKeyTypeGrandpa, base::kKeyTypeBeefy, base::kKeyTypePara}) {
     EXPECT_TRUE(IsSlashableKeyType(key_type));
     EXPECT_EQ(Classify(key_type, anything, std::nullopt).kind, ClassificationKind::kUndecodable);
   }

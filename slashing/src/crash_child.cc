@@ -20,8 +20,8 @@
 namespace {
 
 // CrashTestHash derives the digest of a round, shared with crash_test.cc.
-slashing::Hash256 CrashTestHash(uint64_t round, uint8_t variant) {
-  slashing::Hash256 hash{};
+base::Hash256 CrashTestHash(uint64_t round, uint8_t variant) {
+  base::Hash256 hash{};
   for (int i = 0; i < 8; ++i) hash[i] = static_cast<uint8_t>(round >> (8 * i));
   hash[31] = variant;
   return hash;
@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
         const uint64_t round = static_cast<uint64_t>(t) * 1'000'000'000ull + i;
         const auto message = slashing::testing::GrandpaMessage(
             0, CrashTestHash(round, 0), static_cast<uint32_t>(round), round, set_id);
-        slashing::SignRequest request{slashing::kKeyTypeGrandpa, public_key, message, {}};
+        slashing::SignRequest request{base::kKeyTypeGrandpa, public_key, message, {}};
         auto decision = protector.Decide(request);
         if (!decision.ok() || decision->verdict != slashing::Verdict::kAllowedNew) std::_Exit(4);
         uint8_t ack[16];

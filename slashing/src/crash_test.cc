@@ -26,8 +26,8 @@ namespace {
 using testing::FilledHash;
 
 // Must match crash_child.cc.
-Hash256 CrashTestHash(uint64_t round, uint8_t variant) {
-  Hash256 hash{};
+base::Hash256 CrashTestHash(uint64_t round, uint8_t variant) {
+  base::Hash256 hash{};
   for (int i = 0; i < 8; ++i) hash[i] = static_cast<uint8_t>(round >> (8 * i));
   hash[31] = variant;
   return hash;
@@ -134,11 +134,11 @@ TEST(CrashDurabilityTest, AcknowledgedDecisionsSurviveSigkill) {
           0, CrashTestHash(ack.round, 0), static_cast<uint32_t>(ack.round), ack.round, ack.set_id);
       const auto other = testing::GrandpaMessage(
           0, CrashTestHash(ack.round, 1), static_cast<uint32_t>(ack.round), ack.round, ack.set_id);
-      auto resign = protector.Decide({kKeyTypeGrandpa, public_key, same, std::nullopt});
+      auto resign = protector.Decide({base::kKeyTypeGrandpa, public_key, same, std::nullopt});
       ASSERT_TRUE(resign.ok());
       ASSERT_EQ(resign->verdict, Verdict::kAllowedResign)
           << "acknowledged decision lost: set " << ack.set_id << " round " << ack.round;
-      auto conflict = protector.Decide({kKeyTypeGrandpa, public_key, other, std::nullopt});
+      auto conflict = protector.Decide({base::kKeyTypeGrandpa, public_key, other, std::nullopt});
       ASSERT_TRUE(conflict.ok());
       ASSERT_EQ(conflict->verdict, Verdict::kRefusedGrandpaEquivocation);
     };

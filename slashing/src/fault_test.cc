@@ -24,10 +24,10 @@ struct FaultyRig {
     log = std::make_unique<LocalHistoryLog>(*store);
     protector = std::make_unique<Protector>(*log, clock, ProtectionPolicy{});
   }
-  Result<Decision> Vote(uint8_t key, uint64_t round, uint8_t target) {
+  base::Result<Decision> Vote(uint8_t key, uint64_t round, uint8_t target) {
     const std::vector<uint8_t> public_key(32, key);
     const auto message = testing::GrandpaMessage(0, FilledHash(target), 1, round, 1);
-    return protector->Decide({kKeyTypeGrandpa, public_key, message, std::nullopt});
+    return protector->Decide({base::kKeyTypeGrandpa, public_key, message, std::nullopt});
   }
   std::shared_ptr<FaultInjector> faults = std::make_shared<FaultInjector>();
   std::unique_ptr<RocksDbStore> store;

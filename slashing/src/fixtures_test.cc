@@ -38,7 +38,7 @@ void CheckFixtureFile(const std::string& name, size_t minimum_cases) {
     SCOPED_TRACE(test.at("name").get<std::string>());
     const std::string key_type_text = test.at("key_type").get<std::string>();
     ASSERT_EQ(key_type_text.size(), 4u);
-    KeyType key_type;
+    base::KeyTypeId key_type;
     std::copy(key_type_text.begin(), key_type_text.end(), key_type.begin());
     const auto message = Hex(test.at("message").get<std::string>());
     std::optional<std::vector<uint8_t>> preimage;

@@ -9,31 +9,31 @@
 
 namespace slashing {
 
-Result<std::optional<Hash256>> ReadGenesis(HistoryStore& store) {
+base::Result<std::optional<base::Hash256>> ReadGenesis(HistoryStore& store) {
   auto format = store.Get(MetaFormatKey());
   if (!format.ok()) return format.status();
   auto genesis = store.Get(MetaGenesisKey());
   if (!genesis.ok()) return genesis.status();
-  if (!format->has_value() && !genesis->has_value()) return std::optional<Hash256>();
+  if (!format->has_value() && !genesis->has_value()) return std::optional<base::Hash256>();
   if (!format->has_value() || **format != std::string(1, static_cast<char>(kStoreFormatVersion))) {
-    return Status::FailedPrecondition("history store has an unknown format version");
+    return base::Status::FailedPrecondition("history store has an unknown format version");
   }
   if (!genesis->has_value() || (*genesis)->size() != 32) {
-    return Status::Corruption("history store genesis hash is malformed");
+    return base::Status::Corruption("history store genesis hash is malformed");
   }
-  Hash256 hash;
+  base::Hash256 hash;
   std::copy((*genesis)->begin(), (*genesis)->end(), reinterpret_cast<char*>(hash.data()));
-  return std::optional<Hash256>(hash);
+  return std::optional<base::Hash256>(hash);
 }
 
-Status BindGenesis(HistoryStore& store, const Hash256& genesis) {
+base::Status BindGenesis(HistoryStore& store, const base::Hash256& genesis) {
   auto bound = ReadGenesis(store);
   if (!bound.ok()) return bound.status();
   if (bound->has_value()) {
     if (**bound != genesis) {
-      return Status::FailedPrecondition("history store belongs to another genesis hash");
+      return base::Status::FailedPrecondition("history store belongs to another genesis hash");
     }
-    return Status::Ok();
+    return base::Status::Ok();
   }
   StoreBatch batch;
   batch.push_back({MetaFormatKey(), std::string(1, static_cast<char>(kStoreFormatVersion))});
@@ -41,8 +41,9 @@ Status BindGenesis(HistoryStore& store, const Hash256& genesis) {
   return store.WriteSynced(batch);
 }
 
-Result<std::optional<Watermark>> ReadWatermark(HistoryStore& store,
-                                               std::span<const uint8_t> public_key, Domain domain) {
+base::Result<std::optional<Watermark>> ReadWatermark(HistoryStore& store,
+                                                     std::span<const uint8_t> public_key,
+                                                     Domain domain) {
   auto stored = store.Get(EncodeWatermarkKey(public_key, domain));
   if (!stored.ok()) return stored.status();
   if (!stored->has_value()) return std::optional<Watermark>();
@@ -51,12 +52,12 @@ Result<std::optional<Watermark>> ReadWatermark(HistoryStore& store,
   return std::optional<Watermark>(*decoded);
 }
 
-Result<PruneReport> PruneBelow(HistoryStore& store, Domain domain, const Watermark& below) {
+base::Result<PruneReport> PruneBelow(HistoryStore& store, Domain domain, const Watermark& below) {
   // Collect the keys with history in this domain and the records to delete.
   std::set<std::vector<uint8_t>> keys;
   std::vector<std::string> doomed;
-  Status failure;
-  Status scanned =
+  base::Status failure;
+  base::Status scanned =
       store.Scan(std::string(1, kRecordKeyTag), [&](std::string_view key, std::string_view) {
         auto decoded = DecodeRecordKey(key);
         if (!decoded.ok()) {
@@ -94,27 +95,27 @@ Result<PruneReport> PruneBelow(HistoryStore& store, Domain domain, const Waterma
   }
   // Watermarks first and synced: only once they refuse the old positions may the records go.
   if (!watermarks.empty()) {
-    Status written = store.WriteSynced(watermarks);
+    base::Status written = store.WriteSynced(watermarks);
     if (!written.ok()) return written;
   }
   StoreBatch deletions;
   for (auto& key : doomed) deletions.push_back({std::move(key), std::nullopt});
   if (!deletions.empty()) {
-    Status written = store.WriteSynced(deletions);
+    base::Status written = store.WriteSynced(deletions);
     if (!written.ok()) return written;
   }
   report.records_deleted = deletions.size();
   return report;
 }
 
-Result<HistorySummary> Summarize(HistoryStore& store) {
+base::Result<HistorySummary> Summarize(HistoryStore& store) {
   HistorySummary summary;
   auto genesis = ReadGenesis(store);
   if (!genesis.ok()) return genesis.status();
   summary.genesis = *genesis;
   std::set<std::vector<uint8_t>> keys;
-  Status failure;
-  Status scanned = store.Scan("", [&](std::string_view key, std::string_view value) {
+  base::Status failure;
+  base::Status scanned = store.Scan("", [&](std::string_view key, std::string_view value) {
     if (!key.empty() && key[0] == kRecordKeyTag) {
       auto decoded_key = DecodeRecordKey(key);
       auto decoded = DecodeRecordValue(value);
@@ -131,13 +132,13 @@ Result<HistorySummary> Summarize(HistoryStore& store) {
     } else if (!key.empty() && key[0] == kWatermarkKeyTag) {
       auto decoded_key = DecodeWatermarkKey(key);
       if (!decoded_key.ok() || !DecodeWatermarkValue(value).ok()) {
-        failure = Status::Corruption("malformed watermark entry");
+        failure = base::Status::Corruption("malformed watermark entry");
         return false;
       }
       keys.insert(decoded_key->public_key);
       ++summary.watermarks[decoded_key->domain];
     } else if (key.empty() || key[0] != kMetaKeyTag) {
-      failure = Status::Corruption("unknown key kind in history store");
+      failure = base::Status::Corruption("unknown key kind in history store");
       return false;
     }
     return true;

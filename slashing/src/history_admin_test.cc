@@ -15,7 +15,7 @@ namespace {
 
 using testing::FilledHash;
 
-const Hash256 kGenesis = FilledHash(0x11);
+const base::Hash256 kGenesis = FilledHash(0x11);
 
 void RecordVotes(const std::string& dir, uint64_t first_round, uint64_t last_round) {
   auto store = OpenHistory(dir, kGenesis);
@@ -26,7 +26,7 @@ void RecordVotes(const std::string& dir, uint64_t first_round, uint64_t last_rou
   const std::vector<uint8_t> public_key(32, 3);
   for (uint64_t round = first_round; round <= last_round; ++round) {
     const auto message = testing::GrandpaMessage(0, FilledHash(1), 1, round, 1);
-    auto decision = protector.Decide({kKeyTypeGrandpa, public_key, message, std::nullopt});
+    auto decision = protector.Decide({base::kKeyTypeGrandpa, public_key, message, std::nullopt});
     ASSERT_TRUE(decision.ok());
     ASSERT_EQ(decision->verdict, Verdict::kAllowedNew);
   }
@@ -55,23 +55,24 @@ TEST(HistoryAdminTest, ExportImportInspectPrune) {
   EXPECT_EQ(summary->watermarks[Domain::kGrandpaPrevote], 1u);
   // Wrong chain: refused without touching anything.
   EXPECT_EQ(AdminImport(dir.Sub("b"), FilledHash(0x22), *json).status().code(),
-            StatusCode::kFailedPrecondition);
+            base::StatusCode::kFailedPrecondition);
   EXPECT_EQ(AdminExport(dir.Sub("b"), FilledHash(0x22)).status().code(),
-            StatusCode::kFailedPrecondition);
+            base::StatusCode::kFailedPrecondition);
   EXPECT_EQ(
       AdminPrune(dir.Sub("b"), FilledHash(0x22), Domain::kBabe, Watermark{1, 0}).status().code(),
-      StatusCode::kFailedPrecondition);
-  EXPECT_EQ(AdminInspect(dir.Sub("missing")).status().code(), StatusCode::kFailedPrecondition);
+      base::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(AdminInspect(dir.Sub("missing")).status().code(),
+            base::StatusCode::kFailedPrecondition);
   EXPECT_EQ(AdminImport(dir.Sub("c"), kGenesis, "{not json").status().code(),
-            StatusCode::kInvalidArgument);
+            base::StatusCode::kInvalidArgument);
 }
 
 TEST(HistoryAdminTest, RefusesWhileThisProcessHoldsTheStore) {
   testing::TempDir dir;
   auto store = OpenHistory(dir.Sub("db"), kGenesis);
   ASSERT_TRUE(store.ok());
-  EXPECT_EQ(AdminInspect(dir.Sub("db")).status().code(), StatusCode::kBusy);
-  EXPECT_EQ(AdminExport(dir.Sub("db"), kGenesis).status().code(), StatusCode::kBusy);
+  EXPECT_EQ(AdminInspect(dir.Sub("db")).status().code(), base::StatusCode::kBusy);
+  EXPECT_EQ(AdminExport(dir.Sub("db"), kGenesis).status().code(), base::StatusCode::kBusy);
   store->reset();
   EXPECT_TRUE(AdminInspect(dir.Sub("db")).ok());
 }
@@ -96,10 +97,10 @@ TEST(HistoryAdminTest, RefusesWhileAnotherProcessHoldsTheStore) {
   close(ready[0]);
   ASSERT_EQ(byte, 'y');
   const auto json = std::string("{}");
-  EXPECT_EQ(AdminInspect(dir.Sub("db")).status().code(), StatusCode::kBusy);
-  EXPECT_EQ(AdminExport(dir.Sub("db"), kGenesis).status().code(), StatusCode::kBusy);
+  EXPECT_EQ(AdminInspect(dir.Sub("db")).status().code(), base::StatusCode::kBusy);
+  EXPECT_EQ(AdminExport(dir.Sub("db"), kGenesis).status().code(), base::StatusCode::kBusy);
   EXPECT_EQ(AdminPrune(dir.Sub("db"), kGenesis, Domain::kBabe, Watermark{}).status().code(),
-            StatusCode::kBusy);
+            base::StatusCode::kBusy);
   kill(child, SIGKILL);
   int status = 0;
   waitpid(child, &status, 0);

@@ -19,7 +19,9 @@ using Json = nlohmann::json;
 // kMaxJsonDepth bounds nesting before the JSON library sees the text; our format needs 6 levels.
 constexpr int kMaxJsonDepth = 16;
 
-Status Invalid(const std::string& what) { return Status::InvalidArgument("interchange: " + what); }
+base::Status Invalid(const std::string& what) {
+  return base::Status::InvalidArgument("interchange: " + what);
+}
 
 // NestingWithin checks bracket depth outside strings, so hostile input cannot recurse deeply.
 bool NestingWithin(std::string_view text, int max_depth) {
@@ -213,7 +215,7 @@ std::optional<InterchangeRecord> ParseRecord(Domain domain, const Json& value) {
   return record;
 }
 
-Result<Interchange> ParseParsed(const Json& root) {
+base::Result<Interchange> ParseParsed(const Json& root) {
   if (!OnlyFields(root, {"metadata", "data"})) return Invalid("top level needs metadata and data");
   const Json& metadata = root["metadata"];
   if (!OnlyFields(metadata, {"interchange_format", "interchange_format_version", "genesis_hash"})) {
@@ -274,7 +276,7 @@ Result<Interchange> ParseParsed(const Json& root) {
 
 }  // namespace
 
-Result<Interchange> ParseInterchange(std::string_view json) {
+base::Result<Interchange> ParseInterchange(std::string_view json) {
   if (json.size() > kMaxInterchangeSize) return Invalid("file too large");
   if (!NestingWithin(json, kMaxJsonDepth)) return Invalid("nesting too deep");
   try {
@@ -313,16 +315,16 @@ std::string SerializeInterchange(const Interchange& interchange) {
   return root.dump(2) + "\n";
 }
 
-Result<Interchange> ExportHistory(HistoryStore& store, const Hash256& genesis,
-                                  const ExportWindow& window) {
+base::Result<Interchange> ExportHistory(HistoryStore& store, const base::Hash256& genesis,
+                                        const ExportWindow& window) {
   auto bound = ReadGenesis(store);
   if (!bound.ok()) return bound.status();
   if (!bound->has_value() || **bound != genesis) {
-    return Status::FailedPrecondition("history store is not bound to this genesis hash");
+    return base::Status::FailedPrecondition("history store is not bound to this genesis hash");
   }
   std::map<std::vector<uint8_t>, std::map<Domain, InterchangeDomain>> keys;
-  Status failure;
-  Status scanned =
+  base::Status failure;
+  base::Status scanned =
       store.Scan(std::string(1, kRecordKeyTag), [&](std::string_view key, std::string_view value) {
         auto decoded_key = DecodeRecordKey(key);
         auto decoded = DecodeRecordValue(value);
@@ -346,7 +348,7 @@ Result<Interchange> ExportHistory(HistoryStore& store, const Hash256& genesis,
         auto decoded_key = DecodeWatermarkKey(key);
         auto decoded = DecodeWatermarkValue(value);
         if (!decoded_key.ok() || !decoded.ok()) {
-          failure = Status::Corruption("malformed watermark entry");
+          failure = base::Status::Corruption("malformed watermark entry");
           return false;
         }
         InterchangeDomain& domain = keys[decoded_key->public_key][decoded_key->domain];
@@ -368,19 +370,19 @@ Result<Interchange> ExportHistory(HistoryStore& store, const Hash256& genesis,
   return interchange;
 }
 
-Result<ImportReport> ImportHistory(HistoryStore& store, const Hash256& genesis,
-                                   const Interchange& interchange) {
+base::Result<ImportReport> ImportHistory(HistoryStore& store, const base::Hash256& genesis,
+                                         const Interchange& interchange) {
   if (interchange.genesis_hash != genesis) {
-    return Status::FailedPrecondition("interchange file is for another genesis hash");
+    return base::Status::FailedPrecondition("interchange file is for another genesis hash");
   }
-  Status bound = BindGenesis(store, genesis);
+  base::Status bound = BindGenesis(store, genesis);
   if (!bound.ok()) return bound;
 
   ImportReport report;
   StoreBatch batch;
   for (const InterchangeKey& key : interchange.keys) {
     if (key.public_key.empty() || key.public_key.size() > kMaxPublicKeySize) {
-      return Status::InvalidArgument("interchange: public key size out of range");
+      return base::Status::InvalidArgument("interchange: public key size out of range");
     }
     for (const InterchangeDomain& domain : key.domains) {
       auto current = ReadWatermark(store, key.public_key, domain.domain);
@@ -414,7 +416,7 @@ Result<ImportReport> ImportHistory(HistoryStore& store, const Hash256& genesis,
             }
           }
           if (result.digests.size() > kMaxDigestsPerRecord) {
-            return Status::InvalidArgument("interchange: too many conflicting digests");
+            return base::Status::InvalidArgument("interchange: too many conflicting digests");
           }
           result.recorded_at_ms = std::min(result.recorded_at_ms, record.recorded_at_ms);
           if (result.conflicted()) ++report.conflicts;
@@ -431,7 +433,7 @@ Result<ImportReport> ImportHistory(HistoryStore& store, const Hash256& genesis,
     }
   }
   if (!batch.empty()) {
-    Status written = store.WriteSynced(batch);
+    base::Status written = store.WriteSynced(batch);
     if (!written.ok()) return written;
   }
   return report;

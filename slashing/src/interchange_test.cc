@@ -13,7 +13,7 @@ namespace {
 
 using testing::FilledHash;
 
-const Hash256 kGenesis = FilledHash(0x11);
+const base::Hash256 kGenesis = FilledHash(0x11);
 
 // Signer bundles a memory store with the full decision path.
 struct Signer {
@@ -21,14 +21,14 @@ struct Signer {
   Verdict Vote(uint8_t key, uint8_t stage, uint64_t round, uint8_t target) {
     const std::vector<uint8_t> public_key(32, key);
     const auto message = testing::GrandpaMessage(stage, FilledHash(target), 9, round, 1);
-    auto decision = protector.Decide({kKeyTypeGrandpa, public_key, message, std::nullopt});
+    auto decision = protector.Decide({base::kKeyTypeGrandpa, public_key, message, std::nullopt});
     EXPECT_TRUE(decision.ok());
     return decision.ok() ? decision->verdict : Verdict::kRefusedUndecodable;
   }
   Verdict Dispute(uint8_t key, bool valid, uint8_t candidate, uint32_t session) {
     const std::vector<uint8_t> public_key(32, key);
     const auto message = testing::DisputeStatement(valid, FilledHash(candidate), session);
-    auto decision = protector.Decide({kKeyTypePara, public_key, message, std::nullopt});
+    auto decision = protector.Decide({base::kKeyTypePara, public_key, message, std::nullopt});
     EXPECT_TRUE(decision.ok());
     return decision.ok() ? decision->verdict : Verdict::kRefusedUndecodable;
   }
@@ -138,13 +138,14 @@ TEST(InterchangeTest, RefusesAnotherGenesisHash) {
   MemoryHistoryStore other_chain;
   auto report = ImportHistory(other_chain, FilledHash(0x22), *exported);
   ASSERT_FALSE(report.ok());
-  EXPECT_EQ(report.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(report.status().code(), base::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(other_chain.Snapshot().empty());
   // A store already bound to another chain refuses the file too.
   ASSERT_TRUE(BindGenesis(other_chain, FilledHash(0x22)).ok());
   EXPECT_EQ(ImportHistory(other_chain, kGenesis, *exported).status().code(),
-            StatusCode::kFailedPrecondition);
-  EXPECT_EQ(ExportHistory(other_chain, kGenesis).status().code(), StatusCode::kFailedPrecondition);
+            base::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ExportHistory(other_chain, kGenesis).status().code(),
+            base::StatusCode::kFailedPrecondition);
 }
 
 TEST(InterchangeTest, ExportsATimeWindow) {
@@ -238,7 +239,7 @@ TEST(InterchangeParseTest, RefusesMalformedFiles) {
     auto parsed = ParseInterchange(text);
     EXPECT_FALSE(parsed.ok()) << text.substr(0, 80);
     if (!parsed.ok()) {
-      EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument);
+      EXPECT_EQ(parsed.status().code(), base::StatusCode::kInvalidArgument);
     }
   }
 }

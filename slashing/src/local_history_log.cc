@@ -43,7 +43,7 @@ struct LocalHistoryLog::Writer {
   std::span<const Claim> claims;
   uint64_t now_unix_ms = 0;
   std::atomic<int> state{kWaiting};
-  Status status;
+  base::Status status;
   std::vector<Verdict> verdicts;
 };
 
@@ -55,15 +55,14 @@ LocalHistoryLog::GroupStats LocalHistoryLog::stats() const {
   return stats_;
 }
 
-Result<std::vector<Verdict>> LocalHistoryLog::CheckAndRecord(std::span<const uint8_t> public_key,
-                                                             std::span<const Claim> claims,
-                                                             uint64_t now_unix_ms) {
+base::Result<std::vector<Verdict>> LocalHistoryLog::CheckAndRecord(
+    std::span<const uint8_t> public_key, std::span<const Claim> claims, uint64_t now_unix_ms) {
   if (public_key.empty() || public_key.size() > kMaxPublicKeySize) {
-    return Status::InvalidArgument("public key size out of range");
+    return base::Status::InvalidArgument("public key size out of range");
   }
   for (const Claim& claim : claims) {
     if (claim.digest.empty() || claim.digest.size() > kMaxDigestSize) {
-      return Status::InvalidArgument("digest size out of range");
+      return base::Status::InvalidArgument("digest size out of range");
     }
   }
   auto self = std::make_shared<Writer>();
@@ -124,7 +123,7 @@ void LocalHistoryLog::CommitGroup(std::span<const std::shared_ptr<Writer>> group
   std::map<std::string, std::optional<Watermark>> watermarks;
   StoreBatch batch;
 
-  auto load_watermark = [&](const std::string& key) -> Result<std::optional<Watermark>> {
+  auto load_watermark = [&](const std::string& key) -> base::Result<std::optional<Watermark>> {
     if (auto it = watermarks.find(key); it != watermarks.end()) return it->second;
     auto stored = store_.Get(key);
     if (!stored.ok()) return stored.status();
@@ -185,7 +184,7 @@ void LocalHistoryLog::CommitGroup(std::span<const std::shared_ptr<Writer>> group
   }
 
   if (batch.empty()) return;
-  Status written = store_.WriteSynced(batch);
+  base::Status written = store_.WriteSynced(batch);
   {
     std::lock_guard lock(mutex_);
     ++stats_.synced_batches;

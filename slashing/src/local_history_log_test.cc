@@ -109,7 +109,7 @@ TEST(LocalHistoryLogTest, FailedWriteFailsEveryCallerAndRecordsNothing) {
       const Claim claim = PrevoteClaim(1, 1);
       auto verdicts = log.CheckAndRecord(public_key, std::span<const Claim>(&claim, 1), 5);
       if (!verdicts.ok()) {
-        EXPECT_EQ(verdicts.status().code(), StatusCode::kIoError);
+        EXPECT_EQ(verdicts.status().code(), base::StatusCode::kIoError);
         ++errors;
       } else if (IsAllowed((*verdicts)[0])) {
         ++allowed;
@@ -137,14 +137,14 @@ TEST(LocalHistoryLogTest, ReadFailureAndCorruptRecordAreErrors) {
   store.SetFailReads(true);
   auto failed = log.CheckAndRecord(public_key, std::span<const Claim>(&claim, 1), 5);
   ASSERT_FALSE(failed.ok());
-  EXPECT_EQ(failed.status().code(), StatusCode::kIoError);
+  EXPECT_EQ(failed.status().code(), base::StatusCode::kIoError);
   store.SetFailReads(false);
 
   const std::string key = EncodeRecordKey(RecordKey{public_key, claim.domain, claim.position});
   ASSERT_TRUE(store.WriteSynced({{key, std::string("\x07garbage")}}).ok());
   auto corrupt = log.CheckAndRecord(public_key, std::span<const Claim>(&claim, 1), 5);
   ASSERT_FALSE(corrupt.ok());
-  EXPECT_EQ(corrupt.status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(corrupt.status().code(), base::StatusCode::kCorruption);
 }
 
 TEST(LocalHistoryLogTest, RejectsOversizedInputs) {
@@ -153,13 +153,13 @@ TEST(LocalHistoryLogTest, RejectsOversizedInputs) {
   const std::vector<uint8_t> huge_key(kMaxPublicKeySize + 1, 1);
   const Claim claim = PrevoteClaim(1, 1);
   EXPECT_EQ(log.CheckAndRecord(huge_key, std::span<const Claim>(&claim, 1), 5).status().code(),
-            StatusCode::kInvalidArgument);
+            base::StatusCode::kInvalidArgument);
   Claim empty_digest = claim;
   empty_digest.digest.clear();
   const std::vector<uint8_t> public_key(32, 1);
   EXPECT_EQ(
       log.CheckAndRecord(public_key, std::span<const Claim>(&empty_digest, 1), 5).status().code(),
-      StatusCode::kInvalidArgument);
+      base::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

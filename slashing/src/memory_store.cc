@@ -5,24 +5,24 @@
 
 namespace slashing {
 
-Result<std::optional<std::string>> MemoryHistoryStore::Get(std::string_view key) {
+base::Result<std::optional<std::string>> MemoryHistoryStore::Get(std::string_view key) {
   std::lock_guard lock(mutex_);
-  if (fail_reads_) return Status::IoError("injected read failure");
+  if (fail_reads_) return base::Status::IoError("injected read failure");
   auto it = data_.find(key);
   if (it == data_.end()) return std::optional<std::string>();
   return std::optional<std::string>(it->second);
 }
 
-Status MemoryHistoryStore::WriteSynced(const StoreBatch& batch) {
+base::Status MemoryHistoryStore::WriteSynced(const StoreBatch& batch) {
   std::chrono::microseconds delay;
   {
     std::lock_guard lock(mutex_);
-    if (fail_writes_) return Status::IoError("injected write failure");
+    if (fail_writes_) return base::Status::IoError("injected write failure");
     delay = write_delay_;
   }
   if (delay.count() > 0) std::this_thread::sleep_for(delay);
   std::lock_guard lock(mutex_);
-  if (fail_writes_) return Status::IoError("injected write failure");
+  if (fail_writes_) return base::Status::IoError("injected write failure");
   for (const StoreWrite& write : batch) {
     if (write.value) {
       data_.insert_or_assign(write.key, *write.value);
@@ -31,18 +31,18 @@ Status MemoryHistoryStore::WriteSynced(const StoreBatch& batch) {
     }
   }
   ++synced_writes_;
-  return Status::Ok();
+  return base::Status::Ok();
 }
 
-Status MemoryHistoryStore::Scan(
+base::Status MemoryHistoryStore::Scan(
     std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& visit) {
   std::lock_guard lock(mutex_);
-  if (fail_reads_) return Status::IoError("injected read failure");
+  if (fail_reads_) return base::Status::IoError("injected read failure");
   for (auto it = data_.lower_bound(prefix); it != data_.end(); ++it) {
     if (std::string_view(it->first).substr(0, prefix.size()) != prefix) break;
     if (!visit(it->first, it->second)) break;
   }
-  return Status::Ok();
+  return base::Status::Ok();
 }
 
 void MemoryHistoryStore::SetFailWrites(bool fail) {

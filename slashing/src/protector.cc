@@ -12,9 +12,9 @@ Protector::Protector(HistoryLog& log, Clock& clock, ProtectionPolicy policy,
                      DecisionObserver* observer)
     : log_(log), clock_(clock), policy_(std::move(policy)), observer_(observer) {}
 
-Result<Decision> Protector::Decide(const SignRequest& request) {
+base::Result<Decision> Protector::Decide(const SignRequest& request) {
   const auto started = std::chrono::steady_clock::now();
-  Result<Decision> result = DecideUnobserved(request);
+  base::Result<Decision> result = DecideUnobserved(request);
   if (observer_ != nullptr) {
     DecisionEvent event;
     event.key_type = request.key_type;
@@ -28,22 +28,22 @@ Result<Decision> Protector::Decide(const SignRequest& request) {
   return result;
 }
 
-Result<Decision> Protector::DecideUnobserved(const SignRequest& request) {
+base::Result<Decision> Protector::DecideUnobserved(const SignRequest& request) {
   if (request.public_key.empty() || request.public_key.size() > kMaxPublicKeySize) {
-    return Status::InvalidArgument("public key size out of range");
+    return base::Status::InvalidArgument("public key size out of range");
   }
   Decision decision;
   bool allowed_by_policy = false;
   // The named key type always judges; another role judges only a message of its shape, so an
   // authority-discovery record signed through `audi` is not refused by the key's `babe` role.
-  std::vector<KeyType> judges = {request.key_type};
-  for (const KeyType& role : request.other_roles) {
+  std::vector<base::KeyTypeId> judges = {request.key_type};
+  for (const base::KeyTypeId& role : request.other_roles) {
     if (IsSlashableKeyType(role) && MayBeMessageOf(role, request.message) &&
         std::find(judges.begin(), judges.end(), role) == judges.end()) {
       judges.push_back(role);
     }
   }
-  for (const KeyType& role : judges) {
+  for (const base::KeyTypeId& role : judges) {
     Classification classification = Classify(role, request.message, request.preimage);
     switch (classification.kind) {
       case ClassificationKind::kUnprotected:
@@ -75,7 +75,7 @@ Result<Decision> Protector::DecideUnobserved(const SignRequest& request) {
   auto verdicts = log_.CheckAndRecord(request.public_key, decision.claims, clock_.NowUnixMs());
   if (!verdicts.ok()) return verdicts.status();
   if (verdicts->size() != decision.claims.size()) {
-    return Status::Internal("history log returned a verdict count that does not match");
+    return base::Status::Internal("history log returned a verdict count that does not match");
   }
   // Refused if any claim is refused (the first refusal names the reason); otherwise new if any
   // claim was new, else a pure re-sign.

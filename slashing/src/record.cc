@@ -56,11 +56,11 @@ std::string EncodeRecordKey(const RecordKey& key) {
   return out;
 }
 
-Result<RecordKey> DecodeRecordKey(std::string_view bytes) {
+base::Result<RecordKey> DecodeRecordKey(std::string_view bytes) {
   RecordKey key;
   auto offset = ReadPublicKeyAndDomain(bytes, kRecordKeyTag, key.public_key, key.domain);
   if (!offset || bytes.size() != *offset + 8 + 8 + 32) {
-    return Status::Corruption("malformed record key");
+    return base::Status::Corruption("malformed record key");
   }
   key.position.major = LoadBigEndian(bytes.substr(*offset, 8));
   key.position.minor = LoadBigEndian(bytes.substr(*offset + 8, 8));
@@ -68,12 +68,12 @@ Result<RecordKey> DecodeRecordKey(std::string_view bytes) {
   std::copy(candidate.begin(), candidate.end(), key.position.candidate.begin());
   // Only dispute positions use the candidate and only GRANDPA/BEEFY the minor part; anything else
   // was not written by us.
-  const bool has_candidate = key.position.candidate != Hash256{};
+  const bool has_candidate = key.position.candidate != base::Hash256{};
   if (has_candidate && key.domain != Domain::kDispute) {
-    return Status::Corruption("candidate hash outside the dispute domain");
+    return base::Status::Corruption("candidate hash outside the dispute domain");
   }
   if ((key.domain == Domain::kBabe || key.domain == Domain::kDispute) && key.position.minor != 0) {
-    return Status::Corruption("minor position in a single-number domain");
+    return base::Status::Corruption("minor position in a single-number domain");
   }
   return key;
 }
@@ -96,7 +96,7 @@ std::string EncodeRecordValue(const StoredRecord& record) {
   return std::string(bytes.begin(), bytes.end());
 }
 
-Result<StoredRecord> DecodeRecordValue(std::string_view bytes) {
+base::Result<StoredRecord> DecodeRecordValue(std::string_view bytes) {
   ScaleReader reader(AsBytes(bytes));
   auto version = reader.ReadU8();
   auto flags = reader.ReadU8();
@@ -104,21 +104,21 @@ Result<StoredRecord> DecodeRecordValue(std::string_view bytes) {
   auto count = reader.ReadVecLength(kMaxDigestsPerRecord, 1);
   if (!reader.ok() || *version != kRecordFormatVersion || (*flags & ~kConflictFlag) != 0 ||
       *count == 0) {
-    return Status::Corruption("malformed record header");
+    return base::Status::Corruption("malformed record header");
   }
   StoredRecord record;
   record.recorded_at_ms = *recorded_at;
   for (size_t i = 0; i < *count; ++i) {
     auto digest = reader.ReadByteVec(kMaxDigestSize);
-    if (!digest || digest->empty()) return Status::Corruption("malformed record digest");
+    if (!digest || digest->empty()) return base::Status::Corruption("malformed record digest");
     std::vector<uint8_t> copy(digest->begin(), digest->end());
     if (std::find(record.digests.begin(), record.digests.end(), copy) != record.digests.end()) {
-      return Status::Corruption("duplicate digest in record");
+      return base::Status::Corruption("duplicate digest in record");
     }
     record.digests.push_back(std::move(copy));
   }
   if (!reader.Finish() || ((*flags & kConflictFlag) != 0) != record.conflicted()) {
-    return Status::Corruption("malformed record");
+    return base::Status::Corruption("malformed record");
   }
   return record;
 }
@@ -130,10 +130,11 @@ std::string EncodeWatermarkKey(std::span<const uint8_t> public_key, Domain domai
   return out;
 }
 
-Result<WatermarkKey> DecodeWatermarkKey(std::string_view bytes) {
+base::Result<WatermarkKey> DecodeWatermarkKey(std::string_view bytes) {
   WatermarkKey key;
   auto offset = ReadPublicKeyAndDomain(bytes, kWatermarkKeyTag, key.public_key, key.domain);
-  if (!offset || *offset != bytes.size()) return Status::Corruption("malformed watermark key");
+  if (!offset || *offset != bytes.size())
+    return base::Status::Corruption("malformed watermark key");
   return key;
 }
 
@@ -146,13 +147,13 @@ std::string EncodeWatermarkValue(const Watermark& watermark) {
   return std::string(bytes.begin(), bytes.end());
 }
 
-Result<Watermark> DecodeWatermarkValue(std::string_view bytes) {
+base::Result<Watermark> DecodeWatermarkValue(std::string_view bytes) {
   ScaleReader reader(AsBytes(bytes));
   auto version = reader.ReadU8();
   auto major = reader.ReadU64();
   auto minor = reader.ReadU64();
   if (!reader.Finish() || *version != kRecordFormatVersion) {
-    return Status::Corruption("malformed watermark");
+    return base::Status::Corruption("malformed watermark");
   }
   return Watermark{*major, *minor};
 }

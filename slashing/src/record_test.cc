@@ -36,7 +36,7 @@ TEST(RecordKeyTest, RefusesMalformedKeys) {
   EXPECT_FALSE(DecodeRecordKey(bad_tag).ok());
   // A candidate hash outside the dispute domain was never written by us.
   RecordKey babe{std::vector<uint8_t>(32, 2), Domain::kBabe, {5, 0, testing::FilledHash(9)}};
-  EXPECT_EQ(DecodeRecordKey(EncodeRecordKey(babe)).status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(DecodeRecordKey(EncodeRecordKey(babe)).status().code(), base::StatusCode::kCorruption);
 }
 
 TEST(RecordValueTest, RoundTripsSingleAndConflicted) {
@@ -75,7 +75,7 @@ TEST(RecordValueTest, RefusesWhatWeNeverWrite) {
   for (const auto& bytes : bad) {
     auto decoded = DecodeRecordValue(bytes);
     ASSERT_FALSE(decoded.ok()) << bytes.size();
-    EXPECT_EQ(decoded.status().code(), StatusCode::kCorruption);
+    EXPECT_EQ(decoded.status().code(), base::StatusCode::kCorruption);
   }
 }
 

@@ -89,9 +89,9 @@ class FaultyFileSystem : public rocksdb::FileSystemWrapper {
   std::shared_ptr<FaultInjector> faults_;
 };
 
-Status FromRocks(const rocksdb::Status& status, const char* what) {
-  if (status.ok()) return Status::Ok();
-  return Status::IoError(std::string(what) + ": " + status.ToString());
+base::Status FromRocks(const rocksdb::Status& status, const char* what) {
+  if (status.ok()) return base::Status::Ok();
+  return base::Status::IoError(std::string(what) + ": " + status.ToString());
 }
 
 }  // namespace
@@ -112,8 +112,8 @@ RocksDbStore::~RocksDbStore() {
   }
 }
 
-Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const std::string& directory,
-                                                         const RocksDbStoreOptions& options) {
+base::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const std::string& directory,
+                                                               const RocksDbStoreOptions& options) {
   auto impl = std::make_unique<Impl>();
   rocksdb::Options db_options;
   db_options.create_if_missing = options.create_if_missing;
@@ -138,19 +138,19 @@ Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const std::string& dire
     // RocksDB reports a held LOCK as an I/O error mentioning the lock (another process: "While
     // lock file"; this process: "lock hold by current process").
     if (status.IsIOError() && text.find("lock") != std::string::npos) {
-      return Status::Busy("history is in use by another signer: " + text);
+      return base::Status::Busy("history is in use by another signer: " + text);
     }
     if (status.IsInvalidArgument() && !options.create_if_missing) {
-      return Status::FailedPrecondition("no history in " + directory + ": " + text);
+      return base::Status::FailedPrecondition("no history in " + directory + ": " + text);
     }
-    return Status::IoError("cannot open history: " + text);
+    return base::Status::IoError("cannot open history: " + text);
   }
   impl->db.reset(raw_db);
   impl->sync_write.sync = true;
   return std::unique_ptr<RocksDbStore>(new RocksDbStore(std::move(impl)));
 }
 
-Result<std::optional<std::string>> RocksDbStore::Get(std::string_view key) {
+base::Result<std::optional<std::string>> RocksDbStore::Get(std::string_view key) {
   std::string value;
   rocksdb::Status status =
       impl_->db->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &value);
@@ -159,7 +159,7 @@ Result<std::optional<std::string>> RocksDbStore::Get(std::string_view key) {
   return std::optional<std::string>(std::move(value));
 }
 
-Status RocksDbStore::WriteSynced(const StoreBatch& batch) {
+base::Status RocksDbStore::WriteSynced(const StoreBatch& batch) {
   rocksdb::WriteBatch rocks_batch;
   for (const StoreWrite& write : batch) {
     rocksdb::Status status =
@@ -169,8 +169,8 @@ Status RocksDbStore::WriteSynced(const StoreBatch& batch) {
   return FromRocks(impl_->db->Write(impl_->sync_write, &rocks_batch), "history write failed");
 }
 
-Status RocksDbStore::Scan(std::string_view prefix,
-                          const std::function<bool(std::string_view, std::string_view)>& visit) {
+base::Status RocksDbStore::Scan(
+    std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& visit) {
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions()));
   for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
     const std::string_view key(it->key().data(), it->key().size());

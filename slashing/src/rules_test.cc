@@ -4,7 +4,7 @@
 #include <functional>
 #include <memory>
 
-#include "keymgr/hash.h"
+#include "base/hash.h"
 #include "slashing/history.h"
 #include "slashing/history_admin.h"
 #include "slashing/protector.h"
@@ -26,39 +26,39 @@ struct Payload {
 // and which refusal an equivocation gives.
 struct DomainCase {
   const char* name;
-  KeyType key_type;
+  base::KeyTypeId key_type;
   Domain domain;
   std::function<Payload(uint64_t position, uint8_t variant)> make;
   Verdict equivocation;
   bool has_preimage;
 };
 
-std::vector<uint8_t> ToVector(const keymgr::Hash256& hash) { return {hash.begin(), hash.end()}; }
+std::vector<uint8_t> ToVector(const base::Hash256& hash) { return {hash.begin(), hash.end()}; }
 
 const DomainCase kCases[] = {
-    {"babe", kKeyTypeBabe, Domain::kBabe,
+    {"babe", base::kKeyTypeBabe, Domain::kBabe,
      [](uint64_t slot, uint8_t variant) {
        auto header = testing::BabeHeader(slot, variant);
-       return Payload{ToVector(keymgr::Blake2b256(header)), header};
+       return Payload{ToVector(base::Blake2b256(header)), header};
      },
      Verdict::kRefusedBabeEquivocation, true},
-    {"grandpa_prevote", kKeyTypeGrandpa, Domain::kGrandpaPrevote,
+    {"grandpa_prevote", base::kKeyTypeGrandpa, Domain::kGrandpaPrevote,
      [](uint64_t round, uint8_t variant) {
        return Payload{testing::GrandpaMessage(0, FilledHash(variant), 100, round, 3), {}};
      },
      Verdict::kRefusedGrandpaEquivocation, false},
-    {"grandpa_precommit", kKeyTypeGrandpa, Domain::kGrandpaPrecommit,
+    {"grandpa_precommit", base::kKeyTypeGrandpa, Domain::kGrandpaPrecommit,
      [](uint64_t round, uint8_t variant) {
        return Payload{testing::GrandpaMessage(1, FilledHash(variant), 100, round, 3), {}};
      },
      Verdict::kRefusedGrandpaEquivocation, false},
-    {"beefy", kKeyTypeBeefy, Domain::kBeefy,
+    {"beefy", base::kKeyTypeBeefy, Domain::kBeefy,
      [](uint64_t block, uint8_t variant) {
        auto commitment = testing::BeefyCommitment(static_cast<uint32_t>(block), 2, variant);
-       return Payload{ToVector(keymgr::Keccak256(commitment)), commitment};
+       return Payload{ToVector(base::Keccak256(commitment)), commitment};
      },
      Verdict::kRefusedBeefyEquivocation, true},
-    {"dispute", kKeyTypePara, Domain::kDispute,
+    {"dispute", base::kKeyTypePara, Domain::kDispute,
      [](uint64_t session, uint8_t variant) {
        // variant 0 = valid, anything else = invalid: the only two digests of the domain.
        return Payload{testing::DisputeStatement(variant == 0, FilledHash(0x3c),
@@ -195,9 +195,9 @@ INSTANTIATE_TEST_SUITE_P(AllDomains, RuleTest,
 // Dispute cross-rules: backing and approval are "valid" votes in the dispute domain.
 class DisputeRuleTest : public ::testing::Test {
  protected:
-  Result<Decision> Sign(const std::vector<uint8_t>& message) {
+  base::Result<Decision> Sign(const std::vector<uint8_t>& message) {
     const std::vector<uint8_t> public_key(32, 7);
-    return protector_.Decide({kKeyTypePara, public_key, message, std::nullopt});
+    return protector_.Decide({base::kKeyTypePara, public_key, message, std::nullopt});
   }
   Verdict VerdictOf(const std::vector<uint8_t>& message) {
     auto decision = Sign(message);
@@ -267,21 +267,23 @@ TEST(PolicyTest, UnrecognisedPayloadsAreRefusedUnlessAllowedPerKeyType) {
   const std::vector<uint8_t> public_key(32, 1);
   const std::vector<uint8_t> junk = {'j', 'u', 'n', 'k'};
   Protector strict(log, clock, ProtectionPolicy{});
-  Protector lenient(log, clock, ProtectionPolicy{{kKeyTypePara}});
-  EXPECT_EQ(strict.Decide({kKeyTypePara, public_key, junk, std::nullopt})->verdict,
+  Protector lenient(log, clock, ProtectionPolicy{{base::kKeyTypePara}});
+  EXPECT_EQ(strict.Decide({base::kKeyTypePara, public_key, junk, std::nullopt})->verdict,
             Verdict::kRefusedUndecodable);
-  EXPECT_EQ(lenient.Decide({kKeyTypePara, public_key, junk, std::nullopt})->verdict,
+  EXPECT_EQ(lenient.Decide({base::kKeyTypePara, public_key, junk, std::nullopt})->verdict,
             Verdict::kAllowedByPolicy);
-  EXPECT_EQ(lenient.Decide({kKeyTypeGrandpa, public_key, junk, std::nullopt})->verdict,
+  EXPECT_EQ(lenient.Decide({base::kKeyTypeGrandpa, public_key, junk, std::nullopt})->verdict,
             Verdict::kRefusedUndecodable);
-  EXPECT_EQ(strict.Decide({MakeKeyType("audi"), public_key, junk, std::nullopt})->verdict,
-            Verdict::kAllowedUnprotected);
+  EXPECT_EQ(
+      strict.Decide({base::KeyTypeIdFromLiteral("audi"), public_key, junk, std::nullopt})->verdict,
+      Verdict::kAllowedUnprotected);
   // A lying preimage is refused even where unrecognised payloads are allowed.
-  Protector babe_lenient(log, clock, ProtectionPolicy{{kKeyTypeBabe}});
+  Protector babe_lenient(log, clock, ProtectionPolicy{{base::kKeyTypeBabe}});
   const auto header = testing::BabeHeader(1, 1);
   const std::vector<uint8_t> wrong_hash(32, 0);
   EXPECT_EQ(
-      babe_lenient.Decide({kKeyTypeBabe, public_key, wrong_hash, std::span<const uint8_t>(header)})
+      babe_lenient
+          .Decide({base::kKeyTypeBabe, public_key, wrong_hash, std::span<const uint8_t>(header)})
           ->verdict,
       Verdict::kRefusedPreimageMismatch);
 }
@@ -292,17 +294,17 @@ TEST(PolicyTest, MalformedPublicKeyIsAnError) {
   FakeClock clock(1);
   Protector protector(log, clock, ProtectionPolicy{});
   const auto message = testing::GrandpaMessage(0, FilledHash(1), 1, 1, 1);
-  auto decision = protector.Decide({kKeyTypeGrandpa, {}, message, std::nullopt});
+  auto decision = protector.Decide({base::kKeyTypeGrandpa, {}, message, std::nullopt});
   ASSERT_FALSE(decision.ok());
-  EXPECT_EQ(decision.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(decision.status().code(), base::StatusCode::kInvalidArgument);
 }
 
 // One public key held under several key types: protection follows every slashable role the
 // caller reports, whatever key type the request names. Each case is a sequence of requests on a
 // fresh history; each step gives the verdict it must get.
 struct RoleStep {
-  KeyType key_type;
-  std::vector<KeyType> other_roles;
+  base::KeyTypeId key_type;
+  std::vector<base::KeyTypeId> other_roles;
   std::vector<uint8_t> message;
   std::optional<std::vector<uint8_t>> preimage;
   Verdict expected;
@@ -310,12 +312,12 @@ struct RoleStep {
 
 struct RoleCase {
   const char* name;
-  std::vector<KeyType> allow_unrecognised;
+  std::vector<base::KeyTypeId> allow_unrecognised;
   std::vector<RoleStep> steps;
 };
 
 std::vector<uint8_t> HashOf(const std::vector<uint8_t>& header) {
-  const keymgr::Hash256 hash = keymgr::Blake2b256(header);
+  const base::Hash256 hash = base::Blake2b256(header);
   return {hash.begin(), hash.end()};
 }
 
@@ -327,42 +329,54 @@ std::vector<RoleCase> RoleCases() {
   auto not_grandpa = prevote_a;
   not_grandpa[0] = 9;                                     // 53 bytes, but no GRANDPA stage
   const std::vector<uint8_t> discovery_record(120, 'r');  // an authority-discovery record's size
-  const KeyType audi = MakeKeyType("audi");
-  const KeyType acco = MakeKeyType("acco");
+  const base::KeyTypeId audi = base::KeyTypeIdFromLiteral("audi");
+  const base::KeyTypeId acco = base::KeyTypeIdFromLiteral("acco");
   return {
       {"SealThroughBabeThenConflictingSealThroughAudiIsRefused",
        {},
-       {{kKeyTypeBabe, {}, HashOf(header_a), header_a, Verdict::kAllowedNew},
-        {audi, {kKeyTypeBabe}, HashOf(header_b), header_b, Verdict::kRefusedBabeEquivocation},
-        {audi, {kKeyTypeBabe}, HashOf(header_a), header_a, Verdict::kAllowedResign}}},
+       {{base::kKeyTypeBabe, {}, HashOf(header_a), header_a, Verdict::kAllowedNew},
+        {audi, {base::kKeyTypeBabe}, HashOf(header_b), header_b, Verdict::kRefusedBabeEquivocation},
+        {audi, {base::kKeyTypeBabe}, HashOf(header_a), header_a, Verdict::kAllowedResign}}},
       {"SealThroughAudiIsRecordedAndBindsTheBabeRole",
        {},
-       {{audi, {kKeyTypeBabe, kKeyTypePara}, HashOf(header_a), header_a, Verdict::kAllowedNew},
-        {kKeyTypeBabe, {}, HashOf(header_b), header_b, Verdict::kRefusedBabeEquivocation}}},
+       {{audi,
+         {base::kKeyTypeBabe, base::kKeyTypePara},
+         HashOf(header_a),
+         header_a,
+         Verdict::kAllowedNew},
+        {base::kKeyTypeBabe, {}, HashOf(header_b), header_b, Verdict::kRefusedBabeEquivocation}}},
       {"BareHashThroughAudiIsRefusedAsTheBabeRuleWould",
        {},
-       {{audi, {kKeyTypeBabe}, HashOf(header_b), std::nullopt, Verdict::kRefusedUndecodable}}},
+       {{audi,
+         {base::kKeyTypeBabe},
+         HashOf(header_b),
+         std::nullopt,
+         Verdict::kRefusedUndecodable}}},
       {"LyingPreimageThroughAudiIsRefused",
        {},
-       {{audi, {kKeyTypeBabe}, HashOf(header_a), header_b, Verdict::kRefusedPreimageMismatch}}},
+       {{audi,
+         {base::kKeyTypeBabe},
+         HashOf(header_a),
+         header_b,
+         Verdict::kRefusedPreimageMismatch}}},
       {"BareHashThroughAudiIsAllowedWhereThePolicyAllowsUnrecognisedBabe",
-       {kKeyTypeBabe},
-       {{audi, {kKeyTypeBabe}, HashOf(header_b), std::nullopt, Verdict::kAllowedByPolicy}}},
+       {base::kKeyTypeBabe},
+       {{audi, {base::kKeyTypeBabe}, HashOf(header_b), std::nullopt, Verdict::kAllowedByPolicy}}},
       {"AuthorityDiscoveryRecordThroughAudiStillSigns",
        {},
        {{audi,
-         {kKeyTypeBabe, kKeyTypePara},
+         {base::kKeyTypeBabe, base::kKeyTypePara},
          discovery_record,
          std::nullopt,
          Verdict::kAllowedUnprotected}}},
       {"BackingThroughAudiBindsTheDisputeRule",
        {},
        {{audi,
-         {kKeyTypePara},
+         {base::kKeyTypePara},
          testing::BackingStatement(2, FilledHash(0x5c), 9),
          std::nullopt,
          Verdict::kAllowedNew},
-        {kKeyTypePara,
+        {base::kKeyTypePara,
          {},
          testing::DisputeStatement(false, FilledHash(0x5c), 9),
          std::nullopt,
@@ -370,26 +384,34 @@ std::vector<RoleCase> RoleCases() {
       {"MalformedParaStatementThroughAudiIsRefused",
        {},
        {{audi,
-         {kKeyTypePara},
+         {base::kKeyTypePara},
          {'B', 'K', 'N', 'G', 0xff},
          std::nullopt,
          Verdict::kRefusedUndecodable}}},
       {"PrevoteThroughAccoConflictingWithGranIsRefused",
        {},
-       {{kKeyTypeGrandpa, {}, prevote_a, std::nullopt, Verdict::kAllowedNew},
-        {acco, {kKeyTypeGrandpa}, prevote_b, std::nullopt, Verdict::kRefusedGrandpaEquivocation}}},
+       {{base::kKeyTypeGrandpa, {}, prevote_a, std::nullopt, Verdict::kAllowedNew},
+        {acco,
+         {base::kKeyTypeGrandpa},
+         prevote_b,
+         std::nullopt,
+         Verdict::kRefusedGrandpaEquivocation}}},
       {"PrevoteThroughAccoFirstBindsTheGranRole",
        {},
-       {{acco, {kKeyTypeGrandpa}, prevote_b, std::nullopt, Verdict::kAllowedNew},
-        {kKeyTypeGrandpa, {}, prevote_a, std::nullopt, Verdict::kRefusedGrandpaEquivocation}}},
+       {{acco, {base::kKeyTypeGrandpa}, prevote_b, std::nullopt, Verdict::kAllowedNew},
+        {base::kKeyTypeGrandpa,
+         {},
+         prevote_a,
+         std::nullopt,
+         Verdict::kRefusedGrandpaEquivocation}}},
       {"GrandpaSizedJunkThroughAccoIsRefused",
        {},
-       {{acco, {kKeyTypeGrandpa}, not_grandpa, std::nullopt, Verdict::kRefusedUndecodable}}},
+       {{acco, {base::kKeyTypeGrandpa}, not_grandpa, std::nullopt, Verdict::kRefusedUndecodable}}},
       {"WithoutASlashableRoleAuditedTypesSignAnything",
        {},
        {{acco, {}, prevote_a, std::nullopt, Verdict::kAllowedUnprotected},
         {audi,
-         {audi, MakeKeyType("asgn")},
+         {audi, base::KeyTypeIdFromLiteral("asgn")},
          HashOf(header_a),
          std::nullopt,
          Verdict::kAllowedUnprotected}}},
@@ -428,16 +450,17 @@ INSTANTIATE_TEST_SUITE_P(Cases, RoleUnionTest, ::testing::Range<size_t>(0, RoleC
                          RoleCaseName);
 
 TEST(RoleShapeTest, OnlyMessagesOfARoleShapeAreJudgedByIt) {
-  EXPECT_TRUE(MayBeMessageOf(kKeyTypeBabe, std::vector<uint8_t>(32)));
-  EXPECT_FALSE(MayBeMessageOf(kKeyTypeBabe, std::vector<uint8_t>(33)));
-  EXPECT_TRUE(MayBeMessageOf(kKeyTypeBeefy, std::vector<uint8_t>(32)));
-  EXPECT_TRUE(MayBeMessageOf(kKeyTypeGrandpa, std::vector<uint8_t>(53)));
-  EXPECT_FALSE(MayBeMessageOf(kKeyTypeGrandpa, std::vector<uint8_t>(52)));
+  EXPECT_TRUE(MayBeMessageOf(base::kKeyTypeBabe, std::vector<uint8_t>(32)));
+  EXPECT_FALSE(MayBeMessageOf(base::kKeyTypeBabe, std::vector<uint8_t>(33)));
+  EXPECT_TRUE(MayBeMessageOf(base::kKeyTypeBeefy, std::vector<uint8_t>(32)));
+  EXPECT_TRUE(MayBeMessageOf(base::kKeyTypeGrandpa, std::vector<uint8_t>(53)));
+  EXPECT_FALSE(MayBeMessageOf(base::kKeyTypeGrandpa, std::vector<uint8_t>(52)));
   for (const char* magic : {"BKNG", "APPR", "DISP", "VCPC"}) {
-    EXPECT_TRUE(MayBeMessageOf(kKeyTypePara, std::vector<uint8_t>(magic, magic + 4))) << magic;
+    EXPECT_TRUE(MayBeMessageOf(base::kKeyTypePara, std::vector<uint8_t>(magic, magic + 4)))
+        << magic;
   }
-  EXPECT_FALSE(MayBeMessageOf(kKeyTypePara, testing::Bitfield(64, 5)));
-  EXPECT_FALSE(MayBeMessageOf(MakeKeyType("audi"), std::vector<uint8_t>(32)));
+  EXPECT_FALSE(MayBeMessageOf(base::kKeyTypePara, testing::Bitfield(64, 5)));
+  EXPECT_FALSE(MayBeMessageOf(base::KeyTypeIdFromLiteral("audi"), std::vector<uint8_t>(32)));
 }
 
 class RecordingObserver : public DecisionObserver {
@@ -455,17 +478,17 @@ TEST(MetricsHookTest, ReportsDomainVerdictAndLatency) {
   const std::vector<uint8_t> public_key(32, 1);
   const auto vote = testing::GrandpaMessage(1, FilledHash(1), 1, 1, 1);
   const auto other = testing::GrandpaMessage(1, FilledHash(2), 1, 1, 1);
-  ASSERT_TRUE(protector.Decide({kKeyTypeGrandpa, public_key, vote, std::nullopt}).ok());
-  ASSERT_TRUE(protector.Decide({kKeyTypeGrandpa, public_key, other, std::nullopt}).ok());
+  ASSERT_TRUE(protector.Decide({base::kKeyTypeGrandpa, public_key, vote, std::nullopt}).ok());
+  ASSERT_TRUE(protector.Decide({base::kKeyTypeGrandpa, public_key, other, std::nullopt}).ok());
   store.SetFailWrites(true);
   const auto third = testing::GrandpaMessage(1, FilledHash(3), 1, 2, 1);
-  ASSERT_FALSE(protector.Decide({kKeyTypeGrandpa, public_key, third, std::nullopt}).ok());
+  ASSERT_FALSE(protector.Decide({base::kKeyTypeGrandpa, public_key, third, std::nullopt}).ok());
   ASSERT_EQ(observer.events.size(), 3u);
   EXPECT_EQ(observer.events[0].domain, Domain::kGrandpaPrecommit);
   EXPECT_EQ(observer.events[0].verdict, Verdict::kAllowedNew);
   EXPECT_EQ(observer.events[1].verdict, Verdict::kRefusedGrandpaEquivocation);
   EXPECT_FALSE(observer.events[2].verdict.has_value());
-  EXPECT_EQ(observer.events[2].key_type, kKeyTypeGrandpa);
+  EXPECT_EQ(observer.events[2].key_type, base::kKeyTypeGrandpa);
   EXPECT_GT(observer.events[0].latency.count(), 0);
 }
 

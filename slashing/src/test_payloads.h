@@ -11,15 +11,15 @@
 namespace slashing::testing {
 
 // FilledHash is a recognisable 32-byte value: every byte = seed.
-inline Hash256 FilledHash(uint8_t seed) {
-  Hash256 hash;
+inline base::Hash256 FilledHash(uint8_t seed) {
+  base::Hash256 hash;
   hash.fill(seed);
   return hash;
 }
 
 // GrandpaMessage: stage (0 prevote, 1 precommit, 2 primary propose) ++ hash ++ number u32 ++
 // round u64 ++ set_id u64.
-inline std::vector<uint8_t> GrandpaMessage(uint8_t stage, const Hash256& target_hash,
+inline std::vector<uint8_t> GrandpaMessage(uint8_t stage, const base::Hash256& target_hash,
                                            uint32_t target_number, uint64_t round,
                                            uint64_t set_id) {
   ScaleWriter writer;
@@ -70,7 +70,7 @@ inline void WriteMagic(ScaleWriter& writer, const char (&magic)[5]) {
 }
 
 // Backing: "BKNG" ++ {1 Seconded, 2 Valid} ++ candidate ++ session u32 ++ parent hash.
-inline std::vector<uint8_t> BackingStatement(uint8_t kind, const Hash256& candidate,
+inline std::vector<uint8_t> BackingStatement(uint8_t kind, const base::Hash256& candidate,
                                              uint32_t session) {
   ScaleWriter writer;
   WriteMagic(writer, "BKNG");
@@ -82,7 +82,7 @@ inline std::vector<uint8_t> BackingStatement(uint8_t kind, const Hash256& candid
 }
 
 // DisputeStatement: "DISP" ++ valid bool ++ candidate ++ session u32.
-inline std::vector<uint8_t> DisputeStatement(bool valid, const Hash256& candidate,
+inline std::vector<uint8_t> DisputeStatement(bool valid, const base::Hash256& candidate,
                                              uint32_t session) {
   ScaleWriter writer;
   WriteMagic(writer, "DISP");
@@ -93,8 +93,8 @@ inline std::vector<uint8_t> DisputeStatement(bool valid, const Hash256& candidat
 }
 
 // ApprovalVote: "APPR" ++ candidate ++ session (single), or "APPR" ++ Vec<candidate> ++ session.
-inline std::vector<uint8_t> ApprovalVote(const std::vector<Hash256>& candidates, uint32_t session,
-                                         bool force_vector = false) {
+inline std::vector<uint8_t> ApprovalVote(const std::vector<base::Hash256>& candidates,
+                                         uint32_t session, bool force_vector = false) {
   ScaleWriter writer;
   WriteMagic(writer, "APPR");
   if (candidates.size() == 1 && !force_vector) {

@@ -6,7 +6,7 @@
 
 namespace slashing {
 
-bool IsSlashableKeyType(const KeyType& key_type) {
+bool IsSlashableKeyType(const base::KeyTypeId& key_type) {
   return std::find(std::begin(kSlashableKeyTypes), std::end(kSlashableKeyTypes), key_type) !=
          std::end(kSlashableKeyTypes);
 }

@@ -30,8 +30,8 @@
 #include <thread>
 #include <vector>
 
-#include "keymgr/hash.h"
-#include "keymgr/hex.h"
+#include "base/hash.h"
+#include "base/hex.h"
 #include "keymgr/keypair.h"
 #include "remote_keystore.grpc.pb.h"
 #include "tls/grpc_credentials.h"
@@ -363,7 +363,7 @@ std::unique_ptr<Call> NextCall(Shared& shared, Client& client) {
     case Kind::kBabe: {
       const std::string header =
           BabeHeader(static_cast<uint32_t>(client.random() % 100000), shared.positions.Next());
-      const auto hash = keymgr::Blake2b256(AsBytes(header));
+      const auto hash = base::Blake2b256(AsBytes(header));
       request.set_key_type("babe");
       request.set_crypto_type("sr25519");
       request.set_public_key(std::string(shared.sr25519_key.begin(), shared.sr25519_key.end()));
@@ -400,7 +400,7 @@ Sample Judge(const Shared& shared, Client& client, const Call& call, const grpc:
   sample.ok = status.ok() && !signature.empty();
   if (sample.ok && shared.options.verify) {
     const bool ed = call.kind == Kind::kGrandpa;
-    sample.ok = keymgr::VerifySignature(ed ? keymgr::Scheme::kEd25519 : keymgr::Scheme::kSr25519,
+    sample.ok = keymgr::VerifySignature(ed ? base::Scheme::kEd25519 : base::Scheme::kSr25519,
                                         ed ? shared.ed25519_key : shared.sr25519_key,
                                         AsBytes(call.signed_bytes), AsBytes(signature));
   }
@@ -596,8 +596,8 @@ int main(int argc, char** argv) {
   Shared shared;
   shared.options = *parsed;
   const Options& options = shared.options;
-  shared.ed25519_key = *keymgr::HexDecode(kAliceEd25519);
-  shared.sr25519_key = *keymgr::HexDecode(kAliceSr25519);
+  shared.ed25519_key = *base::HexDecode(kAliceEd25519);
+  shared.sr25519_key = *base::HexDecode(kAliceSr25519);
   // Set ids and sessions also start from the clock, so reruns against one history stay new.
   shared.set_id = shared.positions.base() / 1000;
   shared.session = static_cast<uint32_t>(shared.positions.base() / 1000 / 1000);

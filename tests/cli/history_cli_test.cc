@@ -60,8 +60,8 @@ std::string ToHex(const std::vector<uint8_t>& bytes) {
   return out;
 }
 
-slashing::Hash256 Genesis(std::string_view hex) {
-  slashing::Hash256 out{};
+base::Hash256 Genesis(std::string_view hex) {
+  base::Hash256 out{};
   const auto bytes = FromHex(hex);
   std::copy(bytes.begin(), bytes.end(), out.begin());
   return out;

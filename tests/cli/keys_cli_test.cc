@@ -24,7 +24,7 @@
 #include <thread>
 #include <vector>
 
-#include "keymgr/hex.h"
+#include "base/hex.h"
 #include "keymgr/keypair.h"
 #include "keymgr/pkcs11_custody.h"
 #include "keymgr/sr25519.h"
@@ -476,7 +476,7 @@ std::unique_ptr<keymgr::Pkcs11Custody> OpenSignerView(const std::string& softhsm
   keymgr::Pkcs11Config config;
   config.module_path = SIGNER_SOFTHSM2_MODULE;
   config.token_label = "keys-test";
-  config.pin = keymgr::SecretBytes::CopyFrom(
+  config.pin = base::SecretBytes::CopyFrom(
       std::span(reinterpret_cast<const uint8_t*>(kPin), sizeof(kPin) - 1));
   config.disabled_refresh = refresh;
   auto custody = keymgr::Pkcs11Custody::Open(std::move(config));
@@ -497,9 +497,9 @@ TEST_F(KeysCliTest, DisableStopsARunningSignerAndEnableRestoresIt) {
   std::unique_ptr<keymgr::Pkcs11Custody> signer =
       OpenSignerView((dir_ / "softhsm2.conf").string(), refresh);
   ASSERT_NE(signer, nullptr);
-  const keymgr::KeyId babe_id{*keymgr::MakeKeyTypeId("babe"), FromHex(babe)};
+  const keymgr::KeyId babe_id{*base::MakeKeyTypeId("babe"), FromHex(babe)};
   const std::vector<uint8_t> message = {'v', 'o', 't', 'e'};
-  ASSERT_TRUE(signer->Sign(babe_id, keymgr::Scheme::kSr25519, message).ok());
+  ASSERT_TRUE(signer->Sign(babe_id, base::Scheme::kSr25519, message).ok());
 
   run = Keys({"disable", "--type", "babe", "--public", babe});
   ASSERT_EQ(run.exit_code, 0) << Describe(run);
@@ -521,13 +521,13 @@ TEST_F(KeysCliTest, DisableStopsARunningSignerAndEnableRestoresIt) {
 
   // Within the signer's refresh interval the disable reaches it: no signature, and not offered.
   std::this_thread::sleep_for(refresh + std::chrono::milliseconds(50));
-  auto refused = signer->Sign(babe_id, keymgr::Scheme::kSr25519, message);
+  auto refused = signer->Sign(babe_id, base::Scheme::kSr25519, message);
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.status().code(), keymgr::StatusCode::kNotFound);
+  EXPECT_EQ(refused.status().code(), base::StatusCode::kNotFound);
   auto offered = signer->List();
   ASSERT_TRUE(offered.ok());
   ASSERT_EQ(offered->size(), 1u);
-  EXPECT_EQ(keymgr::KeyTypeName((*offered)[0].id.key_type), "gran");
+  EXPECT_EQ(base::KeyTypeName((*offered)[0].id.key_type), "gran");
 
   run = Keys({"enable", "--type", "babe", "--public", babe});
   ASSERT_EQ(run.exit_code, 0) << Describe(run);
@@ -535,7 +535,7 @@ TEST_F(KeysCliTest, DisableStopsARunningSignerAndEnableRestoresIt) {
   EXPECT_EQ(json["key"].value("disabled", true), false);
   EXPECT_EQ(json.value("changed", false), true);
   std::this_thread::sleep_for(refresh + std::chrono::milliseconds(50));
-  auto signature = signer->Sign(babe_id, keymgr::Scheme::kSr25519, message);
+  auto signature = signer->Sign(babe_id, base::Scheme::kSr25519, message);
   ASSERT_TRUE(signature.ok()) << signature.status().message();
   EXPECT_TRUE(keymgr::Sr25519Verify(babe_id.public_key, message, *signature));
   for (const nlohmann::json& key : ListKeys()) EXPECT_EQ(key.value("disabled", true), false);
@@ -944,12 +944,12 @@ TEST_F(KeysBackupCliTest, Sr25519KeysMoveToAnotherTokenAndNativeKeysAreOnlyNamed
 
   // Alice's sr25519 secret, computed by keymgr here only to search for it: it is in no output and
   // not in the backup file, raw or as hex, whole or either half.
-  auto alice_pair = keymgr::KeypairFromSuri(keymgr::Scheme::kSr25519, "//Alice");
+  auto alice_pair = keymgr::KeypairFromSuri(base::Scheme::kSr25519, "//Alice");
   ASSERT_TRUE(alice_pair.ok());
   const std::span<const uint8_t> secret = alice_pair->sr25519()->secret();
   for (std::span<const uint8_t> piece : {secret.first(32), secret.last(32)}) {
     const std::string raw(piece.begin(), piece.end());
-    const std::string hex = keymgr::HexEncode(piece);
+    const std::string hex = base::HexEncode(piece);
     EXPECT_EQ(file.find(raw), std::string::npos);
     EXPECT_EQ(file.find(hex), std::string::npos);
     EXPECT_EQ(all_output_.find(hex), std::string::npos);

@@ -29,8 +29,8 @@
 #include <vector>
 
 #include "audit_log.h"
-#include "keymgr/hash.h"
-#include "keymgr/hex.h"
+#include "base/hash.h"
+#include "base/hex.h"
 #include "keymgr/keypair.h"
 #include "keymgr/pkcs11_custody.h"
 #include "remote_keystore.grpc.pb.h"
@@ -98,22 +98,22 @@ class SignerdE2eTest : public testing::Test {
       hsm.pin = std::move(*pin);
       auto custody = keymgr::Pkcs11Custody::Open(std::move(hsm));
       ASSERT_TRUE(custody.ok()) << custody.status().message();
-      auto alice = keymgr::KeypairFromSuri(keymgr::Scheme::kEd25519, "//Alice");
+      auto alice = keymgr::KeypairFromSuri(base::Scheme::kEd25519, "//Alice");
       ASSERT_TRUE(alice.ok());
-      ASSERT_EQ(keymgr::HexEncode(alice->public_key()), kAliceEd25519);
-      auto imported = (*custody)->Import(*keymgr::MakeKeyTypeId("gran"), *alice);
+      ASSERT_EQ(base::HexEncode(alice->public_key()), kAliceEd25519);
+      auto imported = (*custody)->Import(*base::MakeKeyTypeId("gran"), *alice);
       ASSERT_TRUE(imported.ok()) << imported.status().message();
-      auto alice_sr = keymgr::KeypairFromSuri(keymgr::Scheme::kSr25519, "//Alice");
+      auto alice_sr = keymgr::KeypairFromSuri(base::Scheme::kSr25519, "//Alice");
       ASSERT_TRUE(alice_sr.ok());
-      ASSERT_EQ(keymgr::HexEncode(alice_sr->public_key()), kAliceSr25519);
-      imported = (*custody)->Import(*keymgr::MakeKeyTypeId("babe"), *alice_sr);
+      ASSERT_EQ(base::HexEncode(alice_sr->public_key()), kAliceSr25519);
+      imported = (*custody)->Import(*base::MakeKeyTypeId("babe"), *alice_sr);
       ASSERT_TRUE(imported.ok()) << imported.status().message();
-      imported = (*custody)->Import(*keymgr::MakeKeyTypeId("para"), *alice_sr);
+      imported = (*custody)->Import(*base::MakeKeyTypeId("para"), *alice_sr);
       ASSERT_TRUE(imported.ok()) << imported.status().message();
-      auto alice_ecdsa = keymgr::KeypairFromSuri(keymgr::Scheme::kEcdsa, "//Alice");
+      auto alice_ecdsa = keymgr::KeypairFromSuri(base::Scheme::kEcdsa, "//Alice");
       ASSERT_TRUE(alice_ecdsa.ok());
-      ASSERT_EQ(keymgr::HexEncode(alice_ecdsa->public_key()), kAliceEcdsa);
-      imported = (*custody)->Import(*keymgr::MakeKeyTypeId("beef"), *alice_ecdsa);
+      ASSERT_EQ(base::HexEncode(alice_ecdsa->public_key()), kAliceEcdsa);
+      imported = (*custody)->Import(*base::MakeKeyTypeId("beef"), *alice_ecdsa);
       ASSERT_TRUE(imported.ok()) << imported.status().message();
     }
 
@@ -245,7 +245,7 @@ class SignerdE2eTest : public testing::Test {
     pb::SignWithRequest request;
     request.set_key_type("gran");
     request.set_crypto_type("ed25519");
-    request.set_public_key(Bytes(*keymgr::HexDecode(kAliceEd25519)));
+    request.set_public_key(Bytes(*base::HexDecode(kAliceEd25519)));
     request.set_message(vote);
     return stub.SignWith(&context, request, &reply);
   }
@@ -310,9 +310,9 @@ TEST_F(SignerdE2eTest, GrandpaVoteSignedResignAllowedEquivocationRefused) {
   ASSERT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
   ASSERT_EQ(reply.signature().error(), pb::REMOTE_KEYSTORE_ERROR_UNKNOWN);
   const std::string& signature = reply.signature().signature();
-  const auto public_key = *keymgr::HexDecode(kAliceEd25519);
+  const auto public_key = *base::HexDecode(kAliceEd25519);
   EXPECT_TRUE(keymgr::VerifySignature(
-      keymgr::Scheme::kEd25519, public_key,
+      base::Scheme::kEd25519, public_key,
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(vote.data()), vote.size()),
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(signature.data()),
                                signature.size())));
@@ -369,7 +369,7 @@ TEST_F(SignerdE2eTest, ListingAndUnknownKeysFollowTheStatusMapping) {
     pb::Ed25519PublicKeysReply reply;
     ASSERT_TRUE(alice->Ed25519PublicKeys(&context, request, &reply).ok());
     ASSERT_EQ(reply.public_keys_size(), 1);
-    EXPECT_EQ(reply.public_keys(0), Bytes(*keymgr::HexDecode(kAliceEd25519)));
+    EXPECT_EQ(reply.public_keys(0), Bytes(*base::HexDecode(kAliceEd25519)));
   }
   {
     grpc::ClientContext context;
@@ -388,7 +388,7 @@ TEST_F(SignerdE2eTest, ListingAndUnknownKeysFollowTheStatusMapping) {
     pb::SignWithRequest request;
     request.set_key_type("gran");
     request.set_crypto_type("rsa");
-    request.set_public_key(Bytes(*keymgr::HexDecode(kAliceEd25519)));
+    request.set_public_key(Bytes(*base::HexDecode(kAliceEd25519)));
     pb::SignWithReply reply;
     EXPECT_EQ(alice->SignWith(&context, request, &reply).error_code(),
               grpc::StatusCode::INVALID_ARGUMENT);
@@ -463,7 +463,7 @@ TEST_F(SignerdE2eTest, VrfSignatureOverTheWireVerifies) {
   auto alice = Client("validator-alice");
   pb::Sr25519VrfSignRequest request;
   request.set_key_type("babe");
-  request.set_public_key(Bytes(*keymgr::HexDecode(kAliceSr25519)));
+  request.set_public_key(Bytes(*base::HexDecode(kAliceSr25519)));
   *request.mutable_transcript_data() = BabeTranscript(12345);
   pb::Sr25519VrfSignReply reply;
   {
@@ -485,12 +485,12 @@ TEST_F(SignerdE2eTest, VrfSignatureOverTheWireVerifies) {
     input.items.emplace_back(item.label(),
                              std::vector<uint8_t>(item.value().begin(), item.value().end()));
   }
-  EXPECT_TRUE(keymgr::Sr25519VrfVerify(*keymgr::HexDecode(kAliceSr25519), input.Build(),
-                                       std::nullopt, signature));
+  EXPECT_TRUE(keymgr::Sr25519VrfVerify(*base::HexDecode(kAliceSr25519), input.Build(), std::nullopt,
+                                       signature));
   // Another slot's transcript does not verify with this proof.
   keymgr::VrfTranscriptData other = input;
   other.items[0].second[0] ^= 1;
-  EXPECT_FALSE(keymgr::Sr25519VrfVerify(*keymgr::HexDecode(kAliceSr25519), other.Build(),
+  EXPECT_FALSE(keymgr::Sr25519VrfVerify(*base::HexDecode(kAliceSr25519), other.Build(),
                                         std::nullopt, signature));
 
   // The pre-output RPC agrees with the signature's pre-output.
@@ -514,7 +514,7 @@ TEST_F(SignerdE2eTest, VrfSignatureOverTheWireVerifies) {
 
 TEST_F(SignerdE2eTest, SignWithAllKeysAndHasKeys) {
   auto alice = Client("validator-alice");
-  const std::string alice_key = Bytes(*keymgr::HexDecode(kAliceEd25519));
+  const std::string alice_key = Bytes(*base::HexDecode(kAliceEd25519));
   const std::string unknown_key(32, '\x07');
   const std::string vote = GrandpaVote(1, 0x11, 7000, 300, 6);
   pb::SignWithAllRequest request;
@@ -532,7 +532,7 @@ TEST_F(SignerdE2eTest, SignWithAllKeysAndHasKeys) {
   ASSERT_EQ(reply.signatures_size(), 2);
   const std::string& signature = reply.signatures(0).signature();
   EXPECT_TRUE(keymgr::VerifySignature(
-      keymgr::Scheme::kEd25519, *keymgr::HexDecode(kAliceEd25519),
+      base::Scheme::kEd25519, *base::HexDecode(kAliceEd25519),
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(vote.data()), vote.size()),
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(signature.data()),
                                signature.size())));
@@ -703,13 +703,13 @@ std::string BabeHeader(uint8_t number, uint64_t slot, uint8_t state_root_byte) {
 TEST_F(SignerdE2eTest, BabeSealNeedsItsHeaderAndRefusesASecondBlockInTheSlot) {
   auto alice = Client("validator-alice");
   auto seal = [&](const std::string& header, bool send_preimage, pb::SignWithReply& reply) {
-    const auto hash = keymgr::Blake2b256(
+    const auto hash = base::Blake2b256(
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(header.data()), header.size()));
     grpc::ClientContext context;
     pb::SignWithRequest request;
     request.set_key_type("babe");
     request.set_crypto_type("sr25519");
-    request.set_public_key(Bytes(*keymgr::HexDecode(kAliceSr25519)));
+    request.set_public_key(Bytes(*base::HexDecode(kAliceSr25519)));
     request.set_message(std::string(hash.begin(), hash.end()));
     if (send_preimage) request.set_preimage(header);
     return alice->SignWith(&context, request, &reply);
@@ -720,11 +720,11 @@ TEST_F(SignerdE2eTest, BabeSealNeedsItsHeaderAndRefusesASecondBlockInTheSlot) {
   EXPECT_EQ(seal(header, false, reply).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   grpc::Status status = seal(header, true, reply);
   ASSERT_TRUE(status.ok()) << status.error_message();
-  const auto hash = keymgr::Blake2b256(
+  const auto hash = base::Blake2b256(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(header.data()), header.size()));
   const std::string& signature = reply.signature().signature();
   EXPECT_TRUE(keymgr::VerifySignature(
-      keymgr::Scheme::kSr25519, *keymgr::HexDecode(kAliceSr25519), hash,
+      base::Scheme::kSr25519, *base::HexDecode(kAliceSr25519), hash,
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(signature.data()),
                                signature.size())));
   // Another block (another state root) in the same slot is an equivocation.
@@ -771,12 +771,12 @@ std::string BeefyCommitment(uint8_t root_byte, uint32_t block, uint64_t set_id) 
 TEST_F(SignerdE2eTest, BeefyVoteSignedPrehashedAndConflictRefused) {
   auto alice = Client("validator-alice");
   auto vote = [&](const std::string& commitment, pb::EcdsaSignPrehashedReply& reply) {
-    const auto digest = keymgr::Keccak256(std::span<const uint8_t>(
+    const auto digest = base::Keccak256(std::span<const uint8_t>(
         reinterpret_cast<const uint8_t*>(commitment.data()), commitment.size()));
     grpc::ClientContext context;
     pb::EcdsaSignPrehashedRequest request;
     request.set_key_type("beef");
-    request.set_public_key(Bytes(*keymgr::HexDecode(kAliceEcdsa)));
+    request.set_public_key(Bytes(*base::HexDecode(kAliceEcdsa)));
     request.set_message(std::string(digest.begin(), digest.end()));
     request.set_preimage(commitment);
     return alice->EcdsaSignPrehashed(&context, request, &reply);
@@ -785,12 +785,12 @@ TEST_F(SignerdE2eTest, BeefyVoteSignedPrehashedAndConflictRefused) {
   pb::EcdsaSignPrehashedReply reply;
   grpc::Status status = vote(commitment, reply);
   ASSERT_TRUE(status.ok()) << status.error_message();
-  const auto digest = keymgr::Keccak256(std::span<const uint8_t>(
+  const auto digest = base::Keccak256(std::span<const uint8_t>(
       reinterpret_cast<const uint8_t*>(commitment.data()), commitment.size()));
   const std::string& signature = reply.signature().signature();
   ASSERT_EQ(signature.size(), 65u);
   EXPECT_TRUE(keymgr::VerifySignature(
-      keymgr::Scheme::kEcdsa, *keymgr::HexDecode(kAliceEcdsa), digest,
+      base::Scheme::kEcdsa, *base::HexDecode(kAliceEcdsa), digest,
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(signature.data()),
                                signature.size()),
       /*prehashed=*/true));
@@ -807,7 +807,7 @@ TEST_F(SignerdE2eTest, DisputeDoubleVoteRefused) {
     pb::SignWithRequest request;
     request.set_key_type("para");
     request.set_crypto_type("sr25519");
-    request.set_public_key(Bytes(*keymgr::HexDecode(kAliceSr25519)));
+    request.set_public_key(Bytes(*base::HexDecode(kAliceSr25519)));
     request.set_message(message);
     pb::SignWithReply reply;
     return alice->SignWith(&context, request, &reply);
@@ -834,7 +834,7 @@ TEST_F(SignerdE2eTest, InsertStoresTheKeyTheSuriNames) {
   pb::InsertRequest request;
   request.set_key_type("audi");
   request.set_suri("//Alice");
-  request.set_public_key(Bytes(*keymgr::HexDecode(kAliceSr25519)));
+  request.set_public_key(Bytes(*base::HexDecode(kAliceSr25519)));
   pb::InsertReply reply;
   {
     grpc::ClientContext context;
@@ -873,7 +873,7 @@ TEST_F(SignerdE2eTest, SecondKeyTypeOfASlashableKeyGetsNoUnprotectedSignature) {
     pb::InsertRequest request;
     request.set_key_type(key_type);
     request.set_suri("//Alice");
-    request.set_public_key(Bytes(*keymgr::HexDecode(public_hex)));
+    request.set_public_key(Bytes(*base::HexDecode(public_hex)));
     pb::InsertReply reply;
     grpc::ClientContext context;
     return alice->Insert(&context, request, &reply);
@@ -884,7 +884,7 @@ TEST_F(SignerdE2eTest, SecondKeyTypeOfASlashableKeyGetsNoUnprotectedSignature) {
     pb::SignWithRequest request;
     request.set_key_type(key_type);
     request.set_crypto_type(crypto_type);
-    request.set_public_key(Bytes(*keymgr::HexDecode(public_hex)));
+    request.set_public_key(Bytes(*base::HexDecode(public_hex)));
     request.set_message(message);
     if (preimage) request.set_preimage(*preimage);
     pb::SignWithReply reply;
@@ -892,7 +892,7 @@ TEST_F(SignerdE2eTest, SecondKeyTypeOfASlashableKeyGetsNoUnprotectedSignature) {
     return alice->SignWith(&context, request, &reply);
   };
   const auto hash_of = [](const std::string& header) {
-    const auto hash = keymgr::Blake2b256(
+    const auto hash = base::Blake2b256(
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(header.data()), header.size()));
     return std::string(hash.begin(), hash.end());
   };
@@ -929,7 +929,7 @@ TEST_F(SignerdE2eTest, SignWithAnySkipsKeysNotHeld) {
   request.set_key_type("gran");
   request.set_crypto_type("ed25");  // Substrate's crypto id form
   request.add_public_keys(std::string(32, '\x07'));
-  request.add_public_keys(Bytes(*keymgr::HexDecode(kAliceEd25519)));
+  request.add_public_keys(Bytes(*base::HexDecode(kAliceEd25519)));
   request.set_message(vote);
   pb::SignWithAnyReply reply;
   {
@@ -940,7 +940,7 @@ TEST_F(SignerdE2eTest, SignWithAnySkipsKeysNotHeld) {
   EXPECT_EQ(reply.signature().public_key(), request.public_keys(1));
   const std::string& signature = reply.signature().signature();
   EXPECT_TRUE(keymgr::VerifySignature(
-      keymgr::Scheme::kEd25519, *keymgr::HexDecode(kAliceEd25519),
+      base::Scheme::kEd25519, *base::HexDecode(kAliceEd25519),
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(vote.data()), vote.size()),
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(signature.data()),
                                signature.size())));

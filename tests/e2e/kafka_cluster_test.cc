@@ -35,8 +35,8 @@
 #include <vector>
 
 #include "audit_log.h"
-#include "keymgr/hash.h"
-#include "keymgr/hex.h"
+#include "base/hash.h"
+#include "base/hex.h"
 #include "keymgr/keypair.h"
 #include "remote_keystore.grpc.pb.h"
 #include "tls/dev_pki.h"
@@ -65,7 +65,7 @@ std::span<const uint8_t> AsBytes(const std::string& text) {
 }
 
 std::string Unhex(const char* hex) {
-  auto bytes = keymgr::HexDecode(hex);
+  auto bytes = base::HexDecode(hex);
   return {bytes->begin(), bytes->end()};
 }
 
@@ -213,7 +213,7 @@ int VariantCount(Kind kind) { return kind == Kind::kDispute ? 2 : 3; }
 // Vote is one request the clients send and what an independent checker needs to judge its reply.
 struct Vote {
   std::string key_type;
-  keymgr::Scheme scheme = keymgr::Scheme::kEd25519;
+  base::Scheme scheme = base::Scheme::kEd25519;
   std::string public_key;
   std::string message;   // the bytes signed (a hash for BABE and BEEFY)
   std::string preimage;  // header or commitment the signer must see
@@ -223,7 +223,7 @@ struct Vote {
   std::string record;
 };
 
-std::string Hex0x(std::span<const uint8_t> bytes) { return "0x" + keymgr::HexEncode(bytes); }
+std::string Hex0x(std::span<const uint8_t> bytes) { return "0x" + base::HexEncode(bytes); }
 
 // GRANDPA prevote (spec section 4): stage ++ target hash ++ u32 number ++ u64 round ++ u64 set id.
 // BABE: SCALE header whose digest holds PreRuntime(BABE, SecondaryPlain{0, slot}).
@@ -237,7 +237,7 @@ Vote MakeVote(const Position& position, int variant) {
       const uint32_t number = 1000 + position.index;
       const uint64_t round = position.index + 1;
       vote.key_type = "gran";
-      vote.scheme = keymgr::Scheme::kEd25519;
+      vote.scheme = base::Scheme::kEd25519;
       vote.public_key = Unhex(kAliceEd25519);
       vote.message.assign(1, '\0');  // prevote
       std::string target(32, static_cast<char>(0x10 + v));
@@ -265,9 +265,9 @@ Vote MakeVote(const Position& position, int variant) {
       AppendLittleEndian(pre_digest, slot, 8);
       header.push_back(static_cast<char>(pre_digest.size() << 2));
       header += pre_digest;
-      const auto hash = keymgr::Blake2b256(AsBytes(header));
+      const auto hash = base::Blake2b256(AsBytes(header));
       vote.key_type = "babe";
-      vote.scheme = keymgr::Scheme::kSr25519;
+      vote.scheme = base::Scheme::kSr25519;
       vote.public_key = Unhex(kAliceSr25519);
       vote.message.assign(hash.begin(), hash.end());
       vote.preimage = header;
@@ -282,9 +282,9 @@ Vote MakeVote(const Position& position, int variant) {
       commitment.append(32, static_cast<char>(0x30 + v));
       AppendLittleEndian(commitment, block, 4);
       AppendLittleEndian(commitment, kBeefySetId, 8);
-      const auto hash = keymgr::Keccak256(AsBytes(commitment));
+      const auto hash = base::Keccak256(AsBytes(commitment));
       vote.key_type = "beef";
-      vote.scheme = keymgr::Scheme::kEcdsa;
+      vote.scheme = base::Scheme::kEcdsa;
       vote.public_key = Unhex(kAliceEcdsa);
       vote.message.assign(hash.begin(), hash.end());
       vote.preimage = commitment;
@@ -299,7 +299,7 @@ Vote MakeVote(const Position& position, int variant) {
       candidate.append(28, '\x5c');
       const bool valid = variant == 0;
       vote.key_type = "para";
-      vote.scheme = keymgr::Scheme::kSr25519;
+      vote.scheme = base::Scheme::kSr25519;
       vote.public_key = Unhex(kAliceSr25519);
       vote.message = "DISP" + std::string(1, valid ? '\x01' : '\x00') + candidate;
       AppendLittleEndian(vote.message, kDisputeSession, 4);
@@ -342,7 +342,7 @@ void SendAsync(pb::RemoteKeystore::Stub& stub, const Vote& vote,
     return;
   }
   call->sign.set_key_type(vote.key_type);
-  call->sign.set_crypto_type(vote.scheme == keymgr::Scheme::kEd25519 ? "ed25519" : "sr25519");
+  call->sign.set_crypto_type(vote.scheme == base::Scheme::kEd25519 ? "ed25519" : "sr25519");
   call->sign.set_public_key(vote.public_key);
   call->sign.set_message(vote.message);
   if (!vote.preimage.empty()) call->sign.set_preimage(vote.preimage);
@@ -1170,7 +1170,7 @@ TEST_F(KafkaClusterTest, ApprovalOfMoreThanSixtyFourCandidatesIsSignedAndProtect
   AppendLittleEndian(approval, kSession, 4);
   Vote vote;
   vote.key_type = "para";
-  vote.scheme = keymgr::Scheme::kSr25519;
+  vote.scheme = base::Scheme::kSr25519;
   vote.public_key = Unhex(kAliceSr25519);
   vote.message = approval;
   for (int i = 0; i < kSigners; ++i) {

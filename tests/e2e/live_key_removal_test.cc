@@ -8,7 +8,7 @@
 #include <string>
 #include <thread>
 
-#include "keymgr/hex.h"
+#include "base/hex.h"
 #include "keymgr/keypair.h"
 #include "signerd_harness.h"
 #include "test_payloads.h"
@@ -32,9 +32,9 @@ class LiveKeyRemovalTest : public testing::Test {
       auto custody = harness_->OpenCustody();
       ASSERT_TRUE(custody.ok()) << custody.status().message();
       for (const char* suri : {"//Alice", "//Bob"}) {
-        auto pair = keymgr::KeypairFromSuri(keymgr::Scheme::kSr25519, suri);
+        auto pair = keymgr::KeypairFromSuri(base::Scheme::kSr25519, suri);
         ASSERT_TRUE(pair.ok());
-        auto info = (*custody)->Import(*keymgr::MakeKeyTypeId("para"), *pair);
+        auto info = (*custody)->Import(*base::MakeKeyTypeId("para"), *pair);
         ASSERT_TRUE(info.ok()) << info.status().message();
         para_keys_.push_back(info->id.public_key);
       }
@@ -47,9 +47,8 @@ class LiveKeyRemovalTest : public testing::Test {
         "policy.yaml",
         std::string("identities:\n  ") + kIdentity +
             ":\n    - {key_types: [para], operations: [sign, list], public_keys: [\"" +
-            keymgr::HexEncode(para_keys_[0]) + "\", \"" + keymgr::HexEncode(para_keys_[1]) +
-            "\"]}\n");
-    keymgr::Status started = harness_->Start();
+            base::HexEncode(para_keys_[0]) + "\", \"" + base::HexEncode(para_keys_[1]) + "\"]}\n");
+    base::Status started = harness_->Start();
     ASSERT_TRUE(started.ok()) << started.message();
     client_ = harness_->Client(kIdentity);
     ASSERT_NE(client_, nullptr);
@@ -69,7 +68,7 @@ class LiveKeyRemovalTest : public testing::Test {
     request.set_message(AsString(statement));
     grpc::Status status = client_->SignWith(&context, request, &reply);
     if (status.ok() && !reply.signature().signature().empty()) {
-      EXPECT_TRUE(keymgr::VerifySignature(keymgr::Scheme::kSr25519, public_key, statement,
+      EXPECT_TRUE(keymgr::VerifySignature(base::Scheme::kSr25519, public_key, statement,
                                           AsBytes(reply.signature().signature())));
     }
     return status;
@@ -116,7 +115,7 @@ TEST_F(LiveKeyRemovalTest, DeleteBesideRunningSignerdStopsTheSr25519KeyAtTheNext
   std::string output;
   // --force: the history is locked by the running signerd, so the delete guard cannot read it.
   ASSERT_EQ(harness_->RunSignerctl({"keys", "delete", "--type", "para", "--public",
-                                    keymgr::HexEncode(deleted), "--force"},
+                                    base::HexEncode(deleted), "--force"},
                                    output),
             0)
       << output;
@@ -136,7 +135,7 @@ TEST_F(LiveKeyRemovalTest, DisableBesideRunningSignerdStopsTheSr25519KeyWithinTh
   const auto disabled_at = std::chrono::steady_clock::now();
   ASSERT_EQ(
       harness_->RunSignerctl(
-          {"keys", "disable", "--type", "para", "--public", keymgr::HexEncode(disabled)}, output),
+          {"keys", "disable", "--type", "para", "--public", base::HexEncode(disabled)}, output),
       0)
       << output;
   // signerd's custody re-reads the disable markers at least every 2 s (Pkcs11Config's
@@ -160,7 +159,7 @@ TEST_F(LiveKeyRemovalTest, DisableBesideRunningSignerdStopsTheSr25519KeyWithinTh
   // Enabled again, it signs again within the same bound, still without a restart.
   ASSERT_EQ(
       harness_->RunSignerctl(
-          {"keys", "enable", "--type", "para", "--public", keymgr::HexEncode(disabled)}, output),
+          {"keys", "enable", "--type", "para", "--public", base::HexEncode(disabled)}, output),
       0)
       << output;
   std::this_thread::sleep_for(std::chrono::milliseconds(2100));

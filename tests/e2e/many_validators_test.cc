@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "keymgr/hash.h"
-#include "keymgr/hex.h"
+#include "base/hash.h"
+#include "base/hex.h"
 #include "keymgr/keypair.h"
 #include "signerd_harness.h"
 #include "test_payloads.h"
@@ -80,12 +80,12 @@ class ManyValidatorsTest : public testing::Test {
         Validator& validator = (*validators_)[static_cast<size_t>(i)];
         validator.identity = IdentityOf(i);
         for (auto [name, scheme, out] :
-             {std::tuple{"babe", keymgr::Scheme::kSr25519, &validator.babe},
-              std::tuple{"gran", keymgr::Scheme::kEd25519, &validator.gran},
-              std::tuple{"para", keymgr::Scheme::kSr25519, &validator.para}}) {
+             {std::tuple{"babe", base::Scheme::kSr25519, &validator.babe},
+              std::tuple{"gran", base::Scheme::kEd25519, &validator.gran},
+              std::tuple{"para", base::Scheme::kSr25519, &validator.para}}) {
           auto pair = keymgr::KeypairFromSuri(scheme, "//" + validator.identity + "//" + name);
           ASSERT_TRUE(pair.ok()) << pair.status().message();
-          auto info = (*bulk)->Import(*keymgr::MakeKeyTypeId(name), *pair, /*disabled=*/false);
+          auto info = (*bulk)->Import(*base::MakeKeyTypeId(name), *pair, /*disabled=*/false);
           ASSERT_TRUE(info.ok()) << info.status().message();
           *out = info->id.public_key;
         }
@@ -109,16 +109,16 @@ class ManyValidatorsTest : public testing::Test {
     for (const Validator& v : *validators_) {
       policy += "  " + v.identity + ":\n";
       policy += "    - {key_types: [babe], operations: [sign, vrf, list], public_keys: [\"" +
-                keymgr::HexEncode(v.babe) + "\"]}\n";
+                base::HexEncode(v.babe) + "\"]}\n";
       policy += "    - {key_types: [gran], operations: [sign, list], public_keys: [\"" +
-                keymgr::HexEncode(v.gran) + "\"]}\n";
+                base::HexEncode(v.gran) + "\"]}\n";
       policy += "    - {key_types: [para], operations: [sign, list], public_keys: [\"" +
-                keymgr::HexEncode(v.para) + "\"]}\n";
+                base::HexEncode(v.para) + "\"]}\n";
     }
     harness_->WritePrivateFile("policy.yaml", policy);
 
     auto start_started = std::chrono::steady_clock::now();
-    keymgr::Status started = harness_->Start();
+    base::Status started = harness_->Start();
     ASSERT_TRUE(started.ok()) << started.message();
     RecordProperty("signerd_start_seconds", std::to_string(SecondsSince(start_started)));
     for (Validator& validator : *validators_) {
@@ -166,7 +166,7 @@ class ManyValidatorsTest : public testing::Test {
         kPrevote, FilledHash(target), 1000 + target, round, kSetId);
     grpc::Status status = SignWith(caller, "gran", "ed25519", key, vote, {}, reply);
     if (status.ok() && !reply.signature().signature().empty()) {
-      EXPECT_TRUE(keymgr::VerifySignature(keymgr::Scheme::kEd25519, key, vote,
+      EXPECT_TRUE(keymgr::VerifySignature(base::Scheme::kEd25519, key, vote,
                                           AsBytes(reply.signature().signature())));
     }
     return status;
@@ -176,11 +176,11 @@ class ManyValidatorsTest : public testing::Test {
   static grpc::Status Seal(const Validator& caller, const std::vector<uint8_t>& key, uint64_t slot,
                            uint8_t parent, pb::SignWithReply& reply) {
     const std::vector<uint8_t> header = slashing::testing::BabeHeader(slot, parent);
-    const keymgr::Hash256 hash = keymgr::Blake2b256(header);
+    const base::Hash256 hash = base::Blake2b256(header);
     const std::vector<uint8_t> message(hash.begin(), hash.end());
     grpc::Status status = SignWith(caller, "babe", "sr25519", key, message, header, reply);
     if (status.ok() && !reply.signature().signature().empty()) {
-      EXPECT_TRUE(keymgr::VerifySignature(keymgr::Scheme::kSr25519, key, message,
+      EXPECT_TRUE(keymgr::VerifySignature(base::Scheme::kSr25519, key, message,
                                           AsBytes(reply.signature().signature())));
     }
     return status;
@@ -248,7 +248,7 @@ TEST_F(ManyValidatorsTest, EachValidatorSignsItsOwnConsensusMessagesAndSeesOnlyI
         slashing::testing::BackingStatement(2, FilledHash(static_cast<uint8_t>(i)), kSession);
     status = SignWith(v, "para", "sr25519", v.para, backing, {}, reply);
     ASSERT_TRUE(status.ok()) << status.error_message();
-    EXPECT_TRUE(keymgr::VerifySignature(keymgr::Scheme::kSr25519, v.para, backing,
+    EXPECT_TRUE(keymgr::VerifySignature(base::Scheme::kSr25519, v.para, backing,
                                         AsBytes(reply.signature().signature())));
 
     // The listing is exactly the validator's own key, though 49 others of its type are on the

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "base/hash.h"
+#include "base/hex.h"
 #include "kafka/replicated_log.h"
 #include "keymgr/custody.h"
-#include "keymgr/hash.h"
-#include "keymgr/hex.h"
 #include "keymgr/keypair.h"
 #include "pipeline_core.h"
 #include "slashing/history.h"
@@ -20,7 +20,7 @@
 
 namespace {
 
-using keymgr::Scheme;
+using base::Scheme;
 using signer::ReplyCode;
 
 constexpr char kTopic[] = "roles-claims";
@@ -31,11 +31,11 @@ constexpr std::string_view kAliceEd25519 =
 
 class NullAudit final : public signer::AuditSink {
  public:
-  keymgr::Status Append(const signer::AuditRecord&) override { return keymgr::Status::Ok(); }
+  base::Status Append(const signer::AuditRecord&) override { return base::Status::Ok(); }
 };
 
-slashing::Hash256 Genesis() {
-  slashing::Hash256 genesis;
+base::Hash256 Genesis() {
+  base::Hash256 genesis;
   genesis.fill(0x7b);
   return genesis;
 }
@@ -74,11 +74,11 @@ class RolesReplicatedTest : public testing::Test {
       auto replica = std::make_unique<ReplicaSigner>();
       for (const char* key_type : {"babe", "audi"}) {
         auto pair = keymgr::KeypairFromSuri(Scheme::kSr25519, "//Alice");
-        ASSERT_TRUE(replica->custody.Import(*keymgr::MakeKeyTypeId(key_type), *pair).ok());
+        ASSERT_TRUE(replica->custody.Import(*base::MakeKeyTypeId(key_type), *pair).ok());
       }
       for (const char* key_type : {"gran", "acco"}) {
         auto pair = keymgr::KeypairFromSuri(Scheme::kEd25519, "//Alice");
-        ASSERT_TRUE(replica->custody.Import(*keymgr::MakeKeyTypeId(key_type), *pair).ok());
+        ASSERT_TRUE(replica->custody.Import(*base::MakeKeyTypeId(key_type), *pair).ok());
       }
       ASSERT_TRUE(slashing::BindGenesis(replica->store, Genesis()).ok());
       kafka::ReplicatedHistoryLogOptions options;
@@ -116,7 +116,7 @@ class RolesReplicatedTest : public testing::Test {
                                            std::string_view public_hex,
                                            const std::vector<uint8_t>& message,
                                            std::optional<std::vector<uint8_t>> preimage) {
-    const std::vector<uint8_t> public_key = *keymgr::HexDecode(public_hex);
+    const std::vector<uint8_t> public_key = *base::HexDecode(public_hex);
     signer::SignInput input;
     input.key_type = key_type;
     input.crypto_type = crypto_type;
@@ -129,7 +129,7 @@ class RolesReplicatedTest : public testing::Test {
 
   signer::Reply<std::vector<uint8_t>> Seal(size_t replica, std::string_view key_type,
                                            const std::vector<uint8_t>& header) {
-    const keymgr::Hash256 hash = keymgr::Blake2b256(header);
+    const base::Hash256 hash = base::Blake2b256(header);
     return Sign(replica, key_type, "sr25519", kAliceSr25519, {hash.begin(), hash.end()}, header);
   }
 

@@ -66,10 +66,10 @@ std::string AsString(std::span<const uint8_t> bytes) {
   return std::string(bytes.begin(), bytes.end());
 }
 
-keymgr::Result<std::unique_ptr<SignerdHarness>> SignerdHarness::Create(const std::string& name) {
+base::Result<std::unique_ptr<SignerdHarness>> SignerdHarness::Create(const std::string& name) {
   std::string pattern = (fs::temp_directory_path() / (name + ".XXXXXX")).string();
   if (::mkdtemp(pattern.data()) == nullptr) {
-    return keymgr::Status::Unavailable("cannot create a temporary directory");
+    return base::Status::Unavailable("cannot create a temporary directory");
   }
   std::unique_ptr<SignerdHarness> harness(new SignerdHarness(fs::path(pattern)));
   const fs::path& dir = harness->dir_;
@@ -87,8 +87,8 @@ keymgr::Result<std::unique_ptr<SignerdHarness>> SignerdHarness::Create(const std
                           "--pin", kUserPin, "--so-pin", kSoPin},
                          dir / "softhsm2-util.out");
   if (init != 0) {
-    return keymgr::Status::Unavailable("softhsm2-util --init-token failed: " +
-                                       ReadAll(dir / "softhsm2-util.out"));
+    return base::Status::Unavailable("softhsm2-util --init-token failed: " +
+                                     ReadAll(dir / "softhsm2-util.out"));
   }
   harness->WritePrivateFile("hsm.pin", kUserPin);
   harness->WritePrivateFile(
@@ -114,7 +114,7 @@ SignerdHarness::~SignerdHarness() {
   }
 }
 
-keymgr::Result<std::unique_ptr<keymgr::Pkcs11Custody>> SignerdHarness::OpenCustody() const {
+base::Result<std::unique_ptr<keymgr::Pkcs11Custody>> SignerdHarness::OpenCustody() const {
   keymgr::Pkcs11Config hsm;
   hsm.module_path = SIGNER_SOFTHSM2_MODULE;
   hsm.token_label = kTokenLabel;
@@ -130,13 +130,13 @@ void SignerdHarness::WritePrivateFile(const std::string& name, const std::string
   fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
 }
 
-keymgr::Status SignerdHarness::Start() {
+base::Status SignerdHarness::Start() {
   int out[2];
-  if (::pipe(out) != 0) return keymgr::Status::Unavailable("pipe failed");
+  if (::pipe(out) != 0) return base::Status::Unavailable("pipe failed");
   const std::string log = (dir_ / "signerd.log").string();
   const std::string config = config_path().string();
   pid_ = ::fork();
-  if (pid_ < 0) return keymgr::Status::Unavailable("fork failed");
+  if (pid_ < 0) return base::Status::Unavailable("fork failed");
   if (pid_ == 0) {
     ::dup2(out[1], STDOUT_FILENO);
     const int err = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
@@ -159,11 +159,11 @@ keymgr::Status SignerdHarness::Start() {
   const std::string prefix = "signerd listening on 127.0.0.1:";
   if (text.rfind(prefix, 0) != 0) {
     Stop();
-    return keymgr::Status::Unavailable("signerd did not start; it said: " + text + "\nlog:\n" +
-                                       Log());
+    return base::Status::Unavailable("signerd did not start; it said: " + text + "\nlog:\n" +
+                                     Log());
   }
   port_ = std::stoi(text.substr(prefix.size()));
-  return keymgr::Status::Ok();
+  return base::Status::Ok();
 }
 
 void SignerdHarness::Stop() {

@@ -16,8 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/status.h"
 #include "keymgr/pkcs11_custody.h"
-#include "keymgr/status.h"
 #include "remote_keystore.grpc.pb.h"
 
 namespace e2e {
@@ -28,7 +28,7 @@ class SignerdHarness {
   // Create makes the directory, a SoftHSM2 configuration and an initialised token with a user PIN
   // file, and a signerd.yaml that reads policy.yaml, pki/ (server.crt, server.key, ca.crt) and
   // writes history/ and audit.jsonl. Fails with kUnavailable if the token cannot be made.
-  static keymgr::Result<std::unique_ptr<SignerdHarness>> Create(const std::string& name);
+  static base::Result<std::unique_ptr<SignerdHarness>> Create(const std::string& name);
   // The destructor stops signerd (SIGTERM) and removes the directory.
   ~SignerdHarness();
   SignerdHarness(const SignerdHarness&) = delete;
@@ -39,13 +39,13 @@ class SignerdHarness {
 
   // OpenCustody logs in to the harness's token in this process (to put keys there before signerd
   // starts). Fails as Pkcs11Custody::Open does.
-  keymgr::Result<std::unique_ptr<keymgr::Pkcs11Custody>> OpenCustody() const;
+  base::Result<std::unique_ptr<keymgr::Pkcs11Custody>> OpenCustody() const;
   // WritePrivateFile writes `text` to `name` under dir() with mode 0600.
   void WritePrivateFile(const std::string& name, const std::string& text) const;
 
   // Start runs signerd on 127.0.0.1 port 0 and waits (up to 30 s) for its "listening" line. Fails
   // with kUnavailable, quoting signerd's stdout and log, if it does not come up.
-  keymgr::Status Start();
+  base::Status Start();
   // Stop sends SIGTERM and waits for the process; nothing if it is not running.
   void Stop();
   int port() const { return port_; }

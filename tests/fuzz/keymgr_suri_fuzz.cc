@@ -8,8 +8,8 @@
 
 namespace {
 
-constexpr size_t PublicKeySize(keymgr::Scheme scheme) {
-  return scheme == keymgr::Scheme::kEcdsa ? keymgr::kEcdsaPublicSize : keymgr::kSr25519PublicSize;
+constexpr size_t PublicKeySize(base::Scheme scheme) {
+  return scheme == base::Scheme::kEcdsa ? keymgr::kEcdsaPublicSize : keymgr::kSr25519PublicSize;
 }
 
 }  // namespace
@@ -20,9 +20,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // The first byte picks the scheme: each derivation runs PBKDF2, so doing all three per input
   // would cut the fuzzer's speed to a third for little extra coverage.
-  constexpr keymgr::Scheme kSchemes[] = {keymgr::Scheme::kSr25519, keymgr::Scheme::kEd25519,
-                                         keymgr::Scheme::kEcdsa};
-  const keymgr::Scheme scheme = kSchemes[data[0] % 3];
+  constexpr base::Scheme kSchemes[] = {base::Scheme::kSr25519, base::Scheme::kEd25519,
+                                       base::Scheme::kEcdsa};
+  const base::Scheme scheme = kSchemes[data[0] % 3];
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
 
   auto parsed = keymgr::ParseSuri(text);

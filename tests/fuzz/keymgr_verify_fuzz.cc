@@ -81,9 +81,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Reader reader(data, size);
   const uint8_t selector = reader.Byte();
   const uint8_t flags = reader.Byte();
-  constexpr keymgr::Scheme kSchemes[] = {keymgr::Scheme::kSr25519, keymgr::Scheme::kEd25519,
-                                         keymgr::Scheme::kEcdsa};
-  const keymgr::Scheme scheme = kSchemes[(flags >> 2) % 3];
+  constexpr base::Scheme kSchemes[] = {base::Scheme::kSr25519, base::Scheme::kEd25519,
+                                       base::Scheme::kEcdsa};
+  const base::Scheme scheme = kSchemes[(flags >> 2) % 3];
   const bool custom_lengths = (flags & 1) != 0;
 
   auto take = [&](size_t natural) { return reader.Take(custom_lengths ? reader.Byte() : natural); };
@@ -115,10 +115,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     case 4: {
       const size_t public_size =
-          scheme == keymgr::Scheme::kEcdsa ? keymgr::kEcdsaPublicSize : keymgr::kSr25519PublicSize;
-      const size_t signature_size = scheme == keymgr::Scheme::kEcdsa
-                                        ? keymgr::kEcdsaSignatureSize
-                                        : keymgr::kSr25519SignatureSize;
+          scheme == base::Scheme::kEcdsa ? keymgr::kEcdsaPublicSize : keymgr::kSr25519PublicSize;
+      const size_t signature_size = scheme == base::Scheme::kEcdsa ? keymgr::kEcdsaSignatureSize
+                                                                   : keymgr::kSr25519SignatureSize;
       const auto public_key = take(public_size);
       const auto signature = take(signature_size);
       (void)keymgr::VerifySignature(scheme, public_key, reader.Rest(), signature, (flags & 2) != 0);

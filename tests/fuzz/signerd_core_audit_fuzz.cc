@@ -16,11 +16,11 @@ namespace {
 class MemoryFile final : public signer::AuditFile {
  public:
   explicit MemoryFile(std::string& out) : out_(out) {}
-  keymgr::Status Append(std::string_view bytes) override {
+  base::Status Append(std::string_view bytes) override {
     out_.append(bytes);
-    return keymgr::Status::Ok();
+    return base::Status::Ok();
   }
-  keymgr::Status Sync() override { return keymgr::Status::Ok(); }
+  base::Status Sync() override { return base::Status::Ok(); }
 
  private:
   std::string& out_;

@@ -25,7 +25,7 @@
 namespace {
 
 namespace pb = parity::polkadot::signer;
-using keymgr::Scheme;
+using base::Scheme;
 
 // Held is a key custody holds for validator-alice; the fuzzer's requests may name it or not.
 struct Held {
@@ -98,9 +98,9 @@ bool AliceOwns(std::string_view identity, std::string_view key_type,
 
 class CountingAudit final : public signer::AuditSink {
  public:
-  keymgr::Status Append(const signer::AuditRecord&) override {
+  base::Status Append(const signer::AuditRecord&) override {
     ++count;
-    return keymgr::Status::Ok();
+    return base::Status::Ok();
   }
   size_t count = 0;
 };
@@ -113,7 +113,7 @@ std::span<const uint8_t> AsBytes(const std::string& text) {
 struct World {
   World() {
     for (const Held& held : HeldKeys()) {
-      if (!custody.Import(*keymgr::MakeKeyTypeId(held.key_type), held.pair).ok()) __builtin_trap();
+      if (!custody.Import(*base::MakeKeyTypeId(held.key_type), held.pair).ok()) __builtin_trap();
     }
   }
   size_t SignCalls() const {

@@ -21,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (std::string_view identity : kIdentities) {
     for (signer::Operation operation : kOperations) {
       for (std::string_view name : {"gran", "babe"}) {
-        const keymgr::KeyTypeId key_type = *keymgr::MakeKeyTypeId(name);
+        const base::KeyTypeId key_type = *base::MakeKeyTypeId(name);
         const bool allows = policy.value().Allows(identity, operation, key_type);
         // Owning a key is a narrower grant than being allowed the operation on its type.
         if (policy.value().Owns(identity, operation, key_type, public_key) && !allows) {

@@ -3,13 +3,13 @@
 #include <cstdlib>
 #include <span>
 
-#include "keymgr/hash.h"
+#include "base/hash.h"
 #include "slashing/classify.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::span<const uint8_t> preimage(data, size);
   // With the right hash the fuzzer reaches the header decoder.
-  const auto hash = keymgr::Blake2b256(preimage);
+  const auto hash = base::Blake2b256(preimage);
   const auto result = slashing::ClassifyBabeSeal(hash, preimage);
   if (result.kind == slashing::ClassificationKind::kPreimageMismatch) std::abort();
   if (result.kind == slashing::ClassificationKind::kProtected &&

@@ -3,12 +3,12 @@
 #include <cstdlib>
 #include <span>
 
-#include "keymgr/hash.h"
+#include "base/hash.h"
 #include "slashing/classify.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::span<const uint8_t> preimage(data, size);
-  const auto prehash = keymgr::Keccak256(preimage);
+  const auto prehash = base::Keccak256(preimage);
   const auto result = slashing::ClassifyBeefy(prehash, preimage);
   if (result.kind == slashing::ClassificationKind::kPreimageMismatch) std::abort();
   if (result.kind == slashing::ClassificationKind::kProtected &&

@@ -17,13 +17,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/secret_bytes.h"
 #include "keymgr/bip39.h"
 #include "keymgr/ecdsa.h"
 #include "keymgr/ed25519.h"
 #include "keymgr/junction.h"
 #include "keymgr/keypair.h"
 #include "keymgr/merlin.h"
-#include "keymgr/secret_bytes.h"
 #include "keymgr/sr25519.h"
 #include "keymgr/ss58.h"
 #include "keymgr/suri.h"
@@ -164,10 +164,10 @@ keymgr::VrfTranscriptData TranscriptFromJson(const Json& wire) {
   return data;
 }
 
-keymgr::Scheme SchemeOf(const Json& kat) {
-  auto scheme = keymgr::ParseScheme(kat.at("scheme").get<std::string>());
+base::Scheme SchemeOf(const Json& kat) {
+  auto scheme = base::ParseScheme(kat.at("scheme").get<std::string>());
   EXPECT_TRUE(scheme.ok()) << kat.at("scheme");
-  return scheme.ok() ? *scheme : keymgr::Scheme::kSr25519;
+  return scheme.ok() ? *scheme : base::Scheme::kSr25519;
 }
 
 // Each Check* function verifies one case type; the JSON fields are documented in
@@ -197,12 +197,12 @@ void CheckSr25519FromMiniSecret(const Json& kat) {
 }
 
 void CheckDerive(const Json& kat) {
-  const keymgr::Scheme scheme = SchemeOf(kat);
+  const base::Scheme scheme = SchemeOf(kat);
   auto pair = keymgr::KeypairFromSuri(scheme, kat.at("suri").get<std::string>());
   if (kat.value("error", false)) {
     ASSERT_FALSE(pair.ok()) << "the oracle refuses this SURI; keymgr derived "
                             << Hex(pair->public_key());
-    EXPECT_EQ(pair.status().code(), keymgr::StatusCode::kInvalidArgument);
+    EXPECT_EQ(pair.status().code(), base::StatusCode::kInvalidArgument);
     return;
   }
   ASSERT_TRUE(pair.ok()) << pair.status().message();
@@ -222,7 +222,7 @@ void CheckDerive(const Json& kat) {
 }
 
 void CheckSignDeterministic(const Json& kat) {
-  const keymgr::Scheme scheme = SchemeOf(kat);
+  const base::Scheme scheme = SchemeOf(kat);
   auto pair = keymgr::KeypairFromSuri(scheme, kat.at("suri").get<std::string>());
   ASSERT_TRUE(pair.ok()) << pair.status().message();
   EXPECT_EQ(Hex(pair->public_key()), kat.at("public_hex").get<std::string>());
@@ -246,7 +246,7 @@ void CheckSignDeterministic(const Json& kat) {
 }
 
 void CheckVerify(const Json& kat) {
-  const keymgr::Scheme scheme = SchemeOf(kat);
+  const base::Scheme scheme = SchemeOf(kat);
   const Bytes public_key = Unhex(kat.at("public_hex"));
   const Bytes message = Unhex(kat.at("message_hex"));
   const Bytes signature = Unhex(kat.at("signature_hex"));
@@ -255,13 +255,13 @@ void CheckVerify(const Json& kat) {
   EXPECT_EQ(keymgr::VerifySignature(scheme, public_key, message, signature, prehashed), valid);
   // The scheme-specific entry points must agree with the generic one.
   switch (scheme) {
-    case keymgr::Scheme::kSr25519:
+    case base::Scheme::kSr25519:
       EXPECT_EQ(keymgr::Sr25519Verify(public_key, message, signature), valid);
       break;
-    case keymgr::Scheme::kEd25519:
+    case base::Scheme::kEd25519:
       EXPECT_EQ(keymgr::Ed25519Verify(public_key, message, signature), valid);
       break;
-    case keymgr::Scheme::kEcdsa:
+    case base::Scheme::kEcdsa:
       EXPECT_EQ(prehashed ? keymgr::EcdsaVerifyPrehashed(public_key, message, signature)
                           : keymgr::EcdsaVerify(public_key, message, signature),
                 valid);
@@ -327,7 +327,7 @@ void CheckVrfVerify(const Json& kat) {
 }
 
 void CheckVrfPreOutput(const Json& kat) {
-  auto pair = keymgr::KeypairFromSuri(keymgr::Scheme::kSr25519, kat.at("suri").get<std::string>());
+  auto pair = keymgr::KeypairFromSuri(base::Scheme::kSr25519, kat.at("suri").get<std::string>());
   ASSERT_TRUE(pair.ok()) << pair.status().message();
   ASSERT_NE(pair->sr25519(), nullptr);
   const keymgr::Sr25519Keypair& sr = *pair->sr25519();

@@ -27,12 +27,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "keymgr/hex.h"
+#include "base/hex.h"
+#include "base/status.h"
 #include "keymgr/keypair.h"
 #include "keymgr/merlin.h"
 #include "keymgr/sr25519.h"
 #include "keymgr/ss58.h"
-#include "keymgr/status.h"
 
 namespace {
 
@@ -47,7 +47,7 @@ std::vector<uint8_t> Bytes(const Json& request, const char* field) {
   if (!request.contains(field) || !request.at(field).is_string()) {
     throw RequestError{std::string("missing hex field ") + field};
   }
-  auto decoded = keymgr::HexDecode(request.at(field).get<std::string>());
+  auto decoded = base::HexDecode(request.at(field).get<std::string>());
   if (!decoded.ok()) throw RequestError{std::string("bad hex in ") + field};
   return std::move(decoded).value();
 }
@@ -83,7 +83,7 @@ std::optional<keymgr::MerlinTranscript> OptionalTranscript(const Json& request, 
 // costs a 2048-round PBKDF2.
 class KeypairCache {
  public:
-  const keymgr::Keypair& Get(keymgr::Scheme scheme, const std::string& suri) {
+  const keymgr::Keypair& Get(base::Scheme scheme, const std::string& suri) {
     const auto key = std::make_pair(static_cast<int>(scheme), suri);
     auto found = pairs_.find(key);
     if (found != pairs_.end()) return found->second;
@@ -96,14 +96,14 @@ class KeypairCache {
   std::map<std::pair<int, std::string>, keymgr::Keypair> pairs_;
 };
 
-keymgr::Scheme SchemeOf(const Json& request) {
-  auto scheme = keymgr::ParseScheme(Text(request, "scheme"));
+base::Scheme SchemeOf(const Json& request) {
+  auto scheme = base::ParseScheme(Text(request, "scheme"));
   if (!scheme.ok()) throw RequestError{scheme.status().message()};
   return *scheme;
 }
 
 const keymgr::Sr25519Keypair& Sr25519Of(KeypairCache& cache, const Json& request) {
-  const keymgr::Keypair& pair = cache.Get(keymgr::Scheme::kSr25519, Text(request, "suri"));
+  const keymgr::Keypair& pair = cache.Get(base::Scheme::kSr25519, Text(request, "suri"));
   return *pair.sr25519();
 }
 
@@ -113,7 +113,7 @@ Json Handle(KeypairCache& cache, const Json& request) {
   if (op == "derive") {
     const keymgr::Keypair& pair = cache.Get(SchemeOf(request), Text(request, "suri"));
     const std::vector<uint8_t> public_key = pair.public_key();
-    result["public"] = keymgr::HexEncode(public_key);
+    result["public"] = base::HexEncode(public_key);
     if (request.contains("ss58_prefixes")) {
       Json addresses = Json::object();
       for (const Json& prefix : request.at("ss58_prefixes")) {
@@ -125,12 +125,12 @@ Json Handle(KeypairCache& cache, const Json& request) {
     }
   } else if (op == "sign") {
     const keymgr::Keypair& pair = cache.Get(SchemeOf(request), Text(request, "suri"));
-    result["signature"] = keymgr::HexEncode(pair.Sign(Bytes(request, "message")));
+    result["signature"] = base::HexEncode(pair.Sign(Bytes(request, "message")));
   } else if (op == "sign_prehashed") {
     const keymgr::Keypair& pair = cache.Get(SchemeOf(request), Text(request, "suri"));
     auto signature = pair.SignPrehashed(Bytes(request, "digest"));
     if (!signature.ok()) throw RequestError{"SignPrehashed: " + signature.status().message()};
-    result["signature"] = keymgr::HexEncode(*signature);
+    result["signature"] = base::HexEncode(*signature);
   } else if (op == "verify") {
     result["valid"] = keymgr::VerifySignature(
         SchemeOf(request), Bytes(request, "public"), Bytes(request, "message"),
@@ -140,16 +140,16 @@ Json Handle(KeypairCache& cache, const Json& request) {
     const keymgr::MerlinTranscript input = Transcript(request.at("input")).Build();
     const keymgr::Sr25519VrfSignature signature =
         pair.VrfSign(input, OptionalTranscript(request, "extra"));
-    result["public"] = keymgr::HexEncode(pair.public_key());
-    result["signature"] = keymgr::HexEncode(signature.Serialize());
-    result["pre_output"] = keymgr::HexEncode(signature.pre_output);
+    result["public"] = base::HexEncode(pair.public_key());
+    result["signature"] = base::HexEncode(signature.Serialize());
+    result["pre_output"] = base::HexEncode(signature.pre_output);
     if (request.contains("make_bytes")) {
       const Json& make = request.at("make_bytes");
       auto output =
           keymgr::Sr25519VrfMakeBytes(pair.public_key(), input, signature.pre_output,
                                       Bytes(make, "context"), make.at("length").get<size_t>());
       if (!output.ok()) throw RequestError{"Sr25519VrfMakeBytes: " + output.status().message()};
-      result["output"] = keymgr::HexEncode(*output);
+      result["output"] = base::HexEncode(*output);
     }
   } else if (op == "vrf_verify") {
     auto signature = keymgr::Sr25519VrfSignature::Parse(Bytes(request, "signature"));
@@ -161,7 +161,7 @@ Json Handle(KeypairCache& cache, const Json& request) {
   } else if (op == "vrf_pre_output") {
     const keymgr::Sr25519Keypair& pair = Sr25519Of(cache, request);
     result["pre_output"] =
-        keymgr::HexEncode(pair.VrfPreOutput(Transcript(request.at("input")).Build()));
+        base::HexEncode(pair.VrfPreOutput(Transcript(request.at("input")).Build()));
   } else {
     throw RequestError{"unknown op " + op};
   }

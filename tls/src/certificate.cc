@@ -63,25 +63,25 @@ bool AcceptableIdentity(std::string_view identity) {
                      [](char c) { return c >= 0x20 && c < 0x7f; });
 }
 
-keymgr::Result<std::string> Choose(std::span<const std::string> common_names,
-                                   std::span<const std::string> alternative_names) {
+base::Result<std::string> Choose(std::span<const std::string> common_names,
+                                 std::span<const std::string> alternative_names) {
   if (common_names.size() > 1) {
-    return keymgr::Status::InvalidArgument(
+    return base::Status::InvalidArgument(
         "client certificate has more than one commonName; its identity is ambiguous");
   }
   if (common_names.size() == 1 && !common_names.front().empty()) {
     if (!AcceptableIdentity(common_names.front())) {
-      return keymgr::Status::InvalidArgument(
+      return base::Status::InvalidArgument(
           "client certificate commonName is not 1-256 printable ASCII characters");
     }
     return common_names.front();
   }
   if (alternative_names.empty()) {
-    return keymgr::Status::InvalidArgument(
+    return base::Status::InvalidArgument(
         "client certificate has neither a commonName nor a usable subjectAltName");
   }
   if (!AcceptableIdentity(alternative_names.front())) {
-    return keymgr::Status::InvalidArgument(
+    return base::Status::InvalidArgument(
         "client certificate subjectAltName is not 1-256 printable ASCII characters");
   }
   return alternative_names.front();
@@ -89,7 +89,7 @@ keymgr::Result<std::string> Choose(std::span<const std::string> common_names,
 
 }  // namespace
 
-keymgr::Result<CertificateInfo> InspectCertificate(std::span<const uint8_t> pem_or_der) {
+base::Result<CertificateInfo> InspectCertificate(std::span<const uint8_t> pem_or_der) {
   auto certificate = internal::ParseCertificatePemOrDer(pem_or_der);
   if (!certificate.ok()) {
     return certificate.status();
@@ -117,7 +117,7 @@ double DaysUntilExpiry(const CertificateInfo& info, std::chrono::system_clock::t
   return std::chrono::duration_cast<Days>(info.not_after - now).count();
 }
 
-keymgr::Result<std::string> IdentityFromCertificate(std::span<const uint8_t> pem_or_der) {
+base::Result<std::string> IdentityFromCertificate(std::span<const uint8_t> pem_or_der) {
   auto certificate = internal::ParseCertificatePemOrDer(pem_or_der);
   if (!certificate.ok()) {
     return certificate.status();
@@ -148,8 +148,8 @@ keymgr::Result<std::string> IdentityFromCertificate(std::span<const uint8_t> pem
   return Choose(common_names, alternative_names);
 }
 
-keymgr::Result<std::string> IdentityFromNames(std::span<const std::string> common_names,
-                                              std::span<const std::string> alternative_names) {
+base::Result<std::string> IdentityFromNames(std::span<const std::string> common_names,
+                                            std::span<const std::string> alternative_names) {
   return Choose(common_names, alternative_names);
 }
 

@@ -100,7 +100,7 @@ TEST(Identity, RefusesAmbiguousOrUnusableNames) {
         IdentityFromCertificate(Bytes(MakeCertificate(common_names, alternative_names)));
     EXPECT_FALSE(identity.ok()) << alternative_names;
     if (!identity.ok()) {
-      EXPECT_EQ(identity.status().code(), keymgr::StatusCode::kInvalidArgument);
+      EXPECT_EQ(identity.status().code(), base::StatusCode::kInvalidArgument);
     }
   }
   EXPECT_FALSE(IdentityFromCertificate(Bytes("not a certificate")).ok());

@@ -3,7 +3,7 @@
 
 #include <openssl/x509_vfy.h>
 
-#include "file_io.h"
+#include "base/file_io.h"
 #include "openssl_util.h"
 
 namespace tls {
@@ -11,7 +11,7 @@ namespace {
 
 using internal::X509Ptr;
 
-keymgr::Status WithFile(const keymgr::Status& status, const std::filesystem::path& path) {
+base::Status WithFile(const base::Status& status, const std::filesystem::path& path) {
   if (status.ok()) {
     return status;
   }
@@ -22,21 +22,21 @@ keymgr::Status WithFile(const keymgr::Status& status, const std::filesystem::pat
   }
   const std::string detailed = path.string() + ": " + message;
   switch (status.code()) {
-    case keymgr::StatusCode::kNotFound:
-      return keymgr::Status::NotFound(detailed);
-    case keymgr::StatusCode::kUnavailable:
-      return keymgr::Status::Unavailable(detailed);
-    case keymgr::StatusCode::kInternal:
-      return keymgr::Status::Internal(detailed);
+    case base::StatusCode::kNotFound:
+      return base::Status::NotFound(detailed);
+    case base::StatusCode::kUnavailable:
+      return base::Status::Unavailable(detailed);
+    case base::StatusCode::kInternal:
+      return base::Status::Internal(detailed);
     default:
-      return keymgr::Status::InvalidArgument(detailed);
+      return base::Status::InvalidArgument(detailed);
   }
 }
 
 // VerifyChain checks the leaf against the CA at `now` for TLS server use. The error names the
 // reason in OpenSSL's words ("certificate has expired", "unable to get local issuer certificate").
-keymgr::Status VerifyChain(const std::vector<X509Ptr>& chain, const std::vector<X509Ptr>& cas,
-                           std::chrono::system_clock::time_point now, X509*& out_anchor) {
+base::Status VerifyChain(const std::vector<X509Ptr>& chain, const std::vector<X509Ptr>& cas,
+                         std::chrono::system_clock::time_point now, X509*& out_anchor) {
   internal::X509StorePtr store(X509_STORE_new());
   internal::X509StoreCtxPtr context(X509_STORE_CTX_new());
   STACK_OF(X509)* intermediates = sk_X509_new_null();
@@ -53,7 +53,7 @@ keymgr::Status VerifyChain(const std::vector<X509Ptr>& chain, const std::vector<
   for (size_t index = 1; index < chain.size(); ++index) {
     sk_X509_push(intermediates, chain[index].get());
   }
-  keymgr::Status result = keymgr::Status::Ok();
+  base::Status result = base::Status::Ok();
   if (X509_STORE_CTX_init(context.get(), store.get(), chain.front().get(), intermediates) != 1) {
     result = internal::InternalError("cannot initialise certificate verification");
   } else {
@@ -63,7 +63,7 @@ keymgr::Status VerifyChain(const std::vector<X509Ptr>& chain, const std::vector<
     X509_STORE_CTX_set_purpose(context.get(), X509_PURPOSE_SSL_SERVER);
     if (X509_verify_cert(context.get()) != 1) {
       const int error = X509_STORE_CTX_get_error(context.get());
-      result = keymgr::Status::InvalidArgument(
+      result = base::Status::InvalidArgument(
           std::string("server certificate does not verify against the client CA: ") +
           X509_verify_cert_error_string(error));
     } else {
@@ -76,7 +76,7 @@ keymgr::Status VerifyChain(const std::vector<X509Ptr>& chain, const std::vector<
   return result;
 }
 
-keymgr::Result<CertificateInfo> Describe(X509* certificate) {
+base::Result<CertificateInfo> Describe(X509* certificate) {
   unsigned char* der = nullptr;
   const int size = i2d_X509(certificate, &der);
   if (size <= 0) {
@@ -89,17 +89,17 @@ keymgr::Result<CertificateInfo> Describe(X509* certificate) {
 
 }  // namespace
 
-keymgr::Result<ServerCredentials> LoadServerCredentials(const ServerCredentialFiles& files,
-                                                        std::chrono::system_clock::time_point now) {
-  auto chain_pem = internal::ReadPublicFile(files.certificate_chain);
+base::Result<ServerCredentials> LoadServerCredentials(const ServerCredentialFiles& files,
+                                                      std::chrono::system_clock::time_point now) {
+  auto chain_pem = base::ReadPublicFile(files.certificate_chain);
   if (!chain_pem.ok()) {
     return WithFile(chain_pem.status(), files.certificate_chain);
   }
-  auto ca_pem = internal::ReadPublicFile(files.client_ca);
+  auto ca_pem = base::ReadPublicFile(files.client_ca);
   if (!ca_pem.ok()) {
     return WithFile(ca_pem.status(), files.client_ca);
   }
-  auto key_pem = internal::ReadSecretFile(files.private_key);
+  auto key_pem = base::ReadSecretFile(files.private_key);
   if (!key_pem.ok()) {
     return WithFile(key_pem.status(), files.private_key);
   }
@@ -123,12 +123,12 @@ keymgr::Result<ServerCredentials> LoadServerCredentials(const ServerCredentialFi
   X509* leaf = chain.value().front().get();
   if (X509_check_private_key(leaf, key.value().get()) != 1) {
     ERR_clear_error();
-    return keymgr::Status::InvalidArgument(files.private_key.string() +
-                                           ": private key does not match the certificate in " +
-                                           files.certificate_chain.string());
+    return base::Status::InvalidArgument(files.private_key.string() +
+                                         ": private key does not match the certificate in " +
+                                         files.certificate_chain.string());
   }
   X509* anchor = nullptr;
-  if (keymgr::Status status = VerifyChain(chain.value(), cas.value(), now, anchor); !status.ok()) {
+  if (base::Status status = VerifyChain(chain.value(), cas.value(), now, anchor); !status.ok()) {
     return WithFile(status, files.certificate_chain);
   }
 

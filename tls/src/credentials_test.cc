@@ -31,10 +31,10 @@ class LoadServerCredentialsTest : public ::testing::Test {
             directory_.path() / "ca.crt"};
   }
 
-  keymgr::StatusCode CodeOf(const ServerCredentialFiles& files,
-                            std::chrono::system_clock::time_point now) const {
+  base::StatusCode CodeOf(const ServerCredentialFiles& files,
+                          std::chrono::system_clock::time_point now) const {
     auto loaded = LoadServerCredentials(files, now);
-    return loaded.ok() ? keymgr::StatusCode::kOk : loaded.status().code();
+    return loaded.ok() ? base::StatusCode::kOk : loaded.status().code();
   }
 
   TemporaryDirectory directory_;
@@ -60,55 +60,55 @@ TEST_F(LoadServerCredentialsTest, LoadsAMatchingValidSet) {
 }
 
 TEST_F(LoadServerCredentialsTest, RefusesOutsideTheValidityWindow) {
-  EXPECT_EQ(CodeOf(Files(), start_ - std::chrono::hours(1)), keymgr::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf(Files(), start_ - std::chrono::hours(1)), base::StatusCode::kInvalidArgument);
   EXPECT_EQ(CodeOf(Files(), start_ + std::chrono::hours(24 * 11)),
-            keymgr::StatusCode::kInvalidArgument);
+            base::StatusCode::kInvalidArgument);
 }
 
 TEST_F(LoadServerCredentialsTest, RefusesAKeyOfAnotherCertificate) {
   ServerCredentialFiles files = Files();
   files.private_key = directory_.path() / "validator-alice.key";
-  EXPECT_EQ(CodeOf(files, inside_), keymgr::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf(files, inside_), base::StatusCode::kInvalidArgument);
   files.private_key = other_.path() / "server.key";
-  EXPECT_EQ(CodeOf(files, inside_), keymgr::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf(files, inside_), base::StatusCode::kInvalidArgument);
 }
 
 TEST_F(LoadServerCredentialsTest, RefusesACertificateFromAnotherCa) {
   ServerCredentialFiles files = Files();
   files.client_ca = other_.path() / "ca.crt";
-  EXPECT_EQ(CodeOf(files, inside_), keymgr::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf(files, inside_), base::StatusCode::kInvalidArgument);
 }
 
 TEST_F(LoadServerCredentialsTest, RefusesAClientCertificateAsServerCertificate) {
   const ServerCredentialFiles files = {directory_.path() / "validator-alice.crt",
                                        directory_.path() / "validator-alice.key",
                                        directory_.path() / "ca.crt"};
-  EXPECT_EQ(CodeOf(files, inside_), keymgr::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf(files, inside_), base::StatusCode::kInvalidArgument);
 }
 
 TEST_F(LoadServerCredentialsTest, RefusesMissingDamagedOrExposedFiles) {
   ServerCredentialFiles files = Files();
   files.client_ca = directory_.path() / "absent.crt";
-  EXPECT_EQ(CodeOf(files, inside_), keymgr::StatusCode::kNotFound);
+  EXPECT_EQ(CodeOf(files, inside_), base::StatusCode::kNotFound);
 
   files = Files();
   WriteAll(directory_.path() / "garbage.crt", "-----BEGIN CERTIFICATE-----\nnot base64\n");
   files.certificate_chain = directory_.path() / "garbage.crt";
-  EXPECT_EQ(CodeOf(files, inside_), keymgr::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf(files, inside_), base::StatusCode::kInvalidArgument);
 
   files = Files();
   WriteAll(directory_.path() / "garbage.key", "no key here", 0600);
   files.private_key = directory_.path() / "garbage.key";
-  EXPECT_EQ(CodeOf(files, inside_), keymgr::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf(files, inside_), base::StatusCode::kInvalidArgument);
 
   files = Files();
   files.client_ca = directory_.path();  // a directory, not a file
-  EXPECT_EQ(CodeOf(files, inside_), keymgr::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf(files, inside_), base::StatusCode::kInvalidArgument);
 
   WriteAll(directory_.path() / "server.key", ReadAll(directory_.path() / "server.key"), 0640);
-  EXPECT_EQ(CodeOf(Files(), inside_), keymgr::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CodeOf(Files(), inside_), base::StatusCode::kInvalidArgument);
   WriteAll(directory_.path() / "server.key", ReadAll(directory_.path() / "server.key"), 0400);
-  EXPECT_EQ(CodeOf(Files(), inside_), keymgr::StatusCode::kOk);
+  EXPECT_EQ(CodeOf(Files(), inside_), base::StatusCode::kOk);
 }
 
 TEST_F(LoadServerCredentialsTest, MessagesNameTheFileButNeverTheKey) {

@@ -10,8 +10,8 @@
 #include <cctype>
 #include <set>
 
-#include "file_io.h"
-#include "keymgr/secret_bytes.h"
+#include "base/file_io.h"
+#include "base/secret_bytes.h"
 #include "openssl_util.h"
 
 namespace tls {
@@ -64,7 +64,7 @@ bool ValidDnsName(std::string_view name) {
   });
 }
 
-keymgr::Result<PkeyPtr> GenerateP256Key() {
+base::Result<PkeyPtr> GenerateP256Key() {
   PkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   if (!key) {
     return InternalError("P-256 key generation failed");
@@ -74,7 +74,7 @@ keymgr::Result<PkeyPtr> GenerateP256Key() {
 
 // PrivateKeyPem renders the key as PKCS#8 PEM through a secure-heap BIO, so the only copy outside
 // guarded memory is OpenSSL's own, which it clears.
-keymgr::Result<keymgr::SecretBytes> PrivateKeyPem(EVP_PKEY* key) {
+base::Result<base::SecretBytes> PrivateKeyPem(EVP_PKEY* key) {
   BioPtr bio(BIO_new(BIO_s_secmem()));
   if (!bio ||
       PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
@@ -85,11 +85,11 @@ keymgr::Result<keymgr::SecretBytes> PrivateKeyPem(EVP_PKEY* key) {
   if (size <= 0) {
     return InternalError("empty private key encoding");
   }
-  return keymgr::SecretBytes::CopyFrom(
+  return base::SecretBytes::CopyFrom(
       {reinterpret_cast<const uint8_t*>(data), static_cast<size_t>(size)});
 }
 
-keymgr::Result<std::string> CertificatePem(X509* certificate) {
+base::Result<std::string> CertificatePem(X509* certificate) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_X509(bio.get(), certificate) != 1) {
     return InternalError("cannot encode certificate");
@@ -107,7 +107,7 @@ struct CertificateRequest {
   std::vector<std::pair<int, std::string>> extensions;
 };
 
-keymgr::Status SetRandomSerial(X509* certificate) {
+base::Status SetRandomSerial(X509* certificate) {
   // 159 random bits: positive, unpredictable, within RFC 5280's 20-octet limit.
   unsigned char bytes[20];
   if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
@@ -119,19 +119,18 @@ keymgr::Status SetRandomSerial(X509* certificate) {
   if (!number || BN_to_ASN1_INTEGER(number.get(), X509_get_serialNumber(certificate)) == nullptr) {
     return InternalError("cannot set serial number");
   }
-  return keymgr::Status::Ok();
+  return base::Status::Ok();
 }
 
 // Issue makes a certificate for `subject_key`, signed by `issuer_key`; a null `issuer` means
 // self-signed.
-keymgr::Result<X509Ptr> Issue(const CertificateRequest& request, EVP_PKEY* subject_key,
-                              X509* issuer, EVP_PKEY* issuer_key, time_t not_before,
-                              int validity_days) {
+base::Result<X509Ptr> Issue(const CertificateRequest& request, EVP_PKEY* subject_key, X509* issuer,
+                            EVP_PKEY* issuer_key, time_t not_before, int validity_days) {
   X509Ptr certificate(X509_new());
   if (!certificate || X509_set_version(certificate.get(), X509_VERSION_3) != 1) {
     return InternalError("cannot create certificate");
   }
-  if (keymgr::Status status = SetRandomSerial(certificate.get()); !status.ok()) {
+  if (base::Status status = SetRandomSerial(certificate.get()); !status.ok()) {
     return status;
   }
   const time_t not_after = not_before + static_cast<time_t>(validity_days) * 86400;
@@ -165,45 +164,45 @@ keymgr::Result<X509Ptr> Issue(const CertificateRequest& request, EVP_PKEY* subje
   return certificate;
 }
 
-keymgr::Status ValidateOptions(const DevPkiOptions& options) {
+base::Status ValidateOptions(const DevPkiOptions& options) {
   if (options.directory.empty()) {
-    return keymgr::Status::InvalidArgument("a directory for the PKI is required");
+    return base::Status::InvalidArgument("a directory for the PKI is required");
   }
   if (options.validity_days < 1 || options.validity_days > kMaxValidityDays) {
-    return keymgr::Status::InvalidArgument("validity must be 1 to 3650 days");
+    return base::Status::InvalidArgument("validity must be 1 to 3650 days");
   }
   std::set<std::string> seen;
   for (const std::string& identity : options.client_identities) {
     if (!ValidClientIdentity(identity)) {
-      return keymgr::Status::InvalidArgument(
+      return base::Status::InvalidArgument(
           "client identity '" + identity +
           "' must be 1-64 letters, digits, '.', '_' or '-', not start with '.' or '-', and not be "
           "'ca' or 'server'");
     }
     if (!seen.insert(identity).second) {
-      return keymgr::Status::InvalidArgument("client identity '" + identity + "' given twice");
+      return base::Status::InvalidArgument("client identity '" + identity + "' given twice");
     }
   }
   for (const std::string& name : options.server_names) {
     if (!IsIpLiteral(name) && !ValidDnsName(name)) {
-      return keymgr::Status::InvalidArgument("server name '" + name +
-                                             "' is neither an IP address nor a DNS name");
+      return base::Status::InvalidArgument("server name '" + name +
+                                           "' is neither an IP address nor a DNS name");
     }
   }
-  return keymgr::Status::Ok();
+  return base::Status::Ok();
 }
 
 struct PlannedFile {
   DevPkiFile description;
   std::vector<uint8_t> public_content;  // certificates
-  keymgr::SecretBytes secret_content;   // keys
+  base::SecretBytes secret_content;     // keys
 };
 
-keymgr::Status AddKeyAndCertificate(std::vector<PlannedFile>& files, const std::string& role,
-                                    const std::string& identity,
-                                    const std::filesystem::path& certificate_path,
-                                    const std::filesystem::path& key_path, X509* certificate,
-                                    EVP_PKEY* key) {
+base::Status AddKeyAndCertificate(std::vector<PlannedFile>& files, const std::string& role,
+                                  const std::string& identity,
+                                  const std::filesystem::path& certificate_path,
+                                  const std::filesystem::path& key_path, X509* certificate,
+                                  EVP_PKEY* key) {
   auto certificate_pem = CertificatePem(certificate);
   if (!certificate_pem.ok()) {
     return certificate_pem.status();
@@ -222,13 +221,13 @@ keymgr::Status AddKeyAndCertificate(std::vector<PlannedFile>& files, const std::
   key_file.description = {role + "-key", identity, key_path, kKeyMode};
   key_file.secret_content = std::move(key_pem.value());
   files.push_back(std::move(key_file));
-  return keymgr::Status::Ok();
+  return base::Status::Ok();
 }
 
 }  // namespace
 
-keymgr::Result<DevPkiFiles> CreateDevPki(const DevPkiOptions& options) {
-  if (keymgr::Status status = ValidateOptions(options); !status.ok()) {
+base::Result<DevPkiFiles> CreateDevPki(const DevPkiOptions& options) {
+  if (base::Status status = ValidateOptions(options); !status.ok()) {
     return status;
   }
   const std::filesystem::path& directory = options.directory;
@@ -245,8 +244,8 @@ keymgr::Result<DevPkiFiles> CreateDevPki(const DevPkiOptions& options) {
       std::error_code error;
       if (std::filesystem::symlink_status(target, error).type() !=
           std::filesystem::file_type::not_found) {
-        return keymgr::Status::InvalidArgument(target.string() +
-                                               " already exists; refusing to overwrite a PKI");
+        return base::Status::InvalidArgument(target.string() +
+                                             " already exists; refusing to overwrite a PKI");
       }
     }
   }
@@ -293,13 +292,13 @@ keymgr::Result<DevPkiFiles> CreateDevPki(const DevPkiOptions& options) {
   }
 
   std::vector<PlannedFile> planned;
-  if (keymgr::Status status = AddKeyAndCertificate(planned, "ca", "", targets[0], targets[1],
-                                                   ca.value().get(), ca_key.value().get());
+  if (base::Status status = AddKeyAndCertificate(planned, "ca", "", targets[0], targets[1],
+                                                 ca.value().get(), ca_key.value().get());
       !status.ok()) {
     return status;
   }
-  if (keymgr::Status status = AddKeyAndCertificate(planned, "server", "", targets[2], targets[3],
-                                                   server.value().get(), server_key.value().get());
+  if (base::Status status = AddKeyAndCertificate(planned, "server", "", targets[2], targets[3],
+                                                 server.value().get(), server_key.value().get());
       !status.ok()) {
     return status;
   }
@@ -321,9 +320,9 @@ keymgr::Result<DevPkiFiles> CreateDevPki(const DevPkiOptions& options) {
     if (!client.ok()) {
       return client.status();
     }
-    if (keymgr::Status status = AddKeyAndCertificate(
-            planned, "client", identity, targets[4 + 2 * index], targets[5 + 2 * index],
-            client.value().get(), client_key.value().get());
+    if (base::Status status = AddKeyAndCertificate(planned, "client", identity,
+                                                   targets[4 + 2 * index], targets[5 + 2 * index],
+                                                   client.value().get(), client_key.value().get());
         !status.ok()) {
       return status;
     }
@@ -334,8 +333,8 @@ keymgr::Result<DevPkiFiles> CreateDevPki(const DevPkiOptions& options) {
   std::error_code error;
   if (!std::filesystem::exists(directory, error)) {
     if (!std::filesystem::create_directories(directory, error)) {
-      return keymgr::Status::Unavailable("cannot create " + directory.string() + ": " +
-                                         error.message());
+      return base::Status::Unavailable("cannot create " + directory.string() + ": " +
+                                       error.message());
     }
     std::filesystem::permissions(directory, std::filesystem::perms::owner_all,
                                  std::filesystem::perm_options::replace, error);
@@ -345,8 +344,8 @@ keymgr::Result<DevPkiFiles> CreateDevPki(const DevPkiOptions& options) {
     const std::span<const uint8_t> content = file.secret_content.empty()
                                                  ? std::span<const uint8_t>(file.public_content)
                                                  : file.secret_content.span();
-    if (keymgr::Status status = internal::WriteFileAtomically(
-            file.description.path, content, static_cast<mode_t>(file.description.mode));
+    if (base::Status status = base::WriteFileAtomically(file.description.path, content,
+                                                        static_cast<mode_t>(file.description.mode));
         !status.ok()) {
       return status;
     }

@@ -159,7 +159,7 @@ TEST(DevPki, RefusesToOverwriteUnlessAsked) {
 
   auto again = CreateDevPki(options);
   ASSERT_FALSE(again.ok());
-  EXPECT_EQ(again.status().code(), keymgr::StatusCode::kInvalidArgument);
+  EXPECT_EQ(again.status().code(), base::StatusCode::kInvalidArgument);
   EXPECT_EQ(ReadAll(temporary.path() / "ca.crt"), ca_before);
   EXPECT_EQ(ReadAll(temporary.path() / "server.key"), key_before);
 
@@ -186,7 +186,7 @@ TEST(DevPki, RejectsBadOptionsWithoutWriting) {
     auto result = CreateDevPki(options);
     EXPECT_FALSE(result.ok()) << identities.front();
     if (!result.ok()) {
-      EXPECT_EQ(result.status().code(), keymgr::StatusCode::kInvalidArgument);
+      EXPECT_EQ(result.status().code(), base::StatusCode::kInvalidArgument);
     }
   }
   for (const char* name : {"a,DNS:evil", "bad name", "", "x:y"}) {

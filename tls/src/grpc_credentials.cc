@@ -17,7 +17,7 @@
 #include <atomic>
 #include <vector>
 
-#include "file_io.h"
+#include "base/file_io.h"
 #include "openssl_util.h"
 
 namespace tls {
@@ -110,9 +110,9 @@ class ReloadingGrpcServerCredentials final : public grpc::ServerCredentials {
 
 }  // namespace
 
-keymgr::Status RequireTls13ForNewTlsContexts() {
+base::Status RequireTls13ForNewTlsContexts() {
   static std::once_flag once;
-  static keymgr::Status result;
+  static base::Status result;
   std::call_once(once, [] {
     // Load the system configuration first, so it cannot later replace the section set here.
     if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, nullptr) != 1) {
@@ -146,7 +146,7 @@ keymgr::Status RequireTls13ForNewTlsContexts() {
     const bool effective =
         probe != nullptr && (SSL_CTX_get_options(probe) & SSL_OP_NO_TLSv1_2) != 0;
     SSL_CTX_free(probe);
-    result = effective ? keymgr::Status::Ok()
+    result = effective ? base::Status::Ok()
                        : internal::InternalError("OpenSSL ignored the TLS 1.3-only defaults");
   });
   return result;
@@ -157,9 +157,9 @@ ReloadableServerCredentials::ReloadableServerCredentials(std::shared_ptr<State> 
 
 ReloadableServerCredentials::~ReloadableServerCredentials() = default;
 
-keymgr::Result<std::unique_ptr<ReloadableServerCredentials>> ReloadableServerCredentials::Create(
+base::Result<std::unique_ptr<ReloadableServerCredentials>> ReloadableServerCredentials::Create(
     ServerCredentialFiles files) {
-  if (keymgr::Status status = RequireTls13ForNewTlsContexts(); !status.ok()) {
+  if (base::Status status = RequireTls13ForNewTlsContexts(); !status.ok()) {
     return status;
   }
   auto loaded = LoadServerCredentials(files);
@@ -178,7 +178,7 @@ std::shared_ptr<grpc::ServerCredentials> ReloadableServerCredentials::GrpcCreden
   return std::make_shared<ReloadingGrpcServerCredentials>(state_);
 }
 
-keymgr::Status ReloadableServerCredentials::Reload() {
+base::Status ReloadableServerCredentials::Reload() {
   // Files are read and checked without the lock, so handshakes never wait on the disk.
   auto loaded = LoadServerCredentials(state_->files);
   if (!loaded.ok()) {
@@ -187,7 +187,7 @@ keymgr::Status ReloadableServerCredentials::Reload() {
   std::lock_guard lock(state_->mutex);
   state_->current = std::move(loaded.value());
   ++state_->generation;
-  return keymgr::Status::Ok();
+  return base::Status::Ok();
 }
 
 CertificateInfo ReloadableServerCredentials::ServerCertificate() const {
@@ -212,17 +212,17 @@ uint64_t ReloadableServerCredentials::Generation() const {
   return state_->generation;
 }
 
-keymgr::Result<std::shared_ptr<grpc::ChannelCredentials>> ClientChannelCredentials(
+base::Result<std::shared_ptr<grpc::ChannelCredentials>> ClientChannelCredentials(
     const ClientCredentialFiles& files) {
-  auto ca = internal::ReadPublicFile(files.server_ca);
+  auto ca = base::ReadPublicFile(files.server_ca);
   if (!ca.ok()) {
     return ca.status();
   }
-  auto chain = internal::ReadPublicFile(files.certificate);
+  auto chain = base::ReadPublicFile(files.certificate);
   if (!chain.ok()) {
     return chain.status();
   }
-  auto key = internal::ReadSecretFile(files.private_key);
+  auto key = base::ReadSecretFile(files.private_key);
   if (!key.ok()) {
     return key.status();
   }
@@ -241,7 +241,7 @@ keymgr::Result<std::shared_ptr<grpc::ChannelCredentials>> ClientChannelCredentia
   }
   if (X509_check_private_key(certificates.value().front().get(), parsed_key.value().get()) != 1) {
     ERR_clear_error();
-    return keymgr::Status::InvalidArgument(
+    return base::Status::InvalidArgument(
         files.private_key.string() + ": private key does not match " + files.certificate.string());
   }
   grpc::SslCredentialsOptions options;
@@ -250,14 +250,14 @@ keymgr::Result<std::shared_ptr<grpc::ChannelCredentials>> ClientChannelCredentia
   // gRPC keeps its own std::string copy of the key; that copy cannot be guarded from here.
   options.pem_private_key.assign(reinterpret_cast<const char*>(key_text.data()), key_text.size());
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::SslCredentials(options);
-  keymgr::Wipe(
+  base::Wipe(
       {reinterpret_cast<uint8_t*>(options.pem_private_key.data()), options.pem_private_key.size()});
   return credentials;
 }
 
-keymgr::Result<std::string> PeerIdentity(const grpc::AuthContext& context) {
+base::Result<std::string> PeerIdentity(const grpc::AuthContext& context) {
   if (!context.IsPeerAuthenticated()) {
-    return keymgr::Status::InvalidArgument("peer presented no verified client certificate");
+    return base::Status::InvalidArgument("peer presented no verified client certificate");
   }
   const std::vector<grpc::string_ref> pem = context.FindPropertyValues("x509_pem_cert");
   if (!pem.empty()) {

@@ -298,8 +298,8 @@ TEST_F(MutualTlsServerTest, FailedReloadKeepsTheCurrentCredentials) {
   const std::string original_serial = credentials_->ServerCertificate().serial_hex;
   // A new certificate whose key was not replaced: the pair does not match.
   testing::WriteAll(pki_.path() / "server.crt", ReadAll(other_pki_.path() / "server.crt"));
-  const keymgr::Status status = credentials_->Reload();
-  EXPECT_EQ(status.code(), keymgr::StatusCode::kInvalidArgument);
+  const base::Status status = credentials_->Reload();
+  EXPECT_EQ(status.code(), base::StatusCode::kInvalidArgument);
   EXPECT_EQ(credentials_->Generation(), 1u);
   EXPECT_EQ(credentials_->ServerCertificate().serial_hex, original_serial);
 
@@ -308,7 +308,7 @@ TEST_F(MutualTlsServerTest, FailedReloadKeepsTheCurrentCredentials) {
   EXPECT_EQ(SerialOf(result.server_certificate_pem), original_serial);
 
   std::filesystem::remove(pki_.path() / "server.key");
-  EXPECT_EQ(credentials_->Reload().code(), keymgr::StatusCode::kNotFound);
+  EXPECT_EQ(credentials_->Reload().code(), base::StatusCode::kNotFound);
   EXPECT_TRUE(Call(Connect(port_, Client(pki_, "validator-alice")), kIdentityMethod).status.ok());
 }
 
@@ -349,11 +349,11 @@ TEST_F(MutualTlsServerTest, ClientChannelCredentialsConnect) {
   auto mismatched = ClientChannelCredentials(
       {pki_.path() / "ca.crt", pki_.path() / "validator-alice.crt", pki_.path() / "intruder.key"});
   ASSERT_FALSE(mismatched.ok());
-  EXPECT_EQ(mismatched.status().code(), keymgr::StatusCode::kInvalidArgument);
+  EXPECT_EQ(mismatched.status().code(), base::StatusCode::kInvalidArgument);
   auto missing = ClientChannelCredentials(
       {pki_.path() / "absent.crt", pki_.path() / "intruder.crt", pki_.path() / "intruder.key"});
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.status().code(), keymgr::StatusCode::kNotFound);
+  EXPECT_EQ(missing.status().code(), base::StatusCode::kNotFound);
 }
 
 TEST_F(MutualTlsServerTest, ExpiryDaysFollowTheCurrentCertificates) {

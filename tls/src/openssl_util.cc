@@ -22,8 +22,8 @@ std::string OpenSslError() {
   return text.empty() ? "no OpenSSL error recorded" : text;
 }
 
-keymgr::Status InternalError(std::string_view what) {
-  return keymgr::Status::Internal(std::string(what) + ": " + OpenSslError());
+base::Status InternalError(std::string_view what) {
+  return base::Status::Internal(std::string(what) + ": " + OpenSslError());
 }
 
 namespace {
@@ -42,8 +42,7 @@ bool IsPemEndOfData() {
 
 }  // namespace
 
-keymgr::Result<std::vector<X509Ptr>> ParseCertificates(std::string_view pem,
-                                                       std::string_view what) {
+base::Result<std::vector<X509Ptr>> ParseCertificates(std::string_view pem, std::string_view what) {
   ERR_clear_error();
   BioPtr bio = MemoryBio(pem.data(), pem.size());
   if (!bio) {
@@ -58,18 +57,18 @@ keymgr::Result<std::vector<X509Ptr>> ParseCertificates(std::string_view pem,
         ERR_clear_error();
         break;
       }
-      return keymgr::Status::InvalidArgument(std::string(what) +
-                                             ": malformed certificate: " + OpenSslError());
+      return base::Status::InvalidArgument(std::string(what) +
+                                           ": malformed certificate: " + OpenSslError());
     }
     certificates.push_back(std::move(certificate));
   }
   if (certificates.empty()) {
-    return keymgr::Status::InvalidArgument(std::string(what) + ": no PEM certificate found");
+    return base::Status::InvalidArgument(std::string(what) + ": no PEM certificate found");
   }
   return certificates;
 }
 
-keymgr::Result<X509Ptr> ParseCertificatePemOrDer(std::span<const uint8_t> bytes) {
+base::Result<X509Ptr> ParseCertificatePemOrDer(std::span<const uint8_t> bytes) {
   ERR_clear_error();
   static constexpr std::string_view kPemMarker = "-----BEGIN";
   const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
@@ -82,21 +81,21 @@ keymgr::Result<X509Ptr> ParseCertificatePemOrDer(std::span<const uint8_t> bytes)
     return std::move(certificates.value().front());
   }
   if (bytes.size() > LONG_MAX) {
-    return keymgr::Status::InvalidArgument("peer certificate: too large");
+    return base::Status::InvalidArgument("peer certificate: too large");
   }
   const unsigned char* cursor = bytes.data();
   X509Ptr certificate(d2i_X509(nullptr, &cursor, static_cast<long>(bytes.size())));
   if (!certificate) {
-    return keymgr::Status::InvalidArgument("peer certificate: neither PEM nor DER: " +
-                                           OpenSslError());
+    return base::Status::InvalidArgument("peer certificate: neither PEM nor DER: " +
+                                         OpenSslError());
   }
   if (cursor != bytes.data() + bytes.size()) {
-    return keymgr::Status::InvalidArgument("peer certificate: trailing bytes after DER");
+    return base::Status::InvalidArgument("peer certificate: trailing bytes after DER");
   }
   return certificate;
 }
 
-keymgr::Result<PkeyPtr> ParsePrivateKey(std::span<const uint8_t> pem, std::string_view what) {
+base::Result<PkeyPtr> ParsePrivateKey(std::span<const uint8_t> pem, std::string_view what) {
   ERR_clear_error();
   BioPtr bio = MemoryBio(pem.data(), pem.size());
   if (!bio) {
@@ -110,16 +109,16 @@ keymgr::Result<PkeyPtr> ParsePrivateKey(std::span<const uint8_t> pem, std::strin
     // The reason is dropped on purpose: a key file's problems are reported without detail so no
     // fragment of it can reach a log.
     ERR_clear_error();
-    return keymgr::Status::InvalidArgument(std::string(what) +
-                                           ": not an unencrypted PEM private key");
+    return base::Status::InvalidArgument(std::string(what) +
+                                         ": not an unencrypted PEM private key");
   }
   return key;
 }
 
-keymgr::Result<std::chrono::system_clock::time_point> Asn1TimeToTimePoint(const ASN1_TIME* time) {
+base::Result<std::chrono::system_clock::time_point> Asn1TimeToTimePoint(const ASN1_TIME* time) {
   struct tm broken_down = {};
   if (time == nullptr || ASN1_TIME_to_tm(time, &broken_down) != 1) {
-    return keymgr::Status::InvalidArgument("certificate has an unreadable validity time");
+    return base::Status::InvalidArgument("certificate has an unreadable validity time");
   }
   const time_t seconds = timegm(&broken_down);
   return std::chrono::system_clock::from_time_t(seconds);

@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "keymgr/status.h"
+#include "base/status.h"
 
 namespace tls::internal {
 
@@ -43,19 +43,19 @@ using BignumPtr = std::unique_ptr<BIGNUM, OpenSslDeleter<BN_free>>;
 std::string OpenSslError();
 
 // InternalError is a kInternal status naming `what` and the drained OpenSSL error queue.
-keymgr::Status InternalError(std::string_view what);
+base::Status InternalError(std::string_view what);
 
 // ParseCertificates reads every certificate in `pem` (at least one). Fails with kInvalidArgument
 // naming `what` when the text holds no certificate or a malformed one.
-keymgr::Result<std::vector<X509Ptr>> ParseCertificates(std::string_view pem, std::string_view what);
+base::Result<std::vector<X509Ptr>> ParseCertificates(std::string_view pem, std::string_view what);
 
 // ParseCertificatePemOrDer reads one certificate given as PEM text or as DER bytes.
-keymgr::Result<X509Ptr> ParseCertificatePemOrDer(std::span<const uint8_t> bytes);
+base::Result<X509Ptr> ParseCertificatePemOrDer(std::span<const uint8_t> bytes);
 
 // ParsePrivateKey reads one unencrypted PEM private key. The caller wipes `pem`.
-keymgr::Result<PkeyPtr> ParsePrivateKey(std::span<const uint8_t> pem, std::string_view what);
+base::Result<PkeyPtr> ParsePrivateKey(std::span<const uint8_t> pem, std::string_view what);
 
 // Asn1TimeToTimePoint converts a certificate validity bound.
-keymgr::Result<std::chrono::system_clock::time_point> Asn1TimeToTimePoint(const ASN1_TIME* time);
+base::Result<std::chrono::system_clock::time_point> Asn1TimeToTimePoint(const ASN1_TIME* time);
 
 }  // namespace tls::internal

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "keymgr/status.h"
+#include "base/status.h"
 
 namespace kafka {
 
@@ -40,7 +40,7 @@ class AuditStream {
   // Open validates `options` and starts the producer. It does not wait for a broker (one may come
   // up later). Fails with kInvalidArgument on a missing field, a refused or unknown property, or a
   // value librdkafka rejects.
-  static keymgr::Result<std::unique_ptr<AuditStream>> Open(AuditStreamOptions options);
+  static base::Result<std::unique_ptr<AuditStream>> Open(AuditStreamOptions options);
 
   // The destructor waits up to close_flush_timeout_ms for queued lines to be acknowledged; lines
   // still unacknowledged then are counted as failed.

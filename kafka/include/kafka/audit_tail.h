@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "keymgr/status.h"
+#include "base/status.h"
 
 namespace kafka {
 
@@ -135,7 +135,7 @@ struct AuditTailSummary {
 // true. Events still held when it stops at max_events or `stop` are not reported. Fails with
 // kInvalidArgument on bad options or properties, kUnavailable when the topic's partitions cannot
 // be listed within metadata_timeout_ms or consuming fails for good.
-keymgr::Result<AuditTailSummary> RunAuditTail(
+base::Result<AuditTailSummary> RunAuditTail(
     const AuditTailOptions& options, const std::function<void(const CheckedEvent&)>& on_event,
     const std::atomic<bool>* stop = nullptr);
 

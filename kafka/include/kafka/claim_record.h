@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "slashing/status.h"
+#include "base/status.h"
 #include "slashing/types.h"
 
 namespace kafka {
@@ -47,13 +47,12 @@ using RequestId = std::array<uint8_t, kRequestIdSize>;
 struct ClaimRecord {
   // key_type is the key type the claims' domain belongs to (babe, gran, beef, para), for readers
   // of the topic; the rule itself is keyed by (public key, domain).
-  slashing::KeyType key_type{};
+  base::KeyTypeId key_type{};
   std::vector<uint8_t> public_key;  // 1..slashing::kMaxPublicKeySize bytes
-  slashing::Hash256
-      genesis_hash{};         // the chain the claim is for: other chains' records are skipped
-  std::string signer_id;      // 0..kMaxSignerIdSize bytes, who produced it
-  RequestId request_id{};     // random per call
-  uint64_t time_unix_ms = 0;  // producer's clock: becomes the record's recorded_at_ms
+  base::Hash256 genesis_hash{};     // the chain the claim is for: other chains' records are skipped
+  std::string signer_id;            // 0..kMaxSignerIdSize bytes, who produced it
+  RequestId request_id{};           // random per call
+  uint64_t time_unix_ms = 0;        // producer's clock: becomes the record's recorded_at_ms
   std::vector<slashing::Claim> claims;  // 1..kMaxClaimsPerRecord
   friend bool operator==(const ClaimRecord&, const ClaimRecord&) = default;
 };
@@ -64,7 +63,7 @@ struct ClaimRecord {
 // key's partition, so it is ordered with the key's claims.
 struct ImportRecord {
   std::vector<uint8_t> public_key;  // 1..slashing::kMaxPublicKeySize bytes
-  slashing::Hash256 genesis_hash{};
+  base::Hash256 genesis_hash{};
   std::string signer_id;  // 0..kMaxSignerIdSize bytes, who produced it
   RequestId request_id{};
   uint64_t time_unix_ms = 0;
@@ -80,7 +79,7 @@ struct ImportRecord {
 // the partition's keys). `signerctl history prune` produces one per partition: each partition's
 // keys are then pruned at one point of that partition's order, the same on every signer.
 struct PruneRecord {
-  slashing::Hash256 genesis_hash{};
+  base::Hash256 genesis_hash{};
   std::string signer_id;
   RequestId request_id{};
   uint64_t time_unix_ms = 0;
@@ -100,26 +99,26 @@ ClaimsTopicRecordKind PeekClaimsTopicRecordKind(std::span<const uint8_t> bytes);
 
 // EncodeImportRecord / EncodePruneRecord serialise (docs/kafka.md); kInvalidArgument for a field
 // out of the bounds the decoders enforce.
-slashing::Result<std::string> EncodeImportRecord(const ImportRecord& record);
-slashing::Result<std::string> EncodePruneRecord(const PruneRecord& record);
+base::Result<std::string> EncodeImportRecord(const ImportRecord& record);
+base::Result<std::string> EncodePruneRecord(const PruneRecord& record);
 
 // DecodeImportRecord / DecodePruneRecord are strict like DecodeClaimRecord (the interchange text
 // itself is parsed by the applier). kInvalidArgument for anything else.
-slashing::Result<ImportRecord> DecodeImportRecord(std::span<const uint8_t> bytes);
-slashing::Result<PruneRecord> DecodePruneRecord(std::span<const uint8_t> bytes);
+base::Result<ImportRecord> DecodeImportRecord(std::span<const uint8_t> bytes);
+base::Result<PruneRecord> DecodePruneRecord(std::span<const uint8_t> bytes);
 
 // KeyTypeForDomain is the key type whose signatures a domain protects.
-slashing::KeyType KeyTypeForDomain(slashing::Domain domain);
+base::KeyTypeId KeyTypeForDomain(slashing::Domain domain);
 
 // EncodeClaimRecord serialises `record` (format in docs/kafka.md): version 1 for at most
 // kMaxClaimsPerRecordVersion1 claims, version 2 above. Fails with kInvalidArgument when a field is
 // out of the bounds the decoder enforces, so nothing is produced that no signer would apply.
-slashing::Result<std::string> EncodeClaimRecord(const ClaimRecord& record);
+base::Result<std::string> EncodeClaimRecord(const ClaimRecord& record);
 
 // DecodeClaimRecord is strict: known version (and kind), bounded sizes, known domains, digests
 // 1..64 bytes, no trailing bytes, and a version 2 record only for what version 1 cannot carry (one
 // encoding per record). Anything else is kInvalidArgument (the bytes come from the network).
-slashing::Result<ClaimRecord> DecodeClaimRecord(std::span<const uint8_t> bytes);
+base::Result<ClaimRecord> DecodeClaimRecord(std::span<const uint8_t> bytes);
 
 // ClaimPartition is the claims-topic partition of `public_key`: FNV-1a (64-bit) of the key bytes
 // modulo `partition_count` (> 0). Producers set the partition themselves with it, so a key's order

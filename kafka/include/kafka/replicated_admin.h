@@ -8,9 +8,9 @@
 #include <utility>
 #include <vector>
 
+#include "base/status.h"
 #include "slashing/history_store.h"
 #include "slashing/interchange.h"
-#include "slashing/status.h"
 #include "slashing/types.h"
 
 namespace kafka {
@@ -45,19 +45,19 @@ struct ReplicatedAdminReport {
 // options or a key whose single history record is too large for one record; kIoError when the
 // topic cannot be reached or a record is not acknowledged within the timeout (some parts may have
 // been produced: importing the same file again is harmless, a merge is idempotent).
-slashing::Result<ReplicatedAdminReport> ProduceImport(const ReplicatedAdminOptions& options,
-                                                      const slashing::Interchange& interchange);
+base::Result<ReplicatedAdminReport> ProduceImport(const ReplicatedAdminOptions& options,
+                                                  const slashing::Interchange& interchange);
 
 // ProducePrune produces one prune record to every partition of the claims topic; each signer's
 // applier prunes the keys of that partition when it reaches it. Errors as for ProduceImport
 // (running it again is harmless: a prune is idempotent).
-slashing::Result<ReplicatedAdminReport> ProducePrune(const ReplicatedAdminOptions& options,
-                                                     const slashing::Hash256& genesis_hash,
-                                                     slashing::Domain domain,
-                                                     const slashing::Watermark& below);
+base::Result<ReplicatedAdminReport> ProducePrune(const ReplicatedAdminOptions& options,
+                                                 const base::Hash256& genesis_hash,
+                                                 slashing::Domain domain,
+                                                 const slashing::Watermark& below);
 
 // IsReplicatedHistory is true when `store` was bound to a claims topic by a replicated signer, so
 // local administration would change this signer's history alone. kIoError if it cannot be read.
-slashing::Result<bool> IsReplicatedHistory(slashing::HistoryStore& store);
+base::Result<bool> IsReplicatedHistory(slashing::HistoryStore& store);
 
 }  // namespace kafka

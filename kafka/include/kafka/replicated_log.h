@@ -11,9 +11,9 @@
 #include <utility>
 #include <vector>
 
+#include "base/status.h"
 #include "slashing/history_log.h"
 #include "slashing/history_store.h"
-#include "slashing/status.h"
 #include "slashing/types.h"
 
 namespace kafka {
@@ -22,8 +22,8 @@ namespace kafka {
 struct ReplicatedHistoryLogOptions {
   std::string brokers;  // bootstrap servers, comma-separated HOST:PORT; required
   std::string claims_topic = "signer-claims";
-  std::string signer_id;             // written into every claim this signer produces
-  slashing::Hash256 genesis_hash{};  // the store's chain; records of other chains are skipped
+  std::string signer_id;         // written into every claim this signer produces
+  base::Hash256 genesis_hash{};  // the store's chain; records of other chains are skipped
   std::chrono::milliseconds claim_timeout{2'000};
   // How long Open waits for the topic's metadata (partition count) before failing.
   std::chrono::milliseconds metadata_timeout{10'000};
@@ -69,7 +69,7 @@ class ReplicatedHistoryLog : public slashing::HistoryLog {
   // another topic name or count fails with kFailedPrecondition (keys would move between
   // partitions). Fails with kIoError if the topic's metadata cannot be read within
   // metadata_timeout, kInvalidArgument on bad options. Starts the producer and the applier.
-  static slashing::Result<std::unique_ptr<ReplicatedHistoryLog>> Open(
+  static base::Result<std::unique_ptr<ReplicatedHistoryLog>> Open(
       slashing::HistoryStore& store, ReplicatedHistoryLogOptions options);
   ~ReplicatedHistoryLog() override;
   ReplicatedHistoryLog(const ReplicatedHistoryLog&) = delete;
@@ -80,13 +80,13 @@ class ReplicatedHistoryLog : public slashing::HistoryLog {
   // log order. kIoError if the record could not be produced or was not applied within
   // claim_timeout, or if the applier has stopped: the caller must not sign. A record applied after
   // its caller gave up still takes its positions (safe: nothing was signed for it).
-  slashing::Result<std::vector<slashing::Verdict>> CheckAndRecord(
+  base::Result<std::vector<slashing::Verdict>> CheckAndRecord(
       std::span<const uint8_t> public_key, std::span<const slashing::Claim> claims,
       uint64_t now_unix_ms) override;
 
   // WaitUntilCaughtUp reads every partition's high watermark now and returns once the applier has
   // applied up to them. kIoError after `timeout` or if the applier has stopped.
-  slashing::Status WaitUntilCaughtUp(std::chrono::milliseconds timeout);
+  base::Status WaitUntilCaughtUp(std::chrono::milliseconds timeout);
 
   // SetClaimRoundTripObserver receives, for each own record applied, the time from produce to
   // applied. Set it before the first CheckAndRecord; it runs on the caller's thread.

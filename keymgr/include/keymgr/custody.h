@@ -17,31 +17,17 @@
 #include <string_view>
 #include <vector>
 
+#include "base/status.h"
+#include "base/substrate_types.h"
 #include "keymgr/ecdsa.h"
 #include "keymgr/keypair.h"
 #include "keymgr/sr25519.h"
-#include "keymgr/status.h"
 
 namespace keymgr {
 
-inline constexpr size_t kKeyTypeIdSize = 4;
-using KeyTypeId = std::array<uint8_t, kKeyTypeIdSize>;
-
-// MakeKeyTypeId turns a 4-character literal such as "gran" into a KeyTypeId. Fails with
-// kInvalidArgument unless `name` is exactly 4 printable ASCII characters other than ':' (labels use
-// ':' as separator).
-Result<KeyTypeId> MakeKeyTypeId(std::string_view name);
-// KeyTypeName returns the 4 characters of `key_type` as a string.
-std::string KeyTypeName(const KeyTypeId& key_type);
-// RequiredSchemeForKeyType returns the scheme Substrate's runtime uses for a known key type (`gran`
-// ed25519, `beef` ecdsa, `babe`/`para`/`asgn`/`audi`/`imon` sr25519), or nullopt for types that
-// accept any scheme (such as `acco`). Custody backends refuse to generate or import a key under the
-// wrong scheme.
-std::optional<Scheme> RequiredSchemeForKeyType(const KeyTypeId& key_type);
-
 // KeyId names one key: its key type and its public key (32 bytes, or 33 for ecdsa).
 struct KeyId {
-  KeyTypeId key_type{};
+  base::KeyTypeId key_type{};
   std::vector<uint8_t> public_key;
 
   friend bool operator==(const KeyId&, const KeyId&) = default;
@@ -60,7 +46,7 @@ enum class KeyProtection {
 // KeyInfo is what a custody backend reports about one key; it never contains secret material.
 struct KeyInfo {
   KeyId id;
-  Scheme scheme = Scheme::kSr25519;
+  base::Scheme scheme = base::Scheme::kSr25519;
   KeyProtection protection = KeyProtection::kSoftwareMemory;
   // generated_in_custody is true when the secret was created inside the backend (HSM key generation
   // or HSM random generator), false when it was imported from outside.
@@ -82,37 +68,38 @@ class KeyCustody {
 
   // List returns every key the backend holds and will sign with, in no particular order: keys an
   // operator disabled are left out, so validators are never offered them.
-  virtual Result<std::vector<KeyInfo>> List() = 0;
+  virtual base::Result<std::vector<KeyInfo>> List() = 0;
   // Generate creates a new key of `scheme` under `key_type` inside the backend and returns its
   // description. Fails with kInvalidArgument if `scheme` is not allowed for `key_type`.
-  virtual Result<KeyInfo> Generate(const KeyTypeId& key_type, Scheme scheme) = 0;
+  virtual base::Result<KeyInfo> Generate(const base::KeyTypeId& key_type, base::Scheme scheme) = 0;
   // Import stores a copy of `pair` under `key_type`. Fails with kInvalidArgument on a scheme not
   // allowed for `key_type` or a key that is already stored. The caller still owns and wipes `pair`.
-  virtual Result<KeyInfo> Import(const KeyTypeId& key_type, const Keypair& pair) = 0;
+  virtual base::Result<KeyInfo> Import(const base::KeyTypeId& key_type, const Keypair& pair) = 0;
   // Delete destroys every stored object of `id`. Fails with kNotFound if there is none.
-  virtual Status Delete(const KeyId& id) = 0;
+  virtual base::Status Delete(const KeyId& id) = 0;
   // Holds is true when the backend stores key `id`, enabled or disabled (a disabled key keeps its
   // role), including keys stored by another process since this one started: protection asks it
   // which roles a public key holds, so a stale answer could leave a role unprotected. Fails with
   // kUnavailable when the backend cannot be reached.
-  virtual Result<bool> Holds(const KeyId& id) = 0;
+  virtual base::Result<bool> Holds(const KeyId& id) = 0;
 
   // Sign signs `message` the way Substrate's Pair::sign does for `scheme` (ecdsa: over blake2_256
   // of it). Fails with kNotFound if `id` is not held as a `scheme` key (Substrate's sign_with with
   // a crypto id) or is disabled; every signing method below refuses a disabled key the same way.
-  virtual Result<std::vector<uint8_t>> Sign(const KeyId& id, Scheme scheme,
-                                            std::span<const uint8_t> message) = 0;
+  virtual base::Result<std::vector<uint8_t>> Sign(const KeyId& id, base::Scheme scheme,
+                                                  std::span<const uint8_t> message) = 0;
   // EcdsaSignPrehashed signs a 32-byte digest as given. Fails with kInvalidArgument on any other
   // length.
-  virtual Result<EcdsaSignature> EcdsaSignPrehashed(const KeyId& id,
-                                                    std::span<const uint8_t> digest) = 0;
+  virtual base::Result<EcdsaSignature> EcdsaSignPrehashed(const KeyId& id,
+                                                          std::span<const uint8_t> digest) = 0;
   // VrfSign makes an sr25519 VRF signature of the input transcript `input` with the optional
   // `extra` transcript.
-  virtual Result<Sr25519VrfSignature> VrfSign(const KeyId& id, const VrfTranscriptData& input,
-                                              const std::optional<VrfTranscriptData>& extra) = 0;
+  virtual base::Result<Sr25519VrfSignature> VrfSign(
+      const KeyId& id, const VrfTranscriptData& input,
+      const std::optional<VrfTranscriptData>& extra) = 0;
   // VrfPreOutput returns the sr25519 VRF pre-output of `input` without a proof.
-  virtual Result<Sr25519VrfPreOutput> VrfPreOutput(const KeyId& id,
-                                                   const VrfTranscriptData& input) = 0;
+  virtual base::Result<Sr25519VrfPreOutput> VrfPreOutput(const KeyId& id,
+                                                         const VrfTranscriptData& input) = 0;
 };
 
 // CustodyOp names each KeyCustody method, for fault injection in InMemoryCustody.
@@ -138,22 +125,22 @@ class InMemoryCustody final : public KeyCustody {
   explicit InMemoryCustody(int64_t (*clock)() = nullptr);
   ~InMemoryCustody() override;
 
-  Result<std::vector<KeyInfo>> List() override;
-  Result<KeyInfo> Generate(const KeyTypeId& key_type, Scheme scheme) override;
-  Result<KeyInfo> Import(const KeyTypeId& key_type, const Keypair& pair) override;
-  Status Delete(const KeyId& id) override;
-  Result<bool> Holds(const KeyId& id) override;
-  Result<std::vector<uint8_t>> Sign(const KeyId& id, Scheme scheme,
-                                    std::span<const uint8_t> message) override;
-  Result<EcdsaSignature> EcdsaSignPrehashed(const KeyId& id,
-                                            std::span<const uint8_t> digest) override;
-  Result<Sr25519VrfSignature> VrfSign(const KeyId& id, const VrfTranscriptData& input,
-                                      const std::optional<VrfTranscriptData>& extra) override;
-  Result<Sr25519VrfPreOutput> VrfPreOutput(const KeyId& id,
-                                           const VrfTranscriptData& input) override;
+  base::Result<std::vector<KeyInfo>> List() override;
+  base::Result<KeyInfo> Generate(const base::KeyTypeId& key_type, base::Scheme scheme) override;
+  base::Result<KeyInfo> Import(const base::KeyTypeId& key_type, const Keypair& pair) override;
+  base::Status Delete(const KeyId& id) override;
+  base::Result<bool> Holds(const KeyId& id) override;
+  base::Result<std::vector<uint8_t>> Sign(const KeyId& id, base::Scheme scheme,
+                                          std::span<const uint8_t> message) override;
+  base::Result<EcdsaSignature> EcdsaSignPrehashed(const KeyId& id,
+                                                  std::span<const uint8_t> digest) override;
+  base::Result<Sr25519VrfSignature> VrfSign(const KeyId& id, const VrfTranscriptData& input,
+                                            const std::optional<VrfTranscriptData>& extra) override;
+  base::Result<Sr25519VrfPreOutput> VrfPreOutput(const KeyId& id,
+                                                 const VrfTranscriptData& input) override;
 
   // FailNext makes the next `count` calls of `op` return `status` without touching any key.
-  void FailNext(CustodyOp op, Status status, int count = 1);
+  void FailNext(CustodyOp op, base::Status status, int count = 1);
   // SetUnavailable makes every call fail with kUnavailable until cleared, as an unplugged HSM
   // would.
   void SetUnavailable(bool unavailable);
@@ -163,14 +150,14 @@ class InMemoryCustody final : public KeyCustody {
  private:
   struct Entry;
   struct Fault {
-    Status status;
+    base::Status status;
     int remaining = 0;
   };
 
   // TakeFault counts the call and returns the injected failure for `op`, or Ok. Caller holds
   // mutex_.
-  Status TakeFault(CustodyOp op);
-  Result<KeyInfo> Store(const KeyTypeId& key_type, Keypair pair, bool generated);
+  base::Status TakeFault(CustodyOp op);
+  base::Result<KeyInfo> Store(const base::KeyTypeId& key_type, Keypair pair, bool generated);
 
   mutable std::mutex mutex_;
   int64_t (*clock_)();

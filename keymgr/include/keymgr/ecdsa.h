@@ -7,9 +7,9 @@
 #include <span>
 #include <utility>
 
+#include "base/secret_bytes.h"
+#include "base/status.h"
 #include "keymgr/junction.h"
-#include "keymgr/secret_bytes.h"
-#include "keymgr/status.h"
 
 namespace keymgr {
 
@@ -26,7 +26,7 @@ class EcdsaKeypair {
  public:
   // FromSeed uses the 32 bytes as the secret key. Fails with kInvalidArgument on a wrong length or
   // a value that is not a valid secret key (zero or not below the group order).
-  static Result<EcdsaKeypair> FromSeed(std::span<const uint8_t> seed);
+  static base::Result<EcdsaKeypair> FromSeed(std::span<const uint8_t> seed);
 
   const EcdsaPublic& public_key() const { return public_; }
   // seed returns the 32-byte secret key, for custody backends that import it. Never log it.
@@ -40,13 +40,13 @@ class EcdsaKeypair {
   // DeriveHard returns the child for `chain_code`:
   // seed' = blake2_256(SCALE(("Secp256k1HDKD", seed, chain_code))). Fails if seed' is not a valid
   // key.
-  Result<EcdsaKeypair> DeriveHard(const ChainCode& chain_code) const;
+  base::Result<EcdsaKeypair> DeriveHard(const ChainCode& chain_code) const;
 
  private:
-  EcdsaKeypair(SecretBytes secret, const EcdsaPublic& public_key)
+  EcdsaKeypair(base::SecretBytes secret, const EcdsaPublic& public_key)
       : secret_(std::move(secret)), public_(public_key) {}
 
-  SecretBytes secret_;
+  base::SecretBytes secret_;
   EcdsaPublic public_{};
 };
 

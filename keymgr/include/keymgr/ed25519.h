@@ -7,9 +7,9 @@
 #include <span>
 #include <utility>
 
+#include "base/secret_bytes.h"
+#include "base/status.h"
 #include "keymgr/junction.h"
-#include "keymgr/secret_bytes.h"
-#include "keymgr/status.h"
 
 namespace keymgr {
 
@@ -26,7 +26,7 @@ class Ed25519Keypair {
  public:
   // FromSeed builds the keypair of a 32-byte RFC 8032 seed. Fails with kInvalidArgument on a wrong
   // length.
-  static Result<Ed25519Keypair> FromSeed(std::span<const uint8_t> seed);
+  static base::Result<Ed25519Keypair> FromSeed(std::span<const uint8_t> seed);
 
   const Ed25519Public& public_key() const { return public_; }
   // seed returns the 32-byte seed, for custody backends that import it. Never log it.
@@ -39,10 +39,10 @@ class Ed25519Keypair {
   Ed25519Keypair DeriveHard(const ChainCode& chain_code) const;
 
  private:
-  Ed25519Keypair(SecretBytes secret, const Ed25519Public& public_key)
+  Ed25519Keypair(base::SecretBytes secret, const Ed25519Public& public_key)
       : secret_(std::move(secret)), public_(public_key) {}
 
-  SecretBytes secret_;  // libsodium's 64-byte secret key: seed || public
+  base::SecretBytes secret_;  // libsodium's 64-byte secret key: seed || public
   Ed25519Public public_{};
 };
 

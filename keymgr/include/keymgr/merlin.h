@@ -8,10 +8,6 @@
 
 namespace keymgr {
 
-// KeccakF1600 applies the 24-round Keccak-f[1600] permutation to `state` in place (lanes
-// little-endian).
-void KeccakF1600(std::array<uint64_t, 25>& state);
-
 // Strobe128 is the subset of STROBE v1.0.2 (security 128, rate 166) that Merlin needs.
 // Copyable (cloning a transcript copies it); wipes its state on destruction. Thread-compatible.
 class Strobe128 {

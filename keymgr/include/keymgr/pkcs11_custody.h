@@ -25,9 +25,9 @@
 #include <utility>
 #include <vector>
 
+#include "base/secret_bytes.h"
+#include "base/status.h"
 #include "keymgr/custody.h"
-#include "keymgr/secret_bytes.h"
-#include "keymgr/status.h"
 
 namespace keymgr {
 
@@ -35,17 +35,17 @@ namespace keymgr {
 // nobody but its owner (mode 0600, 0400 or stricter). A single trailing newline is dropped. Fails
 // with kInvalidArgument if the file is group- or world-accessible or empty, kNotFound if it does
 // not exist. PINs never come from argv.
-Result<SecretBytes> ReadPinFromFile(const std::string& path);
+base::Result<base::SecretBytes> ReadPinFromFile(const std::string& path);
 // ReadPinFromEnv reads a token PIN from the environment variable `name`. Fails with kNotFound if it
 // is unset or empty. The caller should unset the variable afterwards so child processes do not
 // inherit it.
-Result<SecretBytes> ReadPinFromEnv(const std::string& name);
+base::Result<base::SecretBytes> ReadPinFromEnv(const std::string& name);
 
 // Pkcs11Config says which module, token and user PIN to use. Move-only because of the PIN.
 struct Pkcs11Config {
   std::string module_path;  // shared object implementing PKCS#11, loaded with dlopen
   std::string token_label;  // CK_TOKEN_INFO label (trailing blanks ignored)
-  SecretBytes pin;          // user PIN; see ReadPinFromFile / ReadPinFromEnv
+  base::SecretBytes pin;    // user PIN; see ReadPinFromFile / ReadPinFromEnv
   size_t max_sessions = 4;  // upper bound on concurrently open sessions (one per signing thread)
   int64_t (*clock)() =
       nullptr;  // seconds since the epoch for created-at; nullptr means the system clock
@@ -67,41 +67,41 @@ class Pkcs11Custody final : public KeyCustody {
   // Open loads the module, finds the token by label, opens a session and logs in as the user.
   // Fails with kUnavailable on a module that cannot be loaded, an unknown token label, or a
   // rejected PIN.
-  static Result<std::unique_ptr<Pkcs11Custody>> Open(Pkcs11Config config);
+  static base::Result<std::unique_ptr<Pkcs11Custody>> Open(Pkcs11Config config);
   ~Pkcs11Custody() override;
 
   Pkcs11Custody(const Pkcs11Custody&) = delete;
   Pkcs11Custody& operator=(const Pkcs11Custody&) = delete;
 
-  Result<std::vector<KeyInfo>> List() override;
-  Result<KeyInfo> Generate(const KeyTypeId& key_type, Scheme scheme) override;
-  Result<KeyInfo> Import(const KeyTypeId& key_type, const Keypair& pair) override;
-  Status Delete(const KeyId& id) override;
+  base::Result<std::vector<KeyInfo>> List() override;
+  base::Result<KeyInfo> Generate(const base::KeyTypeId& key_type, base::Scheme scheme) override;
+  base::Result<KeyInfo> Import(const base::KeyTypeId& key_type, const Keypair& pair) override;
+  base::Status Delete(const KeyId& id) override;
   // Holds searches the token (one C_FindObjects pass, two for sr25519), so it sees keys that
   // another process stored or deleted; disabled keys count as held.
-  Result<bool> Holds(const KeyId& id) override;
-  Result<std::vector<uint8_t>> Sign(const KeyId& id, Scheme scheme,
-                                    std::span<const uint8_t> message) override;
-  Result<EcdsaSignature> EcdsaSignPrehashed(const KeyId& id,
-                                            std::span<const uint8_t> digest) override;
-  Result<Sr25519VrfSignature> VrfSign(const KeyId& id, const VrfTranscriptData& input,
-                                      const std::optional<VrfTranscriptData>& extra) override;
-  Result<Sr25519VrfPreOutput> VrfPreOutput(const KeyId& id,
-                                           const VrfTranscriptData& input) override;
+  base::Result<bool> Holds(const KeyId& id) override;
+  base::Result<std::vector<uint8_t>> Sign(const KeyId& id, base::Scheme scheme,
+                                          std::span<const uint8_t> message) override;
+  base::Result<EcdsaSignature> EcdsaSignPrehashed(const KeyId& id,
+                                                  std::span<const uint8_t> digest) override;
+  base::Result<Sr25519VrfSignature> VrfSign(const KeyId& id, const VrfTranscriptData& input,
+                                            const std::optional<VrfTranscriptData>& extra) override;
+  base::Result<Sr25519VrfPreOutput> VrfPreOutput(const KeyId& id,
+                                                 const VrfTranscriptData& input) override;
 
   // ListAll returns every key on the token, disabled ones included (KeyInfo::disabled true), for
   // operator tools; signing paths use List. Fails as List does.
-  Result<std::vector<KeyInfo>> ListAll();
+  base::Result<std::vector<KeyInfo>> ListAll();
   // Disable writes the disable marker of `id`, so the key stays on the token (it can be enabled
   // again, backed up or deleted) but signs nothing: in this instance at once, in other processes
   // within their Pkcs11Config::disabled_refresh. Its unwrapped sr25519 secret, if loaded, is wiped.
   // Disabling a disabled key succeeds and changes nothing. Fails with kNotFound if the token holds
   // no key `id`.
-  Status Disable(const KeyId& id);
+  base::Status Disable(const KeyId& id);
   // Enable removes the disable marker of `id`; the key signs again (in other processes within their
   // disabled_refresh). Enabling an enabled key succeeds and changes nothing. Fails with kNotFound
   // if the token holds no key `id`.
-  Status Enable(const KeyId& id);
+  base::Status Enable(const KeyId& id);
 
   // BulkImport imports many keys with one scan of the token instead of one per key (a restore of n
   // keys would otherwise read O(n^2) object attributes). It holds this custody's write lock and one
@@ -116,7 +116,8 @@ class Pkcs11Custody final : public KeyCustody {
     // Import stores `pair` under `key_type` as Pkcs11Custody::Import does. With `disabled`, the
     // disable marker is written before the key, so no process ever sees the key able to sign.
     // Fails as Import does, including kInvalidArgument for a key already on the token.
-    Result<KeyInfo> Import(const KeyTypeId& key_type, const Keypair& pair, bool disabled);
+    base::Result<KeyInfo> Import(const base::KeyTypeId& key_type, const Keypair& pair,
+                                 bool disabled);
 
     struct State;
 
@@ -126,7 +127,7 @@ class Pkcs11Custody final : public KeyCustody {
     std::unique_ptr<State> state_;
   };
   // BeginBulkImport scans the token once for the keys already stored. Fails as List does.
-  Result<std::unique_ptr<BulkImport>> BeginBulkImport();
+  base::Result<std::unique_ptr<BulkImport>> BeginBulkImport();
 
   // ExportSr25519SecretForBackup unwraps the HSM-wrapped sr25519 key `id` and returns a copy of its
   // canonical 64-byte secret, for an encrypted backup (`signerctl keys backup`). This adds no
@@ -134,11 +135,11 @@ class Pkcs11Custody final : public KeyCustody {
   // no counterpart, because their private keys are non-extractable. Fails with kNotFound if `id` is
   // not an sr25519 key on the token, and as signing would on a faulty or mismatching wrapped blob.
   // The caller owns and wipes the result.
-  Result<SecretBytes> ExportSr25519SecretForBackup(const KeyId& id);
+  base::Result<base::SecretBytes> ExportSr25519SecretForBackup(const KeyId& id);
   // ExportAllSr25519SecretsForBackup does the same for every HSM-wrapped sr25519 key in one pass
   // over the token (a backup of many keys would otherwise search the token once per key). Fails,
   // returning nothing, if any wrapped blob cannot be unwrapped or does not match its label.
-  Result<std::vector<std::pair<KeyId, SecretBytes>>> ExportAllSr25519SecretsForBackup();
+  base::Result<std::vector<std::pair<KeyId, base::SecretBytes>>> ExportAllSr25519SecretsForBackup();
 
   // UnloadSecrets wipes every unwrapped sr25519 secret held in memory; the next use unwraps again.
   void UnloadSecrets();

@@ -11,10 +11,10 @@
 #include <utility>
 #include <vector>
 
+#include "base/secret_bytes.h"
+#include "base/status.h"
 #include "keymgr/junction.h"
 #include "keymgr/merlin.h"
-#include "keymgr/secret_bytes.h"
-#include "keymgr/status.h"
 
 namespace keymgr {
 
@@ -47,7 +47,7 @@ struct Sr25519VrfSignature {
   std::array<uint8_t, kSr25519VrfProofSize> proof{};
 
   std::array<uint8_t, kSr25519VrfSignatureSize> Serialize() const;
-  static Result<Sr25519VrfSignature> Parse(std::span<const uint8_t> bytes);
+  static base::Result<Sr25519VrfSignature> Parse(std::span<const uint8_t> bytes);
 };
 
 // Sr25519Keypair holds a canonical 64-byte secret in SecretBytes and its public key.
@@ -56,10 +56,10 @@ class Sr25519Keypair {
  public:
   // FromMiniSecret expands a 32-byte mini-secret in Ed25519 mode (as Substrate does).
   // Fails with kInvalidArgument on a wrong length.
-  static Result<Sr25519Keypair> FromMiniSecret(std::span<const uint8_t> mini_secret);
+  static base::Result<Sr25519Keypair> FromMiniSecret(std::span<const uint8_t> mini_secret);
   // FromSecret loads a canonical 64-byte secret (scalar || nonce). Fails with kInvalidArgument on a
   // wrong length or a non-canonical scalar.
-  static Result<Sr25519Keypair> FromSecret(std::span<const uint8_t> secret);
+  static base::Result<Sr25519Keypair> FromSecret(std::span<const uint8_t> secret);
 
   const Sr25519Public& public_key() const { return public_; }
   // secret returns the canonical 64-byte secret, for custody backends that wrap it. Never log it.
@@ -83,10 +83,10 @@ class Sr25519Keypair {
   Sr25519VrfPreOutput VrfPreOutput(const MerlinTranscript& input) const;
 
  private:
-  Sr25519Keypair(SecretBytes secret, const Sr25519Public& public_key)
+  Sr25519Keypair(base::SecretBytes secret, const Sr25519Public& public_key)
       : secret_(std::move(secret)), public_(public_key) {}
 
-  SecretBytes secret_;
+  base::SecretBytes secret_;
   Sr25519Public public_{};
 };
 
@@ -99,8 +99,8 @@ class Sr25519Keypair {
 
 // Sr25519DeriveSoftPublic derives a soft child public key without the secret.
 // Fails with kInvalidArgument if `public_key` is not a valid ristretto255 encoding.
-Result<Sr25519Public> Sr25519DeriveSoftPublic(std::span<const uint8_t> public_key,
-                                              const ChainCode& chain_code);
+base::Result<Sr25519Public> Sr25519DeriveSoftPublic(std::span<const uint8_t> public_key,
+                                                    const ChainCode& chain_code);
 
 // Sr25519VrfVerify returns true only if `signature` is a valid DLEQ proof that signature.pre_output
 // is the VRF pre-output of `input` under `public_key`. Thread-safe.
@@ -111,9 +111,10 @@ Result<Sr25519Public> Sr25519DeriveSoftPublic(std::span<const uint8_t> public_ke
 
 // Sr25519VrfMakeBytes returns `out_len` VRF output bytes for `context` (schnorrkel make_bytes) from
 // a pre-output for `input` under `public_key`. Fails with kInvalidArgument on an invalid point.
-Result<std::vector<uint8_t>> Sr25519VrfMakeBytes(std::span<const uint8_t> public_key,
-                                                 const MerlinTranscript& input,
-                                                 const Sr25519VrfPreOutput& pre_output,
-                                                 std::span<const uint8_t> context, size_t out_len);
+base::Result<std::vector<uint8_t>> Sr25519VrfMakeBytes(std::span<const uint8_t> public_key,
+                                                       const MerlinTranscript& input,
+                                                       const Sr25519VrfPreOutput& pre_output,
+                                                       std::span<const uint8_t> context,
+                                                       size_t out_len);
 
 }  // namespace keymgr

@@ -4,9 +4,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/secret_bytes.h"
+#include "base/status.h"
 #include "keymgr/junction.h"
-#include "keymgr/secret_bytes.h"
-#include "keymgr/status.h"
 
 namespace keymgr {
 
@@ -18,19 +18,19 @@ inline constexpr std::string_view kDevPhrase =
 // ParsedSuri is a SURI split into its parts. The phrase (or 0x seed text) and the password are
 // secret and held in SecretBytes (ASCII, not NUL-terminated). Move-only.
 struct ParsedSuri {
-  SecretBytes phrase;  // the dev phrase if the SURI had none
+  base::SecretBytes phrase;  // the dev phrase if the SURI had none
   std::vector<DeriveJunction> path;
-  SecretBytes password;  // empty if none
+  base::SecretBytes password;  // empty if none
   bool has_password = false;
 };
 
 // ParseSuri splits `suri` per substrate/primitives/core/src/address_uri.rs.
 // Fails with kInvalidArgument on a malformed SURI; the message never repeats secret parts.
-Result<ParsedSuri> ParseSuri(std::string_view suri);
+base::Result<ParsedSuri> ParseSuri(std::string_view suri);
 
 // RootSecretFromSuri returns the 32-byte root secret a parsed SURI names before its path is
 // applied: the decoded 0x seed (the password is then ignored, as in Substrate), or the BIP-39
 // mini-secret.
-Result<SecretBytes> RootSecretFromSuri(const ParsedSuri& suri);
+base::Result<base::SecretBytes> RootSecretFromSuri(const ParsedSuri& suri);
 
 }  // namespace keymgr

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "keymgr/status.h"
+#include "base/status.h"
 
 namespace signer {
 
@@ -93,11 +93,10 @@ struct SignerConfig {
 // ParseSignerConfig parses YAML (JSON is YAML too). `base_dir` resolves relative paths. Fails with
 // kInvalidArgument naming the offending field on malformed text, an unknown field (a typo must not
 // silently become a default), a missing required field, a wrong type, or a bad value.
-keymgr::Result<SignerConfig> ParseSignerConfig(std::string_view json_text,
-                                               std::string_view base_dir);
+base::Result<SignerConfig> ParseSignerConfig(std::string_view json_text, std::string_view base_dir);
 
 // LoadSignerConfig reads and parses `path` (at most 1 MiB). Fails with kNotFound if it cannot be
 // read, otherwise as ParseSignerConfig.
-keymgr::Result<SignerConfig> LoadSignerConfig(const std::string& path);
+base::Result<SignerConfig> LoadSignerConfig(const std::string& path);
 
 }  // namespace signer

@@ -48,7 +48,7 @@ Classification ClassifyPara(std::span<const uint8_t> message,
                             std::optional<std::span<const uint8_t>> preimage);
 
 // Classify dispatches on key type; every non-slashable key type is kUnprotected. Thread-safe.
-Classification Classify(const KeyType& key_type, std::span<const uint8_t> message,
+Classification Classify(const base::KeyTypeId& key_type, std::span<const uint8_t> message,
                         std::optional<std::span<const uint8_t>> preimage);
 
 // MayBeMessageOf is true when a signature on `message` could be a message that the rule of the
@@ -57,7 +57,7 @@ Classification Classify(const KeyType& key_type, std::span<const uint8_t> messag
 // a key type that is not slashable. The answer depends on the message's shape only, never on
 // whether it decodes: a request that names another key type of the same public key is judged by
 // `role`'s rule whenever this is true. Pure; thread-safe.
-bool MayBeMessageOf(const KeyType& role, std::span<const uint8_t> message);
+bool MayBeMessageOf(const base::KeyTypeId& role, std::span<const uint8_t> message);
 
 // kDisputeValid and kDisputeInvalid are the one-byte digests of the dispute domain.
 inline constexpr uint8_t kDisputeValid = 1;

@@ -7,8 +7,8 @@
 #include <optional>
 #include <span>
 
+#include "base/status.h"
 #include "slashing/history_store.h"
-#include "slashing/status.h"
 #include "slashing/types.h"
 
 namespace slashing {
@@ -19,13 +19,14 @@ inline constexpr uint8_t kStoreFormatVersion = 1;
 // BindGenesis ties a store to one chain: an empty store records `genesis` (synced); a store bound
 // to another genesis hash, or written in an unknown format, fails with kFailedPrecondition.
 // Not safe to run concurrently with writers of the same store.
-Status BindGenesis(HistoryStore& store, const Hash256& genesis);
+base::Status BindGenesis(HistoryStore& store, const base::Hash256& genesis);
 // ReadGenesis returns the bound genesis hash, nullopt for an unbound store.
-Result<std::optional<Hash256>> ReadGenesis(HistoryStore& store);
+base::Result<std::optional<base::Hash256>> ReadGenesis(HistoryStore& store);
 
 // ReadWatermark returns the watermark of (public key, domain), nullopt if none.
-Result<std::optional<Watermark>> ReadWatermark(HistoryStore& store,
-                                               std::span<const uint8_t> public_key, Domain domain);
+base::Result<std::optional<Watermark>> ReadWatermark(HistoryStore& store,
+                                                     std::span<const uint8_t> public_key,
+                                                     Domain domain);
 
 struct PruneReport {
   uint64_t keys = 0;             // public keys whose watermark was raised
@@ -36,11 +37,11 @@ struct PruneReport {
 // then deletes that domain's records below it. The watermarks are synced first, the deletions
 // second (as Web3Signer's pruner does), so a crash in between leaves refusing watermarks rather
 // than a forgotten position. Not safe to run concurrently with writers of the same store.
-Result<PruneReport> PruneBelow(HistoryStore& store, Domain domain, const Watermark& below);
+base::Result<PruneReport> PruneBelow(HistoryStore& store, Domain domain, const Watermark& below);
 
 // HistorySummary is what `signerctl history inspect` prints.
 struct HistorySummary {
-  std::optional<Hash256> genesis;
+  std::optional<base::Hash256> genesis;
   uint64_t public_keys = 0;
   std::map<Domain, uint64_t> records;     // records per domain
   std::map<Domain, uint64_t> conflicted;  // conflicted positions per domain
@@ -50,6 +51,6 @@ struct HistorySummary {
 };
 
 // Summarize walks the whole store. kCorruption if any key or value does not decode.
-Result<HistorySummary> Summarize(HistoryStore& store);
+base::Result<HistorySummary> Summarize(HistoryStore& store);
 
 }  // namespace slashing

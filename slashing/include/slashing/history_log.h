@@ -9,8 +9,8 @@
 #include <span>
 #include <vector>
 
+#include "base/status.h"
 #include "slashing/history_store.h"
-#include "slashing/status.h"
 #include "slashing/types.h"
 
 namespace slashing {
@@ -25,9 +25,9 @@ class HistoryLog {
   // verdict per claim, and if every verdict is allowed the new claims are durably recorded before
   // it returns; if any is refused nothing is recorded. A failed Status means nothing may be
   // assumed recorded and the caller must not sign.
-  virtual Result<std::vector<Verdict>> CheckAndRecord(std::span<const uint8_t> public_key,
-                                                      std::span<const Claim> claims,
-                                                      uint64_t now_unix_ms) = 0;
+  virtual base::Result<std::vector<Verdict>> CheckAndRecord(std::span<const uint8_t> public_key,
+                                                            std::span<const Claim> claims,
+                                                            uint64_t now_unix_ms) = 0;
 };
 
 // EvaluateClaim is the one rule, shared by every HistoryLog: below the watermark is refused; then a
@@ -53,9 +53,9 @@ class LocalHistoryLog : public HistoryLog {
  public:
   explicit LocalHistoryLog(HistoryStore& store, LocalHistoryLogOptions options = {});
 
-  Result<std::vector<Verdict>> CheckAndRecord(std::span<const uint8_t> public_key,
-                                              std::span<const Claim> claims,
-                                              uint64_t now_unix_ms) override;
+  base::Result<std::vector<Verdict>> CheckAndRecord(std::span<const uint8_t> public_key,
+                                                    std::span<const Claim> claims,
+                                                    uint64_t now_unix_ms) override;
 
   // GroupStats reports how many groups were committed and how many callers they served.
   struct GroupStats {

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "slashing/status.h"
+#include "base/status.h"
 
 namespace slashing {
 
@@ -29,13 +29,13 @@ class HistoryStore {
   virtual ~HistoryStore() = default;
 
   // Get returns the value, nullopt if absent, or kIoError if the read failed.
-  virtual Result<std::optional<std::string>> Get(std::string_view key) = 0;
+  virtual base::Result<std::optional<std::string>> Get(std::string_view key) = 0;
   // WriteSynced applies every write of `batch` atomically and returns only once it is on stable
   // storage (fsync). On failure nothing may be assumed durable: callers must not report success.
-  virtual Status WriteSynced(const StoreBatch& batch) = 0;
+  virtual base::Status WriteSynced(const StoreBatch& batch) = 0;
   // Scan visits keys starting with `prefix` in byte order until `visit` returns false. Fails with
   // kIoError if iteration failed. `visit` must not call back into the store.
-  virtual Status Scan(
+  virtual base::Status Scan(
       std::string_view prefix,
       const std::function<bool(std::string_view key, std::string_view value)>& visit) = 0;
 };
@@ -45,10 +45,10 @@ class HistoryStore {
 // Thread-safe.
 class MemoryHistoryStore : public HistoryStore {
  public:
-  Result<std::optional<std::string>> Get(std::string_view key) override;
-  Status WriteSynced(const StoreBatch& batch) override;
-  Status Scan(std::string_view prefix,
-              const std::function<bool(std::string_view, std::string_view)>& visit) override;
+  base::Result<std::optional<std::string>> Get(std::string_view key) override;
+  base::Status WriteSynced(const StoreBatch& batch) override;
+  base::Status Scan(std::string_view prefix,
+                    const std::function<bool(std::string_view, std::string_view)>& visit) override;
 
   // SetFailWrites makes every following WriteSynced fail with kIoError and change nothing.
   void SetFailWrites(bool fail);

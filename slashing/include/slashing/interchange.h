@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/status.h"
 #include "slashing/history_store.h"
-#include "slashing/status.h"
 #include "slashing/types.h"
 
 namespace slashing {
@@ -40,7 +40,7 @@ struct InterchangeKey {
 };
 
 struct Interchange {
-  Hash256 genesis_hash{};
+  base::Hash256 genesis_hash{};
   std::vector<InterchangeKey> keys;
   friend bool operator==(const Interchange&, const Interchange&) = default;
 };
@@ -48,7 +48,7 @@ struct Interchange {
 // ParseInterchange parses untrusted JSON strictly: unknown fields, wrong types, malformed hex or
 // decimal strings, out-of-range sizes and duplicate keys/domains/positions all fail with
 // kInvalidArgument. Never throws. Thread-safe.
-Result<Interchange> ParseInterchange(std::string_view json);
+base::Result<Interchange> ParseInterchange(std::string_view json);
 // SerializeInterchange writes the canonical JSON form (what ParseInterchange accepts).
 std::string SerializeInterchange(const Interchange& interchange);
 
@@ -61,8 +61,8 @@ struct ExportWindow {
 
 // ExportHistory reads the store (bound to `genesis`, else kFailedPrecondition) into an
 // Interchange. Not safe concurrently with writers of the same store.
-Result<Interchange> ExportHistory(HistoryStore& store, const Hash256& genesis,
-                                  const ExportWindow& window = {});
+base::Result<Interchange> ExportHistory(HistoryStore& store, const base::Hash256& genesis,
+                                        const ExportWindow& window = {});
 
 struct ImportReport {
   uint64_t records_added = 0;      // positions that were new to the store
@@ -77,7 +77,7 @@ struct ImportReport {
 // from then on); watermarks move to the maximum. A file for another genesis hash, or a store bound
 // to another one, fails with kFailedPrecondition and changes nothing. Not safe concurrently with
 // writers of the same store.
-Result<ImportReport> ImportHistory(HistoryStore& store, const Hash256& genesis,
-                                   const Interchange& interchange);
+base::Result<ImportReport> ImportHistory(HistoryStore& store, const base::Hash256& genesis,
+                                         const Interchange& interchange);
 
 }  // namespace slashing

@@ -6,10 +6,10 @@
 #include <span>
 #include <vector>
 
+#include "base/status.h"
 #include "slashing/classify.h"
 #include "slashing/clock.h"
 #include "slashing/history_log.h"
-#include "slashing/status.h"
 #include "slashing/types.h"
 
 namespace slashing {
@@ -18,7 +18,8 @@ namespace slashing {
 // every slashable key type. A preimage that does not hash to the message is refused whatever the
 // policy says: it proves the request lies about what is being signed.
 struct ProtectionPolicy {
-  std::vector<KeyType> allow_unrecognised;  // slashable key types that may sign unrecognised bytes
+  std::vector<base::KeyTypeId>
+      allow_unrecognised;  // slashable key types that may sign unrecognised bytes
 };
 
 // SignRequest borrows the bytes of one sign request; they must outlive Decide().
@@ -28,11 +29,11 @@ struct ProtectionPolicy {
 // custody also holds `public_key` (the caller need only list those for which MayBeMessageOf is
 // true). Each of them judges the message as if the request had named it.
 struct SignRequest {
-  KeyType key_type{};
+  base::KeyTypeId key_type{};
   std::span<const uint8_t> public_key;
   std::span<const uint8_t> message;
   std::optional<std::span<const uint8_t>> preimage;
-  std::vector<KeyType> other_roles = {};
+  std::vector<base::KeyTypeId> other_roles = {};
 };
 
 // Decision is the verdict plus what it was about. For a refusal `claim` is the claim that was
@@ -47,7 +48,7 @@ struct Decision {
 // DecisionEvent is what metrics see for one Decide call. `domain` is empty for unprotected or
 // unclassifiable requests; `verdict` is empty when Decide failed with a Status.
 struct DecisionEvent {
-  KeyType key_type{};
+  base::KeyTypeId key_type{};
   std::optional<Domain> domain;
   std::optional<Verdict> verdict;
   std::chrono::nanoseconds latency{0};
@@ -74,10 +75,10 @@ class Protector {
   // allows unrecognised messages for that role), and the claims of all of them are checked and
   // recorded together. Allowed-new decisions are durable when this returns. A failed Status
   // (kIoError, kCorruption, kInvalidArgument for a malformed public key) means: do not sign.
-  Result<Decision> Decide(const SignRequest& request);
+  base::Result<Decision> Decide(const SignRequest& request);
 
  private:
-  Result<Decision> DecideUnobserved(const SignRequest& request);
+  base::Result<Decision> DecideUnobserved(const SignRequest& request);
 
   HistoryLog& log_;
   Clock& clock_;

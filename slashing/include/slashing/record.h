@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "slashing/status.h"
+#include "base/status.h"
 #include "slashing/types.h"
 
 namespace slashing {
@@ -41,7 +41,7 @@ struct RecordKey {
 
 std::string EncodeRecordKey(const RecordKey& key);
 // DecodeRecordKey fails with kCorruption on anything EncodeRecordKey could not have produced.
-Result<RecordKey> DecodeRecordKey(std::string_view bytes);
+base::Result<RecordKey> DecodeRecordKey(std::string_view bytes);
 // RecordKeyPrefix is the prefix of every record of one public key (and domain, if given).
 std::string RecordKeyPrefix(std::span<const uint8_t> public_key, std::optional<Domain> domain);
 // kRecordKeyTag / kWatermarkKeyTag / kMetaKeyTag are the first byte of each kind of key.
@@ -52,7 +52,7 @@ inline constexpr char kMetaKeyTag = 'M';
 std::string EncodeRecordValue(const StoredRecord& record);
 // DecodeRecordValue is strict: known version, known flags, bounded and distinct digests, no
 // trailing bytes. Anything else is kCorruption.
-Result<StoredRecord> DecodeRecordValue(std::string_view bytes);
+base::Result<StoredRecord> DecodeRecordValue(std::string_view bytes);
 
 // WatermarkKey: one per (public key, domain).
 std::string EncodeWatermarkKey(std::span<const uint8_t> public_key, Domain domain);
@@ -60,9 +60,9 @@ struct WatermarkKey {
   std::vector<uint8_t> public_key;
   Domain domain = Domain::kBabe;
 };
-Result<WatermarkKey> DecodeWatermarkKey(std::string_view bytes);
+base::Result<WatermarkKey> DecodeWatermarkKey(std::string_view bytes);
 std::string EncodeWatermarkValue(const Watermark& watermark);
-Result<Watermark> DecodeWatermarkValue(std::string_view bytes);
+base::Result<Watermark> DecodeWatermarkValue(std::string_view bytes);
 
 // Meta keys: the store's format version and the chain genesis hash it protects.
 std::string MetaFormatKey();

@@ -43,16 +43,16 @@ struct RocksDbStoreOptions {
 class RocksDbStore : public HistoryStore {
  public:
   // Open opens or creates the database in `directory`. kBusy if locked, kIoError otherwise.
-  static Result<std::unique_ptr<RocksDbStore>> Open(const std::string& directory,
-                                                    const RocksDbStoreOptions& options);
+  static base::Result<std::unique_ptr<RocksDbStore>> Open(const std::string& directory,
+                                                          const RocksDbStoreOptions& options);
   ~RocksDbStore() override;
   RocksDbStore(const RocksDbStore&) = delete;
   RocksDbStore& operator=(const RocksDbStore&) = delete;
 
-  Result<std::optional<std::string>> Get(std::string_view key) override;
-  Status WriteSynced(const StoreBatch& batch) override;
-  Status Scan(std::string_view prefix,
-              const std::function<bool(std::string_view, std::string_view)>& visit) override;
+  base::Result<std::optional<std::string>> Get(std::string_view key) override;
+  base::Status WriteSynced(const StoreBatch& batch) override;
+  base::Status Scan(std::string_view prefix,
+                    const std::function<bool(std::string_view, std::string_view)>& visit) override;
 
  private:
   struct Impl;

@@ -8,29 +8,17 @@
 #include <string_view>
 #include <vector>
 
+#include "base/substrate_types.h"
+
 namespace slashing {
-
-using Hash256 = std::array<uint8_t, 32>;
-// KeyType is a Substrate KeyTypeId: four ASCII bytes such as "babe" or "gran".
-using KeyType = std::array<uint8_t, 4>;
-
-// MakeKeyType turns a four-character literal into a KeyType.
-constexpr KeyType MakeKeyType(const char (&id)[5]) {
-  return {static_cast<uint8_t>(id[0]), static_cast<uint8_t>(id[1]), static_cast<uint8_t>(id[2]),
-          static_cast<uint8_t>(id[3])};
-}
-inline constexpr KeyType kKeyTypeBabe = MakeKeyType("babe");
-inline constexpr KeyType kKeyTypeGrandpa = MakeKeyType("gran");
-inline constexpr KeyType kKeyTypeBeefy = MakeKeyType("beef");
-inline constexpr KeyType kKeyTypePara = MakeKeyType("para");
 
 // kSlashableKeyTypes are the key types whose signatures can be slashed: each has a classifier, and
 // messages for them must be classified or explicitly allowed by policy.
-inline constexpr KeyType kSlashableKeyTypes[] = {kKeyTypeBabe, kKeyTypeGrandpa, kKeyTypeBeefy,
-                                                 kKeyTypePara};
+inline constexpr base::KeyTypeId kSlashableKeyTypes[] = {base::kKeyTypeBabe, base::kKeyTypeGrandpa,
+                                                         base::kKeyTypeBeefy, base::kKeyTypePara};
 
 // IsSlashableKeyType is true for the key types in kSlashableKeyTypes.
-bool IsSlashableKeyType(const KeyType& key_type);
+bool IsSlashableKeyType(const base::KeyTypeId& key_type);
 
 // Domain is where one rule applies: per (public key, domain), one digest per position. The values
 // are stored on disk (docs/history-format.md): never renumber them.
@@ -57,7 +45,7 @@ std::optional<Domain> DomainFromByte(uint8_t value);
 struct Position {
   uint64_t major = 0;
   uint64_t minor = 0;
-  Hash256 candidate{};
+  base::Hash256 candidate{};
 
   friend bool operator==(const Position&, const Position&) = default;
   friend auto operator<=>(const Position&, const Position&) = default;

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "keymgr/status.h"
+#include "base/status.h"
 
 namespace tls {
 
@@ -25,8 +25,7 @@ struct CertificateInfo {
 
 // InspectCertificate reads the first certificate of `pem_or_der` (PEM text or DER bytes).
 // Fails with kInvalidArgument if there is no readable certificate.
-[[nodiscard]] keymgr::Result<CertificateInfo> InspectCertificate(
-    std::span<const uint8_t> pem_or_der);
+[[nodiscard]] base::Result<CertificateInfo> InspectCertificate(std::span<const uint8_t> pem_or_der);
 
 // DaysUntilExpiry is the time from `now` to `info.not_after` in days, fractional; negative once
 // the certificate has expired. Meant for a gauge such as signer_tls_certificate_expiry_days.
@@ -43,14 +42,14 @@ inline constexpr size_t kMaxIdentityLength = 256;
 // IdentityFromCertificate applies the identity rule to a certificate given as PEM or DER (the
 // first certificate of a PEM chain). Fails with kInvalidArgument when the certificate is unreadable
 // or has no identity.
-[[nodiscard]] keymgr::Result<std::string> IdentityFromCertificate(
+[[nodiscard]] base::Result<std::string> IdentityFromCertificate(
     std::span<const uint8_t> pem_or_der);
 
 // IdentityFromNames applies the same rule to names already extracted, as gRPC's AuthContext
 // exposes them: every `x509_common_name` value and every `x509_subject_alternative_name` value in
 // order. Prefer IdentityFromCertificate when the certificate itself is available: gRPC's SAN
 // property loses the entry types, so here any SAN value counts.
-[[nodiscard]] keymgr::Result<std::string> IdentityFromNames(
+[[nodiscard]] base::Result<std::string> IdentityFromNames(
     std::span<const std::string> common_names, std::span<const std::string> alternative_names);
 
 }  // namespace tls

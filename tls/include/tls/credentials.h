@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <string>
 
-#include "keymgr/secret_bytes.h"
-#include "keymgr/status.h"
+#include "base/secret_bytes.h"
+#include "base/status.h"
 #include "tls/certificate.h"
 
 namespace tls {
@@ -25,7 +25,7 @@ struct ServerCredentialFiles {
 // ServerCredentials is a checked set of credentials, ready for gRPC.
 struct ServerCredentials {
   std::string certificate_chain_pem;
-  keymgr::SecretBytes private_key_pem;  // PEM text followed by one NUL byte, in guarded memory
+  base::SecretBytes private_key_pem;  // PEM text followed by one NUL byte, in guarded memory
   std::string client_ca_pem;
   CertificateInfo server;  // the leaf certificate
   CertificateInfo ca;      // the CA certificate the leaf chains to
@@ -37,7 +37,7 @@ struct ServerCredentials {
 // Fails with kNotFound if a file is missing; kInvalidArgument with a message naming the file and
 // the reason (bad PEM, key mismatch, unknown issuer, expired, not yet valid, loose key-file
 // permissions); kUnavailable for other I/O errors. Never puts key material in a message.
-[[nodiscard]] keymgr::Result<ServerCredentials> LoadServerCredentials(
+[[nodiscard]] base::Result<ServerCredentials> LoadServerCredentials(
     const ServerCredentialFiles& files,
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "keymgr/status.h"
+#include "base/status.h"
 
 namespace tls {
 
@@ -61,6 +61,6 @@ inline constexpr char kServerKeyFile[] = "server.key";
 // Fails with kInvalidArgument for a bad option or, unless `overwrite`, if any of the files already
 // exists (nothing is written then); kUnavailable for I/O errors; kInternal if OpenSSL fails. A
 // failure part-way may leave some new files beside old ones; rerun with `overwrite`.
-[[nodiscard]] keymgr::Result<DevPkiFiles> CreateDevPki(const DevPkiOptions& options);
+[[nodiscard]] base::Result<DevPkiFiles> CreateDevPki(const DevPkiOptions& options);
 
 }  // namespace tls

@@ -13,7 +13,7 @@
 #include <mutex>
 #include <string>
 
-#include "keymgr/status.h"
+#include "base/status.h"
 #include "tls/certificate.h"
 #include "tls/credentials.h"
 
@@ -34,7 +34,7 @@ class ReloadableServerCredentials {
  public:
   // Create loads and checks `files` (see LoadServerCredentials). Fails with that function's
   // status; nothing is created then.
-  [[nodiscard]] static keymgr::Result<std::unique_ptr<ReloadableServerCredentials>> Create(
+  [[nodiscard]] static base::Result<std::unique_ptr<ReloadableServerCredentials>> Create(
       ServerCredentialFiles files);
 
   ~ReloadableServerCredentials();
@@ -52,7 +52,7 @@ class ReloadableServerCredentials {
   // status says why (the caller logs it). Safe to call from any thread, at any time, but not from
   // inside an asynchronous signal handler (it reads files, allocates and locks): call it from the
   // thread that receives SIGHUP through sigwait or a self-pipe.
-  [[nodiscard]] keymgr::Status Reload();
+  [[nodiscard]] base::Status Reload();
 
   // ServerCertificate and CaCertificate describe the current credentials, for expiry metrics.
   CertificateInfo ServerCertificate() const;
@@ -89,7 +89,7 @@ struct ClientCredentialFiles {
 // demo client). Fails with kNotFound for a missing file, kInvalidArgument for bad PEM, loose key
 // permissions or a key that does not match the certificate. The server name is checked against the
 // server certificate by gRPC as usual.
-[[nodiscard]] keymgr::Result<std::shared_ptr<grpc::ChannelCredentials>> ClientChannelCredentials(
+[[nodiscard]] base::Result<std::shared_ptr<grpc::ChannelCredentials>> ClientChannelCredentials(
     const ClientCredentialFiles& files);
 
 // RequireTls13ForNewTlsContexts makes every OpenSSL TLS context created afterwards in this
@@ -99,7 +99,7 @@ struct ClientCredentialFiles {
 // channels and any other TLS the process opens later. Idempotent and thread-safe; the first call's
 // status is returned by every call. Fails with kInternal if OpenSSL rejects the configuration or a
 // probe context still allows TLS 1.2 (then nothing may be served).
-[[nodiscard]] keymgr::Status RequireTls13ForNewTlsContexts();
+[[nodiscard]] base::Status RequireTls13ForNewTlsContexts();
 
 // PeerIdentity returns the identity (see the rule in tls/certificate.h) of the client of a call on
 // a listener made by ReloadableServerCredentials, e.g. from
@@ -107,6 +107,6 @@ struct ClientCredentialFiles {
 // `x509_pem_cert` property when present and falls back to the `x509_common_name` and
 // `x509_subject_alternative_name` properties. Fails with kInvalidArgument if the peer is not
 // authenticated or the certificate has no usable identity: deny the call then.
-[[nodiscard]] keymgr::Result<std::string> PeerIdentity(const grpc::AuthContext& context);
+[[nodiscard]] base::Result<std::string> PeerIdentity(const grpc::AuthContext& context);
 
 }  // namespace tls

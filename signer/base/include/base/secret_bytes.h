@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <span>
 
-namespace keymgr {
+namespace base {
 
 // SecretBytes owns a fixed-size buffer allocated with libsodium's sodium_malloc: guard pages around
 // it, mlock'ed so it is never swapped, and zeroed with sodium_memzero before it is freed.
@@ -47,4 +47,4 @@ class SecretBytes {
 // temporaries.
 void Wipe(std::span<uint8_t> bytes);
 
-}  // namespace keymgr
+}  // namespace base

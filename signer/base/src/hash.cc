@@ -1,12 +1,12 @@
 // BLAKE2b and SHA-512 via libsodium, PBKDF2-HMAC-SHA512 via OpenSSL (Keccak256 is in keccak.cc).
-#include "keymgr/hash.h"
+#include "base/hash.h"
 
 #include <openssl/evp.h>
 #include <sodium.h>
 
 #include <climits>
 
-namespace keymgr {
+namespace base {
 namespace {
 
 // GenericHash is unkeyed BLAKE2b with the output length taken from `out`. crypto_generichash only
@@ -61,4 +61,4 @@ Result<SecretBytes> Pbkdf2HmacSha512(std::span<const uint8_t> password,
   return out;
 }
 
-}  // namespace keymgr
+}  // namespace base

@@ -1,9 +1,9 @@
 // Tests for the strict hex codec: round trips, prefixes, case, and malformed input.
-#include "keymgr/hex.h"
+#include "base/hex.h"
 
 #include <gtest/gtest.h>
 
-namespace keymgr {
+namespace base {
 namespace {
 
 TEST(HexTest, EncodesLowerCaseWithoutPrefix) {
@@ -47,4 +47,4 @@ TEST(HexTest, RejectsMalformedInput) {
 }
 
 }  // namespace
-}  // namespace keymgr
+}  // namespace base

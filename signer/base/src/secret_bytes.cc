@@ -1,5 +1,5 @@
 // SecretBytes: guarded allocation, constant-time comparison and wiping through libsodium.
-#include "keymgr/secret_bytes.h"
+#include "base/secret_bytes.h"
 
 #include <sodium.h>
 
@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace keymgr {
+namespace base {
 namespace {
 
 // EnsureSodium initialises libsodium once; sodium_init is thread-safe and idempotent.
@@ -88,4 +88,4 @@ void Wipe(std::span<uint8_t> bytes) {
   }
 }
 
-}  // namespace keymgr
+}  // namespace base

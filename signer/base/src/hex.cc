@@ -1,7 +1,7 @@
 // Strict hex codec: lower-case output, optional 0x prefix on input, no whitespace tolerated.
-#include "keymgr/hex.h"
+#include "base/hex.h"
 
-namespace keymgr {
+namespace base {
 namespace {
 
 int HexDigitValue(char c) {
@@ -44,4 +44,4 @@ Result<std::vector<uint8_t>> HexDecode(std::string_view text) {
   return out;
 }
 
-}  // namespace keymgr
+}  // namespace base

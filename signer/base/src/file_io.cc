@@ -1,5 +1,5 @@
 // Bounded file reads (keys into guarded memory) and atomic writes with exact permissions.
-#include "file_io.h"
+#include "base/file_io.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,7 +9,7 @@
 #include <cstring>
 #include <random>
 
-namespace tls::internal {
+namespace base {
 namespace {
 
 // FileDescriptor closes on scope exit so every early return releases the descriptor.
@@ -40,17 +40,17 @@ class FileDescriptor {
   int fd_;
 };
 
-keymgr::Status IoError(std::string_view action, const std::filesystem::path& path, int error) {
+Status IoError(std::string_view action, const std::filesystem::path& path, int error) {
   std::string message = std::string(action) + " " + path.string() + ": " + std::strerror(error);
   if (error == ENOENT) {
-    return keymgr::Status::NotFound(std::move(message));
+    return Status::NotFound(std::move(message));
   }
-  return keymgr::Status::Unavailable(std::move(message));
+  return Status::Unavailable(std::move(message));
 }
 
 // OpenForRead opens a regular file and stats it, refusing anything too large.
-keymgr::Status OpenForRead(const std::filesystem::path& path, FileDescriptor& out_fd,
-                           struct stat& out_info) {
+Status OpenForRead(const std::filesystem::path& path, FileDescriptor& out_fd,
+                   struct stat& out_info) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
     return IoError("cannot open", path, errno);
@@ -60,16 +60,16 @@ keymgr::Status OpenForRead(const std::filesystem::path& path, FileDescriptor& ou
     return IoError("cannot stat", path, errno);
   }
   if (!S_ISREG(out_info.st_mode)) {
-    return keymgr::Status::InvalidArgument(path.string() + " is not a regular file");
+    return Status::InvalidArgument(path.string() + " is not a regular file");
   }
   if (static_cast<size_t>(out_info.st_size) > kMaxCredentialFileSize) {
-    return keymgr::Status::InvalidArgument(path.string() + " is larger than 1 MiB");
+    return Status::InvalidArgument(path.string() + " is larger than 1 MiB");
   }
-  return keymgr::Status::Ok();
+  return Status::Ok();
 }
 
-keymgr::Status ReadExactly(int fd, const std::filesystem::path& path, uint8_t* out, size_t size,
-                           size_t& out_read) {
+Status ReadExactly(int fd, const std::filesystem::path& path, uint8_t* out, size_t size,
+                   size_t& out_read) {
   out_read = 0;
   while (out_read < size) {
     const ssize_t got = ::read(fd, out + out_read, size - out_read);
@@ -84,11 +84,10 @@ keymgr::Status ReadExactly(int fd, const std::filesystem::path& path, uint8_t* o
     }
     out_read += static_cast<size_t>(got);
   }
-  return keymgr::Status::Ok();
+  return Status::Ok();
 }
 
-keymgr::Status WriteAll(int fd, const std::filesystem::path& path,
-                        std::span<const uint8_t> content) {
+Status WriteAll(int fd, const std::filesystem::path& path, std::span<const uint8_t> content) {
   size_t written = 0;
   while (written < content.size()) {
     const ssize_t put = ::write(fd, content.data() + written, content.size() - written);
@@ -100,21 +99,21 @@ keymgr::Status WriteAll(int fd, const std::filesystem::path& path,
     }
     written += static_cast<size_t>(put);
   }
-  return keymgr::Status::Ok();
+  return Status::Ok();
 }
 
 }  // namespace
 
-keymgr::Result<std::string> ReadPublicFile(const std::filesystem::path& path) {
+Result<std::string> ReadPublicFile(const std::filesystem::path& path) {
   FileDescriptor fd(-1);
   struct stat info = {};
-  if (keymgr::Status status = OpenForRead(path, fd, info); !status.ok()) {
+  if (Status status = OpenForRead(path, fd, info); !status.ok()) {
     return status;
   }
   std::string content(static_cast<size_t>(info.st_size), '\0');
   size_t got = 0;
-  if (keymgr::Status status = ReadExactly(
-          fd.get(), path, reinterpret_cast<uint8_t*>(content.data()), content.size(), got);
+  if (Status status = ReadExactly(fd.get(), path, reinterpret_cast<uint8_t*>(content.data()),
+                                  content.size(), got);
       !status.ok()) {
     return status;
   }
@@ -122,33 +121,33 @@ keymgr::Result<std::string> ReadPublicFile(const std::filesystem::path& path) {
   return content;
 }
 
-keymgr::Result<keymgr::SecretBytes> ReadSecretFile(const std::filesystem::path& path) {
+Result<SecretBytes> ReadSecretFile(const std::filesystem::path& path) {
   FileDescriptor fd(-1);
   struct stat info = {};
-  if (keymgr::Status status = OpenForRead(path, fd, info); !status.ok()) {
+  if (Status status = OpenForRead(path, fd, info); !status.ok()) {
     return status;
   }
   if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    return keymgr::Status::InvalidArgument(
+    return Status::InvalidArgument(
         path.string() +
         " is accessible to group or others; a private key must be mode 0600 or "
         "0400");
   }
   const size_t size = static_cast<size_t>(info.st_size);
-  keymgr::SecretBytes buffer(size + 1);
+  SecretBytes buffer(size + 1);
   size_t got = 0;
-  if (keymgr::Status status = ReadExactly(fd.get(), path, buffer.data(), size, got); !status.ok()) {
+  if (Status status = ReadExactly(fd.get(), path, buffer.data(), size, got); !status.ok()) {
     return status;
   }
   if (got != size) {
-    return keymgr::Status::Unavailable(path.string() + " changed while it was read");
+    return Status::Unavailable(path.string() + " changed while it was read");
   }
   buffer.data()[size] = 0;
   return buffer;
 }
 
-keymgr::Status WriteFileAtomically(const std::filesystem::path& path,
-                                   std::span<const uint8_t> content, mode_t mode) {
+Status WriteFileAtomically(const std::filesystem::path& path, std::span<const uint8_t> content,
+                           mode_t mode) {
   const std::filesystem::path directory =
       path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   std::random_device random;
@@ -159,7 +158,7 @@ keymgr::Status WriteFileAtomically(const std::filesystem::path& path,
   if (fd.get() < 0) {
     return IoError("cannot create", temporary, errno);
   }
-  auto fail = [&](keymgr::Status status) {
+  auto fail = [&](Status status) {
     ::unlink(temporary.c_str());
     return status;
   };
@@ -167,7 +166,7 @@ keymgr::Status WriteFileAtomically(const std::filesystem::path& path,
   if (::fchmod(fd.get(), mode) != 0) {
     return fail(IoError("cannot chmod", temporary, errno));
   }
-  if (keymgr::Status status = WriteAll(fd.get(), temporary, content); !status.ok()) {
+  if (Status status = WriteAll(fd.get(), temporary, content); !status.ok()) {
     return fail(status);
   }
   if (::fsync(fd.get()) != 0) {
@@ -183,7 +182,7 @@ keymgr::Status WriteFileAtomically(const std::filesystem::path& path,
   if (directory_fd.get() < 0 || ::fsync(directory_fd.get()) != 0) {
     return IoError("cannot fsync directory", directory, errno);
   }
-  return keymgr::Status::Ok();
+  return Status::Ok();
 }
 
-}  // namespace tls::internal
+}  // namespace base

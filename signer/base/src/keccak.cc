@@ -6,11 +6,10 @@
 #include <cstring>
 #include <span>
 
-#include "keymgr/hash.h"
-#include "keymgr/merlin.h"
-#include "keymgr/secret_bytes.h"
+#include "base/hash.h"
+#include "base/secret_bytes.h"
 
-namespace keymgr {
+namespace base {
 namespace {
 
 constexpr int kKeccakRounds = 24;
@@ -145,4 +144,4 @@ Hash256 Keccak256(std::span<const uint8_t> data) {
   return digest;
 }
 
-}  // namespace keymgr
+}  // namespace base

@@ -1,13 +1,13 @@
 // Known-answer tests for BLAKE2b-256/512, SHA-512 and PBKDF2-HMAC-SHA512.
-#include "keymgr/hash.h"
+#include "base/hash.h"
 
 #include <gtest/gtest.h>
 
 #include <string_view>
 
-#include "keymgr/hex.h"
+#include "base/hex.h"
 
-namespace keymgr {
+namespace base {
 namespace {
 
 std::span<const uint8_t> Bytes(std::string_view text) {
@@ -106,4 +106,4 @@ TEST(HashTest, Pbkdf2AcceptsEmptyPasswordAndSalt) {
 }
 
 }  // namespace
-}  // namespace keymgr
+}  // namespace base

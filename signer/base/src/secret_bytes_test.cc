@@ -1,5 +1,5 @@
 // Tests for SecretBytes: zeroed allocation, copies, move semantics, constant-time Equals and Wipe.
-#include "keymgr/secret_bytes.h"
+#include "base/secret_bytes.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <type_traits>
 #include <utility>
 
-namespace keymgr {
+namespace base {
 namespace {
 
 static_assert(!std::is_copy_constructible_v<SecretBytes>);
@@ -100,4 +100,4 @@ TEST(SecretBytesTest, WipeZeroesAndToleratesEmpty) {
 }
 
 }  // namespace
-}  // namespace keymgr
+}  // namespace base

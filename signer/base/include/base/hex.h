@@ -7,9 +7,9 @@
 #include <string_view>
 #include <vector>
 
-#include "keymgr/status.h"
+#include "base/status.h"
 
-namespace keymgr {
+namespace base {
 
 // HexEncode returns lower-case hex without a prefix.
 std::string HexEncode(std::span<const uint8_t> bytes);
@@ -18,4 +18,4 @@ std::string HexEncode(std::span<const uint8_t> bytes);
 // Fails with kInvalidArgument on anything else, including whitespace.
 Result<std::vector<uint8_t>> HexDecode(std::string_view text);
 
-}  // namespace keymgr
+}  // namespace base
