@@ -14,8 +14,8 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 state=${SIGNER_CLUSTER_DIR:-$repo/dev-cluster}
 build=${SIGNER_BUILD_DIR:-$repo/build}
-signerd=${SIGNERD:-$build/signer/signerd}
-signerctl=${SIGNERCTL:-$build/signer/signerctl}
+signerd=${SIGNERD:-$build/bin/signerd}
+signerctl=${SIGNERCTL:-$build/bin/signerctl}
 broker_bin=${KAFKA_DEV_BROKER:-$build/kafka/kafka-dev-broker}
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }

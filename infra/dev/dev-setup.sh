@@ -2,7 +2,7 @@
 # Creates a complete development signer in DIR through `signerctl dev init` (kept for scripts that call it).
 #
 # Usage: infra/dev/dev-setup.sh [--port N] DIR
-#   Needs build/signer/signerctl (or SIGNERCTL=path); SIGNER_DEV_PORT sets the default port (7443). A finished
+#   Needs build/bin/signerctl (or SIGNERCTL=path); SIGNER_DEV_PORT sets the default port (7443). A finished
 #   setup is left as is; any other non-empty DIR is refused. Prints signerctl's JSON description on stdout.
 #   Every value made here is for development only: the //Alice keys and the genesis hash are public.
 set -euo pipefail
@@ -24,7 +24,7 @@ if [[ -z $dir ]]; then
 fi
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-signerctl=${SIGNERCTL:-$repo/build/signer/signerctl}
+signerctl=${SIGNERCTL:-$repo/build/bin/signerctl}
 if [[ ! -x $signerctl ]]; then
   echo "dev-setup: $signerctl not found; build the signerctl target first" >&2
   exit 1

@@ -35,13 +35,13 @@ cmake --build build -j "$(nproc)" --target signerd signerctl
 
 dev_dir=${dev_dir:-$repo/dev-signer}
 # Creates the dev signer once (token, PKI, //Alice keys, policy, config); a finished one is left as is.
-build/signer/signerctl dev init --dir "$dev_dir" "${setup_args[@]}"
+build/bin/signerctl dev init --dir "$dev_dir" "${setup_args[@]}"
 # SoftHSM2 finds the dev token through this file; signerd inherits it.
 export SOFTHSM2_CONF=$dev_dir/softhsm2.conf
 
 if ! $smoke; then
-  echo "run.sh: starting signerd (Ctrl-C stops it); try: build/signer/signerctl demo --dev-dir $dev_dir" >&2
-  exec build/signer/signerd --config "$dev_dir/signerd.yaml"
+  echo "run.sh: starting signerd (Ctrl-C stops it); try: build/bin/signerctl demo --dev-dir $dev_dir" >&2
+  exec build/bin/signerd --config "$dev_dir/signerd.yaml"
 fi
 
 # Smoke: the same dev directory, but a copy of the config listening on a free port, so a busy 7443 cannot fail CI.
@@ -60,7 +60,7 @@ trap 'exit 143' TERM
 
 sed 's/^  listen: .*/  listen: "127.0.0.1:0"/' "$dev_dir/signerd.yaml" >"$work/signerd.yaml"
 mkfifo "$work/stdout"
-build/signer/signerd --config "$work/signerd.yaml" >"$work/stdout" 2>"$work/signerd.log" &
+build/bin/signerd --config "$work/signerd.yaml" >"$work/stdout" 2>"$work/signerd.log" &
 signerd_pid=$!
 
 # signerd prints one line once it listens: "signerd listening on 127.0.0.1:PORT".
@@ -75,11 +75,11 @@ target=${first_line#signerd listening on }
 echo "run.sh: signerd (pid $signerd_pid) listening on $target" >&2
 
 status=0
-build/signer/signerctl demo --dev-dir "$dev_dir" --target "$target" || status=$?
+build/bin/signerctl demo --dev-dir "$dev_dir" --target "$target" || status=$?
 if ((status != 0)); then
   echo "run.sh: demo failed (exit $status); signerd's log:" >&2
   cat "$work/signerd.log" >&2
   exit 1
 fi
-build/signer/signerctl audit verify "$dev_dir/audit.jsonl" >/dev/null
+build/bin/signerctl audit verify "$dev_dir/audit.jsonl" >/dev/null
 echo "run.sh: smoke test passed" >&2

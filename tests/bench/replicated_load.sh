@@ -58,7 +58,7 @@ status=0
   "${defaults[@]}" "${load_args[@]}" | tee "$work/replicated.txt" || status=$?
 bash "$repo/infra/dev/cluster.sh" down --keep >/dev/null
 for ((i = 1; i <= signers; i++)); do
-  if ! "$build_dir/signer/signerctl" audit verify "$SIGNER_CLUSTER_DIR/signer-$i/audit.jsonl" >/dev/null; then
+  if ! "$build_dir/bin/signerctl" audit verify "$SIGNER_CLUSTER_DIR/signer-$i/audit.jsonl" >/dev/null; then
     echo "replicated_load.sh: signer-$i's audit log does not verify" >&2
     status=1
   fi

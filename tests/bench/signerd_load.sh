@@ -35,8 +35,8 @@ done
 if $do_build; then
   cmake --build "$build_dir" --target signerd signerctl signerd_load
 fi
-signerd=$build_dir/signer/signerd
-signerctl=$build_dir/signer/signerctl
+signerd=$build_dir/bin/signerd
+signerctl=$build_dir/bin/signerctl
 load=$build_dir/tests/bench/signerd_load
 for program in "$signerd" "$signerctl" "$load"; do
   if [[ ! -x $program ]]; then

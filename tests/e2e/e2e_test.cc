@@ -28,7 +28,7 @@
 #include <thread>
 #include <vector>
 
-#include "audit_log.h"
+#include "audit/audit_log.h"
 #include "base/hash.h"
 #include "base/hex.h"
 #include "keymgr/keypair.h"

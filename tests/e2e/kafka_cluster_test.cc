@@ -34,7 +34,7 @@
 #include <utility>
 #include <vector>
 
-#include "audit_log.h"
+#include "audit/audit_log.h"
 #include "base/hash.h"
 #include "base/hex.h"
 #include "keymgr/keypair.h"

@@ -13,7 +13,7 @@
 #include "kafka/replicated_log.h"
 #include "keymgr/custody.h"
 #include "keymgr/keypair.h"
-#include "pipeline_core.h"
+#include "signerd/pipeline_core.h"
 #include "slashing/history.h"
 #include "slashing/history_store.h"
 #include "test_payloads.h"

@@ -14,7 +14,7 @@ usage: campaign.sh [--seconds N | --runs N] [--corpus-dir DIR] [--targets a,b,..
   --runs N        fuzz each target for N executions instead
   --corpus-dir    where working corpora, crash artifacts, logs and the run history live, outside
                   the repository by default: ${XDG_CACHE_HOME:-~/.cache}/signer-fuzz
-  --targets       only these targets (comma-separated names such as signer_polkadot_js_fuzz)
+  --targets       only these targets (comma-separated names such as keymgr_polkadot_js_fuzz)
   --merge-back    after fuzzing, add the working-corpus inputs that bring new coverage to
                   tests/fuzz/corpus/<target> (libFuzzer -merge=1); off by default so a campaign
                   never changes the checked-in seeds unasked

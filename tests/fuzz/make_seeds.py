@@ -93,7 +93,7 @@ def policy_seeds():
 
 
 def keystore_seeds():
-    target = "signer_keystore_fuzz"
+    target = "keymgr_keystore_fuzz"
     write(target, "name_ed25519", ("6772616e" + ALICE_ED25519.hex()).encode())
     write(target, "name_ecdsa", ("62656566" + ALICE_ECDSA.hex()).encode())
     write(target, "content_dev_suri", b'"//Alice"\n')
@@ -102,7 +102,7 @@ def keystore_seeds():
 
 
 def backup_seeds():
-    target = "signer_backup_fuzz"
+    target = "keymgr_backup_fuzz"
     # Header: magic, version 1, kdf 1 (Argon2id13), aead 1 (XChaCha20-Poly1305), reserved, opslimit,
     # memlimit, salt(16), nonce(24), then ciphertext and tag; the target lowers in-range limits.
     header = b"PRSKBACK" + bytes([1, 1, 1, 0]) + struct.pack("<QQ", 2, 64 << 20) + bytes(16) + bytes(24)
@@ -113,7 +113,7 @@ def backup_seeds():
 
 
 def config_seeds():
-    target = "signer_config_fuzz"
+    target = "signer_common_config_fuzz"
     # The shape infra/dev/dev-setup.sh writes, with the server section of docs/signerd.md.
     signerctl = (
         "signer_id: dev-signer\n"
@@ -145,7 +145,7 @@ def config_seeds():
 
 
 def polkadot_js_seeds():
-    target = "signer_polkadot_js_fuzz"
+    target = "keymgr_polkadot_js_fuzz"
     # The exports @polkadot/keyring 14.0.3 made for the CLI tests (source line in the fixture).
     with open("tests/cli/keys_polkadot_js_fixture.json") as fixture:
         exports = json.load(fixture)["exports"]

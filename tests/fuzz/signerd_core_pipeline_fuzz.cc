@@ -15,8 +15,8 @@
 
 #include "keymgr/custody.h"
 #include "keymgr/keypair.h"
-#include "pipeline_core.h"
 #include "remote_keystore.pb.h"
+#include "signerd/pipeline_core.h"
 #include "slashing/clock.h"
 #include "slashing/history_log.h"
 #include "slashing/history_store.h"

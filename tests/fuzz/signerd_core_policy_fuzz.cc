@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "keymgr/custody.h"
-#include "policy_file.h"
+#include "signerd/policy_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

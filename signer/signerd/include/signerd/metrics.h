@@ -1,0 +1,341 @@
+// Prometheus metrics for signerd: a small registry with text exposition, and signerd's metric set.
+//
+// Thread safety: everything here is thread-safe. Updating a metric is one or two atomic operations;
+// the first use of a new label set takes a lock once. Render runs the scrape hooks and is
+// serialised with itself.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "audit/audit_log.h"
+#include "base/status.h"
+#include "keymgr/custody.h"
+#include "signerd/replication.h"
+#include "slashing/protector.h"
+
+namespace signer {
+
+// Counter only goes up. Set is for counters kept elsewhere and mirrored at scrape time.
+class Counter {
+ public:
+  void Increment(uint64_t amount = 1) { value_.fetch_add(amount, std::memory_order_relaxed); }
+  void Set(uint64_t total) { value_.store(total, std::memory_order_relaxed); }
+  uint64_t value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> value_{0};
+};
+
+// Gauge is a value that goes up and down.
+class Gauge {
+ public:
+  void Set(double value) { value_.store(value, std::memory_order_relaxed); }
+  void Add(double amount) { value_.fetch_add(amount, std::memory_order_relaxed); }
+  double value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<double> value_{0};
+};
+
+// Histogram counts observations into buckets with fixed upper bounds (exposed cumulatively, with
+// `le="+Inf"` added) and keeps their sum.
+class Histogram {
+ public:
+  // `upper_bounds` are strictly increasing and finite; the registry checks that.
+  explicit Histogram(std::shared_ptr<const std::vector<double>> upper_bounds);
+
+  void Observe(double value);
+
+  // Snapshot is a consistent-enough read for exposition: `counts` per bucket (not cumulative),
+  // the last one being +Inf.
+  struct Snapshot {
+    std::vector<uint64_t> counts;
+    double sum = 0;
+  };
+  Snapshot Read() const;
+
+ private:
+  const std::shared_ptr<const std::vector<double>> upper_bounds_;  // shared by the family
+  std::unique_ptr<std::atomic<uint64_t>[]> counts_;
+  std::atomic<double> sum_{0};
+};
+
+// Family is one metric name with its label names; each distinct label-value list is one series.
+// With() returns the series for `label_values` (created on first use); the reference stays valid
+// as long as the registry. A list of the wrong length is a programming error: it returns a series
+// that is never exposed, so a mistake loses a sample instead of corrupting the output.
+template <typename Metric>
+class Family {
+ public:
+  Family(std::string name, std::string help, std::vector<std::string> label_names,
+         std::function<std::unique_ptr<Metric>()> make)
+      : name_(std::move(name)),
+        help_(std::move(help)),
+        label_names_(std::move(label_names)),
+        make_(std::move(make)),
+        discarded_(make_()) {}
+
+  Metric& With(std::initializer_list<std::string_view> label_values) {
+    return With(std::span<const std::string_view>(label_values.begin(), label_values.size()));
+  }
+  Metric& With(std::span<const std::string_view> label_values);
+
+  const std::string& name() const { return name_; }
+  const std::string& help() const { return help_; }
+  const std::vector<std::string>& label_names() const { return label_names_; }
+
+  // ForEach calls `visit(label_values, metric)` for every series, in label order.
+  template <typename Visit>
+  void ForEach(Visit&& visit) const {
+    std::shared_lock lock(mutex_);
+    for (const auto& [values, metric] : series_) {
+      visit(values, *metric);
+    }
+  }
+
+ private:
+  const std::string name_;
+  const std::string help_;
+  const std::vector<std::string> label_names_;
+  const std::function<std::unique_ptr<Metric>()> make_;
+  // LabelsLess lets a lookup by string_views find a stored series without building strings.
+  struct LabelsLess {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return std::lexicographical_compare(
+          a.begin(), a.end(), b.begin(), b.end(),
+          [](std::string_view x, std::string_view y) { return x < y; });
+    }
+  };
+
+  mutable std::shared_mutex mutex_;
+  std::map<std::vector<std::string>, std::unique_ptr<Metric>, LabelsLess> series_;
+  std::unique_ptr<Metric> discarded_;
+};
+
+extern template class Family<Counter>;
+extern template class Family<Gauge>;
+extern template class Family<Histogram>;
+
+// MetricsRegistry holds metric families and renders them in the Prometheus text format 0.0.4.
+class MetricsRegistry {
+ public:
+  MetricsRegistry();
+  ~MetricsRegistry();
+  MetricsRegistry(const MetricsRegistry&) = delete;
+  MetricsRegistry& operator=(const MetricsRegistry&) = delete;
+
+  // AddCounter, AddGauge and AddHistogram register a family. They fail with kInvalidArgument on a
+  // name or label name Prometheus does not accept, a name already registered, a histogram label
+  // named `le`, or histogram bounds that are not finite and strictly increasing. The family lives
+  // as long as the registry.
+  [[nodiscard]] base::Result<Family<Counter>*> AddCounter(std::string name, std::string help,
+                                                          std::vector<std::string> label_names);
+  [[nodiscard]] base::Result<Family<Gauge>*> AddGauge(std::string name, std::string help,
+                                                      std::vector<std::string> label_names);
+  [[nodiscard]] base::Result<Family<Histogram>*> AddHistogram(std::string name, std::string help,
+                                                              std::vector<std::string> label_names,
+                                                              std::vector<double> upper_bounds);
+
+  // AddScrapeHook registers `hook` to run at the start of every Render, before anything is read:
+  // it copies values kept elsewhere (replication figures, certificate expiry) into gauges and
+  // counters. Hooks run on the scraping thread, one Render at a time; what they capture must
+  // outlive the registry's last Render.
+  void AddScrapeHook(std::function<void()> hook);
+
+  // Render runs the scrape hooks and returns the exposition: for each family in registration
+  // order a `# HELP` and a `# TYPE` line, then its series sorted by label values.
+  std::string Render();
+
+ private:
+  struct Entry;
+  base::Status CheckNew(const std::string& name, const std::vector<std::string>& label_names);
+
+  std::mutex mutex_;  // guards registration and the hooks; held for all of Render
+  std::vector<std::unique_ptr<Entry>> entries_;
+  std::vector<std::function<void()>> hooks_;
+};
+
+// IsValidMetricName and IsValidLabelName apply Prometheus' naming rules
+// ([a-zA-Z_:][a-zA-Z0-9_:]* for metrics; no colon and no leading "__" for labels).
+bool IsValidMetricName(std::string_view name);
+bool IsValidLabelName(std::string_view name);
+
+// EscapeLabelValue escapes backslash, double quote and newline as the text format requires.
+std::string EscapeLabelValue(std::string_view value);
+
+// FormatSampleValue writes a value the way the text format reads it: shortest round-trip
+// decimal, and +Inf, -Inf, NaN.
+std::string FormatSampleValue(double value);
+
+// KeyTypeLabel bounds key-type labels: the well-known Substrate key types keep their name, any
+// other value (a client can send anything) becomes "other".
+std::string_view KeyTypeLabel(std::string_view key_type);
+
+// CertificateExpiry is when the current server and CA certificates stop being valid.
+struct CertificateExpiry {
+  std::chrono::system_clock::time_point server_not_after;
+  std::chrono::system_clock::time_point ca_not_after;
+};
+
+// SignerMetrics is signerd's metric set (docs/signerd.md lists every metric). It is the
+// protector's DecisionObserver; the service, the custody and audit decorators below and the
+// scrape-time sources feed the rest. Label values come only from bounded sets: RPC names and gRPC
+// code names from our own code, domain and verdict names, custody operation names, and
+// KeyTypeLabel.
+class SignerMetrics final : public slashing::DecisionObserver {
+ public:
+  // Create registers every family. Fails only on a programming error in the names.
+  [[nodiscard]] static base::Result<std::unique_ptr<SignerMetrics>> Create();
+
+  MetricsRegistry& registry() { return registry_; }
+  std::string Render() { return registry_.Render(); }
+
+  // OnRequest counts one finished RPC by `method` and gRPC code name, and its latency from
+  // admission to reply.
+  void OnRequest(std::string_view method, std::string_view code, std::chrono::nanoseconds latency);
+  // OnShed counts one RPC refused at admission (too many in flight); OnRequest is called too.
+  void OnShed(std::string_view method);
+  // OnDecision counts one protection decision by domain and verdict ("none" for an unprotected
+  // request, "error" when the history failed) and its latency.
+  void OnDecision(const slashing::DecisionEvent& event) override;
+  // OnHsmError counts one custody call that failed with kUnavailable or kInternal.
+  void OnHsmError(std::string_view operation);
+  // OnAuditWriteFailure counts one audit line that could not be written.
+  void OnAuditWriteFailure();
+  // OnPolicyReload counts one SIGHUP policy reload by result ("ok" or "failed").
+  void OnPolicyReload(bool ok);
+  // SetKeysLoaded sets the keys-loaded gauge from a full custody listing.
+  void SetKeysLoaded(std::span<const keymgr::KeyInfo> keys);
+  // ObserveClaimRoundTrip records one own claim's time from produce to applied (Replication's
+  // observer).
+  void ObserveClaimRoundTrip(std::chrono::nanoseconds round_trip);
+
+  // Scrape-time sources; each is called on the scraping thread and must outlive the registry's
+  // last Render.
+  void WatchInFlight(std::function<size_t()> in_flight);
+  void WatchCertificates(std::function<CertificateExpiry()> expiry);
+  void WatchReplication(std::function<ReplicationStats()> stats);
+
+ private:
+  SignerMetrics() = default;
+  base::Status Register();
+
+  MetricsRegistry registry_;
+  Family<Counter>* requests_ = nullptr;
+  Family<Histogram>* request_seconds_ = nullptr;
+  Family<Counter>* shed_ = nullptr;
+  Family<Gauge>* in_flight_ = nullptr;
+  Family<Counter>* decisions_ = nullptr;
+  Family<Histogram>* decision_seconds_ = nullptr;
+  Family<Counter>* hsm_errors_ = nullptr;
+  Family<Counter>* audit_failures_ = nullptr;
+  Family<Counter>* policy_reloads_ = nullptr;
+  Family<Gauge>* keys_loaded_ = nullptr;
+  Family<Gauge>* certificate_expiry_ = nullptr;
+  Family<Gauge>* replicated_ = nullptr;
+  Family<Gauge>* consumer_lag_ = nullptr;
+  Family<Counter>* claims_produced_ = nullptr;
+  Family<Counter>* claim_outcomes_ = nullptr;
+  Family<Counter>* records_applied_ = nullptr;
+  Family<Counter>* audit_stream_ = nullptr;
+  Family<Histogram>* claim_round_trip_seconds_ = nullptr;
+  std::mutex keys_mutex_;                // SetKeysLoaded resets types that disappeared
+  std::vector<std::string> key_labels_;  // guarded by keys_mutex_
+};
+
+// MeteredCustody forwards every call to `inner` and counts its HSM errors (kUnavailable,
+// kInternal) by operation. It also keeps the keys-loaded gauge, so that a scrape only reads memory
+// and never competes with signing for an HSM session: StartRefreshingKeysLoaded lists the custody
+// on a background thread after every successful Generate, Import or Delete made through this
+// decorator, and every `interval` besides for keys changed by other means (another process on the
+// token), which therefore show within one interval. `inner` and `metrics` must outlive it.
+// Thread-safe.
+class MeteredCustody final : public keymgr::KeyCustody {
+ public:
+  MeteredCustody(keymgr::KeyCustody& inner, SignerMetrics& metrics);
+  // The destructor stops the refresh thread, waiting for a listing in progress.
+  ~MeteredCustody() override;
+  MeteredCustody(const MeteredCustody&) = delete;
+  MeteredCustody& operator=(const MeteredCustody&) = delete;
+
+  // StartRefreshingKeysLoaded starts the background refresh described above; the first listing
+  // runs at once. A failed listing is counted as an HSM error (operation "list"), leaves the gauge
+  // as it was and is retried at the next change or interval. Calls after the first do nothing.
+  void StartRefreshingKeysLoaded(std::chrono::milliseconds interval);
+  // keys_loaded_refreshes is how many listings have updated the gauge so far (tests wait on it).
+  uint64_t keys_loaded_refreshes() const {
+    return keys_loaded_refreshes_.load(std::memory_order_acquire);
+  }
+
+  // RefreshKeysLoaded re-lists the custody now, on the calling thread, if its keys may have
+  // changed through this decorator since the last listing. For tools without the refresh thread;
+  // never call it from a scrape.
+  void RefreshKeysLoaded();
+
+  base::Result<std::vector<keymgr::KeyInfo>> List() override;
+  base::Result<keymgr::KeyInfo> Generate(const base::KeyTypeId& key_type,
+                                         base::Scheme scheme) override;
+  base::Result<keymgr::KeyInfo> Import(const base::KeyTypeId& key_type,
+                                       const keymgr::Keypair& pair) override;
+  base::Status Delete(const keymgr::KeyId& id) override;
+  base::Result<bool> Holds(const keymgr::KeyId& id) override;
+  base::Result<std::vector<uint8_t>> Sign(const keymgr::KeyId& id, base::Scheme scheme,
+                                          std::span<const uint8_t> message) override;
+  base::Result<keymgr::EcdsaSignature> EcdsaSignPrehashed(const keymgr::KeyId& id,
+                                                          std::span<const uint8_t> digest) override;
+  base::Result<keymgr::Sr25519VrfSignature> VrfSign(
+      const keymgr::KeyId& id, const keymgr::VrfTranscriptData& input,
+      const std::optional<keymgr::VrfTranscriptData>& extra) override;
+  base::Result<keymgr::Sr25519VrfPreOutput> VrfPreOutput(
+      const keymgr::KeyId& id, const keymgr::VrfTranscriptData& input) override;
+
+ private:
+  void Count(std::string_view operation, const base::Status& status);
+  // KeysChanged marks the gauge stale and wakes the refresh thread.
+  void KeysChanged();
+  // ListKeysLoaded lists the custody and sets the gauge; false if the listing failed.
+  bool ListKeysLoaded();
+  void RefreshLoop(std::chrono::milliseconds interval);
+
+  keymgr::KeyCustody& inner_;
+  SignerMetrics& metrics_;
+  std::atomic<bool> keys_changed_{true};
+  std::atomic<uint64_t> keys_loaded_refreshes_{0};
+  std::mutex refresh_mutex_;
+  std::condition_variable refresh_wake_;
+  bool refresh_requested_ = false;  // guarded by refresh_mutex_
+  bool refresh_stop_ = false;       // guarded by refresh_mutex_
+  std::thread refresh_thread_;      // started by StartRefreshingKeysLoaded
+};
+
+// MeteredAuditSink forwards to `inner` and counts the appends that fail. Both must outlive it.
+class MeteredAuditSink final : public AuditSink {
+ public:
+  MeteredAuditSink(AuditSink& inner, SignerMetrics& metrics) : inner_(inner), metrics_(metrics) {}
+  base::Status Append(const AuditRecord& record) override;
+
+ private:
+  AuditSink& inner_;
+  SignerMetrics& metrics_;
+};
+
+}  // namespace signer

@@ -1,0 +1,64 @@
+// Replication: the history signerd decides against, standalone or replicated through Kafka.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "audit/audit_log.h"
+#include "base/status.h"
+#include "signer/config.h"
+#include "slashing/history_log.h"
+#include "slashing/history_store.h"
+
+namespace signer {
+
+// ReplicationStats is a snapshot for metrics. Every field is zero in standalone mode.
+struct ReplicationStats {
+  bool replicated = false;
+  int64_t consumer_lag = 0;       // claims records not yet applied, summed over partitions
+  uint64_t claims_produced = 0;   // claims this signer sent
+  uint64_t claims_won = 0;        // own claims applied and allowed
+  uint64_t claims_lost = 0;       // own claims applied and refused (another claim came first)
+  uint64_t claims_timed_out = 0;  // own claims not applied within claim_timeout_ms
+  uint64_t records_applied = 0;   // claims records applied, from every signer
+  uint64_t audit_published = 0;   // audit lines the audit topic acknowledged
+  uint64_t audit_failed = 0;      // audit lines dropped or not acknowledged
+};
+
+// Replication owns the HistoryLog the Protector decides against. Standalone (no kafka section)
+// it is a LocalHistoryLog over the store; replicated, claims go through the claims topic first
+// (docs/kafka.md). Thread-safe.
+class Replication {
+ public:
+  virtual ~Replication() = default;
+
+  // Open builds the replication `config` asks for over `store`, which must outlive it. It never
+  // waits for Kafka: in Kafka mode the connection to the claims topic is made, and retried while
+  // the brokers are unreachable, in the background; history_log() refuses every call (kIoError,
+  // so nothing is signed) until WaitUntilCaughtUp has succeeded once.
+  static base::Result<std::unique_ptr<Replication>> Open(const SignerConfig& config,
+                                                         slashing::HistoryStore& store);
+
+  virtual slashing::HistoryLog& history_log() = 0;
+
+  // AttachAuditStream publishes every line `audit` writes (standalone: does nothing). Never blocks
+  // the audit log: a slow or dead stream only counts failures.
+  virtual void AttachAuditStream(AuditLog& audit) = 0;
+
+  // WaitUntilCaughtUp returns once the history holds every claim that was in the topic when it
+  // was called (standalone: at once), and from then on history_log() decides. kUnavailable after
+  // `timeout` (brokers unreachable or still catching up: call again); kInvalidArgument or
+  // kInternal when retrying cannot help (bad Kafka options, a history bound to another claims
+  // topic or partition count).
+  virtual base::Status WaitUntilCaughtUp(std::chrono::milliseconds timeout) = 0;
+
+  // SetClaimRoundTripObserver receives, for each own claim, the time from produce to applied.
+  virtual void SetClaimRoundTripObserver(
+      std::function<void(std::chrono::nanoseconds)> observer) = 0;
+
+  virtual ReplicationStats stats() const = 0;
+};
+
+}  // namespace signer

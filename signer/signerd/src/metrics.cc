@@ -1,0 +1,699 @@
+// Prometheus metrics: the registry, the text exposition and signerd's metric set.
+#include "signerd/metrics.h"
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+namespace signer {
+namespace {
+
+using base::Result;
+using base::Status;
+
+// Bucket bounds, in seconds. A sign request costs two fsyncs (history, audit) and an HSM call,
+// so milliseconds dominate; the tail reaches the default 10 s deadline.
+constexpr std::array<double, 14> kRequestBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                   0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+// A decision is a history lookup plus, when new, one group-committed fsync.
+constexpr std::array<double, 12> kDecisionBounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                    0.01,   0.025,   0.05,   0.1,   0.25,   1};
+// A claim round trip is produce, broker replication and our own consumer applying it.
+constexpr std::array<double, 13> kClaimBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                 0.25,  0.5,    1,     2.5,  5,     10};
+
+// The key types Substrate and Polkadot define; anything else is reported as "other".
+constexpr std::array<std::string_view, 10> kKnownKeyTypes = {
+    "acco", "asgn", "audi", "aura", "babe", "beef", "gran", "imon", "mixn", "para"};
+
+// Custody operations as hsm_errors labels; created up front so the series exist at 0.
+constexpr std::array<std::string_view, 9> kCustodyOperations = {
+    "list",     "generate",      "import", "delete", "holds", "sign", "ecdsa_sign_prehashed",
+    "vrf_sign", "vrf_pre_output"};
+
+bool IsNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
+
+std::string EscapeHelp(std::string_view help) {
+  std::string out;
+  for (char c : help) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// AppendLabels writes {a="x",b="y"} plus an optional extra pair (the histogram's le); nothing when
+// there is no label at all.
+void AppendLabels(std::string& out, const std::vector<std::string>& names,
+                  const std::vector<std::string>& values, std::string_view extra_name = {},
+                  std::string_view extra_value = {}) {
+  if (names.empty() && extra_name.empty()) {
+    return;
+  }
+  out += '{';
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) {
+      out += ',';
+    }
+    out += names[i];
+    out += "=\"";
+    out += EscapeLabelValue(values[i]);
+    out += '"';
+  }
+  if (!extra_name.empty()) {
+    if (!names.empty()) {
+      out += ',';
+    }
+    out += extra_name;
+    out += "=\"";
+    out += extra_value;
+    out += '"';
+  }
+  out += '}';
+}
+
+double Seconds(std::chrono::nanoseconds duration) {
+  return std::chrono::duration<double>(duration).count();
+}
+
+}  // namespace
+
+bool IsValidMetricName(std::string_view name) {
+  if (name.empty() || !(IsNameStart(name[0]) || name[0] == ':')) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) { return IsNameChar(c) || c == ':'; });
+}
+
+bool IsValidLabelName(std::string_view name) {
+  return !name.empty() && IsNameStart(name[0]) && !name.starts_with("__") &&
+         std::all_of(name.begin(), name.end(), IsNameChar);
+}
+
+std::string EscapeLabelValue(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string FormatSampleValue(double value) {
+  if (std::isnan(value)) {
+    return "NaN";
+  }
+  if (std::isinf(value)) {
+    return value > 0 ? "+Inf" : "-Inf";
+  }
+  std::array<char, 32> buffer{};
+  const auto [end, error] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
+  if (error != std::errc()) {
+    return "NaN";
+  }
+  return std::string(buffer.data(), end);
+}
+
+std::string_view KeyTypeLabel(std::string_view key_type) {
+  for (std::string_view known : kKnownKeyTypes) {
+    if (key_type == known) {
+      return known;
+    }
+  }
+  return "other";
+}
+
+// --- Histogram ---
+
+Histogram::Histogram(std::shared_ptr<const std::vector<double>> upper_bounds)
+    : upper_bounds_(std::move(upper_bounds)),
+      counts_(std::make_unique<std::atomic<uint64_t>[]>(upper_bounds_->size() + 1)) {}
+
+void Histogram::Observe(double value) {
+  const auto bound = std::lower_bound(upper_bounds_->begin(), upper_bounds_->end(), value);
+  const auto index = static_cast<size_t>(bound - upper_bounds_->begin());
+  counts_[index].fetch_add(1, std::memory_order_relaxed);
+  sum_.fetch_add(value, std::memory_order_relaxed);
+}
+
+Histogram::Snapshot Histogram::Read() const {
+  Snapshot snapshot;
+  snapshot.counts.resize(upper_bounds_->size() + 1);
+  for (size_t i = 0; i < snapshot.counts.size(); ++i) {
+    snapshot.counts[i] = counts_[i].load(std::memory_order_relaxed);
+  }
+  snapshot.sum = sum_.load(std::memory_order_relaxed);
+  return snapshot;
+}
+
+// --- Family ---
+
+template <typename Metric>
+Metric& Family<Metric>::With(std::span<const std::string_view> label_values) {
+  if (label_values.size() != label_names_.size()) {
+    return *discarded_;
+  }
+  {
+    std::shared_lock lock(mutex_);
+    if (auto found = series_.find(label_values); found != series_.end()) {
+      return *found->second;
+    }
+  }
+  std::unique_lock lock(mutex_);
+  auto [slot, inserted] =
+      series_.try_emplace(std::vector<std::string>(label_values.begin(), label_values.end()));
+  if (inserted) {
+    slot->second = make_();
+  }
+  return *slot->second;
+}
+
+template class Family<Counter>;
+template class Family<Gauge>;
+template class Family<Histogram>;
+
+// --- MetricsRegistry ---
+
+struct MetricsRegistry::Entry {
+  std::unique_ptr<Family<Counter>> counter;
+  std::unique_ptr<Family<Gauge>> gauge;
+  std::unique_ptr<Family<Histogram>> histogram;
+  std::shared_ptr<const std::vector<double>> upper_bounds;  // histograms only
+
+  const std::string& name() const {
+    return counter ? counter->name() : gauge ? gauge->name() : histogram->name();
+  }
+};
+
+MetricsRegistry::MetricsRegistry() = default;
+MetricsRegistry::~MetricsRegistry() = default;
+
+Status MetricsRegistry::CheckNew(const std::string& name,
+                                 const std::vector<std::string>& label_names) {
+  if (!IsValidMetricName(name)) {
+    return Status::InvalidArgument("not a valid metric name: " + name);
+  }
+  for (const std::string& label : label_names) {
+    if (!IsValidLabelName(label)) {
+      return Status::InvalidArgument("not a valid label name: " + label);
+    }
+    if (std::count(label_names.begin(), label_names.end(), label) != 1) {
+      return Status::InvalidArgument("duplicate label name: " + label);
+    }
+  }
+  for (const auto& entry : entries_) {
+    if (entry->name() == name) {
+      return Status::InvalidArgument("metric registered twice: " + name);
+    }
+  }
+  return Status::Ok();
+}
+
+Result<Family<Counter>*> MetricsRegistry::AddCounter(std::string name, std::string help,
+                                                     std::vector<std::string> label_names) {
+  std::lock_guard lock(mutex_);
+  if (Status status = CheckNew(name, label_names); !status.ok()) {
+    return status;
+  }
+  auto entry = std::make_unique<Entry>();
+  entry->counter =
+      std::make_unique<Family<Counter>>(std::move(name), std::move(help), std::move(label_names),
+                                        [] { return std::make_unique<Counter>(); });
+  Family<Counter>* family = entry->counter.get();
+  if (family->label_names().empty()) {
+    family->With({});  // a metric without labels exists (at 0) from the start
+  }
+  entries_.push_back(std::move(entry));
+  return family;
+}
+
+Result<Family<Gauge>*> MetricsRegistry::AddGauge(std::string name, std::string help,
+                                                 std::vector<std::string> label_names) {
+  std::lock_guard lock(mutex_);
+  if (Status status = CheckNew(name, label_names); !status.ok()) {
+    return status;
+  }
+  auto entry = std::make_unique<Entry>();
+  entry->gauge =
+      std::make_unique<Family<Gauge>>(std::move(name), std::move(help), std::move(label_names),
+                                      [] { return std::make_unique<Gauge>(); });
+  Family<Gauge>* family = entry->gauge.get();
+  if (family->label_names().empty()) {
+    family->With({});
+  }
+  entries_.push_back(std::move(entry));
+  return family;
+}
+
+Result<Family<Histogram>*> MetricsRegistry::AddHistogram(std::string name, std::string help,
+                                                         std::vector<std::string> label_names,
+                                                         std::vector<double> upper_bounds) {
+  std::lock_guard lock(mutex_);
+  if (Status status = CheckNew(name, label_names); !status.ok()) {
+    return status;
+  }
+  if (std::find(label_names.begin(), label_names.end(), "le") != label_names.end()) {
+    return Status::InvalidArgument("a histogram cannot have a label named le: " + name);
+  }
+  if (upper_bounds.empty()) {
+    return Status::InvalidArgument("a histogram needs at least one bucket: " + name);
+  }
+  for (size_t i = 0; i < upper_bounds.size(); ++i) {
+    if (!std::isfinite(upper_bounds[i]) || (i > 0 && upper_bounds[i] <= upper_bounds[i - 1])) {
+      return Status::InvalidArgument("histogram bounds must be finite and increasing: " + name);
+    }
+  }
+  auto entry = std::make_unique<Entry>();
+  entry->upper_bounds = std::make_shared<const std::vector<double>>(std::move(upper_bounds));
+  entry->histogram = std::make_unique<Family<Histogram>>(
+      std::move(name), std::move(help), std::move(label_names),
+      [bounds = entry->upper_bounds] { return std::make_unique<Histogram>(bounds); });
+  Family<Histogram>* family = entry->histogram.get();
+  if (family->label_names().empty()) {
+    family->With({});
+  }
+  entries_.push_back(std::move(entry));
+  return family;
+}
+
+void MetricsRegistry::AddScrapeHook(std::function<void()> hook) {
+  std::lock_guard lock(mutex_);
+  hooks_.push_back(std::move(hook));
+}
+
+std::string MetricsRegistry::Render() {
+  std::lock_guard lock(mutex_);
+  for (const auto& hook : hooks_) {
+    hook();
+  }
+  std::string out;
+  for (const auto& entry : entries_) {
+    const std::string& name = entry->name();
+    const char* type = entry->counter ? "counter" : entry->gauge ? "gauge" : "histogram";
+    const std::string& help = entry->counter ? entry->counter->help()
+                              : entry->gauge ? entry->gauge->help()
+                                             : entry->histogram->help();
+    out += "# HELP " + name + " " + EscapeHelp(help) + "\n";
+    out += "# TYPE " + name + " " + type + "\n";
+    if (entry->counter) {
+      const auto& labels = entry->counter->label_names();
+      entry->counter->ForEach([&](const std::vector<std::string>& values, const Counter& counter) {
+        out += name;
+        AppendLabels(out, labels, values);
+        out += ' ' + std::to_string(counter.value()) + '\n';
+      });
+    } else if (entry->gauge) {
+      const auto& labels = entry->gauge->label_names();
+      entry->gauge->ForEach([&](const std::vector<std::string>& values, const Gauge& gauge) {
+        out += name;
+        AppendLabels(out, labels, values);
+        out += ' ' + FormatSampleValue(gauge.value()) + '\n';
+      });
+    } else {
+      const auto& labels = entry->histogram->label_names();
+      const std::vector<double>& bounds = *entry->upper_bounds;
+      entry->histogram->ForEach(
+          [&](const std::vector<std::string>& values, const Histogram& histogram) {
+            const Histogram::Snapshot snapshot = histogram.Read();
+            // Cumulative by definition; _count is the +Inf bucket so the two always agree.
+            uint64_t cumulative = 0;
+            for (size_t i = 0; i < snapshot.counts.size(); ++i) {
+              cumulative += snapshot.counts[i];
+              const std::string le =
+                  i < bounds.size() ? FormatSampleValue(bounds[i]) : std::string("+Inf");
+              out += name + "_bucket";
+              AppendLabels(out, labels, values, "le", le);
+              out += ' ' + std::to_string(cumulative) + '\n';
+            }
+            out += name + "_sum";
+            AppendLabels(out, labels, values);
+            out += ' ' + FormatSampleValue(snapshot.sum) + '\n';
+            out += name + "_count";
+            AppendLabels(out, labels, values);
+            out += ' ' + std::to_string(cumulative) + '\n';
+          });
+    }
+  }
+  return out;
+}
+
+// --- SignerMetrics ---
+
+Result<std::unique_ptr<SignerMetrics>> SignerMetrics::Create() {
+  std::unique_ptr<SignerMetrics> metrics(new SignerMetrics());
+  if (Status status = metrics->Register(); !status.ok()) {
+    return status;
+  }
+  return metrics;
+}
+
+Status SignerMetrics::Register() {
+  const auto bounds = [](const auto& array) {
+    return std::vector<double>(array.begin(), array.end());
+  };
+  SIGNER_ASSIGN_OR_RETURN(
+      requests_, registry_.AddCounter("signer_requests_total",
+                                      "RPCs finished, by method and gRPC status code name.",
+                                      {"method", "code"}));
+  SIGNER_ASSIGN_OR_RETURN(request_seconds_,
+                          registry_.AddHistogram("signer_request_duration_seconds",
+                                                 "RPC latency from admission to reply, by method.",
+                                                 {"method"}, bounds(kRequestBounds)));
+  SIGNER_ASSIGN_OR_RETURN(
+      shed_, registry_.AddCounter("signer_requests_shed_total",
+                                  "RPCs refused at admission with RESOURCE_EXHAUSTED because "
+                                  "max_in_flight requests were already running, by method.",
+                                  {"method"}));
+  SIGNER_ASSIGN_OR_RETURN(
+      in_flight_,
+      registry_.AddGauge("signer_requests_in_flight", "RPCs admitted and not yet answered.", {}));
+  SIGNER_ASSIGN_OR_RETURN(
+      decisions_,
+      registry_.AddCounter("signer_decisions_total",
+                           "Slashing-protection decisions, by domain (none when unprotected) and "
+                           "verdict (error when the history could not decide).",
+                           {"domain", "verdict"}));
+  SIGNER_ASSIGN_OR_RETURN(decision_seconds_,
+                          registry_.AddHistogram("signer_decision_duration_seconds",
+                                                 "Time to decide durably, by domain.", {"domain"},
+                                                 bounds(kDecisionBounds)));
+  SIGNER_ASSIGN_OR_RETURN(
+      hsm_errors_,
+      registry_.AddCounter("signer_hsm_errors_total",
+                           "Key custody calls that failed as unavailable or internal, by "
+                           "operation.",
+                           {"operation"}));
+  SIGNER_ASSIGN_OR_RETURN(
+      audit_failures_,
+      registry_.AddCounter("signer_audit_write_failures_total",
+                           "Audit lines that could not be written (the request failed).", {}));
+  SIGNER_ASSIGN_OR_RETURN(
+      policy_reloads_,
+      registry_.AddCounter("signer_policy_reloads_total",
+                           "Policy file reloads on SIGHUP, by result (ok or failed).", {"result"}));
+  SIGNER_ASSIGN_OR_RETURN(keys_loaded_,
+                          registry_.AddGauge("signer_keys_loaded",
+                                             "Keys held by custody, by key type (other for "
+                                             "key types outside the well-known set).",
+                                             {"key_type"}));
+  SIGNER_ASSIGN_OR_RETURN(
+      certificate_expiry_,
+      registry_.AddGauge("signer_tls_certificate_expiry_seconds",
+                         "Seconds until the current certificate expires, negative once expired; "
+                         "certificate is server or ca. Follows SIGHUP reloads.",
+                         {"certificate"}));
+  SIGNER_ASSIGN_OR_RETURN(
+      replicated_,
+      registry_.AddGauge("signer_replicated",
+                         "1 when the history is replicated through Kafka, 0 standalone.", {}));
+  SIGNER_ASSIGN_OR_RETURN(
+      consumer_lag_,
+      registry_.AddGauge("signer_replication_consumer_lag",
+                         "Claims records not yet applied, summed over partitions.", {}));
+  SIGNER_ASSIGN_OR_RETURN(claims_produced_,
+                          registry_.AddCounter("signer_replication_claims_produced_total",
+                                               "Claims this signer sent to the claims topic.", {}));
+  SIGNER_ASSIGN_OR_RETURN(
+      claim_outcomes_,
+      registry_.AddCounter("signer_replication_claims_total",
+                           "Own claims by outcome: won (applied and allowed), lost (another "
+                           "claim came first), timed_out (not applied in time).",
+                           {"outcome"}));
+  SIGNER_ASSIGN_OR_RETURN(records_applied_,
+                          registry_.AddCounter("signer_replication_records_applied_total",
+                                               "Claims records applied, from every signer.", {}));
+  SIGNER_ASSIGN_OR_RETURN(
+      audit_stream_,
+      registry_.AddCounter("signer_audit_stream_records_total",
+                           "Audit lines sent to the audit topic, by result: published "
+                           "(acknowledged) or failed (dropped or not acknowledged).",
+                           {"result"}));
+  SIGNER_ASSIGN_OR_RETURN(claim_round_trip_seconds_,
+                          registry_.AddHistogram("signer_replication_claim_round_trip_seconds",
+                                                 "Time from producing an own claim to applying it.",
+                                                 {}, bounds(kClaimBounds)));
+  for (std::string_view operation : kCustodyOperations) {
+    hsm_errors_->With({operation});
+  }
+  // Both results exist from the start so a failed reload shows as a change, not a new series.
+  for (std::string_view result : {"ok", "failed"}) {
+    policy_reloads_->With({result});
+  }
+  for (std::string_view outcome : {"won", "lost", "timed_out"}) {
+    claim_outcomes_->With({outcome});
+  }
+  for (std::string_view result : {"published", "failed"}) {
+    audit_stream_->With({result});
+  }
+  return Status::Ok();
+}
+
+void SignerMetrics::OnRequest(std::string_view method, std::string_view code,
+                              std::chrono::nanoseconds latency) {
+  requests_->With({method, code}).Increment();
+  request_seconds_->With({method}).Observe(Seconds(latency));
+}
+
+void SignerMetrics::OnShed(std::string_view method) { shed_->With({method}).Increment(); }
+
+void SignerMetrics::OnDecision(const slashing::DecisionEvent& event) {
+  const std::string_view domain = event.domain ? slashing::DomainName(*event.domain) : "none";
+  const std::string_view verdict = event.verdict ? slashing::VerdictName(*event.verdict) : "error";
+  decisions_->With({domain, verdict}).Increment();
+  decision_seconds_->With({domain}).Observe(Seconds(event.latency));
+}
+
+void SignerMetrics::OnHsmError(std::string_view operation) {
+  hsm_errors_->With({operation}).Increment();
+}
+
+void SignerMetrics::OnAuditWriteFailure() { audit_failures_->With({}).Increment(); }
+
+void SignerMetrics::OnPolicyReload(bool ok) {
+  policy_reloads_->With({ok ? "ok" : "failed"}).Increment();
+}
+
+void SignerMetrics::SetKeysLoaded(std::span<const keymgr::KeyInfo> keys) {
+  std::map<std::string_view, double> counts;
+  for (const keymgr::KeyInfo& info : keys) {
+    counts[KeyTypeLabel(base::KeyTypeName(info.id.key_type))] += 1;
+  }
+  std::lock_guard lock(keys_mutex_);
+  // A key type whose last key was deleted must read 0, not its old count.
+  for (const std::string& label : key_labels_) {
+    if (!counts.contains(label)) {
+      keys_loaded_->With({label}).Set(0);
+    }
+  }
+  for (const auto& [label, count] : counts) {
+    keys_loaded_->With({label}).Set(count);
+    if (std::find(key_labels_.begin(), key_labels_.end(), label) == key_labels_.end()) {
+      key_labels_.emplace_back(label);
+    }
+  }
+}
+
+void SignerMetrics::ObserveClaimRoundTrip(std::chrono::nanoseconds round_trip) {
+  claim_round_trip_seconds_->With({}).Observe(Seconds(round_trip));
+}
+
+void SignerMetrics::WatchInFlight(std::function<size_t()> in_flight) {
+  registry_.AddScrapeHook([this, in_flight = std::move(in_flight)] {
+    in_flight_->With({}).Set(static_cast<double>(in_flight()));
+  });
+}
+
+void SignerMetrics::WatchCertificates(std::function<CertificateExpiry()> expiry) {
+  registry_.AddScrapeHook([this, expiry = std::move(expiry)] {
+    const CertificateExpiry current = expiry();
+    const auto now = std::chrono::system_clock::now();
+    certificate_expiry_->With({"server"})
+        .Set(std::chrono::duration<double>(current.server_not_after - now).count());
+    certificate_expiry_->With({"ca"}).Set(
+        std::chrono::duration<double>(current.ca_not_after - now).count());
+  });
+}
+
+void SignerMetrics::WatchReplication(std::function<ReplicationStats()> stats) {
+  registry_.AddScrapeHook([this, stats = std::move(stats)] {
+    const ReplicationStats current = stats();
+    replicated_->With({}).Set(current.replicated ? 1 : 0);
+    consumer_lag_->With({}).Set(static_cast<double>(current.consumer_lag));
+    claims_produced_->With({}).Set(current.claims_produced);
+    claim_outcomes_->With({"won"}).Set(current.claims_won);
+    claim_outcomes_->With({"lost"}).Set(current.claims_lost);
+    claim_outcomes_->With({"timed_out"}).Set(current.claims_timed_out);
+    records_applied_->With({}).Set(current.records_applied);
+    audit_stream_->With({"published"}).Set(current.audit_published);
+    audit_stream_->With({"failed"}).Set(current.audit_failed);
+  });
+}
+
+// --- MeteredCustody ---
+
+MeteredCustody::MeteredCustody(keymgr::KeyCustody& inner, SignerMetrics& metrics)
+    : inner_(inner), metrics_(metrics) {}
+
+MeteredCustody::~MeteredCustody() {
+  {
+    std::lock_guard lock(refresh_mutex_);
+    refresh_stop_ = true;
+  }
+  refresh_wake_.notify_all();
+  if (refresh_thread_.joinable()) {
+    refresh_thread_.join();
+  }
+}
+
+void MeteredCustody::Count(std::string_view operation, const base::Status& status) {
+  if (status.code() == base::StatusCode::kUnavailable ||
+      status.code() == base::StatusCode::kInternal) {
+    metrics_.OnHsmError(operation);
+  }
+}
+
+void MeteredCustody::KeysChanged() {
+  keys_changed_.store(true);
+  {
+    std::lock_guard lock(refresh_mutex_);
+    refresh_requested_ = true;
+  }
+  refresh_wake_.notify_all();
+}
+
+bool MeteredCustody::ListKeysLoaded() {
+  // Cleared before listing: a change that lands during the listing marks the gauge stale again.
+  keys_changed_.store(false);
+  auto listed = List();
+  if (!listed.ok()) {
+    keys_changed_.store(true);
+    return false;
+  }
+  metrics_.SetKeysLoaded(*listed);
+  keys_loaded_refreshes_.fetch_add(1, std::memory_order_release);
+  return true;
+}
+
+void MeteredCustody::RefreshKeysLoaded() {
+  if (keys_changed_.load()) {
+    (void)ListKeysLoaded();
+  }
+}
+
+void MeteredCustody::StartRefreshingKeysLoaded(std::chrono::milliseconds interval) {
+  std::lock_guard lock(refresh_mutex_);
+  if (refresh_thread_.joinable() || refresh_stop_) {
+    return;
+  }
+  refresh_thread_ = std::thread([this, interval] { RefreshLoop(interval); });
+}
+
+void MeteredCustody::RefreshLoop(std::chrono::milliseconds interval) {
+  std::unique_lock lock(refresh_mutex_);
+  while (!refresh_stop_) {
+    refresh_requested_ = false;
+    lock.unlock();
+    (void)ListKeysLoaded();
+    lock.lock();
+    refresh_wake_.wait_for(lock, interval, [this] { return refresh_stop_ || refresh_requested_; });
+  }
+}
+
+base::Result<std::vector<keymgr::KeyInfo>> MeteredCustody::List() {
+  auto result = inner_.List();
+  Count("list", result.status());
+  return result;
+}
+
+base::Result<keymgr::KeyInfo> MeteredCustody::Generate(const base::KeyTypeId& key_type,
+                                                       base::Scheme scheme) {
+  auto result = inner_.Generate(key_type, scheme);
+  Count("generate", result.status());
+  if (result.ok()) {
+    KeysChanged();
+  }
+  return result;
+}
+
+base::Result<keymgr::KeyInfo> MeteredCustody::Import(const base::KeyTypeId& key_type,
+                                                     const keymgr::Keypair& pair) {
+  auto result = inner_.Import(key_type, pair);
+  Count("import", result.status());
+  if (result.ok()) {
+    KeysChanged();
+  }
+  return result;
+}
+
+base::Result<bool> MeteredCustody::Holds(const keymgr::KeyId& id) {
+  base::Result<bool> held = inner_.Holds(id);
+  Count("holds", held.status());
+  return held;
+}
+
+base::Status MeteredCustody::Delete(const keymgr::KeyId& id) {
+  base::Status status = inner_.Delete(id);
+  Count("delete", status);
+  if (status.ok()) {
+    KeysChanged();
+  }
+  return status;
+}
+
+base::Result<std::vector<uint8_t>> MeteredCustody::Sign(const keymgr::KeyId& id,
+                                                        base::Scheme scheme,
+                                                        std::span<const uint8_t> message) {
+  auto result = inner_.Sign(id, scheme, message);
+  Count("sign", result.status());
+  return result;
+}
+
+base::Result<keymgr::EcdsaSignature> MeteredCustody::EcdsaSignPrehashed(
+    const keymgr::KeyId& id, std::span<const uint8_t> digest) {
+  auto result = inner_.EcdsaSignPrehashed(id, digest);
+  Count("ecdsa_sign_prehashed", result.status());
+  return result;
+}
+
+base::Result<keymgr::Sr25519VrfSignature> MeteredCustody::VrfSign(
+    const keymgr::KeyId& id, const keymgr::VrfTranscriptData& input,
+    const std::optional<keymgr::VrfTranscriptData>& extra) {
+  auto result = inner_.VrfSign(id, input, extra);
+  Count("vrf_sign", result.status());
+  return result;
+}
+
+base::Result<keymgr::Sr25519VrfPreOutput> MeteredCustody::VrfPreOutput(
+    const keymgr::KeyId& id, const keymgr::VrfTranscriptData& input) {
+  auto result = inner_.VrfPreOutput(id, input);
+  Count("vrf_pre_output", result.status());
+  return result;
+}
+
+// --- MeteredAuditSink ---
+
+base::Status MeteredAuditSink::Append(const AuditRecord& record) {
+  base::Status status = inner_.Append(record);
+  if (!status.ok()) {
+    metrics_.OnAuditWriteFailure();
+  }
+  return status;
+}
+
+}  // namespace signer

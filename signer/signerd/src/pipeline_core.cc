@@ -1,0 +1,463 @@
+// The request pipeline: the one fixed order every signerd request goes through, failing closed.
+#include "signerd/pipeline_core.h"
+
+#include <algorithm>
+#include <array>
+
+#include "base/hex.h"
+#include "base/secret_bytes.h"
+#include "keymgr/keypair.h"
+#include "slashing/classify.h"
+
+namespace signer {
+namespace {
+
+using base::KeyTypeId;
+using base::Scheme;
+using keymgr::KeyId;
+
+ReplyCode FromCustody(const base::Status& status) {
+  switch (status.code()) {
+    case base::StatusCode::kOk:
+      return ReplyCode::kOk;
+    case base::StatusCode::kNotFound:
+      return ReplyCode::kPairNotFound;
+    case base::StatusCode::kInvalidArgument:
+      return ReplyCode::kInvalidArgument;
+    case base::StatusCode::kInternal:
+      return ReplyCode::kInternal;
+    default:
+      // Unreachable backends, failed disks and locked stores all mean "no key could be reached".
+      return ReplyCode::kUnavailable;
+  }
+}
+
+// FromHistory maps a failed decision: the history could not decide durably, so nothing is signed.
+ReplyCode FromHistory(const base::Status& status) {
+  switch (status.code()) {
+    case base::StatusCode::kInvalidArgument:
+      return ReplyCode::kInvalidArgument;
+    case base::StatusCode::kInternal:
+      return ReplyCode::kInternal;
+    default:
+      return ReplyCode::kUnavailable;
+  }
+}
+
+std::string DescribePosition(const slashing::Claim& claim) {
+  const slashing::Position& position = claim.position;
+  switch (claim.domain) {
+    case slashing::Domain::kBabe:
+      return "slot=" + std::to_string(position.major);
+    case slashing::Domain::kGrandpaPrevote:
+    case slashing::Domain::kGrandpaPrecommit:
+      return "set_id=" + std::to_string(position.major) +
+             " round=" + std::to_string(position.minor);
+    case slashing::Domain::kBeefy:
+      return "set_id=" + std::to_string(position.major) +
+             " block=" + std::to_string(position.minor);
+    case slashing::Domain::kDispute:
+      return "session=" + std::to_string(position.major) +
+             " candidate=" + base::HexEncode(position.candidate);
+  }
+  return "";
+}
+
+bool PublicKeySizeFits(Scheme scheme, size_t size) {
+  return scheme == Scheme::kEcdsa ? size == 33 : size == 32;
+}
+
+std::optional<KeyTypeId> ParseKeyType(std::string_view text) {
+  auto key_type = base::MakeKeyTypeId(text);
+  if (!key_type.ok()) {
+    return std::nullopt;
+  }
+  return *key_type;
+}
+
+}  // namespace
+
+std::string_view ReplyCodeName(ReplyCode code) {
+  switch (code) {
+    case ReplyCode::kOk:
+      return "ok";
+    case ReplyCode::kPairNotFound:
+      return "not_found";
+    case ReplyCode::kRefused:
+      return "refused";
+    case ReplyCode::kInvalidArgument:
+      return "invalid";
+    case ReplyCode::kPermissionDenied:
+      return "denied";
+    case ReplyCode::kResourceExhausted:
+      return "overloaded";
+    case ReplyCode::kUnavailable:
+      return "unavailable";
+    case ReplyCode::kInternal:
+      return "error";
+  }
+  return "error";
+}
+
+// Trace collects what the audit line of one request will say while the request runs.
+struct Pipeline::Trace {
+  Trace(const CallContext& context_in, Operation operation_in, std::string key_type_in,
+        std::string public_key_in, bool audit_success_in = true)
+      : context(context_in),
+        operation(operation_in),
+        key_type(std::move(key_type_in)),
+        public_key(std::move(public_key_in)),
+        audit_success(audit_success_in) {}
+
+  const CallContext& context;
+  Operation operation;
+  std::string key_type;
+  std::string public_key;
+  bool audit_success = true;  // list requests are audited only when they fail
+  std::string domain;
+  std::string position;
+  std::string verdict;  // set by the decide step; otherwise derived from the reply code
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+};
+
+template <typename T>
+Reply<T> Pipeline::Finish(Trace& trace, ReplyCode code, std::string message, T value) {
+  if (code != ReplyCode::kOk || trace.audit_success) {
+    AuditRecord record;
+    record.time_unix_ms = deps_.clock.NowUnixMs();
+    record.identity = trace.context.identity;
+    record.method = trace.context.method;
+    record.operation = std::string(OperationName(trace.operation));
+    record.key_type = trace.key_type;
+    record.public_key = trace.public_key;
+    record.domain = trace.domain;
+    record.position = trace.position;
+    record.verdict =
+        !trace.verdict.empty() && (code == ReplyCode::kOk || code == ReplyCode::kRefused)
+            ? trace.verdict
+            : std::string(code == ReplyCode::kOk ? "allowed" : ReplyCodeName(code));
+    record.reason = message;
+    record.latency_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                  std::chrono::steady_clock::now() - trace.start)
+                                                  .count());
+    if (base::Status status = deps_.audit.Append(record); !status.ok()) {
+      // An unaudited answer is not allowed to leave, least of all a signature.
+      return Reply<T>{ReplyCode::kUnavailable, "audit log unavailable", T{}};
+    }
+  }
+  if (code != ReplyCode::kOk) {
+    return Reply<T>{code, std::move(message), T{}};
+  }
+  return Reply<T>{ReplyCode::kOk, std::move(message), std::move(value)};
+}
+
+Pipeline::Pipeline(PipelineDeps deps)
+    : deps_(deps), policy_(std::shared_ptr<const Policy>(&deps.policy, [](const Policy*) {})) {}
+
+void Pipeline::ReplacePolicy(std::shared_ptr<const Policy> policy) {
+  policy_.store(std::move(policy), std::memory_order_release);
+}
+
+std::shared_ptr<const Policy> Pipeline::CurrentPolicy() const {
+  return policy_.load(std::memory_order_acquire);
+}
+
+std::optional<Scheme> Pipeline::ParseCryptoType(std::string_view crypto_type) {
+  for (Scheme scheme : {Scheme::kSr25519, Scheme::kEd25519, Scheme::kEcdsa}) {
+    if (crypto_type == base::SchemeName(scheme) || crypto_type == base::SchemeCryptoId(scheme)) {
+      return scheme;
+    }
+  }
+  return std::nullopt;
+}
+
+Reply<std::vector<std::vector<uint8_t>>> Pipeline::ListOwn(const CallContext& context,
+                                                           std::optional<Scheme> scheme,
+                                                           std::string_view key_type_text) {
+  const std::shared_ptr<const Policy> policy = CurrentPolicy();
+  using Keys = std::vector<std::vector<uint8_t>>;
+  Trace trace(context, Operation::kList, std::string(key_type_text), "", false);
+  const std::optional<KeyTypeId> key_type = ParseKeyType(key_type_text);
+  if (!key_type) {
+    return Finish<Keys>(trace, ReplyCode::kInvalidArgument, "key_type must be 4 characters");
+  }
+  if (!policy->Allows(context.identity, Operation::kList, *key_type)) {
+    return Finish<Keys>(trace, ReplyCode::kPermissionDenied, "list not granted for this key type");
+  }
+  auto listed = deps_.custody.List();
+  if (!listed.ok()) {
+    return Finish<Keys>(trace, FromCustody(listed.status()),
+                        "custody: " + listed.status().message());
+  }
+  Keys keys;
+  for (const keymgr::KeyInfo& info : *listed) {
+    if (info.id.key_type == *key_type && (!scheme || info.scheme == *scheme) &&
+        policy->Owns(context.identity, Operation::kList, *key_type, info.id.public_key)) {
+      keys.push_back(info.id.public_key);
+    }
+  }
+  return Finish<Keys>(trace, ReplyCode::kOk, "", std::move(keys));
+}
+
+Reply<std::vector<std::vector<uint8_t>>> Pipeline::PublicKeys(const CallContext& context,
+                                                              Scheme scheme,
+                                                              std::string_view key_type) {
+  return ListOwn(context, scheme, key_type);
+}
+
+Reply<std::vector<std::vector<uint8_t>>> Pipeline::Keys(const CallContext& context,
+                                                        std::string_view key_type) {
+  return ListOwn(context, std::nullopt, key_type);
+}
+
+Reply<bool> Pipeline::HasKeys(const CallContext& context, const std::vector<KeyRef>& keys) {
+  const std::shared_ptr<const Policy> policy = CurrentPolicy();
+  Trace trace(context, Operation::kList, "", "", false);
+  std::vector<KeyId> wanted;
+  for (const KeyRef& ref : keys) {
+    const std::optional<KeyTypeId> key_type = ParseKeyType(ref.key_type);
+    if (!key_type) {
+      trace.key_type = ref.key_type;
+      return Finish<bool>(trace, ReplyCode::kInvalidArgument, "key_type must be 4 characters");
+    }
+    if (!policy->Allows(context.identity, Operation::kList, *key_type)) {
+      trace.key_type = ref.key_type;
+      return Finish<bool>(trace, ReplyCode::kPermissionDenied,
+                          "list not granted for this key type");
+    }
+    wanted.push_back(KeyId{*key_type, ref.public_key});
+  }
+  auto listed = deps_.custody.List();
+  if (!listed.ok()) {
+    return Finish<bool>(trace, FromCustody(listed.status()),
+                        "custody: " + listed.status().message());
+  }
+  const bool all = std::all_of(wanted.begin(), wanted.end(), [&](const KeyId& id) {
+    return policy->Owns(context.identity, Operation::kList, id.key_type, id.public_key) &&
+           std::any_of(listed->begin(), listed->end(),
+                       [&](const keymgr::KeyInfo& info) { return info.id == id; });
+  });
+  return Finish<bool>(trace, ReplyCode::kOk, "", all);
+}
+
+Reply<std::vector<uint8_t>> Pipeline::GenerateNew(const CallContext& context, Scheme scheme,
+                                                  std::string_view key_type_text,
+                                                  std::optional<std::string_view> seed) {
+  const std::shared_ptr<const Policy> policy = CurrentPolicy();
+  using Bytes = std::vector<uint8_t>;
+  Trace trace(context, Operation::kGenerate, std::string(key_type_text), "");
+  const std::optional<KeyTypeId> key_type = ParseKeyType(key_type_text);
+  if (!key_type) {
+    return Finish<Bytes>(trace, ReplyCode::kInvalidArgument, "key_type must be 4 characters");
+  }
+  if (!policy->Allows(context.identity, Operation::kGenerate, *key_type)) {
+    return Finish<Bytes>(trace, ReplyCode::kPermissionDenied,
+                         "generate not granted for this key type");
+  }
+  base::Result<keymgr::KeyInfo> stored = base::Status::Internal("unset");
+  if (seed) {
+    auto pair = keymgr::KeypairFromSuri(scheme, *seed);
+    if (!pair.ok()) {
+      // The message of a SURI failure could echo part of the SURI: say nothing specific.
+      return Finish<Bytes>(trace, ReplyCode::kInvalidArgument, "seed is not a valid SURI");
+    }
+    stored = deps_.custody.Import(*key_type, *pair);
+  } else {
+    stored = deps_.custody.Generate(*key_type, scheme);
+  }
+  if (!stored.ok()) {
+    return Finish<Bytes>(trace, FromCustody(stored.status()),
+                         "custody: " + stored.status().message());
+  }
+  trace.public_key = base::HexEncode(stored->id.public_key);
+  return Finish<Bytes>(trace, ReplyCode::kOk, "", stored->id.public_key);
+}
+
+Reply<bool> Pipeline::Insert(const CallContext& context, std::string_view key_type_text,
+                             std::string_view suri, std::span<const uint8_t> public_key) {
+  const std::shared_ptr<const Policy> policy = CurrentPolicy();
+  Trace trace(context, Operation::kInsert, std::string(key_type_text), base::HexEncode(public_key));
+  const std::optional<KeyTypeId> key_type = ParseKeyType(key_type_text);
+  if (!key_type) {
+    return Finish<bool>(trace, ReplyCode::kInvalidArgument, "key_type must be 4 characters");
+  }
+  if (!policy->Allows(context.identity, Operation::kInsert, *key_type)) {
+    return Finish<bool>(trace, ReplyCode::kPermissionDenied,
+                        "insert not granted for this key type");
+  }
+  // The request names no scheme: take the key type's, else the one whose public key matches.
+  std::vector<Scheme> candidates = {Scheme::kSr25519, Scheme::kEd25519, Scheme::kEcdsa};
+  if (auto required = base::RequiredSchemeForKeyType(*key_type); required) {
+    candidates = {*required};
+  }
+  for (Scheme scheme : candidates) {
+    if (!PublicKeySizeFits(scheme, public_key.size())) {
+      continue;
+    }
+    auto pair = keymgr::KeypairFromSuri(scheme, suri);
+    if (!pair.ok() || !std::ranges::equal(pair->public_key(), public_key)) {
+      continue;
+    }
+    auto stored = deps_.custody.Import(*key_type, *pair);
+    if (!stored.ok()) {
+      return Finish<bool>(trace, FromCustody(stored.status()),
+                          "custody: " + stored.status().message());
+    }
+    return Finish<bool>(trace, ReplyCode::kOk, "", true);
+  }
+  return Finish<bool>(trace, ReplyCode::kInvalidArgument,
+                      "suri does not name a key with this public key for this key type");
+}
+
+Reply<std::vector<uint8_t>> Pipeline::SignWith(const CallContext& context, const SignInput& input) {
+  const std::shared_ptr<const Policy> policy = CurrentPolicy();
+  using Bytes = std::vector<uint8_t>;
+  Trace trace(context, Operation::kSign, std::string(input.key_type),
+              base::HexEncode(input.public_key));
+  // Step 0, syntax: without a well-formed key id there is nothing to authorize.
+  const std::optional<KeyTypeId> key_type = ParseKeyType(input.key_type);
+  if (!key_type) {
+    return Finish<Bytes>(trace, ReplyCode::kInvalidArgument, "key_type must be 4 characters");
+  }
+  const std::optional<Scheme> scheme = ParseCryptoType(input.crypto_type);
+  if (!scheme) {
+    return Finish<Bytes>(trace, ReplyCode::kInvalidArgument, "unknown crypto_type");
+  }
+  if (!PublicKeySizeFits(*scheme, input.public_key.size())) {
+    return Finish<Bytes>(trace, ReplyCode::kInvalidArgument, "public key has the wrong length");
+  }
+  if (input.prehashed && (*scheme != Scheme::kEcdsa || input.message.size() != 32)) {
+    return Finish<Bytes>(trace, ReplyCode::kInvalidArgument,
+                         "prehashed needs ecdsa and a 32-byte digest");
+  }
+  // Step 1, authorize. A key outside the caller's grant does not exist for it.
+  if (!policy->Allows(context.identity, Operation::kSign, *key_type)) {
+    return Finish<Bytes>(trace, ReplyCode::kPermissionDenied, "sign not granted for this key type");
+  }
+  if (!policy->Owns(context.identity, Operation::kSign, *key_type, input.public_key)) {
+    return Finish<Bytes>(trace, ReplyCode::kPairNotFound, "not one of the caller's keys");
+  }
+  // Step 2, decode and decide; allowed-new decisions are durable when Decide returns.
+  slashing::SignRequest request;
+  request.key_type = *key_type;
+  request.public_key = input.public_key;
+  request.message = input.message;
+  request.preimage = input.preimage;
+  // A signature carries no key type: if this public key also holds a slashable role whose messages
+  // look like this one, that role's rule judges it too. Custody is asked, not a cached index, so a
+  // role added by another process counts at once; only messages of a role's shape pay for it.
+  for (const base::KeyTypeId& role : slashing::kSlashableKeyTypes) {
+    if (role == *key_type || base::RequiredSchemeForKeyType(role) != *scheme ||
+        !slashing::MayBeMessageOf(role, input.message)) {
+      continue;
+    }
+    auto held = deps_.custody.Holds(
+        KeyId{role, std::vector<uint8_t>(input.public_key.begin(), input.public_key.end())});
+    if (!held.ok()) {
+      return Finish<Bytes>(trace, FromCustody(held.status()),
+                           "custody: " + held.status().message());
+    }
+    if (*held) request.other_roles.push_back(role);
+  }
+  auto decision = deps_.protector.Decide(request);
+  if (!decision.ok()) {
+    return Finish<Bytes>(trace, FromHistory(decision.status()),
+                         "protection history: " + decision.status().message());
+  }
+  trace.verdict = std::string(slashing::VerdictName(decision->verdict));
+  const std::optional<slashing::Claim>& claim =
+      decision->claim
+          ? decision->claim
+          : (decision->claims.empty() ? std::nullopt : std::optional(decision->claims.front()));
+  if (claim) {
+    trace.domain = std::string(slashing::DomainName(claim->domain));
+    trace.position = DescribePosition(*claim);
+  }
+  if (!slashing::IsAllowed(decision->verdict)) {
+    std::string message = "refused: " + trace.verdict;
+    if (claim) {
+      message += " " + trace.domain + " " + trace.position;
+    }
+    return Finish<Bytes>(trace, ReplyCode::kRefused, std::move(message));
+  }
+  // Step 3, sign.
+  const KeyId id{*key_type, std::vector<uint8_t>(input.public_key.begin(), input.public_key.end())};
+  Bytes signature;
+  if (input.prehashed) {
+    auto signed_digest = deps_.custody.EcdsaSignPrehashed(id, input.message);
+    if (!signed_digest.ok()) {
+      return Finish<Bytes>(trace, FromCustody(signed_digest.status()),
+                           "custody: " + signed_digest.status().message());
+    }
+    signature.assign(signed_digest->begin(), signed_digest->end());
+  } else {
+    auto signed_message = deps_.custody.Sign(id, *scheme, input.message);
+    if (!signed_message.ok()) {
+      return Finish<Bytes>(trace, FromCustody(signed_message.status()),
+                           "custody: " + signed_message.status().message());
+    }
+    signature = std::move(*signed_message);
+  }
+  // Steps 4 and 5, audit and reply (Finish refuses to reply if the audit line is not written).
+  return Finish<Bytes>(trace, ReplyCode::kOk, "", std::move(signature));
+}
+
+Reply<keymgr::Sr25519VrfSignature> Pipeline::VrfSign(
+    const CallContext& context, std::string_view key_type_text, std::span<const uint8_t> public_key,
+    const keymgr::VrfTranscriptData& input, const std::optional<keymgr::VrfTranscriptData>& extra) {
+  const std::shared_ptr<const Policy> policy = CurrentPolicy();
+  using Signature = keymgr::Sr25519VrfSignature;
+  Trace trace(context, Operation::kVrf, std::string(key_type_text), base::HexEncode(public_key));
+  const std::optional<KeyTypeId> key_type = ParseKeyType(key_type_text);
+  if (!key_type || public_key.size() != 32) {
+    return Finish<Signature>(trace, ReplyCode::kInvalidArgument,
+                             "key_type must be 4 characters and the public key 32 bytes");
+  }
+  if (!policy->Allows(context.identity, Operation::kVrf, *key_type)) {
+    return Finish<Signature>(trace, ReplyCode::kPermissionDenied,
+                             "vrf not granted for this key type");
+  }
+  if (!policy->Owns(context.identity, Operation::kVrf, *key_type, public_key)) {
+    return Finish<Signature>(trace, ReplyCode::kPairNotFound, "not one of the caller's keys");
+  }
+  // VRF outputs (slot claims, assignments) are not slashable: nothing to decide, only to audit.
+  trace.verdict = std::string(slashing::VerdictName(slashing::Verdict::kAllowedUnprotected));
+  auto signature = deps_.custody.VrfSign(
+      KeyId{*key_type, std::vector<uint8_t>(public_key.begin(), public_key.end())}, input, extra);
+  if (!signature.ok()) {
+    return Finish<Signature>(trace, FromCustody(signature.status()),
+                             "custody: " + signature.status().message());
+  }
+  return Finish<Signature>(trace, ReplyCode::kOk, "", *signature);
+}
+
+Reply<keymgr::Sr25519VrfPreOutput> Pipeline::VrfPreOutput(const CallContext& context,
+                                                          std::string_view key_type_text,
+                                                          std::span<const uint8_t> public_key,
+                                                          const keymgr::VrfTranscriptData& input) {
+  const std::shared_ptr<const Policy> policy = CurrentPolicy();
+  using PreOutput = keymgr::Sr25519VrfPreOutput;
+  Trace trace(context, Operation::kVrf, std::string(key_type_text), base::HexEncode(public_key));
+  const std::optional<KeyTypeId> key_type = ParseKeyType(key_type_text);
+  if (!key_type || public_key.size() != 32) {
+    return Finish<PreOutput>(trace, ReplyCode::kInvalidArgument,
+                             "key_type must be 4 characters and the public key 32 bytes");
+  }
+  if (!policy->Allows(context.identity, Operation::kVrf, *key_type)) {
+    return Finish<PreOutput>(trace, ReplyCode::kPermissionDenied,
+                             "vrf not granted for this key type");
+  }
+  if (!policy->Owns(context.identity, Operation::kVrf, *key_type, public_key)) {
+    return Finish<PreOutput>(trace, ReplyCode::kPairNotFound, "not one of the caller's keys");
+  }
+  trace.verdict = std::string(slashing::VerdictName(slashing::Verdict::kAllowedUnprotected));
+  auto pre_output = deps_.custody.VrfPreOutput(
+      KeyId{*key_type, std::vector<uint8_t>(public_key.begin(), public_key.end())}, input);
+  if (!pre_output.ok()) {
+    return Finish<PreOutput>(trace, FromCustody(pre_output.status()),
+                             "custody: " + pre_output.status().message());
+  }
+  return Finish<PreOutput>(trace, ReplyCode::kOk, "", *pre_output);
+}
+
+}  // namespace signer

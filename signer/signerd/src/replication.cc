@@ -1,0 +1,283 @@
+// Replication: standalone (a LocalHistoryLog over the store) or replicated through the Kafka claims
+// topic (kafka::ReplicatedHistoryLog), with the audit stream attached in Kafka mode.
+#include "signerd/replication.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "kafka/audit_stream.h"
+#include "kafka/replicated_log.h"
+
+namespace signer {
+namespace {
+
+class StandaloneReplication final : public Replication {
+ public:
+  explicit StandaloneReplication(slashing::HistoryStore& store) : log_(store) {}
+
+  slashing::HistoryLog& history_log() override { return log_; }
+  void AttachAuditStream(AuditLog& /*audit*/) override {}
+  base::Status WaitUntilCaughtUp(std::chrono::milliseconds /*timeout*/) override {
+    return base::Status::Ok();
+  }
+  void SetClaimRoundTripObserver(
+      std::function<void(std::chrono::nanoseconds)> /*observer*/) override {}
+  ReplicationStats stats() const override { return {}; }
+
+ private:
+  slashing::LocalHistoryLog log_;
+};
+
+// RateLimitedWarning writes key=value warning lines to stderr (signerd's log format), at most one
+// per second per instance, and says how many it held back: a poisoned topic or a dead broker must
+// not flood the log.
+class RateLimitedWarning {
+ public:
+  explicit RateLimitedWarning(std::string component) : component_(std::move(component)) {}
+
+  void operator()(std::string_view message) {
+    std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::seconds(1)) {
+      ++suppressed_;
+      return;
+    }
+    last_ = now;
+    const std::time_t wall = std::time(nullptr);
+    std::tm utc{};
+    gmtime_r(&wall, &utc);
+    char stamp[32];
+    std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &utc);
+    std::fprintf(stderr, "time=%s level=warning component=%s suppressed=%llu msg=\"%.*s\"\n", stamp,
+                 component_.c_str(), static_cast<unsigned long long>(suppressed_),
+                 static_cast<int>(message.size()), message.data());
+    suppressed_ = 0;
+  }
+
+ private:
+  const std::string component_;
+  std::mutex mutex_;
+  std::chrono::steady_clock::time_point last_{};
+  uint64_t suppressed_ = 0;
+};
+
+// ConnectingHistoryLog is the HistoryLog the Protector holds in Kafka mode. Until the replicated
+// log is open and has caught up once it refuses every call (the pipeline answers UNAVAILABLE and
+// signs nothing): a signer that started during a broker outage must not decide from a history
+// that may be missing claims other signers already won.
+class ConnectingHistoryLog final : public slashing::HistoryLog {
+ public:
+  base::Result<std::vector<slashing::Verdict>> CheckAndRecord(
+      std::span<const uint8_t> public_key, std::span<const slashing::Claim> claims,
+      uint64_t now_unix_ms) override {
+    kafka::ReplicatedHistoryLog* log = ready_.load(std::memory_order_acquire);
+    if (log == nullptr) {
+      return base::Status::IoError(
+          "kafka: the history has not caught up with the claims topic yet");
+    }
+    return log->CheckAndRecord(public_key, claims, now_unix_ms);
+  }
+
+  // Open lets calls through to `log`, which must outlive this object.
+  void Open(kafka::ReplicatedHistoryLog& log) { ready_.store(&log, std::memory_order_release); }
+
+ private:
+  std::atomic<kafka::ReplicatedHistoryLog*> ready_{nullptr};
+};
+
+// KafkaReplication connects to the claims topic on a thread of its own, retrying for as long as
+// the brokers are unreachable, so signerd starts (NOT_SERVING) during an outage instead of exiting
+// and serves once the brokers return and the history has caught up.
+class KafkaReplication final : public Replication {
+ public:
+  KafkaReplication(const SignerConfig& config, slashing::HistoryStore& store,
+                   kafka::ReplicatedHistoryLogOptions options)
+      : config_(config), store_(store), options_(std::move(options)) {
+    connector_ = std::thread([this] { ConnectLoop(); });
+  }
+
+  ~KafkaReplication() override {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    connector_.join();
+  }
+
+  slashing::HistoryLog& history_log() override { return gate_; }
+
+  void AttachAuditStream(AuditLog& audit) override {
+    const KafkaConfig& kafka_config = *config_.kafka;
+    if (kafka_config.audit_topic.empty()) return;
+    kafka::AuditStreamOptions options;
+    options.brokers = kafka_config.brokers;
+    options.topic = kafka_config.audit_topic;
+    options.signer_id = config_.signer_id;
+    options.properties = kafka_config.properties;
+    auto warning = std::make_shared<RateLimitedWarning>("audit_stream");
+    options.warning = [warning](std::string_view message) { (*warning)(message); };
+    auto stream = kafka::AuditStream::Open(std::move(options));
+    if (!stream.ok()) {
+      // The local audit log stays complete; only the copy is missing, and every line counts failed.
+      (*warning)("audit stream not started: " + stream.status().message());
+    } else {
+      audit_stream_ = std::move(*stream);
+    }
+    audit.SetLineObserver([this](std::string_view line, const AuditRecord& record) {
+      if (!audit_stream_) {
+        audit_dropped_.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      audit_stream_->Publish(line, record.public_key.empty() ? record.identity : record.public_key);
+    });
+  }
+
+  base::Status WaitUntilCaughtUp(std::chrono::milliseconds timeout) override {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    kafka::ReplicatedHistoryLog* log = nullptr;
+    {
+      std::unique_lock lock(mutex_);
+      changed_.wait_until(lock, deadline, [&] { return log_ != nullptr || !fatal_.ok(); });
+      if (!fatal_.ok()) return fatal_;
+      if (log_ == nullptr) {
+        return base::Status::Unavailable("kafka: not connected to the claims topic yet" +
+                                         (last_error_.empty() ? "" : ": " + last_error_));
+      }
+      log = log_.get();
+    }
+    const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (remaining.count() <= 0) {
+      return base::Status::Unavailable("kafka: connected, catching up with the claims topic");
+    }
+    base::Status caught_up = log->WaitUntilCaughtUp(remaining);
+    if (!caught_up.ok()) return base::Status::Unavailable(caught_up.message());
+    gate_.Open(*log);
+    return base::Status::Ok();
+  }
+
+  void SetClaimRoundTripObserver(std::function<void(std::chrono::nanoseconds)> observer) override {
+    std::lock_guard lock(mutex_);
+    // Kept for a log opened later; the gate lets no call through before the log has it.
+    observer_ = std::move(observer);
+    if (log_) log_->SetClaimRoundTripObserver(observer_);
+  }
+
+  ReplicationStats stats() const override {
+    ReplicationStats stats;
+    stats.replicated = true;
+    kafka::ReplicatedHistoryLog* log = nullptr;
+    {
+      std::lock_guard lock(mutex_);
+      log = log_.get();
+    }
+    if (log != nullptr) {
+      const kafka::ReplicatedHistoryLogStats log_stats = log->stats();
+      stats.consumer_lag = log_stats.consumer_lag;
+      stats.claims_produced = log_stats.claims_produced;
+      stats.claims_won = log_stats.claims_won;
+      stats.claims_lost = log_stats.claims_lost;
+      stats.claims_timed_out = log_stats.claims_timed_out + log_stats.claims_failed;
+      stats.records_applied = log_stats.records_applied;
+    }
+    if (audit_stream_) {
+      stats.audit_published = audit_stream_->published();
+      stats.audit_failed = audit_stream_->failed();
+    }
+    stats.audit_failed += audit_dropped_.load(std::memory_order_relaxed);
+    return stats;
+  }
+
+ private:
+  // kConnectAttemptTimeout bounds one attempt to read the topic's metadata, and so how long a
+  // shutdown waits for an attempt in progress.
+  static constexpr std::chrono::milliseconds kConnectAttemptTimeout{2'000};
+  static constexpr std::chrono::milliseconds kConnectRetryPause{500};
+
+  // ConnectLoop opens the replicated log until it succeeds, or until an error that retrying cannot
+  // fix (bad options, a store bound to another topic or partition count), which is kept for
+  // WaitUntilCaughtUp to report.
+  void ConnectLoop() {
+    auto warning = std::make_shared<RateLimitedWarning>("replication");
+    for (;;) {
+      {
+        std::lock_guard lock(mutex_);
+        if (stopping_) return;
+      }
+      kafka::ReplicatedHistoryLogOptions options = options_;
+      options.metadata_timeout = kConnectAttemptTimeout;
+      auto log = kafka::ReplicatedHistoryLog::Open(store_, std::move(options));
+      std::unique_lock lock(mutex_);
+      if (log.ok()) {
+        if (observer_) (*log)->SetClaimRoundTripObserver(observer_);
+        log_ = std::move(*log);
+        changed_.notify_all();
+        return;
+      }
+      const base::Status& status = log.status();
+      if (status.code() != base::StatusCode::kIoError) {
+        fatal_ = status.code() == base::StatusCode::kInvalidArgument
+                     ? base::Status::InvalidArgument("kafka: " + status.message())
+                     : base::Status::Internal("kafka: " + status.message());
+        changed_.notify_all();
+        return;
+      }
+      last_error_ = status.message();
+      lock.unlock();
+      (*warning)("not connected to the claims topic, retrying: " + status.message());
+      lock.lock();
+      changed_.wait_for(lock, kConnectRetryPause, [&] { return stopping_; });
+    }
+  }
+
+  const SignerConfig config_;
+  slashing::HistoryStore& store_;
+  const kafka::ReplicatedHistoryLogOptions options_;
+  ConnectingHistoryLog gate_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  bool stopping_ = false;
+  std::unique_ptr<kafka::ReplicatedHistoryLog> log_;
+  base::Status fatal_;
+  std::string last_error_;
+  std::function<void(std::chrono::nanoseconds)> observer_;
+  // The stream is declared after the log so it is destroyed first (it flushes on destruction).
+  std::unique_ptr<kafka::AuditStream> audit_stream_;
+  std::atomic<uint64_t> audit_dropped_{0};
+  // Declared last: it is started when everything above exists and joined in the destructor.
+  std::thread connector_;
+};
+
+}  // namespace
+
+base::Result<std::unique_ptr<Replication>> Replication::Open(const SignerConfig& config,
+                                                             slashing::HistoryStore& store) {
+  if (!config.kafka) return std::unique_ptr<Replication>(new StandaloneReplication(store));
+  const KafkaConfig& kafka_config = *config.kafka;
+  kafka::ReplicatedHistoryLogOptions options;
+  options.brokers = kafka_config.brokers;
+  options.claims_topic = kafka_config.claims_topic;
+  options.signer_id = config.signer_id;
+  options.genesis_hash = config.history.genesis_hash;
+  options.claim_timeout = std::chrono::milliseconds(kafka_config.claim_timeout_ms);
+  options.properties = kafka_config.properties;
+  auto warning = std::make_shared<RateLimitedWarning>("replication");
+  options.warning = [warning](std::string_view message) { (*warning)(message); };
+  // Never blocks on the brokers: the connection is made (and retried) in the background, and
+  // WaitUntilCaughtUp reports whether it succeeded.
+  return std::unique_ptr<Replication>(new KafkaReplication(config, store, std::move(options)));
+}
+
+}  // namespace signer

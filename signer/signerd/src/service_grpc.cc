@@ -1,0 +1,478 @@
+// RemoteKeystore over gRPC's callback API: proto <-> pipeline conversion, admission and deadlines.
+#include "signerd/service_grpc.h"
+
+#include <algorithm>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+
+#include "base/secret_bytes.h"
+#include "tls/grpc_credentials.h"
+
+namespace signer {
+namespace {
+
+namespace pb = parity::polkadot::signer;
+using base::Scheme;
+
+std::span<const uint8_t> AsBytes(const std::string& text) {
+  return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
+}
+
+template <typename Container>
+std::string AsString(const Container& bytes) {
+  return std::string(bytes.begin(), bytes.end());
+}
+
+// The proto has no "absent" for bytes: an empty preimage means none was sent.
+std::optional<std::span<const uint8_t>> Preimage(const std::string& preimage) {
+  if (preimage.empty()) {
+    return std::nullopt;
+  }
+  return AsBytes(preimage);
+}
+
+// FromProto turns a wire transcript into keymgr's. The seed's unlabelled `values` cannot describe a
+// Merlin transcript, so they are refused rather than guessed at.
+std::optional<keymgr::VrfTranscriptData> FromProto(
+    const pb::Sr25519VrfSignRequest::VrfTranscriptData& proto) {
+  if (proto.values_size() != 0) {
+    return std::nullopt;
+  }
+  keymgr::VrfTranscriptData data;
+  data.label = proto.label();
+  for (const auto& item : proto.items()) {
+    data.items.emplace_back(item.label(),
+                            std::vector<uint8_t>(item.value().begin(), item.value().end()));
+  }
+  return data;
+}
+
+grpc::Status Invalid(const std::string& message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+}
+
+template <typename Request>
+SignInput SignInputOf(const Request& request, const std::string& public_key) {
+  SignInput input;
+  input.key_type = request.key_type();
+  input.crypto_type = request.crypto_type();
+  input.public_key = AsBytes(public_key);
+  input.message = AsBytes(request.message());
+  input.preimage = Preimage(request.preimage());
+  input.prehashed = request.prehashed();
+  return input;
+}
+
+void FillSignature(const SignInput& input, const std::vector<uint8_t>& signature,
+                   pb::RemoteKeystoreSignature& out) {
+  out.set_signature(AsString(signature));
+  const auto scheme = Pipeline::ParseCryptoType(input.crypto_type);
+  out.set_crypto_type(scheme ? std::string(base::SchemeName(*scheme)) : "");
+  out.set_public_key(AsString(input.public_key));
+}
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(ReplyCode code, const std::string& message) {
+  switch (code) {
+    case ReplyCode::kOk:
+    case ReplyCode::kPairNotFound:
+      return grpc::Status::OK;
+    case ReplyCode::kRefused:
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, message);
+    case ReplyCode::kInvalidArgument:
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+    case ReplyCode::kPermissionDenied:
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, message);
+    case ReplyCode::kResourceExhausted:
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, message);
+    case ReplyCode::kUnavailable:
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, message);
+    case ReplyCode::kInternal:
+      return grpc::Status(grpc::StatusCode::INTERNAL, message);
+  }
+  return grpc::Status(grpc::StatusCode::INTERNAL, "unknown reply code");
+}
+
+std::string_view GrpcCodeName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN:
+      return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED:
+      return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    default:
+      return "UNKNOWN";
+  }
+}
+
+WorkerPool::WorkerPool(size_t threads) {
+  for (size_t i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] { Loop(); });
+  }
+}
+
+WorkerPool::~WorkerPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (std::thread& thread : threads_) {
+    thread.join();
+  }
+}
+
+void WorkerPool::Submit(std::function<void()> job) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    jobs_.push_back(std::move(job));
+  }
+  wake_.notify_one();
+}
+
+void WorkerPool::Loop() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      // Queued calls still finish on shutdown: every admitted call must get its reactor finished.
+      if (jobs_.empty()) {
+        return;
+      }
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    job();
+  }
+}
+
+KeystoreService::KeystoreService(Pipeline& pipeline, WorkerPool& pool, ServiceLimits limits,
+                                 SignerMetrics* metrics)
+    : pipeline_(pipeline), pool_(pool), limits_(limits), metrics_(metrics) {}
+
+grpc::ServerUnaryReactor* KeystoreService::Dispatch(
+    Ctx* context, const char* method, std::function<grpc::Status(const CallContext&)> work) {
+  const auto admitted_at = std::chrono::steady_clock::now();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (in_flight_.fetch_add(1) >= limits_.max_in_flight) {
+    in_flight_.fetch_sub(1);
+    if (metrics_ != nullptr) {
+      metrics_->OnShed(method);
+      metrics_->OnRequest(method, GrpcCodeName(grpc::StatusCode::RESOURCE_EXHAUSTED),
+                          std::chrono::steady_clock::now() - admitted_at);
+    }
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "too many requests"));
+    return reactor;
+  }
+  CallContext call;
+  call.method = method;
+  if (auto identity = tls::PeerIdentity(*context->auth_context()); identity.ok()) {
+    call.identity = *identity;
+  }
+  // A call with no deadline, or a longer one than configured, gets the configured one.
+  const auto cap = std::chrono::system_clock::now() + limits_.max_deadline;
+  const auto deadline = std::min(context->deadline(), cap);
+  pool_.Submit([this, context, reactor, deadline, admitted_at, method, call = std::move(call),
+                work = std::move(work)] {
+    grpc::Status status;
+    if (context->IsCancelled() || std::chrono::system_clock::now() >= deadline) {
+      // Nothing was decided or signed: the client has gone or stopped waiting.
+      status = grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed while queued");
+    } else {
+      status = work(call);
+    }
+    // Counted before Finish so a client that reads metrics after its reply sees its own call.
+    if (metrics_ != nullptr) {
+      metrics_->OnRequest(method, GrpcCodeName(status.error_code()),
+                          std::chrono::steady_clock::now() - admitted_at);
+    }
+    reactor->Finish(status);
+    in_flight_.fetch_sub(1);
+  });
+  return reactor;
+}
+
+template <typename Reply>
+static grpc::Status ListInto(const signer::Reply<std::vector<std::vector<uint8_t>>>& listed,
+                             Reply* reply) {
+  if (!listed.ok()) {
+    return ToGrpcStatus(listed.code, listed.message);
+  }
+  for (const auto& key : listed.value) {
+    reply->add_public_keys(AsString(key));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::ServerUnaryReactor* KeystoreService::Sr25519PublicKeys(
+    Ctx* context, const pb::Sr25519PublicKeysRequest* request, pb::Sr25519PublicKeysReply* reply) {
+  return Dispatch(context, "Sr25519PublicKeys", [=, this](const CallContext& call) {
+    return ListInto(pipeline_.PublicKeys(call, Scheme::kSr25519, request->key_type()), reply);
+  });
+}
+
+grpc::ServerUnaryReactor* KeystoreService::Ed25519PublicKeys(
+    Ctx* context, const pb::Ed25519PublicKeysRequest* request, pb::Ed25519PublicKeysReply* reply) {
+  return Dispatch(context, "Ed25519PublicKeys", [=, this](const CallContext& call) {
+    return ListInto(pipeline_.PublicKeys(call, Scheme::kEd25519, request->key_type()), reply);
+  });
+}
+
+grpc::ServerUnaryReactor* KeystoreService::EcdsaPublicKeys(
+    Ctx* context, const pb::EcdsaPublicKeysRequest* request, pb::EcdsaPublicKeysReply* reply) {
+  return Dispatch(context, "EcdsaPublicKeys", [=, this](const CallContext& call) {
+    return ListInto(pipeline_.PublicKeys(call, Scheme::kEcdsa, request->key_type()), reply);
+  });
+}
+
+grpc::ServerUnaryReactor* KeystoreService::Keys(Ctx* context, const pb::KeysRequest* request,
+                                                pb::KeysReply* reply) {
+  return Dispatch(context, "Keys", [=, this](const CallContext& call) {
+    return ListInto(pipeline_.Keys(call, request->key_type()), reply);
+  });
+}
+
+// WipeRequestSecret zeroes a secret field of a request message (a SURI or seed) as soon as the
+// call has used it, rather than leaving it to the allocator. gRPC owns the message, but it is ours
+// to use until the call finishes.
+static void WipeRequestSecret(const std::string& field) {
+  std::string& secret = const_cast<std::string&>(field);
+  base::Wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(secret.data()), secret.size()));
+}
+
+template <typename Request, typename Reply>
+static grpc::Status GenerateInto(Pipeline& pipeline, const CallContext& call, Scheme scheme,
+                                 const Request& request, Reply* reply) {
+  std::optional<std::string_view> seed;
+  if (!request.seed().empty()) {
+    seed = request.seed();
+  }
+  auto generated = pipeline.GenerateNew(call, scheme, request.key_type(), seed);
+  WipeRequestSecret(request.seed());
+  if (generated.code == ReplyCode::kPairNotFound) {
+    reply->set_error(pb::REMOTE_KEYSTORE_ERROR_PAIR_NOT_FOUND);
+  } else if (generated.ok()) {
+    reply->set_public_key(AsString(generated.value));
+  }
+  return ToGrpcStatus(generated.code, generated.message);
+}
+
+grpc::ServerUnaryReactor* KeystoreService::Sr25519GenerateNew(
+    Ctx* context, const pb::Sr25519GenerateNewRequest* request,
+    pb::Sr25519GenerateNewReply* reply) {
+  return Dispatch(context, "Sr25519GenerateNew", [=, this](const CallContext& call) {
+    return GenerateInto(pipeline_, call, Scheme::kSr25519, *request, reply);
+  });
+}
+
+grpc::ServerUnaryReactor* KeystoreService::Ed25519GenerateNew(
+    Ctx* context, const pb::Ed25519GenerateNewRequest* request,
+    pb::Ed25519GenerateNewReply* reply) {
+  return Dispatch(context, "Ed25519GenerateNew", [=, this](const CallContext& call) {
+    return GenerateInto(pipeline_, call, Scheme::kEd25519, *request, reply);
+  });
+}
+
+grpc::ServerUnaryReactor* KeystoreService::EcdsaGenerateNew(
+    Ctx* context, const pb::EcdsaGenerateNewRequest* request, pb::EcdsaGenerateNewReply* reply) {
+  return Dispatch(context, "EcdsaGenerateNew", [=, this](const CallContext& call) {
+    return GenerateInto(pipeline_, call, Scheme::kEcdsa, *request, reply);
+  });
+}
+
+grpc::ServerUnaryReactor* KeystoreService::Sr25519VrfSign(Ctx* context,
+                                                          const pb::Sr25519VrfSignRequest* request,
+                                                          pb::Sr25519VrfSignReply* reply) {
+  return Dispatch(context, "Sr25519VrfSign", [=, this](const CallContext& call) {
+    const auto input = FromProto(request->transcript_data());
+    std::optional<keymgr::VrfTranscriptData> extra;
+    if (request->has_extra_transcript()) {
+      extra = FromProto(request->extra_transcript());
+      if (!extra) {
+        return Invalid("extra_transcript: use labelled items, not values");
+      }
+    }
+    if (!input) {
+      return Invalid("transcript_data: use labelled items, not values");
+    }
+    auto signed_vrf =
+        pipeline_.VrfSign(call, request->key_type(), AsBytes(request->public_key()), *input, extra);
+    if (signed_vrf.code == ReplyCode::kPairNotFound) {
+      reply->set_error(pb::REMOTE_KEYSTORE_ERROR_PAIR_NOT_FOUND);
+    } else if (signed_vrf.ok()) {
+      auto* signature = reply->mutable_signature();
+      const auto& proof = signed_vrf.value.proof;
+      const size_t half = proof.size() / 2;
+      signature->set_output(AsString(signed_vrf.value.pre_output));
+      signature->set_challenge(std::string(proof.begin(), proof.begin() + half));
+      signature->set_proof(std::string(proof.begin() + half, proof.end()));
+    }
+    return ToGrpcStatus(signed_vrf.code, signed_vrf.message);
+  });
+}
+
+grpc::ServerUnaryReactor* KeystoreService::Sr25519VrfPreOutput(
+    Ctx* context, const pb::Sr25519VrfPreOutputRequest* request,
+    pb::Sr25519VrfPreOutputReply* reply) {
+  return Dispatch(context, "Sr25519VrfPreOutput", [=, this](const CallContext& call) {
+    const auto input = FromProto(request->transcript_data());
+    if (!input) {
+      return Invalid("transcript_data: use labelled items, not values");
+    }
+    auto pre_output =
+        pipeline_.VrfPreOutput(call, request->key_type(), AsBytes(request->public_key()), *input);
+    if (pre_output.code == ReplyCode::kPairNotFound) {
+      reply->set_error(pb::REMOTE_KEYSTORE_ERROR_PAIR_NOT_FOUND);
+    } else if (pre_output.ok()) {
+      reply->set_pre_output(AsString(pre_output.value));
+    }
+    return ToGrpcStatus(pre_output.code, pre_output.message);
+  });
+}
+
+grpc::ServerUnaryReactor* KeystoreService::SignWith(Ctx* context,
+                                                    const pb::SignWithRequest* request,
+                                                    pb::SignWithReply* reply) {
+  return Dispatch(context, "SignWith", [=, this](const CallContext& call) {
+    const SignInput input = SignInputOf(*request, request->public_key());
+    auto signed_message = pipeline_.SignWith(call, input);
+    auto* out = reply->mutable_signature();
+    if (signed_message.code == ReplyCode::kPairNotFound) {
+      out->set_error(pb::REMOTE_KEYSTORE_ERROR_PAIR_NOT_FOUND);
+      out->set_public_key(request->public_key());
+    } else if (signed_message.ok()) {
+      FillSignature(input, signed_message.value, *out);
+    }
+    return ToGrpcStatus(signed_message.code, signed_message.message);
+  });
+}
+
+grpc::ServerUnaryReactor* KeystoreService::SignWithAny(Ctx* context,
+                                                       const pb::SignWithAnyRequest* request,
+                                                       pb::SignWithAnyReply* reply) {
+  return Dispatch(context, "SignWithAny", [=, this](const CallContext& call) {
+    // The first key the caller holds signs; keys it does not hold are skipped, like None.
+    for (const std::string& public_key : request->public_keys()) {
+      const SignInput input = SignInputOf(*request, public_key);
+      auto signed_message = pipeline_.SignWith(call, input);
+      if (signed_message.code == ReplyCode::kPairNotFound) {
+        continue;
+      }
+      if (signed_message.ok()) {
+        FillSignature(input, signed_message.value, *reply->mutable_signature());
+      }
+      return ToGrpcStatus(signed_message.code, signed_message.message);
+    }
+    reply->mutable_signature()->set_error(pb::REMOTE_KEYSTORE_ERROR_PAIR_NOT_FOUND);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* KeystoreService::SignWithAll(Ctx* context,
+                                                       const pb::SignWithAllRequest* request,
+                                                       pb::SignWithAllReply* reply) {
+  return Dispatch(context, "SignWithAll", [=, this](const CallContext& call) {
+    // Any failure other than "not held" ends the call without returning any signature.
+    for (const std::string& public_key : request->public_keys()) {
+      const SignInput input = SignInputOf(*request, public_key);
+      auto signed_message = pipeline_.SignWith(call, input);
+      auto* out = reply->add_signatures();
+      if (signed_message.code == ReplyCode::kPairNotFound) {
+        out->set_error(pb::REMOTE_KEYSTORE_ERROR_PAIR_NOT_FOUND);
+        out->set_public_key(public_key);
+        continue;
+      }
+      if (!signed_message.ok()) {
+        reply->clear_signatures();
+        return ToGrpcStatus(signed_message.code, signed_message.message);
+      }
+      FillSignature(input, signed_message.value, *out);
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* KeystoreService::EcdsaSignPrehashed(
+    Ctx* context, const pb::EcdsaSignPrehashedRequest* request,
+    pb::EcdsaSignPrehashedReply* reply) {
+  return Dispatch(context, "EcdsaSignPrehashed", [=, this](const CallContext& call) {
+    SignInput input;
+    input.key_type = request->key_type();
+    input.crypto_type = "ecdsa";
+    input.public_key = AsBytes(request->public_key());
+    input.message = AsBytes(request->message());
+    input.preimage = Preimage(request->preimage());
+    input.prehashed = true;
+    auto signed_digest = pipeline_.SignWith(call, input);
+    auto* out = reply->mutable_signature();
+    if (signed_digest.code == ReplyCode::kPairNotFound) {
+      out->set_error(pb::REMOTE_KEYSTORE_ERROR_PAIR_NOT_FOUND);
+      out->set_public_key(request->public_key());
+    } else if (signed_digest.ok()) {
+      FillSignature(input, signed_digest.value, *out);
+    }
+    return ToGrpcStatus(signed_digest.code, signed_digest.message);
+  });
+}
+
+grpc::ServerUnaryReactor* KeystoreService::Insert(Ctx* context, const pb::InsertRequest* request,
+                                                  pb::InsertReply* reply) {
+  return Dispatch(context, "Insert", [=, this](const CallContext& call) {
+    auto inserted = pipeline_.Insert(call, request->key_type(), request->suri(),
+                                     AsBytes(request->public_key()));
+    WipeRequestSecret(request->suri());
+    if (inserted.code == ReplyCode::kPairNotFound) {
+      reply->set_error(pb::REMOTE_KEYSTORE_ERROR_PAIR_NOT_FOUND);
+    }
+    return ToGrpcStatus(inserted.code, inserted.message);
+  });
+}
+
+grpc::ServerUnaryReactor* KeystoreService::HasKeys(Ctx* context, const pb::HasKeysRequest* request,
+                                                   pb::HasKeysReply* reply) {
+  return Dispatch(context, "HasKeys", [=, this](const CallContext& call) {
+    std::vector<KeyRef> keys;
+    for (const auto& key : request->keys()) {
+      keys.push_back(KeyRef{
+          key.key_type(), std::vector<uint8_t>(key.public_key().begin(), key.public_key().end())});
+    }
+    auto has = pipeline_.HasKeys(call, keys);
+    reply->set_all_present(has.ok() && has.value);
+    return ToGrpcStatus(has.code, has.message);
+  });
+}
+
+}  // namespace signer
