@@ -29,6 +29,7 @@
 #include "keymgr/pkcs11_custody.h"
 #include "keymgr/ss58.h"
 #include "signer/config.h"
+#include "signer/open_from_config.h"
 #include "slashing/history_admin.h"
 #include "slashing/record.h"
 #include "slashing/types.h"
@@ -45,37 +46,15 @@ struct OpenedCustody {
   std::unique_ptr<keymgr::Pkcs11Custody> custody;
 };
 
-// OpenCustody loads the configuration and logs in to the token it names. The PIN comes from the
-// file or environment variable the config names, never from argv; the environment copy is removed
-// so nothing this process starts inherits it.
-base::Result<OpenedCustody> OpenCustody(const std::string& config_path) {
+// OpenConfiguredCustody loads the configuration and logs in to the token it names
+// (signer::OpenCustody: the PIN never comes from argv).
+base::Result<OpenedCustody> OpenConfiguredCustody(const std::string& config_path) {
   auto config = signer::LoadSignerConfig(config_path);
   if (!config.ok()) {
     return base::Status::InvalidArgument("--config: " + config.status().message());
   }
-  keymgr::Pkcs11Config hsm;
-  hsm.module_path = config->hsm.module;
-  hsm.token_label = config->hsm.token_label;
-  hsm.max_sessions = config->hsm.max_sessions;
-  if (!config->hsm.pin_file.empty()) {
-    auto pin = keymgr::ReadPinFromFile(config->hsm.pin_file);
-    if (!pin.ok()) {
-      return base::Status::InvalidArgument("hsm.pin_file: " + pin.status().message());
-    }
-    hsm.pin = std::move(*pin);
-  } else {
-    auto pin = keymgr::ReadPinFromEnv(config->hsm.pin_env);
-    ::unsetenv(config->hsm.pin_env.c_str());
-    if (!pin.ok()) {
-      return base::Status::InvalidArgument("hsm.pin_env: " + pin.status().message());
-    }
-    hsm.pin = std::move(*pin);
-  }
-  auto custody = keymgr::Pkcs11Custody::Open(std::move(hsm));
-  if (!custody.ok()) {
-    return base::Status::Unavailable("cannot open the HSM token: " + custody.status().message());
-  }
-  return OpenedCustody{std::move(*config), std::move(*custody)};
+  SIGNER_ASSIGN_OR_RETURN(auto custody, signer::OpenCustody(config->hsm));
+  return OpenedCustody{std::move(*config), std::move(custody)};
 }
 
 std::string Iso8601Utc(int64_t unix_seconds) {
@@ -195,7 +174,7 @@ Outcome RunGenerate(const GenerateArgs& args) {
   if (!key_type.ok()) return Outcome::Usage(key_type.status().message());
   auto scheme = SchemeFor(*key_type, args.scheme);
   if (!scheme.ok()) return Outcome::Usage(scheme.status().message());
-  auto opened = OpenCustody(args.config);
+  auto opened = OpenConfiguredCustody(args.config);
   if (!opened.ok()) return Outcome::Usage(opened.status().message());
   auto info = opened->custody->Generate(*key_type, *scheme);
   if (!info.ok()) return Outcome::Usage("generate: " + info.status().message());
@@ -205,7 +184,7 @@ Outcome RunGenerate(const GenerateArgs& args) {
 // ----- list -----
 
 Outcome RunList(const std::string& config_path) {
-  auto opened = OpenCustody(config_path);
+  auto opened = OpenConfiguredCustody(config_path);
   if (!opened.ok()) return Outcome::Usage(opened.status().message());
   // Operators see disabled keys too (validators, through List, do not).
   auto keys = opened->custody->ListAll();
@@ -274,7 +253,7 @@ Outcome RunKeystoreImport(const ImportArgs& args) {
     }
     pairs.push_back(std::move(*pair));
   }
-  auto opened = OpenCustody(args.config);
+  auto opened = OpenConfiguredCustody(args.config);
   if (!opened.ok()) return Outcome::Usage(opened.status().message());
   auto existing = opened->custody->ListAll();
   if (!existing.ok()) return Outcome::Usage("import: " + existing.status().message());
@@ -349,7 +328,7 @@ Outcome RunPolkadotJsImport(const ImportArgs& args, const base::KeyTypeId& key_t
                           base::KeyTypeName(key_type) + " needs " +
                           std::string(base::SchemeName(*scheme)));
   }
-  auto opened = OpenCustody(args.config);
+  auto opened = OpenConfiguredCustody(args.config);
   if (!opened.ok()) return Outcome::Usage(opened.status().message());
   auto info = opened->custody->Import(key_type, *pair);
   if (!info.ok()) return Outcome::Usage("import: " + info.status().message());
@@ -394,7 +373,7 @@ Outcome RunImport(ImportArgs& args) {
     if (!built.ok()) return Outcome::Usage(SafeSuriError(built.status(), SuriView(*suri)));
     pair.emplace(std::move(*built));
   }
-  auto opened = OpenCustody(args.config);
+  auto opened = OpenConfiguredCustody(args.config);
   if (!opened.ok()) return Outcome::Usage(opened.status().message());
   auto info = opened->custody->Import(*key_type, *pair);
   if (!info.ok()) return Outcome::Usage("import: " + info.status().message());
@@ -438,7 +417,7 @@ base::Result<std::vector<base::KeyTypeId>> SessionKeyTypes(const std::string& li
 Outcome RunRotate(const std::string& config_path, const std::string& list) {
   auto types = SessionKeyTypes(list);
   if (!types.ok()) return Outcome::Usage(types.status().message());
-  auto opened = OpenCustody(config_path);
+  auto opened = OpenConfiguredCustody(config_path);
   if (!opened.ok()) return Outcome::Usage(opened.status().message());
   nlohmann::ordered_json keys = nlohmann::ordered_json::array();
   std::vector<uint8_t> session_keys;
@@ -532,7 +511,7 @@ Outcome RunDelete(const DeleteArgs& args) {
   if (!key_type.ok()) return Outcome::Usage(key_type.status().message());
   auto public_key = DecodeHexArgument("--public", args.public_key);
   if (!public_key.ok()) return Outcome::Usage(public_key.status().message());
-  auto opened = OpenCustody(args.config);
+  auto opened = OpenConfiguredCustody(args.config);
   if (!opened.ok()) return Outcome::Usage(opened.status().message());
 
   const keymgr::KeyId id{*key_type, *public_key};
@@ -605,7 +584,7 @@ Outcome RunSetDisabled(const DisableArgs& args, bool disable) {
   if (!key_type.ok()) return Outcome::Usage(key_type.status().message());
   auto public_key = DecodeHexArgument("--public", args.public_key);
   if (!public_key.ok()) return Outcome::Usage(public_key.status().message());
-  auto opened = OpenCustody(args.config);
+  auto opened = OpenConfiguredCustody(args.config);
   if (!opened.ok()) return Outcome::Usage(opened.status().message());
   const keymgr::KeyId id{*key_type, *public_key};
   auto keys = opened->custody->ListAll();
@@ -671,7 +650,7 @@ Outcome RunBackup(const BackupArgs& args) {
     return Outcome::Usage("--passphrase-file: the passphrase must be at least " +
                           std::to_string(keymgr::kMinBackupPassphraseSize) + " bytes");
   }
-  auto opened = OpenCustody(args.config);
+  auto opened = OpenConfiguredCustody(args.config);
   if (!opened.ok()) return Outcome::Usage(opened.status().message());
   auto keys = opened->custody->ListAll();
   if (!keys.ok()) return Outcome::Usage("backup: " + keys.status().message());
@@ -747,7 +726,7 @@ Outcome RunRestore(const BackupArgs& args) {
   auto entries = keymgr::OpenBackup({reinterpret_cast<const uint8_t*>(text->data()), text->size()},
                                     passphrase->span());
   if (!entries.ok()) return Outcome::Usage("--in: " + entries.status().message());
-  auto opened = OpenCustody(args.config);
+  auto opened = OpenConfiguredCustody(args.config);
   if (!opened.ok()) return Outcome::Usage(opened.status().message());
   auto existing = opened->custody->ListAll();
   if (!existing.ok()) return Outcome::Usage("restore: " + existing.status().message());

@@ -1,0 +1,251 @@
+// SignerDaemon: opens keys, history, policy, audit log and TLS from a config, serves, reloads and
+// shuts down.
+#include "signerd/signer_daemon.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <spdlog/spdlog.h>
+
+#include <utility>
+
+#include "audit/audit_field.h"
+#include "audit/audit_log.h"
+#include "keymgr/pkcs11_custody.h"
+#include "signer/open_from_config.h"
+#include "signerd/metrics.h"
+#include "signerd/metrics_http.h"
+#include "signerd/pipeline_core.h"
+#include "signerd/policy_file.h"
+#include "signerd/replication.h"
+#include "signerd/service_grpc.h"
+#include "slashing/clock.h"
+#include "slashing/history_admin.h"
+#include "slashing/protector.h"
+#include "slashing/rocksdb_store.h"
+#include "tls/grpc_credentials.h"
+
+namespace signer {
+namespace {
+
+// Bounds how long signer_keys_loaded can miss a key changed outside signerd (changes made through
+// signerd refresh it at once).
+constexpr std::chrono::seconds kKeysLoadedRefreshInterval{30};
+// Requests are small; anything large is refused before it is parsed.
+constexpr int kMaxRequestBytes = 1 << 20;
+
+// LoggingAuditSink writes each record to the audit log and logs the ones an operator should see
+// at once (refusals, denials, failures). Records never hold secrets, so neither do these lines.
+class LoggingAuditSink final : public AuditSink {
+ public:
+  explicit LoggingAuditSink(AuditSink& inner) : inner_(inner) {}
+  base::Status Append(const AuditRecord& record) override {
+    base::Status status = inner_.Append(record);
+    if (!status.ok()) {
+      spdlog::error("event=audit_write_failed reason={}", QuoteLogValue(status.message()));
+    }
+    if (!record.verdict.starts_with("allowed")) {
+      // Every value is bounded and quoted: no request byte can start a line or a field here.
+      spdlog::warn("{}", DecisionLogLine(record));
+    }
+    return status;
+  }
+
+ private:
+  AuditSink& inner_;
+};
+
+// WithStep prefixes a failure with the startup step it happened in, keeping its code.
+base::Status WithStep(std::string_view step, const base::Status& status) {
+  return base::Status::FromCode(status.code(), std::string(step) + ": " + status.message());
+}
+
+}  // namespace
+
+// Parts are declared in the order they are built, so they are destroyed in reverse: nothing
+// outlives what it points to.
+struct SignerDaemon::Parts {
+  SignerConfig config;
+  std::unique_ptr<SignerMetrics> metrics;
+  std::unique_ptr<keymgr::Pkcs11Custody> custody;
+  std::unique_ptr<MeteredCustody> metered_custody;
+  std::unique_ptr<slashing::RocksDbStore> store;
+  std::unique_ptr<Replication> replication;
+  slashing::SystemClock clock;
+  std::unique_ptr<slashing::Protector> protector;
+  std::unique_ptr<Policy> policy;  // the one loaded at start; Reload swaps in others
+  std::unique_ptr<AuditLog> audit;
+  std::unique_ptr<tls::ReloadableServerCredentials> credentials;
+  std::unique_ptr<LoggingAuditSink> logging_audit_sink;
+  std::unique_ptr<MeteredAuditSink> audit_sink;
+  std::unique_ptr<Pipeline> pipeline;
+  std::unique_ptr<WorkerPool> pool;
+  std::unique_ptr<KeystoreService> service;
+  std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<MetricsHttpServer> metrics_http;
+  int port = 0;
+
+  const ServerConfig& server_config() const { return *config.server; }
+};
+
+SignerDaemon::SignerDaemon(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+SignerDaemon::~SignerDaemon() = default;
+
+base::Result<std::unique_ptr<SignerDaemon>> SignerDaemon::Build(SignerConfig config) {
+  if (!config.server) {
+    return base::Status::InvalidArgument("config: the server section is required for signerd");
+  }
+  auto parts = std::make_unique<Parts>();
+  parts->config = std::move(config);
+  Parts& p = *parts;
+
+  // Metrics are always counted; they are served only when server.metrics_listen is set.
+  SIGNER_ASSIGN_OR_RETURN(p.metrics, SignerMetrics::Create());
+
+  // Keys: open the token and list once, so a wrong PIN or missing token stops startup here.
+  auto custody = OpenCustody(p.config.hsm);
+  if (!custody.ok()) return WithStep("hsm", custody.status());
+  p.custody = std::move(*custody);
+  auto keys = p.custody->List();
+  if (!keys.ok()) return WithStep("hsm: cannot list keys", keys.status());
+  spdlog::info("keys loaded: {}", keys->size());
+  p.metrics->SetKeysLoaded(*keys);
+  // Every custody call of the pipeline goes through the counting decorator (HSM errors, keys).
+  p.metered_custody = std::make_unique<MeteredCustody>(*p.custody, *p.metrics);
+
+  // History: the directory lock makes a second signer on the same history fail here.
+  auto store = slashing::OpenHistory(p.config.history.data_dir, p.config.history.genesis_hash);
+  if (!store.ok()) return WithStep("history", store.status());
+  p.store = std::move(*store);
+  // Standalone, or replicated through Kafka when the config has a kafka section (docs/kafka.md).
+  auto replication = Replication::Open(p.config, *p.store);
+  if (!replication.ok()) return WithStep("replication", replication.status());
+  p.replication = std::move(*replication);
+  p.protector =
+      std::make_unique<slashing::Protector>(p.replication->history_log(), p.clock,
+                                            ProtectionPolicyFor(p.config.history), p.metrics.get());
+  p.replication->SetClaimRoundTripObserver(
+      [observer = p.metrics.get()](std::chrono::nanoseconds round_trip) {
+        observer->ObserveClaimRoundTrip(round_trip);
+      });
+
+  auto policy = Policy::Load(p.server_config().policy_file);
+  if (!policy.ok()) return WithStep("policy", policy.status());
+  p.policy = std::make_unique<Policy>(std::move(*policy));
+  auto audit = AuditLog::Open(p.server_config().audit_log);
+  if (!audit.ok()) return WithStep("audit log", audit.status());
+  p.audit = std::move(*audit);
+  auto credentials = OpenServerCredentials(p.server_config());
+  if (!credentials.ok()) return WithStep("tls", credentials.status());
+  p.credentials = std::move(*credentials);
+
+  // The audit fan-out: every durable line of the local log is copied to the audit topic (Kafka
+  // mode with an audit topic; otherwise nothing), and refusals are also logged.
+  p.replication->AttachAuditStream(*p.audit);
+  p.logging_audit_sink = std::make_unique<LoggingAuditSink>(*p.audit);
+  p.audit_sink = std::make_unique<MeteredAuditSink>(*p.logging_audit_sink, *p.metrics);
+  p.pipeline = std::make_unique<Pipeline>(
+      PipelineDeps{*p.metered_custody, *p.protector, *p.policy, *p.audit_sink, p.clock});
+  p.pool = std::make_unique<WorkerPool>(p.server_config().worker_threads);
+  p.service = std::make_unique<KeystoreService>(
+      *p.pipeline, *p.pool,
+      ServiceLimits{p.server_config().max_in_flight,
+                    std::chrono::milliseconds(p.server_config().max_deadline_ms)},
+      p.metrics.get());
+
+  // Values kept elsewhere are read at scrape time; the certificate follows SIGHUP reloads.
+  p.metrics->WatchInFlight([service = p.service.get()] { return service->in_flight(); });
+  p.metrics->WatchReplication([replication = p.replication.get()] { return replication->stats(); });
+  p.metrics->WatchCertificates([credentials = p.credentials.get()] {
+    return CertificateExpiry{credentials->ServerCertificate().not_after,
+                             credentials->CaCertificate().not_after};
+  });
+  // The keys gauge is kept from memory: a scrape never takes an HSM session from signing.
+  p.metered_custody->StartRefreshingKeysLoaded(kKeysLoadedRefreshInterval);
+  return std::unique_ptr<SignerDaemon>(new SignerDaemon(std::move(parts)));
+}
+
+base::Status SignerDaemon::Listen() {
+  Parts& p = *parts_;
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(p.server_config().listen, p.credentials->GrpcCredentials(), &p.port);
+  builder.RegisterService(p.service.get());
+  builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
+  p.server = builder.BuildAndStart();
+  if (!p.server || p.port == 0) {
+    return base::Status::Unavailable("cannot listen on " + p.server_config().listen);
+  }
+  // Until the history has caught up, health says NOT_SERVING and the history refuses every sign
+  // request (UNAVAILABLE).
+  p.server->GetHealthCheckService()->SetServingStatus(false);
+  // The metrics listener opens before the catch-up, so the consumer lag can be watched while a
+  // replicated signer catches up; a failure to bind it stops startup like any other.
+  if (!p.server_config().metrics_listen.empty()) {
+    auto started = MetricsHttpServer::Start(
+        MetricsListenerOptions{p.server_config().metrics_listen, p.server_config().metrics_tls_cert,
+                               p.server_config().metrics_tls_key},
+        [observer = p.metrics.get()] { return observer->Render(); });
+    if (!started.ok()) {
+      p.server->Shutdown();
+      return WithStep("metrics", started.status());
+    }
+    p.metrics_http = std::move(*started);
+  }
+  return base::Status::Ok();
+}
+
+int SignerDaemon::port() const { return parts_->port; }
+
+std::string SignerDaemon::listen_host() const {
+  const std::string& listen = parts_->server_config().listen;
+  return listen.substr(0, listen.rfind(':'));
+}
+
+std::string SignerDaemon::metrics_address() const {
+  return parts_->metrics_http ? parts_->metrics_http->address() : "";
+}
+
+std::chrono::milliseconds SignerDaemon::catch_up_warning_after() const {
+  return std::chrono::milliseconds(parts_->config.kafka ? parts_->config.kafka->catch_up_timeout_ms
+                                                        : 0);
+}
+
+base::Status SignerDaemon::WaitForHistory(std::chrono::milliseconds timeout) {
+  return parts_->replication->WaitUntilCaughtUp(timeout);
+}
+
+void SignerDaemon::StartServing() {
+  parts_->server->GetHealthCheckService()->SetServingStatus(true);
+  spdlog::info("serving on port {} with {} workers, at most {} requests in flight", parts_->port,
+               parts_->server_config().worker_threads, parts_->server_config().max_in_flight);
+}
+
+void SignerDaemon::Reload() {
+  Parts& p = *parts_;
+  if (base::Status reloaded = p.credentials->Reload(); reloaded.ok()) {
+    spdlog::info("tls credentials reloaded");
+  } else {
+    spdlog::warn("tls reload failed, keeping the current credentials: {}", reloaded.message());
+  }
+  // Grants change without a restart; a policy that does not parse never replaces a good one.
+  if (auto policy = Policy::Load(p.server_config().policy_file); policy.ok()) {
+    p.pipeline->ReplacePolicy(std::make_shared<const Policy>(std::move(*policy)));
+    p.metrics->OnPolicyReload(true);
+    spdlog::info("policy reloaded");
+  } else {
+    p.metrics->OnPolicyReload(false);
+    spdlog::warn("policy reload failed, keeping the current policy: {}", policy.status().message());
+  }
+}
+
+void SignerDaemon::Shutdown(std::chrono::milliseconds grace) {
+  Parts& p = *parts_;
+  p.metrics_http.reset();  // its scrape hooks read the service and custody
+  if (p.server) {
+    p.server->GetHealthCheckService()->SetServingStatus(false);
+    p.server->Shutdown(std::chrono::system_clock::now() + grace);
+    p.server->Wait();
+  }
+}
+
+}  // namespace signer
