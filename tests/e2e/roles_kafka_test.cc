@@ -119,7 +119,7 @@ class RolesReplicatedTest : public testing::Test {
     const std::vector<uint8_t> public_key = *base::HexDecode(public_hex);
     signer::SignInput input;
     input.key_type = key_type;
-    input.crypto_type = crypto_type;
+    input.scheme = base::ParseSchemeOrCryptoId(crypto_type);
     input.public_key = public_key;
     input.message = message;
     if (preimage) input.preimage = std::span<const uint8_t>(*preimage);

@@ -17,6 +17,7 @@
 #include "keymgr/keypair.h"
 #include "remote_keystore.pb.h"
 #include "signerd/pipeline_core.h"
+#include "signerd/requests_from_proto.h"
 #include "slashing/clock.h"
 #include "slashing/history_log.h"
 #include "slashing/history_store.h"
@@ -105,10 +106,6 @@ class CountingAudit final : public signer::AuditSink {
   size_t count = 0;
 };
 
-std::span<const uint8_t> AsBytes(const std::string& text) {
-  return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
-}
-
 // World is one fresh signer: every input starts from the same state, so a crash reproduces.
 struct World {
   World() {
@@ -158,7 +155,7 @@ void SignChecked(World& world, const signer::CallContext& call, const signer::Si
   }
   if (!AliceOwns(call.identity, input.key_type, input.public_key)) __builtin_trap();
   if (world.audit.count == audits_before) __builtin_trap();
-  const auto scheme = signer::Pipeline::ParseCryptoType(input.crypto_type);
+  const std::optional<Scheme>& scheme = input.scheme;
   if (!scheme || !keymgr::VerifySignature(*scheme, input.public_key, input.message, reply.value,
                                           input.prehashed)) {
     __builtin_trap();
@@ -174,30 +171,6 @@ void SignChecked(World& world, const signer::CallContext& call, const signer::Si
   }
 }
 
-template <typename Request>
-signer::SignInput SignInputOf(const Request& request, const std::string& public_key) {
-  signer::SignInput input;
-  input.key_type = request.key_type();
-  input.crypto_type = request.crypto_type();
-  input.public_key = AsBytes(public_key);
-  input.message = AsBytes(request.message());
-  if (!request.preimage().empty()) input.preimage = AsBytes(request.preimage());
-  input.prehashed = request.prehashed();
-  return input;
-}
-
-std::optional<keymgr::VrfTranscriptData> TranscriptOf(
-    const pb::Sr25519VrfSignRequest::VrfTranscriptData& proto) {
-  if (proto.values_size() != 0) return std::nullopt;
-  keymgr::VrfTranscriptData data;
-  data.label = proto.label();
-  for (const auto& item : proto.items()) {
-    data.items.emplace_back(item.label(),
-                            std::vector<uint8_t>(item.value().begin(), item.value().end()));
-  }
-  return data;
-}
-
 // RunOne parses `bytes` as the request message `kind` selects and hands it to the pipeline the
 // way the gRPC service does.
 void RunOne(World& world, const signer::CallContext& call, uint8_t kind,
@@ -208,50 +181,43 @@ void RunOne(World& world, const signer::CallContext& call, uint8_t kind,
     case 0: {
       pb::SignWithRequest request;
       if (!request.ParseFromArray(raw, size)) return;
-      SignChecked(world, call, SignInputOf(request, request.public_key()));
+      SignChecked(world, call, signer::SignRequestOf(request));
       return;
     }
     case 1: {
       pb::SignWithAnyRequest request;
       if (!request.ParseFromArray(raw, size)) return;
       for (const std::string& public_key : request.public_keys()) {
-        SignChecked(world, call, SignInputOf(request, public_key));
+        SignChecked(world, call, signer::SignRequestOf(request, public_key));
       }
       return;
     }
     case 2: {
       pb::EcdsaSignPrehashedRequest request;
       if (!request.ParseFromArray(raw, size)) return;
-      signer::SignInput input;
-      input.key_type = request.key_type();
-      input.crypto_type = "ecdsa";
-      input.public_key = AsBytes(request.public_key());
-      input.message = AsBytes(request.message());
-      if (!request.preimage().empty()) input.preimage = AsBytes(request.preimage());
-      input.prehashed = true;
-      SignChecked(world, call, input);
+      SignChecked(world, call, signer::SignRequestOf(request));
       return;
     }
     case 3: {
       pb::Sr25519VrfSignRequest request;
       if (!request.ParseFromArray(raw, size)) return;
-      auto transcript = TranscriptOf(request.transcript_data());
+      auto transcript = signer::VrfTranscriptOf(request.transcript_data());
       if (!transcript) return;
       std::optional<keymgr::VrfTranscriptData> extra;
       if (request.has_extra_transcript()) {
-        extra = TranscriptOf(request.extra_transcript());
+        extra = signer::VrfTranscriptOf(request.extra_transcript());
         if (!extra) return;
       }
-      auto reply = world.pipeline.VrfSign(call, request.key_type(), AsBytes(request.public_key()),
-                                          *transcript, extra);
+      auto reply = world.pipeline.VrfSign(
+          call, request.key_type(), signer::AsBytes(request.public_key()), *transcript, extra);
       if (reply.ok() &&
-          !AliceOwns(call.identity, request.key_type(), AsBytes(request.public_key()))) {
+          !AliceOwns(call.identity, request.key_type(), signer::AsBytes(request.public_key()))) {
         __builtin_trap();
       }
-      auto pre_output = world.pipeline.VrfPreOutput(call, request.key_type(),
-                                                    AsBytes(request.public_key()), *transcript);
+      auto pre_output = world.pipeline.VrfPreOutput(
+          call, request.key_type(), signer::AsBytes(request.public_key()), *transcript);
       if (pre_output.ok() &&
-          !AliceOwns(call.identity, request.key_type(), AsBytes(request.public_key()))) {
+          !AliceOwns(call.identity, request.key_type(), signer::AsBytes(request.public_key()))) {
         __builtin_trap();
       }
       return;

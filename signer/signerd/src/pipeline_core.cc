@@ -162,15 +162,6 @@ std::shared_ptr<const Policy> Pipeline::CurrentPolicy() const {
   return policy_.load(std::memory_order_acquire);
 }
 
-std::optional<Scheme> Pipeline::ParseCryptoType(std::string_view crypto_type) {
-  for (Scheme scheme : {Scheme::kSr25519, Scheme::kEd25519, Scheme::kEcdsa}) {
-    if (crypto_type == base::SchemeName(scheme) || crypto_type == base::SchemeCryptoId(scheme)) {
-      return scheme;
-    }
-  }
-  return std::nullopt;
-}
-
 Reply<std::vector<std::vector<uint8_t>>> Pipeline::ListOwn(const CallContext& context,
                                                            std::optional<Scheme> scheme,
                                                            std::string_view key_type_text) {
@@ -319,7 +310,7 @@ Reply<std::vector<uint8_t>> Pipeline::SignWith(const CallContext& context, const
   if (!key_type) {
     return Finish<Bytes>(trace, ReplyCode::kInvalidArgument, "key_type must be 4 characters");
   }
-  const std::optional<Scheme> scheme = ParseCryptoType(input.crypto_type);
+  const std::optional<Scheme>& scheme = input.scheme;
   if (!scheme) {
     return Finish<Bytes>(trace, ReplyCode::kInvalidArgument, "unknown crypto_type");
   }

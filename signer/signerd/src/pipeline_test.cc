@@ -107,7 +107,7 @@ identities:
     const std::vector<uint8_t> key = Hex(public_key);
     SignInput input;
     input.key_type = "gran";
-    input.crypto_type = "ed25519";
+    input.scheme = base::ParseSchemeOrCryptoId("ed25519");
     input.public_key = key;
     input.message = vote;
     return pipeline_->SignWith(CallContext{std::string(identity), "SignWith"}, input);
@@ -219,7 +219,7 @@ TEST_F(PipelineTest, MalformedInputIsInvalidArgument) {
                         Case{"gran", "ed25519", 31, false}, Case{"gran", "ed25519", 32, true}}) {
     SignInput input;
     input.key_type = c.key_type;
-    input.crypto_type = c.crypto_type;
+    input.scheme = base::ParseSchemeOrCryptoId(c.crypto_type);
     input.public_key = std::span<const uint8_t>(key).first(c.key_size);
     input.message = vote;
     input.prehashed = c.prehashed;
@@ -230,7 +230,7 @@ TEST_F(PipelineTest, MalformedInputIsInvalidArgument) {
   const std::vector<uint8_t> garbage(10, 0x42);
   SignInput input;
   input.key_type = "gran";
-  input.crypto_type = "ed25519";
+  input.scheme = base::ParseSchemeOrCryptoId("ed25519");
   input.public_key = key;
   input.message = garbage;
   auto reply = pipeline_->SignWith(alice, input);
@@ -273,7 +273,7 @@ TEST_F(PipelineTest, PolicyDenialIsPermissionDeniedAndAudited) {
   const std::vector<uint8_t> key = Hex(kAliceSr25519);
   SignInput input;
   input.key_type = "babe";
-  input.crypto_type = "sr25519";
+  input.scheme = base::ParseSchemeOrCryptoId("sr25519");
   input.public_key = key;
   input.message = key;
   EXPECT_EQ(pipeline_->SignWith(CallContext{"validator-alice", "SignWith"}, input).code,
@@ -427,7 +427,7 @@ class SharedKeyPipelineTest : public testing::Test {
     const std::vector<uint8_t> key = Hex(public_key);
     SignInput input;
     input.key_type = key_type;
-    input.crypto_type = crypto_type;
+    input.scheme = base::ParseSchemeOrCryptoId(crypto_type);
     input.public_key = key;
     input.message = message;
     if (preimage) input.preimage = std::span<const uint8_t>(*preimage);

@@ -1,6 +1,8 @@
 // RemoteKeystore over gRPC's callback API: proto <-> pipeline conversion, admission and deadlines.
 #include "signerd/service_grpc.h"
 
+#include "signerd/requests_from_proto.h"
+
 #include <algorithm>
 #include <optional>
 #include <span>
@@ -16,60 +18,19 @@ namespace {
 namespace pb = parity::polkadot::signer;
 using base::Scheme;
 
-std::span<const uint8_t> AsBytes(const std::string& text) {
-  return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
-}
-
 template <typename Container>
 std::string AsString(const Container& bytes) {
   return std::string(bytes.begin(), bytes.end());
-}
-
-// The proto has no "absent" for bytes: an empty preimage means none was sent.
-std::optional<std::span<const uint8_t>> Preimage(const std::string& preimage) {
-  if (preimage.empty()) {
-    return std::nullopt;
-  }
-  return AsBytes(preimage);
-}
-
-// FromProto turns a wire transcript into keymgr's. The seed's unlabelled `values` cannot describe a
-// Merlin transcript, so they are refused rather than guessed at.
-std::optional<keymgr::VrfTranscriptData> FromProto(
-    const pb::Sr25519VrfSignRequest::VrfTranscriptData& proto) {
-  if (proto.values_size() != 0) {
-    return std::nullopt;
-  }
-  keymgr::VrfTranscriptData data;
-  data.label = proto.label();
-  for (const auto& item : proto.items()) {
-    data.items.emplace_back(item.label(),
-                            std::vector<uint8_t>(item.value().begin(), item.value().end()));
-  }
-  return data;
 }
 
 grpc::Status Invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
 }
 
-template <typename Request>
-SignInput SignInputOf(const Request& request, const std::string& public_key) {
-  SignInput input;
-  input.key_type = request.key_type();
-  input.crypto_type = request.crypto_type();
-  input.public_key = AsBytes(public_key);
-  input.message = AsBytes(request.message());
-  input.preimage = Preimage(request.preimage());
-  input.prehashed = request.prehashed();
-  return input;
-}
-
 void FillSignature(const SignInput& input, const std::vector<uint8_t>& signature,
                    pb::RemoteKeystoreSignature& out) {
   out.set_signature(AsString(signature));
-  const auto scheme = Pipeline::ParseCryptoType(input.crypto_type);
-  out.set_crypto_type(scheme ? std::string(base::SchemeName(*scheme)) : "");
+  out.set_crypto_type(input.scheme ? std::string(base::SchemeName(*input.scheme)) : "");
   out.set_public_key(AsString(input.public_key));
 }
 
@@ -317,10 +278,10 @@ grpc::ServerUnaryReactor* KeystoreService::Sr25519VrfSign(Ctx* context,
                                                           const pb::Sr25519VrfSignRequest* request,
                                                           pb::Sr25519VrfSignReply* reply) {
   return Dispatch(context, "Sr25519VrfSign", [=, this](const CallContext& call) {
-    const auto input = FromProto(request->transcript_data());
+    const auto input = VrfTranscriptOf(request->transcript_data());
     std::optional<keymgr::VrfTranscriptData> extra;
     if (request->has_extra_transcript()) {
-      extra = FromProto(request->extra_transcript());
+      extra = VrfTranscriptOf(request->extra_transcript());
       if (!extra) {
         return Invalid("extra_transcript: use labelled items, not values");
       }
@@ -348,7 +309,7 @@ grpc::ServerUnaryReactor* KeystoreService::Sr25519VrfPreOutput(
     Ctx* context, const pb::Sr25519VrfPreOutputRequest* request,
     pb::Sr25519VrfPreOutputReply* reply) {
   return Dispatch(context, "Sr25519VrfPreOutput", [=, this](const CallContext& call) {
-    const auto input = FromProto(request->transcript_data());
+    const auto input = VrfTranscriptOf(request->transcript_data());
     if (!input) {
       return Invalid("transcript_data: use labelled items, not values");
     }
@@ -367,7 +328,7 @@ grpc::ServerUnaryReactor* KeystoreService::SignWith(Ctx* context,
                                                     const pb::SignWithRequest* request,
                                                     pb::SignWithReply* reply) {
   return Dispatch(context, "SignWith", [=, this](const CallContext& call) {
-    const SignInput input = SignInputOf(*request, request->public_key());
+    const SignInput input = SignRequestOf(*request);
     auto signed_message = pipeline_.SignWith(call, input);
     auto* out = reply->mutable_signature();
     if (signed_message.code == ReplyCode::kPairNotFound) {
@@ -386,7 +347,7 @@ grpc::ServerUnaryReactor* KeystoreService::SignWithAny(Ctx* context,
   return Dispatch(context, "SignWithAny", [=, this](const CallContext& call) {
     // The first key the caller holds signs; keys it does not hold are skipped, like None.
     for (const std::string& public_key : request->public_keys()) {
-      const SignInput input = SignInputOf(*request, public_key);
+      const SignInput input = SignRequestOf(*request, public_key);
       auto signed_message = pipeline_.SignWith(call, input);
       if (signed_message.code == ReplyCode::kPairNotFound) {
         continue;
@@ -407,7 +368,7 @@ grpc::ServerUnaryReactor* KeystoreService::SignWithAll(Ctx* context,
   return Dispatch(context, "SignWithAll", [=, this](const CallContext& call) {
     // Any failure other than "not held" ends the call without returning any signature.
     for (const std::string& public_key : request->public_keys()) {
-      const SignInput input = SignInputOf(*request, public_key);
+      const SignInput input = SignRequestOf(*request, public_key);
       auto signed_message = pipeline_.SignWith(call, input);
       auto* out = reply->add_signatures();
       if (signed_message.code == ReplyCode::kPairNotFound) {
@@ -429,13 +390,7 @@ grpc::ServerUnaryReactor* KeystoreService::EcdsaSignPrehashed(
     Ctx* context, const pb::EcdsaSignPrehashedRequest* request,
     pb::EcdsaSignPrehashedReply* reply) {
   return Dispatch(context, "EcdsaSignPrehashed", [=, this](const CallContext& call) {
-    SignInput input;
-    input.key_type = request->key_type();
-    input.crypto_type = "ecdsa";
-    input.public_key = AsBytes(request->public_key());
-    input.message = AsBytes(request->message());
-    input.preimage = Preimage(request->preimage());
-    input.prehashed = true;
+    const SignInput input = SignRequestOf(*request);
     auto signed_digest = pipeline_.SignWith(call, input);
     auto* out = reply->mutable_signature();
     if (signed_digest.code == ReplyCode::kPairNotFound) {

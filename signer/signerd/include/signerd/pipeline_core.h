@@ -53,7 +53,7 @@ struct CallContext {
 // SignInput borrows one sign request's bytes; they must outlive the call.
 struct SignInput {
   std::string_view key_type;
-  std::string_view crypto_type;  // sr25519/ed25519/ecdsa or sr25/ed25/ecds
+  std::optional<base::Scheme> scheme;  // parsed from crypto_type once; empty if it named none
   std::span<const uint8_t> public_key;
   std::span<const uint8_t> message;
   std::optional<std::span<const uint8_t>> preimage;  // absent when the request had none
@@ -118,9 +118,6 @@ class Pipeline {
   // ReplacePolicy makes `policy` the one every request that starts afterwards is authorized under;
   // a request in flight keeps the policy it started with. Safe to call from any thread.
   void ReplacePolicy(std::shared_ptr<const Policy> policy);
-
-  // ParseCryptoType accepts the scheme names and Substrate's 4-byte crypto ids.
-  static std::optional<base::Scheme> ParseCryptoType(std::string_view crypto_type);
 
  private:
   struct Trace;
