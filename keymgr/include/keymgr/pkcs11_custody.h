@@ -119,10 +119,9 @@ class Pkcs11Custody final : public KeyCustody {
     base::Result<KeyInfo> Import(const base::KeyTypeId& key_type, const Keypair& pair,
                                  bool disabled);
 
-    struct State;
-
    private:
     friend class Pkcs11Custody;
+    struct State;
     explicit BulkImport(std::unique_ptr<State> state);
     std::unique_ptr<State> state_;
   };
@@ -146,9 +145,8 @@ class Pkcs11Custody final : public KeyCustody {
   // LoadedSecretCount returns how many sr25519 secrets are currently unwrapped in memory.
   size_t LoadedSecretCount() const;
 
-  struct Impl;
-
  private:
+  struct Impl;
   explicit Pkcs11Custody(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

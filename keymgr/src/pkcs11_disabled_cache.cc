@@ -1,0 +1,111 @@
+// This process's view of the token's disable markers, kept fresh by a background reader.
+#include "pkcs11_disabled_cache.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "pkcs11_disable_markers.h"
+
+namespace keymgr::pkcs11 {
+
+DisabledKeyCache::DisabledKeyCache(SessionPool& pool, std::chrono::milliseconds refresh,
+                                   std::function<void(const KeyId&)> forget)
+    : pool_(pool), refresh_(refresh), forget_(std::move(forget)) {}
+
+DisabledKeyCache::~DisabledKeyCache() { StopRefresher(); }
+
+void DisabledKeyCache::StartRefresher() {
+  if (refresh_.count() == 0) return;
+  // Half the bound, so a read that takes a while still lands in time; not below 100 ms, where
+  // sign calls reading the markers themselves is the cheaper way to honour the bound.
+  const std::chrono::milliseconds interval = std::max(refresh_ / 2, std::chrono::milliseconds(100));
+  refresher_ = std::thread([this, interval] {
+    std::unique_lock lock(refresher_mutex_);
+    // The first read is left to the first sign or list call; this thread only keeps it fresh.
+    while (!refresher_wake_.wait_for(lock, interval, [this] { return refresher_stopping_; })) {
+      lock.unlock();
+      // A failed read is not fatal here: the markers age, and the next sign call reads them
+      // itself and fails closed if it cannot.
+      (void)Refresh();
+      lock.lock();
+    }
+  });
+}
+
+void DisabledKeyCache::StopRefresher() {
+  {
+    std::lock_guard lock(refresher_mutex_);
+    refresher_stopping_ = true;
+  }
+  refresher_wake_.notify_all();
+  if (refresher_.joinable()) refresher_.join();
+}
+
+base::Status DisabledKeyCache::Refresh() {
+  const std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now();
+  const uint64_t generation = Generation();
+  base::Result<std::set<KeyId>> markers = base::Status::Internal("unset");
+  {
+    SIGNER_ASSIGN_OR_RETURN(Session session, pool_.Acquire());
+    markers = ReadDisabled(session);
+  }
+  SIGNER_RETURN_IF_ERROR(markers);
+  (void)Apply(std::move(markers).value(), now, generation);
+  return base::Status::Ok();
+}
+
+uint64_t DisabledKeyCache::Generation() {
+  std::lock_guard lock(mutex_);
+  return generation_;
+}
+
+bool DisabledKeyCache::Apply(std::set<KeyId> markers, std::chrono::steady_clock::time_point read_at,
+                             uint64_t generation) {
+  std::lock_guard lock(mutex_);
+  if (generation != generation_) return false;
+  if (known_ && read_at < read_at_) return true;  // a newer read is in place
+  disabled_keys_ = std::move(markers);
+  known_ = true;
+  read_at_ = read_at;
+  // A disabled key's secret has no business in memory; a later enable unwraps it again.
+  for (const KeyId& id : disabled_keys_) forget_(id);
+  return true;
+}
+
+void DisabledKeyCache::MarkersChanged(const KeyId& id) {
+  {
+    std::lock_guard lock(mutex_);
+    ++generation_;
+    known_ = false;
+  }
+  forget_(id);
+}
+
+base::Status DisabledKeyCache::CheckEnabled(const KeyId& id) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now();
+    uint64_t generation = 0;
+    {
+      std::lock_guard lock(mutex_);
+      if (known_ && now - read_at_ < refresh_) {
+        if (disabled_keys_.contains(id)) return base::Status::NotFound("key is disabled");
+        return base::Status::Ok();
+      }
+      generation = generation_;
+    }
+    base::Result<std::set<KeyId>> markers = base::Status::Internal("unset");
+    {
+      SIGNER_ASSIGN_OR_RETURN(Session session, pool_.Acquire());
+      markers = ReadDisabled(session);
+    }
+    SIGNER_RETURN_IF_ERROR(markers);
+    if (Apply(std::move(markers).value(), now, generation)) {
+      std::lock_guard lock(mutex_);
+      if (disabled_keys_.contains(id)) return base::Status::NotFound("key is disabled");
+      return base::Status::Ok();
+    }
+  }
+  return base::Status::Unavailable("disable markers changed during every read");
+}
+
+}  // namespace keymgr::pkcs11

@@ -1,0 +1,73 @@
+// This process's view of the token's disable markers, kept fresh by a background reader.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "base/status.h"
+#include "keymgr/custody.h"
+#include "pkcs11_module.h"
+
+namespace keymgr::pkcs11 {
+
+// DisabledKeyCache holds the disable markers last read from the token. Sign calls trust them for
+// `refresh`, then read them again, so a disable written by another process is honoured within that
+// time; a background thread re-reads them before they age, so sign calls rarely wait for a token
+// search. Thread-safe.
+class DisabledKeyCache {
+ public:
+  // DisabledKeyCache reads markers through `pool`. `forget` is called with every key found
+  // disabled (with the cache's lock held) and every key whose markers this instance changed: a
+  // disabled key's secret has no business in memory.
+  DisabledKeyCache(SessionPool& pool, std::chrono::milliseconds refresh,
+                   std::function<void(const KeyId&)> forget);
+  ~DisabledKeyCache();
+  DisabledKeyCache(const DisabledKeyCache&) = delete;
+  DisabledKeyCache& operator=(const DisabledKeyCache&) = delete;
+
+  // StartRefresher starts the background reader; none when `refresh` is zero.
+  void StartRefresher();
+
+  // Generation returns the count of marker changes made by this instance, to pass to Apply with
+  // markers read from now on.
+  uint64_t Generation();
+  // Apply installs the markers a read begun at `read_at` found, unless this instance changed
+  // markers since the read began (`generation`). Returns false when the read was dropped.
+  bool Apply(std::set<KeyId> markers, std::chrono::steady_clock::time_point read_at,
+             uint64_t generation);
+  // MarkersChanged is called after this instance wrote or removed markers of `id`: the next sign
+  // call reads them again.
+  void MarkersChanged(const KeyId& id);
+  // CheckEnabled fails with kNotFound if `id` is disabled, going by markers read at most `refresh`
+  // ago, and fails closed (as the token does) if they cannot be read.
+  base::Status CheckEnabled(const KeyId& id);
+
+ private:
+  // Refresh reads the markers and installs them.
+  base::Status Refresh();
+  void StopRefresher();
+
+  SessionPool& pool_;
+  const std::chrono::milliseconds refresh_;
+  const std::function<void(const KeyId&)> forget_;
+
+  std::mutex mutex_;
+  std::set<KeyId> disabled_keys_;
+  bool known_ = false;
+  std::chrono::steady_clock::time_point read_at_;
+  // Bumped by every marker change this instance makes: a read that started before the change may
+  // miss it, so its result is thrown away.
+  uint64_t generation_ = 0;
+
+  std::thread refresher_;
+  std::mutex refresher_mutex_;
+  std::condition_variable refresher_wake_;
+  bool refresher_stopping_ = false;
+};
+
+}  // namespace keymgr::pkcs11
