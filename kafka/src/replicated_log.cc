@@ -16,6 +16,7 @@
 #include "claims_properties.h"
 #include "kafka/claim_record.h"
 #include "kafka/replicated_admin.h"
+#include "slashing/claim_batch.h"
 #include "slashing/history.h"
 #include "slashing/interchange.h"
 #include "slashing/record.h"
@@ -591,37 +592,13 @@ bool ReplicatedHistoryLog::Impl::TryApply(std::span<rd_kafka_message_t* const> m
     std::lock_guard lock(mutex_);
     next_offsets = next_offsets_;
   }
-  std::map<std::string, slashing::StoredRecord> staged;
-  std::map<std::string, std::optional<slashing::Watermark>> watermarks;
+  // Every record of the poll is decided against the store plus what the records before it staged.
+  slashing::ClaimBatch claims(store_);
   std::map<int32_t, int64_t> advanced;
   std::vector<OwnOutcome> outcomes;
-  slashing::StoreBatch batch;
   uint64_t applied = 0;
   uint64_t skipped = 0;
   Status failure;
-
-  auto load_watermark = [&](const std::string& key) -> Result<std::optional<slashing::Watermark>> {
-    if (auto it = watermarks.find(key); it != watermarks.end()) return it->second;
-    auto stored = store_.Get(key);
-    if (!stored.ok()) return stored.status();
-    std::optional<slashing::Watermark> watermark;
-    if (stored->has_value()) {
-      auto decoded = slashing::DecodeWatermarkValue(**stored);
-      if (!decoded.ok()) return decoded.status();
-      watermark = *decoded;
-    }
-    watermarks.emplace(key, watermark);
-    return watermark;
-  };
-  auto load_record = [&](const std::string& key) -> Result<std::optional<slashing::StoredRecord>> {
-    if (auto it = staged.find(key); it != staged.end()) return {it->second};
-    auto stored = store_.Get(key);
-    if (!stored.ok()) return stored.status();
-    if (!stored->has_value()) return std::optional<slashing::StoredRecord>();
-    auto decoded = slashing::DecodeRecordValue(**stored);
-    if (!decoded.ok()) return decoded.status();
-    return std::optional<slashing::StoredRecord>(std::move(*decoded));
-  };
 
   for (rd_kafka_message_t* message : messages) {
     if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
@@ -664,47 +641,14 @@ bool ReplicatedHistoryLog::Impl::TryApply(std::span<rd_kafka_message_t* const> m
     }
 
     // One record is all-or-nothing, as one LocalHistoryLog caller is.
-    std::map<std::string, slashing::StoredRecord> own;
-    std::vector<slashing::Verdict> verdicts;
-    bool all_allowed = true;
-    for (const slashing::Claim& claim : record->claims) {
-      auto watermark =
-          load_watermark(slashing::EncodeWatermarkKey(record->public_key, claim.domain));
-      if (!watermark.ok()) {
-        failure = watermark.status();
-        break;
-      }
-      std::string key = slashing::EncodeRecordKey(
-          slashing::RecordKey{record->public_key, claim.domain, claim.position});
-      std::optional<slashing::StoredRecord> existing;
-      if (auto it = own.find(key); it != own.end()) {
-        existing = it->second;
-      } else {
-        auto loaded = load_record(key);
-        if (!loaded.ok()) {
-          failure = loaded.status();
-          break;
-        }
-        existing = std::move(*loaded);
-      }
-      const slashing::Verdict verdict =
-          slashing::EvaluateClaim(claim, existing ? &existing->digests : nullptr, *watermark);
-      verdicts.push_back(verdict);
-      if (!slashing::IsAllowed(verdict)) all_allowed = false;
-      if (verdict == slashing::Verdict::kAllowedNew) {
-        own.emplace(std::move(key), slashing::StoredRecord{{claim.digest}, record->time_unix_ms});
-      }
+    auto verdicts = claims.Apply(record->public_key, record->claims, record->time_unix_ms);
+    if (!verdicts.ok()) {
+      failure = verdicts.status();
+      break;
     }
-    if (!failure.ok()) break;
     ++applied;
-    if (all_allowed) {
-      for (auto& [key, stored] : own) {
-        batch.push_back({key, slashing::EncodeRecordValue(stored)});
-        staged.insert_or_assign(key, std::move(stored));
-      }
-    }
     if (record->signer_id == options_.signer_id) {
-      outcomes.push_back({record->request_id, std::move(verdicts)});
+      outcomes.push_back({record->request_id, std::move(*verdicts)});
     }
   }
   if (!failure.ok()) {
@@ -714,6 +658,7 @@ bool ReplicatedHistoryLog::Impl::TryApply(std::span<rd_kafka_message_t* const> m
     return false;
   }
   if (advanced.empty()) return true;
+  slashing::StoreBatch batch = claims.TakeWrites();
   for (const auto& [partition, next] : advanced) {
     batch.push_back({OffsetMetaKey(partition), EncodeOffset(next)});
   }
@@ -761,30 +706,15 @@ Result<std::vector<slashing::Verdict>> ReplicatedHistoryLog::Impl::CheckAndRecor
   }
 
   // Local precheck: what the store holds came from the log, so a refusal or an identical re-sign
-  // here is also the log's answer; only the rest needs the round trip.
+  // here is also the log's answer; only the rest needs the round trip. Each claim is judged alone
+  // against the store (only the applier stages a record's claims for one another); nothing is
+  // staged or written here.
+  slashing::ClaimBatch precheck(store_);
   std::vector<slashing::Verdict> local;
   bool any_refused = false;
   bool all_resign = true;
   for (const slashing::Claim& claim : claims) {
-    auto watermark_value = store_.Get(slashing::EncodeWatermarkKey(public_key, claim.domain));
-    if (!watermark_value.ok()) return watermark_value.status();
-    std::optional<slashing::Watermark> watermark;
-    if (watermark_value->has_value()) {
-      auto decoded = slashing::DecodeWatermarkValue(**watermark_value);
-      if (!decoded.ok()) return decoded.status();
-      watermark = *decoded;
-    }
-    auto stored = store_.Get(slashing::EncodeRecordKey(
-        slashing::RecordKey{{public_key.begin(), public_key.end()}, claim.domain, claim.position}));
-    if (!stored.ok()) return stored.status();
-    std::optional<slashing::StoredRecord> existing;
-    if (stored->has_value()) {
-      auto decoded = slashing::DecodeRecordValue(**stored);
-      if (!decoded.ok()) return decoded.status();
-      existing = std::move(*decoded);
-    }
-    const slashing::Verdict verdict =
-        slashing::EvaluateClaim(claim, existing ? &existing->digests : nullptr, watermark);
+    SIGNER_ASSIGN_OR_RETURN(const slashing::Verdict verdict, precheck.Evaluate(public_key, claim));
     local.push_back(verdict);
     if (!slashing::IsAllowed(verdict)) any_refused = true;
     if (verdict != slashing::Verdict::kAllowedResign) all_resign = false;

@@ -355,6 +355,28 @@ TEST_F(ReplicatedLogTest, LocalRefusalAndResignProduceNothing) {
   EXPECT_EQ(round_trips.load(), 1) << "only the produced claim makes a round trip";
 }
 
+// The precheck judges each claim alone against the store; only the applier sees a request's
+// claims against one another. So a request whose own claims conflict is produced, and the applier
+// refuses it whole.
+TEST_F(ReplicatedLogTest, ConflictInsideOneRequestIsRefusedByTheApplier) {
+  auto store = NewStore();
+  auto log = OpenLog(*store, "a");
+  const auto key = Key(6);
+  const Claim conflicting[] = {Prevote(1, 0x01), Prevote(1, 0x02)};
+  auto verdicts = log->CheckAndRecord(key, conflicting, 5);
+  ASSERT_TRUE(verdicts.ok());
+  EXPECT_EQ(*verdicts,
+            (std::vector<Verdict>{Verdict::kAllowedNew, Verdict::kRefusedGrandpaEquivocation}));
+  EXPECT_EQ(TopicEnd(), 1);
+  EXPECT_EQ(log->stats().precheck_refused, 0u);
+  EXPECT_EQ(log->stats().claims_lost, 1u);
+  // Refused whole: the position is still free.
+  const Claim second = Prevote(1, 0x02);
+  auto later = log->CheckAndRecord(key, std::span(&second, 1), 5);
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(later->at(0), Verdict::kAllowedNew);
+}
+
 TEST_F(ReplicatedLogTest, PoisonedRecordsAreSkippedAndCounted) {
   auto store = NewStore();
   auto log = OpenLog(*store, "a");
