@@ -13,6 +13,7 @@
 #include <optional>
 #include <thread>
 
+#include "big_endian.h"
 #include "claims_properties.h"
 #include "kafka/claim_record.h"
 #include "kafka/replicated_admin.h"
@@ -36,33 +37,30 @@ std::string TopicMetaKey() { return std::string(1, slashing::kMetaKeyTag) + "kaf
 
 std::string OffsetMetaKey(int32_t partition) {
   std::string key = std::string(1, slashing::kMetaKeyTag) + "kafka/offset/";
-  const auto value = static_cast<uint32_t>(partition);
-  for (int shift = 24; shift >= 0; shift -= 8)
-    key.push_back(static_cast<char>((value >> shift) & 0xff));
+  AppendBigEndian<uint32_t>(key, static_cast<uint32_t>(partition));
   return key;
+}
+
+std::span<const uint8_t> AsBytes(std::string_view bytes) {
+  return {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()};
 }
 
 std::string EncodeOffset(int64_t next_offset) {
   std::string out(1, static_cast<char>(kMetaValueVersion));
-  const auto value = static_cast<uint64_t>(next_offset);
-  for (int shift = 56; shift >= 0; shift -= 8)
-    out.push_back(static_cast<char>((value >> shift) & 0xff));
+  AppendBigEndian<uint64_t>(out, static_cast<uint64_t>(next_offset));
   return out;
 }
 
 std::optional<int64_t> DecodeOffset(std::string_view bytes) {
   if (bytes.size() != 9 || static_cast<uint8_t>(bytes[0]) != kMetaValueVersion) return std::nullopt;
-  uint64_t value = 0;
-  for (size_t i = 1; i < 9; ++i) value = (value << 8) | static_cast<uint8_t>(bytes[i]);
+  const uint64_t value = LoadBigEndian<uint64_t>(AsBytes(bytes.substr(1)));
   if (value > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
   return static_cast<int64_t>(value);
 }
 
 std::string EncodeTopicMeta(int32_t partitions, const std::string& topic) {
   std::string out(1, static_cast<char>(kMetaValueVersion));
-  const auto value = static_cast<uint32_t>(partitions);
-  for (int shift = 24; shift >= 0; shift -= 8)
-    out.push_back(static_cast<char>((value >> shift) & 0xff));
+  AppendBigEndian<uint32_t>(out, static_cast<uint32_t>(partitions));
   out += topic;
   return out;
 }
@@ -74,8 +72,7 @@ struct TopicMeta {
 
 std::optional<TopicMeta> DecodeTopicMeta(std::string_view bytes) {
   if (bytes.size() < 5 || static_cast<uint8_t>(bytes[0]) != kMetaValueVersion) return std::nullopt;
-  uint32_t value = 0;
-  for (size_t i = 1; i < 5; ++i) value = (value << 8) | static_cast<uint8_t>(bytes[i]);
+  const uint32_t value = LoadBigEndian<uint32_t>(AsBytes(bytes.substr(1, 4)));
   if (value == 0 || value > INT32_MAX) return std::nullopt;
   return TopicMeta{static_cast<int32_t>(value), std::string(bytes.substr(5))};
 }

@@ -377,6 +377,28 @@ TEST_F(ReplicatedLogTest, ConflictInsideOneRequestIsRefusedByTheApplier) {
   EXPECT_EQ(later->at(0), Verdict::kAllowedNew);
 }
 
+// The applier's meta keys and values, written out by hand from docs/kafka.md ("Stored meta keys").
+TEST_F(ReplicatedLogTest, StoredMetaKeysHaveTheDocumentedLayout) {
+  auto store = NewStore();
+  auto log = OpenLog(*store, "a");
+  const auto key = Key(3);
+  const Claim claim = Prevote(1, 0x01);
+  ASSERT_TRUE(log->CheckAndRecord(key, std::span(&claim, 1), 5).ok());
+  ASSERT_TRUE(log->WaitUntilCaughtUp(std::chrono::milliseconds(10'000)).ok());
+  const auto snapshot = store->Snapshot();
+
+  using namespace std::string_literals;
+  const auto topic = snapshot.find("Mkafka/claims");
+  ASSERT_NE(topic, snapshot.end());
+  EXPECT_EQ(topic->second, "\x01\x00\x00\x00\x04"s + kTopic);
+  const int32_t partition = ClaimPartition(key, kPartitions);
+  std::string offset_key = "Mkafka/offset/\x00\x00\x00"s;
+  offset_key.push_back(static_cast<char>(partition));
+  const auto offset = snapshot.find(offset_key);
+  ASSERT_NE(offset, snapshot.end());
+  EXPECT_EQ(offset->second, "\x01\x00\x00\x00\x00\x00\x00\x00\x01"s);
+}
+
 TEST_F(ReplicatedLogTest, PoisonedRecordsAreSkippedAndCounted) {
   auto store = NewStore();
   auto log = OpenLog(*store, "a");
