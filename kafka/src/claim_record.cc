@@ -2,32 +2,15 @@
 #include "kafka/claim_record.h"
 
 #include <algorithm>
+#include <concepts>
 #include <cstdint>
 #include <optional>
 
+#include "big_endian.h"
 #include "slashing/record.h"
 
 namespace kafka {
 namespace {
-
-void PutU8(std::string& out, uint8_t value) { out.push_back(static_cast<char>(value)); }
-
-void PutU16(std::string& out, uint16_t value) {
-  out.push_back(static_cast<char>(value >> 8));
-  out.push_back(static_cast<char>(value & 0xff));
-}
-
-void PutU32(std::string& out, uint32_t value) {
-  for (int shift = 24; shift >= 0; shift -= 8) {
-    out.push_back(static_cast<char>((value >> shift) & 0xff));
-  }
-}
-
-void PutU64(std::string& out, uint64_t value) {
-  for (int shift = 56; shift >= 0; shift -= 8) {
-    out.push_back(static_cast<char>((value >> shift) & 0xff));
-  }
-}
 
 void PutBytes(std::string& out, std::span<const uint8_t> bytes) {
   out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
@@ -38,30 +21,12 @@ class Reader {
  public:
   explicit Reader(std::span<const uint8_t> bytes) : bytes_(bytes) {}
 
-  std::optional<uint8_t> U8() {
-    if (bytes_.empty()) return std::nullopt;
-    const uint8_t value = bytes_[0];
-    bytes_ = bytes_.subspan(1);
-    return value;
-  }
-  std::optional<uint16_t> U16() {
-    if (bytes_.size() < 2) return std::nullopt;
-    const auto value = static_cast<uint16_t>((bytes_[0] << 8) | bytes_[1]);
-    bytes_ = bytes_.subspan(2);
-    return value;
-  }
-  std::optional<uint32_t> U32() {
-    if (bytes_.size() < 4) return std::nullopt;
-    uint32_t value = 0;
-    for (size_t i = 0; i < 4; ++i) value = (value << 8) | bytes_[i];
-    bytes_ = bytes_.subspan(4);
-    return value;
-  }
-  std::optional<uint64_t> U64() {
-    if (bytes_.size() < 8) return std::nullopt;
-    uint64_t value = 0;
-    for (size_t i = 0; i < 8; ++i) value = (value << 8) | bytes_[i];
-    bytes_ = bytes_.subspan(8);
+  // Read reads one big-endian T; nullopt once fewer than sizeof(T) bytes are left.
+  template <std::unsigned_integral T>
+  std::optional<T> Read() {
+    if (bytes_.size() < sizeof(T)) return std::nullopt;
+    const T value = LoadBigEndian<T>(bytes_);
+    bytes_ = bytes_.subspan(sizeof(T));
     return value;
   }
   std::optional<std::span<const uint8_t>> Bytes(size_t size) {
@@ -93,17 +58,17 @@ void PutProvenance(std::string& out, const base::Hash256& genesis_hash,
                    const std::string& signer_id, const RequestId& request_id,
                    uint64_t time_unix_ms) {
   PutBytes(out, genesis_hash);
-  PutU8(out, static_cast<uint8_t>(signer_id.size()));
+  AppendBigEndian<uint8_t>(out, static_cast<uint8_t>(signer_id.size()));
   out.append(signer_id);
   PutBytes(out, request_id);
-  PutU64(out, time_unix_ms);
+  AppendBigEndian<uint64_t>(out, time_unix_ms);
 }
 
 base::Status ReadProvenance(Reader& reader, const Provenance& out) {
   auto genesis = reader.Bytes(out.genesis_hash->size());
   if (!genesis) return Malformed("truncated genesis hash");
   std::copy(genesis->begin(), genesis->end(), out.genesis_hash->begin());
-  auto signer_size = reader.U8();
+  auto signer_size = reader.Read<uint8_t>();
   if (!signer_size || *signer_size > kMaxSignerIdSize) return Malformed("signer id size");
   auto signer = reader.Bytes(*signer_size);
   if (!signer) return Malformed("truncated signer id");
@@ -111,7 +76,7 @@ base::Status ReadProvenance(Reader& reader, const Provenance& out) {
   auto request_id = reader.Bytes(out.request_id->size());
   if (!request_id) return Malformed("truncated request id");
   std::copy(request_id->begin(), request_id->end(), out.request_id->begin());
-  auto time = reader.U64();
+  auto time = reader.Read<uint64_t>();
   if (!time) return Malformed("truncated time");
   *out.time_unix_ms = *time;
   return base::Status::Ok();
@@ -119,10 +84,10 @@ base::Status ReadProvenance(Reader& reader, const Provenance& out) {
 
 // ReadVersionTwoKind reads the version and kind bytes and refuses any other kind than `kind`.
 base::Status ReadVersionTwoKind(Reader& reader, uint8_t kind) {
-  auto version = reader.U8();
+  auto version = reader.Read<uint8_t>();
   if (!version) return Malformed("empty");
   if (*version != kClaimRecordVersion2) return Malformed("unknown format version");
-  auto found = reader.U8();
+  auto found = reader.Read<uint8_t>();
   if (!found) return Malformed("truncated kind");
   if (*found != kind) return Malformed("unexpected record kind");
   return base::Status::Ok();
@@ -157,12 +122,12 @@ base::Result<std::string> EncodeImportRecord(const ImportRecord& record) {
   std::string out;
   out.reserve(96 + record.public_key.size() + record.signer_id.size() +
               record.interchange_json.size());
-  PutU8(out, kClaimRecordVersion2);
-  PutU8(out, kClaimRecordKindImport);
-  PutU8(out, static_cast<uint8_t>(record.public_key.size()));
+  AppendBigEndian<uint8_t>(out, kClaimRecordVersion2);
+  AppendBigEndian<uint8_t>(out, kClaimRecordKindImport);
+  AppendBigEndian<uint8_t>(out, static_cast<uint8_t>(record.public_key.size()));
   PutBytes(out, record.public_key);
   PutProvenance(out, record.genesis_hash, record.signer_id, record.request_id, record.time_unix_ms);
-  PutU32(out, static_cast<uint32_t>(record.interchange_json.size()));
+  AppendBigEndian<uint32_t>(out, static_cast<uint32_t>(record.interchange_json.size()));
   out.append(record.interchange_json);
   return out;
 }
@@ -173,7 +138,7 @@ base::Result<ImportRecord> DecodeImportRecord(std::span<const uint8_t> bytes) {
     return kind;
   }
   ImportRecord record;
-  auto key_size = reader.U8();
+  auto key_size = reader.Read<uint8_t>();
   if (!key_size || *key_size == 0 || *key_size > slashing::kMaxPublicKeySize) {
     return Malformed("public key size out of range");
   }
@@ -185,7 +150,7 @@ base::Result<ImportRecord> DecodeImportRecord(std::span<const uint8_t> bytes) {
       !read.ok()) {
     return read;
   }
-  auto json_size = reader.U32();
+  auto json_size = reader.Read<uint32_t>();
   if (!json_size || *json_size == 0 || *json_size > kMaxImportJsonSize) {
     return Malformed("interchange text size out of range");
   }
@@ -206,14 +171,14 @@ base::Result<std::string> EncodePruneRecord(const PruneRecord& record) {
     return Malformed("unknown domain");
   }
   std::string out;
-  PutU8(out, kClaimRecordVersion2);
-  PutU8(out, kClaimRecordKindPrune);
+  AppendBigEndian<uint8_t>(out, kClaimRecordVersion2);
+  AppendBigEndian<uint8_t>(out, kClaimRecordKindPrune);
   PutProvenance(out, record.genesis_hash, record.signer_id, record.request_id, record.time_unix_ms);
-  PutU32(out, static_cast<uint32_t>(record.partition));
-  PutU32(out, static_cast<uint32_t>(record.partition_count));
-  PutU8(out, static_cast<uint8_t>(record.domain));
-  PutU64(out, record.below.major);
-  PutU64(out, record.below.minor);
+  AppendBigEndian<uint32_t>(out, static_cast<uint32_t>(record.partition));
+  AppendBigEndian<uint32_t>(out, static_cast<uint32_t>(record.partition_count));
+  AppendBigEndian<uint8_t>(out, static_cast<uint8_t>(record.domain));
+  AppendBigEndian<uint64_t>(out, record.below.major);
+  AppendBigEndian<uint64_t>(out, record.below.minor);
   return out;
 }
 
@@ -228,21 +193,21 @@ base::Result<PruneRecord> DecodePruneRecord(std::span<const uint8_t> bytes) {
       !read.ok()) {
     return read;
   }
-  auto partition = reader.U32();
-  auto partition_count = reader.U32();
+  auto partition = reader.Read<uint32_t>();
+  auto partition_count = reader.Read<uint32_t>();
   if (!partition || !partition_count) return Malformed("truncated partition");
   if (*partition_count == 0 || *partition_count > INT32_MAX || *partition >= *partition_count) {
     return Malformed("partition out of range");
   }
   record.partition = static_cast<int32_t>(*partition);
   record.partition_count = static_cast<int32_t>(*partition_count);
-  auto domain_byte = reader.U8();
+  auto domain_byte = reader.Read<uint8_t>();
   if (!domain_byte) return Malformed("truncated domain");
   auto domain = slashing::DomainFromByte(*domain_byte);
   if (!domain) return Malformed("unknown domain");
   record.domain = *domain;
-  auto major = reader.U64();
-  auto minor = reader.U64();
+  auto major = reader.Read<uint64_t>();
+  auto minor = reader.Read<uint64_t>();
   if (!major || !minor) return Malformed("truncated watermark");
   record.below = {*major, *minor};
   if (!reader.done()) return Malformed("trailing bytes");
@@ -277,23 +242,23 @@ base::Result<std::string> EncodeClaimRecord(const ClaimRecord& record) {
   out.reserve(96 + record.public_key.size() + record.signer_id.size() +
               record.claims.size() * (64 + slashing::kMaxDigestSize));
   if (fits_version1) {
-    PutU8(out, kClaimRecordVersion1);
+    AppendBigEndian<uint8_t>(out, kClaimRecordVersion1);
   } else {
-    PutU8(out, kClaimRecordVersion2);
-    PutU8(out, kClaimRecordKindClaims);
+    AppendBigEndian<uint8_t>(out, kClaimRecordVersion2);
+    AppendBigEndian<uint8_t>(out, kClaimRecordKindClaims);
   }
   PutBytes(out, record.key_type);
-  PutU8(out, static_cast<uint8_t>(record.public_key.size()));
+  AppendBigEndian<uint8_t>(out, static_cast<uint8_t>(record.public_key.size()));
   PutBytes(out, record.public_key);
   PutBytes(out, record.genesis_hash);
-  PutU8(out, static_cast<uint8_t>(record.signer_id.size()));
+  AppendBigEndian<uint8_t>(out, static_cast<uint8_t>(record.signer_id.size()));
   out.append(record.signer_id);
   PutBytes(out, record.request_id);
-  PutU64(out, record.time_unix_ms);
+  AppendBigEndian<uint64_t>(out, record.time_unix_ms);
   if (fits_version1) {
-    PutU8(out, static_cast<uint8_t>(record.claims.size()));
+    AppendBigEndian<uint8_t>(out, static_cast<uint8_t>(record.claims.size()));
   } else {
-    PutU16(out, static_cast<uint16_t>(record.claims.size()));
+    AppendBigEndian<uint16_t>(out, static_cast<uint16_t>(record.claims.size()));
   }
   for (const slashing::Claim& claim : record.claims) {
     if (!slashing::DomainFromByte(static_cast<uint8_t>(claim.domain))) {
@@ -302,11 +267,11 @@ base::Result<std::string> EncodeClaimRecord(const ClaimRecord& record) {
     if (claim.digest.empty() || claim.digest.size() > slashing::kMaxDigestSize) {
       return Malformed("digest size out of range");
     }
-    PutU8(out, static_cast<uint8_t>(claim.domain));
-    PutU64(out, claim.position.major);
-    PutU64(out, claim.position.minor);
+    AppendBigEndian<uint8_t>(out, static_cast<uint8_t>(claim.domain));
+    AppendBigEndian<uint64_t>(out, claim.position.major);
+    AppendBigEndian<uint64_t>(out, claim.position.minor);
     PutBytes(out, claim.position.candidate);
-    PutU8(out, static_cast<uint8_t>(claim.digest.size()));
+    AppendBigEndian<uint8_t>(out, static_cast<uint8_t>(claim.digest.size()));
     PutBytes(out, claim.digest);
   }
   return out;
@@ -315,20 +280,20 @@ base::Result<std::string> EncodeClaimRecord(const ClaimRecord& record) {
 base::Result<ClaimRecord> DecodeClaimRecord(std::span<const uint8_t> bytes) {
   Reader reader(bytes);
   ClaimRecord record;
-  auto version = reader.U8();
+  auto version = reader.Read<uint8_t>();
   if (!version) return Malformed("empty");
   if (*version != kClaimRecordVersion1 && *version != kClaimRecordVersion2) {
     return Malformed("unknown format version");
   }
   if (*version == kClaimRecordVersion2) {
-    auto kind = reader.U8();
+    auto kind = reader.Read<uint8_t>();
     if (!kind) return Malformed("truncated kind");
     if (*kind != kClaimRecordKindClaims) return Malformed("unknown record kind");
   }
   auto key_type = reader.Bytes(record.key_type.size());
   if (!key_type) return Malformed("truncated key type");
   std::copy(key_type->begin(), key_type->end(), record.key_type.begin());
-  auto key_size = reader.U8();
+  auto key_size = reader.Read<uint8_t>();
   if (!key_size || *key_size == 0 || *key_size > slashing::kMaxPublicKeySize) {
     return Malformed("public key size out of range");
   }
@@ -338,7 +303,7 @@ base::Result<ClaimRecord> DecodeClaimRecord(std::span<const uint8_t> bytes) {
   auto genesis = reader.Bytes(record.genesis_hash.size());
   if (!genesis) return Malformed("truncated genesis hash");
   std::copy(genesis->begin(), genesis->end(), record.genesis_hash.begin());
-  auto signer_size = reader.U8();
+  auto signer_size = reader.Read<uint8_t>();
   if (!signer_size || *signer_size > kMaxSignerIdSize) return Malformed("signer id size");
   auto signer = reader.Bytes(*signer_size);
   if (!signer) return Malformed("truncated signer id");
@@ -346,17 +311,17 @@ base::Result<ClaimRecord> DecodeClaimRecord(std::span<const uint8_t> bytes) {
   auto request_id = reader.Bytes(record.request_id.size());
   if (!request_id) return Malformed("truncated request id");
   std::copy(request_id->begin(), request_id->end(), record.request_id.begin());
-  auto time = reader.U64();
+  auto time = reader.Read<uint64_t>();
   if (!time) return Malformed("truncated time");
   record.time_unix_ms = *time;
   std::optional<size_t> count;
   if (*version == kClaimRecordVersion1) {
-    count = reader.U8();
+    count = reader.Read<uint8_t>();
     if (count && (*count == 0 || *count > kMaxClaimsPerRecordVersion1)) {
       return Malformed("claim count out of range");
     }
   } else {
-    count = reader.U16();
+    count = reader.Read<uint16_t>();
     // A version 2 record that version 1 could carry has two encodings; refusing it keeps one.
     if (count && (*count <= kMaxClaimsPerRecordVersion1 || *count > kMaxClaimsPerRecord)) {
       return Malformed("claim count out of range");
@@ -366,19 +331,19 @@ base::Result<ClaimRecord> DecodeClaimRecord(std::span<const uint8_t> bytes) {
   record.claims.reserve(*count);
   for (size_t i = 0; i < *count; ++i) {
     slashing::Claim claim;
-    auto domain_byte = reader.U8();
+    auto domain_byte = reader.Read<uint8_t>();
     if (!domain_byte) return Malformed("truncated claim");
     auto domain = slashing::DomainFromByte(*domain_byte);
     if (!domain) return Malformed("unknown domain");
     claim.domain = *domain;
-    auto major = reader.U64();
-    auto minor = reader.U64();
+    auto major = reader.Read<uint64_t>();
+    auto minor = reader.Read<uint64_t>();
     auto candidate = reader.Bytes(claim.position.candidate.size());
     if (!major || !minor || !candidate) return Malformed("truncated position");
     claim.position.major = *major;
     claim.position.minor = *minor;
     std::copy(candidate->begin(), candidate->end(), claim.position.candidate.begin());
-    auto digest_size = reader.U8();
+    auto digest_size = reader.Read<uint8_t>();
     if (!digest_size || *digest_size == 0 || *digest_size > slashing::kMaxDigestSize) {
       return Malformed("digest size out of range");
     }

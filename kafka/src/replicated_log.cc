@@ -13,9 +13,11 @@
 #include <optional>
 #include <thread>
 
+#include "big_endian.h"
 #include "claims_properties.h"
 #include "kafka/claim_record.h"
 #include "kafka/replicated_admin.h"
+#include "slashing/claim_batch.h"
 #include "slashing/history.h"
 #include "slashing/interchange.h"
 #include "slashing/record.h"
@@ -35,33 +37,30 @@ std::string TopicMetaKey() { return std::string(1, slashing::kMetaKeyTag) + "kaf
 
 std::string OffsetMetaKey(int32_t partition) {
   std::string key = std::string(1, slashing::kMetaKeyTag) + "kafka/offset/";
-  const auto value = static_cast<uint32_t>(partition);
-  for (int shift = 24; shift >= 0; shift -= 8)
-    key.push_back(static_cast<char>((value >> shift) & 0xff));
+  AppendBigEndian<uint32_t>(key, static_cast<uint32_t>(partition));
   return key;
+}
+
+std::span<const uint8_t> AsBytes(std::string_view bytes) {
+  return {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()};
 }
 
 std::string EncodeOffset(int64_t next_offset) {
   std::string out(1, static_cast<char>(kMetaValueVersion));
-  const auto value = static_cast<uint64_t>(next_offset);
-  for (int shift = 56; shift >= 0; shift -= 8)
-    out.push_back(static_cast<char>((value >> shift) & 0xff));
+  AppendBigEndian<uint64_t>(out, static_cast<uint64_t>(next_offset));
   return out;
 }
 
 std::optional<int64_t> DecodeOffset(std::string_view bytes) {
   if (bytes.size() != 9 || static_cast<uint8_t>(bytes[0]) != kMetaValueVersion) return std::nullopt;
-  uint64_t value = 0;
-  for (size_t i = 1; i < 9; ++i) value = (value << 8) | static_cast<uint8_t>(bytes[i]);
+  const uint64_t value = LoadBigEndian<uint64_t>(AsBytes(bytes.substr(1)));
   if (value > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
   return static_cast<int64_t>(value);
 }
 
 std::string EncodeTopicMeta(int32_t partitions, const std::string& topic) {
   std::string out(1, static_cast<char>(kMetaValueVersion));
-  const auto value = static_cast<uint32_t>(partitions);
-  for (int shift = 24; shift >= 0; shift -= 8)
-    out.push_back(static_cast<char>((value >> shift) & 0xff));
+  AppendBigEndian<uint32_t>(out, static_cast<uint32_t>(partitions));
   out += topic;
   return out;
 }
@@ -73,8 +72,7 @@ struct TopicMeta {
 
 std::optional<TopicMeta> DecodeTopicMeta(std::string_view bytes) {
   if (bytes.size() < 5 || static_cast<uint8_t>(bytes[0]) != kMetaValueVersion) return std::nullopt;
-  uint32_t value = 0;
-  for (size_t i = 1; i < 5; ++i) value = (value << 8) | static_cast<uint8_t>(bytes[i]);
+  const uint32_t value = LoadBigEndian<uint32_t>(AsBytes(bytes.substr(1, 4)));
   if (value == 0 || value > INT32_MAX) return std::nullopt;
   return TopicMeta{static_cast<int32_t>(value), std::string(bytes.substr(5))};
 }
@@ -591,37 +589,13 @@ bool ReplicatedHistoryLog::Impl::TryApply(std::span<rd_kafka_message_t* const> m
     std::lock_guard lock(mutex_);
     next_offsets = next_offsets_;
   }
-  std::map<std::string, slashing::StoredRecord> staged;
-  std::map<std::string, std::optional<slashing::Watermark>> watermarks;
+  // Every record of the poll is decided against the store plus what the records before it staged.
+  slashing::ClaimBatch claims(store_);
   std::map<int32_t, int64_t> advanced;
   std::vector<OwnOutcome> outcomes;
-  slashing::StoreBatch batch;
   uint64_t applied = 0;
   uint64_t skipped = 0;
   Status failure;
-
-  auto load_watermark = [&](const std::string& key) -> Result<std::optional<slashing::Watermark>> {
-    if (auto it = watermarks.find(key); it != watermarks.end()) return it->second;
-    auto stored = store_.Get(key);
-    if (!stored.ok()) return stored.status();
-    std::optional<slashing::Watermark> watermark;
-    if (stored->has_value()) {
-      auto decoded = slashing::DecodeWatermarkValue(**stored);
-      if (!decoded.ok()) return decoded.status();
-      watermark = *decoded;
-    }
-    watermarks.emplace(key, watermark);
-    return watermark;
-  };
-  auto load_record = [&](const std::string& key) -> Result<std::optional<slashing::StoredRecord>> {
-    if (auto it = staged.find(key); it != staged.end()) return {it->second};
-    auto stored = store_.Get(key);
-    if (!stored.ok()) return stored.status();
-    if (!stored->has_value()) return std::optional<slashing::StoredRecord>();
-    auto decoded = slashing::DecodeRecordValue(**stored);
-    if (!decoded.ok()) return decoded.status();
-    return std::optional<slashing::StoredRecord>(std::move(*decoded));
-  };
 
   for (rd_kafka_message_t* message : messages) {
     if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
@@ -664,47 +638,14 @@ bool ReplicatedHistoryLog::Impl::TryApply(std::span<rd_kafka_message_t* const> m
     }
 
     // One record is all-or-nothing, as one LocalHistoryLog caller is.
-    std::map<std::string, slashing::StoredRecord> own;
-    std::vector<slashing::Verdict> verdicts;
-    bool all_allowed = true;
-    for (const slashing::Claim& claim : record->claims) {
-      auto watermark =
-          load_watermark(slashing::EncodeWatermarkKey(record->public_key, claim.domain));
-      if (!watermark.ok()) {
-        failure = watermark.status();
-        break;
-      }
-      std::string key = slashing::EncodeRecordKey(
-          slashing::RecordKey{record->public_key, claim.domain, claim.position});
-      std::optional<slashing::StoredRecord> existing;
-      if (auto it = own.find(key); it != own.end()) {
-        existing = it->second;
-      } else {
-        auto loaded = load_record(key);
-        if (!loaded.ok()) {
-          failure = loaded.status();
-          break;
-        }
-        existing = std::move(*loaded);
-      }
-      const slashing::Verdict verdict =
-          slashing::EvaluateClaim(claim, existing ? &existing->digests : nullptr, *watermark);
-      verdicts.push_back(verdict);
-      if (!slashing::IsAllowed(verdict)) all_allowed = false;
-      if (verdict == slashing::Verdict::kAllowedNew) {
-        own.emplace(std::move(key), slashing::StoredRecord{{claim.digest}, record->time_unix_ms});
-      }
+    auto verdicts = claims.Apply(record->public_key, record->claims, record->time_unix_ms);
+    if (!verdicts.ok()) {
+      failure = verdicts.status();
+      break;
     }
-    if (!failure.ok()) break;
     ++applied;
-    if (all_allowed) {
-      for (auto& [key, stored] : own) {
-        batch.push_back({key, slashing::EncodeRecordValue(stored)});
-        staged.insert_or_assign(key, std::move(stored));
-      }
-    }
     if (record->signer_id == options_.signer_id) {
-      outcomes.push_back({record->request_id, std::move(verdicts)});
+      outcomes.push_back({record->request_id, std::move(*verdicts)});
     }
   }
   if (!failure.ok()) {
@@ -714,6 +655,7 @@ bool ReplicatedHistoryLog::Impl::TryApply(std::span<rd_kafka_message_t* const> m
     return false;
   }
   if (advanced.empty()) return true;
+  slashing::StoreBatch batch = claims.TakeWrites();
   for (const auto& [partition, next] : advanced) {
     batch.push_back({OffsetMetaKey(partition), EncodeOffset(next)});
   }
@@ -761,30 +703,15 @@ Result<std::vector<slashing::Verdict>> ReplicatedHistoryLog::Impl::CheckAndRecor
   }
 
   // Local precheck: what the store holds came from the log, so a refusal or an identical re-sign
-  // here is also the log's answer; only the rest needs the round trip.
+  // here is also the log's answer; only the rest needs the round trip. Each claim is judged alone
+  // against the store (only the applier stages a record's claims for one another); nothing is
+  // staged or written here.
+  slashing::ClaimBatch precheck(store_);
   std::vector<slashing::Verdict> local;
   bool any_refused = false;
   bool all_resign = true;
   for (const slashing::Claim& claim : claims) {
-    auto watermark_value = store_.Get(slashing::EncodeWatermarkKey(public_key, claim.domain));
-    if (!watermark_value.ok()) return watermark_value.status();
-    std::optional<slashing::Watermark> watermark;
-    if (watermark_value->has_value()) {
-      auto decoded = slashing::DecodeWatermarkValue(**watermark_value);
-      if (!decoded.ok()) return decoded.status();
-      watermark = *decoded;
-    }
-    auto stored = store_.Get(slashing::EncodeRecordKey(
-        slashing::RecordKey{{public_key.begin(), public_key.end()}, claim.domain, claim.position}));
-    if (!stored.ok()) return stored.status();
-    std::optional<slashing::StoredRecord> existing;
-    if (stored->has_value()) {
-      auto decoded = slashing::DecodeRecordValue(**stored);
-      if (!decoded.ok()) return decoded.status();
-      existing = std::move(*decoded);
-    }
-    const slashing::Verdict verdict =
-        slashing::EvaluateClaim(claim, existing ? &existing->digests : nullptr, watermark);
+    SIGNER_ASSIGN_OR_RETURN(const slashing::Verdict verdict, precheck.Evaluate(public_key, claim));
     local.push_back(verdict);
     if (!slashing::IsAllowed(verdict)) any_refused = true;
     if (verdict != slashing::Verdict::kAllowedResign) all_resign = false;

@@ -355,6 +355,50 @@ TEST_F(ReplicatedLogTest, LocalRefusalAndResignProduceNothing) {
   EXPECT_EQ(round_trips.load(), 1) << "only the produced claim makes a round trip";
 }
 
+// The precheck judges each claim alone against the store; only the applier sees a request's
+// claims against one another. So a request whose own claims conflict is produced, and the applier
+// refuses it whole.
+TEST_F(ReplicatedLogTest, ConflictInsideOneRequestIsRefusedByTheApplier) {
+  auto store = NewStore();
+  auto log = OpenLog(*store, "a");
+  const auto key = Key(6);
+  const Claim conflicting[] = {Prevote(1, 0x01), Prevote(1, 0x02)};
+  auto verdicts = log->CheckAndRecord(key, conflicting, 5);
+  ASSERT_TRUE(verdicts.ok());
+  EXPECT_EQ(*verdicts,
+            (std::vector<Verdict>{Verdict::kAllowedNew, Verdict::kRefusedGrandpaEquivocation}));
+  EXPECT_EQ(TopicEnd(), 1);
+  EXPECT_EQ(log->stats().precheck_refused, 0u);
+  EXPECT_EQ(log->stats().claims_lost, 1u);
+  // Refused whole: the position is still free.
+  const Claim second = Prevote(1, 0x02);
+  auto later = log->CheckAndRecord(key, std::span(&second, 1), 5);
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(later->at(0), Verdict::kAllowedNew);
+}
+
+// The applier's meta keys and values, written out by hand from docs/kafka.md ("Stored meta keys").
+TEST_F(ReplicatedLogTest, StoredMetaKeysHaveTheDocumentedLayout) {
+  auto store = NewStore();
+  auto log = OpenLog(*store, "a");
+  const auto key = Key(3);
+  const Claim claim = Prevote(1, 0x01);
+  ASSERT_TRUE(log->CheckAndRecord(key, std::span(&claim, 1), 5).ok());
+  ASSERT_TRUE(log->WaitUntilCaughtUp(std::chrono::milliseconds(10'000)).ok());
+  const auto snapshot = store->Snapshot();
+
+  using namespace std::string_literals;
+  const auto topic = snapshot.find("Mkafka/claims");
+  ASSERT_NE(topic, snapshot.end());
+  EXPECT_EQ(topic->second, "\x01\x00\x00\x00\x04"s + kTopic);
+  const int32_t partition = ClaimPartition(key, kPartitions);
+  std::string offset_key = "Mkafka/offset/\x00\x00\x00"s;
+  offset_key.push_back(static_cast<char>(partition));
+  const auto offset = snapshot.find(offset_key);
+  ASSERT_NE(offset, snapshot.end());
+  EXPECT_EQ(offset->second, "\x01\x00\x00\x00\x00\x00\x00\x00\x01"s);
+}
+
 TEST_F(ReplicatedLogTest, PoisonedRecordsAreSkippedAndCounted) {
   auto store = NewStore();
   auto log = OpenLog(*store, "a");

@@ -1,39 +1,14 @@
-// LocalHistoryLog: the protection rule applied under a leader/follower group commit.
-#include <atomic>
-#include <map>
-#include <string>
-
+// LocalHistoryLog: ClaimBatch decisions under a leader/follower group commit, one synced write
+// each.
 #include "slashing/history_log.h"
+
+#include <atomic>
+#include <utility>
+
+#include "slashing/claim_batch.h"
 #include "slashing/record.h"
 
 namespace slashing {
-namespace {
-
-Verdict EquivocationFor(Domain domain) {
-  switch (domain) {
-    case Domain::kBabe:
-      return Verdict::kRefusedBabeEquivocation;
-    case Domain::kGrandpaPrevote:
-    case Domain::kGrandpaPrecommit:
-      return Verdict::kRefusedGrandpaEquivocation;
-    case Domain::kBeefy:
-      return Verdict::kRefusedBeefyEquivocation;
-    case Domain::kDispute:
-      return Verdict::kRefusedDisputeConflict;
-  }
-  return Verdict::kRefusedUndecodable;
-}
-
-}  // namespace
-
-Verdict EvaluateClaim(const Claim& claim, const std::vector<std::vector<uint8_t>>* existing_digests,
-                      const std::optional<Watermark>& watermark) {
-  if (watermark && IsBelow(claim.position, *watermark)) return Verdict::kRefusedBelowWatermark;
-  if (existing_digests == nullptr) return Verdict::kAllowedNew;
-  if (existing_digests->size() > 1) return Verdict::kRefusedConflictedPosition;
-  if (existing_digests->front() == claim.digest) return Verdict::kAllowedResign;
-  return EquivocationFor(claim.domain);
-}
 
 // Writer is one queued caller. It is shared between the caller and the leader so the leader can
 // still notify it after the caller has seen its result and returned.
@@ -117,74 +92,21 @@ base::Result<std::vector<Verdict>> LocalHistoryLog::CheckAndRecord(
 }
 
 void LocalHistoryLog::CommitGroup(std::span<const std::shared_ptr<Writer>> group) {
-  // Records staged by earlier members of this group: later members must see them, so two
-  // conflicting requests in one group cannot both win.
-  std::map<std::string, StoredRecord> staged;
-  std::map<std::string, std::optional<Watermark>> watermarks;
-  StoreBatch batch;
-
-  auto load_watermark = [&](const std::string& key) -> base::Result<std::optional<Watermark>> {
-    if (auto it = watermarks.find(key); it != watermarks.end()) return it->second;
-    auto stored = store_.Get(key);
-    if (!stored.ok()) return stored.status();
-    std::optional<Watermark> watermark;
-    if (stored->has_value()) {
-      auto decoded = DecodeWatermarkValue(**stored);
-      if (!decoded.ok()) return decoded.status();
-      watermark = *decoded;
-    }
-    watermarks.emplace(key, watermark);
-    return watermark;
-  };
-
+  // One batch for the whole group: later members see what earlier members staged, so two
+  // conflicting requests in one group cannot both win. A member whose reads fail gets the error
+  // alone; the others are still decided.
+  ClaimBatch batch(store_);
   for (const auto& writer : group) {
-    std::map<std::string, StoredRecord> own;  // this writer's new records, all-or-nothing
-    bool all_allowed = true;
-    for (const Claim& claim : writer->claims) {
-      auto watermark = load_watermark(EncodeWatermarkKey(writer->public_key, claim.domain));
-      if (!watermark.ok()) {
-        writer->status = watermark.status();
-        break;
-      }
-      std::string key = EncodeRecordKey(RecordKey{
-          {writer->public_key.begin(), writer->public_key.end()}, claim.domain, claim.position});
-      std::optional<StoredRecord> existing;
-      if (auto it = own.find(key); it != own.end()) {
-        existing = it->second;
-      } else if (auto staged_it = staged.find(key); staged_it != staged.end()) {
-        existing = staged_it->second;
-      } else {
-        auto stored = store_.Get(key);
-        if (!stored.ok()) {
-          writer->status = stored.status();
-          break;
-        }
-        if (stored->has_value()) {
-          auto decoded = DecodeRecordValue(**stored);
-          if (!decoded.ok()) {
-            writer->status = decoded.status();
-            break;
-          }
-          existing = std::move(*decoded);
-        }
-      }
-      const Verdict verdict =
-          EvaluateClaim(claim, existing ? &existing->digests : nullptr, *watermark);
-      writer->verdicts.push_back(verdict);
-      if (!IsAllowed(verdict)) all_allowed = false;
-      if (verdict == Verdict::kAllowedNew) {
-        own.emplace(std::move(key), StoredRecord{{claim.digest}, writer->now_unix_ms});
-      }
+    auto verdicts = batch.Apply(writer->public_key, writer->claims, writer->now_unix_ms);
+    if (!verdicts.ok()) {
+      writer->status = verdicts.status();
+      continue;
     }
-    if (!writer->status.ok() || !all_allowed) continue;
-    for (auto& [key, record] : own) {
-      batch.push_back({key, EncodeRecordValue(record)});
-      staged.insert_or_assign(key, std::move(record));
-    }
+    writer->verdicts = std::move(*verdicts);
   }
 
-  if (batch.empty()) return;
-  base::Status written = store_.WriteSynced(batch);
+  if (batch.writes().empty()) return;
+  base::Status written = store_.WriteSynced(batch.writes());
   {
     std::lock_guard lock(mutex_);
     ++stats_.synced_batches;

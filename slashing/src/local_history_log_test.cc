@@ -22,20 +22,6 @@ Claim PrevoteClaim(uint64_t round, uint8_t digest_seed) {
   return claim;
 }
 
-TEST(EvaluateClaimTest, TheOneRule) {
-  const Claim claim = PrevoteClaim(10, 1);
-  const std::vector<std::vector<uint8_t>> same = {claim.digest};
-  const std::vector<std::vector<uint8_t>> other = {std::vector<uint8_t>(36, 2)};
-  const std::vector<std::vector<uint8_t>> conflicted = {claim.digest, other[0]};
-  EXPECT_EQ(EvaluateClaim(claim, nullptr, std::nullopt), Verdict::kAllowedNew);
-  EXPECT_EQ(EvaluateClaim(claim, &same, std::nullopt), Verdict::kAllowedResign);
-  EXPECT_EQ(EvaluateClaim(claim, &other, std::nullopt), Verdict::kRefusedGrandpaEquivocation);
-  EXPECT_EQ(EvaluateClaim(claim, &conflicted, std::nullopt), Verdict::kRefusedConflictedPosition);
-  EXPECT_EQ(EvaluateClaim(claim, &same, Watermark{1, 11}), Verdict::kRefusedBelowWatermark);
-  EXPECT_EQ(EvaluateClaim(claim, &same, Watermark{1, 10}), Verdict::kAllowedResign);
-  EXPECT_EQ(EvaluateClaim(claim, nullptr, Watermark{2, 0}), Verdict::kRefusedBelowWatermark);
-}
-
 TEST(LocalHistoryLogTest, ConcurrentConflictingCallersExactlyOneWins) {
   MemoryHistoryStore store;
   store.SetWriteDelay(std::chrono::microseconds(2000));  // let callers pile up behind a leader

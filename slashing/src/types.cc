@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <iterator>
 
+#include "base/hex.h"
+
 namespace slashing {
 
 bool IsSlashableKeyType(const base::KeyTypeId& key_type) {
@@ -39,6 +41,24 @@ std::optional<Domain> DomainFromByte(uint8_t value) {
     if (static_cast<uint8_t>(domain) == value) return domain;
   }
   return std::nullopt;
+}
+
+std::string DescribePosition(Domain domain, const Position& position) {
+  switch (domain) {
+    case Domain::kBabe:
+      return "slot=" + std::to_string(position.major);
+    case Domain::kGrandpaPrevote:
+    case Domain::kGrandpaPrecommit:
+      return "set_id=" + std::to_string(position.major) +
+             " round=" + std::to_string(position.minor);
+    case Domain::kBeefy:
+      return "set_id=" + std::to_string(position.major) +
+             " block=" + std::to_string(position.minor);
+    case Domain::kDispute:
+      return "session=" + std::to_string(position.major) +
+             " candidate=" + base::HexEncode(position.candidate);
+  }
+  return "";
 }
 
 std::string_view VerdictName(Verdict verdict) {

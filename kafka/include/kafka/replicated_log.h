@@ -55,12 +55,12 @@ struct ReplicatedHistoryLogStats {
 // ReplicatedHistoryLog sends each CheckAndRecord call that the local history does not already
 // answer to the claims topic as one ClaimRecord, and answers with the verdicts the record got when
 // the applier reached it. The applier thread reads every partition of the topic in order and
-// applies every record (from every signer) to the store with the one rule (EvaluateClaim), writing
-// the records and the next offset of each partition in one synced batch, so a restart resumes
-// exactly where it stopped. Import and prune records (`signerctl history import|prune` in Kafka
-// mode, see replicated_admin.h) are applied in the same order, each on its own between two groups,
-// so every signer's history holds the same records. The store must not be written by anyone else
-// while the log is open.
+// applies every record (from every signer) to the store with the one rule, decided by
+// slashing::ClaimBatch as LocalHistoryLog decides, writing the records and the next offset of each
+// partition in one synced batch, so a restart resumes exactly where it stopped. Import and prune
+// records (`signerctl history import|prune` in Kafka mode, see replicated_admin.h) are applied in
+// the same order, each on its own between two groups, so every signer's history holds the same
+// records. The store must not be written by anyone else while the log is open.
 // Thread-safe.
 class ReplicatedHistoryLog : public slashing::HistoryLog {
  public:

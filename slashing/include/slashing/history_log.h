@@ -5,18 +5,20 @@
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <span>
 #include <vector>
 
 #include "base/status.h"
+#include "slashing/claim_batch.h"
 #include "slashing/history_store.h"
 #include "slashing/types.h"
 
 namespace slashing {
 
 // HistoryLog is where decisions are made and remembered. The Kafka issue puts an ordered log in
-// front of it; standalone, LocalHistoryLog is the implementation. Implementations are thread-safe.
+// front of it; standalone, LocalHistoryLog is the implementation. Both decide with ClaimBatch
+// (claim_batch.h), so the rule and how a batch stages it exist once. Implementations are
+// thread-safe.
 class HistoryLog {
  public:
   virtual ~HistoryLog() = default;
@@ -29,12 +31,6 @@ class HistoryLog {
                                                             std::span<const Claim> claims,
                                                             uint64_t now_unix_ms) = 0;
 };
-
-// EvaluateClaim is the one rule, shared by every HistoryLog: below the watermark is refused; then a
-// conflicted position is refused; then the same digest is a re-sign and another digest an
-// equivocation (typed by domain). `existing_digests` is null when nothing is recorded. Pure.
-Verdict EvaluateClaim(const Claim& claim, const std::vector<std::vector<uint8_t>>* existing_digests,
-                      const std::optional<Watermark>& watermark);
 
 struct LocalHistoryLogOptions {
   // max_group_size caps how many callers one synced write batch serves.

@@ -5,6 +5,7 @@
 #include <compare>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -50,6 +51,11 @@ struct Position {
   friend bool operator==(const Position&, const Position&) = default;
   friend auto operator<=>(const Position&, const Position&) = default;
 };
+
+// DescribePosition names `position` in the words of `domain` for logs and traces: "slot=5",
+// "set_id=1 round=2", "set_id=1 block=2", "session=3 candidate=<64 hex digits>". Never fails;
+// thread-safe. (It takes the domain and position, not a Claim: the digest plays no part.)
+std::string DescribePosition(Domain domain, const Position& position);
 
 // Watermark is the lowest (major, minor) still accepted for one (public key, domain).
 struct Watermark {
