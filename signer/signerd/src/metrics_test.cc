@@ -105,7 +105,11 @@ std::optional<fs::path> RepoRoot() {
   for (const fs::path& candidate : candidates) {
     std::error_code error;
     if (fs::exists(candidate, error) && candidate.string().ends_with(suffix.string())) {
-      return fs::weakly_canonical(candidate).parent_path().parent_path().parent_path().parent_path();
+      return fs::weakly_canonical(candidate)
+          .parent_path()
+          .parent_path()
+          .parent_path()
+          .parent_path();
     }
   }
   return std::nullopt;

@@ -44,29 +44,6 @@ ReplyCode FromHistory(const base::Status& status) {
   }
 }
 
-std::string DescribePosition(const slashing::Claim& claim) {
-  const slashing::Position& position = claim.position;
-  switch (claim.domain) {
-    case slashing::Domain::kBabe:
-      return "slot=" + std::to_string(position.major);
-    case slashing::Domain::kGrandpaPrevote:
-    case slashing::Domain::kGrandpaPrecommit:
-      return "set_id=" + std::to_string(position.major) +
-             " round=" + std::to_string(position.minor);
-    case slashing::Domain::kBeefy:
-      return "set_id=" + std::to_string(position.major) +
-             " block=" + std::to_string(position.minor);
-    case slashing::Domain::kDispute:
-      return "session=" + std::to_string(position.major) +
-             " candidate=" + base::HexEncode(position.candidate);
-  }
-  return "";
-}
-
-bool PublicKeySizeFits(Scheme scheme, size_t size) {
-  return scheme == Scheme::kEcdsa ? size == 33 : size == 32;
-}
-
 std::optional<KeyTypeId> ParseKeyType(std::string_view text) {
   auto key_type = base::MakeKeyTypeId(text);
   if (!key_type.ok()) {
@@ -101,14 +78,18 @@ std::string_view ReplyCodeName(ReplyCode code) {
 
 // Trace collects what the audit line of one request will say while the request runs.
 struct Pipeline::Trace {
-  Trace(const CallContext& context_in, Operation operation_in, std::string key_type_in,
-        std::string public_key_in, bool audit_success_in = true)
-      : context(context_in),
+  Trace(std::shared_ptr<const Policy> policy_in, const CallContext& context_in,
+        Operation operation_in, std::string key_type_in, std::string public_key_in,
+        bool audit_success_in = true)
+      : policy(std::move(policy_in)),
+        context(context_in),
         operation(operation_in),
         key_type(std::move(key_type_in)),
         public_key(std::move(public_key_in)),
         audit_success(audit_success_in) {}
 
+  // The policy is taken once per request, so every check of one request sees the same grants.
+  std::shared_ptr<const Policy> policy;
   const CallContext& context;
   Operation operation;
   std::string key_type;
@@ -162,18 +143,32 @@ std::shared_ptr<const Policy> Pipeline::CurrentPolicy() const {
   return policy_.load(std::memory_order_acquire);
 }
 
+std::optional<Pipeline::Refusal> Pipeline::Authorize(
+    const Trace& trace, const KeyTypeId& key_type,
+    std::optional<std::span<const uint8_t>> public_key) const {
+  if (!trace.policy->Allows(trace.context.identity, trace.operation, key_type)) {
+    return Refusal{ReplyCode::kPermissionDenied,
+                   std::string(OperationName(trace.operation)) + " not granted for this key type"};
+  }
+  // A key outside the caller's grant does not exist for it.
+  if (public_key &&
+      !trace.policy->Owns(trace.context.identity, trace.operation, key_type, *public_key)) {
+    return Refusal{ReplyCode::kPairNotFound, "not one of the caller's keys"};
+  }
+  return std::nullopt;
+}
+
 Reply<std::vector<std::vector<uint8_t>>> Pipeline::ListOwn(const CallContext& context,
                                                            std::optional<Scheme> scheme,
                                                            std::string_view key_type_text) {
-  const std::shared_ptr<const Policy> policy = CurrentPolicy();
   using Keys = std::vector<std::vector<uint8_t>>;
-  Trace trace(context, Operation::kList, std::string(key_type_text), "", false);
+  Trace trace(CurrentPolicy(), context, Operation::kList, std::string(key_type_text), "", false);
   const std::optional<KeyTypeId> key_type = ParseKeyType(key_type_text);
   if (!key_type) {
     return Finish<Keys>(trace, ReplyCode::kInvalidArgument, "key_type must be 4 characters");
   }
-  if (!policy->Allows(context.identity, Operation::kList, *key_type)) {
-    return Finish<Keys>(trace, ReplyCode::kPermissionDenied, "list not granted for this key type");
+  if (auto refusal = Authorize(trace, *key_type)) {
+    return Finish<Keys>(trace, refusal->code, std::move(refusal->message));
   }
   auto listed = deps_.custody.List();
   if (!listed.ok()) {
@@ -183,7 +178,7 @@ Reply<std::vector<std::vector<uint8_t>>> Pipeline::ListOwn(const CallContext& co
   Keys keys;
   for (const keymgr::KeyInfo& info : *listed) {
     if (info.id.key_type == *key_type && (!scheme || info.scheme == *scheme) &&
-        policy->Owns(context.identity, Operation::kList, *key_type, info.id.public_key)) {
+        trace.policy->Owns(context.identity, Operation::kList, *key_type, info.id.public_key)) {
       keys.push_back(info.id.public_key);
     }
   }
@@ -202,8 +197,7 @@ Reply<std::vector<std::vector<uint8_t>>> Pipeline::Keys(const CallContext& conte
 }
 
 Reply<bool> Pipeline::HasKeys(const CallContext& context, const std::vector<KeyRef>& keys) {
-  const std::shared_ptr<const Policy> policy = CurrentPolicy();
-  Trace trace(context, Operation::kList, "", "", false);
+  Trace trace(CurrentPolicy(), context, Operation::kList, "", "", false);
   std::vector<KeyId> wanted;
   for (const KeyRef& ref : keys) {
     const std::optional<KeyTypeId> key_type = ParseKeyType(ref.key_type);
@@ -211,10 +205,9 @@ Reply<bool> Pipeline::HasKeys(const CallContext& context, const std::vector<KeyR
       trace.key_type = ref.key_type;
       return Finish<bool>(trace, ReplyCode::kInvalidArgument, "key_type must be 4 characters");
     }
-    if (!policy->Allows(context.identity, Operation::kList, *key_type)) {
+    if (auto refusal = Authorize(trace, *key_type)) {
       trace.key_type = ref.key_type;
-      return Finish<bool>(trace, ReplyCode::kPermissionDenied,
-                          "list not granted for this key type");
+      return Finish<bool>(trace, refusal->code, std::move(refusal->message));
     }
     wanted.push_back(KeyId{*key_type, ref.public_key});
   }
@@ -224,7 +217,7 @@ Reply<bool> Pipeline::HasKeys(const CallContext& context, const std::vector<KeyR
                         "custody: " + listed.status().message());
   }
   const bool all = std::all_of(wanted.begin(), wanted.end(), [&](const KeyId& id) {
-    return policy->Owns(context.identity, Operation::kList, id.key_type, id.public_key) &&
+    return trace.policy->Owns(context.identity, Operation::kList, id.key_type, id.public_key) &&
            std::any_of(listed->begin(), listed->end(),
                        [&](const keymgr::KeyInfo& info) { return info.id == id; });
   });
@@ -234,16 +227,14 @@ Reply<bool> Pipeline::HasKeys(const CallContext& context, const std::vector<KeyR
 Reply<std::vector<uint8_t>> Pipeline::GenerateNew(const CallContext& context, Scheme scheme,
                                                   std::string_view key_type_text,
                                                   std::optional<std::string_view> seed) {
-  const std::shared_ptr<const Policy> policy = CurrentPolicy();
   using Bytes = std::vector<uint8_t>;
-  Trace trace(context, Operation::kGenerate, std::string(key_type_text), "");
+  Trace trace(CurrentPolicy(), context, Operation::kGenerate, std::string(key_type_text), "");
   const std::optional<KeyTypeId> key_type = ParseKeyType(key_type_text);
   if (!key_type) {
     return Finish<Bytes>(trace, ReplyCode::kInvalidArgument, "key_type must be 4 characters");
   }
-  if (!policy->Allows(context.identity, Operation::kGenerate, *key_type)) {
-    return Finish<Bytes>(trace, ReplyCode::kPermissionDenied,
-                         "generate not granted for this key type");
+  if (auto refusal = Authorize(trace, *key_type)) {
+    return Finish<Bytes>(trace, refusal->code, std::move(refusal->message));
   }
   base::Result<keymgr::KeyInfo> stored = base::Status::Internal("unset");
   if (seed) {
@@ -266,15 +257,14 @@ Reply<std::vector<uint8_t>> Pipeline::GenerateNew(const CallContext& context, Sc
 
 Reply<bool> Pipeline::Insert(const CallContext& context, std::string_view key_type_text,
                              std::string_view suri, std::span<const uint8_t> public_key) {
-  const std::shared_ptr<const Policy> policy = CurrentPolicy();
-  Trace trace(context, Operation::kInsert, std::string(key_type_text), base::HexEncode(public_key));
+  Trace trace(CurrentPolicy(), context, Operation::kInsert, std::string(key_type_text),
+              base::HexEncode(public_key));
   const std::optional<KeyTypeId> key_type = ParseKeyType(key_type_text);
   if (!key_type) {
     return Finish<bool>(trace, ReplyCode::kInvalidArgument, "key_type must be 4 characters");
   }
-  if (!policy->Allows(context.identity, Operation::kInsert, *key_type)) {
-    return Finish<bool>(trace, ReplyCode::kPermissionDenied,
-                        "insert not granted for this key type");
+  if (auto refusal = Authorize(trace, *key_type)) {
+    return Finish<bool>(trace, refusal->code, std::move(refusal->message));
   }
   // The request names no scheme: take the key type's, else the one whose public key matches.
   std::vector<Scheme> candidates = {Scheme::kSr25519, Scheme::kEd25519, Scheme::kEcdsa};
@@ -282,7 +272,7 @@ Reply<bool> Pipeline::Insert(const CallContext& context, std::string_view key_ty
     candidates = {*required};
   }
   for (Scheme scheme : candidates) {
-    if (!PublicKeySizeFits(scheme, public_key.size())) {
+    if (public_key.size() != base::PublicKeySize(scheme)) {
       continue;
     }
     auto pair = keymgr::KeypairFromSuri(scheme, suri);
@@ -301,9 +291,8 @@ Reply<bool> Pipeline::Insert(const CallContext& context, std::string_view key_ty
 }
 
 Reply<std::vector<uint8_t>> Pipeline::SignWith(const CallContext& context, const SignInput& input) {
-  const std::shared_ptr<const Policy> policy = CurrentPolicy();
   using Bytes = std::vector<uint8_t>;
-  Trace trace(context, Operation::kSign, std::string(input.key_type),
+  Trace trace(CurrentPolicy(), context, Operation::kSign, std::string(input.key_type),
               base::HexEncode(input.public_key));
   // Step 0, syntax: without a well-formed key id there is nothing to authorize.
   const std::optional<KeyTypeId> key_type = ParseKeyType(input.key_type);
@@ -314,19 +303,16 @@ Reply<std::vector<uint8_t>> Pipeline::SignWith(const CallContext& context, const
   if (!scheme) {
     return Finish<Bytes>(trace, ReplyCode::kInvalidArgument, "unknown crypto_type");
   }
-  if (!PublicKeySizeFits(*scheme, input.public_key.size())) {
+  if (input.public_key.size() != base::PublicKeySize(*scheme)) {
     return Finish<Bytes>(trace, ReplyCode::kInvalidArgument, "public key has the wrong length");
   }
   if (input.prehashed && (*scheme != Scheme::kEcdsa || input.message.size() != 32)) {
     return Finish<Bytes>(trace, ReplyCode::kInvalidArgument,
                          "prehashed needs ecdsa and a 32-byte digest");
   }
-  // Step 1, authorize. A key outside the caller's grant does not exist for it.
-  if (!policy->Allows(context.identity, Operation::kSign, *key_type)) {
-    return Finish<Bytes>(trace, ReplyCode::kPermissionDenied, "sign not granted for this key type");
-  }
-  if (!policy->Owns(context.identity, Operation::kSign, *key_type, input.public_key)) {
-    return Finish<Bytes>(trace, ReplyCode::kPairNotFound, "not one of the caller's keys");
+  // Step 1, authorize.
+  if (auto refusal = Authorize(trace, *key_type, input.public_key)) {
+    return Finish<Bytes>(trace, refusal->code, std::move(refusal->message));
   }
   // Step 2, decode and decide; allowed-new decisions are durable when Decide returns.
   slashing::SignRequest request;
@@ -362,7 +348,7 @@ Reply<std::vector<uint8_t>> Pipeline::SignWith(const CallContext& context, const
           : (decision->claims.empty() ? std::nullopt : std::optional(decision->claims.front()));
   if (claim) {
     trace.domain = std::string(slashing::DomainName(claim->domain));
-    trace.position = DescribePosition(*claim);
+    trace.position = slashing::DescribePosition(claim->domain, claim->position);
   }
   if (!slashing::IsAllowed(decision->verdict)) {
     std::string message = "refused: " + trace.verdict;
@@ -396,20 +382,16 @@ Reply<std::vector<uint8_t>> Pipeline::SignWith(const CallContext& context, const
 Reply<keymgr::Sr25519VrfSignature> Pipeline::VrfSign(
     const CallContext& context, std::string_view key_type_text, std::span<const uint8_t> public_key,
     const keymgr::VrfTranscriptData& input, const std::optional<keymgr::VrfTranscriptData>& extra) {
-  const std::shared_ptr<const Policy> policy = CurrentPolicy();
   using Signature = keymgr::Sr25519VrfSignature;
-  Trace trace(context, Operation::kVrf, std::string(key_type_text), base::HexEncode(public_key));
+  Trace trace(CurrentPolicy(), context, Operation::kVrf, std::string(key_type_text),
+              base::HexEncode(public_key));
   const std::optional<KeyTypeId> key_type = ParseKeyType(key_type_text);
   if (!key_type || public_key.size() != 32) {
     return Finish<Signature>(trace, ReplyCode::kInvalidArgument,
                              "key_type must be 4 characters and the public key 32 bytes");
   }
-  if (!policy->Allows(context.identity, Operation::kVrf, *key_type)) {
-    return Finish<Signature>(trace, ReplyCode::kPermissionDenied,
-                             "vrf not granted for this key type");
-  }
-  if (!policy->Owns(context.identity, Operation::kVrf, *key_type, public_key)) {
-    return Finish<Signature>(trace, ReplyCode::kPairNotFound, "not one of the caller's keys");
+  if (auto refusal = Authorize(trace, *key_type, public_key)) {
+    return Finish<Signature>(trace, refusal->code, std::move(refusal->message));
   }
   // VRF outputs (slot claims, assignments) are not slashable: nothing to decide, only to audit.
   trace.verdict = std::string(slashing::VerdictName(slashing::Verdict::kAllowedUnprotected));
@@ -426,20 +408,16 @@ Reply<keymgr::Sr25519VrfPreOutput> Pipeline::VrfPreOutput(const CallContext& con
                                                           std::string_view key_type_text,
                                                           std::span<const uint8_t> public_key,
                                                           const keymgr::VrfTranscriptData& input) {
-  const std::shared_ptr<const Policy> policy = CurrentPolicy();
   using PreOutput = keymgr::Sr25519VrfPreOutput;
-  Trace trace(context, Operation::kVrf, std::string(key_type_text), base::HexEncode(public_key));
+  Trace trace(CurrentPolicy(), context, Operation::kVrf, std::string(key_type_text),
+              base::HexEncode(public_key));
   const std::optional<KeyTypeId> key_type = ParseKeyType(key_type_text);
   if (!key_type || public_key.size() != 32) {
     return Finish<PreOutput>(trace, ReplyCode::kInvalidArgument,
                              "key_type must be 4 characters and the public key 32 bytes");
   }
-  if (!policy->Allows(context.identity, Operation::kVrf, *key_type)) {
-    return Finish<PreOutput>(trace, ReplyCode::kPermissionDenied,
-                             "vrf not granted for this key type");
-  }
-  if (!policy->Owns(context.identity, Operation::kVrf, *key_type, public_key)) {
-    return Finish<PreOutput>(trace, ReplyCode::kPairNotFound, "not one of the caller's keys");
+  if (auto refusal = Authorize(trace, *key_type, public_key)) {
+    return Finish<PreOutput>(trace, refusal->code, std::move(refusal->message));
   }
   trace.verdict = std::string(slashing::VerdictName(slashing::Verdict::kAllowedUnprotected));
   auto pre_output = deps_.custody.VrfPreOutput(

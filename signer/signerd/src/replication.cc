@@ -26,7 +26,7 @@ class StandaloneReplication final : public Replication {
   explicit StandaloneReplication(slashing::HistoryStore& store) : log_(store) {}
 
   slashing::HistoryLog& history_log() override { return log_; }
-  void AttachAuditStream(AuditLog& /*audit*/) override {}
+  AuditLog::LineObserver AuditStreamPublisher() override { return {}; }
   base::Status WaitUntilCaughtUp(std::chrono::milliseconds /*timeout*/) override {
     return base::Status::Ok();
   }
@@ -117,9 +117,9 @@ class KafkaReplication final : public Replication {
 
   slashing::HistoryLog& history_log() override { return gate_; }
 
-  void AttachAuditStream(AuditLog& audit) override {
+  AuditLog::LineObserver AuditStreamPublisher() override {
     const KafkaConfig& kafka_config = *config_.kafka;
-    if (kafka_config.audit_topic.empty()) return;
+    if (kafka_config.audit_topic.empty()) return {};
     kafka::AuditStreamOptions options;
     options.brokers = kafka_config.brokers;
     options.topic = kafka_config.audit_topic;
@@ -134,13 +134,13 @@ class KafkaReplication final : public Replication {
     } else {
       audit_stream_ = std::move(*stream);
     }
-    audit.SetLineObserver([this](std::string_view line, const AuditRecord& record) {
+    return [this](std::string_view line, const AuditRecord& record) {
       if (!audit_stream_) {
         audit_dropped_.fetch_add(1, std::memory_order_relaxed);
         return;
       }
       audit_stream_->Publish(line, record.public_key.empty() ? record.identity : record.public_key);
-    });
+    };
   }
 
   base::Status WaitUntilCaughtUp(std::chrono::milliseconds timeout) override {

@@ -138,9 +138,12 @@ base::Result<std::unique_ptr<SignerDaemon>> SignerDaemon::Build(SignerConfig con
   if (!credentials.ok()) return WithStep("tls", credentials.status());
   p.credentials = std::move(*credentials);
 
-  // The audit fan-out: every durable line of the local log is copied to the audit topic (Kafka
-  // mode with an audit topic; otherwise nothing), and refusals are also logged.
-  p.replication->AttachAuditStream(*p.audit);
+  // The audit fan-out, in one place: each decision goes to the local log (durable before any reply
+  // leaves), refusals also to the operator's log, and every durable line of the local log to the
+  // audit topic when there is one (Kafka mode with kafka.audit_topic).
+  if (AuditLog::LineObserver publish = p.replication->AuditStreamPublisher(); publish) {
+    p.audit->SetLineObserver(std::move(publish));
+  }
   p.logging_audit_sink = std::make_unique<LoggingAuditSink>(*p.audit);
   p.audit_sink = std::make_unique<MeteredAuditSink>(*p.logging_audit_sink, *p.metrics);
   p.pipeline = std::make_unique<Pipeline>(

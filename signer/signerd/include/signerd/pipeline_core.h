@@ -121,13 +121,26 @@ class Pipeline {
 
  private:
   struct Trace;
+  // Refusal is how the authorize step ends a request it does not admit.
+  struct Refusal {
+    ReplyCode code;
+    std::string message;
+  };
+  // Authorize is the one authorize step of every request: the caller's grant for the trace's
+  // operation under `key_type` (kPermissionDenied), and, when `public_key` is given, that the key
+  // is one of the caller's own (kPairNotFound: a key outside the grant does not exist for it).
+  // Checked against the policy the trace took when the request started.
+  std::optional<Refusal> Authorize(
+      const Trace& trace, const base::KeyTypeId& key_type,
+      std::optional<std::span<const uint8_t>> public_key = std::nullopt) const;
   template <typename T>
   Reply<T> Finish(Trace& trace, ReplyCode code, std::string message, T value = T{});
   Reply<std::vector<std::vector<uint8_t>>> ListOwn(const CallContext& context,
                                                    std::optional<base::Scheme> scheme,
                                                    std::string_view key_type);
 
-  // CurrentPolicy is taken once per request so every check of one request sees the same grants.
+  // CurrentPolicy is taken once per request (into its Trace) so every check of one request sees
+  // the same grants.
   std::shared_ptr<const Policy> CurrentPolicy() const;
 
   PipelineDeps deps_;

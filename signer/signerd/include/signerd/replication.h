@@ -43,9 +43,11 @@ class Replication {
 
   virtual slashing::HistoryLog& history_log() = 0;
 
-  // AttachAuditStream publishes every line `audit` writes (standalone: does nothing). Never blocks
-  // the audit log: a slow or dead stream only counts failures.
-  virtual void AttachAuditStream(AuditLog& audit) = 0;
+  // AuditStreamPublisher returns what publishes one durable audit line to the audit topic, or an
+  // empty function when there is no audit topic (standalone, or no kafka.audit_topic). The caller
+  // installs it on the audit log (the daemon's audit fan-out). Publishing never blocks: a slow or
+  // dead stream only counts failures in stats(). Call at most once.
+  virtual AuditLog::LineObserver AuditStreamPublisher() = 0;
 
   // WaitUntilCaughtUp returns once the history holds every claim that was in the topic when it
   // was called (standalone: at once), and from then on history_log() decides. kUnavailable after
