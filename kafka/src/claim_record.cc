@@ -134,9 +134,7 @@ base::Result<std::string> EncodeImportRecord(const ImportRecord& record) {
 
 base::Result<ImportRecord> DecodeImportRecord(std::span<const uint8_t> bytes) {
   Reader reader(bytes);
-  if (base::Status kind = ReadVersionTwoKind(reader, kClaimRecordKindImport); !kind.ok()) {
-    return kind;
-  }
+  SIGNER_RETURN_IF_ERROR(ReadVersionTwoKind(reader, kClaimRecordKindImport));
   ImportRecord record;
   auto key_size = reader.Read<uint8_t>();
   if (!key_size || *key_size == 0 || *key_size > slashing::kMaxPublicKeySize) {
@@ -184,9 +182,7 @@ base::Result<std::string> EncodePruneRecord(const PruneRecord& record) {
 
 base::Result<PruneRecord> DecodePruneRecord(std::span<const uint8_t> bytes) {
   Reader reader(bytes);
-  if (base::Status kind = ReadVersionTwoKind(reader, kClaimRecordKindPrune); !kind.ok()) {
-    return kind;
-  }
+  SIGNER_RETURN_IF_ERROR(ReadVersionTwoKind(reader, kClaimRecordKindPrune));
   PruneRecord record;
   if (base::Status read = ReadProvenance(reader, {&record.genesis_hash, &record.signer_id,
                                                   &record.request_id, &record.time_unix_ms});

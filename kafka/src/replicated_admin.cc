@@ -192,10 +192,7 @@ Status AppendImportParts(const base::Hash256& genesis, const std::vector<uint8_t
     return Status::InvalidArgument("one history record is too large for a claims record");
   }
   const size_t middle = begin + (end - begin) / 2;
-  if (Status first = AppendImportParts(genesis, public_key, domain, begin, middle, out);
-      !first.ok()) {
-    return first;
-  }
+  SIGNER_RETURN_IF_ERROR(AppendImportParts(genesis, public_key, domain, begin, middle, out));
   return AppendImportParts(genesis, public_key, domain, middle, end, out);
 }
 
@@ -204,7 +201,7 @@ Status AppendImportParts(const base::Hash256& genesis, const std::vector<uint8_t
 Result<ReplicatedAdminReport> ProduceImport(const ReplicatedAdminOptions& options,
                                             const slashing::Interchange& interchange) {
   Producer producer;
-  if (Status opened = producer.Open(options); !opened.ok()) return opened;
+  SIGNER_RETURN_IF_ERROR(producer.Open(options));
   auto partitions = producer.PartitionCount(options.claims_topic, options.timeout);
   if (!partitions.ok()) return partitions.status();
 
@@ -228,11 +225,8 @@ Result<ReplicatedAdminReport> ProduceImport(const ReplicatedAdminOptions& option
       }
       for (size_t begin = 0; begin < domain.records.size(); begin += kRecordsPerImport) {
         const size_t end = std::min(domain.records.size(), begin + kRecordsPerImport);
-        if (Status split = AppendImportParts(interchange.genesis_hash, key.public_key, domain,
-                                             begin, end, parts);
-            !split.ok()) {
-          return split;
-        }
+        SIGNER_RETURN_IF_ERROR(
+            AppendImportParts(interchange.genesis_hash, key.public_key, domain, begin, end, parts));
       }
     }
     const int32_t partition = ClaimPartition(key.public_key, *partitions);
@@ -246,14 +240,13 @@ Result<ReplicatedAdminReport> ProduceImport(const ReplicatedAdminOptions& option
       record.request_id = *request_id;
       record.time_unix_ms = now;
       record.interchange_json = std::move(text);
-      auto encoded = EncodeImportRecord(record);
-      if (!encoded.ok()) return encoded.status();
+      SIGNER_ASSIGN_OR_RETURN(auto encoded, EncodeImportRecord(record));
       outgoing.push_back(OutgoingRecord{partition,
                                         std::string(key.public_key.begin(), key.public_key.end()),
-                                        std::move(*encoded)});
+                                        std::move(encoded)});
     }
   }
-  if (Status sent = producer.ProduceAll(outgoing, options.timeout); !sent.ok()) return sent;
+  SIGNER_RETURN_IF_ERROR(producer.ProduceAll(outgoing, options.timeout));
   report.records_produced = outgoing.size();
   return report;
 }
@@ -263,7 +256,7 @@ Result<ReplicatedAdminReport> ProducePrune(const ReplicatedAdminOptions& options
                                            slashing::Domain domain,
                                            const slashing::Watermark& below) {
   Producer producer;
-  if (Status opened = producer.Open(options); !opened.ok()) return opened;
+  SIGNER_RETURN_IF_ERROR(producer.Open(options));
   auto partitions = producer.PartitionCount(options.claims_topic, options.timeout);
   if (!partitions.ok()) return partitions.status();
   std::vector<OutgoingRecord> outgoing;
@@ -280,11 +273,10 @@ Result<ReplicatedAdminReport> ProducePrune(const ReplicatedAdminOptions& options
     record.partition_count = *partitions;
     record.domain = domain;
     record.below = below;
-    auto encoded = EncodePruneRecord(record);
-    if (!encoded.ok()) return encoded.status();
-    outgoing.push_back(OutgoingRecord{partition, std::string(), std::move(*encoded)});
+    SIGNER_ASSIGN_OR_RETURN(auto encoded, EncodePruneRecord(record));
+    outgoing.push_back(OutgoingRecord{partition, std::string(), std::move(encoded)});
   }
-  if (Status sent = producer.ProduceAll(outgoing, options.timeout); !sent.ok()) return sent;
+  SIGNER_RETURN_IF_ERROR(producer.ProduceAll(outgoing, options.timeout));
   ReplicatedAdminReport report;
   report.partitions = *partitions;
   report.records_produced = outgoing.size();

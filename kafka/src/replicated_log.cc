@@ -316,24 +316,22 @@ Status ReplicatedHistoryLog::Impl::ReadPartitionCount() {
 }
 
 Status ReplicatedHistoryLog::Impl::BindTopic() {
-  if (Status bound = CheckTopicBinding(); !bound.ok()) return bound;
+  SIGNER_RETURN_IF_ERROR(CheckTopicBinding());
   next_offsets_.assign(static_cast<size_t>(partitions_), 0);
   for (int32_t partition = 0; partition < partitions_; ++partition) {
-    auto offset = ReadStoredOffset(partition);
-    if (!offset.ok()) return offset.status();
-    if (offset->has_value()) next_offsets_[static_cast<size_t>(partition)] = **offset;
+    SIGNER_ASSIGN_OR_RETURN(auto offset, ReadStoredOffset(partition));
+    if (offset.has_value()) next_offsets_[static_cast<size_t>(partition)] = *offset;
   }
   return Status::Ok();
 }
 
 Status ReplicatedHistoryLog::Impl::CheckTopicBinding() {
-  auto stored = store_.Get(TopicMetaKey());
-  if (!stored.ok()) return stored.status();
-  if (!stored->has_value()) {
+  SIGNER_ASSIGN_OR_RETURN(auto stored, store_.Get(TopicMetaKey()));
+  if (!stored.has_value()) {
     return store_.WriteSynced(
         {{TopicMetaKey(), EncodeTopicMeta(partitions_, options_.claims_topic)}});
   }
-  auto meta = DecodeTopicMeta(**stored);
+  auto meta = DecodeTopicMeta(*stored);
   if (!meta) return Status::Corruption("kafka topic binding in the store does not decode");
   if (meta->topic != options_.claims_topic) {
     return Status::FailedPrecondition("this history was built from claims topic " + meta->topic +
@@ -349,10 +347,9 @@ Status ReplicatedHistoryLog::Impl::CheckTopicBinding() {
 }
 
 Result<std::optional<int64_t>> ReplicatedHistoryLog::Impl::ReadStoredOffset(int32_t partition) {
-  auto offset = store_.Get(OffsetMetaKey(partition));
-  if (!offset.ok()) return offset.status();
-  if (!offset->has_value()) return std::optional<int64_t>();
-  auto decoded = DecodeOffset(**offset);
+  SIGNER_ASSIGN_OR_RETURN(auto offset, store_.Get(OffsetMetaKey(partition)));
+  if (!offset.has_value()) return std::optional<int64_t>();
+  auto decoded = DecodeOffset(*offset);
   if (!decoded) return Status::Corruption("kafka offset in the store does not decode");
   return std::optional<int64_t>(*decoded);
 }
@@ -372,9 +369,9 @@ Status ReplicatedHistoryLog::Impl::Start() {
                                      " is set by the replication itself and cannot be changed");
     }
   }
-  if (Status status = CreateClients(); !status.ok()) return status;
-  if (Status status = ReadPartitionCount(); !status.ok()) return status;
-  if (Status status = BindTopic(); !status.ok()) return status;
+  SIGNER_RETURN_IF_ERROR(CreateClients());
+  SIGNER_RETURN_IF_ERROR(ReadPartitionCount());
+  SIGNER_RETURN_IF_ERROR(BindTopic());
   for (int32_t partition = 0; partition < partitions_; ++partition) {
     if (rd_kafka_consume_start_queue(consumer_topic_, partition,
                                      next_offsets_[static_cast<size_t>(partition)], queue_) != 0) {
@@ -733,8 +730,7 @@ Result<std::vector<slashing::Verdict>> ReplicatedHistoryLog::Impl::CheckAndRecor
       static_cast<ssize_t>(record.request_id.size())) {
     return Status::Internal("no randomness for the request id");
   }
-  auto encoded = EncodeClaimRecord(record);
-  if (!encoded.ok()) return encoded.status();
+  SIGNER_ASSIGN_OR_RETURN(auto encoded, EncodeClaimRecord(record));
 
   auto pending = std::make_shared<Pending>();
   {
@@ -746,7 +742,7 @@ Result<std::vector<slashing::Verdict>> ReplicatedHistoryLog::Impl::CheckAndRecor
       rd_kafka_producev(producer_, RD_KAFKA_V_RKT(producer_topic_),
                         RD_KAFKA_V_PARTITION(ClaimPartition(public_key, partitions_)),
                         RD_KAFKA_V_KEY(const_cast<uint8_t*>(public_key.data()), public_key.size()),
-                        RD_KAFKA_V_VALUE(encoded->data(), encoded->size()),
+                        RD_KAFKA_V_VALUE(encoded.data(), encoded.size()),
                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
   std::unique_lock lock(mutex_);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -830,15 +826,14 @@ ReplicatedHistoryLogStats ReplicatedHistoryLog::Impl::Stats() const {
 }
 
 base::Result<bool> IsReplicatedHistory(slashing::HistoryStore& store) {
-  auto stored = store.Get(TopicMetaKey());
-  if (!stored.ok()) return stored.status();
-  return stored->has_value();
+  SIGNER_ASSIGN_OR_RETURN(auto stored, store.Get(TopicMetaKey()));
+  return stored.has_value();
 }
 
 base::Result<std::unique_ptr<ReplicatedHistoryLog>> ReplicatedHistoryLog::Open(
     slashing::HistoryStore& store, ReplicatedHistoryLogOptions options) {
   auto impl = std::make_unique<Impl>(store, std::move(options));
-  if (Status started = impl->Start(); !started.ok()) return started;
+  SIGNER_RETURN_IF_ERROR(impl->Start());
   return std::unique_ptr<ReplicatedHistoryLog>(new ReplicatedHistoryLog(std::move(impl)));
 }
 

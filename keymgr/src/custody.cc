@@ -101,7 +101,7 @@ size_t InMemoryCustody::CallCount(CustodyOp op) const {
 
 base::Result<std::vector<KeyInfo>> InMemoryCustody::List() {
   std::lock_guard lock(mutex_);
-  if (base::Status fault = TakeFault(CustodyOp::kList); !fault.ok()) return fault;
+  SIGNER_RETURN_IF_ERROR(TakeFault(CustodyOp::kList));
   std::vector<KeyInfo> infos;
   infos.reserve(keys_.size());
   for (const auto& [id, entry] : keys_) infos.push_back(entry->info);
@@ -131,7 +131,7 @@ base::Result<KeyInfo> InMemoryCustody::Store(const base::KeyTypeId& key_type, Ke
 base::Result<KeyInfo> InMemoryCustody::Generate(const base::KeyTypeId& key_type,
                                                 base::Scheme scheme) {
   std::lock_guard lock(mutex_);
-  if (base::Status fault = TakeFault(CustodyOp::kGenerate); !fault.ok()) return fault;
+  SIGNER_RETURN_IF_ERROR(TakeFault(CustodyOp::kGenerate));
   base::Result<Keypair> pair = RandomKeypair(scheme);
   if (!pair.ok()) return pair.status();
   return Store(key_type, std::move(pair).value(), /*generated=*/true);
@@ -140,7 +140,7 @@ base::Result<KeyInfo> InMemoryCustody::Generate(const base::KeyTypeId& key_type,
 base::Result<KeyInfo> InMemoryCustody::Import(const base::KeyTypeId& key_type,
                                               const Keypair& pair) {
   std::lock_guard lock(mutex_);
-  if (base::Status fault = TakeFault(CustodyOp::kImport); !fault.ok()) return fault;
+  SIGNER_RETURN_IF_ERROR(TakeFault(CustodyOp::kImport));
   base::Result<Keypair> copy = CopyKeypair(pair);
   if (!copy.ok()) return copy.status();
   return Store(key_type, std::move(copy).value(), /*generated=*/false);
@@ -148,21 +148,21 @@ base::Result<KeyInfo> InMemoryCustody::Import(const base::KeyTypeId& key_type,
 
 base::Status InMemoryCustody::Delete(const KeyId& id) {
   std::lock_guard lock(mutex_);
-  if (base::Status fault = TakeFault(CustodyOp::kDelete); !fault.ok()) return fault;
+  SIGNER_RETURN_IF_ERROR(TakeFault(CustodyOp::kDelete));
   if (keys_.erase(id) == 0) return base::Status::NotFound("key not held");
   return base::Status::Ok();
 }
 
 base::Result<bool> InMemoryCustody::Holds(const KeyId& id) {
   std::lock_guard lock(mutex_);
-  if (base::Status fault = TakeFault(CustodyOp::kHolds); !fault.ok()) return fault;
+  SIGNER_RETURN_IF_ERROR(TakeFault(CustodyOp::kHolds));
   return keys_.contains(id);
 }
 
 base::Result<std::vector<uint8_t>> InMemoryCustody::Sign(const KeyId& id, base::Scheme scheme,
                                                          std::span<const uint8_t> message) {
   std::lock_guard lock(mutex_);
-  if (base::Status fault = TakeFault(CustodyOp::kSign); !fault.ok()) return fault;
+  SIGNER_RETURN_IF_ERROR(TakeFault(CustodyOp::kSign));
   auto it = keys_.find(id);
   if (it == keys_.end() || it->second->info.scheme != scheme)
     return base::Status::NotFound("key not held");
@@ -172,7 +172,7 @@ base::Result<std::vector<uint8_t>> InMemoryCustody::Sign(const KeyId& id, base::
 base::Result<EcdsaSignature> InMemoryCustody::EcdsaSignPrehashed(const KeyId& id,
                                                                  std::span<const uint8_t> digest) {
   std::lock_guard lock(mutex_);
-  if (base::Status fault = TakeFault(CustodyOp::kEcdsaSignPrehashed); !fault.ok()) return fault;
+  SIGNER_RETURN_IF_ERROR(TakeFault(CustodyOp::kEcdsaSignPrehashed));
   if (digest.size() != kEcdsaPrehashSize)
     return base::Status::InvalidArgument("ecdsa prehash must be 32 bytes");
   auto it = keys_.find(id);
@@ -185,7 +185,7 @@ base::Result<Sr25519VrfSignature> InMemoryCustody::VrfSign(
     const KeyId& id, const VrfTranscriptData& input,
     const std::optional<VrfTranscriptData>& extra) {
   std::lock_guard lock(mutex_);
-  if (base::Status fault = TakeFault(CustodyOp::kVrfSign); !fault.ok()) return fault;
+  SIGNER_RETURN_IF_ERROR(TakeFault(CustodyOp::kVrfSign));
   auto it = keys_.find(id);
   if (it == keys_.end() || it->second->pair.sr25519() == nullptr)
     return base::Status::NotFound("key not held");
@@ -197,7 +197,7 @@ base::Result<Sr25519VrfSignature> InMemoryCustody::VrfSign(
 base::Result<Sr25519VrfPreOutput> InMemoryCustody::VrfPreOutput(const KeyId& id,
                                                                 const VrfTranscriptData& input) {
   std::lock_guard lock(mutex_);
-  if (base::Status fault = TakeFault(CustodyOp::kVrfPreOutput); !fault.ok()) return fault;
+  SIGNER_RETURN_IF_ERROR(TakeFault(CustodyOp::kVrfPreOutput));
   auto it = keys_.find(id);
   if (it == keys_.end() || it->second->pair.sr25519() == nullptr)
     return base::Status::NotFound("key not held");

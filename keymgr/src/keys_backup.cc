@@ -143,10 +143,7 @@ Result<std::vector<uint8_t>> SealBackup(std::span<const BackupEntry> entries,
 
   size_t payload_size = 1 + 4;
   for (const BackupEntry& entry : entries) {
-    if (Status s = CheckEntry(entry.scheme, entry.public_key.size(), entry.secret.size());
-        !s.ok()) {
-      return s;
-    }
+    SIGNER_RETURN_IF_ERROR(CheckEntry(entry.scheme, entry.public_key.size(), entry.secret.size()));
     payload_size += 4 + 1 + 1 + 8 + 1 + entry.public_key.size() + 1 + entry.secret.size();
   }
   // The payload holds secrets, so it is built in guarded memory and never copied out in plaintext.

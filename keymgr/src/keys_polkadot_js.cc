@@ -194,11 +194,10 @@ Result<keymgr::Keypair> DecodePolkadotJsExport(std::string_view json_text,
   }
   if (password.empty()) return Invalid("a password is required");
 
-  auto encrypted = DecodeEncoded(encoded_field->get<std::string>());
-  if (!encrypted.ok()) return encrypted.status();
+  SIGNER_ASSIGN_OR_RETURN(auto encrypted, DecodeEncoded(encoded_field->get<std::string>()));
   const size_t prefix = kSaltSize + kScryptParamsSize + kNonceSize;
-  if (encrypted->size() < prefix + kMacSize) return Invalid("\"encoded\" is too short");
-  const uint8_t* salt = encrypted->data();
+  if (encrypted.size() < prefix + kMacSize) return Invalid("\"encoded\" is too short");
+  const uint8_t* salt = encrypted.data();
   const ScryptParams params{ReadLe32(salt + kSaltSize), ReadLe32(salt + kSaltSize + 4),
                             ReadLe32(salt + kSaltSize + 8)};
   const bool allowed = std::any_of(
@@ -213,8 +212,8 @@ Result<keymgr::Keypair> DecodePolkadotJsExport(std::string_view json_text,
                                             derived.size()) != 0) {
     return Status::Internal("scrypt failed (out of memory?)");
   }
-  const uint8_t* nonce = encrypted->data() + kSaltSize + kScryptParamsSize;
-  const std::span<const uint8_t> box = std::span(*encrypted).subspan(prefix);
+  const uint8_t* nonce = encrypted.data() + kSaltSize + kScryptParamsSize;
+  const std::span<const uint8_t> box = std::span(encrypted).subspan(prefix);
   SecretBytes body(box.size() - kMacSize);
   if (crypto_secretbox_open_easy(body.data(), box.data(), box.size(), nonce, derived.data()) != 0) {
     return Invalid("cannot be decrypted: wrong password or modified data");
@@ -239,10 +238,10 @@ Result<keymgr::Keypair> DecodePolkadotJsExport(std::string_view json_text,
   if (secret_size == kGen3SecretSize && *scheme == base::Scheme::kEcdsa) {
     return Invalid("ecdsa secret has the wrong size");
   }
-  auto pair = KeypairFromBody(*scheme, plain.subspan(kPairHeader.size(), secret_size));
-  if (!pair.ok()) return pair.status();
+  SIGNER_ASSIGN_OR_RETURN(auto pair,
+                          KeypairFromBody(*scheme, plain.subspan(kPairHeader.size(), secret_size)));
 
-  const std::vector<uint8_t> public_key = pair->public_key();
+  const std::vector<uint8_t> public_key = pair.public_key();
   const std::span<const uint8_t> stored_public =
       plain.subspan(kPairHeader.size() + secret_size + kPairDivider.size());
   if (!std::equal(public_key.begin(), public_key.end(), stored_public.begin(),

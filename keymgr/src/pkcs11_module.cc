@@ -366,12 +366,9 @@ base::Result<std::vector<CK_OBJECT_HANDLE>> FindObjects(Session& session,
                                                         std::span<CK_ATTRIBUTE> templ,
                                                         size_t limit) {
   CK_FUNCTION_LIST* fn = session.fn();
-  if (base::Status s = session.Check(fn->C_FindObjectsInit(session.handle(), templ.data(),
-                                                           static_cast<CK_ULONG>(templ.size())),
-                                     "C_FindObjectsInit");
-      !s.ok()) {
-    return s;
-  }
+  SIGNER_RETURN_IF_ERROR(session.Check(
+      fn->C_FindObjectsInit(session.handle(), templ.data(), static_cast<CK_ULONG>(templ.size())),
+      "C_FindObjectsInit"));
   std::vector<CK_OBJECT_HANDLE> found;
   base::Status status = base::Status::Ok();
   for (;;) {

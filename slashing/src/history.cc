@@ -10,27 +10,24 @@
 namespace slashing {
 
 base::Result<std::optional<base::Hash256>> ReadGenesis(HistoryStore& store) {
-  auto format = store.Get(MetaFormatKey());
-  if (!format.ok()) return format.status();
-  auto genesis = store.Get(MetaGenesisKey());
-  if (!genesis.ok()) return genesis.status();
-  if (!format->has_value() && !genesis->has_value()) return std::optional<base::Hash256>();
-  if (!format->has_value() || **format != std::string(1, static_cast<char>(kStoreFormatVersion))) {
+  SIGNER_ASSIGN_OR_RETURN(auto format, store.Get(MetaFormatKey()));
+  SIGNER_ASSIGN_OR_RETURN(auto genesis, store.Get(MetaGenesisKey()));
+  if (!format.has_value() && !genesis.has_value()) return std::optional<base::Hash256>();
+  if (!format.has_value() || *format != std::string(1, static_cast<char>(kStoreFormatVersion))) {
     return base::Status::FailedPrecondition("history store has an unknown format version");
   }
-  if (!genesis->has_value() || (*genesis)->size() != 32) {
+  if (!genesis.has_value() || (genesis)->size() != 32) {
     return base::Status::Corruption("history store genesis hash is malformed");
   }
   base::Hash256 hash;
-  std::copy((*genesis)->begin(), (*genesis)->end(), reinterpret_cast<char*>(hash.data()));
+  std::copy((genesis)->begin(), (genesis)->end(), reinterpret_cast<char*>(hash.data()));
   return std::optional<base::Hash256>(hash);
 }
 
 base::Status BindGenesis(HistoryStore& store, const base::Hash256& genesis) {
-  auto bound = ReadGenesis(store);
-  if (!bound.ok()) return bound.status();
-  if (bound->has_value()) {
-    if (**bound != genesis) {
+  SIGNER_ASSIGN_OR_RETURN(auto bound, ReadGenesis(store));
+  if (bound.has_value()) {
+    if (*bound != genesis) {
       return base::Status::FailedPrecondition("history store belongs to another genesis hash");
     }
     return base::Status::Ok();
@@ -44,12 +41,10 @@ base::Status BindGenesis(HistoryStore& store, const base::Hash256& genesis) {
 base::Result<std::optional<Watermark>> ReadWatermark(HistoryStore& store,
                                                      std::span<const uint8_t> public_key,
                                                      Domain domain) {
-  auto stored = store.Get(EncodeWatermarkKey(public_key, domain));
-  if (!stored.ok()) return stored.status();
-  if (!stored->has_value()) return std::optional<Watermark>();
-  auto decoded = DecodeWatermarkValue(**stored);
-  if (!decoded.ok()) return decoded.status();
-  return std::optional<Watermark>(*decoded);
+  SIGNER_ASSIGN_OR_RETURN(auto stored, store.Get(EncodeWatermarkKey(public_key, domain)));
+  if (!stored.has_value()) return std::optional<Watermark>();
+  SIGNER_ASSIGN_OR_RETURN(auto decoded, DecodeWatermarkValue(*stored));
+  return std::optional<Watermark>(decoded);
 }
 
 base::Result<PruneReport> PruneBelow(HistoryStore& store, Domain domain, const Watermark& below) {
@@ -87,9 +82,8 @@ base::Result<PruneReport> PruneBelow(HistoryStore& store, Domain domain, const W
   PruneReport report;
   StoreBatch watermarks;
   for (const auto& public_key : keys) {
-    auto current = ReadWatermark(store, public_key, domain);
-    if (!current.ok()) return current.status();
-    if (current->has_value() && **current >= below) continue;
+    SIGNER_ASSIGN_OR_RETURN(auto current, ReadWatermark(store, public_key, domain));
+    if (current.has_value() && *current >= below) continue;
     watermarks.push_back({EncodeWatermarkKey(public_key, domain), EncodeWatermarkValue(below)});
     ++report.keys;
   }

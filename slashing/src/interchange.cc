@@ -317,9 +317,8 @@ std::string SerializeInterchange(const Interchange& interchange) {
 
 base::Result<Interchange> ExportHistory(HistoryStore& store, const base::Hash256& genesis,
                                         const ExportWindow& window) {
-  auto bound = ReadGenesis(store);
-  if (!bound.ok()) return bound.status();
-  if (!bound->has_value() || **bound != genesis) {
+  SIGNER_ASSIGN_OR_RETURN(auto bound, ReadGenesis(store));
+  if (!bound.has_value() || *bound != genesis) {
     return base::Status::FailedPrecondition("history store is not bound to this genesis hash");
   }
   std::map<std::vector<uint8_t>, std::map<Domain, InterchangeDomain>> keys;
@@ -385,9 +384,8 @@ base::Result<ImportReport> ImportHistory(HistoryStore& store, const base::Hash25
       return base::Status::InvalidArgument("interchange: public key size out of range");
     }
     for (const InterchangeDomain& domain : key.domains) {
-      auto current = ReadWatermark(store, key.public_key, domain.domain);
-      if (!current.ok()) return current.status();
-      std::optional<Watermark> merged = *current;
+      SIGNER_ASSIGN_OR_RETURN(auto current, ReadWatermark(store, key.public_key, domain.domain));
+      std::optional<Watermark> merged = current;
       if (domain.watermark && (!merged || *merged < *domain.watermark)) {
         merged = domain.watermark;
         batch.push_back(
@@ -401,13 +399,11 @@ base::Result<ImportReport> ImportHistory(HistoryStore& store, const base::Hash25
         }
         const std::string record_key =
             EncodeRecordKey(RecordKey{key.public_key, domain.domain, record.position});
-        auto stored = store.Get(record_key);
-        if (!stored.ok()) return stored.status();
+        SIGNER_ASSIGN_OR_RETURN(auto stored, store.Get(record_key));
         StoredRecord result{record.digests, record.recorded_at_ms};
-        if (stored->has_value()) {
-          auto existing = DecodeRecordValue(**stored);
-          if (!existing.ok()) return existing.status();
-          result = std::move(*existing);
+        if (stored.has_value()) {
+          SIGNER_ASSIGN_OR_RETURN(auto existing, DecodeRecordValue(*stored));
+          result = std::move(existing);
           const size_t before = result.digests.size();
           for (const auto& digest : record.digests) {
             if (std::find(result.digests.begin(), result.digests.end(), digest) ==

@@ -72,16 +72,16 @@ base::Result<Decision> Protector::DecideUnobserved(const SignRequest& request) {
     decision.verdict = allowed_by_policy ? Verdict::kAllowedByPolicy : Verdict::kAllowedUnprotected;
     return decision;
   }
-  auto verdicts = log_.CheckAndRecord(request.public_key, decision.claims, clock_.NowUnixMs());
-  if (!verdicts.ok()) return verdicts.status();
-  if (verdicts->size() != decision.claims.size()) {
+  SIGNER_ASSIGN_OR_RETURN(
+      auto verdicts, log_.CheckAndRecord(request.public_key, decision.claims, clock_.NowUnixMs()));
+  if (verdicts.size() != decision.claims.size()) {
     return base::Status::Internal("history log returned a verdict count that does not match");
   }
   // Refused if any claim is refused (the first refusal names the reason); otherwise new if any
   // claim was new, else a pure re-sign.
   decision.verdict = Verdict::kAllowedResign;
-  for (size_t i = 0; i < verdicts->size(); ++i) {
-    const Verdict verdict = (*verdicts)[i];
+  for (size_t i = 0; i < verdicts.size(); ++i) {
+    const Verdict verdict = (verdicts)[i];
     if (!IsAllowed(verdict)) {
       decision.verdict = verdict;
       decision.claim = decision.claims[i];

@@ -176,14 +176,12 @@ std::string HexWithPrefix(std::span<const uint8_t> bytes) { return "0x" + base::
 
 base::Result<std::string> ReadTextFile(const std::string& path, size_t max_size) {
   std::string text(max_size + 1, '\0');
-  auto read = ReadInto(path, {reinterpret_cast<uint8_t*>(text.data()), text.size()});
-  if (!read.ok()) {
-    return read.status();
-  }
-  if (*read > max_size) {
+  SIGNER_ASSIGN_OR_RETURN(auto read,
+                          ReadInto(path, {reinterpret_cast<uint8_t*>(text.data()), text.size()}));
+  if (read > max_size) {
     return base::Status::InvalidArgument("file larger than " + std::to_string(max_size) + " bytes");
   }
-  text.resize(*read);
+  text.resize(read);
   return text;
 }
 

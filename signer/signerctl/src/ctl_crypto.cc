@@ -75,13 +75,10 @@ base::Result<std::vector<uint8_t>> PublicKeyArgument(const std::string& text, si
 // KeypairArgument resolves the SURI and builds the keypair; the SURI leaves this function only
 // inside the keypair.
 base::Result<keymgr::Keypair> KeypairArgument(base::Scheme scheme, SuriOptions& options) {
-  auto suri = ResolveSuri(options);
-  if (!suri.ok()) {
-    return suri.status();
-  }
-  auto keypair = keymgr::KeypairFromSuri(scheme, SuriView(*suri));
+  SIGNER_ASSIGN_OR_RETURN(auto suri, ResolveSuri(options));
+  auto keypair = keymgr::KeypairFromSuri(scheme, SuriView(suri));
   if (!keypair.ok()) {
-    return base::Status::InvalidArgument(SafeSuriError(keypair.status(), SuriView(*suri)));
+    return base::Status::InvalidArgument(SafeSuriError(keypair.status(), SuriView(suri)));
   }
   return keypair;
 }
@@ -177,18 +174,13 @@ base::Result<VrfTranscripts> TranscriptFileArgument(const std::string& path) {
   if (json.is_discarded()) {
     return base::Status::InvalidArgument("--transcript: not valid JSON");
   }
-  auto input = TranscriptFromJson(json, "--transcript", /*top_level=*/true);
-  if (!input.ok()) {
-    return input.status();
-  }
-  VrfTranscripts transcripts{std::move(*input), std::nullopt};
+  SIGNER_ASSIGN_OR_RETURN(auto input, TranscriptFromJson(json, "--transcript", /*top_level=*/true));
+  VrfTranscripts transcripts{std::move(input), std::nullopt};
   auto extra = json.find("extra");
   if (extra != json.end() && !extra->is_null()) {
-    auto parsed = TranscriptFromJson(*extra, "--transcript: extra", /*top_level=*/false);
-    if (!parsed.ok()) {
-      return parsed.status();
-    }
-    transcripts.extra = std::move(*parsed);
+    SIGNER_ASSIGN_OR_RETURN(auto parsed,
+                            TranscriptFromJson(*extra, "--transcript: extra", /*top_level=*/false));
+    transcripts.extra = std::move(parsed);
   }
   return transcripts;
 }

@@ -260,19 +260,17 @@ base::Result<std::unique_ptr<KeystoreStub>> ClientFor(const std::string& target,
                                                       const std::string& ca,
                                                       const std::string& cert,
                                                       const std::string& key) {
-  auto credentials = tls::ClientChannelCredentials({ca, cert, key});
-  if (!credentials.ok()) return credentials.status();
-  return pb::RemoteKeystore::NewStub(grpc::CreateChannel(target, *credentials));
+  SIGNER_ASSIGN_OR_RETURN(auto credentials, tls::ClientChannelCredentials({ca, cert, key}));
+  return pb::RemoteKeystore::NewStub(grpc::CreateChannel(target, credentials));
 }
 
 // TargetFromConfig turns signerd's listen address into one a local client can dial.
 base::Result<std::string> TargetFromConfig(const std::string& path) {
-  auto config = signer::LoadSignerConfig(path);
-  if (!config.ok()) return config.status();
-  if (!config->server.has_value()) {
+  SIGNER_ASSIGN_OR_RETURN(auto config, signer::LoadSignerConfig(path));
+  if (!config.server.has_value()) {
     return base::Status::InvalidArgument(path + " has no server section");
   }
-  std::string listen = config->server->listen;
+  std::string listen = config.server->listen;
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos) return base::Status::InvalidArgument("bad server.listen");
   const std::string host = listen.substr(0, colon);

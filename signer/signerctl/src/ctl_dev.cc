@@ -205,12 +205,10 @@ base::Result<nlohmann::ordered_json> ImportAliceKeys(const std::string& module,
   }
   nlohmann::ordered_json keys = nlohmann::ordered_json::array();
   for (const DevKey& dev_key : kDevKeys) {
-    auto key_type = base::MakeKeyTypeId(dev_key.key_type);
-    if (!key_type.ok()) return key_type.status();
-    const base::Scheme scheme = *base::RequiredSchemeForKeyType(*key_type);
-    auto pair = keymgr::KeypairFromSuri(scheme, "//Alice");
-    if (!pair.ok()) return pair.status();
-    auto info = (*custody)->Import(*key_type, *pair);
+    SIGNER_ASSIGN_OR_RETURN(auto key_type, base::MakeKeyTypeId(dev_key.key_type));
+    const base::Scheme scheme = *base::RequiredSchemeForKeyType(key_type);
+    SIGNER_ASSIGN_OR_RETURN(auto pair, keymgr::KeypairFromSuri(scheme, "//Alice"));
+    auto info = (*custody)->Import(key_type, pair);
     if (!info.ok()) {
       return base::Status::Unavailable("importing " + std::string(dev_key.key_type) + ": " +
                                        info.status().message());
@@ -240,9 +238,7 @@ base::Result<nlohmann::ordered_json> CreateDevSetup(const DevPaths& paths,
   }
   const std::string softhsm_conf = "directories.tokendir = " + paths.tokens.string() +
                                    "\nobjectstore.backend = file\nlog.level = ERROR\n";
-  if (auto status = WriteNewTextFile(paths.softhsm_conf, softhsm_conf, 0600); !status.ok()) {
-    return status;
-  }
+  SIGNER_RETURN_IF_ERROR(WriteNewTextFile(paths.softhsm_conf, softhsm_conf, 0600));
   // SoftHSM2 reads its token directory from SOFTHSM2_CONF at C_Initialize, so this process must
   // point at the new token before loading the module; signerd gets the same from its caller.
   if (::setenv("SOFTHSM2_CONF", paths.softhsm_conf.c_str(), 1) != 0) {
@@ -251,14 +247,11 @@ base::Result<nlohmann::ordered_json> CreateDevSetup(const DevPaths& paths,
 
   base::SecretBytes user_pin = RandomPin();
   base::SecretBytes so_pin = RandomPin();
-  if (auto status = WriteNewFile(paths.user_pin, user_pin.span(), 0600); !status.ok()) {
-    return status;
-  }
-  if (auto status = WriteNewFile(paths.so_pin, so_pin.span(), 0600); !status.ok()) return status;
+  SIGNER_RETURN_IF_ERROR(WriteNewFile(paths.user_pin, user_pin.span(), 0600));
+  SIGNER_RETURN_IF_ERROR(WriteNewFile(paths.so_pin, so_pin.span(), 0600));
 
   SIGNER_RETURN_IF_ERROR(keymgr::InitializeToken(module, kTokenLabel, so_pin, user_pin));
-  auto keys = ImportAliceKeys(module, std::move(user_pin));
-  if (!keys.ok()) return keys.status();
+  SIGNER_ASSIGN_OR_RETURN(auto keys, ImportAliceKeys(module, std::move(user_pin)));
 
   tls::DevPkiOptions pki;
   pki.directory = paths.pki;
@@ -266,9 +259,7 @@ base::Result<nlohmann::ordered_json> CreateDevSetup(const DevPaths& paths,
   auto pki_files = tls::CreateDevPki(pki);
   if (!pki_files.ok()) return base::Status::Unavailable("dev PKI: " + pki_files.status().message());
 
-  if (auto status = WriteNewTextFile(paths.policy, PolicyText(), 0600); !status.ok()) {
-    return status;
-  }
+  SIGNER_RETURN_IF_ERROR(WriteNewTextFile(paths.policy, PolicyText(), 0600));
   const std::string config = ConfigText(paths, module, port);
   // The parser signerd uses must accept what we write: a setup that signerd then refuses would
   // only fail later and further from the cause.
@@ -276,9 +267,7 @@ base::Result<nlohmann::ordered_json> CreateDevSetup(const DevPaths& paths,
     return base::Status::Internal("the written config does not parse: " +
                                   parsed.status().message());
   }
-  if (auto status = WriteNewTextFile(paths.partial_config, config, 0600); !status.ok()) {
-    return status;
-  }
+  SIGNER_RETURN_IF_ERROR(WriteNewTextFile(paths.partial_config, config, 0600));
   std::error_code error;
   fs::rename(paths.partial_config, paths.config, error);
   if (error) return base::Status::Unavailable("cannot rename to " + paths.config.string());

@@ -228,9 +228,7 @@ Status MetricsRegistry::CheckNew(const std::string& name,
 Result<Family<Counter>*> MetricsRegistry::AddCounter(std::string name, std::string help,
                                                      std::vector<std::string> label_names) {
   std::lock_guard lock(mutex_);
-  if (Status status = CheckNew(name, label_names); !status.ok()) {
-    return status;
-  }
+  SIGNER_RETURN_IF_ERROR(CheckNew(name, label_names));
   auto entry = std::make_unique<Entry>();
   entry->counter =
       std::make_unique<Family<Counter>>(std::move(name), std::move(help), std::move(label_names),
@@ -246,9 +244,7 @@ Result<Family<Counter>*> MetricsRegistry::AddCounter(std::string name, std::stri
 Result<Family<Gauge>*> MetricsRegistry::AddGauge(std::string name, std::string help,
                                                  std::vector<std::string> label_names) {
   std::lock_guard lock(mutex_);
-  if (Status status = CheckNew(name, label_names); !status.ok()) {
-    return status;
-  }
+  SIGNER_RETURN_IF_ERROR(CheckNew(name, label_names));
   auto entry = std::make_unique<Entry>();
   entry->gauge =
       std::make_unique<Family<Gauge>>(std::move(name), std::move(help), std::move(label_names),
@@ -265,9 +261,7 @@ Result<Family<Histogram>*> MetricsRegistry::AddHistogram(std::string name, std::
                                                          std::vector<std::string> label_names,
                                                          std::vector<double> upper_bounds) {
   std::lock_guard lock(mutex_);
-  if (Status status = CheckNew(name, label_names); !status.ok()) {
-    return status;
-  }
+  SIGNER_RETURN_IF_ERROR(CheckNew(name, label_names));
   if (std::find(label_names.begin(), label_names.end(), "le") != label_names.end()) {
     return Status::InvalidArgument("a histogram cannot have a label named le: " + name);
   }
@@ -357,9 +351,7 @@ std::string MetricsRegistry::Render() {
 
 Result<std::unique_ptr<SignerMetrics>> SignerMetrics::Create() {
   std::unique_ptr<SignerMetrics> metrics(new SignerMetrics());
-  if (Status status = metrics->Register(); !status.ok()) {
-    return status;
-  }
+  SIGNER_RETURN_IF_ERROR(metrics->Register());
   return metrics;
 }
 

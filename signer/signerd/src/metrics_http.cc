@@ -209,25 +209,18 @@ MetricsHttpServer::~MetricsHttpServer() {
 
 Result<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
     const MetricsListenerOptions& options, std::function<std::string()> render) {
-  auto addresses = ResolveMetricsListen(options.listen);
-  if (!addresses.ok()) {
-    return addresses.status();
-  }
-  if (Status files = CheckTlsFiles(options); !files.ok()) {
-    return files;
-  }
+  SIGNER_ASSIGN_OR_RETURN(auto addresses, ResolveMetricsListen(options.listen));
+  SIGNER_RETURN_IF_ERROR(CheckTlsFiles(options));
   std::unique_ptr<MetricsHttpServer> server(
       new MetricsHttpServer(std::move(render), options.tls_cert_file, options.tls_key_file));
   if (server->tls()) {
-    if (Status loaded = server->LoadTlsContext(); !loaded.ok()) {
-      return loaded;
-    }
+    SIGNER_RETURN_IF_ERROR(server->LoadTlsContext());
   } else {
     mg_init_library(0);  // reference counted; the destructor releases it
     server->civetweb_initialised_ = true;
   }
   Status last = Status::Unavailable("metrics listener: nothing to bind");
-  for (const std::string& address : *addresses) {
+  for (const std::string& address : addresses) {
     last = server->tls() ? server->ListenTls(address) : server->Listen(address);
     if (last.ok()) {
       return server;

@@ -85,9 +85,7 @@ Result<Policy> Policy::Parse(std::string_view yaml_text) {
     return Status::InvalidArgument("policy is not valid YAML (line " +
                                    std::to_string(error.mark.line + 1) + ")");
   }
-  if (Status status = CheckMapping(root, "policy"); !status.ok()) {
-    return status;
-  }
+  SIGNER_RETURN_IF_ERROR(CheckMapping(root, "policy"));
   for (const auto& entry : root) {
     if (entry.first.Scalar() != "identities") {
       return Status::InvalidArgument("unknown field " + entry.first.Scalar());
@@ -97,9 +95,7 @@ Result<Policy> Policy::Parse(std::string_view yaml_text) {
   if (!identities) {
     return Status::InvalidArgument("identities is required");
   }
-  if (Status status = CheckMapping(identities, "identities"); !status.ok()) {
-    return status;
-  }
+  SIGNER_RETURN_IF_ERROR(CheckMapping(identities, "identities"));
   for (const auto& identity_entry : identities) {
     const std::string identity = identity_entry.first.Scalar();
     const std::string where = "identities." + identity;
@@ -114,9 +110,7 @@ Result<Policy> Policy::Parse(std::string_view yaml_text) {
     size_t index = 0;
     for (const YAML::Node& grant_node : grants) {
       const std::string grant_where = where + "[" + std::to_string(index++) + "]";
-      if (Status status = CheckMapping(grant_node, grant_where); !status.ok()) {
-        return status;
-      }
+      SIGNER_RETURN_IF_ERROR(CheckMapping(grant_node, grant_where));
       Grant grant;
       bool has_key_types = false;
       bool has_operations = false;
