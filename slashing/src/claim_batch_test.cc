@@ -1,5 +1,4 @@
-// ClaimBatch and the one rule: tables of claim sequences in one batch and the verdicts and writes
-// they must give, plus store faults and the non-staging precheck.
+// ClaimBatch and the one rule: tables of claim sequences with the verdicts and writes they give.
 #include "slashing/claim_batch.h"
 
 #include <gtest/gtest.h>

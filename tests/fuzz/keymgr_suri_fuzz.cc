@@ -6,14 +6,6 @@
 #include "keymgr/keypair.h"
 #include "keymgr/suri.h"
 
-namespace {
-
-constexpr size_t PublicKeySize(base::Scheme scheme) {
-  return scheme == base::Scheme::kEcdsa ? keymgr::kEcdsaPublicSize : keymgr::kSr25519PublicSize;
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) {
     return 0;
@@ -36,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (keypair.ok()) {
     // A SURI that yields a key must also parse, and the key must have the scheme's shape.
     if (!parsed.ok() || keypair->scheme() != scheme ||
-        keypair->public_key().size() != PublicKeySize(scheme)) {
+        keypair->public_key().size() != base::PublicKeySize(scheme)) {
       __builtin_trap();
     }
   }

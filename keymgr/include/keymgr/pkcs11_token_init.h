@@ -1,5 +1,4 @@
-// Token initialisation over PKCS#11: how a development or test token is made, the way softhsm2-util
-// --init-token does.
+// Token initialisation over PKCS#11, as softhsm2-util --init-token does it, for dev and tests.
 #pragma once
 
 #include <string>

@@ -13,7 +13,7 @@ namespace {
 // EnsureSodium initialises libsodium once; sodium_init is thread-safe and idempotent.
 void EnsureSodium() {
   if (sodium_init() < 0) {
-    std::fputs("keymgr: libsodium failed to initialise\n", stderr);
+    std::fputs("signer: libsodium failed to initialise\n", stderr);
     std::abort();
   }
 }
@@ -29,7 +29,7 @@ SecretBytes::SecretBytes(size_t size) {
   if (memory == nullptr) {
     // Without guarded, locked memory there is no safe place for the secret; stopping is the only
     // fail-closed option.
-    std::fputs("keymgr: sodium_malloc failed (check RLIMIT_MEMLOCK)\n", stderr);
+    std::fputs("signer: sodium_malloc failed (check RLIMIT_MEMLOCK)\n", stderr);
     std::abort();
   }
   data_ = static_cast<uint8_t*>(memory);

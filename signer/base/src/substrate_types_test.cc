@@ -1,5 +1,4 @@
-// Tests for the shared Substrate vocabulary: key type ids, scheme names and crypto ids, and the
-// propagation macros.
+// Tests for key type ids, scheme names and crypto ids, and the status propagation macros.
 #include "base/substrate_types.h"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,4 @@
-// SignerDaemon: opens keys, history, policy, audit log and TLS from a config, serves, reloads and
-// shuts down.
+// SignerDaemon: opens what the config names, serves, reloads and shuts down.
 #include "signerd/signer_daemon.h"
 
 #include <grpcpp/grpcpp.h>

@@ -1,5 +1,4 @@
-// signerd: reads its arguments and signals and drives a SignerDaemon: build, listen, catch up,
-// serve, reload, stop.
+// signerd: reads arguments and signals and drives a SignerDaemon through its steps.
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/prctl.h>

@@ -1,4 +1,4 @@
-// Internal file helpers for tls/: bounded reads and atomic, permission-exact writes.
+// File helpers: bounded reads (secrets into guarded memory), atomic permission-exact writes.
 #pragma once
 
 #include <sys/types.h>

@@ -1,5 +1,4 @@
-// The Substrate vocabulary every module shares: key type ids, 32- and 64-byte hashes, signature
-// schemes.
+// The Substrate vocabulary every module shares: key type ids, hashes, signature schemes.
 #pragma once
 
 #include <array>

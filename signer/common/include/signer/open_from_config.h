@@ -1,5 +1,4 @@
-// Opening what a SignerConfig names (HSM custody, protection settings, TLS): one way, for signerd
-// and signerctl.
+// Opening what a SignerConfig names (HSM custody, protection, TLS), one way for both programs.
 #pragma once
 
 #include <memory>

@@ -1,5 +1,4 @@
-// The one conversion from RemoteKeystore wire messages to the pipeline's typed requests (the
-// service and the fuzzer share it).
+// The one conversion from wire messages to typed pipeline requests (service and fuzzer share it).
 #pragma once
 
 #include <optional>

@@ -1,5 +1,4 @@
-// SignerDaemon: signerd as one object, in three steps: Build opens what the config names, Serve
-// listens, Reload re-reads.
+// SignerDaemon: signerd as one object with build, listen, serve, reload and shutdown steps.
 #pragma once
 
 #include <chrono>
