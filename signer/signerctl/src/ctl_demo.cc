@@ -1,15 +1,9 @@
 // signerctl demo: drives a running signerd over mTLS through the protections a validator relies on.
-//
-// signerctl does not link the generated RemoteKeystore API (signer_api), so the one RPC the demo
-// needs, SignWith, is called through grpc::GenericStub with its two small messages encoded here in
-// protobuf wire format (field numbers from signer/proto/remote_keystore.proto).
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <future>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -20,6 +14,7 @@
 #include "base/hex.h"
 #include "ctl_command.h"
 #include "keymgr/keypair.h"
+#include "remote_keystore.grpc.pb.h"
 #include "signer/config.h"
 #include "tls/grpc_credentials.h"
 
@@ -28,7 +23,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kSignWithMethod[] = "/parity.polkadot.signer.RemoteKeystore/SignWith";
+namespace pb = parity::polkadot::signer;
+using KeystoreStub = pb::RemoteKeystore::Stub;
 constexpr auto kCallTimeout = std::chrono::seconds(10);
 
 struct DemoOptions {
@@ -48,21 +44,6 @@ std::span<const uint8_t> AsBytes(const std::string& text) {
 
 std::string ToString(std::span<const uint8_t> bytes) { return {bytes.begin(), bytes.end()}; }
 
-void AppendVarint(std::string& out, uint64_t value) {
-  while (value >= 0x80) {
-    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
-    value >>= 7;
-  }
-  out.push_back(static_cast<char>(value));
-}
-
-void AppendLengthDelimited(std::string& out, uint32_t field, const std::string& value) {
-  if (value.empty()) return;  // proto3 omits empty scalars
-  AppendVarint(out, (uint64_t{field} << 3) | 2);
-  AppendVarint(out, value.size());
-  out += value;
-}
-
 struct SignWithCall {
   std::string key_type;
   std::string crypto_type;
@@ -71,123 +52,28 @@ struct SignWithCall {
   std::string preimage;
 };
 
-std::string EncodeSignWithRequest(const SignWithCall& call) {
-  std::string out;
-  AppendLengthDelimited(out, 1, call.key_type);
-  AppendLengthDelimited(out, 2, call.crypto_type);
-  AppendLengthDelimited(out, 3, call.public_key);
-  AppendLengthDelimited(out, 4, call.message);
-  AppendLengthDelimited(out, 6, call.preimage);
-  return out;
-}
-
-// WireReader walks protobuf fields; any malformation turns `ok` false and stops the walk.
-class WireReader {
- public:
-  explicit WireReader(std::string_view data) : data_(data) {}
-
-  struct Field {
-    uint32_t number = 0;
-    uint64_t varint = 0;     // wire type 0
-    std::string_view bytes;  // wire type 2
-  };
-
-  // Next reads one field; false at the end or on malformed input (then ok() is false).
-  bool Next(Field& field) {
-    if (position_ >= data_.size() || !ok_) return false;
-    uint64_t tag = 0;
-    if (!ReadVarint(tag)) return Fail();
-    field = Field{static_cast<uint32_t>(tag >> 3), 0, {}};
-    switch (tag & 7) {
-      case 0:
-        return ReadVarint(field.varint) || Fail();
-      case 1:
-        return Skip(8);
-      case 5:
-        return Skip(4);
-      case 2: {
-        uint64_t length = 0;
-        if (!ReadVarint(length) || length > data_.size() - position_) return Fail();
-        field.bytes = data_.substr(position_, static_cast<size_t>(length));
-        position_ += static_cast<size_t>(length);
-        return true;
-      }
-      default:
-        return Fail();
-    }
-  }
-  bool ok() const { return ok_; }
-
- private:
-  bool ReadVarint(uint64_t& value) {
-    value = 0;
-    for (int shift = 0; shift < 64 && position_ < data_.size(); shift += 7) {
-      const auto byte = static_cast<uint8_t>(data_[position_++]);
-      value |= uint64_t{byte & 0x7fu} << shift;
-      if ((byte & 0x80) == 0) return true;
-    }
-    return false;
-  }
-  bool Skip(size_t count) {
-    if (count > data_.size() - position_) return Fail();
-    position_ += count;
-    return true;
-  }
-  bool Fail() {
-    ok_ = false;
-    return false;
-  }
-
-  std::string_view data_;
-  size_t position_ = 0;
-  bool ok_ = true;
-};
-
 struct SignWithResult {
   grpc::Status status;
   std::string signature;
   uint64_t keystore_error = 0;  // RemoteKeystoreError; 0 is "no error"
-  bool reply_malformed = false;
 };
 
-void DecodeSignWithReply(std::string_view bytes, SignWithResult& result) {
-  WireReader outer(bytes);
-  WireReader::Field field;
-  while (outer.Next(field)) {
-    if (field.number != 1) continue;
-    WireReader inner(field.bytes);
-    WireReader::Field item;
-    while (inner.Next(item)) {
-      if (item.number == 1) result.signature.assign(item.bytes);
-      if (item.number == 4) result.keystore_error = item.varint;
-    }
-    if (!inner.ok()) result.reply_malformed = true;
-  }
-  if (!outer.ok()) result.reply_malformed = true;
-}
-
-SignWithResult CallSignWith(grpc::GenericStub& stub, const SignWithCall& call) {
-  SignWithResult result;
-  grpc::Slice request_slice(EncodeSignWithRequest(call));
-  grpc::ByteBuffer request(&request_slice, 1);
-  grpc::ByteBuffer response;
+SignWithResult CallSignWith(KeystoreStub& stub, const SignWithCall& call) {
+  pb::SignWithRequest request;
+  request.set_key_type(call.key_type);
+  request.set_crypto_type(call.crypto_type);
+  request.set_public_key(call.public_key);
+  request.set_message(call.message);
+  request.set_preimage(call.preimage);
+  pb::SignWithReply reply;
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
-  std::promise<grpc::Status> done;
-  stub.UnaryCall(&context, kSignWithMethod, grpc::StubOptions(), &request, &response,
-                 [&done](grpc::Status status) { done.set_value(std::move(status)); });
-  result.status = done.get_future().get();
-  if (!result.status.ok()) return result;
-  std::vector<grpc::Slice> slices;
-  if (!response.Dump(&slices).ok()) {
-    result.reply_malformed = true;
-    return result;
+  SignWithResult result;
+  result.status = stub.SignWith(&context, request, &reply);
+  if (result.status.ok()) {
+    result.signature = reply.signature().signature();
+    result.keystore_error = static_cast<uint64_t>(reply.signature().error());
   }
-  std::string bytes;
-  for (const grpc::Slice& slice : slices) {
-    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  }
-  DecodeSignWithReply(bytes, result);
   return result;
 }
 
@@ -225,7 +111,7 @@ std::string HexOf(const std::string& bytes) { return HexWithPrefix(AsBytes(bytes
 // Demo runs the steps in order, printing one JSON line per step as it completes.
 class Demo {
  public:
-  Demo(std::unique_ptr<grpc::GenericStub> alice, std::unique_ptr<grpc::GenericStub> intruder,
+  Demo(std::unique_ptr<KeystoreStub> alice, std::unique_ptr<KeystoreStub> intruder,
        std::string target)
       : alice_(std::move(alice)), intruder_(std::move(intruder)), target_(std::move(target)) {}
 
@@ -239,8 +125,8 @@ class Demo {
                      const SignWithResult& result);
   void Emit(nlohmann::ordered_json step, bool passed);
 
-  std::unique_ptr<grpc::GenericStub> alice_;
-  std::unique_ptr<grpc::GenericStub> intruder_;
+  std::unique_ptr<KeystoreStub> alice_;
+  std::unique_ptr<KeystoreStub> intruder_;
   std::string target_;
   int steps_ = 0;
   int failed_ = 0;
@@ -283,8 +169,7 @@ void Demo::ExpectSigned(nlohmann::ordered_json step, base::Scheme scheme,
   step["status"] = StatusName(result.status.error_code());
   if (!result.status.ok()) step["message"] = result.status.error_message();
   bool verified = false;
-  if (result.status.ok() && !result.reply_malformed && result.keystore_error == 0 &&
-      !result.signature.empty()) {
+  if (result.status.ok() && result.keystore_error == 0 && !result.signature.empty()) {
     step["signature"] = HexOf(result.signature);
     verified = keymgr::VerifySignature(scheme, AsBytes(public_key), AsBytes(signed_bytes),
                                        AsBytes(result.signature));
@@ -371,13 +256,13 @@ Outcome Demo::Run() {
 }
 
 // ClientFor opens a channel as the identity whose certificate and key are given.
-base::Result<std::unique_ptr<grpc::GenericStub>> ClientFor(const std::string& target,
-                                                           const std::string& ca,
-                                                           const std::string& cert,
-                                                           const std::string& key) {
+base::Result<std::unique_ptr<KeystoreStub>> ClientFor(const std::string& target,
+                                                      const std::string& ca,
+                                                      const std::string& cert,
+                                                      const std::string& key) {
   auto credentials = tls::ClientChannelCredentials({ca, cert, key});
   if (!credentials.ok()) return credentials.status();
-  return std::make_unique<grpc::GenericStub>(grpc::CreateChannel(target, *credentials));
+  return pb::RemoteKeystore::NewStub(grpc::CreateChannel(target, *credentials));
 }
 
 // TargetFromConfig turns signerd's listen address into one a local client can dial.
@@ -431,7 +316,7 @@ Outcome RunDemo(DemoOptions options) {
   }
   auto alice = ClientFor(options.target, options.ca, options.client_cert, options.client_key);
   if (!alice.ok()) return Outcome::Usage("demo: client credentials: " + alice.status().message());
-  std::unique_ptr<grpc::GenericStub> intruder;
+  std::unique_ptr<KeystoreStub> intruder;
   if (!options.intruder_cert.empty()) {
     auto opened =
         ClientFor(options.target, options.ca, options.intruder_cert, options.intruder_key);

@@ -1,7 +1,5 @@
 // signerctl dev init: a whole dev signer (SoftHSM2 token, dev PKI, //Alice keys, policy, config).
-#include <dlfcn.h>
 #include <fcntl.h>
-#include <p11-kit-1/p11-kit/pkcs11.h>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -26,6 +24,7 @@
 #include "keymgr/custody.h"
 #include "keymgr/keypair.h"
 #include "keymgr/pkcs11_custody.h"
+#include "keymgr/pkcs11_token_init.h"
 #include "signer/config.h"
 #include "tls/dev_pki.h"
 
@@ -127,108 +126,6 @@ std::optional<std::string> FindSoftHsmModule() {
   }
   return std::nullopt;
 }
-
-std::string RvText(CK_RV rv) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "CKR 0x%lx", static_cast<unsigned long>(rv));
-  return text;
-}
-
-// InitializedModule holds a PKCS#11 module between C_Initialize and C_Finalize. keymgr's custody
-// opened while it lives finds the module already initialised and leaves finalising to us, so the
-// token made here is the one the keys go into, in one module lifetime.
-class InitializedModule {
- public:
-  static base::Result<std::unique_ptr<InitializedModule>> Load(const std::string& path) {
-    // RTLD_NODELETE for the reason keymgr gives: SoftHSM's exit handlers crash if it is unmapped.
-    void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-    if (handle == nullptr) {
-      const char* error = ::dlerror();
-      return base::Status::Unavailable("cannot load PKCS#11 module " + path + ": " +
-                                       (error != nullptr ? error : "unknown error"));
-    }
-    auto get_function_list =
-        reinterpret_cast<CK_C_GetFunctionList>(::dlsym(handle, "C_GetFunctionList"));
-    CK_FUNCTION_LIST* functions = nullptr;
-    if (get_function_list == nullptr || get_function_list(&functions) != CKR_OK ||
-        functions == nullptr) {
-      return base::Status::Unavailable("not a PKCS#11 module: " + path);
-    }
-    CK_C_INITIALIZE_ARGS args{};
-    args.flags = CKF_OS_LOCKING_OK;
-    const CK_RV rv = functions->C_Initialize(&args);
-    if (rv != CKR_OK) {
-      return base::Status::Unavailable("C_Initialize of " + path + ": " + RvText(rv));
-    }
-    return std::unique_ptr<InitializedModule>(new InitializedModule(functions));
-  }
-  ~InitializedModule() { (void)functions_->C_Finalize(nullptr); }
-  InitializedModule(const InitializedModule&) = delete;
-  InitializedModule& operator=(const InitializedModule&) = delete;
-
-  // InitToken initialises the first uninitialised token as `label` with the SO PIN, then sets the
-  // user PIN, as softhsm2-util --init-token does.
-  base::Status InitToken(std::string_view label, const base::SecretBytes& so_pin,
-                         const base::SecretBytes& user_pin) {
-    auto fresh = FindSlot([](const CK_TOKEN_INFO& info, std::string_view) {
-      return (info.flags & CKF_TOKEN_INITIALIZED) == 0;
-    });
-    if (!fresh.ok()) return base::Status::Unavailable("no uninitialised token slot");
-    std::array<CK_UTF8CHAR, 32> padded_label;
-    padded_label.fill(' ');
-    std::copy(label.begin(), label.end(), padded_label.begin());
-    CK_RV rv = functions_->C_InitToken(*fresh, Utf8(so_pin), so_pin.size(), padded_label.data());
-    if (rv != CKR_OK) return base::Status::Unavailable("C_InitToken: " + RvText(rv));
-    // SoftHSM gives an initialised token a new slot id, so look it up again by its label.
-    auto slot = FindSlot([label](const CK_TOKEN_INFO&, std::string_view token_label) {
-      return token_label == label;
-    });
-    if (!slot.ok()) return base::Status::Unavailable("the new token is not listed");
-    CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
-    rv = functions_->C_OpenSession(*slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr,
-                                   &session);
-    if (rv != CKR_OK) return base::Status::Unavailable("C_OpenSession: " + RvText(rv));
-    rv = functions_->C_Login(session, CKU_SO, Utf8(so_pin), so_pin.size());
-    if (rv == CKR_OK) {
-      rv = functions_->C_InitPIN(session, Utf8(user_pin), user_pin.size());
-      (void)functions_->C_Logout(session);
-    }
-    (void)functions_->C_CloseSession(session);
-    if (rv != CKR_OK) return base::Status::Unavailable("setting the user PIN: " + RvText(rv));
-    return base::Status::Ok();
-  }
-
- private:
-  explicit InitializedModule(CK_FUNCTION_LIST* functions) : functions_(functions) {}
-
-  // PKCS#11 takes PINs as non-const pointers but does not write through them.
-  static CK_UTF8CHAR* Utf8(const base::SecretBytes& pin) {
-    return const_cast<CK_UTF8CHAR*>(pin.data());
-  }
-
-  template <typename Matches>
-  base::Result<CK_SLOT_ID> FindSlot(Matches matches) const {
-    CK_ULONG count = 0;
-    if (functions_->C_GetSlotList(CK_TRUE, nullptr, &count) != CKR_OK) {
-      return base::Status::Unavailable("C_GetSlotList");
-    }
-    std::vector<CK_SLOT_ID> slots(count);
-    if (functions_->C_GetSlotList(CK_TRUE, slots.data(), &count) != CKR_OK) {
-      return base::Status::Unavailable("C_GetSlotList");
-    }
-    slots.resize(count);
-    for (CK_SLOT_ID slot : slots) {
-      CK_TOKEN_INFO info{};
-      if (functions_->C_GetTokenInfo(slot, &info) != CKR_OK) continue;
-      std::string_view token_label(reinterpret_cast<const char*>(info.label), sizeof(info.label));
-      while (!token_label.empty() && token_label.back() == ' ') token_label.remove_suffix(1);
-      if (matches(info, token_label)) return slot;
-    }
-    return base::Status::NotFound("no matching slot");
-  }
-
-  CK_FUNCTION_LIST* functions_;
-};
 
 // DevPaths names every file of a dev directory; the layout is what `signerctl demo --dev-dir` and
 // the tests read.
@@ -359,11 +256,7 @@ base::Result<nlohmann::ordered_json> CreateDevSetup(const DevPaths& paths,
   }
   if (auto status = WriteNewFile(paths.so_pin, so_pin.span(), 0600); !status.ok()) return status;
 
-  auto loaded = InitializedModule::Load(module);
-  if (!loaded.ok()) return loaded.status();
-  if (auto status = (*loaded)->InitToken(kTokenLabel, so_pin, user_pin); !status.ok()) {
-    return status;
-  }
+  SIGNER_RETURN_IF_ERROR(keymgr::InitializeToken(module, kTokenLabel, so_pin, user_pin));
   auto keys = ImportAliceKeys(module, std::move(user_pin));
   if (!keys.ok()) return keys.status();
 

@@ -44,29 +44,6 @@ ReplyCode FromHistory(const base::Status& status) {
   }
 }
 
-std::string DescribePosition(const slashing::Claim& claim) {
-  const slashing::Position& position = claim.position;
-  switch (claim.domain) {
-    case slashing::Domain::kBabe:
-      return "slot=" + std::to_string(position.major);
-    case slashing::Domain::kGrandpaPrevote:
-    case slashing::Domain::kGrandpaPrecommit:
-      return "set_id=" + std::to_string(position.major) +
-             " round=" + std::to_string(position.minor);
-    case slashing::Domain::kBeefy:
-      return "set_id=" + std::to_string(position.major) +
-             " block=" + std::to_string(position.minor);
-    case slashing::Domain::kDispute:
-      return "session=" + std::to_string(position.major) +
-             " candidate=" + base::HexEncode(position.candidate);
-  }
-  return "";
-}
-
-bool PublicKeySizeFits(Scheme scheme, size_t size) {
-  return scheme == Scheme::kEcdsa ? size == 33 : size == 32;
-}
-
 std::optional<KeyTypeId> ParseKeyType(std::string_view text) {
   auto key_type = base::MakeKeyTypeId(text);
   if (!key_type.ok()) {
@@ -282,7 +259,7 @@ Reply<bool> Pipeline::Insert(const CallContext& context, std::string_view key_ty
     candidates = {*required};
   }
   for (Scheme scheme : candidates) {
-    if (!PublicKeySizeFits(scheme, public_key.size())) {
+    if (public_key.size() != base::PublicKeySize(scheme)) {
       continue;
     }
     auto pair = keymgr::KeypairFromSuri(scheme, suri);
@@ -314,7 +291,7 @@ Reply<std::vector<uint8_t>> Pipeline::SignWith(const CallContext& context, const
   if (!scheme) {
     return Finish<Bytes>(trace, ReplyCode::kInvalidArgument, "unknown crypto_type");
   }
-  if (!PublicKeySizeFits(*scheme, input.public_key.size())) {
+  if (input.public_key.size() != base::PublicKeySize(*scheme)) {
     return Finish<Bytes>(trace, ReplyCode::kInvalidArgument, "public key has the wrong length");
   }
   if (input.prehashed && (*scheme != Scheme::kEcdsa || input.message.size() != 32)) {
@@ -362,7 +339,7 @@ Reply<std::vector<uint8_t>> Pipeline::SignWith(const CallContext& context, const
           : (decision->claims.empty() ? std::nullopt : std::optional(decision->claims.front()));
   if (claim) {
     trace.domain = std::string(slashing::DomainName(claim->domain));
-    trace.position = DescribePosition(*claim);
+    trace.position = slashing::DescribePosition(claim->domain, claim->position);
   }
   if (!slashing::IsAllowed(decision->verdict)) {
     std::string message = "refused: " + trace.verdict;
