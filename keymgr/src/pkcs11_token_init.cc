@@ -10,6 +10,9 @@
 namespace keymgr {
 namespace {
 
+using pkcs11::Module;
+using pkcs11::RvToStatus;
+
 // PKCS#11 takes PINs as non-const pointers but does not write through them.
 CK_UTF8CHAR* Utf8(const base::SecretBytes& pin) { return const_cast<CK_UTF8CHAR*>(pin.data()); }
 
