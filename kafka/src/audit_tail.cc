@@ -7,11 +7,8 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
-#include <optional>
 
-#include "base/hash.h"
-#include "base/hex.h"
+#include "audit/audit_format.h"
 
 namespace kafka {
 namespace {
@@ -19,34 +16,12 @@ namespace {
 using base::Result;
 using base::Status;
 
-const std::string kZeroHash(64, '0');
 // Enough released hashes per signer to tell a replayed record from a forged one well beyond any
 // reorder window; older seqs are only known to be behind the chain.
 constexpr size_t kRecentHashesPerSigner = 4'096;
 constexpr int kPollTimeoutMs = 100;
 constexpr auto kExpireInterval = std::chrono::milliseconds(50);
 constexpr auto kWarningInterval = std::chrono::seconds(10);
-
-struct ParsedLine {
-  uint64_t seq = 0;
-  std::string prev;
-};
-
-// ParseLine reads the two fields the chain rests on. Kafka values are untrusted: anything that is
-// not a JSON object with an unsigned seq and a string prev is rejected without throwing.
-std::optional<ParsedLine> ParseLine(std::string_view line) {
-  const nlohmann::json object = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (!object.is_object()) {
-    return std::nullopt;
-  }
-  const auto seq = object.find("seq");
-  const auto prev = object.find("prev");
-  if (seq == object.end() || prev == object.end() || !seq->is_number_unsigned() ||
-      !prev->is_string()) {
-    return std::nullopt;
-  }
-  return ParsedLine{seq->get<uint64_t>(), prev->get<std::string>()};
-}
 
 // RateLimitedWarning passes at most one message per kWarningInterval; librdkafka calls it from its
 // own threads while a broker is unreachable.
@@ -103,12 +78,6 @@ struct Consumer {
 
 }  // namespace
 
-std::string AuditChainHash(std::string_view line) {
-  const auto hash = base::Blake2b256(
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(line.data()), line.size()));
-  return base::HexEncode(hash);
-}
-
 std::string_view ChainStatusName(ChainStatus status) {
   switch (status) {
     case ChainStatus::kOk:
@@ -129,25 +98,26 @@ AuditChainChecker::AuditChainChecker(Options options) : options_(options) {
 
 void AuditChainChecker::Add(AuditEvent event, Clock::time_point now,
                             std::vector<CheckedEvent>& out) {
-  const std::optional<ParsedLine> parsed = ParseLine(event.line);
-  if (!parsed) {
+  // Kafka values are untrusted; the tail judges a record by its place in the chain only.
+  Result<signer::AuditChainLink> link = signer::ParseAuditChainLink(event.line);
+  if (!link.ok()) {
     out.push_back(CheckedEvent{std::move(event), ChainStatus::kBroken, false, 0,
                                "value is not an audit line (a JSON object with seq and prev)"});
     return;
   }
-  const uint64_t seq = parsed->seq;
+  const uint64_t seq = link->seq;
   if (event.signer_id.empty()) {
     out.push_back(CheckedEvent{std::move(event), ChainStatus::kBroken, true, seq,
                                "record has no signer_id header: no chain to check it against"});
     return;
   }
-  std::string hash = AuditChainHash(event.line);
+  std::string hash = signer::AuditLineHash(event.line);
   auto [entry, created] = chains_.try_emplace(event.signer_id);
   Chain& chain = entry->second;
   if (created && options_.from_beginning) {
     chain.started = true;
     chain.next_seq = 0;
-    chain.last_hash = kZeroHash;
+    chain.last_hash = signer::kAuditFirstLinePrev;
   }
   auto verdict_for_copy = [&](const std::string& known_hash, const char* where) {
     if (known_hash == hash) {
@@ -175,8 +145,7 @@ void AuditChainChecker::Add(AuditEvent event, Clock::time_point now,
     out.push_back(verdict_for_copy(held->second.hash, "received"));
     return;
   }
-  std::string prev = parsed->prev;
-  chain.held.emplace(seq, Held{std::move(event), std::move(hash), std::move(prev), now});
+  chain.held.emplace(seq, Held{std::move(event), std::move(hash), std::move(link->prev), now});
   Drain(chain, out);
   while (chain.held.size() > options_.max_buffered_per_signer) {
     ReleaseOldest(chain, out);

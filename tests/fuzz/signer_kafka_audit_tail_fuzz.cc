@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/audit_format.h"
 #include "kafka/audit_tail.h"
 
 namespace {
@@ -135,7 +136,7 @@ class Model {
       chain.next_seq = 0;
       chain.last_hash = kZeroHash;
     }
-    const std::string hash = kafka::AuditChainHash(line);
+    const std::string hash = signer::AuditLineHash(line);
     if (chain.started && seq < chain.next_seq) {
       ExpectSingle(out, line);
       const CheckedEvent& verdict = out[0];
@@ -334,7 +335,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (pool.size() >= kMaxPool) break;
         Producer& producer = producers[signer];
         std::string line = AuditLine(producer.next_seq++, producer.prev, nonce++);
-        producer.prev = kafka::AuditChainHash(line);
+        producer.prev = signer::AuditLineHash(line);
         pool.push_back({signer, std::move(line)});
         break;
       }
@@ -385,7 +386,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             prev = producer.prev;
             break;
           case 2:
-            prev = kafka::AuditChainHash(std::to_string(nonce));
+            prev = signer::AuditLineHash(std::to_string(nonce));
             break;
           default:
             prev = "not a hash";

@@ -16,10 +16,6 @@
 
 namespace kafka {
 
-// AuditChainHash is the chain hash of one audit line (without its newline): lower-case hex of
-// blake2b-256 over its bytes, as docs/signerd.md defines `prev`. Pure, thread-safe.
-std::string AuditChainHash(std::string_view line);
-
 // AuditEvent is one record of the audit topic.
 struct AuditEvent {
   std::string signer_id;  // the record's `signer_id` header; empty if it had none
@@ -45,7 +41,7 @@ std::string_view ChainStatusName(ChainStatus status);
 struct CheckedEvent {
   AuditEvent event;
   ChainStatus chain = ChainStatus::kOk;
-  bool parsed = false;  // the value was a JSON object with an unsigned seq and a string prev
+  bool parsed = false;  // signer::ParseAuditChainLink accepted the value (seq and prev read)
   uint64_t seq = 0;
   std::string problem;  // one line when chain is not ok (or for a duplicate); empty otherwise
 };

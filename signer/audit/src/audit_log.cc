@@ -10,25 +10,17 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <span>
 #include <utility>
 
 #include "audit/audit_field.h"
-#include "base/hash.h"
-#include "base/hex.h"
+#include "audit/audit_format.h"
 
 namespace signer {
 namespace {
 
 using base::Result;
 using base::Status;
-
-const std::string kZeroHash(64, '0');
-
-constexpr const char* kFieldOrder[] = {
-    "seq",    "time_ms",  "identity", "method", "operation",  "key_type", "public_key",
-    "domain", "position", "verdict",  "reason", "latency_us", "prev"};
 
 Status WriteAll(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
@@ -43,17 +35,6 @@ Status WriteAll(int fd, std::string_view bytes) {
   }
   return Status::Ok();
 }
-
-}  // namespace
-
-std::string AuditLineHash(std::string_view line) {
-  const auto bytes =
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(line.data()), line.size());
-  const auto hash = base::Blake2b256(bytes);
-  return base::HexEncode(hash);
-}
-
-namespace {
 
 // ChunkReader fills `out` with the next bytes of a log and returns how many, 0 at the end.
 using ChunkReader = std::function<Result<size_t>(std::span<char> out)>;
@@ -74,7 +55,7 @@ struct ChainScan {
 class ChainChecker {
  public:
   explicit ChainChecker(AuditVerifyReport& report) : report_(report) {
-    report_.last_hash = kZeroHash;
+    report_.last_hash = kAuditFirstLinePrev;
   }
 
   // Check verifies the line numbered `line_number` (1-based); on a fault it fills the report's
@@ -85,23 +66,12 @@ class ChainChecker {
       report_.problem = std::move(problem);
       return fault;
     };
-    nlohmann::json object = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!object.is_object()) {
-      return fail(LineFault::kMalformed, line_number, "not a JSON object");
+    const Result<ParsedAuditLine> parsed = ParseAuditLine(line);
+    if (!parsed.ok()) {
+      return fail(LineFault::kMalformed, line_number, parsed.status().message());
     }
-    if (object.size() != std::size(kFieldOrder)) {
-      return fail(LineFault::kMalformed, line_number, "unexpected set of fields");
-    }
-    for (const char* field : kFieldOrder) {
-      if (!object.contains(field)) {
-        return fail(LineFault::kMalformed, line_number, std::string("missing field ") + field);
-      }
-    }
-    if (!object["seq"].is_number_unsigned() || !object["prev"].is_string()) {
-      return fail(LineFault::kMalformed, line_number, "seq or prev has the wrong type");
-    }
-    const uint64_t seq = object["seq"].get<uint64_t>();
-    const std::string prev = object["prev"].get<std::string>();
+    const uint64_t seq = parsed->link.seq;
+    const std::string& prev = parsed->link.prev;
     if (seq != expected_seq_) {
       return fail(LineFault::kChain, line_number,
                   "seq " + std::to_string(seq) + " where " + std::to_string(expected_seq_) +
@@ -263,38 +233,6 @@ class FdAuditFile final : public AuditFile {
 // A group is capped so one leader's batch (and its callers' wait) stays bounded under a flood.
 constexpr size_t kMaxGroupLines = 1024;
 
-// RenderMiddle renders every field of `record` between seq and prev, exactly as they appear in the
-// line (`"time_ms":...,"latency_us":N`). It runs on the caller's own thread, so the JSON work of a
-// group is done in parallel; only seq, prev and the hash are left to the leader.
-std::string RenderMiddle(const AuditRecord& record) {
-  nlohmann::ordered_json object;
-  object["time_ms"] = record.time_unix_ms;
-  object["identity"] = record.identity;
-  object["method"] = record.method;
-  object["operation"] = record.operation;
-  object["key_type"] = record.key_type;
-  object["public_key"] = record.public_key;
-  object["domain"] = record.domain;
-  object["position"] = record.position;
-  object["verdict"] = record.verdict;
-  object["reason"] = record.reason;
-  object["latency_us"] = record.latency_us;
-  // Client-supplied strings may not be UTF-8; replace rather than throw, the line must be written.
-  std::string text = object.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-  // A compact dump is "{...}": keep what is inside the braces.
-  return text.substr(1, text.size() - 2);
-}
-
-// ComposeLine is the whole line (without its newline) for a rendered record at `seq` after `prev`.
-std::string ComposeLine(uint64_t seq, std::string_view middle, std::string_view prev) {
-  std::string line = "{\"seq\":" + std::to_string(seq) + ",";
-  line += middle;
-  line += ",\"prev\":\"";
-  line += prev;
-  line += "\"}";
-  return line;
-}
-
 Status PwriteAll(int fd, std::string_view bytes, off_t offset) {
   while (!bytes.empty()) {
     const ssize_t written = ::pwrite(fd, bytes.data(), bytes.size(), offset);
@@ -381,7 +319,7 @@ Result<RepairLine> RepairTornTail(const std::string& path, uint64_t cut_offset,
                          cut_hash + ", saved as " +
                          std::filesystem::path(copy_path).filename().string();
   repair.record = BoundAuditRecord(repair.record);
-  repair.line = ComposeLine(seq, RenderMiddle(repair.record), prev);
+  repair.line = FormatAuditLine(seq, repair.record, prev);
   const std::string bytes = repair.line + "\n";
 
   // The log's own descriptor is O_APPEND, which would ignore the offset: write through another.
@@ -415,7 +353,9 @@ Result<RepairLine> RepairTornTail(const std::string& path, uint64_t cut_offset,
 struct AuditLog::Writer {
   enum State : int { kWaiting = 0, kLeader = 1, kDone = 2 };
   AuditRecord record;  // bounded: what the line says and the observer sees
-  std::string middle;
+  // Rendered on the caller's own thread, so a group's JSON work is done in parallel; only seq, prev
+  // and the hash are left to the leader.
+  RenderedAuditFields fields;
   std::atomic<int> state{kWaiting};
   Status status;
 };
@@ -484,7 +424,7 @@ AuditLog::Stats AuditLog::stats() const {
 Status AuditLog::Append(const AuditRecord& record) {
   auto self = std::make_shared<Writer>();
   self->record = BoundAuditRecord(record);
-  self->middle = RenderMiddle(self->record);
+  self->fields = RenderAuditFields(self->record);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     queue_.push_back(self);
@@ -546,7 +486,7 @@ void AuditLog::CommitGroup(const std::vector<std::shared_ptr<Writer>>& group) {
   uint64_t seq = next_seq_;
   std::string prev = prev_hash_;
   for (const auto& member : group) {
-    std::string line = ComposeLine(seq, member->middle, prev);
+    std::string line = ComposeAuditLine(seq, member->fields, prev);
     prev = AuditLineHash(line);
     ++seq;
     bytes += line;

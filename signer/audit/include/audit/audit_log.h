@@ -12,25 +12,10 @@
 #include <string_view>
 #include <vector>
 
+#include "audit/audit_format.h"
 #include "base/status.h"
 
 namespace signer {
-
-// AuditRecord is one decision as the audit log stores it. Never holds a secret: no SURI, no PIN,
-// no message bytes (only what the decision was about).
-struct AuditRecord {
-  uint64_t time_unix_ms = 0;
-  std::string identity;    // client identity from its certificate; empty if it had none
-  std::string method;      // RPC name, e.g. "SignWith"
-  std::string operation;   // policy operation: sign, vrf, generate, insert, list
-  std::string key_type;    // 4 characters as sent (replaced if not valid UTF-8)
-  std::string public_key;  // lower-case hex, empty if none
-  std::string domain;      // protection domain (grandpa_prevote, babe, ...), empty if unprotected
-  std::string position;    // e.g. "set_id=3 round=7", empty if none
-  std::string verdict;     // allowed_new, refused_*, denied, not_found, invalid, unavailable, error
-  std::string reason;      // one line; never contains secrets
-  uint64_t latency_us = 0;
-};
 
 // AuditSink receives audit records. Implementations are thread-safe. Append returns only once the
 // record is as durable as the sink promises; a failure means the caller must not reply with a
@@ -54,10 +39,9 @@ class AuditFile {
   virtual base::Status Sync() = 0;
 };
 
-// AuditLog appends to a file. Line format (docs/signerd.md): a JSON object with, in this order,
-// seq, time_ms, identity, method, operation, key_type, public_key, domain, position, verdict,
-// reason, latency_us, prev, where seq counts from 0 and prev is the lower-case hex blake2b-256 of
-// the previous line's bytes (without its newline), 64 zeros for the first line.
+// AuditLog appends to a file, one line per record in the format of audit_format.h
+// (docs/signerd.md): seq counts from 0, and prev is the AuditLineHash of the previous line,
+// kAuditFirstLinePrev for the first.
 // Durability: Append returns only once its line is written and fdatasynced, because the pipeline
 // replies only after the audit line is written; a lost line would be an unaudited signature.
 // Group commit: concurrent Appends queue; the first caller in the queue leads and writes every
@@ -149,18 +133,16 @@ struct AuditVerifyReport {
 // versions wrote at most twice the 1 MiB request limit.
 constexpr size_t kAuditMaxLineBytes = size_t{4} << 20;
 
-// VerifyAuditText checks the chain of a whole log's bytes: each line is a JSON object with the
-// fields above, seq increases by one, and prev is the hash of the line before. An edited line is
-// reported as that line (the next line's prev no longer matches it while seq is continuous); a
-// removed line as the line after the gap (seq jumps). Editing the very last line cannot be detected
-// from the file alone. A line longer than kAuditMaxLineBytes is a bad line. Pure.
+// VerifyAuditText checks the chain of a whole log's bytes: each line passes ParseAuditLine (whose
+// failure message is then the problem), seq increases by one, and prev is the hash of the line
+// before. An edited line is reported as that line (the next line's prev no longer matches it while
+// seq is continuous); a removed line as the line after the gap (seq jumps). Editing the very last
+// line cannot be detected from the file alone. A line longer than kAuditMaxLineBytes is a bad line.
+// Pure.
 AuditVerifyReport VerifyAuditText(std::string_view text);
 
 // VerifyAuditFile reads `path` in bounded chunks and verifies it. kNotFound if it cannot be
 // opened, kUnavailable if reading it fails.
 base::Result<AuditVerifyReport> VerifyAuditFile(const std::string& path);
-
-// AuditLineHash is the chain hash of one line (without its newline), lower-case hex.
-std::string AuditLineHash(std::string_view line);
 
 }  // namespace signer
