@@ -19,6 +19,7 @@
 #include "base/hex.h"
 #include "kafka/audit_stream.h"
 #include "kafka/audit_tail.h"
+#include "support/well_known_keys.h"
 
 namespace kafka {
 namespace {
@@ -27,7 +28,7 @@ using Clock = AuditChainChecker::Clock;
 using std::chrono::milliseconds;
 
 const std::string kZeroHash(64, '0');
-const std::string kAliceKey = "88dc3417d5058ec4b4503e0c12ea1a0a89be200fe98922423d4334014fa6b0ee";
+const std::string kAliceKey(support::kAliceEd25519.hex());
 const std::string kBobKey = "d17c2d7823ebf260fd138f2d7e27d114c0145d968b5ff5006125f2414fadae69";
 const std::string kCharlieKey = "439660b36c6c03afafca027b910b4fecf99801834c62a5e6006f27d978de234f";
 

@@ -2,78 +2,23 @@
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <string>
 #include <thread>
 
+#include "support/process.h"
+
 namespace {
 
-// Broker runs kafka-dev-broker with pipes on its stdin and stdout.
-class Broker {
- public:
-  Broker() {
-    int to_child[2];
-    int from_child[2];
-    if (pipe(to_child) != 0 || pipe(from_child) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(to_child[0], 0);
-      dup2(from_child[1], 1);
-      close(to_child[1]);
-      close(from_child[0]);
-      execl(KAFKA_DEV_BROKER_PATH, KAFKA_DEV_BROKER_PATH, "--claims-partitions", "5", nullptr);
-      _exit(127);
-    }
-    close(to_child[0]);
-    close(from_child[1]);
-    stdin_ = to_child[1];
-    stdout_ = fdopen(from_child[0], "r");
-  }
-  ~Broker() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (stdout_) fclose(stdout_);
-    CloseStdin();
-  }
+// How long the broker gets to print its first line or answer a command.
+constexpr std::chrono::seconds kAnswerTimeout{60};
 
-  std::string ReadLine() {
-    char buffer[4096];
-    if (stdout_ == nullptr || fgets(buffer, sizeof(buffer), stdout_) == nullptr) return "<eof>";
-    std::string line = buffer;
-    if (!line.empty() && line.back() == '\n') line.pop_back();
-    return line;
-  }
-  std::string Command(const std::string& command) {
-    const std::string line = command + "\n";
-    if (write(stdin_, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
-      return "<write>";
-    return ReadLine();
-  }
-  void CloseStdin() {
-    if (stdin_ >= 0) close(stdin_);
-    stdin_ = -1;
-  }
-  // Stop sends SIGTERM and returns the exit status (-1 unless it exited normally).
-  int Stop() {
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  pid_t pid() const { return pid_; }
-
- private:
-  pid_t pid_ = -1;
-  int stdin_ = -1;
-  FILE* stdout_ = nullptr;
-};
+// Command sends one command line to the broker and returns its one-line answer.
+std::string Command(support::ChildProcess& broker, const std::string& command) {
+  if (!broker.Write(command + "\n").ok()) return "<write>";
+  return broker.ReadLine(kAnswerTimeout).value_or("<eof>");
+}
 
 // PartitionCount asks the brokers for a topic's partitions; -1 if they do not answer in time.
 int PartitionCount(const std::string& bootstrap, const char* topic, int timeout_ms) {
@@ -98,9 +43,13 @@ int PartitionCount(const std::string& bootstrap, const char* topic, int timeout_
 }
 
 TEST(DevBrokerTest, KeepsTheContract) {
-  Broker broker;
-  ASSERT_GT(broker.pid(), 0);
-  const std::string first = broker.ReadLine();
+  support::ChildOptions options;
+  options.pipe_stdin = true;
+  auto started =
+      support::ChildProcess::Start({KAFKA_DEV_BROKER_PATH, "--claims-partitions", "5"}, options);
+  ASSERT_TRUE(started.ok()) << started.status().message();
+  support::ChildProcess& broker = *started;
+  const std::string first = broker.ReadLine(kAnswerTimeout).value_or("<eof>");
   const std::string prefix = "kafka-dev-broker bootstrap=";
   const std::string suffix = " (development and test only)";
   ASSERT_EQ(first.rfind(prefix, 0), 0u) << first;
@@ -113,23 +62,23 @@ TEST(DevBrokerTest, KeepsTheContract) {
   EXPECT_EQ(PartitionCount(bootstrap, "signer-claims", 10'000), 5);
   EXPECT_EQ(PartitionCount(bootstrap, "signer-audit", 10'000), 3);
 
-  EXPECT_EQ(broker.Command("down 1"), "ok down 1");
-  EXPECT_EQ(broker.Command("up 1"), "ok up 1");
-  EXPECT_EQ(broker.Command("down 4").rfind("error ", 0), 0u);
-  EXPECT_EQ(broker.Command("jump 1").rfind("error ", 0), 0u);
-  EXPECT_EQ(broker.Command("down").rfind("error ", 0), 0u);
+  EXPECT_EQ(Command(broker, "down 1"), "ok down 1");
+  EXPECT_EQ(Command(broker, "up 1"), "ok up 1");
+  EXPECT_EQ(Command(broker, "down 4").rfind("error ", 0), 0u);
+  EXPECT_EQ(Command(broker, "jump 1").rfind("error ", 0), 0u);
+  EXPECT_EQ(Command(broker, "down").rfind("error ", 0), 0u);
 
-  EXPECT_EQ(broker.Command("down all"), "ok down all");
+  EXPECT_EQ(Command(broker, "down all"), "ok down all");
   EXPECT_EQ(PartitionCount(bootstrap, "signer-claims", 1'000), -1) << "brokers still answer";
-  EXPECT_EQ(broker.Command("up all"), "ok up all");
+  EXPECT_EQ(Command(broker, "up all"), "ok up all");
   EXPECT_EQ(PartitionCount(bootstrap, "signer-claims", 10'000), 5);
 
   // stdin closing does not stop it; SIGTERM does, with exit status 0.
   broker.CloseStdin();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_EQ(kill(broker.pid(), 0), 0) << "the broker exited when stdin closed";
+  EXPECT_TRUE(broker.Running()) << "the broker exited when stdin closed";
   EXPECT_EQ(PartitionCount(bootstrap, "signer-audit", 10'000), 3);
-  EXPECT_EQ(broker.Stop(), 0);
+  EXPECT_EQ(broker.Stop(SIGTERM), 0);
 }
 
 }  // namespace

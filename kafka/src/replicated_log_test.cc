@@ -19,6 +19,7 @@
 #include "slashing/history.h"
 #include "slashing/interchange.h"
 #include "slashing/record.h"
+#include "support/memory_history_store.h"
 
 namespace kafka {
 namespace {

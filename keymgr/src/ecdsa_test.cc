@@ -9,6 +9,7 @@
 #include "base/hash.h"
 #include "base/hex.h"
 #include "keymgr/suri.h"
+#include "support/well_known_keys.h"
 
 namespace keymgr {
 namespace {
@@ -142,8 +143,7 @@ TEST(EcdsaTest, HardDerivationMatchesSubstrateAlice) {
       pair->DeriveHard(DeriveJunction::FromText("Alice", true).chain_code);
   ASSERT_TRUE(alice.ok());
   // The spec's //Alice ecdsa public key (sp_keyring).
-  EXPECT_EQ(base::HexEncode(alice->public_key()),
-            "020a1091341fe5664bfa1782d5e04779689068c916b04cb365ec3153755684d9a1");
+  EXPECT_EQ(base::HexEncode(alice->public_key()), support::kAliceEcdsa.hex());
   // Signature by //Alice over "remote signer" from the polkadot-js oracle
   // (@polkadot/keyring 14.0.3, type 'ecdsa'; blake2_256 then RFC 6979, r || s || recovery id).
   EXPECT_EQ(base::HexEncode(alice->Sign(Bytes("remote signer"))),

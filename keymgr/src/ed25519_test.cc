@@ -5,6 +5,7 @@
 
 #include "base/hex.h"
 #include "keymgr/suri.h"
+#include "support/well_known_keys.h"
 
 namespace keymgr {
 namespace {
@@ -92,8 +93,7 @@ TEST(Ed25519Test, HardDerivationMatchesSubstrateAlice) {
   ASSERT_TRUE(pair.ok());
   const Ed25519Keypair alice = pair->DeriveHard(DeriveJunction::FromText("Alice", true).chain_code);
   // The spec's //Alice ed25519 public key (sp_keyring).
-  EXPECT_EQ(base::HexEncode(alice.public_key()),
-            "88dc3417d5058ec4b4503e0c12ea1a0a89be200fe98922423d4334014fa6b0ee");
+  EXPECT_EQ(base::HexEncode(alice.public_key()), support::kAliceEd25519.hex());
   // Deterministic signature by //Alice over "remote signer", from the polkadot-js oracle
   // (@polkadot/keyring 14.0.3, new Keyring({type: 'ed25519'}).addFromUri('//Alice').sign(...)).
   const std::string_view text = "remote signer";

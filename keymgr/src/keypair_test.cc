@@ -7,6 +7,7 @@
 
 #include "base/hash.h"
 #include "base/hex.h"
+#include "support/well_known_keys.h"
 
 namespace keymgr {
 namespace {
@@ -44,8 +45,7 @@ struct OracleVector {
 // all-digit junction of 2^64 or more as a 256-bit number where Substrate reads it as a string, so
 // the long junction here is not numeric; junction_test.cc covers that case by Substrate's rule.
 constexpr OracleVector kOracle[] = {
-    {base::Scheme::kEd25519, "//Alice",
-     "88dc3417d5058ec4b4503e0c12ea1a0a89be200fe98922423d4334014fa6b0ee",
+    {base::Scheme::kEd25519, "//Alice", support::kAliceEd25519.hex(),
      "141450de56a7dbe8d91144687cfd1ebefe701d95c8222511372ec2c9140be62dc7977829c0ca08b8cdcdbe9dc2691"
      "63c4071e83a94fbe5d19b52b2f1fe94390e"},
     {base::Scheme::kEd25519, "//Alice//1",
@@ -75,8 +75,7 @@ constexpr OracleVector kOracle[] = {
      "ba1c2a8a0813c58e79b511ae8634aa0920330022c5a685024e449f756b28b6ea",
      "b0964db03dafad9a18f81dc8c22204451844dc40169245896d5ee9160c46600edeb20240c98a41f241fce4621f551"
      "fdf27c82934b3471f0765781944d2c0610c"},
-    {base::Scheme::kEcdsa, "//Alice",
-     "020a1091341fe5664bfa1782d5e04779689068c916b04cb365ec3153755684d9a1",
+    {base::Scheme::kEcdsa, "//Alice", support::kAliceEcdsa.hex(),
      "3ce9d51bf72831e4a70800d37c08a6edee6f965b6b2c252db52b58007aba283a3c24d5e61f73da37f2b0d5d805c5d"
      "1a64df1bf03042537fa5cbb296827e8b49b00"},
     {base::Scheme::kEcdsa, "//Alice//1",
@@ -110,8 +109,7 @@ constexpr OracleVector kOracle[] = {
 
 // sr25519 public keys from the same oracle (signatures are randomised, so only round trips below).
 constexpr OracleVector kSr25519Oracle[] = {
-    {base::Scheme::kSr25519, "//Alice",
-     "d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d", ""},
+    {base::Scheme::kSr25519, "//Alice", support::kAliceSr25519.hex(), ""},
     {base::Scheme::kSr25519, "//Alice//1",
      "70cd06e4c5d36fd8fe158e7b5e102937d4859d45933f39074ae784a67bf65426", ""},
     {base::Scheme::kSr25519, "//Alice/soft",

@@ -4,16 +4,15 @@
 
 #include <gtest/gtest.h>
 #include <sodium.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "keymgr/sr25519.h"
+#include "support/files.h"
+#include "support/temp_dir.h"
 
 namespace keymgr {
 namespace {
@@ -225,20 +224,12 @@ TEST(KeysBackupTest, LayoutMatchesTheDocumentedFormat) {
 
 class PassphraseFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "keys_backup_test.XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string Write(const std::string& content, mode_t mode) {
-    const std::string path = (dir_ / "passphrase").string();
-    std::ofstream(path, std::ios::trunc) << content;
-    ::chmod(path.c_str(), mode);
+    const std::string path = dir_.Path("passphrase");
+    EXPECT_TRUE(support::WriteFile(path, content, mode).ok());
     return path;
   }
-  std::filesystem::path dir_;
+  support::TempDir dir_;
 };
 
 TEST_F(PassphraseFileTest, PrivateFileIsReadWithoutItsNewline) {
@@ -255,10 +246,10 @@ TEST_F(PassphraseFileTest, LooseModesSymlinksEmptyAndMissingFilesAreRefused) {
   }
   EXPECT_FALSE(ReadPassphraseFile(Write("\n", 0600)).ok());
   const std::string target = Write(kPassphrase, 0600);
-  const std::string link = (dir_ / "link").string();
+  const std::string link = dir_.Path("link");
   ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
   EXPECT_FALSE(ReadPassphraseFile(link).ok());
-  EXPECT_EQ(ReadPassphraseFile((dir_ / "missing").string()).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(ReadPassphraseFile(dir_.Path("missing")).status().code(), StatusCode::kNotFound);
 }
 
 }  // namespace

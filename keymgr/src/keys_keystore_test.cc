@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "support/well_known_keys.h"
+
 namespace keymgr {
 namespace {
 
@@ -19,24 +21,22 @@ std::string Decoded(const std::string& content) {
 }
 
 TEST(KeystoreTest, FileNamesAreKeyTypeThenPublicKey) {
-  // "babe" is 62616265; //Alice's sr25519 public key is the spec's known answer.
-  auto id = ParseKeystoreFileName(
-      "62616265d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d");
+  // "babe" is 62616265 and "beef" 62656566; //Alice's public keys are the spec's known answers.
+  const std::string alice(support::kAliceSr25519.hex());
+  auto id = ParseKeystoreFileName("62616265" + alice);
   ASSERT_TRUE(id.ok());
   EXPECT_EQ(std::string(id->key_type.begin(), id->key_type.end()), "babe");
   ASSERT_EQ(id->public_key.size(), 32u);
   EXPECT_EQ(id->public_key[0], 0xd4);
   EXPECT_EQ(id->public_key[31], 0x7d);
-  auto ecdsa = ParseKeystoreFileName(
-      "62656566020a1091341fe5664bfa1782d5e04779689068c916b04cb365ec3153755684d9a1");
+  auto ecdsa = ParseKeystoreFileName("62656566" + std::string(support::kAliceEcdsa.hex()));
   ASSERT_TRUE(ecdsa.ok());
   EXPECT_EQ(ecdsa->public_key.size(), 33u);
-  for (const char* bad :
-       {"", "62616265", "README",
-        "62616265d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da2",
-        "0x616265d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d",
-        "0X616265d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d",
-        "62616265d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27z"}) {
+  // Too short, a 0x prefix in either case instead of the key type's first byte, a non-hex digit.
+  for (const std::string& bad :
+       {std::string(), std::string("62616265"), std::string("README"),
+        "62616265" + alice.substr(0, alice.size() - 1), "0x616265" + alice, "0X616265" + alice,
+        "62616265" + alice.substr(0, alice.size() - 1) + "z"}) {
     EXPECT_FALSE(ParseKeystoreFileName(bad).ok()) << bad;
   }
 }

@@ -26,6 +26,7 @@
 #include "keymgr/keypair.h"
 #include "keymgr/sr25519.h"
 #include "pkcs11_module.h"
+#include "support/in_memory_custody.h"
 
 // SoftHSM 2.6.1 leaks an OpenSSL ASN.1 object per EC key it parses (the whole stack is inside
 // libsofthsm2 and libcrypto); ignore leaks allocated from it so ASan builds still report ours.

@@ -13,6 +13,7 @@
 #include "base/hex.h"
 #include "keymgr/merlin.h"
 #include "sr25519_internal.h"
+#include "support/well_known_keys.h"
 
 namespace keymgr {
 namespace {
@@ -293,8 +294,7 @@ TEST(Sr25519Test, DevPhraseAliceKnownAnswers) {
       KeypairFromHex("fac7959dbfe72f052e5a0c3c8d6530f202b02fd8f9f5ca3580ec8deb7797479e");
   const ChainCode alice =
       UnhexArray<32>("14416c6963650000000000000000000000000000000000000000000000000000");
-  EXPECT_EQ(base::HexEncode(dev.DeriveHard(alice).public_key()),
-            "d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d");
+  EXPECT_EQ(base::HexEncode(dev.DeriveHard(alice).public_key()), support::kAliceSr25519.hex());
   EXPECT_EQ(base::HexEncode(dev.DeriveSoft(alice).public_key()),
             "d6c71059dbbe9ad2b0ed3f289738b800836eb425544ce694825285b958ca755e");
   base::Result<Sr25519Public> soft_public = Sr25519DeriveSoftPublic(dev.public_key(), alice);

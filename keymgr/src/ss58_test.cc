@@ -6,18 +6,14 @@
 #include <random>
 #include <string>
 
-#include "base/hex.h"
+#include "support/well_known_keys.h"
 
 namespace keymgr {
 namespace {
 
-std::vector<uint8_t> FromHex(std::string_view hex) { return base::HexDecode(hex).value(); }
-
 // //Alice public keys from the spec (sr25519, 32 bytes; ecdsa, 33 bytes compressed).
-const std::vector<uint8_t> kAliceSr25519 =
-    FromHex("d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d");
-const std::vector<uint8_t> kAliceEcdsa =
-    FromHex("020a1091341fe5664bfa1782d5e04779689068c916b04cb365ec3153755684d9a1");
+const std::vector<uint8_t> kAliceSr25519 = support::kAliceSr25519.Bytes();
+const std::vector<uint8_t> kAliceEcdsa = support::kAliceEcdsa.Bytes();
 
 struct AddressVector {
   uint16_t prefix;

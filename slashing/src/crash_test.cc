@@ -1,24 +1,21 @@
 // Crash durability: SIGKILL a child that records decisions; every acknowledged one must survive.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
 #include "slashing/history_admin.h"
 #include "slashing/protector.h"
+#include "support/fake_clock.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
 #include "test_payloads.h"
-#include "test_util.h"
-
-extern char** environ;
 
 namespace slashing {
 namespace {
@@ -42,21 +39,10 @@ struct Ack {
 // SIGKILLs it and returns every complete acknowledgement it wrote.
 std::vector<Ack> RunChildAndKill(const std::string& dir, uint64_t set_id,
                                  std::chrono::microseconds run_for) {
-  int out[2];
-  EXPECT_EQ(pipe(out), 0);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose(&actions, out[0]);
-  const std::string set_text = std::to_string(set_id);
-  std::string child_path = SLASHING_CRASH_CHILD;
-  std::string threads = "4";
-  char* argv[] = {child_path.data(), const_cast<char*>(dir.c_str()),
-                  const_cast<char*>(set_text.c_str()), threads.data(), nullptr};
-  pid_t child = 0;
-  EXPECT_EQ(posix_spawn(&child, child_path.c_str(), &actions, nullptr, argv, environ), 0);
-  posix_spawn_file_actions_destroy(&actions);
-  close(out[1]);
+  auto child = support::ChildProcess::Start(
+      {SLASHING_CRASH_CHILD, dir, std::to_string(set_id), /*threads=*/"4"});
+  EXPECT_TRUE(child.ok()) << child.status().message();
+  if (!child.ok()) return {};
 
   // Drain the pipe while the child runs so it never blocks on a full pipe.
   std::vector<uint8_t> bytes;
@@ -64,18 +50,14 @@ std::vector<Ack> RunChildAndKill(const std::string& dir, uint64_t set_id,
   std::condition_variable first_ack_or_eof;
   bool eof = false;
   std::thread reader([&] {
-    uint8_t buffer[4096];
-    for (;;) {
-      const ssize_t got = read(out[0], buffer, sizeof(buffer));
+    while (std::optional<std::string> chunk = child->ReadSome(std::chrono::seconds(1))) {
       std::lock_guard lock(bytes_mutex);
-      if (got <= 0) {
-        eof = true;
-        first_ack_or_eof.notify_all();
-        break;
-      }
-      bytes.insert(bytes.end(), buffer, buffer + got);
+      bytes.insert(bytes.end(), chunk->begin(), chunk->end());
       first_ack_or_eof.notify_all();
     }
+    std::lock_guard lock(bytes_mutex);
+    eof = true;
+    first_ack_or_eof.notify_all();
   });
   // The kill moment is counted from the first acknowledgement, not from the start, so every kill
   // lands mid-stream however slow the machine or the sanitizer build is.
@@ -85,12 +67,9 @@ std::vector<Ack> RunChildAndKill(const std::string& dir, uint64_t set_id,
                               [&] { return eof || bytes.size() >= 16; });
   }
   std::this_thread::sleep_for(run_for);
-  kill(child, SIGKILL);
-  int status = 0;
-  waitpid(child, &status, 0);
+  const int exit_code = child->Stop(SIGKILL);
   reader.join();
-  close(out[0]);
-  EXPECT_TRUE(WIFSIGNALED(status)) << "child exited early with status " << status;
+  EXPECT_LT(exit_code, 0) << "child exited early with status " << exit_code;
 
   std::vector<Ack> acks;
   for (size_t at = 0; at + 16 <= bytes.size(); at += 16) {
@@ -105,8 +84,8 @@ std::vector<Ack> RunChildAndKill(const std::string& dir, uint64_t set_id,
 }
 
 TEST(CrashDurabilityTest, AcknowledgedDecisionsSurviveSigkill) {
-  testing::TempDir dir;
-  const std::string db = dir.Sub("db");
+  support::TempDir dir;
+  const std::string db = dir.Path("db");
   // Deterministic by default; SLASHING_CRASH_SEED explores other kill moments.
   const char* seed_text = std::getenv("SLASHING_CRASH_SEED");
   const uint32_t seed = seed_text != nullptr ? static_cast<uint32_t>(std::atoi(seed_text)) : 4242;

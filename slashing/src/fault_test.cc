@@ -6,8 +6,10 @@
 
 #include "slashing/history_admin.h"
 #include "slashing/protector.h"
+#include "support/fake_clock.h"
+#include "support/rocksdb_faults.h"
+#include "support/temp_dir.h"
 #include "test_payloads.h"
-#include "test_util.h"
 
 namespace slashing {
 namespace {
@@ -17,7 +19,7 @@ using testing::FilledHash;
 struct FaultyRig {
   explicit FaultyRig(const std::string& dir) {
     RocksDbStoreOptions options;
-    options.faults = faults;
+    options.file_system = FaultyFileSystem(faults);
     auto opened = OpenHistory(dir, FilledHash(0x11), options);
     EXPECT_TRUE(opened.ok()) << opened.status().message();
     store = std::move(*opened);
@@ -56,8 +58,8 @@ void ExpectOnlyErrors(FaultyRig& rig, int callers) {
 }
 
 TEST(FaultInjectionTest, FailedSyncIsAnErrorForEveryCaller) {
-  testing::TempDir dir;
-  FaultyRig rig(dir.Sub("db"));
+  support::TempDir dir;
+  FaultyRig rig(dir.Path("db"));
   auto before = rig.Vote(1, 1, 1);
   ASSERT_TRUE(before.ok());
   EXPECT_EQ(before->verdict, Verdict::kAllowedNew);
@@ -67,22 +69,22 @@ TEST(FaultInjectionTest, FailedSyncIsAnErrorForEveryCaller) {
 }
 
 TEST(FaultInjectionTest, FailedAppendIsAnErrorForEveryCaller) {
-  testing::TempDir dir;
-  FaultyRig rig(dir.Sub("db"));
+  support::TempDir dir;
+  FaultyRig rig(dir.Path("db"));
   rig.faults->FailAppends(true);
   ExpectOnlyErrors(rig, 8);
   EXPECT_GT(rig.faults->injected(), 0u);
 }
 
 TEST(FaultInjectionTest, AcknowledgedDecisionsSurviveReopenAfterFaults) {
-  testing::TempDir dir;
+  support::TempDir dir;
   {
-    FaultyRig rig(dir.Sub("db"));
+    FaultyRig rig(dir.Path("db"));
     ASSERT_EQ(rig.Vote(1, 1, 1)->verdict, Verdict::kAllowedNew);
     rig.faults->FailSyncs(true);
     EXPECT_FALSE(rig.Vote(1, 2, 1).ok());
   }
-  FaultyRig reopened(dir.Sub("db"));
+  FaultyRig reopened(dir.Path("db"));
   auto resign = reopened.Vote(1, 1, 1);
   ASSERT_TRUE(resign.ok()) << resign.status().message();
   EXPECT_EQ(resign->verdict, Verdict::kAllowedResign);

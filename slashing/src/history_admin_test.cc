@@ -7,8 +7,9 @@
 #include <unistd.h>
 
 #include "slashing/protector.h"
+#include "support/fake_clock.h"
+#include "support/temp_dir.h"
 #include "test_payloads.h"
-#include "test_util.h"
 
 namespace slashing {
 namespace {
@@ -33,60 +34,60 @@ void RecordVotes(const std::string& dir, uint64_t first_round, uint64_t last_rou
 }
 
 TEST(HistoryAdminTest, ExportImportInspectPrune) {
-  testing::TempDir dir;
-  RecordVotes(dir.Sub("a"), 1, 10);
-  auto json = AdminExport(dir.Sub("a"), kGenesis);
+  support::TempDir dir;
+  RecordVotes(dir.Path("a"), 1, 10);
+  auto json = AdminExport(dir.Path("a"), kGenesis);
   ASSERT_TRUE(json.ok()) << json.status().message();
-  auto imported = AdminImport(dir.Sub("b"), kGenesis, *json);
+  auto imported = AdminImport(dir.Path("b"), kGenesis, *json);
   ASSERT_TRUE(imported.ok()) << imported.status().message();
   EXPECT_EQ(imported->records_added, 10u);
-  auto summary = AdminInspect(dir.Sub("b"));
+  auto summary = AdminInspect(dir.Path("b"));
   ASSERT_TRUE(summary.ok());
   EXPECT_EQ(summary->genesis, kGenesis);
   EXPECT_EQ(summary->public_keys, 1u);
   EXPECT_EQ(summary->records[Domain::kGrandpaPrevote], 10u);
   EXPECT_EQ(summary->oldest_recorded_at_ms, 1000u);
-  auto pruned = AdminPrune(dir.Sub("b"), kGenesis, Domain::kGrandpaPrevote, Watermark{1, 6});
+  auto pruned = AdminPrune(dir.Path("b"), kGenesis, Domain::kGrandpaPrevote, Watermark{1, 6});
   ASSERT_TRUE(pruned.ok());
   EXPECT_EQ(pruned->records_deleted, 5u);
-  summary = AdminInspect(dir.Sub("b"));
+  summary = AdminInspect(dir.Path("b"));
   ASSERT_TRUE(summary.ok());
   EXPECT_EQ(summary->records[Domain::kGrandpaPrevote], 5u);
   EXPECT_EQ(summary->watermarks[Domain::kGrandpaPrevote], 1u);
   // Wrong chain: refused without touching anything.
-  EXPECT_EQ(AdminImport(dir.Sub("b"), FilledHash(0x22), *json).status().code(),
+  EXPECT_EQ(AdminImport(dir.Path("b"), FilledHash(0x22), *json).status().code(),
             base::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(AdminExport(dir.Sub("b"), FilledHash(0x22)).status().code(),
+  EXPECT_EQ(AdminExport(dir.Path("b"), FilledHash(0x22)).status().code(),
             base::StatusCode::kFailedPrecondition);
   EXPECT_EQ(
-      AdminPrune(dir.Sub("b"), FilledHash(0x22), Domain::kBabe, Watermark{1, 0}).status().code(),
+      AdminPrune(dir.Path("b"), FilledHash(0x22), Domain::kBabe, Watermark{1, 0}).status().code(),
       base::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(AdminInspect(dir.Sub("missing")).status().code(),
+  EXPECT_EQ(AdminInspect(dir.Path("missing")).status().code(),
             base::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(AdminImport(dir.Sub("c"), kGenesis, "{not json").status().code(),
+  EXPECT_EQ(AdminImport(dir.Path("c"), kGenesis, "{not json").status().code(),
             base::StatusCode::kInvalidArgument);
 }
 
 TEST(HistoryAdminTest, RefusesWhileThisProcessHoldsTheStore) {
-  testing::TempDir dir;
-  auto store = OpenHistory(dir.Sub("db"), kGenesis);
+  support::TempDir dir;
+  auto store = OpenHistory(dir.Path("db"), kGenesis);
   ASSERT_TRUE(store.ok());
-  EXPECT_EQ(AdminInspect(dir.Sub("db")).status().code(), base::StatusCode::kBusy);
-  EXPECT_EQ(AdminExport(dir.Sub("db"), kGenesis).status().code(), base::StatusCode::kBusy);
+  EXPECT_EQ(AdminInspect(dir.Path("db")).status().code(), base::StatusCode::kBusy);
+  EXPECT_EQ(AdminExport(dir.Path("db"), kGenesis).status().code(), base::StatusCode::kBusy);
   store->reset();
-  EXPECT_TRUE(AdminInspect(dir.Sub("db")).ok());
+  EXPECT_TRUE(AdminInspect(dir.Path("db")).ok());
 }
 
 TEST(HistoryAdminTest, RefusesWhileAnotherProcessHoldsTheStore) {
-  testing::TempDir dir;
-  RecordVotes(dir.Sub("db"), 1, 3);
+  support::TempDir dir;
+  RecordVotes(dir.Path("db"), 1, 3);
   int ready[2];
   ASSERT_EQ(pipe(ready), 0);
   const pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
     // The "running signer": hold the store until killed.
-    auto held = OpenHistory(dir.Sub("db"), kGenesis);
+    auto held = OpenHistory(dir.Path("db"), kGenesis);
     const char byte = held.ok() ? 'y' : 'n';
     if (write(ready[1], &byte, 1) != 1) _exit(1);
     for (;;) pause();
@@ -97,14 +98,14 @@ TEST(HistoryAdminTest, RefusesWhileAnotherProcessHoldsTheStore) {
   close(ready[0]);
   ASSERT_EQ(byte, 'y');
   const auto json = std::string("{}");
-  EXPECT_EQ(AdminInspect(dir.Sub("db")).status().code(), base::StatusCode::kBusy);
-  EXPECT_EQ(AdminExport(dir.Sub("db"), kGenesis).status().code(), base::StatusCode::kBusy);
-  EXPECT_EQ(AdminPrune(dir.Sub("db"), kGenesis, Domain::kBabe, Watermark{}).status().code(),
+  EXPECT_EQ(AdminInspect(dir.Path("db")).status().code(), base::StatusCode::kBusy);
+  EXPECT_EQ(AdminExport(dir.Path("db"), kGenesis).status().code(), base::StatusCode::kBusy);
+  EXPECT_EQ(AdminPrune(dir.Path("db"), kGenesis, Domain::kBabe, Watermark{}).status().code(),
             base::StatusCode::kBusy);
   kill(child, SIGKILL);
   int status = 0;
   waitpid(child, &status, 0);
-  auto summary = AdminInspect(dir.Sub("db"));
+  auto summary = AdminInspect(dir.Path("db"));
   ASSERT_TRUE(summary.ok()) << summary.status().message();
   EXPECT_EQ(summary->records[Domain::kGrandpaPrevote], 3u);
 }

@@ -6,6 +6,8 @@
 #include "slashing/history.h"
 #include "slashing/protector.h"
 #include "slashing/record.h"
+#include "support/fake_clock.h"
+#include "support/memory_history_store.h"
 #include "test_payloads.h"
 
 namespace slashing {

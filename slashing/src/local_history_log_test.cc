@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "slashing/record.h"
+#include "support/memory_history_store.h"
 #include "test_payloads.h"
 
 namespace slashing {

@@ -1,4 +1,4 @@
-// RocksDbStore: synced RocksDB writes, LOCK-based exclusion, and a fault-injecting file system.
+// RocksDbStore: synced RocksDB writes and LOCK-based exclusion.
 #include "slashing/rocksdb_store.h"
 
 #include <rocksdb/db.h>
@@ -12,82 +12,6 @@
 
 namespace slashing {
 namespace {
-
-// FaultyWritableFile fails Append and Sync while its injector is armed.
-class FaultyWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
- public:
-  FaultyWritableFile(std::unique_ptr<rocksdb::FSWritableFile> target,
-                     std::shared_ptr<FaultInjector> faults)
-      : FSWritableFileOwnerWrapper(std::move(target)), faults_(std::move(faults)) {}
-
-  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
-                           rocksdb::IODebugContext* dbg) override {
-    if (faults_->appends_failing()) return Injected();
-    return FSWritableFileOwnerWrapper::Append(data, options, dbg);
-  }
-  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
-                           const rocksdb::DataVerificationInfo& info,
-                           rocksdb::IODebugContext* dbg) override {
-    if (faults_->appends_failing()) return Injected();
-    return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
-  }
-  rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
-    if (faults_->syncs_failing()) return Injected();
-    return FSWritableFileOwnerWrapper::Sync(options, dbg);
-  }
-  rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
-                          rocksdb::IODebugContext* dbg) override {
-    if (faults_->syncs_failing()) return Injected();
-    return FSWritableFileOwnerWrapper::Fsync(options, dbg);
-  }
-  rocksdb::IOStatus RangeSync(uint64_t offset, uint64_t nbytes, const rocksdb::IOOptions& options,
-                              rocksdb::IODebugContext* dbg) override {
-    if (faults_->syncs_failing()) return Injected();
-    return FSWritableFileOwnerWrapper::RangeSync(offset, nbytes, options, dbg);
-  }
-
- private:
-  rocksdb::IOStatus Injected() {
-    faults_->CountInjected();
-    return rocksdb::IOStatus::IOError("injected fault");
-  }
-  std::shared_ptr<FaultInjector> faults_;
-};
-
-// FaultyFileSystem hands out FaultyWritableFile for every file RocksDB writes.
-class FaultyFileSystem : public rocksdb::FileSystemWrapper {
- public:
-  FaultyFileSystem(const std::shared_ptr<rocksdb::FileSystem>& target,
-                   std::shared_ptr<FaultInjector> faults)
-      : FileSystemWrapper(target), faults_(std::move(faults)) {}
-  const char* Name() const override { return "SlashingFaultyFileSystem"; }
-
-  rocksdb::IOStatus NewWritableFile(const std::string& path, const rocksdb::FileOptions& options,
-                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
-                                    rocksdb::IODebugContext* dbg) override {
-    auto status = target()->NewWritableFile(path, options, result, dbg);
-    if (status.ok()) *result = std::make_unique<FaultyWritableFile>(std::move(*result), faults_);
-    return status;
-  }
-  rocksdb::IOStatus ReopenWritableFile(const std::string& path, const rocksdb::FileOptions& options,
-                                       std::unique_ptr<rocksdb::FSWritableFile>* result,
-                                       rocksdb::IODebugContext* dbg) override {
-    auto status = target()->ReopenWritableFile(path, options, result, dbg);
-    if (status.ok()) *result = std::make_unique<FaultyWritableFile>(std::move(*result), faults_);
-    return status;
-  }
-  rocksdb::IOStatus ReuseWritableFile(const std::string& path, const std::string& old_path,
-                                      const rocksdb::FileOptions& options,
-                                      std::unique_ptr<rocksdb::FSWritableFile>* result,
-                                      rocksdb::IODebugContext* dbg) override {
-    auto status = target()->ReuseWritableFile(path, old_path, options, result, dbg);
-    if (status.ok()) *result = std::make_unique<FaultyWritableFile>(std::move(*result), faults_);
-    return status;
-  }
-
- private:
-  std::shared_ptr<FaultInjector> faults_;
-};
 
 base::Status FromRocks(const rocksdb::Status& status, const char* what) {
   if (status.ok()) return base::Status::Ok();
@@ -125,10 +49,8 @@ base::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const std::string
   rocksdb::BlockBasedTableOptions table_options;
   table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
-  if (options.faults) {
-    auto file_system =
-        std::make_shared<FaultyFileSystem>(rocksdb::FileSystem::Default(), options.faults);
-    impl->env = rocksdb::NewCompositeEnv(file_system);
+  if (options.file_system) {
+    impl->env = rocksdb::NewCompositeEnv(options.file_system);
     db_options.env = impl->env.get();
   }
   rocksdb::DB* raw_db = nullptr;

@@ -8,8 +8,10 @@
 #include "slashing/history.h"
 #include "slashing/history_admin.h"
 #include "slashing/protector.h"
+#include "support/fake_clock.h"
+#include "support/memory_history_store.h"
+#include "support/temp_dir.h"
 #include "test_payloads.h"
-#include "test_util.h"
 
 namespace slashing {
 namespace {
@@ -74,7 +76,7 @@ class RuleTest : public ::testing::TestWithParam<std::tuple<size_t, Backend>> {
  protected:
   void SetUp() override {
     if (std::get<1>(GetParam()) == Backend::kRocksDb) {
-      auto opened = OpenHistory(dir_.Sub("db"), FilledHash(0x11));
+      auto opened = OpenHistory(dir_.Path("db"), FilledHash(0x11));
       ASSERT_TRUE(opened.ok()) << opened.status().message();
       rocks_ = std::move(*opened);
       store_ = rocks_.get();
@@ -109,7 +111,7 @@ class RuleTest : public ::testing::TestWithParam<std::tuple<size_t, Backend>> {
     return Watermark{at.major, at.minor};
   }
 
-  testing::TempDir dir_;
+  support::TempDir dir_;
   MemoryHistoryStore memory_;
   std::unique_ptr<RocksDbStore> rocks_;
   HistoryStore* store_ = nullptr;

@@ -15,7 +15,10 @@
 #include "keymgr/keypair.h"
 #include "signerd/pipeline_core.h"
 #include "slashing/history.h"
-#include "slashing/history_store.h"
+#include "support/fake_clock.h"
+#include "support/in_memory_custody.h"
+#include "support/memory_history_store.h"
+#include "support/well_known_keys.h"
 #include "test_payloads.h"
 
 namespace {
@@ -24,10 +27,8 @@ using base::Scheme;
 using signer::ReplyCode;
 
 constexpr char kTopic[] = "roles-claims";
-constexpr std::string_view kAliceSr25519 =
-    "d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d";
-constexpr std::string_view kAliceEd25519 =
-    "88dc3417d5058ec4b4503e0c12ea1a0a89be200fe98922423d4334014fa6b0ee";
+constexpr std::string_view kAliceSr25519 = support::kAliceSr25519.hex();
+constexpr std::string_view kAliceEd25519 = support::kAliceEd25519.hex();
 
 class NullAudit final : public signer::AuditSink {
  public:
@@ -53,7 +54,7 @@ struct ReplicaSigner {
   keymgr::InMemoryCustody custody;
   slashing::MemoryHistoryStore store;
   std::unique_ptr<kafka::ReplicatedHistoryLog> log;
-  slashing::FakeClock clock{1'700'000'000'000};
+  slashing::FakeClock clock{support::kTestClockStartMs};
   std::unique_ptr<slashing::Protector> protector;
   NullAudit audit;
   std::unique_ptr<signer::Policy> policy;

@@ -18,10 +18,8 @@
 #include "remote_keystore.pb.h"
 #include "signerd/pipeline_core.h"
 #include "signerd/requests_from_proto.h"
-#include "slashing/clock.h"
-#include "slashing/history_log.h"
-#include "slashing/history_store.h"
-#include "slashing/protector.h"
+#include "support/in_memory_custody.h"
+#include "support/memory_protection.h"
 
 namespace {
 
@@ -119,12 +117,10 @@ struct World {
   }
 
   keymgr::InMemoryCustody custody;
-  slashing::MemoryHistoryStore store;
-  slashing::LocalHistoryLog log{store};
-  slashing::FakeClock clock{1'700'000'000'000};
-  slashing::Protector protector{log, clock, {}};
+  support::MemoryProtection protection;
   CountingAudit audit;
-  signer::Pipeline pipeline{signer::PipelineDeps{custody, protector, FuzzPolicy(), audit, clock}};
+  signer::Pipeline pipeline{
+      signer::PipelineDeps{custody, protection.protector, FuzzPolicy(), audit, protection.clock}};
   // GRANDPA votes signed so far by (public key, stage, round, set_id), for the equivocation check.
   std::map<std::tuple<std::vector<uint8_t>, uint8_t, uint64_t, uint64_t>, std::vector<uint8_t>>
       grandpa_votes;

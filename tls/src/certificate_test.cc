@@ -6,15 +6,18 @@
 #include <openssl/x509v3.h>
 
 #include "openssl_util.h"
-#include "test_support.h"
+#include "support/bytes.h"
+#include "support/dev_pki.h"
+#include "support/files.h"
+#include "support/temp_dir.h"
 #include "tls/dev_pki.h"
 
 namespace tls {
 namespace {
 
-using testing::Bytes;
-using testing::ReadAll;
-using testing::TemporaryDirectory;
+using support::AsBytes;
+using support::ReadFile;
+using support::TempDir;
 
 // MakeCertificate builds a self-signed certificate with exactly the given common names and
 // subjectAltName entries (OpenSSL syntax, e.g. "URI:spiffe://x"), independently of dev_pki.
@@ -64,7 +67,7 @@ std::vector<uint8_t> PemToDer(const std::string& pem) {
 
 TEST(Identity, CommonNameWinsOverAlternativeNames) {
   const std::string pem = MakeCertificate({"validator-alice"}, "DNS:other.example");
-  auto identity = IdentityFromCertificate(Bytes(pem));
+  auto identity = IdentityFromCertificate(AsBytes(pem));
   ASSERT_TRUE(identity.ok()) << identity.status().message();
   EXPECT_EQ(identity.value(), "validator-alice");
   auto from_der = IdentityFromCertificate(PemToDer(pem));
@@ -74,14 +77,14 @@ TEST(Identity, CommonNameWinsOverAlternativeNames) {
 
 TEST(Identity, FirstTextualAlternativeNameWithoutCommonName) {
   auto uri_first = IdentityFromCertificate(
-      Bytes(MakeCertificate({}, "IP:10.0.0.1,URI:spiffe://signer/alice,DNS:alice.example")));
+      AsBytes(MakeCertificate({}, "IP:10.0.0.1,URI:spiffe://signer/alice,DNS:alice.example")));
   ASSERT_TRUE(uri_first.ok()) << uri_first.status().message();
   EXPECT_EQ(uri_first.value(), "spiffe://signer/alice");
   auto dns_first =
-      IdentityFromCertificate(Bytes(MakeCertificate({}, "DNS:alice.example,URI:urn:x")));
+      IdentityFromCertificate(AsBytes(MakeCertificate({}, "DNS:alice.example,URI:urn:x")));
   ASSERT_TRUE(dns_first.ok());
   EXPECT_EQ(dns_first.value(), "alice.example");
-  auto email = IdentityFromCertificate(Bytes(MakeCertificate({}, "email:ops@example.org")));
+  auto email = IdentityFromCertificate(AsBytes(MakeCertificate({}, "email:ops@example.org")));
   ASSERT_TRUE(email.ok());
   EXPECT_EQ(email.value(), "ops@example.org");
 }
@@ -97,14 +100,14 @@ TEST(Identity, RefusesAmbiguousOrUnusableNames) {
   };
   for (const auto& [common_names, alternative_names] : cases) {
     auto identity =
-        IdentityFromCertificate(Bytes(MakeCertificate(common_names, alternative_names)));
+        IdentityFromCertificate(AsBytes(MakeCertificate(common_names, alternative_names)));
     EXPECT_FALSE(identity.ok()) << alternative_names;
     if (!identity.ok()) {
       EXPECT_EQ(identity.status().code(), base::StatusCode::kInvalidArgument);
     }
   }
-  EXPECT_FALSE(IdentityFromCertificate(Bytes("not a certificate")).ok());
-  EXPECT_FALSE(IdentityFromCertificate(Bytes("-----BEGIN CERTIFICATE-----\nAAAA\n")).ok());
+  EXPECT_FALSE(IdentityFromCertificate(AsBytes("not a certificate")).ok());
+  EXPECT_FALSE(IdentityFromCertificate(AsBytes("-----BEGIN CERTIFICATE-----\nAAAA\n")).ok());
   EXPECT_FALSE(IdentityFromCertificate({}).ok());
 }
 
@@ -120,20 +123,17 @@ TEST(Identity, FromNamesFollowsTheSameRule) {
 }
 
 TEST(Identity, DevClientCertificateIdentityIsItsName) {
-  TemporaryDirectory temporary;
-  DevPkiOptions options;
-  options.directory = temporary.path();
-  options.client_identities = {"validator-alice", "intruder"};
-  ASSERT_TRUE(CreateDevPki(options).ok());
-  EXPECT_EQ(IdentityFromCertificate(Bytes(ReadAll(temporary.path() / "intruder.crt"))).value(),
+  TempDir temporary;
+  ASSERT_TRUE(support::MakeDevPki(temporary.path(), {"validator-alice", "intruder"}).ok());
+  EXPECT_EQ(IdentityFromCertificate(AsBytes(ReadFile(temporary.path() / "intruder.crt"))).value(),
             "intruder");
   EXPECT_EQ(
-      IdentityFromCertificate(Bytes(ReadAll(temporary.path() / "validator-alice.crt"))).value(),
+      IdentityFromCertificate(AsBytes(ReadFile(temporary.path() / "validator-alice.crt"))).value(),
       "validator-alice");
 }
 
 TEST(Expiry, DaysFollowTheValidityWindow) {
-  TemporaryDirectory temporary;
+  TempDir temporary;
   DevPkiOptions options;
   options.directory = temporary.path();
   options.validity_days = 30;
@@ -141,7 +141,7 @@ TEST(Expiry, DaysFollowTheValidityWindow) {
   const auto start = std::chrono::system_clock::from_time_t(1893456000);
   options.not_before = start;
   ASSERT_TRUE(CreateDevPki(options).ok());
-  auto info = InspectCertificate(Bytes(ReadAll(temporary.path() / "server.crt")));
+  auto info = InspectCertificate(AsBytes(ReadFile(temporary.path() / "server.crt")));
   ASSERT_TRUE(info.ok()) << info.status().message();
   EXPECT_EQ(info->not_before, start);
   EXPECT_EQ(info->not_after, start + std::chrono::hours(24 * 30));
@@ -152,7 +152,7 @@ TEST(Expiry, DaysFollowTheValidityWindow) {
   EXPECT_EQ(info->issuer, "CN=Polkadot remote signer development CA");
   EXPECT_FALSE(info->serial_hex.empty());
 
-  auto ca = InspectCertificate(Bytes(ReadAll(temporary.path() / "ca.crt")));
+  auto ca = InspectCertificate(AsBytes(ReadFile(temporary.path() / "ca.crt")));
   ASSERT_TRUE(ca.ok());
   EXPECT_EQ(ca->subject, ca->issuer);
   EXPECT_NE(ca->serial_hex, info->serial_hex);

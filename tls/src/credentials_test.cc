@@ -3,15 +3,16 @@
 
 #include <gtest/gtest.h>
 
-#include "test_support.h"
+#include "support/dev_pki.h"
+#include "support/files.h"
+#include "support/temp_dir.h"
 #include "tls/dev_pki.h"
 
 namespace tls {
 namespace {
 
-using testing::ReadAll;
-using testing::TemporaryDirectory;
-using testing::WriteAll;
+using support::ReadFile;
+using support::TempDir;
 
 class LoadServerCredentialsTest : public ::testing::Test {
  protected:
@@ -26,10 +27,7 @@ class LoadServerCredentialsTest : public ::testing::Test {
     ASSERT_TRUE(CreateDevPki(options).ok());
   }
 
-  ServerCredentialFiles Files() const {
-    return {directory_.path() / "server.crt", directory_.path() / "server.key",
-            directory_.path() / "ca.crt"};
-  }
+  ServerCredentialFiles Files() const { return support::DevPkiServerFiles(directory_.path()); }
 
   base::StatusCode CodeOf(const ServerCredentialFiles& files,
                           std::chrono::system_clock::time_point now) const {
@@ -37,8 +35,8 @@ class LoadServerCredentialsTest : public ::testing::Test {
     return loaded.ok() ? base::StatusCode::kOk : loaded.status().code();
   }
 
-  TemporaryDirectory directory_;
-  TemporaryDirectory other_;
+  TempDir directory_;
+  TempDir other_;
   // 2030-01-01T00:00:00Z; the checks run at explicit times inside and outside the window.
   const std::chrono::system_clock::time_point start_ =
       std::chrono::system_clock::from_time_t(1893456000);
@@ -48,9 +46,9 @@ class LoadServerCredentialsTest : public ::testing::Test {
 TEST_F(LoadServerCredentialsTest, LoadsAMatchingValidSet) {
   auto loaded = LoadServerCredentials(Files(), inside_);
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
-  EXPECT_EQ(loaded->certificate_chain_pem, ReadAll(directory_.path() / "server.crt"));
-  EXPECT_EQ(loaded->client_ca_pem, ReadAll(directory_.path() / "ca.crt"));
-  const std::string key = ReadAll(directory_.path() / "server.key");
+  EXPECT_EQ(loaded->certificate_chain_pem, ReadFile(directory_.path() / "server.crt"));
+  EXPECT_EQ(loaded->client_ca_pem, ReadFile(directory_.path() / "ca.crt"));
+  const std::string key = ReadFile(directory_.path() / "server.key");
   ASSERT_EQ(loaded->private_key_pem.size(), key.size() + 1);
   EXPECT_EQ(loaded->private_key_pem.data()[key.size()], 0);
   EXPECT_TRUE(loaded->private_key_pem.Equals(
@@ -92,12 +90,14 @@ TEST_F(LoadServerCredentialsTest, RefusesMissingDamagedOrExposedFiles) {
   EXPECT_EQ(CodeOf(files, inside_), base::StatusCode::kNotFound);
 
   files = Files();
-  WriteAll(directory_.path() / "garbage.crt", "-----BEGIN CERTIFICATE-----\nnot base64\n");
+  ASSERT_TRUE(support::WriteFile(directory_.path() / "garbage.crt",
+                                 "-----BEGIN CERTIFICATE-----\nnot base64\n", 0644)
+                  .ok());
   files.certificate_chain = directory_.path() / "garbage.crt";
   EXPECT_EQ(CodeOf(files, inside_), base::StatusCode::kInvalidArgument);
 
   files = Files();
-  WriteAll(directory_.path() / "garbage.key", "no key here", 0600);
+  ASSERT_TRUE(support::WriteFile(directory_.path() / "garbage.key", "no key here", 0600).ok());
   files.private_key = directory_.path() / "garbage.key";
   EXPECT_EQ(CodeOf(files, inside_), base::StatusCode::kInvalidArgument);
 
@@ -105,9 +105,10 @@ TEST_F(LoadServerCredentialsTest, RefusesMissingDamagedOrExposedFiles) {
   files.client_ca = directory_.path();  // a directory, not a file
   EXPECT_EQ(CodeOf(files, inside_), base::StatusCode::kInvalidArgument);
 
-  WriteAll(directory_.path() / "server.key", ReadAll(directory_.path() / "server.key"), 0640);
+  const std::string key = ReadFile(directory_.path() / "server.key");
+  ASSERT_TRUE(support::WriteFile(directory_.path() / "server.key", key, 0640).ok());
   EXPECT_EQ(CodeOf(Files(), inside_), base::StatusCode::kInvalidArgument);
-  WriteAll(directory_.path() / "server.key", ReadAll(directory_.path() / "server.key"), 0400);
+  ASSERT_TRUE(support::WriteFile(directory_.path() / "server.key", key, 0400).ok());
   EXPECT_EQ(CodeOf(Files(), inside_), base::StatusCode::kOk);
 }
 
@@ -117,7 +118,7 @@ TEST_F(LoadServerCredentialsTest, MessagesNameTheFileButNeverTheKey) {
   auto loaded = LoadServerCredentials(files, inside_);
   ASSERT_FALSE(loaded.ok());
   EXPECT_NE(loaded.status().message().find("validator-alice.key"), std::string::npos);
-  const std::string key = ReadAll(files.private_key);
+  const std::string key = ReadFile(files.private_key);
   const std::string body = key.substr(key.find('\n') + 1, 40);
   EXPECT_EQ(loaded.status().message().find(body), std::string::npos);
 }

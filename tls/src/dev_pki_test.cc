@@ -8,24 +8,25 @@
 #include <cstdio>
 
 #include "openssl_util.h"
-#include "test_support.h"
+#include "support/files.h"
+#include "support/temp_dir.h"
 
 namespace tls {
 namespace {
 
 using internal::X509Ptr;
-using testing::ModeOf;
-using testing::ReadAll;
-using testing::TemporaryDirectory;
+using support::FileMode;
+using support::ReadFile;
+using support::TempDir;
 
 X509Ptr LoadCertificate(const std::filesystem::path& path) {
-  const std::string pem = ReadAll(path);
+  const std::string pem = ReadFile(path);
   internal::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   return X509Ptr(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
 }
 
 internal::PkeyPtr LoadKey(const std::filesystem::path& path) {
-  const std::string pem = ReadAll(path);
+  const std::string pem = ReadFile(path);
   internal::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   return internal::PkeyPtr(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
 }
@@ -51,7 +52,7 @@ std::string CommonName(X509* certificate) {
 }
 
 TEST(DevPki, WritesEveryFileWithItsMode) {
-  TemporaryDirectory temporary;
+  TempDir temporary;
   DevPkiOptions options;
   options.directory = temporary.path() / "pki";
   options.client_identities = {"validator-alice", "intruder"};
@@ -71,9 +72,9 @@ TEST(DevPki, WritesEveryFileWithItsMode) {
     const DevPkiFile& file = files->files[index];
     EXPECT_EQ(file.path, options.directory / expected[index].first);
     EXPECT_EQ(file.mode, expected[index].second);
-    EXPECT_EQ(ModeOf(file.path), expected[index].second) << file.path;
+    EXPECT_EQ(FileMode(file.path), expected[index].second) << file.path;
   }
-  EXPECT_EQ(ModeOf(options.directory), 0700u);
+  EXPECT_EQ(FileMode(options.directory), 0700u);
   EXPECT_EQ(files->files[4].identity, "validator-alice");
   EXPECT_EQ(files->files[4].role, "client-certificate");
   // No temporary file is left behind by the atomic writes.
@@ -86,7 +87,7 @@ TEST(DevPki, WritesEveryFileWithItsMode) {
 }
 
 TEST(DevPki, CertificatesChainAndCarryTheirNames) {
-  TemporaryDirectory temporary;
+  TempDir temporary;
   DevPkiOptions options;
   options.directory = temporary.path();
   options.client_identities = {"validator-alice"};
@@ -132,7 +133,7 @@ TEST(DevPki, OpenSslCommandLineVerifiesTheChain) {
   if (std::system("command -v openssl >/dev/null 2>&1") != 0) {
     GTEST_SKIP() << "openssl command not installed";
   }
-  TemporaryDirectory temporary;
+  TempDir temporary;
   DevPkiOptions options;
   options.directory = temporary.path();
   options.client_identities = {"validator-alice"};
@@ -149,19 +150,19 @@ TEST(DevPki, OpenSslCommandLineVerifiesTheChain) {
 }
 
 TEST(DevPki, RefusesToOverwriteUnlessAsked) {
-  TemporaryDirectory temporary;
+  TempDir temporary;
   DevPkiOptions options;
   options.directory = temporary.path();
   options.client_identities = {"validator-alice"};
   ASSERT_TRUE(CreateDevPki(options).ok());
-  const std::string ca_before = ReadAll(temporary.path() / "ca.crt");
-  const std::string key_before = ReadAll(temporary.path() / "server.key");
+  const std::string ca_before = ReadFile(temporary.path() / "ca.crt");
+  const std::string key_before = ReadFile(temporary.path() / "server.key");
 
   auto again = CreateDevPki(options);
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.status().code(), base::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ReadAll(temporary.path() / "ca.crt"), ca_before);
-  EXPECT_EQ(ReadAll(temporary.path() / "server.key"), key_before);
+  EXPECT_EQ(ReadFile(temporary.path() / "ca.crt"), ca_before);
+  EXPECT_EQ(ReadFile(temporary.path() / "server.key"), key_before);
 
   // One existing client file is enough to refuse, even if the CA files are gone.
   std::filesystem::remove(temporary.path() / "ca.crt");
@@ -170,12 +171,12 @@ TEST(DevPki, RefusesToOverwriteUnlessAsked) {
 
   options.overwrite = true;
   ASSERT_TRUE(CreateDevPki(options).ok());
-  EXPECT_NE(ReadAll(temporary.path() / "server.key"), key_before);
-  EXPECT_EQ(ModeOf(temporary.path() / "server.key"), 0600u);
+  EXPECT_NE(ReadFile(temporary.path() / "server.key"), key_before);
+  EXPECT_EQ(FileMode(temporary.path() / "server.key"), 0600u);
 }
 
 TEST(DevPki, RejectsBadOptionsWithoutWriting) {
-  TemporaryDirectory temporary;
+  TempDir temporary;
   const std::vector<std::vector<std::string>> bad_identities = {
       {""},      {"ca"},      {"server"},       {"../escape"},          {"a/b"},        {"a,b"},
       {"-dash"}, {".hidden"}, {"same", "same"}, {std::string(65, 'x')}, {"caf\xc3\xa9"}};

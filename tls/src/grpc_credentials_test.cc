@@ -1,16 +1,13 @@
 // End-to-end tests of the mutual-TLS gRPC credentials: a real server on 127.0.0.1:0, real clients.
 #include "tls/grpc_credentials.h"
 
-#include <arpa/inet.h>
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -18,14 +15,19 @@
 #include <future>
 #include <thread>
 
-#include "test_support.h"
+#include "support/bytes.h"
+#include "support/dev_pki.h"
+#include "support/files.h"
+#include "support/loopback.h"
+#include "support/temp_dir.h"
 #include "tls/dev_pki.h"
 
 namespace tls {
 namespace {
 
-using testing::ReadAll;
-using testing::TemporaryDirectory;
+using support::AsBytes;
+using support::ReadFile;
+using support::TempDir;
 
 constexpr char kIdentityMethod[] = "/test.Identity/Who";
 constexpr char kHealthCheckMethod[] = "/grpc.health.v1.Health/Check";
@@ -79,19 +81,13 @@ struct CallResult {
   std::string server_certificate_pem;  // as the client saw it in the handshake
 };
 
-// ClientFiles names the files a client connects with; empty certificate means none presented.
-struct ClientFiles {
-  std::filesystem::path ca;
-  std::filesystem::path certificate;
-  std::filesystem::path key;
-};
-
-std::shared_ptr<grpc::Channel> Connect(int port, const ClientFiles& files) {
+// Connect opens a channel with `files`; an empty certificate means none is presented.
+std::shared_ptr<grpc::Channel> Connect(int port, const ClientCredentialFiles& files) {
   grpc::SslCredentialsOptions options;
-  options.pem_root_certs = ReadAll(files.ca);
+  options.pem_root_certs = ReadFile(files.server_ca);
   if (!files.certificate.empty()) {
-    options.pem_cert_chain = ReadAll(files.certificate);
-    options.pem_private_key = ReadAll(files.key);
+    options.pem_cert_chain = ReadFile(files.certificate);
+    options.pem_private_key = ReadFile(files.private_key);
   }
   grpc::ChannelArguments arguments;
   // Each channel gets its own connection, so "a new connection" really is one.
@@ -125,7 +121,7 @@ CallResult Call(const std::shared_ptr<grpc::Channel>& channel, const std::string
 }
 
 std::string SerialOf(const std::string& pem) {
-  auto info = InspectCertificate(testing::Bytes(pem));
+  auto info = InspectCertificate(AsBytes(pem));
   return info.ok() ? info->serial_hex : "unreadable";
 }
 
@@ -133,17 +129,11 @@ std::string SerialOf(const std::string& pem) {
 // negotiated version, or 0 if the handshake failed.
 // `out_reason`, if given, receives the OpenSSL reason code of a failure, and `out_bytes_sent` how
 // many bytes the client wrote (a ClientHello was sent if non-zero).
-int RawHandshake(int port, const ClientFiles& files, int max_version, int* out_reason = nullptr,
-                 uint64_t* out_bytes_sent = nullptr) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    ::close(fd);
-    return -1;
-  }
+int RawHandshake(int port, const ClientCredentialFiles& files, int max_version,
+                 int* out_reason = nullptr, uint64_t* out_bytes_sent = nullptr) {
+  const base::Result<int> connected = support::ConnectToLoopback(port);
+  if (!connected.ok()) return -1;
+  const int fd = *connected;
   SSL_CTX* context = SSL_CTX_new(TLS_client_method());
   // The server's process-wide TLS 1.3-only default applies to this client context too; undo it,
   // so that a refused TLS 1.2 handshake is the server's refusal, not this client's.
@@ -151,8 +141,8 @@ int RawHandshake(int port, const ClientFiles& files, int max_version, int* out_r
   SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
   SSL_CTX_set_max_proto_version(context, max_version);
   SSL_CTX_use_certificate_chain_file(context, files.certificate.c_str());
-  SSL_CTX_use_PrivateKey_file(context, files.key.c_str(), SSL_FILETYPE_PEM);
-  SSL_CTX_load_verify_locations(context, files.ca.c_str(), nullptr);
+  SSL_CTX_use_PrivateKey_file(context, files.private_key.c_str(), SSL_FILETYPE_PEM);
+  SSL_CTX_load_verify_locations(context, files.server_ca.c_str(), nullptr);
   SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nullptr);
   static const unsigned char kAlpn[] = {2, 'h', '2'};
   SSL_CTX_set_alpn_protos(context, kAlpn, sizeof(kAlpn));
@@ -176,16 +166,10 @@ int RawHandshake(int port, const ClientFiles& files, int max_version, int* out_r
 class MutualTlsServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    DevPkiOptions options;
-    options.directory = pki_.path();
-    options.client_identities = {"validator-alice", "intruder"};
-    ASSERT_TRUE(CreateDevPki(options).ok());
-    options.directory = other_pki_.path();
-    options.client_identities = {"validator-alice"};
-    ASSERT_TRUE(CreateDevPki(options).ok());
+    ASSERT_TRUE(support::MakeDevPki(pki_.path(), {"validator-alice", "intruder"}).ok());
+    ASSERT_TRUE(support::MakeDevPki(other_pki_.path(), {"validator-alice"}).ok());
 
-    auto credentials = ReloadableServerCredentials::Create(
-        {pki_.path() / "server.crt", pki_.path() / "server.key", pki_.path() / "ca.crt"});
+    auto credentials = ReloadableServerCredentials::Create(support::DevPkiServerFiles(pki_.path()));
     ASSERT_TRUE(credentials.ok()) << credentials.status().message();
     credentials_ = std::move(credentials.value());
 
@@ -204,13 +188,12 @@ class MutualTlsServerTest : public ::testing::Test {
     }
   }
 
-  ClientFiles Client(const TemporaryDirectory& pki, const std::string& identity) const {
-    return {pki.path() / "ca.crt", pki.path() / (identity + ".crt"),
-            pki.path() / (identity + ".key")};
+  ClientCredentialFiles Client(const TempDir& pki, const std::string& identity) const {
+    return support::DevPkiClientFiles(pki.path(), identity);
   }
 
-  TemporaryDirectory pki_;
-  TemporaryDirectory other_pki_;
+  TempDir pki_;
+  TempDir other_pki_;
   std::unique_ptr<ReloadableServerCredentials> credentials_;
   IdentityService service_;
   std::unique_ptr<grpc::Server> server_;
@@ -223,7 +206,7 @@ TEST_F(MutualTlsServerTest, ClientWithCertificateIsServedAndIdentified) {
   ASSERT_TRUE(identity.status.ok()) << identity.status.error_message();
   EXPECT_EQ(identity.response, "validator-alice");
   EXPECT_EQ(SerialOf(identity.server_certificate_pem),
-            SerialOf(ReadAll(pki_.path() / "server.crt")));
+            SerialOf(ReadFile(pki_.path() / "server.crt")));
 
   // HealthCheckResponse{status: SERVING} is field 1 (varint) = 1, per grpc/health/v1/health.proto.
   const CallResult health = Call(channel, kHealthCheckMethod);
@@ -236,7 +219,7 @@ TEST_F(MutualTlsServerTest, ClientWithCertificateIsServedAndIdentified) {
 }
 
 TEST_F(MutualTlsServerTest, ClientWithoutCertificateFailsTheHandshake) {
-  ClientFiles files = Client(pki_, "validator-alice");
+  ClientCredentialFiles files = Client(pki_, "validator-alice");
   files.certificate.clear();
   const CallResult result = Call(Connect(port_, files), kHealthCheckMethod);
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::UNAVAILABLE);
@@ -245,15 +228,15 @@ TEST_F(MutualTlsServerTest, ClientWithoutCertificateFailsTheHandshake) {
 
 TEST_F(MutualTlsServerTest, ClientCertificateFromAnotherCaFailsTheHandshake) {
   // The client trusts our server but presents a certificate our CA never signed.
-  ClientFiles files = Client(other_pki_, "validator-alice");
-  files.ca = pki_.path() / "ca.crt";
+  ClientCredentialFiles files = Client(other_pki_, "validator-alice");
+  files.server_ca = pki_.path() / "ca.crt";
   const CallResult result = Call(Connect(port_, files), kIdentityMethod);
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(service_.calls.load(), 0);
 }
 
 TEST_F(MutualTlsServerTest, OnlyTls13IsAccepted) {
-  const ClientFiles files = Client(pki_, "validator-alice");
+  const ClientCredentialFiles files = Client(pki_, "validator-alice");
   EXPECT_EQ(RawHandshake(port_, files, TLS1_3_VERSION), TLS1_3_VERSION);
   int reason = 0;
   uint64_t bytes_sent = 0;
@@ -273,20 +256,21 @@ TEST_F(MutualTlsServerTest, ReloadServesNewCertificatesWithoutDroppingTheListene
 
   // Switch the server to the other PKI, file by file, as an operator would, then reload.
   for (const char* name : {"ca.crt", "server.crt", "server.key"}) {
-    testing::WriteAll(pki_.path() / name, ReadAll(other_pki_.path() / name),
-                      std::string(name).ends_with(".key") ? 0600 : 0644);
+    ASSERT_TRUE(support::WriteFile(pki_.path() / name, ReadFile(other_pki_.path() / name),
+                                   std::string(name).ends_with(".key") ? 0600 : 0644)
+                    .ok());
   }
   ASSERT_TRUE(credentials_->Reload().ok());
   EXPECT_EQ(credentials_->Generation(), 2u);
   EXPECT_EQ(credentials_->ServerCertificate().serial_hex,
-            SerialOf(ReadAll(other_pki_.path() / "server.crt")));
+            SerialOf(ReadFile(other_pki_.path() / "server.crt")));
 
   const CallResult renewed =
       Call(Connect(port_, Client(other_pki_, "validator-alice")), kIdentityMethod);
   ASSERT_TRUE(renewed.status.ok()) << renewed.status.error_message();
   EXPECT_EQ(renewed.response, "validator-alice");
   EXPECT_EQ(SerialOf(renewed.server_certificate_pem),
-            SerialOf(ReadAll(other_pki_.path() / "server.crt")));
+            SerialOf(ReadFile(other_pki_.path() / "server.crt")));
 
   // The old CA is no longer trusted for new connections...
   EXPECT_FALSE(Call(Connect(port_, Client(pki_, "intruder")), kIdentityMethod).status.ok());
@@ -297,7 +281,9 @@ TEST_F(MutualTlsServerTest, ReloadServesNewCertificatesWithoutDroppingTheListene
 TEST_F(MutualTlsServerTest, FailedReloadKeepsTheCurrentCredentials) {
   const std::string original_serial = credentials_->ServerCertificate().serial_hex;
   // A new certificate whose key was not replaced: the pair does not match.
-  testing::WriteAll(pki_.path() / "server.crt", ReadAll(other_pki_.path() / "server.crt"));
+  ASSERT_TRUE(support::WriteFile(pki_.path() / "server.crt",
+                                 ReadFile(other_pki_.path() / "server.crt"), 0644)
+                  .ok());
   const base::Status status = credentials_->Reload();
   EXPECT_EQ(status.code(), base::StatusCode::kInvalidArgument);
   EXPECT_EQ(credentials_->Generation(), 1u);
@@ -368,11 +354,8 @@ TEST_F(MutualTlsServerTest, ExpiryDaysFollowTheCurrentCertificates) {
 }
 
 TEST(ReloadableServerCredentials, CreateRefusesInvalidFiles) {
-  TemporaryDirectory pki;
-  DevPkiOptions options;
-  options.directory = pki.path();
-  options.client_identities = {"validator-alice"};
-  ASSERT_TRUE(CreateDevPki(options).ok());
+  TempDir pki;
+  ASSERT_TRUE(support::MakeDevPki(pki.path(), {"validator-alice"}).ok());
   auto mismatched = ReloadableServerCredentials::Create(
       {pki.path() / "server.crt", pki.path() / "validator-alice.key", pki.path() / "ca.crt"});
   EXPECT_FALSE(mismatched.ok());

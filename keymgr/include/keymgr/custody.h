@@ -1,4 +1,4 @@
-// Key custody: where validator keys live, the only way the signer reaches them, and a test double.
+// Key custody: where validator keys live and the only way the signer reaches them.
 //
 // Every key is named by its KeyId, (4-byte key type, public key). A custody backend is the single
 // source of truth for which keys exist: callers list keys through it and never keep their own key
@@ -8,9 +8,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <map>
-#include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -40,7 +37,7 @@ enum class KeyProtection {
                        // PKCS#11)
   kHsmWrapped,      // only an HSM-wrapped form is stored; plaintext exists in signer memory while
                     // loaded
-  kSoftwareMemory,  // plain process memory (the in-memory test double)
+  kSoftwareMemory,  // plain process memory (the test double in tests/support)
 };
 
 // KeyInfo is what a custody backend reports about one key; it never contains secret material.
@@ -100,71 +97,6 @@ class KeyCustody {
   // VrfPreOutput returns the sr25519 VRF pre-output of `input` without a proof.
   virtual base::Result<Sr25519VrfPreOutput> VrfPreOutput(const KeyId& id,
                                                          const VrfTranscriptData& input) = 0;
-};
-
-// CustodyOp names each KeyCustody method, for fault injection in InMemoryCustody.
-enum class CustodyOp {
-  kList,
-  kGenerate,
-  kImport,
-  kDelete,
-  kHolds,
-  kSign,
-  kEcdsaSignPrehashed,
-  kVrfSign,
-  kVrfPreOutput
-};
-
-// InMemoryCustody is the test double: keys in SecretBytes in this process, with fault injection so
-// pipeline tests can prove they fail closed. Not for production (KeyProtection::kSoftwareMemory).
-// Thread-safe.
-class InMemoryCustody final : public KeyCustody {
- public:
-  // clock returns seconds since the epoch for created_at; tests inject a fixed one. Defaults to the
-  // system clock.
-  explicit InMemoryCustody(int64_t (*clock)() = nullptr);
-  ~InMemoryCustody() override;
-
-  base::Result<std::vector<KeyInfo>> List() override;
-  base::Result<KeyInfo> Generate(const base::KeyTypeId& key_type, base::Scheme scheme) override;
-  base::Result<KeyInfo> Import(const base::KeyTypeId& key_type, const Keypair& pair) override;
-  base::Status Delete(const KeyId& id) override;
-  base::Result<bool> Holds(const KeyId& id) override;
-  base::Result<std::vector<uint8_t>> Sign(const KeyId& id, base::Scheme scheme,
-                                          std::span<const uint8_t> message) override;
-  base::Result<EcdsaSignature> EcdsaSignPrehashed(const KeyId& id,
-                                                  std::span<const uint8_t> digest) override;
-  base::Result<Sr25519VrfSignature> VrfSign(const KeyId& id, const VrfTranscriptData& input,
-                                            const std::optional<VrfTranscriptData>& extra) override;
-  base::Result<Sr25519VrfPreOutput> VrfPreOutput(const KeyId& id,
-                                                 const VrfTranscriptData& input) override;
-
-  // FailNext makes the next `count` calls of `op` return `status` without touching any key.
-  void FailNext(CustodyOp op, base::Status status, int count = 1);
-  // SetUnavailable makes every call fail with kUnavailable until cleared, as an unplugged HSM
-  // would.
-  void SetUnavailable(bool unavailable);
-  // CallCount returns how many calls of `op` reached the store (including injected failures).
-  size_t CallCount(CustodyOp op) const;
-
- private:
-  struct Entry;
-  struct Fault {
-    base::Status status;
-    int remaining = 0;
-  };
-
-  // TakeFault counts the call and returns the injected failure for `op`, or Ok. Caller holds
-  // mutex_.
-  base::Status TakeFault(CustodyOp op);
-  base::Result<KeyInfo> Store(const base::KeyTypeId& key_type, Keypair pair, bool generated);
-
-  mutable std::mutex mutex_;
-  int64_t (*clock_)();
-  std::map<KeyId, std::unique_ptr<Entry>> keys_;
-  std::map<CustodyOp, Fault> faults_;
-  std::map<CustodyOp, size_t> calls_;
-  bool unavailable_ = false;
 };
 
 }  // namespace keymgr

@@ -28,21 +28,14 @@
 #include <thread>
 #include <vector>
 
+#include "support/files.h"
+#include "support/temp_dir.h"
+
 namespace signer {
 namespace {
 
 class AuditLogTest : public testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("audit_test_" + std::to_string(::getpid()) + "_" +
-            testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    path_ = (dir_ / "audit.jsonl").string();
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   void Write(int count) {
     auto log = AuditLog::Open(path_);
     ASSERT_TRUE(log.ok()) << log.status().message();
@@ -70,8 +63,8 @@ class AuditLogTest : public testing::Test {
     for (const std::string& line : lines) file << line << "\n";
   }
 
-  std::filesystem::path dir_;
-  std::string path_;
+  support::TempDir dir_;
+  const std::string path_ = dir_.Path("audit.jsonl");
 };
 
 TEST_F(AuditLogTest, ChainVerifiesAcrossReopen) {
@@ -350,13 +343,6 @@ TEST_F(AuditLogTest, ARealWriteFailureBreaksTheLog) {
   EXPECT_TRUE(VerifyAuditFile(path_)->ok);
 }
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
 void WriteAllTo(const std::string& path, const std::string& bytes) {
   std::ofstream file(path, std::ios::binary | std::ios::trunc);
   file << bytes;
@@ -478,7 +464,7 @@ TEST_F(AuditLogTest, OpenAndVerifyDoNotHoldTheWholeFile) {
 
 TEST_F(AuditLogTest, ATornLastLineIsCutSavedAndRecorded) {
   Write(3);
-  const std::string whole = ReadAll(path_);
+  const std::string whole = support::ReadFile(path_);
   const auto lines = Lines();
   ASSERT_EQ(lines.size(), 3u);
   const size_t cut_offset = lines[0].size() + lines[1].size() + 2;
@@ -524,12 +510,12 @@ TEST_F(AuditLogTest, ATornLastLineIsCutSavedAndRecorded) {
     const std::string copy_name =
         "audit.jsonl.torn-" + std::to_string(cut_offset) + "-" + hash.substr(0, 16);
     EXPECT_NE(reason.find("saved as " + copy_name), std::string::npos) << reason;
-    EXPECT_EQ(ReadAll((dir_ / copy_name).string()), tail);
+    EXPECT_EQ(support::ReadFile(dir_.path() / copy_name), tail);
     // The first observer also gets the repair line, so a stream of the lines has no gap.
     ASSERT_EQ(observed.size(), 2u);
     EXPECT_EQ(observed[0], now[2]);
     EXPECT_EQ(observed[1], now[3]);
-    std::filesystem::remove(dir_ / copy_name);
+    std::filesystem::remove(dir_.path() / copy_name);
   }
 }
 
@@ -550,9 +536,9 @@ TEST_F(AuditLogTest, OnlyATornTailIsRepairedNeverAnEditOrABreakBeforeIt) {
     WriteAllTo(path_, text);
     auto log = AuditLog::Open(path_);
     EXPECT_EQ(log.status().code(), base::StatusCode::kInvalidArgument);
-    EXPECT_EQ(ReadAll(path_), text);
+    EXPECT_EQ(support::ReadFile(path_), text);
   }
-  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
     EXPECT_EQ(entry.path().filename().string().find(".torn-"), std::string::npos);
   }
 }
@@ -615,7 +601,8 @@ class StallingFile final : public AuditFile {
   } else {
     const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
     if (fd < 0) ::_exit(3);
-    log = AuditLog::Create(std::make_unique<StallingFile>(fd, stall_at, ready_fd), ReadAll(path));
+    log = AuditLog::Create(std::make_unique<StallingFile>(fd, stall_at, ready_fd),
+                           support::ReadFile(path));
   }
   if (!log.ok()) ::_exit(3);
   std::vector<std::thread> threads;
@@ -718,7 +705,7 @@ class ScopedTmpfs {
 };
 
 TEST_F(AuditLogTest, ARealFullDiskFailsAppendsAndTheLogReopensOnceThereIsRoom) {
-  const std::filesystem::path disk = dir_ / "disk";
+  const std::filesystem::path disk = dir_.path() / "disk";
   ScopedTmpfs tmpfs(disk, "64k");
   if (!tmpfs.mounted()) {
     GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(tmpfs.error());
@@ -746,7 +733,7 @@ TEST_F(AuditLogTest, ARealFullDiskFailsAppendsAndTheLogReopensOnceThereIsRoom) {
     EXPECT_GT(appended, 0);
     EXPECT_EQ((*log)->Append(VoteRecord(0, 0)).code(), base::StatusCode::kUnavailable);
   }
-  const std::string full = ReadAll(path);
+  const std::string full = support::ReadFile(path);
   const bool torn = !full.empty() && full.back() != '\n';
   {
     // Still full: a repair has no room. Opening fails cleanly and leaves the log as it was.
@@ -754,7 +741,7 @@ TEST_F(AuditLogTest, ARealFullDiskFailsAppendsAndTheLogReopensOnceThereIsRoom) {
     if (torn) {
       EXPECT_EQ(log.status().code(), base::StatusCode::kUnavailable);
     }
-    EXPECT_EQ(ReadAll(path), full);
+    EXPECT_EQ(support::ReadFile(path), full);
   }
   std::filesystem::remove(filler);
   {

@@ -2,18 +2,13 @@
 // /metrics listener, and the monitoring rules in infra/monitoring.
 #include "signerd/metrics.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <optional>
 #include <sstream>
@@ -28,7 +23,11 @@
 
 #include "keymgr/keypair.h"
 #include "signerd/metrics_http.h"
-#include "tls/dev_pki.h"
+#include "support/dev_pki.h"
+#include "support/in_memory_custody.h"
+#include "support/loopback.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
 
 namespace signer {
 namespace {
@@ -51,39 +50,17 @@ std::optional<double> SampleValue(const std::string& text, const std::string& se
   return std::nullopt;
 }
 
-// TempDir is a fresh directory removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "signer_metrics.XXXXXX").string();
-    if (::mkdtemp(pattern.data()) != nullptr) {
-      path_ = pattern;
-    }
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
 // RunPromtool runs promtool with `arguments`, feeding `input` on stdin when given; returns its
 // exit status and collects its output.
-int RunPromtool(const std::string& arguments, const std::optional<std::string>& input,
+int RunPromtool(std::vector<std::string> arguments, const std::optional<std::string>& input,
                 std::string& output) {
-  TempDir dir;
-  const fs::path in = dir.path() / "in.txt";
-  const fs::path out = dir.path() / "out.txt";
-  std::ofstream(in) << input.value_or("");
-  const std::string command =
-      std::string(kPromtool) + " " + arguments + " <" + in.string() + " >" + out.string() + " 2>&1";
-  const int status = std::system(command.c_str());
-  std::ifstream result(out);
-  output.assign(std::istreambuf_iterator<char>(result), {});
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  arguments.insert(arguments.begin(), kPromtool);
+  support::ProcessOptions options;
+  options.stdin_text = input.value_or("");
+  const support::ProcessResult run =
+      support::ResultOrStartFailure(support::RunProcess(arguments, options));
+  output = run.out + run.err;
+  return run.exit_code;
 }
 
 // RepoRoot finds the source tree from this file's name, which the build may have made relative
@@ -115,35 +92,7 @@ std::optional<fs::path> RepoRoot() {
   return std::nullopt;
 }
 
-// HttpRequest sends one request over loopback and returns the whole response.
-std::string HttpRequest(int port, const std::string& method, const std::string& path) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    ::close(fd);
-    return "";
-  }
-  const std::string request =
-      method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) < 0) {
-    ::close(fd);
-    return "";
-  }
-  std::string response;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t got = ::recv(fd, buffer, sizeof(buffer), 0);
-    if (got <= 0) {
-      break;
-    }
-    response.append(buffer, static_cast<size_t>(got));
-  }
-  ::close(fd);
-  return response;
-}
+using support::HttpRequest;
 
 std::string BodyOf(const std::string& response) {
   const size_t end = response.find("\r\n\r\n");
@@ -173,14 +122,9 @@ std::string HttpsExchange(int port, const std::string& request, const TlsClientO
   SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nullptr);
   std::string response;
   if (SSL_CTX_load_verify_locations(context, options.ca_file.c_str(), nullptr) == 1) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<uint16_t>(port));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const base::Result<int> fd = support::ConnectToLoopback(port);
     SSL* ssl = SSL_new(context);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-        ssl != nullptr && SSL_set_fd(ssl, fd) == 1 &&
+    if (fd.ok() && ssl != nullptr && SSL_set_fd(ssl, *fd) == 1 &&
         SSL_set1_host(ssl, options.server_name.c_str()) == 1 &&
         SSL_set_tlsext_host_name(ssl, options.server_name.c_str()) == 1 && SSL_connect(ssl) == 1) {
       if (SSL_write(ssl, request.data(), static_cast<int>(request.size())) > 0) {
@@ -193,7 +137,7 @@ std::string HttpsExchange(int port, const std::string& request, const TlsClientO
       }
     }
     SSL_free(ssl);
-    ::close(fd);
+    if (fd.ok()) ::close(*fd);
   }
   SSL_CTX_free(context);
   ERR_clear_error();
@@ -424,19 +368,19 @@ TEST(SignerMetricsTest, PromtoolAcceptsTheExposition) {
   }
   std::string output;
   // The check can fail: a counter without _total and a torn label set are rejected.
-  EXPECT_NE(
-      RunPromtool("check metrics", "# HELP x_count h\n# TYPE x_count counter\nx_count 1\n", output),
-      0);
-  EXPECT_NE(RunPromtool("check metrics",
+  EXPECT_NE(RunPromtool({"check", "metrics"},
+                        "# HELP x_count h\n# TYPE x_count counter\nx_count 1\n", output),
+            0);
+  EXPECT_NE(RunPromtool({"check", "metrics"},
                         "# HELP y_total h\n# TYPE y_total counter\ny_total{a=\"1\" 1\n", output),
             0);
   auto metrics = PopulatedSignerMetrics();
   const std::string text = metrics->Render();
-  EXPECT_EQ(RunPromtool("check metrics", text, output), 0) << output << "\n" << text;
+  EXPECT_EQ(RunPromtool({"check", "metrics"}, text, output), 0) << output << "\n" << text;
   // A fresh set (no label set used yet) must pass too: that is what a scraper sees first.
   auto fresh = SignerMetrics::Create();
   ASSERT_TRUE(fresh.ok());
-  EXPECT_EQ(RunPromtool("check metrics", (*fresh)->Render(), output), 0) << output;
+  EXPECT_EQ(RunPromtool({"check", "metrics"}, (*fresh)->Render(), output), 0) << output;
 }
 
 TEST(MeteredCustodyTest, CountsHsmErrorsButNotNotFoundAndRefreshesKeys) {
@@ -564,19 +508,10 @@ TEST(MetricsHttpServerTest, AcceptsHostNamesAndBracketedIpv6) {
   EXPECT_EQ(unknown.status().code(), base::StatusCode::kNotFound);
 }
 
-// DevPki makes the development PKI (CA, a server certificate for localhost) in `directory`.
-std::optional<tls::DevPkiFiles> DevPki(const fs::path& directory) {
-  tls::DevPkiOptions options;
-  options.directory = directory;
-  auto files = tls::CreateDevPki(options);
-  if (!files.ok()) return std::nullopt;
-  return *files;
-}
-
 TEST(MetricsHttpServerTest, ServesTls13WithTheDevPki) {
-  TempDir dir;
-  const std::optional<tls::DevPkiFiles> pki = DevPki(dir.path() / "pki");
-  ASSERT_TRUE(pki.has_value());
+  support::TempDir dir;
+  const auto pki = support::MakeDevPki(dir.path() / "pki");
+  ASSERT_TRUE(pki.ok()) << pki.status().message();
   auto server = MetricsHttpServer::Start(
       {"127.0.0.1:0", pki->server_certificate.string(), pki->server_key.string()},
       [] { return std::string("# HELP a_total h\n# TYPE a_total counter\na_total 1\n"); });
@@ -611,11 +546,11 @@ TEST(MetricsHttpServerTest, ServesTls13WithTheDevPki) {
 }
 
 TEST(MetricsHttpServerTest, RefusesBadTlsSettings) {
-  TempDir dir;
-  const std::optional<tls::DevPkiFiles> pki = DevPki(dir.path() / "pki");
-  ASSERT_TRUE(pki.has_value());
-  const std::optional<tls::DevPkiFiles> other = DevPki(dir.path() / "other");
-  ASSERT_TRUE(other.has_value());
+  support::TempDir dir;
+  const auto pki = support::MakeDevPki(dir.path() / "pki");
+  ASSERT_TRUE(pki.ok()) << pki.status().message();
+  const auto other = support::MakeDevPki(dir.path() / "other");
+  ASSERT_TRUE(other.ok()) << other.status().message();
   const auto render = [] { return std::string(); };
   const std::string cert = pki->server_certificate.string();
   const std::string key = pki->server_key.string();
@@ -710,16 +645,17 @@ TEST(MonitoringRulesTest, AlertsAndScrapeConfigPassPromtool) {
   const fs::path monitoring = *root / "infra" / "monitoring";
   std::string output;
   EXPECT_EQ(
-      RunPromtool("check rules " + (monitoring / "alerts.yml").string(), std::nullopt, output), 0)
-      << output;
-  EXPECT_EQ(
-      RunPromtool("check config " + (monitoring / "prometheus.yml").string(), std::nullopt, output),
+      RunPromtool({"check", "rules", (monitoring / "alerts.yml").string()}, std::nullopt, output),
       0)
+      << output;
+  EXPECT_EQ(RunPromtool({"check", "config", (monitoring / "prometheus.yml").string()}, std::nullopt,
+                        output),
+            0)
       << output;
   // Unit tests of the alerts themselves (series in, expected alerts out).
-  EXPECT_EQ(
-      RunPromtool("test rules " + (monitoring / "alerts_test.yml").string(), std::nullopt, output),
-      0)
+  EXPECT_EQ(RunPromtool({"test", "rules", (monitoring / "alerts_test.yml").string()}, std::nullopt,
+                        output),
+            0)
       << output;
 }
 

@@ -14,8 +14,9 @@
 #include "base/hash.h"
 #include "base/hex.h"
 #include "keymgr/keypair.h"
-#include "slashing/history_log.h"
-#include "slashing/history_store.h"
+#include "support/in_memory_custody.h"
+#include "support/memory_protection.h"
+#include "support/well_known_keys.h"
 #include "test_payloads.h"
 
 namespace signer {
@@ -57,11 +58,8 @@ std::vector<uint8_t> GrandpaVote(uint8_t stage, uint8_t hash_byte, uint32_t numb
 
 std::vector<uint8_t> Hex(std::string_view text) { return *base::HexDecode(text); }
 
-// From the spec's known answers: //Alice's ed25519 and sr25519 public keys.
-constexpr std::string_view kAliceEd25519 =
-    "88dc3417d5058ec4b4503e0c12ea1a0a89be200fe98922423d4334014fa6b0ee";
-constexpr std::string_view kAliceSr25519 =
-    "d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d";
+constexpr std::string_view kAliceEd25519 = support::kAliceEd25519.hex();
+constexpr std::string_view kAliceSr25519 = support::kAliceSr25519.hex();
 // A key granted to alice in the policy but never put into custody.
 constexpr std::string_view kGrantedButAbsent =
     "1111111111111111111111111111111111111111111111111111111111111111";
@@ -97,8 +95,8 @@ identities:
 )");
     ASSERT_TRUE(policy.ok()) << policy.status().message();
     policy_ = std::make_unique<Policy>(std::move(*policy));
-    pipeline_ =
-        std::make_unique<Pipeline>(PipelineDeps{custody_, protector_, *policy_, audit_, clock_});
+    pipeline_ = std::make_unique<Pipeline>(
+        PipelineDeps{custody_, protection_.protector, *policy_, audit_, protection_.clock});
   }
 
   Reply<std::vector<uint8_t>> SignVote(const std::vector<uint8_t>& vote,
@@ -116,10 +114,7 @@ identities:
   size_t SignCalls() const { return custody_.CallCount(keymgr::CustodyOp::kSign); }
 
   keymgr::InMemoryCustody custody_;
-  slashing::MemoryHistoryStore store_;
-  slashing::LocalHistoryLog log_{store_};
-  slashing::FakeClock clock_{1'700'000'000'000};
-  slashing::Protector protector_{log_, clock_, {}};
+  support::MemoryProtection protection_;
   RecordingAudit audit_;
   std::unique_ptr<Policy> policy_;
   std::unique_ptr<Pipeline> pipeline_;
@@ -168,7 +163,7 @@ TEST_F(PipelineTest, HsmDownIsUnavailable) {
 }
 
 TEST_F(PipelineTest, HistoryWriteFailureIsUnavailableAndNothingIsSigned) {
-  store_.SetFailWrites(true);
+  protection_.store.SetFailWrites(true);
   auto reply = SignVote(GrandpaVote(0, 0xaa, 100, 7, 3));
   EXPECT_EQ(reply.code, ReplyCode::kUnavailable);
   EXPECT_EQ(SignCalls(), 0u);
@@ -179,7 +174,7 @@ TEST_F(PipelineTest, DecisionIsDurableEvenWhenSigningThenFails) {
   // The HSM fails after the decision: the vote must still count, so a conflicting one is refused.
   custody_.FailNext(keymgr::CustodyOp::kSign, base::Status::Unavailable("hsm gone"));
   EXPECT_EQ(SignVote(GrandpaVote(0, 0xaa, 100, 7, 3)).code, ReplyCode::kUnavailable);
-  EXPECT_EQ(store_.synced_writes(), 1u);
+  EXPECT_EQ(protection_.store.synced_writes(), 1u);
   EXPECT_EQ(SignVote(GrandpaVote(0, 0xbb, 100, 7, 3)).code, ReplyCode::kRefused);
 }
 
@@ -268,7 +263,7 @@ TEST_F(PipelineTest, PolicyDenialIsPermissionDeniedAndAudited) {
     EXPECT_EQ(audit_.records.back().identity, identity);
   }
   EXPECT_EQ(SignCalls(), 0u);
-  EXPECT_EQ(store_.synced_writes(), 0u);
+  EXPECT_EQ(protection_.store.synced_writes(), 0u);
   // alice may list but not sign babe keys.
   const std::vector<uint8_t> key = Hex(kAliceSr25519);
   SignInput input;
@@ -411,8 +406,8 @@ class SharedKeyPipelineTest : public testing::Test {
                                 "      operations: [insert, generate]\n");
     ASSERT_TRUE(policy.ok()) << policy.status().message();
     policy_ = std::make_unique<Policy>(std::move(*policy));
-    pipeline_ =
-        std::make_unique<Pipeline>(PipelineDeps{custody_, protector_, *policy_, audit_, clock_});
+    pipeline_ = std::make_unique<Pipeline>(
+        PipelineDeps{custody_, protection_.protector, *policy_, audit_, protection_.clock});
   }
 
   void Hold(std::string_view key_type, Scheme scheme, std::string_view suri) {
@@ -442,10 +437,7 @@ class SharedKeyPipelineTest : public testing::Test {
 
   const CallContext context_{"validator-alice", "SignWith"};
   keymgr::InMemoryCustody custody_;
-  slashing::MemoryHistoryStore store_;
-  slashing::LocalHistoryLog log_{store_};
-  slashing::FakeClock clock_{1'700'000'000'000};
-  slashing::Protector protector_{log_, clock_, {}};
+  support::MemoryProtection protection_;
   RecordingAudit audit_;
   std::unique_ptr<Policy> policy_;
   std::unique_ptr<Pipeline> pipeline_;

@@ -7,14 +7,14 @@
 #include <vector>
 
 #include "base/hex.h"
+#include "support/well_known_keys.h"
 
 namespace signer {
 namespace {
 
-constexpr std::string_view kKeyA =
-    "88dc3417d5058ec4b4503e0c12ea1a0a89be200fe98922423d4334014fa6b0ee";
-constexpr std::string_view kKeyB =
-    "d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d";
+// Two 32-byte keys to grant: //Alice's ed25519 and sr25519 public keys.
+constexpr std::string_view kKeyA = support::kAliceEd25519.hex();
+constexpr std::string_view kKeyB = support::kAliceSr25519.hex();
 
 const std::string kPolicy = std::string(R"(
 identities:

@@ -12,8 +12,8 @@
 #include <mutex>
 #include <thread>
 
-#include "slashing/history_log.h"
-#include "slashing/history_store.h"
+#include "support/in_memory_custody.h"
+#include "support/memory_protection.h"
 
 namespace signer {
 namespace {
@@ -33,14 +33,11 @@ class CountingAudit final : public AuditSink {
 
 TEST(KeystoreServiceTest, ShedsOverloadAndSkipsExpiredRequests) {
   keymgr::InMemoryCustody custody;
-  slashing::MemoryHistoryStore store;
-  slashing::LocalHistoryLog log(store);
-  slashing::FakeClock clock(1'700'000'000'000);
-  slashing::Protector protector(log, clock, {});
+  support::MemoryProtection protection;
   auto policy = Policy::Parse("identities: {}");
   ASSERT_TRUE(policy.ok());
   CountingAudit audit;
-  Pipeline pipeline(PipelineDeps{custody, protector, *policy, audit, clock});
+  Pipeline pipeline(PipelineDeps{custody, protection.protector, *policy, audit, protection.clock});
   WorkerPool pool(1);
   auto metrics = SignerMetrics::Create();
   ASSERT_TRUE(metrics.ok());
@@ -171,10 +168,7 @@ class SecretFieldProbeFactory final : public grpc::experimental::ServerIntercept
 
 TEST(KeystoreServiceTest, SeedsAndSurisAreWipedFromTheRequestOnceUsed) {
   keymgr::InMemoryCustody custody;
-  slashing::MemoryHistoryStore store;
-  slashing::LocalHistoryLog log(store);
-  slashing::FakeClock clock(1'700'000'000'000);
-  slashing::Protector protector(log, clock, {});
+  support::MemoryProtection protection;
   // A caller without a certificate is denied everything: the secret must be wiped all the same.
   auto policy = Policy::Parse("identities: {}");
   ASSERT_TRUE(policy.ok());
@@ -184,7 +178,7 @@ TEST(KeystoreServiceTest, SeedsAndSurisAreWipedFromTheRequestOnceUsed) {
   SecretFieldProbeFactory* probe = probes.get();
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
   creators.push_back(std::move(probes));
-  Pipeline pipeline(PipelineDeps{custody, protector, *policy, audit, clock});
+  Pipeline pipeline(PipelineDeps{custody, protection.protector, *policy, audit, protection.clock});
   KeystoreService service(pipeline, pool, ServiceLimits{4, std::chrono::milliseconds(10'000)});
   grpc::ServerBuilder builder;
   int port = 0;

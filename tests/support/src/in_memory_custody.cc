@@ -1,5 +1,5 @@
-// Key-type helpers shared by custody backends, and InMemoryCustody, the fault-injecting double.
-#include "keymgr/custody.h"
+// InMemoryCustody: keys copied into process memory, with per-operation faults and call counts.
+#include "support/in_memory_custody.h"
 
 #include <sodium.h>
 

@@ -1,7 +1,7 @@
 // MemoryHistoryStore: the in-memory HistoryStore double with injectable faults and write latency.
-#include <thread>
+#include "support/memory_history_store.h"
 
-#include "slashing/history_store.h"
+#include <thread>
 
 namespace slashing {
 

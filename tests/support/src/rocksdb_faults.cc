@@ -1,0 +1,95 @@
+// FaultyFileSystem: RocksDB file system and writable-file wrappers that consult a FaultInjector.
+#include "support/rocksdb_faults.h"
+
+#include <rocksdb/file_system.h>
+
+#include <string>
+#include <utility>
+
+namespace slashing {
+namespace {
+
+// FaultyWritableFile fails Append and Sync while its injector is armed.
+class FaultyWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
+ public:
+  FaultyWritableFile(std::unique_ptr<rocksdb::FSWritableFile> target,
+                     std::shared_ptr<FaultInjector> faults)
+      : FSWritableFileOwnerWrapper(std::move(target)), faults_(std::move(faults)) {}
+
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           rocksdb::IODebugContext* dbg) override {
+    if (faults_->appends_failing()) return Injected();
+    return FSWritableFileOwnerWrapper::Append(data, options, dbg);
+  }
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           const rocksdb::DataVerificationInfo& info,
+                           rocksdb::IODebugContext* dbg) override {
+    if (faults_->appends_failing()) return Injected();
+    return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
+  }
+  rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+    if (faults_->syncs_failing()) return Injected();
+    return FSWritableFileOwnerWrapper::Sync(options, dbg);
+  }
+  rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
+                          rocksdb::IODebugContext* dbg) override {
+    if (faults_->syncs_failing()) return Injected();
+    return FSWritableFileOwnerWrapper::Fsync(options, dbg);
+  }
+  rocksdb::IOStatus RangeSync(uint64_t offset, uint64_t nbytes, const rocksdb::IOOptions& options,
+                              rocksdb::IODebugContext* dbg) override {
+    if (faults_->syncs_failing()) return Injected();
+    return FSWritableFileOwnerWrapper::RangeSync(offset, nbytes, options, dbg);
+  }
+
+ private:
+  rocksdb::IOStatus Injected() {
+    faults_->CountInjected();
+    return rocksdb::IOStatus::IOError("injected fault");
+  }
+  std::shared_ptr<FaultInjector> faults_;
+};
+
+// FaultyFileSystemWrapper hands out FaultyWritableFile for every file RocksDB writes.
+class FaultyFileSystemWrapper : public rocksdb::FileSystemWrapper {
+ public:
+  FaultyFileSystemWrapper(const std::shared_ptr<rocksdb::FileSystem>& target,
+                          std::shared_ptr<FaultInjector> faults)
+      : FileSystemWrapper(target), faults_(std::move(faults)) {}
+  const char* Name() const override { return "SlashingFaultyFileSystem"; }
+
+  rocksdb::IOStatus NewWritableFile(const std::string& path, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                    rocksdb::IODebugContext* dbg) override {
+    auto status = target()->NewWritableFile(path, options, result, dbg);
+    if (status.ok()) *result = std::make_unique<FaultyWritableFile>(std::move(*result), faults_);
+    return status;
+  }
+  rocksdb::IOStatus ReopenWritableFile(const std::string& path, const rocksdb::FileOptions& options,
+                                       std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                       rocksdb::IODebugContext* dbg) override {
+    auto status = target()->ReopenWritableFile(path, options, result, dbg);
+    if (status.ok()) *result = std::make_unique<FaultyWritableFile>(std::move(*result), faults_);
+    return status;
+  }
+  rocksdb::IOStatus ReuseWritableFile(const std::string& path, const std::string& old_path,
+                                      const rocksdb::FileOptions& options,
+                                      std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                      rocksdb::IODebugContext* dbg) override {
+    auto status = target()->ReuseWritableFile(path, old_path, options, result, dbg);
+    if (status.ok()) *result = std::make_unique<FaultyWritableFile>(std::move(*result), faults_);
+    return status;
+  }
+
+ private:
+  std::shared_ptr<FaultInjector> faults_;
+};
+
+}  // namespace
+
+std::shared_ptr<rocksdb::FileSystem> FaultyFileSystem(std::shared_ptr<FaultInjector> faults) {
+  return std::make_shared<FaultyFileSystemWrapper>(rocksdb::FileSystem::Default(),
+                                                   std::move(faults));
+}
+
+}  // namespace slashing
