@@ -1,6 +1,8 @@
 // ClaimBatch and the one rule: tables of claim sequences with the verdicts and writes they give.
 #include "slashing/claim_batch.h"
 
+#include "support/memory_history_store.h"
+
 #include <gtest/gtest.h>
 
 #include <ostream>
