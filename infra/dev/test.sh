@@ -89,6 +89,8 @@ cmake --build build -j "$jobs"
 
 step "tests (release build)"
 ctest --test-dir build --output-on-failure -j "$test_jobs" --timeout 600
+# ctest counts the tests of a gtest suite whose SetUpTestSuite failed as skipped, not failed.
+bash infra/dev/check-skips.sh build
 
 step "dev signer smoke run (the README's first command, non-interactive)"
 bash infra/dev/run.sh --smoke
@@ -111,6 +113,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 \
   LSAN_OPTIONS=suppressions="$repo/tests/lsan-suppressions.txt":print_suppressions=0 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j "$test_jobs" --timeout 900 -E "$asan_release_only"
+bash infra/dev/check-skips.sh build-asan
 
 step "TSan build and tests of the threaded code"
 bash infra/dev/tsan.sh build-tsan "$jobs"
