@@ -968,11 +968,22 @@ TEST_F(KafkaClusterTest, SigkilledSignersRestartAndCatchUpWhileTheStormGoesOn) {
     uint64_t successes_at_restart;
   };
   std::vector<Kill> kills;
-  std::atomic<bool> storming{true};
+  // The storm: fresh conflicting positions for about 20 seconds, and for as long as a signer the
+  // killer took down is still down, so every kill has clients to serve (a kill just before the end
+  // of a fixed-length storm would otherwise see no success, however fast the survivors are).
+  const auto storm_end = Clock::now() + std::chrono::seconds(20);
+  std::atomic<bool> kill_in_progress{false};
   std::thread killer([&] {
     std::mt19937 random(std::random_device{}());
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-    while (storming.load()) {
+    for (;;) {
+      // Raised before the clock is read: a client that saw the storm over and this flag down
+      // read the clock earlier, so this check sees the storm over too and no kill starts.
+      kill_in_progress = true;
+      if (Clock::now() >= storm_end) {
+        kill_in_progress = false;
+        break;
+      }
       const int victim = static_cast<int>(random() % kSigners);
       Kill kill{victim, Clock::now(), {}, successes_.load(), 0};
       StopSigner(victim, SIGKILL);
@@ -983,29 +994,28 @@ TEST_F(KafkaClusterTest, SigkilledSignersRestartAndCatchUpWhileTheStormGoesOn) {
       while (successes_.load() == kill.successes_at_kill && Clock::now() < wait_end) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
-      if (!StartSigner(victim)) {
+      const bool restarted = StartSigner(victim);
+      kill.restarted = Clock::now();
+      kill.successes_at_restart = successes_.load();
+      kill_in_progress = false;
+      if (!restarted) {
         ADD_FAILURE() << "signer-" << victim + 1 << " did not restart after SIGKILL";
         break;
       }
-      kill.restarted = Clock::now();
-      kill.successes_at_restart = successes_.load();
       kills.push_back(kill);
       std::this_thread::sleep_for(std::chrono::milliseconds(800));
     }
   });
-  // The storm: fresh conflicting positions until about 20 seconds have passed.
-  const auto storm_end = Clock::now() + std::chrono::seconds(20);
   std::vector<std::thread> clients;
   for (int w = 0; w < 8; ++w) {
     clients.emplace_back([&] {
-      while (Clock::now() < storm_end) {
+      while (Clock::now() < storm_end || kill_in_progress.load()) {
         Conflict(NextPosition(static_cast<Kind>(next_index_.load() % 4)));
       }
     });
   }
-  for (std::thread& client : clients) client.join();
-  storming = false;
   killer.join();
+  for (std::thread& client : clients) client.join();
   std::cerr << "kill storm: " << kills.size() << " kills; " << checker_.Summary() << "\n";
   ASSERT_GE(kills.size(), 3u);
   for (const Kill& kill : kills) {

@@ -18,15 +18,20 @@
 #include <vector>
 
 #include "base/file_io.h"
+#include "base/thread_annotations.h"
 #include "openssl_util.h"
 
 namespace tls {
 
 struct ReloadableServerCredentials::State {
-  ServerCredentialFiles files;
-  mutable std::mutex mutex;
-  ServerCredentials current;  // guarded by mutex
-  uint64_t generation = 0;    // guarded by mutex
+  // The first load is generation 1; it is in place before the state is shared.
+  State(ServerCredentialFiles files_in, ServerCredentials first)
+      : files(std::move(files_in)), current(std::move(first)) {}
+
+  const ServerCredentialFiles files;
+  mutable base::Mutex mutex;
+  ServerCredentials current GUARDED_BY(mutex);
+  uint64_t generation GUARDED_BY(mutex) = 1;
 };
 
 namespace {
@@ -36,13 +41,14 @@ namespace {
 // live in a process-wide registry and are never freed: a few dozen bytes per listening port.
 struct PortConfigFetcher {
   std::shared_ptr<ReloadableServerCredentials::State> state;
-  uint64_t delivered_generation = 0;  // guarded by state->mutex
+  uint64_t delivered_generation GUARDED_BY(state->mutex) = 0;
 };
 
 PortConfigFetcher* RegisterFetcher(std::shared_ptr<ReloadableServerCredentials::State> state) {
-  static std::mutex registry_mutex;
-  static auto* registry = new std::vector<std::unique_ptr<PortConfigFetcher>>();
-  std::lock_guard lock(registry_mutex);
+  static base::Mutex registry_mutex;
+  static auto* registry GUARDED_BY(registry_mutex) =
+      new std::vector<std::unique_ptr<PortConfigFetcher>>();
+  base::MutexLock lock(registry_mutex);
   registry->push_back(std::make_unique<PortConfigFetcher>(PortConfigFetcher{std::move(state), 0}));
   return registry->back().get();
 }
@@ -52,22 +58,22 @@ PortConfigFetcher* RegisterFetcher(std::shared_ptr<ReloadableServerCredentials::
 grpc_ssl_certificate_config_reload_status FetchConfig(void* user_data,
                                                       grpc_ssl_server_certificate_config** config) {
   auto* fetcher = static_cast<PortConfigFetcher*>(user_data);
-  ReloadableServerCredentials::State& state = *fetcher->state;
-  std::lock_guard lock(state.mutex);
-  if (fetcher->delivered_generation == state.generation) {
+  // Every access names `fetcher->state` (no local alias), so the lock analysis sees one mutex.
+  base::MutexLock lock(fetcher->state->mutex);
+  if (fetcher->delivered_generation == fetcher->state->generation) {
     return GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_UNCHANGED;
   }
   // gRPC copies both strings; the key copy then lives in gRPC's and OpenSSL's memory, which this
   // code cannot guard.
   grpc_ssl_pem_key_cert_pair pair{
-      reinterpret_cast<const char*>(state.current.private_key_pem.data()),
-      state.current.certificate_chain_pem.c_str()};
-  *config =
-      grpc_ssl_server_certificate_config_create(state.current.client_ca_pem.c_str(), &pair, 1);
+      reinterpret_cast<const char*>(fetcher->state->current.private_key_pem.data()),
+      fetcher->state->current.certificate_chain_pem.c_str()};
+  *config = grpc_ssl_server_certificate_config_create(fetcher->state->current.client_ca_pem.c_str(),
+                                                      &pair, 1);
   if (*config == nullptr) {
     return GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_FAIL;
   }
-  fetcher->delivered_generation = state.generation;
+  fetcher->delivered_generation = fetcher->state->generation;
   return GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_NEW;
 }
 
@@ -166,10 +172,7 @@ base::Result<std::unique_ptr<ReloadableServerCredentials>> ReloadableServerCrede
   if (!loaded.ok()) {
     return loaded.status();
   }
-  auto state = std::make_shared<State>();
-  state->files = std::move(files);
-  state->current = std::move(loaded.value());
-  state->generation = 1;
+  auto state = std::make_shared<State>(std::move(files), std::move(loaded.value()));
   return std::unique_ptr<ReloadableServerCredentials>(
       new ReloadableServerCredentials(std::move(state)));
 }
@@ -184,31 +187,31 @@ base::Status ReloadableServerCredentials::Reload() {
   if (!loaded.ok()) {
     return loaded.status();
   }
-  std::lock_guard lock(state_->mutex);
+  base::MutexLock lock(state_->mutex);
   state_->current = std::move(loaded.value());
   ++state_->generation;
   return base::Status::Ok();
 }
 
 CertificateInfo ReloadableServerCredentials::ServerCertificate() const {
-  std::lock_guard lock(state_->mutex);
+  base::MutexLock lock(state_->mutex);
   return state_->current.server;
 }
 
 CertificateInfo ReloadableServerCredentials::CaCertificate() const {
-  std::lock_guard lock(state_->mutex);
+  base::MutexLock lock(state_->mutex);
   return state_->current.ca;
 }
 
 ReloadableServerCredentials::ExpiryDays ReloadableServerCredentials::DaysUntilExpiry(
     std::chrono::system_clock::time_point now) const {
-  std::lock_guard lock(state_->mutex);
+  base::MutexLock lock(state_->mutex);
   return {tls::DaysUntilExpiry(state_->current.server, now),
           tls::DaysUntilExpiry(state_->current.ca, now)};
 }
 
 uint64_t ReloadableServerCredentials::Generation() const {
-  std::lock_guard lock(state_->mutex);
+  base::MutexLock lock(state_->mutex);
   return state_->generation;
 }
 

@@ -415,7 +415,7 @@ void AuditLog::SetLineObserver(LineObserver observer) {
 }
 
 AuditLog::Stats AuditLog::stats() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  base::MutexLock lock(mutex_);
   Stats stats = stats_;
   stats.queued = queue_.size();
   return stats;
@@ -426,7 +426,7 @@ Status AuditLog::Append(const AuditRecord& record) {
   self->record = BoundAuditRecord(record);
   self->fields = RenderAuditFields(self->record);
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    base::MutexLock lock(mutex_);
     queue_.push_back(self);
     if (queue_.size() == 1) {
       self->state.store(Writer::kLeader, std::memory_order_relaxed);
@@ -445,14 +445,14 @@ Status AuditLog::Append(const AuditRecord& record) {
   // until it is committed, so late arrivals queue behind it and nobody else leads meanwhile.
   std::vector<std::shared_ptr<Writer>> group;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    base::MutexLock lock(mutex_);
     const size_t size = std::min(queue_.size(), kMaxGroupLines);
     group.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(size));
   }
   CommitGroup(group);
   std::shared_ptr<Writer> next_leader;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    base::MutexLock lock(mutex_);
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(group.size()));
     if (!queue_.empty()) {
       next_leader = queue_.front();
@@ -507,7 +507,7 @@ void AuditLog::CommitGroup(const std::vector<std::shared_ptr<Writer>>& group) {
   next_seq_ = seq;
   prev_hash_ = std::move(prev);
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    base::MutexLock lock(mutex_);
     ++stats_.groups;
     stats_.lines += group.size();
   }

@@ -7,13 +7,13 @@
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "audit/audit_format.h"
 #include "base/status.h"
+#include "base/thread_annotations.h"
 
 namespace signer {
 
@@ -76,7 +76,7 @@ class AuditLog final : public AuditSink {
   // log is or becomes broken; then nothing about this record may be assumed written. The line
   // holds BoundAuditRecord(record) (audit_field.h): client-chosen fields that are not valid are
   // replaced by their length and a short escaped prefix, so a line stays a few KiB at most.
-  base::Status Append(const AuditRecord& record) override;
+  base::Status Append(const AuditRecord& record) override EXCLUDES(mutex_);
 
   // LineObserver sees every line (without its newline) once it is durable, exactly once, in chain
   // order. It runs on the thread of the group leader that wrote the line while that leader still
@@ -95,7 +95,7 @@ class AuditLog final : public AuditSink {
     uint64_t lines = 0;
     size_t queued = 0;
   };
-  Stats stats() const;
+  Stats stats() const EXCLUDES(mutex_);
 
  private:
   struct Writer;
@@ -104,7 +104,7 @@ class AuditLog final : public AuditSink {
     AuditRecord record;
   };
   AuditLog(std::unique_ptr<AuditFile> file, uint64_t next_seq, std::string prev_hash);
-  void CommitGroup(const std::vector<std::shared_ptr<Writer>>& group);
+  void CommitGroup(const std::vector<std::shared_ptr<Writer>>& group) EXCLUDES(mutex_);
 
   // Only the group leader touches these, and leaders follow one another through `queue_`.
   std::unique_ptr<AuditFile> file_;
@@ -114,9 +114,9 @@ class AuditLog final : public AuditSink {
   LineObserver observer_;
   std::vector<WrittenLine> unobserved_;  // written by Open before any observer was set
 
-  mutable std::mutex mutex_;  // guards queue_ and stats_
-  std::deque<std::shared_ptr<Writer>> queue_;
-  Stats stats_;
+  mutable base::Mutex mutex_;
+  std::deque<std::shared_ptr<Writer>> queue_ GUARDED_BY(mutex_);
+  Stats stats_ GUARDED_BY(mutex_);
 };
 
 // AuditVerifyReport says whether a whole log verifies and, if not, where it first breaks.
