@@ -203,6 +203,10 @@ class ReplicatedHistoryLog::Impl {
   std::condition_variable applied_;
   std::map<RequestId, std::shared_ptr<Pending>> pending_;
   std::vector<int64_t> next_offsets_;  // per partition, what the store holds (applier writes)
+  // The ends of the claims partitions a catch-up waits for, read once and kept across calls until
+  // reached: under sustained load the end moves on, and a waiter that re-read it on every call
+  // would never arrive (a restarted signer in a busy set would stay NOT_SERVING).
+  std::vector<int64_t> catch_up_targets_;
   Status fatal_;
   ReplicatedHistoryLogStats stats_;
 };
@@ -770,8 +774,14 @@ Result<std::vector<slashing::Verdict>> ReplicatedHistoryLog::Impl::CheckAndRecor
 
 Status ReplicatedHistoryLog::Impl::WaitUntilCaughtUp(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::vector<int64_t> targets(static_cast<size_t>(partitions_), -1);
-  for (int32_t partition = 0; partition < partitions_; ++partition) {
+  std::vector<int64_t> targets;
+  {
+    std::lock_guard lock(mutex_);
+    targets = catch_up_targets_;
+  }
+  const bool read_targets = targets.empty();
+  if (read_targets) targets.assign(static_cast<size_t>(partitions_), -1);
+  for (int32_t partition = 0; read_targets && partition < partitions_; ++partition) {
     std::string last_error;
     for (;;) {
       const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -794,6 +804,7 @@ Status ReplicatedHistoryLog::Impl::WaitUntilCaughtUp(std::chrono::milliseconds t
     }
   }
   std::unique_lock lock(mutex_);
+  catch_up_targets_ = targets;
   const bool reached = applied_.wait_until(lock, deadline, [&] {
     if (!fatal_.ok()) return true;
     for (size_t i = 0; i < targets.size(); ++i) {
@@ -803,6 +814,7 @@ Status ReplicatedHistoryLog::Impl::WaitUntilCaughtUp(std::chrono::milliseconds t
   });
   if (!fatal_.ok()) return Status::IoError(fatal_.message());
   if (!reached) return Status::IoError("history not caught up with the claims topic in time");
+  catch_up_targets_.clear();
   return Status::Ok();
 }
 

@@ -84,8 +84,10 @@ class ReplicatedHistoryLog : public slashing::HistoryLog {
       std::span<const uint8_t> public_key, std::span<const slashing::Claim> claims,
       uint64_t now_unix_ms) override;
 
-  // WaitUntilCaughtUp reads every partition's high watermark now and returns once the applier has
-  // applied up to them. kIoError after `timeout` or if the applier has stopped.
+  // WaitUntilCaughtUp reads every partition's high watermark and returns once the applier has
+  // applied up to them. kIoError after `timeout` or if the applier has stopped. A call that times
+  // out keeps the watermarks it read for the next call, so a caller that retries in short slices
+  // arrives even while the topic keeps growing; a call that succeeds forgets them.
   base::Status WaitUntilCaughtUp(std::chrono::milliseconds timeout);
 
   // SetClaimRoundTripObserver receives, for each own record applied, the time from produce to
