@@ -66,8 +66,9 @@ fi
 gcovr_args=(
   --root "$repo" --object-directory "$build_dir" -j "$jobs" --gcov-ignore-parse-errors
   --exclude '.*_test\.cc$' --exclude '.*/test_[^/]*$' --exclude '.*/crash_child\.cc$'
-  --exclude "$repo/tests/" --exclude '.*/build[^/]*/'
+  --exclude "$repo/tests/" --exclude '(.*/)?build[^/]*/.*'
 )
+rm -f "$out"/index*.html
 gcovr "${gcovr_args[@]}" --json-summary-pretty --json-summary "$out/summary.json" \
   --html-details "$out/index.html" >/dev/null
 

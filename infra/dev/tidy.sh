@@ -3,11 +3,14 @@
 # all of them. The compile commands come from a clang configuration of its own (BUILD_DIR, default
 # build-tidy) that is configured, not built: only the generated gRPC headers are made.
 #
-# Usage: bash infra/dev/tidy.sh [--base REF] [--all] [--list] [--jobs N] [--build-dir DIR] [FILE...]
+# Usage: bash infra/dev/tidy.sh [--base REF] [--whole-files] [--all] [--list] [--jobs N]
+#                               [--build-dir DIR] [FILE...]
 #   --base REF  lint the .cc files changed between the merge base of REF and HEAD, and the working
-#               tree (default REF: origin/main if it exists, else main). When that diff is empty
-#               (HEAD is the base, as in CI on main), the files of HEAD's own commit are linted.
-#               A changed header brings in the .cc file of the same name in its module.
+#               tree (default REF: origin/main if it exists, else main), and report what clang-tidy
+#               finds on the changed lines only, so code a change did not touch never fails it. When
+#               that diff is empty (HEAD is the base, as in CI on main), HEAD's own commit is the
+#               change. A changed header brings in the .cc file of the same name in its module.
+#   --whole-files  report findings anywhere in the changed files, not only on the changed lines
 #   --all       lint every .cc file the build knows (about 20 s of CPU per file: slow)
 #   --list      print the files that would be linted, and stop
 #   FILE...     lint exactly these files
@@ -19,6 +22,7 @@ cd "$repo"
 base=
 all=false
 list=false
+whole_files=false
 jobs=$(nproc)
 build_dir=build-tidy
 files=()
@@ -27,9 +31,10 @@ while (($#)); do
     --base) base=$2; shift 2 ;;
     --all) all=true; shift ;;
     --list) list=true; shift ;;
+    --whole-files) whole_files=true; shift ;;
     --jobs) jobs=$2; shift 2 ;;
     --build-dir) build_dir=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     -*) echo "tidy.sh: unknown option $1" >&2; exit 2 ;;
     *) files+=("$1"); shift ;;
   esac
@@ -58,14 +63,43 @@ if ((${#files[@]} == 0)); then
         base=HEAD
       fi
     fi
-    merge_base=$(git merge-base "$base" HEAD)
+    # diff_args name the change: the merge base against the working tree, or HEAD's own commit.
+    diff_args=("$(git merge-base "$base" HEAD)")
     mapfile -t changed < <({
-      git diff --name-only --diff-filter=d "$merge_base" -- '*.cc' '*.h'
+      git diff --name-only --diff-filter=d "${diff_args[@]}" -- '*.cc' '*.h'
       git ls-files --others --exclude-standard -- '*.cc' '*.h'
     } | sort -u)
     if ((${#changed[@]} == 0)) && git rev-parse -q --verify HEAD~1 >/dev/null; then
-      echo "tidy.sh: nothing changed since $base; linting the files of HEAD's commit" >&2
-      mapfile -t changed < <(git diff --name-only --diff-filter=d HEAD~1 HEAD -- '*.cc' '*.h')
+      echo "tidy.sh: nothing changed since $base; linting the change of HEAD's commit" >&2
+      diff_args=(HEAD~1 HEAD)
+      mapfile -t changed < <(git diff --name-only --diff-filter=d "${diff_args[@]}" -- '*.cc' '*.h')
+    fi
+    if ! $whole_files; then
+      # clang-tidy's -line-filter: findings only on the changed lines of the changed files (new
+      # files whole). Files not named in it report nothing.
+      line_filter=$({
+        git diff -U0 --no-color --diff-filter=d "${diff_args[@]}" -- '*.cc' '*.h'
+        git ls-files --others --exclude-standard -- '*.cc' '*.h' | sed 's/^/+++ b\//; s/$/\nNEW/'
+      } | python3 -c '
+import json, re, sys
+ranges = {}
+name = None
+for line in sys.stdin:
+    line = line.rstrip("\n")
+    if line.startswith("+++ b/"):
+        name = line[6:]
+        ranges.setdefault(name, [])
+    elif line == "NEW" and name:
+        ranges[name].append([1, 10**9])
+    else:
+        m = re.match(r"@@ -\S+ \+(\d+)(?:,(\d+))? @@", line)
+        if m and name:
+            start, count = int(m.group(1)), int(m.group(2) or 1)
+            if count > 0:
+                ranges[name].append([start, start + count - 1])
+print(json.dumps([{"name": n, "lines": r} for n, r in ranges.items() if r]))
+')
+      export line_filter
     fi
     for path in "${changed[@]}"; do
       case $path in
@@ -120,7 +154,9 @@ export database logs
 # Each file's findings are printed whole, one file after another, with its name.
 if ! printf '%s\n' "${targets[@]}" | xargs -P "$jobs" -I{} bash -c '
   log="$logs/$(printf %s "$1" | tr / _).log"
-  if ! clang-tidy -p "$database" --quiet "$1" >"$log" 2>&1; then
+  filter=()
+  [[ -n ${line_filter:-} ]] && filter=("-line-filter=$line_filter")
+  if ! clang-tidy -p "$database" --quiet "${filter[@]}" "$1" >"$log" 2>&1; then
     { echo "tidy.sh: findings in $1:"; grep -v "warnings generated\|^Suppressed\|NOLINT\|-header-filter\|-system-headers" "$log"; } >&2
     exit 1
   fi' _ {}; then

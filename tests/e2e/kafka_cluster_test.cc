@@ -969,8 +969,9 @@ TEST_F(KafkaClusterTest, SigkilledSignersRestartAndCatchUpWhileTheStormGoesOn) {
   };
   std::vector<Kill> kills;
   // The storm: fresh conflicting positions for about 20 seconds, and for as long as a signer the
-  // killer took down is still down, so every kill has clients to serve (a kill just before the end
-  // of a fixed-length storm would otherwise see no success, however fast the survivors are).
+  // killer took down is still down (until the survivors have served a request), so every kill has
+  // clients to serve: a kill just before the end of a fixed-length storm would otherwise see no
+  // success, however fast the survivors are.
   const auto storm_end = Clock::now() + std::chrono::seconds(20);
   std::atomic<bool> kill_in_progress{false};
   std::thread killer([&] {
@@ -994,10 +995,12 @@ TEST_F(KafkaClusterTest, SigkilledSignersRestartAndCatchUpWhileTheStormGoesOn) {
       while (successes_.load() == kill.successes_at_kill && Clock::now() < wait_end) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
+      // The downtime is over: the clients need not outlast the restart, whose catch-up would
+      // chase a storm that never ends.
+      kill_in_progress = false;
       const bool restarted = StartSigner(victim);
       kill.restarted = Clock::now();
       kill.successes_at_restart = successes_.load();
-      kill_in_progress = false;
       if (!restarted) {
         ADD_FAILURE() << "signer-" << victim + 1 << " did not restart after SIGKILL";
         break;
