@@ -1,6 +1,8 @@
 // polkadot-js export decoder: scrypt and xsalsa20-poly1305 through libsodium, PKCS#8-like body.
 #include "keymgr/keys_polkadot_js.h"
 
+#include "base/json_depth.h"
+
 #include <sodium.h>
 
 #include <algorithm>
@@ -54,30 +56,6 @@ constexpr ScryptParams kAllowedScrypt[] = {{1u << 13, 10, 8}, {1u << 14, 5, 8}, 
 
 Status Invalid(const std::string& why) {
   return Status::InvalidArgument("polkadot-js export: " + why);
-}
-
-bool TooDeep(std::string_view text) {
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxJsonDepth) return true;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
 }
 
 uint32_t ReadLe32(const uint8_t* bytes) {
@@ -173,7 +151,8 @@ Result<keymgr::Keypair> KeypairFromBody(base::Scheme scheme, std::span<const uin
 Result<keymgr::Keypair> DecodePolkadotJsExport(std::string_view json_text,
                                                std::span<const uint8_t> password) {
   if (sodium_init() < 0) return Status::Internal("libsodium cannot be initialised");
-  if (json_text.size() > kMaxExportSize || TooDeep(json_text)) return Invalid("too large");
+  if (json_text.size() > kMaxExportSize || !base::JsonNestingWithin(json_text, kMaxJsonDepth))
+    return Invalid("too large");
   const nlohmann::json json = nlohmann::json::parse(json_text, nullptr, false);
   if (json.is_discarded() || !json.is_object()) return Invalid("not a JSON object");
   auto encoding = json.find("encoding");

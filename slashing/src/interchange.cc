@@ -1,6 +1,8 @@
 // Interchange JSON: strict parsing, canonical serialisation, export and merging import.
 #include "slashing/interchange.h"
 
+#include "base/json_depth.h"
+
 #include <algorithm>
 #include <charconv>
 #include <map>
@@ -21,31 +23,6 @@ constexpr int kMaxJsonDepth = 16;
 
 base::Status Invalid(const std::string& what) {
   return base::Status::InvalidArgument("interchange: " + what);
-}
-
-// NestingWithin checks bracket depth outside strings, so hostile input cannot recurse deeply.
-bool NestingWithin(std::string_view text, int max_depth) {
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > max_depth) return false;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return true;
 }
 
 std::string ToHex(std::span<const uint8_t> bytes) {
@@ -278,7 +255,7 @@ base::Result<Interchange> ParseParsed(const Json& root) {
 
 base::Result<Interchange> ParseInterchange(std::string_view json) {
   if (json.size() > kMaxInterchangeSize) return Invalid("file too large");
-  if (!NestingWithin(json, kMaxJsonDepth)) return Invalid("nesting too deep");
+  if (!base::JsonNestingWithin(json, kMaxJsonDepth)) return Invalid("nesting too deep");
   try {
     Json root = Json::parse(json.begin(), json.end(), nullptr, /*allow_exceptions=*/false);
     if (root.is_discarded()) return Invalid("not valid JSON");

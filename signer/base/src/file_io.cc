@@ -1,6 +1,8 @@
 // Bounded file reads (keys into guarded memory) and atomic writes with exact permissions.
 #include "base/file_io.h"
 
+#include "base/file_descriptor.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,34 +13,6 @@
 
 namespace base {
 namespace {
-
-// FileDescriptor closes on scope exit so every early return releases the descriptor.
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-  void Reset(int fd) {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-    fd_ = fd;
-  }
-  int Release() {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_;
-};
 
 Status IoError(std::string_view action, const std::filesystem::path& path, int error) {
   std::string message = std::string(action) + " " + path.string() + ": " + std::strerror(error);

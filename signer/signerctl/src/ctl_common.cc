@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "base/file_descriptor.h"
 #include "base/hex.h"
 #include "ctl_command.h"
 
@@ -15,28 +16,11 @@ namespace {
 // A SURI is a phrase plus a short path; anything near this size is not one.
 constexpr size_t kMaxSuriFileSize = 4096;
 
-// FileDescriptor closes on every return path of the readers below.
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // ReadInto fills `buffer` from `path` and returns how many bytes it read. Reading one byte more
 // than the caller accepts is how an oversized file is told apart from one of exactly the limit;
 // reading with read() rather than fstat sizes lets pipes such as /dev/stdin work too.
 base::Result<size_t> ReadInto(const std::string& path, std::span<uint8_t> buffer) {
-  FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  base::FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (file.get() < 0) {
     return base::Status::InvalidArgument(std::string("cannot open file: ") + std::strerror(errno));
   }

@@ -6,6 +6,7 @@
 
 #include "base/hash.h"
 #include "base/hex.h"
+#include "base/json_depth.h"
 #include "ctl_command.h"
 #include "keymgr/keypair.h"
 #include "keymgr/sr25519.h"
@@ -83,35 +84,6 @@ base::Result<keymgr::Keypair> KeypairArgument(base::Scheme scheme, SuriOptions& 
   return keypair;
 }
 
-// JsonNestingTooDeep scans brackets outside strings; it need not validate, the parser does that.
-bool JsonNestingTooDeep(std::string_view text) {
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxJsonDepth) {
-        return true;
-      }
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
-}
-
 // TranscriptFromJson reads {"label": str, "items": [[str, hex], ...]} (plus "extra" where
 // `top_level`), refusing unknown keys so a misspelt field cannot silently change what is signed.
 base::Result<keymgr::VrfTranscriptData> TranscriptFromJson(const nlohmann::json& json,
@@ -167,7 +139,7 @@ base::Result<VrfTranscripts> TranscriptFileArgument(const std::string& path) {
   if (!text.ok()) {
     return base::Status::InvalidArgument("--transcript: " + text.status().message());
   }
-  if (JsonNestingTooDeep(*text)) {
+  if (!base::JsonNestingWithin(*text, kMaxJsonDepth)) {
     return base::Status::InvalidArgument("--transcript: JSON nested too deeply");
   }
   nlohmann::json json = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);

@@ -15,6 +15,8 @@
 #include <string_view>
 #include <utility>
 
+#include "base/file_descriptor.h"
+
 extern char** environ;
 
 namespace support {
@@ -26,31 +28,9 @@ using Clock = std::chrono::steady_clock;
 // pipes cannot hold RunProcess forever.
 constexpr std::chrono::milliseconds kDrainAfterKill{1000};
 
-// UniqueFd closes its descriptor when it goes out of scope.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    Reset(std::exchange(other.fd_, -1));
-    return *this;
-  }
-  ~UniqueFd() { Reset(); }
-  int get() const { return fd_; }
-  int Release() { return std::exchange(fd_, -1); }
-  void Reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
-
 struct Pipe {
-  UniqueFd read;
-  UniqueFd write;
+  base::FileDescriptor read;
+  base::FileDescriptor write;
 };
 
 // MakePipe makes a pipe whose ends are not inherited by children (they get dup2'ed copies).
@@ -59,7 +39,7 @@ base::Result<Pipe> MakePipe() {
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     return base::Status::Unavailable(std::string("pipe2: ") + std::strerror(errno));
   }
-  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+  return Pipe{base::FileDescriptor(fds[0]), base::FileDescriptor(fds[1])};
 }
 
 std::string_view NameOf(std::string_view entry) { return entry.substr(0, entry.find('=')); }
@@ -137,8 +117,8 @@ int Reap(pid_t pid) {
 
 // StdinFromText holds `text` in an anonymous in-memory file, read from its start: the child reads
 // it at its own pace and no writer can block or take SIGPIPE.
-base::Result<UniqueFd> StdinFromText(const std::string& text) {
-  UniqueFd fd(::memfd_create("support-stdin", MFD_CLOEXEC));
+base::Result<base::FileDescriptor> StdinFromText(const std::string& text) {
+  base::FileDescriptor fd(::memfd_create("support-stdin", MFD_CLOEXEC));
   if (fd.get() < 0)
     return base::Status::Unavailable(std::string("memfd_create: ") + std::strerror(errno));
   size_t written = 0;
@@ -171,7 +151,7 @@ base::Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
                                        const ProcessOptions& options) {
   SIGNER_ASSIGN_OR_RETURN(Pipe out, MakePipe());
   SIGNER_ASSIGN_OR_RETURN(Pipe err, MakePipe());
-  UniqueFd stdin_fd;
+  base::FileDescriptor stdin_fd;
   if (options.stdin_text.has_value()) {
     SIGNER_ASSIGN_OR_RETURN(stdin_fd, StdinFromText(*options.stdin_text));
   }
@@ -227,7 +207,7 @@ base::Result<ChildProcess> ChildProcess::Start(const std::vector<std::string>& a
   if (options.pipe_stdin) {
     SIGNER_ASSIGN_OR_RETURN(in, MakePipe());
   }
-  UniqueFd err;
+  base::FileDescriptor err;
   if (!options.stderr_file.empty()) {
     err.Reset(::open(options.stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
     if (err.get() < 0) {
