@@ -23,10 +23,12 @@ export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
 # - gRPC: Debian's libgrpc++ is not built with TSan, so its threads' synchronisation is invisible and
 #   every callback into our code would be reported; the service tests run in the other builds.
 # - memory measurements: TSan's shadow memory makes resident-size bounds meaningless.
+# Each binary runs in the build directory, as under ctest: tests that find the source tree from
+# __FILE__ get it relative to there (ccache's CCACHE_BASEDIR makes it relative).
 run() {
   local binary=$1 filter=$2
   echo "tsan.sh: $binary${filter:+ (filter $filter)}" >&2
-  "$build_dir/$binary" --gtest_brief=1 ${filter:+"--gtest_filter=$filter"}
+  (cd "$build_dir" && "./$binary" --gtest_brief=1 ${filter:+"--gtest_filter=$filter"})
 }
 run slashing/slashing_test \
   '-CrashDurabilityTest.*:HistoryAdminTest.RefusesWhileAnotherProcessHoldsTheStore'
