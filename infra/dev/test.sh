@@ -101,13 +101,14 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSIGNER_WERROR=ON -D
 cmake --build build-asan -j "$jobs"
 
 step "tests (ASan+UBSan build)"
-# Three Kafka cluster tests and the oracle cross-check run in the release build only: they spend
-# their time on process restarts, broker outages and npm, and the code they reach runs under ASan
-# in kafka_test, the other cluster tests, keymgr_test, kat_test and the fuzzers (docs/ci.md).
+# Three Kafka cluster tests, the oracle cross-check and the 50-validator signer run in the release
+# build only: they spend their time on process restarts, broker outages, npm and 150 key imports,
+# and the code they reach runs under ASan in kafka_test, the other cluster and e2e tests,
+# keymgr_test, kat_test and the fuzzers (docs/ci.md).
 asan_release_only='^(KafkaClusterTest\.SigkilledSignersRestartAndCatchUpWhileTheStormGoesOn'
 asan_release_only+='|KafkaClusterTest\.BrokersDownMeansUnavailableAndNoSignatureThenSigningResumes'
 asan_release_only+='|KafkaClusterTest\.SignerStartedDuringABrokerOutageServesOnceTheBrokersReturn'
-asan_release_only+='|oracle_cross_check)$'
+asan_release_only+='|oracle_cross_check|ManyValidatorsTest)$'
 # SoftHSM2 leaks inside its own code; the suppression names its library, which needs full stacks.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 \
   LSAN_OPTIONS=suppressions="$repo/tests/lsan-suppressions.txt":print_suppressions=0 \

@@ -972,16 +972,23 @@ TEST_F(KafkaClusterTest, SigkilledSignersRestartAndCatchUpWhileTheStormGoesOn) {
   // killer took down is still down (until the survivors have served a request), so every kill has
   // clients to serve: a kill just before the end of a fixed-length storm would otherwise see no
   // success, however fast the survivors are.
+  // It also lasts until three kills are done (a sanitizer build manages about three in 20 s),
+  // bounded at 90 s.
   const auto storm_end = Clock::now() + std::chrono::seconds(20);
+  const auto storm_limit = Clock::now() + std::chrono::seconds(90);
   std::atomic<bool> kill_in_progress{false};
+  std::atomic<size_t> kills_done{0};
+  std::atomic<bool> killer_done{false};
   std::thread killer([&] {
     std::mt19937 random(std::random_device{}());
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     for (;;) {
       // Raised before the clock is read: a client that saw the storm over and this flag down
-      // read the clock earlier, so this check sees the storm over too and no kill starts.
+      // read the clock earlier (and kills_done no lower), so this check sees the storm over too
+      // and no kill starts.
       kill_in_progress = true;
-      if (Clock::now() >= storm_end) {
+      const auto now = Clock::now();
+      if ((now >= storm_end && kills.size() >= 3) || now >= storm_limit) {
         kill_in_progress = false;
         break;
       }
@@ -1006,13 +1013,16 @@ TEST_F(KafkaClusterTest, SigkilledSignersRestartAndCatchUpWhileTheStormGoesOn) {
         break;
       }
       kills.push_back(kill);
+      kills_done = kills.size();
       std::this_thread::sleep_for(std::chrono::milliseconds(800));
     }
+    killer_done = true;
   });
   std::vector<std::thread> clients;
   for (int w = 0; w < 8; ++w) {
     clients.emplace_back([&] {
-      while (Clock::now() < storm_end || kill_in_progress.load()) {
+      while (!killer_done.load() &&
+             (Clock::now() < storm_end || kill_in_progress.load() || kills_done.load() < 3)) {
         Conflict(NextPosition(static_cast<Kind>(next_index_.load() % 4)));
       }
     });
