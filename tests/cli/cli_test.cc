@@ -3,138 +3,41 @@
 // Known answers come from sp_core tests and RFC 8032 as quoted in the project's signing spec, and
 // from the npm oracles pinned in tests/oracle (@polkadot/keyring and @polkadot/util-crypto 14.0.3,
 // @scure/sr25519 2.3.0); each oracle value below says how it was made.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "support/process.h"
+#include "support/temp_dir.h"
+#include "support/well_known_keys.h"
 
 #ifndef SIGNERCTL_PATH
 #error "SIGNERCTL_PATH must name the signerctl binary under test"
 #endif
 
-extern char** environ;
-
 namespace {
 
-constexpr char kAliceSr25519[] =
-    "0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d";
-constexpr char kAliceEd25519[] =
-    "0x88dc3417d5058ec4b4503e0c12ea1a0a89be200fe98922423d4334014fa6b0ee";
-constexpr char kAliceEcdsa[] =
-    "0x020a1091341fe5664bfa1782d5e04779689068c916b04cb365ec3153755684d9a1";
+const std::string kAliceSr25519(support::kAliceSr25519.hex_0x);
+const std::string kAliceEd25519(support::kAliceEd25519.hex_0x);
+const std::string kAliceEcdsa(support::kAliceEcdsa.hex_0x);
 // The RFC 8032 test 1 seed, which sp_core's tests reuse as sr25519 mini-secret and ecdsa secret.
 constexpr char kSeed9d61[] = "0x9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
 // A SURI whose pieces are easy to spot if they ever leak into an error message.
 constexpr char kSecretSuri[] = "//SecretJunction///hunter2password";
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-
-  nlohmann::json Json() const { return nlohmann::json::parse(out, nullptr, false); }
-};
-
-// TempDir is a fresh directory removed with everything in it when the test ends.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "cli_test.XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      std::abort();
-    }
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string Write(const std::string& name, const std::string& content) const {
-    const std::filesystem::path file = path_ / name;
-    std::ofstream(file, std::ios::binary) << content;
-    return file.string();
-  }
-  std::string Path(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using support::TempDir;
 
 // RunSignerctl runs the binary with `args`, the test's environment minus SIGNER_SURI plus
-// `extra_env`, stdin from /dev/null, and captures both output streams through files.
-RunResult RunSignerctl(const std::vector<std::string>& args,
-                       const std::vector<std::string>& extra_env = {}) {
-  TempDir capture;
-  const std::string out_path = capture.Path("stdout");
-  const std::string err_path = capture.Path("stderr");
-
-  std::vector<std::string> argv_storage = {SIGNERCTL_PATH};
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : argv_storage) {
-    argv.push_back(arg.data());
-  }
-  argv.push_back(nullptr);
-
-  std::vector<std::string> env_storage;
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    if (std::string_view(*entry).starts_with("SIGNER_SURI=")) {
-      continue;
-    }
-    env_storage.emplace_back(*entry);
-  }
-  env_storage.insert(env_storage.end(), extra_env.begin(), extra_env.end());
-  std::vector<char*> envp;
-  for (std::string& entry : env_storage) {
-    envp.push_back(entry.data());
-  }
-  envp.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  pid_t pid = 0;
-  const int spawn_error = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  RunResult result;
-  if (spawn_error != 0) {
-    ADD_FAILURE() << "cannot start " << SIGNERCTL_PATH;
-    return result;
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-  }
-  // A crash shows up as a negative code, which no expectation below accepts.
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-  result.out = ReadFile(out_path);
-  result.err = ReadFile(err_path);
-  return result;
-}
-
-std::string Describe(const RunResult& run) {
-  return "exit " + std::to_string(run.exit_code) + "\nstdout: " + run.out + "\nstderr: " + run.err;
+// `extra_env`, and stdin from /dev/null.
+support::ProcessResult RunSignerctl(std::vector<std::string> args,
+                                    const std::vector<std::string>& extra_env = {}) {
+  args.insert(args.begin(), SIGNERCTL_PATH);
+  support::ProcessOptions options;
+  options.unset_env = {"SIGNER_SURI"};
+  options.set_env = extra_env;
+  return support::ResultOrStartFailure(support::RunProcess(args, options));
 }
 
 // ----- inspect -----
@@ -156,8 +59,8 @@ TEST_P(InspectTest, PrintsPublicKeyAndAddress) {
     args.insert(args.end(), {"--network", c.network});
   }
   args.push_back(c.suri);
-  const RunResult run = RunSignerctl(args);
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  const support::ProcessResult run = RunSignerctl(args);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   EXPECT_EQ(run.err, "");
   const nlohmann::json json = run.Json();
   ASSERT_TRUE(json.is_object()) << run.out;
@@ -176,7 +79,7 @@ INSTANTIATE_TEST_SUITE_P(
     KnownKeys, InspectTest,
     ::testing::Values(
         InspectCase{"sr25519", "//Alice", "", kAliceSr25519,
-                    "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"},
+                    std::string(support::kAliceSr25519.ss58)},
         InspectCase{"sr25519", "//Alice", "0", kAliceSr25519,
                     "15oF4uVJwmo4TdGW7VfQxNLavjCXviqxT9S1MgbjMNHr6Sp5"},
         InspectCase{"sr25519", "//Alice", "2", kAliceSr25519,
@@ -184,11 +87,10 @@ INSTANTIATE_TEST_SUITE_P(
         InspectCase{"sr25519", "//Alice", "7391", kAliceSr25519,
                     "unjKJQJrRd238pkUZZvzDQrfKuM39zBSnQ5zjAGAGcdRhaJTx"},
         InspectCase{"ed25519", "//Alice", "", kAliceEd25519,
-                    "5FA9nQDVg267DEd8m1ZypXLBnvN7SFxYwV7ndqSYGiN9TTpu"},
+                    std::string(support::kAliceEd25519.ss58)},
         InspectCase{"ed25519", "//Alice", "0", kAliceEd25519,
                     "146SvjUZXoMaemdeiecyxgALeYMm8ZWh1yrGo8RtpoPfe7WL"},
-        InspectCase{"ecdsa", "//Alice", "", kAliceEcdsa,
-                    "5C7C2Z5sWbytvHpuLTvzKunnnRwQxft1jiqrLD5rhucQ5S9X"},
+        InspectCase{"ecdsa", "//Alice", "", kAliceEcdsa, std::string(support::kAliceEcdsa.ss58)},
         InspectCase{"ecdsa", "//Alice", "2", kAliceEcdsa,
                     "CcogsRk8xzpfweM7Ak3Ds9nw2DemLhCC6gbisMpBhptpgcr"},
         InspectCase{"sr25519", kSeed9d61, "",
@@ -204,19 +106,19 @@ TEST(SuriSources, FileAndEnvironmentGiveTheSameKeyAsTheCommandLine) {
   TempDir dir;
   const std::string with_newline = dir.Write("suri", "//Alice\n");
   const std::string with_crlf = dir.Write("suri-crlf", "//Alice\r\nignored second line\n");
-  const std::vector<RunResult> runs = {
+  const std::vector<support::ProcessResult> runs = {
       RunSignerctl({"inspect", "--scheme", "sr25519", "--suri-file", with_newline}),
       RunSignerctl({"inspect", "--scheme", "sr25519", "--suri-file", with_crlf}),
       RunSignerctl({"inspect", "--scheme", "sr25519"}, {"SIGNER_SURI=//Alice"}),
   };
-  for (const RunResult& run : runs) {
-    ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  for (const support::ProcessResult& run : runs) {
+    ASSERT_EQ(run.exit_code, 0) << run.Describe();
     EXPECT_EQ(run.Json().value("public_key", ""), kAliceSr25519);
   }
   // A file given on the command line wins over the environment.
-  const RunResult file_first = RunSignerctl(
+  const support::ProcessResult file_first = RunSignerctl(
       {"inspect", "--scheme", "sr25519", "--suri-file", with_newline}, {"SIGNER_SURI=//Bob"});
-  ASSERT_EQ(file_first.exit_code, 0) << Describe(file_first);
+  ASSERT_EQ(file_first.exit_code, 0) << file_first.Describe();
   EXPECT_EQ(file_first.Json().value("public_key", ""), kAliceSr25519);
 }
 
@@ -225,16 +127,17 @@ TEST(SuriSources, FileAndEnvironmentGiveTheSameKeyAsTheCommandLine) {
 std::string SignOk(const std::vector<std::string>& args) {
   std::vector<std::string> full = {"sign"};
   full.insert(full.end(), args.begin(), args.end());
-  const RunResult run = RunSignerctl(full);
-  EXPECT_EQ(run.exit_code, 0) << Describe(run);
+  const support::ProcessResult run = RunSignerctl(full);
+  EXPECT_EQ(run.exit_code, 0) << run.Describe();
   EXPECT_EQ(run.err, "");
   const nlohmann::json json = run.Json();
   EXPECT_TRUE(json.is_object() && json.size() == 1) << run.out;
   return json.is_object() ? json.value("signature", "") : "";
 }
 
-RunResult Verify(const std::string& scheme, const std::string& public_key,
-                 const std::string& message, const std::string& signature, bool prehashed = false) {
+support::ProcessResult Verify(const std::string& scheme, const std::string& public_key,
+                              const std::string& message, const std::string& signature,
+                              bool prehashed = false) {
   std::vector<std::string> args = {"verify",   "--scheme",    scheme,
                                    "--public", public_key,    "--message-hex",
                                    message,    "--signature", signature};
@@ -244,8 +147,8 @@ RunResult Verify(const std::string& scheme, const std::string& public_key,
   return RunSignerctl(args);
 }
 
-void ExpectVerdict(const RunResult& run, bool valid) {
-  EXPECT_EQ(run.exit_code, valid ? 0 : 1) << Describe(run);
+void ExpectVerdict(const support::ProcessResult& run, bool valid) {
+  EXPECT_EQ(run.exit_code, valid ? 0 : 1) << run.Describe();
   EXPECT_EQ(run.err, "");
   EXPECT_EQ(run.Json(), nlohmann::json({{"valid", valid}})) << run.out;
 }
@@ -314,8 +217,8 @@ TEST_P(RoundTripTest, SignatureVerifiesAndTamperingFails) {
   ExpectVerdict(Verify(scheme, public_key, FlipHexDigit(message, 0), signature), false);
   ExpectVerdict(Verify(scheme, public_key, message, FlipHexDigit(signature, 10)), false);
   // Another key's public key (//Bob's) must not accept Alice's signature.
-  const RunResult bob = RunSignerctl({"inspect", "--scheme", scheme, "//Bob"});
-  ASSERT_EQ(bob.exit_code, 0) << Describe(bob);
+  const support::ProcessResult bob = RunSignerctl({"inspect", "--scheme", scheme, "//Bob"});
+  ASSERT_EQ(bob.exit_code, 0) << bob.Describe();
   ExpectVerdict(Verify(scheme, bob.Json().value("public_key", ""), message, signature), false);
 }
 
@@ -347,9 +250,9 @@ TEST(Vrf, BabeSignVerifyRoundTrip) {
   const std::string transcript = dir.Write("babe.json", BabeTranscript("0x3412000000000000"));
   const std::string other_slot = dir.Write("other.json", BabeTranscript("0x3512000000000000"));
 
-  const RunResult first =
+  const support::ProcessResult first =
       RunSignerctl({"vrf-sign", "--suri", "//Alice", "--transcript", transcript});
-  ASSERT_EQ(first.exit_code, 0) << Describe(first);
+  ASSERT_EQ(first.exit_code, 0) << first.Describe();
   EXPECT_EQ(first.err, "");
   const nlohmann::json signed_once = first.Json();
   ASSERT_TRUE(signed_once.is_object()) << first.out;
@@ -361,9 +264,9 @@ TEST(Vrf, BabeSignVerifyRoundTrip) {
   EXPECT_EQ(signature, pre_output + proof.substr(2));
 
   // The pre-output is a function of key and input; the proof is randomised.
-  const RunResult second =
+  const support::ProcessResult second =
       RunSignerctl({"vrf-sign", "--transcript", transcript}, {"SIGNER_SURI=//Alice"});
-  ASSERT_EQ(second.exit_code, 0) << Describe(second);
+  ASSERT_EQ(second.exit_code, 0) << second.Describe();
   EXPECT_EQ(second.Json().value("pre_output", ""), pre_output);
   EXPECT_NE(second.Json().value("proof", ""), proof);
 
@@ -376,7 +279,7 @@ TEST(Vrf, BabeSignVerifyRoundTrip) {
   ExpectVerdict(vrf_verify(kAliceSr25519, other_slot, signature), false);
   ExpectVerdict(vrf_verify(kAliceSr25519, transcript, FlipHexDigit(signature, 70)), false);
   ExpectVerdict(vrf_verify(kAliceSr25519, transcript, FlipHexDigit(signature, 4)), false);
-  const RunResult bob = RunSignerctl({"inspect", "--scheme", "sr25519", "//Bob"});
+  const support::ProcessResult bob = RunSignerctl({"inspect", "--scheme", "sr25519", "//Bob"});
   ExpectVerdict(vrf_verify(bob.Json().value("public_key", ""), transcript, signature), false);
 }
 
@@ -389,8 +292,9 @@ TEST(Vrf, ExtraTranscriptIsBoundIntoTheProof) {
   const std::string other_extra =
       dir.Write("other.json", R"({"label":"BABE",)" + items +
                                   R"(,"extra":{"label":"VRF","items":[["extra","0xdeadbeee"]]}})");
-  const RunResult run = RunSignerctl({"vrf-sign", "--suri", "//Alice", "--transcript", with_extra});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  const support::ProcessResult run =
+      RunSignerctl({"vrf-sign", "--suri", "//Alice", "--transcript", with_extra});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   const std::string signature = run.Json().value("signature", "");
   ExpectVerdict(RunSignerctl({"vrf-verify", "--public", kAliceSr25519, "--transcript", with_extra,
                               "--signature", signature}),
@@ -419,9 +323,9 @@ TEST(Vrf, OracleSignatureVerifies) {
                               "--signature", signature}),
                 true);
   // Our own pre-output for the same key and input must equal the oracle's (it is deterministic).
-  const RunResult ours =
+  const support::ProcessResult ours =
       RunSignerctl({"vrf-sign", "--suri", kSeed9d61, "--transcript", transcript});
-  ASSERT_EQ(ours.exit_code, 0) << Describe(ours);
+  ASSERT_EQ(ours.exit_code, 0) << ours.Describe();
   EXPECT_EQ(ours.Json().value("pre_output", ""), signature.substr(0, 66));
 }
 
@@ -472,8 +376,8 @@ std::vector<std::string> ResolveFiles(std::vector<std::string> args) {
 
 TEST_P(BadInputTest, ExitsTwoWithOneStderrLine) {
   const BadInputCase& c = GetParam();
-  const RunResult run = RunSignerctl(ResolveFiles(c.args), c.env);
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  const support::ProcessResult run = RunSignerctl(ResolveFiles(c.args), c.env);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_EQ(run.out, "");
   ASSERT_FALSE(run.err.empty());
   EXPECT_EQ(run.err.back(), '\n') << run.err;
@@ -694,8 +598,8 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<BadInputCase>& param_info) { return param_info.param.name; });
 
 TEST(Help, PrintsUsageAndSucceeds) {
-  const RunResult run = RunSignerctl({"--help"});
-  EXPECT_EQ(run.exit_code, 0) << Describe(run);
+  const support::ProcessResult run = RunSignerctl({"--help"});
+  EXPECT_EQ(run.exit_code, 0) << run.Describe();
   EXPECT_NE(run.out.find("vrf-sign"), std::string::npos);
   EXPECT_NE(run.out.find("SIGNER_SURI"), std::string::npos);
 }

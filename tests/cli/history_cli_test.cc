@@ -3,17 +3,11 @@
 // Histories are made through the slashing library's public API (LocalHistoryLog, as the signer
 // records decisions) or by importing interchange text written here by hand from
 // docs/interchange.md; what the binary prints and writes is checked against those inputs.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -21,15 +15,18 @@
 #include <tuple>
 #include <vector>
 
+#include "base/hex.h"
 #include "slashing/history_admin.h"
 #include "slashing/history_log.h"
 #include "slashing/types.h"
+#include "support/files.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
+#include "support/well_known_keys.h"
 
 #ifndef SIGNERCTL_PATH
 #error "SIGNERCTL_PATH must name the signerctl binary under test"
 #endif
-
-extern char** environ;
 
 namespace {
 
@@ -38,27 +35,13 @@ constexpr char kGenesisHex[] = "0x91b171bb158e2d3848fa23a9f1c25182fb8e20313b2c1e
 constexpr char kOtherGenesisHex[] =
     "0xb0a8d493285c2df73290dfb7e61f870f17b41801197a149ca93654499ea3dafe";
 // //Alice sr25519 (32 bytes) and ecdsa (33 bytes) public keys: two key lengths in one history.
-constexpr char kKeyAHex[] = "0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d";
-constexpr char kKeyBHex[] = "0x020a1091341fe5664bfa1782d5e04779689068c916b04cb365ec3153755684d9a1";
+const std::string kKeyAHex(support::kAliceSr25519.hex_0x);
+const std::string kKeyBHex(support::kAliceEcdsa.hex_0x);
 
-std::vector<uint8_t> FromHex(std::string_view hex) {
-  hex.remove_prefix(2);
-  std::vector<uint8_t> out;
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  }
-  return out;
-}
+// FromHex decodes the test's own 0x-prefixed constants, which are valid hex.
+std::vector<uint8_t> FromHex(std::string_view hex) { return base::HexDecode(hex).value(); }
 
-std::string ToHex(const std::vector<uint8_t>& bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out = "0x";
-  for (uint8_t b : bytes) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 15]);
-  }
-  return out;
-}
+std::string ToHex(std::span<const uint8_t> bytes) { return "0x" + base::HexEncode(bytes); }
 
 base::Hash256 Genesis(std::string_view hex) {
   base::Hash256 out{};
@@ -71,100 +54,28 @@ std::vector<uint8_t> Filled(size_t size, uint8_t value) {
   return std::vector<uint8_t>(size, value);
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+using support::ReadFile;
+
+// FileNames lists the names in `dir`, sorted.
+std::vector<std::string> FileNames(const support::TempDir& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
-// TempDir is a fresh directory removed with everything in it when the test ends.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "history_cli_test.XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      std::abort();
-    }
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string Write(const std::string& name, const std::string& content) const {
-    std::ofstream(path_ / name, std::ios::binary) << content;
-    return Path(name);
-  }
-  std::string Path(const std::string& name) const { return (path_ / name).string(); }
-  std::vector<std::string> Names() const {
-    std::vector<std::string> names;
-    for (const auto& entry : std::filesystem::directory_iterator(path_)) {
-      names.push_back(entry.path().filename().string());
-    }
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
- private:
-  std::filesystem::path path_;
-};
-
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-  nlohmann::json Json() const { return nlohmann::json::parse(out, nullptr, false); }
-};
-
-std::string Describe(const RunResult& run) {
-  return "exit " + std::to_string(run.exit_code) + "\nstdout: " + run.out + "\nstderr: " + run.err;
-}
-
-// RunSignerctl runs the binary with `args`, stdin from /dev/null, capturing both streams.
-RunResult RunSignerctl(const std::vector<std::string>& args) {
-  TempDir capture;
-  const std::string out_path = capture.Path("stdout");
-  const std::string err_path = capture.Path("stderr");
-  std::vector<std::string> storage = {SIGNERCTL_PATH};
-  storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  argv.reserve(storage.size() + 1);
-  for (std::string& arg : storage) {
-    argv.push_back(arg.data());
-  }
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  pid_t pid = 0;
-  const int spawn_error = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  RunResult result;
-  if (spawn_error != 0) {
-    ADD_FAILURE() << "cannot start " << SIGNERCTL_PATH;
-    return result;
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-  }
-  // A crash shows up as a negative code, which no expectation accepts.
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-  result.out = ReadFile(out_path);
-  result.err = ReadFile(err_path);
-  return result;
+// RunSignerctl runs the binary with `args` and stdin from /dev/null, capturing both streams.
+support::ProcessResult RunSignerctl(std::vector<std::string> args) {
+  args.insert(args.begin(), SIGNERCTL_PATH);
+  return support::ResultOrStartFailure(support::RunProcess(args));
 }
 
 // ExpectUsageError checks the bad-input contract: exit 2, nothing on stdout, one stderr line.
-void ExpectUsageError(const RunResult& run) {
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
-  EXPECT_EQ(run.out, "") << Describe(run);
+void ExpectUsageError(const support::ProcessResult& run) {
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
+  EXPECT_EQ(run.out, "") << run.Describe();
   ASSERT_FALSE(run.err.empty());
   EXPECT_EQ(run.err.find('\n'), run.err.size() - 1) << run.err;
 }
@@ -217,7 +128,7 @@ class HistoryCliTest : public ::testing::Test {
     return verdicts.ok() ? verdicts->at(0) : slashing::Verdict::kRefusedUndecodable;
   }
 
-  TempDir dir_;
+  support::TempDir dir_;
 };
 
 slashing::Claim MakeClaim(slashing::Domain domain, uint64_t major, uint64_t minor,
@@ -330,23 +241,23 @@ TEST_F(HistoryCliTest, ExportImportExportRoundTripIsByteIdentical) {
   const std::string source_config = WriteConfig("source.json", "source");
   const std::string target_config = WriteConfig("target.json", "target");
 
-  const RunResult exported =
+  const support::ProcessResult exported =
       RunSignerctl({"history", "export", "--config", source_config, "--out", dir_.Path("a.json")});
-  ASSERT_EQ(exported.exit_code, 0) << Describe(exported);
+  ASSERT_EQ(exported.exit_code, 0) << exported.Describe();
   EXPECT_EQ(exported.Json()["records"], made.size());
   EXPECT_EQ(exported.Json()["public_keys"], 2);
   EXPECT_EQ(RecordsInFile(dir_.Path("a.json")), Expected(made));
 
-  const RunResult imported =
+  const support::ProcessResult imported =
       RunSignerctl({"history", "import", "--config", target_config, "--in", dir_.Path("a.json")});
-  ASSERT_EQ(imported.exit_code, 0) << Describe(imported);
+  ASSERT_EQ(imported.exit_code, 0) << imported.Describe();
   EXPECT_EQ(imported.Json()["records_added"], made.size());
   EXPECT_EQ(imported.Json()["conflicts"], 0);
   EXPECT_EQ(imported.Json()["watermarks_raised"], 0);
 
-  const RunResult again =
+  const support::ProcessResult again =
       RunSignerctl({"history", "export", "--config", target_config, "--out", dir_.Path("b.json")});
-  ASSERT_EQ(again.exit_code, 0) << Describe(again);
+  ASSERT_EQ(again.exit_code, 0) << again.Describe();
   EXPECT_EQ(ReadFile(dir_.Path("a.json")), ReadFile(dir_.Path("b.json")));
 
   // The imported history protects: another header at a recorded slot is an equivocation there.
@@ -354,9 +265,9 @@ TEST_F(HistoryCliTest, ExportImportExportRoundTripIsByteIdentical) {
             slashing::Verdict::kRefusedBabeEquivocation);
 
   // Importing the same file again changes nothing.
-  const RunResult twice =
+  const support::ProcessResult twice =
       RunSignerctl({"history", "import", "--config", target_config, "--in", dir_.Path("a.json")});
-  ASSERT_EQ(twice.exit_code, 0) << Describe(twice);
+  ASSERT_EQ(twice.exit_code, 0) << twice.Describe();
   EXPECT_EQ(twice.Json()["records_added"], 0);
   EXPECT_EQ(twice.Json()["records_unchanged"], made.size());
 }
@@ -367,23 +278,24 @@ TEST_F(HistoryCliTest, ExportWindowSelectsByRecordingTime) {
   const std::string config = WriteConfig("config.json", "db");
   // 1700000006 s = 2023-11-14T22:13:26Z and 1700000070 s = 2023-11-14T22:14:30Z: both bounds
   // fall exactly on a record, showing the window is [since, until).
-  const RunResult by_seconds =
+  const support::ProcessResult by_seconds =
       RunSignerctl({"history", "export", "--config", config, "--out", dir_.Path("s.json"),
                     "--since", "1700000006", "--until", "1700000070"});
-  ASSERT_EQ(by_seconds.exit_code, 0) << Describe(by_seconds);
+  ASSERT_EQ(by_seconds.exit_code, 0) << by_seconds.Describe();
   const auto expected = Expected(made, 1'700'000'006'000, 1'700'000'070'000);
   ASSERT_EQ(expected.size(), 2u);
   EXPECT_EQ(RecordsInFile(dir_.Path("s.json")), expected);
 
-  const RunResult by_date =
+  const support::ProcessResult by_date =
       RunSignerctl({"history", "export", "--config", config, "--out", dir_.Path("d.json"),
                     "--since", "2023-11-14T22:13:26Z", "--until", "2023-11-14T22:14:30Z"});
-  ASSERT_EQ(by_date.exit_code, 0) << Describe(by_date);
+  ASSERT_EQ(by_date.exit_code, 0) << by_date.Describe();
   EXPECT_EQ(ReadFile(dir_.Path("s.json")), ReadFile(dir_.Path("d.json")));
 
-  const RunResult open_end = RunSignerctl({"history", "export", "--config", config, "--out",
-                                           dir_.Path("o.json"), "--since", "2023-11-15"});
-  ASSERT_EQ(open_end.exit_code, 0) << Describe(open_end);
+  const support::ProcessResult open_end =
+      RunSignerctl({"history", "export", "--config", config, "--out", dir_.Path("o.json"),
+                    "--since", "2023-11-15"});
+  ASSERT_EQ(open_end.exit_code, 0) << open_end.Describe();
   EXPECT_EQ(open_end.Json()["records"], 0);
 }
 
@@ -391,17 +303,17 @@ TEST_F(HistoryCliTest, ExportNeverOverwritesWithoutForce) {
   Record("db", SampleHistory());
   const std::string config = WriteConfig("config.json", "db");
   const std::string out = dir_.Write("out.json", "keep me");
-  const auto names_before = dir_.Names();
+  const auto names_before = FileNames(dir_);
 
   ExpectUsageError(RunSignerctl({"history", "export", "--config", config, "--out", out}));
   EXPECT_EQ(ReadFile(out), "keep me");
-  EXPECT_EQ(dir_.Names(), names_before);  // no temporary file left behind
+  EXPECT_EQ(FileNames(dir_), names_before);  // no temporary file left behind
 
-  const RunResult forced =
+  const support::ProcessResult forced =
       RunSignerctl({"history", "export", "--config", config, "--out", out, "--force"});
-  ASSERT_EQ(forced.exit_code, 0) << Describe(forced);
+  ASSERT_EQ(forced.exit_code, 0) << forced.Describe();
   EXPECT_EQ(RecordsInFile(out), Expected(SampleHistory()));
-  EXPECT_EQ(dir_.Names(), names_before);
+  EXPECT_EQ(FileNames(dir_), names_before);
 
   // A directory that does not exist cannot receive the file.
   ExpectUsageError(RunSignerctl(
@@ -413,13 +325,14 @@ TEST_F(HistoryCliTest, ConflictingImportIsReportedAndRefusedAfterwards) {
   const std::string config = WriteConfig("config.json", "db");
   const std::string file = dir_.Write("other.json", BabeFile(kGenesisHex, 500, 0xbb));
 
-  const RunResult imported = RunSignerctl({"history", "import", "--config", config, "--in", file});
-  ASSERT_EQ(imported.exit_code, 0) << Describe(imported);
+  const support::ProcessResult imported =
+      RunSignerctl({"history", "import", "--config", config, "--in", file});
+  ASSERT_EQ(imported.exit_code, 0) << imported.Describe();
   EXPECT_EQ(imported.Json()["records_added"], 0);
   EXPECT_EQ(imported.Json()["conflicts"], 1);
 
-  const RunResult inspected = RunSignerctl({"history", "inspect", "--config", config});
-  ASSERT_EQ(inspected.exit_code, 0) << Describe(inspected);
+  const support::ProcessResult inspected = RunSignerctl({"history", "inspect", "--config", config});
+  ASSERT_EQ(inspected.exit_code, 0) << inspected.Describe();
   EXPECT_EQ(inspected.Json()["domains"]["babe"]["conflicted"], 1);
   EXPECT_EQ(inspected.Json()["keys"][0]["domains"][0]["conflicted"], 1);
 
@@ -446,9 +359,9 @@ TEST_F(HistoryCliTest, AnotherGenesisIsRefused) {
   ExpectUsageError(RunSignerctl({"history", "import", "--config", other, "--in",
                                  dir_.Write("k2.json", BabeFile(kOtherGenesisHex, 1, 1))}));
   // Nothing was pruned or imported.
-  const RunResult inspected =
+  const support::ProcessResult inspected =
       RunSignerctl({"history", "inspect", "--config", WriteConfig("c.json", "db")});
-  ASSERT_EQ(inspected.exit_code, 0) << Describe(inspected);
+  ASSERT_EQ(inspected.exit_code, 0) << inspected.Describe();
   EXPECT_EQ(inspected.Json()["domains"]["babe"]["records"], 3);
   EXPECT_EQ(inspected.Json()["domains"]["babe"]["watermarks"], 0);
 }
@@ -468,15 +381,15 @@ TEST_F(HistoryCliTest, BusyDirectoryIsRefused) {
   };
   for (const auto& command : commands) {
     SCOPED_TRACE(command[1]);
-    const RunResult run = RunSignerctl(command);
+    const support::ProcessResult run = RunSignerctl(command);
     ExpectUsageError(run);
     EXPECT_NE(run.err.find("in use"), std::string::npos) << run.err;
   }
   EXPECT_FALSE(std::filesystem::exists(dir_.Path("out.json")));
 
   held->reset();
-  const RunResult free = RunSignerctl(commands[2]);
-  ASSERT_EQ(free.exit_code, 0) << Describe(free);
+  const support::ProcessResult free = RunSignerctl(commands[2]);
+  ASSERT_EQ(free.exit_code, 0) << free.Describe();
   EXPECT_EQ(free.Json()["domains"]["babe"]["records"], 3);  // the refused prune changed nothing
 }
 
@@ -498,15 +411,15 @@ TEST_F(HistoryCliTest, PruneRaisesWatermarksThatInspectShows) {
   };
   for (const PruneCase& c : cases) {
     SCOPED_TRACE(c.domain);
-    const RunResult pruned = RunSignerctl(
+    const support::ProcessResult pruned = RunSignerctl(
         {"history", "prune", "--config", config, "--domain", c.domain, "--below", c.below});
-    ASSERT_EQ(pruned.exit_code, 0) << Describe(pruned);
+    ASSERT_EQ(pruned.exit_code, 0) << pruned.Describe();
     EXPECT_EQ(pruned.Json()["keys"], 1);
     EXPECT_EQ(pruned.Json()["records_deleted"], c.records_deleted);
   }
 
-  const RunResult inspected = RunSignerctl({"history", "inspect", "--config", config});
-  ASSERT_EQ(inspected.exit_code, 0) << Describe(inspected);
+  const support::ProcessResult inspected = RunSignerctl({"history", "inspect", "--config", config});
+  ASSERT_EQ(inspected.exit_code, 0) << inspected.Describe();
   const nlohmann::json json = inspected.Json();
   std::map<std::string, nlohmann::json> by_domain;
   for (const auto& key : json["keys"]) {
@@ -556,9 +469,10 @@ TEST_F(HistoryCliTest, MalformedFilesAreRefusedWithoutTouchingTheStore) {
   ExpectUsageError(
       RunSignerctl({"history", "import", "--config", config, "--in", dir_.Path("absent.json")}));
   // The hand-written file itself is valid: the refusals above are about the damage.
-  const RunResult good = RunSignerctl({"history", "import", "--config", config, "--in",
-                                       dir_.Write("good.json", BabeFile(kGenesisHex, 1, 1))});
-  EXPECT_EQ(good.exit_code, 0) << Describe(good);
+  const support::ProcessResult good =
+      RunSignerctl({"history", "import", "--config", config, "--in",
+                    dir_.Write("good.json", BabeFile(kGenesisHex, 1, 1))});
+  EXPECT_EQ(good.exit_code, 0) << good.Describe();
 }
 
 TEST_F(HistoryCliTest, MalformedArgumentsExitTwo) {
@@ -600,8 +514,8 @@ TEST_F(HistoryCliTest, MalformedArgumentsExitTwo) {
   EXPECT_FALSE(std::filesystem::exists(out));
   EXPECT_FALSE(std::filesystem::exists(dir_.Path("nodb")));
   // None of the refused prunes changed the store.
-  const RunResult inspected = RunSignerctl({"history", "inspect", "--config", config});
-  ASSERT_EQ(inspected.exit_code, 0) << Describe(inspected);
+  const support::ProcessResult inspected = RunSignerctl({"history", "inspect", "--config", config});
+  ASSERT_EQ(inspected.exit_code, 0) << inspected.Describe();
   for (slashing::Domain domain : slashing::kAllDomains) {
     EXPECT_EQ(inspected.Json()["domains"][std::string(slashing::DomainName(domain))]["watermarks"],
               0);

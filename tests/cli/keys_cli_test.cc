@@ -1,25 +1,18 @@
 // End-to-end tests of `signerctl keys`: the real binary against a fresh SoftHSM2 token per test.
 //
 // Every test makes its own token directory and SOFTHSM2_CONF (never the machine's), initialises a
-// token with softhsm2-util, and writes the signer configuration the binary reads. Known public keys
-// and addresses of //Alice come from the project's signing spec and the npm oracles, as in
-// cli_test.cc.
-#include <fcntl.h>
+// token through PKCS#11, and writes the signer configuration the binary reads. Known public keys
+// and addresses of //Alice come from the project's signing spec and the npm oracles
+// (support/well_known_keys.h).
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,6 +23,12 @@
 #include "keymgr/sr25519.h"
 #include "slashing/history_admin.h"
 #include "slashing/record.h"
+#include "support/environment.h"
+#include "support/files.h"
+#include "support/process.h"
+#include "support/softhsm.h"
+#include "support/temp_dir.h"
+#include "support/well_known_keys.h"
 
 #ifndef SIGNERCTL_PATH
 #error "SIGNERCTL_PATH must name the signerctl binary under test"
@@ -37,102 +36,40 @@
 #ifndef KEYS_POLKADOT_JS_FIXTURE
 #error "KEYS_POLKADOT_JS_FIXTURE must name the polkadot-js export fixture"
 #endif
-#ifndef SIGNER_SOFTHSM2_MODULE
-#error "SIGNER_SOFTHSM2_MODULE must name the SoftHSM2 PKCS#11 module"
-#endif
-
-extern char** environ;
 
 namespace {
 
 namespace fs = std::filesystem;
 
-// //Alice public keys (spec known answers) and generic-format addresses (@polkadot/keyring 14.0.3,
-// the ecdsa one being the address of blake2_256 of the public key), as cli_test.cc uses them.
-constexpr char kAliceSr25519[] =
-    "0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d";
-constexpr char kAliceSr25519Ss58[] = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
-constexpr char kAliceEd25519[] =
-    "0x88dc3417d5058ec4b4503e0c12ea1a0a89be200fe98922423d4334014fa6b0ee";
-constexpr char kAliceEd25519Ss58[] = "5FA9nQDVg267DEd8m1ZypXLBnvN7SFxYwV7ndqSYGiN9TTpu";
-constexpr char kAliceEcdsa[] =
-    "0x020a1091341fe5664bfa1782d5e04779689068c916b04cb365ec3153755684d9a1";
-constexpr char kAliceEcdsaSs58[] = "5C7C2Z5sWbytvHpuLTvzKunnnRwQxft1jiqrLD5rhucQ5S9X";
+const std::string kAliceSr25519(support::kAliceSr25519.hex_0x);
+const std::string kAliceSr25519Ss58(support::kAliceSr25519.ss58);
+const std::string kAliceEd25519(support::kAliceEd25519.hex_0x);
+const std::string kAliceEd25519Ss58(support::kAliceEd25519.ss58);
+const std::string kAliceEcdsa(support::kAliceEcdsa.hex_0x);
+const std::string kAliceEcdsaSs58(support::kAliceEcdsa.ss58);
 // A SURI whose pieces are easy to spot if they ever leak into an output.
 constexpr char kSecretSuri[] = "//SecretJunction///hunter2password";
 constexpr char kPin[] = "4711-user-pin";
+constexpr char kSoPin[] = "so-pin-1234";
 constexpr char kGenesis[] = "0x91b171bb158e2d3848fa23a9f1c25182fb8e20313b2c1eb49219da7a70ce90c3";
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
+using support::ReadFile;
 
-  nlohmann::json Json() const { return nlohmann::json::parse(out, nullptr, false); }
-};
-
-std::string Describe(const RunResult& run) {
-  return "exit " + std::to_string(run.exit_code) + "\nstdout: " + run.out + "\nstderr: " + run.err;
+// WritePrivateFile writes `content` to `path` readable by the owner only, as signerctl demands of
+// PIN, passphrase, SURI and configuration files.
+void WritePrivateFile(const fs::path& path, const std::string& content) {
+  EXPECT_TRUE(support::WriteFile(path, content, 0600).ok()) << path;
 }
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void WriteFile(const fs::path& path, const std::string& content, fs::perms perms) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
-  fs::permissions(path, perms);
-}
-
-// RunProgram starts `argv0` with `args`, the test's environment (minus SIGNER_SURI and
-// SOFTHSM2_CONF) plus `extra_env`, stdin from /dev/null, and captures both output streams through
-// files in `scratch`.
-RunResult RunProgram(const fs::path& scratch, const std::string& argv0,
-                     const std::vector<std::string>& args,
-                     const std::vector<std::string>& extra_env) {
-  const fs::path out_path = scratch / "stdout";
-  const fs::path err_path = scratch / "stderr";
-  std::vector<std::string> argv_storage = {argv0};
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : argv_storage) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-
-  std::vector<std::string> env_storage;
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    const std::string_view view(*entry);
-    if (view.starts_with("SIGNER_SURI=") || view.starts_with("SOFTHSM2_CONF=")) continue;
-    env_storage.emplace_back(*entry);
-  }
-  env_storage.insert(env_storage.end(), extra_env.begin(), extra_env.end());
-  std::vector<char*> envp;
-  for (std::string& entry : env_storage) envp.push_back(entry.data());
-  envp.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  pid_t pid = 0;
-  const int spawn_error = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  RunResult result;
-  if (spawn_error != 0) {
-    ADD_FAILURE() << "cannot start " << argv0;
-    return result;
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-  }
-  // A crash shows up as a negative code, which no expectation below accepts.
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-  result.out = ReadFile(out_path);
-  result.err = ReadFile(err_path);
-  return result;
+// RunSignerctl starts signerctl with `args`, the test's environment (minus SIGNER_SURI and
+// SOFTHSM2_CONF) plus `extra_env`, and stdin from /dev/null.
+support::ProcessResult RunSignerctl(std::vector<std::string> args,
+                                    const std::vector<std::string>& extra_env) {
+  args.insert(args.begin(), SIGNERCTL_PATH);
+  support::ProcessOptions options;
+  options.unset_env = {"SIGNER_SURI", "SOFTHSM2_CONF"};
+  options.set_env = extra_env;
+  return support::ResultOrStartFailure(support::RunProcess(args, options));
 }
 
 // KeysCliTest gives each test a temporary directory holding a SoftHSM2 token, its PIN file and a
@@ -140,57 +77,41 @@ RunResult RunProgram(const fs::path& scratch, const std::string& argv0,
 class KeysCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "keys_cli_test.XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    fs::create_directory(dir_ / "tokens");
-    fs::create_directory(dir_ / "scratch");
-    WriteFile(dir_ / "softhsm2.conf",
-              "directories.tokendir = " + (dir_ / "tokens").string() +
-                  "\nobjectstore.backend = file\nlog.level = ERROR\n",
-              fs::perms::owner_read | fs::perms::owner_write);
-    const RunResult init = RunProgram(dir_ / "scratch", "softhsm2-util",
-                                      {"--init-token", "--free", "--label", "keys-test", "--pin",
-                                       kPin, "--so-pin", "so-pin-1234"},
-                                      {SofthsmEnv()});
-    ASSERT_EQ(init.exit_code, 0) << Describe(init);
-    WriteFile(dir_ / "hsm.pin", kPin, fs::perms::owner_read | fs::perms::owner_write);
+    auto hsm = support::SoftHsm::Create(dir_.path());
+    ASSERT_TRUE(hsm.ok()) << hsm.status().message();
+    hsm_ = *hsm;
+    const base::Status token = hsm_->InitToken("keys-test", kPin, kSoPin);
+    ASSERT_TRUE(token.ok()) << token.message();
+    WritePrivateFile(dir_ / "hsm.pin", kPin);
     WriteConfig(R"("pin_file": "hsm.pin")", 3600);
   }
 
-  void TearDown() override {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-
-  std::string SofthsmEnv() const { return "SOFTHSM2_CONF=" + (dir_ / "softhsm2.conf").string(); }
-
   // WriteConfig writes config.json with the given PIN source and delete guard.
   void WriteConfig(const std::string& pin_source, int64_t guard_seconds) {
-    WriteFile(dir_ / "config.json",
-              std::string(R"({"signer_id": "keys-test",
-  "hsm": {"module": ")") +
-                  SIGNER_SOFTHSM2_MODULE + R"(", "token_label": "keys-test", )" + pin_source + R"(},
+    WritePrivateFile(dir_ / "config.json", std::string(R"({"signer_id": "keys-test",
+  "hsm": {"module": ")") + SIGNER_SOFTHSM2_MODULE +
+                                               R"(", "token_label": "keys-test", )" + pin_source +
+                                               R"(},
   "history": {"data_dir": "history", "genesis_hash": ")" +
-                  kGenesis + R"("},
-  "keys": {"delete_guard_seconds": )" +
-                  std::to_string(guard_seconds) + "}}",
-              fs::perms::owner_read | fs::perms::owner_write);
+                                               kGenesis + R"("},
+  "keys": {"delete_guard_seconds": )" + std::to_string(guard_seconds) +
+                                               "}}");
   }
 
   // Keys runs `signerctl keys <args> --config config.json` with this test's SoftHSM2.
-  RunResult Keys(std::vector<std::string> args, std::vector<std::string> extra_env = {}) {
+  support::ProcessResult Keys(std::vector<std::string> args,
+                              std::vector<std::string> extra_env = {}) {
     args.insert(args.begin(), "keys");
     args.insert(args.end(), {"--config", (dir_ / "config.json").string()});
-    extra_env.push_back(SofthsmEnv());
-    RunResult run = RunProgram(dir_ / "scratch", SIGNERCTL_PATH, args, extra_env);
+    extra_env.push_back(hsm_->ConfigEnv());
+    support::ProcessResult run = RunSignerctl(args, extra_env);
     all_output_ += run.out + run.err;
     return run;
   }
 
   nlohmann::json ListKeys() {
-    const RunResult run = Keys({"list"});
-    EXPECT_EQ(run.exit_code, 0) << Describe(run);
+    const support::ProcessResult run = Keys({"list"});
+    EXPECT_EQ(run.exit_code, 0) << run.Describe();
     EXPECT_EQ(run.err, "");
     const nlohmann::json json = run.Json();
     EXPECT_TRUE(json.is_object() && json.contains("keys") && json["keys"].is_array()) << run.out;
@@ -211,7 +132,8 @@ class KeysCliTest : public ::testing::Test {
   // HistoryPath is where the configuration says the slashing-protection history is.
   std::string HistoryPath() const { return (dir_ / "history").string(); }
 
-  fs::path dir_;
+  support::TempDir dir_{"keys_cli_test"};
+  std::optional<support::SoftHsm> hsm_;
   std::string all_output_;  // every stdout and stderr of signerctl in this test, for leak checks
 };
 
@@ -223,13 +145,8 @@ std::array<uint8_t, 32> GenesisBytes() {
   return out;
 }
 
-std::vector<uint8_t> FromHex(const std::string& text) {
-  std::vector<uint8_t> out;
-  for (size_t i = 2; i + 1 < text.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(std::stoi(text.substr(i, 2), nullptr, 16)));
-  }
-  return out;
-}
+// FromHex decodes a 0x-prefixed public key as signerctl prints it.
+std::vector<uint8_t> FromHex(const std::string& text) { return base::HexDecode(text).value(); }
 
 uint64_t NowMs() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -279,8 +196,8 @@ TEST_F(KeysCliTest, GeneratesEachSchemeAndListsThem) {
                                           {"beef", "ecdsa", "hsm-native", 2 + 66}};
   std::vector<nlohmann::json> generated;
   for (const Expected& e : expected) {
-    const RunResult run = Keys({"generate", "--type", e.type});
-    ASSERT_EQ(run.exit_code, 0) << Describe(run);
+    const support::ProcessResult run = Keys({"generate", "--type", e.type});
+    ASSERT_EQ(run.exit_code, 0) << run.Describe();
     EXPECT_EQ(run.err, "");
     const nlohmann::json key = run.Json();
     ASSERT_TRUE(key.is_object()) << run.out;
@@ -302,19 +219,19 @@ TEST_F(KeysCliTest, GeneratesEachSchemeAndListsThem) {
 }
 
 TEST_F(KeysCliTest, GenerateRefusesAWrongOrMissingScheme) {
-  RunResult run = Keys({"generate", "--type", "gran", "--scheme", "sr25519"});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  support::ProcessResult run = Keys({"generate", "--type", "gran", "--scheme", "sr25519"});
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_EQ(run.out, "");
   EXPECT_NE(run.err.find("gran uses ed25519"), std::string::npos) << run.err;
   run = Keys({"generate", "--type", "acco"});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_NE(run.err.find("--scheme is required"), std::string::npos) << run.err;
   run = Keys({"generate", "--type", "toolong"});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_TRUE(ListKeys().empty());
   // A type without a fixed scheme takes the one given.
   run = Keys({"generate", "--type", "acco", "--scheme", "ecdsa"});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   EXPECT_EQ(run.Json().value("scheme", ""), "ecdsa");
 }
 
@@ -324,23 +241,23 @@ TEST_F(KeysCliTest, ListOfAnEmptyTokenIsAnEmptyArray) { EXPECT_TRUE(ListKeys().e
 
 TEST_F(KeysCliTest, PinFromEnvironmentWorksAndWrongPinIsAClearError) {
   WriteConfig(R"("pin_env": "KEYS_TEST_PIN")", 3600);
-  RunResult run = Keys({"list"}, {std::string("KEYS_TEST_PIN=") + kPin});
-  EXPECT_EQ(run.exit_code, 0) << Describe(run);
+  support::ProcessResult run = Keys({"list"}, {std::string("KEYS_TEST_PIN=") + kPin});
+  EXPECT_EQ(run.exit_code, 0) << run.Describe();
   run = Keys({"list"}, {"KEYS_TEST_PIN=not-the-pin"});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_EQ(run.out, "");
   EXPECT_NE(run.err.find("cannot open the HSM token"), std::string::npos) << run.err;
   EXPECT_EQ(run.err.find("not-the-pin"), std::string::npos) << run.err;
   run = Keys({"list"});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_NE(run.err.find("hsm.pin_env"), std::string::npos) << run.err;
 }
 
 TEST_F(KeysCliTest, PinFileReadableByOthersIsRefused) {
   fs::permissions(dir_ / "hsm.pin", fs::perms::owner_read | fs::perms::owner_write |
                                         fs::perms::group_read | fs::perms::others_read);
-  const RunResult run = Keys({"list"});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  const support::ProcessResult run = Keys({"list"});
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_NE(run.err.find("hsm.pin_file"), std::string::npos) << run.err;
   EXPECT_EQ(all_output_.find(kPin), std::string::npos);
 }
@@ -349,18 +266,19 @@ TEST_F(KeysCliTest, MissingModuleIsAClearErrorNotACrash) {
   std::string config = ReadFile(dir_ / "config.json");
   const std::string module = SIGNER_SOFTHSM2_MODULE;
   config.replace(config.find(module), module.size(), (dir_ / "no-such-module.so").string());
-  WriteFile(dir_ / "config.json", config, fs::perms::owner_read | fs::perms::owner_write);
-  const RunResult run = Keys({"generate", "--type", "gran"});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  WritePrivateFile(dir_ / "config.json", config);
+  const support::ProcessResult run = Keys({"generate", "--type", "gran"});
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_NE(run.err.find("cannot open the HSM token"), std::string::npos) << run.err;
 }
 
 // ----- import -----
 
 TEST_F(KeysCliTest, ImportsFromEachSuriSourceWithKnownPublicKeys) {
-  WriteFile(dir_ / "alice.suri", "//Alice\n", fs::perms::owner_read | fs::perms::owner_write);
-  RunResult run = Keys({"import", "--type", "babe", "--suri-file", (dir_ / "alice.suri").string()});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  WritePrivateFile(dir_ / "alice.suri", "//Alice\n");
+  support::ProcessResult run =
+      Keys({"import", "--type", "babe", "--suri-file", (dir_ / "alice.suri").string()});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   nlohmann::json key = run.Json();
   EXPECT_EQ(key.value("public_key", ""), kAliceSr25519);
   EXPECT_EQ(key.value("ss58", ""), kAliceSr25519Ss58);
@@ -368,7 +286,7 @@ TEST_F(KeysCliTest, ImportsFromEachSuriSourceWithKnownPublicKeys) {
   EXPECT_EQ(key.value("generated_in_custody", true), false);
 
   run = Keys({"import", "--type", "gran"}, {"SIGNER_SURI=//Alice"});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   key = run.Json();
   EXPECT_EQ(key.value("public_key", ""), kAliceEd25519);
   EXPECT_EQ(key.value("ss58", ""), kAliceEd25519Ss58);
@@ -376,7 +294,7 @@ TEST_F(KeysCliTest, ImportsFromEachSuriSourceWithKnownPublicKeys) {
   EXPECT_EQ(key.value("generated_in_custody", true), false);
 
   run = Keys({"import", "--type", "beef", "--suri", "//Alice"});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   key = run.Json();
   EXPECT_EQ(key.value("public_key", ""), kAliceEcdsa);
   EXPECT_EQ(key.value("ss58", ""), kAliceEcdsaSs58);
@@ -390,22 +308,22 @@ TEST_F(KeysCliTest, ImportsFromEachSuriSourceWithKnownPublicKeys) {
 
   // The same identity twice is refused rather than duplicated.
   run = Keys({"import", "--type", "babe", "--suri", "//Alice"});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_EQ(ListKeys().size(), 3u);
 }
 
 TEST_F(KeysCliTest, ListAndImportSayWhenOnePublicKeyHoldsSeveralKeyTypes) {
-  RunResult run = Keys({"import", "--type", "babe", "--suri", "//Alice"});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  support::ProcessResult run = Keys({"import", "--type", "babe", "--suri", "//Alice"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   EXPECT_EQ(run.Json()["also_held_as"], nlohmann::json::array());
   EXPECT_FALSE(run.Json().contains("note"));
   run = Keys({"import", "--type", "audi", "--suri", "//Alice"});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   EXPECT_EQ(run.Json()["also_held_as"], nlohmann::json::array({"babe"}));
   EXPECT_NE(run.Json().value("note", "").find("protection rules"), std::string::npos) << run.out;
   // //Alice's ed25519 key is another public key: it shares nothing with the sr25519 one.
   run = Keys({"import", "--type", "gran", "--suri", "//Alice"});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   EXPECT_EQ(run.Json()["also_held_as"], nlohmann::json::array());
   std::map<std::string, nlohmann::json> by_type;
   for (const nlohmann::json& key : ListKeys()) by_type[key.value("key_type", "")] = key;
@@ -416,15 +334,15 @@ TEST_F(KeysCliTest, ListAndImportSayWhenOnePublicKeyHoldsSeveralKeyTypes) {
 }
 
 TEST_F(KeysCliTest, ImportNeverPrintsTheSecret) {
-  WriteFile(dir_ / "secret.suri", kSecretSuri, fs::perms::owner_read | fs::perms::owner_write);
-  RunResult run =
+  WritePrivateFile(dir_ / "secret.suri", kSecretSuri);
+  support::ProcessResult run =
       Keys({"import", "--type", "gran", "--suri-file", (dir_ / "secret.suri").string()});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   // A SURI the scheme refuses (a soft junction on ed25519) fails without echoing itself.
   run = Keys({"import", "--type", "gran"}, {"SIGNER_SURI=//SecretJunction/softpiece"});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   run = Keys({"import", "--type", "babe"});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_NE(run.err.find("no SURI given"), std::string::npos) << run.err;
   for (const char* fragment : {"SecretJunction", "hunter2password", "softpiece"}) {
     EXPECT_EQ(all_output_.find(fragment), std::string::npos) << fragment;
@@ -435,8 +353,9 @@ TEST_F(KeysCliTest, ImportNeverPrintsTheSecret) {
 
 TEST_F(KeysCliTest, RotatePrintsSessionKeysAsThePublicKeysInOrder) {
   const std::vector<std::string> order = {"babe", "gran", "para", "asgn", "audi", "beef"};
-  const RunResult run = Keys({"rotate", "--session-keys", "babe,gran,para,asgn,audi,beef"});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  const support::ProcessResult run =
+      Keys({"rotate", "--session-keys", "babe,gran,para,asgn,audi,beef"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   const nlohmann::json json = run.Json();
   ASSERT_TRUE(json.is_object()) << run.out;
   ASSERT_EQ(json["keys"].size(), order.size());
@@ -459,8 +378,8 @@ TEST_F(KeysCliTest, RotatePrintsSessionKeysAsThePublicKeysInOrder) {
 
 TEST_F(KeysCliTest, RotateRefusesABadListBeforeGeneratingAnything) {
   for (const char* list : {"babe,babe", "babe,acco", "babe,,gran", "babe,toolong", ""}) {
-    const RunResult run = Keys({"rotate", "--session-keys", list});
-    EXPECT_EQ(run.exit_code, 2) << list << ": " << Describe(run);
+    const support::ProcessResult run = Keys({"rotate", "--session-keys", list});
+    EXPECT_EQ(run.exit_code, 2) << list << ": " << run.Describe();
     EXPECT_EQ(run.out, "");
   }
   EXPECT_TRUE(ListKeys().empty());
@@ -470,9 +389,10 @@ TEST_F(KeysCliTest, RotateRefusesABadListBeforeGeneratingAnything) {
 
 // A signer running beside signerctl: this test process's own view of the test's token, as signerd
 // has it, with a short disable refresh so the test need not wait signerd's 2 s.
-std::unique_ptr<keymgr::Pkcs11Custody> OpenSignerView(const std::string& softhsm_conf,
+std::unique_ptr<keymgr::Pkcs11Custody> OpenSignerView(const support::SoftHsm& hsm,
                                                       std::chrono::milliseconds refresh) {
-  if (::setenv("SOFTHSM2_CONF", softhsm_conf.c_str(), 1) != 0) return nullptr;
+  // SoftHSM2 reads its configuration when the custody initialises it, here.
+  const support::ScopedEnvironmentVariable config_env("SOFTHSM2_CONF", hsm.config_path().string());
   keymgr::Pkcs11Config config;
   config.module_path = SIGNER_SOFTHSM2_MODULE;
   config.token_label = "keys-test";
@@ -485,24 +405,23 @@ std::unique_ptr<keymgr::Pkcs11Custody> OpenSignerView(const std::string& softhsm
 }
 
 TEST_F(KeysCliTest, DisableStopsARunningSignerAndEnableRestoresIt) {
-  RunResult run = Keys({"generate", "--type", "babe"});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  support::ProcessResult run = Keys({"generate", "--type", "babe"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   const std::string babe = run.Json().value("public_key", "");
   EXPECT_EQ(run.Json().value("disabled", true), false);
   run = Keys({"generate", "--type", "gran"});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   const std::string gran = run.Json().value("public_key", "");
 
   const std::chrono::milliseconds refresh(200);
-  std::unique_ptr<keymgr::Pkcs11Custody> signer =
-      OpenSignerView((dir_ / "softhsm2.conf").string(), refresh);
+  std::unique_ptr<keymgr::Pkcs11Custody> signer = OpenSignerView(*hsm_, refresh);
   ASSERT_NE(signer, nullptr);
   const keymgr::KeyId babe_id{*base::MakeKeyTypeId("babe"), FromHex(babe)};
   const std::vector<uint8_t> message = {'v', 'o', 't', 'e'};
   ASSERT_TRUE(signer->Sign(babe_id, base::Scheme::kSr25519, message).ok());
 
   run = Keys({"disable", "--type", "babe", "--public", babe});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   EXPECT_EQ(run.err, "");
   nlohmann::json json = run.Json();
   EXPECT_EQ(json["key"].value("public_key", ""), babe);
@@ -510,7 +429,7 @@ TEST_F(KeysCliTest, DisableStopsARunningSignerAndEnableRestoresIt) {
   EXPECT_EQ(json["key"].value("disabled", false), true);
   EXPECT_EQ(json.value("changed", false), true);
   run = Keys({"disable", "--type", "babe", "--public", babe});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   EXPECT_EQ(run.Json().value("changed", true), false);
 
   nlohmann::json listed = ListKeys();
@@ -530,7 +449,7 @@ TEST_F(KeysCliTest, DisableStopsARunningSignerAndEnableRestoresIt) {
   EXPECT_EQ(base::KeyTypeName((*offered)[0].id.key_type), "gran");
 
   run = Keys({"enable", "--type", "babe", "--public", babe});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   json = run.Json();
   EXPECT_EQ(json["key"].value("disabled", true), false);
   EXPECT_EQ(json.value("changed", false), true);
@@ -540,28 +459,28 @@ TEST_F(KeysCliTest, DisableStopsARunningSignerAndEnableRestoresIt) {
   EXPECT_TRUE(keymgr::Sr25519Verify(babe_id.public_key, message, *signature));
   for (const nlohmann::json& key : ListKeys()) EXPECT_EQ(key.value("disabled", true), false);
   run = Keys({"enable", "--type", "gran", "--public", gran});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   EXPECT_EQ(run.Json().value("changed", true), false);
 }
 
 TEST_F(KeysCliTest, DisableOfAnUnknownKeyOrBadArgumentsIsAClearError) {
-  RunResult run = Keys({"generate", "--type", "babe"});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  support::ProcessResult run = Keys({"generate", "--type", "babe"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   std::string other = run.Json().value("public_key", "");
   const std::string babe = other;
   other[2] = other[2] == '0' ? '1' : '0';
   for (const char* verb : {"disable", "enable"}) {
     SCOPED_TRACE(verb);
     run = Keys({verb, "--type", "babe", "--public", other});
-    EXPECT_EQ(run.exit_code, 2) << Describe(run);
+    EXPECT_EQ(run.exit_code, 2) << run.Describe();
     EXPECT_EQ(run.out, "");
     EXPECT_NE(run.err.find("no babe key with that public key"), std::string::npos) << run.err;
     run = Keys({verb, "--type", "gran", "--public", babe});
-    EXPECT_EQ(run.exit_code, 2) << "the key type is part of the identity: " << Describe(run);
+    EXPECT_EQ(run.exit_code, 2) << "the key type is part of the identity: " << run.Describe();
     run = Keys({verb, "--type", "babe", "--public", "0xnothex"});
-    EXPECT_EQ(run.exit_code, 2) << Describe(run);
+    EXPECT_EQ(run.exit_code, 2) << run.Describe();
     run = Keys({verb, "--type", "babe"});
-    EXPECT_EQ(run.exit_code, 2) << Describe(run);
+    EXPECT_EQ(run.exit_code, 2) << run.Describe();
   }
   for (const nlohmann::json& key : ListKeys()) EXPECT_EQ(key.value("disabled", true), false);
 }
@@ -572,13 +491,13 @@ class KeysDeleteTest : public KeysCliTest {
  protected:
   void SetUp() override {
     KeysCliTest::SetUp();
-    const RunResult run = Keys({"generate", "--type", "babe"});
-    ASSERT_EQ(run.exit_code, 0) << Describe(run);
+    const support::ProcessResult run = Keys({"generate", "--type", "babe"});
+    ASSERT_EQ(run.exit_code, 0) << run.Describe();
     public_hex_ = run.Json().value("public_key", "");
     ASSERT_EQ(public_hex_.size(), 66u);
   }
 
-  RunResult Delete(bool force) {
+  support::ProcessResult Delete(bool force) {
     std::vector<std::string> args = {"delete", "--type", "babe", "--public", public_hex_};
     if (force) args.push_back("--force");
     return Keys(args);
@@ -588,15 +507,15 @@ class KeysDeleteTest : public KeysCliTest {
 };
 
 TEST_F(KeysDeleteTest, WithoutHistoryRefusesUnlessForced) {
-  RunResult run = Delete(false);
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  support::ProcessResult run = Delete(false);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_EQ(run.out, "");
   EXPECT_NE(run.err.find("delete refused"), std::string::npos) << run.err;
   EXPECT_EQ(ListKeys().size(), 1u);
   EXPECT_FALSE(fs::exists(HistoryPath())) << "delete must not create a history";
 
   run = Delete(true);
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   const nlohmann::json json = run.Json();
   EXPECT_EQ(json["deleted"].value("public_key", ""), public_hex_);
   EXPECT_EQ(json.value("forced", false), true);
@@ -605,12 +524,12 @@ TEST_F(KeysDeleteTest, WithoutHistoryRefusesUnlessForced) {
 
 TEST_F(KeysDeleteTest, RecentSignatureRefusesUnlessForced) {
   RecordSignature(HistoryPath(), FromHex(public_hex_), 100, NowMs() - 60 * 1000);
-  RunResult run = Delete(false);
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  support::ProcessResult run = Delete(false);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_NE(run.err.find("delete refused: the key signed at"), std::string::npos) << run.err;
   EXPECT_EQ(ListKeys().size(), 1u);
   run = Delete(true);
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   EXPECT_EQ(run.Json().value("history", ""), "recorded");
   EXPECT_TRUE(ListKeys().empty());
 }
@@ -618,8 +537,8 @@ TEST_F(KeysDeleteTest, RecentSignatureRefusesUnlessForced) {
 TEST_F(KeysDeleteTest, SignatureOlderThanTheGuardAllowsDelete) {
   // The guard is 3600 s; the newest record is two hours old.
   RecordSignature(HistoryPath(), FromHex(public_hex_), 100, NowMs() - 7200 * 1000);
-  const RunResult run = Delete(false);
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  const support::ProcessResult run = Delete(false);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   const nlohmann::json json = run.Json();
   EXPECT_EQ(json.value("history", ""), "recorded");
   EXPECT_EQ(json.value("forced", true), false);
@@ -631,17 +550,17 @@ TEST_F(KeysDeleteTest, NewestRecordDecidesAndOtherKeysDoNotCount) {
   std::vector<uint8_t> other = FromHex(public_hex_);
   other[31] ^= 1;
   RecordSignature(HistoryPath(), other, 100, NowMs());
-  RunResult run = Delete(false);
-  ASSERT_EQ(run.exit_code, 0) << "another key's signature must not block: " << Describe(run);
+  support::ProcessResult run = Delete(false);
+  ASSERT_EQ(run.exit_code, 0) << "another key's signature must not block: " << run.Describe();
   EXPECT_EQ(run.Json().value("history", ""), "no record");
 
   run = Keys({"generate", "--type", "babe"});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   public_hex_ = run.Json().value("public_key", "");
   RecordSignature(HistoryPath(), FromHex(public_hex_), 1, NowMs() - 9000 * 1000);
   RecordSignature(HistoryPath(), FromHex(public_hex_), 2, NowMs() - 10 * 1000);
   run = Delete(false);
-  EXPECT_EQ(run.exit_code, 2) << "the newest record is recent: " << Describe(run);
+  EXPECT_EQ(run.exit_code, 2) << "the newest record is recent: " << run.Describe();
 }
 
 TEST_F(KeysDeleteTest, HistoryInUseByAnotherProcessRefusesUnlessForced) {
@@ -649,23 +568,23 @@ TEST_F(KeysDeleteTest, HistoryInUseByAnotherProcessRefusesUnlessForced) {
   // Holding the store open takes RocksDB's LOCK, as a running signerd would.
   auto held = slashing::OpenHistory(HistoryPath(), GenesisBytes());
   ASSERT_TRUE(held.ok()) << held.status().message();
-  RunResult run = Delete(false);
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  support::ProcessResult run = Delete(false);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_NE(run.err.find("cannot tell"), std::string::npos) << run.err;
   EXPECT_EQ(ListKeys().size(), 1u);
   run = Delete(true);
-  EXPECT_EQ(run.exit_code, 0) << Describe(run);
+  EXPECT_EQ(run.exit_code, 0) << run.Describe();
 }
 
 TEST_F(KeysDeleteTest, ADisabledKeyIsDeletedUnderTheSameGuard) {
   RecordSignature(HistoryPath(), FromHex(public_hex_), 100, NowMs() - 60 * 1000);
   ASSERT_EQ(Keys({"disable", "--type", "babe", "--public", public_hex_}).exit_code, 0);
-  RunResult run = Delete(false);
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  support::ProcessResult run = Delete(false);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_NE(run.err.find("delete refused: the key signed at"), std::string::npos) << run.err;
   EXPECT_EQ(ListKeys().size(), 1u);
   run = Delete(true);
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   EXPECT_EQ(run.Json()["deleted"].value("disabled", false), true);
   EXPECT_TRUE(ListKeys().empty());
 }
@@ -673,13 +592,13 @@ TEST_F(KeysDeleteTest, ADisabledKeyIsDeletedUnderTheSameGuard) {
 TEST_F(KeysDeleteTest, UnknownKeyIsAnError) {
   std::string other = public_hex_;
   other[2] = other[2] == '0' ? '1' : '0';
-  RunResult run = Keys({"delete", "--type", "babe", "--public", other, "--force"});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  support::ProcessResult run = Keys({"delete", "--type", "babe", "--public", other, "--force"});
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_NE(run.err.find("no babe key"), std::string::npos) << run.err;
   run = Keys({"delete", "--type", "gran", "--public", public_hex_, "--force"});
-  EXPECT_EQ(run.exit_code, 2) << "the key type is part of the identity: " << Describe(run);
+  EXPECT_EQ(run.exit_code, 2) << "the key type is part of the identity: " << run.Describe();
   run = Keys({"delete", "--type", "babe", "--public", "0xnothex", "--force"});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_EQ(ListKeys().size(), 1u);
 }
 
@@ -694,20 +613,20 @@ class KeysKeystoreTest : public KeysCliTest {
     fs::create_directory(dir_ / "keystore");
   }
   void AddFile(const std::string& name, const std::string& content) {
-    WriteFile(dir_ / "keystore" / name, content, fs::perms::owner_read | fs::perms::owner_write);
+    WritePrivateFile(dir_ / "keystore" / name, content);
   }
   std::string KeystorePath() const { return (dir_ / "keystore").string(); }
 };
 
 TEST_F(KeysKeystoreTest, ImportsEveryKeyFileAndChecksItsName) {
-  AddFile(std::string("62616265") + (kAliceSr25519 + 2), "\"//Alice\"");
-  AddFile(std::string("6772616e") + (kAliceEd25519 + 2), "\"\\/\\/Alice\"\n");
-  AddFile(std::string("62656566") + (kAliceEcdsa + 2), "\"//Alice\"");
+  AddFile(std::string("62616265") + kAliceSr25519.substr(2), "\"//Alice\"");
+  AddFile(std::string("6772616e") + kAliceEd25519.substr(2), "\"\\/\\/Alice\"\n");
+  AddFile(std::string("62656566") + kAliceEcdsa.substr(2), "\"//Alice\"");
   // "acco" (6163636f) has no fixed scheme: the SURI's ed25519 key is the one that matches the name.
-  AddFile(std::string("6163636f") + (kAliceEd25519 + 2), "\"//Alice\"");
+  AddFile(std::string("6163636f") + kAliceEd25519.substr(2), "\"//Alice\"");
   AddFile("README", "not a key");
-  RunResult run = Keys({"import", "--keystore-dir", KeystorePath()});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  support::ProcessResult run = Keys({"import", "--keystore-dir", KeystorePath()});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   nlohmann::json json = run.Json();
   ASSERT_EQ(json["imported"].size(), 4u) << run.out;
   std::vector<std::pair<std::string, std::string>> got;
@@ -739,31 +658,31 @@ TEST_F(KeysKeystoreTest, ImportsEveryKeyFileAndChecksItsName) {
 
   // Importing again finds them all present.
   run = Keys({"import", "--keystore-dir", KeystorePath()});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   EXPECT_EQ(run.Json()["imported"].size(), 0u);
   EXPECT_EQ(run.Json()["already_present"].size(), 4u);
 }
 
 TEST_F(KeysKeystoreTest, AFileWhoseSuriDoesNotMatchItsNameImportsNothing) {
-  AddFile(std::string("62616265") + (kAliceSr25519 + 2), "\"//Alice\"");
+  AddFile(std::string("62616265") + kAliceSr25519.substr(2), "\"//Alice\"");
   // Alice's ed25519 key under her sr25519 public key name: a corrupt or tampered keystore.
-  AddFile(std::string("6772616e") + (kAliceSr25519 + 2), "\"//Alice\"");
-  RunResult run = Keys({"import", "--keystore-dir", KeystorePath()});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  AddFile(std::string("6772616e") + kAliceSr25519.substr(2), "\"//Alice\"");
+  support::ProcessResult run = Keys({"import", "--keystore-dir", KeystorePath()});
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_NE(run.err.find("does not give the public key in its name"), std::string::npos) << run.err;
   EXPECT_TRUE(ListKeys().empty());
 
-  fs::remove(dir_ / "keystore" / (std::string("6772616e") + (kAliceSr25519 + 2)));
-  AddFile(std::string("62616265") + (kAliceSr25519 + 2), "//SecretJunction not json");
+  fs::remove(dir_ / "keystore" / (std::string("6772616e") + kAliceSr25519.substr(2)));
+  AddFile(std::string("62616265") + kAliceSr25519.substr(2), "//SecretJunction not json");
   run = Keys({"import", "--keystore-dir", KeystorePath()});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_NE(run.err.find("not one JSON string"), std::string::npos) << run.err;
   EXPECT_EQ(all_output_.find("SecretJunction"), std::string::npos);
 
   run = Keys({"import", "--keystore-dir", KeystorePath(), "--type", "babe"});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   run = Keys({"import", "--keystore-dir", (dir_ / "missing").string()});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_TRUE(ListKeys().empty());
 }
 
@@ -771,8 +690,8 @@ TEST_F(KeysKeystoreTest, AFileWhoseSuriDoesNotMatchItsNameImportsNothing) {
 
 // The fixture's exports and public keys come from @polkadot/keyring (see its "source" field).
 nlohmann::json PolkadotJsFixture() {
-  std::ifstream in(KEYS_POLKADOT_JS_FIXTURE);
-  nlohmann::json fixture = nlohmann::json::parse(in, nullptr, false);
+  nlohmann::json fixture =
+      nlohmann::json::parse(ReadFile(KEYS_POLKADOT_JS_FIXTURE), nullptr, false);
   EXPECT_TRUE(fixture.is_object() && fixture["exports"].size() == 3u);
   return fixture;
 }
@@ -784,14 +703,12 @@ TEST_F(KeysCliTest, ImportsPolkadotJsExportsOfEachScheme) {
   for (const nlohmann::json& entry : fixture["exports"]) {
     const std::string scheme = entry.value("type", "");
     SCOPED_TRACE(scheme);
-    WriteFile(dir_ / "export.json", entry["json"].dump(),
-              fs::perms::owner_read | fs::perms::owner_write);
-    WriteFile(dir_ / "export.pass", entry.value("password", "") + "\n",
-              fs::perms::owner_read | fs::perms::owner_write);
-    const RunResult run =
+    WritePrivateFile(dir_ / "export.json", entry["json"].dump());
+    WritePrivateFile(dir_ / "export.pass", entry.value("password", "") + "\n");
+    const support::ProcessResult run =
         Keys({"import", "--type", type_for_scheme.at(scheme), "--polkadot-js",
               (dir_ / "export.json").string(), "--password-file", (dir_ / "export.pass").string()});
-    ASSERT_EQ(run.exit_code, 0) << Describe(run);
+    ASSERT_EQ(run.exit_code, 0) << run.Describe();
     const nlohmann::json key = run.Json();
     EXPECT_EQ(key.value("scheme", ""), scheme);
     EXPECT_EQ(key.value("public_key", ""), entry.value("public_key", ""));
@@ -808,43 +725,43 @@ TEST_F(KeysCliTest, PolkadotJsWrongPasswordTamperingAndWrongTypeAreRefused) {
   const std::string export_path = (dir_ / "export.json").string();
   const std::string pass_path = (dir_ / "export.pass").string();
   const auto perms = fs::perms::owner_read | fs::perms::owner_write;
-  WriteFile(export_path, entry["json"].dump(), perms);
+  WritePrivateFile(export_path, entry["json"].dump());
 
-  WriteFile(pass_path, "not the password", perms);
-  RunResult run = Keys(
+  WritePrivateFile(pass_path, "not the password");
+  support::ProcessResult run = Keys(
       {"import", "--type", "babe", "--polkadot-js", export_path, "--password-file", pass_path});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_NE(run.err.find("wrong password"), std::string::npos) << run.err;
 
-  WriteFile(pass_path, entry.value("password", ""), perms);
+  WritePrivateFile(pass_path, entry.value("password", ""));
   nlohmann::json tampered = entry["json"];
   std::string encoded = tampered.value("encoded", "");
   encoded[100] = encoded[100] == 'A' ? 'B' : 'A';
   tampered["encoded"] = encoded;
-  WriteFile(export_path, tampered.dump(), perms);
+  WritePrivateFile(export_path, tampered.dump());
   run = Keys(
       {"import", "--type", "babe", "--polkadot-js", export_path, "--password-file", pass_path});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
 
   // The right export under a key type of another scheme, and a mismatching address.
-  WriteFile(export_path, entry["json"].dump(), perms);
+  WritePrivateFile(export_path, entry["json"].dump());
   run = Keys(
       {"import", "--type", "gran", "--polkadot-js", export_path, "--password-file", pass_path});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   nlohmann::json other_address = entry["json"];
   other_address["address"] = kAliceSr25519Ss58;
-  WriteFile(export_path, other_address.dump(), perms);
+  WritePrivateFile(export_path, other_address.dump());
   run = Keys(
       {"import", "--type", "babe", "--polkadot-js", export_path, "--password-file", pass_path});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_NE(run.err.find("address"), std::string::npos) << run.err;
 
   // The password file follows the PIN file's rules.
-  WriteFile(export_path, entry["json"].dump(), perms);
+  WritePrivateFile(export_path, entry["json"].dump());
   fs::permissions(pass_path, perms | fs::perms::others_read);
   run = Keys(
       {"import", "--type", "babe", "--polkadot-js", export_path, "--password-file", pass_path});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_TRUE(ListKeys().empty());
   EXPECT_EQ(all_output_.find(entry.value("password", "")), std::string::npos);
 }
@@ -855,22 +772,18 @@ class KeysBackupCliTest : public KeysCliTest {
  protected:
   void SetUp() override {
     KeysCliTest::SetUp();
-    WriteFile(dir_ / "backup.pass", kBackupPassphrase,
-              fs::perms::owner_read | fs::perms::owner_write);
+    WritePrivateFile(dir_ / "backup.pass", kBackupPassphrase);
   }
 
   // MakeSecondToken initialises another token in the same SoftHSM2 directory and points the
   // configuration at it, as a second signer restoring the first one's keys would.
   void SwitchToSecondToken() {
-    const RunResult init = RunProgram(dir_ / "scratch", "softhsm2-util",
-                                      {"--init-token", "--free", "--label", "keys-test-2", "--pin",
-                                       kPin, "--so-pin", "so-pin-1234"},
-                                      {SofthsmEnv()});
-    ASSERT_EQ(init.exit_code, 0) << Describe(init);
+    const base::Status token = hsm_->InitToken("keys-test-2", kPin, kSoPin);
+    ASSERT_TRUE(token.ok()) << token.message();
     std::string config = ReadFile(dir_ / "config.json");
     const std::string label = R"("token_label": "keys-test")";
     config.replace(config.find(label), label.size(), R"("token_label": "keys-test-2")");
-    WriteFile(dir_ / "config.json", config, fs::perms::owner_read | fs::perms::owner_write);
+    WritePrivateFile(dir_ / "config.json", config);
   }
 
   std::string BackupPath() const { return (dir_ / "keys.backup").string(); }
@@ -881,14 +794,14 @@ class KeysBackupCliTest : public KeysCliTest {
 
 TEST_F(KeysBackupCliTest, Sr25519KeysMoveToAnotherTokenAndNativeKeysAreOnlyNamed) {
   ASSERT_EQ(Keys({"import", "--type", "babe", "--suri", "//Alice"}).exit_code, 0);
-  RunResult run = Keys({"generate", "--type", "para"});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  support::ProcessResult run = Keys({"generate", "--type", "para"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   const std::string para_public = run.Json().value("public_key", "");
   ASSERT_EQ(Keys({"generate", "--type", "gran"}).exit_code, 0);
   ASSERT_EQ(Keys({"import", "--type", "beef", "--suri", "//Alice"}).exit_code, 0);
 
   run = Keys({"backup", "--out", BackupPath(), "--passphrase-file", PassPath()});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   nlohmann::json json = run.Json();
   ASSERT_EQ(json["included"].size(), 2u) << run.out;
   ASSERT_EQ(json["identity_only"].size(), 2u) << run.out;
@@ -904,17 +817,17 @@ TEST_F(KeysBackupCliTest, Sr25519KeysMoveToAnotherTokenAndNativeKeysAreOnlyNamed
   const std::string file = ReadFile(BackupPath());
   const std::vector<uint8_t> alice = FromHex(kAliceSr25519);
   EXPECT_EQ(file.find(std::string(alice.begin(), alice.end())), std::string::npos);
-  EXPECT_EQ(file.find(std::string(kAliceSr25519 + 2)), std::string::npos);
+  EXPECT_EQ(file.find(kAliceSr25519.substr(2)), std::string::npos);
 
   // An existing file is never overwritten.
   run = Keys({"backup", "--out", BackupPath(), "--passphrase-file", PassPath()});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_EQ(ReadFile(BackupPath()), file);
 
   SwitchToSecondToken();
   ASSERT_TRUE(ListKeys().empty());
   run = Keys({"restore", "--in", BackupPath(), "--passphrase-file", PassPath()});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   json = run.Json();
   ASSERT_EQ(json["restored"].size(), 2u) << run.out;
   EXPECT_EQ(json["already_present"].size(), 0u);
@@ -936,7 +849,7 @@ TEST_F(KeysBackupCliTest, Sr25519KeysMoveToAnotherTokenAndNativeKeysAreOnlyNamed
 
   // Restoring again changes nothing.
   run = Keys({"restore", "--in", BackupPath(), "--passphrase-file", PassPath()});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   EXPECT_EQ(run.Json()["restored"].size(), 0u);
   EXPECT_EQ(run.Json()["already_present"].size(), 2u);
   EXPECT_EQ(ListKeys().size(), 2u);
@@ -961,8 +874,9 @@ TEST_F(KeysBackupCliTest, ADisabledKeyIsBackedUpAndRestoredDisabled) {
   ASSERT_EQ(Keys({"generate", "--type", "para"}).exit_code, 0);
   ASSERT_EQ(Keys({"disable", "--type", "babe", "--public", kAliceSr25519}).exit_code, 0);
 
-  RunResult run = Keys({"backup", "--out", BackupPath(), "--passphrase-file", PassPath()});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  support::ProcessResult run =
+      Keys({"backup", "--out", BackupPath(), "--passphrase-file", PassPath()});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   ASSERT_EQ(run.Json()["included"].size(), 2u) << run.out;
   // Json() returns a temporary: keep it alive for the loop.
   const nlohmann::json included = run.Json()["included"];
@@ -972,7 +886,7 @@ TEST_F(KeysBackupCliTest, ADisabledKeyIsBackedUpAndRestoredDisabled) {
 
   SwitchToSecondToken();
   run = Keys({"restore", "--in", BackupPath(), "--passphrase-file", PassPath()});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   ASSERT_EQ(run.Json()["restored"].size(), 2u) << run.out;
   // Json() returns a temporary: keep it alive for the loop.
   const nlohmann::json restored = run.Json()["restored"];
@@ -985,7 +899,7 @@ TEST_F(KeysBackupCliTest, ADisabledKeyIsBackedUpAndRestoredDisabled) {
     EXPECT_EQ(key.value("disabled", false), key.value("public_key", "") == kAliceSr25519);
   }
   run = Keys({"enable", "--type", "babe", "--public", kAliceSr25519});
-  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
   EXPECT_EQ(run.Json().value("changed", false), true);
 }
 
@@ -994,39 +908,38 @@ TEST_F(KeysBackupCliTest, WrongPassphraseAndTamperedFilesAreRefused) {
   ASSERT_EQ(Keys({"backup", "--out", BackupPath(), "--passphrase-file", PassPath()}).exit_code, 0);
   SwitchToSecondToken();
 
-  WriteFile(dir_ / "wrong.pass", "another long passphrase",
-            fs::perms::owner_read | fs::perms::owner_write);
-  RunResult run =
+  WritePrivateFile(dir_ / "wrong.pass", "another long passphrase");
+  support::ProcessResult run =
       Keys({"restore", "--in", BackupPath(), "--passphrase-file", (dir_ / "wrong.pass").string()});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_NE(run.err.find("wrong passphrase or a modified file"), std::string::npos) << run.err;
 
   std::string bytes = ReadFile(BackupPath());
   for (size_t at : {size_t{30}, size_t{50}, bytes.size() / 2, bytes.size() - 1}) {
     std::string tampered = bytes;
     tampered[at] = static_cast<char>(tampered[at] ^ 0x40);
-    WriteFile(dir_ / "tampered.backup", tampered, fs::perms::owner_read | fs::perms::owner_write);
+    WritePrivateFile(dir_ / "tampered.backup", tampered);
     run = Keys(
         {"restore", "--in", (dir_ / "tampered.backup").string(), "--passphrase-file", PassPath()});
-    EXPECT_EQ(run.exit_code, 2) << at << ": " << Describe(run);
+    EXPECT_EQ(run.exit_code, 2) << at << ": " << run.Describe();
   }
-  WriteFile(dir_ / "truncated.backup", bytes.substr(0, bytes.size() - 20),
-            fs::perms::owner_read | fs::perms::owner_write);
+  WritePrivateFile(dir_ / "truncated.backup", bytes.substr(0, bytes.size() - 20));
   run = Keys(
       {"restore", "--in", (dir_ / "truncated.backup").string(), "--passphrase-file", PassPath()});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_TRUE(ListKeys().empty());
 }
 
 TEST_F(KeysBackupCliTest, PassphraseFileMustBePrivateAndLongEnough) {
   fs::permissions(dir_ / "backup.pass",
                   fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
-  RunResult run = Keys({"backup", "--out", BackupPath(), "--passphrase-file", PassPath()});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  support::ProcessResult run =
+      Keys({"backup", "--out", BackupPath(), "--passphrase-file", PassPath()});
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_NE(run.err.find("0600"), std::string::npos) << run.err;
-  WriteFile(dir_ / "backup.pass", "short", fs::perms::owner_read | fs::perms::owner_write);
+  WritePrivateFile(dir_ / "backup.pass", "short");
   run = Keys({"backup", "--out", BackupPath(), "--passphrase-file", PassPath()});
-  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
   EXPECT_FALSE(fs::exists(BackupPath()));
   EXPECT_EQ(all_output_.find(kBackupPassphrase), std::string::npos);
 }

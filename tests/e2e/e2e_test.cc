@@ -1,18 +1,10 @@
 // End to end: a real signerd process over mTLS, a SoftHSM2 token, a dev PKI and the C++ gRPC
 // client.
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -34,8 +26,16 @@
 #include "keymgr/keypair.h"
 #include "keymgr/pkcs11_custody.h"
 #include "remote_keystore.grpc.pb.h"
+#include "support/bytes.h"
+#include "support/dev_pki.h"
+#include "support/environment.h"
+#include "support/files.h"
+#include "support/loopback.h"
+#include "support/process.h"
+#include "support/softhsm.h"
+#include "support/temp_dir.h"
+#include "support/well_known_keys.h"
 #include "tls/certificate.h"
-#include "tls/dev_pki.h"
 #include "tls/grpc_credentials.h"
 
 namespace {
@@ -44,18 +44,10 @@ namespace fs = std::filesystem;
 namespace pb = parity::polkadot::signer;
 
 constexpr char kPin[] = "e2e-user-pin";
-// From the spec's known answers: //Alice's ed25519 public key.
-constexpr char kAliceEd25519[] = "88dc3417d5058ec4b4503e0c12ea1a0a89be200fe98922423d4334014fa6b0ee";
-// From the spec's known answers: //Alice's sr25519 public key.
-constexpr char kAliceSr25519[] = "d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d";
-// From the spec's known answers: //Alice's ecdsa public key.
-constexpr char kAliceEcdsa[] = "020a1091341fe5664bfa1782d5e04779689068c916b04cb365ec3153755684d9a1";
+const std::string kAliceEd25519(support::kAliceEd25519.hex());
+const std::string kAliceSr25519(support::kAliceSr25519.hex());
+const std::string kAliceEcdsa(support::kAliceEcdsa.hex());
 constexpr char kGenesis[] = "91b171bb158e2d3848fa23a9f1c25182fb8e20313b2c1eb49219da7a70ce90c3";
-
-void WriteFile(const fs::path& path, const std::string& text, fs::perms perms) {
-  std::ofstream(path) << text;
-  fs::permissions(path, perms);
-}
 
 std::string Bytes(const std::vector<uint8_t>& bytes) { return {bytes.begin(), bytes.end()}; }
 
@@ -73,20 +65,16 @@ std::string GrandpaVote(uint8_t stage, uint8_t hash_byte, uint32_t number, uint6
 class SignerdE2eTest : public testing::Test {
  protected:
   static void SetUpTestSuite() {
-    std::string pattern = (fs::temp_directory_path() / "signerd_e2e.XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = new fs::path(pattern);
-    const fs::path& dir = *dir_;
-    fs::create_directory(dir / "tokens");
-    WriteFile(dir / "softhsm2.conf",
-              "directories.tokendir = " + (dir / "tokens").string() +
-                  "\nobjectstore.backend = file\nlog.level = ERROR\n",
-              fs::perms::owner_read | fs::perms::owner_write);
-    ASSERT_EQ(::setenv("SOFTHSM2_CONF", (dir / "softhsm2.conf").c_str(), 1), 0);
-    const std::string init = std::string("softhsm2-util --init-token --free --label e2e --pin ") +
-                             kPin + " --so-pin e2e-so-pin >/dev/null";
-    ASSERT_EQ(std::system(init.c_str()), 0);
-    WriteFile(dir / "hsm.pin", kPin, fs::perms::owner_read | fs::perms::owner_write);
+    dir_ = new support::TempDir("signerd_e2e");
+    const fs::path& dir = dir_->path();
+    auto softhsm = support::SoftHsm::Create(dir);
+    ASSERT_TRUE(softhsm.ok()) << softhsm.status().message();
+    const base::Status token = softhsm->InitToken("e2e", kPin, "e2e-so-pin");
+    ASSERT_TRUE(token.ok()) << token.message();
+    // Inherited by signerd; this process opens the token with it below.
+    softhsm_conf_ =
+        new support::ScopedEnvironmentVariable("SOFTHSM2_CONF", softhsm->config_path().string());
+    ASSERT_TRUE(support::WriteFile(dir / "hsm.pin", kPin, 0600).ok());
 
     // Put //Alice's GRANDPA key on the token, then let go of it: signerd opens it on its own.
     {
@@ -117,122 +105,114 @@ class SignerdE2eTest : public testing::Test {
       ASSERT_TRUE(imported.ok()) << imported.status().message();
     }
 
-    tls::DevPkiOptions pki;
-    pki.directory = dir / "pki";
-    pki.client_identities = {"validator-alice", "intruder"};
-    auto files = tls::CreateDevPki(pki);
+    auto files = support::MakeDevPki(dir / "pki", {"validator-alice", "intruder"});
     ASSERT_TRUE(files.ok()) << files.status().message();
 
-    const std::string ed = kAliceEd25519;
-    const std::string sr = kAliceSr25519;
-    const std::string ec = kAliceEcdsa;
-    WriteFile(dir / "policy.yaml",
-              "identities:\n"
-              "  validator-alice:\n"
-              "    - {key_types: [gran], operations: [sign, list], public_keys: [\"" +
-                  ed +
-                  "\"]}\n"
-                  "    - {key_types: [babe], operations: [sign, vrf, list], public_keys: [\"" +
-                  sr +
-                  "\"]}\n"
-                  "    - {key_types: [para], operations: [sign], public_keys: [\"" +
-                  sr +
-                  "\"]}\n"
-                  "    - {key_types: [beef], operations: [sign], public_keys: [\"" +
-                  ec +
-                  "\"]}\n"
-                  "    - {key_types: [audi], operations: [insert, list], public_keys: [\"" +
-                  sr +
-                  "\"]}\n"
-                  "    - {key_types: [imon], operations: [insert, sign], public_keys: [\"" +
-                  sr +
-                  "\"]}\n"
-                  "    - {key_types: [acco], operations: [insert, sign], public_keys: [\"" +
-                  ed +
-                  "\"]}\n"
-                  "  intruder: []\n",
-              fs::perms::owner_read | fs::perms::owner_write);
-    WriteFile(dir / "signerd.yaml",
-              std::string("signer_id: e2e\nhsm:\n  module: ") + SIGNER_SOFTHSM2_MODULE +
-                  "\n  token_label: e2e\n  pin_file: hsm.pin\nhistory:\n  data_dir: history\n"
-                  "  genesis_hash: \"0x" +
-                  kGenesis +
-                  "\"\nserver:\n  listen: \"127.0.0.1:0\"\n"
-                  "  tls:\n    cert_file: pki/server.crt\n    key_file: pki/server.key\n"
-                  "    client_ca_file: pki/ca.crt\n  policy_file: policy.yaml\n"
-                  "  audit_log: audit.jsonl\n  max_in_flight: 32\n  worker_threads: 2\n"
-                  "  metrics_listen: \"127.0.0.1:0\"\n",
-              fs::perms::owner_read | fs::perms::owner_write);
+    const std::string& ed = kAliceEd25519;
+    const std::string& sr = kAliceSr25519;
+    const std::string& ec = kAliceEcdsa;
+    ASSERT_TRUE(
+        support::WriteFile(
+            dir / "policy.yaml",
+            "identities:\n"
+            "  validator-alice:\n"
+            "    - {key_types: [gran], operations: [sign, list], public_keys: [\"" +
+                ed +
+                "\"]}\n"
+                "    - {key_types: [babe], operations: [sign, vrf, list], public_keys: [\"" +
+                sr +
+                "\"]}\n"
+                "    - {key_types: [para], operations: [sign], public_keys: [\"" +
+                sr +
+                "\"]}\n"
+                "    - {key_types: [beef], operations: [sign], public_keys: [\"" +
+                ec +
+                "\"]}\n"
+                "    - {key_types: [audi], operations: [insert, list], public_keys: [\"" +
+                sr +
+                "\"]}\n"
+                "    - {key_types: [imon], operations: [insert, sign], public_keys: [\"" +
+                sr +
+                "\"]}\n"
+                "    - {key_types: [acco], operations: [insert, sign], public_keys: [\"" +
+                ed +
+                "\"]}\n"
+                "  intruder: []\n",
+            0600)
+            .ok());
+    ASSERT_TRUE(support::WriteFile(
+                    dir / "signerd.yaml",
+                    std::string("signer_id: e2e\nhsm:\n  module: ") + SIGNER_SOFTHSM2_MODULE +
+                        "\n  token_label: e2e\n  pin_file: hsm.pin\nhistory:\n  data_dir: history\n"
+                        "  genesis_hash: \"0x" +
+                        kGenesis +
+                        "\"\nserver:\n  listen: \"127.0.0.1:0\"\n"
+                        "  tls:\n    cert_file: pki/server.crt\n    key_file: pki/server.key\n"
+                        "    client_ca_file: pki/ca.crt\n  policy_file: policy.yaml\n"
+                        "  audit_log: audit.jsonl\n  max_in_flight: 32\n  worker_threads: 2\n"
+                        "  metrics_listen: \"127.0.0.1:0\"\n",
+                    0600)
+                    .ok());
     StartSignerd();
   }
 
   static void StartSignerd() {
-    int out[2];
-    ASSERT_EQ(::pipe(out), 0);
-    const std::string log = (*dir_ / "signerd.log").string();
-    const std::string config = (*dir_ / "signerd.yaml").string();
-    pid_ = ::fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      const int err = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      ::dup2(err, STDERR_FILENO);
-      // Start signerd with core dumps allowed (as far as we may), so that it must turn them off.
-      rlimit core{};
-      ::getrlimit(RLIMIT_CORE, &core);
-      core.rlim_cur = core.rlim_max;
-      const rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
-      if (::setrlimit(RLIMIT_CORE, &unlimited) != 0) ::setrlimit(RLIMIT_CORE, &core);
-      ::execl(SIGNERD_PATH, SIGNERD_PATH, "--config", config.c_str(), nullptr);
-      ::_exit(127);
-    }
-    ::close(out[1]);
+    support::ChildOptions options;
+    options.stderr_file = dir_->path() / "signerd.log";
+    // Start signerd with core dumps allowed (as far as we may), so that it must turn them off: it
+    // inherits this process's limit, which is put back right after.
+    rlimit core{};
+    ::getrlimit(RLIMIT_CORE, &core);
+    rlimit allowed = core;
+    allowed.rlim_cur = core.rlim_max;
+    const rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
+    if (::setrlimit(RLIMIT_CORE, &unlimited) != 0) ::setrlimit(RLIMIT_CORE, &allowed);
+    auto started = support::ChildProcess::Start(
+        {SIGNERD_PATH, "--config", (dir_->path() / "signerd.yaml").string()}, options);
+    ::setrlimit(RLIMIT_CORE, &core);
+    ASSERT_TRUE(started.ok()) << started.status().message();
+    signerd_ = new support::ChildProcess(std::move(started).value());
     // Wait for the two lines that say the listeners are up (gRPC, then metrics), and take the
     // ports from them. Both are read before the pipe is closed, so signerd never writes to a
     // closed pipe.
-    std::string text;
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    const auto lines = [&text] { return std::count(text.begin(), text.end(), '\n'); };
-    while (lines() < 2 && std::chrono::steady_clock::now() < give_up) {
-      pollfd poll_fd{out[0], POLLIN, 0};
-      if (::poll(&poll_fd, 1, 200) <= 0) continue;
-      char buffer[256];
-      const ssize_t got = ::read(out[0], buffer, sizeof(buffer));
-      if (got <= 0) break;
-      text.append(buffer, static_cast<size_t>(got));
-    }
-    ::close(out[0]);
+    const auto next_line = [&] {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          give_up - std::chrono::steady_clock::now());
+      return signerd_->ReadLine(left).value_or("");
+    };
+    const std::string listening = next_line();
+    const std::string metrics = next_line();
+    signerd_->CloseStdout();
     const std::string prefix = "signerd listening on 127.0.0.1:";
-    ASSERT_EQ(text.rfind(prefix, 0), 0u) << "signerd said: " << text << "\nlog:\n"
-                                         << std::ifstream(log).rdbuf();
-    port_ = std::stoi(text.substr(prefix.size()));
+    ASSERT_EQ(listening.rfind(prefix, 0), 0u) << "signerd said: " << listening << "\nlog:\n"
+                                              << support::ReadFile(dir_->path() / "signerd.log");
+    port_ = std::stoi(listening.substr(prefix.size()));
     ASSERT_GT(port_, 0);
     const std::string metrics_prefix = "signerd metrics on 127.0.0.1:";
-    const size_t second_line = text.find('\n') + 1;
-    ASSERT_EQ(text.compare(second_line, metrics_prefix.size(), metrics_prefix), 0)
-        << "signerd said: " << text;
-    metrics_port_ = std::stoi(text.substr(second_line + metrics_prefix.size()));
+    ASSERT_EQ(metrics.rfind(metrics_prefix, 0), 0u) << "signerd said: " << metrics;
+    metrics_port_ = std::stoi(metrics.substr(metrics_prefix.size()));
     ASSERT_GT(metrics_port_, 0);
   }
 
+  // StopSignerd sends `signal` to signerd and waits for it.
+  static void StopSignerd(int signal) {
+    if (signerd_ == nullptr) return;
+    signerd_->Stop(signal);
+    delete signerd_;
+    signerd_ = nullptr;
+  }
+
   static void TearDownTestSuite() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
-    if (dir_ != nullptr) {
-      std::error_code ignored;
-      fs::remove_all(*dir_, ignored);
-      delete dir_;
-      dir_ = nullptr;
-    }
+    StopSignerd(SIGTERM);
+    delete softhsm_conf_;
+    softhsm_conf_ = nullptr;
+    delete dir_;
+    dir_ = nullptr;
   }
 
   static std::unique_ptr<pb::RemoteKeystore::Stub> Client(const std::string& identity) {
-    const fs::path pki = *dir_ / "pki";
-    auto credentials = tls::ClientChannelCredentials(
-        {pki / "ca.crt", pki / (identity + ".crt"), pki / (identity + ".key")});
+    auto credentials = support::DevPkiClientCredentials(dir_->path() / "pki", identity);
     EXPECT_TRUE(credentials.ok()) << credentials.status().message();
     return pb::RemoteKeystore::NewStub(
         grpc::CreateChannel("127.0.0.1:" + std::to_string(port_), *credentials));
@@ -252,25 +232,7 @@ class SignerdE2eTest : public testing::Test {
 
   // HttpGet sends one plain GET over loopback to the metrics port and returns the response.
   static std::string HttpGet(const std::string& path) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<uint16_t>(metrics_port_));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    std::string response;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
-      const std::string request =
-          "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-      if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-          static_cast<ssize_t>(request.size())) {
-        char buffer[4096];
-        for (ssize_t got; (got = ::recv(fd, buffer, sizeof(buffer), 0)) > 0;) {
-          response.append(buffer, static_cast<size_t>(got));
-        }
-      }
-    }
-    ::close(fd);
-    return response;
+    return support::HttpRequest(metrics_port_, "GET", path);
   }
 
   // Scrape returns the body of GET /metrics (empty unless the answer was 200).
@@ -291,14 +253,16 @@ class SignerdE2eTest : public testing::Test {
     return 0;
   }
 
-  static fs::path* dir_;
-  static pid_t pid_;
+  static support::TempDir* dir_;
+  static support::ScopedEnvironmentVariable* softhsm_conf_;
+  static support::ChildProcess* signerd_;
   static int port_;
   static int metrics_port_;
 };
 
-fs::path* SignerdE2eTest::dir_ = nullptr;
-pid_t SignerdE2eTest::pid_ = -1;
+support::TempDir* SignerdE2eTest::dir_ = nullptr;
+support::ScopedEnvironmentVariable* SignerdE2eTest::softhsm_conf_ = nullptr;
+support::ChildProcess* SignerdE2eTest::signerd_ = nullptr;
 int SignerdE2eTest::port_ = 0;
 int SignerdE2eTest::metrics_port_ = 0;
 
@@ -338,20 +302,17 @@ TEST_F(SignerdE2eTest, IntruderIsPermissionDenied) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
   EXPECT_TRUE(reply.signature().signature().empty());
   // The denial is in the audit log and in signerd's own log.
-  std::ifstream audit(*dir_ / "audit.jsonl");
-  const std::string audit_text((std::istreambuf_iterator<char>(audit)), {});
+  const std::string audit_text = support::ReadFile(dir_->path() / "audit.jsonl");
   EXPECT_NE(audit_text.find(R"("identity":"intruder")"), std::string::npos);
-  std::ifstream log(*dir_ / "signerd.log");
-  const std::string log_text((std::istreambuf_iterator<char>(log)), {});
+  const std::string log_text = support::ReadFile(dir_->path() / "signerd.log");
   EXPECT_NE(log_text.find(R"(event=decision verdict=denied identity="intruder")"),
             std::string::npos)
       << log_text;
 }
 
 TEST_F(SignerdE2eTest, NoClientCertificateFailsTheHandshake) {
-  std::ifstream ca_file(*dir_ / "pki" / "ca.crt");
   grpc::SslCredentialsOptions options;
-  options.pem_root_certs.assign(std::istreambuf_iterator<char>(ca_file), {});
+  options.pem_root_certs = support::ReadFile(dir_->path() / "pki" / "ca.crt");
   auto stub = pb::RemoteKeystore::NewStub(
       grpc::CreateChannel("127.0.0.1:" + std::to_string(port_), grpc::SslCredentials(options)));
   pb::SignWithReply reply;
@@ -396,7 +357,7 @@ TEST_F(SignerdE2eTest, ListingAndUnknownKeysFollowTheStatusMapping) {
 }
 
 TEST_F(SignerdE2eTest, HealthServiceReportsServing) {
-  const fs::path pki = *dir_ / "pki";
+  const fs::path pki = dir_->path() / "pki";
   auto credentials = tls::ClientChannelCredentials(
       {pki / "ca.crt", pki / "validator-alice.crt", pki / "validator-alice.key"});
   ASSERT_TRUE(credentials.ok());
@@ -425,7 +386,7 @@ TEST_F(SignerdE2eTest, HealthServiceReportsServing) {
 TEST_F(SignerdE2eTest, CoreDumpsAreDisabled) {
   // RLIMIT_CORE is visible in /proc. PR_SET_DUMPABLE 0 shows from outside only as /proc files
   // owned by root, which proves nothing when the test itself runs as root, so it is not checked.
-  std::ifstream limits("/proc/" + std::to_string(pid_) + "/limits");
+  std::ifstream limits("/proc/" + std::to_string(signerd_->pid()) + "/limits");
   std::string line;
   bool found = false;
   while (std::getline(limits, line)) {
@@ -581,9 +542,8 @@ grpc::Status CallKeys(const std::shared_ptr<grpc::ChannelCredentials>& credentia
 }
 
 TEST_F(SignerdE2eTest, SighupReloadsCertificatesWithoutRestart) {
-  const fs::path pki = *dir_ / "pki";
-  const tls::ClientCredentialFiles alice_files{pki / "ca.crt", pki / "validator-alice.crt",
-                                               pki / "validator-alice.key"};
+  const fs::path pki = dir_->path() / "pki";
+  const tls::ClientCredentialFiles alice_files = support::DevPkiClientFiles(pki, "validator-alice");
   auto old_credentials = tls::ClientChannelCredentials(alice_files);
   ASSERT_TRUE(old_credentials.ok());
   ASSERT_TRUE(CallKeys(*old_credentials, port_).ok());
@@ -598,7 +558,7 @@ TEST_F(SignerdE2eTest, SighupReloadsCertificatesWithoutRestart) {
   const double expiry_before = Sample(Scrape(), expiry_series);
   EXPECT_GT(expiry_before, 300 * 86400.0);
   ASSERT_TRUE(tls::CreateDevPki(options).ok());
-  ASSERT_EQ(::kill(pid_, SIGHUP), 0);
+  ASSERT_TRUE(signerd_->Signal(SIGHUP).ok());
   auto new_credentials = tls::ClientChannelCredentials(alice_files);
   ASSERT_TRUE(new_credentials.ok());
   grpc::Status status;
@@ -609,7 +569,7 @@ TEST_F(SignerdE2eTest, SighupReloadsCertificatesWithoutRestart) {
   } while (!status.ok() && std::chrono::steady_clock::now() < give_up);
   EXPECT_TRUE(status.ok()) << status.error_message();
   // The same process and port serve the new PKI only: the old CA's client is refused.
-  EXPECT_EQ(::kill(pid_, 0), 0);
+  EXPECT_TRUE(signerd_->Running());
   EXPECT_EQ(CallKeys(*old_credentials, port_).error_code(), grpc::StatusCode::UNAVAILABLE);
   // The expiry metric follows the reload.
   const double expiry_after = Sample(Scrape(), expiry_series);
@@ -620,12 +580,8 @@ TEST_F(SignerdE2eTest, SighupReloadsCertificatesWithoutRestart) {
 // Grants change on SIGHUP without a restart; a policy that does not parse keeps the last good one.
 // The original policy is put back at the end, since the signerd process is shared by every test.
 TEST_F(SignerdE2eTest, SighupReloadsThePolicyAndABrokenPolicyKeepsTheLastGrants) {
-  const fs::path policy_path = *dir_ / "policy.yaml";
-  std::string original;
-  {
-    std::ifstream in(policy_path);
-    original.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
+  const fs::path policy_path = dir_->path() / "policy.yaml";
+  const std::string original = support::ReadFile(policy_path);
   const std::string no_grant = "  intruder: []\n";
   const size_t at = original.find(no_grant);
   ASSERT_NE(at, std::string::npos);
@@ -634,7 +590,6 @@ TEST_F(SignerdE2eTest, SighupReloadsThePolicyAndABrokenPolicyKeepsTheLastGrants)
                    std::string("  intruder:\n    - {key_types: [gran], operations: [sign], "
                                "public_keys: [\"") +
                        kAliceEd25519 + "\"]}\n");
-  const auto owner_only = fs::perms::owner_read | fs::perms::owner_write;
   const std::string ok_series = "signer_policy_reloads_total{result=\"ok\"}";
   const std::string failed_series = "signer_policy_reloads_total{result=\"failed\"}";
   // SignUntil resends one vote until its code is `wanted` or 15 s pass, and returns the last code.
@@ -654,8 +609,8 @@ TEST_F(SignerdE2eTest, SighupReloadsThePolicyAndABrokenPolicyKeepsTheLastGrants)
   ASSERT_EQ(Sign(*intruder, GrandpaVote(0, 0x41, 12000, 700, 41), reply).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   const double ok_before = Sample(Scrape(), ok_series);
-  WriteFile(policy_path, granting, owner_only);
-  ASSERT_EQ(::kill(pid_, SIGHUP), 0);
+  ASSERT_TRUE(support::WriteFile(policy_path, granting, 0600).ok());
+  ASSERT_TRUE(signerd_->Signal(SIGHUP).ok());
   EXPECT_EQ(sign_until(GrandpaVote(0, 0x41, 12000, 700, 41), grpc::StatusCode::OK),
             grpc::StatusCode::OK);
   EXPECT_EQ(Sample(Scrape(), ok_series) - ok_before, 1);
@@ -663,8 +618,8 @@ TEST_F(SignerdE2eTest, SighupReloadsThePolicyAndABrokenPolicyKeepsTheLastGrants)
   // A broken file is refused; the grants loaded last stay in force. The failure is counted, so
   // poll the counter rather than guess when the signal was handled.
   const double failed_before = Sample(Scrape(), failed_series);
-  WriteFile(policy_path, "identities:\n  intruder: [\n", owner_only);
-  ASSERT_EQ(::kill(pid_, SIGHUP), 0);
+  ASSERT_TRUE(support::WriteFile(policy_path, "identities:\n  intruder: [\n", 0600).ok());
+  ASSERT_TRUE(signerd_->Signal(SIGHUP).ok());
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (Sample(Scrape(), failed_series) == failed_before &&
          std::chrono::steady_clock::now() < give_up) {
@@ -673,10 +628,10 @@ TEST_F(SignerdE2eTest, SighupReloadsThePolicyAndABrokenPolicyKeepsTheLastGrants)
   EXPECT_EQ(Sample(Scrape(), failed_series) - failed_before, 1);
   EXPECT_EQ(Sign(*intruder, GrandpaVote(0, 0x42, 12001, 701, 41), reply).error_code(),
             grpc::StatusCode::OK);
-  EXPECT_EQ(::kill(pid_, 0), 0);
+  EXPECT_TRUE(signerd_->Running());
 
-  WriteFile(policy_path, original, owner_only);
-  ASSERT_EQ(::kill(pid_, SIGHUP), 0);
+  ASSERT_TRUE(support::WriteFile(policy_path, original, 0600).ok());
+  ASSERT_TRUE(signerd_->Signal(SIGHUP).ok());
   EXPECT_EQ(sign_until(GrandpaVote(0, 0x43, 12002, 702, 41), grpc::StatusCode::PERMISSION_DENIED),
             grpc::StatusCode::PERMISSION_DENIED);
 }
@@ -739,19 +694,17 @@ TEST_F(SignerdE2eTest, DecisionSurvivesSigkillAndRestart) {
   ASSERT_TRUE(Sign(*alice, GrandpaVote(0, 0x21, 9000, 500, 7), reply).ok());
   ASSERT_FALSE(reply.signature().signature().empty());
   // The signature was acknowledged: kill without any chance to flush, then start again.
-  ASSERT_EQ(::kill(pid_, SIGKILL), 0);
-  int wait_status = 0;
-  ASSERT_EQ(::waitpid(pid_, &wait_status, 0), pid_);
-  pid_ = -1;
+  ASSERT_TRUE(signerd_->Signal(SIGKILL).ok());
+  StopSignerd(SIGKILL);
   StartSignerd();
-  ASSERT_GT(pid_, 0);
+  ASSERT_NE(signerd_, nullptr);
   auto again = Client("validator-alice");
   pb::SignWithReply conflicting;
   const grpc::Status status = Sign(*again, GrandpaVote(0, 0x22, 9001, 500, 7), conflicting);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
   EXPECT_TRUE(conflicting.signature().signature().empty());
   // The audit chain written before the kill is intact and was continued.
-  auto report = signer::VerifyAuditFile((*dir_ / "audit.jsonl").string());
+  auto report = signer::VerifyAuditFile((dir_->path() / "audit.jsonl").string());
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->ok) << report->problem;
 }
@@ -952,15 +905,14 @@ TEST_F(SignerdE2eTest, SignWithAnySkipsKeysNotHeld) {
 }
 
 // RunPromtool pipes `text` through `promtool check metrics`; returns its exit status, -1 if absent.
-int PromtoolCheckMetrics(const fs::path& dir, const std::string& text, std::string& output) {
+int PromtoolCheckMetrics(const std::string& text, std::string& output) {
   if (!fs::exists("/usr/bin/promtool")) return -1;
-  std::ofstream(dir / "scrape.txt") << text;
-  const std::string command = "/usr/bin/promtool check metrics <" + (dir / "scrape.txt").string() +
-                              " >" + (dir / "promtool.out").string() + " 2>&1";
-  const int status = std::system(command.c_str());
-  std::ifstream result(dir / "promtool.out");
-  output.assign(std::istreambuf_iterator<char>(result), {});
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+  support::ProcessOptions options;
+  options.stdin_text = text;
+  const support::ProcessResult run = support::ResultOrStartFailure(
+      support::RunProcess({"/usr/bin/promtool", "check", "metrics"}, options));
+  output = run.out + run.err;
+  return run.exit_code < 0 ? -2 : run.exit_code;
 }
 
 TEST_F(SignerdE2eTest, MetricsCountRequestsAndDecisionsAndPassPromtool) {
@@ -1009,10 +961,8 @@ TEST_F(SignerdE2eTest, MetricsCountRequestsAndDecisionsAndPassPromtool) {
   EXPECT_NE(after.find("signer_requests_in_flight "), std::string::npos);
   // The expiry is the served certificate's, as read from its file (the SIGHUP test, when run in
   // the same process, replaces it with a 10-day one).
-  std::ifstream certificate_file(*dir_ / "pki" / "server.crt");
-  const std::string certificate_pem((std::istreambuf_iterator<char>(certificate_file)), {});
-  auto certificate = tls::InspectCertificate(std::span<const uint8_t>(
-      reinterpret_cast<const uint8_t*>(certificate_pem.data()), certificate_pem.size()));
+  const std::string certificate_pem = support::ReadFile(dir_->path() / "pki" / "server.crt");
+  auto certificate = tls::InspectCertificate(support::AsBytes(certificate_pem));
   ASSERT_TRUE(certificate.ok()) << certificate.status().message();
   const double expected_expiry =
       std::chrono::duration<double>(certificate->not_after - std::chrono::system_clock::now())
@@ -1022,7 +972,7 @@ TEST_F(SignerdE2eTest, MetricsCountRequestsAndDecisionsAndPassPromtool) {
               expected_expiry, 120);
 
   std::string output;
-  const int promtool = PromtoolCheckMetrics(*dir_, after, output);
+  const int promtool = PromtoolCheckMetrics(after, output);
   if (promtool == -1) GTEST_SKIP() << "promtool is not installed (Debian package prometheus)";
   EXPECT_EQ(promtool, 0) << output << "\n" << after;
 
@@ -1036,7 +986,7 @@ TEST_F(SignerdE2eTest, AuditChainVerifies) {
   auto alice = Client("validator-alice");
   pb::SignWithReply reply;
   ASSERT_TRUE(Sign(*alice, GrandpaVote(1, 0xee, 5000, 99, 5), reply).ok());
-  auto report = signer::VerifyAuditFile((*dir_ / "audit.jsonl").string());
+  auto report = signer::VerifyAuditFile((dir_->path() / "audit.jsonl").string());
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->ok) << report->problem;
   EXPECT_GE(report->lines, 1u);

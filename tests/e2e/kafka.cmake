@@ -8,10 +8,9 @@ add_executable(kafka_cluster_test kafka_cluster_test.cc)
 target_compile_definitions(kafka_cluster_test PRIVATE
                            SIGNERD_PATH="$<TARGET_FILE:signerd>"
                            SIGNERCTL_PATH="$<TARGET_FILE:signerctl>"
-                           KAFKA_DEV_BROKER_PATH="$<TARGET_FILE:kafka-dev-broker>"
-                           SIGNER_SOFTHSM2_MODULE="${SOFTHSM2_MODULE}")
-target_link_libraries(kafka_cluster_test PRIVATE signerd_service nlohmann_json::nlohmann_json
-                                                 GTest::gtest_main)
+                           KAFKA_DEV_BROKER_PATH="$<TARGET_FILE:kafka-dev-broker>")
+target_link_libraries(kafka_cluster_test PRIVATE signerd_service test_support
+                                                 nlohmann_json::nlohmann_json GTest::gtest_main)
 add_dependencies(kafka_cluster_test signerd signerctl kafka-dev-broker)
 # Each test starts its own broker and three signers (about 15 to 40 s each; the file stays under
 # about 4 minutes). Registered by name rather than discovered, because gtest_discover_tests flattens

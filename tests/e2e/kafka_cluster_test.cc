@@ -1,14 +1,10 @@
 // Replicated signers end to end: kafka-dev-broker and three signerd processes, each with its own
 // SoftHSM2 token, called at once with conflicting votes; an independent checker proves one digest
 // per position.
-#include <fcntl.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -39,10 +35,13 @@
 #include "base/hex.h"
 #include "keymgr/keypair.h"
 #include "remote_keystore.grpc.pb.h"
-#include "tls/dev_pki.h"
-#include "tls/grpc_credentials.h"
-
-extern char** environ;
+#include "support/bytes.h"
+#include "support/dev_pki.h"
+#include "support/files.h"
+#include "support/process.h"
+#include "support/softhsm.h"
+#include "support/temp_dir.h"
+#include "support/well_known_keys.h"
 
 namespace {
 
@@ -50,21 +49,18 @@ namespace fs = std::filesystem;
 namespace pb = parity::polkadot::signer;
 using Clock = std::chrono::steady_clock;
 
-// From the spec's known answers: //Alice's public keys.
-constexpr char kAliceEd25519[] = "88dc3417d5058ec4b4503e0c12ea1a0a89be200fe98922423d4334014fa6b0ee";
-constexpr char kAliceSr25519[] = "d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d";
-constexpr char kAliceEcdsa[] = "020a1091341fe5664bfa1782d5e04779689068c916b04cb365ec3153755684d9a1";
+const std::string kAliceEd25519(support::kAliceEd25519.hex());
+const std::string kAliceSr25519(support::kAliceSr25519.hex());
+const std::string kAliceEcdsa(support::kAliceEcdsa.hex());
 constexpr char kGenesis[] = "dede000000000000000000000000000000000000000000000000000000000002";
 constexpr int kSigners = 3;
 constexpr uint64_t kGrandpaSetId = 3;
 constexpr uint64_t kBeefySetId = 4;
 constexpr uint32_t kDisputeSession = 11;
 
-std::span<const uint8_t> AsBytes(const std::string& text) {
-  return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
-}
+using support::AsBytes;
 
-std::string Unhex(const char* hex) {
+std::string Unhex(const std::string& hex) {
   auto bytes = base::HexDecode(hex);
   return {bytes->begin(), bytes->end()};
 }
@@ -73,127 +69,7 @@ void AppendLittleEndian(std::string& out, uint64_t value, int bytes) {
   for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
 }
 
-void WriteFile(const fs::path& path, const std::string& text) {
-  std::ofstream(path) << text;
-  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
-}
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-// ----- processes -----
-
-// Environment returns this process's environment with `overrides` (NAME=value) replacing or adding
-// variables, built before fork so the child only calls execve.
-std::vector<std::string> Environment(const std::vector<std::string>& overrides) {
-  std::vector<std::string> out;
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    const std::string text = *entry;
-    bool replaced = false;
-    for (const std::string& override_entry : overrides) {
-      const std::string name = override_entry.substr(0, override_entry.find('=') + 1);
-      if (text.rfind(name, 0) == 0) replaced = true;
-    }
-    if (!replaced) out.push_back(text);
-  }
-  out.insert(out.end(), overrides.begin(), overrides.end());
-  return out;
-}
-
-std::vector<char*> Pointers(std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  for (std::string& text : strings) out.push_back(text.data());
-  out.push_back(nullptr);
-  return out;
-}
-
-struct Child {
-  pid_t pid = -1;
-  int stdin_fd = -1;   // write end, when asked for
-  int stdout_fd = -1;  // read end
-};
-
-// Spawn starts argv[0] with `env`, stdout on a pipe, stderr appended to `stderr_path`.
-Child Spawn(std::vector<std::string> argv, std::vector<std::string> env, bool pipe_stdin,
-            const fs::path& stderr_path) {
-  int out[2];
-  int in[2] = {-1, -1};
-  if (::pipe2(out, O_CLOEXEC) != 0) return {};
-  if (pipe_stdin && ::pipe2(in, O_CLOEXEC) != 0) return {};
-  std::vector<char*> arg_pointers = Pointers(argv);
-  std::vector<char*> env_pointers = Pointers(env);
-  const std::string err_path = stderr_path.string();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(out[1], STDOUT_FILENO);
-    if (pipe_stdin) {
-      ::dup2(in[0], STDIN_FILENO);
-    } else {
-      const int null_fd = ::open("/dev/null", O_RDONLY);
-      ::dup2(null_fd, STDIN_FILENO);
-    }
-    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    ::dup2(err, STDERR_FILENO);
-    ::execve(arg_pointers[0], arg_pointers.data(), env_pointers.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  if (pipe_stdin) ::close(in[0]);
-  Child child;
-  child.pid = pid;
-  child.stdout_fd = out[0];
-  child.stdin_fd = in[1];
-  return child;
-}
-
-// LineReader reads lines from a pipe with a deadline.
-class LineReader {
- public:
-  explicit LineReader(int fd) : fd_(fd) {}
-
-  std::optional<std::string> Next(std::chrono::milliseconds timeout) {
-    const auto give_up = Clock::now() + timeout;
-    for (;;) {
-      if (size_t end = buffer_.find('\n'); end != std::string::npos) {
-        std::string line = buffer_.substr(0, end);
-        buffer_.erase(0, end + 1);
-        return line;
-      }
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(give_up - Clock::now()).count();
-      if (left <= 0) return std::nullopt;
-      pollfd poll_fd{fd_, POLLIN, 0};
-      if (::poll(&poll_fd, 1, static_cast<int>(left)) <= 0) continue;
-      char chunk[4096];
-      const ssize_t got = ::read(fd_, chunk, sizeof(chunk));
-      if (got <= 0) return std::nullopt;
-      buffer_.append(chunk, static_cast<size_t>(got));
-    }
-  }
-
- private:
-  int fd_;
-  std::string buffer_;
-};
-
-// Run runs a command to completion and returns its exit code (-1 if it did not exit normally),
-// with its stdout in `output`.
-int RunCommand(std::vector<std::string> argv, std::vector<std::string> env,
-               const fs::path& stderr_path, std::string& output) {
-  Child child = Spawn(std::move(argv), std::move(env), false, stderr_path);
-  if (child.pid <= 0) return -1;
-  char chunk[4096];
-  ssize_t got = 0;
-  while ((got = ::read(child.stdout_fd, chunk, sizeof(chunk))) > 0) {
-    output.append(chunk, static_cast<size_t>(got));
-  }
-  ::close(child.stdout_fd);
-  int status = 0;
-  ::waitpid(child.pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+using support::ReadFile;
 
 // ----- votes -----
 
@@ -486,8 +362,9 @@ std::set<std::string> HistoryRecords(const std::string& text) {
 struct SignerProcess {
   fs::path dir;
   std::string id;
-  pid_t pid = -1;
-  std::mutex mutex;  // guards port and stub, replaced on restart
+  std::optional<support::SoftHsm> hsm;
+  std::mutex mutex;  // guards process, port and stub, replaced on restart
+  std::optional<support::ChildProcess> process;
   int port = 0;
   std::shared_ptr<pb::RemoteKeystore::Stub> stub;
 };
@@ -495,28 +372,24 @@ struct SignerProcess {
 class KafkaClusterTest : public testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "kafka_cluster.XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
     ASSERT_NO_FATAL_FAILURE(StartBroker());
 
-    tls::DevPkiOptions pki;
-    pki.directory = dir_ / "pki";
-    pki.client_identities = {"validator-alice"};
-    auto files = tls::CreateDevPki(pki);
+    auto files = support::MakeDevPki(dir_.path() / "pki", {"validator-alice"});
     ASSERT_TRUE(files.ok()) << files.status().message();
-    auto credentials = tls::ClientChannelCredentials(
-        {dir_ / "pki/ca.crt", dir_ / "pki/validator-alice.crt", dir_ / "pki/validator-alice.key"});
+    auto credentials = support::DevPkiClientCredentials(dir_.path() / "pki", "validator-alice");
     ASSERT_TRUE(credentials.ok()) << credentials.status().message();
     credentials_ = *credentials;
-    WriteFile(dir_ / "policy.yaml",
-              std::string("identities:\n  validator-alice:\n") +
-                  "    - {key_types: [gran], operations: [sign], public_keys: [\"" + kAliceEd25519 +
-                  "\"]}\n" +
-                  "    - {key_types: [babe, para], operations: [sign], public_keys: [\"" +
-                  kAliceSr25519 + "\"]}\n" +
-                  "    - {key_types: [beef], operations: [sign], public_keys: [\"" + kAliceEcdsa +
-                  "\"]}\n");
+    ASSERT_TRUE(support::WriteFile(
+                    dir_.path() / "policy.yaml",
+                    "identities:\n  validator-alice:\n"
+                    "    - {key_types: [gran], operations: [sign], public_keys: [\"" +
+                        kAliceEd25519 + "\"]}\n" +
+                        "    - {key_types: [babe, para], operations: [sign], public_keys: [\"" +
+                        kAliceSr25519 + "\"]}\n" +
+                        "    - {key_types: [beef], operations: [sign], public_keys: [\"" +
+                        kAliceEcdsa + "\"]}\n",
+                    0600)
+                    .ok());
 
     for (int i = 0; i < kSigners; ++i) {
       signers_[static_cast<size_t>(i)] = std::make_unique<SignerProcess>();
@@ -528,36 +401,27 @@ class KafkaClusterTest : public testing::Test {
   }
 
   void TearDown() override {
+    // Signers are killed (the ChildProcess destructor sends SIGKILL); the broker is asked to stop.
     for (auto& signer : signers_) {
-      if (signer && signer->pid > 0) {
-        ::kill(signer->pid, SIGKILL);
-        ::waitpid(signer->pid, nullptr, 0);
-      }
+      if (signer) signer->process.reset();
     }
-    if (broker_pid_ > 0) {
-      ::kill(broker_pid_, SIGTERM);
-      ::waitpid(broker_pid_, nullptr, 0);
-    }
-    if (broker_stdin_ >= 0) ::close(broker_stdin_);
-    if (broker_stdout_ >= 0) ::close(broker_stdout_);
+    if (broker_) broker_->Stop(SIGTERM);
     if (HasFailure()) {
-      std::cerr << "kept for inspection: " << dir_ << "\n";
-      return;
+      std::cerr << "kept for inspection: " << dir_.path() << "\n";
+      dir_.Keep();
     }
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
   }
 
   void StartBroker() {
-    Child child = Spawn({KAFKA_DEV_BROKER_PATH}, Environment({}), true, dir_ / "broker.log");
-    ASSERT_GT(child.pid, 0);
-    broker_pid_ = child.pid;
-    broker_stdin_ = child.stdin_fd;
-    broker_stdout_ = child.stdout_fd;
-    broker_reader_ = std::make_unique<LineReader>(broker_stdout_);
-    auto first = broker_reader_->Next(std::chrono::seconds(30));
+    support::ChildOptions options;
+    options.pipe_stdin = true;
+    options.stderr_file = dir_.path() / "broker.log";
+    auto broker = support::ChildProcess::Start({KAFKA_DEV_BROKER_PATH}, options);
+    ASSERT_TRUE(broker.ok()) << broker.status().message();
+    broker_ = std::move(broker).value();
+    auto first = broker_->ReadLine(std::chrono::seconds(30));
     ASSERT_TRUE(first.has_value()) << "kafka-dev-broker said nothing; log:\n"
-                                   << ReadFile(dir_ / "broker.log");
+                                   << ReadFile(dir_.path() / "broker.log");
     const std::string prefix = "kafka-dev-broker bootstrap=";
     ASSERT_EQ(first->rfind(prefix, 0), 0u) << *first;
     const size_t end = first->find(' ', prefix.size());
@@ -567,81 +431,83 @@ class KafkaClusterTest : public testing::Test {
 
   // BrokerCommand sends one line to the dev broker and returns its one-line answer.
   std::string BrokerCommand(const std::string& command) {
-    const std::string line = command + "\n";
-    if (::write(broker_stdin_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-      return "write failed";
-    }
-    return broker_reader_->Next(std::chrono::seconds(10)).value_or("no answer");
+    if (!broker_->Write(command + "\n").ok()) return "write failed";
+    return broker_->ReadLine(std::chrono::seconds(10)).value_or("no answer");
   }
 
   void MakeSignerDirectory(int index) {
     SignerProcess& signer = *signers_[static_cast<size_t>(index)];
     signer.id = "signer-" + std::to_string(index + 1);
-    signer.dir = dir_ / signer.id;
-    fs::create_directories(signer.dir / "tokens");
-    WriteFile(signer.dir / "softhsm2.conf",
-              "directories.tokendir = " + (signer.dir / "tokens").string() +
-                  "\nobjectstore.backend = file\nlog.level = ERROR\n");
-    const std::vector<std::string> env =
-        Environment({"SOFTHSM2_CONF=" + (signer.dir / "softhsm2.conf").string()});
-    std::string ignored;
-    ASSERT_EQ(RunCommand({"/usr/bin/softhsm2-util", "--init-token", "--free", "--label", signer.id,
-                          "--pin", "cluster-pin", "--so-pin", "cluster-so-pin"},
-                         env, signer.dir / "setup.log", ignored),
-              0)
-        << ReadFile(signer.dir / "setup.log");
-    WriteFile(signer.dir / "hsm.pin", "cluster-pin");
-    WriteFile(signer.dir / "signerd.yaml",
-              "signer_id: " + signer.id + "\nhsm:\n  module: " + SIGNER_SOFTHSM2_MODULE +
-                  "\n  token_label: " + signer.id +
-                  "\n  pin_file: hsm.pin\nhistory:\n  data_dir: history\n"
-                  "  genesis_hash: \"0x" +
-                  kGenesis +
-                  "\"\nserver:\n  listen: \"127.0.0.1:0\"\n"
-                  "  tls:\n    cert_file: ../pki/server.crt\n    key_file: ../pki/server.key\n"
-                  "    client_ca_file: ../pki/ca.crt\n  policy_file: ../policy.yaml\n"
-                  "  audit_log: audit.jsonl\n  max_in_flight: 256\n  worker_threads: 4\n" +
-                  (replicated_ ? "kafka:\n  brokers: \"" + bootstrap_ +
-                                     "\"\n  claim_timeout_ms: 2000\n  catch_up_timeout_ms: 60000\n"
-                               : std::string()));
+    signer.dir = dir_.path() / signer.id;
+    auto hsm = support::SoftHsm::Create(signer.dir);
+    ASSERT_TRUE(hsm.ok()) << hsm.status().message();
+    const base::Status token = hsm->InitToken(signer.id, "cluster-pin", "cluster-so-pin");
+    ASSERT_TRUE(token.ok()) << token.message();
+    signer.hsm = *hsm;
+    ASSERT_TRUE(support::WriteFile(signer.dir / "hsm.pin", "cluster-pin", 0600).ok());
+    ASSERT_TRUE(
+        support::WriteFile(
+            signer.dir / "signerd.yaml",
+            "signer_id: " + signer.id + "\nhsm:\n  module: " + SIGNER_SOFTHSM2_MODULE +
+                "\n  token_label: " + signer.id +
+                "\n  pin_file: hsm.pin\nhistory:\n  data_dir: history\n"
+                "  genesis_hash: \"0x" +
+                kGenesis +
+                "\"\nserver:\n  listen: \"127.0.0.1:0\"\n"
+                "  tls:\n    cert_file: ../pki/server.crt\n    key_file: ../pki/server.key\n"
+                "    client_ca_file: ../pki/ca.crt\n  policy_file: ../policy.yaml\n"
+                "  audit_log: audit.jsonl\n  max_in_flight: 256\n  worker_threads: 4\n" +
+                (replicated_ ? "kafka:\n  brokers: \"" + bootstrap_ +
+                                   "\"\n  claim_timeout_ms: 2000\n  catch_up_timeout_ms: 60000\n"
+                             : std::string()),
+            0600)
+            .ok());
     // The same //Alice keys on every token (ed25519/ecdsa cannot leave an HSM, so each token
     // imports them from the SURI; the test does the same for sr25519 to stay fast).
-    const std::vector<std::string> import_env = Environment(
-        {"SOFTHSM2_CONF=" + (signer.dir / "softhsm2.conf").string(), "SIGNER_SURI=//Alice"});
+    support::ProcessOptions import_options;
+    import_options.set_env = {hsm->ConfigEnv(), "SIGNER_SURI=//Alice"};
     for (const char* key_type : {"gran", "babe", "para", "beef"}) {
-      std::string output;
-      ASSERT_EQ(RunCommand({SIGNERCTL_PATH, "keys", "import", "--config",
-                            (signer.dir / "signerd.yaml").string(), "--type", key_type},
-                           import_env, signer.dir / "setup.log", output),
-                0)
-          << ReadFile(signer.dir / "setup.log");
+      const support::ProcessResult run = support::ResultOrStartFailure(
+          support::RunProcess({SIGNERCTL_PATH, "keys", "import", "--config",
+                               (signer.dir / "signerd.yaml").string(), "--type", key_type},
+                              import_options));
+      ASSERT_EQ(run.exit_code, 0) << run.Describe();
     }
+  }
+
+  // LaunchSigner starts signerd for signer `index`, its stderr appended to its signerd.log.
+  base::Result<support::ChildProcess> LaunchSigner(int index) {
+    const SignerProcess& signer = *signers_[static_cast<size_t>(index)];
+    support::ChildOptions options;
+    options.set_env = {signer.hsm->ConfigEnv()};
+    options.stderr_file = signer.dir / "signerd.log";
+    return support::ChildProcess::Start(
+        {SIGNERD_PATH, "--config", (signer.dir / "signerd.yaml").string()}, options);
   }
 
   // StartSigner starts signer `index` and waits for its listening line, which signerd prints only
   // once its history has caught up with the claims topic.
   bool StartSigner(int index) {
     SignerProcess& signer = *signers_[static_cast<size_t>(index)];
-    Child child = Spawn({SIGNERD_PATH, "--config", (signer.dir / "signerd.yaml").string()},
-                        Environment({"SOFTHSM2_CONF=" + (signer.dir / "softhsm2.conf").string()}),
-                        false, signer.dir / "signerd.log");
-    if (child.pid <= 0) return false;
-    LineReader reader(child.stdout_fd);
-    auto line = reader.Next(std::chrono::seconds(90));
-    ::close(child.stdout_fd);
+    base::Result<support::ChildProcess> child = LaunchSigner(index);
+    if (!child.ok()) {
+      ADD_FAILURE() << signer.id << ": " << child.status().message();
+      return false;
+    }
+    auto line = child->ReadLine(std::chrono::seconds(90));
+    child->CloseStdout();
     const std::string prefix = "signerd listening on 127.0.0.1:";
     if (!line || line->rfind(prefix, 0) != 0) {
+      // Returning drops the child, which kills it.
       ADD_FAILURE() << signer.id << " said: " << line.value_or("nothing") << "\nlog:\n"
                     << ReadFile(signer.dir / "signerd.log");
-      ::kill(child.pid, SIGKILL);
-      ::waitpid(child.pid, nullptr, 0);
       return false;
     }
     const int port = std::stoi(line->substr(prefix.size()));
     auto stub = std::shared_ptr<pb::RemoteKeystore::Stub>(pb::RemoteKeystore::NewStub(
         grpc::CreateChannel("127.0.0.1:" + std::to_string(port), credentials_)));
     std::lock_guard lock(signer.mutex);
-    signer.pid = child.pid;
+    signer.process = std::move(child).value();
     signer.port = port;
     signer.stub = std::move(stub);
     return true;
@@ -651,20 +517,16 @@ class KafkaClusterTest : public testing::Test {
   // goes to it.
   void StopSigner(int index, int signal) {
     SignerProcess& signer = *signers_[static_cast<size_t>(index)];
-    pid_t pid = -1;
+    std::optional<support::ChildProcess> process;
     {
       std::lock_guard lock(signer.mutex);
-      pid = signer.pid;
-      signer.pid = -1;
+      process = std::exchange(signer.process, std::nullopt);
       signer.stub.reset();
     }
-    if (pid <= 0) return;
-    ::kill(pid, signal);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
+    if (!process.has_value()) return;
+    const int exit_code = process->Stop(signal);
     if (signal == SIGTERM) {
-      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-          << signer.id << " did not stop cleanly: " << status;
+      EXPECT_EQ(exit_code, 0) << signer.id << " did not stop cleanly: " << exit_code;
     }
   }
 
@@ -818,16 +680,9 @@ class KafkaClusterTest : public testing::Test {
     for (int i = 0; i < kSigners; ++i) StopSigner(i, SIGTERM);
     std::vector<std::set<std::string>> histories;
     for (int i = 0; i < kSigners; ++i) {
-      SignerProcess& signer = *signers_[static_cast<size_t>(i)];
-      std::string output;
-      const fs::path out = signer.dir / "history-export.json";
-      const int exit_code =
-          RunCommand({SIGNERCTL_PATH, "history", "export", "--config",
-                      (signer.dir / "signerd.yaml").string(), "--out", out.string()},
-                     Environment({}), signer.dir / "export.log", output);
-      EXPECT_EQ(exit_code, 0) << ReadFile(signer.dir / "export.log");
-      if (exit_code != 0) return {};
-      histories.push_back(HistoryRecords(ReadFile(out)));
+      std::optional<std::set<std::string>> history = ExportHistory(i);
+      if (!history.has_value()) return {};
+      histories.push_back(std::move(*history));
     }
     for (int i = 1; i < kSigners; ++i) {
       std::vector<std::string> only_first;
@@ -875,16 +730,23 @@ class KafkaClusterTest : public testing::Test {
     return replies;
   }
 
-  // Signerctl runs signerctl and returns its exit code, with stdout in `output` and stderr in
-  // `error`.
-  int Signerctl(std::vector<std::string> arguments, std::string& output, std::string& error) {
+  // ExportHistory runs `signerctl history export` for stopped signer `index` and returns its
+  // records as HistoryRecords reads them; nullopt, failing the test, if the export fails.
+  std::optional<std::set<std::string>> ExportHistory(int index) {
+    const SignerProcess& signer = *signers_[static_cast<size_t>(index)];
+    const fs::path out = signer.dir / "history-export.json";
+    const support::ProcessResult run =
+        Signerctl({"history", "export", "--config", (signer.dir / "signerd.yaml").string(), "--out",
+                   out.string()});
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    if (run.exit_code != 0) return std::nullopt;
+    return HistoryRecords(ReadFile(out));
+  }
+
+  // Signerctl runs signerctl with `arguments` to completion.
+  static support::ProcessResult Signerctl(std::vector<std::string> arguments) {
     arguments.insert(arguments.begin(), SIGNERCTL_PATH);
-    const fs::path error_path = dir_ / "signerctl.err";
-    std::error_code ignored;
-    fs::remove(error_path, ignored);
-    const int exit_code = RunCommand(std::move(arguments), Environment({}), error_path, output);
-    error = ReadFile(error_path);
-    return exit_code;
+    return support::ResultOrStartFailure(support::RunProcess(arguments));
   }
 
   std::vector<Position> MixedPositions(int per_kind) {
@@ -898,11 +760,8 @@ class KafkaClusterTest : public testing::Test {
   }
 
   bool replicated_ = true;  // false: every signer decides alone (the checker's negative control)
-  fs::path dir_;
-  pid_t broker_pid_ = -1;
-  int broker_stdin_ = -1;
-  int broker_stdout_ = -1;
-  std::unique_ptr<LineReader> broker_reader_;
+  support::TempDir dir_{"kafka_cluster"};
+  std::optional<support::ChildProcess> broker_;
   std::string bootstrap_;
   std::shared_ptr<grpc::ChannelCredentials> credentials_;
   std::array<std::unique_ptr<SignerProcess>, kSigners> signers_;
@@ -930,15 +789,9 @@ TEST_F(StandaloneSignersTest, CheckerCatchesSeparateHistoriesSigningConflictingD
   for (int i = 0; i < kSigners; ++i) StopSigner(i, SIGTERM);
   std::vector<std::set<std::string>> histories;
   for (int i = 0; i < kSigners; ++i) {
-    const SignerProcess& signer = *signers_[static_cast<size_t>(i)];
-    const fs::path out = signer.dir / "history-export.json";
-    std::string output;
-    ASSERT_EQ(RunCommand({SIGNERCTL_PATH, "history", "export", "--config",
-                          (signer.dir / "signerd.yaml").string(), "--out", out.string()},
-                         Environment({}), signer.dir / "export.log", output),
-              0)
-        << ReadFile(signer.dir / "export.log");
-    histories.push_back(HistoryRecords(ReadFile(out)));
+    std::optional<std::set<std::string>> history = ExportHistory(i);
+    ASSERT_TRUE(history.has_value());
+    histories.push_back(std::move(*history));
   }
   EXPECT_NE(histories[0], histories[1]);
   EXPECT_NE(histories[1], histories[2]);
@@ -1118,13 +971,13 @@ TEST_F(KafkaClusterTest, SignerStartedDuringABrokerOutageServesOnceTheBrokersRet
 
   SignerProcess& signer = *signers_[0];
   const size_t log_size = ReadFile(signer.dir / "signerd.log").size();
-  Child child = Spawn({SIGNERD_PATH, "--config", (signer.dir / "signerd.yaml").string()},
-                      Environment({"SOFTHSM2_CONF=" + (signer.dir / "softhsm2.conf").string()}),
-                      false, signer.dir / "signerd.log");
-  ASSERT_GT(child.pid, 0);
+  base::Result<support::ChildProcess> started = LaunchSigner(0);
+  ASSERT_TRUE(started.ok()) << started.status().message();
+  support::ChildProcess* child = nullptr;
   {
     std::lock_guard lock(signer.mutex);
-    signer.pid = child.pid;  // TearDown kills it whatever happens below
+    signer.process = std::move(started).value();  // TearDown kills it whatever happens below
+    child = &*signer.process;
   }
   const std::optional<int> port = PortFromLog(0, log_size, std::chrono::seconds(30));
   ASSERT_TRUE(port.has_value()) << "no NOT_SERVING report; log:\n"
@@ -1136,9 +989,8 @@ TEST_F(KafkaClusterTest, SignerStartedDuringABrokerOutageServesOnceTheBrokersRet
   const auto outage_end = Clock::now() + std::chrono::seconds(12);
   int refused = 0;
   while (Clock::now() < outage_end) {
-    ASSERT_EQ(::waitpid(child.pid, nullptr, WNOHANG), 0)
-        << "signerd exited during the outage; log:\n"
-        << ReadFile(signer.dir / "signerd.log");
+    ASSERT_TRUE(child->Running()) << "signerd exited during the outage; log:\n"
+                                  << ReadFile(signer.dir / "signerd.log");
     EXPECT_EQ(HealthOf(*port), kHealthNotServing);
     const Reply reply = SignOnce(*stub, 0);
     EXPECT_EQ(reply.status.error_code(), grpc::StatusCode::UNAVAILABLE)
@@ -1156,9 +1008,8 @@ TEST_F(KafkaClusterTest, SignerStartedDuringABrokerOutageServesOnceTheBrokersRet
   }
   ASSERT_EQ(HealthOf(*port), kHealthServing) << ReadFile(signer.dir / "signerd.log");
   // The listening line still means "serving", as scripts expect.
-  LineReader reader(child.stdout_fd);
-  const std::optional<std::string> line = reader.Next(std::chrono::seconds(10));
-  ::close(child.stdout_fd);
+  const std::optional<std::string> line = child->ReadLine(std::chrono::seconds(10));
+  child->CloseStdout();
   ASSERT_TRUE(line.has_value());
   EXPECT_EQ(*line, "signerd listening on 127.0.0.1:" + std::to_string(*port));
   {
@@ -1238,22 +1089,23 @@ TEST_F(KafkaClusterTest, HistoryImportAndPruneThroughTheClaimsTopicReachEverySig
   // An interchange file recording variant 0 of a fresh GRANDPA position (as if signed elsewhere).
   const Position imported = NextPosition(Kind::kGrandpa);
   const uint64_t imported_round = imported.index + 1;
-  const std::string file = (dir_ / "import.json").string();
-  WriteFile(file, std::string("{\"metadata\":{\"interchange_format\":") +
+  const std::string file = (dir_.path() / "import.json").string();
+  ASSERT_TRUE(support::WriteFile(
+                  file,
+                  std::string("{\"metadata\":{\"interchange_format\":") +
                       "\"substrate-slashing-protection\",\"interchange_format_version\":\"1\"," +
                       "\"genesis_hash\":\"0x" + kGenesis + "\"},\"data\":[{\"public_key\":\"0x" +
                       kAliceEd25519 + "\",\"domains\":[{\"domain\":\"grandpa_prevote\"," +
                       "\"records\":[{\"set_id\":\"" + std::to_string(kGrandpaSetId) +
                       "\",\"round\":\"" + std::to_string(imported_round) + "\",\"digests\":[\"" +
-                      RecordDigest(MakeVote(imported, 0)) + "\"],\"recorded_at_ms\":\"1\"}]}]}]}");
-  std::string output;
-  std::string error;
-  ASSERT_EQ(Signerctl({"history", "import", "--config",
-                       (signers_[0]->dir / "signerd.yaml").string(), "--in", file},
-                      output, error),
-            0)
-      << error;
-  const nlohmann::json import_report = nlohmann::json::parse(output);
+                      RecordDigest(MakeVote(imported, 0)) + "\"],\"recorded_at_ms\":\"1\"}]}]}]}",
+                  0600)
+                  .ok());
+  const support::ProcessResult import =
+      Signerctl({"history", "import", "--config", (signers_[0]->dir / "signerd.yaml").string(),
+                 "--in", file});
+  ASSERT_EQ(import.exit_code, 0) << import.err;
+  const nlohmann::json import_report = nlohmann::json::parse(import.out);
   EXPECT_EQ(import_report.at("records_produced"), 1);
   // The import was acknowledged before these requests, so on every signer it precedes their
   // claims in the key's partition: variant 1 loses everywhere, variant 0 is a re-sign.
@@ -1269,13 +1121,12 @@ TEST_F(KafkaClusterTest, HistoryImportAndPruneThroughTheClaimsTopicReachEverySig
   // Prune GRANDPA prevotes below a position above a fresh, never signed one.
   const Position below_watermark = NextPosition(Kind::kGrandpa);
   const uint64_t watermark_round = below_watermark.index + 2;
-  ASSERT_EQ(Signerctl({"history", "prune", "--config", (signers_[1]->dir / "signerd.yaml").string(),
-                       "--domain", "grandpa_prevote", "--below",
-                       std::to_string(kGrandpaSetId) + ":" + std::to_string(watermark_round)},
-                      output = "", error),
-            0)
-      << error;
-  const nlohmann::json prune_report = nlohmann::json::parse(output);
+  const support::ProcessResult prune =
+      Signerctl({"history", "prune", "--config", (signers_[1]->dir / "signerd.yaml").string(),
+                 "--domain", "grandpa_prevote", "--below",
+                 std::to_string(kGrandpaSetId) + ":" + std::to_string(watermark_round)});
+  ASSERT_EQ(prune.exit_code, 0) << prune.err;
+  const nlohmann::json prune_report = nlohmann::json::parse(prune.out);
   EXPECT_EQ(prune_report.at("records_produced"), 8) << "one per partition of the dev topic";
   for (int variant = 0; variant < 3; ++variant) {
     for (const auto& [signer, reply] : SendToAll(below_watermark, variant)) {
@@ -1297,21 +1148,19 @@ TEST_F(KafkaClusterTest, HistoryImportAndPruneThroughTheClaimsTopicReachEverySig
   const SignerProcess& signer = *signers_[2];
   const std::string config = ReadFile(signer.dir / "signerd.yaml");
   const fs::path local_config = signer.dir / "local.yaml";
-  WriteFile(local_config, config.substr(0, config.find("kafka:")));
-  EXPECT_EQ(Signerctl({"history", "import", "--config", local_config.string(), "--in", file},
-                      output = "", error),
-            2);
-  EXPECT_NE(error.find("replicated signer"), std::string::npos) << error;
-  EXPECT_EQ(Signerctl({"history", "prune", "--config", local_config.string(), "--domain", "babe",
-                       "--below", "1"},
-                      output = "", error),
-            2);
-  EXPECT_NE(error.find("replicated signer"), std::string::npos) << error;
-  ASSERT_EQ(Signerctl({"history", "export", "--config", local_config.string(), "--out",
-                       (signer.dir / "after.json").string()},
-                      output = "", error),
-            0)
-      << error;
+  ASSERT_TRUE(support::WriteFile(local_config, config.substr(0, config.find("kafka:")), 0600).ok());
+  const support::ProcessResult local_import =
+      Signerctl({"history", "import", "--config", local_config.string(), "--in", file});
+  EXPECT_EQ(local_import.exit_code, 2);
+  EXPECT_NE(local_import.err.find("replicated signer"), std::string::npos) << local_import.err;
+  const support::ProcessResult local_prune = Signerctl(
+      {"history", "prune", "--config", local_config.string(), "--domain", "babe", "--below", "1"});
+  EXPECT_EQ(local_prune.exit_code, 2);
+  EXPECT_NE(local_prune.err.find("replicated signer"), std::string::npos) << local_prune.err;
+  const support::ProcessResult local_export =
+      Signerctl({"history", "export", "--config", local_config.string(), "--out",
+                 (signer.dir / "after.json").string()});
+  ASSERT_EQ(local_export.exit_code, 0) << local_export.err;
   EXPECT_EQ(HistoryRecords(ReadFile(signer.dir / "after.json")), history)
       << "the refused commands changed the history";
 }
@@ -1322,14 +1171,12 @@ TEST_F(KafkaClusterTest, AuditTailSeesEveryDecisionOfEverySignerWithIntactChains
   ExpectNoProblems();
   // Give the audit stream a moment to publish, then read it all back.
   std::this_thread::sleep_for(std::chrono::seconds(1));
-  std::string output;
-  const int exit_code = RunCommand({SIGNERCTL_PATH, "audit", "tail", "--brokers", bootstrap_,
-                                    "--from-beginning", "--idle-exit-ms", "4000"},
-                                   Environment({}), dir_ / "tail.log", output);
-  EXPECT_EQ(exit_code, 0) << ReadFile(dir_ / "tail.log");
+  const support::ProcessResult tail = Signerctl(
+      {"audit", "tail", "--brokers", bootstrap_, "--from-beginning", "--idle-exit-ms", "4000"});
+  EXPECT_EQ(tail.exit_code, 0) << tail.err;
 
   std::map<std::string, std::map<uint64_t, nlohmann::json>> streamed;
-  std::istringstream lines(output);
+  std::istringstream lines(tail.out);
   std::string line;
   size_t events = 0;
   while (std::getline(lines, line)) {

@@ -11,14 +11,15 @@
 #include "base/hex.h"
 #include "keymgr/keypair.h"
 #include "signerd_harness.h"
+#include "support/bytes.h"
+#include "support/dev_pki.h"
 #include "test_payloads.h"
-#include "tls/dev_pki.h"
 
 namespace {
 
 namespace pb = parity::polkadot::signer;
-using e2e::AsBytes;
-using e2e::AsString;
+using support::AsBytes;
+using support::AsString;
 
 constexpr char kIdentity[] = "validator";
 
@@ -39,15 +40,12 @@ class LiveKeyRemovalTest : public testing::Test {
         para_keys_.push_back(info->id.public_key);
       }
     }
-    tls::DevPkiOptions pki;
-    pki.directory = harness_->dir() / "pki";
-    pki.client_identities = {kIdentity};
-    ASSERT_TRUE(tls::CreateDevPki(pki).ok());
-    harness_->WritePrivateFile(
-        "policy.yaml",
+    ASSERT_TRUE(support::MakeDevPki(harness_->dir() / "pki", {kIdentity}).ok());
+    const std::string policy =
         std::string("identities:\n  ") + kIdentity +
-            ":\n    - {key_types: [para], operations: [sign, list], public_keys: [\"" +
-            base::HexEncode(para_keys_[0]) + "\", \"" + base::HexEncode(para_keys_[1]) + "\"]}\n");
+        ":\n    - {key_types: [para], operations: [sign, list], public_keys: [\"" +
+        base::HexEncode(para_keys_[0]) + "\", \"" + base::HexEncode(para_keys_[1]) + "\"]}\n";
+    ASSERT_TRUE(harness_->WritePrivateFile("policy.yaml", policy).ok());
     base::Status started = harness_->Start();
     ASSERT_TRUE(started.ok()) << started.message();
     client_ = harness_->Client(kIdentity);
@@ -112,13 +110,10 @@ TEST_F(LiveKeyRemovalTest, DeleteBesideRunningSignerdStopsTheSr25519KeyAtTheNext
   ASSERT_TRUE(Signs(deleted));
   ASSERT_TRUE(Signs(para_keys_[1]));
 
-  std::string output;
   // --force: the history is locked by the running signerd, so the delete guard cannot read it.
-  ASSERT_EQ(harness_->RunSignerctl({"keys", "delete", "--type", "para", "--public",
-                                    base::HexEncode(deleted), "--force"},
-                                   output),
-            0)
-      << output;
+  const support::ProcessResult deletion = harness_->RunSignerctl(
+      {"keys", "delete", "--type", "para", "--public", base::HexEncode(deleted), "--force"});
+  ASSERT_EQ(deletion.exit_code, 0) << deletion.Describe();
   // The very next call, with no wait and no restart.
   EXPECT_FALSE(Signs(deleted)) << "a deleted sr25519 key still signs in the running signerd";
   EXPECT_FALSE(Listed(deleted));
@@ -131,13 +126,10 @@ TEST_F(LiveKeyRemovalTest, DisableBesideRunningSignerdStopsTheSr25519KeyWithinTh
   ASSERT_TRUE(Signs(disabled));
   ASSERT_TRUE(Signs(disabled));
 
-  std::string output;
   const auto disabled_at = std::chrono::steady_clock::now();
-  ASSERT_EQ(
-      harness_->RunSignerctl(
-          {"keys", "disable", "--type", "para", "--public", base::HexEncode(disabled)}, output),
-      0)
-      << output;
+  const support::ProcessResult disabling = harness_->RunSignerctl(
+      {"keys", "disable", "--type", "para", "--public", base::HexEncode(disabled)});
+  ASSERT_EQ(disabling.exit_code, 0) << disabling.Describe();
   // signerd's custody re-reads the disable markers at least every 2 s (Pkcs11Config's
   // disabled_refresh default, docs/custody.md); past that bound no sign may succeed.
   const auto bound = disabled_at + std::chrono::seconds(2);
@@ -157,11 +149,9 @@ TEST_F(LiveKeyRemovalTest, DisableBesideRunningSignerdStopsTheSr25519KeyWithinTh
   EXPECT_TRUE(Signs(para_keys_[0])) << "the other key stopped signing";
 
   // Enabled again, it signs again within the same bound, still without a restart.
-  ASSERT_EQ(
-      harness_->RunSignerctl(
-          {"keys", "enable", "--type", "para", "--public", base::HexEncode(disabled)}, output),
-      0)
-      << output;
+  const support::ProcessResult enabling = harness_->RunSignerctl(
+      {"keys", "enable", "--type", "para", "--public", base::HexEncode(disabled)});
+  ASSERT_EQ(enabling.exit_code, 0) << enabling.Describe();
   std::this_thread::sleep_for(std::chrono::milliseconds(2100));
   EXPECT_TRUE(Signs(disabled));
 }

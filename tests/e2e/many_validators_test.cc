@@ -16,15 +16,16 @@
 #include "base/hex.h"
 #include "keymgr/keypair.h"
 #include "signerd_harness.h"
+#include "support/bytes.h"
+#include "support/dev_pki.h"
 #include "test_payloads.h"
-#include "tls/dev_pki.h"
 
 namespace {
 
 namespace pb = parity::polkadot::signer;
-using e2e::AsBytes;
-using e2e::AsString;
 using slashing::testing::FilledHash;
+using support::AsBytes;
+using support::AsString;
 
 constexpr int kValidators = 50;
 constexpr uint8_t kPrevote = 0;
@@ -94,12 +95,9 @@ class ManyValidatorsTest : public testing::Test {
     RecordProperty("store_150_keys_seconds", std::to_string(SecondsSince(keys_started)));
 
     auto pki_started = std::chrono::steady_clock::now();
-    tls::DevPkiOptions pki;
-    pki.directory = harness_->dir() / "pki";
-    for (const Validator& validator : *validators_) {
-      pki.client_identities.push_back(validator.identity);
-    }
-    auto files = tls::CreateDevPki(pki);
+    std::vector<std::string> identities;
+    for (const Validator& validator : *validators_) identities.push_back(validator.identity);
+    auto files = support::MakeDevPki(harness_->dir() / "pki", identities);
     ASSERT_TRUE(files.ok()) << files.status().message();
     RecordProperty("issue_50_client_certificates_seconds",
                    std::to_string(SecondsSince(pki_started)));
@@ -115,7 +113,7 @@ class ManyValidatorsTest : public testing::Test {
       policy += "    - {key_types: [para], operations: [sign, list], public_keys: [\"" +
                 base::HexEncode(v.para) + "\"]}\n";
     }
-    harness_->WritePrivateFile("policy.yaml", policy);
+    ASSERT_TRUE(harness_->WritePrivateFile("policy.yaml", policy).ok());
 
     auto start_started = std::chrono::steady_clock::now();
     base::Status started = harness_->Start();

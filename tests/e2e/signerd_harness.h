@@ -6,19 +6,18 @@
 // any thread.
 #pragma once
 
-#include <sys/types.h>
-
-#include <cstdint>
 #include <filesystem>
 #include <memory>
-#include <span>
+#include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "base/status.h"
 #include "keymgr/pkcs11_custody.h"
 #include "remote_keystore.grpc.pb.h"
+#include "support/environment.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
 
 namespace e2e {
 
@@ -29,19 +28,19 @@ class SignerdHarness {
   // file, and a signerd.yaml that reads policy.yaml, pki/ (server.crt, server.key, ca.crt) and
   // writes history/ and audit.jsonl. Fails with kUnavailable if the token cannot be made.
   static base::Result<std::unique_ptr<SignerdHarness>> Create(const std::string& name);
-  // The destructor stops signerd (SIGTERM) and removes the directory.
+  // The destructor stops signerd (SIGTERM), removes the directory and restores SOFTHSM2_CONF.
   ~SignerdHarness();
   SignerdHarness(const SignerdHarness&) = delete;
   SignerdHarness& operator=(const SignerdHarness&) = delete;
 
-  const std::filesystem::path& dir() const { return dir_; }
-  std::filesystem::path config_path() const { return dir_ / "signerd.yaml"; }
+  const std::filesystem::path& dir() const { return dir_.path(); }
+  std::filesystem::path config_path() const { return dir() / "signerd.yaml"; }
 
   // OpenCustody logs in to the harness's token in this process (to put keys there before signerd
   // starts). Fails as Pkcs11Custody::Open does.
   base::Result<std::unique_ptr<keymgr::Pkcs11Custody>> OpenCustody() const;
-  // WritePrivateFile writes `text` to `name` under dir() with mode 0600.
-  void WritePrivateFile(const std::string& name, const std::string& text) const;
+  // WritePrivateFile writes `text` to `name` under dir() with mode 0600. Fails with kIoError.
+  base::Status WritePrivateFile(const std::string& name, const std::string& text) const;
 
   // Start runs signerd on 127.0.0.1 port 0 and waits (up to 30 s) for its "listening" line. Fails
   // with kUnavailable, quoting signerd's stdout and log, if it does not come up.
@@ -56,23 +55,17 @@ class SignerdHarness {
   std::unique_ptr<parity::polkadot::signer::RemoteKeystore::Stub> Client(
       const std::string& identity) const;
 
-  // RunSignerctl runs `signerctl <args...> --config signerd.yaml` beside the running signerd and
-  // returns its exit code; stdout and stderr go to `output`.
-  int RunSignerctl(const std::vector<std::string>& args, std::string& output) const;
+  // RunSignerctl runs `signerctl <args...> --config signerd.yaml` beside the running signerd.
+  support::ProcessResult RunSignerctl(const std::vector<std::string>& args) const;
 
  private:
-  explicit SignerdHarness(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  explicit SignerdHarness(support::TempDir dir) : dir_(std::move(dir)) {}
 
-  std::filesystem::path dir_;
-  std::string previous_softhsm_conf_;
-  bool had_softhsm_conf_ = false;
-  pid_t pid_ = -1;
+  support::TempDir dir_;
+  // SOFTHSM2_CONF for this process and everything it starts, while the harness lives.
+  std::unique_ptr<support::ScopedEnvironmentVariable> softhsm_conf_;
+  std::optional<support::ChildProcess> signerd_;
   int port_ = 0;
 };
-
-// AsBytes views a protobuf bytes field (or any string) as bytes.
-std::span<const uint8_t> AsBytes(const std::string& text);
-// AsString copies bytes into a protobuf bytes field.
-std::string AsString(std::span<const uint8_t> bytes);
 
 }  // namespace e2e
