@@ -162,6 +162,14 @@ class ReplicatedHistoryLog::Impl {
   }
 
   int32_t partitions() const { return partitions_; }
+  // The consumer is created by Open and lives until the destructor, so reading it here is safe.
+  std::string ClusterId() const {
+    char* id = rd_kafka_clusterid(consumer_, 0);
+    if (id == nullptr) return "";
+    std::string copy(id);
+    rd_kafka_mem_free(consumer_, id);
+    return copy;
+  }
   std::function<void(std::chrono::nanoseconds)> observer_;
 
  private:
@@ -870,5 +878,7 @@ void ReplicatedHistoryLog::SetClaimRoundTripObserver(
 ReplicatedHistoryLogStats ReplicatedHistoryLog::stats() const { return impl_->Stats(); }
 
 int32_t ReplicatedHistoryLog::partition_count() const { return impl_->partitions(); }
+
+std::string ReplicatedHistoryLog::ClusterId() const { return impl_->ClusterId(); }
 
 }  // namespace kafka

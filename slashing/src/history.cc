@@ -1,10 +1,14 @@
 // Genesis binding, pruning and summaries over a HistoryStore.
 #include "slashing/history.h"
 
+#include <sodium.h>
+
 #include <algorithm>
+#include <array>
 #include <set>
 #include <string>
 
+#include "base/hex.h"
 #include "slashing/record.h"
 
 namespace slashing {
@@ -36,6 +40,24 @@ base::Status BindGenesis(HistoryStore& store, const base::Hash256& genesis) {
   batch.push_back({MetaFormatKey(), std::string(1, static_cast<char>(kStoreFormatVersion))});
   batch.push_back({MetaGenesisKey(), std::string(genesis.begin(), genesis.end())});
   return store.WriteSynced(batch);
+}
+
+base::Result<std::string> HistoryInstanceId(HistoryStore& store) {
+  SIGNER_ASSIGN_OR_RETURN(std::optional<std::string> stored, store.Get(MetaInstanceKey()));
+  if (stored.has_value()) {
+    if (stored->size() != 32 ||
+        stored->find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return base::Status::FailedPrecondition("history store has a malformed instance id");
+    }
+    return *stored;
+  }
+  std::array<uint8_t, 16> random{};
+  randombytes_buf(random.data(), random.size());
+  std::string id = base::HexEncode(random);
+  StoreBatch batch;
+  batch.push_back({MetaInstanceKey(), id});
+  SIGNER_RETURN_IF_ERROR(store.WriteSynced(batch));
+  return id;
 }
 
 base::Result<std::optional<Watermark>> ReadWatermark(HistoryStore& store,

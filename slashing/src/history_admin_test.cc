@@ -6,7 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "slashing/history.h"
 #include "slashing/protector.h"
+#include "slashing/record.h"
 #include "support/fake_clock.h"
 #include "support/temp_dir.h"
 #include "test_payloads.h"
@@ -108,6 +110,40 @@ TEST(HistoryAdminTest, RefusesWhileAnotherProcessHoldsTheStore) {
   auto summary = AdminInspect(dir.Path("db"));
   ASSERT_TRUE(summary.ok()) << summary.status().message();
   EXPECT_EQ(summary->records[Domain::kGrandpaPrevote], 3u);
+}
+
+// The instance id survives a reopen, differs between two stores, and a corrupted one is refused
+// rather than replaced (a gateway would otherwise take a changed history for a new one).
+TEST(HistoryInstanceIdTest, IsStableAcrossReopensAndDistinctPerStore) {
+  support::TempDir dir;
+  std::string first_id;
+  {
+    auto store = OpenHistory(dir.Path("one"), kGenesis);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    auto id = HistoryInstanceId(**store);
+    ASSERT_TRUE(id.ok()) << id.status().message();
+    EXPECT_EQ(id->size(), 32u);
+    EXPECT_EQ(id->find_first_not_of("0123456789abcdef"), std::string::npos);
+    first_id = *id;
+  }
+  {
+    auto store = OpenHistory(dir.Path("one"), kGenesis);
+    ASSERT_TRUE(store.ok());
+    auto again = HistoryInstanceId(**store);
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(*again, first_id);
+    StoreBatch corrupt;
+    corrupt.push_back({MetaInstanceKey(), "not-hex"});
+    ASSERT_TRUE((*store)->WriteSynced(corrupt).ok());
+    auto refused = HistoryInstanceId(**store);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), base::StatusCode::kFailedPrecondition);
+  }
+  auto other = OpenHistory(dir.Path("two"), kGenesis);
+  ASSERT_TRUE(other.ok());
+  auto other_id = HistoryInstanceId(**other);
+  ASSERT_TRUE(other_id.ok());
+  EXPECT_NE(*other_id, first_id);
 }
 
 }  // namespace

@@ -160,5 +160,6 @@ base::Result<Watermark> DecodeWatermarkValue(std::string_view bytes) {
 
 std::string MetaFormatKey() { return std::string(1, kMetaKeyTag) + "format"; }
 std::string MetaGenesisKey() { return std::string(1, kMetaKeyTag) + "genesis"; }
+std::string MetaInstanceKey() { return std::string(1, kMetaKeyTag) + "instance"; }
 
 }  // namespace slashing

@@ -99,6 +99,11 @@ class ReplicatedHistoryLog : public slashing::HistoryLog {
   // partition_count is the claims topic's partition count, fixed for the store's life.
   int32_t partition_count() const;
 
+  // ClusterId is the id of the Kafka cluster the claims topic lives in, as its brokers report it;
+  // "" while the client has not learnt it yet. Two signers share one history only if they read
+  // the same topic of the same cluster.
+  std::string ClusterId() const;
+
  private:
   class Impl;
   explicit ReplicatedHistoryLog(std::unique_ptr<Impl> impl);

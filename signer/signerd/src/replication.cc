@@ -17,13 +17,14 @@
 
 #include "kafka/audit_stream.h"
 #include "kafka/replicated_log.h"
+#include "slashing/history.h"
 
 namespace signer {
 namespace {
 
 class StandaloneReplication final : public Replication {
  public:
-  explicit StandaloneReplication(slashing::HistoryStore& store) : log_(store) {}
+  explicit StandaloneReplication(slashing::HistoryStore& store) : store_(store), log_(store) {}
 
   slashing::HistoryLog& history_log() override { return log_; }
   AuditLog::LineObserver AuditStreamPublisher() override { return {}; }
@@ -33,9 +34,19 @@ class StandaloneReplication final : public Replication {
   void SetClaimRoundTripObserver(
       std::function<void(std::chrono::nanoseconds)> /*observer*/) override {}
   ReplicationStats stats() const override { return {}; }
+  base::Result<Identity> HistoryIdentity() override {
+    std::lock_guard lock(mutex_);
+    if (instance_id_.empty()) {
+      SIGNER_ASSIGN_OR_RETURN(instance_id_, slashing::HistoryInstanceId(store_));
+    }
+    return Identity{"standalone", instance_id_};
+  }
 
  private:
+  slashing::HistoryStore& store_;
   slashing::LocalHistoryLog log_;
+  std::mutex mutex_;
+  std::string instance_id_;  // read (or created) once, on the first question
 };
 
 // RateLimitedWarning writes key=value warning lines to stderr (signerd's log format), at most one
@@ -197,6 +208,19 @@ class KafkaReplication final : public Replication {
     }
     stats.audit_failed += audit_dropped_.load(std::memory_order_relaxed);
     return stats;
+  }
+
+  base::Result<Identity> HistoryIdentity() override {
+    kafka::ReplicatedHistoryLog* log = nullptr;
+    {
+      std::lock_guard lock(mutex_);
+      log = log_.get();
+    }
+    const std::string cluster = log == nullptr ? "" : log->ClusterId();
+    if (cluster.empty()) {
+      return base::Status::Unavailable("kafka: the claims topic's cluster is not known yet");
+    }
+    return Identity{"replicated", "kafka:" + cluster + "/" + config_.kafka->claims_topic};
   }
 
  private:

@@ -430,4 +430,18 @@ grpc::ServerUnaryReactor* KeystoreService::HasKeys(Ctx* context, const pb::HasKe
   });
 }
 
+grpc::ServerUnaryReactor* SignerInfoService::Describe(grpc::CallbackServerContext* context,
+                                                      const pb::DescribeRequest* /*request*/,
+                                                      pb::DescribeReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  base::Result<pb::DescribeReply> described = describe_();
+  if (!described.ok()) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, described.status().message()));
+    return reactor;
+  }
+  *reply = std::move(described).value();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
 }  // namespace signer

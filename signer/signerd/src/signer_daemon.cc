@@ -10,9 +10,9 @@
 #include "audit/audit_field.h"
 #include "audit/audit_log.h"
 #include "keymgr/pkcs11_custody.h"
+#include "metrics/http_server.h"
 #include "signer/open_from_config.h"
 #include "signerd/metrics.h"
-#include "metrics/http_server.h"
 #include "signerd/pipeline_core.h"
 #include "signerd/policy_file.h"
 #include "signerd/replication.h"
@@ -24,6 +24,8 @@
 #include "tls/grpc_credentials.h"
 
 namespace signer {
+
+namespace pb = parity::polkadot::signer;
 namespace {
 
 // Bounds how long signer_keys_loaded can miss a key changed outside signerd (changes made through
@@ -79,6 +81,7 @@ struct SignerDaemon::Parts {
   std::unique_ptr<Pipeline> pipeline;
   std::unique_ptr<WorkerPool> pool;
   std::unique_ptr<KeystoreService> service;
+  std::unique_ptr<SignerInfoService> info_service;
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<MetricsHttpServer> metrics_http;
   int port = 0;
@@ -154,6 +157,25 @@ base::Result<std::unique_ptr<SignerDaemon>> SignerDaemon::Build(SignerConfig con
                     std::chrono::milliseconds(p.server_config().max_deadline_ms)},
       p.metrics.get());
 
+  // Standalone, the history's instance id is created now (one synced write) rather than on a
+  // gateway's first question; replicated, the identity needs the brokers and is read per question.
+  if (!p.config.kafka) {
+    auto identity = p.replication->HistoryIdentity();
+    if (!identity.ok()) return WithStep("history identity", identity.status());
+  }
+  p.info_service = std::make_unique<SignerInfoService>(
+      [replication = p.replication.get(), signer_id = p.config.signer_id,
+       genesis = p.config.history.genesis_hash]() -> base::Result<pb::DescribeReply> {
+        SIGNER_ASSIGN_OR_RETURN(const Replication::Identity identity,
+                                replication->HistoryIdentity());
+        pb::DescribeReply reply;
+        reply.set_signer_id(signer_id);
+        reply.set_history_kind(identity.kind);
+        reply.set_history_id(identity.id);
+        reply.set_genesis_hash(std::string(genesis.begin(), genesis.end()));
+        return reply;
+      });
+
   // Values kept elsewhere are read at scrape time; the certificate follows SIGHUP reloads.
   p.metrics->WatchInFlight([service = p.service.get()] { return service->in_flight(); });
   p.metrics->WatchReplication([replication = p.replication.get()] { return replication->stats(); });
@@ -172,6 +194,7 @@ base::Status SignerDaemon::Listen() {
   grpc::ServerBuilder builder;
   builder.AddListeningPort(p.server_config().listen, p.credentials->GrpcCredentials(), &p.port);
   builder.RegisterService(p.service.get());
+  builder.RegisterService(p.info_service.get());
   builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
   p.server = builder.BuildAndStart();
   if (!p.server || p.port == 0) {

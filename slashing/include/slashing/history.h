@@ -23,6 +23,12 @@ base::Status BindGenesis(HistoryStore& store, const base::Hash256& genesis);
 // ReadGenesis returns the bound genesis hash, nullopt for an unbound store.
 base::Result<std::optional<base::Hash256>> ReadGenesis(HistoryStore& store);
 
+// HistoryInstanceId names this store among all histories: 32 lower-case hex digits, drawn at random
+// and written (synced) the first time it is asked for, then read back. Two stores share an id only
+// if one was copied from the other; a gateway pools signers by it (docs/gateway.md). Interchange
+// export and import do not carry it. Not safe to run concurrently with itself on one store.
+base::Result<std::string> HistoryInstanceId(HistoryStore& store);
+
 // ReadWatermark returns the watermark of (public key, domain), nullopt if none.
 base::Result<std::optional<Watermark>> ReadWatermark(HistoryStore& store,
                                                      std::span<const uint8_t> public_key,

@@ -64,8 +64,10 @@ base::Result<WatermarkKey> DecodeWatermarkKey(std::string_view bytes);
 std::string EncodeWatermarkValue(const Watermark& watermark);
 base::Result<Watermark> DecodeWatermarkValue(std::string_view bytes);
 
-// Meta keys: the store's format version and the chain genesis hash it protects.
+// Meta keys: the store's format version, the chain genesis hash it protects and the random id it
+// was created with.
 std::string MetaFormatKey();
 std::string MetaGenesisKey();
+std::string MetaInstanceKey();
 
 }  // namespace slashing

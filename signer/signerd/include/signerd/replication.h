@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "audit/audit_log.h"
 #include "base/status.h"
@@ -61,6 +62,17 @@ class Replication {
       std::function<void(std::chrono::nanoseconds)> observer) = 0;
 
   virtual ReplicationStats stats() const = 0;
+
+  // HistoryIdentity says which history this signer decides against, so a gateway pools only
+  // signers that share one (docs/gateway.md): `kind` is "standalone" or "replicated"; `id` is the
+  // store's random instance id standalone, "kafka:<cluster id>/<claims topic>" replicated. Two
+  // signers with equal ids reach the same verdicts. kUnavailable while a replicated signer has not
+  // connected to its brokers yet.
+  struct Identity {
+    std::string kind;
+    std::string id;
+  };
+  virtual base::Result<Identity> HistoryIdentity() = 0;
 };
 
 }  // namespace signer

@@ -13,8 +13,10 @@
 #include <mutex>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include "base/status.h"
 #include "remote_keystore.grpc.pb.h"
 #include "signerd/metrics.h"
 #include "signerd/pipeline_core.h"
@@ -128,6 +130,24 @@ class KeystoreService final : public parity::polkadot::signer::RemoteKeystore::C
   const ServiceLimits limits_;
   SignerMetrics* const metrics_;
   std::atomic<size_t> in_flight_{0};
+};
+
+// SignerInfoService answers SignerInfo.Describe with what `describe` returns (the daemon builds it
+// from its config and its replication's history identity); an error becomes UNAVAILABLE, so a
+// gateway leaves the signer out of its pool until it can say which history it uses. Read-only and
+// cheap, so it runs on gRPC's thread. Thread-safe if `describe` is.
+class SignerInfoService final : public parity::polkadot::signer::SignerInfo::CallbackService {
+ public:
+  explicit SignerInfoService(
+      std::function<base::Result<parity::polkadot::signer::DescribeReply>()> describe)
+      : describe_(std::move(describe)) {}
+
+  grpc::ServerUnaryReactor* Describe(grpc::CallbackServerContext* context,
+                                     const parity::polkadot::signer::DescribeRequest* request,
+                                     parity::polkadot::signer::DescribeReply* reply) override;
+
+ private:
+  const std::function<base::Result<parity::polkadot::signer::DescribeReply>()> describe_;
 };
 
 }  // namespace signer
