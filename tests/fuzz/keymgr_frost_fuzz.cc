@@ -1,4 +1,5 @@
-// Fuzzes every FROST decoder a key agent or coordinator runs on network bytes, and signing checks on decoded input.
+// Fuzzes every FROST decoder a key agent or coordinator runs on network bytes, and signing checks
+// on decoded input.
 //
 // Input layout: [selector][suite][bytes...]. The suite byte picks ed25519, ristretto255 or sr25519
 // (modulo 3). Each decoder that accepts its input must re-encode it to the same bytes. Selector 9
@@ -58,11 +59,13 @@ void FuzzSigning(Suite suite, std::span<const uint8_t> bytes) {
   if (!list.ok() || bytes.empty()) {
     return;
   }
-  const size_t share_bytes = std::min<size_t>(bytes[0] * frost::kSignatureShareSize, bytes.size() - 1);
+  const size_t share_bytes =
+      std::min<size_t>(bytes[0] * frost::kSignatureShareSize, bytes.size() - 1);
   std::vector<frost::SignatureShare> shares;
   for (size_t offset = 0; offset + frost::kSignatureShareSize <= share_bytes;
        offset += frost::kSignatureShareSize) {
-    auto share = frost::SignatureShare::Decode(bytes.subspan(1 + offset, frost::kSignatureShareSize));
+    auto share =
+        frost::SignatureShare::Decode(bytes.subspan(1 + offset, frost::kSignatureShareSize));
     if (share.ok()) shares.push_back(*share);
   }
   const std::span<const uint8_t> message = bytes.subspan(1 + share_bytes);
