@@ -176,6 +176,15 @@ base::Status CheckCommitmentList(std::span<const SigningCommitments> list) {
   return base::Status::Ok();
 }
 
+base::Result<CommitmentList> MakeCommitmentList(std::vector<SigningCommitments> commitments) {
+  std::sort(commitments.begin(), commitments.end(),
+            [](const SigningCommitments& a, const SigningCommitments& b) {
+              return a.identifier < b.identifier;
+            });
+  SIGNER_RETURN_IF_ERROR(CheckCommitmentList(commitments));
+  return commitments;
+}
+
 base::Result<CommitmentList> DecodeCommitmentList(Suite suite, std::span<const uint8_t> bytes) {
   if (bytes.empty() || bytes.size() % kCommitmentsSize != 0 ||
       bytes.size() / kCommitmentsSize > kMaxParticipants) {

@@ -236,7 +236,7 @@ TEST_P(FrostSuiteTest, DkgEndToEndAndEverySubsetSigns) {
     }
     auto peers_of = [&](size_t self) {
       std::vector<DkgRound1Package> peers;
-      for (size_t j = 0; j < n; ++j) {
+      for (size_t j = 0; j < packages.size(); ++j) {
         if (j != self) peers.push_back(packages[j]);
       }
       return peers;
@@ -527,6 +527,9 @@ TEST(FrostCodecTest, CommitmentListsAreStrict) {
   EXPECT_FALSE(DecodeCommitmentList(Suite::kEd25519, EncodeCommitmentList(duplicate)).ok());
   CommitmentList unsorted = {list[1], list[0]};
   EXPECT_FALSE(DecodeCommitmentList(Suite::kEd25519, EncodeCommitmentList(unsorted)).ok());
+  // The coordinator's helper sorts what arrived in any order, and still refuses a repeat.
+  EXPECT_EQ(MakeCommitmentList(unsorted).value(), (CommitmentList{list[0], list[1]}));
+  EXPECT_FALSE(MakeCommitmentList(duplicate).ok());
   // An ed25519 list is not a ristretto list.
   EXPECT_FALSE(DecodeCommitmentList(Suite::kRistretto255, encoded).ok());
 

@@ -197,6 +197,9 @@ std::vector<uint8_t> EncodeCommitmentList(std::span<const SigningCommitments> li
 base::Result<CommitmentList> DecodeCommitmentList(Suite suite, std::span<const uint8_t> bytes);
 // CheckCommitmentList enforces the same rules on an already built list.
 base::Status CheckCommitmentList(std::span<const SigningCommitments> list);
+// MakeCommitmentList sorts the commitments a coordinator collected (in any order) by identifier and
+// checks the result. Fails with kInvalidArgument on a repeated identifier or a bad count.
+base::Result<CommitmentList> MakeCommitmentList(std::vector<SigningCommitments> commitments);
 
 // SigningNonces are one participant's secret round-one nonces (hiding d, binding e) and their
 // commitments. Move-only; Sign consumes them (moves them in and wipes them), so a nonce pair
