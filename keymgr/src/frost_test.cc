@@ -351,6 +351,7 @@ TEST_P(FrostSuiteTest, ReshareKeepsTheGroupKeyForANewSet) {
     dealings.push_back(std::move(dealing).value());
   }
   std::vector<VssCommitment> commitments;
+  commitments.reserve(dealings.size());
   for (const ReshareDealing& dealing : dealings) {
     commitments.push_back(
         DecodeVssCommitment(suite, EncodeVssCommitment(dealing.commitment)).value());
@@ -359,6 +360,7 @@ TEST_P(FrostSuiteTest, ReshareKeepsTheGroupKeyForANewSet) {
   PublicKeyPackage new_public;
   for (size_t j = 0; j < new_set.size(); ++j) {
     std::vector<DkgShare> received;
+    received.reserve(dealings.size());
     for (const ReshareDealing& dealing : dealings) {
       received.push_back(DkgShare::Decode(dealing.shares[j].Encode().span()).value());
     }
@@ -382,6 +384,7 @@ TEST_P(FrostSuiteTest, ReshareKeepsTheGroupKeyForANewSet) {
   auto unweighted = ReshareDeal(cheat, std::vector<Identifier>{Id(1)}, 3, new_set);
   EXPECT_FALSE(unweighted.ok());  // one holder is fewer than min_signers
   std::vector<DkgShare> received;
+  received.reserve(dealings.size());
   for (const ReshareDealing& dealing : dealings) {
     received.push_back(DkgShare::Decode(dealing.shares[0].Encode().span()).value());
   }
