@@ -153,9 +153,53 @@ def polkadot_js_seeds():
         write(target, f"keyring_{export['type']}.json", json.dumps(export["json"]).encode())
 
 
+def frost_seeds():
+    # [selector][suite][bytes] as keymgr_frost_fuzz reads them (suite 0 ed25519, 1 ristretto255, 2
+    # sr25519), filled with the RFC 9591 vectors in tests/vectors/frost/.
+    target = "keymgr_frost_fuzz"
+    for suite, name in ((0, "ed25519"), (1, "ristretto255")):
+        with open(f"tests/vectors/frost/frost-{name}-sha512.rfc9591.json") as source:
+            vector = json.load(source)
+
+        def ident(value):
+            return value.to_bytes(32, "little")
+
+        group_key = bytes.fromhex(vector["inputs"]["group_public_key"])
+        rounds = vector["round_one_outputs"]["outputs"]
+        entries = [ident(r["identifier"]) + bytes.fromhex(r["hiding_nonce_commitment"])
+                   + bytes.fromhex(r["binding_nonce_commitment"]) for r in rounds]
+        shares = [ident(r["identifier"]) + bytes.fromhex(r["sig_share"])
+                  for r in vector["round_two_outputs"]["outputs"]]
+        share_value = bytes.fromhex(vector["inputs"]["participant_shares"][0]["participant_share"])
+        message = bytes.fromhex(vector["inputs"]["message"])
+
+        def seed(selector, label, payload):
+            write(target, f"{name}_{label}", bytes([selector, suite]) + payload)
+
+        seed(0, "identifier", ident(3))
+        seed(1, "scalar", bytes.fromhex(shares[0][32:].hex()))
+        seed(2, "element", group_key)
+        seed(3, "commitments", entries[0])
+        seed(4, "commitment_list", b"".join(entries))
+        seed(5, "signature_share", shares[1])
+        proof = bytes.fromhex(rounds[0]["hiding_nonce_commitment"]) + shares[0][32:]
+        seed(6, "dkg_round1", ident(1) + struct.pack("<H", 2) + group_key + entries[0][32:64] + proof)
+        seed(7, "dkg_share", ident(1) + ident(2) + share_value)
+        seed(8, "vss_commitment", struct.pack("<H", 2) + group_key + entries[1][32:64])
+        # The vector's own signing session; the target's fixed key is the ed25519 vector's, so the
+        # ed25519 seed aggregates to a valid signature and the ristretto255 one reaches cheater detection.
+        seed(9, "signing_session", bytes([len(entries)]) + b"".join(entries) + bytes([len(shares)])
+             + b"".join(shares) + message)
+        public = bytes([suite + 1]) + struct.pack("<HH", 2, 2) + group_key + b"".join(
+            e[:64] for e in entries)
+        seed(10, "public_key_package", public)
+        seed(10, "verify_signature", group_key + bytes.fromhex(vector["final_output"]["sig"]) + message)
+
+
 pipeline_seeds()
 config_seeds()
 polkadot_js_seeds()
 policy_seeds()
 keystore_seeds()
 backup_seeds()
+frost_seeds()

@@ -4,6 +4,7 @@
 'use strict';
 
 const { spawnSync } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -354,6 +355,58 @@ function planVrf(pool) {
   }
 }
 
+// planFrost: keymgr makes FROST aggregates (random t-of-n, a random signing set of at least t, random
+// messages; half the keys split by the dealer from a SURI, half made by the DKG) and the oracles, which
+// know nothing of FROST, must accept them as ordinary signatures of the group key.
+function planFrost(scheme, pool) {
+  const verifiers = {
+    sr25519: [
+      ['polkadot-js sr25519Verify', (m, sig, pk) => utilCrypto.sr25519Verify(m, sig, pk)],
+      ['schnorrkel (wasm)', (m, sig, pk) => wasm.sr25519Verify(sig, m, pk)],
+    ],
+    ed25519: [
+      ['polkadot-js ed25519Verify', (m, sig, pk) => utilCrypto.ed25519Verify(m, sig, pk)],
+      ['node:crypto', (m, sig, pk) => crypto.verify(null, m, ed25519PublicKeyObject(pk), sig)],
+    ],
+  }[scheme];
+  for (let i = 0; i < N; i++) {
+    const min = 2 + rng.int(4);
+    const max = min + rng.int(4);
+    const ids = Array.from({ length: max }, (_, k) => k + 1);
+    for (let k = ids.length - 1; k > 0; k--) {
+      const j = rng.int(k + 1);
+      [ids[k], ids[j]] = [ids[j], ids[k]];
+    }
+    const signers = ids.slice(0, min + rng.int(max - min + 1)).sort((a, b) => a - b);
+    const message = rng.bytes(rng.int(400));
+    const request = { op: 'frost_sign', scheme, min, max, signers, message: hex(message) };
+    const frostChecks = [];
+    if (i % 2 === 0) {
+      request.keygen = 'dealer';
+      request.suri = rng.pick(pool);
+      const expected = hex(scheme === 'sr25519'
+        ? secretOf('sr25519', request.suri).publicKey
+        : common.oraclePair(oracles, scheme, request.suri).publicKey);
+      frostChecks.push([`frost/${scheme} dealer split keeps the SURI's public key`, (r) => r.public === expected]);
+    } else {
+      request.keygen = 'dkg';
+    }
+    for (const [name, verify] of verifiers) {
+      frostChecks.push([`frost/${scheme} aggregate verified by ${name}`, (r) =>
+        verify(message, unhex(r.signature), unhex(r.public)) === true]);
+      frostChecks.push([`frost/${scheme} aggregate with a flipped bit refused by ${name}`, (r) =>
+        refuses(() => verify(message, flipBit(unhex(r.signature)), unhex(r.public)))]);
+    }
+    ask(request, ...frostChecks);
+  }
+}
+
+// ed25519PublicKeyObject wraps a raw 32-byte key for node:crypto (SPKI DER prefix of RFC 8410).
+function ed25519PublicKeyObject(publicKey) {
+  const prefix = Buffer.from('302a300506032b6570032100', 'hex');
+  return crypto.createPublicKey({ key: Buffer.concat([prefix, Buffer.from(publicKey)]), format: 'der', type: 'spki' });
+}
+
 function runBridge() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oracle-cross-check-'));
   const file = path.join(dir, 'requests.json');
@@ -397,6 +450,8 @@ async function main() {
   planSr25519Signatures(pools.sr25519);
   for (const scheme of ['sr25519', 'ed25519', 'ecdsa']) planOracleSignatures(scheme, pools[scheme]);
   planVrf(pools.sr25519);
+  planFrost('sr25519', pools.sr25519);
+  planFrost('ed25519', pools.ed25519);
 
   const bridgeStarted = Date.now();
   const results = runBridge();

@@ -12,6 +12,11 @@
 //                                                               pre_output, [output]
 //   vrf_verify      public, input, [extra], signature        -> valid
 //   vrf_pre_output  suri, input                              -> pre_output
+//   frost_sign      scheme (sr25519|ed25519), keygen (dealer|dkg), min, max, signers [ids],
+//   message,
+//                   suri (dealer only: the key that is split)  -> public, signature
+//                   (a FROST aggregate of the listed signers; dealer keys keep the SURI's public
+//                   key)
 // A malformed request fails alone; the process exits 0 whenever it could write the results.
 #include <cstdint>
 #include <cstdio>
@@ -29,6 +34,7 @@
 
 #include "base/hex.h"
 #include "base/status.h"
+#include "keymgr/frost.h"
 #include "keymgr/keypair.h"
 #include "keymgr/merlin.h"
 #include "keymgr/sr25519.h"
@@ -107,6 +113,105 @@ const keymgr::Sr25519Keypair& Sr25519Of(KeypairCache& cache, const Json& request
   return *pair.sr25519();
 }
 
+// FrostKeys is a t-of-n key from either key generation, as the signing participants hold it.
+struct FrostKeys {
+  std::vector<keymgr::frost::KeyPackage> keys;  // index i holds identifier i + 1
+  keymgr::frost::PublicKeyPackage public_package;
+};
+
+template <typename T>
+T Need(base::Result<T> result, const char* what) {
+  if (!result.ok()) throw RequestError{std::string(what) + ": " + result.status().message()};
+  return std::move(result).value();
+}
+
+keymgr::frost::Identifier FrostId(uint32_t value) {
+  return Need(keymgr::frost::Identifier::Create(value), "identifier");
+}
+
+FrostKeys FrostDealer(KeypairCache& cache, keymgr::frost::Suite suite, const Json& request,
+                      uint16_t min, uint16_t max) {
+  FrostKeys out;
+  keymgr::frost::DealerOutput dealt;
+  if (suite == keymgr::frost::Suite::kSr25519) {
+    const keymgr::Keypair& pair = cache.Get(base::Scheme::kSr25519, Text(request, "suri"));
+    dealt = Need(keymgr::frost::TrustedDealerSplitSr25519(*pair.sr25519(), min, max), "split");
+  } else if (suite == keymgr::frost::Suite::kEd25519) {
+    const keymgr::Keypair& pair = cache.Get(base::Scheme::kEd25519, Text(request, "suri"));
+    dealt = Need(keymgr::frost::TrustedDealerSplitEd25519(*pair.ed25519(), min, max), "split");
+  } else {
+    throw RequestError{"the dealer splits sr25519 and ed25519 SURI keys only"};
+  }
+  for (const keymgr::frost::SecretShare& share : dealt.shares) {
+    out.keys.push_back(Need(keymgr::frost::VerifySecretShare(share), "VerifySecretShare"));
+  }
+  out.public_package = std::move(dealt.public_package);
+  return out;
+}
+
+// FrostDkg runs the whole DKG, every message passing through its wire encoding.
+FrostKeys FrostDkg(keymgr::frost::Suite suite, uint16_t min, uint16_t max) {
+  namespace frost = keymgr::frost;
+  std::vector<frost::DkgSecret> secrets;
+  std::vector<frost::DkgRound1Package> packages;
+  for (uint16_t i = 1; i <= max; ++i) {
+    frost::DkgRound1Output round1 = Need(frost::DkgRound1(suite, FrostId(i), min, max), "round1");
+    packages.push_back(
+        Need(frost::DkgRound1Package::Decode(suite, round1.package.Encode()), "decode"));
+    secrets.push_back(std::move(round1.secret));
+  }
+  auto peers_of = [&](size_t self) {
+    std::vector<frost::DkgRound1Package> peers;
+    for (size_t j = 0; j < packages.size(); ++j) {
+      if (j != self) peers.push_back(packages[j]);
+    }
+    return peers;
+  };
+  std::vector<std::vector<frost::DkgShare>> inbox(max);
+  for (size_t i = 0; i < max; ++i) {
+    frost::DkgRound2Output round2 =
+        Need(frost::DkgRound2(std::move(secrets[i]), peers_of(i)), "round2");
+    secrets[i] = std::move(round2.secret);
+    for (const frost::DkgShare& share : round2.shares) {
+      inbox[share.recipient.value() - 1].push_back(
+          Need(frost::DkgShare::Decode(share.Encode().span()), "decode share"));
+    }
+  }
+  FrostKeys out;
+  for (size_t i = 0; i < max; ++i) {
+    frost::DkgResult result =
+        Need(frost::DkgFinalize(std::move(secrets[i]), peers_of(i), inbox[i]), "finalize");
+    out.keys.push_back(std::move(result.key_package));
+    out.public_package = std::move(result.public_package);
+  }
+  return out;
+}
+
+// FrostSign runs both signing rounds for `signers` and aggregates, with commitments and shares
+// crossing their wire encodings as they would between agents and the coordinator.
+keymgr::frost::Signature FrostSign(const FrostKeys& keys, const std::vector<uint16_t>& signers,
+                                   const std::vector<uint8_t>& message) {
+  namespace frost = keymgr::frost;
+  const frost::Suite suite = keys.public_package.suite;
+  std::vector<frost::SigningNonces> nonces;
+  frost::CommitmentList commitments;
+  for (uint16_t id : signers) {
+    if (id < 1 || id > keys.keys.size()) throw RequestError{"signer out of range"};
+    frost::Round1 round1 = Need(frost::Commit(keys.keys[id - 1]), "commit");
+    commitments.push_back(round1.commitments);
+    nonces.push_back(std::move(round1.nonces));
+  }
+  const frost::CommitmentList received =
+      Need(frost::DecodeCommitmentList(suite, frost::EncodeCommitmentList(commitments)), "list");
+  std::vector<frost::SignatureShare> shares;
+  for (size_t i = 0; i < signers.size(); ++i) {
+    const frost::SignatureShare share = Need(
+        frost::Sign(keys.keys[signers[i] - 1], std::move(nonces[i]), message, received), "sign");
+    shares.push_back(Need(frost::SignatureShare::Decode(share.Encode()), "decode share"));
+  }
+  return Need(frost::Aggregate(keys.public_package, message, received, shares), "aggregate");
+}
+
 Json Handle(KeypairCache& cache, const Json& request) {
   const std::string op = Text(request, "op");
   Json result = {{"ok", true}};
@@ -162,6 +267,24 @@ Json Handle(KeypairCache& cache, const Json& request) {
     const keymgr::Sr25519Keypair& pair = Sr25519Of(cache, request);
     result["pre_output"] =
         base::HexEncode(pair.VrfPreOutput(Transcript(request.at("input")).Build()));
+  } else if (op == "frost_sign") {
+    const keymgr::frost::Suite suite =
+        Need(keymgr::frost::ParseSuite(Text(request, "scheme")), "scheme");
+    const uint16_t min = request.at("min").get<uint16_t>();
+    const uint16_t max = request.at("max").get<uint16_t>();
+    const std::string keygen = Text(request, "keygen");
+    FrostKeys keys;
+    if (keygen == "dealer") {
+      keys = FrostDealer(cache, suite, request, min, max);
+    } else if (keygen == "dkg") {
+      keys = FrostDkg(suite, min, max);
+    } else {
+      throw RequestError{"keygen must be dealer or dkg"};
+    }
+    const keymgr::frost::Signature signature = FrostSign(
+        keys, request.at("signers").get<std::vector<uint16_t>>(), Bytes(request, "message"));
+    result["public"] = base::HexEncode(keys.public_package.group_public_key);
+    result["signature"] = base::HexEncode(signature);
   } else {
     throw RequestError{"unknown op " + op};
   }
