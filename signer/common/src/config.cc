@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "base/hex.h"
+#include "signer/config_section.h"
 
 namespace signer {
 namespace {
@@ -29,106 +30,8 @@ const std::set<std::string>& SlashableKeyTypes() {
   return kTypes;
 }
 
-// IsQuoted tells a quoted scalar ("8") from a plain one (8): yaml-cpp tags quoted scalars "!".
-bool IsQuoted(const YAML::Node& node) { return node.Tag() == "!"; }
-
-// Section is a YAML mapping whose fields are consumed one by one, so leftovers are unknown fields.
-class Section {
- public:
-  Section(YAML::Node node, std::string path) : node_(std::move(node)), path_(std::move(path)) {}
-
-  // Check refuses anything but a mapping, and duplicate keys, which YAML parsers resolve silently
-  // and a reviewer would not see.
-  Status Check() const {
-    if (!node_.IsMap()) {
-      return Status::InvalidArgument((path_.empty() ? "config" : path_) + " must be a mapping");
-    }
-    std::set<std::string> seen;
-    for (const auto& entry : node_) {
-      if (!entry.first.IsScalar()) {
-        return Status::InvalidArgument("non-scalar key in " + (path_.empty() ? "config" : path_));
-      }
-      if (!seen.insert(entry.first.Scalar()).second) {
-        return Status::InvalidArgument("duplicate field " + FieldPath(entry.first.Scalar()));
-      }
-    }
-    return Status::Ok();
-  }
-
-  std::optional<YAML::Node> Take(const std::string& field) {
-    consumed_.insert(field);
-    for (const auto& entry : node_) {
-      if (entry.first.Scalar() == field) {
-        return entry.second;
-      }
-    }
-    return std::nullopt;
-  }
-
-  std::string FieldPath(const std::string& field) const {
-    return path_.empty() ? field : path_ + "." + field;
-  }
-
-  Status String(const std::string& field, bool required, std::string& out) {
-    std::optional<YAML::Node> value = Take(field);
-    if (!value) {
-      return required ? Status::InvalidArgument(FieldPath(field) + " is required") : Status::Ok();
-    }
-    if (!value->IsScalar() || value->Scalar().empty()) {
-      return Status::InvalidArgument(FieldPath(field) + " must be a non-empty string");
-    }
-    out = value->Scalar();
-    return Status::Ok();
-  }
-
-  Status Integer(const std::string& field, int64_t min, int64_t max, int64_t& out) {
-    std::optional<YAML::Node> value = Take(field);
-    if (!value) {
-      return Status::Ok();
-    }
-    const std::string text = value->IsScalar() ? value->Scalar() : std::string();
-    int64_t number = 0;
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
-    if (!value->IsScalar() || IsQuoted(*value) || text.empty() || error != std::errc() ||
-        end != text.data() + text.size()) {
-      return Status::InvalidArgument(FieldPath(field) + " must be an integer");
-    }
-    if (number < min || number > max) {
-      return Status::InvalidArgument(FieldPath(field) + " must be between " + std::to_string(min) +
-                                     " and " + std::to_string(max));
-    }
-    out = number;
-    return Status::Ok();
-  }
-
-  Status RejectUnknown() const {
-    for (const auto& entry : node_) {
-      if (!consumed_.contains(entry.first.Scalar())) {
-        return Status::InvalidArgument("unknown field " + FieldPath(entry.first.Scalar()));
-      }
-    }
-    return Status::Ok();
-  }
-
- private:
-  YAML::Node node_;
-  std::string path_;
-  std::set<std::string> consumed_;
-};
-
-std::string Resolve(const std::string& path, std::string_view base_dir) {
-  if (path.empty() || base_dir.empty()) {
-    return path;
-  }
-  std::filesystem::path candidate(path);
-  if (candidate.is_absolute()) {
-    return path;
-  }
-  return (std::filesystem::path(base_dir) / candidate).lexically_normal().string();
-}
-
 Status ParseHsm(const YAML::Node& node, std::string_view base_dir, HsmConfig& out) {
-  Section section(node, "hsm");
+  ConfigSection section(node, "hsm");
   SIGNER_RETURN_IF_ERROR(section.Check());
   SIGNER_RETURN_IF_ERROR(section.String("module", true, out.module));
   SIGNER_RETURN_IF_ERROR(section.String("token_label", true, out.token_label));
@@ -141,13 +44,13 @@ Status ParseHsm(const YAML::Node& node, std::string_view base_dir, HsmConfig& ou
   if (out.pin_file.empty() == out.pin_env.empty()) {
     return Status::InvalidArgument("hsm needs exactly one of pin_file and pin_env");
   }
-  out.module = Resolve(out.module, base_dir);
-  out.pin_file = Resolve(out.pin_file, base_dir);
+  out.module = ResolveConfigPath(out.module, base_dir);
+  out.pin_file = ResolveConfigPath(out.pin_file, base_dir);
   return Status::Ok();
 }
 
 Status ParseHistory(const YAML::Node& node, std::string_view base_dir, HistoryConfig& out) {
-  Section section(node, "history");
+  ConfigSection section(node, "history");
   SIGNER_RETURN_IF_ERROR(section.Check());
   SIGNER_RETURN_IF_ERROR(section.String("data_dir", true, out.data_dir));
   std::string genesis_text;
@@ -170,12 +73,12 @@ Status ParseHistory(const YAML::Node& node, std::string_view base_dir, HistoryCo
     }
   }
   SIGNER_RETURN_IF_ERROR(section.RejectUnknown());
-  out.data_dir = Resolve(out.data_dir, base_dir);
+  out.data_dir = ResolveConfigPath(out.data_dir, base_dir);
   return Status::Ok();
 }
 
 Status ParseKeys(const YAML::Node& node, KeysConfig& out) {
-  Section section(node, "keys");
+  ConfigSection section(node, "keys");
   SIGNER_RETURN_IF_ERROR(section.Check());
   SIGNER_RETURN_IF_ERROR(section.Integer("delete_guard_seconds", 0, int64_t{10} * 365 * 24 * 3600,
                                          out.delete_guard_seconds));
@@ -183,15 +86,15 @@ Status ParseKeys(const YAML::Node& node, KeysConfig& out) {
 }
 
 Status ParseServerTls(const YAML::Node& node, std::string_view base_dir, ServerTlsConfig& out) {
-  Section section(node, "server.tls");
+  ConfigSection section(node, "server.tls");
   SIGNER_RETURN_IF_ERROR(section.Check());
   SIGNER_RETURN_IF_ERROR(section.String("cert_file", true, out.cert_file));
   SIGNER_RETURN_IF_ERROR(section.String("key_file", true, out.key_file));
   SIGNER_RETURN_IF_ERROR(section.String("client_ca_file", true, out.client_ca_file));
   SIGNER_RETURN_IF_ERROR(section.RejectUnknown());
-  out.cert_file = Resolve(out.cert_file, base_dir);
-  out.key_file = Resolve(out.key_file, base_dir);
-  out.client_ca_file = Resolve(out.client_ca_file, base_dir);
+  out.cert_file = ResolveConfigPath(out.cert_file, base_dir);
+  out.key_file = ResolveConfigPath(out.key_file, base_dir);
+  out.client_ca_file = ResolveConfigPath(out.client_ca_file, base_dir);
   return Status::Ok();
 }
 
@@ -218,7 +121,7 @@ bool ValidMetricsListen(const std::string& listen) {
 }
 
 Status ParseServer(const YAML::Node& node, std::string_view base_dir, ServerConfig& out) {
-  Section section(node, "server");
+  ConfigSection section(node, "server");
   SIGNER_RETURN_IF_ERROR(section.Check());
   SIGNER_RETURN_IF_ERROR(section.String("listen", true, out.listen));
   if (!ValidListen(out.listen)) {
@@ -250,11 +153,11 @@ Status ParseServer(const YAML::Node& node, std::string_view base_dir, ServerConf
         "server.metrics_tls_cert and server.metrics_tls_key must be set together");
   }
   SIGNER_RETURN_IF_ERROR(section.RejectUnknown());
-  out.policy_file = Resolve(out.policy_file, base_dir);
-  out.audit_log = Resolve(out.audit_log, base_dir);
+  out.policy_file = ResolveConfigPath(out.policy_file, base_dir);
+  out.audit_log = ResolveConfigPath(out.audit_log, base_dir);
   if (!out.metrics_tls_cert.empty()) {
-    out.metrics_tls_cert = Resolve(out.metrics_tls_cert, base_dir);
-    out.metrics_tls_key = Resolve(out.metrics_tls_key, base_dir);
+    out.metrics_tls_cert = ResolveConfigPath(out.metrics_tls_cert, base_dir);
+    out.metrics_tls_key = ResolveConfigPath(out.metrics_tls_key, base_dir);
   }
   return Status::Ok();
 }
@@ -276,7 +179,7 @@ bool IsReservedKafkaProperty(const std::string& name) {
 }
 
 Status ParseKafka(const YAML::Node& node, KafkaConfig& out) {
-  Section section(node, "kafka");
+  ConfigSection section(node, "kafka");
   SIGNER_RETURN_IF_ERROR(section.Check());
   SIGNER_RETURN_IF_ERROR(section.String("brokers", true, out.brokers));
   SIGNER_RETURN_IF_ERROR(section.String("claims_topic", false, out.claims_topic));
@@ -293,7 +196,7 @@ Status ParseKafka(const YAML::Node& node, KafkaConfig& out) {
   SIGNER_RETURN_IF_ERROR(
       section.Integer("catch_up_timeout_ms", 1, 86'400'000, out.catch_up_timeout_ms));
   if (std::optional<YAML::Node> properties = section.Take("properties"); properties) {
-    Section props(*properties, "kafka.properties");
+    ConfigSection props(*properties, "kafka.properties");
     SIGNER_RETURN_IF_ERROR(props.Check());
     for (const auto& entry : *properties) {
       const std::string name = entry.first.Scalar();
@@ -312,7 +215,7 @@ Status ParseKafka(const YAML::Node& node, KafkaConfig& out) {
 
 Result<SignerConfig> ParseDocument(const YAML::Node& document, std::string_view base_dir) {
   SignerConfig config;
-  Section root(document, "");
+  ConfigSection root(document, "");
   SIGNER_RETURN_IF_ERROR(root.Check());
   SIGNER_RETURN_IF_ERROR(root.String("signer_id", true, config.signer_id));
   std::optional<YAML::Node> hsm = root.Take("hsm");

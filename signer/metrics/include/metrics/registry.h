@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include <grpcpp/support/status_code_enum.h>
+
 #include "base/status.h"
 
 namespace signer {
@@ -178,6 +180,10 @@ std::string EscapeLabelValue(std::string_view value);
 // FormatSampleValue writes a value the way the text format reads it: shortest round-trip
 // decimal, and +Inf, -Inf, NaN.
 std::string FormatSampleValue(double value);
+
+// GrpcCodeName is the canonical upper-case name of a gRPC status code ("OK", "FAILED_PRECONDITION",
+// ...), the `code` label of every service's request metrics.
+std::string_view GrpcCodeName(grpc::StatusCode code);
 
 // KeyTypeLabel bounds key-type labels: the well-known Substrate key types keep their name, any
 // other value (a client can send anything) becomes "other".

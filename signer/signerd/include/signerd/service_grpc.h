@@ -56,10 +56,6 @@ struct ServiceLimits {
 // maps to OK: the reply's error field carries it.
 grpc::Status ToGrpcStatus(ReplyCode code, const std::string& message);
 
-// GrpcCodeName is the canonical upper-case name of a gRPC status code ("OK", "FAILED_PRECONDITION",
-// ...), the `code` label of the request metrics.
-std::string_view GrpcCodeName(grpc::StatusCode code);
-
 // KeystoreService implements RemoteKeystore. Each call: the identity comes from the verified client
 // certificate (none means an empty identity, which the policy denies); above max_in_flight the call
 // is shed with RESOURCE_EXHAUSTED; otherwise it runs on the pool, and a call whose deadline passed

@@ -1,0 +1,98 @@
+// The node's side of the gateway: every RemoteKeystore call, forwarded to the pool or answered
+// from the key cache, with failover only where it is safe.
+#pragma once
+
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/support/byte_buffer.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/thread_annotations.h"
+#include "gateway/pool.h"
+#include "metrics/registry.h"
+
+namespace gateway {
+
+// KeyCache answers the node's key look-ups (the *PublicKeys methods, Keys, HasKeys) without a
+// round trip: replies are kept per (method, request bytes) for `ttl` and dropped whenever a key
+// may have changed (a successful Insert or *GenerateNew through this gateway), so a look-up is at
+// most `ttl` stale about keys changed elsewhere (by signerctl on a signer). At most `max_entries`
+// requests are kept; the oldest goes first. ttl 0 turns it off. Thread-safe.
+class KeyCache {
+ public:
+  KeyCache(std::chrono::milliseconds ttl, size_t max_entries) : ttl_(ttl), max_(max_entries) {}
+
+  static bool Caches(std::string_view method);
+  static bool ChangesKeys(std::string_view method);
+
+  bool Lookup(const std::string& method, const std::string& request, std::string& reply);
+  void Store(const std::string& method, const std::string& request, std::string reply);
+  void Clear();
+
+ private:
+  struct Entry {
+    std::string reply;
+    std::chrono::steady_clock::time_point stored;
+  };
+  const std::chrono::milliseconds ttl_;
+  const size_t max_;
+  base::Mutex mutex_;
+  std::map<std::string, Entry> entries_ GUARDED_BY(mutex_);
+};
+
+// GatewayMetrics is the gateway's metric set (docs/gateway.md lists it).
+struct GatewayMetrics {
+  static base::Result<std::unique_ptr<GatewayMetrics>> Create(UpstreamPool& pool);
+
+  signer::MetricsRegistry registry;
+  signer::Family<signer::Counter>* requests = nullptr;            // {method, code}
+  signer::Family<signer::Histogram>* request_seconds = nullptr;   // {method}
+  signer::Family<signer::Histogram>* upstream_seconds = nullptr;  // {upstream}
+  signer::Family<signer::Counter>* failovers = nullptr;           // {upstream}
+  signer::Family<signer::Counter>* cache = nullptr;               // {result}
+  signer::Family<signer::Gauge>* eligible = nullptr;              // {upstream}
+};
+
+// Forwarder is a generic gRPC service: it passes each RemoteKeystore call's bytes to a signer of
+// the pool untouched and returns the signer's reply and status. A call moves to the next eligible
+// signer only when the current one is unreachable or answers UNAVAILABLE (nothing was signed
+// then, and every signer of the pool shares one history, so a second try is judged by the same
+// rule); every other answer, FAILED_PRECONDITION (a refusal) above all, goes back to the node as
+// it is. Methods outside RemoteKeystore are UNIMPLEMENTED. Thread-safe.
+class Forwarder final : public grpc::CallbackGenericService {
+ public:
+  Forwarder(UpstreamPool& pool, KeyCache& cache, GatewayMetrics& metrics,
+            std::chrono::milliseconds upstream_timeout)
+      : pool_(pool), cache_(cache), metrics_(metrics), upstream_timeout_(upstream_timeout) {}
+
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext* context) override;
+
+  // Done receives a call's final status and reply bytes.
+  using Done = std::function<void(grpc::Status, std::string)>;
+  // Handle answers one call (the reactor's work; public for tests that have no transport).
+  void Handle(const std::string& method, std::string request,
+              std::chrono::system_clock::time_point deadline, Done done);
+
+ private:
+  struct Attempt;
+  void Try(std::shared_ptr<Attempt> attempt);
+
+  UpstreamPool& pool_;
+  KeyCache& cache_;
+  GatewayMetrics& metrics_;
+  const std::chrono::milliseconds upstream_timeout_;
+};
+
+// MethodLabel is the method's short name when it is a RemoteKeystore method, "other" otherwise
+// (a client can send any path; labels stay bounded).
+std::string_view MethodLabel(std::string_view method);
+
+}  // namespace gateway

@@ -1,0 +1,98 @@
+// The pool of signers behind the gateway: health, history identity, and which signers may serve.
+#pragma once
+
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/status.h"
+#include "base/thread_annotations.h"
+#include "gateway/config.h"
+
+namespace gateway {
+
+// Upstream is one signer: its channel and what the last check found.
+struct Upstream {
+  UpstreamConfig config;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<grpc::GenericStub> stub;
+};
+
+// UpstreamState is what the pool knows about one signer after its last check.
+struct UpstreamState {
+  bool eligible = false;
+  std::string reason;  // why not eligible ("" when eligible)
+  std::string signer_id;
+  std::string history_kind;
+  std::string history_id;
+};
+
+// UpstreamPool decides which signers may serve the node. A signer is eligible when its gRPC health
+// is SERVING (a replicated signer still catching up is not) and it reports the pool's history
+// (SignerInfo.Describe). The pool's history is pinned by configuration or adopted once, then
+// remembered (GatewayConfig::history_id / state_dir): requests never go to a signer of another
+// history, because that signer has never seen what the pool signed and would sign a conflicting
+// message (docs/gateway.md). A standalone history has exactly one signer, so among signers that
+// report the same standalone history only the first is eligible (a copied store is two histories
+// that merely share an id). Thread-safe.
+class UpstreamPool {
+ public:
+  // Create opens a channel per upstream with `credentials`. Fails with kFailedPrecondition when
+  // the remembered history cannot be read.
+  static base::Result<std::unique_ptr<UpstreamPool>> Create(
+      const GatewayConfig& config, std::shared_ptr<grpc::ChannelCredentials> credentials);
+  ~UpstreamPool();
+  UpstreamPool(const UpstreamPool&) = delete;
+  UpstreamPool& operator=(const UpstreamPool&) = delete;
+
+  // CheckAll asks every signer for health and history once (each call bounded by about a
+  // second) and updates who is eligible; changes are written to stderr.
+  void CheckAll();
+  // StartChecking runs CheckAll every health interval on a thread of its own until destruction.
+  void StartChecking();
+
+  // Candidates returns the eligible signers, the one that served last first (a node's requests
+  // stay on one signer while it works), then the others in configuration order.
+  std::vector<const Upstream*> Candidates();
+  // ReportFailure moves the preference away from `upstream` after UNAVAILABLE and marks it not
+  // eligible until its next check passes.
+  void ReportFailure(const Upstream* upstream, const std::string& why);
+  // ReportSuccess keeps `upstream` first.
+  void ReportSuccess(const Upstream* upstream);
+
+  // Describe summarises why nothing is eligible, for the node's UNAVAILABLE message.
+  std::string Summary();
+  // States returns each upstream's name and state, in configuration order (metrics, tests).
+  std::vector<std::pair<std::string, UpstreamState>> States();
+  // PoolHistory is the pool's history id, "" before one is adopted.
+  std::string PoolHistory();
+
+ private:
+  UpstreamPool(const GatewayConfig& config, std::vector<std::unique_ptr<Upstream>> upstreams,
+               std::string history);
+  UpstreamState Check(const Upstream& upstream);
+  base::Status AdoptHistory(const std::string& history_id) REQUIRES(mutex_);
+
+  const GatewayConfig config_;
+  const std::vector<std::unique_ptr<Upstream>> upstreams_;
+  base::Mutex mutex_;
+  std::string history_ GUARDED_BY(mutex_);
+  std::vector<UpstreamState> states_ GUARDED_BY(mutex_);
+  size_t preferred_ GUARDED_BY(mutex_) = 0;
+  // The checker thread's sleep; a plain mutex, since it guards nothing but the stop flag.
+  std::mutex stop_mutex_;
+  bool stopping_ = false;  // under stop_mutex_
+  std::condition_variable wake_;
+  std::thread checker_;
+};
+
+}  // namespace gateway

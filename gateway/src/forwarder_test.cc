@@ -1,0 +1,111 @@
+// The forwarder's own rules, without signers: the key cache, method labels, and refusals.
+#include "gateway/forwarder.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <string>
+#include <thread>
+
+#include "support/temp_dir.h"
+
+namespace gateway {
+namespace {
+
+const std::string kKeys = "/parity.polkadot.signer.RemoteKeystore/Ed25519PublicKeys";
+const std::string kInsert = "/parity.polkadot.signer.RemoteKeystore/Insert";
+const std::string kSign = "/parity.polkadot.signer.RemoteKeystore/SignWith";
+
+TEST(KeyCacheTest, AnswersLookupsUntilTheyAgeOrKeysChange) {
+  KeyCache cache(std::chrono::milliseconds(60'000), 8);
+  std::string reply;
+  EXPECT_FALSE(cache.Lookup(kKeys, "gran", reply));
+  cache.Store(kKeys, "gran", "three keys");
+  ASSERT_TRUE(cache.Lookup(kKeys, "gran", reply));
+  EXPECT_EQ(reply, "three keys");
+  EXPECT_FALSE(cache.Lookup(kKeys, "babe", reply)) << "another request is another entry";
+  cache.Clear();
+  EXPECT_FALSE(cache.Lookup(kKeys, "gran", reply));
+}
+
+TEST(KeyCacheTest, ExpiredEntriesAndAZeroTtlNeverAnswer) {
+  KeyCache short_lived(std::chrono::milliseconds(1), 8);
+  short_lived.Store(kKeys, "gran", "x");
+  // Waiting out a 1 ms lifetime, not synchronising with anything.
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::string reply;
+  EXPECT_FALSE(short_lived.Lookup(kKeys, "gran", reply));
+  KeyCache off(std::chrono::milliseconds(0), 8);
+  off.Store(kKeys, "gran", "x");
+  EXPECT_FALSE(off.Lookup(kKeys, "gran", reply));
+}
+
+TEST(KeyCacheTest, KeepsAtMostItsBoundDroppingTheOldest) {
+  KeyCache cache(std::chrono::milliseconds(60'000), 2);
+  cache.Store(kKeys, "a", "1");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));  // distinct store times
+  cache.Store(kKeys, "b", "2");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  cache.Store(kKeys, "c", "3");
+  std::string reply;
+  EXPECT_FALSE(cache.Lookup(kKeys, "a", reply));
+  EXPECT_TRUE(cache.Lookup(kKeys, "b", reply));
+  EXPECT_TRUE(cache.Lookup(kKeys, "c", reply));
+}
+
+TEST(KeyCacheTest, OnlyLookupsAreCachedAndOnlyKeyChangesClear) {
+  EXPECT_TRUE(KeyCache::Caches(kKeys));
+  EXPECT_TRUE(KeyCache::Caches("/parity.polkadot.signer.RemoteKeystore/HasKeys"));
+  EXPECT_FALSE(KeyCache::Caches(kSign));
+  EXPECT_FALSE(KeyCache::Caches("/other.Service/Ed25519PublicKeys"));
+  EXPECT_TRUE(KeyCache::ChangesKeys(kInsert));
+  EXPECT_TRUE(KeyCache::ChangesKeys("/parity.polkadot.signer.RemoteKeystore/Sr25519GenerateNew"));
+  EXPECT_FALSE(KeyCache::ChangesKeys(kSign));
+}
+
+TEST(MethodLabelTest, BoundsWhatAClientCanPutInALabel) {
+  EXPECT_EQ(MethodLabel(kSign), "SignWith");
+  EXPECT_EQ(MethodLabel("/parity.polkadot.signer.RemoteKeystore/Nope"), "other");
+  EXPECT_EQ(MethodLabel("/parity.polkadot.signer.SignerInfo/Describe"), "other");
+  EXPECT_EQ(MethodLabel("garbage\n"), "other");
+}
+
+// With no signer reachable the node gets UNAVAILABLE naming why, and a method outside the
+// keystore API is never forwarded.
+TEST(ForwarderTest, NoEligibleSignerMeansUnavailableAndForeignMethodsAreRefused) {
+  support::TempDir state;
+  GatewayConfig config;
+  config.state_dir = state.path().string();
+  config.upstreams.push_back(UpstreamConfig{"down", "127.0.0.1:1", ""});
+  auto pool = UpstreamPool::Create(config, grpc::InsecureChannelCredentials());
+  ASSERT_TRUE(pool.ok()) << pool.status().message();
+  (*pool)->CheckAll();
+  EXPECT_TRUE((*pool)->Candidates().empty());
+  EXPECT_EQ((*pool)->PoolHistory(), "")
+      << "no history is adopted from a signer that never answered";
+  KeyCache cache(std::chrono::milliseconds(1'000), 8);
+  auto metrics = GatewayMetrics::Create(**pool);
+  ASSERT_TRUE(metrics.ok());
+  Forwarder forwarder(**pool, cache, **metrics, std::chrono::milliseconds(1'000));
+
+  auto call = [&](const std::string& method) {
+    std::promise<grpc::Status> answered;
+    forwarder.Handle(method, "", std::chrono::system_clock::now() + std::chrono::seconds(5),
+                     [&](grpc::Status status, std::string) { answered.set_value(status); });
+    return answered.get_future().get();
+  };
+  const grpc::Status sign = call(kSign);
+  EXPECT_EQ(sign.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(sign.error_message().find("down: health check failed"), std::string::npos)
+      << sign.error_message();
+  EXPECT_EQ(call("/parity.polkadot.signer.SignerInfo/Describe").error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  const std::string page = (*metrics)->registry.Render();
+  EXPECT_NE(page.find("gateway_requests_total{method=\"SignWith\",code=\"UNAVAILABLE\"} 1"),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find("gateway_upstream_eligible{upstream=\"down\"} 0"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace gateway

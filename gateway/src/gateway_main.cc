@@ -1,0 +1,173 @@
+// signer-gateway: the sidecar beside a node; serves RemoteKeystore locally and forwards to a pool.
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "gateway/config.h"
+#include "gateway/forwarder.h"
+#include "gateway/pool.h"
+#include "metrics/http_server.h"
+#include "tls/grpc_credentials.h"
+
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+// A node's requests are small; the same bound signerd applies (docs/api.md).
+constexpr int kMaxRequestBytes = 1 << 20;
+constexpr size_t kMaxCachedLookups = 4096;
+
+void Fail(const std::string& message) { std::fprintf(stderr, "gateway: %s\n", message.c_str()); }
+
+sigset_t StopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+// RemoveStaleSocket deletes a socket file left by an earlier run; anything else at the path is
+// refused, so a typo in the config never deletes a file.
+bool RemoveStaleSocket(const std::string& path) {
+  struct stat info {};
+  if (::lstat(path.c_str(), &info) != 0) return errno == ENOENT;
+  if (!S_ISSOCK(info.st_mode)) return false;
+  return ::unlink(path.c_str()) == 0;
+}
+
+int Run(const std::string& config_path) {
+  auto config = gateway::LoadGatewayConfig(config_path);
+  if (!config.ok()) {
+    Fail("config: " + config.status().message());
+    return kExitUsage;
+  }
+  if (base::Status tls13 = tls::RequireTls13ForNewTlsContexts(); !tls13.ok()) {
+    Fail("tls: " + tls13.message());
+    return kExitFailure;
+  }
+  auto client_credentials = tls::ClientChannelCredentials(config->upstream_tls);
+  if (!client_credentials.ok()) {
+    Fail("upstream_tls: " + client_credentials.status().message());
+    return kExitFailure;
+  }
+  auto pool = gateway::UpstreamPool::Create(*config, *client_credentials);
+  if (!pool.ok()) {
+    Fail(pool.status().message());
+    return kExitFailure;
+  }
+  // One round before listening, so the node's first call finds the signers already checked.
+  (*pool)->CheckAll();
+  (*pool)->StartChecking();
+  gateway::KeyCache cache(std::chrono::milliseconds(config->cache_ttl_ms), kMaxCachedLookups);
+  auto metrics = gateway::GatewayMetrics::Create(**pool);
+  if (!metrics.ok()) {
+    Fail("metrics: " + metrics.status().message());
+    return kExitFailure;
+  }
+  gateway::Forwarder forwarder(**pool, cache, **metrics,
+                               std::chrono::milliseconds(config->upstream_timeout_ms));
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
+  builder.RegisterCallbackGenericService(&forwarder);
+  int port = 0;
+  std::unique_ptr<tls::ReloadableServerCredentials> server_credentials;
+  std::string address;
+  mode_t previous_umask = 0;
+  if (!config->unix_socket.empty()) {
+    if (!RemoveStaleSocket(config->unix_socket)) {
+      Fail("listen.unix_socket: " + config->unix_socket + " exists and is not a socket");
+      return kExitFailure;
+    }
+    address = "unix:" + config->unix_socket;
+    builder.AddListeningPort(address, grpc::InsecureServerCredentials());
+    // The socket is created owner-only and opened up to socket_mode after: never wider, even
+    // for the moment between bind and chmod.
+    previous_umask = ::umask(0077);
+  } else {
+    auto credentials = tls::ReloadableServerCredentials::Create(*config->listen_tls);
+    if (!credentials.ok()) {
+      Fail("listen.tls: " + credentials.status().message());
+      return kExitFailure;
+    }
+    server_credentials = std::move(*credentials);
+    builder.AddListeningPort(config->tcp_listen, server_credentials->GrpcCredentials(), &port);
+  }
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!config->unix_socket.empty()) {
+    ::umask(previous_umask);
+    if (server && ::chmod(config->unix_socket.c_str(), config->socket_mode) != 0) {
+      Fail("cannot set the socket's mode: " + std::string(std::strerror(errno)));
+      return kExitFailure;
+    }
+  }
+  if (!server || (config->unix_socket.empty() && port == 0)) {
+    Fail("cannot listen on " + (address.empty() ? config->tcp_listen : address));
+    return kExitFailure;
+  }
+  if (address.empty()) {
+    address =
+        config->tcp_listen.substr(0, config->tcp_listen.rfind(':') + 1) + std::to_string(port);
+  }
+  std::unique_ptr<signer::MetricsHttpServer> metrics_http;
+  if (!config->metrics_listen.empty()) {
+    auto started = signer::MetricsHttpServer::Start(
+        signer::MetricsListenerOptions{config->metrics_listen, "", ""},
+        [registry = &(*metrics)->registry] { return registry->Render(); });
+    if (!started.ok()) {
+      Fail("metrics: " + started.status().message());
+      return kExitFailure;
+    }
+    metrics_http = std::move(*started);
+  }
+  std::printf("signer-gateway listening on %s\n", address.c_str());
+  if (metrics_http) std::printf("signer-gateway metrics on %s\n", metrics_http->address().c_str());
+  std::fflush(stdout);
+
+  // The gateway's own health: SERVING while at least one signer may serve.
+  const sigset_t signals = StopSignals();
+  const auto interval = std::chrono::milliseconds(config->health_interval_ms);
+  const timespec wait{static_cast<time_t>(interval.count() / 1000),
+                      static_cast<long>((interval.count() % 1000) * 1'000'000)};
+  for (;;) {
+    server->GetHealthCheckService()->SetServingStatus(!(*pool)->Candidates().empty());
+    const int signal_number = ::sigtimedwait(&signals, nullptr, &wait);
+    if (signal_number == SIGINT || signal_number == SIGTERM) break;
+  }
+  std::fprintf(stderr, "gateway: shutting down\n");
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  if (!config->unix_socket.empty()) ::unlink(config->unix_socket.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // The gateway holds no key, but its memory holds the node's payloads and its TLS key.
+  const rlimit no_core{0, 0};
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || ::setrlimit(RLIMIT_CORE, &no_core) != 0) {
+    Fail("cannot disable core dumps");
+    return kExitFailure;
+  }
+  if (argc != 3 || std::string(argv[1]) != "--config") {
+    std::fprintf(stderr, "usage: signer-gateway --config FILE\n");
+    return kExitUsage;
+  }
+  // Block the stop signals before any thread starts, so only the main loop receives them.
+  const sigset_t signals = StopSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return Run(argv[2]);
+}

@@ -1,0 +1,284 @@
+// The signer pool: periodic health and history checks, eligibility, and the preferred signer.
+#include "gateway/pool.h"
+
+#include <grpcpp/support/byte_buffer.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <future>
+#include <span>
+#include <utility>
+
+#include "base/file_io.h"
+#include "remote_keystore.pb.h"
+
+namespace gateway {
+namespace {
+
+namespace pb = parity::polkadot::signer;
+
+constexpr std::chrono::milliseconds kCheckTimeout{1'000};
+constexpr char kPoolHistoryFile[] = "pool-history";
+constexpr size_t kMaxHistoryIdSize = 512;
+
+// CallOnce makes one unary call through a generic stub and waits for it.
+grpc::Status CallOnce(const Upstream& upstream, const std::string& method,
+                      const grpc::ByteBuffer& request, grpc::ByteBuffer& reply) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kCheckTimeout);
+  std::promise<grpc::Status> done;
+  upstream.stub->UnaryCall(&context, method, grpc::StubOptions(), &request, &reply,
+                           [&done](grpc::Status status) { done.set_value(std::move(status)); });
+  return done.get_future().get();
+}
+
+grpc::ByteBuffer Serialized(const google::protobuf::MessageLite& message) {
+  const std::string bytes = message.SerializeAsString();
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+// EmptyMessage is a message with no fields set (an empty HealthCheckRequest asks about the whole
+// server): zero bytes, but a message; a default ByteBuffer is no message, which gRPC refuses.
+grpc::ByteBuffer EmptyMessage() {
+  grpc::Slice nothing("");
+  return grpc::ByteBuffer(&nothing, 1);
+}
+
+bool Parse(const grpc::ByteBuffer& buffer, google::protobuf::MessageLite& message) {
+  std::vector<grpc::Slice> slices;
+  if (!buffer.Dump(&slices).ok()) return false;
+  std::string bytes;
+  for (const grpc::Slice& slice : slices) {
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return message.ParseFromString(bytes);
+}
+
+// IsServing reads a grpc.health.v1 HealthCheckResponse without its generated code (Debian ships
+// no health.proto): the message has one field, `status` (number 1, varint), and SERVING is 1, so
+// the encoding of a SERVING reply is exactly the two bytes 08 01.
+bool IsServing(const grpc::ByteBuffer& reply) {
+  std::vector<grpc::Slice> slices;
+  if (!reply.Dump(&slices).ok()) return false;
+  std::string bytes;
+  for (const grpc::Slice& slice : slices) {
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return bytes == std::string("\x08\x01", 2);
+}
+
+void Log(const std::string& line) { std::fprintf(stderr, "gateway: %s\n", line.c_str()); }
+
+}  // namespace
+
+base::Result<std::unique_ptr<UpstreamPool>> UpstreamPool::Create(
+    const GatewayConfig& config, std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  std::vector<std::unique_ptr<Upstream>> upstreams;
+  for (const UpstreamConfig& upstream_config : config.upstreams) {
+    auto upstream = std::make_unique<Upstream>();
+    upstream->config = upstream_config;
+    grpc::ChannelArguments arguments;
+    if (!upstream_config.server_name.empty()) {
+      arguments.SetSslTargetNameOverride(upstream_config.server_name);
+    }
+    // Fail fast while a signer is down, so a request moves on to the next one at once.
+    arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1'000);
+    upstream->channel = grpc::CreateCustomChannel(upstream_config.address, credentials, arguments);
+    upstream->stub = std::make_unique<grpc::GenericStub>(upstream->channel);
+    upstreams.push_back(std::move(upstream));
+  }
+  std::string history = config.history_id;
+  if (history.empty()) {
+    const std::filesystem::path file = std::filesystem::path(config.state_dir) / kPoolHistoryFile;
+    std::error_code error;
+    if (std::filesystem::exists(file, error)) {
+      auto remembered = base::ReadPublicFile(file);
+      if (!remembered.ok() || remembered->empty() || remembered->size() > kMaxHistoryIdSize) {
+        return base::Status::FailedPrecondition(
+            "cannot read the pool's remembered history " + file.string() + ": " +
+            (remembered.ok() ? "empty or too long" : remembered.status().message()));
+      }
+      history = *remembered;
+    }
+  }
+  return std::unique_ptr<UpstreamPool>(
+      new UpstreamPool(config, std::move(upstreams), std::move(history)));
+}
+
+UpstreamPool::UpstreamPool(const GatewayConfig& config,
+                           std::vector<std::unique_ptr<Upstream>> upstreams, std::string history)
+    : config_(config),
+      upstreams_(std::move(upstreams)),
+      history_(std::move(history)),
+      states_(upstreams_.size()) {
+  base::MutexLock lock(mutex_);
+  for (UpstreamState& state : states_) state.reason = "not checked yet";
+}
+
+UpstreamPool::~UpstreamPool() {
+  {
+    std::lock_guard lock(stop_mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (checker_.joinable()) checker_.join();
+}
+
+void UpstreamPool::StartChecking() {
+  checker_ = std::thread([this] {
+    const std::chrono::milliseconds interval(config_.health_interval_ms);
+    std::unique_lock lock(stop_mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      CheckAll();
+      lock.lock();
+      wake_.wait_for(lock, interval, [this] { return stopping_; });
+    }
+  });
+}
+
+UpstreamState UpstreamPool::Check(const Upstream& upstream) {
+  UpstreamState state;
+  grpc::ByteBuffer health_reply;
+  const grpc::Status health =
+      CallOnce(upstream, "/grpc.health.v1.Health/Check", EmptyMessage(), health_reply);
+  if (!health.ok()) {
+    state.reason = "health check failed: " + health.error_message();
+    return state;
+  }
+  if (!IsServing(health_reply)) {
+    state.reason = "not serving (starting, or catching up with its history)";
+    return state;
+  }
+  grpc::ByteBuffer describe_reply;
+  const grpc::Status described = CallOnce(upstream, "/parity.polkadot.signer.SignerInfo/Describe",
+                                          Serialized(pb::DescribeRequest()), describe_reply);
+  pb::DescribeReply reply;
+  if (!described.ok()) {
+    state.reason = "cannot say which history it uses: " + described.error_message();
+    return state;
+  }
+  if (!Parse(describe_reply, reply) || reply.history_id().empty() ||
+      reply.history_id().size() > kMaxHistoryIdSize) {
+    state.reason = "sent an unreadable history description";
+    return state;
+  }
+  state.signer_id = reply.signer_id();
+  state.history_kind = reply.history_kind();
+  state.history_id = reply.history_id();
+  state.eligible = true;  // for now: the pool's rules below may still refuse it
+  return state;
+}
+
+base::Status UpstreamPool::AdoptHistory(const std::string& history_id) {
+  if (config_.history_id.empty()) {
+    const std::filesystem::path file = std::filesystem::path(config_.state_dir) / kPoolHistoryFile;
+    std::error_code error;
+    std::filesystem::create_directories(config_.state_dir, error);
+    SIGNER_RETURN_IF_ERROR(base::WriteFileAtomically(
+        file, std::span(reinterpret_cast<const uint8_t*>(history_id.data()), history_id.size()),
+        0600));
+  }
+  history_ = history_id;
+  Log("pool history adopted: " + history_id);
+  return base::Status::Ok();
+}
+
+void UpstreamPool::CheckAll() {
+  std::vector<UpstreamState> checked;
+  checked.reserve(upstreams_.size());
+  for (const auto& upstream : upstreams_) checked.push_back(Check(*upstream));
+
+  base::MutexLock lock(mutex_);
+  std::string standalone_owner;  // signer id holding the pool's standalone history
+  for (size_t i = 0; i < checked.size(); ++i) {
+    UpstreamState& state = checked[i];
+    if (state.eligible && history_.empty()) {
+      if (base::Status adopted = AdoptHistory(state.history_id); !adopted.ok()) {
+        state.eligible = false;
+        state.reason = "cannot remember the pool's history: " + adopted.message();
+      }
+    }
+    if (state.eligible && state.history_id != history_) {
+      state.eligible = false;
+      state.reason = "reports history " + state.history_id + ", not the pool's " + history_ +
+                     ": it has never seen what the pool signed, so it may not serve this node";
+    }
+    if (state.eligible && state.history_kind == "standalone") {
+      if (standalone_owner.empty()) {
+        standalone_owner = state.signer_id;
+      } else if (state.signer_id != standalone_owner) {
+        state.eligible = false;
+        state.reason = "standalone history " + state.history_id + " is already served by " +
+                       standalone_owner + "; a standalone history has one signer (a copied store?)";
+      }
+    }
+    const UpstreamState& before = states_[i];
+    if (before.eligible != state.eligible || before.reason != state.reason) {
+      Log("upstream " + upstreams_[i]->config.name + " " +
+          (state.eligible ? std::string("eligible") : "not eligible: " + state.reason));
+    }
+  }
+  states_ = std::move(checked);
+}
+
+std::vector<const Upstream*> UpstreamPool::Candidates() {
+  base::MutexLock lock(mutex_);
+  std::vector<const Upstream*> candidates;
+  if (preferred_ < states_.size() && states_[preferred_].eligible) {
+    candidates.push_back(upstreams_[preferred_].get());
+  }
+  for (size_t i = 0; i < upstreams_.size(); ++i) {
+    if (i != preferred_ && states_[i].eligible) candidates.push_back(upstreams_[i].get());
+  }
+  return candidates;
+}
+
+void UpstreamPool::ReportFailure(const Upstream* upstream, const std::string& why) {
+  base::MutexLock lock(mutex_);
+  for (size_t i = 0; i < upstreams_.size(); ++i) {
+    if (upstreams_[i].get() != upstream) continue;
+    if (states_[i].eligible) {
+      Log("upstream " + upstream->config.name + " failed a request: " + why);
+    }
+    states_[i].eligible = false;
+    states_[i].reason = "failed a request: " + why;
+    if (preferred_ == i) preferred_ = (i + 1) % upstreams_.size();
+  }
+}
+
+void UpstreamPool::ReportSuccess(const Upstream* upstream) {
+  base::MutexLock lock(mutex_);
+  for (size_t i = 0; i < upstreams_.size(); ++i) {
+    if (upstreams_[i].get() == upstream) preferred_ = i;
+  }
+}
+
+std::string UpstreamPool::Summary() {
+  base::MutexLock lock(mutex_);
+  std::string summary;
+  for (size_t i = 0; i < upstreams_.size(); ++i) {
+    if (!summary.empty()) summary += "; ";
+    summary += upstreams_[i]->config.name + ": " +
+               (states_[i].eligible ? std::string("eligible") : states_[i].reason);
+  }
+  return summary;
+}
+
+std::vector<std::pair<std::string, UpstreamState>> UpstreamPool::States() {
+  base::MutexLock lock(mutex_);
+  std::vector<std::pair<std::string, UpstreamState>> states;
+  for (size_t i = 0; i < upstreams_.size(); ++i) {
+    states.emplace_back(upstreams_[i]->config.name, states_[i]);
+  }
+  return states;
+}
+
+std::string UpstreamPool::PoolHistory() {
+  base::MutexLock lock(mutex_);
+  return history_;
+}
+
+}  // namespace gateway
