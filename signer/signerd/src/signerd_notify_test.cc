@@ -126,7 +126,7 @@ class SignerdNotifyTest : public ::testing::Test {
     const size_t listen = config.find("  listen: ");
     EXPECT_NE(listen, std::string::npos) << config;
     config.replace(listen, config.find('\n', listen) - listen, "  listen: \"127.0.0.1:0\"");
-    const fs::path path = dir_ / "signerd-notify.yaml";
+    fs::path path = dir_ / "signerd-notify.yaml";
     EXPECT_TRUE(support::WriteFile(path, config + extra, 0600).ok());
     return path;
   }

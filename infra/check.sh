@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Checks every production recipe in infra/ offline with the tools' own validators; exits non-zero on any finding.
+#
+# Usage: bash infra/check.sh [SECTION...]   (sections: systemd monitoring ansible proxy scripts; default all)
+#
+# Each section runs in a subshell with `set -e`, so its first failing check fails it; every section runs,
+# the script fails if any did, and it ends with each section's time. The Ansible section runs the deploy
+# and rotate playbooks for real against localhost, into a temporary prefix, with the signerd and
+# signerctl binaries of SIGNER_BUILD_DIR (default build/; built there if missing).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+build_dir=${SIGNER_BUILD_DIR:-build}
+case $build_dir in /*) ;; *) build_dir=$repo/$build_dir ;; esac
+# Debian's interpreter, where python3-yaml (and Ansible) are installed, whatever else is on PATH.
+python=/usr/bin/python3
+
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/infra-check.XXXXXX")
+section_names=()
+section_seconds=()
+section_results=()
+started=$SECONDS
+finish() {
+  local status=$?
+  printf '\n==> infra check times (s)\n' >&2
+  local i
+  for i in "${!section_names[@]}"; do
+    printf '%6d  %-10s %s\n' "${section_seconds[$i]}" "${section_names[$i]}" "${section_results[$i]}" >&2
+  done
+  printf '%6d  total\n' "$((SECONDS - started))" >&2
+  rm -rf "$scratch"
+  exit "$status"
+}
+trap finish EXIT
+
+# ---------------------------------------------------------------------------------------------------
+# systemd: verify every unit and bound its exposure; check the sysusers entries.
+check_systemd() {
+  local max_exposure=2.0
+  local stand_ins=$scratch/systemd/bin units=$scratch/systemd/units
+  mkdir -p "$stand_ins" "$units"
+  local unit name
+  for unit in infra/systemd/*.service; do
+    name=$(basename "$unit")
+    # verify insists that ExecStart= binaries exist; the project's own are not installed on a CI host,
+    # so a copy of the unit names an executable stand-in instead (nothing else in the copy changes).
+    local program
+    for program in $(grep -oE '^Exec[A-Za-z]*=[-@:+!]*/usr/local/bin/[A-Za-z0-9_.-]+' "$unit" |
+      sed -E 's#.*/usr/local/bin/##' | sort -u); do
+      printf '#!/bin/sh\nexit 0\n' >"$stand_ins/$program"
+      chmod 755 "$stand_ins/$program"
+    done
+    sed -E "s#^(Exec[A-Za-z]*=[-@:+!]*)/usr/local/bin/#\\1$stand_ins/#" "$unit" >"$units/$name"
+    local verify_output
+    verify_output=$(systemd-analyze verify --man=no "$units/$name" 2>&1) || {
+      echo "systemd: $name: systemd-analyze verify failed: $verify_output" >&2
+      return 1
+    }
+    if [[ -n $verify_output ]]; then
+      echo "systemd: $name: systemd-analyze verify reports: $verify_output" >&2
+      return 1
+    fi
+    local security exposure
+    security=$(systemd-analyze security --offline=yes "$unit" 2>&1)
+    exposure=$(sed -nE 's/.*Overall exposure level for [^:]+: ([0-9.]+).*/\1/p' <<<"$security")
+    if [[ -z $exposure ]]; then
+      echo "systemd: $name: no exposure level in: $security" >&2
+      return 1
+    fi
+    echo "systemd: $name: verify clean, exposure $exposure (at most $max_exposure)"
+    if ! awk -v e="$exposure" -v m="$max_exposure" 'BEGIN { exit !(e <= m) }'; then
+      grep '✗' <<<"$security" >&2 || true
+      echo "systemd: $name: exposure $exposure is above $max_exposure" >&2
+      return 1
+    fi
+  done
+  local sysusers root
+  for sysusers in infra/systemd/*.sysusers; do
+    root=$scratch/systemd/root-$(basename "$sysusers")
+    mkdir -p "$root/etc"
+    local sysusers_output
+    sysusers_output=$(systemd-sysusers --dry-run --root="$root" "$repo/$sysusers" 2>&1) || {
+      echo "systemd: $(basename "$sysusers"): systemd-sysusers refuses it: $sysusers_output" >&2
+      return 1
+    }
+    echo "systemd: $(basename "$sysusers"): systemd-sysusers accepts it"
+  done
+}
+
+# ---------------------------------------------------------------------------------------------------
+# monitoring: promtool on the rules, their tests and the scrape config; the cross-checks against
+# signerd's metric names, the runbooks and the dashboards.
+check_monitoring() {
+  (
+    cd infra/monitoring
+    promtool check rules alerts.yml
+    promtool test rules alerts_test.yml
+    promtool check config prometheus.yml
+  )
+  "$python" infra/monitoring/check_monitoring.py "$repo"
+}
+
+run_section() {
+  local name=$1
+  local begin=$SECONDS
+  printf '\n==> infra: %s\n' "$name" >&2
+  if (set -euo pipefail; "check_$name"); then
+    section_results+=(ok)
+  else
+    section_results+=(FAILED)
+  fi
+  section_names+=("$name")
+  section_seconds+=($((SECONDS - begin)))
+}
+
+bash infra/install-deps.sh
+
+sections=("$@")
+if ((${#sections[@]} == 0)); then
+  sections=(systemd monitoring)
+fi
+for section in "${sections[@]}"; do
+  if ! declare -F "check_$section" >/dev/null; then
+    echo "infra/check.sh: unknown section $section" >&2
+    exit 2
+  fi
+  run_section "$section"
+done
+
+for result in "${section_results[@]}"; do
+  if [[ $result != ok ]]; then
+    echo "infra/check.sh: a section failed (see above)" >&2
+    exit 1
+  fi
+done
+echo "infra/check.sh: all checks passed" >&2
