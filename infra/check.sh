@@ -101,11 +101,114 @@ check_monitoring() {
   "$python" infra/monitoring/check_monitoring.py "$repo"
 }
 
+# ---------------------------------------------------------------------------------------------------
+# ansible: syntax and lint of every playbook, then a real run of the deploy and rotate playbooks
+# against three signers on localhost (connection local, each under its own prefix, started without
+# systemd) sharing kafka-dev-broker, ending with `signerctl demo` answered by every signer.
+ansible_playbooks=(deploy-signers.yml rotate-session-keys.yml backup.yml restore.yml rolling-upgrade.yml rotate-tls.yml)
+broker_pid=
+stop_ci_signers() {
+  local pid_file
+  for pid_file in "$scratch"/ansible/signer-*/run/signerd/signerd.pid; do
+    [[ -f $pid_file ]] || continue
+    kill -TERM "$(<"$pid_file")" 2>/dev/null || true
+  done
+  if [[ -n $broker_pid ]]; then
+    kill -TERM "$broker_pid" 2>/dev/null || true
+  fi
+}
+
+check_ansible() {
+  local playbook
+  (
+    cd infra/ansible
+    for playbook in "${ansible_playbooks[@]}"; do
+      ansible-playbook --syntax-check -i inventories/production.example.yml "$playbook" >/dev/null
+    done
+    echo "ansible: --syntax-check clean for ${ansible_playbooks[*]}"
+    ansible-lint --profile production --offline --nocolor "${ansible_playbooks[@]}" roles
+  )
+
+  local signerd=$build_dir/bin/signerd signerctl=$build_dir/bin/signerctl broker=$build_dir/kafka/kafka-dev-broker
+  if [[ ! -x $signerd || ! -x $signerctl || ! -x $broker ]]; then
+    echo "ansible: building signerd, signerctl and kafka-dev-broker in $build_dir" >&2
+    [[ -f $build_dir/build.ninja ]] ||
+      cmake -S "$repo" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSIGNER_WERROR=ON >/dev/null
+    cmake --build "$build_dir" -j "${SIGNER_BUILD_JOBS:-$(nproc)}" --target signerd signerctl kafka-dev-broker
+  fi
+  local work=$scratch/ansible
+  mkdir -p "$work/bin"
+  cp "$signerd" "$signerctl" "$work/bin/"
+  "$signerctl" tls init-dev --dir "$work/pki" >/dev/null
+  printf '//CiRotation' >"$work/offline.suri"
+  chmod 0600 "$work/offline.suri"
+
+  mkfifo "$work/broker.in"
+  "$broker" <>"$work/broker.in" >"$work/broker.out" 2>"$work/broker.log" &
+  broker_pid=$!
+  trap stop_ci_signers EXIT
+  local bootstrap='' i
+  for ((i = 0; i < 300; i++)); do
+    bootstrap=$(sed -n 's/^kafka-dev-broker bootstrap=\([^ ]*\).*/\1/p' "$work/broker.out")
+    [[ -n $bootstrap ]] && break
+    sleep 0.1
+  done
+  [[ -n $bootstrap ]] || { echo "ansible: kafka-dev-broker did not start" >&2; cat "$work/broker.log" >&2; return 1; }
+
+  "$python" infra/ansible/inventories/make_ci_inventory.py "$work" "$bootstrap" >"$work/inventory.yml"
+  (
+    cd infra/ansible
+    ansible-playbook -i "$work/inventory.yml" deploy-signers.yml
+    demo_every_signer "$work" "$signerctl"
+    ansible-playbook -i "$work/inventory.yml" rotate-session-keys.yml
+    demo_every_signer "$work" "$signerctl"
+    ansible-playbook -i "$work/inventory.yml" deploy-signers.yml | tee "$work/redeploy.log" >/dev/null
+  )
+  # A second deploy of an unchanged set changes nothing: the role is idempotent.
+  grep -E '^signer-[0-9]+ +: .*changed=0 ' "$work/redeploy.log" | wc -l | grep -qx 3 || {
+    echo "ansible: a second deploy changed something:" >&2
+    grep -E '^signer-[0-9]+ +:' "$work/redeploy.log" >&2
+    return 1
+  }
+  echo "ansible: a second deploy changed nothing"
+  local record
+  record=$(ls "$work"/rotations/*.json)
+  "$python" - "$record" <<'PY'
+import json, sys
+record = json.load(open(sys.argv[1]))
+keys = {k["key_type"]: k["public_key"][2:] for k in record["keys"]}
+order = ["gran", "babe", "para", "asgn", "audi", "beef"]
+assert record["session_keys"] == "0x" + "".join(keys[t] for t in order), record
+assert len(record["session_keys"]) == 2 + 2 * (5 * 32 + 33), record["session_keys"]
+print(f"ansible: rotation {record['rotation']} recorded SessionKeys {record['session_keys'][:18]}... on {len(record['signers'])} signers")
+PY
+}
+
+# demo_every_signer WORK SIGNERCTL: `signerctl demo` against each signer the CI run deployed.
+demo_every_signer() {
+  local work=$1 signerctl=$2 out target
+  for out in "$work"/signer-*/run/signerd/signerd.out; do
+    target=$(sed -n 's/^signerd listening on //p' "$out" | head -n 1)
+    "$signerctl" demo --target "$target" --ca "$work/pki/ca.crt" --client-cert "$work/pki/validator-alice.crt" \
+      --client-key "$work/pki/validator-alice.key" >"$work/demo.json"
+    echo "ansible: signerctl demo passed against $target"
+  done
+}
+
 run_section() {
   local name=$1
   local begin=$SECONDS
   printf '\n==> infra: %s\n' "$name" >&2
-  if (set -euo pipefail; "check_$name"); then
+  # Not `if (...)`: bash ignores set -e inside a condition, so a failing check would not stop its section.
+  local status=0
+  set +e
+  (
+    set -euo pipefail
+    "check_$name"
+  )
+  status=$?
+  set -e
+  if ((status == 0)); then
     section_results+=(ok)
   else
     section_results+=(FAILED)
@@ -118,7 +221,7 @@ bash infra/install-deps.sh
 
 sections=("$@")
 if ((${#sections[@]} == 0)); then
-  sections=(systemd monitoring)
+  sections=(systemd monitoring ansible)
 fi
 for section in "${sections[@]}"; do
   if ! declare -F "check_$section" >/dev/null; then
