@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks every production recipe in infra/ offline with the tools' own validators; exits non-zero on any finding.
 #
-# Usage: bash infra/check.sh [SECTION...]   (sections: systemd monitoring ansible proxy scripts; default all)
+# Usage: bash infra/check.sh [SECTION...]   (sections: systemd monitoring proxy scripts ansible; default all)
 #
 # Each section runs in a subshell with `set -e`, so its first failing check fails it; every section runs,
 # the script fails if any did, and it ends with each section's time. The Ansible section runs the deploy
@@ -46,11 +46,11 @@ check_systemd() {
     # verify insists that ExecStart= binaries exist; the project's own are not installed on a CI host,
     # so a copy of the unit names an executable stand-in instead (nothing else in the copy changes).
     local program
-    for program in $(grep -oE '^Exec[A-Za-z]*=[-@:+!]*/usr/local/bin/[A-Za-z0-9_.-]+' "$unit" |
-      sed -E 's#.*/usr/local/bin/##' | sort -u); do
+    while IFS= read -r program; do
       printf '#!/bin/sh\nexit 0\n' >"$stand_ins/$program"
       chmod 755 "$stand_ins/$program"
-    done
+    done < <(grep -oE '^Exec[A-Za-z]*=[-@:+!]*/usr/local/bin/[A-Za-z0-9_.-]+' "$unit" |
+      sed -E 's#.*/usr/local/bin/##' | sort -u)
     sed -E "s#^(Exec[A-Za-z]*=[-@:+!]*)/usr/local/bin/#\\1$stand_ins/#" "$unit" >"$units/$name"
     local verify_output
     verify_output=$(systemd-analyze verify --man=no "$units/$name" 2>&1) || {
@@ -165,7 +165,7 @@ check_ansible() {
     ansible-playbook -i "$work/inventory.yml" deploy-signers.yml | tee "$work/redeploy.log" >/dev/null
   )
   # A second deploy of an unchanged set changes nothing: the role is idempotent.
-  grep -E '^signer-[0-9]+ +: .*changed=0 ' "$work/redeploy.log" | wc -l | grep -qx 3 || {
+  [[ $(grep -cE '^signer-[0-9]+ +: .*changed=0 ' "$work/redeploy.log") == 3 ]] || {
     echo "ansible: a second deploy changed something:" >&2
     grep -E '^signer-[0-9]+ +:' "$work/redeploy.log" >&2
     return 1
@@ -195,6 +195,43 @@ demo_every_signer() {
   done
 }
 
+# ---------------------------------------------------------------------------------------------------
+# proxy: the reverse-proxy recipe for authenticated node RPC, checked by haproxy itself with a dev PKI
+# standing in for the operator's files; any warning counts as a finding.
+check_proxy() {
+  local dir=$scratch/proxy
+  mkdir -p "$dir"
+  local signerctl=$build_dir/bin/signerctl
+  if [[ ! -x $signerctl ]]; then
+    cmake --build "$build_dir" -j "${SIGNER_BUILD_JOBS:-$(nproc)}" --target signerctl
+  fi
+  "$signerctl" tls init-dev --dir "$dir/pki" --clients operator-1 >/dev/null
+  cat "$dir/pki/server.crt" "$dir/pki/server.key" >"$dir/server.pem"
+  cp "$dir/pki/ca.crt" "$dir/operators-ca.crt"
+  echo operator-1 >"$dir/operators.lst"
+  local config output
+  for config in infra/proxy/*.cfg; do
+    output=$(RPC_PROXY_DIR=$dir haproxy -c -f "$config" 2>&1) || {
+      echo "proxy: haproxy -c refuses $config: $output" >&2
+      return 1
+    }
+    if grep -qE '\[(WARNING|ALERT)\]' <<<"$output"; then
+      echo "proxy: haproxy -c warns about $config: $output" >&2
+      return 1
+    fi
+    echo "proxy: haproxy -c accepts $config"
+  done
+}
+
+# ---------------------------------------------------------------------------------------------------
+# scripts: shellcheck on every shell script of the recipes, and the node-operations scripts' tests.
+check_scripts() {
+  local scripts=(infra/check.sh infra/install-deps.sh infra/node-ops/*.sh infra/ansible/roles/signerd/files/signerd-process)
+  shellcheck "${scripts[@]}"
+  echo "scripts: shellcheck clean on ${#scripts[@]} scripts"
+  bash infra/node-ops/chain-snapshot_test.sh
+}
+
 run_section() {
   local name=$1
   local begin=$SECONDS
@@ -221,7 +258,7 @@ bash infra/install-deps.sh
 
 sections=("$@")
 if ((${#sections[@]} == 0)); then
-  sections=(systemd monitoring ansible)
+  sections=(systemd monitoring proxy scripts ansible)
 fi
 for section in "${sections[@]}"; do
   if ! declare -F "check_$section" >/dev/null; then

@@ -3,8 +3,8 @@
 set -euo pipefail
 
 # systemd-analyze and systemd-sysusers (systemd), promtool (prometheus), Ansible and ansible-lint,
-# PyYAML for the cross-checks, HAProxy for `haproxy -c` on the reverse-proxy recipe.
-packages=(systemd prometheus ansible ansible-lint python3 python3-yaml haproxy)
+# PyYAML for the cross-checks, HAProxy for `haproxy -c` on the reverse-proxy recipe, shellcheck for the scripts.
+packages=(systemd prometheus ansible ansible-lint python3 python3-yaml haproxy shellcheck)
 
 missing=()
 for package in "${packages[@]}"; do
