@@ -159,9 +159,9 @@ check_ansible() {
   (
     cd infra/ansible
     ansible-playbook -i "$work/inventory.yml" deploy-signers.yml
-    demo_every_signer "$work" "$signerctl"
+    demo_every_signer "$work" "$signerctl" "$work/pki"
     ansible-playbook -i "$work/inventory.yml" rotate-session-keys.yml
-    demo_every_signer "$work" "$signerctl"
+    demo_every_signer "$work" "$signerctl" "$work/pki"
     ansible-playbook -i "$work/inventory.yml" deploy-signers.yml | tee "$work/redeploy.log" >/dev/null
   )
   # A second deploy of an unchanged set changes nothing: the role is idempotent.
@@ -182,15 +182,61 @@ assert record["session_keys"] == "0x" + "".join(keys[t] for t in order), record
 assert len(record["session_keys"]) == 2 + 2 * (5 * 32 + 33), record["session_keys"]
 print(f"ansible: rotation {record['rotation']} recorded SessionKeys {record['session_keys'][:18]}... on {len(record['signers'])} signers")
 PY
+
+  local before after
+  # Rolling upgrade to a "new" build (the same binaries with bytes appended, which ELF ignores): every
+  # signer must restart, one at a time, and serve again.
+  mkdir -p "$work/bin-new"
+  cp "$work/bin/signerd" "$work/bin/signerctl" "$work/bin-new/"
+  printf '\nrolling-upgrade-test\n' >>"$work/bin-new/signerd"
+  before=$(signer_pids "$work")
+  (cd infra/ansible && ansible-playbook -i "$work/inventory.yml" rolling-upgrade.yml -e "signerd_binary_src_dir=$work/bin-new")
+  after=$(signer_pids "$work")
+  if [[ -n $(comm -12 <(tr ' ' '\n' <<<"$before" | sort) <(tr ' ' '\n' <<<"$after" | sort)) ]]; then
+    echo "ansible: rolling-upgrade.yml left a signer on its old process ($before -> $after)" >&2
+    return 1
+  fi
+  demo_every_signer "$work" "$signerctl" "$work/pki"
+  echo "ansible: rolling-upgrade.yml restarted every signer (pids $before -> $after)"
+
+  # TLS rotation to a new PKI (new CA, server and client certificates) without a restart: afterwards
+  # the demo passes with the new client certificate, by the same processes.
+  "$signerctl" tls init-dev --dir "$work/pki-new" >/dev/null
+  before=$(signer_pids "$work")
+  (cd infra/ansible && ansible-playbook -i "$work/inventory.yml" rotate-tls.yml -e "signerd_tls_cert_src=$work/pki-new/server.crt" \
+    -e "signerd_tls_key_src=$work/pki-new/server.key" -e "signerd_tls_ca_src=$work/pki-new/ca.crt" >/dev/null)
+  [[ $(signer_pids "$work") == "$before" ]] || { echo "ansible: rotate-tls.yml restarted a signer" >&2; return 1; }
+  demo_every_signer "$work" "$signerctl" "$work/pki-new"
+  echo "ansible: rotate-tls.yml swapped the PKI without a restart"
+
+  # Backup of every signer (keys and history), then a restore of one from its backup.
+  head -c 24 /dev/urandom | base64 >"$work/backup.pass"
+  chmod 0600 "$work/backup.pass"
+  (cd infra/ansible && ansible-playbook -i "$work/inventory.yml" backup.yml -e "signerd_backup_passphrase_file=$work/backup.pass" >/dev/null)
+  local backup
+  for i in 1 2 3; do
+    backup=$(ls -d "$work"/backups/signer-$i/*/)
+    [[ -s $backup/keys.backup && -s $backup/history.json ]] || { echo "ansible: no backup of signer-$i" >&2; return 1; }
+  done
+  (cd infra/ansible && ansible-playbook -i "$work/inventory.yml" restore.yml --limit signer-2 \
+    -e "signerd_restore_from=$(ls -d "$work"/backups/signer-2/*/)" -e "signerd_backup_passphrase_file=$work/backup.pass" >/dev/null)
+  demo_every_signer "$work" "$signerctl" "$work/pki-new"
+  echo "ansible: backup.yml backed up every signer, restore.yml restored signer-2"
 }
 
-# demo_every_signer WORK SIGNERCTL: `signerctl demo` against each signer the CI run deployed.
+# signer_pids WORK: the pids of the CI run's signers, in signer order.
+signer_pids() {
+  cat "$1"/signer-*/run/signerd/signerd.pid | tr '\n' ' '
+}
+
+# demo_every_signer WORK SIGNERCTL PKI: `signerctl demo` against each signer the CI run deployed, as
+# PKI's validator-alice.
 demo_every_signer() {
-  local work=$1 signerctl=$2 out target
+  local work=$1 signerctl=$2 pki=$3 out target
   for out in "$work"/signer-*/run/signerd/signerd.out; do
     target=$(sed -n 's/^signerd listening on //p' "$out" | head -n 1)
-    "$signerctl" demo --target "$target" --ca "$work/pki/ca.crt" --client-cert "$work/pki/validator-alice.crt" \
-      --client-key "$work/pki/validator-alice.key" >"$work/demo.json"
+    "$signerctl" demo --target "$target" --ca "$pki/ca.crt" --client-cert "$pki/validator-alice.crt" \
+      --client-key "$pki/validator-alice.key" >"$work/demo.json"
     echo "ansible: signerctl demo passed against $target"
   done
 }
