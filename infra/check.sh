@@ -107,14 +107,18 @@ check_monitoring() {
 # systemd) sharing kafka-dev-broker, ending with `signerctl demo` answered by every signer.
 ansible_playbooks=(deploy-signers.yml rotate-session-keys.yml backup.yml restore.yml rolling-upgrade.yml rotate-tls.yml)
 broker_pid=
+# stop_ci_signers stops the localhost run's signers (waiting until each has exited, as the role's own
+# helper does) and its broker, before the scratch directory they write into is removed.
 stop_ci_signers() {
-  local pid_file
-  for pid_file in "$scratch"/ansible/signer-*/run/signerd/signerd.pid; do
-    [[ -f $pid_file ]] || continue
-    kill -TERM "$(<"$pid_file")" 2>/dev/null || true
+  local root
+  for root in "$scratch"/ansible/signer-*; do
+    [[ -x $root/usr/local/bin/signerd-process ]] || continue
+    "$root/usr/local/bin/signerd-process" stop "$root/usr/local/bin/signerd" "$root/etc/signerd/signerd.yaml" \
+      "$root/run/signerd" || true
   done
   if [[ -n $broker_pid ]]; then
     kill -TERM "$broker_pid" 2>/dev/null || true
+    wait "$broker_pid" 2>/dev/null || true
   fi
 }
 

@@ -3,8 +3,9 @@
 set -euo pipefail
 
 # systemd-analyze and systemd-sysusers (systemd), promtool (prometheus), Ansible and ansible-lint,
-# PyYAML for the cross-checks, HAProxy for `haproxy -c` on the reverse-proxy recipe, shellcheck for the scripts.
-packages=(systemd prometheus ansible ansible-lint python3 python3-yaml haproxy shellcheck)
+# PyYAML for the cross-checks, python3-apt for the role's apt task in the localhost run, HAProxy for
+# `haproxy -c` on the reverse-proxy recipe, shellcheck for the scripts.
+packages=(systemd prometheus ansible ansible-lint python3 python3-yaml python3-apt haproxy shellcheck)
 
 missing=()
 for package in "${packages[@]}"; do
