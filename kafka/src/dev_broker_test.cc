@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "support/locations.h"
 #include "support/process.h"
 
 namespace {
@@ -45,8 +46,8 @@ int PartitionCount(const std::string& bootstrap, const char* topic, int timeout_
 TEST(DevBrokerTest, KeepsTheContract) {
   support::ChildOptions options;
   options.pipe_stdin = true;
-  auto started =
-      support::ChildProcess::Start({KAFKA_DEV_BROKER_PATH, "--claims-partitions", "5"}, options);
+  auto started = support::ChildProcess::Start(
+      {support::Location("kafka-dev-broker"), "--claims-partitions", "5"}, options);
   ASSERT_TRUE(started.ok()) << started.status().message();
   support::ChildProcess& broker = *started;
   const std::string first = broker.ReadLine(kAnswerTimeout).value_or("<eof>");

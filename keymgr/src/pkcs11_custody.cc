@@ -210,8 +210,9 @@ base::Status Pkcs11Custody::Delete(const KeyId& id) {
                           pkcs11::FindMarkers(session, id));
   objects.insert(objects.end(), markers.begin(), markers.end());
   for (CK_OBJECT_HANDLE object : objects) {
-    SIGNER_RETURN_IF_ERROR(
-        session.Check(session.fn()->C_DestroyObject(session.handle(), object), "C_DestroyObject"));
+    const CK_RV destroyed = session.ChangeTokenObjects(
+        [&] { return session.fn()->C_DestroyObject(session.handle(), object); });
+    SIGNER_RETURN_IF_ERROR(session.Check(destroyed, "C_DestroyObject"));
   }
   // Again after the objects are gone, in case a concurrent signer unwrapped the key in between.
   impl_->disabled.MarkersChanged(id);

@@ -800,6 +800,47 @@ TEST_F(Pkcs11CustodyTest, ConcurrentSigningUsesOneSessionPerThread) {
   EXPECT_EQ(verified.load(), 6 * 20);
 }
 
+// SoftHSM 2.6.1 fails an object creation with CKR_GENERAL_ERROR when a search in another session of
+// the same process reads the half-written object file (the disable-marker refresher searches while
+// imports create objects). Custody keeps searches and object changes apart, so imports racing a
+// thread that lists the token all the time must all succeed.
+TEST_F(Pkcs11CustodyTest, ImportsSucceedWhileAnotherThreadSearchesTheToken) {
+  std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
+  ASSERT_NE(custody, nullptr);
+  std::atomic<bool> importing{true};
+  std::atomic<int> listings{0};
+  std::atomic<int> failed_listings{0};
+  std::thread searcher([&] {
+    while (importing.load()) {
+      if (custody->List().ok()) {
+        ++listings;
+      } else {
+        ++failed_listings;
+      }
+    }
+  });
+  constexpr int kImports = 24;
+  int imported = 0;
+  std::string first_failure;
+  for (int i = 0; i < kImports; ++i) {
+    std::vector<uint8_t> seed(32, static_cast<uint8_t>(i));
+    seed[31] = 0x5a;
+    base::Result<Ed25519Keypair> pair = Ed25519Keypair::FromSeed(seed);
+    ASSERT_TRUE(pair.ok());
+    base::Result<KeyInfo> info = custody->Import(Type("gran"), Keypair(std::move(pair).value()));
+    if (info.ok()) {
+      ++imported;
+    } else if (first_failure.empty()) {
+      first_failure = info.status().message();
+    }
+  }
+  importing.store(false);
+  searcher.join();
+  EXPECT_EQ(imported, kImports) << "first failure: " << first_failure;
+  EXPECT_EQ(failed_listings.load(), 0);
+  EXPECT_GT(listings.load(), 0);
+}
+
 // The signer remembers where each HSM-native private key is; another instance deleting and
 // re-importing the key must neither break signing nor let a deleted key sign.
 TEST_F(Pkcs11CustodyTest, RememberedKeyHandlesFollowDeleteAndReimportElsewhere) {

@@ -54,9 +54,10 @@ base::Result<CK_OBJECT_HANDLE> WriteMarker(Session& session, const KeyId& id, in
       Attr(CKA_VALUE, value.data(), value.size()),
   };
   CK_OBJECT_HANDLE object = CK_INVALID_HANDLE;
-  SIGNER_RETURN_IF_ERROR(session.Check(
-      session.fn()->C_CreateObject(session.handle(), templ, std::size(templ), &object),
-      "C_CreateObject (disable marker)"));
+  const CK_RV created = session.ChangeTokenObjects([&] {
+    return session.fn()->C_CreateObject(session.handle(), templ, std::size(templ), &object);
+  });
+  SIGNER_RETURN_IF_ERROR(session.Check(created, "C_CreateObject (disable marker)"));
   return object;
 }
 
@@ -71,8 +72,9 @@ base::Result<std::optional<CK_OBJECT_HANDLE>> WriteMarkerIfAbsent(Session& sessi
 base::Status RemoveMarkers(Session& session, const KeyId& id) {
   SIGNER_ASSIGN_OR_RETURN(const std::vector<CK_OBJECT_HANDLE> markers, FindMarkers(session, id));
   for (CK_OBJECT_HANDLE marker : markers) {
-    SIGNER_RETURN_IF_ERROR(session.Check(session.fn()->C_DestroyObject(session.handle(), marker),
-                                         "C_DestroyObject (disable marker)"));
+    const CK_RV destroyed = session.ChangeTokenObjects(
+        [&] { return session.fn()->C_DestroyObject(session.handle(), marker); });
+    SIGNER_RETURN_IF_ERROR(session.Check(destroyed, "C_DestroyObject (disable marker)"));
   }
   return base::Status::Ok();
 }

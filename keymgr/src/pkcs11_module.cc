@@ -234,6 +234,14 @@ Session::~Session() {
 
 CK_FUNCTION_LIST* Session::fn() const { return pool_->fn(); }
 
+std::unique_lock<std::shared_mutex> Session::LockTokenObjectsForChange() {
+  return std::unique_lock(pool_->token_objects_mutex_);
+}
+
+std::shared_lock<std::shared_mutex> Session::LockTokenObjectsForSearch() {
+  return std::shared_lock(pool_->token_objects_mutex_);
+}
+
 base::Status Session::Check(CK_RV rv, std::string_view what) {
   if (rv == CKR_OK) return base::Status::Ok();
   if (RvBreaksSession(rv)) broken_ = true;
@@ -366,6 +374,8 @@ base::Result<std::vector<CK_OBJECT_HANDLE>> FindObjects(Session& session,
                                                         std::span<CK_ATTRIBUTE> templ,
                                                         size_t limit) {
   CK_FUNCTION_LIST* fn = session.fn();
+  // Shared with other searches, exclusive of object changes (SessionPool::token_objects_mutex_).
+  const std::shared_lock search_lock = session.LockTokenObjectsForSearch();
   SIGNER_RETURN_IF_ERROR(session.Check(
       fn->C_FindObjectsInit(session.handle(), templ.data(), static_cast<CK_ULONG>(templ.size())),
       "C_FindObjectsInit"));

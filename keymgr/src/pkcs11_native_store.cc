@@ -93,10 +93,11 @@ base::Result<KeyInfo> NativeKeyStore::Import(Session& session, const base::KeyTy
       AttrBytes(CKA_ID, id_bytes),      Attr(CKA_LABEL, label.data(), label.size()),
   };
   CK_OBJECT_HANDLE private_key = CK_INVALID_HANDLE;
-  SIGNER_RETURN_IF_ERROR(
-      session.Check(session.fn()->C_CreateObject(session.handle(), private_templ,
-                                                 std::size(private_templ), &private_key),
-                    "C_CreateObject (private key)"));
+  const CK_RV private_created = session.ChangeTokenObjects([&] {
+    return session.fn()->C_CreateObject(session.handle(), private_templ, std::size(private_templ),
+                                        &private_key);
+  });
+  SIGNER_RETURN_IF_ERROR(session.Check(private_created, "C_CreateObject (private key)"));
   ObjectGuard private_guard(session, private_key);
   CK_OBJECT_CLASS public_class = CKO_PUBLIC_KEY;
   CK_ATTRIBUTE public_templ[] = {
@@ -111,10 +112,11 @@ base::Result<KeyInfo> NativeKeyStore::Import(Session& session, const base::KeyTy
       Attr(CKA_LABEL, label.data(), label.size()),
   };
   CK_OBJECT_HANDLE public_object = CK_INVALID_HANDLE;
-  SIGNER_RETURN_IF_ERROR(
-      session.Check(session.fn()->C_CreateObject(session.handle(), public_templ,
-                                                 std::size(public_templ), &public_object),
-                    "C_CreateObject (public key)"));
+  const CK_RV public_created = session.ChangeTokenObjects([&] {
+    return session.fn()->C_CreateObject(session.handle(), public_templ, std::size(public_templ),
+                                        &public_object);
+  });
+  SIGNER_RETURN_IF_ERROR(session.Check(public_created, "C_CreateObject (public key)"));
   ObjectGuard public_guard(session, public_object);
   SIGNER_RETURN_IF_ERROR(signer_.ProbeNew(session, info.id, scheme, private_key));
   private_guard.Release();
@@ -154,11 +156,12 @@ base::Result<KeyInfo> NativeKeyStore::Generate(Session& session, const base::Key
       0};
   CK_OBJECT_HANDLE public_object = CK_INVALID_HANDLE;
   CK_OBJECT_HANDLE private_key = CK_INVALID_HANDLE;
-  SIGNER_RETURN_IF_ERROR(session.Check(
-      session.fn()->C_GenerateKeyPair(session.handle(), &mechanism, public_templ,
-                                      std::size(public_templ), private_templ,
-                                      std::size(private_templ), &public_object, &private_key),
-      "C_GenerateKeyPair"));
+  const CK_RV generated = session.ChangeTokenObjects([&] {
+    return session.fn()->C_GenerateKeyPair(session.handle(), &mechanism, public_templ,
+                                           std::size(public_templ), private_templ,
+                                           std::size(private_templ), &public_object, &private_key);
+  });
+  SIGNER_RETURN_IF_ERROR(session.Check(generated, "C_GenerateKeyPair"));
   ObjectGuard public_guard(session, public_object);
   ObjectGuard private_guard(session, private_key);
   SIGNER_ASSIGN_OR_RETURN(std::vector<uint8_t> point,
@@ -182,9 +185,11 @@ base::Result<KeyInfo> NativeKeyStore::Generate(Session& session, const base::Key
   CK_ATTRIBUTE identity[] = {AttrBytes(CKA_ID, id_bytes),
                              Attr(CKA_LABEL, label.data(), label.size())};
   for (CK_OBJECT_HANDLE object : {public_object, private_key}) {
-    SIGNER_RETURN_IF_ERROR(session.Check(
-        session.fn()->C_SetAttributeValue(session.handle(), object, identity, std::size(identity)),
-        "C_SetAttributeValue (key identity)"));
+    const CK_RV identity_set = session.ChangeTokenObjects([&] {
+      return session.fn()->C_SetAttributeValue(session.handle(), object, identity,
+                                               std::size(identity));
+    });
+    SIGNER_RETURN_IF_ERROR(session.Check(identity_set, "C_SetAttributeValue (key identity)"));
   }
   SIGNER_RETURN_IF_ERROR(signer_.ProbeNew(session, info.id, scheme, private_key));
   public_guard.Release();

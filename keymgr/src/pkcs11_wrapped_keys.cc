@@ -58,9 +58,10 @@ base::Result<std::vector<uint8_t>> Wrap(Session& session, CK_OBJECT_HANDLE wrapp
       AttrOf(CKA_SENSITIVE, kTrue), AttrOf(CKA_EXTRACTABLE, kTrue), AttrBytes(CKA_VALUE, secret),
   };
   CK_OBJECT_HANDLE transient = CK_INVALID_HANDLE;
-  SIGNER_RETURN_IF_ERROR(session.Check(
-      session.fn()->C_CreateObject(session.handle(), templ, std::size(templ), &transient),
-      "C_CreateObject (transient sr25519 secret)"));
+  const CK_RV created = session.ChangeTokenObjects([&] {
+    return session.fn()->C_CreateObject(session.handle(), templ, std::size(templ), &transient);
+  });
+  SIGNER_RETURN_IF_ERROR(session.Check(created, "C_CreateObject (transient sr25519 secret)"));
   ObjectGuard guard(session, transient);
   CK_MECHANISM mechanism{CKM_AES_KEY_WRAP_PAD, nullptr, 0};
   // RFC 5649 adds at most 15 bytes; query anyway so modules with other framing still work.
@@ -149,9 +150,10 @@ base::Result<CK_OBJECT_HANDLE> EnsureWrappingKey(Session& session) {
       Attr(CKA_LABEL, kWrappingKeyLabel.data(), kWrappingKeyLabel.size()),
   };
   CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
-  SIGNER_RETURN_IF_ERROR(session.Check(
-      session.fn()->C_GenerateKey(session.handle(), &mechanism, templ, std::size(templ), &key),
-      "C_GenerateKey (sr25519 wrapping key)"));
+  const CK_RV generated = session.ChangeTokenObjects([&] {
+    return session.fn()->C_GenerateKey(session.handle(), &mechanism, templ, std::size(templ), &key);
+  });
+  SIGNER_RETURN_IF_ERROR(session.Check(generated, "C_GenerateKey (sr25519 wrapping key)"));
   return key;
 }
 
@@ -279,9 +281,10 @@ base::Result<KeyInfo> WrappedKeys::Store(Session& session, CK_OBJECT_HANDLE wrap
       AttrBytes(CKA_VALUE, wrapped),
   };
   CK_OBJECT_HANDLE object = CK_INVALID_HANDLE;
-  SIGNER_RETURN_IF_ERROR(session.Check(
-      session.fn()->C_CreateObject(session.handle(), templ, std::size(templ), &object),
-      "C_CreateObject (wrapped sr25519 secret)"));
+  const CK_RV created = session.ChangeTokenObjects([&] {
+    return session.fn()->C_CreateObject(session.handle(), templ, std::size(templ), &object);
+  });
+  SIGNER_RETURN_IF_ERROR(session.Check(created, "C_CreateObject (wrapped sr25519 secret)"));
   ObjectGuard guard(session, object);
   SIGNER_RETURN_IF_ERROR(
       UnwrapWith(session, wrapping_key,

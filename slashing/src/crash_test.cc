@@ -13,6 +13,7 @@
 #include "slashing/history_admin.h"
 #include "slashing/protector.h"
 #include "support/fake_clock.h"
+#include "support/locations.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 #include "test_payloads.h"
@@ -40,7 +41,7 @@ struct Ack {
 std::vector<Ack> RunChildAndKill(const std::string& dir, uint64_t set_id,
                                  std::chrono::microseconds run_for) {
   auto child = support::ChildProcess::Start(
-      {SLASHING_CRASH_CHILD, dir, std::to_string(set_id), /*threads=*/"4"});
+      {support::Location("slashing-crash-child"), dir, std::to_string(set_id), /*threads=*/"4"});
   EXPECT_TRUE(child.ok()) << child.status().message();
   if (!child.ok()) return {};
 

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "slashing/classify.h"
+#include "support/locations.h"
 
 namespace slashing {
 namespace {
@@ -27,7 +28,7 @@ ClassificationKind KindFromName(const std::string& name) {
 }
 
 void CheckFixtureFile(const std::string& name, size_t minimum_cases) {
-  std::ifstream file(std::string(SLASHING_TESTDATA_DIR) + "/" + name);
+  std::ifstream file(support::Location("slashing-testdata") + "/" + name);
   ASSERT_TRUE(file.good()) << name;
   std::stringstream text;
   text << file.rdbuf();

@@ -9,13 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "support/locations.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 #include "support/well_known_keys.h"
-
-#ifndef SIGNERCTL_PATH
-#error "SIGNERCTL_PATH must name the signerctl binary under test"
-#endif
 
 namespace {
 
@@ -33,7 +30,7 @@ using support::TempDir;
 // `extra_env`, and stdin from /dev/null.
 support::ProcessResult RunSignerctl(std::vector<std::string> args,
                                     const std::vector<std::string>& extra_env = {}) {
-  args.insert(args.begin(), SIGNERCTL_PATH);
+  args.insert(args.begin(), support::Location("signerctl"));
   support::ProcessOptions options;
   options.unset_env = {"SIGNER_SURI"};
   options.set_env = extra_env;

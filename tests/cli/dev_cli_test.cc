@@ -14,13 +14,10 @@
 
 #include "signer/config.h"
 #include "support/files.h"
+#include "support/locations.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 #include "support/well_known_keys.h"
-
-#ifndef SIGNERCTL_PATH
-#error "SIGNERCTL_PATH must name the signerctl binary under test"
-#endif
 
 namespace {
 
@@ -40,7 +37,7 @@ class DevCliTest : public ::testing::Test {
   // `extra_env`.
   support::ProcessResult Run(std::vector<std::string> args,
                              const std::vector<std::string>& extra_env = {}) {
-    args.insert(args.begin(), SIGNERCTL_PATH);
+    args.insert(args.begin(), support::Location("signerctl"));
     support::ProcessOptions options;
     options.unset_env = {"SOFTHSM2_CONF"};
     options.set_env = extra_env;

@@ -20,13 +20,10 @@
 #include "slashing/history_log.h"
 #include "slashing/types.h"
 #include "support/files.h"
+#include "support/locations.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 #include "support/well_known_keys.h"
-
-#ifndef SIGNERCTL_PATH
-#error "SIGNERCTL_PATH must name the signerctl binary under test"
-#endif
 
 namespace {
 
@@ -68,7 +65,7 @@ std::vector<std::string> FileNames(const support::TempDir& dir) {
 
 // RunSignerctl runs the binary with `args` and stdin from /dev/null, capturing both streams.
 support::ProcessResult RunSignerctl(std::vector<std::string> args) {
-  args.insert(args.begin(), SIGNERCTL_PATH);
+  args.insert(args.begin(), support::Location("signerctl"));
   return support::ResultOrStartFailure(support::RunProcess(args));
 }
 

@@ -25,17 +25,11 @@
 #include "slashing/record.h"
 #include "support/environment.h"
 #include "support/files.h"
+#include "support/locations.h"
 #include "support/process.h"
 #include "support/softhsm.h"
 #include "support/temp_dir.h"
 #include "support/well_known_keys.h"
-
-#ifndef SIGNERCTL_PATH
-#error "SIGNERCTL_PATH must name the signerctl binary under test"
-#endif
-#ifndef KEYS_POLKADOT_JS_FIXTURE
-#error "KEYS_POLKADOT_JS_FIXTURE must name the polkadot-js export fixture"
-#endif
 
 namespace {
 
@@ -65,7 +59,7 @@ void WritePrivateFile(const fs::path& path, const std::string& content) {
 // SOFTHSM2_CONF) plus `extra_env`, and stdin from /dev/null.
 support::ProcessResult RunSignerctl(std::vector<std::string> args,
                                     const std::vector<std::string>& extra_env) {
-  args.insert(args.begin(), SIGNERCTL_PATH);
+  args.insert(args.begin(), support::Location("signerctl"));
   support::ProcessOptions options;
   options.unset_env = {"SIGNER_SURI", "SOFTHSM2_CONF"};
   options.set_env = extra_env;
@@ -691,7 +685,7 @@ TEST_F(KeysKeystoreTest, AFileWhoseSuriDoesNotMatchItsNameImportsNothing) {
 // The fixture's exports and public keys come from @polkadot/keyring (see its "source" field).
 nlohmann::json PolkadotJsFixture() {
   nlohmann::json fixture =
-      nlohmann::json::parse(ReadFile(KEYS_POLKADOT_JS_FIXTURE), nullptr, false);
+      nlohmann::json::parse(ReadFile(support::Location("polkadot-js-fixture")), nullptr, false);
   EXPECT_TRUE(fixture.is_object() && fixture["exports"].size() == 3u);
   return fixture;
 }

@@ -30,6 +30,7 @@
 #include "support/dev_pki.h"
 #include "support/environment.h"
 #include "support/files.h"
+#include "support/locations.h"
 #include "support/loopback.h"
 #include "support/process.h"
 #include "support/softhsm.h"
@@ -168,7 +169,8 @@ class SignerdE2eTest : public testing::Test {
     const rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
     if (::setrlimit(RLIMIT_CORE, &unlimited) != 0) ::setrlimit(RLIMIT_CORE, &allowed);
     auto started = support::ChildProcess::Start(
-        {SIGNERD_PATH, "--config", (dir_->path() / "signerd.yaml").string()}, options);
+        {support::Location("signerd"), "--config", (dir_->path() / "signerd.yaml").string()},
+        options);
     ::setrlimit(RLIMIT_CORE, &core);
     ASSERT_TRUE(started.ok()) << started.status().message();
     signerd_ = new support::ChildProcess(std::move(started).value());

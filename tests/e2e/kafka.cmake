@@ -5,10 +5,8 @@ if(NOT TARGET kafka-dev-broker OR NOT TARGET signerctl)
 endif()
 
 add_executable(kafka_cluster_test kafka_cluster_test.cc)
-target_compile_definitions(kafka_cluster_test PRIVATE
-                           SIGNERD_PATH="$<TARGET_FILE:signerd>"
-                           SIGNERCTL_PATH="$<TARGET_FILE:signerctl>"
-                           KAFKA_DEV_BROKER_PATH="$<TARGET_FILE:kafka-dev-broker>")
+signer_locations(kafka_cluster_test signerd $<TARGET_FILE:signerd> signerctl $<TARGET_FILE:signerctl>
+                 kafka-dev-broker $<TARGET_FILE:kafka-dev-broker>)
 target_link_libraries(kafka_cluster_test PRIVATE signerd_service test_support
                                                  nlohmann_json::nlohmann_json GTest::gtest_main)
 add_dependencies(kafka_cluster_test signerd signerctl kafka-dev-broker)

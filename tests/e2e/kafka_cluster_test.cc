@@ -38,6 +38,7 @@
 #include "support/bytes.h"
 #include "support/dev_pki.h"
 #include "support/files.h"
+#include "support/locations.h"
 #include "support/process.h"
 #include "support/softhsm.h"
 #include "support/temp_dir.h"
@@ -416,7 +417,7 @@ class KafkaClusterTest : public testing::Test {
     support::ChildOptions options;
     options.pipe_stdin = true;
     options.stderr_file = dir_.path() / "broker.log";
-    auto broker = support::ChildProcess::Start({KAFKA_DEV_BROKER_PATH}, options);
+    auto broker = support::ChildProcess::Start({support::Location("kafka-dev-broker")}, options);
     ASSERT_TRUE(broker.ok()) << broker.status().message();
     broker_ = std::move(broker).value();
     auto first = broker_->ReadLine(std::chrono::seconds(30));
@@ -468,7 +469,7 @@ class KafkaClusterTest : public testing::Test {
     import_options.set_env = {hsm->ConfigEnv(), "SIGNER_SURI=//Alice"};
     for (const char* key_type : {"gran", "babe", "para", "beef"}) {
       const support::ProcessResult run = support::ResultOrStartFailure(
-          support::RunProcess({SIGNERCTL_PATH, "keys", "import", "--config",
+          support::RunProcess({support::Location("signerctl"), "keys", "import", "--config",
                                (signer.dir / "signerd.yaml").string(), "--type", key_type},
                               import_options));
       ASSERT_EQ(run.exit_code, 0) << run.Describe();
@@ -482,7 +483,8 @@ class KafkaClusterTest : public testing::Test {
     options.set_env = {signer.hsm->ConfigEnv()};
     options.stderr_file = signer.dir / "signerd.log";
     return support::ChildProcess::Start(
-        {SIGNERD_PATH, "--config", (signer.dir / "signerd.yaml").string()}, options);
+        {support::Location("signerd"), "--config", (signer.dir / "signerd.yaml").string()},
+        options);
   }
 
   // StartSigner starts signer `index` and waits for its listening line, which signerd prints only
@@ -745,7 +747,7 @@ class KafkaClusterTest : public testing::Test {
 
   // Signerctl runs signerctl with `arguments` to completion.
   static support::ProcessResult Signerctl(std::vector<std::string> arguments) {
-    arguments.insert(arguments.begin(), SIGNERCTL_PATH);
+    arguments.insert(arguments.begin(), support::Location("signerctl"));
     return support::ResultOrStartFailure(support::RunProcess(arguments));
   }
 

@@ -9,6 +9,7 @@
 
 #include "support/dev_pki.h"
 #include "support/files.h"
+#include "support/locations.h"
 #include "support/softhsm.h"
 
 namespace e2e {
@@ -64,8 +65,8 @@ base::Status SignerdHarness::Start() {
   support::ChildOptions options;
   options.stderr_file = dir() / "signerd.log";
   SIGNER_ASSIGN_OR_RETURN(
-      signerd_,
-      support::ChildProcess::Start({SIGNERD_PATH, "--config", config_path().string()}, options));
+      signerd_, support::ChildProcess::Start(
+                    {support::Location("signerd"), "--config", config_path().string()}, options));
   const std::string line = signerd_->ReadLine(std::chrono::seconds(30)).value_or("");
   // Nothing more is read: signerd prints nothing else on stdout.
   signerd_->CloseStdout();
@@ -96,7 +97,7 @@ std::unique_ptr<parity::polkadot::signer::RemoteKeystore::Stub> SignerdHarness::
 }
 
 support::ProcessResult SignerdHarness::RunSignerctl(const std::vector<std::string>& args) const {
-  std::vector<std::string> argv = {SIGNERCTL_PATH};
+  std::vector<std::string> argv = {support::Location("signerctl")};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.insert(argv.end(), {"--config", config_path().string()});
   return support::ResultOrStartFailure(support::RunProcess(argv));

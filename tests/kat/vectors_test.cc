@@ -27,6 +27,7 @@
 #include "keymgr/sr25519.h"
 #include "keymgr/ss58.h"
 #include "keymgr/suri.h"
+#include "support/locations.h"
 
 namespace {
 
@@ -115,14 +116,15 @@ std::vector<KatCase> LoadAllCases() {
 
   std::vector<std::filesystem::path> files;
   std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(KAT_VECTOR_DIR, error)) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(support::Location("kat-vectors"), error)) {
     if (entry.is_regular_file() && entry.path().extension() == ".json") {
       files.push_back(entry.path());
     }
   }
   if (error) {
     add({"", "vector_dir_unreadable", Json(),
-         "cannot list " KAT_VECTOR_DIR ": " + error.message()});
+         "cannot list " + support::Location("kat-vectors") + ": " + error.message()});
     return cases;
   }
   std::sort(files.begin(), files.end());

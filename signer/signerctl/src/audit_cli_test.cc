@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "audit/audit_log.h"
+#include "support/locations.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 
@@ -15,7 +16,7 @@ namespace {
 
 support::ProcessResult RunVerify(const std::string& path) {
   return support::ResultOrStartFailure(
-      support::RunProcess({SIGNERCTL_PATH, "audit", "verify", path}));
+      support::RunProcess({support::Location("signerctl"), "audit", "verify", path}));
 }
 
 TEST(AuditCliTest, VerifyReportsTheFirstBadLine) {

@@ -9,6 +9,7 @@
 
 #include "support/bytes.h"
 #include "support/files.h"
+#include "support/locations.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 #include "tls/certificate.h"
@@ -23,7 +24,7 @@ using support::TempDir;
 
 // Signerctl runs the built binary with `arguments`.
 support::ProcessResult Signerctl(std::vector<std::string> arguments) {
-  arguments.insert(arguments.begin(), SIGNERCTL_PATH);
+  arguments.insert(arguments.begin(), support::Location("signerctl"));
   return support::ResultOrStartFailure(support::RunProcess(arguments));
 }
 

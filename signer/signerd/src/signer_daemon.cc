@@ -13,7 +13,7 @@
 #include "keymgr/pkcs11_custody.h"
 #include "signer/open_from_config.h"
 #include "signerd/metrics.h"
-#include "signerd/metrics_http.h"
+#include "metrics/http_server.h"
 #include "signerd/pipeline_core.h"
 #include "signerd/policy_file.h"
 #include "signerd/replication.h"

@@ -18,15 +18,9 @@
 
 #include "base/file_descriptor.h"
 #include "support/files.h"
+#include "support/locations.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
-
-#ifndef SIGNERD_PATH
-#error "SIGNERD_PATH must name the signerd binary under test"
-#endif
-#ifndef SIGNERCTL_PATH
-#error "SIGNERCTL_PATH must name the signerctl binary that makes the dev signer"
-#endif
 
 namespace {
 
@@ -111,8 +105,8 @@ class SignerdNotifyTest : public ::testing::Test {
     support::ProcessOptions options;
     options.unset_env = {"SOFTHSM2_CONF"};
     const support::ProcessResult init = support::ResultOrStartFailure(
-        support::RunProcess({SIGNERCTL_PATH, "dev", "init", "--dir", dev_dir().string(), "--module",
-                             SIGNER_SOFTHSM2_MODULE},
+        support::RunProcess({support::Location("signerctl"), "dev", "init", "--dir",
+                             dev_dir().string(), "--module", SIGNER_SOFTHSM2_MODULE},
                             options));
     ASSERT_EQ(init.exit_code, 0) << init.Describe();
     ASSERT_TRUE(socket_.bound()) << "cannot bind " << socket_.path();
@@ -139,7 +133,8 @@ class SignerdNotifyTest : public ::testing::Test {
                        "SOFTHSM2_CONF=" + (dev_dir() / "softhsm2.conf").string()};
     options.unset_env = {"WATCHDOG_PID"};
     options.stderr_file = dir_ / "signerd.log";
-    auto child = support::ChildProcess::Start({SIGNERD_PATH, "--config", config.string()}, options);
+    auto child = support::ChildProcess::Start(
+        {support::Location("signerd"), "--config", config.string()}, options);
     EXPECT_TRUE(child.ok()) << child.status().message();
     return std::move(*child);
   }
@@ -158,8 +153,9 @@ TEST_F(SignerdNotifyTest, ReadyComesOnceServingThenTheWatchdogIsPingedAndStoppin
   const std::optional<std::string> listening = signerd.ReadLine(kStartupBound);
   ASSERT_TRUE(listening && listening->starts_with("signerd listening on ")) << Log();
   const std::string target = listening->substr(std::strlen("signerd listening on "));
-  const support::ProcessResult demo = support::ResultOrStartFailure(support::RunProcess(
-      {SIGNERCTL_PATH, "demo", "--dev-dir", dev_dir().string(), "--target", target}));
+  const support::ProcessResult demo = support::ResultOrStartFailure(
+      support::RunProcess({support::Location("signerctl"), "demo", "--dev-dir", dev_dir().string(),
+                           "--target", target}));
   EXPECT_EQ(demo.exit_code, 0) << demo.Describe();
 
   // While serving, the watchdog is pinged (twice, so the pings repeat, not only once).

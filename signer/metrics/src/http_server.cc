@@ -1,5 +1,5 @@
 // The /metrics listener: civetweb for plain HTTP, a small OpenSSL TLS 1.3 front for HTTPS.
-#include "signerd/metrics_http.h"
+#include "metrics/http_server.h"
 
 #include <arpa/inet.h>
 #include <civetweb.h>
