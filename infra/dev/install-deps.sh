@@ -10,7 +10,7 @@ packages=(
   softhsm2 libp11-kit-dev
   librocksdb-dev librdkafka-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libspdlog-dev
-  libcivetweb-dev prometheus
+  libcivetweb-dev prometheus libsystemd-dev
   nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: install, build, ctest, an ASan+UBSan build of the tests, a TSan
-# build of the threaded code, brief fuzzing, clang-tidy on changed files, clang-format.
+# build of the threaded code, brief fuzzing, clang-tidy on changed files, the infra recipes, clang-format.
 # What runs where, and why, is in docs/ci.md; each stage's time is printed at the end.
 #
 # Environment knobs (all optional):
@@ -135,6 +135,9 @@ if [[ $tidy_mode != off ]]; then
   fi
   bash infra/dev/tidy.sh "${tidy_args[@]}"
 fi
+
+step "infra recipes"
+bash infra/check.sh
 
 step "formatting"
 mapfile -t sources < <(git ls-files '*.cc' '*.h')

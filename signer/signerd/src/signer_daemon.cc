@@ -5,6 +5,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
 
+#include <string>
 #include <utility>
 
 #include "audit/audit_field.h"
@@ -17,6 +18,7 @@
 #include "signerd/policy_file.h"
 #include "signerd/replication.h"
 #include "signerd/service_grpc.h"
+#include "signerd/service_manager.h"
 #include "slashing/clock.h"
 #include "slashing/history_admin.h"
 #include "slashing/protector.h"
@@ -241,6 +243,9 @@ base::Status SignerDaemon::WaitForHistory(std::chrono::milliseconds timeout) {
 
 void SignerDaemon::StartServing() {
   parts_->server->GetHealthCheckService()->SetServingStatus(true);
+  // Readiness goes to systemd only now, after the history caught up, so a Type=notify unit (and
+  // anything ordered after it, such as a rolling upgrade's next step) waits for a serving signer.
+  NotifyServiceManager("READY=1\nSTATUS=serving on port " + std::to_string(parts_->port));
   spdlog::info("serving on port {} with {} workers, at most {} requests in flight", parts_->port,
                parts_->server_config().worker_threads, parts_->server_config().max_in_flight);
 }
@@ -265,6 +270,7 @@ void SignerDaemon::Reload() {
 
 void SignerDaemon::Shutdown(std::chrono::milliseconds grace) {
   Parts& p = *parts_;
+  NotifyServiceManager("STOPPING=1\nSTATUS=shutting down");
   p.metrics_http.reset();  // its scrape hooks read the service and custody
   if (p.server) {
     p.server->GetHealthCheckService()->SetServingStatus(false);

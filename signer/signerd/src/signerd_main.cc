@@ -4,6 +4,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -11,9 +12,11 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "signer/config.h"
+#include "signerd/service_manager.h"
 #include "signerd/signer_daemon.h"
 
 namespace {
@@ -41,17 +44,24 @@ enum class HistoryWait { kCaughtUp, kStopRequested, kFailed };
 // WaitForHistory waits until the history has caught up with the claims topic (standalone: at
 // once). It retries in short slices for as long as that takes, so neither a broker outage nor a
 // long catch-up stops signerd, while SIGINT or SIGTERM still stop it promptly. It logs the bound
-// port and the reason while not serving, and gives up only on an error retrying cannot fix.
-HistoryWait WaitForHistory(signer::SignerDaemon& daemon) {
-  constexpr auto kSlice = std::chrono::milliseconds(1'000);
+// port and the reason while not serving (and tells systemd, as STATUS), pings systemd's watchdog
+// between slices, and gives up only on an error retrying cannot fix.
+HistoryWait WaitForHistory(signer::SignerDaemon& daemon,
+                           std::optional<std::chrono::microseconds> watchdog_ping) {
+  auto slice = std::chrono::milliseconds(1'000);
+  if (watchdog_ping) {
+    slice = std::min(slice, std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog_ping));
+  }
   constexpr auto kReportEvery = std::chrono::seconds(10);
   const sigset_t stop_signals = SignalSet({SIGINT, SIGTERM});
   const auto started = std::chrono::steady_clock::now();
   auto next_report = started;
   bool reported_late = false;
   for (;;) {
-    base::Status caught_up = daemon.WaitForHistory(kSlice);
+    base::Status caught_up = daemon.WaitForHistory(slice);
     if (caught_up.ok()) return HistoryWait::kCaughtUp;
+    // A catch-up that is still going is progress, not a hang: the watchdog must not restart it.
+    if (watchdog_ping) signer::NotifyServiceManager("WATCHDOG=1");
     if (caught_up.code() != base::StatusCode::kUnavailable) {
       spdlog::error("history: {}", caught_up.message());
       return HistoryWait::kFailed;
@@ -59,6 +69,7 @@ HistoryWait WaitForHistory(signer::SignerDaemon& daemon) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= next_report) {
       spdlog::warn("event=not_serving port={} reason=\"{}\"", daemon.port(), caught_up.message());
+      signer::NotifyServiceManager("STATUS=not serving yet: " + caught_up.message());
       next_report = now + kReportEvery;
     }
     if (!reported_late && now - started >= daemon.catch_up_warning_after()) {
@@ -95,7 +106,10 @@ int Run(const std::string& config_path) {
     spdlog::error("{}", listening.message());
     return kExitFailure;
   }
-  const HistoryWait history_wait = WaitForHistory(**daemon);
+  // systemd's watchdog (WatchdogSec=) is pinged from this thread, the one that handles signals
+  // and reloads, so a stuck main loop stops the pings and systemd restarts signerd.
+  const std::optional<std::chrono::microseconds> watchdog_ping = signer::WatchdogPingInterval();
+  const HistoryWait history_wait = WaitForHistory(**daemon, watchdog_ping);
   if (history_wait != HistoryWait::kCaughtUp) {
     (*daemon)->Shutdown(std::chrono::seconds(0));
     return history_wait == HistoryWait::kFailed ? kExitFailure : 0;
@@ -111,7 +125,18 @@ int Run(const std::string& config_path) {
   const sigset_t signals = SignalSet({SIGINT, SIGTERM, SIGHUP});
   for (;;) {
     int signal_number = 0;
-    if (sigwait(&signals, &signal_number) != 0) {
+    if (watchdog_ping) {
+      const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(*watchdog_ping);
+      const auto nanoseconds =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(*watchdog_ping - seconds);
+      const timespec until_ping{static_cast<time_t>(seconds.count()),
+                                static_cast<long>(nanoseconds.count())};
+      signal_number = ::sigtimedwait(&signals, nullptr, &until_ping);
+      if (signal_number < 0) {
+        if (errno == EAGAIN) signer::NotifyServiceManager("WATCHDOG=1");
+        continue;
+      }
+    } else if (sigwait(&signals, &signal_number) != 0) {
       continue;
     }
     if (signal_number == SIGHUP) {

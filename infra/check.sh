@@ -1,0 +1,327 @@
+#!/usr/bin/env bash
+# Checks every production recipe in infra/ offline with the tools' own validators; exits non-zero on any finding.
+#
+# Usage: bash infra/check.sh [SECTION...]   (sections: systemd monitoring proxy scripts ansible; default all)
+#
+# Each section runs in a subshell with `set -e`, so its first failing check fails it; every section runs,
+# the script fails if any did, and it ends with each section's time. The Ansible section runs the deploy
+# and rotate playbooks for real against localhost, into a temporary prefix, with the signerd and
+# signerctl binaries of SIGNER_BUILD_DIR (default build/; built there if missing).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+build_dir=${SIGNER_BUILD_DIR:-build}
+case $build_dir in /*) ;; *) build_dir=$repo/$build_dir ;; esac
+# Debian's interpreter, where python3-yaml (and Ansible) are installed, whatever else is on PATH.
+python=/usr/bin/python3
+
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/infra-check.XXXXXX")
+section_names=()
+section_seconds=()
+section_results=()
+started=$SECONDS
+finish() {
+  local status=$?
+  printf '\n==> infra check times (s)\n' >&2
+  local i
+  for i in "${!section_names[@]}"; do
+    printf '%6d  %-10s %s\n' "${section_seconds[$i]}" "${section_names[$i]}" "${section_results[$i]}" >&2
+  done
+  printf '%6d  total\n' "$((SECONDS - started))" >&2
+  rm -rf "$scratch"
+  exit "$status"
+}
+trap finish EXIT
+
+# ---------------------------------------------------------------------------------------------------
+# systemd: verify every unit and bound its exposure; check the sysusers entries.
+check_systemd() {
+  local max_exposure=2.0
+  local stand_ins=$scratch/systemd/bin units=$scratch/systemd/units
+  mkdir -p "$stand_ins" "$units"
+  local unit name
+  for unit in infra/systemd/*.service; do
+    name=$(basename "$unit")
+    # verify insists that ExecStart= binaries exist; the project's own are not installed on a CI host,
+    # so a copy of the unit names an executable stand-in instead (nothing else in the copy changes).
+    local program
+    while IFS= read -r program; do
+      printf '#!/bin/sh\nexit 0\n' >"$stand_ins/$program"
+      chmod 755 "$stand_ins/$program"
+    done < <(grep -oE '^Exec[A-Za-z]*=[-@:+!]*/usr/local/bin/[A-Za-z0-9_.-]+' "$unit" |
+      sed -E 's#.*/usr/local/bin/##' | sort -u)
+    sed -E "s#^(Exec[A-Za-z]*=[-@:+!]*)/usr/local/bin/#\\1$stand_ins/#" "$unit" >"$units/$name"
+    local verify_output
+    verify_output=$(systemd-analyze verify --man=no "$units/$name" 2>&1) || {
+      echo "systemd: $name: systemd-analyze verify failed: $verify_output" >&2
+      return 1
+    }
+    if [[ -n $verify_output ]]; then
+      echo "systemd: $name: systemd-analyze verify reports: $verify_output" >&2
+      return 1
+    fi
+    local security exposure
+    security=$(systemd-analyze security --offline=yes "$unit" 2>&1)
+    exposure=$(sed -nE 's/.*Overall exposure level for [^:]+: ([0-9.]+).*/\1/p' <<<"$security")
+    if [[ -z $exposure ]]; then
+      echo "systemd: $name: no exposure level in: $security" >&2
+      return 1
+    fi
+    echo "systemd: $name: verify clean, exposure $exposure (at most $max_exposure)"
+    if ! awk -v e="$exposure" -v m="$max_exposure" 'BEGIN { exit !(e <= m) }'; then
+      grep '✗' <<<"$security" >&2 || true
+      echo "systemd: $name: exposure $exposure is above $max_exposure" >&2
+      return 1
+    fi
+  done
+  local sysusers root
+  for sysusers in infra/systemd/*.sysusers; do
+    root=$scratch/systemd/root-$(basename "$sysusers")
+    mkdir -p "$root/etc"
+    local sysusers_output
+    sysusers_output=$(systemd-sysusers --dry-run --root="$root" "$repo/$sysusers" 2>&1) || {
+      echo "systemd: $(basename "$sysusers"): systemd-sysusers refuses it: $sysusers_output" >&2
+      return 1
+    }
+    echo "systemd: $(basename "$sysusers"): systemd-sysusers accepts it"
+  done
+}
+
+# ---------------------------------------------------------------------------------------------------
+# monitoring: promtool on the rules, their tests and the scrape config; the cross-checks against
+# signerd's metric names, the runbooks and the dashboards.
+check_monitoring() {
+  (
+    cd infra/monitoring
+    promtool check rules alerts.yml
+    promtool test rules alerts_test.yml
+    promtool check config prometheus.yml
+  )
+  "$python" infra/monitoring/check_monitoring.py "$repo"
+}
+
+# ---------------------------------------------------------------------------------------------------
+# ansible: syntax and lint of every playbook, then a real run of the deploy and rotate playbooks
+# against three signers on localhost (connection local, each under its own prefix, started without
+# systemd) sharing kafka-dev-broker, ending with `signerctl demo` answered by every signer.
+ansible_playbooks=(deploy-signers.yml rotate-session-keys.yml backup.yml restore.yml rolling-upgrade.yml rotate-tls.yml)
+broker_pid=
+# stop_ci_signers stops the localhost run's signers (waiting until each has exited, as the role's own
+# helper does) and its broker, before the scratch directory they write into is removed.
+stop_ci_signers() {
+  local root
+  for root in "$scratch"/ansible/signer-*; do
+    [[ -x $root/usr/local/bin/signerd-process ]] || continue
+    "$root/usr/local/bin/signerd-process" stop "$root/usr/local/bin/signerd" "$root/etc/signerd/signerd.yaml" \
+      "$root/run/signerd" || true
+  done
+  if [[ -n $broker_pid ]]; then
+    kill -TERM "$broker_pid" 2>/dev/null || true
+    wait "$broker_pid" 2>/dev/null || true
+  fi
+}
+
+check_ansible() {
+  local playbook
+  (
+    cd infra/ansible
+    for playbook in "${ansible_playbooks[@]}"; do
+      ansible-playbook --syntax-check -i inventories/production.example.yml "$playbook" >/dev/null
+    done
+    echo "ansible: --syntax-check clean for ${ansible_playbooks[*]}"
+    ansible-lint --profile production --offline --nocolor "${ansible_playbooks[@]}" roles
+  )
+
+  local signerd=$build_dir/bin/signerd signerctl=$build_dir/bin/signerctl broker=$build_dir/kafka/kafka-dev-broker
+  if [[ ! -x $signerd || ! -x $signerctl || ! -x $broker ]]; then
+    echo "ansible: building signerd, signerctl and kafka-dev-broker in $build_dir" >&2
+    [[ -f $build_dir/build.ninja ]] ||
+      cmake -S "$repo" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSIGNER_WERROR=ON >/dev/null
+    cmake --build "$build_dir" -j "${SIGNER_BUILD_JOBS:-$(nproc)}" --target signerd signerctl kafka-dev-broker
+  fi
+  local work=$scratch/ansible
+  mkdir -p "$work/bin"
+  cp "$signerd" "$signerctl" "$work/bin/"
+  "$signerctl" tls init-dev --dir "$work/pki" >/dev/null
+  printf '//CiRotation' >"$work/offline.suri"
+  chmod 0600 "$work/offline.suri"
+
+  mkfifo "$work/broker.in"
+  "$broker" <>"$work/broker.in" >"$work/broker.out" 2>"$work/broker.log" &
+  broker_pid=$!
+  trap stop_ci_signers EXIT
+  local bootstrap='' i
+  for ((i = 0; i < 300; i++)); do
+    bootstrap=$(sed -n 's/^kafka-dev-broker bootstrap=\([^ ]*\).*/\1/p' "$work/broker.out")
+    [[ -n $bootstrap ]] && break
+    sleep 0.1
+  done
+  [[ -n $bootstrap ]] || { echo "ansible: kafka-dev-broker did not start" >&2; cat "$work/broker.log" >&2; return 1; }
+
+  "$python" infra/ansible/inventories/make_ci_inventory.py "$work" "$bootstrap" >"$work/inventory.yml"
+  (
+    cd infra/ansible
+    ansible-playbook -i "$work/inventory.yml" deploy-signers.yml
+    demo_every_signer "$work" "$signerctl" "$work/pki"
+    ansible-playbook -i "$work/inventory.yml" rotate-session-keys.yml
+    demo_every_signer "$work" "$signerctl" "$work/pki"
+    ansible-playbook -i "$work/inventory.yml" deploy-signers.yml | tee "$work/redeploy.log" >/dev/null
+  )
+  # A second deploy of an unchanged set changes nothing: the role is idempotent.
+  [[ $(grep -cE '^signer-[0-9]+ +: .*changed=0 ' "$work/redeploy.log") == 3 ]] || {
+    echo "ansible: a second deploy changed something:" >&2
+    grep -E '^signer-[0-9]+ +:' "$work/redeploy.log" >&2
+    return 1
+  }
+  echo "ansible: a second deploy changed nothing"
+  local record
+  record=$(ls "$work"/rotations/*.json)
+  "$python" - "$record" <<'PY'
+import json, sys
+record = json.load(open(sys.argv[1]))
+keys = {k["key_type"]: k["public_key"][2:] for k in record["keys"]}
+order = ["gran", "babe", "para", "asgn", "audi", "beef"]
+assert record["session_keys"] == "0x" + "".join(keys[t] for t in order), record
+assert len(record["session_keys"]) == 2 + 2 * (5 * 32 + 33), record["session_keys"]
+print(f"ansible: rotation {record['rotation']} recorded SessionKeys {record['session_keys'][:18]}... on {len(record['signers'])} signers")
+PY
+
+  local before after
+  # Rolling upgrade to a "new" build (the same binaries with bytes appended, which ELF ignores): every
+  # signer must restart, one at a time, and serve again.
+  mkdir -p "$work/bin-new"
+  cp "$work/bin/signerd" "$work/bin/signerctl" "$work/bin-new/"
+  printf '\nrolling-upgrade-test\n' >>"$work/bin-new/signerd"
+  before=$(signer_pids "$work")
+  (cd infra/ansible && ansible-playbook -i "$work/inventory.yml" rolling-upgrade.yml -e "signerd_binary_src_dir=$work/bin-new")
+  after=$(signer_pids "$work")
+  if [[ -n $(comm -12 <(tr ' ' '\n' <<<"$before" | sort) <(tr ' ' '\n' <<<"$after" | sort)) ]]; then
+    echo "ansible: rolling-upgrade.yml left a signer on its old process ($before -> $after)" >&2
+    return 1
+  fi
+  demo_every_signer "$work" "$signerctl" "$work/pki"
+  echo "ansible: rolling-upgrade.yml restarted every signer (pids $before -> $after)"
+
+  # TLS rotation to a new PKI (new CA, server and client certificates) without a restart: afterwards
+  # the demo passes with the new client certificate, by the same processes.
+  "$signerctl" tls init-dev --dir "$work/pki-new" >/dev/null
+  before=$(signer_pids "$work")
+  (cd infra/ansible && ansible-playbook -i "$work/inventory.yml" rotate-tls.yml -e "signerd_tls_cert_src=$work/pki-new/server.crt" \
+    -e "signerd_tls_key_src=$work/pki-new/server.key" -e "signerd_tls_ca_src=$work/pki-new/ca.crt" >/dev/null)
+  [[ $(signer_pids "$work") == "$before" ]] || { echo "ansible: rotate-tls.yml restarted a signer" >&2; return 1; }
+  demo_every_signer "$work" "$signerctl" "$work/pki-new"
+  echo "ansible: rotate-tls.yml swapped the PKI without a restart"
+
+  # Backup of every signer (keys and history), then a restore of one from its backup.
+  head -c 24 /dev/urandom | base64 >"$work/backup.pass"
+  chmod 0600 "$work/backup.pass"
+  (cd infra/ansible && ansible-playbook -i "$work/inventory.yml" backup.yml -e "signerd_backup_passphrase_file=$work/backup.pass" >/dev/null)
+  local backup
+  for i in 1 2 3; do
+    backup=$(ls -d "$work"/backups/signer-$i/*/)
+    [[ -s $backup/keys.backup && -s $backup/history.json ]] || { echo "ansible: no backup of signer-$i" >&2; return 1; }
+  done
+  (cd infra/ansible && ansible-playbook -i "$work/inventory.yml" restore.yml --limit signer-2 \
+    -e "signerd_restore_from=$(ls -d "$work"/backups/signer-2/*/)" -e "signerd_backup_passphrase_file=$work/backup.pass" >/dev/null)
+  demo_every_signer "$work" "$signerctl" "$work/pki-new"
+  echo "ansible: backup.yml backed up every signer, restore.yml restored signer-2"
+}
+
+# signer_pids WORK: the pids of the CI run's signers, in signer order.
+signer_pids() {
+  cat "$1"/signer-*/run/signerd/signerd.pid | tr '\n' ' '
+}
+
+# demo_every_signer WORK SIGNERCTL PKI: `signerctl demo` against each signer the CI run deployed, as
+# PKI's validator-alice.
+demo_every_signer() {
+  local work=$1 signerctl=$2 pki=$3 out target
+  for out in "$work"/signer-*/run/signerd/signerd.out; do
+    target=$(sed -n 's/^signerd listening on //p' "$out" | head -n 1)
+    "$signerctl" demo --target "$target" --ca "$pki/ca.crt" --client-cert "$pki/validator-alice.crt" \
+      --client-key "$pki/validator-alice.key" >"$work/demo.json"
+    echo "ansible: signerctl demo passed against $target"
+  done
+}
+
+# ---------------------------------------------------------------------------------------------------
+# proxy: the reverse-proxy recipe for authenticated node RPC, checked by haproxy itself with a dev PKI
+# standing in for the operator's files; any warning counts as a finding.
+check_proxy() {
+  local dir=$scratch/proxy
+  mkdir -p "$dir"
+  local signerctl=$build_dir/bin/signerctl
+  if [[ ! -x $signerctl ]]; then
+    cmake --build "$build_dir" -j "${SIGNER_BUILD_JOBS:-$(nproc)}" --target signerctl
+  fi
+  "$signerctl" tls init-dev --dir "$dir/pki" --clients operator-1 >/dev/null
+  cat "$dir/pki/server.crt" "$dir/pki/server.key" >"$dir/server.pem"
+  cp "$dir/pki/ca.crt" "$dir/operators-ca.crt"
+  echo operator-1 >"$dir/operators.lst"
+  local config output
+  for config in infra/proxy/*.cfg; do
+    output=$(RPC_PROXY_DIR=$dir haproxy -c -f "$config" 2>&1) || {
+      echo "proxy: haproxy -c refuses $config: $output" >&2
+      return 1
+    }
+    if grep -qE '\[(WARNING|ALERT)\]' <<<"$output"; then
+      echo "proxy: haproxy -c warns about $config: $output" >&2
+      return 1
+    fi
+    echo "proxy: haproxy -c accepts $config"
+  done
+}
+
+# ---------------------------------------------------------------------------------------------------
+# scripts: shellcheck on every shell script of the recipes, and the node-operations scripts' tests.
+check_scripts() {
+  local scripts=(infra/check.sh infra/install-deps.sh infra/node-ops/*.sh infra/ansible/roles/signerd/files/signerd-process)
+  shellcheck "${scripts[@]}"
+  echo "scripts: shellcheck clean on ${#scripts[@]} scripts"
+  bash infra/node-ops/chain-snapshot_test.sh
+}
+
+run_section() {
+  local name=$1
+  local begin=$SECONDS
+  printf '\n==> infra: %s\n' "$name" >&2
+  # Not `if (...)`: bash ignores set -e inside a condition, so a failing check would not stop its section.
+  local status=0
+  set +e
+  (
+    set -euo pipefail
+    "check_$name"
+  )
+  status=$?
+  set -e
+  if ((status == 0)); then
+    section_results+=(ok)
+  else
+    section_results+=(FAILED)
+  fi
+  section_names+=("$name")
+  section_seconds+=($((SECONDS - begin)))
+}
+
+bash infra/install-deps.sh
+
+sections=("$@")
+if ((${#sections[@]} == 0)); then
+  sections=(systemd monitoring proxy scripts ansible)
+fi
+for section in "${sections[@]}"; do
+  if ! declare -F "check_$section" >/dev/null; then
+    echo "infra/check.sh: unknown section $section" >&2
+    exit 2
+  fi
+  run_section "$section"
+done
+
+for result in "${section_results[@]}"; do
+  if [[ $result != ok ]]; then
+    echo "infra/check.sh: a section failed (see above)" >&2
+    exit 1
+  fi
+done
+echo "infra/check.sh: all checks passed" >&2
