@@ -1,0 +1,293 @@
+// signer-gateway with real signerd processes: it pools only signers of one history, passes
+// refusals through, fails over within a replicated history, and never to another history.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <array>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/hex.h"
+#include "keymgr/keypair.h"
+#include "remote_keystore.grpc.pb.h"
+#include "support/dev_pki.h"
+#include "support/files.h"
+#include "support/locations.h"
+#include "support/loopback.h"
+#include "support/process.h"
+#include "support/softhsm.h"
+#include "support/temp_dir.h"
+#include "support/well_known_keys.h"
+#include "test_payloads.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace pb = parity::polkadot::signer;
+using Clock = std::chrono::steady_clock;
+
+constexpr char kGenesis[] = "dede000000000000000000000000000000000000000000000000000000000003";
+
+std::string AsString(const std::vector<uint8_t>& bytes) {
+  return std::string(bytes.begin(), bytes.end());
+}
+
+class GatewayE2eTest : public testing::Test {
+ protected:
+  struct Signer {
+    fs::path dir;
+    std::optional<support::SoftHsm> hsm;
+    std::optional<support::ChildProcess> process;
+    int port = 0;
+  };
+
+  void SetUp() override {
+    ASSERT_TRUE(support::MakeDevPki(dir_.path() / "pki", {"gateway"}).ok());
+    ASSERT_TRUE(support::WriteFile(dir_.path() / "policy.yaml",
+                                   "identities:\n  gateway:\n"
+                                   "    - {key_types: [gran], operations: [sign, list], "
+                                   "public_keys: [\"" +
+                                       std::string(support::kAliceEd25519.hex()) + "\"]}\n",
+                                   0600)
+                    .ok());
+  }
+
+  void TearDown() override {
+    gateway_.reset();
+    for (Signer& signer : signers_) signer.process.reset();
+    if (broker_) broker_->Stop(SIGTERM);
+    if (HasFailure()) {
+      std::cerr << "kept for inspection: " << dir_.path() << "\n";
+      dir_.Keep();
+    }
+  }
+
+  void StartBroker() {
+    support::ChildOptions options;
+    options.pipe_stdin = true;
+    options.stderr_file = dir_.path() / "broker.log";
+    auto broker = support::ChildProcess::Start({support::Location("kafka-dev-broker")}, options);
+    ASSERT_TRUE(broker.ok()) << broker.status().message();
+    broker_ = std::move(broker).value();
+    const std::optional<std::string> first = broker_->ReadLine(std::chrono::seconds(30));
+    const std::string prefix = "kafka-dev-broker bootstrap=";
+    ASSERT_TRUE(first.has_value() && first->rfind(prefix, 0) == 0) << first.value_or("nothing");
+    bootstrap_ = first->substr(prefix.size(), first->find(' ', prefix.size()) - prefix.size());
+  }
+
+  // AddSigner makes signer-N: its own SoftHSM2 token holding //Alice's ed25519 key, the shared
+  // PKI and policy, and (when a broker runs) the Kafka section that puts it in one history with
+  // the other replicated signers.
+  void AddSigner() {
+    Signer& signer = signers_.emplace_back();
+    const std::string id = "signer-" + std::to_string(signers_.size());
+    signer.dir = dir_.path() / id;
+    auto hsm = support::SoftHsm::Create(signer.dir);
+    ASSERT_TRUE(hsm.ok()) << hsm.status().message();
+    ASSERT_TRUE(hsm->InitToken(id, "gateway-pin", "gateway-so-pin").ok());
+    signer.hsm = *hsm;
+    ASSERT_TRUE(support::WriteFile(signer.dir / "hsm.pin", "gateway-pin", 0600).ok());
+    const std::string kafka =
+        bootstrap_.empty() ? ""
+                           : "kafka:\n  brokers: \"" + bootstrap_ +
+                                 "\"\n  claim_timeout_ms: 2000\n  catch_up_timeout_ms: 60000\n";
+    ASSERT_TRUE(support::WriteFile(signer.dir / "signerd.yaml",
+                                   "signer_id: " + id + "\nhsm:\n  module: " +
+                                       SIGNER_SOFTHSM2_MODULE + "\n  token_label: " + id +
+                                       "\n  pin_file: hsm.pin\nhistory:\n  data_dir: history\n"
+                                       "  genesis_hash: \"0x" +
+                                       kGenesis +
+                                       "\"\nserver:\n  listen: \"127.0.0.1:0\"\n"
+                                       "  tls:\n    cert_file: ../pki/server.crt\n"
+                                       "    key_file: ../pki/server.key\n"
+                                       "    client_ca_file: ../pki/ca.crt\n"
+                                       "  policy_file: ../policy.yaml\n  audit_log: audit.jsonl\n" +
+                                       kafka,
+                                   0600)
+                    .ok());
+    support::ProcessOptions import;
+    import.set_env = {hsm->ConfigEnv(), "SIGNER_SURI=//Alice"};
+    const support::ProcessResult run = support::ResultOrStartFailure(
+        support::RunProcess({support::Location("signerctl"), "keys", "import", "--config",
+                             (signer.dir / "signerd.yaml").string(), "--type", "gran"},
+                            import));
+    ASSERT_EQ(run.exit_code, 0) << run.Describe();
+    support::ChildOptions options;
+    options.set_env = {hsm->ConfigEnv()};
+    options.stderr_file = signer.dir / "signerd.log";
+    auto child = support::ChildProcess::Start(
+        {support::Location("signerd"), "--config", (signer.dir / "signerd.yaml").string()},
+        options);
+    ASSERT_TRUE(child.ok()) << child.status().message();
+    const std::optional<std::string> line = child->ReadLine(std::chrono::seconds(90));
+    const std::string prefix = "signerd listening on 127.0.0.1:";
+    ASSERT_TRUE(line.has_value() && line->rfind(prefix, 0) == 0)
+        << id << " said " << line.value_or("nothing") << "; log:\n"
+        << support::ReadFile(signer.dir / "signerd.log");
+    child->CloseStdout();
+    signer.port = std::stoi(line->substr(prefix.size()));
+    signer.process = std::move(child).value();
+  }
+
+  // StartGateway runs signer-gateway over every signer added so far, and connects the node's stub
+  // to its Unix socket.
+  void StartGateway() {
+    const tls::ClientCredentialFiles client =
+        support::DevPkiClientFiles(dir_.path() / "pki", "gateway");
+    std::string upstreams;
+    for (size_t i = 0; i < signers_.size(); ++i) {
+      upstreams += "  - {name: signer-" + std::to_string(i + 1) +
+                   ", address: \"127.0.0.1:" + std::to_string(signers_[i].port) + "\"}\n";
+    }
+    socket_ = dir_.path() / "keystore.sock";
+    ASSERT_TRUE(support::WriteFile(
+                    dir_.path() / "gateway.yaml",
+                    "listen: {unix_socket: " + socket_.string() +
+                        "}\nstate_dir: gateway-state\nhealth_interval_ms: 100\n"
+                        "cache_ttl_ms: 60000\nmetrics_listen: \"127.0.0.1:0\"\n"
+                        "upstream_tls: {ca: " +
+                        client.server_ca.string() + ", cert: " + client.certificate.string() +
+                        ", key: " + client.private_key.string() + "}\nupstreams:\n" + upstreams,
+                    0600)
+                    .ok());
+    support::ChildOptions options;
+    options.stderr_file = dir_.path() / "gateway.log";
+    auto child = support::ChildProcess::Start(
+        {support::Location("signer-gateway"), "--config", (dir_.path() / "gateway.yaml").string()},
+        options);
+    ASSERT_TRUE(child.ok()) << child.status().message();
+    const std::optional<std::string> listening = child->ReadLine(std::chrono::seconds(30));
+    ASSERT_EQ(listening.value_or("nothing"), "signer-gateway listening on unix:" + socket_.string())
+        << GatewayLog();
+    const std::optional<std::string> metrics = child->ReadLine(std::chrono::seconds(5));
+    const std::string prefix = "signer-gateway metrics on 127.0.0.1:";
+    ASSERT_TRUE(metrics.has_value() && metrics->rfind(prefix, 0) == 0) << metrics.value_or("");
+    metrics_port_ = std::stoi(metrics->substr(prefix.size()));
+    gateway_ = std::move(child).value();
+    node_ = pb::RemoteKeystore::NewStub(
+        grpc::CreateChannel("unix:" + socket_.string(), grpc::InsecureChannelCredentials()));
+  }
+
+  std::string GatewayLog() { return support::ReadFile(dir_.path() / "gateway.log"); }
+  std::string Metrics() {
+    return support::HttpBody(support::HttpRequest(metrics_port_, "GET", "/metrics"));
+  }
+  double Metric(const std::string& series) {
+    return support::PrometheusSample(Metrics(), series).value_or(-1);
+  }
+
+  // WaitForEligible waits until the gateway's view of signer-N is `eligible` (a condition the
+  // gateway reaches by its own checks every 100 ms), for at most 30 s.
+  bool WaitForEligible(size_t signer, bool eligible) {
+    const std::string series =
+        "gateway_upstream_eligible{upstream=\"signer-" + std::to_string(signer) + "\"}";
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    while (Clock::now() < deadline) {
+      if (Metric(series) == (eligible ? 1 : 0)) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+
+  // SignPrevote asks the gateway to sign a GRANDPA prevote of set 0 for `target_seed` in `round`
+  // with //Alice's ed25519 key; a signature that comes back is verified.
+  grpc::Status SignPrevote(uint64_t round, uint8_t target_seed) {
+    const std::vector<uint8_t> message = slashing::testing::GrandpaMessage(
+        0, slashing::testing::FilledHash(target_seed), 10, round, 0);
+    pb::SignWithRequest request;
+    request.set_key_type("gran");
+    request.set_crypto_type("ed25519");
+    request.set_public_key(AsString(support::kAliceEd25519.Bytes()));
+    request.set_message(AsString(message));
+    pb::SignWithReply reply;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    grpc::Status status = node_->SignWith(&context, request, &reply);
+    if (status.ok()) {
+      const std::string& signature = reply.signature().signature();
+      EXPECT_TRUE(keymgr::VerifySignature(base::Scheme::kEd25519, support::kAliceEd25519.Bytes(),
+                                          message,
+                                          std::vector<uint8_t>(signature.begin(), signature.end())))
+          << "round " << round;
+    }
+    return status;
+  }
+
+  support::TempDir dir_{"gateway-e2e"};
+  std::string bootstrap_;
+  std::optional<support::ChildProcess> broker_;
+  std::vector<Signer> signers_;
+  std::optional<support::ChildProcess> gateway_;
+  fs::path socket_;
+  int metrics_port_ = 0;
+  std::unique_ptr<pb::RemoteKeystore::Stub> node_;
+};
+
+TEST_F(GatewayE2eTest, StandaloneSignersAreNeverPooledAndRefusalsPassThrough) {
+  signers_.reserve(2);
+  ASSERT_NO_FATAL_FAILURE(AddSigner());
+  ASSERT_NO_FATAL_FAILURE(AddSigner());
+  ASSERT_NO_FATAL_FAILURE(StartGateway());
+  ASSERT_TRUE(WaitForEligible(1, true)) << GatewayLog();
+  ASSERT_TRUE(WaitForEligible(2, false)) << GatewayLog();
+  EXPECT_NE(GatewayLog().find("upstream signer-2 not eligible: reports history"), std::string::npos)
+      << GatewayLog();
+
+  // The node's key look-ups: the second one is answered by the gateway's cache.
+  for (int i = 0; i < 2; ++i) {
+    pb::Ed25519PublicKeysRequest request;
+    request.set_key_type("gran");
+    pb::Ed25519PublicKeysReply reply;
+    grpc::ClientContext context;
+    ASSERT_TRUE(node_->Ed25519PublicKeys(&context, request, &reply).ok());
+    ASSERT_EQ(reply.public_keys_size(), 1);
+    EXPECT_EQ(reply.public_keys(0), AsString(support::kAliceEd25519.Bytes()));
+  }
+  EXPECT_EQ(Metric("gateway_key_cache_lookups_total{result=\"hit\"}"), 1);
+
+  ASSERT_TRUE(SignPrevote(1, 0xa1).ok());
+  const grpc::Status conflicting = SignPrevote(1, 0xb2);
+  EXPECT_EQ(conflicting.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << conflicting.error_message();
+
+  // With signer-1 gone, the only other signer keeps a separate history: it has never seen round 1,
+  // so the gateway must not send it anything, not even the conflicting vote.
+  signers_[0].process.reset();
+  const grpc::Status after_loss = SignPrevote(1, 0xb2);
+  EXPECT_EQ(after_loss.error_code(), grpc::StatusCode::UNAVAILABLE) << after_loss.error_message();
+  EXPECT_EQ(Metric("gateway_failovers_total{upstream=\"signer-1\"}"), -1)
+      << "no failover may be counted: there was nowhere safe to go";
+  const std::string signer2_audit = support::ReadFile(signers_[1].dir / "audit.jsonl");
+  EXPECT_EQ(signer2_audit.find("\"sign\""), std::string::npos) << signer2_audit;
+}
+
+TEST_F(GatewayE2eTest, ReplicatedSignersFailOverAndStillRefuseTheConflict) {
+  ASSERT_NO_FATAL_FAILURE(StartBroker());
+  signers_.reserve(2);
+  ASSERT_NO_FATAL_FAILURE(AddSigner());
+  ASSERT_NO_FATAL_FAILURE(AddSigner());
+  ASSERT_NO_FATAL_FAILURE(StartGateway());
+  ASSERT_TRUE(WaitForEligible(1, true)) << GatewayLog();
+  ASSERT_TRUE(WaitForEligible(2, true)) << GatewayLog();
+
+  ASSERT_TRUE(SignPrevote(1, 0xa1).ok());
+  // signer-1 (the one serving) dies; the next requests go to signer-2, which shares the history.
+  signers_[0].process.reset();
+  const grpc::Status next_round = SignPrevote(2, 0xa1);
+  EXPECT_TRUE(next_round.ok()) << next_round.error_message() << "\n" << GatewayLog();
+  const grpc::Status conflicting = SignPrevote(1, 0xb2);
+  EXPECT_EQ(conflicting.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << "signer-2 knows signer-1's round-1 vote through the claims topic: "
+      << conflicting.error_message();
+  const grpc::Status resign = SignPrevote(1, 0xa1);
+  EXPECT_TRUE(resign.ok()) << "the same vote again is an allowed re-sign: "
+                           << resign.error_message();
+}
+
+}  // namespace
