@@ -3,7 +3,9 @@ use std::path::PathBuf;
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let proto_dir = manifest_dir.join("../../signer/proto");
+    // In this repository the proto is signer/proto; a vendored copy (node-patches/apply.sh) carries it in proto/.
+    let vendored = manifest_dir.join("proto");
+    let proto_dir = if vendored.join("remote_keystore.proto").is_file() { vendored } else { manifest_dir.join("../../signer/proto") };
     let proto = proto_dir.join("remote_keystore.proto");
     println!("cargo:rerun-if-changed={}", proto.display());
     // Messages only: the service is called through the crate's own small gRPC transport (src/transport.rs).

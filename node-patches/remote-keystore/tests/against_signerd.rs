@@ -334,7 +334,7 @@ fn unsupported_schemes_answer_as_a_keystore_without_such_keys() {
 #[test]
 fn a_signer_down_is_unavailable_within_the_deadline_then_recovers() {
     let mut signer = DevSigner::start(&[]);
-    let deadline = Duration::from_millis(800);
+    let deadline = Duration::from_millis(1500);
     let mut config = signer.config();
     config.call_timeout = deadline;
     let keystore = RemoteKeystore::connect(config).unwrap();
@@ -346,7 +346,7 @@ fn a_signer_down_is_unavailable_within_the_deadline_then_recovers() {
     let started = Instant::now();
     assert_eq!(sign(2), Err(Error::Unavailable));
     let waited = started.elapsed();
-    assert!(waited >= deadline && waited < deadline + Duration::from_millis(700), "waited {waited:?}");
+    assert!(waited >= deadline && waited < deadline + Duration::from_millis(1000), "waited {waited:?}");
     signer.resume();
     let resumed = sign(3);
     assert!(matches!(resumed, Ok(Some(_))), "answers again once resumed: {resumed:?}");
@@ -355,7 +355,7 @@ fn a_signer_down_is_unavailable_within_the_deadline_then_recovers() {
     signer.kill();
     let started = Instant::now();
     assert_eq!(sign(4), Err(Error::Unavailable));
-    assert!(started.elapsed() < deadline + Duration::from_millis(700));
+    assert!(started.elapsed() < deadline, "a refused connection fails at once");
     assert_eq!(keystore.ed25519_public_keys(key_types::GRANDPA), vec![alice_ed25519()]);
     assert!(keystore.has_keys(&[(unhex(ALICE_ED25519), key_types::GRANDPA)]));
     assert_eq!(keystore.ed25519_sign(key_types::GRANDPA, &ed25519::Public([7; 32]), b"x"), Ok(None));
