@@ -751,6 +751,17 @@ impl Keystore for RemoteKeystore {
         self.sign_with_scheme(id, crypto_id, public, msg, Some(preimage))
     }
 
+    fn sr25519_sign_with_preimage(
+        &self,
+        key_type: KeyTypeId,
+        public: &sr25519::Public,
+        msg: &[u8],
+        preimage: &[u8],
+    ) -> Result<Option<sr25519::Signature>, Error> {
+        let signature = self.sign(key_type, Scheme::Sr25519, public.as_ref(), msg, Some(preimage), false)?;
+        signature.map(|s| array(&s, "signature").map(sr25519::Signature)).transpose()
+    }
+
     fn ecdsa_sign_prehashed_with_preimage(
         &self,
         key_type: KeyTypeId,

@@ -552,6 +552,20 @@ pub trait Keystore: Send + Sync {
         Ok(signature)
     }
 
+    /// sr25519_sign_with_preimage: `sr25519_sign` of the 32-byte hash `msg`, passing `preimage` (the BABE header
+    /// without its seal, whose blake2_256 is `msg`) so a remote signer can recompute the hash and protect the slot.
+    /// The provided body ignores the preimage, which is right for a keystore that holds its keys itself.
+    fn sr25519_sign_with_preimage(
+        &self,
+        key_type: KeyTypeId,
+        public: &sr25519::Public,
+        msg: &[u8],
+        preimage: &[u8],
+    ) -> Result<Option<sr25519::Signature>, Error> {
+        let _ = preimage;
+        self.sr25519_sign(key_type, public, msg)
+    }
+
     /// sign_with_preimage: `sign_with` of the 32-byte hash `msg`, passing `preimage` (the BABE header without its
     /// seal) so a remote signer can recompute the hash and protect what it signs. The provided body ignores the
     /// preimage, which is right for a keystore that holds its keys itself.

@@ -288,6 +288,10 @@ fn babe_seals_and_beefy_votes_are_signed_only_with_their_preimage() {
     let other = babe_header(9001, 500, 0x09);
     let refused = keystore.sign_with_preimage(key_types::BABE, sr25519::CRYPTO_ID, &alice, &blake2_256(&other), &other);
     assert!(matches!(refused, Err(Error::Other(ref m)) if m.contains("slot=9001")), "{refused:?}");
+    // The typed method BABE calls: the same seal again (an identical re-sign), and the refusal without a header.
+    let typed = keystore.sr25519_sign_with_preimage(key_types::BABE, &alice_sr25519(), &hash, &header).unwrap().unwrap();
+    assert!(verify("sr25519", &alice, &hash, &typed.0, false));
+    assert!(matches!(keystore.sr25519_sign(key_types::BABE, &alice_sr25519(), &hash), Err(Error::Other(_))));
     let mismatch = babe_header(9002, 501, 0x02);
     assert!(matches!(keystore.sign_with_preimage(key_types::BABE, sr25519::CRYPTO_ID, &alice, &hash, &mismatch), Err(_)));
 
