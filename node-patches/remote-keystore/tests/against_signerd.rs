@@ -393,3 +393,36 @@ fn calls_work_from_inside_a_node_s_async_runtime() {
     let last = std::sync::Arc::try_unwrap(keystore).ok().expect("only reference");
     single.block_on(async move { drop(last) });
 }
+
+#[test]
+fn a_stale_cache_answers_at_once_and_refreshes_in_the_background() {
+    let seeded = account_vector_cases()
+        .into_iter()
+        .find(|case| case["scheme"] == "ed25519" && case["suri"].as_str().unwrap().starts_with("0x"))
+        .unwrap();
+    let public = seeded["public_hex"].as_str().unwrap().to_string();
+    let signer = DevSigner::start(&[account_grant(&[public.clone()])]);
+    let mut config = signer.config();
+    // Stale as soon as it is filled: every use after the first starts a background refresh.
+    config.key_cache_ttl = Some(Duration::from_nanos(1));
+    let watching = RemoteKeystore::connect(config).unwrap();
+    assert!(watching.ed25519_public_keys(ACCOUNT).is_empty());
+
+    // Another keystore (another node process, say) adds the key; the first one's cache does not know yet.
+    let adding = signer.keystore();
+    adding.ed25519_generate_new(ACCOUNT, Some(seeded["suri"].as_str().unwrap())).unwrap();
+    let expected = vec![ed25519::Public(unhex_array(&public))];
+
+    // The stale list is answered at once (the refresh this call starts cannot have finished before it returns),
+    // and the refresh then replaces it without any call waiting for it.
+    let first = watching.ed25519_public_keys(ACCOUNT);
+    assert!(first.is_empty(), "answered {first:?}, so it waited for the signer");
+    let limit = Instant::now() + Duration::from_secs(30);
+    let mut seen = first;
+    while seen != expected && Instant::now() < limit {
+        std::thread::yield_now();
+        seen = watching.ed25519_public_keys(ACCOUNT);
+    }
+    assert_eq!(seen, expected, "the background refresh never brought the new key");
+    assert!(watching.has_keys(&[(unhex(&public), ACCOUNT)]));
+}
