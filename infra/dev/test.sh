@@ -95,6 +95,12 @@ bash infra/dev/check-skips.sh build
 step "dev signer smoke run (the README's first command, non-interactive)"
 bash infra/dev/run.sh --smoke
 
+# The node's Rust client (node-patches/remote-keystore) against the signerd just built; Debian's cargo and
+# librust-*-dev crates, offline (docs/node-patch.md).
+step "node crate (cargo test --offline)"
+(cd node-patches/remote-keystore && SIGNERD="$repo/build/bin/signerd" SIGNERCTL="$repo/build/bin/signerctl" \
+  CARGO_BUILD_JOBS="$jobs" RUSTC=/usr/bin/rustc /usr/bin/cargo test --offline --quiet)
+
 step "ASan+UBSan build of the tests"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSIGNER_WERROR=ON -DSIGNER_SANITIZER=address \
   -DSIGNER_BENCH=OFF >/dev/null
