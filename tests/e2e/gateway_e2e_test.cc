@@ -46,6 +46,13 @@ class GatewayE2eTest : public testing::Test {
     std::optional<support::ChildProcess> process;
     int port = 0;
   };
+  // Gateway is one signer-gateway and the stub of the node beside it.
+  struct Gateway {
+    fs::path dir;
+    std::optional<support::ChildProcess> process;
+    int metrics_port = 0;
+    std::unique_ptr<pb::RemoteKeystore::Stub> node;
+  };
 
   void SetUp() override {
     ASSERT_TRUE(support::MakeDevPki(dir_.path() / "pki", {"gateway"}).ok());
@@ -59,7 +66,7 @@ class GatewayE2eTest : public testing::Test {
   }
 
   void TearDown() override {
-    gateway_.reset();
+    gateways_.clear();
     for (Signer& signer : signers_) signer.process.reset();
     if (broker_) broker_->Stop(SIGTERM);
     if (HasFailure()) {
@@ -135,21 +142,26 @@ class GatewayE2eTest : public testing::Test {
     signer.process = std::move(child).value();
   }
 
-  // StartGateway runs signer-gateway over every signer added so far, and connects the node's stub
-  // to its Unix socket.
-  void StartGateway() {
+  // StartGateway runs one more signer-gateway over every signer added so far (listed last to
+  // first when `reversed`, so it prefers another signer), in a directory of its own, and connects
+  // a node's stub to its Unix socket.
+  void StartGateway(bool reversed = false) {
+    Gateway& gateway = gateways_.emplace_back();
+    gateway.dir = dir_.path() / ("gateway-" + std::to_string(gateways_.size()));
+    fs::create_directories(gateway.dir);
     const tls::ClientCredentialFiles client =
         support::DevPkiClientFiles(dir_.path() / "pki", "gateway");
     std::string upstreams;
-    for (size_t i = 0; i < signers_.size(); ++i) {
+    for (size_t n = 0; n < signers_.size(); ++n) {
+      const size_t i = reversed ? signers_.size() - 1 - n : n;
       upstreams += "  - {name: signer-" + std::to_string(i + 1) +
                    ", address: \"127.0.0.1:" + std::to_string(signers_[i].port) + "\"}\n";
     }
-    socket_ = dir_.path() / "keystore.sock";
+    const fs::path socket = gateway.dir / "keystore.sock";
     ASSERT_TRUE(support::WriteFile(
-                    dir_.path() / "gateway.yaml",
-                    "listen: {unix_socket: " + socket_.string() +
-                        "}\nstate_dir: gateway-state\nhealth_interval_ms: 100\n"
+                    gateway.dir / "gateway.yaml",
+                    "listen: {unix_socket: " + socket.string() +
+                        "}\nstate_dir: state\nhealth_interval_ms: 100\n"
                         "cache_ttl_ms: 60000\nmetrics_listen: \"127.0.0.1:0\"\n"
                         "upstream_tls: {ca: " +
                         client.server_ca.string() + ", cert: " + client.certificate.string() +
@@ -157,39 +169,41 @@ class GatewayE2eTest : public testing::Test {
                     0600)
                     .ok());
     support::ChildOptions options;
-    options.stderr_file = dir_.path() / "gateway.log";
+    options.stderr_file = gateway.dir / "gateway.log";
     auto child = support::ChildProcess::Start(
-        {support::Location("signer-gateway"), "--config", (dir_.path() / "gateway.yaml").string()},
+        {support::Location("signer-gateway"), "--config", (gateway.dir / "gateway.yaml").string()},
         options);
     ASSERT_TRUE(child.ok()) << child.status().message();
     const std::optional<std::string> listening = child->ReadLine(std::chrono::seconds(30));
-    ASSERT_EQ(listening.value_or("nothing"), "signer-gateway listening on unix:" + socket_.string())
+    ASSERT_EQ(listening.value_or("nothing"), "signer-gateway listening on unix:" + socket.string())
         << GatewayLog();
     const std::optional<std::string> metrics = child->ReadLine(std::chrono::seconds(5));
     const std::string prefix = "signer-gateway metrics on 127.0.0.1:";
     ASSERT_TRUE(metrics.has_value() && metrics->rfind(prefix, 0) == 0) << metrics.value_or("");
-    metrics_port_ = std::stoi(metrics->substr(prefix.size()));
-    gateway_ = std::move(child).value();
-    node_ = pb::RemoteKeystore::NewStub(
-        grpc::CreateChannel("unix:" + socket_.string(), grpc::InsecureChannelCredentials()));
+    gateway.metrics_port = std::stoi(metrics->substr(prefix.size()));
+    gateway.process = std::move(child).value();
+    gateway.node = pb::RemoteKeystore::NewStub(
+        grpc::CreateChannel("unix:" + socket.string(), grpc::InsecureChannelCredentials()));
   }
 
-  std::string GatewayLog() { return support::ReadFile(dir_.path() / "gateway.log"); }
-  std::string Metrics() {
-    return support::HttpBody(support::HttpRequest(metrics_port_, "GET", "/metrics"));
+  std::string GatewayLog(size_t gateway = 0) {
+    return support::ReadFile(dir_.path() / ("gateway-" + std::to_string(gateway + 1)) /
+                             "gateway.log");
   }
-  double Metric(const std::string& series) {
-    return support::PrometheusSample(Metrics(), series).value_or(-1);
+  double Metric(const std::string& series, size_t gateway = 0) {
+    const std::string page =
+        support::HttpBody(support::HttpRequest(gateways_[gateway].metrics_port, "GET", "/metrics"));
+    return support::PrometheusSample(page, series).value_or(-1);
   }
 
-  // WaitForEligible waits until the gateway's view of signer-N is `eligible` (a condition the
+  // WaitForEligible waits until gateway-1's view of signer-N is `eligible` (a condition the
   // gateway reaches by its own checks every 100 ms), for at most 30 s.
-  bool WaitForEligible(size_t signer, bool eligible) {
+  bool WaitForEligible(size_t signer, bool eligible, size_t gateway = 0) {
     const std::string series =
         "gateway_upstream_eligible{upstream=\"signer-" + std::to_string(signer) + "\"}";
     const auto deadline = Clock::now() + std::chrono::seconds(30);
     while (Clock::now() < deadline) {
-      if (Metric(series) == (eligible ? 1 : 0)) return true;
+      if (Metric(series, gateway) == (eligible ? 1 : 0)) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return false;
@@ -197,7 +211,7 @@ class GatewayE2eTest : public testing::Test {
 
   // SignPrevote asks the gateway to sign a GRANDPA prevote of set 0 for `target_seed` in `round`
   // with //Alice's ed25519 key; a signature that comes back is verified.
-  grpc::Status SignPrevote(uint64_t round, uint8_t target_seed) {
+  grpc::Status SignPrevote(uint64_t round, uint8_t target_seed, size_t gateway = 0) {
     const std::vector<uint8_t> message = slashing::testing::GrandpaMessage(
         0, slashing::testing::FilledHash(target_seed), 10, round, 0);
     pb::SignWithRequest request;
@@ -208,7 +222,7 @@ class GatewayE2eTest : public testing::Test {
     pb::SignWithReply reply;
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    grpc::Status status = node_->SignWith(&context, request, &reply);
+    grpc::Status status = gateways_[gateway].node->SignWith(&context, request, &reply);
     if (status.ok()) {
       const std::string& signature = reply.signature().signature();
       EXPECT_TRUE(keymgr::VerifySignature(base::Scheme::kEd25519, support::kAliceEd25519.Bytes(),
@@ -223,10 +237,7 @@ class GatewayE2eTest : public testing::Test {
   std::string bootstrap_;
   std::optional<support::ChildProcess> broker_;
   std::vector<Signer> signers_;
-  std::optional<support::ChildProcess> gateway_;
-  fs::path socket_;
-  int metrics_port_ = 0;
-  std::unique_ptr<pb::RemoteKeystore::Stub> node_;
+  std::vector<Gateway> gateways_;
 };
 
 TEST_F(GatewayE2eTest, StandaloneSignersAreNeverPooledAndRefusalsPassThrough) {
@@ -245,7 +256,7 @@ TEST_F(GatewayE2eTest, StandaloneSignersAreNeverPooledAndRefusalsPassThrough) {
     request.set_key_type("gran");
     pb::Ed25519PublicKeysReply reply;
     grpc::ClientContext context;
-    ASSERT_TRUE(node_->Ed25519PublicKeys(&context, request, &reply).ok());
+    ASSERT_TRUE(gateways_[0].node->Ed25519PublicKeys(&context, request, &reply).ok());
     ASSERT_EQ(reply.public_keys_size(), 1);
     EXPECT_EQ(reply.public_keys(0), AsString(support::kAliceEd25519.Bytes()));
   }
@@ -288,6 +299,47 @@ TEST_F(GatewayE2eTest, ReplicatedSignersFailOverAndStillRefuseTheConflict) {
   const grpc::Status resign = SignPrevote(1, 0xa1);
   EXPECT_TRUE(resign.ok()) << "the same vote again is an allowed re-sign: "
                            << resign.error_message();
+}
+
+// Two nodes of one validator (active and standby), each with its own gateway preferring another
+// signer of one replicated set, are told to vote in the same rounds for different blocks at once:
+// for every round exactly one of the two votes is signed, never both.
+TEST_F(GatewayE2eTest, TwoGatewaysRacingConflictingVotesNeverGetTwoSignaturesForOneRound) {
+  ASSERT_NO_FATAL_FAILURE(StartBroker());
+  signers_.reserve(2);
+  ASSERT_NO_FATAL_FAILURE(AddSigner());
+  ASSERT_NO_FATAL_FAILURE(AddSigner());
+  gateways_.reserve(2);
+  ASSERT_NO_FATAL_FAILURE(StartGateway());
+  ASSERT_NO_FATAL_FAILURE(StartGateway(/*reversed=*/true));
+  for (size_t gateway = 0; gateway < 2; ++gateway) {
+    ASSERT_TRUE(WaitForEligible(1, true, gateway)) << GatewayLog(gateway);
+    ASSERT_TRUE(WaitForEligible(2, true, gateway)) << GatewayLog(gateway);
+  }
+  constexpr uint64_t kRounds = 60;
+  std::array<std::vector<grpc::Status>, 2> answers;
+  std::vector<std::thread> nodes;
+  for (size_t gateway = 0; gateway < 2; ++gateway) {
+    nodes.emplace_back([&, gateway] {
+      for (uint64_t round = 1; round <= kRounds; ++round) {
+        answers[gateway].push_back(SignPrevote(round, gateway == 0 ? 0xa1 : 0xb2, gateway));
+      }
+    });
+  }
+  for (std::thread& node : nodes) node.join();
+  for (uint64_t round = 1; round <= kRounds; ++round) {
+    const grpc::Status& first = answers[0][round - 1];
+    const grpc::Status& second = answers[1][round - 1];
+    EXPECT_FALSE(first.ok() && second.ok()) << "round " << round << " was signed twice";
+    EXPECT_TRUE(first.ok() || second.ok())
+        << "round " << round << ": " << first.error_message() << " / " << second.error_message();
+    for (const grpc::Status* status : {&first, &second}) {
+      if (!status->ok()) {
+        EXPECT_EQ(status->error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+            << "round " << round << ": " << status->error_message();
+      }
+    }
+  }
 }
 
 }  // namespace
