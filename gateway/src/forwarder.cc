@@ -73,7 +73,7 @@ class ForwardReactor final : public grpc::ServerGenericBidiReactor {
       return;
     }
     forwarder_.Handle(context_->method(), BytesOf(request_), context_->deadline(),
-                      [this](grpc::Status status, std::string reply) {
+                      [this](const grpc::Status& status, const std::string& reply) {
                         if (!status.ok()) {
                           Finish(status);
                           return;
@@ -238,10 +238,10 @@ void Forwarder::Handle(const std::string& method, std::string request,
                   "");
     return;
   }
-  Try(std::move(attempt));
+  Try(attempt);
 }
 
-void Forwarder::Try(std::shared_ptr<Attempt> attempt) {
+void Forwarder::Try(const std::shared_ptr<Attempt>& attempt) {
   const Upstream* upstream = attempt->candidates[attempt->next++];
   attempt->context = std::make_unique<grpc::ClientContext>();
   attempt->context->set_deadline(attempt->deadline);
@@ -249,7 +249,7 @@ void Forwarder::Try(std::shared_ptr<Attempt> attempt) {
   const auto started = std::chrono::steady_clock::now();
   upstream->stub->UnaryCall(
       attempt->context.get(), attempt->method, grpc::StubOptions(), &attempt->request,
-      &attempt->reply, [this, attempt, upstream, started](grpc::Status status) {
+      &attempt->reply, [this, attempt, upstream, started](const grpc::Status& status) {
         metrics_.upstream_seconds->With({upstream->config.name}).Observe(SecondsSince(started));
         if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
           // Unreachable, or the signer itself could not decide (history not caught up, Kafka

@@ -90,8 +90,9 @@ TEST(ForwarderTest, NoEligibleSignerMeansUnavailableAndForeignMethodsAreRefused)
 
   auto call = [&](const std::string& method) {
     std::promise<grpc::Status> answered;
-    forwarder.Handle(method, "", std::chrono::system_clock::now() + std::chrono::seconds(5),
-                     [&](grpc::Status status, std::string) { answered.set_value(status); });
+    forwarder.Handle(
+        method, "", std::chrono::system_clock::now() + std::chrono::seconds(5),
+        [&](const grpc::Status& status, const std::string&) { answered.set_value(status); });
     return answered.get_future().get();
   };
   const grpc::Status sign = call(kSign);

@@ -73,7 +73,7 @@ void Log(const std::string& line) { std::fprintf(stderr, "gateway: %s\n", line.c
 }  // namespace
 
 base::Result<std::unique_ptr<UpstreamPool>> UpstreamPool::Create(
-    const GatewayConfig& config, std::shared_ptr<grpc::ChannelCredentials> credentials) {
+    const GatewayConfig& config, const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
   std::vector<std::unique_ptr<Upstream>> upstreams;
   for (const UpstreamConfig& upstream_config : config.upstreams) {
     auto upstream = std::make_unique<Upstream>();

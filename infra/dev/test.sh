@@ -6,7 +6,7 @@
 # Environment knobs (all optional):
 #   SIGNER_BUILD_JOBS     parallel compile jobs (default: nproc)
 #   SIGNER_TEST_JOBS      parallel ctest jobs (default: nproc + 1; the tests wait on processes and disks)
-#   SIGNER_FUZZ_SECONDS   seconds per libFuzzer target (default 20)
+#   SIGNER_FUZZ_SECONDS   seconds per libFuzzer target (default 10; long runs: tests/fuzz/campaign.sh)
 #   SIGNER_FUZZ_JOBS      fuzz targets run at once (default: nproc)
 #   SIGNER_TIDY_BASE      git ref whose merge base with HEAD starts the clang-tidy diff (default:
 #                         origin/main, else main; when HEAD is that base, the files of HEAD's own commit)
@@ -20,7 +20,7 @@ cd "$repo"
 
 jobs=${SIGNER_BUILD_JOBS:-$(nproc)}
 test_jobs=${SIGNER_TEST_JOBS:-$(($(nproc) + 1))}
-fuzz_seconds=${SIGNER_FUZZ_SECONDS:-20}
+fuzz_seconds=${SIGNER_FUZZ_SECONDS:-10}
 fuzz_jobs=${SIGNER_FUZZ_JOBS:-$(nproc)}
 tidy_mode=${SIGNER_TIDY:-changed}
 

@@ -83,7 +83,7 @@ class Forwarder final : public grpc::CallbackGenericService {
 
  private:
   struct Attempt;
-  void Try(std::shared_ptr<Attempt> attempt);
+  void Try(const std::shared_ptr<Attempt>& attempt);
 
   UpstreamPool& pool_;
   KeyCache& cache_;

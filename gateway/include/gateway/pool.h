@@ -49,7 +49,7 @@ class UpstreamPool {
   // Create opens a channel per upstream with `credentials`. Fails with kFailedPrecondition when
   // the remembered history cannot be read.
   static base::Result<std::unique_ptr<UpstreamPool>> Create(
-      const GatewayConfig& config, std::shared_ptr<grpc::ChannelCredentials> credentials);
+      const GatewayConfig& config, const std::shared_ptr<grpc::ChannelCredentials>& credentials);
   ~UpstreamPool();
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
