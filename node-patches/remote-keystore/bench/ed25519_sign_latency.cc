@@ -1,4 +1,5 @@
-// Latency of one ed25519 GRANDPA prevote through the C++ gRPC client: prints one microsecond figure per call.
+// Latency of one ed25519 GRANDPA prevote through the C++ gRPC client: one microsecond figure per
+// call.
 //
 // Usage: ed25519_sign_latency_cpp PORT PKI_DIR COUNT FIRST_ROUND
 // Calls are sequential on one channel; the first (connection) is not printed.
@@ -53,11 +54,13 @@ int main(int argc, char** argv) {
   tls.pem_private_key = ReadFile(pki + "/validator-alice.key");
   grpc::ChannelArguments arguments;
   arguments.SetSslTargetNameOverride("localhost");
-  auto channel = grpc::CreateCustomChannel("127.0.0.1:" + port, grpc::SslCredentials(tls), arguments);
+  auto channel =
+      grpc::CreateCustomChannel("127.0.0.1:" + port, grpc::SslCredentials(tls), arguments);
   auto stub = pb::RemoteKeystore::NewStub(channel);
-  const std::string alice("\x88\xdc\x34\x17\xd5\x05\x8e\xc4\xb4\x50\x3e\x0c\x12\xea\x1a\x0a"
-                          "\x89\xbe\x20\x0f\xe9\x89\x22\x42\x3d\x43\x34\x01\x4f\xa6\xb0\xee",
-                          32);
+  const std::string alice(
+      "\x88\xdc\x34\x17\xd5\x05\x8e\xc4\xb4\x50\x3e\x0c\x12\xea\x1a\x0a"
+      "\x89\xbe\x20\x0f\xe9\x89\x22\x42\x3d\x43\x34\x01\x4f\xa6\xb0\xee",
+      32);
   for (uint64_t index = 0; index <= count; ++index) {
     pb::SignWithRequest request;
     request.set_key_type("gran");
@@ -73,7 +76,8 @@ int main(int argc, char** argv) {
                             std::chrono::steady_clock::now() - started)
                             .count();
     if (!status.ok() || reply.signature().signature().size() != 64) {
-      std::fprintf(stderr, "round %llu: status %d %s\n", static_cast<unsigned long long>(first_round + index),
+      std::fprintf(stderr, "round %llu: status %d %s\n",
+                   static_cast<unsigned long long>(first_round + index),
                    static_cast<int>(status.error_code()), status.error_message().c_str());
       return 1;
     }
