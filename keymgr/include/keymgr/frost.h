@@ -2,13 +2,14 @@
 // rounds, wire forms.
 //
 // The signing flow, for a key held as t-of-n shares:
-//   participant:  Commit(key_package)                      -> Round1 {nonces (secret), commitments}
-//   coordinator:  collects >= t SigningCommitments          -> CommitmentList (sorted by
-//   identifier) participant:  Sign(key_package, std::move(nonces), message, commitment_list) ->
-//   SignatureShare coordinator:  Aggregate(public_package, message, commitment_list, shares)    ->
-//   Signature
-//                 (on failure it names the participants whose shares are invalid;
-//                 VerifySignatureShare checks one share alone).
+//   1. Each participant: Commit(key_package) -> Round1 {nonces (secret), commitments}.
+//   2. The coordinator collects at least t SigningCommitments into a CommitmentList (sorted by
+//      identifier).
+//   3. Each participant: Sign(key_package, std::move(nonces), message, commitment_list) ->
+//      SignatureShare.
+//   4. The coordinator: Aggregate(public_package, message, commitment_list, shares) -> Signature;
+//      on failure it names the participants whose shares are invalid (VerifySignatureShare checks
+//      one share alone).
 // Keys come from TrustedDealerSplit (RFC 9591 appendix C, with VSS), the Pedersen DKG of the FROST
 // paper (DkgRound1 / DkgRound2 / DkgFinalize), or resharing an existing key to a new set
 // (ReshareDeal / ReshareFinalize). Every message a participant receives from the network has a
