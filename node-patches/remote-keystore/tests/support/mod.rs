@@ -140,8 +140,27 @@ impl DevSigner {
     }
 
     /// pause / resume: SIGSTOP and SIGCONT; a paused signerd keeps its connections but answers nothing.
+    /// SIGSTOP takes effect asynchronously (a thread running on the other core stops at its next entry
+    /// into the kernel, and may answer a call first), so pause returns only once every thread of signerd
+    /// is stopped.
     pub fn pause(&self) {
         self.signal(libc::SIGSTOP);
+        let pid = self.child.as_ref().expect("signerd running").id();
+        let tasks = PathBuf::from(format!("/proc/{pid}/task"));
+        let started = std::time::Instant::now();
+        loop {
+            let states: Vec<char> = std::fs::read_dir(&tasks)
+                .expect("signerd's task list")
+                .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("stat")).ok())
+                // The state is the first field after the command name, which is in parentheses.
+                .filter_map(|stat| stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next()))
+                .collect();
+            if !states.is_empty() && states.iter().all(|state| *state == 'T' || *state == 't') {
+                return;
+            }
+            assert!(started.elapsed() < Duration::from_secs(5), "signerd did not stop: {states:?}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     pub fn resume(&self) {
