@@ -21,6 +21,10 @@ inline constexpr std::string_view kWrappingKeyLabel =
 // kDisabledApplication is the CKA_APPLICATION of disable markers: data objects labelled
 // "<key type>:<public key hex>" whose presence on the token is what makes a key disabled.
 inline constexpr std::string_view kDisabledApplication = "polkadot-remote-signer/disabled/v1";
+// kFrostShareApplication is the CKA_APPLICATION of the data objects that hold a key agent's wrapped
+// FROST shares (key package || public package).
+inline constexpr std::string_view kFrostShareApplication =
+    "polkadot-remote-signer/frost-share-wrapped/v1";
 // kOriginGenerated and kOriginImported end a key's label: whether the secret was made in custody.
 inline constexpr std::string_view kOriginGenerated = "generated";
 inline constexpr std::string_view kOriginImported = "imported";

@@ -47,10 +47,10 @@ base::Result<WrappedObject> PickWrapped(std::vector<WrappedObject>& objects, con
   return *std::move(match);
 }
 
-// Wrap returns the CKM_AES_KEY_WRAP_PAD wrapping of `secret`. The secret enters the HSM only as a
-// sensitive session object that is destroyed before returning; it is never written to the token.
-base::Result<std::vector<uint8_t>> Wrap(Session& session, CK_OBJECT_HANDLE wrapping_key,
-                                        std::span<const uint8_t> secret) {
+}  // namespace
+
+base::Result<std::vector<uint8_t>> WrapSecret(Session& session, CK_OBJECT_HANDLE wrapping_key,
+                                              std::span<const uint8_t> secret) {
   CK_OBJECT_CLASS klass = CKO_SECRET_KEY;
   CK_KEY_TYPE key_type = CKK_GENERIC_SECRET;
   CK_ATTRIBUTE templ[] = {
@@ -61,7 +61,7 @@ base::Result<std::vector<uint8_t>> Wrap(Session& session, CK_OBJECT_HANDLE wrapp
   const CK_RV created = session.ChangeTokenObjects([&] {
     return session.fn()->C_CreateObject(session.handle(), templ, std::size(templ), &transient);
   });
-  SIGNER_RETURN_IF_ERROR(session.Check(created, "C_CreateObject (transient sr25519 secret)"));
+  SIGNER_RETURN_IF_ERROR(session.Check(created, "C_CreateObject (transient secret to wrap)"));
   ObjectGuard guard(session, transient);
   CK_MECHANISM mechanism{CKM_AES_KEY_WRAP_PAD, nullptr, 0};
   // RFC 5649 adds at most 15 bytes; query anyway so modules with other framing still work.
@@ -79,7 +79,34 @@ base::Result<std::vector<uint8_t>> Wrap(Session& session, CK_OBJECT_HANDLE wrapp
   return wrapped;
 }
 
-}  // namespace
+base::Result<base::SecretBytes> UnwrapSecret(Session& session, CK_OBJECT_HANDLE wrapping_key,
+                                             std::span<const uint8_t> wrapped, size_t max_size) {
+  CK_OBJECT_CLASS klass = CKO_SECRET_KEY;
+  CK_KEY_TYPE key_type = CKK_GENERIC_SECRET;
+  CK_ATTRIBUTE templ[] = {
+      AttrOf(CKA_CLASS, klass),      AttrOf(CKA_KEY_TYPE, key_type), AttrOf(CKA_TOKEN, kFalse),
+      AttrOf(CKA_SENSITIVE, kFalse), AttrOf(CKA_EXTRACTABLE, kTrue),
+  };
+  CK_MECHANISM mechanism{CKM_AES_KEY_WRAP_PAD, nullptr, 0};
+  CK_OBJECT_HANDLE transient = CK_INVALID_HANDLE;
+  // C_UnwrapKey takes a non-const pointer but only reads the wrapped bytes.
+  std::vector<uint8_t> input(wrapped.begin(), wrapped.end());
+  SIGNER_RETURN_IF_ERROR(
+      session.Check(session.fn()->C_UnwrapKey(session.handle(), &mechanism, wrapping_key,
+                                              input.data(), static_cast<CK_ULONG>(input.size()),
+                                              templ, std::size(templ), &transient),
+                    "C_UnwrapKey"));
+  ObjectGuard guard(session, transient);
+  base::SecretBytes secret(max_size);
+  CK_ATTRIBUTE value{CKA_VALUE, secret.data(), static_cast<CK_ULONG>(secret.size())};
+  SIGNER_RETURN_IF_ERROR(
+      session.Check(session.fn()->C_GetAttributeValue(session.handle(), transient, &value, 1),
+                    "C_GetAttributeValue (unwrapped secret)"));
+  if (value.ulValueLen > max_size) return base::Status::Internal("unwrapped secret is too long");
+  base::SecretBytes exact(value.ulValueLen);
+  std::copy_n(secret.data(), value.ulValueLen, exact.data());
+  return exact;
+}
 
 base::Result<std::vector<WrappedObject>> ListWrapped(Session& session) {
   const std::vector<uint8_t> application = ApplicationBytes();
@@ -161,26 +188,9 @@ base::Result<Sr25519Keypair> UnwrapWith(Session& session, CK_OBJECT_HANDLE wrapp
                                         const WrappedObject& object) {
   SIGNER_ASSIGN_OR_RETURN(std::vector<uint8_t> wrapped,
                           GetBytes(session, object.handle, CKA_VALUE));
-  CK_OBJECT_CLASS klass = CKO_SECRET_KEY;
-  CK_KEY_TYPE key_type = CKK_GENERIC_SECRET;
-  CK_ATTRIBUTE templ[] = {
-      AttrOf(CKA_CLASS, klass),      AttrOf(CKA_KEY_TYPE, key_type), AttrOf(CKA_TOKEN, kFalse),
-      AttrOf(CKA_SENSITIVE, kFalse), AttrOf(CKA_EXTRACTABLE, kTrue),
-  };
-  CK_MECHANISM mechanism{CKM_AES_KEY_WRAP_PAD, nullptr, 0};
-  CK_OBJECT_HANDLE transient = CK_INVALID_HANDLE;
-  SIGNER_RETURN_IF_ERROR(
-      session.Check(session.fn()->C_UnwrapKey(session.handle(), &mechanism, wrapping_key,
-                                              wrapped.data(), static_cast<CK_ULONG>(wrapped.size()),
-                                              templ, std::size(templ), &transient),
-                    "C_UnwrapKey (sr25519 secret)"));
-  ObjectGuard guard(session, transient);
-  base::SecretBytes secret(kSr25519SecretSize);
-  CK_ATTRIBUTE value{CKA_VALUE, secret.data(), static_cast<CK_ULONG>(secret.size())};
-  SIGNER_RETURN_IF_ERROR(
-      session.Check(session.fn()->C_GetAttributeValue(session.handle(), transient, &value, 1),
-                    "C_GetAttributeValue (unwrapped sr25519 secret)"));
-  if (value.ulValueLen != kSr25519SecretSize)
+  SIGNER_ASSIGN_OR_RETURN(base::SecretBytes secret,
+                          UnwrapSecret(session, wrapping_key, wrapped, kSr25519SecretSize));
+  if (secret.size() != kSr25519SecretSize)
     return base::Status::Internal("unwrapped sr25519 secret has wrong size");
   base::Result<Sr25519Keypair> pair = Sr25519Keypair::FromSecret(secret.span());
   if (!pair.ok()) return base::Status::Internal("unwrapped sr25519 secret is not a valid key");
@@ -266,7 +276,7 @@ base::Result<KeyInfo> WrappedKeys::Store(Session& session, CK_OBJECT_HANDLE wrap
     if (marker.has_value()) marker_guard.emplace(session, *marker);
   }
   SIGNER_ASSIGN_OR_RETURN(const std::vector<uint8_t> wrapped,
-                          Wrap(session, wrapping_key, pair.secret()));
+                          WrapSecret(session, wrapping_key, pair.secret()));
   const std::string label =
       MakeLabel(info.id, info.created_at_unix, generated ? kOriginGenerated : kOriginImported);
   const std::vector<uint8_t> application = ApplicationBytes();

@@ -3,12 +3,14 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <span>
 #include <vector>
 
+#include "base/secret_bytes.h"
 #include "base/status.h"
 #include "base/substrate_types.h"
 #include "keymgr/custody.h"
@@ -41,6 +43,18 @@ base::Result<CK_OBJECT_HANDLE> FindWrappingKey(Session& session);
 // unwrap but never be read, exported, or used to encrypt arbitrary data. The caller serialises
 // calls, so the key is created at most once.
 base::Result<CK_OBJECT_HANDLE> EnsureWrappingKey(Session& session);
+
+// WrapSecret returns the CKM_AES_KEY_WRAP_PAD wrapping of `secret` under `wrapping_key`. The secret
+// enters the HSM only as a sensitive session object that is destroyed before returning; it is never
+// written to the token.
+base::Result<std::vector<uint8_t>> WrapSecret(Session& session, CK_OBJECT_HANDLE wrapping_key,
+                                              std::span<const uint8_t> secret);
+
+// UnwrapSecret recovers what WrapSecret wrapped, straight into SecretBytes (at most `max_size`
+// bytes; a longer secret fails with kInternal). AES key wrap authenticates, so a wrong key or
+// altered bytes fail.
+base::Result<base::SecretBytes> UnwrapSecret(Session& session, CK_OBJECT_HANDLE wrapping_key,
+                                             std::span<const uint8_t> wrapped, size_t max_size);
 
 // UnwrapWith recovers the 64-byte secret of `object` with `wrapping_key` straight into SecretBytes
 // and checks it against the identity the object claims; a mismatch (swapped or corrupted object)

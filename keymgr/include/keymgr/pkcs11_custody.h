@@ -28,6 +28,8 @@
 #include "base/secret_bytes.h"
 #include "base/status.h"
 #include "keymgr/custody.h"
+#include "keymgr/frost.h"
+#include "keymgr/threshold.h"
 
 namespace keymgr {
 
@@ -139,6 +141,24 @@ class Pkcs11Custody final : public KeyCustody {
   // over the token (a backup of many keys would otherwise search the token once per key). Fails,
   // returning nothing, if any wrapped blob cannot be unwrapped or does not match its label.
   base::Result<std::vector<std::pair<KeyId, base::SecretBytes>>> ExportAllSr25519SecretsForBackup();
+
+  // Threshold shares, for a key agent (docs/threshold.md). Each is one data object holding the
+  // agent's FROST key package and the group's public package, wrapped by the same non-extractable
+  // AES key as sr25519 secrets and labelled "<key type>:<group key hex>:<created>:<origin>" under
+  // its own CKA_APPLICATION, so List and the signing methods never see it.
+  //
+  // StoreFrostShare checks the share (CheckFrostShare), wraps and stores it, and unwraps it again
+  // to prove the stored form works. `generated` records that distributed key generation made it.
+  // Fails with kInvalidArgument on an inconsistent share or one already stored for the same key.
+  base::Status StoreFrostShare(const base::KeyTypeId& key_type,
+                               const frost::KeyPackage& key_package,
+                               const frost::PublicKeyPackage& public_package, bool generated);
+  // LoadFrostShares unwraps every stored share. A share whose object does not unwrap, does not
+  // parse or does not match its label fails the whole call with kInternal: an agent must not start
+  // with part of its keys silently missing.
+  base::Result<std::vector<FrostShare>> LoadFrostShares();
+  // DeleteFrostShare destroys the share of `id`. Fails with kNotFound if there is none.
+  base::Status DeleteFrostShare(const KeyId& id);
 
   // UnloadSecrets wipes every unwrapped sr25519 secret held in memory; the next use unwraps again.
   void UnloadSecrets();
