@@ -35,9 +35,10 @@ struct KeyId {
 enum class KeyProtection {
   kHsmNonExtractable,  // the secret never leaves the HSM; it signs inside (ed25519, ecdsa over
                        // PKCS#11)
-  kHsmWrapped,      // only an HSM-wrapped form is stored; plaintext exists in signer memory while
-                    // loaded
-  kSoftwareMemory,  // plain process memory (the test double in tests/support)
+  kHsmWrapped,       // only an HSM-wrapped form is stored; plaintext exists in signer memory while
+                     // loaded
+  kSoftwareMemory,   // plain process memory (the test double in tests/support)
+  kThresholdShares,  // t-of-n FROST shares held by key agents; no process ever holds the key
 };
 
 // KeyInfo is what a custody backend reports about one key; it never contains secret material.
@@ -85,6 +86,16 @@ class KeyCustody {
   // a crypto id) or is disabled; every signing method below refuses a disabled key the same way.
   virtual base::Result<std::vector<uint8_t>> Sign(const KeyId& id, base::Scheme scheme,
                                                   std::span<const uint8_t> message) = 0;
+  // SignBound is Sign for a request that may carry the preimage of `message` (the bytes it is the
+  // hash of, such as a BABE header). Backends whose signers keep their own slashing protection (the
+  // threshold backend: every key agent decides on the decoded payload itself) pass it on; backends
+  // that sign in one place have no use for it, and the default is Sign.
+  virtual base::Result<std::vector<uint8_t>> SignBound(
+      const KeyId& id, base::Scheme scheme, std::span<const uint8_t> message,
+      std::optional<std::span<const uint8_t>> preimage) {
+    (void)preimage;
+    return Sign(id, scheme, message);
+  }
   // EcdsaSignPrehashed signs a 32-byte digest as given. Fails with kInvalidArgument on any other
   // length.
   virtual base::Result<EcdsaSignature> EcdsaSignPrehashed(const KeyId& id,

@@ -213,6 +213,52 @@ Status ParseKafka(const YAML::Node& node, KafkaConfig& out) {
   return section.RejectUnknown();
 }
 
+Status ParseThresholdAgent(const YAML::Node& node, const std::string& path,
+                           ThresholdAgentConfig& out) {
+  ConfigSection section(node, path);
+  SIGNER_RETURN_IF_ERROR(section.Check());
+  SIGNER_RETURN_IF_ERROR(section.String("name", true, out.name));
+  SIGNER_RETURN_IF_ERROR(section.String("address", true, out.address));
+  SIGNER_RETURN_IF_ERROR(section.String("server_name", false, out.server_name));
+  SIGNER_RETURN_IF_ERROR(section.RejectUnknown());
+  if (!ValidListen(out.address)) {
+    return Status::InvalidArgument(path + ".address must be HOST:PORT");
+  }
+  if (out.server_name.empty()) {
+    out.server_name = out.address.substr(0, out.address.rfind(':'));
+  }
+  return Status::Ok();
+}
+
+Status ParseThreshold(const YAML::Node& node, std::string_view base_dir, ThresholdConfig& out) {
+  ConfigSection section(node, "threshold");
+  SIGNER_RETURN_IF_ERROR(section.Check());
+  SIGNER_RETURN_IF_ERROR(section.String("cert_file", true, out.cert_file));
+  SIGNER_RETURN_IF_ERROR(section.String("key_file", true, out.key_file));
+  SIGNER_RETURN_IF_ERROR(section.String("agent_ca_file", true, out.agent_ca_file));
+  SIGNER_RETURN_IF_ERROR(section.Integer("timeout_ms", 10, 60'000, out.timeout_ms));
+  std::optional<YAML::Node> agents = section.Take("agents");
+  SIGNER_RETURN_IF_ERROR(section.RejectUnknown());
+  if (!agents || !agents->IsSequence() || agents->size() == 0) {
+    return Status::InvalidArgument("threshold.agents must be a non-empty list");
+  }
+  for (size_t i = 0; i < agents->size(); ++i) {
+    ThresholdAgentConfig agent;
+    SIGNER_RETURN_IF_ERROR(
+        ParseThresholdAgent((*agents)[i], "threshold.agents[" + std::to_string(i) + "]", agent));
+    for (const ThresholdAgentConfig& earlier : out.agents) {
+      if (earlier.name == agent.name || earlier.address == agent.address) {
+        return Status::InvalidArgument("threshold.agents: " + agent.name + " is listed twice");
+      }
+    }
+    out.agents.push_back(std::move(agent));
+  }
+  out.cert_file = ResolveConfigPath(out.cert_file, base_dir);
+  out.key_file = ResolveConfigPath(out.key_file, base_dir);
+  out.agent_ca_file = ResolveConfigPath(out.agent_ca_file, base_dir);
+  return Status::Ok();
+}
+
 Result<SignerConfig> ParseDocument(const YAML::Node& document, std::string_view base_dir) {
   SignerConfig config;
   ConfigSection root(document, "");
@@ -238,6 +284,10 @@ Result<SignerConfig> ParseDocument(const YAML::Node& document, std::string_view 
   if (std::optional<YAML::Node> kafka = root.Take("kafka"); kafka) {
     config.kafka.emplace();
     SIGNER_RETURN_IF_ERROR(ParseKafka(*kafka, *config.kafka));
+  }
+  if (std::optional<YAML::Node> threshold = root.Take("threshold"); threshold) {
+    config.threshold.emplace();
+    SIGNER_RETURN_IF_ERROR(ParseThreshold(*threshold, base_dir, *config.threshold));
   }
   SIGNER_RETURN_IF_ERROR(root.RejectUnknown());
   return config;

@@ -76,6 +76,8 @@ std::string CustodyName(keymgr::KeyProtection protection) {
       return "hsm-wrapped";
     case keymgr::KeyProtection::kSoftwareMemory:
       return "software";
+    case keymgr::KeyProtection::kThresholdShares:
+      return "threshold";
   }
   return "unknown";
 }

@@ -341,6 +341,14 @@ base::Result<std::vector<uint8_t>> MeteredCustody::Sign(const keymgr::KeyId& id,
   return result;
 }
 
+base::Result<std::vector<uint8_t>> MeteredCustody::SignBound(
+    const keymgr::KeyId& id, base::Scheme scheme, std::span<const uint8_t> message,
+    std::optional<std::span<const uint8_t>> preimage) {
+  auto result = inner_.SignBound(id, scheme, message, preimage);
+  Count("sign", result.status());
+  return result;
+}
+
 base::Result<keymgr::EcdsaSignature> MeteredCustody::EcdsaSignPrehashed(
     const keymgr::KeyId& id, std::span<const uint8_t> digest) {
   auto result = inner_.EcdsaSignPrehashed(id, digest);

@@ -26,6 +26,9 @@ ReplyCode FromCustody(const base::Status& status) {
       return ReplyCode::kInvalidArgument;
     case base::StatusCode::kInternal:
       return ReplyCode::kInternal;
+    case base::StatusCode::kFailedPrecondition:
+      // Only the threshold backend says this: key agents' own protection refused the payload.
+      return ReplyCode::kRefused;
     default:
       // Unreachable backends, failed disks and locked stores all mean "no key could be reached".
       return ReplyCode::kUnavailable;
@@ -368,10 +371,13 @@ Reply<std::vector<uint8_t>> Pipeline::SignWith(const CallContext& context, const
     }
     signature.assign(signed_digest->begin(), signed_digest->end());
   } else {
-    auto signed_message = deps_.custody.Sign(id, *scheme, input.message);
+    auto signed_message = deps_.custody.SignBound(id, *scheme, input.message, input.preimage);
     if (!signed_message.ok()) {
-      return Finish<Bytes>(trace, FromCustody(signed_message.status()),
-                           "custody: " + signed_message.status().message());
+      const ReplyCode code = FromCustody(signed_message.status());
+      // This signer allowed it, but the key agents' own histories did not: the audit line must
+      // say refused, not the allowed verdict of this signer's decision.
+      if (code == ReplyCode::kRefused) trace.verdict = "refused_by_key_agents";
+      return Finish<Bytes>(trace, code, "custody: " + signed_message.status().message());
     }
     signature = std::move(*signed_message);
   }

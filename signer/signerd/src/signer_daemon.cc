@@ -10,7 +10,9 @@
 
 #include "audit/audit_field.h"
 #include "audit/audit_log.h"
+#include "base/hex.h"
 #include "keymgr/pkcs11_custody.h"
+#include "keymgr/threshold.h"
 #include "metrics/http_server.h"
 #include "signer/open_from_config.h"
 #include "signerd/metrics.h"
@@ -23,6 +25,7 @@
 #include "slashing/history_admin.h"
 #include "slashing/protector.h"
 #include "slashing/rocksdb_store.h"
+#include "threshold/threshold_custody.h"
 #include "tls/grpc_credentials.h"
 
 namespace signer {
@@ -70,6 +73,7 @@ struct SignerDaemon::Parts {
   SignerConfig config;
   std::unique_ptr<SignerMetrics> metrics;
   std::unique_ptr<keymgr::Pkcs11Custody> custody;
+  std::unique_ptr<ThresholdCustody> threshold_custody;  // only for a threshold coordinator
   std::unique_ptr<MeteredCustody> metered_custody;
   std::unique_ptr<slashing::RocksDbStore> store;
   std::unique_ptr<Replication> replication;
@@ -113,8 +117,21 @@ base::Result<std::unique_ptr<SignerDaemon>> SignerDaemon::Build(SignerConfig con
   if (!keys.ok()) return WithStep("hsm: cannot list keys", keys.status());
   spdlog::info("keys loaded: {}", keys->size());
   p.metrics->SetKeysLoaded(*keys);
+  // A threshold coordinator signs for the agents' keys beside the HSM's (docs/threshold.md).
+  keymgr::KeyCustody* custody_in_use = p.custody.get();
+  if (p.config.threshold) {
+    auto threshold = ThresholdCustody::Open(*p.custody, *p.config.threshold);
+    if (!threshold.ok()) return WithStep("threshold", threshold.status());
+    p.threshold_custody = std::move(*threshold);
+    for (const ThresholdCustody::KeySummary& key : p.threshold_custody->ThresholdKeys()) {
+      spdlog::info("threshold key {}:{} {} on {} agents", base::KeyTypeName(key.id.key_type),
+                   base::HexEncode(key.id.public_key),
+                   keymgr::DescribeThreshold(key.min_signers, key.max_signers), key.agents.size());
+    }
+    custody_in_use = p.threshold_custody.get();
+  }
   // Every custody call of the pipeline goes through the counting decorator (HSM errors, keys).
-  p.metered_custody = std::make_unique<MeteredCustody>(*p.custody, *p.metrics);
+  p.metered_custody = std::make_unique<MeteredCustody>(*custody_in_use, *p.metrics);
 
   // History: the directory lock makes a second signer on the same history fail here.
   auto store = slashing::OpenHistory(p.config.history.data_dir, p.config.history.genesis_hash);

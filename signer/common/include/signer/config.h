@@ -79,6 +79,24 @@ struct KafkaConfig {
   std::vector<std::pair<std::string, std::string>> properties;
 };
 
+// ThresholdAgentConfig names one key agent a coordinator signs through.
+struct ThresholdAgentConfig {
+  std::string name;         // for logs and metrics
+  std::string address;      // HOST:PORT of the agent's mTLS listener
+  std::string server_name;  // name its certificate must carry; empty means the host of `address`
+};
+
+// ThresholdConfig makes signerd a threshold coordinator (docs/threshold.md): keys held as FROST
+// shares by these agents sign through them, beside the HSM's keys. The coordinator connects with
+// its own client certificate; every agent's server certificate must chain to `agent_ca_file`.
+struct ThresholdConfig {
+  std::string cert_file;       // the coordinator's client certificate (chain)
+  std::string key_file;        // its private key, mode 0600 or stricter
+  std::string agent_ca_file;   // CA bundle the agents' certificates chain to
+  int64_t timeout_ms = 2'000;  // one round (commit or share) waits at most this long per agent
+  std::vector<ThresholdAgentConfig> agents;
+};
+
 // SignerConfig is the parsed file. Relative paths in it are resolved against the file's directory,
 // so a config and its PIN file can move together.
 struct SignerConfig {
@@ -86,8 +104,9 @@ struct SignerConfig {
   HsmConfig hsm;
   HistoryConfig history;
   KeysConfig keys;
-  std::optional<ServerConfig> server;  // present only in signerd's configuration
-  std::optional<KafkaConfig> kafka;    // present only for redundant signers
+  std::optional<ServerConfig> server;        // present only in signerd's configuration
+  std::optional<KafkaConfig> kafka;          // present only for redundant signers
+  std::optional<ThresholdConfig> threshold;  // present only for a threshold coordinator
 };
 
 // ParseSignerConfig parses YAML (JSON is YAML too). `base_dir` resolves relative paths. Fails with

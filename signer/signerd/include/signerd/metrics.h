@@ -143,6 +143,9 @@ class MeteredCustody final : public keymgr::KeyCustody {
   base::Result<bool> Holds(const keymgr::KeyId& id) override;
   base::Result<std::vector<uint8_t>> Sign(const keymgr::KeyId& id, base::Scheme scheme,
                                           std::span<const uint8_t> message) override;
+  base::Result<std::vector<uint8_t>> SignBound(
+      const keymgr::KeyId& id, base::Scheme scheme, std::span<const uint8_t> message,
+      std::optional<std::span<const uint8_t>> preimage) override;
   base::Result<keymgr::EcdsaSignature> EcdsaSignPrehashed(const keymgr::KeyId& id,
                                                           std::span<const uint8_t> digest) override;
   base::Result<keymgr::Sr25519VrfSignature> VrfSign(

@@ -1,0 +1,383 @@
+// KeyAgent: authorize, take the nonce, decide durably, sign the share, audit, reply.
+#include "keyagentd/key_agent.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "base/hex.h"
+#include "slashing/classify.h"
+#include "slashing/types.h"
+
+namespace signer {
+namespace {
+
+namespace frost = keymgr::frost;
+using base::KeyTypeId;
+using keymgr::KeyId;
+
+ReplyCode FromStatus(const base::Status& status) {
+  switch (status.code()) {
+    case base::StatusCode::kNotFound:
+      return ReplyCode::kPairNotFound;
+    case base::StatusCode::kInvalidArgument:
+      return ReplyCode::kInvalidArgument;
+    case base::StatusCode::kInternal:
+      return ReplyCode::kInternal;
+    default:
+      return ReplyCode::kUnavailable;
+  }
+}
+
+std::optional<KeyTypeId> ParseKeyType(std::string_view text) {
+  base::Result<KeyTypeId> key_type = base::MakeKeyTypeId(text);
+  if (!key_type.ok()) return std::nullopt;
+  return *key_type;
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+// Held is one loaded share. Immutable once made; shared by the requests using it.
+struct KeyAgent::Held {
+  keymgr::FrostShare share;
+};
+
+// Trace collects what one request's audit line will say.
+struct KeyAgent::Trace {
+  Trace(std::shared_ptr<const Policy> policy_in, const CallContext& context_in,
+        Operation operation_in, std::string key_type_in, std::string public_key_in,
+        bool audit_success_in)
+      : policy(std::move(policy_in)),
+        context(context_in),
+        operation(operation_in),
+        key_type(std::move(key_type_in)),
+        public_key(std::move(public_key_in)),
+        audit_success(audit_success_in) {}
+
+  std::shared_ptr<const Policy> policy;
+  const CallContext& context;
+  Operation operation;
+  std::string key_type;
+  std::string public_key;
+  bool audit_success;
+  std::string domain;
+  std::string position;
+  std::string verdict;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+};
+
+// Metrics: shares issued and refused by key type and outcome, and SignShare latency.
+struct KeyAgent::Metrics {
+  Family<Counter>* requests = nullptr;
+  Family<Histogram>* latency = nullptr;
+  Family<Gauge>* unused_nonces = nullptr;
+};
+
+KeyAgent::KeyAgent(KeyAgentDeps deps, std::shared_ptr<const Policy> policy, KeyAgentOptions options)
+    : deps_(deps), options_(options), policy_(std::move(policy)) {}
+
+KeyAgent::~KeyAgent() = default;
+
+base::Result<std::unique_ptr<KeyAgent>> KeyAgent::Create(KeyAgentDeps deps,
+                                                         std::shared_ptr<const Policy> policy,
+                                                         KeyAgentOptions options) {
+  SIGNER_ASSIGN_OR_RETURN(std::vector<keymgr::FrostShare> shares, deps.custody.LoadFrostShares());
+  std::unique_ptr<KeyAgent> agent(new KeyAgent(deps, std::move(policy), options));
+  for (keymgr::FrostShare& share : shares) {
+    KeyId id = share.id;
+    agent->shares_.emplace(std::move(id), std::make_shared<const Held>(Held{std::move(share)}));
+  }
+  if (deps.metrics != nullptr) {
+    auto metrics = std::make_unique<Metrics>();
+    SIGNER_ASSIGN_OR_RETURN(
+        metrics->requests,
+        deps.metrics->AddCounter("keyagent_requests_total",
+                                 "Key agent requests by method, key type and outcome (allowed_new, "
+                                 "refused_*, denied, not_found, ...).",
+                                 {"method", "key_type", "outcome"}));
+    SIGNER_ASSIGN_OR_RETURN(
+        metrics->latency,
+        deps.metrics->AddHistogram(
+            "keyagent_sign_share_seconds",
+            "SignShare latency inside the agent: decision (synced), share, audit line (synced).",
+            {}, {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5}));
+    SIGNER_ASSIGN_OR_RETURN(
+        metrics->unused_nonces,
+        deps.metrics->AddGauge("keyagent_unused_nonces",
+                               "Nonce pairs committed to and not yet used.", {}));
+    agent->metrics_ = std::move(metrics);
+    KeyAgent* raw = agent.get();
+    deps.metrics->AddScrapeHook([raw] {
+      raw->metrics_->unused_nonces->With({}).Set(static_cast<double>(raw->UnusedNonces()));
+    });
+  }
+  return agent;
+}
+
+void KeyAgent::ReplacePolicy(std::shared_ptr<const Policy> policy) {
+  policy_.store(std::move(policy), std::memory_order_release);
+}
+
+size_t KeyAgent::UnusedNonces() const {
+  base::MutexLock lock(nonce_mutex_);
+  return nonces_.size();
+}
+
+std::shared_ptr<const KeyAgent::Held> KeyAgent::FindShare(const KeyId& id) const {
+  std::lock_guard lock(shares_mutex_);
+  auto it = shares_.find(id);
+  return it == shares_.end() ? nullptr : it->second;
+}
+
+void KeyAgent::DropExpiredNonces(std::chrono::steady_clock::time_point now) {
+  std::erase_if(nonces_, [&](const auto& entry) { return entry.second.expires <= now; });
+}
+
+template <typename T>
+Reply<T> KeyAgent::Finish(Trace& trace, ReplyCode code, std::string message, T value) {
+  const std::string outcome =
+      !trace.verdict.empty() && (code == ReplyCode::kOk || code == ReplyCode::kRefused)
+          ? trace.verdict
+          : std::string(code == ReplyCode::kOk ? "allowed" : ReplyCodeName(code));
+  if (code != ReplyCode::kOk || trace.audit_success) {
+    AuditRecord record;
+    record.time_unix_ms = deps_.clock.NowUnixMs();
+    record.identity = trace.context.identity;
+    record.method = trace.context.method;
+    record.operation = std::string(OperationName(trace.operation));
+    record.key_type = trace.key_type;
+    record.public_key = trace.public_key;
+    record.domain = trace.domain;
+    record.position = trace.position;
+    record.verdict = outcome;
+    record.reason = message;
+    record.latency_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                  std::chrono::steady_clock::now() - trace.start)
+                                                  .count());
+    if (base::Status status = deps_.audit.Append(record); !status.ok()) {
+      // An unaudited share must not leave.
+      return Reply<T>{ReplyCode::kUnavailable, "audit log unavailable", T{}};
+    }
+  }
+  if (metrics_ != nullptr) {
+    metrics_->requests->With({trace.context.method, trace.key_type, outcome}).Increment();
+  }
+  if (code != ReplyCode::kOk) return Reply<T>{code, std::move(message), T{}};
+  return Reply<T>{ReplyCode::kOk, std::move(message), std::move(value)};
+}
+
+Reply<std::vector<frost::SigningCommitments>> KeyAgent::Commit(
+    const CallContext& context, std::string_view key_type_text,
+    std::span<const uint8_t> group_public_key, uint32_t count) {
+  using Commitments = std::vector<frost::SigningCommitments>;
+  // Commitments are audited only when refused: they promise nothing, and a busy coordinator asks
+  // for them on every signature.
+  Trace trace(policy_.load(std::memory_order_acquire), context, Operation::kSign,
+              std::string(key_type_text), base::HexEncode(group_public_key), false);
+  const std::optional<KeyTypeId> key_type = ParseKeyType(key_type_text);
+  if (!key_type || group_public_key.size() != frost::kElementSize) {
+    return Finish<Commitments>(trace, ReplyCode::kInvalidArgument,
+                               "key_type must be 4 characters and the group key 32 bytes");
+  }
+  if (count == 0) count = 1;
+  if (count > options_.max_commit_batch) {
+    return Finish<Commitments>(
+        trace, ReplyCode::kInvalidArgument,
+        "count must be at most " + std::to_string(options_.max_commit_batch));
+  }
+  if (!trace.policy->Owns(context.identity, Operation::kSign, *key_type, group_public_key)) {
+    return Finish<Commitments>(trace, ReplyCode::kPairNotFound, "not one of the caller's keys");
+  }
+  const KeyId id{*key_type, std::vector<uint8_t>(group_public_key.begin(), group_public_key.end())};
+  std::shared_ptr<const Held> held = FindShare(id);
+  if (held == nullptr) {
+    return Finish<Commitments>(trace, ReplyCode::kPairNotFound, "no share of this key is held");
+  }
+  std::vector<frost::Round1> rounds;
+  rounds.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    base::Result<frost::Round1> round = frost::Commit(held->share.key_package);
+    if (!round.ok()) {
+      return Finish<Commitments>(trace, ReplyCode::kInternal,
+                                 "commit: " + round.status().message());
+    }
+    rounds.push_back(std::move(round).value());
+  }
+  Commitments commitments;
+  {
+    base::MutexLock lock(nonce_mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    DropExpiredNonces(now);
+    if (nonces_.size() + count > options_.max_unused_nonces) {
+      return Finish<Commitments>(trace, ReplyCode::kResourceExhausted,
+                                 "too many unused nonces outstanding");
+    }
+    for (frost::Round1& round : rounds) {
+      commitments.push_back(round.commitments);
+      nonces_.emplace(NonceKey{id, round.commitments.Encode()},
+                      UnusedNonce{std::move(round.nonces), now + options_.nonce_lifetime});
+    }
+  }
+  return Finish<Commitments>(trace, ReplyCode::kOk, "", std::move(commitments));
+}
+
+Reply<frost::SignatureShare> KeyAgent::SignShare(const CallContext& context,
+                                                 const AgentSignInput& input) {
+  using Share = frost::SignatureShare;
+  Trace trace(policy_.load(std::memory_order_acquire), context, Operation::kSign,
+              std::string(input.key_type), base::HexEncode(input.group_public_key), true);
+  const std::optional<KeyTypeId> key_type = ParseKeyType(input.key_type);
+  if (!key_type || input.group_public_key.size() != frost::kElementSize) {
+    return Finish<Share>(trace, ReplyCode::kInvalidArgument,
+                         "key_type must be 4 characters and the group key 32 bytes");
+  }
+  // Step 1, authorize.
+  if (!trace.policy->Allows(context.identity, Operation::kSign, *key_type)) {
+    return Finish<Share>(trace, ReplyCode::kPermissionDenied, "sign not granted for this key type");
+  }
+  if (!trace.policy->Owns(context.identity, Operation::kSign, *key_type, input.group_public_key)) {
+    return Finish<Share>(trace, ReplyCode::kPairNotFound, "not one of the caller's keys");
+  }
+  const KeyId id{*key_type, std::vector<uint8_t>(input.group_public_key.begin(),
+                                                 input.group_public_key.end())};
+  std::shared_ptr<const Held> held = FindShare(id);
+  if (held == nullptr) {
+    return Finish<Share>(trace, ReplyCode::kPairNotFound, "no share of this key is held");
+  }
+  const frost::KeyPackage& package = held->share.key_package;
+  base::Result<frost::CommitmentList> list =
+      frost::DecodeCommitmentList(package.suite, input.commitment_list);
+  if (!list.ok()) {
+    return Finish<Share>(trace, ReplyCode::kInvalidArgument,
+                         "commitment list: " + list.status().message());
+  }
+  auto own = std::find_if(list->begin(), list->end(), [&](const frost::SigningCommitments& entry) {
+    return entry.identifier == package.identifier;
+  });
+  if (own == list->end()) {
+    return Finish<Share>(trace, ReplyCode::kInvalidArgument,
+                         "the commitment list has no entry for this agent");
+  }
+  // Step 2, take the nonce pair out of the table before anything else can use it: from here on
+  // it is burnt, whether this request signs or not.
+  frost::SigningNonces nonces;
+  {
+    base::MutexLock lock(nonce_mutex_);
+    DropExpiredNonces(std::chrono::steady_clock::now());
+    auto it = nonces_.find(NonceKey{id, own->Encode()});
+    if (it == nonces_.end()) {
+      return Finish<Share>(trace, ReplyCode::kPairNotFound,
+                           "no unused nonce for this commitment (used, expired or from before a "
+                           "restart)");
+    }
+    nonces = std::move(it->second.nonces);
+    nonces_.erase(it);
+  }
+  // Step 3, decide durably with this agent's own history.
+  slashing::SignRequest request{*key_type, input.group_public_key, input.message, input.preimage};
+  for (const KeyTypeId& role : slashing::kSlashableKeyTypes) {
+    if (role == *key_type || !slashing::MayBeMessageOf(role, input.message)) continue;
+    if (FindShare(KeyId{role, id.public_key}) != nullptr) request.other_roles.push_back(role);
+  }
+  base::Result<slashing::Decision> decision = deps_.protector.Decide(request);
+  if (!decision.ok()) {
+    // kInvalidArgument is a malformed key; anything else is the history failing: no share.
+    const ReplyCode code = decision.status().code() == base::StatusCode::kInvalidArgument
+                               ? ReplyCode::kInvalidArgument
+                               : ReplyCode::kUnavailable;
+    return Finish<Share>(trace, code, "protection history: " + decision.status().message());
+  }
+  trace.verdict = std::string(slashing::VerdictName(decision->verdict));
+  const std::optional<slashing::Claim>& claim =
+      decision->claim
+          ? decision->claim
+          : (decision->claims.empty() ? std::nullopt : std::optional(decision->claims.front()));
+  if (claim) {
+    trace.domain = std::string(slashing::DomainName(claim->domain));
+    trace.position = slashing::DescribePosition(claim->domain, claim->position);
+  }
+  if (!slashing::IsAllowed(decision->verdict)) {
+    std::string message = "refused: " + trace.verdict;
+    if (claim) message += " " + trace.domain + " " + trace.position;
+    return Finish<Share>(trace, ReplyCode::kRefused, std::move(message));
+  }
+  // Step 4, the share (Sign consumes and wipes the nonces).
+  base::Result<Share> share = frost::Sign(package, std::move(nonces), input.message, *list);
+  if (!share.ok()) {
+    return Finish<Share>(trace, FromStatus(share.status()), "sign: " + share.status().message());
+  }
+  if (metrics_ != nullptr) metrics_->latency->With({}).Observe(SecondsSince(trace.start));
+  // Step 5, audit and reply.
+  return Finish<Share>(trace, ReplyCode::kOk, "", *share);
+}
+
+Reply<frost::Element> KeyAgent::ImportShare(const CallContext& context,
+                                            std::string_view key_type_text,
+                                            frost::SecretShare share,
+                                            std::span<const uint8_t> public_package_bytes) {
+  Trace trace(policy_.load(std::memory_order_acquire), context, Operation::kInsert,
+              std::string(key_type_text), "", true);
+  const std::optional<KeyTypeId> key_type = ParseKeyType(key_type_text);
+  if (!key_type) {
+    return Finish<frost::Element>(trace, ReplyCode::kInvalidArgument,
+                                  "key_type must be 4 characters");
+  }
+  if (!trace.policy->Allows(context.identity, Operation::kInsert, *key_type)) {
+    return Finish<frost::Element>(trace, ReplyCode::kPermissionDenied,
+                                  "insert not granted for this key type");
+  }
+  base::Result<frost::Suite> suite = keymgr::ThresholdSuiteForKeyType(*key_type);
+  if (!suite.ok()) {
+    return Finish<frost::Element>(trace, ReplyCode::kInvalidArgument, suite.status().message());
+  }
+  base::Result<frost::PublicKeyPackage> public_package =
+      frost::PublicKeyPackage::Parse(public_package_bytes);
+  if (!public_package.ok()) {
+    return Finish<frost::Element>(trace, ReplyCode::kInvalidArgument,
+                                  "public package: " + public_package.status().message());
+  }
+  trace.public_key = base::HexEncode(public_package->group_public_key);
+  share.suite = *suite;
+  base::Result<frost::KeyPackage> package = frost::VerifySecretShare(share);
+  if (!package.ok()) {
+    return Finish<frost::Element>(trace, ReplyCode::kInvalidArgument,
+                                  "share: " + package.status().message());
+  }
+  base::Status stored =
+      deps_.custody.StoreFrostShare(*key_type, *package, *public_package, /*generated=*/false);
+  if (!stored.ok()) {
+    return Finish<frost::Element>(trace, FromStatus(stored), "custody: " + stored.message());
+  }
+  const frost::Element verifying_share = package->verifying_share;
+  keymgr::FrostShare loaded;
+  loaded.id = KeyId{*key_type, std::vector<uint8_t>(package->group_public_key.begin(),
+                                                    package->group_public_key.end())};
+  loaded.key_package = std::move(package).value();
+  loaded.public_package = std::move(public_package).value();
+  loaded.created_at_unix = static_cast<int64_t>(deps_.clock.NowUnixMs() / 1000);
+  {
+    std::lock_guard lock(shares_mutex_);
+    KeyId id = loaded.id;
+    shares_[std::move(id)] = std::make_shared<const Held>(Held{std::move(loaded)});
+  }
+  return Finish<frost::Element>(trace, ReplyCode::kOk, "", verifying_share);
+}
+
+Reply<std::vector<ShareSummary>> KeyAgent::ListShares(const CallContext& context) {
+  Trace trace(policy_.load(std::memory_order_acquire), context, Operation::kList, "", "", false);
+  std::vector<ShareSummary> listed;
+  std::lock_guard lock(shares_mutex_);
+  for (const auto& [id, held] : shares_) {
+    if (!trace.policy->Allows(context.identity, Operation::kList, id.key_type)) continue;
+    const keymgr::FrostShare& share = held->share;
+    listed.push_back(ShareSummary{id, share.key_package.identifier.value(),
+                                  share.public_package.Serialize(), share.created_at_unix,
+                                  share.generated});
+  }
+  return Finish<std::vector<ShareSummary>>(trace, ReplyCode::kOk, "", std::move(listed));
+}
+
+}  // namespace signer

@@ -1,0 +1,194 @@
+// keyagentd: a FROST key agent: its own token, history, policy, audit log and mTLS listener.
+#include <grpcpp/grpcpp.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "audit/audit_log.h"
+#include "keyagentd/key_agent.h"
+#include "keyagentd/key_agent_service.h"
+#include "metrics/http_server.h"
+#include "metrics/registry.h"
+#include "signer/config.h"
+#include "signer/open_from_config.h"
+#include "signerd/policy_file.h"
+#include "slashing/clock.h"
+#include "slashing/history_admin.h"
+#include "slashing/history_log.h"
+#include "slashing/protector.h"
+
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+// A SignShare carries a payload (1 MiB at most, as signerd's requests) and a commitment list.
+constexpr int kMaxRequestBytes = 2 << 20;
+
+// ForbidCoreDumps keeps the unwrapped shares, the nonces and the PIN out of core files and out of
+// reach of same-user ptrace.
+bool ForbidCoreDumps() {
+  const rlimit no_core{0, 0};
+  return ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 && ::setrlimit(RLIMIT_CORE, &no_core) == 0;
+}
+
+int Run(const std::string& config_path) {
+  auto config = signer::LoadSignerConfig(config_path);
+  if (!config.ok()) {
+    spdlog::error("config: {}", config.status().message());
+    return kExitUsage;
+  }
+  if (!config->server) {
+    spdlog::error("config: the server section is required for keyagentd");
+    return kExitUsage;
+  }
+  if (config->kafka) {
+    // Each agent's refusal is what makes two conflicting aggregates impossible; a history shared
+    // with other agents would make one broken log every agent's.
+    spdlog::error("config: a key agent keeps its own history; remove the kafka section");
+    return kExitUsage;
+  }
+  if (config->threshold) {
+    spdlog::error("config: a key agent is not a coordinator; remove the threshold section");
+    return kExitUsage;
+  }
+  const signer::ServerConfig& server = *config->server;
+
+  auto custody = signer::OpenCustody(config->hsm);
+  if (!custody.ok()) {
+    spdlog::error("hsm: {}", custody.status().message());
+    return kExitFailure;
+  }
+  auto store = slashing::OpenHistory(config->history.data_dir, config->history.genesis_hash);
+  if (!store.ok()) {
+    spdlog::error("history: {}", store.status().message());
+    return kExitFailure;
+  }
+  slashing::LocalHistoryLog history_log(**store);
+  slashing::SystemClock clock;
+  slashing::Protector protector(history_log, clock, signer::ProtectionPolicyFor(config->history));
+  auto policy = signer::Policy::Load(server.policy_file);
+  if (!policy.ok()) {
+    spdlog::error("policy: {}", policy.status().message());
+    return kExitFailure;
+  }
+  auto audit = signer::AuditLog::Open(server.audit_log);
+  if (!audit.ok()) {
+    spdlog::error("audit log: {}", audit.status().message());
+    return kExitFailure;
+  }
+  auto credentials = signer::OpenServerCredentials(server);
+  if (!credentials.ok()) {
+    spdlog::error("tls: {}", credentials.status().message());
+    return kExitFailure;
+  }
+  signer::MetricsRegistry registry;
+  auto agent = signer::KeyAgent::Create(
+      signer::KeyAgentDeps{**custody, protector, **audit, clock, &registry},
+      std::make_shared<const signer::Policy>(std::move(*policy)));
+  if (!agent.ok()) {
+    spdlog::error("shares: {}", agent.status().message());
+    return kExitFailure;
+  }
+  spdlog::info("shares loaded: {}", (*agent)->ListShares({"", "startup"}).value.size());
+
+  signer::KeyAgentService service(**agent);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(server.listen, (*credentials)->GrpcCredentials(), &port);
+  builder.RegisterService(&service);
+  builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              static_cast<int>(server.worker_threads));
+  std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
+  if (!grpc_server || port == 0) {
+    spdlog::error("cannot listen on {}", server.listen);
+    return kExitFailure;
+  }
+  std::unique_ptr<signer::MetricsHttpServer> metrics_http;
+  if (!server.metrics_listen.empty()) {
+    auto started = signer::MetricsHttpServer::Start(
+        signer::MetricsListenerOptions{server.metrics_listen, server.metrics_tls_cert,
+                                       server.metrics_tls_key},
+        [&registry] { return registry.Render(); });
+    if (!started.ok()) {
+      spdlog::error("metrics: {}", started.status().message());
+      grpc_server->Shutdown();
+      return kExitFailure;
+    }
+    metrics_http = std::move(*started);
+  }
+  const std::string host = server.listen.substr(0, server.listen.rfind(':'));
+  // This line is the readiness signal scripts and tests wait for.
+  std::printf("keyagentd listening on %s:%d\n", host.c_str(), port);
+  if (metrics_http) std::printf("keyagentd metrics on %s\n", metrics_http->address().c_str());
+  std::fflush(stdout);
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int number : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, number);
+  for (;;) {
+    int signal_number = 0;
+    if (sigwait(&signals, &signal_number) != 0) continue;
+    if (signal_number != SIGHUP) {
+      spdlog::info("signal {}: shutting down", signal_number);
+      break;
+    }
+    if (base::Status reloaded = (*credentials)->Reload(); !reloaded.ok()) {
+      spdlog::warn("tls reload failed, keeping the current credentials: {}", reloaded.message());
+    }
+    if (auto reloaded = signer::Policy::Load(server.policy_file); reloaded.ok()) {
+      (*agent)->ReplacePolicy(std::make_shared<const signer::Policy>(std::move(*reloaded)));
+      spdlog::info("policy reloaded");
+    } else {
+      spdlog::warn("policy reload failed, keeping the current policy: {}",
+                   reloaded.status().message());
+    }
+  }
+  metrics_http.reset();
+  grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc_server->Wait();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("keyagentd"));
+  spdlog::set_pattern("time=%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
+  if (!ForbidCoreDumps()) {
+    spdlog::error("cannot disable core dumps: {}", std::strerror(errno));
+    return kExitFailure;
+  }
+  std::string config_path;
+  for (int i = 1; i < argc; ++i) {
+    const std::string argument = argv[i];
+    if (argument == "--config" && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (argument.starts_with("--config=")) {
+      config_path = argument.substr(9);
+    } else {
+      std::fprintf(stderr, "usage: keyagentd --config FILE\n");
+      return kExitUsage;
+    }
+  }
+  if (config_path.empty()) {
+    std::fprintf(stderr, "usage: keyagentd --config FILE\n");
+    return kExitUsage;
+  }
+  // Signals are blocked before any thread starts, so only the main loop's sigwait sees them.
+  sigset_t blocked;
+  sigemptyset(&blocked);
+  for (int number : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&blocked, number);
+  pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
+  return Run(config_path);
+}

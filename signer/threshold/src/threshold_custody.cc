@@ -1,0 +1,550 @@
+// ThresholdCustody: learn which agents hold which shares, run FROST's two rounds, aggregate.
+#include "threshold/threshold_custody.h"
+
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <functional>
+#include <set>
+#include <utility>
+
+#include "base/hex.h"
+#include "key_agent.grpc.pb.h"
+#include "keymgr/threshold.h"
+#include "tls/grpc_credentials.h"
+
+namespace signer {
+namespace {
+
+namespace frost = keymgr::frost;
+namespace pb = keyagent::v1;
+using keymgr::KeyId;
+
+std::span<const uint8_t> BytesOf(const std::string& text) {
+  return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
+}
+
+std::string StringOf(std::span<const uint8_t> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+std::string Describe(const KeyId& id) {
+  return base::KeyTypeName(id.key_type) + ":" + base::HexEncode(id.public_key);
+}
+
+// Outcome is how one agent answered one call.
+enum class Outcome { kPending, kOk, kRefused, kFailed };
+
+// Calls runs one RPC per agent at once and lets the caller wait for a number of good answers or
+// for all answers, whichever comes first. Each call's context, request and reply live in the
+// shared state, so a late answer after the caller moved on lands in memory that still exists.
+template <typename Request, typename Reply>
+class Calls {
+ public:
+  struct One {
+    size_t agent = 0;
+    grpc::ClientContext context;
+    Request request;
+    Reply reply;
+    Outcome outcome = Outcome::kPending;
+    grpc::Status status;
+  };
+  struct State {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<std::unique_ptr<One>> calls;
+    size_t done = 0;
+    size_t good = 0;
+    std::vector<size_t> good_order;  // indexes into calls, in arrival order
+  };
+
+  Calls() : state_(std::make_shared<State>()) {}
+
+  // Add prepares a call to `agent`; fill in the returned request, then Start.
+  One& Add(size_t agent, std::chrono::system_clock::time_point deadline) {
+    auto one = std::make_unique<One>();
+    one->agent = agent;
+    one->context.set_deadline(deadline);
+    state_->calls.push_back(std::move(one));
+    return *state_->calls.back();
+  }
+
+  // Start issues every call with `invoke(agent, context, request, reply, done)`.
+  template <typename Invoke>
+  void Start(Invoke&& invoke) {
+    for (size_t i = 0; i < state_->calls.size(); ++i) {
+      One* one = state_->calls[i].get();
+      invoke(one->agent, &one->context, &one->request, &one->reply,
+             [state = state_, i](grpc::Status status) {
+               std::lock_guard lock(state->mutex);
+               One& call = *state->calls[i];
+               call.status = status;
+               if (status.ok()) {
+                 call.outcome = Outcome::kOk;
+                 ++state->good;
+                 state->good_order.push_back(i);
+               } else {
+                 call.outcome = status.error_code() == grpc::StatusCode::FAILED_PRECONDITION
+                                    ? Outcome::kRefused
+                                    : Outcome::kFailed;
+               }
+               ++state->done;
+               state->changed.notify_all();
+             });
+    }
+  }
+
+  // Wait returns once `enough` calls succeeded or every call has answered. Calls have deadlines,
+  // so this ends. What it returns is a snapshot; late answers are ignored.
+  struct Snapshot {
+    std::vector<const One*> good;  // in arrival order
+    std::vector<const One*> refused;
+    std::vector<const One*> failed;
+  };
+  Snapshot Wait(size_t enough) {
+    std::unique_lock lock(state_->mutex);
+    state_->changed.wait(
+        lock, [&] { return state_->good >= enough || state_->done == state_->calls.size(); });
+    Snapshot snapshot;
+    for (size_t index : state_->good_order) snapshot.good.push_back(state_->calls[index].get());
+    for (const auto& call : state_->calls) {
+      if (call->outcome == Outcome::kRefused) snapshot.refused.push_back(call.get());
+      // A call still pending when enough others succeeded is neither: it is simply not used.
+      if (call->outcome == Outcome::kFailed) snapshot.failed.push_back(call.get());
+    }
+    return snapshot;
+  }
+
+  // TryCancel cancels the calls still running (their answers are no longer wanted).
+  void CancelPending() {
+    std::lock_guard lock(state_->mutex);
+    for (const auto& call : state_->calls) {
+      if (call->outcome == Outcome::kPending) call->context.TryCancel();
+    }
+  }
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace
+
+struct ThresholdCustody::Impl {
+  struct Agent {
+    ThresholdAgentConfig config;
+    std::unique_ptr<pb::KeyAgent::Stub> stub;
+    std::atomic<uint64_t> shares{0};
+    std::atomic<uint64_t> invalid_shares{0};
+    std::atomic<uint64_t> refusals{0};
+    std::atomic<uint64_t> failures{0};
+  };
+  struct Holder {
+    size_t agent = 0;
+    frost::Identifier identifier;
+  };
+  struct Key {
+    frost::PublicKeyPackage public_package;
+    std::vector<Holder> holders;
+  };
+
+  Impl(keymgr::KeyCustody& inner_in, const ThresholdConfig& config_in)
+      : inner(inner_in), config(config_in) {}
+
+  std::chrono::system_clock::time_point Deadline() const {
+    return std::chrono::system_clock::now() + std::chrono::milliseconds(config.timeout_ms);
+  }
+
+  std::shared_ptr<const Key> FindKey(const KeyId& id) {
+    {
+      std::lock_guard lock(keys_mutex);
+      if (auto it = keys.find(id); it != keys.end()) return it->second;
+    }
+    // Unknown: the shares may have been imported since the last listing. Listing again at most
+    // once a second keeps a node asking for keys this signer does not hold from costing a round
+    // trip to every agent each time.
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(keys_mutex);
+      if (now - last_refresh < std::chrono::seconds(1)) return nullptr;
+      last_refresh = now;
+    }
+    (void)RefreshNow();
+    std::lock_guard lock(keys_mutex);
+    auto it = keys.find(id);
+    return it == keys.end() ? nullptr : it->second;
+  }
+
+  base::Status RefreshNow();
+  base::Result<std::vector<uint8_t>> SignThreshold(
+      const KeyId& id, const Key& key, std::span<const uint8_t> message,
+      std::optional<std::span<const uint8_t>> preimage);
+
+  keymgr::KeyCustody& inner;
+  const ThresholdConfig config;
+  std::vector<std::unique_ptr<Agent>> agents;
+  mutable std::mutex keys_mutex;
+  std::map<KeyId, std::shared_ptr<const Key>> keys;
+  std::chrono::steady_clock::time_point last_refresh{};
+};
+
+base::Status ThresholdCustody::Impl::RefreshNow() {
+  Calls<pb::ListSharesRequest, pb::ListSharesReply> calls;
+  for (size_t i = 0; i < agents.size(); ++i) calls.Add(i, Deadline());
+  calls.Start([this](size_t agent, grpc::ClientContext* context,
+                     const pb::ListSharesRequest* request, pb::ListSharesReply* reply,
+                     std::function<void(grpc::Status)> done) {
+    agents[agent]->stub->async()->ListShares(context, request, reply, std::move(done));
+  });
+  auto answers = calls.Wait(agents.size());
+  if (answers.good.empty()) {
+    return base::Status::Unavailable("no key agent answered ListShares");
+  }
+  struct Reported {
+    std::string public_package;
+    std::vector<Holder> holders;
+    bool consistent = true;
+  };
+  std::map<KeyId, Reported> reported;
+  for (const auto* answer : answers.good) {
+    for (const pb::ListSharesReply::Share& share : answer->reply.shares()) {
+      base::Result<base::KeyTypeId> key_type = base::MakeKeyTypeId(share.key_type());
+      base::Result<frost::Identifier> identifier = frost::Identifier::Create(share.identifier());
+      if (!key_type.ok() || !identifier.ok()) continue;
+      const KeyId id{*key_type, std::vector<uint8_t>(share.group_public_key().begin(),
+                                                     share.group_public_key().end())};
+      Reported& entry = reported[id];
+      if (entry.holders.empty()) {
+        entry.public_package = share.public_key_package();
+      } else if (entry.public_package != share.public_key_package()) {
+        entry.consistent = false;
+      }
+      for (const Holder& holder : entry.holders) {
+        if (holder.identifier == *identifier) entry.consistent = false;
+      }
+      entry.holders.push_back(Holder{answer->agent, *identifier});
+    }
+  }
+  std::map<KeyId, std::shared_ptr<const Key>> fresh;
+  for (auto& [id, entry] : reported) {
+    if (!entry.consistent) {
+      spdlog::error(
+          "threshold key {}: agents report different public packages or identifiers; "
+          "not used",
+          Describe(id));
+      continue;
+    }
+    base::Result<frost::PublicKeyPackage> package =
+        frost::PublicKeyPackage::Parse(BytesOf(entry.public_package));
+    if (!package.ok() ||
+        !std::equal(id.public_key.begin(), id.public_key.end(), package->group_public_key.begin(),
+                    package->group_public_key.end())) {
+      spdlog::error("threshold key {}: the public package does not parse or names another key",
+                    Describe(id));
+      continue;
+    }
+    base::Status safe = keymgr::CheckThresholdSafety(
+        package->min_signers, static_cast<uint16_t>(package->verifying_shares.size()));
+    base::Result<frost::Suite> suite = keymgr::ThresholdSuiteForKeyType(id.key_type);
+    if (!safe.ok() || !suite.ok() || *suite != package->suite) {
+      spdlog::error("threshold key {}: {}", Describe(id),
+                    !safe.ok() ? safe.message() : "suite does not fit the key type");
+      continue;
+    }
+    auto key = std::make_shared<Key>();
+    key->public_package = std::move(package).value();
+    key->holders = std::move(entry.holders);
+    fresh.emplace(id, std::move(key));
+  }
+  std::lock_guard lock(keys_mutex);
+  keys = std::move(fresh);
+  last_refresh = std::chrono::steady_clock::now();
+  return base::Status::Ok();
+}
+
+base::Result<std::vector<uint8_t>> ThresholdCustody::Impl::SignThreshold(
+    const KeyId& id, const Key& key, std::span<const uint8_t> message,
+    std::optional<std::span<const uint8_t>> preimage) {
+  const frost::PublicKeyPackage& package = key.public_package;
+  const size_t needed = package.min_signers;
+  std::set<size_t> excluded;  // agents that failed or cheated during this request
+  std::string last_problem;
+  while (true) {
+    std::vector<Holder> candidates;
+    for (const Holder& holder : key.holders) {
+      if (!excluded.contains(holder.agent)) candidates.push_back(holder);
+    }
+    if (candidates.size() < needed) {
+      return base::Status::Unavailable("threshold key " + Describe(id) + ": " +
+                                       std::to_string(candidates.size()) + " usable key agents, " +
+                                       std::to_string(needed) + " needed" +
+                                       (last_problem.empty() ? "" : " (" + last_problem + ")"));
+    }
+    // Round one: ask every candidate; the first t to answer sign.
+    Calls<pb::CommitRequest, pb::CommitReply> commits;
+    for (const Holder& holder : candidates) {
+      auto& call = commits.Add(holder.agent, Deadline());
+      call.request.mutable_key()->set_key_type(base::KeyTypeName(id.key_type));
+      call.request.mutable_key()->set_group_public_key(StringOf(id.public_key));
+      call.request.set_count(1);
+    }
+    commits.Start([this](size_t agent, grpc::ClientContext* context,
+                         const pb::CommitRequest* request, pb::CommitReply* reply,
+                         std::function<void(grpc::Status)> done) {
+      agents[agent]->stub->async()->Commit(context, request, reply, std::move(done));
+    });
+    auto committed = commits.Wait(needed);
+    commits.CancelPending();
+    // A commitment promises nothing, so an agent that does not give one (whatever it says) is
+    // simply not asked again during this request.
+    for (const auto* list : {&committed.failed, &committed.refused}) {
+      for (const auto* failed : *list) {
+        agents[failed->agent]->failures.fetch_add(1, std::memory_order_relaxed);
+        excluded.insert(failed->agent);
+        last_problem = agents[failed->agent]->config.name + ": " + failed->status.error_message();
+      }
+    }
+    std::vector<frost::SigningCommitments> chosen;
+    std::vector<size_t> signers;
+    for (const auto* answer : committed.good) {
+      if (chosen.size() == needed) break;
+      const Holder& holder =
+          *std::find_if(candidates.begin(), candidates.end(),
+                        [&](const Holder& h) { return h.agent == answer->agent; });
+      base::Result<frost::SigningCommitments> commitments =
+          answer->reply.commitments_size() == 1
+              ? frost::SigningCommitments::Decode(package.suite,
+                                                  BytesOf(answer->reply.commitments(0)))
+              : base::Status::InvalidArgument("expected one commitment");
+      if (!commitments.ok() || commitments->identifier != holder.identifier) {
+        agents[answer->agent]->failures.fetch_add(1, std::memory_order_relaxed);
+        excluded.insert(answer->agent);
+        last_problem = agents[answer->agent]->config.name + ": malformed commitment";
+        continue;
+      }
+      chosen.push_back(*commitments);
+      signers.push_back(answer->agent);
+    }
+    if (chosen.size() < needed) continue;  // the loop re-checks how many agents remain
+    base::Result<frost::CommitmentList> list = frost::MakeCommitmentList(std::move(chosen));
+    if (!list.ok()) return base::Status::Internal("commitment list: " + list.status().message());
+    const std::string encoded_list = StringOf(frost::EncodeCommitmentList(*list));
+
+    // Round two: the payload (and its preimage) to the t chosen agents; each decides first.
+    Calls<pb::SignShareRequest, pb::SignShareReply> shares;
+    for (size_t agent : signers) {
+      auto& call = shares.Add(agent, Deadline());
+      call.request.mutable_key()->set_key_type(base::KeyTypeName(id.key_type));
+      call.request.mutable_key()->set_group_public_key(StringOf(id.public_key));
+      call.request.set_message(StringOf(message));
+      if (preimage) call.request.set_preimage(StringOf(*preimage));
+      call.request.set_commitment_list(encoded_list);
+    }
+    shares.Start([this](size_t agent, grpc::ClientContext* context,
+                        const pb::SignShareRequest* request, pb::SignShareReply* reply,
+                        std::function<void(grpc::Status)> done) {
+      agents[agent]->stub->async()->SignShare(context, request, reply, std::move(done));
+    });
+    auto signed_shares = shares.Wait(signers.size());
+    if (!signed_shares.refused.empty()) {
+      // Refusals are final: asking another set for the same payload is exactly what an attacker
+      // who controls the coordinator would do, and the agents' intersection is what stops it.
+      std::string refusals;
+      for (const auto* refused : signed_shares.refused) {
+        agents[refused->agent]->refusals.fetch_add(1, std::memory_order_relaxed);
+        if (!refusals.empty()) refusals += "; ";
+        refusals += agents[refused->agent]->config.name + ": " + refused->status.error_message();
+      }
+      return base::Status::FailedPrecondition("key agents refused: " + refusals);
+    }
+    for (const auto* failed : signed_shares.failed) {
+      agents[failed->agent]->failures.fetch_add(1, std::memory_order_relaxed);
+      excluded.insert(failed->agent);
+      last_problem = agents[failed->agent]->config.name + ": " + failed->status.error_message();
+    }
+    if (!signed_shares.failed.empty()) continue;
+    std::vector<frost::SignatureShare> decoded;
+    bool malformed = false;
+    for (const auto* answer : signed_shares.good) {
+      base::Result<frost::SignatureShare> share =
+          frost::SignatureShare::Decode(BytesOf(answer->reply.signature_share()));
+      const Holder& holder =
+          *std::find_if(key.holders.begin(), key.holders.end(),
+                        [&](const Holder& h) { return h.agent == answer->agent; });
+      if (!share.ok() || share->identifier != holder.identifier) {
+        agents[answer->agent]->invalid_shares.fetch_add(1, std::memory_order_relaxed);
+        excluded.insert(answer->agent);
+        last_problem = agents[answer->agent]->config.name + ": malformed share";
+        malformed = true;
+        continue;
+      }
+      decoded.push_back(*share);
+    }
+    if (malformed) continue;
+    std::vector<frost::Identifier> invalid;
+    base::Result<frost::Signature> signature =
+        frost::Aggregate(package, message, *list, decoded, &invalid);
+    if (signature.ok()) {
+      for (size_t agent : signers) agents[agent]->shares.fetch_add(1, std::memory_order_relaxed);
+      return std::vector<uint8_t>(signature->begin(), signature->end());
+    }
+    if (invalid.empty()) {
+      return base::Status::Internal("aggregate: " + signature.status().message());
+    }
+    for (const frost::Identifier& culprit : invalid) {
+      for (const Holder& holder : key.holders) {
+        if (holder.identifier != culprit) continue;
+        agents[holder.agent]->invalid_shares.fetch_add(1, std::memory_order_relaxed);
+        excluded.insert(holder.agent);
+        last_problem = agents[holder.agent]->config.name + ": invalid signature share";
+        spdlog::error("event=invalid_signature_share agent={} key={}",
+                      agents[holder.agent]->config.name, Describe(id));
+      }
+    }
+  }
+}
+
+ThresholdCustody::ThresholdCustody(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ThresholdCustody::~ThresholdCustody() = default;
+
+base::Result<std::unique_ptr<ThresholdCustody>> ThresholdCustody::Open(
+    keymgr::KeyCustody& inner, const ThresholdConfig& config) {
+  SIGNER_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials,
+                          tls::ClientChannelCredentials(tls::ClientCredentialFiles{
+                              config.agent_ca_file, config.cert_file, config.key_file}));
+  auto impl = std::make_unique<Impl>(inner, config);
+  for (const ThresholdAgentConfig& agent_config : config.agents) {
+    auto agent = std::make_unique<Impl::Agent>();
+    agent->config = agent_config;
+    grpc::ChannelArguments arguments;
+    arguments.SetSslTargetNameOverride(agent_config.server_name);
+    // Reconnect quickly after an agent restarts: a signature waits for t agents.
+    arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1'000);
+    agent->stub = pb::KeyAgent::NewStub(
+        grpc::CreateCustomChannel(agent_config.address, credentials, arguments));
+    impl->agents.push_back(std::move(agent));
+  }
+  if (base::Status listed = impl->RefreshNow(); !listed.ok()) {
+    spdlog::warn("threshold: {}; keys are listed again when asked for", listed.message());
+  }
+  return std::unique_ptr<ThresholdCustody>(new ThresholdCustody(std::move(impl)));
+}
+
+base::Status ThresholdCustody::Refresh() { return impl_->RefreshNow(); }
+
+std::vector<ThresholdCustody::KeySummary> ThresholdCustody::ThresholdKeys() const {
+  std::vector<KeySummary> summaries;
+  std::lock_guard lock(impl_->keys_mutex);
+  for (const auto& [id, key] : impl_->keys) {
+    KeySummary summary{id,
+                       key->public_package.min_signers,
+                       static_cast<uint16_t>(key->public_package.verifying_shares.size()),
+                       {}};
+    for (const Impl::Holder& holder : key->holders) {
+      summary.agents.push_back(impl_->agents[holder.agent]->config.name);
+    }
+    summaries.push_back(std::move(summary));
+  }
+  return summaries;
+}
+
+std::vector<AgentStats> ThresholdCustody::Stats() const {
+  std::vector<AgentStats> stats;
+  for (const auto& agent : impl_->agents) {
+    stats.push_back(AgentStats{agent->config.name, agent->shares.load(),
+                               agent->invalid_shares.load(), agent->refusals.load(),
+                               agent->failures.load()});
+  }
+  return stats;
+}
+
+base::Result<std::vector<keymgr::KeyInfo>> ThresholdCustody::List() {
+  SIGNER_ASSIGN_OR_RETURN(std::vector<keymgr::KeyInfo> listed, impl_->inner.List());
+  std::lock_guard lock(impl_->keys_mutex);
+  for (const auto& [id, key] : impl_->keys) {
+    keymgr::KeyInfo info;
+    info.id = id;
+    info.scheme = key->public_package.suite == frost::Suite::kEd25519 ? base::Scheme::kEd25519
+                                                                      : base::Scheme::kSr25519;
+    info.protection = keymgr::KeyProtection::kThresholdShares;
+    listed.push_back(std::move(info));
+  }
+  return listed;
+}
+
+base::Result<keymgr::KeyInfo> ThresholdCustody::Generate(const base::KeyTypeId& key_type,
+                                                         base::Scheme scheme) {
+  return impl_->inner.Generate(key_type, scheme);
+}
+
+base::Result<keymgr::KeyInfo> ThresholdCustody::Import(const base::KeyTypeId& key_type,
+                                                       const keymgr::Keypair& pair) {
+  return impl_->inner.Import(key_type, pair);
+}
+
+base::Status ThresholdCustody::Delete(const KeyId& id) {
+  if (impl_->FindKey(id) != nullptr) {
+    return base::Status::InvalidArgument(
+        "a threshold key is deleted on its agents (signerctl threshold), not here");
+  }
+  return impl_->inner.Delete(id);
+}
+
+base::Result<bool> ThresholdCustody::Holds(const KeyId& id) {
+  {
+    std::lock_guard lock(impl_->keys_mutex);
+    if (impl_->keys.contains(id)) return true;
+  }
+  return impl_->inner.Holds(id);
+}
+
+base::Result<std::vector<uint8_t>> ThresholdCustody::Sign(const KeyId& id, base::Scheme scheme,
+                                                          std::span<const uint8_t> message) {
+  return SignBound(id, scheme, message, std::nullopt);
+}
+
+base::Result<std::vector<uint8_t>> ThresholdCustody::SignBound(
+    const KeyId& id, base::Scheme scheme, std::span<const uint8_t> message,
+    std::optional<std::span<const uint8_t>> preimage) {
+  // Known threshold keys are found in memory; anything else is the HSM's, and only a key neither
+  // holds makes the agents be listed again (FindKey, at most once a second).
+  std::shared_ptr<const Impl::Key> key;
+  {
+    std::lock_guard lock(impl_->keys_mutex);
+    if (auto it = impl_->keys.find(id); it != impl_->keys.end()) key = it->second;
+  }
+  if (key == nullptr) {
+    base::Result<std::vector<uint8_t>> signed_in_hsm =
+        impl_->inner.SignBound(id, scheme, message, preimage);
+    if (signed_in_hsm.ok() || signed_in_hsm.status().code() != base::StatusCode::kNotFound) {
+      return signed_in_hsm;
+    }
+    key = impl_->FindKey(id);
+    if (key == nullptr) return signed_in_hsm;
+  }
+  const base::Scheme key_scheme = key->public_package.suite == frost::Suite::kEd25519
+                                      ? base::Scheme::kEd25519
+                                      : base::Scheme::kSr25519;
+  if (scheme != key_scheme) return base::Status::NotFound("key not held as that scheme");
+  return impl_->SignThreshold(id, *key, message, preimage);
+}
+
+base::Result<keymgr::EcdsaSignature> ThresholdCustody::EcdsaSignPrehashed(
+    const KeyId& id, std::span<const uint8_t> digest) {
+  return impl_->inner.EcdsaSignPrehashed(id, digest);
+}
+
+base::Result<keymgr::Sr25519VrfSignature> ThresholdCustody::VrfSign(
+    const KeyId& id, const keymgr::VrfTranscriptData& input,
+    const std::optional<keymgr::VrfTranscriptData>& extra) {
+  return impl_->inner.VrfSign(id, input, extra);
+}
+
+base::Result<keymgr::Sr25519VrfPreOutput> ThresholdCustody::VrfPreOutput(
+    const KeyId& id, const keymgr::VrfTranscriptData& input) {
+  return impl_->inner.VrfPreOutput(id, input);
+}
+
+}  // namespace signer
