@@ -102,5 +102,6 @@ void RegisterTlsCommands(CLI::App& app, CommandTable& table);
 void RegisterAuditCommands(CLI::App& app, CommandTable& table);
 void RegisterDemoCommands(CLI::App& app, CommandTable& table);
 void RegisterDevCommands(CLI::App& app, CommandTable& table);
+void RegisterThresholdCommands(CLI::App& app, CommandTable& table);
 
 }  // namespace signerctl

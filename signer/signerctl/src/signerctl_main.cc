@@ -69,6 +69,7 @@ int Run(int argc, char** argv) {
   RegisterAuditCommands(app, table);
   RegisterDemoCommands(app, table);
   RegisterDevCommands(app, table);
+  RegisterThresholdCommands(app, table);
 
   try {
     app.parse(argc, argv);

@@ -13,7 +13,7 @@
 #include "base/hex.h"
 #include "key_agent.grpc.pb.h"
 #include "keymgr/threshold.h"
-#include "tls/grpc_credentials.h"
+#include "threshold/agent_channels.h"
 
 namespace signer {
 namespace {
@@ -32,6 +32,12 @@ std::string StringOf(std::span<const uint8_t> bytes) {
 
 std::string Describe(const KeyId& id) {
   return base::KeyTypeName(id.key_type) + ":" + base::HexEncode(id.public_key);
+}
+
+std::string JoinProblems(const std::vector<std::string>& problems) {
+  std::string joined;
+  for (const std::string& problem : problems) joined += (joined.empty() ? "" : "; ") + problem;
+  return joined;
 }
 
 // Outcome is how one agent answered one call.
@@ -67,6 +73,9 @@ class Calls {
     auto one = std::make_unique<One>();
     one->agent = agent;
     one->context.set_deadline(deadline);
+    // An agent that is restarting is waited for (until the deadline) rather than failed at once:
+    // the coordinator moves on as soon as enough others have answered anyway.
+    one->context.set_wait_for_ready(true);
     state_->calls.push_back(std::move(one));
     return *state_->calls.back();
   }
@@ -268,18 +277,18 @@ base::Result<std::vector<uint8_t>> ThresholdCustody::Impl::SignThreshold(
     std::optional<std::span<const uint8_t>> preimage) {
   const frost::PublicKeyPackage& package = key.public_package;
   const size_t needed = package.min_signers;
-  std::set<size_t> excluded;  // agents that failed or cheated during this request
-  std::string last_problem;
+  std::set<size_t> excluded;          // agents that failed or cheated during this request
+  std::vector<std::string> problems;  // why each agent left out was, in order
   while (true) {
     std::vector<Holder> candidates;
     for (const Holder& holder : key.holders) {
       if (!excluded.contains(holder.agent)) candidates.push_back(holder);
     }
     if (candidates.size() < needed) {
-      return base::Status::Unavailable("threshold key " + Describe(id) + ": " +
-                                       std::to_string(candidates.size()) + " usable key agents, " +
-                                       std::to_string(needed) + " needed" +
-                                       (last_problem.empty() ? "" : " (" + last_problem + ")"));
+      return base::Status::Unavailable(
+          "threshold key " + Describe(id) + ": " + std::to_string(candidates.size()) +
+          " usable key agents, " + std::to_string(needed) + " needed" +
+          (problems.empty() ? "" : " (" + JoinProblems(problems) + ")"));
     }
     // Round one: ask every candidate; the first t to answer sign.
     Calls<pb::CommitRequest, pb::CommitReply> commits;
@@ -302,7 +311,8 @@ base::Result<std::vector<uint8_t>> ThresholdCustody::Impl::SignThreshold(
       for (const auto* failed : *list) {
         agents[failed->agent]->failures.fetch_add(1, std::memory_order_relaxed);
         excluded.insert(failed->agent);
-        last_problem = agents[failed->agent]->config.name + ": " + failed->status.error_message();
+        problems.push_back(agents[failed->agent]->config.name + ": " +
+                           failed->status.error_message());
       }
     }
     std::vector<frost::SigningCommitments> chosen;
@@ -320,7 +330,7 @@ base::Result<std::vector<uint8_t>> ThresholdCustody::Impl::SignThreshold(
       if (!commitments.ok() || commitments->identifier != holder.identifier) {
         agents[answer->agent]->failures.fetch_add(1, std::memory_order_relaxed);
         excluded.insert(answer->agent);
-        last_problem = agents[answer->agent]->config.name + ": malformed commitment";
+        problems.push_back(agents[answer->agent]->config.name + ": malformed commitment");
         continue;
       }
       chosen.push_back(*commitments);
@@ -361,7 +371,8 @@ base::Result<std::vector<uint8_t>> ThresholdCustody::Impl::SignThreshold(
     for (const auto* failed : signed_shares.failed) {
       agents[failed->agent]->failures.fetch_add(1, std::memory_order_relaxed);
       excluded.insert(failed->agent);
-      last_problem = agents[failed->agent]->config.name + ": " + failed->status.error_message();
+      problems.push_back(agents[failed->agent]->config.name + ": " +
+                         failed->status.error_message());
     }
     if (!signed_shares.failed.empty()) continue;
     std::vector<frost::SignatureShare> decoded;
@@ -375,7 +386,7 @@ base::Result<std::vector<uint8_t>> ThresholdCustody::Impl::SignThreshold(
       if (!share.ok() || share->identifier != holder.identifier) {
         agents[answer->agent]->invalid_shares.fetch_add(1, std::memory_order_relaxed);
         excluded.insert(answer->agent);
-        last_problem = agents[answer->agent]->config.name + ": malformed share";
+        problems.push_back(agents[answer->agent]->config.name + ": malformed share");
         malformed = true;
         continue;
       }
@@ -397,7 +408,7 @@ base::Result<std::vector<uint8_t>> ThresholdCustody::Impl::SignThreshold(
         if (holder.identifier != culprit) continue;
         agents[holder.agent]->invalid_shares.fetch_add(1, std::memory_order_relaxed);
         excluded.insert(holder.agent);
-        last_problem = agents[holder.agent]->config.name + ": invalid signature share";
+        problems.push_back(agents[holder.agent]->config.name + ": invalid signature share");
         spdlog::error("event=invalid_signature_share agent={} key={}",
                       agents[holder.agent]->config.name, Describe(id));
       }
@@ -410,20 +421,12 @@ ThresholdCustody::~ThresholdCustody() = default;
 
 base::Result<std::unique_ptr<ThresholdCustody>> ThresholdCustody::Open(
     keymgr::KeyCustody& inner, const ThresholdConfig& config) {
-  SIGNER_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials,
-                          tls::ClientChannelCredentials(tls::ClientCredentialFiles{
-                              config.agent_ca_file, config.cert_file, config.key_file}));
+  SIGNER_ASSIGN_OR_RETURN(std::vector<AgentChannel> channels, ConnectAgents(config));
   auto impl = std::make_unique<Impl>(inner, config);
-  for (const ThresholdAgentConfig& agent_config : config.agents) {
+  for (AgentChannel& channel : channels) {
     auto agent = std::make_unique<Impl::Agent>();
-    agent->config = agent_config;
-    grpc::ChannelArguments arguments;
-    arguments.SetSslTargetNameOverride(agent_config.server_name);
-    // Reconnect quickly after an agent restarts: a signature waits for t agents.
-    arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1'000);
-    agent->stub = pb::KeyAgent::NewStub(
-        grpc::CreateCustomChannel(agent_config.address, credentials, arguments));
+    agent->config = std::move(channel.config);
+    agent->stub = std::move(channel.stub);
     impl->agents.push_back(std::move(agent));
   }
   if (base::Status listed = impl->RefreshNow(); !listed.ok()) {

@@ -1,0 +1,554 @@
+// Threshold signing with real keyagentd processes behind a signerd coordinator: t-of-n keys sign
+// while agents die, cheating agents are named, and no set of agents can be made to equivocate.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <array>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/hex.h"
+#include "key_agent.grpc.pb.h"
+#include "keymgr/frost.h"
+#include "keymgr/keypair.h"
+#include "remote_keystore.grpc.pb.h"
+#include "support/dev_pki.h"
+#include "support/files.h"
+#include "support/locations.h"
+#include "support/process.h"
+#include "support/softhsm.h"
+#include "support/temp_dir.h"
+#include "support/well_known_keys.h"
+#include "test_payloads.h"
+#include "tls/credentials.h"
+#include "tls/grpc_credentials.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace frost = keymgr::frost;
+namespace pb = parity::polkadot::signer;
+namespace agentpb = keyagent::v1;
+using slashing::testing::FilledHash;
+using slashing::testing::GrandpaMessage;
+
+constexpr char kGenesis[] = "dede000000000000000000000000000000000000000000000000000000000012";
+
+std::string AsString(std::span<const uint8_t> bytes) {
+  return std::string(bytes.begin(), bytes.end());
+}
+std::vector<uint8_t> AsBytes(const std::string& text) {
+  return std::vector<uint8_t>(text.begin(), text.end());
+}
+
+std::vector<uint8_t> Prevote(uint64_t round, uint8_t target) {
+  return GrandpaMessage(0, FilledHash(target), 100, round, 1);
+}
+
+// CorruptingProxy stands where an agent should be: it forwards every call to a real agent and, for
+// SignShare, flips one bit of the share it returns, as a compromised agent would.
+class CorruptingProxy final : public agentpb::KeyAgent::Service {
+ public:
+  explicit CorruptingProxy(std::unique_ptr<agentpb::KeyAgent::Stub> upstream)
+      : upstream_(std::move(upstream)) {}
+
+  grpc::Status Commit(grpc::ServerContext* /*context*/, const agentpb::CommitRequest* request,
+                      agentpb::CommitReply* reply) override {
+    grpc::ClientContext context;
+    return upstream_->Commit(&context, *request, reply);
+  }
+  grpc::Status SignShare(grpc::ServerContext* /*context*/, const agentpb::SignShareRequest* request,
+                         agentpb::SignShareReply* reply) override {
+    grpc::ClientContext context;
+    grpc::Status status = upstream_->SignShare(&context, *request, reply);
+    if (status.ok() && reply->signature_share().size() == 64) {
+      (*reply->mutable_signature_share())[40] ^= 0x01;
+      ++corrupted_;
+    }
+    return status;
+  }
+  grpc::Status ImportShare(grpc::ServerContext* /*context*/,
+                           const agentpb::ImportShareRequest* request,
+                           agentpb::ImportShareReply* reply) override {
+    grpc::ClientContext context;
+    return upstream_->ImportShare(&context, *request, reply);
+  }
+  grpc::Status ListShares(grpc::ServerContext* /*context*/,
+                          const agentpb::ListSharesRequest* request,
+                          agentpb::ListSharesReply* reply) override {
+    grpc::ClientContext context;
+    return upstream_->ListShares(&context, *request, reply);
+  }
+
+  int corrupted() const { return corrupted_.load(); }
+
+ private:
+  std::unique_ptr<agentpb::KeyAgent::Stub> upstream_;
+  std::atomic<int> corrupted_{0};
+};
+
+class ThresholdE2eTest : public testing::Test {
+ protected:
+  struct Agent {
+    std::string name;
+    fs::path dir;
+    std::optional<support::SoftHsm> hsm;
+    std::optional<support::ChildProcess> process;
+    int port = 0;
+  };
+
+  void SetUp() override {
+    ASSERT_TRUE(support::MakeDevPki(dir_.path() / "pki", {"validator", "coordinator"}).ok());
+    const std::string keys = "[\"" + std::string(support::kAliceEd25519.hex()) + "\", \"" +
+                             std::string(support::kAliceSr25519.hex()) + "\"]";
+    // The agents serve the coordinator only; the node reaches the coordinator only.
+    ASSERT_TRUE(support::WriteFile(dir_.path() / "agent-policy.yaml",
+                                   "identities:\n  coordinator:\n"
+                                   "    - {key_types: [gran, para], operations: [sign, insert, "
+                                   "list], public_keys: " +
+                                       keys + "}\n",
+                                   0600)
+                    .ok());
+    ASSERT_TRUE(support::WriteFile(dir_.path() / "node-policy.yaml",
+                                   "identities:\n  validator:\n"
+                                   "    - {key_types: [gran, para], operations: [sign, list], "
+                                   "public_keys: " +
+                                       keys + "}\n",
+                                   0600)
+                    .ok());
+  }
+
+  void TearDown() override {
+    if (proxy_server_) proxy_server_->Shutdown();
+    coordinator_.reset();
+    for (Agent& agent : agents_) agent.process.reset();
+    if (HasFailure()) {
+      std::cerr << "kept for inspection: " << dir_.path() << "\n";
+      dir_.Keep();
+    }
+  }
+
+  // StartAgents makes and starts `count` agents, each with its own token, history and audit log.
+  void StartAgents(size_t count) {
+    for (size_t i = 0; i < count; ++i) {
+      Agent& agent = agents_.emplace_back();
+      agent.name = "agent-" + std::to_string(i + 1);
+      agent.dir = dir_.path() / agent.name;
+      auto hsm = support::SoftHsm::Create(agent.dir);
+      ASSERT_TRUE(hsm.ok()) << hsm.status().message();
+      ASSERT_TRUE(hsm->InitToken(agent.name, "agent-pin", "agent-so-pin").ok());
+      agent.hsm = *hsm;
+      ASSERT_TRUE(support::WriteFile(agent.dir / "hsm.pin", "agent-pin", 0600).ok());
+      StartAgent(i);
+    }
+  }
+
+  // StartAgent (re)starts agent i; a restart keeps the port the coordinator knows.
+  void StartAgent(size_t i) {
+    Agent& agent = agents_[i];
+    const std::string listen = "127.0.0.1:" + std::to_string(agent.port);
+    ASSERT_TRUE(support::WriteFile(agent.dir / "agent.yaml",
+                                   "signer_id: " + agent.name + "\nhsm:\n  module: " +
+                                       SIGNER_SOFTHSM2_MODULE + "\n  token_label: " + agent.name +
+                                       "\n  pin_file: hsm.pin\nhistory:\n  data_dir: history\n"
+                                       "  genesis_hash: \"0x" +
+                                       kGenesis + "\"\nserver:\n  listen: \"" + listen +
+                                       "\"\n  tls:\n    cert_file: ../pki/server.crt\n"
+                                       "    key_file: ../pki/server.key\n"
+                                       "    client_ca_file: ../pki/ca.crt\n"
+                                       "  policy_file: ../agent-policy.yaml\n"
+                                       "  audit_log: audit.jsonl\n",
+                                   0600)
+                    .ok());
+    support::ChildOptions options;
+    options.set_env = {agent.hsm->ConfigEnv()};
+    options.stderr_file = agent.dir / "agent.log";
+    auto child = support::ChildProcess::Start(
+        {support::Location("keyagentd"), "--config", (agent.dir / "agent.yaml").string()}, options);
+    ASSERT_TRUE(child.ok()) << child.status().message();
+    const std::optional<std::string> line = child->ReadLine(std::chrono::seconds(60));
+    const std::string prefix = "keyagentd listening on 127.0.0.1:";
+    ASSERT_TRUE(line.has_value() && line->rfind(prefix, 0) == 0)
+        << agent.name << " said " << line.value_or("nothing") << "; log:\n"
+        << support::ReadFile(agent.dir / "agent.log");
+    child->CloseStdout();
+    agent.port = std::stoi(line->substr(prefix.size()));
+    agent.process = std::move(child).value();
+  }
+
+  void KillAgent(size_t i) {
+    agents_[i].process->Stop(SIGKILL);
+    agents_[i].process.reset();
+  }
+
+  // WriteCoordinatorConfig writes signerd's configuration: an empty token of its own, and a
+  // threshold section naming every agent (at `override_port` instead, where one is given).
+  void WriteCoordinatorConfig(const std::map<size_t, int>& override_port = {}) {
+    const fs::path dir = dir_.path() / "coordinator";
+    if (!coordinator_hsm_) {
+      auto hsm = support::SoftHsm::Create(dir);
+      ASSERT_TRUE(hsm.ok()) << hsm.status().message();
+      ASSERT_TRUE(hsm->InitToken("coordinator", "coordinator-pin", "coordinator-so-pin").ok());
+      coordinator_hsm_ = *hsm;
+      ASSERT_TRUE(support::WriteFile(dir / "hsm.pin", "coordinator-pin", 0600).ok());
+    }
+    std::string agents;
+    for (size_t i = 0; i < agents_.size(); ++i) {
+      const auto it = override_port.find(i);
+      const int port = it == override_port.end() ? agents_[i].port : it->second;
+      agents += "    - {name: " + agents_[i].name +
+                ", address: \"127.0.0.1:" + std::to_string(port) + "\", server_name: localhost}\n";
+    }
+    ASSERT_TRUE(support::WriteFile(dir / "signerd.yaml",
+                                   "signer_id: coordinator\nhsm:\n  module: " +
+                                       std::string(SIGNER_SOFTHSM2_MODULE) +
+                                       "\n  token_label: coordinator\n  pin_file: hsm.pin\n"
+                                       "history:\n  data_dir: history\n  genesis_hash: \"0x" +
+                                       kGenesis +
+                                       "\"\nserver:\n  listen: \"127.0.0.1:0\"\n"
+                                       "  tls:\n    cert_file: ../pki/server.crt\n"
+                                       "    key_file: ../pki/server.key\n"
+                                       "    client_ca_file: ../pki/ca.crt\n"
+                                       "  policy_file: ../node-policy.yaml\n"
+                                       "  audit_log: audit.jsonl\n"
+                                       "threshold:\n  cert_file: ../pki/coordinator.crt\n"
+                                       "  key_file: ../pki/coordinator.key\n"
+                                       "  agent_ca_file: ../pki/ca.crt\n  timeout_ms: 3000\n"
+                                       "  agents:\n" +
+                                       agents,
+                                   0600)
+                    .ok());
+  }
+
+  // Split runs `signerctl threshold split` for //Alice's key of `key_type`.
+  support::ProcessResult Split(const std::string& key_type, int threshold) {
+    support::ProcessOptions options;
+    options.set_env = {"SIGNER_SURI=//Alice"};
+    return support::ResultOrStartFailure(
+        support::RunProcess({support::Location("signerctl"), "threshold", "split", "--config",
+                             (dir_.path() / "coordinator" / "signerd.yaml").string(), "--type",
+                             key_type, "--threshold", std::to_string(threshold)},
+                            options));
+  }
+
+  void StartCoordinator() {
+    const fs::path dir = dir_.path() / "coordinator";
+    support::ChildOptions options;
+    options.set_env = {coordinator_hsm_->ConfigEnv()};
+    options.stderr_file = dir / "signerd.log";
+    auto child = support::ChildProcess::Start(
+        {support::Location("signerd"), "--config", (dir / "signerd.yaml").string()}, options);
+    ASSERT_TRUE(child.ok()) << child.status().message();
+    const std::optional<std::string> line = child->ReadLine(std::chrono::seconds(60));
+    const std::string prefix = "signerd listening on 127.0.0.1:";
+    ASSERT_TRUE(line.has_value() && line->rfind(prefix, 0) == 0)
+        << "coordinator said " << line.value_or("nothing") << "; log:\n"
+        << support::ReadFile(dir / "signerd.log");
+    child->CloseStdout();
+    coordinator_ = std::move(child).value();
+    auto credentials = support::DevPkiClientCredentials(dir_.path() / "pki", "validator");
+    ASSERT_TRUE(credentials.ok());
+    grpc::ChannelArguments arguments;
+    arguments.SetSslTargetNameOverride("localhost");
+    node_ = pb::RemoteKeystore::NewStub(grpc::CreateCustomChannel(
+        "127.0.0.1:" + line->substr(prefix.size()), *credentials, arguments));
+  }
+
+  // SignWith asks the coordinator, as the node would, and verifies any signature it returns.
+  grpc::Status SignWith(const std::string& key_type, base::Scheme scheme,
+                        const std::vector<uint8_t>& message,
+                        std::vector<uint8_t>* signature_out = nullptr) {
+    const support::WellKnownKey& key =
+        scheme == base::Scheme::kEd25519 ? support::kAliceEd25519 : support::kAliceSr25519;
+    pb::SignWithRequest request;
+    request.set_key_type(key_type);
+    request.set_crypto_type(scheme == base::Scheme::kEd25519 ? "ed25519" : "sr25519");
+    request.set_public_key(AsString(key.Bytes()));
+    request.set_message(AsString(message));
+    pb::SignWithReply reply;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    grpc::Status status = node_->SignWith(&context, request, &reply);
+    if (status.ok()) {
+      const std::vector<uint8_t> signature = AsBytes(reply.signature().signature());
+      EXPECT_TRUE(keymgr::VerifySignature(scheme, key.Bytes(), message, signature))
+          << "the aggregate does not verify as an ordinary signature";
+      if (signature_out) *signature_out = signature;
+    }
+    return status;
+  }
+
+  std::unique_ptr<agentpb::KeyAgent::Stub> AgentStub(int port) {
+    auto credentials = support::DevPkiClientCredentials(dir_.path() / "pki", "coordinator");
+    EXPECT_TRUE(credentials.ok());
+    grpc::ChannelArguments arguments;
+    arguments.SetSslTargetNameOverride("localhost");
+    return agentpb::KeyAgent::NewStub(
+        grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port), *credentials, arguments));
+  }
+
+  // DirectAttempt is what a compromised coordinator can do: talk to agents of its choice directly
+  // and try to aggregate a GRANDPA vote from their shares. Returns the signature if every agent
+  // of `set` gave a share and they aggregate; each agent's status goes to `statuses`.
+  std::optional<std::vector<uint8_t>> DirectAttempt(const std::vector<size_t>& set,
+                                                    const std::vector<uint8_t>& message,
+                                                    std::vector<grpc::Status>* statuses) {
+    agentpb::ThresholdKey key;
+    key.set_key_type("gran");
+    key.set_group_public_key(AsString(support::kAliceEd25519.Bytes()));
+    std::vector<std::unique_ptr<agentpb::KeyAgent::Stub>> stubs;
+    std::vector<frost::SigningCommitments> commitments;
+    std::string public_package;
+    for (size_t i : set) {
+      stubs.push_back(AgentStub(agents_[i].port));
+      agentpb::CommitRequest request;
+      *request.mutable_key() = key;
+      agentpb::CommitReply reply;
+      grpc::ClientContext context;
+      EXPECT_TRUE(stubs.back()->Commit(&context, request, &reply).ok());
+      if (reply.commitments_size() != 1) return std::nullopt;
+      auto decoded =
+          frost::SigningCommitments::Decode(frost::Suite::kEd25519, AsBytes(reply.commitments(0)));
+      EXPECT_TRUE(decoded.ok());
+      commitments.push_back(*decoded);
+      agentpb::ListSharesReply listed;
+      grpc::ClientContext list_context;
+      EXPECT_TRUE(
+          stubs.back()->ListShares(&list_context, agentpb::ListSharesRequest(), &listed).ok());
+      for (const auto& share : listed.shares()) {
+        if (share.key_type() == "gran") public_package = share.public_key_package();
+      }
+    }
+    auto list = frost::MakeCommitmentList(commitments);
+    EXPECT_TRUE(list.ok());
+    const std::string encoded = AsString(frost::EncodeCommitmentList(*list));
+    std::vector<frost::SignatureShare> shares;
+    for (auto& stub : stubs) {
+      agentpb::SignShareRequest request;
+      *request.mutable_key() = key;
+      request.set_message(AsString(message));
+      request.set_commitment_list(encoded);
+      agentpb::SignShareReply reply;
+      grpc::ClientContext context;
+      statuses->push_back(stub->SignShare(&context, request, &reply));
+      if (statuses->back().ok()) {
+        shares.push_back(*frost::SignatureShare::Decode(AsBytes(reply.signature_share())));
+      }
+    }
+    if (shares.size() != set.size()) return std::nullopt;
+    auto package = frost::PublicKeyPackage::Parse(AsBytes(public_package));
+    EXPECT_TRUE(package.ok());
+    auto signature = frost::Aggregate(*package, message, *list, shares);
+    if (!signature.ok()) return std::nullopt;
+    return std::vector<uint8_t>(signature->begin(), signature->end());
+  }
+
+  std::string CoordinatorLog() {
+    return support::ReadFile(dir_.path() / "coordinator" / "signerd.log");
+  }
+
+  support::TempDir dir_{"threshold-e2e"};
+  std::vector<Agent> agents_;
+  std::optional<support::SoftHsm> coordinator_hsm_;
+  std::optional<support::ChildProcess> coordinator_;
+  std::unique_ptr<pb::RemoteKeystore::Stub> node_;
+  std::unique_ptr<grpc::Server> proxy_server_;
+};
+
+TEST_F(ThresholdE2eTest, TwoOfThreeSignsOrdinarySignaturesAndNeedsTwoAgents) {
+  StartAgents(3);
+  WriteCoordinatorConfig();
+  const support::ProcessResult gran = Split("gran", 2);
+  ASSERT_EQ(gran.exit_code, 0) << gran.Describe();
+  EXPECT_NE(gran.out.find("\"2-of-3, tolerates 0 compromised agents\""), std::string::npos)
+      << gran.out;
+  EXPECT_NE(gran.out.find(support::kAliceEd25519.hex()), std::string::npos)
+      << "the split keeps the key's public key";
+  const support::ProcessResult para = Split("para", 2);
+  ASSERT_EQ(para.exit_code, 0) << para.Describe();
+  // Keys that cannot be thresholded, and an unsafe threshold, are refused before anything moves.
+  EXPECT_EQ(Split("babe", 2).exit_code, 2);
+  EXPECT_EQ(Split("beef", 2).exit_code, 2);
+  EXPECT_EQ(Split("audi", 1).exit_code, 2);
+  StartCoordinator();
+
+  EXPECT_TRUE(SignWith("gran", base::Scheme::kEd25519, Prevote(1, 0x11)).ok()) << CoordinatorLog();
+  EXPECT_TRUE(SignWith("para", base::Scheme::kSr25519,
+                       slashing::testing::BackingStatement(1, FilledHash(0x21), 3))
+                  .ok())
+      << CoordinatorLog();
+  // The coordinator's own history refuses the equivocation first; the agents would too.
+  EXPECT_EQ(SignWith("gran", base::Scheme::kEd25519, Prevote(1, 0x12)).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+
+  KillAgent(0);
+  EXPECT_TRUE(SignWith("gran", base::Scheme::kEd25519, Prevote(2, 0x11)).ok()) << CoordinatorLog();
+  KillAgent(1);
+  const grpc::Status alone = SignWith("gran", base::Scheme::kEd25519, Prevote(3, 0x11));
+  EXPECT_EQ(alone.error_code(), grpc::StatusCode::UNAVAILABLE) << alone.error_message();
+
+  // The agents come back with their shares (wrapped on their tokens) and their histories.
+  StartAgent(0);
+  StartAgent(1);
+  EXPECT_TRUE(SignWith("gran", base::Scheme::kEd25519, Prevote(4, 0x11)).ok()) << CoordinatorLog();
+  const support::ProcessResult listed = support::ResultOrStartFailure(
+      support::RunProcess({support::Location("signerctl"), "threshold", "list", "--config",
+                           (dir_.path() / "coordinator" / "signerd.yaml").string()}));
+  ASSERT_EQ(listed.exit_code, 0) << listed.Describe();
+  EXPECT_NE(listed.out.find("\"agents_agree\":true"), std::string::npos) << listed.out;
+  EXPECT_EQ(listed.out.find("\"agents_agree\":false"), std::string::npos) << listed.out;
+}
+
+TEST_F(ThresholdE2eTest, ThreeOfFiveSignsWithTwoAgentsDown) {
+  StartAgents(5);
+  WriteCoordinatorConfig();
+  const support::ProcessResult split = Split("gran", 3);
+  ASSERT_EQ(split.exit_code, 0) << split.Describe();
+  EXPECT_NE(split.out.find("\"3-of-5, tolerates 0 compromised agents\""), std::string::npos);
+  StartCoordinator();
+  EXPECT_TRUE(SignWith("gran", base::Scheme::kEd25519, Prevote(1, 0x31)).ok()) << CoordinatorLog();
+  KillAgent(1);
+  KillAgent(3);
+  for (uint64_t round = 2; round < 6; ++round) {
+    EXPECT_TRUE(SignWith("gran", base::Scheme::kEd25519, Prevote(round, 0x31)).ok())
+        << CoordinatorLog();
+  }
+  KillAgent(4);
+  EXPECT_EQ(SignWith("gran", base::Scheme::kEd25519, Prevote(6, 0x31)).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
+// A compromised coordinator talks to the agents directly. Once a vote is signed by any two of
+// three agents, every other pair contains one of them, and that agent refuses the conflicting
+// vote: no aggregate of it can be made.
+TEST_F(ThresholdE2eTest, NoSetOfAgentsSignsAConflictingVote) {
+  StartAgents(3);
+  WriteCoordinatorConfig();
+  ASSERT_EQ(Split("gran", 2).exit_code, 0);
+  const std::vector<uint8_t> vote = Prevote(7, 0x41);
+  const std::vector<uint8_t> conflicting = Prevote(7, 0x42);
+  std::vector<grpc::Status> statuses;
+  std::optional<std::vector<uint8_t>> signed_vote = DirectAttempt({0, 1}, vote, &statuses);
+  ASSERT_TRUE(signed_vote.has_value());
+  EXPECT_TRUE(keymgr::VerifySignature(base::Scheme::kEd25519, support::kAliceEd25519.Bytes(), vote,
+                                      *signed_vote));
+  for (const std::vector<size_t>& set : std::vector<std::vector<size_t>>{{0, 1}, {0, 2}, {1, 2}}) {
+    statuses.clear();
+    EXPECT_FALSE(DirectAttempt(set, conflicting, &statuses).has_value());
+    int refused = 0;
+    for (const grpc::Status& status : statuses) {
+      if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) ++refused;
+    }
+    EXPECT_GE(refused, 1) << "agents " << set[0] + 1 << " and " << set[1] + 1;
+  }
+  // Through an honest coordinator the same: its own history is empty (it never saw round 7), so
+  // the refusal comes from the agents.
+  StartCoordinator();
+  const grpc::Status refused = SignWith("gran", base::Scheme::kEd25519, conflicting);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << refused.error_message();
+  EXPECT_NE(refused.error_message().find("refused"), std::string::npos);
+  EXPECT_NE(
+      support::ReadFile(dir_.path() / "coordinator" / "audit.jsonl").find("refused_by_key_agents"),
+      std::string::npos);
+  EXPECT_NE(support::ReadFile(agents_[0].dir / "audit.jsonl").find("refused_grandpa_equivocation"),
+            std::string::npos);
+}
+
+// An agent whose shares are wrong is named by FROST's per-share check; with t honest agents left
+// the signature completes without it.
+TEST_F(ThresholdE2eTest, ACorruptedShareIsIdentifiedAndSigningCompletesWithoutIt) {
+  StartAgents(3);
+  // Agent 3 is reached through a proxy that corrupts its shares.
+  auto server_credentials =
+      tls::ReloadableServerCredentials::Create(support::DevPkiServerFiles(dir_.path() / "pki"));
+  ASSERT_TRUE(server_credentials.ok());
+  CorruptingProxy proxy(AgentStub(agents_[2].port));
+  int proxy_port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", (*server_credentials)->GrpcCredentials(), &proxy_port);
+  builder.RegisterService(&proxy);
+  proxy_server_ = builder.BuildAndStart();
+  ASSERT_NE(proxy_port, 0);
+  WriteCoordinatorConfig({{2, proxy_port}});
+  ASSERT_EQ(Split("gran", 2).exit_code, 0);
+  StartCoordinator();
+
+  // With agent 1 down, the coordinator must use agents 2 and 3: agent 3's share is found invalid,
+  // and one honest agent is not enough.
+  KillAgent(0);
+  const grpc::Status failed = SignWith("gran", base::Scheme::kEd25519, Prevote(1, 0x51));
+  EXPECT_EQ(failed.error_code(), grpc::StatusCode::UNAVAILABLE) << failed.error_message();
+  EXPECT_NE(failed.error_message().find("agent-3: invalid signature share"), std::string::npos)
+      << failed.error_message();
+  EXPECT_EQ(proxy.corrupted(), 1);
+  EXPECT_NE(CoordinatorLog().find("event=invalid_signature_share agent=agent-3"),
+            std::string::npos);
+  // With agent 1 back, every signature completes, whichever pair the coordinator tries first.
+  StartAgent(0);
+  for (uint64_t round = 2; round < 8; ++round) {
+    EXPECT_TRUE(SignWith("gran", base::Scheme::kEd25519, Prevote(round, 0x51)).ok())
+        << CoordinatorLog();
+  }
+}
+
+// Agents are killed and restarted at random while the coordinator signs. Every signature that
+// comes back verifies, no two share a nonce commitment R (a reused nonce pair would reveal the
+// share), and afterwards no set of agents signs a conflicting vote for any signed round.
+TEST_F(ThresholdE2eTest, KillStormReusesNoNonceAndSignsNoEquivocation) {
+  StartAgents(3);
+  WriteCoordinatorConfig();
+  ASSERT_EQ(Split("gran", 2).exit_code, 0);
+  StartCoordinator();
+  std::atomic<bool> stop{false};
+  std::thread storm([&] {
+    std::mt19937 random(20261205);
+    int kills = 0;
+    while (!stop.load() || kills < 3) {
+      const size_t victim = random() % agents_.size();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100 + random() % 200));
+      KillAgent(victim);
+      ++kills;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50 + random() % 100));
+      StartAgent(victim);
+    }
+  });
+  std::set<std::string> nonce_commitments;
+  std::vector<uint64_t> signed_rounds;
+  for (uint64_t round = 1; round <= 60; ++round) {
+    std::vector<uint8_t> signature;
+    const grpc::Status status =
+        SignWith("gran", base::Scheme::kEd25519, Prevote(round, 0x61), &signature);
+    if (!status.ok()) {
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+      continue;
+    }
+    signed_rounds.push_back(round);
+    EXPECT_TRUE(nonce_commitments.insert(AsString(std::span(signature).first(32))).second)
+        << "round " << round << " reused a group nonce commitment";
+  }
+  stop = true;
+  storm.join();
+  EXPECT_GE(signed_rounds.size(), 10u) << CoordinatorLog();
+  for (size_t i = 0; i < agents_.size(); ++i) {
+    if (!agents_[i].process) StartAgent(i);
+  }
+  for (uint64_t round : signed_rounds) {
+    for (const std::vector<size_t>& set :
+         std::vector<std::vector<size_t>>{{0, 1}, {0, 2}, {1, 2}}) {
+      std::vector<grpc::Status> statuses;
+      EXPECT_FALSE(DirectAttempt(set, Prevote(round, 0x62), &statuses).has_value())
+          << "round " << round;
+    }
+  }
+}
+
+}  // namespace
