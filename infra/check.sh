@@ -276,7 +276,9 @@ check_proxy() {
 # ---------------------------------------------------------------------------------------------------
 # scripts: shellcheck on every shell script of the recipes, and the node-operations scripts' tests.
 check_scripts() {
-  local scripts=(infra/check.sh infra/install-deps.sh infra/node-ops/*.sh infra/ansible/roles/signerd/files/signerd-process)
+  # infra/install-deps.sh sources infra/dev/deb-packages.sh, which shellcheck follows only when it is listed.
+  local scripts=(infra/check.sh infra/install-deps.sh infra/dev/deb-packages.sh infra/node-ops/*.sh
+    infra/ansible/roles/signerd/files/signerd-process)
   shellcheck "${scripts[@]}"
   echo "scripts: shellcheck clean on ${#scripts[@]} scripts"
   bash infra/node-ops/chain-snapshot_test.sh

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "byte_buffer.h"
+
 namespace gateway {
 namespace {
 
@@ -31,21 +33,6 @@ constexpr std::array<std::string_view, 15> kMethods = {"Sr25519PublicKeys",
 std::string_view ShortName(std::string_view method) {
   if (!method.starts_with(kServicePrefix)) return "";
   return method.substr(kServicePrefix.size());
-}
-
-std::string BytesOf(const grpc::ByteBuffer& buffer) {
-  std::vector<grpc::Slice> slices;
-  std::string bytes;
-  if (!buffer.Dump(&slices).ok()) return bytes;
-  for (const grpc::Slice& slice : slices) {
-    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  }
-  return bytes;
-}
-
-grpc::ByteBuffer BufferOf(const std::string& bytes) {
-  grpc::Slice slice(bytes);
-  return grpc::ByteBuffer(&slice, 1);
 }
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {
@@ -189,7 +176,7 @@ grpc::ServerGenericBidiReactor* Forwarder::CreateReactor(
 
 struct Forwarder::Attempt {
   std::string method;
-  std::string request_bytes;
+  // The request as every try sends it; its bytes are read back only to key the cache.
   grpc::ByteBuffer request;
   grpc::ByteBuffer reply;
   std::chrono::system_clock::time_point deadline;
@@ -228,7 +215,6 @@ void Forwarder::Handle(const std::string& method, std::string request,
   auto attempt = std::make_shared<Attempt>();
   attempt->method = method;
   attempt->request = BufferOf(request);
-  attempt->request_bytes = std::move(request);
   attempt->deadline = std::min(deadline, std::chrono::system_clock::now() + upstream_timeout_);
   attempt->done = std::move(answer);
   attempt->candidates = pool_.Candidates();
@@ -271,7 +257,7 @@ void Forwarder::Try(const std::shared_ptr<Attempt>& attempt) {
           pool_.ReportSuccess(upstream);
           std::string reply = BytesOf(attempt->reply);
           if (KeyCache::Caches(attempt->method)) {
-            cache_.Store(attempt->method, attempt->request_bytes, reply);
+            cache_.Store(attempt->method, BytesOf(attempt->request), reply);
           } else if (KeyCache::ChangesKeys(attempt->method)) {
             cache_.Clear();
           }

@@ -7,9 +7,11 @@
 #include <filesystem>
 #include <future>
 #include <span>
+#include <string_view>
 #include <utility>
 
 #include "base/file_io.h"
+#include "byte_buffer.h"
 #include "remote_keystore.pb.h"
 
 namespace gateway {
@@ -32,40 +34,15 @@ grpc::Status CallOnce(const Upstream& upstream, const std::string& method,
   return done.get_future().get();
 }
 
-grpc::ByteBuffer Serialized(const google::protobuf::MessageLite& message) {
-  const std::string bytes = message.SerializeAsString();
-  grpc::Slice slice(bytes);
-  return grpc::ByteBuffer(&slice, 1);
-}
-
 // EmptyMessage is a message with no fields set (an empty HealthCheckRequest asks about the whole
 // server): zero bytes, but a message; a default ByteBuffer is no message, which gRPC refuses.
-grpc::ByteBuffer EmptyMessage() {
-  grpc::Slice nothing("");
-  return grpc::ByteBuffer(&nothing, 1);
-}
-
-bool Parse(const grpc::ByteBuffer& buffer, google::protobuf::MessageLite& message) {
-  std::vector<grpc::Slice> slices;
-  if (!buffer.Dump(&slices).ok()) return false;
-  std::string bytes;
-  for (const grpc::Slice& slice : slices) {
-    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  }
-  return message.ParseFromString(bytes);
-}
+grpc::ByteBuffer EmptyMessage() { return BufferOf(""); }
 
 // IsServing reads a grpc.health.v1 HealthCheckResponse without its generated code (Debian ships
 // no health.proto): the message has one field, `status` (number 1, varint), and SERVING is 1, so
 // the encoding of a SERVING reply is exactly the two bytes 08 01.
 bool IsServing(const grpc::ByteBuffer& reply) {
-  std::vector<grpc::Slice> slices;
-  if (!reply.Dump(&slices).ok()) return false;
-  std::string bytes;
-  for (const grpc::Slice& slice : slices) {
-    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  }
-  return bytes == std::string("\x08\x01", 2);
+  return BytesOf(reply) == std::string_view("\x08\x01", 2);
 }
 
 void Log(const std::string& line) { std::fprintf(stderr, "gateway: %s\n", line.c_str()); }
@@ -153,14 +130,15 @@ UpstreamState UpstreamPool::Check(const Upstream& upstream) {
     return state;
   }
   grpc::ByteBuffer describe_reply;
-  const grpc::Status described = CallOnce(upstream, "/parity.polkadot.signer.SignerInfo/Describe",
-                                          Serialized(pb::DescribeRequest()), describe_reply);
+  const grpc::Status described =
+      CallOnce(upstream, "/parity.polkadot.signer.SignerInfo/Describe",
+               BufferOf(pb::DescribeRequest().SerializeAsString()), describe_reply);
   pb::DescribeReply reply;
   if (!described.ok()) {
     state.reason = "cannot say which history it uses: " + described.error_message();
     return state;
   }
-  if (!Parse(describe_reply, reply) || reply.history_id().empty() ||
+  if (!reply.ParseFromString(BytesOf(describe_reply)) || reply.history_id().empty() ||
       reply.history_id().size() > kMaxHistoryIdSize) {
     state.reason = "sent an unreadable history description";
     return state;

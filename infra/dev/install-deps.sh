@@ -2,6 +2,9 @@
 # Installs the Debian packages the build and tests use; idempotent and silent when nothing is missing.
 set -euo pipefail
 
+# shellcheck source=SCRIPTDIR/deb-packages.sh
+source "$(dirname "${BASH_SOURCE[0]}")/deb-packages.sh"
+
 # Grow this list as modules start using a library; keep it to what the build really links.
 packages=(
   build-essential cmake ninja-build ccache pkg-config
@@ -20,12 +23,7 @@ packages=(
   librust-serde-json-dev librust-tempfile-dev librust-libc-dev
 )
 
-missing=()
-for package in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$package")
-  fi
-done
+mapfile -t missing < <(missing_packages "${packages[@]}")
 
 # Some machines carry a Node.js build that bundles npm; Debian's own nodejs needs the separate npm package.
 if ! command -v npm >/dev/null 2>&1; then
@@ -36,12 +34,4 @@ if ((${#missing[@]} == 0)); then
   exit 0
 fi
 
-if [[ $(id -u) -ne 0 ]]; then
-  echo "install-deps: missing packages (${missing[*]}); run as root or install them" >&2
-  exit 1
-fi
-
-echo "install-deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_packages install-deps "${missing[@]}"

@@ -22,19 +22,22 @@ while (($#)); do
 done
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=SCRIPTDIR/dev_signerd.sh
+source "$repo/tests/bench/dev_signerd.sh"
 for needed in "$repo/build/bin/signerd" "$repo/build/bin/signerctl" "$repo/build/bin/signer-gateway" \
   "$repo/build/signer/proto/libsigner_api.a"; do
   [[ -e $needed ]] || { echo "gateway_latency.sh: missing $needed (see the usage)" >&2; exit 2; }
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/gateway-latency.XXXXXX")
-pids=()
+signerd_pid=
+gateway_pid=
 cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  dev_signerd_stop
+  if [[ -n $gateway_pid ]]; then
+    kill -TERM "$gateway_pid" 2>/dev/null || true
+    wait "$gateway_pid" 2>/dev/null || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -45,15 +48,9 @@ g++ -std=c++20 -O2 -I "$repo/build/signer/proto/proto_gen" \
   "$repo/node-patches/remote-keystore/bench/ed25519_sign_latency.cc" \
   "$repo/build/signer/proto/libsigner_api.a" $(pkg-config --cflags --libs grpc++ protobuf) -o "$work/client"
 
-"$repo/build/bin/signerctl" dev init --dir "$work/dev" --port 0 >/dev/null
-sed 's/^  listen: .*/  listen: "127.0.0.1:0"/' "$work/dev/signerd.yaml" >"$work/signerd.yaml"
-mkfifo "$work/signerd.out" "$work/gateway.out"
-SOFTHSM2_CONF=$work/dev/softhsm2.conf "$repo/build/bin/signerd" --config "$work/signerd.yaml" \
-  >"$work/signerd.out" 2>"$work/signerd.log" &
-pids+=($!)
-exec 3<"$work/signerd.out"
-IFS= read -r -t 60 line <&3 || { echo "signerd did not start:" >&2; cat "$work/signerd.log" >&2; exit 1; }
-port=${line##*:}
+dev_signerd_init "$repo/build/bin/signerctl" "$work/dev"
+dev_signerd_start "$repo/build/bin/signerd" "$work/dev"
+port=${signerd_address##*:}
 pki=$work/dev/pki
 
 cat >"$work/gateway.yaml" <<YAML
@@ -64,10 +61,11 @@ upstream_tls: {ca: $pki/ca.crt, cert: $pki/validator-alice.crt, key: $pki/valida
 upstreams:
   - {name: dev, address: "127.0.0.1:$port", server_name: localhost}
 YAML
+mkfifo "$work/gateway.out"
 "$repo/build/bin/signer-gateway" --config "$work/gateway.yaml" >"$work/gateway.out" 2>"$work/gateway.log" &
-pids+=($!)
+gateway_pid=$!
 exec 4<"$work/gateway.out"
-IFS= read -r -t 30 line <&4 || { echo "gateway did not start:" >&2; cat "$work/gateway.log" >&2; exit 1; }
+IFS= read -r -t 30 _ <&4 || { echo "gateway did not start:" >&2; cat "$work/gateway.log" >&2; exit 1; }
 
 round=1000
 for ((block = 0; block < blocks; block++)); do

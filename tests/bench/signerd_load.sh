@@ -13,6 +13,8 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=SCRIPTDIR/dev_signerd.sh
+source "$repo/tests/bench/dev_signerd.sh"
 build_dir=$repo/build
 do_build=true
 smoke=false
@@ -47,11 +49,9 @@ done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/signerd-load.XXXXXX")
 signerd_pid=
+# shellcheck disable=SC2317  # run by the EXIT trap, which shellcheck does not see as a call
 cleanup() {
-  if [[ -n $signerd_pid ]] && kill -0 "$signerd_pid" 2>/dev/null; then
-    kill -TERM "$signerd_pid" 2>/dev/null || true
-    wait "$signerd_pid" 2>/dev/null || true
-  fi
+  dev_signerd_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -59,7 +59,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 dev=$work/dev
-SIGNERCTL=$signerctl bash "$repo/infra/dev/dev-setup.sh" --port 0 "$dev" >/dev/null
+dev_signerd_init "$signerctl" "$dev"
 config=$dev/signerd.yaml
 if [[ $workers != 0 ]]; then
   sed -i "s/^  worker_threads: .*/  worker_threads: $workers/" "$config"
@@ -67,20 +67,9 @@ fi
 if [[ $in_flight != 0 ]]; then
   sed -i "s/^  max_in_flight: .*/  max_in_flight: $in_flight/" "$config"
 fi
-export SOFTHSM2_CONF=$dev/softhsm2.conf
 
-mkfifo "$work/stdout"
-"$signerd" --config "$config" >"$work/stdout" 2>"$work/signerd.log" &
-signerd_pid=$!
-# signerd prints one line once it listens: "signerd listening on 127.0.0.1:PORT".
-first_line=
-exec 3<"$work/stdout"
-if ! IFS= read -r -t 60 first_line <&3 || [[ $first_line != "signerd listening on 127.0.0.1:"* ]]; then
-  echo "signerd_load.sh: signerd did not start (said: ${first_line:-nothing}); its log:" >&2
-  cat "$work/signerd.log" >&2
-  exit 1
-fi
-target=${first_line#signerd listening on }
+dev_signerd_start "$signerd" "$dev"
+target=$signerd_address
 # Let start-up allocations settle before the idle figure is taken.
 sleep 1
 idle_rss_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$signerd_pid/status")
@@ -98,9 +87,7 @@ fi
 status=0
 "$load" --target "$target" --pki "$dev/pki" --pid "$signerd_pid" "${defaults[@]}" "${load_args[@]}" || status=$?
 
-kill -TERM "$signerd_pid"
-wait "$signerd_pid" || true
-signerd_pid=
+dev_signerd_stop
 # Every request above was audited: the chain the group commit wrote must verify.
 if ! "$signerctl" audit verify "$dev/audit.jsonl" >"$work/verify.json"; then
   echo "signerd_load.sh: the audit log does not verify:" >&2
@@ -110,6 +97,6 @@ fi
 echo "audit log: $(cat "$work/verify.json")"
 if ((status != 0)); then
   echo "signerd_load.sh: signerd_load failed (exit $status); signerd's log tail:" >&2
-  tail -n 20 "$work/signerd.log" >&2
+  tail -n 20 "$dev/signerd.log" >&2
 fi
 exit "$status"

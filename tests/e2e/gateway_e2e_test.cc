@@ -16,6 +16,7 @@
 #include "base/hex.h"
 #include "keymgr/keypair.h"
 #include "remote_keystore.grpc.pb.h"
+#include "support/dev_broker.h"
 #include "support/dev_pki.h"
 #include "support/files.h"
 #include "support/locations.h"
@@ -76,16 +77,10 @@ class GatewayE2eTest : public testing::Test {
   }
 
   void StartBroker() {
-    support::ChildOptions options;
-    options.pipe_stdin = true;
-    options.stderr_file = dir_.path() / "broker.log";
-    auto broker = support::ChildProcess::Start({support::Location("kafka-dev-broker")}, options);
+    auto broker = support::StartDevBroker({}, dir_.path() / "broker.log");
     ASSERT_TRUE(broker.ok()) << broker.status().message();
-    broker_ = std::move(broker).value();
-    const std::optional<std::string> first = broker_->ReadLine(std::chrono::seconds(30));
-    const std::string prefix = "kafka-dev-broker bootstrap=";
-    ASSERT_TRUE(first.has_value() && first->rfind(prefix, 0) == 0) << first.value_or("nothing");
-    bootstrap_ = first->substr(prefix.size(), first->find(' ', prefix.size()) - prefix.size());
+    bootstrap_ = broker->bootstrap;
+    broker_ = std::move(broker->process);
   }
 
   // AddSigner makes signer-N: its own SoftHSM2 token holding //Alice's ed25519 key, the shared

@@ -36,6 +36,7 @@
 #include "keymgr/keypair.h"
 #include "remote_keystore.grpc.pb.h"
 #include "support/bytes.h"
+#include "support/dev_broker.h"
 #include "support/dev_pki.h"
 #include "support/files.h"
 #include "support/locations.h"
@@ -414,20 +415,10 @@ class KafkaClusterTest : public testing::Test {
   }
 
   void StartBroker() {
-    support::ChildOptions options;
-    options.pipe_stdin = true;
-    options.stderr_file = dir_.path() / "broker.log";
-    auto broker = support::ChildProcess::Start({support::Location("kafka-dev-broker")}, options);
+    auto broker = support::StartDevBroker({}, dir_.path() / "broker.log");
     ASSERT_TRUE(broker.ok()) << broker.status().message();
-    broker_ = std::move(broker).value();
-    auto first = broker_->ReadLine(std::chrono::seconds(30));
-    ASSERT_TRUE(first.has_value()) << "kafka-dev-broker said nothing; log:\n"
-                                   << ReadFile(dir_.path() / "broker.log");
-    const std::string prefix = "kafka-dev-broker bootstrap=";
-    ASSERT_EQ(first->rfind(prefix, 0), 0u) << *first;
-    const size_t end = first->find(' ', prefix.size());
-    bootstrap_ = first->substr(prefix.size(), end - prefix.size());
-    ASSERT_FALSE(bootstrap_.empty());
+    bootstrap_ = broker->bootstrap;
+    broker_ = std::move(broker->process);
   }
 
   // BrokerCommand sends one line to the dev broker and returns its one-line answer.

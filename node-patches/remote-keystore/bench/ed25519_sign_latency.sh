@@ -21,6 +21,8 @@ while (($#)); do
 done
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+# shellcheck source=SCRIPTDIR/../../../tests/bench/dev_signerd.sh
+source "$repo/tests/bench/dev_signerd.sh"
 crate=$repo/node-patches/remote-keystore
 for needed in "$repo/build/bin/signerd" "$repo/build/bin/signerctl" "$repo/build/signer/proto/libsigner_api.a" \
   "$repo/tests/oracle/node_modules/@grpc/grpc-js"; do
@@ -30,10 +32,7 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/ed25519-latency.XXXXXX")
 signerd_pid=
 cleanup() {
-  if [[ -n $signerd_pid ]] && kill -0 "$signerd_pid" 2>/dev/null; then
-    kill -TERM "$signerd_pid" 2>/dev/null || true
-    wait "$signerd_pid" 2>/dev/null || true
-  fi
+  dev_signerd_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -46,15 +45,9 @@ rust_client=$crate/target/release/examples/ed25519_sign_latency
 g++ -std=c++20 -O2 -I "$repo/build/signer/proto/proto_gen" "$crate/bench/ed25519_sign_latency.cc" \
   "$repo/build/signer/proto/libsigner_api.a" $(pkg-config --cflags --libs grpc++ protobuf) -o "$work/cpp_client"
 
-"$repo/build/bin/signerctl" dev init --dir "$work/dev" --port 0 >/dev/null
-sed 's/^  listen: .*/  listen: "127.0.0.1:0"/' "$work/dev/signerd.yaml" >"$work/signerd.yaml"
-mkfifo "$work/stdout"
-SOFTHSM2_CONF=$work/dev/softhsm2.conf "$repo/build/bin/signerd" --config "$work/signerd.yaml" \
-  >"$work/stdout" 2>"$work/signerd.log" &
-signerd_pid=$!
-exec 3<"$work/stdout"
-IFS= read -r -t 60 first_line <&3 || { echo "signerd did not start:" >&2; cat "$work/signerd.log" >&2; exit 1; }
-port=${first_line##*:}
+dev_signerd_init "$repo/build/bin/signerctl" "$work/dev"
+dev_signerd_start "$repo/build/bin/signerd" "$work/dev"
+port=${signerd_address##*:}
 pki=$work/dev/pki
 
 round=1000
