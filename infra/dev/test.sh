@@ -95,6 +95,11 @@ bash infra/dev/check-skips.sh build
 step "dev signer smoke run (the README's first command, non-interactive)"
 bash infra/dev/run.sh --smoke
 
+step "threshold dev smoke run (coordinator and three key agents, 2-of-3; docs/threshold.md)"
+threshold_smoke=$(mktemp -d "${TMPDIR:-/tmp}/threshold-smoke.XXXXXX")
+SIGNER_THRESHOLD_DIR=$threshold_smoke/dev-threshold bash infra/dev/threshold.sh up --base-port 0 --smoke >/dev/null
+rmdir "$threshold_smoke"
+
 # The node's Rust client (node-patches/remote-keystore) against the signerd just built; Debian's cargo and
 # librust-*-dev crates, offline (docs/node-patch.md).
 step "node crate (cargo test --offline)"
