@@ -4,7 +4,8 @@
 #
 # Usage: infra/dev/threshold.sh up [--base-port P] [--smoke]   coordinator on P (default 7460), agents on P+1..P+3
 #                                                              (P = 0: free ports); --smoke runs `signerctl demo`
-#                                                              against the coordinator, then stops everything
+#                                                              against the coordinator, then stops everything;
+#             [--workers N] [--in-flight N]                    the coordinator's worker_threads / max_in_flight
 #        infra/dev/threshold.sh status                         show what runs and where
 #        infra/dev/threshold.sh agent down|up N                stop or start agent N (1-3), to watch t-of-n at work
 #        infra/dev/threshold.sh down [--keep]                  stop everything and delete ./dev-threshold
@@ -22,7 +23,7 @@ agents=3
 threshold=2
 
 die() { echo "threshold.sh: $*" >&2; exit 1; }
-usage() { sed -n '5,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '5,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 # running PIDFILE: the recorded process still runs and is one of ours (pids get reused).
 running() {
@@ -70,9 +71,11 @@ stop() {  # stop PIDFILE
 random_pin() { head -c 18 /dev/urandom | base64 | tr -d '\n/+='; }
 
 cmd_up() {
-  local base_port=7460 smoke=false
+  local base_port=7460 smoke=false workers=0 in_flight=0
   while (($#)); do
     case $1 in
+      --workers) workers=$2; shift 2 ;;
+      --in-flight) in_flight=$2; shift 2 ;;
       --base-port) base_port=$2; shift 2 ;;
       --base-port=*) base_port=${1#--base-port=}; shift ;;
       --smoke) smoke=true; shift ;;
@@ -99,6 +102,8 @@ cmd_up() {
   "$signerctl" dev init --dir "$coordinator" --port "$base_port" >/dev/null
   local module
   module=$(sed -n 's/^  module: //p' "$coordinator/signerd.yaml")
+  if ((workers > 0)); then sed -i "s/^  worker_threads: .*/  worker_threads: $workers/" "$coordinator/signerd.yaml"; fi
+  if ((in_flight > 0)); then sed -i "s/^  max_in_flight: .*/  max_in_flight: $in_flight/" "$coordinator/signerd.yaml"; fi
   # ... whose gran and para keys are held by the agents instead: no whole copy of either stays on it.
   local key_type public
   for key_type in gran para; do

@@ -56,6 +56,7 @@ struct Options {
   uint64_t requests = 0;  // per phase; when set, phases end after this many instead of `seconds`
   int repetitions = 3;
   bool half_peak = true;
+  bool grandpa_only = false;  // --mix grandpa: every request a GRANDPA vote (ed25519 keys only)
   double open_loop_rate = 0;  // requests/s; 0: half the measured peak
   int pid = 0;
   bool verify = false;
@@ -65,7 +66,7 @@ void Usage() {
   std::fprintf(stderr,
                "usage: signerd_load --target HOST:PORT [--target ...] --pki DIR [--identity NAME]\n"
                "  [--clients N] [--channels N] [--seconds S | --requests N] [--repetitions R]\n"
-               "  [--rate R | --no-half-peak] [--pid PID] [--verify]\n"
+               "  [--rate R | --no-half-peak] [--pid PID] [--verify] [--mix standard|grandpa]\n"
                "DIR holds ca.crt, NAME.crt and NAME.key (a dev signer's pki directory).\n");
 }
 
@@ -97,6 +98,10 @@ std::optional<Options> ParseOptions(int argc, char** argv) {
       options.half_peak = false;
     } else if (flag == "--pid" && has_value) {
       options.pid = std::atoi(value().c_str());
+    } else if (flag == "--mix" && has_value) {
+      const std::string mix = value();
+      if (mix != "standard" && mix != "grandpa") return std::nullopt;
+      options.grandpa_only = mix == "grandpa";
     } else if (flag == "--verify") {
       options.verify = true;
     } else {
@@ -328,11 +333,12 @@ std::unique_ptr<Call> NextCall(Shared& shared, Client& client) {
     std::lock_guard<std::mutex> lock(client.mutex);
     last = client.last_vote;
   }
-  // 1% equivocation attempts; of the rest about 55% GRANDPA, 30% BABE, 15% backing statements.
+  // 1% equivocation attempts; of the rest about 55% GRANDPA, 30% BABE, 15% backing statements
+  // (--mix grandpa: all GRANDPA, the one ed25519 key type, for threshold against HSM custody).
   const uint64_t pick = client.random() % 100;
   if (number % 100 == 50 && last) {
     call->kind = Kind::kEquivocation;
-  } else if (pick < 55) {
+  } else if (shared.options.grandpa_only || pick < 55) {
     call->kind = Kind::kGrandpa;
   } else if (pick < 85) {
     call->kind = Kind::kBabe;
