@@ -399,7 +399,8 @@ TEST_F(ThresholdE2eTest, TwoOfThreeSignsOrdinarySignaturesAndNeedsTwoAgents) {
   // The agents come back with their shares (wrapped on their tokens) and their histories.
   StartAgent(0);
   StartAgent(1);
-  EXPECT_TRUE(SignWith("gran", base::Scheme::kEd25519, Prevote(4, 0x11)).ok()) << CoordinatorLog();
+  const grpc::Status back = SignWith("gran", base::Scheme::kEd25519, Prevote(4, 0x11));
+  EXPECT_TRUE(back.ok()) << back.error_message();
   const support::ProcessResult listed = support::ResultOrStartFailure(
       support::RunProcess({support::Location("signerctl"), "threshold", "list", "--config",
                            (dir_.path() / "coordinator" / "signerd.yaml").string()}));

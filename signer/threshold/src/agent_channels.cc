@@ -18,9 +18,9 @@ base::Result<std::vector<AgentChannel>> ConnectAgents(const ThresholdConfig& con
     // Reconnect quickly after an agent restarts: a signature waits for t agents.
     arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1'000);
-    channels.push_back(
-        AgentChannel{agent, keyagent::v1::KeyAgent::NewStub(
-                                grpc::CreateCustomChannel(agent.address, credentials, arguments))});
+    std::shared_ptr<grpc::Channel> channel =
+        grpc::CreateCustomChannel(agent.address, credentials, arguments);
+    channels.push_back(AgentChannel{agent, channel, keyagent::v1::KeyAgent::NewStub(channel)});
   }
   return channels;
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <set>
 #include <utility>
@@ -68,14 +69,15 @@ class Calls {
 
   Calls() : state_(std::make_shared<State>()) {}
 
-  // Add prepares a call to `agent`; fill in the returned request, then Start.
-  One& Add(size_t agent, std::chrono::system_clock::time_point deadline) {
+  // Add prepares a call to `agent`; fill in the returned request, then Start. With
+  // `wait_for_ready`, a call to an agent that is not connected waits (until the deadline) for it to
+  // connect rather than failing at once.
+  One& Add(size_t agent, std::chrono::system_clock::time_point deadline,
+           bool wait_for_ready = false) {
     auto one = std::make_unique<One>();
     one->agent = agent;
     one->context.set_deadline(deadline);
-    // An agent that is restarting is waited for (until the deadline) rather than failed at once:
-    // the coordinator moves on as soon as enough others have answered anyway.
-    one->context.set_wait_for_ready(true);
+    one->context.set_wait_for_ready(wait_for_ready);
     state_->calls.push_back(std::move(one));
     return *state_->calls.back();
   }
@@ -140,14 +142,90 @@ class Calls {
 
 }  // namespace
 
+// Commitments are fetched in batches of this size per agent and key.
+constexpr uint32_t kCommitmentBatch = 16;
+// A pooled commitment is used only while younger than this: the agent drops unused nonces after
+// 60 s (KeyAgentOptions::nonce_lifetime), and a commitment whose nonce is gone costs a retry.
+constexpr auto kPooledCommitmentLifetime = std::chrono::seconds(20);
+
+struct PooledCommitment {
+  frost::SigningCommitments commitments;
+  std::chrono::steady_clock::time_point fetched;
+};
+
 struct ThresholdCustody::Impl {
   struct Agent {
     ThresholdAgentConfig config;
+    std::shared_ptr<grpc::Channel> channel;
     std::unique_ptr<pb::KeyAgent::Stub> stub;
     std::atomic<uint64_t> shares{0};
     std::atomic<uint64_t> invalid_shares{0};
     std::atomic<uint64_t> refusals{0};
     std::atomic<uint64_t> failures{0};
+
+    // Health: an agent that failed is suspect until `suspect_until`, doubling the wait while it
+    // keeps failing. A suspect agent is chosen only when too few healthy ones hold the key, and
+    // then waited for (it may be reconnecting after a restart) instead of failed at once.
+    std::mutex health_mutex;
+    std::chrono::steady_clock::time_point suspect_until{};
+    std::chrono::milliseconds backoff{0};
+
+    // Preprocessed commitments (RFC 9591 allows round one ahead of time): one round trip per
+    // signature while the pool lasts. The nonces behind them live only in the agent's memory and
+    // each signs once; a pool is emptied when the agent says a nonce is unknown (it restarted).
+    std::mutex pool_mutex;
+    std::map<KeyId, std::deque<PooledCommitment>> pools;
+
+    bool Suspect(std::chrono::steady_clock::time_point now) {
+      std::lock_guard lock(health_mutex);
+      return now < suspect_until;
+    }
+    // Ready: neither suspect nor known to be disconnected. A call to a ready agent fails at once
+    // if it cannot be made; a call to any other agent waits for it to connect (it may be coming
+    // back from a restart), which is worth it only when too few ready agents hold the key.
+    bool Ready(std::chrono::steady_clock::time_point now) {
+      if (Suspect(now)) return false;
+      const grpc_connectivity_state state = channel->GetState(false);
+      return state == GRPC_CHANNEL_READY || state == GRPC_CHANNEL_IDLE;
+    }
+    void MarkFailed(std::chrono::steady_clock::time_point now) {
+      std::lock_guard lock(health_mutex);
+      backoff = std::min<std::chrono::milliseconds>(
+          std::chrono::seconds(30),
+          std::max<std::chrono::milliseconds>(std::chrono::milliseconds(500), backoff * 2));
+      suspect_until = now + backoff;
+    }
+    void MarkHealthy() {
+      std::lock_guard lock(health_mutex);
+      backoff = std::chrono::milliseconds(0);
+      suspect_until = {};
+    }
+    // TakeCommitment pops a pooled commitment of `id` young enough for the agent to still hold its
+    // nonces, or nothing.
+    std::optional<frost::SigningCommitments> TakeCommitment(
+        const KeyId& id, std::chrono::steady_clock::time_point now) {
+      std::lock_guard lock(pool_mutex);
+      std::deque<PooledCommitment>& pool = pools[id];
+      while (!pool.empty() && now - pool.front().fetched > kPooledCommitmentLifetime) {
+        pool.pop_front();
+      }
+      if (pool.empty()) return std::nullopt;
+      frost::SigningCommitments commitments = pool.front().commitments;
+      pool.pop_front();
+      return commitments;
+    }
+    void AddCommitments(const KeyId& id, std::vector<frost::SigningCommitments> fresh,
+                        std::chrono::steady_clock::time_point now) {
+      std::lock_guard lock(pool_mutex);
+      std::deque<PooledCommitment>& pool = pools[id];
+      for (frost::SigningCommitments& commitments : fresh) {
+        pool.push_back(PooledCommitment{commitments, now});
+      }
+    }
+    void DropCommitments(const KeyId& id) {
+      std::lock_guard lock(pool_mutex);
+      pools.erase(id);
+    }
   };
   struct Holder {
     size_t agent = 0;
@@ -196,6 +274,7 @@ struct ThresholdCustody::Impl {
   mutable std::mutex keys_mutex;
   std::map<KeyId, std::shared_ptr<const Key>> keys;
   std::chrono::steady_clock::time_point last_refresh{};
+  std::atomic<size_t> next_rotation{0};
 };
 
 base::Status ThresholdCustody::Impl::RefreshNow() {
@@ -279,10 +358,24 @@ base::Result<std::vector<uint8_t>> ThresholdCustody::Impl::SignThreshold(
   const size_t needed = package.min_signers;
   std::set<size_t> excluded;          // agents that failed or cheated during this request
   std::vector<std::string> problems;  // why each agent left out was, in order
+  std::set<size_t> stale_once;        // agents whose pooled commitment was unknown once already
+  auto leave_out = [&](size_t agent, std::string problem) {
+    excluded.insert(agent);
+    problems.push_back(agents[agent]->config.name + ": " + std::move(problem));
+  };
+  // Spread the work over the agents: each request starts its choice at the next holder.
+  const size_t rotation = next_rotation.fetch_add(1, std::memory_order_relaxed);
   while (true) {
+    const auto now = std::chrono::steady_clock::now();
+    // Ready holders first (in rotating order), then the others.
     std::vector<Holder> candidates;
-    for (const Holder& holder : key.holders) {
-      if (!excluded.contains(holder.agent)) candidates.push_back(holder);
+    for (int pass = 0; pass < 2; ++pass) {
+      for (size_t k = 0; k < key.holders.size(); ++k) {
+        const Holder& holder = key.holders[(rotation + k) % key.holders.size()];
+        if (excluded.contains(holder.agent)) continue;
+        if (agents[holder.agent]->Ready(now) != (pass == 0)) continue;
+        candidates.push_back(holder);
+      }
     }
     if (candidates.size() < needed) {
       return base::Status::Unavailable(
@@ -290,61 +383,73 @@ base::Result<std::vector<uint8_t>> ThresholdCustody::Impl::SignThreshold(
           " usable key agents, " + std::to_string(needed) + " needed" +
           (problems.empty() ? "" : " (" + JoinProblems(problems) + ")"));
     }
-    // Round one: ask every candidate; the first t to answer sign.
-    Calls<pb::CommitRequest, pb::CommitReply> commits;
-    for (const Holder& holder : candidates) {
-      auto& call = commits.Add(holder.agent, Deadline());
+    candidates.resize(needed);
+
+    // Round one, from the pools; agents whose pool is empty are asked for a batch, all at once.
+    std::vector<std::optional<frost::SigningCommitments>> chosen(needed);
+    Calls<pb::CommitRequest, pb::CommitReply> fetches;
+    std::map<size_t, size_t> fetching;  // agent -> slot in `chosen`
+    for (size_t slot = 0; slot < needed; ++slot) {
+      Impl::Agent& agent = *agents[candidates[slot].agent];
+      chosen[slot] = agent.TakeCommitment(id, now);
+      if (chosen[slot]) continue;
+      auto& call = fetches.Add(candidates[slot].agent, Deadline(), !agent.Ready(now));
       call.request.mutable_key()->set_key_type(base::KeyTypeName(id.key_type));
       call.request.mutable_key()->set_group_public_key(StringOf(id.public_key));
-      call.request.set_count(1);
+      call.request.set_count(kCommitmentBatch);
+      fetching[candidates[slot].agent] = slot;
     }
-    commits.Start([this](size_t agent, grpc::ClientContext* context,
-                         const pb::CommitRequest* request, pb::CommitReply* reply,
-                         std::function<void(grpc::Status)> done) {
-      agents[agent]->stub->async()->Commit(context, request, reply, std::move(done));
-    });
-    auto committed = commits.Wait(needed);
-    commits.CancelPending();
-    // A commitment promises nothing, so an agent that does not give one (whatever it says) is
-    // simply not asked again during this request.
-    for (const auto* list : {&committed.failed, &committed.refused}) {
-      for (const auto* failed : *list) {
-        agents[failed->agent]->failures.fetch_add(1, std::memory_order_relaxed);
-        excluded.insert(failed->agent);
-        problems.push_back(agents[failed->agent]->config.name + ": " +
-                           failed->status.error_message());
+    if (!fetching.empty()) {
+      fetches.Start([this](size_t agent, grpc::ClientContext* context,
+                           const pb::CommitRequest* request, pb::CommitReply* reply,
+                           std::function<void(grpc::Status)> done) {
+        agents[agent]->stub->async()->Commit(context, request, reply, std::move(done));
+      });
+      auto fetched = fetches.Wait(fetching.size());
+      // A commitment promises nothing, so an agent that does not give one (whatever it says) is
+      // not asked again during this request.
+      for (const auto* list : {&fetched.failed, &fetched.refused}) {
+        for (const auto* failed : *list) {
+          agents[failed->agent]->failures.fetch_add(1, std::memory_order_relaxed);
+          agents[failed->agent]->MarkFailed(now);
+          leave_out(failed->agent, failed->status.error_message());
+        }
+      }
+      for (const auto* answer : fetched.good) {
+        const size_t slot = fetching[answer->agent];
+        std::vector<frost::SigningCommitments> batch;
+        bool malformed = answer->reply.commitments_size() == 0;
+        for (const std::string& bytes : answer->reply.commitments()) {
+          auto decoded = frost::SigningCommitments::Decode(package.suite, BytesOf(bytes));
+          if (!decoded.ok() || decoded->identifier != candidates[slot].identifier) {
+            malformed = true;
+            break;
+          }
+          batch.push_back(*decoded);
+        }
+        if (malformed) {
+          agents[answer->agent]->failures.fetch_add(1, std::memory_order_relaxed);
+          leave_out(answer->agent, "malformed commitment");
+          continue;
+        }
+        chosen[slot] = batch.front();
+        batch.erase(batch.begin());
+        agents[answer->agent]->AddCommitments(id, std::move(batch), now);
       }
     }
-    std::vector<frost::SigningCommitments> chosen;
-    std::vector<size_t> signers;
-    for (const auto* answer : committed.good) {
-      if (chosen.size() == needed) break;
-      const Holder& holder =
-          *std::find_if(candidates.begin(), candidates.end(),
-                        [&](const Holder& h) { return h.agent == answer->agent; });
-      base::Result<frost::SigningCommitments> commitments =
-          answer->reply.commitments_size() == 1
-              ? frost::SigningCommitments::Decode(package.suite,
-                                                  BytesOf(answer->reply.commitments(0)))
-              : base::Status::InvalidArgument("expected one commitment");
-      if (!commitments.ok() || commitments->identifier != holder.identifier) {
-        agents[answer->agent]->failures.fetch_add(1, std::memory_order_relaxed);
-        excluded.insert(answer->agent);
-        problems.push_back(agents[answer->agent]->config.name + ": malformed commitment");
-        continue;
-      }
-      chosen.push_back(*commitments);
-      signers.push_back(answer->agent);
+    if (std::any_of(chosen.begin(), chosen.end(), [](const auto& c) { return !c.has_value(); })) {
+      continue;  // someone was left out; choose again among the rest
     }
-    if (chosen.size() < needed) continue;  // the loop re-checks how many agents remain
-    base::Result<frost::CommitmentList> list = frost::MakeCommitmentList(std::move(chosen));
+    std::vector<frost::SigningCommitments> commitments;
+    for (auto& c : chosen) commitments.push_back(*c);
+    base::Result<frost::CommitmentList> list = frost::MakeCommitmentList(std::move(commitments));
     if (!list.ok()) return base::Status::Internal("commitment list: " + list.status().message());
     const std::string encoded_list = StringOf(frost::EncodeCommitmentList(*list));
 
     // Round two: the payload (and its preimage) to the t chosen agents; each decides first.
     Calls<pb::SignShareRequest, pb::SignShareReply> shares;
-    for (size_t agent : signers) {
-      auto& call = shares.Add(agent, Deadline());
+    for (const Holder& holder : candidates) {
+      auto& call = shares.Add(holder.agent, Deadline(), !agents[holder.agent]->Ready(now));
       call.request.mutable_key()->set_key_type(base::KeyTypeName(id.key_type));
       call.request.mutable_key()->set_group_public_key(StringOf(id.public_key));
       call.request.set_message(StringOf(message));
@@ -356,7 +461,7 @@ base::Result<std::vector<uint8_t>> ThresholdCustody::Impl::SignThreshold(
                         std::function<void(grpc::Status)> done) {
       agents[agent]->stub->async()->SignShare(context, request, reply, std::move(done));
     });
-    auto signed_shares = shares.Wait(signers.size());
+    auto signed_shares = shares.Wait(candidates.size());
     if (!signed_shares.refused.empty()) {
       // Refusals are final: asking another set for the same payload is exactly what an attacker
       // who controls the coordinator would do, and the agents' intersection is what stops it.
@@ -369,10 +474,19 @@ base::Result<std::vector<uint8_t>> ThresholdCustody::Impl::SignThreshold(
       return base::Status::FailedPrecondition("key agents refused: " + refusals);
     }
     for (const auto* failed : signed_shares.failed) {
-      agents[failed->agent]->failures.fetch_add(1, std::memory_order_relaxed);
-      excluded.insert(failed->agent);
-      problems.push_back(agents[failed->agent]->config.name + ": " +
-                         failed->status.error_message());
+      Impl::Agent& agent = *agents[failed->agent];
+      if (failed->status.error_code() == grpc::StatusCode::NOT_FOUND &&
+          !stale_once.contains(failed->agent)) {
+        // The agent no longer holds the nonce behind a pooled commitment (it restarted, or the
+        // commitment outlived it): forget its pool and fetch afresh, once per request.
+        agent.DropCommitments(id);
+        stale_once.insert(failed->agent);
+        continue;
+      }
+      agent.failures.fetch_add(1, std::memory_order_relaxed);
+      agent.MarkFailed(now);
+      agent.DropCommitments(id);
+      leave_out(failed->agent, failed->status.error_message());
     }
     if (!signed_shares.failed.empty()) continue;
     std::vector<frost::SignatureShare> decoded;
@@ -381,12 +495,11 @@ base::Result<std::vector<uint8_t>> ThresholdCustody::Impl::SignThreshold(
       base::Result<frost::SignatureShare> share =
           frost::SignatureShare::Decode(BytesOf(answer->reply.signature_share()));
       const Holder& holder =
-          *std::find_if(key.holders.begin(), key.holders.end(),
+          *std::find_if(candidates.begin(), candidates.end(),
                         [&](const Holder& h) { return h.agent == answer->agent; });
       if (!share.ok() || share->identifier != holder.identifier) {
         agents[answer->agent]->invalid_shares.fetch_add(1, std::memory_order_relaxed);
-        excluded.insert(answer->agent);
-        problems.push_back(agents[answer->agent]->config.name + ": malformed share");
+        leave_out(answer->agent, "malformed share");
         malformed = true;
         continue;
       }
@@ -397,18 +510,21 @@ base::Result<std::vector<uint8_t>> ThresholdCustody::Impl::SignThreshold(
     base::Result<frost::Signature> signature =
         frost::Aggregate(package, message, *list, decoded, &invalid);
     if (signature.ok()) {
-      for (size_t agent : signers) agents[agent]->shares.fetch_add(1, std::memory_order_relaxed);
+      for (const Holder& holder : candidates) {
+        agents[holder.agent]->shares.fetch_add(1, std::memory_order_relaxed);
+        agents[holder.agent]->MarkHealthy();
+      }
       return std::vector<uint8_t>(signature->begin(), signature->end());
     }
     if (invalid.empty()) {
       return base::Status::Internal("aggregate: " + signature.status().message());
     }
     for (const frost::Identifier& culprit : invalid) {
-      for (const Holder& holder : key.holders) {
+      for (const Holder& holder : candidates) {
         if (holder.identifier != culprit) continue;
         agents[holder.agent]->invalid_shares.fetch_add(1, std::memory_order_relaxed);
-        excluded.insert(holder.agent);
-        problems.push_back(agents[holder.agent]->config.name + ": invalid signature share");
+        agents[holder.agent]->MarkFailed(now);
+        leave_out(holder.agent, "invalid signature share");
         spdlog::error("event=invalid_signature_share agent={} key={}",
                       agents[holder.agent]->config.name, Describe(id));
       }
@@ -426,6 +542,7 @@ base::Result<std::unique_ptr<ThresholdCustody>> ThresholdCustody::Open(
   for (AgentChannel& channel : channels) {
     auto agent = std::make_unique<Impl::Agent>();
     agent->config = std::move(channel.config);
+    agent->channel = std::move(channel.channel);
     agent->stub = std::move(channel.stub);
     impl->agents.push_back(std::move(agent));
   }

@@ -14,6 +14,7 @@ namespace signer {
 // AgentChannel is one configured agent and a stub on its mTLS channel.
 struct AgentChannel {
   ThresholdAgentConfig config;
+  std::shared_ptr<grpc::Channel> channel;  // for its connectivity state
   std::unique_ptr<keyagent::v1::KeyAgent::Stub> stub;
 };
 
