@@ -24,6 +24,7 @@
 #include "support/dev_pki.h"
 #include "support/files.h"
 #include "support/locations.h"
+#include "support/loopback.h"
 #include "support/process.h"
 #include "support/softhsm.h"
 #include "support/temp_dir.h"
@@ -220,6 +221,7 @@ class ThresholdE2eTest : public testing::Test {
                                        "    client_ca_file: ../pki/ca.crt\n"
                                        "  policy_file: ../node-policy.yaml\n"
                                        "  audit_log: audit.jsonl\n"
+                                       "  metrics_listen: \"127.0.0.1:0\"\n"
                                        "threshold:\n  cert_file: ../pki/coordinator.crt\n"
                                        "  key_file: ../pki/coordinator.key\n"
                                        "  agent_ca_file: ../pki/ca.crt\n  timeout_ms: 3000\n"
@@ -253,6 +255,11 @@ class ThresholdE2eTest : public testing::Test {
     ASSERT_TRUE(line.has_value() && line->rfind(prefix, 0) == 0)
         << "coordinator said " << line.value_or("nothing") << "; log:\n"
         << support::ReadFile(dir / "signerd.log");
+    const std::optional<std::string> metrics = child->ReadLine(std::chrono::seconds(10));
+    const std::string metrics_prefix = "signerd metrics on 127.0.0.1:";
+    ASSERT_TRUE(metrics.has_value() && metrics->rfind(metrics_prefix, 0) == 0)
+        << metrics.value_or("nothing");
+    metrics_port_ = std::stoi(metrics->substr(metrics_prefix.size()));
     child->CloseStdout();
     coordinator_ = std::move(child).value();
     auto credentials = support::DevPkiClientCredentials(dir_.path() / "pki", "validator");
@@ -352,6 +359,15 @@ class ThresholdE2eTest : public testing::Test {
     return std::vector<uint8_t>(signature->begin(), signature->end());
   }
 
+  // AgentEvents reads the coordinator's count of `event` for `agent` from its /metrics page.
+  double AgentEvents(const std::string& agent, const std::string& event) {
+    const std::string page =
+        support::HttpBody(support::HttpRequest(metrics_port_, "GET", "/metrics"));
+    return support::PrometheusSample(page, "signer_threshold_agent_events_total{agent=\"" + agent +
+                                               "\",event=\"" + event + "\"}")
+        .value_or(-1);
+  }
+
   std::string CoordinatorLog() {
     return support::ReadFile(dir_.path() / "coordinator" / "signerd.log");
   }
@@ -362,6 +378,7 @@ class ThresholdE2eTest : public testing::Test {
   std::optional<support::ChildProcess> coordinator_;
   std::unique_ptr<pb::RemoteKeystore::Stub> node_;
   std::unique_ptr<grpc::Server> proxy_server_;
+  int metrics_port_ = 0;
 };
 
 TEST_F(ThresholdE2eTest, TwoOfThreeSignsOrdinarySignaturesAndNeedsTwoAgents) {
@@ -491,6 +508,8 @@ TEST_F(ThresholdE2eTest, ACorruptedShareIsIdentifiedAndSigningCompletesWithoutIt
   EXPECT_NE(failed.error_message().find("agent-3: invalid signature share"), std::string::npos)
       << failed.error_message();
   EXPECT_EQ(proxy.corrupted(), 1);
+  EXPECT_EQ(AgentEvents("agent-3", "invalid_shares"), 1);
+  EXPECT_EQ(AgentEvents("agent-2", "invalid_shares"), 0);
   EXPECT_NE(CoordinatorLog().find("event=invalid_signature_share agent=agent-3"),
             std::string::npos);
   // With agent 1 back, every signature completes, whichever pair the coordinator tries first.

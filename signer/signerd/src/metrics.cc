@@ -112,6 +112,14 @@ Status SignerMetrics::Register() {
                            "Own claims by outcome: won (applied and allowed), lost (another "
                            "claim came first), timed_out (not applied in time).",
                            {"outcome"}));
+  SIGNER_ASSIGN_OR_RETURN(
+      threshold_agent_events_,
+      registry_.AddCounter("signer_threshold_agent_events_total",
+                           "A threshold coordinator's view of each key agent: shares (valid "
+                           "signature shares), invalid_shares (failed FROST's per-share check), "
+                           "refusals (the agent's own protection refused), failures (unreachable, "
+                           "timed out, or an error).",
+                           {"agent", "event"}));
   SIGNER_ASSIGN_OR_RETURN(records_applied_,
                           registry_.AddCounter("signer_replication_records_applied_total",
                                                "Claims records applied, from every signer.", {}));
@@ -219,6 +227,17 @@ void SignerMetrics::WatchReplication(std::function<ReplicationStats()> stats) {
     records_applied_->With({}).Set(current.records_applied);
     audit_stream_->With({"published"}).Set(current.audit_published);
     audit_stream_->With({"failed"}).Set(current.audit_failed);
+  });
+}
+
+void SignerMetrics::WatchThresholdAgents(std::function<std::vector<AgentStats>()> stats) {
+  registry_.AddScrapeHook([this, stats = std::move(stats)] {
+    for (const AgentStats& agent : stats()) {
+      threshold_agent_events_->With({agent.name, "shares"}).Set(agent.shares);
+      threshold_agent_events_->With({agent.name, "invalid_shares"}).Set(agent.invalid_shares);
+      threshold_agent_events_->With({agent.name, "refusals"}).Set(agent.refusals);
+      threshold_agent_events_->With({agent.name, "failures"}).Set(agent.failures);
+    }
   });
 }
 

@@ -129,6 +129,8 @@ base::Result<std::unique_ptr<SignerDaemon>> SignerDaemon::Build(SignerConfig con
                    keymgr::DescribeThreshold(key.min_signers, key.max_signers), key.agents.size());
     }
     custody_in_use = p.threshold_custody.get();
+    p.metrics->WatchThresholdAgents(
+        [threshold = p.threshold_custody.get()] { return threshold->Stats(); });
   }
   // Every custody call of the pipeline goes through the counting decorator (HSM errors, keys).
   p.metered_custody = std::make_unique<MeteredCustody>(*custody_in_use, *p.metrics);

@@ -29,6 +29,7 @@
 #include "keymgr/custody.h"
 #include "metrics/registry.h"
 #include "signerd/replication.h"
+#include "threshold/threshold_custody.h"
 #include "slashing/protector.h"
 
 namespace signer {
@@ -77,6 +78,9 @@ class SignerMetrics final : public slashing::DecisionObserver {
   void WatchInFlight(std::function<size_t()> in_flight);
   void WatchCertificates(std::function<CertificateExpiry()> expiry);
   void WatchReplication(std::function<ReplicationStats()> stats);
+  // WatchThresholdAgents exposes a threshold coordinator's per-agent counts (shares received,
+  // invalid shares, refusals, failures).
+  void WatchThresholdAgents(std::function<std::vector<AgentStats>()> stats);
 
  private:
   SignerMetrics() = default;
@@ -101,6 +105,7 @@ class SignerMetrics final : public slashing::DecisionObserver {
   Family<Counter>* records_applied_ = nullptr;
   Family<Counter>* audit_stream_ = nullptr;
   Family<Histogram>* claim_round_trip_seconds_ = nullptr;
+  Family<Counter>* threshold_agent_events_ = nullptr;
   std::mutex keys_mutex_;                // SetKeysLoaded resets types that disappeared
   std::vector<std::string> key_labels_;  // guarded by keys_mutex_
 };
