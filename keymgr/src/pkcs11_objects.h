@@ -17,9 +17,10 @@ class ObjectGuard {
  public:
   ObjectGuard(Session& session, CK_OBJECT_HANDLE object) : session_(session), object_(object) {}
   ~ObjectGuard() {
-    if (object_ != CK_INVALID_HANDLE)
+    if (object_ != CK_INVALID_HANDLE) {
       (void)session_.ChangeTokenObjects(
           [&] { return session_.fn()->C_DestroyObject(session_.handle(), object_); });
+    }
   }
   ObjectGuard(const ObjectGuard&) = delete;
   ObjectGuard& operator=(const ObjectGuard&) = delete;

@@ -88,7 +88,7 @@ class Calls {
     for (size_t i = 0; i < state_->calls.size(); ++i) {
       One* one = state_->calls[i].get();
       invoke(one->agent, &one->context, &one->request, &one->reply,
-             [state = state_, i](grpc::Status status) {
+             [state = state_, i](const grpc::Status& status) {
                std::lock_guard lock(state->mutex);
                One& call = *state->calls[i];
                call.status = status;
@@ -214,11 +214,11 @@ struct ThresholdCustody::Impl {
       pool.pop_front();
       return commitments;
     }
-    void AddCommitments(const KeyId& id, std::vector<frost::SigningCommitments> fresh,
+    void AddCommitments(const KeyId& id, const std::vector<frost::SigningCommitments>& fresh,
                         std::chrono::steady_clock::time_point now) {
       std::lock_guard lock(pool_mutex);
       std::deque<PooledCommitment>& pool = pools[id];
-      for (frost::SigningCommitments& commitments : fresh) {
+      for (const frost::SigningCommitments& commitments : fresh) {
         pool.push_back(PooledCommitment{commitments, now});
       }
     }
@@ -434,14 +434,15 @@ base::Result<std::vector<uint8_t>> ThresholdCustody::Impl::SignThreshold(
         }
         chosen[slot] = batch.front();
         batch.erase(batch.begin());
-        agents[answer->agent]->AddCommitments(id, std::move(batch), now);
+        agents[answer->agent]->AddCommitments(id, batch, now);
       }
     }
     if (std::any_of(chosen.begin(), chosen.end(), [](const auto& c) { return !c.has_value(); })) {
       continue;  // someone was left out; choose again among the rest
     }
     std::vector<frost::SigningCommitments> commitments;
-    for (auto& c : chosen) commitments.push_back(*c);
+    commitments.reserve(chosen.size());
+    for (const auto& c : chosen) commitments.push_back(*c);
     base::Result<frost::CommitmentList> list = frost::MakeCommitmentList(std::move(commitments));
     if (!list.ok()) return base::Status::Internal("commitment list: " + list.status().message());
     const std::string encoded_list = StringOf(frost::EncodeCommitmentList(*list));
