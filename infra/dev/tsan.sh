@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # TSan build and run of the signer's own threaded code: protection-history group commit and custody
 # session pool (slashing_test, keymgr_test), audit group commit (signer_audit_test), metrics, the
-# pipeline's concurrent decisions and policy swap (signerd_test). docs/ci.md says what is left out.
+# pipeline's concurrent decisions and policy swap (signerd_test), the key agent's nonce table
+# (keyagentd_test). docs/ci.md says what is left out.
 #
 # Usage: bash infra/dev/tsan.sh [BUILD_DIR [JOBS]]   (defaults: build-tsan, nproc)
 set -euo pipefail
@@ -13,7 +14,8 @@ jobs=${2:-$(nproc)}
 
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSIGNER_WERROR=ON \
   -DSIGNER_SANITIZER=thread -DSIGNER_BENCH=OFF >/dev/null
-cmake --build "$build_dir" -j "$jobs" --target slashing_test keymgr_test signer_audit_test signerd_test
+cmake --build "$build_dir" -j "$jobs" --target slashing_test keymgr_test signer_audit_test signerd_test \
+  keyagentd_test
 
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
 
@@ -37,4 +39,5 @@ run signer/audit/signer_audit_test \
   '-AuditLogTest.SigkillDuringAWriteStormNeverKeepsTheLogFromOpening:AuditLogTest.OpenAndVerifyDoNotHoldTheWholeFile'
 run signer/signerd/signerd_test \
   '-KeystoreServiceTest.ShedsOverloadAndSkipsExpiredRequests:KeystoreServiceTest.SeedsAndSurisAreWipedFromTheRequestOnceUsed'
+run signer/keyagentd/keyagentd_test ''
 echo "tsan.sh: all TSan runs clean" >&2
