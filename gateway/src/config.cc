@@ -146,6 +146,8 @@ Result<GatewayConfig> ParseGatewayConfig(std::string_view text, std::string_view
   SIGNER_RETURN_IF_ERROR(
       root.Integer("upstream_timeout_ms", 100, 60'000, config.upstream_timeout_ms));
   SIGNER_RETURN_IF_ERROR(root.Integer("cache_ttl_ms", 0, 600'000, config.cache_ttl_ms));
+  SIGNER_RETURN_IF_ERROR(root.Integer("hedge_delay_ms", 0, 60'000, config.hedge_delay_ms));
+  SIGNER_RETURN_IF_ERROR(root.Integer("hedge_budget_percent", 0, 100, config.hedge_budget_percent));
   SIGNER_RETURN_IF_ERROR(root.String("metrics_listen", false, config.metrics_listen));
   SIGNER_RETURN_IF_ERROR(root.RejectUnknown());
   if (config.history_id.empty() && config.state_dir.empty()) {

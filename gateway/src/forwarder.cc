@@ -1,9 +1,12 @@
 // Forwarding the node's calls: key cache, the pool's candidates in order, failover on UNAVAILABLE.
 #include "gateway/forwarder.h"
 
+#include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <array>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -152,6 +155,13 @@ base::Result<std::unique_ptr<GatewayMetrics>> GatewayMetrics::Create(UpstreamPoo
       registry.AddCounter("gateway_failovers_total",
                           "Calls moved on from this signer after it was unreachable or UNAVAILABLE",
                           {"upstream"}));
+  SIGNER_ASSIGN_OR_RETURN(
+      metrics->hedges,
+      registry.AddCounter("gateway_hedges_total",
+                          "Signing calls also sent to a second signer after hedge_delay_ms, by "
+                          "outcome: sent, won (the second signer answered first), over_budget "
+                          "(not sent: hedge_budget_percent spent)",
+                          {"outcome"}));
   SIGNER_ASSIGN_OR_RETURN(metrics->cache,
                           registry.AddCounter("gateway_key_cache_lookups_total",
                                               "Key look-ups by result (hit, miss)", {"result"}));
@@ -174,16 +184,51 @@ grpc::ServerGenericBidiReactor* Forwarder::CreateReactor(
   return new ForwardReactor(*this, context);
 }
 
+void HedgeBudget::Earn() {
+  base::MutexLock lock(mutex_);
+  saved_ = std::min(10.0, saved_ + per_call_);
+}
+
+bool HedgeBudget::Spend() {
+  base::MutexLock lock(mutex_);
+  if (saved_ < 1.0) return false;
+  saved_ -= 1.0;
+  return true;
+}
+
+bool Hedges(std::string_view method) {
+  const std::string_view name = ShortName(method);
+  return name == "SignWith" || name == "SignWithAny" || name == "SignWithAll" ||
+         name == "Sr25519VrfSign" || name == "Sr25519VrfPreOutput" || name == "EcdsaSignPrehashed";
+}
+
+// Leg is one call of an attempt to one signer.
+struct Forwarder::Leg {
+  const Upstream* upstream = nullptr;
+  grpc::ClientContext context;
+  grpc::ByteBuffer reply;
+  std::chrono::steady_clock::time_point started;
+  bool hedge = false;
+};
+
+// Attempt is one node call on its way through the pool: its legs (one at a time, or two once
+// hedged) and whether the node has been answered.
 struct Forwarder::Attempt {
   std::string method;
-  // The request as every try sends it; its bytes are read back only to key the cache.
+  // The request as every leg sends it; its bytes are read back only to key the cache.
   grpc::ByteBuffer request;
-  grpc::ByteBuffer reply;
   std::chrono::system_clock::time_point deadline;
   Done done;
   std::vector<const Upstream*> candidates;
-  size_t next = 0;
-  std::unique_ptr<grpc::ClientContext> context;
+  bool hedgeable = false;
+
+  std::mutex mutex;
+  size_t next = 0;  // the next candidate to try
+  int running = 0;  // legs in flight
+  bool answered = false;
+  bool hedge_armed = false;
+  std::vector<std::unique_ptr<Leg>> legs;
+  grpc::Alarm hedge_alarm;
 };
 
 void Forwarder::Handle(const std::string& method, std::string request,
@@ -218,55 +263,125 @@ void Forwarder::Handle(const std::string& method, std::string request,
   attempt->deadline = std::min(deadline, std::chrono::system_clock::now() + upstream_timeout_);
   attempt->done = std::move(answer);
   attempt->candidates = pool_.Candidates();
+  attempt->hedgeable = hedge_.delay.count() > 0 && Hedges(method);
   if (attempt->candidates.empty()) {
     attempt->done(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                "no signer of the pool may serve now: " + pool_.Summary()),
                   "");
     return;
   }
-  Try(attempt);
+  if (attempt->hedgeable) hedge_budget_.Earn();
+  StartLeg(attempt, false);
+  if (attempt->hedgeable && attempt->candidates.size() > 1) ArmHedge(attempt);
 }
 
-void Forwarder::Try(const std::shared_ptr<Attempt>& attempt) {
-  const Upstream* upstream = attempt->candidates[attempt->next++];
-  attempt->context = std::make_unique<grpc::ClientContext>();
-  attempt->context->set_deadline(attempt->deadline);
-  attempt->reply.Clear();
-  const auto started = std::chrono::steady_clock::now();
-  upstream->stub->UnaryCall(
-      attempt->context.get(), attempt->method, grpc::StubOptions(), &attempt->request,
-      &attempt->reply, [this, attempt, upstream, started](const grpc::Status& status) {
-        metrics_.upstream_seconds->With({upstream->config.name}).Observe(SecondsSince(started));
-        if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-          // Unreachable, or the signer itself could not decide (history not caught up, Kafka
-          // down): nothing was signed, and the next signer decides against the same history.
-          pool_.ReportFailure(upstream, status.error_message());
-          if (attempt->next < attempt->candidates.size() &&
-              std::chrono::system_clock::now() < attempt->deadline) {
-            metrics_.failovers->With({upstream->config.name}).Increment();
-            Try(attempt);
-            return;
-          }
-          attempt->done(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                     "no signer of the pool could serve: " + upstream->config.name +
-                                         ": " + status.error_message()),
-                        "");
-          return;
-        }
-        if (status.ok()) {
-          pool_.ReportSuccess(upstream);
-          std::string reply = BytesOf(attempt->reply);
-          if (KeyCache::Caches(attempt->method)) {
-            cache_.Store(attempt->method, BytesOf(attempt->request), reply);
-          } else if (KeyCache::ChangesKeys(attempt->method)) {
-            cache_.Clear();
-          }
-          attempt->done(status, std::move(reply));
-          return;
-        }
-        // A refusal, a bad request or a deadline: the node gets the signer's own answer.
-        attempt->done(status, "");
-      });
+void Forwarder::ArmHedge(const std::shared_ptr<Attempt>& attempt) {
+  std::lock_guard lock(attempt->mutex);
+  if (attempt->answered) return;
+  attempt->hedge_armed = true;
+  // The alarm holds only a weak reference: the attempt owns the alarm, and an attempt whose legs
+  // are all done must be free to go (its destructor cancels the alarm).
+  std::weak_ptr<Attempt> weak = attempt;
+  attempt->hedge_alarm.Set(std::chrono::system_clock::now() + hedge_.delay,
+                           [this, weak](bool fired) {
+                             std::shared_ptr<Attempt> alive = weak.lock();
+                             if (!fired || alive == nullptr) return;
+                             {
+                               std::lock_guard inner(alive->mutex);
+                               if (alive->answered || alive->running == 0) return;
+                             }
+                             if (!hedge_budget_.Spend()) {
+                               metrics_.hedges->With({"over_budget"}).Increment();
+                               return;
+                             }
+                             if (StartLeg(alive, true)) metrics_.hedges->With({"sent"}).Increment();
+                           });
+}
+
+bool Forwarder::StartLeg(const std::shared_ptr<Attempt>& attempt, bool hedge) {
+  Leg* leg = nullptr;
+  {
+    std::lock_guard lock(attempt->mutex);
+    if (attempt->answered || attempt->next >= attempt->candidates.size()) return false;
+    auto owned = std::make_unique<Leg>();
+    leg = owned.get();
+    leg->upstream = attempt->candidates[attempt->next++];
+    leg->hedge = hedge;
+    leg->context.set_deadline(attempt->deadline);
+    leg->started = std::chrono::steady_clock::now();
+    attempt->legs.push_back(std::move(owned));
+    ++attempt->running;
+  }
+  leg->upstream->stub->UnaryCall(
+      &leg->context, attempt->method, grpc::StubOptions(), &attempt->request, &leg->reply,
+      [this, attempt, leg](const grpc::Status& status) { OnLegDone(attempt, leg, status); });
+  return true;
+}
+
+void Forwarder::OnLegDone(const std::shared_ptr<Attempt>& attempt, Leg* leg,
+                          const grpc::Status& status) {
+  const Upstream* upstream = leg->upstream;
+  metrics_.upstream_seconds->With({upstream->config.name}).Observe(SecondsSince(leg->started));
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    // Unreachable, or the signer itself could not decide (history not caught up, Kafka down):
+    // nothing was signed, and the next signer decides against the same history.
+    pool_.ReportFailure(upstream, status.error_message());
+  } else if (status.ok()) {
+    pool_.ReportSuccess(upstream);
+  }
+  std::vector<Leg*> to_cancel;
+  {
+    std::lock_guard lock(attempt->mutex);
+    --attempt->running;
+    if (attempt->answered) return;  // the other leg answered the node already
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+      if (attempt->running > 0) return;  // a hedged leg is still out: its answer decides
+      if (attempt->next < attempt->candidates.size() &&
+          std::chrono::system_clock::now() < attempt->deadline) {
+        metrics_.failovers->With({upstream->config.name}).Increment();
+      } else {
+        attempt->answered = true;
+      }
+    } else {
+      attempt->answered = true;
+      for (const auto& other : attempt->legs) {
+        if (other.get() != leg) to_cancel.push_back(other.get());
+      }
+    }
+  }
+  // Outside the lock: a firing alarm's callback takes it.
+  if (attempt->answered && attempt->hedge_armed) attempt->hedge_alarm.Cancel();
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    bool answered = false;
+    {
+      std::lock_guard lock(attempt->mutex);
+      answered = attempt->answered;
+    }
+    if (!answered) {
+      StartLeg(attempt, false);
+      return;
+    }
+    attempt->done(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                               "no signer of the pool could serve: " + upstream->config.name +
+                                   ": " + status.error_message()),
+                  "");
+    return;
+  }
+  // The node's answer is this leg's; a leg still out is no longer wanted.
+  for (Leg* other : to_cancel) other->context.TryCancel();
+  if (leg->hedge) metrics_.hedges->With({"won"}).Increment();
+  if (status.ok()) {
+    std::string reply = BytesOf(leg->reply);
+    if (KeyCache::Caches(attempt->method)) {
+      cache_.Store(attempt->method, BytesOf(attempt->request), reply);
+    } else if (KeyCache::ChangesKeys(attempt->method)) {
+      cache_.Clear();
+    }
+    attempt->done(status, std::move(reply));
+    return;
+  }
+  // A refusal, a bad request or a deadline: the node gets the signer's own answer.
+  attempt->done(status, "");
 }
 
 }  // namespace gateway

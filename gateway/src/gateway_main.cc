@@ -76,8 +76,10 @@ int Run(const std::string& config_path) {
     Fail("metrics: " + metrics.status().message());
     return kExitFailure;
   }
-  gateway::Forwarder forwarder(**pool, cache, **metrics,
-                               std::chrono::milliseconds(config->upstream_timeout_ms));
+  gateway::Forwarder forwarder(
+      **pool, cache, **metrics, std::chrono::milliseconds(config->upstream_timeout_ms),
+      gateway::HedgeOptions{std::chrono::milliseconds(config->hedge_delay_ms),
+                            static_cast<int>(config->hedge_budget_percent)});
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;

@@ -140,7 +140,7 @@ class GatewayE2eTest : public testing::Test {
   // StartGateway runs one more signer-gateway over every signer added so far (listed last to
   // first when `reversed`, so it prefers another signer), in a directory of its own, and connects
   // a node's stub to its Unix socket.
-  void StartGateway(bool reversed = false) {
+  void StartGateway(bool reversed = false, const std::string& extra_config = "") {
     Gateway& gateway = gateways_.emplace_back();
     gateway.dir = dir_.path() / ("gateway-" + std::to_string(gateways_.size()));
     fs::create_directories(gateway.dir);
@@ -155,8 +155,11 @@ class GatewayE2eTest : public testing::Test {
     const fs::path socket = gateway.dir / "keystore.sock";
     ASSERT_TRUE(support::WriteFile(
                     gateway.dir / "gateway.yaml",
-                    "listen: {unix_socket: " + socket.string() +
-                        "}\nstate_dir: state\nhealth_interval_ms: 100\n"
+                    "listen: {unix_socket: " + socket.string() + "}\nstate_dir: state\n" +
+                        (extra_config.find("health_interval_ms") == std::string::npos
+                             ? "health_interval_ms: 100\n"
+                             : "") +
+                        extra_config +
                         "cache_ttl_ms: 60000\nmetrics_listen: \"127.0.0.1:0\"\n"
                         "upstream_tls: {ca: " +
                         client.server_ca.string() + ", cert: " + client.certificate.string() +
@@ -294,6 +297,31 @@ TEST_F(GatewayE2eTest, ReplicatedSignersFailOverAndStillRefuseTheConflict) {
   const grpc::Status resign = SignPrevote(1, 0xa1);
   EXPECT_TRUE(resign.ok()) << "the same vote again is an allowed re-sign: "
                            << resign.error_message();
+}
+
+// A signer that stops answering while connected (SIGSTOP) would hold a sign request until its
+// deadline. With hedging the request also goes to the next signer of the same history after the
+// delay, and the node gets that answer; the history still refuses a conflicting vote.
+TEST_F(GatewayE2eTest, ASilentSignerIsHedgedToAnotherSignerOfTheSameHistory) {
+  ASSERT_NO_FATAL_FAILURE(StartBroker());
+  signers_.reserve(2);
+  ASSERT_NO_FATAL_FAILURE(AddSigner());
+  ASSERT_NO_FATAL_FAILURE(AddSigner());
+  // Health is checked at start only, so the silent signer stays eligible (and first) and the
+  // request can only be answered by the hedge.
+  ASSERT_NO_FATAL_FAILURE(StartGateway(
+      false, "health_interval_ms: 60000\nhedge_delay_ms: 50\nhedge_budget_percent: 100\n"));
+  ASSERT_TRUE(WaitForEligible(1, true)) << GatewayLog();
+  ASSERT_TRUE(WaitForEligible(2, true)) << GatewayLog();
+  ASSERT_TRUE(signers_[0].process->Signal(SIGSTOP).ok());
+  const grpc::Status hedged = SignPrevote(1, 0xc1);
+  EXPECT_TRUE(hedged.ok()) << hedged.error_message() << "\n" << GatewayLog();
+  EXPECT_EQ(Metric("gateway_hedges_total{outcome=\"sent\"}"), 1);
+  EXPECT_EQ(Metric("gateway_hedges_total{outcome=\"won\"}"), 1);
+  const grpc::Status conflicting = SignPrevote(1, 0xc2);
+  EXPECT_EQ(conflicting.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << conflicting.error_message();
+  ASSERT_TRUE(signers_[0].process->Signal(SIGCONT).ok());
 }
 
 // Two nodes of one validator (active and standby), each with its own gateway preferring another

@@ -43,7 +43,13 @@ struct GatewayConfig {
   int64_t health_interval_ms = 500;     // how often every signer is asked for health and history
   int64_t upstream_timeout_ms = 5'000;  // longest call to a signer when the node sets no deadline
   int64_t cache_ttl_ms = 2'000;         // how long a cached key look-up answers
-  std::string metrics_listen;           // empty: no /metrics
+  // Hedging: a signing call not answered after hedge_delay_ms is also sent to the next eligible
+  // signer, and the first answer wins (the pool shares one history, so the second signer judges
+  // the same payload by the same record: a re-sign of the same statement, never a conflict).
+  // 0 turns it off. At most hedge_budget_percent of signing calls are hedged.
+  int64_t hedge_delay_ms = 0;
+  int64_t hedge_budget_percent = 10;
+  std::string metrics_listen;  // empty: no /metrics
 };
 
 // ParseGatewayConfig reads YAML `text`; relative paths are resolved against `base_dir`. Unknown,

@@ -56,8 +56,31 @@ struct GatewayMetrics {
   signer::Family<signer::Histogram>* request_seconds = nullptr;   // {method}
   signer::Family<signer::Histogram>* upstream_seconds = nullptr;  // {upstream}
   signer::Family<signer::Counter>* failovers = nullptr;           // {upstream}
+  signer::Family<signer::Counter>* hedges = nullptr;              // {outcome}
   signer::Family<signer::Counter>* cache = nullptr;               // {result}
   signer::Family<signer::Gauge>* eligible = nullptr;              // {upstream}
+};
+
+// HedgeOptions: when a signing call is also sent to a second signer (see Forwarder), and how
+// often at most.
+struct HedgeOptions {
+  std::chrono::milliseconds delay{0};  // 0: never hedge
+  int budget_percent = 10;             // of signing calls
+};
+
+// HedgeBudget lets at most `percent` of signing calls be hedged: each call earns percent/100 of a
+// hedge, a hedge spends one, and at most 10 can be saved up (a burst after a quiet spell).
+// Thread-safe.
+class HedgeBudget {
+ public:
+  explicit HedgeBudget(int percent) : per_call_(percent / 100.0) {}
+  void Earn();
+  bool Spend();
+
+ private:
+  const double per_call_;
+  base::Mutex mutex_;
+  double saved_ GUARDED_BY(mutex_) = 0;
 };
 
 // Forwarder is a generic gRPC service: it passes each RemoteKeystore call's bytes to a signer of
@@ -65,12 +88,21 @@ struct GatewayMetrics {
 // signer only when the current one is unreachable or answers UNAVAILABLE (nothing was signed
 // then, and every signer of the pool shares one history, so a second try is judged by the same
 // rule); every other answer, FAILED_PRECONDITION (a refusal) above all, goes back to the node as
-// it is. Methods outside RemoteKeystore are UNIMPLEMENTED. Thread-safe.
+// it is. With hedging on, a signing call still unanswered after the hedge delay is also sent to
+// the next eligible signer and the first answer that is not UNAVAILABLE is the node's (the other
+// call is cancelled). This is safe for the same reason failover is: one history judges both, so
+// the second is a re-sign of the same statement or the same refusal. Methods outside
+// RemoteKeystore are UNIMPLEMENTED. Thread-safe.
 class Forwarder final : public grpc::CallbackGenericService {
  public:
   Forwarder(UpstreamPool& pool, KeyCache& cache, GatewayMetrics& metrics,
-            std::chrono::milliseconds upstream_timeout)
-      : pool_(pool), cache_(cache), metrics_(metrics), upstream_timeout_(upstream_timeout) {}
+            std::chrono::milliseconds upstream_timeout, HedgeOptions hedge = {})
+      : pool_(pool),
+        cache_(cache),
+        metrics_(metrics),
+        upstream_timeout_(upstream_timeout),
+        hedge_(hedge),
+        hedge_budget_(hedge.budget_percent) {}
 
   grpc::ServerGenericBidiReactor* CreateReactor(
       grpc::GenericCallbackServerContext* context) override;
@@ -83,13 +115,23 @@ class Forwarder final : public grpc::CallbackGenericService {
 
  private:
   struct Attempt;
-  void Try(const std::shared_ptr<Attempt>& attempt);
+  struct Leg;
+  // StartLeg sends the call to the next candidate; false when none is left or it is answered.
+  bool StartLeg(const std::shared_ptr<Attempt>& attempt, bool hedge);
+  void OnLegDone(const std::shared_ptr<Attempt>& attempt, Leg* leg, const grpc::Status& status);
+  void ArmHedge(const std::shared_ptr<Attempt>& attempt);
 
   UpstreamPool& pool_;
   KeyCache& cache_;
   GatewayMetrics& metrics_;
   const std::chrono::milliseconds upstream_timeout_;
+  const HedgeOptions hedge_;
+  HedgeBudget hedge_budget_;
 };
+
+// Hedges is true for the methods whose calls may be hedged: the ones that sign (and the VRF
+// pre-output), never key generation or import.
+bool Hedges(std::string_view method);
 
 // MethodLabel is the method's short name when it is a RemoteKeystore method, "other" otherwise
 // (a client can send any path; labels stay bounded).
