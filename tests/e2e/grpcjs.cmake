@@ -11,3 +11,15 @@ add_test(NAME grpcjs_e2e
                  --proto ${PROJECT_SOURCE_DIR}/signer/proto/remote_keystore.proto
          WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}/tests/oracle)
 set_tests_properties(grpcjs_e2e PROPERTIES TIMEOUT 180 LABELS e2e)
+
+# grpcjs_gateway_e2e: the same client as the node beside signer-gateway (its Unix socket), the gateway
+# forwarding to that signerd: every RemoteKeystore method through the gateway.
+if(TARGET signer-gateway)
+  add_test(NAME grpcjs_gateway_e2e
+           COMMAND ${NODE_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tests/oracle/grpc_e2e.js
+                   --signerd $<TARGET_FILE:signerd> --signerctl $<TARGET_FILE:signerctl>
+                   --proto ${PROJECT_SOURCE_DIR}/signer/proto/remote_keystore.proto
+                   --gateway $<TARGET_FILE:signer-gateway>
+           WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}/tests/oracle)
+  set_tests_properties(grpcjs_gateway_e2e PROPERTIES TIMEOUT 180 LABELS e2e)
+endif()
