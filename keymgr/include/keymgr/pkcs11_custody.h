@@ -64,7 +64,7 @@ struct Pkcs11Config {
 // kUnavailable (module missing or gone, token absent, PIN rejected, session lost), kNotFound (key
 // not on the token), kInvalidArgument (bad input) and kInternal (anything a conforming module
 // should not do, or a signature that fails to verify).
-class Pkcs11Custody final : public KeyCustody {
+class Pkcs11Custody final : public KeyCustody, public FrostShareStore {
  public:
   // Open loads the module, finds the token by label, opens a session and logs in as the user.
   // Fails with kUnavailable on a module that cannot be loaded, an unknown token label, or a
@@ -152,13 +152,14 @@ class Pkcs11Custody final : public KeyCustody {
   // Fails with kInvalidArgument on an inconsistent share or one already stored for the same key.
   base::Status StoreFrostShare(const base::KeyTypeId& key_type,
                                const frost::KeyPackage& key_package,
-                               const frost::PublicKeyPackage& public_package, bool generated);
+                               const frost::PublicKeyPackage& public_package,
+                               bool generated) override;
   // LoadFrostShares unwraps every stored share. A share whose object does not unwrap, does not
   // parse or does not match its label fails the whole call with kInternal: an agent must not start
   // with part of its keys silently missing.
-  base::Result<std::vector<FrostShare>> LoadFrostShares();
+  base::Result<std::vector<FrostShare>> LoadFrostShares() override;
   // DeleteFrostShare destroys the share of `id`. Fails with kNotFound if there is none.
-  base::Status DeleteFrostShare(const KeyId& id);
+  base::Status DeleteFrostShare(const KeyId& id) override;
 
   // UnloadSecrets wipes every unwrapped sr25519 secret held in memory; the next use unwraps again.
   void UnloadSecrets();

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "base/substrate_types.h"
@@ -40,6 +41,23 @@ struct FrostShare {
   frost::PublicKeyPackage public_package;
   int64_t created_at_unix = 0;
   bool generated = false;  // made by distributed key generation, not split by a dealer
+};
+
+// FrostShareStore is where a key agent keeps its shares: Pkcs11Custody (wrapped on a token) in
+// production, a map in memory for fuzzing. Thread-safe.
+class FrostShareStore {
+ public:
+  virtual ~FrostShareStore() = default;
+  // StoreFrostShare checks the share (CheckFrostShare) and stores it; kInvalidArgument when it is
+  // inconsistent or a share of the same key is already stored.
+  virtual base::Status StoreFrostShare(const base::KeyTypeId& key_type,
+                                       const frost::KeyPackage& key_package,
+                                       const frost::PublicKeyPackage& public_package,
+                                       bool generated) = 0;
+  // LoadFrostShares returns every stored share, or fails as a whole.
+  virtual base::Result<std::vector<FrostShare>> LoadFrostShares() = 0;
+  // DeleteFrostShare removes the share of `id`; kNotFound if there is none.
+  virtual base::Status DeleteFrostShare(const KeyId& id) = 0;
 };
 
 // CheckFrostShare checks that the parts of one share belong together: the suite is the key type's,

@@ -16,7 +16,6 @@
 #include "audit/audit_log.h"
 #include "base/thread_annotations.h"
 #include "keymgr/frost.h"
-#include "keymgr/pkcs11_custody.h"
 #include "keymgr/threshold.h"
 #include "metrics/registry.h"
 #include "signerd/pipeline_core.h"
@@ -28,7 +27,7 @@ namespace signer {
 
 // KeyAgentDeps are the backends; all must outlive the KeyAgent.
 struct KeyAgentDeps {
-  keymgr::Pkcs11Custody& custody;
+  keymgr::FrostShareStore& custody;  // Pkcs11Custody in production
   slashing::Protector& protector;
   AuditSink& audit;
   slashing::Clock& clock;
