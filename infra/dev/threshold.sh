@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # A threshold development setup in one command: a signerd coordinator and three key agents holding //Alice's
-# gran (ed25519) and para (sr25519) keys as 2-of-3 FROST shares.
+# gran (ed25519) and para (sr25519) keys as 2-of-3 FROST shares. The agents know each other as peers, so
+# `signerctl threshold create` can also generate new keys among them (distributed key generation).
 #
 # Usage: infra/dev/threshold.sh up [--base-port P] [--smoke]   coordinator on P (default 7460), agents on P+1..P+3
 #                                                              (P = 0: free ports); --smoke runs `signerctl demo`
-#                                                              against the coordinator, then stops everything;
+#                                                              against the coordinator, generates a 2-of-3 imon
+#                                                              key by DKG, then stops everything;
 #             [--workers N] [--in-flight N]                    the coordinator's worker_threads / max_in_flight
 #        infra/dev/threshold.sh status                         show what runs and where
 #        infra/dev/threshold.sh agent down|up N                stop or start agent N (1-3), to watch t-of-n at work
@@ -23,7 +25,7 @@ agents=3
 threshold=2
 
 die() { echo "threshold.sh: $*" >&2; exit 1; }
-usage() { sed -n '5,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '6,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 # running PIDFILE: the recorded process still runs and is one of ours (pids get reused).
 running() {
@@ -113,11 +115,15 @@ cmd_up() {
     SOFTHSM2_CONF=$coordinator/softhsm2.conf "$signerctl" keys delete --config "$coordinator/signerd.yaml" \
       --type "$key_type" --public "$public" --force >/dev/null
   done
-  # The agents' tier has a PKI of its own: one server certificate for the agents, and the coordinator's
-  # client identity, the only one the agents' policy lets in.
-  "$signerctl" tls init-dev --dir "$state/agent-pki" --clients coordinator >/dev/null
-  cat >"$state/agent-policy.yaml" <<EOF
-# Key agents serve the coordinator only: it may ask for shares and import split keys.
+  # The agents' tier has a PKI of its own: one server certificate for the agents, the coordinator's client
+  # identity, and one client identity per agent (its signer_id), with which it delivers DKG shares to its peers.
+  local i clients=coordinator
+  for ((i = 1; i <= agents; i++)); do clients+=",agent-$i"; done
+  "$signerctl" tls init-dev --dir "$state/agent-pki" --clients "$clients" >/dev/null
+  {
+    cat <<EOF
+# Key agents serve the coordinator: it may ask for shares, import split keys and run DKG. Each agent may
+# deliver DKG shares to the others (generate).
 identities:
   coordinator:
     - key_types: [gran, para]
@@ -125,8 +131,14 @@ identities:
       public_keys:
         - "0x88dc3417d5058ec4b4503e0c12ea1a0a89be200fe98922423d4334014fa6b0ee"
         - "0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d"
+    - key_types: [gran, para, audi, imon]
+      operations: [generate, list]
 EOF
-  local i dir address agents_yaml=""
+    for ((i = 1; i <= agents; i++)); do
+      printf '  agent-%d:\n    - key_types: [gran, para, audi, imon]\n      operations: [generate]\n' "$i"
+    done
+  } >"$state/agent-policy.yaml"
+  local dir address agents_yaml="" addresses=()
   for ((i = 1; i <= agents; i++)); do
     dir=$state/agent-$i
     mkdir -p "$dir/tokens"
@@ -155,9 +167,29 @@ server:
   audit_log: $dir/audit.jsonl
 EOF
     address=$(start keyagentd "$keyagentd" "$dir/agent.yaml" "$dir")
-    # A restart keeps the port the coordinator was told.
+    # A restart keeps the port the coordinator and the peers were told.
     sed -i "s/^  listen: .*/  listen: \"$address\"/" "$dir/agent.yaml"
     agents_yaml+="    - {name: agent-$i, address: \"$address\"}"$'\n'
+    addresses+=("$address")
+  done
+  # Each agent's DKG peers are the other agents, whose ports are known only now: each agent is restarted
+  # with a threshold section naming them, and its own client certificate to call them with.
+  local j
+  for ((i = 1; i <= agents; i++)); do
+    dir=$state/agent-$i
+    {
+      echo "# Agent $i's DKG peers: the other agents; it calls them as agent-$i."
+      echo "threshold:"
+      echo "  cert_file: $state/agent-pki/agent-$i.crt"
+      echo "  key_file: $state/agent-pki/agent-$i.key"
+      echo "  agent_ca_file: $state/agent-pki/ca.crt"
+      echo "  agents:"
+      for ((j = 1; j <= agents; j++)); do
+        ((j == i)) || echo "    - {name: agent-$j, address: \"${addresses[j - 1]}\"}"
+      done
+    } >>"$dir/agent.yaml"
+    stop "$dir/keyagentd.pid"
+    start keyagentd "$keyagentd" "$dir/agent.yaml" "$dir" >/dev/null
   done
   cat >>"$coordinator/signerd.yaml" <<EOF
 # Threshold coordinator (infra/dev/threshold.sh): gran and para sign through the key agents.
@@ -177,10 +209,23 @@ EOF
   echo "threshold.sh: $(grep -o '"threshold":"[^"]*"' "$state/split-gran.json") for gran and para" >&2
   if $smoke; then
     "$signerctl" demo --dev-dir "$coordinator" --target "$address"
+    # A key no machine ever held whole: generated among the agents, listed by all three as generated.
+    "$signerctl" threshold create --config "$coordinator/signerd.yaml" --type imon --threshold "$threshold" \
+      >"$state/create-imon.json"
+    local generated listed
+    generated=$(grep -o '"public_key":"0x[0-9a-f]*"' "$state/create-imon.json")
+    listed=$("$signerctl" threshold list --config "$coordinator/signerd.yaml")
+    grep -q "\"key_type\":\"imon\",$generated" <<<"$listed" || die "the generated imon key is not listed: $listed"
+    (($(grep -o '"generated":true' <<<"$listed" | wc -l) == agents)) ||
+      die "not every agent lists the imon key as generated: $listed"
+    generated=${generated#*:}
+    echo "threshold.sh: imon key generated by DKG among the agents: ${generated//\"/}" >&2
     echo "threshold.sh: smoke run passed" >&2
   else
     echo "threshold.sh: try \`$signerctl demo --dev-dir $coordinator --target $address\`," \
-      "then \`infra/dev/threshold.sh agent down 1\` and the demo again" >&2
+      "then \`infra/dev/threshold.sh agent down 1\` and the demo again;" \
+      "\`$signerctl threshold create --config $coordinator/signerd.yaml --type imon --threshold 2\`" \
+      "generates a key among the agents" >&2
   fi
 }
 

@@ -5,79 +5,21 @@
 #include <utility>
 
 #include "base/hex.h"
+#include "key_agent_internal.h"
 #include "slashing/classify.h"
 #include "slashing/types.h"
 
 namespace signer {
-namespace {
 
-namespace frost = keymgr::frost;
+using agent_internal::FromStatus;
+using agent_internal::ParseKeyType;
+using agent_internal::SecondsSince;
 using base::KeyTypeId;
 using keymgr::KeyId;
-
-ReplyCode FromStatus(const base::Status& status) {
-  switch (status.code()) {
-    case base::StatusCode::kNotFound:
-      return ReplyCode::kPairNotFound;
-    case base::StatusCode::kInvalidArgument:
-      return ReplyCode::kInvalidArgument;
-    case base::StatusCode::kInternal:
-      return ReplyCode::kInternal;
-    default:
-      return ReplyCode::kUnavailable;
-  }
-}
-
-std::optional<KeyTypeId> ParseKeyType(std::string_view text) {
-  base::Result<KeyTypeId> key_type = base::MakeKeyTypeId(text);
-  if (!key_type.ok()) return std::nullopt;
-  return *key_type;
-}
-
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-}  // namespace
-
-// Held is one loaded share. Immutable once made; shared by the requests using it.
-struct KeyAgent::Held {
-  keymgr::FrostShare share;
-};
-
-// Trace collects what one request's audit line will say.
-struct KeyAgent::Trace {
-  Trace(std::shared_ptr<const Policy> policy_in, const CallContext& context_in,
-        Operation operation_in, std::string key_type_in, std::string public_key_in,
-        bool audit_success_in)
-      : policy(std::move(policy_in)),
-        context(context_in),
-        operation(operation_in),
-        key_type(std::move(key_type_in)),
-        public_key(std::move(public_key_in)),
-        audit_success(audit_success_in) {}
-
-  std::shared_ptr<const Policy> policy;
-  const CallContext& context;
-  Operation operation;
-  std::string key_type;
-  std::string public_key;
-  bool audit_success;
-  std::string domain;
-  std::string position;
-  std::string verdict;
-  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-};
-
-// Metrics: shares issued and refused by key type and outcome, and SignShare latency.
-struct KeyAgent::Metrics {
-  Family<Counter>* requests = nullptr;
-  Family<Histogram>* latency = nullptr;
-  Family<Gauge>* unused_nonces = nullptr;
-};
+namespace frost = keymgr::frost;
 
 KeyAgent::KeyAgent(KeyAgentDeps deps, std::shared_ptr<const Policy> policy, KeyAgentOptions options)
-    : deps_(deps), options_(options), policy_(std::move(policy)) {}
+    : deps_(deps), options_(std::move(options)), policy_(std::move(policy)) {}
 
 KeyAgent::~KeyAgent() = default;
 
@@ -85,7 +27,7 @@ base::Result<std::unique_ptr<KeyAgent>> KeyAgent::Create(KeyAgentDeps deps,
                                                          std::shared_ptr<const Policy> policy,
                                                          KeyAgentOptions options) {
   SIGNER_ASSIGN_OR_RETURN(std::vector<keymgr::FrostShare> shares, deps.custody.LoadFrostShares());
-  std::unique_ptr<KeyAgent> agent(new KeyAgent(deps, std::move(policy), options));
+  std::unique_ptr<KeyAgent> agent(new KeyAgent(deps, std::move(policy), std::move(options)));
   for (keymgr::FrostShare& share : shares) {
     KeyId id = share.id;
     agent->shares_.emplace(std::move(id), std::make_shared<const Held>(Held{std::move(share)}));
@@ -134,39 +76,6 @@ std::shared_ptr<const KeyAgent::Held> KeyAgent::FindShare(const KeyId& id) const
 
 void KeyAgent::DropExpiredNonces(std::chrono::steady_clock::time_point now) {
   std::erase_if(nonces_, [&](const auto& entry) { return entry.second.expires <= now; });
-}
-
-template <typename T>
-Reply<T> KeyAgent::Finish(Trace& trace, ReplyCode code, std::string message, T value) {
-  const std::string outcome =
-      !trace.verdict.empty() && (code == ReplyCode::kOk || code == ReplyCode::kRefused)
-          ? trace.verdict
-          : std::string(code == ReplyCode::kOk ? "allowed" : ReplyCodeName(code));
-  if (code != ReplyCode::kOk || trace.audit_success) {
-    AuditRecord record;
-    record.time_unix_ms = deps_.clock.NowUnixMs();
-    record.identity = trace.context.identity;
-    record.method = trace.context.method;
-    record.operation = std::string(OperationName(trace.operation));
-    record.key_type = trace.key_type;
-    record.public_key = trace.public_key;
-    record.domain = trace.domain;
-    record.position = trace.position;
-    record.verdict = outcome;
-    record.reason = message;
-    record.latency_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                                  std::chrono::steady_clock::now() - trace.start)
-                                                  .count());
-    if (base::Status status = deps_.audit.Append(record); !status.ok()) {
-      // An unaudited share must not leave.
-      return Reply<T>{ReplyCode::kUnavailable, "audit log unavailable", T{}};
-    }
-  }
-  if (metrics_ != nullptr) {
-    metrics_->requests->With({trace.context.method, trace.key_type, outcome}).Increment();
-  }
-  if (code != ReplyCode::kOk) return Reply<T>{code, std::move(message), T{}};
-  return Reply<T>{ReplyCode::kOk, std::move(message), std::move(value)};
 }
 
 Reply<std::vector<frost::SigningCommitments>> KeyAgent::Commit(

@@ -1,8 +1,10 @@
 // The KeyAgent gRPC service: decode, call the agent, map its reply code to a gRPC status.
 #include "keyagentd/key_agent_service.h"
 
+#include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "base/secret_bytes.h"
 #include "tls/grpc_credentials.h"
@@ -134,6 +136,62 @@ grpc::Status KeyAgentService::ListShares(grpc::ServerContext* context,
     share->set_generated(summary.generated);
   }
   return StatusOf(answer);
+}
+
+grpc::Status KeyAgentService::DkgRound1(grpc::ServerContext* context,
+                                        const pb::DkgRound1Request* request,
+                                        pb::DkgRound1Reply* reply) {
+  std::vector<DkgParticipant> participants;
+  participants.reserve(static_cast<size_t>(request->participants_size()));
+  for (const pb::DkgParticipant& participant : request->participants()) {
+    participants.push_back(DkgParticipant{participant.identifier(), participant.name()});
+  }
+  DkgOpenInput input;
+  input.session_id = BytesOf(request->session_id());
+  input.key_type = request->key_type();
+  input.min_signers = request->min_signers();
+  input.participants = participants;
+  auto answer = agent_.DkgRound1(ContextOf(*context, "DkgRound1"), input);
+  if (answer.ok()) reply->set_round1_package(StringOf(answer.value));
+  return StatusOf(answer);
+}
+
+grpc::Status KeyAgentService::DkgRound2(grpc::ServerContext* context,
+                                        const pb::DkgRound2Request* request,
+                                        pb::DkgRound2Reply* /*reply*/) {
+  std::vector<std::span<const uint8_t>> packages;
+  packages.reserve(static_cast<size_t>(request->round1_packages_size()));
+  for (const std::string& package : request->round1_packages())
+    packages.push_back(BytesOf(package));
+  return StatusOf(
+      agent_.DkgRound2(ContextOf(*context, "DkgRound2"), BytesOf(request->session_id()), packages));
+}
+
+grpc::Status KeyAgentService::DkgDeliver(grpc::ServerContext* context,
+                                         const pb::DkgDeliverRequest* request,
+                                         pb::DkgDeliverReply* /*reply*/) {
+  auto answer = agent_.DkgDeliver(ContextOf(*context, "DkgDeliver"), BytesOf(request->session_id()),
+                                  BytesOf(request->share()), BytesOf(request->round1_view_hash()));
+  // The request is this server's own message object; its copy of the secret share is overwritten
+  // before gRPC frees it (the agent keeps the share only in SecretBytes).
+  std::string* share = const_cast<pb::DkgDeliverRequest*>(request)->mutable_share();
+  base::Wipe({reinterpret_cast<uint8_t*>(share->data()), share->size()});
+  return StatusOf(answer);
+}
+
+grpc::Status KeyAgentService::DkgFinalize(grpc::ServerContext* context,
+                                          const pb::DkgFinalizeRequest* request,
+                                          pb::DkgFinalizeReply* reply) {
+  auto answer =
+      agent_.DkgFinalize(ContextOf(*context, "DkgFinalize"), BytesOf(request->session_id()));
+  if (answer.ok()) reply->set_public_key_package(StringOf(answer.value));
+  return StatusOf(answer);
+}
+
+grpc::Status KeyAgentService::DkgAbort(grpc::ServerContext* context,
+                                       const pb::DkgAbortRequest* request,
+                                       pb::DkgAbortReply* /*reply*/) {
+  return StatusOf(agent_.DkgAbort(ContextOf(*context, "DkgAbort"), BytesOf(request->session_id())));
 }
 
 }  // namespace signer

@@ -1,4 +1,4 @@
-// keyagentd: a FROST key agent: its own token, history, policy, audit log and mTLS listener.
+// keyagentd: a FROST key agent: its own token, history, policy, audit log, listener and DKG peers.
 #include <grpcpp/grpcpp.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -14,6 +14,8 @@
 #include <string>
 
 #include "audit/audit_log.h"
+#include "base/file_io.h"
+#include "keyagentd/dkg_peers.h"
 #include "keyagentd/key_agent.h"
 #include "keyagentd/key_agent_service.h"
 #include "metrics/http_server.h"
@@ -25,6 +27,7 @@
 #include "slashing/history_admin.h"
 #include "slashing/history_log.h"
 #include "slashing/protector.h"
+#include "tls/certificate.h"
 
 namespace {
 
@@ -38,6 +41,31 @@ constexpr int kMaxRequestBytes = 2 << 20;
 bool ForbidCoreDumps() {
   const rlimit no_core{0, 0};
   return ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 && ::setrlimit(RLIMIT_CORE, &no_core) == 0;
+}
+
+// CheckPeerConfig makes sure the peers can recognise this agent: a peer accepts a DKG share only
+// from the client certificate whose identity is the sender's participant name, and participants
+// are named by their signer_id, so the agent's client certificate must carry its signer_id.
+base::Status CheckPeerConfig(const std::string& signer_id, const signer::ThresholdConfig& peers) {
+  for (const signer::ThresholdAgentConfig& peer : peers.agents) {
+    if (peer.name == signer_id) {
+      return base::Status::InvalidArgument("threshold.agents lists this agent (" + signer_id +
+                                           ") itself; list only its peers");
+    }
+  }
+  SIGNER_ASSIGN_OR_RETURN(std::string certificate, base::ReadPublicFile(peers.cert_file));
+  auto identity = tls::IdentityFromCertificate(
+      {reinterpret_cast<const uint8_t*>(certificate.data()), certificate.size()});
+  if (!identity.ok()) {
+    return base::Status::InvalidArgument("threshold.cert_file: " + identity.status().message());
+  }
+  if (*identity != signer_id) {
+    return base::Status::InvalidArgument("threshold.cert_file is " + *identity +
+                                         "'s certificate; the agent's peers know it as its "
+                                         "signer_id, " +
+                                         signer_id);
+  }
+  return base::Status::Ok();
 }
 
 int Run(const std::string& config_path) {
@@ -56,11 +84,22 @@ int Run(const std::string& config_path) {
     spdlog::error("config: a key agent keeps its own history; remove the kafka section");
     return kExitUsage;
   }
-  if (config->threshold) {
-    spdlog::error("config: a key agent is not a coordinator; remove the threshold section");
-    return kExitUsage;
-  }
   const signer::ServerConfig& server = *config->server;
+  // For a key agent the threshold section names its peers for distributed key generation.
+  std::unique_ptr<signer::GrpcDkgPeers> peers;
+  if (config->threshold) {
+    if (base::Status checked = CheckPeerConfig(config->signer_id, *config->threshold);
+        !checked.ok()) {
+      spdlog::error("config: {}", checked.message());
+      return kExitUsage;
+    }
+    auto connected = signer::GrpcDkgPeers::Connect(*config->threshold);
+    if (!connected.ok()) {
+      spdlog::error("threshold: {}", connected.status().message());
+      return kExitFailure;
+    }
+    peers = std::move(*connected);
+  }
 
   auto custody = signer::OpenCustody(config->hsm);
   if (!custody.ok()) {
@@ -91,9 +130,11 @@ int Run(const std::string& config_path) {
     return kExitFailure;
   }
   signer::MetricsRegistry registry;
+  signer::KeyAgentOptions options;
+  options.name = config->signer_id;
   auto agent = signer::KeyAgent::Create(
-      signer::KeyAgentDeps{**custody, protector, **audit, clock, &registry},
-      std::make_shared<const signer::Policy>(std::move(*policy)));
+      signer::KeyAgentDeps{**custody, protector, **audit, clock, &registry, peers.get()},
+      std::make_shared<const signer::Policy>(std::move(*policy)), options);
   if (!agent.ok()) {
     spdlog::error("shares: {}", agent.status().message());
     return kExitFailure;

@@ -1,7 +1,9 @@
-// signerctl threshold: split a key into FROST shares on the configured key agents, and list them.
+// signerctl threshold: make FROST shares on the configured key agents (split or DKG), list them.
 #include <grpcpp/grpcpp.h>
+#include <sodium.h>
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <memory>
 #include <string>
@@ -127,6 +129,142 @@ Outcome RunSplit(SplitArgs& args) {
   return Outcome::Json(std::move(output));
 }
 
+struct CreateArgs {
+  std::string config;
+  std::string key_type;
+  unsigned threshold = 0;
+};
+
+// Round two makes every agent deliver n - 1 shares to its peers, each within the agent's own
+// peer timeout (at most a minute by configuration).
+constexpr auto kDkgRound2Timeout = std::chrono::seconds(120);
+
+// AgentFailure names the agent and the step that failed, quoting the agent.
+std::string AgentFailure(const signer::AgentChannel& agent, std::string_view step,
+                         const grpc::Status& status) {
+  return agent.config.name + ": " + std::string(step) + ": " + status.error_message();
+}
+
+// AbortEverywhere ends the session on every agent, so no polynomial or received share outlives a
+// failed run for longer than this call. Best effort: an agent that cannot be reached drops the
+// session when it expires.
+void AbortEverywhere(std::vector<signer::AgentChannel>& agents, const std::string& session_id) {
+  for (signer::AgentChannel& agent : agents) {
+    pb::DkgAbortRequest request;
+    request.set_session_id(session_id);
+    pb::DkgAbortReply reply;
+    grpc::ClientContext context;
+    SetDeadline(context);
+    (void)agent.stub->DkgAbort(&context, request, &reply);
+  }
+}
+
+// RunCreate is the FROST paper's Pedersen DKG between the configured agents (docs/threshold.md).
+// This process only relays public round-one packages and compares the public packages the agents
+// end with; every secret share goes from agent to agent over the agents' own mTLS channels, so
+// neither the group secret nor any share ever exists here.
+Outcome RunCreate(const CreateArgs& args) {
+  auto key_type = base::MakeKeyTypeId(args.key_type);
+  if (!key_type.ok()) return Outcome::Usage("--type: " + key_type.status().message());
+  auto suite = keymgr::ThresholdSuiteForKeyType(*key_type);
+  if (!suite.ok()) return Outcome::Usage("--type: " + suite.status().message());
+  auto agents = ConfiguredAgents(args.config);
+  if (!agents.ok()) return Outcome::Usage(agents.status().message());
+  if (agents->size() > frost::kMaxParticipants) {
+    return Outcome::Usage("--config: more than " + std::to_string(frost::kMaxParticipants) +
+                          " agents");
+  }
+  const auto max_signers = static_cast<uint16_t>(agents->size());
+  const auto min_signers = static_cast<uint16_t>(args.threshold);
+  if (base::Status safe = keymgr::CheckThresholdSafety(min_signers, max_signers); !safe.ok()) {
+    return Outcome::Usage("--threshold: " + safe.message() + " (the configuration lists " +
+                          std::to_string(max_signers) + " agents)");
+  }
+  std::array<uint8_t, 16> session_bytes{};
+  randombytes_buf(session_bytes.data(), session_bytes.size());
+  const std::string session_id = StringOf(session_bytes);
+  auto fail = [&](const std::string& message) {
+    AbortEverywhere(*agents, session_id);
+    return Outcome::Usage("dkg session " + HexWithPrefix(session_bytes) + " failed: " + message);
+  };
+
+  // Round one: each agent draws its polynomial and answers with its public package.
+  pb::DkgRound1Request open;
+  open.set_session_id(session_id);
+  open.set_key_type(args.key_type);
+  open.set_min_signers(min_signers);
+  for (size_t i = 0; i < agents->size(); ++i) {
+    pb::DkgParticipant* participant = open.add_participants();
+    participant->set_identifier(static_cast<uint32_t>(i + 1));
+    participant->set_name((*agents)[i].config.name);
+  }
+  pb::DkgRound2Request round2;
+  round2.set_session_id(session_id);
+  for (size_t i = 0; i < agents->size(); ++i) {
+    signer::AgentChannel& agent = (*agents)[i];
+    pb::DkgRound1Reply reply;
+    grpc::ClientContext context;
+    SetDeadline(context);
+    grpc::Status status = agent.stub->DkgRound1(&context, open, &reply);
+    if (!status.ok()) return fail(AgentFailure(agent, "round one", status));
+    // Only a sanity check: the agents verify every package themselves in round two.
+    auto package = frost::DkgRound1Package::Decode(*suite, BytesOf(reply.round1_package()));
+    if (!package.ok() || package->identifier.value() != i + 1) {
+      return fail(agent.config.name + ": round one: not a round-one package for identifier " +
+                  std::to_string(i + 1));
+    }
+    round2.add_round1_packages(reply.round1_package());
+  }
+  // Round two: every agent gets the same packages and delivers its shares to its peers.
+  for (signer::AgentChannel& agent : *agents) {
+    pb::DkgRound2Reply reply;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kDkgRound2Timeout);
+    grpc::Status status = agent.stub->DkgRound2(&context, round2, &reply);
+    if (!status.ok()) return fail(AgentFailure(agent, "round two", status));
+  }
+  // Finalize: every agent stores its share and must end with the same public package.
+  std::string public_package;
+  for (signer::AgentChannel& agent : *agents) {
+    pb::DkgFinalizeRequest request;
+    request.set_session_id(session_id);
+    pb::DkgFinalizeReply reply;
+    grpc::ClientContext context;
+    SetDeadline(context);
+    grpc::Status status = agent.stub->DkgFinalize(&context, request, &reply);
+    if (!status.ok()) return fail(AgentFailure(agent, "finalize", status));
+    if (public_package.empty()) {
+      public_package = reply.public_key_package();
+    } else if (reply.public_key_package() != public_package) {
+      return fail(agent.config.name + ": finalize: its public package differs from " +
+                  (*agents)[0].config.name + "'s; do not use this key");
+    }
+  }
+  auto package = frost::PublicKeyPackage::Parse(BytesOf(public_package));
+  if (!package.ok() || package->min_signers != min_signers ||
+      package->verifying_shares.size() != max_signers) {
+    return fail("the agents' public package is not a " + std::to_string(min_signers) + "-of-" +
+                std::to_string(max_signers) + " package; do not use this key");
+  }
+  nlohmann::ordered_json generated = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < agents->size(); ++i) {
+    const auto& [identifier, verifying_share] = package->verifying_shares[i];
+    generated.push_back({{"agent", (*agents)[i].config.name},
+                         {"identifier", identifier.value()},
+                         {"verifying_share", HexWithPrefix(verifying_share)}});
+  }
+  return Outcome::Json({
+      {"key_type", args.key_type},
+      {"public_key", HexWithPrefix(package->group_public_key)},
+      {"threshold", keymgr::DescribeThreshold(min_signers, max_signers)},
+      {"tolerated_compromised_agents",
+       keymgr::ToleratedCompromisedAgents(min_signers, max_signers)},
+      {"generated", true},
+      {"session", HexWithPrefix(session_bytes)},
+      {"agents", generated},
+  });
+}
+
 // RunList asks every agent for its shares and groups them by key, checking that the agents agree.
 Outcome RunList(const std::string& config_path) {
   auto agents = ConfiguredAgents(config_path);
@@ -154,7 +292,9 @@ Outcome RunList(const std::string& config_path) {
       } else if (seen.public_package != share.public_key_package()) {
         seen.consistent = false;
       }
-      seen.holders.push_back({{"agent", agent.config.name}, {"identifier", share.identifier()}});
+      seen.holders.push_back({{"agent", agent.config.name},
+                              {"identifier", share.identifier()},
+                              {"generated", share.generated()}});
     }
   }
   nlohmann::ordered_json listed = nlohmann::ordered_json::array();
@@ -203,6 +343,26 @@ void RegisterThresholdCommands(CLI::App& app, CommandTable& table) {
         ->required();
     AddSuriOptions(command, args->suri, false);
     table.Add(command, [args] { return RunSplit(*args); });
+  }
+  {
+    auto args = std::make_shared<CreateArgs>();
+    CLI::App* command = threshold->add_subcommand(
+        "create",
+        "generate a new key as t-of-n shares by distributed key generation between the "
+        "configured agents: no machine, this one included, ever holds the key or another "
+        "agent's share");
+    command->add_option("--config", args->config, "the coordinator's configuration file")
+        ->required();
+    command
+        ->add_option("--type", args->key_type,
+                     "key type: gran (ed25519) or an sr25519 type "
+                     "that signs without VRF (para, audi, imon)")
+        ->required();
+    command
+        ->add_option("--threshold", args->threshold,
+                     "t: how many agents must sign; more than half of the agents")
+        ->required();
+    table.Add(command, [args] { return RunCreate(*args); });
   }
   {
     auto config = std::make_shared<std::string>();

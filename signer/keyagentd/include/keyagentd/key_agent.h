@@ -1,6 +1,7 @@
-// KeyAgent: one key agent's FROST shares, unused nonces, own protection, policy and audit; no gRPC.
+// KeyAgent: one agent's FROST shares, nonces, DKG sessions, protection, policy and audit; no gRPC.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -11,9 +12,11 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "audit/audit_log.h"
+#include "base/status.h"
 #include "base/thread_annotations.h"
 #include "keymgr/frost.h"
 #include "keymgr/threshold.h"
@@ -25,6 +28,27 @@
 
 namespace signer {
 
+// DkgDelivery borrows one round-two share on its way to the peer it is for.
+struct DkgDelivery {
+  std::span<const uint8_t> session_id;
+  std::span<const uint8_t> share;      // an encoded frost::DkgShare (secret)
+  std::span<const uint8_t> view_hash;  // the sender's round-one view hash, 32 bytes
+};
+
+// DkgPeers is how an agent reaches the other agents of a distributed key generation: the peers its
+// own configuration lists (keyagentd: its threshold section, over mTLS with the agent's own client
+// certificate). Implementations must be thread-safe.
+class DkgPeers {
+ public:
+  virtual ~DkgPeers() = default;
+  // Knows is true when `name` is one of the configured peers.
+  virtual bool Knows(std::string_view name) const = 0;
+  // Deliver hands `delivery` to peer `name` (its DkgDeliver). Fails with kNotFound for a name that
+  // is not a peer, kUnavailable when the peer cannot be reached in time, and kFailedPrecondition,
+  // quoting the peer, when the peer refused the share.
+  virtual base::Status Deliver(std::string_view name, const DkgDelivery& delivery) = 0;
+};
+
 // KeyAgentDeps are the backends; all must outlive the KeyAgent.
 struct KeyAgentDeps {
   keymgr::FrostShareStore& custody;  // Pkcs11Custody in production
@@ -32,6 +56,9 @@ struct KeyAgentDeps {
   AuditSink& audit;
   slashing::Clock& clock;
   MetricsRegistry* metrics = nullptr;  // optional
+  // The peers for distributed key generation; nullptr means none are configured, and every DKG
+  // method then fails with kRefused ("no peers configured").
+  DkgPeers* peers = nullptr;
 };
 
 struct KeyAgentOptions {
@@ -42,6 +69,28 @@ struct KeyAgentOptions {
   // between the rounds leaves nothing behind for long.
   std::chrono::milliseconds nonce_lifetime = std::chrono::seconds(60);
   uint32_t max_commit_batch = 64;
+  // The agent's own participant name in a DKG (keyagentd: its configuration's signer_id, which is
+  // also its client certificate's identity, so its peers can tell its deliveries from others').
+  std::string name;
+  // At most this many DKG sessions are open at once; DkgRound1 beyond it fails with
+  // kResourceExhausted, so nobody can make the agent hold unbounded secret polynomials.
+  size_t max_dkg_sessions = 8;
+  // A DKG session not finished this long after DkgRound1 is dropped with its secrets.
+  std::chrono::milliseconds dkg_session_lifetime = std::chrono::minutes(5);
+};
+
+// DkgParticipant is one participant of a DKG run as the coordinator lists it.
+struct DkgParticipant {
+  uint32_t identifier = 0;
+  std::string name;
+};
+
+// DkgOpenInput borrows one DkgRound1 request's fields; they must outlive the call.
+struct DkgOpenInput {
+  std::span<const uint8_t> session_id;
+  std::string_view key_type;
+  uint32_t min_signers = 0;
+  std::span<const DkgParticipant> participants;
 };
 
 // ShareSummary is the public description of one held share.
@@ -92,6 +141,36 @@ class KeyAgent {
   // ListShares lists the shares the caller may list (policy `list` on the key type).
   Reply<std::vector<ShareSummary>> ListShares(const CallContext& context);
 
+  // Distributed key generation (docs/threshold.md, "Distributed key generation between the
+  // agents"). A session is owned by the identity that opened it; only that identity may run its
+  // later steps. A step of the owner's that fails drops the session and wipes its secrets (a
+  // refused delivery from a peer drops it only when the two agents' round-one views differ, so a
+  // stray caller cannot end a run). Every step is audited under operation `generate`.
+  //
+  // DkgRound1 opens session `input.session_id`: it checks the key type, t-of-n, that the agent's
+  // own name is listed exactly once (which gives its identifier), that every other name is a peer
+  // and that the identifiers are exactly 1..n; draws the agent's polynomial; returns its encoded
+  // round-one package.
+  Reply<std::vector<uint8_t>> DkgRound1(const CallContext& context, const DkgOpenInput& input);
+  // DkgRound2 takes every participant's encoded round-one package (the agent's own must be the one
+  // it made), verifies the proofs, fixes the agent's round-one view hash and delivers each peer's
+  // share to that peer through DkgPeers. Succeeds only once every peer accepted its share.
+  Reply<bool> DkgRound2(const CallContext& context, std::span<const uint8_t> session_id,
+                        std::span<const std::span<const uint8_t>> round1_packages);
+  // DkgDeliver accepts one share from a peer: the caller's identity must be the name of the share's
+  // sender in the session, the share must be for this agent and arrive once, and `view_hash` must
+  // equal this agent's view hash (checked at once, or in DkgRound2 when the share arrives first).
+  // A view that differs drops the session.
+  Reply<bool> DkgDeliver(const CallContext& context, std::span<const uint8_t> session_id,
+                         std::span<const uint8_t> share, std::span<const uint8_t> view_hash);
+  // DkgFinalize needs every peer's share: it checks each against its sender's commitment, stores
+  // the agent's share in custody (marked generated), makes it usable, ends the session and returns
+  // the group's serialized public package.
+  Reply<std::vector<uint8_t>> DkgFinalize(const CallContext& context,
+                                          std::span<const uint8_t> session_id);
+  // DkgAbort ends the session and wipes its secrets.
+  Reply<bool> DkgAbort(const CallContext& context, std::span<const uint8_t> session_id);
+
   // ReplacePolicy swaps the policy for requests that start afterwards. Thread-safe.
   void ReplacePolicy(std::shared_ptr<const Policy> policy);
   // UnusedNonces is how many nonce pairs are outstanding (tests, metrics).
@@ -101,6 +180,8 @@ class KeyAgent {
   struct Held;
   struct Trace;
   struct Metrics;
+  struct DkgSession;
+  using DkgSessionId = std::array<uint8_t, 16>;
   KeyAgent(KeyAgentDeps deps, std::shared_ptr<const Policy> policy, KeyAgentOptions options);
   template <typename T>
   Reply<T> Finish(Trace& trace, ReplyCode code, std::string message, T value = T{});
@@ -123,6 +204,12 @@ class KeyAgent {
   using NonceKey = std::pair<keymgr::KeyId, std::array<uint8_t, keymgr::frost::kCommitmentsSize>>;
   mutable base::Mutex nonce_mutex_;
   std::map<NonceKey, UnusedNonce> nonces_ GUARDED_BY(nonce_mutex_);
+
+  // Open DKG sessions. The mutex is never held across a call to a peer: two agents delivering to
+  // each other at once must not wait on each other's lock.
+  void DropExpiredDkgSessions(std::chrono::steady_clock::time_point now) REQUIRES(dkg_mutex_);
+  mutable base::Mutex dkg_mutex_;
+  std::map<DkgSessionId, std::unique_ptr<DkgSession>> dkg_sessions_ GUARDED_BY(dkg_mutex_);
 };
 
 }  // namespace signer

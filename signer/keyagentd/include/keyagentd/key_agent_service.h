@@ -25,6 +25,20 @@ class KeyAgentService final : public keyagent::v1::KeyAgent::Service {
   grpc::Status ListShares(grpc::ServerContext* context,
                           const keyagent::v1::ListSharesRequest* request,
                           keyagent::v1::ListSharesReply* reply) override;
+  grpc::Status DkgRound1(grpc::ServerContext* context,
+                         const keyagent::v1::DkgRound1Request* request,
+                         keyagent::v1::DkgRound1Reply* reply) override;
+  grpc::Status DkgRound2(grpc::ServerContext* context,
+                         const keyagent::v1::DkgRound2Request* request,
+                         keyagent::v1::DkgRound2Reply* reply) override;
+  grpc::Status DkgDeliver(grpc::ServerContext* context,
+                          const keyagent::v1::DkgDeliverRequest* request,
+                          keyagent::v1::DkgDeliverReply* reply) override;
+  grpc::Status DkgFinalize(grpc::ServerContext* context,
+                           const keyagent::v1::DkgFinalizeRequest* request,
+                           keyagent::v1::DkgFinalizeReply* reply) override;
+  grpc::Status DkgAbort(grpc::ServerContext* context, const keyagent::v1::DkgAbortRequest* request,
+                        keyagent::v1::DkgAbortReply* reply) override;
 
  private:
   KeyAgent& agent_;

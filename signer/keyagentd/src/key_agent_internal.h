@@ -1,0 +1,146 @@
+// KeyAgent's private parts its source files share: request trace, audit step, DKG session, helpers.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "keyagentd/key_agent.h"
+
+namespace signer {
+namespace agent_internal {
+
+// FromStatus maps a custody or library failure to the reply code the caller sees.
+inline ReplyCode FromStatus(const base::Status& status) {
+  switch (status.code()) {
+    case base::StatusCode::kNotFound:
+      return ReplyCode::kPairNotFound;
+    case base::StatusCode::kInvalidArgument:
+      return ReplyCode::kInvalidArgument;
+    case base::StatusCode::kInternal:
+      return ReplyCode::kInternal;
+    default:
+      return ReplyCode::kUnavailable;
+  }
+}
+
+// ParseKeyType is the key type `text` names, if it names one.
+inline std::optional<base::KeyTypeId> ParseKeyType(std::string_view text) {
+  base::Result<base::KeyTypeId> key_type = base::MakeKeyTypeId(text);
+  if (!key_type.ok()) return std::nullopt;
+  return *key_type;
+}
+
+// SecondsSince is the time from `start` to now, for latency histograms.
+inline double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace agent_internal
+
+// Held is one loaded share. Immutable once made; shared by the requests using it.
+struct KeyAgent::Held {
+  keymgr::FrostShare share;
+};
+
+// Trace collects what one request's audit line will say.
+struct KeyAgent::Trace {
+  Trace(std::shared_ptr<const Policy> policy_in, const CallContext& context_in,
+        Operation operation_in, std::string key_type_in, std::string public_key_in,
+        bool audit_success_in)
+      : policy(std::move(policy_in)),
+        context(context_in),
+        operation(operation_in),
+        key_type(std::move(key_type_in)),
+        public_key(std::move(public_key_in)),
+        audit_success(audit_success_in) {}
+
+  std::shared_ptr<const Policy> policy;
+  const CallContext& context;
+  Operation operation;
+  std::string key_type;
+  std::string public_key;
+  bool audit_success;
+  std::string domain;
+  std::string position;
+  std::string verdict;
+  // Starts the reply message and the audit reason (a DKG step names its session here).
+  std::string reason_prefix;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+};
+
+// DkgSession is one distributed key generation this agent takes part in, from DkgRound1 until
+// DkgFinalize, DkgAbort, a failed step or expiry drops it (which wipes its polynomial and the
+// shares received).
+struct KeyAgent::DkgSession {
+  // kOpened: round one done. kDelivering: the view is fixed and the secret is out with the call
+  // delivering this agent's shares. kDelivered: every peer accepted its share.
+  enum class Stage { kOpened, kDelivering, kDelivered };
+  // ReceivedShare is a peer's share and the view hash it came with.
+  struct ReceivedShare {
+    keymgr::frost::DkgShare share;
+    base::Hash256 view_hash{};
+  };
+
+  std::string owner;  // the identity that opened the session; only it runs the later steps
+  base::KeyTypeId key_type{};
+  keymgr::frost::Suite suite = keymgr::frost::Suite::kEd25519;
+  uint16_t min_signers = 0;
+  std::vector<std::string> names;  // names[i - 1] is participant i's
+  keymgr::frost::Identifier self;
+  std::vector<uint8_t> own_package;  // this agent's round-one package as it returned it
+  Stage stage = Stage::kOpened;
+  keymgr::frost::DkgSecret secret;  // empty while a DkgRound2 call holds it
+  base::Hash256 view_hash{};        // set when DkgRound2 leaves kOpened
+  std::vector<keymgr::frost::DkgRound1Package> peer_packages;  // the others', ascending
+  std::map<uint16_t, ReceivedShare> received;                  // by sender identifier
+  std::chrono::steady_clock::time_point expires;
+};
+
+// Metrics: shares issued and refused by key type and outcome, and SignShare latency.
+struct KeyAgent::Metrics {
+  Family<Counter>* requests = nullptr;
+  Family<Histogram>* latency = nullptr;
+  Family<Gauge>* unused_nonces = nullptr;
+};
+
+template <typename T>
+Reply<T> KeyAgent::Finish(Trace& trace, ReplyCode code, std::string message, T value) {
+  message.insert(0, trace.reason_prefix);
+  const std::string outcome =
+      !trace.verdict.empty() && (code == ReplyCode::kOk || code == ReplyCode::kRefused)
+          ? trace.verdict
+          : std::string(code == ReplyCode::kOk ? "allowed" : ReplyCodeName(code));
+  if (code != ReplyCode::kOk || trace.audit_success) {
+    AuditRecord record;
+    record.time_unix_ms = deps_.clock.NowUnixMs();
+    record.identity = trace.context.identity;
+    record.method = trace.context.method;
+    record.operation = std::string(OperationName(trace.operation));
+    record.key_type = trace.key_type;
+    record.public_key = trace.public_key;
+    record.domain = trace.domain;
+    record.position = trace.position;
+    record.verdict = outcome;
+    record.reason = message;
+    record.latency_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                  std::chrono::steady_clock::now() - trace.start)
+                                                  .count());
+    if (base::Status status = deps_.audit.Append(record); !status.ok()) {
+      // An unaudited share must not leave.
+      return Reply<T>{ReplyCode::kUnavailable, "audit log unavailable", T{}};
+    }
+  }
+  if (metrics_ != nullptr) {
+    metrics_->requests->With({trace.context.method, trace.key_type, outcome}).Increment();
+  }
+  if (code != ReplyCode::kOk) return Reply<T>{code, std::move(message), T{}};
+  return Reply<T>{ReplyCode::kOk, std::move(message), std::move(value)};
+}
+
+}  // namespace signer
