@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks every production recipe in infra/ offline with the tools' own validators; exits non-zero on any finding.
 #
-# Usage: bash infra/check.sh [SECTION...]   (sections: systemd monitoring proxy scripts ansible; default all)
+# Usage: bash infra/check.sh [SECTION...]   (sections: systemd k8s terraform monitoring proxy scripts ansible;
+#                                            default all)
 #
 # Each section runs in a subshell with `set -e`, so its first failing check fails it; every section runs,
 # the script fails if any did, and it ends with each section's time. The Ansible section runs the deploy
@@ -86,6 +87,17 @@ check_systemd() {
     }
     echo "systemd: $(basename "$sysusers"): systemd-sysusers accepts it"
   done
+}
+
+# ---------------------------------------------------------------------------------------------------
+# k8s: every kustomization of infra/k8s rendered with `kubectl kustomize` (KUBECTL names another
+# kubectl), each object validated against the Kubernetes API schemas, and the recipe's pod and network
+# rules, all in infra/k8s/check_k8s.js (which also proves each rule fails on a broken copy).
+check_k8s() {
+  local kubectl=${KUBECTL:-kubectl}
+  echo "k8s: rendering with $("$kubectl" version --client 2>/dev/null | tr '\n' ' ')"
+  (cd infra/k8s && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  KUBECTL=$kubectl node infra/k8s/check_k8s.js
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -278,7 +290,7 @@ check_proxy() {
 check_scripts() {
   # infra/install-deps.sh sources infra/dev/deb-packages.sh, which shellcheck follows only when it is listed.
   local scripts=(infra/check.sh infra/install-deps.sh infra/dev/deb-packages.sh infra/node-ops/*.sh
-    infra/ansible/roles/signerd/files/signerd-process)
+    infra/ansible/roles/signerd/files/signerd-process infra/k8s/base/config/prepare.sh)
   shellcheck "${scripts[@]}"
   echo "scripts: shellcheck clean on ${#scripts[@]} scripts"
   bash infra/node-ops/chain-snapshot_test.sh
@@ -310,7 +322,7 @@ bash infra/install-deps.sh
 
 sections=("$@")
 if ((${#sections[@]} == 0)); then
-  sections=(systemd monitoring proxy scripts ansible)
+  sections=(systemd k8s monitoring proxy scripts ansible)
 fi
 for section in "${sections[@]}"; do
   if ! declare -F "check_$section" >/dev/null; then
