@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks every production recipe in infra/ offline with the tools' own validators; exits non-zero on any finding.
 #
-# Usage: bash infra/check.sh [SECTION...]   (sections: systemd monitoring proxy scripts ansible; default all)
+# Usage: bash infra/check.sh [SECTION...]   (sections: systemd k8s terraform monitoring proxy scripts ansible;
+#                                            default all)
 #
 # Each section runs in a subshell with `set -e`, so its first failing check fails it; every section runs,
 # the script fails if any did, and it ends with each section's time. The Ansible section runs the deploy
@@ -35,32 +36,38 @@ finish() {
 trap finish EXIT
 
 # ---------------------------------------------------------------------------------------------------
+# verify_unit SECTION UNIT: `systemd-analyze verify` must pass UNIT without a word. verify insists that
+# ExecStart= binaries exist; the project's own are not installed on a CI host, so a copy of the unit
+# names an executable stand-in instead (nothing else in the copy changes).
+verify_unit() {
+  local section=$1 unit=$2
+  local stand_ins=$scratch/systemd/bin units=$scratch/systemd/units name program verify_output
+  mkdir -p "$stand_ins" "$units"
+  name=$(basename "$unit")
+  while IFS= read -r program; do
+    printf '#!/bin/sh\nexit 0\n' >"$stand_ins/$program"
+    chmod 755 "$stand_ins/$program"
+  done < <(grep -oE '^Exec[A-Za-z]*=[-@:+!]*/usr/local/bin/[A-Za-z0-9_.-]+' "$unit" |
+    sed -E 's#.*/usr/local/bin/##' | sort -u)
+  sed -E "s#^(Exec[A-Za-z]*=[-@:+!]*)/usr/local/bin/#\\1$stand_ins/#" "$unit" >"$units/$name"
+  verify_output=$(systemd-analyze verify --man=no "$units/$name" 2>&1) || {
+    echo "$section: $name: systemd-analyze verify failed: $verify_output" >&2
+    return 1
+  }
+  if [[ -n $verify_output ]]; then
+    echo "$section: $name: systemd-analyze verify reports: $verify_output" >&2
+    return 1
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------------
 # systemd: verify every unit and bound its exposure; check the sysusers entries.
 check_systemd() {
   local max_exposure=2.0
-  local stand_ins=$scratch/systemd/bin units=$scratch/systemd/units
-  mkdir -p "$stand_ins" "$units"
   local unit name
   for unit in infra/systemd/*.service; do
     name=$(basename "$unit")
-    # verify insists that ExecStart= binaries exist; the project's own are not installed on a CI host,
-    # so a copy of the unit names an executable stand-in instead (nothing else in the copy changes).
-    local program
-    while IFS= read -r program; do
-      printf '#!/bin/sh\nexit 0\n' >"$stand_ins/$program"
-      chmod 755 "$stand_ins/$program"
-    done < <(grep -oE '^Exec[A-Za-z]*=[-@:+!]*/usr/local/bin/[A-Za-z0-9_.-]+' "$unit" |
-      sed -E 's#.*/usr/local/bin/##' | sort -u)
-    sed -E "s#^(Exec[A-Za-z]*=[-@:+!]*)/usr/local/bin/#\\1$stand_ins/#" "$unit" >"$units/$name"
-    local verify_output
-    verify_output=$(systemd-analyze verify --man=no "$units/$name" 2>&1) || {
-      echo "systemd: $name: systemd-analyze verify failed: $verify_output" >&2
-      return 1
-    }
-    if [[ -n $verify_output ]]; then
-      echo "systemd: $name: systemd-analyze verify reports: $verify_output" >&2
-      return 1
-    fi
+    verify_unit systemd "$unit"
     local security exposure
     security=$(systemd-analyze security --offline=yes "$unit" 2>&1)
     exposure=$(sed -nE 's/.*Overall exposure level for [^:]+: ([0-9.]+).*/\1/p' <<<"$security")
@@ -86,6 +93,29 @@ check_systemd() {
     }
     echo "systemd: $(basename "$sysusers"): systemd-sysusers accepts it"
   done
+}
+
+# ---------------------------------------------------------------------------------------------------
+# k8s: every kustomization of infra/k8s rendered with `kubectl kustomize` (KUBECTL names another
+# kubectl), each object validated against the Kubernetes API schemas, and the recipe's pod and network
+# rules, all in infra/k8s/check_k8s.js (which also proves each rule fails on a broken copy).
+check_k8s() {
+  local kubectl=${KUBECTL:-kubectl}
+  echo "k8s: rendering with $("$kubectl" version --client 2>/dev/null | tr '\n' ' ')"
+  (cd infra/k8s && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  KUBECTL=$kubectl node infra/k8s/check_k8s.js
+}
+
+# ---------------------------------------------------------------------------------------------------
+# terraform: offline, no provider download and no terraform binary: every .tf parsed with hcl2json and
+# its structure tested, the cloud-init template rendered with test values for both signer modes and
+# checked by `cloud-init schema`, all in infra/terraform/check_terraform.js (which also proves each rule
+# fails on a broken copy); the node's unit the template installs through `systemd-analyze verify`.
+check_terraform() {
+  (cd infra/terraform && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  node infra/terraform/check_terraform.js
+  verify_unit terraform infra/terraform/files/polkadot.service
+  echo "terraform: polkadot.service: verify clean"
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -278,7 +308,8 @@ check_proxy() {
 check_scripts() {
   # infra/install-deps.sh sources infra/dev/deb-packages.sh, which shellcheck follows only when it is listed.
   local scripts=(infra/check.sh infra/install-deps.sh infra/dev/deb-packages.sh infra/node-ops/*.sh
-    infra/ansible/roles/signerd/files/signerd-process)
+    infra/ansible/roles/signerd/files/signerd-process infra/k8s/base/config/prepare.sh
+    infra/terraform/files/validator-setup.sh)
   shellcheck "${scripts[@]}"
   echo "scripts: shellcheck clean on ${#scripts[@]} scripts"
   bash infra/node-ops/chain-snapshot_test.sh
@@ -310,7 +341,7 @@ bash infra/install-deps.sh
 
 sections=("$@")
 if ((${#sections[@]} == 0)); then
-  sections=(systemd monitoring proxy scripts ansible)
+  sections=(systemd k8s terraform monitoring proxy scripts ansible)
 fi
 for section in "${sections[@]}"; do
   if ! declare -F "check_$section" >/dev/null; then
