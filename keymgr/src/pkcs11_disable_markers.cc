@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "pkcs11_labels.h"
+#include "pkcs11_objects.h"
 
 namespace keymgr::pkcs11 {
 namespace {
@@ -40,25 +41,10 @@ base::Result<std::set<KeyId>> ReadDisabled(Session& session) {
 }
 
 base::Result<CK_OBJECT_HANDLE> WriteMarker(Session& session, const KeyId& id, int64_t now) {
-  const std::vector<uint8_t> application = DisabledApplicationBytes();
-  const std::string label = DisabledLabel(id);
   const std::string value = std::to_string(now);
-  CK_OBJECT_CLASS klass = CKO_DATA;
-  CK_ATTRIBUTE templ[] = {
-      AttrOf(CKA_CLASS, klass),
-      AttrOf(CKA_TOKEN, kTrue),
-      AttrOf(CKA_PRIVATE, kTrue),
-      AttrOf(CKA_MODIFIABLE, kFalse),
-      AttrBytes(CKA_APPLICATION, application),
-      Attr(CKA_LABEL, label.data(), label.size()),
-      Attr(CKA_VALUE, value.data(), value.size()),
-  };
-  CK_OBJECT_HANDLE object = CK_INVALID_HANDLE;
-  const CK_RV created = session.ChangeTokenObjects([&] {
-    return session.fn()->C_CreateObject(session.handle(), templ, std::size(templ), &object);
-  });
-  SIGNER_RETURN_IF_ERROR(session.Check(created, "C_CreateObject (disable marker)"));
-  return object;
+  return CreateDataObject(session, DisabledApplicationBytes(), DisabledLabel(id),
+                          {reinterpret_cast<const uint8_t*>(value.data()), value.size()},
+                          "disable marker");
 }
 
 base::Result<std::optional<CK_OBJECT_HANDLE>> WriteMarkerIfAbsent(Session& session, const KeyId& id,

@@ -120,22 +120,9 @@ base::Status Pkcs11Custody::StoreFrostShare(const base::KeyTypeId& key_type,
   const int64_t created_at = impl_->clock();
   const std::string label = pkcs11::MakeLabel(
       id, created_at, generated ? pkcs11::kOriginGenerated : pkcs11::kOriginImported);
-  const std::vector<uint8_t> application = ShareApplication();
-  CK_OBJECT_CLASS klass = CKO_DATA;
-  CK_ATTRIBUTE templ[] = {
-      AttrOf(CKA_CLASS, klass),
-      AttrOf(CKA_TOKEN, pkcs11::kTrue),
-      AttrOf(CKA_PRIVATE, pkcs11::kTrue),
-      AttrOf(CKA_MODIFIABLE, pkcs11::kFalse),
-      AttrBytes(CKA_APPLICATION, application),
-      pkcs11::Attr(CKA_LABEL, label.data(), label.size()),
-      AttrBytes(CKA_VALUE, wrapped),
-  };
-  CK_OBJECT_HANDLE object = CK_INVALID_HANDLE;
-  const CK_RV created = session.ChangeTokenObjects([&] {
-    return session.fn()->C_CreateObject(session.handle(), templ, std::size(templ), &object);
-  });
-  SIGNER_RETURN_IF_ERROR(session.Check(created, "C_CreateObject (wrapped FROST share)"));
+  SIGNER_ASSIGN_OR_RETURN(
+      const CK_OBJECT_HANDLE object,
+      pkcs11::CreateDataObject(session, ShareApplication(), label, wrapped, "wrapped FROST share"));
   pkcs11::ObjectGuard guard(session, object);
   SIGNER_RETURN_IF_ERROR(
       UnwrapShare(session, wrapping_key,

@@ -37,6 +37,15 @@ class ObjectGuard {
 base::Result<CK_OBJECT_HANDLE> FindOne(Session& session, std::span<CK_ATTRIBUTE> templ,
                                        std::string_view what);
 
+// CreateDataObject writes one private, unmodifiable CKO_DATA token object of ours: `application`
+// names what kind it is, `label` which key it belongs to, `value` its content. `what` names it in
+// errors. The caller undoes it (ObjectGuard) if a later step fails.
+base::Result<CK_OBJECT_HANDLE> CreateDataObject(Session& session,
+                                                std::span<const uint8_t> application,
+                                                std::string_view label,
+                                                std::span<const uint8_t> value,
+                                                std::string_view what);
+
 // HandleGone is true for return values saying the object behind a handle no longer exists.
 inline bool HandleGone(CK_RV rv) {
   return rv == CKR_OBJECT_HANDLE_INVALID || rv == CKR_KEY_HANDLE_INVALID;

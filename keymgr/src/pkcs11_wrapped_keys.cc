@@ -279,22 +279,9 @@ base::Result<KeyInfo> WrappedKeys::Store(Session& session, CK_OBJECT_HANDLE wrap
                           WrapSecret(session, wrapping_key, pair.secret()));
   const std::string label =
       MakeLabel(info.id, info.created_at_unix, generated ? kOriginGenerated : kOriginImported);
-  const std::vector<uint8_t> application = ApplicationBytes();
-  CK_OBJECT_CLASS klass = CKO_DATA;
-  CK_ATTRIBUTE templ[] = {
-      AttrOf(CKA_CLASS, klass),
-      AttrOf(CKA_TOKEN, kTrue),
-      AttrOf(CKA_PRIVATE, kTrue),
-      AttrOf(CKA_MODIFIABLE, kFalse),
-      AttrBytes(CKA_APPLICATION, application),
-      Attr(CKA_LABEL, label.data(), label.size()),
-      AttrBytes(CKA_VALUE, wrapped),
-  };
-  CK_OBJECT_HANDLE object = CK_INVALID_HANDLE;
-  const CK_RV created = session.ChangeTokenObjects([&] {
-    return session.fn()->C_CreateObject(session.handle(), templ, std::size(templ), &object);
-  });
-  SIGNER_RETURN_IF_ERROR(session.Check(created, "C_CreateObject (wrapped sr25519 secret)"));
+  SIGNER_ASSIGN_OR_RETURN(
+      const CK_OBJECT_HANDLE object,
+      CreateDataObject(session, ApplicationBytes(), label, wrapped, "wrapped sr25519 secret"));
   ObjectGuard guard(session, object);
   SIGNER_RETURN_IF_ERROR(
       UnwrapWith(session, wrapping_key,
