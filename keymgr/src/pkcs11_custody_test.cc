@@ -804,15 +804,24 @@ TEST_F(Pkcs11CustodyTest, ConcurrentSigningUsesOneSessionPerThread) {
 // the same process reads the half-written object file (the disable-marker refresher searches while
 // imports create objects). Custody keeps searches and object changes apart, so imports racing a
 // thread that lists the token all the time must all succeed.
-TEST_F(Pkcs11CustodyTest, ImportsSucceedWhileAnotherThreadSearchesTheToken) {
+// Imports run while another thread lists the token nonstop, through the same custody instance and
+// through a second one on the same token (a signer and an operator tool in one process share one
+// initialised module, so they race just as two sessions of one pool do).
+class ImportWhileSearchingTest : public Pkcs11CustodyTest,
+                                 public ::testing::WithParamInterface<bool> {};
+
+TEST_P(ImportWhileSearchingTest, ImportsSucceedWhileAnotherThreadSearchesTheToken) {
   std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
   ASSERT_NE(custody, nullptr);
+  std::unique_ptr<Pkcs11Custody> second = GetParam() ? OpenCustody() : nullptr;
+  Pkcs11Custody* lister = GetParam() ? second.get() : custody.get();
+  ASSERT_NE(lister, nullptr);
   std::atomic<bool> importing{true};
   std::atomic<int> listings{0};
   std::atomic<int> failed_listings{0};
   std::thread searcher([&] {
     while (importing.load()) {
-      if (custody->List().ok()) {
+      if (lister->List().ok()) {
         ++listings;
       } else {
         ++failed_listings;
@@ -840,6 +849,11 @@ TEST_F(Pkcs11CustodyTest, ImportsSucceedWhileAnotherThreadSearchesTheToken) {
   EXPECT_EQ(failed_listings.load(), 0);
   EXPECT_GT(listings.load(), 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(OneOrTwoInstances, ImportWhileSearchingTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& instances) {
+                           return instances.param ? "TwoInstances" : "OneInstance";
+                         });
 
 // The signer remembers where each HSM-native private key is; another instance deleting and
 // re-importing the key must neither break signing nor let a deleted key sign.

@@ -234,12 +234,30 @@ Session::~Session() {
 
 CK_FUNCTION_LIST* Session::fn() const { return pool_->fn(); }
 
+namespace {
+
+// SoftHSM 2.6.1 (Debian 12's) lets a search in one session read a token object's file while
+// another session of the same process is still writing it, and fails the write with
+// CKR_GENERAL_ERROR (SoftHSMv2 issue 573, fixed after 2.6.1). keymgr searches the token in the
+// background (the disable-marker refresher) while imports and marker changes create objects, so
+// searches share this lock and changes take it alone. It is one lock for the whole process, not
+// one per session pool: a module is initialised once per process and its sessions all share its
+// state, so two custody instances on one token (a signer and an operator command in one test, or
+// two pools) race exactly as two sessions of one pool do. Other modules lose nothing but a little
+// concurrency between searches and key changes, which are rare.
+std::shared_mutex& TokenObjectsMutex() {
+  static std::shared_mutex mutex;
+  return mutex;
+}
+
+}  // namespace
+
 std::unique_lock<std::shared_mutex> Session::LockTokenObjectsForChange() {
-  return std::unique_lock(pool_->token_objects_mutex_);
+  return std::unique_lock(TokenObjectsMutex());
 }
 
 std::shared_lock<std::shared_mutex> Session::LockTokenObjectsForSearch() {
-  return std::shared_lock(pool_->token_objects_mutex_);
+  return std::shared_lock(TokenObjectsMutex());
 }
 
 base::Status Session::Check(CK_RV rv, std::string_view what) {
@@ -374,7 +392,7 @@ base::Result<std::vector<CK_OBJECT_HANDLE>> FindObjects(Session& session,
                                                         std::span<CK_ATTRIBUTE> templ,
                                                         size_t limit) {
   CK_FUNCTION_LIST* fn = session.fn();
-  // Shared with other searches, exclusive of object changes (SessionPool::token_objects_mutex_).
+  // Shared with other searches, exclusive of object changes (TokenObjectsMutex).
   const std::shared_lock search_lock = session.LockTokenObjectsForSearch();
   SIGNER_RETURN_IF_ERROR(session.Check(
       fn->C_FindObjectsInit(session.handle(), templ.data(), static_cast<CK_ULONG>(templ.size())),

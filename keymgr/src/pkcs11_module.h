@@ -76,7 +76,7 @@ class Session {
   void MarkBroken() { broken_ = true; }
   // ChangeTokenObjects runs `call` (one PKCS#11 call that creates, destroys or modifies an object)
   // alone with respect to token searches, which run under LockTokenObjectsForSearch (FindObjects
-  // takes it); see SessionPool::token_objects_mutex_. The lock covers the one call: it is not
+  // takes it); see TokenObjectsMutex in pkcs11_module.cc. The lock covers the one call: it is not
   // recursive, so a search inside it would deadlock.
   template <typename Call>
   CK_RV ChangeTokenObjects(Call&& call) {
@@ -126,13 +126,6 @@ class SessionPool {
   base::Result<CK_SESSION_HANDLE> OpenLoggedIn();
   void Release(CK_SESSION_HANDLE handle, bool broken);
 
-  // SoftHSM 2.6.1 (Debian 12's) lets a search in one session read a token object's file while
-  // another session of the same process is still writing it, and fails the write with
-  // CKR_GENERAL_ERROR (SoftHSMv2 issue 573, fixed after 2.6.1). keymgr searches the token in the
-  // background (the disable-marker refresher) while imports and marker changes create objects, so
-  // searches share this lock and changes take it alone. Other modules lose nothing but a little
-  // concurrency between searches and key changes, which are rare.
-  std::shared_mutex token_objects_mutex_;
 
   std::shared_ptr<Module> module_;
   CK_SLOT_ID slot_;
