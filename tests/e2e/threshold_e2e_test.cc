@@ -303,6 +303,20 @@ class ThresholdE2eTest : public testing::Test {
         grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port), *credentials, arguments));
   }
 
+  // DirectStub is the test's own channel to agent i, as the coordinator's identity, kept for the
+  // whole test (a restarted agent keeps its port, and the channel reconnects).
+  agentpb::KeyAgent::Stub& DirectStub(size_t i) {
+    std::unique_ptr<agentpb::KeyAgent::Stub>& stub = direct_stubs_[agents_[i].port];
+    if (!stub) stub = AgentStub(agents_[i].port);
+    return *stub;
+  }
+
+  // Direct calls wait for the agent to be connected (it may just have been restarted), bounded.
+  static void DirectDeadline(grpc::ClientContext& context) {
+    context.set_wait_for_ready(true);
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  }
+
   // DirectAttempt is what a compromised coordinator can do: talk to agents of its choice directly
   // and try to aggregate a GRANDPA vote from their shares. Returns the signature if every agent
   // of `set` gave a share and they aggregate; each agent's status goes to `statuses`.
@@ -312,47 +326,50 @@ class ThresholdE2eTest : public testing::Test {
     agentpb::ThresholdKey key;
     key.set_key_type("gran");
     key.set_group_public_key(AsString(support::kAliceEd25519.Bytes()));
-    std::vector<std::unique_ptr<agentpb::KeyAgent::Stub>> stubs;
+    if (gran_public_package_.empty()) {
+      agentpb::ListSharesReply listed;
+      grpc::ClientContext context;
+      DirectDeadline(context);
+      EXPECT_TRUE(
+          DirectStub(set[0]).ListShares(&context, agentpb::ListSharesRequest(), &listed).ok());
+      for (const auto& share : listed.shares()) {
+        if (share.key_type() == "gran") gran_public_package_ = share.public_key_package();
+      }
+    }
     std::vector<frost::SigningCommitments> commitments;
-    std::string public_package;
     for (size_t i : set) {
-      stubs.push_back(AgentStub(agents_[i].port));
       agentpb::CommitRequest request;
       *request.mutable_key() = key;
       agentpb::CommitReply reply;
       grpc::ClientContext context;
-      EXPECT_TRUE(stubs.back()->Commit(&context, request, &reply).ok());
+      DirectDeadline(context);
+      const grpc::Status committed = DirectStub(i).Commit(&context, request, &reply);
+      EXPECT_TRUE(committed.ok()) << committed.error_message();
       if (reply.commitments_size() != 1) return std::nullopt;
       auto decoded =
           frost::SigningCommitments::Decode(frost::Suite::kEd25519, AsBytes(reply.commitments(0)));
       EXPECT_TRUE(decoded.ok());
       commitments.push_back(*decoded);
-      agentpb::ListSharesReply listed;
-      grpc::ClientContext list_context;
-      EXPECT_TRUE(
-          stubs.back()->ListShares(&list_context, agentpb::ListSharesRequest(), &listed).ok());
-      for (const auto& share : listed.shares()) {
-        if (share.key_type() == "gran") public_package = share.public_key_package();
-      }
     }
     auto list = frost::MakeCommitmentList(commitments);
     EXPECT_TRUE(list.ok());
     const std::string encoded = AsString(frost::EncodeCommitmentList(*list));
     std::vector<frost::SignatureShare> shares;
-    for (auto& stub : stubs) {
+    for (size_t i : set) {
       agentpb::SignShareRequest request;
       *request.mutable_key() = key;
       request.set_message(AsString(message));
       request.set_commitment_list(encoded);
       agentpb::SignShareReply reply;
       grpc::ClientContext context;
-      statuses->push_back(stub->SignShare(&context, request, &reply));
+      DirectDeadline(context);
+      statuses->push_back(DirectStub(i).SignShare(&context, request, &reply));
       if (statuses->back().ok()) {
         shares.push_back(*frost::SignatureShare::Decode(AsBytes(reply.signature_share())));
       }
     }
     if (shares.size() != set.size()) return std::nullopt;
-    auto package = frost::PublicKeyPackage::Parse(AsBytes(public_package));
+    auto package = frost::PublicKeyPackage::Parse(AsBytes(gran_public_package_));
     EXPECT_TRUE(package.ok());
     auto signature = frost::Aggregate(*package, message, *list, shares);
     if (!signature.ok()) return std::nullopt;
@@ -379,6 +396,8 @@ class ThresholdE2eTest : public testing::Test {
   std::unique_ptr<pb::RemoteKeystore::Stub> node_;
   std::unique_ptr<grpc::Server> proxy_server_;
   int metrics_port_ = 0;
+  std::map<int, std::unique_ptr<agentpb::KeyAgent::Stub>> direct_stubs_;  // by agent port
+  std::string gran_public_package_;
 };
 
 TEST_F(ThresholdE2eTest, TwoOfThreeSignsOrdinarySignaturesAndNeedsTwoAgents) {
