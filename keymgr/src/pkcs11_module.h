@@ -126,7 +126,6 @@ class SessionPool {
   base::Result<CK_SESSION_HANDLE> OpenLoggedIn();
   void Release(CK_SESSION_HANDLE handle, bool broken);
 
-
   std::shared_ptr<Module> module_;
   CK_SLOT_ID slot_;
   base::SecretBytes pin_;

@@ -2,8 +2,8 @@
 // list, and ImportShare's share, VSS commitment and public package, through KeyAgent itself.
 //
 // Input layout: [mode][key][bytes...]. `key` picks the agent's gran (ed25519) or para (sr25519)
-// share. Mode 0: a valid commitment list (the agent's fresh commitment and a peer's) with the rest as
-// the payload, and a preimage when the payload is long enough to split, so the classifiers, the
+// share. Mode 0: a valid commitment list (the agent's fresh commitment and a peer's) with the rest
+// as the payload, and a preimage when the payload is long enough to split, so the classifiers, the
 // durable decision and the share are reached. Mode 1: the rest as the commitment list. Mode 2: the
 // rest as an ImportShare (identifier, 32-byte share, commitment length, VSS commitment, public
 // package). Invariants: a share that comes back verifies against the peer's and aggregates into a
@@ -126,8 +126,9 @@ World& TheWorld() {
       key.group_key.assign(own->group_public_key.begin(), own->group_public_key.end());
       key.public_package = split->public_package;
       key.peer = std::make_unique<frost::KeyPackage>(std::move(peer).value());
-      grants += "    - {key_types: [" + key_type + "], operations: [sign, insert], public_keys: [\"" +
-                base::HexEncode(key.group_key) + "\"]}\n";
+      grants += "    - {key_types: [" + key_type +
+                "], operations: [sign, insert], public_keys: [\"" + base::HexEncode(key.group_key) +
+                "\"]}\n";
       made->keys.push_back(std::move(key));
     }
     auto policy = signer::Policy::Parse("identities:\n  coordinator:\n" + grants);
@@ -198,7 +199,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if ((*agent)->SignShare(kCoordinator, input).ok()) __builtin_trap();  // no nonce was committed
     return 0;
   }
-  // Mode 2: ImportShare. identifier(1) || share(32) || commitment length(1) || commitment || package.
+  // Mode 2: ImportShare. identifier(1) || share(32) || commitment length(1) || commitment ||
+  // package.
   if (rest.size() < 34) return 0;
   frost::SecretShare share;
   auto identifier = frost::Identifier::Create(rest[0]);

@@ -29,8 +29,8 @@
 #include "keymgr/custody.h"
 #include "metrics/registry.h"
 #include "signerd/replication.h"
-#include "threshold/threshold_custody.h"
 #include "slashing/protector.h"
+#include "threshold/threshold_custody.h"
 
 namespace signer {
 
