@@ -6,13 +6,11 @@
 
 #include "base/hex.h"
 #include "key_agent_internal.h"
-#include "slashing/classify.h"
-#include "slashing/types.h"
+#include "signerd/request_trace.h"
 
 namespace signer {
 
 using agent_internal::FromStatus;
-using agent_internal::ParseKeyType;
 using agent_internal::SecondsSince;
 using base::KeyTypeId;
 using keymgr::KeyId;
@@ -187,10 +185,13 @@ Reply<frost::SignatureShare> KeyAgent::SignShare(const CallContext& context,
   }
   // Step 3, decide durably with this agent's own history.
   slashing::SignRequest request{*key_type, input.group_public_key, input.message, input.preimage};
-  for (const KeyTypeId& role : slashing::kSlashableKeyTypes) {
-    if (role == *key_type || !slashing::MayBeMessageOf(role, input.message)) continue;
-    if (FindShare(KeyId{role, id.public_key}) != nullptr) request.other_roles.push_back(role);
-  }
+  // The roles are this agent's own shares, looked up in memory: the query cannot fail.
+  request.other_roles =
+      OtherSlashableRoles(*key_type, std::nullopt, input.message,
+                          [&](const KeyTypeId& role) -> base::Result<bool> {
+                            return FindShare(KeyId{role, id.public_key}) != nullptr;
+                          })
+          .value();
   base::Result<slashing::Decision> decision = deps_.protector.Decide(request);
   if (!decision.ok()) {
     // kInvalidArgument is a malformed key; anything else is the history failing: no share.
@@ -199,19 +200,8 @@ Reply<frost::SignatureShare> KeyAgent::SignShare(const CallContext& context,
                                : ReplyCode::kUnavailable;
     return Finish<Share>(trace, code, "protection history: " + decision.status().message());
   }
-  trace.verdict = std::string(slashing::VerdictName(decision->verdict));
-  const std::optional<slashing::Claim>& claim =
-      decision->claim
-          ? decision->claim
-          : (decision->claims.empty() ? std::nullopt : std::optional(decision->claims.front()));
-  if (claim) {
-    trace.domain = std::string(slashing::DomainName(claim->domain));
-    trace.position = slashing::DescribePosition(claim->domain, claim->position);
-  }
-  if (!slashing::IsAllowed(decision->verdict)) {
-    std::string message = "refused: " + trace.verdict;
-    if (claim) message += " " + trace.domain + " " + trace.position;
-    return Finish<Share>(trace, ReplyCode::kRefused, std::move(message));
+  if (std::optional<std::string> refusal = trace.RecordDecision(*decision)) {
+    return Finish<Share>(trace, ReplyCode::kRefused, std::move(*refusal));
   }
   // Step 4, the share (Sign consumes and wipes the nonces).
   base::Result<Share> share = frost::Sign(package, std::move(nonces), input.message, *list);

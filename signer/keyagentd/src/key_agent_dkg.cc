@@ -11,7 +11,6 @@
 namespace signer {
 
 using agent_internal::FromStatus;
-using agent_internal::ParseKeyType;
 using base::KeyTypeId;
 using keymgr::KeyId;
 namespace frost = keymgr::frost;

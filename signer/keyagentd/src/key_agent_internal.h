@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "keyagentd/key_agent.h"
+#include "signerd/request_trace.h"
 
 namespace signer {
 namespace agent_internal {
@@ -29,13 +30,6 @@ inline ReplyCode FromStatus(const base::Status& status) {
   }
 }
 
-// ParseKeyType is the key type `text` names, if it names one.
-inline std::optional<base::KeyTypeId> ParseKeyType(std::string_view text) {
-  base::Result<base::KeyTypeId> key_type = base::MakeKeyTypeId(text);
-  if (!key_type.ok()) return std::nullopt;
-  return *key_type;
-}
-
 // SecondsSince is the time from `start` to now, for latency histograms.
 inline double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -46,32 +40,6 @@ inline double SecondsSince(std::chrono::steady_clock::time_point start) {
 // Held is one loaded share. Immutable once made; shared by the requests using it.
 struct KeyAgent::Held {
   keymgr::FrostShare share;
-};
-
-// Trace collects what one request's audit line will say.
-struct KeyAgent::Trace {
-  Trace(std::shared_ptr<const Policy> policy_in, const CallContext& context_in,
-        Operation operation_in, std::string key_type_in, std::string public_key_in,
-        bool audit_success_in)
-      : policy(std::move(policy_in)),
-        context(context_in),
-        operation(operation_in),
-        key_type(std::move(key_type_in)),
-        public_key(std::move(public_key_in)),
-        audit_success(audit_success_in) {}
-
-  std::shared_ptr<const Policy> policy;
-  const CallContext& context;
-  Operation operation;
-  std::string key_type;
-  std::string public_key;
-  bool audit_success;
-  std::string domain;
-  std::string position;
-  std::string verdict;
-  // Starts the reply message and the audit reason (a DKG step names its session here).
-  std::string reason_prefix;
-  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
 };
 
 // DkgSession is one distributed key generation this agent takes part in, from DkgRound1 until
@@ -111,36 +79,13 @@ struct KeyAgent::Metrics {
 
 template <typename T>
 Reply<T> KeyAgent::Finish(Trace& trace, ReplyCode code, std::string message, T value) {
-  message.insert(0, trace.reason_prefix);
-  const std::string outcome =
-      !trace.verdict.empty() && (code == ReplyCode::kOk || code == ReplyCode::kRefused)
-          ? trace.verdict
-          : std::string(code == ReplyCode::kOk ? "allowed" : ReplyCodeName(code));
-  if (code != ReplyCode::kOk || trace.audit_success) {
-    AuditRecord record;
-    record.time_unix_ms = deps_.clock.NowUnixMs();
-    record.identity = trace.context.identity;
-    record.method = trace.context.method;
-    record.operation = std::string(OperationName(trace.operation));
-    record.key_type = trace.key_type;
-    record.public_key = trace.public_key;
-    record.domain = trace.domain;
-    record.position = trace.position;
-    record.verdict = outcome;
-    record.reason = message;
-    record.latency_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                                  std::chrono::steady_clock::now() - trace.start)
-                                                  .count());
-    if (base::Status status = deps_.audit.Append(record); !status.ok()) {
-      // An unaudited share must not leave.
-      return Reply<T>{ReplyCode::kUnavailable, "audit log unavailable", T{}};
-    }
-  }
+  Reply<T> reply =
+      FinishRequest(trace, deps_.audit, deps_.clock, code, std::move(message), std::move(value));
   if (metrics_ != nullptr) {
-    metrics_->requests->With({trace.context.method, trace.key_type, outcome}).Increment();
+    metrics_->requests->With({trace.context.method, trace.key_type, trace.Outcome(reply.code)})
+        .Increment();
   }
-  if (code != ReplyCode::kOk) return Reply<T>{code, std::move(message), T{}};
-  return Reply<T>{ReplyCode::kOk, std::move(message), std::move(value)};
+  return reply;
 }
 
 }  // namespace signer

@@ -7,7 +7,8 @@
 #include "base/hex.h"
 #include "base/secret_bytes.h"
 #include "keymgr/keypair.h"
-#include "slashing/classify.h"
+#include "signerd/request_trace.h"
+#include "slashing/types.h"
 
 namespace signer {
 namespace {
@@ -47,14 +48,6 @@ ReplyCode FromHistory(const base::Status& status) {
   }
 }
 
-std::optional<KeyTypeId> ParseKeyType(std::string_view text) {
-  auto key_type = base::MakeKeyTypeId(text);
-  if (!key_type.ok()) {
-    return std::nullopt;
-  }
-  return *key_type;
-}
-
 }  // namespace
 
 std::string_view ReplyCodeName(ReplyCode code) {
@@ -79,60 +72,9 @@ std::string_view ReplyCodeName(ReplyCode code) {
   return "error";
 }
 
-// Trace collects what the audit line of one request will say while the request runs.
-struct Pipeline::Trace {
-  Trace(std::shared_ptr<const Policy> policy_in, const CallContext& context_in,
-        Operation operation_in, std::string key_type_in, std::string public_key_in,
-        bool audit_success_in = true)
-      : policy(std::move(policy_in)),
-        context(context_in),
-        operation(operation_in),
-        key_type(std::move(key_type_in)),
-        public_key(std::move(public_key_in)),
-        audit_success(audit_success_in) {}
-
-  // The policy is taken once per request, so every check of one request sees the same grants.
-  std::shared_ptr<const Policy> policy;
-  const CallContext& context;
-  Operation operation;
-  std::string key_type;
-  std::string public_key;
-  bool audit_success = true;  // list requests are audited only when they fail
-  std::string domain;
-  std::string position;
-  std::string verdict;  // set by the decide step; otherwise derived from the reply code
-  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-};
-
 template <typename T>
 Reply<T> Pipeline::Finish(Trace& trace, ReplyCode code, std::string message, T value) {
-  if (code != ReplyCode::kOk || trace.audit_success) {
-    AuditRecord record;
-    record.time_unix_ms = deps_.clock.NowUnixMs();
-    record.identity = trace.context.identity;
-    record.method = trace.context.method;
-    record.operation = std::string(OperationName(trace.operation));
-    record.key_type = trace.key_type;
-    record.public_key = trace.public_key;
-    record.domain = trace.domain;
-    record.position = trace.position;
-    record.verdict =
-        !trace.verdict.empty() && (code == ReplyCode::kOk || code == ReplyCode::kRefused)
-            ? trace.verdict
-            : std::string(code == ReplyCode::kOk ? "allowed" : ReplyCodeName(code));
-    record.reason = message;
-    record.latency_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                                  std::chrono::steady_clock::now() - trace.start)
-                                                  .count());
-    if (base::Status status = deps_.audit.Append(record); !status.ok()) {
-      // An unaudited answer is not allowed to leave, least of all a signature.
-      return Reply<T>{ReplyCode::kUnavailable, "audit log unavailable", T{}};
-    }
-  }
-  if (code != ReplyCode::kOk) {
-    return Reply<T>{code, std::move(message), T{}};
-  }
-  return Reply<T>{ReplyCode::kOk, std::move(message), std::move(value)};
+  return FinishRequest(trace, deps_.audit, deps_.clock, code, std::move(message), std::move(value));
 }
 
 Pipeline::Pipeline(PipelineDeps deps)
@@ -323,42 +265,24 @@ Reply<std::vector<uint8_t>> Pipeline::SignWith(const CallContext& context, const
   request.public_key = input.public_key;
   request.message = input.message;
   request.preimage = input.preimage;
-  // A signature carries no key type: if this public key also holds a slashable role whose messages
-  // look like this one, that role's rule judges it too. Custody is asked, not a cached index, so a
-  // role added by another process counts at once; only messages of a role's shape pay for it.
-  for (const base::KeyTypeId& role : slashing::kSlashableKeyTypes) {
-    if (role == *key_type || base::RequiredSchemeForKeyType(role) != *scheme ||
-        !slashing::MayBeMessageOf(role, input.message)) {
-      continue;
-    }
-    auto held = deps_.custody.Holds(
-        KeyId{role, std::vector<uint8_t>(input.public_key.begin(), input.public_key.end())});
-    if (!held.ok()) {
-      return Finish<Bytes>(trace, FromCustody(held.status()),
-                           "custody: " + held.status().message());
-    }
-    if (*held) request.other_roles.push_back(role);
+  // Custody is asked, not a cached index, so a role added by another process counts at once.
+  auto other_roles =
+      OtherSlashableRoles(*key_type, *scheme, input.message, [&](const KeyTypeId& role) {
+        return deps_.custody.Holds(
+            KeyId{role, std::vector<uint8_t>(input.public_key.begin(), input.public_key.end())});
+      });
+  if (!other_roles.ok()) {
+    return Finish<Bytes>(trace, FromCustody(other_roles.status()),
+                         "custody: " + other_roles.status().message());
   }
+  request.other_roles = std::move(other_roles).value();
   auto decision = deps_.protector.Decide(request);
   if (!decision.ok()) {
     return Finish<Bytes>(trace, FromHistory(decision.status()),
                          "protection history: " + decision.status().message());
   }
-  trace.verdict = std::string(slashing::VerdictName(decision->verdict));
-  const std::optional<slashing::Claim>& claim =
-      decision->claim
-          ? decision->claim
-          : (decision->claims.empty() ? std::nullopt : std::optional(decision->claims.front()));
-  if (claim) {
-    trace.domain = std::string(slashing::DomainName(claim->domain));
-    trace.position = slashing::DescribePosition(claim->domain, claim->position);
-  }
-  if (!slashing::IsAllowed(decision->verdict)) {
-    std::string message = "refused: " + trace.verdict;
-    if (claim) {
-      message += " " + trace.domain + " " + trace.position;
-    }
-    return Finish<Bytes>(trace, ReplyCode::kRefused, std::move(message));
+  if (std::optional<std::string> refusal = trace.RecordDecision(*decision)) {
+    return Finish<Bytes>(trace, ReplyCode::kRefused, std::move(*refusal));
   }
   // Step 3, sign.
   const KeyId id{*key_type, std::vector<uint8_t>(input.public_key.begin(), input.public_key.end())};

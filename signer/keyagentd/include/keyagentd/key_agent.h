@@ -178,7 +178,7 @@ class KeyAgent {
 
  private:
   struct Held;
-  struct Trace;
+  using Trace = RequestTrace;
   struct Metrics;
   struct DkgSession;
   using DkgSessionId = std::array<uint8_t, 16>;

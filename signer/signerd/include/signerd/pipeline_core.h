@@ -66,6 +66,8 @@ struct KeyRef {
   std::vector<uint8_t> public_key;
 };
 
+struct RequestTrace;
+
 // PipelineDeps are the backends; all must outlive the Pipeline. `policy` is the starting policy;
 // ReplacePolicy may swap it later.
 struct PipelineDeps {
@@ -120,7 +122,7 @@ class Pipeline {
   void ReplacePolicy(std::shared_ptr<const Policy> policy);
 
  private:
-  struct Trace;
+  using Trace = RequestTrace;
   // Refusal is how the authorize step ends a request it does not admit.
   struct Refusal {
     ReplyCode code;
