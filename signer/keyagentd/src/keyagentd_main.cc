@@ -1,15 +1,10 @@
 // keyagentd: a FROST key agent: its own token, history, policy, audit log, listener and DKG peers.
 #include <grpcpp/grpcpp.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 
-#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <string>
 
@@ -21,6 +16,7 @@
 #include "metrics/http_server.h"
 #include "metrics/registry.h"
 #include "signer/config.h"
+#include "signer/daemon_main.h"
 #include "signer/open_from_config.h"
 #include "signerd/policy_file.h"
 #include "slashing/clock.h"
@@ -31,17 +27,10 @@
 
 namespace {
 
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
+constexpr int kExitFailure = signer::kDaemonExitFailure;
+constexpr int kExitUsage = signer::kDaemonExitUsage;
 // A SignShare carries a payload (1 MiB at most, as signerd's requests) and a commitment list.
 constexpr int kMaxRequestBytes = 2 << 20;
-
-// ForbidCoreDumps keeps the unwrapped shares, the nonces and the PIN out of core files and out of
-// reach of same-user ptrace.
-bool ForbidCoreDumps() {
-  const rlimit no_core{0, 0};
-  return ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 && ::setrlimit(RLIMIT_CORE, &no_core) == 0;
-}
 
 // CheckPeerConfig makes sure the peers can recognise this agent: a peer accepts a DKG share only
 // from the client certificate whose identity is the sender's participant name, and participants
@@ -174,9 +163,8 @@ int Run(const std::string& config_path) {
   if (metrics_http) std::printf("keyagentd metrics on %s\n", metrics_http->address().c_str());
   std::fflush(stdout);
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  for (int number : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, number);
+  // Signals were blocked before any thread started (RunDaemonMain), so only this loop sees them.
+  const sigset_t signals = signer::DaemonSignals();
   for (;;) {
     int signal_number = 0;
     if (sigwait(&signals, &signal_number) != 0) continue;
@@ -203,33 +191,4 @@ int Run(const std::string& config_path) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  spdlog::set_default_logger(spdlog::stderr_logger_mt("keyagentd"));
-  spdlog::set_pattern("time=%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
-  if (!ForbidCoreDumps()) {
-    spdlog::error("cannot disable core dumps: {}", std::strerror(errno));
-    return kExitFailure;
-  }
-  std::string config_path;
-  for (int i = 1; i < argc; ++i) {
-    const std::string argument = argv[i];
-    if (argument == "--config" && i + 1 < argc) {
-      config_path = argv[++i];
-    } else if (argument.starts_with("--config=")) {
-      config_path = argument.substr(9);
-    } else {
-      std::fprintf(stderr, "usage: keyagentd --config FILE\n");
-      return kExitUsage;
-    }
-  }
-  if (config_path.empty()) {
-    std::fprintf(stderr, "usage: keyagentd --config FILE\n");
-    return kExitUsage;
-  }
-  // Signals are blocked before any thread starts, so only the main loop's sigwait sees them.
-  sigset_t blocked;
-  sigemptyset(&blocked);
-  for (int number : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&blocked, number);
-  pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
-  return Run(config_path);
-}
+int main(int argc, char** argv) { return signer::RunDaemonMain("keyagentd", argc, argv, Run); }

@@ -1,36 +1,25 @@
 // signerd: reads arguments and signals and drives a SignerDaemon through its steps.
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "signer/config.h"
+#include "signer/daemon_main.h"
 #include "signerd/service_manager.h"
 #include "signerd/signer_daemon.h"
 
 namespace {
 
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
-
-// ForbidCoreDumps keeps secrets (unwrapped sr25519 keys, the PIN) out of core files and out of
-// reach of same-user ptrace. Failing to set either is fatal: the process would be weaker than
-// documented.
-bool ForbidCoreDumps() {
-  const rlimit no_core{0, 0};
-  return ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 && ::setrlimit(RLIMIT_CORE, &no_core) == 0;
-}
+constexpr int kExitFailure = signer::kDaemonExitFailure;
+constexpr int kExitUsage = signer::kDaemonExitUsage;
 
 sigset_t SignalSet(std::initializer_list<int> numbers) {
   sigset_t set;
@@ -121,8 +110,8 @@ int Run(const std::string& config_path) {
   }
   std::fflush(stdout);
 
-  // Signals were blocked in main before any thread started, so only this loop sees them.
-  const sigset_t signals = SignalSet({SIGINT, SIGTERM, SIGHUP});
+  // Signals were blocked before any thread started (RunDaemonMain), so only this loop sees them.
+  const sigset_t signals = signer::DaemonSignals();
   for (;;) {
     int signal_number = 0;
     if (watchdog_ping) {
@@ -152,33 +141,4 @@ int Run(const std::string& config_path) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  spdlog::set_default_logger(spdlog::stderr_logger_mt("signerd"));
-  // key=value lines: messages from other modules may hold quotes, which would break JSON framing.
-  spdlog::set_pattern("time=%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
-  if (!ForbidCoreDumps()) {
-    spdlog::error("cannot disable core dumps: {}", std::strerror(errno));
-    return kExitFailure;
-  }
-  std::string config_path;
-  for (int i = 1; i < argc; ++i) {
-    const std::string argument = argv[i];
-    if (argument == "--config" && i + 1 < argc) {
-      config_path = argv[++i];
-    } else if (argument.starts_with("--config=")) {
-      config_path = argument.substr(9);
-    } else {
-      std::fprintf(stderr, "usage: signerd --config FILE\n");
-      return kExitUsage;
-    }
-  }
-  if (config_path.empty()) {
-    std::fprintf(stderr, "usage: signerd --config FILE\n");
-    return kExitUsage;
-  }
-  // Blocked before any thread starts, so every thread inherits the mask and only the signal loop
-  // in Run receives them.
-  const sigset_t signals = SignalSet({SIGINT, SIGTERM, SIGHUP});
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  return Run(config_path);
-}
+int main(int argc, char** argv) { return signer::RunDaemonMain("signerd", argc, argv, Run); }
