@@ -27,6 +27,7 @@
 #include "support/softhsm.h"
 #include "support/temp_dir.h"
 #include "test_payloads.h"
+#include "threshold_processes.h"
 
 namespace {
 
@@ -62,16 +63,6 @@ struct GeneratedKey {
 
 class ThresholdDkgE2eTest : public testing::Test {
  protected:
-  struct Agent {
-    std::string name;
-    fs::path dir;
-    std::optional<support::SoftHsm> hsm;
-    std::optional<support::ChildProcess> process;
-    int port = 0;
-    // The peers its configuration lists; nullopt: no threshold section at all.
-    std::optional<std::vector<size_t>> peers;
-  };
-
   void SetUp() override {
     std::vector<std::string> identities = {"validator", "coordinator", "intruder"};
     for (size_t i = 0; i < kMaxAgents; ++i) identities.push_back(AgentName(i));
@@ -80,8 +71,7 @@ class ThresholdDkgE2eTest : public testing::Test {
   }
 
   void TearDown() override {
-    coordinator_.reset();
-    for (Agent& agent : agents_) agent.process.reset();
+    processes_.reset();
     if (HasFailure()) {
       std::cerr << "kept for inspection: " << dir_.path() << "\n";
       dir_.Keep();
@@ -116,14 +106,8 @@ class ThresholdDkgE2eTest : public testing::Test {
   // runs, so each starts once without peers and then again with them, on the same port.
   void StartAgents(size_t count) {
     for (size_t i = 0; i < count; ++i) {
-      Agent& agent = agents_.emplace_back();
-      agent.name = AgentName(i);
-      agent.dir = dir_.path() / agent.name;
-      auto hsm = support::SoftHsm::Create(agent.dir);
-      ASSERT_TRUE(hsm.ok()) << hsm.status().message();
-      ASSERT_TRUE(hsm->InitToken(agent.name, "agent-pin", "agent-so-pin").ok());
-      agent.hsm = *hsm;
-      ASSERT_TRUE(support::WriteFile(agent.dir / "hsm.pin", "agent-pin", 0600).ok());
+      const base::Status added = processes_->AddAgent(AgentName(i));
+      ASSERT_TRUE(added.ok()) << added.message();
       ASSERT_NO_FATAL_FAILURE(StartAgent(i));
     }
     for (size_t i = 0; i < count; ++i) {
@@ -137,99 +121,25 @@ class ThresholdDkgE2eTest : public testing::Test {
   }
 
   void RestartAgent(size_t i) {
-    if (agents_[i].process) {
-      agents_[i].process->Stop(SIGTERM);
-      agents_[i].process.reset();
-    }
+    processes_->StopAgent(i, SIGTERM);
     StartAgent(i);
   }
 
   // StartAgent starts agent i with its current peers; a restart keeps the port its peers know.
   void StartAgent(size_t i) {
-    Agent& agent = agents_[i];
-    std::string threshold;
-    if (agent.peers) {
-      threshold = "threshold:\n  cert_file: ../pki/" + agent.name + ".crt\n  key_file: ../pki/" +
-                  agent.name +
-                  ".key\n  agent_ca_file: ../pki/ca.crt\n  timeout_ms: 5000\n  agents:\n";
-      for (size_t peer : *agent.peers) {
-        threshold += "    - {name: " + agents_[peer].name +
-                     ", address: \"127.0.0.1:" + std::to_string(agents_[peer].port) +
-                     "\", server_name: localhost}\n";
-      }
-    }
-    const std::string listen = "127.0.0.1:" + std::to_string(agent.port);
-    ASSERT_TRUE(support::WriteFile(agent.dir / "agent.yaml",
-                                   "signer_id: " + agent.name + "\nhsm:\n  module: " +
-                                       SIGNER_SOFTHSM2_MODULE + "\n  token_label: " + agent.name +
-                                       "\n  pin_file: hsm.pin\nhistory:\n  data_dir: history\n"
-                                       "  genesis_hash: \"0x" +
-                                       kGenesis + "\"\nserver:\n  listen: \"" + listen +
-                                       "\"\n  tls:\n    cert_file: ../pki/server.crt\n"
-                                       "    key_file: ../pki/server.key\n"
-                                       "    client_ca_file: ../pki/ca.crt\n"
-                                       "  policy_file: ../agent-policy.yaml\n"
-                                       "  audit_log: audit.jsonl\n" +
-                                       threshold,
-                                   0600)
-                    .ok());
-    support::ChildOptions options;
-    options.set_env = {agent.hsm->ConfigEnv()};
-    options.stderr_file = agent.dir / "agent.log";
-    auto child = support::ChildProcess::Start(
-        {support::Location("keyagentd"), "--config", (agent.dir / "agent.yaml").string()}, options);
-    ASSERT_TRUE(child.ok()) << child.status().message();
-    const std::optional<std::string> line = child->ReadLine(std::chrono::seconds(60));
-    const std::string prefix = "keyagentd listening on 127.0.0.1:";
-    ASSERT_TRUE(line.has_value() && line->rfind(prefix, 0) == 0)
-        << agent.name << " said " << line.value_or("nothing") << "; log:\n"
-        << support::ReadFile(agent.dir / "agent.log");
-    child->CloseStdout();
-    agent.port = std::stoi(line->substr(prefix.size()));
-    agent.process = std::move(child).value();
+    const base::Status started = processes_->StartAgent(i);
+    ASSERT_TRUE(started.ok()) << started.message();
   }
 
-  void KillAgent(size_t i) {
-    agents_[i].process->Stop(SIGKILL);
-    agents_[i].process.reset();
-  }
+  void KillAgent(size_t i) { processes_->StopAgent(i, SIGKILL); }
 
-  fs::path CoordinatorConfig() const { return dir_.path() / "coordinator" / "signerd.yaml"; }
+  fs::path CoordinatorConfig() const { return processes_->coordinator_config(); }
 
   // WriteCoordinatorConfig writes signerd's configuration: an empty token of its own, and a
   // threshold section naming every agent in order (identifiers 1..n).
   void WriteCoordinatorConfig() {
-    const fs::path dir = dir_.path() / "coordinator";
-    auto hsm = support::SoftHsm::Create(dir);
-    ASSERT_TRUE(hsm.ok()) << hsm.status().message();
-    ASSERT_TRUE(hsm->InitToken("coordinator", "coordinator-pin", "coordinator-so-pin").ok());
-    coordinator_hsm_ = *hsm;
-    ASSERT_TRUE(support::WriteFile(dir / "hsm.pin", "coordinator-pin", 0600).ok());
-    std::string agents;
-    for (const Agent& agent : agents_) {
-      agents += "    - {name: " + agent.name +
-                ", address: \"127.0.0.1:" + std::to_string(agent.port) +
-                "\", server_name: localhost}\n";
-    }
-    ASSERT_TRUE(support::WriteFile(CoordinatorConfig(),
-                                   "signer_id: coordinator\nhsm:\n  module: " +
-                                       std::string(SIGNER_SOFTHSM2_MODULE) +
-                                       "\n  token_label: coordinator\n  pin_file: hsm.pin\n"
-                                       "history:\n  data_dir: history\n  genesis_hash: \"0x" +
-                                       kGenesis +
-                                       "\"\nserver:\n  listen: \"127.0.0.1:0\"\n"
-                                       "  tls:\n    cert_file: ../pki/server.crt\n"
-                                       "    key_file: ../pki/server.key\n"
-                                       "    client_ca_file: ../pki/ca.crt\n"
-                                       "  policy_file: ../node-policy.yaml\n"
-                                       "  audit_log: audit.jsonl\n"
-                                       "threshold:\n  cert_file: ../pki/coordinator.crt\n"
-                                       "  key_file: ../pki/coordinator.key\n"
-                                       "  agent_ca_file: ../pki/ca.crt\n  timeout_ms: 3000\n"
-                                       "  agents:\n" +
-                                       agents,
-                                   0600)
-                    .ok());
+    const base::Status written = processes_->WriteCoordinatorConfig();
+    ASSERT_TRUE(written.ok()) << written.message();
   }
 
   support::ProcessResult Signerctl(const std::vector<std::string>& arguments) {
@@ -274,26 +184,10 @@ class ThresholdDkgE2eTest : public testing::Test {
   }
 
   void StartCoordinator() {
-    const fs::path dir = dir_.path() / "coordinator";
-    support::ChildOptions options;
-    options.set_env = {coordinator_hsm_->ConfigEnv()};
-    options.stderr_file = dir / "signerd.log";
-    auto child = support::ChildProcess::Start(
-        {support::Location("signerd"), "--config", CoordinatorConfig().string()}, options);
-    ASSERT_TRUE(child.ok()) << child.status().message();
-    const std::optional<std::string> line = child->ReadLine(std::chrono::seconds(60));
-    const std::string prefix = "signerd listening on 127.0.0.1:";
-    ASSERT_TRUE(line.has_value() && line->rfind(prefix, 0) == 0)
-        << "coordinator said " << line.value_or("nothing") << "; log:\n"
-        << support::ReadFile(dir / "signerd.log");
-    child->CloseStdout();
-    coordinator_ = std::move(child).value();
-    auto credentials = support::DevPkiClientCredentials(dir_.path() / "pki", "validator");
-    ASSERT_TRUE(credentials.ok());
-    grpc::ChannelArguments arguments;
-    arguments.SetSslTargetNameOverride("localhost");
-    node_ = pb::RemoteKeystore::NewStub(grpc::CreateCustomChannel(
-        "127.0.0.1:" + line->substr(prefix.size()), *credentials, arguments));
+    const base::Status started = processes_->StartCoordinator();
+    ASSERT_TRUE(started.ok()) << started.message();
+    node_ = processes_->NodeStub("validator");
+    ASSERT_NE(node_, nullptr);
   }
 
   // SignWith asks the coordinator, as the node would, and checks any signature it returns as an
@@ -319,12 +213,7 @@ class ThresholdDkgE2eTest : public testing::Test {
 
   // AgentStub calls agent i with `identity`'s client certificate.
   std::unique_ptr<agentpb::KeyAgent::Stub> AgentStub(size_t i, const std::string& identity) {
-    auto credentials = support::DevPkiClientCredentials(dir_.path() / "pki", identity);
-    EXPECT_TRUE(credentials.ok());
-    grpc::ChannelArguments arguments;
-    arguments.SetSslTargetNameOverride("localhost");
-    return agentpb::KeyAgent::NewStub(grpc::CreateCustomChannel(
-        "127.0.0.1:" + std::to_string(agents_[i].port), *credentials, arguments));
+    return processes_->AgentStub(agents_[i].port, identity);
   }
 
   // The steps of a DKG run as a coordinator (here: the test, with the coordinator's certificate)
@@ -406,14 +295,11 @@ class ThresholdDkgE2eTest : public testing::Test {
     return false;
   }
 
-  std::string CoordinatorLog() {
-    return support::ReadFile(dir_.path() / "coordinator" / "signerd.log");
-  }
+  std::string CoordinatorLog() { return processes_->CoordinatorLog(); }
 
   support::TempDir dir_{"threshold-dkg-e2e"};
-  std::vector<Agent> agents_;
-  std::optional<support::SoftHsm> coordinator_hsm_;
-  std::optional<support::ChildProcess> coordinator_;
+  std::optional<e2e::ThresholdProcesses> processes_{std::in_place, dir_.path(), kGenesis};
+  std::vector<e2e::ThresholdProcesses::Agent>& agents_ = processes_->agents();
   std::unique_ptr<pb::RemoteKeystore::Stub> node_;
 };
 

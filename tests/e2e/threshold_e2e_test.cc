@@ -30,6 +30,7 @@
 #include "support/temp_dir.h"
 #include "support/well_known_keys.h"
 #include "test_payloads.h"
+#include "threshold_processes.h"
 #include "tls/credentials.h"
 #include "tls/grpc_credentials.h"
 
@@ -99,14 +100,6 @@ class CorruptingProxy final : public agentpb::KeyAgent::Service {
 
 class ThresholdE2eTest : public testing::Test {
  protected:
-  struct Agent {
-    std::string name;
-    fs::path dir;
-    std::optional<support::SoftHsm> hsm;
-    std::optional<support::ChildProcess> process;
-    int port = 0;
-  };
-
   void SetUp() override {
     ASSERT_TRUE(support::MakeDevPki(dir_.path() / "pki", {"validator", "coordinator"}).ok());
     const std::string keys = "[\"" + std::string(support::kAliceEd25519.hex()) + "\", \"" +
@@ -130,8 +123,7 @@ class ThresholdE2eTest : public testing::Test {
 
   void TearDown() override {
     if (proxy_server_) proxy_server_->Shutdown();
-    coordinator_.reset();
-    for (Agent& agent : agents_) agent.process.reset();
+    processes_.reset();
     if (HasFailure()) {
       std::cerr << "kept for inspection: " << dir_.path() << "\n";
       dir_.Keep();
@@ -141,94 +133,23 @@ class ThresholdE2eTest : public testing::Test {
   // StartAgents makes and starts `count` agents, each with its own token, history and audit log.
   void StartAgents(size_t count) {
     for (size_t i = 0; i < count; ++i) {
-      Agent& agent = agents_.emplace_back();
-      agent.name = "agent-" + std::to_string(i + 1);
-      agent.dir = dir_.path() / agent.name;
-      auto hsm = support::SoftHsm::Create(agent.dir);
-      ASSERT_TRUE(hsm.ok()) << hsm.status().message();
-      ASSERT_TRUE(hsm->InitToken(agent.name, "agent-pin", "agent-so-pin").ok());
-      agent.hsm = *hsm;
-      ASSERT_TRUE(support::WriteFile(agent.dir / "hsm.pin", "agent-pin", 0600).ok());
+      const base::Status added = processes_->AddAgent("agent-" + std::to_string(i + 1));
+      ASSERT_TRUE(added.ok()) << added.message();
       StartAgent(i);
     }
   }
 
   // StartAgent (re)starts agent i; a restart keeps the port the coordinator knows.
   void StartAgent(size_t i) {
-    Agent& agent = agents_[i];
-    const std::string listen = "127.0.0.1:" + std::to_string(agent.port);
-    ASSERT_TRUE(support::WriteFile(agent.dir / "agent.yaml",
-                                   "signer_id: " + agent.name + "\nhsm:\n  module: " +
-                                       SIGNER_SOFTHSM2_MODULE + "\n  token_label: " + agent.name +
-                                       "\n  pin_file: hsm.pin\nhistory:\n  data_dir: history\n"
-                                       "  genesis_hash: \"0x" +
-                                       kGenesis + "\"\nserver:\n  listen: \"" + listen +
-                                       "\"\n  tls:\n    cert_file: ../pki/server.crt\n"
-                                       "    key_file: ../pki/server.key\n"
-                                       "    client_ca_file: ../pki/ca.crt\n"
-                                       "  policy_file: ../agent-policy.yaml\n"
-                                       "  audit_log: audit.jsonl\n",
-                                   0600)
-                    .ok());
-    support::ChildOptions options;
-    options.set_env = {agent.hsm->ConfigEnv()};
-    options.stderr_file = agent.dir / "agent.log";
-    auto child = support::ChildProcess::Start(
-        {support::Location("keyagentd"), "--config", (agent.dir / "agent.yaml").string()}, options);
-    ASSERT_TRUE(child.ok()) << child.status().message();
-    const std::optional<std::string> line = child->ReadLine(std::chrono::seconds(60));
-    const std::string prefix = "keyagentd listening on 127.0.0.1:";
-    ASSERT_TRUE(line.has_value() && line->rfind(prefix, 0) == 0)
-        << agent.name << " said " << line.value_or("nothing") << "; log:\n"
-        << support::ReadFile(agent.dir / "agent.log");
-    child->CloseStdout();
-    agent.port = std::stoi(line->substr(prefix.size()));
-    agent.process = std::move(child).value();
+    const base::Status started = processes_->StartAgent(i);
+    ASSERT_TRUE(started.ok()) << started.message();
   }
 
-  void KillAgent(size_t i) {
-    agents_[i].process->Stop(SIGKILL);
-    agents_[i].process.reset();
-  }
+  void KillAgent(size_t i) { processes_->StopAgent(i, SIGKILL); }
 
-  // WriteCoordinatorConfig writes signerd's configuration: an empty token of its own, and a
-  // threshold section naming every agent (at `override_port` instead, where one is given).
   void WriteCoordinatorConfig(const std::map<size_t, int>& override_port = {}) {
-    const fs::path dir = dir_.path() / "coordinator";
-    if (!coordinator_hsm_) {
-      auto hsm = support::SoftHsm::Create(dir);
-      ASSERT_TRUE(hsm.ok()) << hsm.status().message();
-      ASSERT_TRUE(hsm->InitToken("coordinator", "coordinator-pin", "coordinator-so-pin").ok());
-      coordinator_hsm_ = *hsm;
-      ASSERT_TRUE(support::WriteFile(dir / "hsm.pin", "coordinator-pin", 0600).ok());
-    }
-    std::string agents;
-    for (size_t i = 0; i < agents_.size(); ++i) {
-      const auto it = override_port.find(i);
-      const int port = it == override_port.end() ? agents_[i].port : it->second;
-      agents += "    - {name: " + agents_[i].name +
-                ", address: \"127.0.0.1:" + std::to_string(port) + "\", server_name: localhost}\n";
-    }
-    ASSERT_TRUE(support::WriteFile(dir / "signerd.yaml",
-                                   "signer_id: coordinator\nhsm:\n  module: " +
-                                       std::string(SIGNER_SOFTHSM2_MODULE) +
-                                       "\n  token_label: coordinator\n  pin_file: hsm.pin\n"
-                                       "history:\n  data_dir: history\n  genesis_hash: \"0x" +
-                                       kGenesis +
-                                       "\"\nserver:\n  listen: \"127.0.0.1:0\"\n"
-                                       "  tls:\n    cert_file: ../pki/server.crt\n"
-                                       "    key_file: ../pki/server.key\n"
-                                       "    client_ca_file: ../pki/ca.crt\n"
-                                       "  policy_file: ../node-policy.yaml\n"
-                                       "  audit_log: audit.jsonl\n"
-                                       "  metrics_listen: \"127.0.0.1:0\"\n"
-                                       "threshold:\n  cert_file: ../pki/coordinator.crt\n"
-                                       "  key_file: ../pki/coordinator.key\n"
-                                       "  agent_ca_file: ../pki/ca.crt\n  timeout_ms: 3000\n"
-                                       "  agents:\n" +
-                                       agents,
-                                   0600)
-                    .ok());
+    const base::Status written = processes_->WriteCoordinatorConfig(override_port);
+    ASSERT_TRUE(written.ok()) << written.message();
   }
 
   // Split runs `signerctl threshold split` for //Alice's key of `key_type`.
@@ -237,37 +158,16 @@ class ThresholdE2eTest : public testing::Test {
     options.set_env = {"SIGNER_SURI=//Alice"};
     return support::ResultOrStartFailure(
         support::RunProcess({support::Location("signerctl"), "threshold", "split", "--config",
-                             (dir_.path() / "coordinator" / "signerd.yaml").string(), "--type",
-                             key_type, "--threshold", std::to_string(threshold)},
+                             processes_->coordinator_config().string(), "--type", key_type,
+                             "--threshold", std::to_string(threshold)},
                             options));
   }
 
   void StartCoordinator() {
-    const fs::path dir = dir_.path() / "coordinator";
-    support::ChildOptions options;
-    options.set_env = {coordinator_hsm_->ConfigEnv()};
-    options.stderr_file = dir / "signerd.log";
-    auto child = support::ChildProcess::Start(
-        {support::Location("signerd"), "--config", (dir / "signerd.yaml").string()}, options);
-    ASSERT_TRUE(child.ok()) << child.status().message();
-    const std::optional<std::string> line = child->ReadLine(std::chrono::seconds(60));
-    const std::string prefix = "signerd listening on 127.0.0.1:";
-    ASSERT_TRUE(line.has_value() && line->rfind(prefix, 0) == 0)
-        << "coordinator said " << line.value_or("nothing") << "; log:\n"
-        << support::ReadFile(dir / "signerd.log");
-    const std::optional<std::string> metrics = child->ReadLine(std::chrono::seconds(10));
-    const std::string metrics_prefix = "signerd metrics on 127.0.0.1:";
-    ASSERT_TRUE(metrics.has_value() && metrics->rfind(metrics_prefix, 0) == 0)
-        << metrics.value_or("nothing");
-    metrics_port_ = std::stoi(metrics->substr(metrics_prefix.size()));
-    child->CloseStdout();
-    coordinator_ = std::move(child).value();
-    auto credentials = support::DevPkiClientCredentials(dir_.path() / "pki", "validator");
-    ASSERT_TRUE(credentials.ok());
-    grpc::ChannelArguments arguments;
-    arguments.SetSslTargetNameOverride("localhost");
-    node_ = pb::RemoteKeystore::NewStub(grpc::CreateCustomChannel(
-        "127.0.0.1:" + line->substr(prefix.size()), *credentials, arguments));
+    const base::Status started = processes_->StartCoordinator();
+    ASSERT_TRUE(started.ok()) << started.message();
+    node_ = processes_->NodeStub("validator");
+    ASSERT_NE(node_, nullptr);
   }
 
   // SignWith asks the coordinator, as the node would, and verifies any signature it returns.
@@ -295,12 +195,7 @@ class ThresholdE2eTest : public testing::Test {
   }
 
   std::unique_ptr<agentpb::KeyAgent::Stub> AgentStub(int port) {
-    auto credentials = support::DevPkiClientCredentials(dir_.path() / "pki", "coordinator");
-    EXPECT_TRUE(credentials.ok());
-    grpc::ChannelArguments arguments;
-    arguments.SetSslTargetNameOverride("localhost");
-    return agentpb::KeyAgent::NewStub(
-        grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port), *credentials, arguments));
+    return processes_->AgentStub(port, "coordinator");
   }
 
   // DirectStub is the test's own channel to agent i, as the coordinator's identity, kept for the
@@ -378,24 +273,20 @@ class ThresholdE2eTest : public testing::Test {
 
   // AgentEvents reads the coordinator's count of `event` for `agent` from its /metrics page.
   double AgentEvents(const std::string& agent, const std::string& event) {
-    const std::string page =
-        support::HttpBody(support::HttpRequest(metrics_port_, "GET", "/metrics"));
+    const std::string page = support::HttpBody(
+        support::HttpRequest(processes_->coordinator_metrics_port(), "GET", "/metrics"));
     return support::PrometheusSample(page, "signer_threshold_agent_events_total{agent=\"" + agent +
                                                "\",event=\"" + event + "\"}")
         .value_or(-1);
   }
 
-  std::string CoordinatorLog() {
-    return support::ReadFile(dir_.path() / "coordinator" / "signerd.log");
-  }
+  std::string CoordinatorLog() { return processes_->CoordinatorLog(); }
 
   support::TempDir dir_{"threshold-e2e"};
-  std::vector<Agent> agents_;
-  std::optional<support::SoftHsm> coordinator_hsm_;
-  std::optional<support::ChildProcess> coordinator_;
+  std::optional<e2e::ThresholdProcesses> processes_{std::in_place, dir_.path(), kGenesis};
+  std::vector<e2e::ThresholdProcesses::Agent>& agents_ = processes_->agents();
   std::unique_ptr<pb::RemoteKeystore::Stub> node_;
   std::unique_ptr<grpc::Server> proxy_server_;
-  int metrics_port_ = 0;
   std::map<int, std::unique_ptr<agentpb::KeyAgent::Stub>> direct_stubs_;  // by agent port
   std::string gran_public_package_;
 };
@@ -439,7 +330,7 @@ TEST_F(ThresholdE2eTest, TwoOfThreeSignsOrdinarySignaturesAndNeedsTwoAgents) {
   EXPECT_TRUE(back.ok()) << back.error_message();
   const support::ProcessResult listed = support::ResultOrStartFailure(
       support::RunProcess({support::Location("signerctl"), "threshold", "list", "--config",
-                           (dir_.path() / "coordinator" / "signerd.yaml").string()}));
+                           processes_->coordinator_config().string()}));
   ASSERT_EQ(listed.exit_code, 0) << listed.Describe();
   EXPECT_NE(listed.out.find("\"agents_agree\":true"), std::string::npos) << listed.out;
   EXPECT_EQ(listed.out.find("\"agents_agree\":false"), std::string::npos) << listed.out;
@@ -493,9 +384,9 @@ TEST_F(ThresholdE2eTest, NoSetOfAgentsSignsAConflictingVote) {
   const grpc::Status refused = SignWith("gran", base::Scheme::kEd25519, conflicting);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << refused.error_message();
   EXPECT_NE(refused.error_message().find("refused"), std::string::npos);
-  EXPECT_NE(
-      support::ReadFile(dir_.path() / "coordinator" / "audit.jsonl").find("refused_by_key_agents"),
-      std::string::npos);
+  EXPECT_NE(support::ReadFile(processes_->coordinator_dir() / "audit.jsonl")
+                .find("refused_by_key_agents"),
+            std::string::npos);
   EXPECT_NE(support::ReadFile(agents_[0].dir / "audit.jsonl").find("refused_grandpa_equivocation"),
             std::string::npos);
 }
