@@ -3,8 +3,12 @@
 # Debug) in a build directory of its own, the whole ctest suite, and a gcovr summary per module.
 # Test code (*_test.cc, test doubles named test_*), tests/ and generated code are not counted.
 #
-# Usage: bash infra/dev/coverage.sh [--build-dir DIR] [--jobs N] [--skip-tests] [--ctest-args "..."]
-#   --skip-tests  summarise what an earlier run left in DIR (the .gcda files), without running ctest
+# Usage: bash infra/dev/coverage.sh [--build-dir DIR] [--jobs N] [--skip-tests] [--summary-only]
+#                                   [--fail-under MODULE=PERCENT ...] [--ctest-args "..."]
+#   --skip-tests    summarise what an earlier run left in DIR (the .gcda files), without running ctest
+#   --summary-only  neither configure, build nor test: summarise DIR as another script built and ran it
+#                   (CI's ASan+UBSan build is also its coverage build; infra/dev/test.sh)
+#   --fail-under    exit 1 when MODULE (a row of the table, e.g. keymgr) covers fewer lines than PERCENT
 # Writes DIR/coverage/summary.txt (the per-module table, also printed), DIR/coverage/summary.json
 # (gcovr's per-file summary) and DIR/coverage/index.html (per-file detail).
 set -euo pipefail
@@ -12,22 +16,28 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
 
-build_dir=build-coverage
+build_dir="build-coverage"
 jobs=$(nproc)
 run_tests=true
+build=true
+fail_under=()
 ctest_args=()
 while (($#)); do
   case $1 in
     --build-dir) build_dir=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --skip-tests) run_tests=false; shift ;;
+    --summary-only) run_tests=false; build=false; shift ;;
+    --fail-under) fail_under+=("$2"); shift 2 ;;
     --ctest-args) read -r -a ctest_args <<<"$2"; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "coverage.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 
-bash infra/dev/install-deps.sh
+if $build; then
+  bash infra/dev/install-deps.sh
+fi
 if ! command -v gcovr >/dev/null 2>&1; then
   if [[ $(id -u) -ne 0 ]]; then
     echo "coverage.sh: gcovr is missing (Debian package gcovr); install it or run as root" >&2
@@ -38,13 +48,14 @@ if ! command -v gcovr >/dev/null 2>&1; then
     { apt-get update -qq >/dev/null &&
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcovr >/dev/null; }
 fi
-if [[ -f tests/oracle/package-lock.json && ! -d tests/oracle/node_modules ]]; then
-  (cd tests/oracle && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+if $build; then
+  if [[ -f tests/oracle/package-lock.json && ! -d tests/oracle/node_modules ]]; then
+    (cd tests/oracle && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSIGNER_COVERAGE=ON -DSIGNER_BENCH=OFF \
+    -DSIGNER_WERROR=ON >/dev/null
+  cmake --build "$build_dir" -j "$jobs"
 fi
-
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSIGNER_COVERAGE=ON -DSIGNER_BENCH=OFF \
-  -DSIGNER_WERROR=ON >/dev/null
-cmake --build "$build_dir" -j "$jobs"
 
 out=$build_dir/coverage
 mkdir -p "$out"
@@ -69,15 +80,23 @@ gcovr_args=(
   --exclude "$repo/tests/" --exclude '(.*/)?build[^/]*/.*'
 )
 rm -f "$out"/index*.html
-gcovr "${gcovr_args[@]}" --json-summary-pretty --json-summary "$out/summary.json" \
-  --html-details "$out/index.html" >/dev/null
+report_args=(--json-summary-pretty --json-summary "$out/summary.json")
+if $build; then
+  report_args+=(--html-details "$out/index.html")
+else
+  # The caller ran the tests and keeps its own status; CI wants the table, not per-file pages.
+  rm -f "$out/ctest.status"
+fi
+gcovr "${gcovr_args[@]}" "${report_args[@]}" >/dev/null
 
-python3 - "$out/summary.json" "$out/ctest.status" >"$out/summary.txt" <<'EOF'
+python3 - "$out/summary.json" "$out/ctest.status" "$out/summary.txt" "${fail_under[@]}" <<'EOF'
 import json, os, sys
+summary_json, status_file, summary_txt, *fail_under = sys.argv[1:]
 modules = ["signer/base", "keymgr", "slashing", "kafka", "tls", "signer/audit", "signer/common",
-           "signer/signerd", "signer/signerctl"]
-files = json.load(open(sys.argv[1]))["files"]
-rows, total_cov, total_lines = [], 0, 0
+           "signer/metrics", "signer/signerd", "signer/signerctl", "signer/threshold",
+           "signer/keyagentd", "gateway"]
+files = json.load(open(summary_json))["files"]
+rows, percent_of, total_cov, total_lines = [], {}, 0, 0
 for module in modules:
     covered = lines = 0
     for f in files:
@@ -86,15 +105,26 @@ for module in modules:
             lines += f["line_total"]
     total_cov += covered
     total_lines += lines
-    pct = 100.0 * covered / lines if lines else 0.0
-    rows.append(f"| `{module}/` | {pct:.1f}% | {covered} / {lines} |")
-status = open(sys.argv[2]).read().strip() if os.path.exists(sys.argv[2]) else "?"
-print("| module | lines covered | covered / total |")
-print("| --- | --- | --- |")
-print("\n".join(rows))
-print(f"| all modules | {100.0 * total_cov / total_lines:.1f}% | {total_cov} / {total_lines} |")
-print()
-print(f"ctest exit status: {status}")
+    percent_of[module] = 100.0 * covered / lines if lines else 0.0
+    rows.append(f"| `{module}/` | {percent_of[module]:.1f}% | {covered} / {lines} |")
+table = ["| module | lines covered | covered / total |", "| --- | --- | --- |", *rows,
+         f"| all modules | {100.0 * total_cov / max(total_lines, 1):.1f}% | {total_cov} / {total_lines} |"]
+if os.path.exists(status_file):
+    table += ["", f"ctest exit status: {open(status_file).read().strip()}"]
+open(summary_txt, "w").write("\n".join(table) + "\n")
+print("\n".join(table))
+# A gate names rows of the table; a name that is not one is the caller's typo, never a pass.
+failed = False
+for rule in fail_under:
+    module, _, minimum = rule.partition("=")
+    if module not in percent_of or not minimum:
+        sys.exit(f"coverage.sh: --fail-under {rule}: expected MODULE=PERCENT, MODULE one of {modules}")
+    if percent_of[module] < float(minimum):
+        print(f"coverage.sh: {module}/ covers {percent_of[module]:.1f}% of its lines, "
+              f"under the {minimum}% required", file=sys.stderr)
+        failed = True
+sys.exit(1 if failed else 0)
 EOF
-cat "$out/summary.txt"
-echo "coverage.sh: per-file detail in $out/index.html" >&2
+if $build; then
+  echo "coverage.sh: per-file detail in $out/index.html" >&2
+fi

@@ -106,10 +106,27 @@ step "node crate (cargo test --offline)"
 (cd node-patches/remote-keystore && SIGNERD="$repo/build/bin/signerd" SIGNERCTL="$repo/build/bin/signerctl" \
   CARGO_BUILD_JOBS="$jobs" RUSTC=/usr/bin/rustc /usr/bin/cargo test --offline --quiet)
 
-step "ASan+UBSan build of the tests"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSIGNER_WERROR=ON -DSIGNER_SANITIZER=address \
-  -DSIGNER_BENCH=OFF >/dev/null
-cmake --build build-asan -j "$jobs"
+# The ASan+UBSan build is also the coverage build (gcov). gcc writes each object's absolute path into
+# it (where its counts go), and ccache therefore keys those objects on that path: built inside this
+# clone, no later clone would ever hit the cache. So the build runs from a copy of the tree at one fixed
+# path, the same in every run (a lock keeps two runs on one machine apart).
+asan_root=/var/tmp/signer-ci-asan
+asan_src=$asan_root/src
+asan_build=$asan_root/build-asan
+step "ASan+UBSan build of the tests, with line coverage (in $asan_root)"
+exec {asan_lock}>"$asan_root.lock"
+flock "$asan_lock"
+rm -rf "$asan_root"
+mkdir -p "$asan_src"
+# The working tree's files as they are (a local run may have uncommitted changes), not .git or builds.
+git ls-files -z --cached --others --exclude-standard |
+  tar --null --files-from=- --ignore-failed-read -cf - 2>/dev/null | tar -C "$asan_src" -xf -
+if [[ -d tests/oracle/node_modules ]]; then
+  ln -s "$repo/tests/oracle/node_modules" "$asan_src/tests/oracle/node_modules"
+fi
+cmake -S "$asan_src" -B "$asan_build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSIGNER_WERROR=ON \
+  -DSIGNER_SANITIZER=address -DSIGNER_COVERAGE=ON -DSIGNER_BENCH=OFF >/dev/null
+cmake --build "$asan_build" -j "$jobs"
 
 step "tests (ASan+UBSan build)"
 # Three Kafka cluster tests, the oracle cross-check and the 50-validator signer run in the release
@@ -124,8 +141,13 @@ asan_release_only+='|oracle_cross_check|ManyValidatorsTest)$'
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 \
   LSAN_OPTIONS=suppressions="$repo/tests/lsan-suppressions.txt":print_suppressions=0 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j "$test_jobs" --timeout 900 -E "$asan_release_only"
-bash infra/dev/check-skips.sh build-asan
+  ctest --test-dir "$asan_build" --output-on-failure -j "$test_jobs" --timeout 900 -E "$asan_release_only"
+bash infra/dev/check-skips.sh "$asan_build"
+
+step "line coverage of the ASan+UBSan tests (gcovr; the README's test section has the table)"
+bash "$asan_src/infra/dev/coverage.sh" --build-dir "$asan_build" --jobs "$jobs" --summary-only \
+  --fail-under keymgr=85 --fail-under slashing=85 --fail-under signer/signerd=85 \
+  --fail-under signer/base=85 --fail-under signer/audit=85
 
 step "TSan build and tests of the threaded code"
 bash infra/dev/tsan.sh build-tsan "$jobs"
