@@ -8,10 +8,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
+
+#include "base/thread_annotations.h"
 
 namespace kafka {
 namespace {
@@ -189,7 +190,7 @@ class AuditStream::Impl {
       self->Warn(std::string("audit stream producer failed for good, further lines are dropped: ") +
                  fatal);
     } else {
-      std::lock_guard<std::mutex> lock(self->warning_mutex_);
+      base::MutexLock lock(self->warning_mutex_);
       self->last_error_reason_ = reason;
     }
   }
@@ -213,8 +214,8 @@ class AuditStream::Impl {
   }
 
   // Warn passes `message` on unless another warning went out less than kWarningInterval ago.
-  void Warn(const std::string& message) {
-    std::lock_guard<std::mutex> lock(warning_mutex_);
+  void Warn(const std::string& message) EXCLUDES(warning_mutex_) {
+    base::MutexLock lock(warning_mutex_);
     const auto now = std::chrono::steady_clock::now();
     if (warned_once_ && now - last_warning_ < kWarningInterval) {
       return;
@@ -225,11 +226,11 @@ class AuditStream::Impl {
   }
 
   // MaybeWarn reports lines lost since the last report, so each loss is announced once.
-  void MaybeWarn(bool force) {
+  void MaybeWarn(bool force) EXCLUDES(warning_mutex_) {
     const uint64_t failed_now = failed_.load();
     std::string reason;
     {
-      std::lock_guard<std::mutex> lock(warning_mutex_);
+      base::MutexLock lock(warning_mutex_);
       if (failed_now == failed_reported_) {
         return;
       }
@@ -262,15 +263,15 @@ class AuditStream::Impl {
   std::atomic<uint64_t> failed_{0};
   std::atomic<rd_kafka_resp_err_t> last_error_{RD_KAFKA_RESP_ERR_NO_ERROR};
 
-  std::mutex warning_mutex_;  // guards the fields below and serialises calls to the warning sink
+  base::Mutex warning_mutex_;  // guards the fields below and serialises calls to the warning sink
   // Lost lines and librdkafka's own errors have separate budgets, so reconnect chatter during an
   // outage cannot crowd out the count of lost lines.
-  bool warned_once_ = false;
-  std::chrono::steady_clock::time_point last_warning_;
-  bool loss_warned_once_ = false;
-  std::chrono::steady_clock::time_point last_loss_warning_;
-  uint64_t failed_reported_ = 0;
-  std::string last_error_reason_;
+  bool warned_once_ GUARDED_BY(warning_mutex_) = false;
+  std::chrono::steady_clock::time_point last_warning_ GUARDED_BY(warning_mutex_);
+  bool loss_warned_once_ GUARDED_BY(warning_mutex_) = false;
+  std::chrono::steady_clock::time_point last_loss_warning_ GUARDED_BY(warning_mutex_);
+  uint64_t failed_reported_ GUARDED_BY(warning_mutex_) = 0;
+  std::string last_error_reason_ GUARDED_BY(warning_mutex_);
 };
 
 Result<std::unique_ptr<AuditStream>> AuditStream::Open(AuditStreamOptions options) {

@@ -6,9 +6,9 @@
 
 #include <cstdio>
 #include <memory>
-#include <mutex>
 
 #include "audit/audit_format.h"
+#include "base/thread_annotations.h"
 
 namespace kafka {
 namespace {
@@ -30,8 +30,8 @@ class RateLimitedWarning {
   explicit RateLimitedWarning(std::function<void(std::string_view)> sink)
       : sink_(std::move(sink)) {}
 
-  void operator()(const std::string& message) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  void operator()(const std::string& message) EXCLUDES(mutex_) {
+    base::MutexLock lock(mutex_);
     const auto now = std::chrono::steady_clock::now();
     if (warned_once_ && now - last_ < kWarningInterval) {
       return;
@@ -47,9 +47,9 @@ class RateLimitedWarning {
 
  private:
   std::function<void(std::string_view)> sink_;
-  std::mutex mutex_;
-  bool warned_once_ = false;
-  std::chrono::steady_clock::time_point last_;
+  base::Mutex mutex_;  // guards the fields below and serialises calls to the sink
+  bool warned_once_ GUARDED_BY(mutex_) = false;
+  std::chrono::steady_clock::time_point last_ GUARDED_BY(mutex_);
 };
 
 void OnConsumerError(rd_kafka_t*, int error, const char* reason, void* opaque) {

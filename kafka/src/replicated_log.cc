@@ -6,13 +6,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <cstdio>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <thread>
 
+#include "base/thread_annotations.h"
 #include "big_endian.h"
 #include "claims_properties.h"
 #include "kafka/claim_record.h"
@@ -77,7 +76,9 @@ std::optional<TopicMeta> DecodeTopicMeta(std::string_view bytes) {
   return TopicMeta{static_cast<int32_t>(value), std::string(bytes.substr(5))};
 }
 
-// Pending is one own record waiting for the applier.
+// Pending is one own record waiting for the applier. Its fields are written by the applier and read
+// by the waiter with ReplicatedHistoryLog::Impl::mutex_ held (a GUARDED_BY here cannot name a
+// member of another class).
 struct Pending {
   bool done = false;
   Status status;
@@ -145,13 +146,13 @@ class ReplicatedHistoryLog::Impl {
       : store_(store), options_(std::move(options)) {}
   ~Impl() { Close(); }
 
-  Status Start();
+  Status Start() EXCLUDES(mutex_);
   void Close();
   Result<std::vector<slashing::Verdict>> CheckAndRecord(std::span<const uint8_t> public_key,
                                                         std::span<const slashing::Claim> claims,
-                                                        uint64_t now_unix_ms);
-  Status WaitUntilCaughtUp(std::chrono::milliseconds timeout);
-  ReplicatedHistoryLogStats Stats() const;
+                                                        uint64_t now_unix_ms) EXCLUDES(mutex_);
+  Status WaitUntilCaughtUp(std::chrono::milliseconds timeout) EXCLUDES(mutex_);
+  ReplicatedHistoryLogStats Stats() const EXCLUDES(mutex_);
 
   void Warn(const std::string& message) const {
     if (options_.warning) {
@@ -176,21 +177,24 @@ class ReplicatedHistoryLog::Impl {
   Status CreateClients();
   Status ReadPartitionCount();
   // BindTopic checks (or, on the first start, records) the topic binding, then loads the offsets.
-  Status BindTopic();
+  Status BindTopic() EXCLUDES(mutex_);
   Status CheckTopicBinding();
   Result<std::optional<int64_t>> ReadStoredOffset(int32_t partition);
   void ApplierLoop();
   void PollerLoop();
   // TryApply evaluates and writes one batch of claims records; false if the store failed (then
   // nothing changed).
-  bool TryApply(std::span<rd_kafka_message_t* const> messages);
+  bool TryApply(std::span<rd_kafka_message_t* const> messages) EXCLUDES(mutex_);
   // TryApplyAdmin applies one import or prune record and stores its offset; false if the store
   // failed (then it is retried: both operations are idempotent, so a partial first try is safe).
-  bool TryApplyAdmin(rd_kafka_message_t* message);
+  bool TryApplyAdmin(rd_kafka_message_t* message) EXCLUDES(mutex_);
   // SkipAdmin stores the offset past an admin record that every signer skips alike.
-  bool SkipAdmin(int32_t partition, int64_t offset, const std::string& why);
+  bool SkipAdmin(int32_t partition, int64_t offset, const std::string& why) EXCLUDES(mutex_);
   static void OnDelivery(rd_kafka_t* producer, const rd_kafka_message_t* message, void* opaque);
-  void Fail(Status status);
+  void Fail(Status status) EXCLUDES(mutex_);
+  // CaughtUpOrFailed is true once the applier has reached every one of `targets` (per partition)
+  // or has stopped for good.
+  bool CaughtUpOrFailed(const std::vector<int64_t>& targets) const REQUIRES(mutex_);
 
   slashing::HistoryStore& store_;
   const ReplicatedHistoryLogOptions options_;
@@ -207,16 +211,17 @@ class ReplicatedHistoryLog::Impl {
   std::thread applier_;
   std::thread poller_;
 
-  mutable std::mutex mutex_;
-  std::condition_variable applied_;
-  std::map<RequestId, std::shared_ptr<Pending>> pending_;
-  std::vector<int64_t> next_offsets_;  // per partition, what the store holds (applier writes)
+  mutable base::Mutex mutex_;
+  base::CondVar applied_;  // signalled when the applier moves on, settles a Pending, or fails
+  std::map<RequestId, std::shared_ptr<Pending>> pending_ GUARDED_BY(mutex_);
+  // Per partition, what the store holds (applier writes).
+  std::vector<int64_t> next_offsets_ GUARDED_BY(mutex_);
   // The ends of the claims partitions a catch-up waits for, read once and kept across calls until
   // reached: under sustained load the end moves on, and a waiter that re-read it on every call
   // would never arrive (a restarted signer in a busy set would stay NOT_SERVING).
-  std::vector<int64_t> catch_up_targets_;
-  Status fatal_;
-  ReplicatedHistoryLogStats stats_;
+  std::vector<int64_t> catch_up_targets_ GUARDED_BY(mutex_);
+  Status fatal_ GUARDED_BY(mutex_);
+  ReplicatedHistoryLogStats stats_ GUARDED_BY(mutex_);
 };
 
 Status ReplicatedHistoryLog::Impl::CreateClients() {
@@ -329,11 +334,13 @@ Status ReplicatedHistoryLog::Impl::ReadPartitionCount() {
 
 Status ReplicatedHistoryLog::Impl::BindTopic() {
   SIGNER_RETURN_IF_ERROR(CheckTopicBinding());
-  next_offsets_.assign(static_cast<size_t>(partitions_), 0);
+  std::vector<int64_t> next_offsets(static_cast<size_t>(partitions_), 0);
   for (int32_t partition = 0; partition < partitions_; ++partition) {
     SIGNER_ASSIGN_OR_RETURN(auto offset, ReadStoredOffset(partition));
-    if (offset.has_value()) next_offsets_[static_cast<size_t>(partition)] = *offset;
+    if (offset.has_value()) next_offsets[static_cast<size_t>(partition)] = *offset;
   }
+  base::MutexLock lock(mutex_);
+  next_offsets_ = std::move(next_offsets);
   return Status::Ok();
 }
 
@@ -384,9 +391,14 @@ Status ReplicatedHistoryLog::Impl::Start() {
   SIGNER_RETURN_IF_ERROR(CreateClients());
   SIGNER_RETURN_IF_ERROR(ReadPartitionCount());
   SIGNER_RETURN_IF_ERROR(BindTopic());
+  std::vector<int64_t> start_offsets;
+  {
+    base::MutexLock lock(mutex_);
+    start_offsets = next_offsets_;
+  }
   for (int32_t partition = 0; partition < partitions_; ++partition) {
     if (rd_kafka_consume_start_queue(consumer_topic_, partition,
-                                     next_offsets_[static_cast<size_t>(partition)], queue_) != 0) {
+                                     start_offsets[static_cast<size_t>(partition)], queue_) != 0) {
       return Status::Internal(std::string("kafka: cannot start consuming: ") +
                               rd_kafka_err2str(rd_kafka_last_error()));
     }
@@ -425,9 +437,9 @@ void ReplicatedHistoryLog::Impl::Close() {
 
 void ReplicatedHistoryLog::Impl::Fail(Status status) {
   Warn("applier stopped: " + status.message());
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   if (fatal_.ok()) fatal_ = std::move(status);
-  applied_.notify_all();
+  applied_.SignalAll();
 }
 
 void ReplicatedHistoryLog::Impl::PollerLoop() {
@@ -440,7 +452,7 @@ void ReplicatedHistoryLog::Impl::OnDelivery(rd_kafka_t* /*producer*/,
   auto* self = static_cast<Impl*>(opaque);
   auto record =
       DecodeClaimRecord(std::span(static_cast<const uint8_t*>(message->payload), message->len));
-  std::lock_guard lock(self->mutex_);
+  base::MutexLock lock(self->mutex_);
   ++self->stats_.claims_failed;
   if (!record.ok()) return;
   auto it = self->pending_.find(record->request_id);
@@ -450,7 +462,7 @@ void ReplicatedHistoryLog::Impl::OnDelivery(rd_kafka_t* /*producer*/,
   it->second->done = true;
   it->second->status =
       Status::IoError(std::string("claim not delivered: ") + rd_kafka_err2str(message->err));
-  self->applied_.notify_all();
+  self->applied_.SignalAll();
 }
 
 namespace {
@@ -469,7 +481,7 @@ bool ReplicatedHistoryLog::Impl::SkipAdmin(int32_t partition, int64_t offset,
   Warn("skipped history record at partition " + std::to_string(partition) + " offset " +
        std::to_string(offset) + ": " + why);
   Status written = store_.WriteSynced({{OffsetMetaKey(partition), EncodeOffset(offset + 1)}});
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   if (!written.ok()) {
     ++stats_.store_write_failures;
     return false;
@@ -477,7 +489,7 @@ bool ReplicatedHistoryLog::Impl::SkipAdmin(int32_t partition, int64_t offset,
   ++stats_.synced_batches;
   ++stats_.records_skipped;
   next_offsets_[static_cast<size_t>(partition)] = offset + 1;
-  applied_.notify_all();
+  applied_.SignalAll();
   return true;
 }
 
@@ -485,7 +497,7 @@ bool ReplicatedHistoryLog::Impl::TryApplyAdmin(rd_kafka_message_t* message) {
   const int32_t partition = message->partition;
   if (partition < 0 || partition >= partitions_) return true;
   {
-    std::lock_guard lock(mutex_);
+    base::MutexLock lock(mutex_);
     if (message->offset < next_offsets_[static_cast<size_t>(partition)]) return true;
   }
   const std::span<const uint8_t> bytes(static_cast<const uint8_t*>(message->payload), message->len);
@@ -538,13 +550,13 @@ bool ReplicatedHistoryLog::Impl::TryApplyAdmin(rd_kafka_message_t* message) {
   if (!applied.ok()) {
     // kIoError from the store, or kCorruption: retried like a failed claims batch, never skipped.
     Warn("cannot apply a history record, retrying: " + applied.message());
-    std::lock_guard lock(mutex_);
+    base::MutexLock lock(mutex_);
     ++stats_.store_write_failures;
     return false;
   }
   Status written =
       store_.WriteSynced({{OffsetMetaKey(partition), EncodeOffset(message->offset + 1)}});
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   if (!written.ok()) {
     ++stats_.store_write_failures;
     return false;
@@ -553,7 +565,7 @@ bool ReplicatedHistoryLog::Impl::TryApplyAdmin(rd_kafka_message_t* message) {
   ++stats_.records_applied;
   ++stats_.history_records_applied;
   next_offsets_[static_cast<size_t>(partition)] = message->offset + 1;
-  applied_.notify_all();
+  applied_.SignalAll();
   return true;
 }
 
@@ -595,7 +607,7 @@ void ReplicatedHistoryLog::Impl::ApplierLoop() {
 bool ReplicatedHistoryLog::Impl::TryApply(std::span<rd_kafka_message_t* const> messages) {
   std::vector<int64_t> next_offsets;
   {
-    std::lock_guard lock(mutex_);
+    base::MutexLock lock(mutex_);
     next_offsets = next_offsets_;
   }
   // Every record of the poll is decided against the store plus what the records before it staged.
@@ -659,7 +671,7 @@ bool ReplicatedHistoryLog::Impl::TryApply(std::span<rd_kafka_message_t* const> m
   }
   if (!failure.ok()) {
     Warn("cannot read the history store, retrying: " + failure.message());
-    std::lock_guard lock(mutex_);
+    base::MutexLock lock(mutex_);
     ++stats_.store_write_failures;
     return false;
   }
@@ -669,7 +681,7 @@ bool ReplicatedHistoryLog::Impl::TryApply(std::span<rd_kafka_message_t* const> m
     batch.push_back({OffsetMetaKey(partition), EncodeOffset(next)});
   }
   Status written = store_.WriteSynced(batch);
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   if (!written.ok()) {
     ++stats_.store_write_failures;
     Warn("cannot write the history store, retrying: " + written.message());
@@ -687,7 +699,7 @@ bool ReplicatedHistoryLog::Impl::TryApply(std::span<rd_kafka_message_t* const> m
     it->second->done = true;
     it->second->verdicts = std::move(outcome.verdicts);
   }
-  applied_.notify_all();
+  applied_.SignalAll();
   return true;
 }
 
@@ -707,7 +719,7 @@ Result<std::vector<slashing::Verdict>> ReplicatedHistoryLog::Impl::CheckAndRecor
   }
   if (claims.empty()) return std::vector<slashing::Verdict>();
   {
-    std::lock_guard lock(mutex_);
+    base::MutexLock lock(mutex_);
     if (!fatal_.ok()) return Status::IoError(fatal_.message());
   }
 
@@ -726,7 +738,7 @@ Result<std::vector<slashing::Verdict>> ReplicatedHistoryLog::Impl::CheckAndRecor
     if (verdict != slashing::Verdict::kAllowedResign) all_resign = false;
   }
   if (any_refused || all_resign) {
-    std::lock_guard lock(mutex_);
+    base::MutexLock lock(mutex_);
     ++(any_refused ? stats_.precheck_refused : stats_.precheck_resigned);
     return local;
   }
@@ -746,7 +758,7 @@ Result<std::vector<slashing::Verdict>> ReplicatedHistoryLog::Impl::CheckAndRecor
 
   auto pending = std::make_shared<Pending>();
   {
-    std::lock_guard lock(mutex_);
+    base::MutexLock lock(mutex_);
     pending_.emplace(record.request_id, pending);
   }
   const auto started = std::chrono::steady_clock::now();
@@ -756,27 +768,35 @@ Result<std::vector<slashing::Verdict>> ReplicatedHistoryLog::Impl::CheckAndRecor
                         RD_KAFKA_V_KEY(const_cast<uint8_t*>(public_key.data()), public_key.size()),
                         RD_KAFKA_V_VALUE(encoded.data(), encoded.size()),
                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-  std::unique_lock lock(mutex_);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  {
+    base::MutexLock lock(mutex_);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      pending_.erase(record.request_id);
+      ++stats_.claims_failed;
+      return Status::IoError(std::string("cannot produce the claim: ") + rd_kafka_err2str(err));
+    }
+    ++stats_.claims_produced;
+    const auto deadline = started + options_.claim_timeout;
+    bool done = true;
+    while (!pending->done && fatal_.ok()) {
+      if (!applied_.WaitUntil(mutex_, deadline)) {
+        done = pending->done || !fatal_.ok();
+        break;
+      }
+    }
     pending_.erase(record.request_id);
-    ++stats_.claims_failed;
-    return Status::IoError(std::string("cannot produce the claim: ") + rd_kafka_err2str(err));
+    if (!done) {
+      ++stats_.claims_timed_out;
+      return Status::IoError("claim not applied within the claim timeout");
+    }
+    if (!pending->done) return Status::IoError(fatal_.message());
+    if (!pending->status.ok()) return pending->status;
+    const bool won = std::all_of(pending->verdicts.begin(), pending->verdicts.end(),
+                                 [](slashing::Verdict v) { return slashing::IsAllowed(v); });
+    ++(won ? stats_.claims_won : stats_.claims_lost);
   }
-  ++stats_.claims_produced;
-  const bool done = applied_.wait_until(lock, started + options_.claim_timeout,
-                                        [&] { return pending->done || !fatal_.ok(); });
-  pending_.erase(record.request_id);
-  if (!done) {
-    ++stats_.claims_timed_out;
-    return Status::IoError("claim not applied within the claim timeout");
-  }
-  if (!pending->done) return Status::IoError(fatal_.message());
-  if (!pending->status.ok()) return pending->status;
-  const bool won = std::all_of(pending->verdicts.begin(), pending->verdicts.end(),
-                               [](slashing::Verdict v) { return slashing::IsAllowed(v); });
-  ++(won ? stats_.claims_won : stats_.claims_lost);
-  lock.unlock();
   if (observer_) observer_(std::chrono::steady_clock::now() - started);
+  // Done and out of pending_, so the applier no longer touches it: read without the lock.
   return std::move(pending->verdicts);
 }
 
@@ -784,7 +804,7 @@ Status ReplicatedHistoryLog::Impl::WaitUntilCaughtUp(std::chrono::milliseconds t
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::vector<int64_t> targets;
   {
-    std::lock_guard lock(mutex_);
+    base::MutexLock lock(mutex_);
     targets = catch_up_targets_;
   }
   const bool read_targets = targets.empty();
@@ -811,23 +831,31 @@ Status ReplicatedHistoryLog::Impl::WaitUntilCaughtUp(std::chrono::milliseconds t
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
-  std::unique_lock lock(mutex_);
+  base::MutexLock lock(mutex_);
   catch_up_targets_ = targets;
-  const bool reached = applied_.wait_until(lock, deadline, [&] {
-    if (!fatal_.ok()) return true;
-    for (size_t i = 0; i < targets.size(); ++i) {
-      if (next_offsets_[i] < targets[i]) return false;
+  bool reached = true;
+  while (!CaughtUpOrFailed(targets)) {
+    if (!applied_.WaitUntil(mutex_, deadline)) {
+      reached = CaughtUpOrFailed(targets);
+      break;
     }
-    return true;
-  });
+  }
   if (!fatal_.ok()) return Status::IoError(fatal_.message());
   if (!reached) return Status::IoError("history not caught up with the claims topic in time");
   catch_up_targets_.clear();
   return Status::Ok();
 }
 
+bool ReplicatedHistoryLog::Impl::CaughtUpOrFailed(const std::vector<int64_t>& targets) const {
+  if (!fatal_.ok()) return true;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (next_offsets_[i] < targets[i]) return false;
+  }
+  return true;
+}
+
 ReplicatedHistoryLogStats ReplicatedHistoryLog::Impl::Stats() const {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   ReplicatedHistoryLogStats stats = stats_;
   stats.consumer_lag = 0;
   for (int32_t partition = 0; partition < partitions_; ++partition) {

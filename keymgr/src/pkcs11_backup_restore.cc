@@ -28,6 +28,9 @@ std::string AsString(std::span<const uint8_t> bytes) {
 
 struct Pkcs11Custody::BulkImport::State {
   Impl* impl = nullptr;
+  // Impl::write_mutex, held from BeginBulkImport until the import is destroyed. The analysis
+  // follows locks only within one function, so this holds the underlying std::mutex; Import calls
+  // nothing that REQUIRES(write_mutex).
   std::unique_lock<std::mutex> write_lock;
   std::optional<Session> session;
   // CKA_ID values (key type || public key) of every key object and wrapped secret on the token, as
@@ -46,7 +49,7 @@ Pkcs11Custody::BulkImport::~BulkImport() {
 base::Result<std::unique_ptr<Pkcs11Custody::BulkImport>> Pkcs11Custody::BeginBulkImport() {
   auto state = std::make_unique<BulkImport::State>();
   state->impl = impl_.get();
-  state->write_lock = std::unique_lock(impl_->write_mutex);
+  state->write_lock = std::unique_lock(impl_->write_mutex.native());
   SIGNER_ASSIGN_OR_RETURN(Session session, impl_->pool->Acquire());
   state->session.emplace(std::move(session));
   Session& s = *state->session;

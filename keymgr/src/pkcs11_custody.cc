@@ -161,7 +161,7 @@ base::Result<std::vector<KeyInfo>> Pkcs11Custody::ListAll() {
 base::Result<KeyInfo> Pkcs11Custody::Generate(const base::KeyTypeId& key_type,
                                               base::Scheme scheme) {
   SIGNER_RETURN_IF_ERROR(Impl::CheckSchemeForKeyType(key_type, scheme));
-  std::lock_guard lock(impl_->write_mutex);
+  base::MutexLock lock(impl_->write_mutex);
   SIGNER_ASSIGN_OR_RETURN(Session session, impl_->pool->Acquire());
   if (scheme != base::Scheme::kSr25519) {
     return impl_->native_keys.Generate(session, key_type, scheme);
@@ -178,7 +178,7 @@ base::Result<KeyInfo> Pkcs11Custody::Generate(const base::KeyTypeId& key_type,
 
 base::Result<KeyInfo> Pkcs11Custody::Import(const base::KeyTypeId& key_type, const Keypair& pair) {
   SIGNER_RETURN_IF_ERROR(Impl::CheckSchemeForKeyType(key_type, pair.scheme()));
-  std::lock_guard lock(impl_->write_mutex);
+  base::MutexLock lock(impl_->write_mutex);
   SIGNER_ASSIGN_OR_RETURN(Session session, impl_->pool->Acquire());
   if (const Sr25519Keypair* sr = pair.sr25519()) {
     return impl_->StoreWrapped(session, key_type, *sr, /*generated=*/false);
@@ -193,7 +193,7 @@ base::Result<KeyInfo> Pkcs11Custody::Import(const base::KeyTypeId& key_type, con
 }
 
 base::Status Pkcs11Custody::Delete(const KeyId& id) {
-  std::lock_guard lock(impl_->write_mutex);
+  base::MutexLock lock(impl_->write_mutex);
   impl_->Forget(id);
   SIGNER_ASSIGN_OR_RETURN(Session session, impl_->pool->Acquire());
   const std::vector<uint8_t> id_bytes = pkcs11::IdBytes(id);
@@ -225,7 +225,7 @@ base::Result<bool> Pkcs11Custody::Holds(const KeyId& id) {
 }
 
 base::Status Pkcs11Custody::Disable(const KeyId& id) {
-  std::lock_guard lock(impl_->write_mutex);
+  base::MutexLock lock(impl_->write_mutex);
   SIGNER_ASSIGN_OR_RETURN(Session session, impl_->pool->Acquire());
   SIGNER_ASSIGN_OR_RETURN(const bool held, impl_->HoldsKey(session, id));
   if (!held) return base::Status::NotFound("key not held");
@@ -239,7 +239,7 @@ base::Status Pkcs11Custody::Disable(const KeyId& id) {
 }
 
 base::Status Pkcs11Custody::Enable(const KeyId& id) {
-  std::lock_guard lock(impl_->write_mutex);
+  base::MutexLock lock(impl_->write_mutex);
   SIGNER_ASSIGN_OR_RETURN(Session session, impl_->pool->Acquire());
   SIGNER_ASSIGN_OR_RETURN(const bool held, impl_->HoldsKey(session, id));
   if (!held) return base::Status::NotFound("key not held");

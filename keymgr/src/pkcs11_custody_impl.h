@@ -4,10 +4,10 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 
 #include "base/status.h"
 #include "base/substrate_types.h"
+#include "base/thread_annotations.h"
 #include "keymgr/custody.h"
 #include "keymgr/pkcs11_custody.h"
 #include "keymgr/sr25519.h"
@@ -36,17 +36,19 @@ struct Pkcs11Custody::Impl {
   base::Status EnsureAbsent(pkcs11::Session& session, const KeyId& id);
   // HoldsKey is true if the token has a private key or a wrapped secret for `id`.
   base::Result<bool> HoldsKey(pkcs11::Session& session, const KeyId& id);
-  // StoreWrapped checks that `pair` is not stored yet, then stores it. Caller holds write_mutex.
+  // StoreWrapped checks that `pair` is not stored yet, then stores it.
   base::Result<KeyInfo> StoreWrapped(pkcs11::Session& session, const base::KeyTypeId& key_type,
-                                     const Sr25519Keypair& pair, bool generated);
+                                     const Sr25519Keypair& pair, bool generated)
+      REQUIRES(write_mutex);
   // Forget drops what this process remembers of `id`: its unwrapped secret and its key handle.
   void Forget(const KeyId& id);
 
   const std::unique_ptr<pkcs11::SessionPool> pool;
   int64_t (*const clock)();
   // Serialises Generate/Import/Delete in this process so "is this identity already stored?" and the
-  // write that follows are atomic, and the wrapping key is created at most once.
-  std::mutex write_mutex;
+  // write that follows are atomic, and the wrapping key is created at most once. It guards the
+  // token's contents, not fields of this struct, so nothing here is GUARDED_BY it.
+  base::Mutex write_mutex;
   pkcs11::NativeSigner native_signer;
   pkcs11::NativeKeyStore native_keys;
   pkcs11::WrappedKeys wrapped_keys;

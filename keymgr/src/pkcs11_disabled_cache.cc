@@ -19,25 +19,33 @@ void DisabledKeyCache::StartRefresher() {
   // Half the bound, so a read that takes a while still lands in time; not below 100 ms, where
   // sign calls reading the markers themselves is the cheaper way to honour the bound.
   const std::chrono::milliseconds interval = std::max(refresh_ / 2, std::chrono::milliseconds(100));
-  refresher_ = std::thread([this, interval] {
-    std::unique_lock lock(refresher_mutex_);
-    // The first read is left to the first sign or list call; this thread only keeps it fresh.
-    while (!refresher_wake_.wait_for(lock, interval, [this] { return refresher_stopping_; })) {
-      lock.unlock();
-      // A failed read is not fatal here: the markers age, and the next sign call reads them
-      // itself and fails closed if it cannot.
-      (void)Refresh();
-      lock.lock();
+  refresher_ = std::thread([this, interval] { RefreshUntilStopped(interval); });
+}
+
+void DisabledKeyCache::RefreshUntilStopped(std::chrono::milliseconds interval) {
+  // The first read is left to the first sign or list call; this thread only keeps it fresh.
+  for (;;) {
+    {
+      base::MutexLock lock(refresher_mutex_);
+      const std::chrono::steady_clock::time_point deadline =
+          std::chrono::steady_clock::now() + interval;
+      while (!refresher_stopping_) {
+        if (!refresher_wake_.WaitUntil(refresher_mutex_, deadline)) break;  // the interval is up
+      }
+      if (refresher_stopping_) return;
     }
-  });
+    // A failed read is not fatal here: the markers age, and the next sign call reads them itself
+    // and fails closed if it cannot.
+    (void)Refresh();
+  }
 }
 
 void DisabledKeyCache::StopRefresher() {
   {
-    std::lock_guard lock(refresher_mutex_);
+    base::MutexLock lock(refresher_mutex_);
     refresher_stopping_ = true;
   }
-  refresher_wake_.notify_all();
+  refresher_wake_.SignalAll();
   if (refresher_.joinable()) refresher_.join();
 }
 
@@ -55,13 +63,13 @@ base::Status DisabledKeyCache::Refresh() {
 }
 
 uint64_t DisabledKeyCache::Generation() {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   return generation_;
 }
 
 bool DisabledKeyCache::Apply(std::set<KeyId> markers, std::chrono::steady_clock::time_point read_at,
                              uint64_t generation) {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   if (generation != generation_) return false;
   if (known_ && read_at < read_at_) return true;  // a newer read is in place
   disabled_keys_ = std::move(markers);
@@ -74,7 +82,7 @@ bool DisabledKeyCache::Apply(std::set<KeyId> markers, std::chrono::steady_clock:
 
 void DisabledKeyCache::MarkersChanged(const KeyId& id) {
   {
-    std::lock_guard lock(mutex_);
+    base::MutexLock lock(mutex_);
     ++generation_;
     known_ = false;
   }
@@ -86,7 +94,7 @@ base::Status DisabledKeyCache::CheckEnabled(const KeyId& id) {
     const std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now();
     uint64_t generation = 0;
     {
-      std::lock_guard lock(mutex_);
+      base::MutexLock lock(mutex_);
       if (known_ && now - read_at_ < refresh_) {
         if (disabled_keys_.contains(id)) return base::Status::NotFound("key is disabled");
         return base::Status::Ok();
@@ -100,7 +108,7 @@ base::Status DisabledKeyCache::CheckEnabled(const KeyId& id) {
     }
     SIGNER_RETURN_IF_ERROR(markers);
     if (Apply(std::move(markers).value(), now, generation)) {
-      std::lock_guard lock(mutex_);
+      base::MutexLock lock(mutex_);
       if (disabled_keys_.contains(id)) return base::Status::NotFound("key is disabled");
       return base::Status::Ok();
     }

@@ -2,14 +2,13 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <set>
 #include <thread>
 
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "keymgr/custody.h"
 #include "pkcs11_module.h"
 
@@ -35,39 +34,41 @@ class DisabledKeyCache {
 
   // Generation returns the count of marker changes made by this instance, to pass to Apply with
   // markers read from now on.
-  uint64_t Generation();
+  uint64_t Generation() EXCLUDES(mutex_);
   // Apply installs the markers a read begun at `read_at` found, unless this instance changed
   // markers since the read began (`generation`). Returns false when the read was dropped.
   bool Apply(std::set<KeyId> markers, std::chrono::steady_clock::time_point read_at,
-             uint64_t generation);
+             uint64_t generation) EXCLUDES(mutex_);
   // MarkersChanged is called after this instance wrote or removed markers of `id`: the next sign
   // call reads them again.
-  void MarkersChanged(const KeyId& id);
+  void MarkersChanged(const KeyId& id) EXCLUDES(mutex_);
   // CheckEnabled fails with kNotFound if `id` is disabled, going by markers read at most `refresh`
   // ago, and fails closed (as the token does) if they cannot be read.
-  base::Status CheckEnabled(const KeyId& id);
+  base::Status CheckEnabled(const KeyId& id) EXCLUDES(mutex_);
 
  private:
   // Refresh reads the markers and installs them.
-  base::Status Refresh();
-  void StopRefresher();
+  base::Status Refresh() EXCLUDES(mutex_);
+  // RefreshUntilStopped is the refresher thread: a Refresh every `interval` until StopRefresher.
+  void RefreshUntilStopped(std::chrono::milliseconds interval) EXCLUDES(refresher_mutex_);
+  void StopRefresher() EXCLUDES(refresher_mutex_);
 
   SessionPool& pool_;
   const std::chrono::milliseconds refresh_;
   const std::function<void(const KeyId&)> forget_;
 
-  std::mutex mutex_;
-  std::set<KeyId> disabled_keys_;
-  bool known_ = false;
-  std::chrono::steady_clock::time_point read_at_;
+  base::Mutex mutex_;
+  std::set<KeyId> disabled_keys_ GUARDED_BY(mutex_);
+  bool known_ GUARDED_BY(mutex_) = false;
+  std::chrono::steady_clock::time_point read_at_ GUARDED_BY(mutex_);
   // Bumped by every marker change this instance makes: a read that started before the change may
   // miss it, so its result is thrown away.
-  uint64_t generation_ = 0;
+  uint64_t generation_ GUARDED_BY(mutex_) = 0;
 
   std::thread refresher_;
-  std::mutex refresher_mutex_;
-  std::condition_variable refresher_wake_;
-  bool refresher_stopping_ = false;
+  base::Mutex refresher_mutex_;
+  base::CondVar refresher_wake_;
+  bool refresher_stopping_ GUARDED_BY(refresher_mutex_) = false;
 };
 
 }  // namespace keymgr::pkcs11

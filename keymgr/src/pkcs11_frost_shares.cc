@@ -1,7 +1,6 @@
 // A key agent's FROST shares on the token, wrapped by the custody's AES key (Pkcs11Custody).
 #include <algorithm>
 #include <iterator>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -99,7 +98,7 @@ base::Status Pkcs11Custody::StoreFrostShare(const base::KeyTypeId& key_type,
   SIGNER_RETURN_IF_ERROR(CheckFrostShare(key_type, key_package, public_package));
   const KeyId id{key_type, std::vector<uint8_t>(key_package.group_public_key.begin(),
                                                 key_package.group_public_key.end())};
-  std::lock_guard lock(impl_->write_mutex);
+  base::MutexLock lock(impl_->write_mutex);
   SIGNER_ASSIGN_OR_RETURN(Session session, impl_->pool->Acquire());
   SIGNER_ASSIGN_OR_RETURN(const std::vector<ShareObject> existing, ListShareObjects(session));
   for (const ShareObject& object : existing) {
@@ -152,7 +151,7 @@ base::Result<std::vector<FrostShare>> Pkcs11Custody::LoadFrostShares() {
 }
 
 base::Status Pkcs11Custody::DeleteFrostShare(const KeyId& id) {
-  std::lock_guard lock(impl_->write_mutex);
+  base::MutexLock lock(impl_->write_mutex);
   SIGNER_ASSIGN_OR_RETURN(Session session, impl_->pool->Acquire());
   SIGNER_ASSIGN_OR_RETURN(const std::vector<ShareObject> objects, ListShareObjects(session));
   bool found = false;

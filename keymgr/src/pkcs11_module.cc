@@ -77,12 +77,13 @@ constexpr RvNameEntry kRvNames[] = {
 
 // The process-wide registry of loaded modules: a module's C_Initialize/C_Finalize state is per
 // process, so two custodies on one module must share it, and the last one to go finalises it.
-std::mutex& RegistryMutex() {
-  static std::mutex mutex;
-  return mutex;
-}
-std::map<std::string, std::weak_ptr<Module>>& Registry() {
-  static auto* registry = new std::map<std::string, std::weak_ptr<Module>>();
+struct ModuleRegistry {
+  base::Mutex mutex;
+  std::map<std::string, std::weak_ptr<Module>> modules GUARDED_BY(mutex);
+};
+// Never destroyed, so a module released during static destruction still finds it.
+ModuleRegistry& Registry() {
+  static auto* registry = new ModuleRegistry();
   return *registry;
 }
 
@@ -154,11 +155,11 @@ bool RvBreaksSession(CK_RV rv) {
 }
 
 base::Result<std::shared_ptr<Module>> Module::Load(const std::string& path) {
-  std::lock_guard lock(RegistryMutex());
-  auto& registry = Registry();
-  if (auto it = registry.find(path); it != registry.end()) {
+  ModuleRegistry& registry = Registry();
+  base::MutexLock lock(registry.mutex);
+  if (auto it = registry.modules.find(path); it != registry.modules.end()) {
     if (std::shared_ptr<Module> existing = it->second.lock()) return existing;
-    registry.erase(it);
+    registry.modules.erase(it);
   }
   // RTLD_NODELETE: modules (SoftHSM among them) register library destructors and atexit handlers
   // that crash when the code is unmapped before process exit, so the mapping stays; C_Finalize
@@ -190,7 +191,7 @@ base::Result<std::shared_ptr<Module>> Module::Load(const std::string& path) {
     return base::Status::Unavailable("C_Initialize of " + path + ": " + RvName(rv));
   }
   std::shared_ptr<Module> module(new Module(handle, functions, finalize_on_close));
-  registry[path] = module;
+  registry.modules[path] = module;
   return module;
 }
 
@@ -234,30 +235,9 @@ Session::~Session() {
 
 CK_FUNCTION_LIST* Session::fn() const { return pool_->fn(); }
 
-namespace {
-
-// SoftHSM 2.6.1 (Debian 12's) lets a search in one session read a token object's file while
-// another session of the same process is still writing it, and fails the write with
-// CKR_GENERAL_ERROR (SoftHSMv2 issue 573, fixed after 2.6.1). keymgr searches the token in the
-// background (the disable-marker refresher) while imports and marker changes create objects, so
-// searches share this lock and changes take it alone. It is one lock for the whole process, not
-// one per session pool: a module is initialised once per process and its sessions all share its
-// state, so two custody instances on one token (a signer and an operator command in one test, or
-// two pools) race exactly as two sessions of one pool do. Other modules lose nothing but a little
-// concurrency between searches and key changes, which are rare.
-std::shared_mutex& TokenObjectsMutex() {
-  static std::shared_mutex mutex;
+base::SharedMutex& TokenObjectsMutex() {
+  static base::SharedMutex mutex;
   return mutex;
-}
-
-}  // namespace
-
-std::unique_lock<std::shared_mutex> Session::LockTokenObjectsForChange() {
-  return std::unique_lock(TokenObjectsMutex());
-}
-
-std::shared_lock<std::shared_mutex> Session::LockTokenObjectsForSearch() {
-  return std::shared_lock(TokenObjectsMutex());
 }
 
 base::Status Session::Check(CK_RV rv, std::string_view what) {
@@ -273,13 +253,17 @@ base::Result<std::unique_ptr<SessionPool>> SessionPool::Open(std::shared_ptr<Mod
                                                     max_sessions == 0 ? 1 : max_sessions));
   base::Result<CK_SESSION_HANDLE> first = pool->OpenLoggedIn();
   if (!first.ok()) return first.status();
-  pool->idle_.push_back(*first);
-  pool->open_count_ = 1;
+  {
+    // No other thread can see the pool yet; the lock is for the analysis and costs nothing.
+    base::MutexLock lock(pool->mutex_);
+    pool->idle_.push_back(*first);
+    pool->open_count_ = 1;
+  }
   return pool;
 }
 
 SessionPool::~SessionPool() {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   for (CK_SESSION_HANDLE handle : idle_) (void)fn()->C_CloseSession(handle);
   // Closing the last session logs the user out of the token (PKCS#11 login state is per
   // application).
@@ -304,43 +288,44 @@ base::Result<CK_SESSION_HANDLE> SessionPool::OpenLoggedIn() {
 }
 
 base::Result<Session> SessionPool::Acquire() {
-  std::unique_lock lock(mutex_);
-  const auto deadline = std::chrono::steady_clock::now() + kAcquireTimeout;
-  for (;;) {
-    if (!idle_.empty()) {
-      CK_SESSION_HANDLE handle = idle_.back();
-      idle_.pop_back();
-      return Session(this, handle);
-    }
-    if (open_count_ < max_sessions_) {
-      ++open_count_;  // reserve the slot, then open outside the lock: login can be slow on real
-                      // HSMs
-      lock.unlock();
-      base::Result<CK_SESSION_HANDLE> opened = OpenLoggedIn();
-      if (!opened.ok()) {
-        lock.lock();
-        --open_count_;
-        returned_.notify_one();
-        return opened.status();
+  {
+    base::MutexLock lock(mutex_);
+    const auto deadline = std::chrono::steady_clock::now() + kAcquireTimeout;
+    for (;;) {
+      if (!idle_.empty()) {
+        CK_SESSION_HANDLE handle = idle_.back();
+        idle_.pop_back();
+        return Session(this, handle);
       }
-      return Session(this, *opened);
-    }
-    if (returned_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
-        open_count_ >= max_sessions_) {
-      return base::Status::Unavailable("no PKCS#11 session became free in time");
+      if (open_count_ < max_sessions_) {
+        ++open_count_;  // reserve the slot, then open outside the lock
+        break;
+      }
+      if (!returned_.WaitUntil(mutex_, deadline) && idle_.empty() && open_count_ >= max_sessions_) {
+        return base::Status::Unavailable("no PKCS#11 session became free in time");
+      }
     }
   }
+  // Login can be slow on real HSMs, so the session is opened without the lock.
+  base::Result<CK_SESSION_HANDLE> opened = OpenLoggedIn();
+  if (!opened.ok()) {
+    base::MutexLock lock(mutex_);
+    --open_count_;
+    returned_.Signal();
+    return opened.status();
+  }
+  return Session(this, *opened);
 }
 
 void SessionPool::Release(CK_SESSION_HANDLE handle, bool broken) {
   if (broken) (void)fn()->C_CloseSession(handle);
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   if (broken) {
     --open_count_;
   } else {
     idle_.push_back(handle);
   }
-  returned_.notify_one();
+  returned_.Signal();
 }
 
 base::Result<std::vector<uint8_t>> GetBytes(Session& session, CK_OBJECT_HANDLE object,
@@ -393,7 +378,7 @@ base::Result<std::vector<CK_OBJECT_HANDLE>> FindObjects(Session& session,
                                                         size_t limit) {
   CK_FUNCTION_LIST* fn = session.fn();
   // Shared with other searches, exclusive of object changes (TokenObjectsMutex).
-  const std::shared_lock search_lock = session.LockTokenObjectsForSearch();
+  base::ReaderMutexLock search_lock(TokenObjectsMutex());
   SIGNER_RETURN_IF_ERROR(session.Check(
       fn->C_FindObjectsInit(session.handle(), templ.data(), static_cast<CK_ULONG>(templ.size())),
       "C_FindObjectsInit"));

@@ -3,12 +3,9 @@
 
 #include <p11-kit/pkcs11.h>
 
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
-#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -17,6 +14,7 @@
 
 #include "base/secret_bytes.h"
 #include "base/status.h"
+#include "base/thread_annotations.h"
 
 namespace keymgr::pkcs11 {
 
@@ -58,6 +56,19 @@ class Module {
 
 class SessionPool;
 
+// TokenObjectsMutex is the process-wide lock that token searches hold shared (FindObjects) and
+// changes to token objects hold exclusively (Session::ChangeTokenObjects). SoftHSM 2.6.1 (Debian
+// 12's) lets a search in one session read a token object's file while another session of the same
+// process is still writing it, and fails the write with CKR_GENERAL_ERROR (SoftHSMv2 issue 573,
+// fixed after 2.6.1). keymgr searches the token in the background (the disable-marker refresher)
+// while imports and marker changes create objects. It is one lock for the whole process, not one
+// per session pool: a module is initialised once per process and its sessions all share its state,
+// so two custody instances on one token (a signer and an operator command in one test, or two
+// pools) race exactly as two sessions of one pool do. Other modules lose nothing but a little
+// concurrency between searches and key changes, which are rare. It guards the module's state, not
+// ours, so no field is GUARDED_BY it.
+base::SharedMutex& TokenObjectsMutex();
+
 // Session is a leased PKCS#11 session: exclusive to its holder until destroyed, then returned to
 // the pool (or closed, if MarkBroken was called). Move-only.
 class Session {
@@ -75,19 +86,16 @@ class Session {
   // MarkBroken makes the destructor close the session instead of returning it to the pool.
   void MarkBroken() { broken_ = true; }
   // ChangeTokenObjects runs `call` (one PKCS#11 call that creates, destroys or modifies an object)
-  // alone with respect to token searches, which run under LockTokenObjectsForSearch (FindObjects
-  // takes it); see TokenObjectsMutex in pkcs11_module.cc. The lock covers the one call: it is not
-  // recursive, so a search inside it would deadlock.
+  // alone with respect to token searches (FindObjects), holding TokenObjectsMutex exclusively. The
+  // lock covers the one call: it is not recursive, so a search inside it would deadlock.
   template <typename Call>
-  CK_RV ChangeTokenObjects(Call&& call) {
-    const std::unique_lock<std::shared_mutex> lock = LockTokenObjectsForChange();
+  CK_RV ChangeTokenObjects(Call&& call) EXCLUDES(TokenObjectsMutex()) {
+    base::WriterMutexLock lock(TokenObjectsMutex());
     return std::forward<Call>(call)();
   }
-  [[nodiscard]] std::shared_lock<std::shared_mutex> LockTokenObjectsForSearch();
 
  private:
   friend class SessionPool;
-  [[nodiscard]] std::unique_lock<std::shared_mutex> LockTokenObjectsForChange();
   Session(SessionPool* pool, CK_SESSION_HANDLE handle) : pool_(pool), handle_(handle) {}
 
   SessionPool* pool_;
@@ -110,7 +118,7 @@ class SessionPool {
 
   // Acquire returns an idle session, opens a new one, or waits (bounded) for one to be returned.
   // Fails with kUnavailable if the module cannot open a session or none is returned in time.
-  base::Result<Session> Acquire();
+  base::Result<Session> Acquire() EXCLUDES(mutex_);
   CK_FUNCTION_LIST* fn() const { return module_->fn(); }
   const std::shared_ptr<Module>& module() const { return module_; }
 
@@ -123,17 +131,19 @@ class SessionPool {
         pin_(std::move(pin)),
         max_sessions_(max_sessions) {}
 
-  base::Result<CK_SESSION_HANDLE> OpenLoggedIn();
-  void Release(CK_SESSION_HANDLE handle, bool broken);
+  // OpenLoggedIn opens a session and logs in; called without the lock, as login can be slow.
+  base::Result<CK_SESSION_HANDLE> OpenLoggedIn() EXCLUDES(mutex_);
+  void Release(CK_SESSION_HANDLE handle, bool broken) EXCLUDES(mutex_);
 
   std::shared_ptr<Module> module_;
   CK_SLOT_ID slot_;
   base::SecretBytes pin_;
   size_t max_sessions_;
-  std::mutex mutex_;
-  std::condition_variable returned_;
-  std::vector<CK_SESSION_HANDLE> idle_;
-  size_t open_count_ = 0;
+  base::Mutex mutex_;
+  base::CondVar returned_;  // signalled when a session goes back to idle_ or a slot frees up
+  std::vector<CK_SESSION_HANDLE> idle_ GUARDED_BY(mutex_);
+  // Sessions open, leased or idle, plus ones being opened.
+  size_t open_count_ GUARDED_BY(mutex_) = 0;
 };
 
 // Attribute helpers. `GetBytes` reads a variable-length attribute; `GetBool`/`GetUlong` a fixed

@@ -52,7 +52,7 @@ CK_KEY_TYPE Pkcs11KeyType(base::Scheme scheme) {
 }
 
 void NativeSigner::Forget(const KeyId& id) {
-  std::lock_guard lock(hint_mutex_);
+  base::MutexLock lock(hint_mutex_);
   hints_.erase(id);
 }
 
@@ -61,7 +61,7 @@ base::Result<CK_OBJECT_HANDLE> NativeSigner::CachedPrivateKey(Session& session, 
                                                               bool& from_cache) {
   std::optional<CK_OBJECT_HANDLE> hint;
   {
-    std::lock_guard lock(hint_mutex_);
+    base::MutexLock lock(hint_mutex_);
     if (auto it = hints_.find(id); it != hints_.end()) hint = it->second;
   }
   if (hint.has_value()) {
@@ -74,7 +74,7 @@ base::Result<CK_OBJECT_HANDLE> NativeSigner::CachedPrivateKey(Session& session, 
   }
   from_cache = false;
   SIGNER_ASSIGN_OR_RETURN(const CK_OBJECT_HANDLE found, FindPrivateKey(session, id, key_type));
-  std::lock_guard lock(hint_mutex_);
+  base::MutexLock lock(hint_mutex_);
   hints_[id] = found;
   return found;
 }
@@ -141,7 +141,7 @@ base::Result<EcdsaSignature> NativeSigner::SignEcdsaDigest(const KeyId& id,
 base::Status NativeSigner::ProbeNew(Session& session, const KeyId& id, base::Scheme scheme,
                                     CK_OBJECT_HANDLE private_key) {
   {
-    std::lock_guard lock(hint_mutex_);
+    base::MutexLock lock(hint_mutex_);
     hints_[id] = private_key;
   }
   base::Status probe = ProbeSign(session, id, scheme);

@@ -5,11 +5,11 @@
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <span>
 
 #include "base/status.h"
 #include "base/substrate_types.h"
+#include "base/thread_annotations.h"
 #include "keymgr/custody.h"
 #include "keymgr/ecdsa.h"
 #include "keymgr/ed25519.h"
@@ -46,16 +46,17 @@ class NativeSigner {
   // storing n keys (a restore) cost O(n^2). On failure the handle is forgotten; the caller
   // destroys the objects.
   base::Status ProbeNew(Session& session, const KeyId& id, base::Scheme scheme,
-                        CK_OBJECT_HANDLE private_key);
+                        CK_OBJECT_HANDLE private_key) EXCLUDES(hint_mutex_);
   // Forget drops the remembered handle of `id`. Delete, Disable, Enable, Import and Generate call
   // it for their key.
-  void Forget(const KeyId& id);
+  void Forget(const KeyId& id) EXCLUDES(hint_mutex_);
 
  private:
   // CachedPrivateKey returns the private key of `id`: the remembered handle if it still names the
   // key (`from_cache` true), otherwise by one search, whose result is remembered.
   base::Result<CK_OBJECT_HANDLE> CachedPrivateKey(Session& session, const KeyId& id,
-                                                  CK_KEY_TYPE key_type, bool& from_cache);
+                                                  CK_KEY_TYPE key_type, bool& from_cache)
+      EXCLUDES(hint_mutex_);
   // SignRaw runs one single-part signature with the private key of `id` and `scheme` into `out`.
   base::Status SignRaw(const KeyId& id, base::Scheme scheme, CK_MECHANISM_TYPE mechanism_type,
                        std::span<const uint8_t> data, std::span<uint8_t, 64> out);
@@ -67,8 +68,8 @@ class NativeSigner {
   base::Status ProbeSign(Session& session, const KeyId& id, base::Scheme scheme);
 
   SessionPool& pool_;
-  std::mutex hint_mutex_;
-  std::map<KeyId, CK_OBJECT_HANDLE> hints_;
+  base::Mutex hint_mutex_;
+  std::map<KeyId, CK_OBJECT_HANDLE> hints_ GUARDED_BY(hint_mutex_);
 };
 
 }  // namespace keymgr::pkcs11

@@ -11,7 +11,7 @@ base::Result<std::shared_ptr<const Sr25519Keypair>> UnwrappedKeyCache::Load(cons
     return base::Status::NotFound("sr25519 key not held");
   std::optional<Entry> remembered;
   {
-    std::lock_guard lock(mutex_);
+    base::MutexLock lock(mutex_);
     if (auto it = loaded_.find(id); it != loaded_.end()) remembered = it->second;
   }
   SIGNER_ASSIGN_OR_RETURN(Session session, pool_.Acquire());
@@ -24,29 +24,29 @@ base::Result<std::shared_ptr<const Sr25519Keypair>> UnwrappedKeyCache::Load(cons
   SIGNER_ASSIGN_OR_RETURN(const WrappedObject object, wrapped_.Find(session, id));
   SIGNER_ASSIGN_OR_RETURN(Sr25519Keypair pair, wrapped_.Unwrap(session, object));
   auto shared = std::make_shared<const Sr25519Keypair>(std::move(pair));
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   loaded_[id] = Entry{shared, object.handle};
   return shared;
 }
 
 void UnwrappedKeyCache::ForgetIfStill(const KeyId& id,
                                       const std::shared_ptr<const Sr25519Keypair>& pair) {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   if (auto it = loaded_.find(id); it != loaded_.end() && it->second.pair == pair) loaded_.erase(it);
 }
 
 void UnwrappedKeyCache::Forget(const KeyId& id) {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   loaded_.erase(id);
 }
 
 void UnwrappedKeyCache::Clear() {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   loaded_.clear();
 }
 
 size_t UnwrappedKeyCache::Count() const {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   return loaded_.size();
 }
 

@@ -6,9 +6,9 @@
 #include <cstddef>
 #include <map>
 #include <memory>
-#include <mutex>
 
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "keymgr/custody.h"
 #include "keymgr/sr25519.h"
 #include "pkcs11_module.h"
@@ -32,13 +32,13 @@ class UnwrappedKeyCache {
   // searched and the key unwrapped again, or kNotFound is returned and the stale secret wiped. This
   // is what makes a delete by another process stop sr25519 signing at the next call; disable
   // markers are checked by the callers before this, as for every scheme.
-  base::Result<std::shared_ptr<const Sr25519Keypair>> Load(const KeyId& id);
+  base::Result<std::shared_ptr<const Sr25519Keypair>> Load(const KeyId& id) EXCLUDES(mutex_);
   // Forget drops the secret of `id`, if loaded.
-  void Forget(const KeyId& id);
+  void Forget(const KeyId& id) EXCLUDES(mutex_);
   // Clear drops every secret.
-  void Clear();
+  void Clear() EXCLUDES(mutex_);
   // Count returns how many secrets are loaded.
-  size_t Count() const;
+  size_t Count() const EXCLUDES(mutex_);
 
  private:
   // Entry is an unwrapped key and the token object it was unwrapped from.
@@ -51,12 +51,13 @@ class UnwrappedKeyCache {
 
   // ForgetIfStill drops the secret of `id` if it is still `pair` (a concurrent call may already
   // have put a fresh one in its place).
-  void ForgetIfStill(const KeyId& id, const std::shared_ptr<const Sr25519Keypair>& pair);
+  void ForgetIfStill(const KeyId& id, const std::shared_ptr<const Sr25519Keypair>& pair)
+      EXCLUDES(mutex_);
 
   SessionPool& pool_;
   WrappedKeys& wrapped_;
-  mutable std::mutex mutex_;
-  std::map<KeyId, Entry> loaded_;
+  mutable base::Mutex mutex_;
+  std::map<KeyId, Entry> loaded_ GUARDED_BY(mutex_);
 };
 
 }  // namespace keymgr::pkcs11

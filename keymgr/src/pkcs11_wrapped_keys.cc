@@ -205,21 +205,21 @@ base::Result<Sr25519Keypair> UnwrapWith(Session& session, CK_OBJECT_HANDLE wrapp
 base::Result<std::vector<WrappedObject>> WrappedKeys::Scan(Session& session) {
   base::Result<std::vector<WrappedObject>> objects = ListWrapped(session);
   if (!objects.ok()) return objects.status();
-  std::lock_guard lock(hint_mutex_);
+  base::MutexLock lock(hint_mutex_);
   hints_.clear();
   for (const WrappedObject& object : *objects) hints_[object.label.id] = object.handle;
   return objects;
 }
 
 void WrappedKeys::Remember(const KeyId& id, CK_OBJECT_HANDLE handle) {
-  std::lock_guard lock(hint_mutex_);
+  base::MutexLock lock(hint_mutex_);
   hints_[id] = handle;
 }
 
 base::Result<WrappedObject> WrappedKeys::Find(Session& session, const KeyId& id) {
   std::optional<CK_OBJECT_HANDLE> hint;
   {
-    std::lock_guard lock(hint_mutex_);
+    base::MutexLock lock(hint_mutex_);
     if (auto it = hints_.find(id); it != hints_.end()) hint = it->second;
   }
   if (hint.has_value()) {
@@ -242,7 +242,7 @@ base::Result<Sr25519Keypair> WrappedKeys::Unwrap(Session& session, const Wrapped
   // the result must give the public key in the label; any failure searches again.
   CK_OBJECT_HANDLE hint = CK_INVALID_HANDLE;
   {
-    std::lock_guard lock(wrapping_key_mutex_);
+    base::MutexLock lock(wrapping_key_mutex_);
     hint = wrapping_key_hint_;
   }
   if (hint != CK_INVALID_HANDLE) {
@@ -251,7 +251,7 @@ base::Result<Sr25519Keypair> WrappedKeys::Unwrap(Session& session, const Wrapped
   }
   SIGNER_ASSIGN_OR_RETURN(const CK_OBJECT_HANDLE wrapping_key, FindWrappingKey(session));
   {
-    std::lock_guard lock(wrapping_key_mutex_);
+    base::MutexLock lock(wrapping_key_mutex_);
     wrapping_key_hint_ = wrapping_key;
   }
   return UnwrapWith(session, wrapping_key, object);

@@ -6,13 +6,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <span>
 #include <vector>
 
 #include "base/secret_bytes.h"
 #include "base/status.h"
 #include "base/substrate_types.h"
+#include "base/thread_annotations.h"
 #include "keymgr/custody.h"
 #include "keymgr/sr25519.h"
 #include "pkcs11_labels.h"
@@ -72,14 +72,15 @@ class WrappedKeys {
   WrappedKeys& operator=(const WrappedKeys&) = delete;
 
   // Scan lists every wrapped object (ListWrapped) and remembers where each one is.
-  base::Result<std::vector<WrappedObject>> Scan(Session& session);
+  base::Result<std::vector<WrappedObject>> Scan(Session& session) EXCLUDES(hint_mutex_);
   // Find finds the wrapped object of `id`: where it was last seen if the object there still is
   // ours and still names `id`, otherwise by scanning every wrapped object (which also finds
   // duplicates, an error). Fails with kNotFound if the token holds no wrapped secret of `id`.
-  base::Result<WrappedObject> Find(Session& session, const KeyId& id);
+  base::Result<WrappedObject> Find(Session& session, const KeyId& id) EXCLUDES(hint_mutex_);
   // Unwrap is UnwrapWith with the wrapping key looked up (where it was last found, if it still
   // unwraps `object`).
-  base::Result<Sr25519Keypair> Unwrap(Session& session, const WrappedObject& object);
+  base::Result<Sr25519Keypair> Unwrap(Session& session, const WrappedObject& object)
+      EXCLUDES(wrapping_key_mutex_);
   // Store wraps `pair` and writes the data object, then unwraps it again to prove the stored form
   // works before reporting success. With `disabled`, the disable marker is written first, so no
   // reader ever sees the key enabled. The caller has checked that the key is absent and serialises
@@ -89,15 +90,15 @@ class WrappedKeys {
                               bool generated, bool disabled);
 
  private:
-  void Remember(const KeyId& id, CK_OBJECT_HANDLE handle);
+  void Remember(const KeyId& id, CK_OBJECT_HANDLE handle) EXCLUDES(hint_mutex_);
 
   int64_t (*const clock_)();
   // Where each wrapped object was last seen. Only a hint: a hit is checked against the token, a
   // miss scans it. It makes finding one key cost a few attribute reads instead of one per key held.
-  std::mutex hint_mutex_;
-  std::map<KeyId, CK_OBJECT_HANDLE> hints_;
-  std::mutex wrapping_key_mutex_;
-  CK_OBJECT_HANDLE wrapping_key_hint_ = CK_INVALID_HANDLE;
+  base::Mutex hint_mutex_;
+  std::map<KeyId, CK_OBJECT_HANDLE> hints_ GUARDED_BY(hint_mutex_);
+  base::Mutex wrapping_key_mutex_;
+  CK_OBJECT_HANDLE wrapping_key_hint_ GUARDED_BY(wrapping_key_mutex_) = CK_INVALID_HANDLE;
 };
 
 }  // namespace keymgr::pkcs11

@@ -26,7 +26,7 @@ LocalHistoryLog::LocalHistoryLog(HistoryStore& store, LocalHistoryLogOptions opt
     : store_(store), options_(options) {}
 
 LocalHistoryLog::GroupStats LocalHistoryLog::stats() const {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   return stats_;
 }
 
@@ -45,7 +45,7 @@ base::Result<std::vector<Verdict>> LocalHistoryLog::CheckAndRecord(
   self->claims = claims;
   self->now_unix_ms = now_unix_ms;
   {
-    std::lock_guard lock(mutex_);
+    base::MutexLock lock(mutex_);
     writers_.push_back(self);
     if (writers_.size() == 1) self->state.store(Writer::kLeader, std::memory_order_relaxed);
   }
@@ -63,7 +63,7 @@ base::Result<std::vector<Verdict>> LocalHistoryLog::CheckAndRecord(
   // group stays at the front of the queue until it is done, so nobody else leads meanwhile.
   std::vector<std::shared_ptr<Writer>> group;
   {
-    std::lock_guard lock(mutex_);
+    base::MutexLock lock(mutex_);
     for (const auto& writer : writers_) {
       if (group.size() == options_.max_group_size) break;
       group.push_back(writer);
@@ -72,7 +72,7 @@ base::Result<std::vector<Verdict>> LocalHistoryLog::CheckAndRecord(
   CommitGroup(group);
   std::shared_ptr<Writer> next_leader;
   {
-    std::lock_guard lock(mutex_);
+    base::MutexLock lock(mutex_);
     ++stats_.groups;
     stats_.callers += group.size();
     for (size_t i = 0; i < group.size(); ++i) writers_.pop_front();
@@ -108,7 +108,7 @@ void LocalHistoryLog::CommitGroup(std::span<const std::shared_ptr<Writer>> group
   if (batch.writes().empty()) return;
   base::Status written = store_.WriteSynced(batch.writes());
   {
-    std::lock_guard lock(mutex_);
+    base::MutexLock lock(mutex_);
     ++stats_.synced_batches;
   }
   if (written.ok()) return;

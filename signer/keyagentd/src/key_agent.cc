@@ -26,9 +26,13 @@ base::Result<std::unique_ptr<KeyAgent>> KeyAgent::Create(KeyAgentDeps deps,
                                                          KeyAgentOptions options) {
   SIGNER_ASSIGN_OR_RETURN(std::vector<keymgr::FrostShare> shares, deps.custody.LoadFrostShares());
   std::unique_ptr<KeyAgent> agent(new KeyAgent(deps, std::move(policy), std::move(options)));
-  for (keymgr::FrostShare& share : shares) {
-    KeyId id = share.id;
-    agent->shares_.emplace(std::move(id), std::make_shared<const Held>(Held{std::move(share)}));
+  {
+    // No other thread can see the agent yet; the lock is for the analysis and costs nothing.
+    base::MutexLock lock(agent->shares_mutex_);
+    for (keymgr::FrostShare& share : shares) {
+      KeyId id = share.id;
+      agent->shares_.emplace(std::move(id), std::make_shared<const Held>(Held{std::move(share)}));
+    }
   }
   if (deps.metrics != nullptr) {
     auto metrics = std::make_unique<Metrics>();
@@ -67,7 +71,7 @@ size_t KeyAgent::UnusedNonces() const {
 }
 
 std::shared_ptr<const KeyAgent::Held> KeyAgent::FindShare(const KeyId& id) const {
-  std::lock_guard lock(shares_mutex_);
+  base::MutexLock lock(shares_mutex_);
   auto it = shares_.find(id);
   return it == shares_.end() ? nullptr : it->second;
 }
@@ -258,7 +262,7 @@ Reply<frost::Element> KeyAgent::ImportShare(const CallContext& context,
   loaded.public_package = std::move(public_package).value();
   loaded.created_at_unix = static_cast<int64_t>(deps_.clock.NowUnixMs() / 1000);
   {
-    std::lock_guard lock(shares_mutex_);
+    base::MutexLock lock(shares_mutex_);
     KeyId id = loaded.id;
     shares_[std::move(id)] = std::make_shared<const Held>(Held{std::move(loaded)});
   }
@@ -268,7 +272,7 @@ Reply<frost::Element> KeyAgent::ImportShare(const CallContext& context,
 Reply<std::vector<ShareSummary>> KeyAgent::ListShares(const CallContext& context) {
   Trace trace(policy_.load(std::memory_order_acquire), context, Operation::kList, "", "", false);
   std::vector<ShareSummary> listed;
-  std::lock_guard lock(shares_mutex_);
+  base::MutexLock lock(shares_mutex_);
   for (const auto& [id, held] : shares_) {
     if (!trace.policy->Allows(context.identity, Operation::kList, id.key_type)) continue;
     const keymgr::FrostShare& share = held->share;

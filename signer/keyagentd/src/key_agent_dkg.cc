@@ -448,7 +448,7 @@ Reply<std::vector<uint8_t>> KeyAgent::DkgFinalize(const CallContext& context,
   loaded.created_at_unix = static_cast<int64_t>(deps_.clock.NowUnixMs() / 1000);
   loaded.generated = true;
   {
-    std::lock_guard lock(shares_mutex_);
+    base::MutexLock lock(shares_mutex_);
     KeyId key = loaded.id;
     shares_[std::move(key)] = std::make_shared<const Held>(Held{std::move(loaded)});
   }

@@ -256,12 +256,12 @@ Status MetricsHttpServer::Listen(const std::string& address) {
   error.text = error_text.data();
   error.text_buffer_size = error_text.size();
   {
-    std::lock_guard lock(log_mutex_);
+    base::MutexLock lock(log_mutex_);
     last_log_.clear();
   }
   context_ = mg_start2(&init, &error);
   if (context_ == nullptr) {
-    std::lock_guard lock(log_mutex_);
+    base::MutexLock lock(log_mutex_);
     const std::string why = last_log_.empty() ? std::string(error_text.data()) : last_log_;
     return Status::Unavailable("metrics listener on " + address + ": " + why);
   }
@@ -280,7 +280,7 @@ Status MetricsHttpServer::Listen(const std::string& address) {
 }
 
 void MetricsHttpServer::KeepStartupLog(const char* message) {
-  std::lock_guard lock(log_mutex_);
+  base::MutexLock lock(log_mutex_);
   last_log_ = message;
 }
 

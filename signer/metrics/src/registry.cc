@@ -150,12 +150,12 @@ Metric& Family<Metric>::With(std::span<const std::string_view> label_values) {
     return *discarded_;
   }
   {
-    std::shared_lock lock(mutex_);
+    base::ReaderMutexLock lock(mutex_);
     if (auto found = series_.find(label_values); found != series_.end()) {
       return *found->second;
     }
   }
-  std::unique_lock lock(mutex_);
+  base::WriterMutexLock lock(mutex_);
   auto [slot, inserted] =
       series_.try_emplace(std::vector<std::string>(label_values.begin(), label_values.end()));
   if (inserted) {
@@ -207,7 +207,7 @@ Status MetricsRegistry::CheckNew(const std::string& name,
 
 Result<Family<Counter>*> MetricsRegistry::AddCounter(std::string name, std::string help,
                                                      std::vector<std::string> label_names) {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   SIGNER_RETURN_IF_ERROR(CheckNew(name, label_names));
   auto entry = std::make_unique<Entry>();
   entry->counter =
@@ -223,7 +223,7 @@ Result<Family<Counter>*> MetricsRegistry::AddCounter(std::string name, std::stri
 
 Result<Family<Gauge>*> MetricsRegistry::AddGauge(std::string name, std::string help,
                                                  std::vector<std::string> label_names) {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   SIGNER_RETURN_IF_ERROR(CheckNew(name, label_names));
   auto entry = std::make_unique<Entry>();
   entry->gauge =
@@ -240,7 +240,7 @@ Result<Family<Gauge>*> MetricsRegistry::AddGauge(std::string name, std::string h
 Result<Family<Histogram>*> MetricsRegistry::AddHistogram(std::string name, std::string help,
                                                          std::vector<std::string> label_names,
                                                          std::vector<double> upper_bounds) {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   SIGNER_RETURN_IF_ERROR(CheckNew(name, label_names));
   if (std::find(label_names.begin(), label_names.end(), "le") != label_names.end()) {
     return Status::InvalidArgument("a histogram cannot have a label named le: " + name);
@@ -267,12 +267,12 @@ Result<Family<Histogram>*> MetricsRegistry::AddHistogram(std::string name, std::
 }
 
 void MetricsRegistry::AddScrapeHook(std::function<void()> hook) {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   hooks_.push_back(std::move(hook));
 }
 
 std::string MetricsRegistry::Render() {
-  std::lock_guard lock(mutex_);
+  base::MutexLock lock(mutex_);
   for (const auto& hook : hooks_) {
     hook();
   }

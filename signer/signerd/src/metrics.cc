@@ -179,7 +179,7 @@ void SignerMetrics::SetKeysLoaded(std::span<const keymgr::KeyInfo> keys) {
   for (const keymgr::KeyInfo& info : keys) {
     counts[KeyTypeLabel(base::KeyTypeName(info.id.key_type))] += 1;
   }
-  std::lock_guard lock(keys_mutex_);
+  base::MutexLock lock(keys_mutex_);
   // A key type whose last key was deleted must read 0, not its old count.
   for (const std::string& label : key_labels_) {
     if (!counts.contains(label)) {
@@ -248,10 +248,10 @@ MeteredCustody::MeteredCustody(keymgr::KeyCustody& inner, SignerMetrics& metrics
 
 MeteredCustody::~MeteredCustody() {
   {
-    std::lock_guard lock(refresh_mutex_);
+    base::MutexLock lock(refresh_mutex_);
     refresh_stop_ = true;
   }
-  refresh_wake_.notify_all();
+  refresh_wake_.SignalAll();
   if (refresh_thread_.joinable()) {
     refresh_thread_.join();
   }
@@ -267,10 +267,10 @@ void MeteredCustody::Count(std::string_view operation, const base::Status& statu
 void MeteredCustody::KeysChanged() {
   keys_changed_.store(true);
   {
-    std::lock_guard lock(refresh_mutex_);
+    base::MutexLock lock(refresh_mutex_);
     refresh_requested_ = true;
   }
-  refresh_wake_.notify_all();
+  refresh_wake_.SignalAll();
 }
 
 bool MeteredCustody::ListKeysLoaded() {
@@ -293,7 +293,7 @@ void MeteredCustody::RefreshKeysLoaded() {
 }
 
 void MeteredCustody::StartRefreshingKeysLoaded(std::chrono::milliseconds interval) {
-  std::lock_guard lock(refresh_mutex_);
+  base::MutexLock lock(refresh_mutex_);
   if (refresh_thread_.joinable() || refresh_stop_) {
     return;
   }
@@ -301,13 +301,18 @@ void MeteredCustody::StartRefreshingKeysLoaded(std::chrono::milliseconds interva
 }
 
 void MeteredCustody::RefreshLoop(std::chrono::milliseconds interval) {
-  std::unique_lock lock(refresh_mutex_);
-  while (!refresh_stop_) {
-    refresh_requested_ = false;
-    lock.unlock();
+  for (;;) {
+    {
+      base::MutexLock lock(refresh_mutex_);
+      if (refresh_stop_) return;
+      refresh_requested_ = false;
+    }
     (void)ListKeysLoaded();
-    lock.lock();
-    refresh_wake_.wait_for(lock, interval, [this] { return refresh_stop_ || refresh_requested_; });
+    base::MutexLock lock(refresh_mutex_);
+    const auto deadline = std::chrono::steady_clock::now() + interval;
+    while (!refresh_stop_ && !refresh_requested_) {
+      if (!refresh_wake_.WaitUntil(refresh_mutex_, deadline)) break;
+    }
   }
 }
 

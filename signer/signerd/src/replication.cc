@@ -4,10 +4,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <ctime>
-#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -15,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/thread_annotations.h"
 #include "kafka/audit_stream.h"
 #include "kafka/replicated_log.h"
 #include "slashing/history.h"
@@ -34,8 +33,8 @@ class StandaloneReplication final : public Replication {
   void SetClaimRoundTripObserver(
       std::function<void(std::chrono::nanoseconds)> /*observer*/) override {}
   ReplicationStats stats() const override { return {}; }
-  base::Result<Identity> HistoryIdentity() override {
-    std::lock_guard lock(mutex_);
+  base::Result<Identity> HistoryIdentity() override EXCLUDES(mutex_) {
+    base::MutexLock lock(mutex_);
     if (instance_id_.empty()) {
       SIGNER_ASSIGN_OR_RETURN(instance_id_, slashing::HistoryInstanceId(store_));
     }
@@ -45,8 +44,8 @@ class StandaloneReplication final : public Replication {
  private:
   slashing::HistoryStore& store_;
   slashing::LocalHistoryLog log_;
-  std::mutex mutex_;
-  std::string instance_id_;  // read (or created) once, on the first question
+  base::Mutex mutex_;
+  std::string instance_id_ GUARDED_BY(mutex_);  // read (or created) once, on the first question
 };
 
 // RateLimitedWarning writes key=value warning lines to stderr (signerd's log format), at most one
@@ -56,8 +55,8 @@ class RateLimitedWarning {
  public:
   explicit RateLimitedWarning(std::string component) : component_(std::move(component)) {}
 
-  void operator()(std::string_view message) {
-    std::lock_guard lock(mutex_);
+  void operator()(std::string_view message) EXCLUDES(mutex_) {
+    base::MutexLock lock(mutex_);
     const auto now = std::chrono::steady_clock::now();
     if (now - last_ < std::chrono::seconds(1)) {
       ++suppressed_;
@@ -77,9 +76,9 @@ class RateLimitedWarning {
 
  private:
   const std::string component_;
-  std::mutex mutex_;
-  std::chrono::steady_clock::time_point last_{};
-  uint64_t suppressed_ = 0;
+  base::Mutex mutex_;
+  std::chrono::steady_clock::time_point last_ GUARDED_BY(mutex_){};
+  uint64_t suppressed_ GUARDED_BY(mutex_) = 0;
 };
 
 // ConnectingHistoryLog is the HistoryLog the Protector holds in Kafka mode. Until the replicated
@@ -119,10 +118,10 @@ class KafkaReplication final : public Replication {
 
   ~KafkaReplication() override {
     {
-      std::lock_guard lock(mutex_);
+      base::MutexLock lock(mutex_);
       stopping_ = true;
     }
-    changed_.notify_all();
+    changed_.SignalAll();
     connector_.join();
   }
 
@@ -154,12 +153,14 @@ class KafkaReplication final : public Replication {
     };
   }
 
-  base::Status WaitUntilCaughtUp(std::chrono::milliseconds timeout) override {
+  base::Status WaitUntilCaughtUp(std::chrono::milliseconds timeout) override EXCLUDES(mutex_) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     kafka::ReplicatedHistoryLog* log = nullptr;
     {
-      std::unique_lock lock(mutex_);
-      changed_.wait_until(lock, deadline, [&] { return log_ != nullptr || !fatal_.ok(); });
+      base::MutexLock lock(mutex_);
+      while (log_ == nullptr && fatal_.ok()) {
+        if (!changed_.WaitUntil(mutex_, deadline)) break;
+      }
       if (!fatal_.ok()) return fatal_;
       if (log_ == nullptr) {
         return base::Status::Unavailable("kafka: not connected to the claims topic yet" +
@@ -178,19 +179,20 @@ class KafkaReplication final : public Replication {
     return base::Status::Ok();
   }
 
-  void SetClaimRoundTripObserver(std::function<void(std::chrono::nanoseconds)> observer) override {
-    std::lock_guard lock(mutex_);
+  void SetClaimRoundTripObserver(std::function<void(std::chrono::nanoseconds)> observer) override
+      EXCLUDES(mutex_) {
+    base::MutexLock lock(mutex_);
     // Kept for a log opened later; the gate lets no call through before the log has it.
     observer_ = std::move(observer);
     if (log_) log_->SetClaimRoundTripObserver(observer_);
   }
 
-  ReplicationStats stats() const override {
+  ReplicationStats stats() const override EXCLUDES(mutex_) {
     ReplicationStats stats;
     stats.replicated = true;
     kafka::ReplicatedHistoryLog* log = nullptr;
     {
-      std::lock_guard lock(mutex_);
+      base::MutexLock lock(mutex_);
       log = log_.get();
     }
     if (log != nullptr) {
@@ -210,10 +212,10 @@ class KafkaReplication final : public Replication {
     return stats;
   }
 
-  base::Result<Identity> HistoryIdentity() override {
+  base::Result<Identity> HistoryIdentity() override EXCLUDES(mutex_) {
     kafka::ReplicatedHistoryLog* log = nullptr;
     {
-      std::lock_guard lock(mutex_);
+      base::MutexLock lock(mutex_);
       log = log_.get();
     }
     const std::string cluster = log == nullptr ? "" : log->ClusterId();
@@ -232,36 +234,40 @@ class KafkaReplication final : public Replication {
   // ConnectLoop opens the replicated log until it succeeds, or until an error that retrying cannot
   // fix (bad options, a store bound to another topic or partition count), which is kept for
   // WaitUntilCaughtUp to report.
-  void ConnectLoop() {
+  void ConnectLoop() EXCLUDES(mutex_) {
     auto warning = std::make_shared<RateLimitedWarning>("replication");
     for (;;) {
       {
-        std::lock_guard lock(mutex_);
+        base::MutexLock lock(mutex_);
         if (stopping_) return;
       }
       kafka::ReplicatedHistoryLogOptions options = options_;
       options.metadata_timeout = kConnectAttemptTimeout;
       auto log = kafka::ReplicatedHistoryLog::Open(store_, std::move(options));
-      std::unique_lock lock(mutex_);
-      if (log.ok()) {
-        if (observer_) (*log)->SetClaimRoundTripObserver(observer_);
-        log_ = std::move(*log);
-        changed_.notify_all();
-        return;
-      }
       const base::Status& status = log.status();
-      if (status.code() != base::StatusCode::kIoError) {
-        fatal_ = status.code() == base::StatusCode::kInvalidArgument
-                     ? base::Status::InvalidArgument("kafka: " + status.message())
-                     : base::Status::Internal("kafka: " + status.message());
-        changed_.notify_all();
-        return;
+      {
+        base::MutexLock lock(mutex_);
+        if (log.ok()) {
+          if (observer_) (*log)->SetClaimRoundTripObserver(observer_);
+          log_ = std::move(*log);
+          changed_.SignalAll();
+          return;
+        }
+        if (status.code() != base::StatusCode::kIoError) {
+          fatal_ = status.code() == base::StatusCode::kInvalidArgument
+                       ? base::Status::InvalidArgument("kafka: " + status.message())
+                       : base::Status::Internal("kafka: " + status.message());
+          changed_.SignalAll();
+          return;
+        }
+        last_error_ = status.message();
       }
-      last_error_ = status.message();
-      lock.unlock();
       (*warning)("not connected to the claims topic, retrying: " + status.message());
-      lock.lock();
-      changed_.wait_for(lock, kConnectRetryPause, [&] { return stopping_; });
+      base::MutexLock lock(mutex_);
+      const auto deadline = std::chrono::steady_clock::now() + kConnectRetryPause;
+      while (!stopping_) {
+        if (!changed_.WaitUntil(mutex_, deadline)) break;
+      }
     }
   }
 
@@ -270,13 +276,13 @@ class KafkaReplication final : public Replication {
   const kafka::ReplicatedHistoryLogOptions options_;
   ConnectingHistoryLog gate_;
 
-  mutable std::mutex mutex_;
-  std::condition_variable changed_;
-  bool stopping_ = false;
-  std::unique_ptr<kafka::ReplicatedHistoryLog> log_;
-  base::Status fatal_;
-  std::string last_error_;
-  std::function<void(std::chrono::nanoseconds)> observer_;
+  mutable base::Mutex mutex_;
+  base::CondVar changed_;  // signalled on stopping_, log_ and fatal_
+  bool stopping_ GUARDED_BY(mutex_) = false;
+  std::unique_ptr<kafka::ReplicatedHistoryLog> log_ GUARDED_BY(mutex_);
+  base::Status fatal_ GUARDED_BY(mutex_);
+  std::string last_error_ GUARDED_BY(mutex_);
+  std::function<void(std::chrono::nanoseconds)> observer_ GUARDED_BY(mutex_);
   // The stream is declared after the log so it is destroyed first (it flushes on destruction).
   std::unique_ptr<kafka::AuditStream> audit_stream_;
   std::atomic<uint64_t> audit_dropped_{0};

@@ -65,10 +65,10 @@ WorkerPool::WorkerPool(size_t threads) {
 
 WorkerPool::~WorkerPool() {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    base::MutexLock lock(mutex_);
     stopping_ = true;
   }
-  wake_.notify_all();
+  wake_.SignalAll();
   for (std::thread& thread : threads_) {
     thread.join();
   }
@@ -76,18 +76,18 @@ WorkerPool::~WorkerPool() {
 
 void WorkerPool::Submit(std::function<void()> job) {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    base::MutexLock lock(mutex_);
     jobs_.push_back(std::move(job));
   }
-  wake_.notify_one();
+  wake_.Signal();
 }
 
 void WorkerPool::Loop() {
   for (;;) {
     std::function<void()> job;
     {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      base::MutexLock lock(mutex_);
+      while (!stopping_ && jobs_.empty()) wake_.Wait(mutex_);
       // Queued calls still finish on shutdown: every admitted call must get its reactor finished.
       if (jobs_.empty()) {
         return;

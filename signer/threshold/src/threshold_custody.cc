@@ -5,13 +5,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <set>
 #include <utility>
 
 #include "base/hex.h"
+#include "base/thread_annotations.h"
 #include "key_agent.grpc.pb.h"
 #include "keymgr/threshold.h"
 #include "threshold/agent_channels.h"
@@ -50,6 +50,8 @@ enum class Outcome { kPending, kOk, kRefused, kFailed };
 template <typename Request, typename Reply>
 class Calls {
  public:
+  // One call. Once started, `outcome` and `status` are written by its callback and read, like
+  // `context` is cancelled, only with State::mutex held (a GUARDED_BY here cannot name it).
   struct One {
     size_t agent = 0;
     grpc::ClientContext context;
@@ -59,12 +61,14 @@ class Calls {
     grpc::Status status;
   };
   struct State {
-    std::mutex mutex;
-    std::condition_variable changed;
+    base::Mutex mutex;
+    base::CondVar changed;
+    // Filled by Add before Start and never resized after, so the vector itself is read without the
+    // lock (Start issues calls without it: a callback may run before Start returns).
     std::vector<std::unique_ptr<One>> calls;
-    size_t done = 0;
-    size_t good = 0;
-    std::vector<size_t> good_order;  // indexes into calls, in arrival order
+    size_t done GUARDED_BY(mutex) = 0;
+    size_t good GUARDED_BY(mutex) = 0;
+    std::vector<size_t> good_order GUARDED_BY(mutex);  // indexes into calls, in arrival order
   };
 
   Calls() : state_(std::make_shared<State>()) {}
@@ -89,7 +93,7 @@ class Calls {
       One* one = state_->calls[i].get();
       invoke(one->agent, &one->context, &one->request, &one->reply,
              [state = state_, i](const grpc::Status& status) {
-               std::lock_guard lock(state->mutex);
+               base::MutexLock lock(state->mutex);
                One& call = *state->calls[i];
                call.status = status;
                if (status.ok()) {
@@ -102,7 +106,7 @@ class Calls {
                                     : Outcome::kFailed;
                }
                ++state->done;
-               state->changed.notify_all();
+               state->changed.SignalAll();
              });
     }
   }
@@ -115,9 +119,10 @@ class Calls {
     std::vector<const One*> failed;
   };
   Snapshot Wait(size_t enough) {
-    std::unique_lock lock(state_->mutex);
-    state_->changed.wait(
-        lock, [&] { return state_->good >= enough || state_->done == state_->calls.size(); });
+    base::MutexLock lock(state_->mutex);
+    while (state_->good < enough && state_->done != state_->calls.size()) {
+      state_->changed.Wait(state_->mutex);
+    }
     Snapshot snapshot;
     for (size_t index : state_->good_order) snapshot.good.push_back(state_->calls[index].get());
     for (const auto& call : state_->calls) {
@@ -130,7 +135,7 @@ class Calls {
 
   // TryCancel cancels the calls still running (their answers are no longer wanted).
   void CancelPending() {
-    std::lock_guard lock(state_->mutex);
+    base::MutexLock lock(state_->mutex);
     for (const auto& call : state_->calls) {
       if (call->outcome == Outcome::kPending) call->context.TryCancel();
     }
@@ -166,18 +171,18 @@ struct ThresholdCustody::Impl {
     // Health: an agent that failed is suspect until `suspect_until`, doubling the wait while it
     // keeps failing. A suspect agent is chosen only when too few healthy ones hold the key, and
     // then waited for (it may be reconnecting after a restart) instead of failed at once.
-    std::mutex health_mutex;
-    std::chrono::steady_clock::time_point suspect_until{};
-    std::chrono::milliseconds backoff{0};
+    base::Mutex health_mutex;
+    std::chrono::steady_clock::time_point suspect_until GUARDED_BY(health_mutex){};
+    std::chrono::milliseconds backoff GUARDED_BY(health_mutex){0};
 
     // Preprocessed commitments (RFC 9591 allows round one ahead of time): one round trip per
     // signature while the pool lasts. The nonces behind them live only in the agent's memory and
     // each signs once; a pool is emptied when the agent says a nonce is unknown (it restarted).
-    std::mutex pool_mutex;
-    std::map<KeyId, std::deque<PooledCommitment>> pools;
+    base::Mutex pool_mutex;
+    std::map<KeyId, std::deque<PooledCommitment>> pools GUARDED_BY(pool_mutex);
 
-    bool Suspect(std::chrono::steady_clock::time_point now) {
-      std::lock_guard lock(health_mutex);
+    bool Suspect(std::chrono::steady_clock::time_point now) EXCLUDES(health_mutex) {
+      base::MutexLock lock(health_mutex);
       return now < suspect_until;
     }
     // Ready: neither suspect nor known to be disconnected. A call to a ready agent fails at once
@@ -188,23 +193,23 @@ struct ThresholdCustody::Impl {
       const grpc_connectivity_state state = channel->GetState(false);
       return state == GRPC_CHANNEL_READY || state == GRPC_CHANNEL_IDLE;
     }
-    void MarkFailed(std::chrono::steady_clock::time_point now) {
-      std::lock_guard lock(health_mutex);
+    void MarkFailed(std::chrono::steady_clock::time_point now) EXCLUDES(health_mutex) {
+      base::MutexLock lock(health_mutex);
       backoff = std::min<std::chrono::milliseconds>(
           std::chrono::seconds(30),
           std::max<std::chrono::milliseconds>(std::chrono::milliseconds(500), backoff * 2));
       suspect_until = now + backoff;
     }
-    void MarkHealthy() {
-      std::lock_guard lock(health_mutex);
+    void MarkHealthy() EXCLUDES(health_mutex) {
+      base::MutexLock lock(health_mutex);
       backoff = std::chrono::milliseconds(0);
       suspect_until = {};
     }
     // TakeCommitment pops a pooled commitment of `id` young enough for the agent to still hold its
     // nonces, or nothing.
     std::optional<frost::SigningCommitments> TakeCommitment(
-        const KeyId& id, std::chrono::steady_clock::time_point now) {
-      std::lock_guard lock(pool_mutex);
+        const KeyId& id, std::chrono::steady_clock::time_point now) EXCLUDES(pool_mutex) {
+      base::MutexLock lock(pool_mutex);
       std::deque<PooledCommitment>& pool = pools[id];
       while (!pool.empty() && now - pool.front().fetched > kPooledCommitmentLifetime) {
         pool.pop_front();
@@ -215,15 +220,15 @@ struct ThresholdCustody::Impl {
       return commitments;
     }
     void AddCommitments(const KeyId& id, const std::vector<frost::SigningCommitments>& fresh,
-                        std::chrono::steady_clock::time_point now) {
-      std::lock_guard lock(pool_mutex);
+                        std::chrono::steady_clock::time_point now) EXCLUDES(pool_mutex) {
+      base::MutexLock lock(pool_mutex);
       std::deque<PooledCommitment>& pool = pools[id];
       for (const frost::SigningCommitments& commitments : fresh) {
         pool.push_back(PooledCommitment{commitments, now});
       }
     }
-    void DropCommitments(const KeyId& id) {
-      std::lock_guard lock(pool_mutex);
+    void DropCommitments(const KeyId& id) EXCLUDES(pool_mutex) {
+      base::MutexLock lock(pool_mutex);
       pools.erase(id);
     }
   };
@@ -243,9 +248,9 @@ struct ThresholdCustody::Impl {
     return std::chrono::system_clock::now() + std::chrono::milliseconds(config.timeout_ms);
   }
 
-  std::shared_ptr<const Key> FindKey(const KeyId& id) {
+  std::shared_ptr<const Key> FindKey(const KeyId& id) EXCLUDES(keys_mutex) {
     {
-      std::lock_guard lock(keys_mutex);
+      base::MutexLock lock(keys_mutex);
       if (auto it = keys.find(id); it != keys.end()) return it->second;
     }
     // Unknown: the shares may have been imported since the last listing. Listing again at most
@@ -253,17 +258,17 @@ struct ThresholdCustody::Impl {
     // trip to every agent each time.
     const auto now = std::chrono::steady_clock::now();
     {
-      std::lock_guard lock(keys_mutex);
+      base::MutexLock lock(keys_mutex);
       if (now - last_refresh < std::chrono::seconds(1)) return nullptr;
       last_refresh = now;
     }
     (void)RefreshNow();
-    std::lock_guard lock(keys_mutex);
+    base::MutexLock lock(keys_mutex);
     auto it = keys.find(id);
     return it == keys.end() ? nullptr : it->second;
   }
 
-  base::Status RefreshNow();
+  base::Status RefreshNow() EXCLUDES(keys_mutex);
   base::Result<std::vector<uint8_t>> SignThreshold(
       const KeyId& id, const Key& key, std::span<const uint8_t> message,
       std::optional<std::span<const uint8_t>> preimage);
@@ -271,9 +276,9 @@ struct ThresholdCustody::Impl {
   keymgr::KeyCustody& inner;
   const ThresholdConfig config;
   std::vector<std::unique_ptr<Agent>> agents;
-  mutable std::mutex keys_mutex;
-  std::map<KeyId, std::shared_ptr<const Key>> keys;
-  std::chrono::steady_clock::time_point last_refresh{};
+  mutable base::Mutex keys_mutex;
+  std::map<KeyId, std::shared_ptr<const Key>> keys GUARDED_BY(keys_mutex);
+  std::chrono::steady_clock::time_point last_refresh GUARDED_BY(keys_mutex){};
   std::atomic<size_t> next_rotation{0};
 };
 
@@ -345,7 +350,7 @@ base::Status ThresholdCustody::Impl::RefreshNow() {
     key->holders = std::move(entry.holders);
     fresh.emplace(id, std::move(key));
   }
-  std::lock_guard lock(keys_mutex);
+  base::MutexLock lock(keys_mutex);
   keys = std::move(fresh);
   last_refresh = std::chrono::steady_clock::now();
   return base::Status::Ok();
@@ -557,7 +562,7 @@ base::Status ThresholdCustody::Refresh() { return impl_->RefreshNow(); }
 
 std::vector<ThresholdCustody::KeySummary> ThresholdCustody::ThresholdKeys() const {
   std::vector<KeySummary> summaries;
-  std::lock_guard lock(impl_->keys_mutex);
+  base::MutexLock lock(impl_->keys_mutex);
   for (const auto& [id, key] : impl_->keys) {
     KeySummary summary{id,
                        key->public_package.min_signers,
@@ -583,7 +588,7 @@ std::vector<AgentStats> ThresholdCustody::Stats() const {
 
 base::Result<std::vector<keymgr::KeyInfo>> ThresholdCustody::List() {
   SIGNER_ASSIGN_OR_RETURN(std::vector<keymgr::KeyInfo> listed, impl_->inner.List());
-  std::lock_guard lock(impl_->keys_mutex);
+  base::MutexLock lock(impl_->keys_mutex);
   for (const auto& [id, key] : impl_->keys) {
     keymgr::KeyInfo info;
     info.id = id;
@@ -615,7 +620,7 @@ base::Status ThresholdCustody::Delete(const KeyId& id) {
 
 base::Result<bool> ThresholdCustody::Holds(const KeyId& id) {
   {
-    std::lock_guard lock(impl_->keys_mutex);
+    base::MutexLock lock(impl_->keys_mutex);
     if (impl_->keys.contains(id)) return true;
   }
   return impl_->inner.Holds(id);
@@ -633,7 +638,7 @@ base::Result<std::vector<uint8_t>> ThresholdCustody::SignBound(
   // holds makes the agents be listed again (FindKey, at most once a second).
   std::shared_ptr<const Impl::Key> key;
   {
-    std::lock_guard lock(impl_->keys_mutex);
+    base::MutexLock lock(impl_->keys_mutex);
     if (auto it = impl_->keys.find(id); it != impl_->keys.end()) key = it->second;
   }
   if (key == nullptr) {

@@ -4,11 +4,11 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <vector>
 
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "slashing/claim_batch.h"
 #include "slashing/history_store.h"
 #include "slashing/types.h"
@@ -51,7 +51,7 @@ class LocalHistoryLog : public HistoryLog {
 
   base::Result<std::vector<Verdict>> CheckAndRecord(std::span<const uint8_t> public_key,
                                                     std::span<const Claim> claims,
-                                                    uint64_t now_unix_ms) override;
+                                                    uint64_t now_unix_ms) override EXCLUDES(mutex_);
 
   // GroupStats reports how many groups were committed and how many callers they served.
   struct GroupStats {
@@ -59,17 +59,18 @@ class LocalHistoryLog : public HistoryLog {
     uint64_t callers = 0;
     uint64_t synced_batches = 0;
   };
-  GroupStats stats() const;
+  GroupStats stats() const EXCLUDES(mutex_);
 
  private:
   struct Writer;
-  void CommitGroup(std::span<const std::shared_ptr<Writer>> group);
+  void CommitGroup(std::span<const std::shared_ptr<Writer>> group) EXCLUDES(mutex_);
 
   HistoryStore& store_;
   const LocalHistoryLogOptions options_;
-  mutable std::mutex mutex_;
-  std::deque<std::shared_ptr<Writer>> writers_;
-  GroupStats stats_;
+  mutable base::Mutex mutex_;
+  // The queue; a Writer's own fields are handed over through its atomic state, not this lock.
+  std::deque<std::shared_ptr<Writer>> writers_ GUARDED_BY(mutex_);
+  GroupStats stats_ GUARDED_BY(mutex_);
 };
 
 }  // namespace slashing

@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -185,7 +184,7 @@ class KeyAgent {
   KeyAgent(KeyAgentDeps deps, std::shared_ptr<const Policy> policy, KeyAgentOptions options);
   template <typename T>
   Reply<T> Finish(Trace& trace, ReplyCode code, std::string message, T value = T{});
-  std::shared_ptr<const Held> FindShare(const keymgr::KeyId& id) const;
+  std::shared_ptr<const Held> FindShare(const keymgr::KeyId& id) const EXCLUDES(shares_mutex_);
   void DropExpiredNonces(std::chrono::steady_clock::time_point now) REQUIRES(nonce_mutex_);
 
   KeyAgentDeps deps_;
@@ -193,8 +192,8 @@ class KeyAgent {
   std::atomic<std::shared_ptr<const Policy>> policy_;
   std::unique_ptr<Metrics> metrics_;
 
-  mutable std::mutex shares_mutex_;
-  std::map<keymgr::KeyId, std::shared_ptr<const Held>> shares_;
+  mutable base::Mutex shares_mutex_;
+  std::map<keymgr::KeyId, std::shared_ptr<const Held>> shares_ GUARDED_BY(shares_mutex_);
 
   // The nonce table: each unused pair under (key, its 96-byte commitments), with its deadline.
   struct UnusedNonce {

@@ -4,12 +4,12 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "base/status.h"
+#include "base/thread_annotations.h"
 
 struct mg_context;
 struct mg_connection;
@@ -64,12 +64,12 @@ class MetricsHttpServer {
 
   // KeepStartupLog records civetweb's last log line, for Start's error message (internal: called
   // from civetweb's log callback).
-  void KeepStartupLog(const char* message);
+  void KeepStartupLog(const char* message) EXCLUDES(log_mutex_);
 
  private:
   MetricsHttpServer(std::function<std::string()> render, std::string tls_cert_file,
                     std::string tls_key_file);
-  base::Status Listen(const std::string& address);
+  base::Status Listen(const std::string& address) EXCLUDES(log_mutex_);
   base::Status LoadTlsContext();
   base::Status ListenTls(const std::string& address);
   void StopTls();
@@ -80,8 +80,8 @@ class MetricsHttpServer {
   std::function<std::string()> render_;
   const std::string tls_cert_file_;
   const std::string tls_key_file_;
-  std::mutex log_mutex_;  // civetweb may log from its threads
-  std::string last_log_;  // civetweb's last log line; guarded by log_mutex_
+  base::Mutex log_mutex_;                        // civetweb may log from its threads
+  std::string last_log_ GUARDED_BY(log_mutex_);  // civetweb's last log line
   // Plain HTTP: civetweb.
   bool civetweb_initialised_ = false;
   mg_context* context_ = nullptr;

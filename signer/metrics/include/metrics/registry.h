@@ -14,8 +14,6 @@
 #include <initializer_list>
 #include <map>
 #include <memory>
-#include <mutex>
-#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,6 +22,7 @@
 #include <grpcpp/support/status_code_enum.h>
 
 #include "base/status.h"
+#include "base/thread_annotations.h"
 
 namespace signer {
 
@@ -90,7 +89,7 @@ class Family {
   Metric& With(std::initializer_list<std::string_view> label_values) {
     return With(std::span<const std::string_view>(label_values.begin(), label_values.size()));
   }
-  Metric& With(std::span<const std::string_view> label_values);
+  Metric& With(std::span<const std::string_view> label_values) EXCLUDES(mutex_);
 
   const std::string& name() const { return name_; }
   const std::string& help() const { return help_; }
@@ -98,8 +97,8 @@ class Family {
 
   // ForEach calls `visit(label_values, metric)` for every series, in label order.
   template <typename Visit>
-  void ForEach(Visit&& visit) const {
-    std::shared_lock lock(mutex_);
+  void ForEach(Visit&& visit) const EXCLUDES(mutex_) {
+    base::ReaderMutexLock lock(mutex_);
     for (const auto& [values, metric] : series_) {
       visit(values, *metric);
     }
@@ -121,8 +120,11 @@ class Family {
     }
   };
 
-  mutable std::shared_mutex mutex_;
-  std::map<std::vector<std::string>, std::unique_ptr<Metric>, LabelsLess> series_;
+  // Readers look series up; a writer adds one. A series, once added, is never removed, so the
+  // references handed out stay valid without the lock.
+  mutable base::SharedMutex mutex_;
+  std::map<std::vector<std::string>, std::unique_ptr<Metric>, LabelsLess> series_
+      GUARDED_BY(mutex_);
   std::unique_ptr<Metric> discarded_;
 };
 
@@ -143,30 +145,34 @@ class MetricsRegistry {
   // named `le`, or histogram bounds that are not finite and strictly increasing. The family lives
   // as long as the registry.
   [[nodiscard]] base::Result<Family<Counter>*> AddCounter(std::string name, std::string help,
-                                                          std::vector<std::string> label_names);
+                                                          std::vector<std::string> label_names)
+      EXCLUDES(mutex_);
   [[nodiscard]] base::Result<Family<Gauge>*> AddGauge(std::string name, std::string help,
-                                                      std::vector<std::string> label_names);
+                                                      std::vector<std::string> label_names)
+      EXCLUDES(mutex_);
   [[nodiscard]] base::Result<Family<Histogram>*> AddHistogram(std::string name, std::string help,
                                                               std::vector<std::string> label_names,
-                                                              std::vector<double> upper_bounds);
+                                                              std::vector<double> upper_bounds)
+      EXCLUDES(mutex_);
 
   // AddScrapeHook registers `hook` to run at the start of every Render, before anything is read:
   // it copies values kept elsewhere (replication figures, certificate expiry) into gauges and
   // counters. Hooks run on the scraping thread, one Render at a time; what they capture must
   // outlive the registry's last Render.
-  void AddScrapeHook(std::function<void()> hook);
+  void AddScrapeHook(std::function<void()> hook) EXCLUDES(mutex_);
 
   // Render runs the scrape hooks and returns the exposition: for each family in registration
   // order a `# HELP` and a `# TYPE` line, then its series sorted by label values.
-  std::string Render();
+  std::string Render() EXCLUDES(mutex_);
 
  private:
   struct Entry;
-  base::Status CheckNew(const std::string& name, const std::vector<std::string>& label_names);
+  base::Status CheckNew(const std::string& name, const std::vector<std::string>& label_names)
+      REQUIRES(mutex_);
 
-  std::mutex mutex_;  // guards registration and the hooks; held for all of Render
-  std::vector<std::unique_ptr<Entry>> entries_;
-  std::vector<std::function<void()>> hooks_;
+  base::Mutex mutex_;  // guards registration and the hooks; held for all of Render
+  std::vector<std::unique_ptr<Entry>> entries_ GUARDED_BY(mutex_);
+  std::vector<std::function<void()>> hooks_ GUARDED_BY(mutex_);
 };
 
 // IsValidMetricName and IsValidLabelName apply Prometheus' naming rules

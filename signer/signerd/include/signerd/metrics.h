@@ -8,14 +8,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <span>
@@ -26,6 +24,7 @@
 
 #include "audit/audit_log.h"
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "keymgr/custody.h"
 #include "metrics/registry.h"
 #include "signerd/replication.h"
@@ -68,7 +67,7 @@ class SignerMetrics final : public slashing::DecisionObserver {
   // OnPolicyReload counts one SIGHUP policy reload by result ("ok" or "failed").
   void OnPolicyReload(bool ok);
   // SetKeysLoaded sets the keys-loaded gauge from a full custody listing.
-  void SetKeysLoaded(std::span<const keymgr::KeyInfo> keys);
+  void SetKeysLoaded(std::span<const keymgr::KeyInfo> keys) EXCLUDES(keys_mutex_);
   // ObserveClaimRoundTrip records one own claim's time from produce to applied (Replication's
   // observer).
   void ObserveClaimRoundTrip(std::chrono::nanoseconds round_trip);
@@ -106,8 +105,8 @@ class SignerMetrics final : public slashing::DecisionObserver {
   Family<Counter>* audit_stream_ = nullptr;
   Family<Histogram>* claim_round_trip_seconds_ = nullptr;
   Family<Counter>* threshold_agent_events_ = nullptr;
-  std::mutex keys_mutex_;                // SetKeysLoaded resets types that disappeared
-  std::vector<std::string> key_labels_;  // guarded by keys_mutex_
+  base::Mutex keys_mutex_;  // SetKeysLoaded resets types that disappeared
+  std::vector<std::string> key_labels_ GUARDED_BY(keys_mutex_);
 };
 
 // MeteredCustody forwards every call to `inner` and counts its HSM errors (kUnavailable,
@@ -128,7 +127,7 @@ class MeteredCustody final : public keymgr::KeyCustody {
   // StartRefreshingKeysLoaded starts the background refresh described above; the first listing
   // runs at once. A failed listing is counted as an HSM error (operation "list"), leaves the gauge
   // as it was and is retried at the next change or interval. Calls after the first do nothing.
-  void StartRefreshingKeysLoaded(std::chrono::milliseconds interval);
+  void StartRefreshingKeysLoaded(std::chrono::milliseconds interval) EXCLUDES(refresh_mutex_);
   // keys_loaded_refreshes is how many listings have updated the gauge so far (tests wait on it).
   uint64_t keys_loaded_refreshes() const {
     return keys_loaded_refreshes_.load(std::memory_order_acquire);
@@ -162,20 +161,22 @@ class MeteredCustody final : public keymgr::KeyCustody {
  private:
   void Count(std::string_view operation, const base::Status& status);
   // KeysChanged marks the gauge stale and wakes the refresh thread.
-  void KeysChanged();
+  void KeysChanged() EXCLUDES(refresh_mutex_);
   // ListKeysLoaded lists the custody and sets the gauge; false if the listing failed.
   bool ListKeysLoaded();
-  void RefreshLoop(std::chrono::milliseconds interval);
+  void RefreshLoop(std::chrono::milliseconds interval) EXCLUDES(refresh_mutex_);
 
   keymgr::KeyCustody& inner_;
   SignerMetrics& metrics_;
   std::atomic<bool> keys_changed_{true};
   std::atomic<uint64_t> keys_loaded_refreshes_{0};
-  std::mutex refresh_mutex_;
-  std::condition_variable refresh_wake_;
-  bool refresh_requested_ = false;  // guarded by refresh_mutex_
-  bool refresh_stop_ = false;       // guarded by refresh_mutex_
-  std::thread refresh_thread_;      // started by StartRefreshingKeysLoaded
+  base::Mutex refresh_mutex_;
+  base::CondVar refresh_wake_;
+  bool refresh_requested_ GUARDED_BY(refresh_mutex_) = false;
+  bool refresh_stop_ GUARDED_BY(refresh_mutex_) = false;
+  // Started by StartRefreshingKeysLoaded under refresh_mutex_; joined by the destructor without it
+  // (the thread takes the lock), so it is not GUARDED_BY.
+  std::thread refresh_thread_;
 };
 
 // MeteredAuditSink forwards to `inner` and counts the appends that fail. Both must outlive it.

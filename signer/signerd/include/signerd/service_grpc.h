@@ -6,17 +6,16 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "remote_keystore.grpc.pb.h"
 #include "signerd/metrics.h"
 #include "signerd/pipeline_core.h"
@@ -34,15 +33,15 @@ class WorkerPool {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  void Submit(std::function<void()> job);
+  void Submit(std::function<void()> job) EXCLUDES(mutex_);
 
  private:
-  void Loop();
+  void Loop() EXCLUDES(mutex_);
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<std::function<void()>> jobs_;
-  bool stopping_ = false;
+  base::Mutex mutex_;
+  base::CondVar wake_;
+  std::deque<std::function<void()>> jobs_ GUARDED_BY(mutex_);
+  bool stopping_ GUARDED_BY(mutex_) = false;
   std::vector<std::thread> threads_;
 };
 
