@@ -217,6 +217,13 @@ assert len(record["session_keys"]) == 2 + 2 * (5 * 32 + 33), record["session_key
 print(f"ansible: rotation {record['rotation']} recorded SessionKeys {record['session_keys'][:18]}... on {len(record['signers'])} signers")
 PY
 
+  # The rotation timestamps for node_exporter (the rotation alerts): on every signer, in a form
+  # node_exporter reads (promtool check metrics), with the identity the rotation was for.
+  rotation_textfiles "$work" signer-session-keys-validator-alice.prom 'identity="validator-alice"'
+  rotation_textfiles "$work" signer-tls-rotation.prom 'signer="signer-'
+  local tls_written
+  tls_written=$(stat -c %y "$work"/signer-*/var/lib/prometheus/node-exporter/signer-tls-rotation.prom)
+
   local before after
   # Rolling upgrade to a "new" build (the same binaries with bytes appended, which ELF ignores): every
   # signer must restart, one at a time, and serve again.
@@ -240,6 +247,10 @@ PY
   (cd infra/ansible && ansible-playbook -i "$work/inventory.yml" rotate-tls.yml -e "signerd_tls_cert_src=$work/pki-new/server.crt" \
     -e "signerd_tls_key_src=$work/pki-new/server.key" -e "signerd_tls_ca_src=$work/pki-new/ca.crt" >/dev/null)
   [[ $(signer_pids "$work") == "$before" ]] || { echo "ansible: rotate-tls.yml restarted a signer" >&2; return 1; }
+  if [[ $(stat -c %y "$work"/signer-*/var/lib/prometheus/node-exporter/signer-tls-rotation.prom) == "$tls_written" ]]; then
+    echo "ansible: rotate-tls.yml did not record the rotation time" >&2
+    return 1
+  fi
   demo_every_signer "$work" "$signerctl" "$work/pki-new"
   echo "ansible: rotate-tls.yml swapped the PKI without a restart"
 
@@ -256,6 +267,19 @@ PY
     -e "signerd_restore_from=$(ls -d "$work"/backups/signer-2/*/)" -e "signerd_backup_passphrase_file=$work/backup.pass" >/dev/null)
   demo_every_signer "$work" "$signerctl" "$work/pki-new"
   echo "ansible: backup.yml backed up every signer, restore.yml restored signer-2"
+}
+
+# rotation_textfiles WORK FILE LABEL: every CI signer has FILE in its textfile-collector directory,
+# promtool accepts it, and its sample carries LABEL.
+rotation_textfiles() {
+  local work=$1 file=$2 label=$3 root path
+  for root in "$work"/signer-*; do
+    path=$root/var/lib/prometheus/node-exporter/$file
+    [[ -s $path ]] || { echo "ansible: $(basename "$root") has no $file" >&2; return 1; }
+    promtool check metrics <"$path" || { echo "ansible: promtool refuses $path" >&2; return 1; }
+    grep -qF -- "$label" "$path" || { echo "ansible: $path lacks $label" >&2; return 1; }
+  done
+  echo "ansible: every signer has $file for node_exporter"
 }
 
 # signer_pids WORK: the pids of the CI run's signers, in signer order.
