@@ -189,7 +189,8 @@ check_ansible() {
   trap stop_ci_signers EXIT
   local bootstrap='' i
   for ((i = 0; i < 300; i++)); do
-    bootstrap=$(sed -n 's/^kafka-dev-broker bootstrap=\([^ ]*\).*/\1/p' "$work/broker.out")
+    # The broker's shell may not have created broker.out yet: not a failure, just not started yet.
+    bootstrap=$(sed -n 's/^kafka-dev-broker bootstrap=\([^ ]*\).*/\1/p' "$work/broker.out" 2>/dev/null) || true
     [[ -n $bootstrap ]] && break
     sleep 0.1
   done
