@@ -6,8 +6,9 @@
 #
 # Each section runs in a subshell with `set -e`, so its first failing check fails it; every section runs,
 # the script fails if any did, and it ends with each section's time. The Ansible section runs the deploy
-# and rotate playbooks for real against localhost, into a temporary prefix, with the signerd and
-# signerctl binaries of SIGNER_BUILD_DIR (default build/; built there if missing).
+# and rotate playbooks and the redundant validator's gateways for real against localhost, into a
+# temporary prefix, with the signerd, signerctl, signer-gateway and kafka-dev-broker binaries of
+# SIGNER_BUILD_DIR (default build/; built there if missing).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
