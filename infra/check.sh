@@ -6,8 +6,9 @@
 #
 # Each section runs in a subshell with `set -e`, so its first failing check fails it; every section runs,
 # the script fails if any did, and it ends with each section's time. The Ansible section runs the deploy
-# and rotate playbooks for real against localhost, into a temporary prefix, with the signerd and
-# signerctl binaries of SIGNER_BUILD_DIR (default build/; built there if missing).
+# and rotate playbooks and the redundant validator's gateways for real against localhost, into a
+# temporary prefix, with the signerd, signerctl, signer-gateway and kafka-dev-broker binaries of
+# SIGNER_BUILD_DIR (default build/; built there if missing).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -135,11 +136,13 @@ check_monitoring() {
 # ansible: syntax and lint of every playbook, then a real run of the deploy and rotate playbooks
 # against three signers on localhost (connection local, each under its own prefix, started without
 # systemd) sharing kafka-dev-broker, ending with `signerctl demo` answered by every signer.
-ansible_playbooks=(deploy-signers.yml rotate-session-keys.yml backup.yml restore.yml rolling-upgrade.yml rotate-tls.yml)
+ansible_playbooks=(deploy-signers.yml deploy-validators.yml deploy-key-agents.yml rotate-session-keys.yml backup.yml restore.yml rolling-upgrade.yml
+  rotate-tls.yml)
 broker_pid=
 # stop_ci_signers stops the localhost run's signers (waiting until each has exited, as the role's own
 # helper does) and its broker, before the scratch directory they write into is removed.
 stop_ci_signers() {
+  stop_ci_gateways
   local root
   for root in "$scratch"/ansible/signer-*; do
     [[ -x $root/usr/local/bin/signerd-process ]] || continue
@@ -153,27 +156,31 @@ stop_ci_signers() {
 }
 
 check_ansible() {
-  local playbook
   (
     cd infra/ansible
-    for playbook in "${ansible_playbooks[@]}"; do
-      ansible-playbook --syntax-check -i inventories/production.example.yml "$playbook" >/dev/null
-    done
+    # One run for all of them: each ansible-playbook start costs a second or more.
+    ansible-playbook --syntax-check -i inventories/production.example.yml "${ansible_playbooks[@]}" >/dev/null
     echo "ansible: --syntax-check clean for ${ansible_playbooks[*]}"
-    ansible-lint --profile production --offline --nocolor "${ansible_playbooks[@]}" roles
   )
+  # ansible-lint is CPU-bound and the localhost run below mostly waits on processes: run them side by
+  # side, and fail at the end if lint found anything.
+  mkdir -p "$scratch/ansible"
+  (cd infra/ansible && ansible-lint --profile production --offline --nocolor "${ansible_playbooks[@]}" roles) \
+    >"$scratch/ansible/lint.log" 2>&1 &
+  local lint_pid=$!
 
   local signerd=$build_dir/bin/signerd signerctl=$build_dir/bin/signerctl broker=$build_dir/kafka/kafka-dev-broker
-  if [[ ! -x $signerd || ! -x $signerctl || ! -x $broker ]]; then
-    echo "ansible: building signerd, signerctl and kafka-dev-broker in $build_dir" >&2
+  local gateway=$build_dir/bin/signer-gateway
+  if [[ ! -x $signerd || ! -x $signerctl || ! -x $broker || ! -x $gateway ]]; then
+    echo "ansible: building signerd, signerctl, signer-gateway and kafka-dev-broker in $build_dir" >&2
     [[ -f $build_dir/build.ninja ]] ||
       cmake -S "$repo" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSIGNER_WERROR=ON >/dev/null
-    cmake --build "$build_dir" -j "${SIGNER_BUILD_JOBS:-$(nproc)}" --target signerd signerctl kafka-dev-broker
+    cmake --build "$build_dir" -j "${SIGNER_BUILD_JOBS:-$(nproc)}" --target signerd signerctl signer-gateway kafka-dev-broker
   fi
   local work=$scratch/ansible
   mkdir -p "$work/bin"
-  cp "$signerd" "$signerctl" "$work/bin/"
-  "$signerctl" tls init-dev --dir "$work/pki" >/dev/null
+  cp "$signerd" "$signerctl" "$gateway" "$work/bin/"
+  "$signerctl" tls init-dev --dir "$work/pki" --clients validator-alice,intruder,validator-alice-a,validator-alice-b >/dev/null
   printf '//CiRotation' >"$work/offline.suri"
   chmod 0600 "$work/offline.suri"
 
@@ -183,13 +190,17 @@ check_ansible() {
   trap stop_ci_signers EXIT
   local bootstrap='' i
   for ((i = 0; i < 300; i++)); do
-    bootstrap=$(sed -n 's/^kafka-dev-broker bootstrap=\([^ ]*\).*/\1/p' "$work/broker.out")
+    # The broker's shell may not have created broker.out yet: not a failure, just not started yet.
+    bootstrap=$(sed -n 's/^kafka-dev-broker bootstrap=\([^ ]*\).*/\1/p' "$work/broker.out" 2>/dev/null) || true
     [[ -n $bootstrap ]] && break
     sleep 0.1
   done
   [[ -n $bootstrap ]] || { echo "ansible: kafka-dev-broker did not start" >&2; cat "$work/broker.log" >&2; return 1; }
 
   "$python" infra/ansible/inventories/make_ci_inventory.py "$work" "$bootstrap" >"$work/inventory.yml"
+  # This run only: each host's facts are gathered by the first playbook and reused by the other eight
+  # (the same minimal facts of the same machine); a real deploy gathers them afresh every time.
+  export ANSIBLE_GATHERING=smart ANSIBLE_CACHE_PLUGIN=jsonfile ANSIBLE_CACHE_PLUGIN_CONNECTION=$work/facts
   (
     cd infra/ansible
     ansible-playbook -i "$work/inventory.yml" deploy-signers.yml
@@ -205,6 +216,7 @@ check_ansible() {
     return 1
   }
   echo "ansible: a second deploy changed nothing"
+  redundant_validator "$work" "$signerctl"
   local record
   record=$(ls "$work"/rotations/*.json)
   "$python" - "$record" <<'PY'
@@ -216,6 +228,13 @@ assert record["session_keys"] == "0x" + "".join(keys[t] for t in order), record
 assert len(record["session_keys"]) == 2 + 2 * (5 * 32 + 33), record["session_keys"]
 print(f"ansible: rotation {record['rotation']} recorded SessionKeys {record['session_keys'][:18]}... on {len(record['signers'])} signers")
 PY
+
+  # The rotation timestamps for node_exporter (the rotation alerts): on every signer, in a form
+  # node_exporter reads (promtool check metrics), with the identity the rotation was for.
+  rotation_textfiles "$work" signer-session-keys-validator-alice.prom 'identity="validator-alice"'
+  rotation_textfiles "$work" signer-tls-rotation.prom 'signer="signer-'
+  local tls_written
+  tls_written=$(stat -c %y "$work"/signer-*/var/lib/prometheus/node-exporter/signer-tls-rotation.prom)
 
   local before after
   # Rolling upgrade to a "new" build (the same binaries with bytes appended, which ELF ignores): every
@@ -240,6 +259,10 @@ PY
   (cd infra/ansible && ansible-playbook -i "$work/inventory.yml" rotate-tls.yml -e "signerd_tls_cert_src=$work/pki-new/server.crt" \
     -e "signerd_tls_key_src=$work/pki-new/server.key" -e "signerd_tls_ca_src=$work/pki-new/ca.crt" >/dev/null)
   [[ $(signer_pids "$work") == "$before" ]] || { echo "ansible: rotate-tls.yml restarted a signer" >&2; return 1; }
+  if [[ $(stat -c %y "$work"/signer-*/var/lib/prometheus/node-exporter/signer-tls-rotation.prom) == "$tls_written" ]]; then
+    echo "ansible: rotate-tls.yml did not record the rotation time" >&2
+    return 1
+  fi
   demo_every_signer "$work" "$signerctl" "$work/pki-new"
   echo "ansible: rotate-tls.yml swapped the PKI without a restart"
 
@@ -256,6 +279,94 @@ PY
     -e "signerd_restore_from=$(ls -d "$work"/backups/signer-2/*/)" -e "signerd_backup_passphrase_file=$work/backup.pass" >/dev/null)
   demo_every_signer "$work" "$signerctl" "$work/pki-new"
   echo "ansible: backup.yml backed up every signer, restore.yml restored signer-2"
+
+  if ! wait "$lint_pid"; then
+    cat "$scratch/ansible/lint.log" >&2
+    echo "ansible: ansible-lint found problems" >&2
+    return 1
+  fi
+  tail -n 1 "$scratch/ansible/lint.log"
+}
+
+# redundant_validator WORK SIGNERCTL: the redundant-validator recipe on the CI set. deploy-validators.yml
+# gives validator alice's active node and hot standby each a gateway (started by the gateway itself
+# from the recipe's config, so a config it refuses fails here) whose whole pool of three signers is
+# eligible; both adopt the same history; `signerctl demo` passes through each gateway, so the
+# standby's conflicting vote is refused after the active node's; and two nodes of one validator
+# with different histories are refused before anything is deployed. The two gateways racing on
+# the same rounds is GatewayE2eTest.TwoGatewaysRacingConflictingVotesNeverGetTwoSignaturesForOneRound.
+redundant_validator() {
+  local work=$1 signerctl=$2 node target
+  "$python" - "$work" >"$work/upstreams.json" <<'PY'
+import glob, json, re, sys
+pool = []
+for out in sorted(glob.glob(f"{sys.argv[1]}/signer-*/run/signerd/signerd.out")):
+    address = re.search(r"^signerd listening on (\S+)", open(out).read(), re.M).group(1)
+    pool.append({"name": out.split("/")[-4], "address": address})
+print(json.dumps({"signer_gateway_upstreams": pool}))
+PY
+  (cd infra/ansible && ansible-playbook -i "$work/inventory.yml" deploy-validators.yml -e "@$work/upstreams.json" >"$work/validators.log") || {
+    tail -n 40 "$work/validators.log" >&2
+    return 1
+  }
+  local history_a history_b
+  history_a=$(cat "$work/validator-alice-a/var/lib/signer-gateway/pool-history")
+  history_b=$(cat "$work/validator-alice-b/var/lib/signer-gateway/pool-history")
+  if [[ -z $history_a || $history_a != "$history_b" ]]; then
+    echo "ansible: the two nodes' gateways adopted different histories ($history_a, $history_b)" >&2
+    return 1
+  fi
+  echo "ansible: both gateways of validator-alice serve the whole pool of history $history_a"
+  for node in a b; do
+    target=$(sed -n 's/^signer-gateway listening on //p' "$work/validator-alice-$node/run/signer-gateway/signer-gateway.out")
+    "$signerctl" demo --target "$target" --ca "$work/pki/ca.crt" --client-cert "$work/pki/validator-alice.crt" \
+      --client-key "$work/pki/validator-alice.key" >"$work/demo-gateway.json" || {
+      cat "$work/demo-gateway.json" >&2
+      return 1
+    }
+    echo "ansible: signerctl demo passed through validator-alice-$node's gateway ($target)"
+  done
+  "$python" - "$work/inventory.yml" >"$work/inventory-split.yml" <<'PY'
+import json, sys
+text = open(sys.argv[1]).read()
+inventory = json.loads(text[text.index("{"):])
+inventory["all"]["children"]["validators"]["hosts"]["validator-alice-b"]["signer_gateway_history_id"] = "kafka:another/signer-claims"
+print(json.dumps(inventory))
+PY
+  if (cd infra/ansible && ansible-playbook --check -i "$work/inventory-split.yml" deploy-validators.yml \
+    -e "@$work/upstreams.json" >"$work/validators-split.log" 2>&1); then
+    echo "ansible: deploy-validators.yml accepted two nodes of one validator on different histories" >&2
+    return 1
+  fi
+  grep -q 'different pools or histories' "$work/validators-split.log" || {
+    tail -n 20 "$work/validators-split.log" >&2
+    return 1
+  }
+  echo "ansible: deploy-validators.yml refuses two nodes of one validator on different histories"
+  stop_ci_gateways
+}
+
+# stop_ci_gateways stops the localhost run's gateways, waiting until each has exited.
+stop_ci_gateways() {
+  local root
+  for root in "$scratch"/ansible/validator-*; do
+    [[ -x $root/usr/local/bin/daemon-process ]] || continue
+    "$root/usr/local/bin/daemon-process" stop "$root/usr/local/bin/signer-gateway" \
+      "$root/etc/signer-gateway/signer-gateway.yaml" "$root/run/signer-gateway" || true
+  done
+}
+
+# rotation_textfiles WORK FILE LABEL: every CI signer has FILE in its textfile-collector directory,
+# promtool accepts it, and its sample carries LABEL.
+rotation_textfiles() {
+  local work=$1 file=$2 label=$3 root path
+  for root in "$work"/signer-*; do
+    path=$root/var/lib/prometheus/node-exporter/$file
+    [[ -s $path ]] || { echo "ansible: $(basename "$root") has no $file" >&2; return 1; }
+    promtool check metrics <"$path" || { echo "ansible: promtool refuses $path" >&2; return 1; }
+    grep -qF -- "$label" "$path" || { echo "ansible: $path lacks $label" >&2; return 1; }
+  done
+  echo "ansible: every signer has $file for node_exporter"
 }
 
 # signer_pids WORK: the pids of the CI run's signers, in signer order.
@@ -308,7 +419,8 @@ check_proxy() {
 check_scripts() {
   # infra/install-deps.sh sources infra/dev/deb-packages.sh, which shellcheck follows only when it is listed.
   local scripts=(infra/check.sh infra/install-deps.sh infra/dev/deb-packages.sh infra/node-ops/*.sh
-    infra/ansible/roles/signerd/files/signerd-process infra/k8s/base/config/prepare.sh
+    infra/ansible/roles/signerd/files/signerd-process infra/ansible/files/daemon-process
+    infra/k8s/base/config/prepare.sh
     infra/terraform/files/validator-setup.sh)
   shellcheck "${scripts[@]}"
   echo "scripts: shellcheck clean on ${#scripts[@]} scripts"

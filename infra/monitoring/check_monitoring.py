@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""Cross-checks the alert rules, their tests, the runbooks and the Grafana dashboards against signerd's metrics.
+"""Cross-checks the alert rules, their tests, the runbooks and the Grafana dashboards against the exported metrics.
 
 Usage: check_monitoring.py REPO_ROOT. Prints one line per finding and exits 1 if there is any.
 promtool checks each file on its own (infra/check.sh runs it); this script checks what no single
-tool sees: that every metric an alert or a panel names is one signerd exports (the names registered
-in signer/signerd/src/metrics.cc), that every alert has a firing test case and a runbook entry
-whose heading exists, and that every dashboard parses and is provisioned.
+tool sees: that every metric an alert or a panel names is one the code exports (the names
+registered in the metric tables of signerd, keyagentd and signer-gateway, listed in
+METRIC_SOURCES) or one the rotation playbooks write for node_exporter's textfile collector, that
+every job an alert or panel selects is scraped by prometheus.yml, that every alert has a firing
+test case and a runbook entry whose heading exists, and that every dashboard parses and is
+provisioned.
 """
 
 import json
@@ -18,17 +21,43 @@ import yaml
 # Series Prometheus itself makes for every scrape target.
 PROMETHEUS_SERIES = {"up"}
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+# Where each program registers its metrics, and the prefix all of its names share. A file that
+# registers none (moved or renamed registration) is a finding, so a table cannot silently vanish.
+METRIC_SOURCES = {
+    "signer/signerd/src/metrics.cc": "signer_",
+    "signer/keyagentd/src/key_agent.cc": "keyagent_",
+    "gateway/src/forwarder.cc": "gateway_",
+}
+METRIC_PREFIXES = tuple(sorted(set(METRIC_SOURCES.values())))
+# Textfile-collector files the playbooks write (one `# TYPE name kind` line per metric).
+TEXTFILE_TEMPLATES = "infra/ansible/roles/*/templates/*.prom.j2"
 
 
-def exported_metrics(metrics_cc: pathlib.Path) -> set[str]:
-    """The names signerd registers, with each histogram's derived series."""
-    text = metrics_cc.read_text()
+def registered_metrics(source: pathlib.Path) -> set[str]:
+    """The names one source file registers, with each histogram's derived series."""
+    text = source.read_text()
     names = set()
     for kind, name in re.findall(r'Add(Counter|Gauge|Histogram)\(\s*"([a-z_:][a-z0-9_:]*)"', text):
         names.add(name)
         if kind == "Histogram":
             names.update(name + suffix for suffix in HISTOGRAM_SUFFIXES)
     return names
+
+
+def textfile_metrics(repo: pathlib.Path) -> set[str]:
+    """The names the playbooks' textfile templates declare."""
+    names = set()
+    for template in repo.glob(TEXTFILE_TEMPLATES):
+        names.update(re.findall(r"^# TYPE ([a-z_:][a-z0-9_:]*) ", template.read_text(), re.MULTILINE))
+    return names
+
+
+def selected_jobs(expr: str) -> set[str]:
+    """The values of job="..." matchers (an alternation job=~"a|b" counts each name)."""
+    jobs = set()
+    for operator, value in re.findall(r'\bjob\s*(=~|=)\s*"([^"]*)"', expr):
+        jobs.update(value.split("|") if operator == "=~" else [value])
+    return jobs
 
 
 def referenced_metrics(expr: str) -> set[str]:
@@ -40,7 +69,7 @@ def referenced_metrics(expr: str) -> set[str]:
     without_matchers = re.sub(r"\{[^}]*\}", "{}", expr)
     without_strings = re.sub(r'"[^"]*"', '""', without_matchers)
     identifiers = set(re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", without_strings))
-    return {name for name in identifiers if name.startswith("signer_") or name in PROMETHEUS_SERIES}
+    return {name for name in identifiers if name.startswith(METRIC_PREFIXES) or name in PROMETHEUS_SERIES}
 
 
 def runbook_anchors(runbooks: pathlib.Path) -> set[str]:
@@ -58,10 +87,20 @@ def main() -> int:
     repo = pathlib.Path(sys.argv[1])
     monitoring = repo / "infra" / "monitoring"
     findings = []
-    known = exported_metrics(repo / "signer" / "signerd" / "src" / "metrics.cc")
-    if len(known) < 10:
-        findings.append(f"metrics.cc: found only {len(known)} metric names; has the registration changed?")
-    known |= PROMETHEUS_SERIES
+    known = set()
+    for source, prefix in METRIC_SOURCES.items():
+        names = registered_metrics(repo / source)
+        if not names:
+            findings.append(f"{source}: registers no metric; has the registration moved?")
+        for name in sorted(n for n in names if not n.startswith(prefix)):
+            findings.append(f"{source}: {name} does not start with {prefix}")
+        known |= names
+    textfile = textfile_metrics(repo)
+    if not textfile:
+        findings.append(f"{TEXTFILE_TEMPLATES}: no textfile metric declared")
+    known |= textfile | PROMETHEUS_SERIES
+    scrape = yaml.safe_load((monitoring / "prometheus.yml").read_text())
+    scraped_jobs = {job["job_name"] for job in scrape.get("scrape_configs", [])}
 
     rules = yaml.safe_load((monitoring / "alerts.yml").read_text())
     tests = yaml.safe_load((monitoring / "alerts_test.yml").read_text())
@@ -79,7 +118,9 @@ def main() -> int:
             name = rule.get("alert") or rule.get("record")
             alert_names.append(name)
             for metric in sorted(referenced_metrics(rule["expr"]) - known):
-                findings.append(f"alerts.yml: {name} uses {metric}, which signerd does not export")
+                findings.append(f"alerts.yml: {name} uses {metric}, which nothing exports")
+            for job in sorted(selected_jobs(rule["expr"]) - scraped_jobs):
+                findings.append(f"alerts.yml: {name} selects job {job}, which prometheus.yml does not scrape")
             if "alert" not in rule:
                 continue
             if name not in firing_cases:
@@ -118,13 +159,15 @@ def main() -> int:
             for target in panel.get("targets", []):
                 expressions += 1
                 for metric in sorted(referenced_metrics(target.get("expr", "")) - known):
-                    findings.append(f"{path.name}: panel {panel.get('title')!r} uses {metric}, which signerd does not export")
+                    findings.append(f"{path.name}: panel {panel.get('title')!r} uses {metric}, which nothing exports")
+                for job in sorted(selected_jobs(target.get("expr", "")) - scraped_jobs):
+                    findings.append(f"{path.name}: panel {panel.get('title')!r} selects job {job}, which prometheus.yml does not scrape")
         for variable in dashboard.get("templating", {}).get("list", []):
             query = variable.get("query")
             if isinstance(query, dict):
                 query = query.get("query", "")
             for metric in sorted(referenced_metrics(query or "") - known):
-                findings.append(f"{path.name}: variable {variable.get('name')} uses {metric}, which signerd does not export")
+                findings.append(f"{path.name}: variable {variable.get('name')} uses {metric}, which nothing exports")
         if expressions == 0:
             findings.append(f"{path.name}: no panel queries anything")
 

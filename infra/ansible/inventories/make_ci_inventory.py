@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Writes the inventory of infra/check.sh's localhost run: three signers under WORK, one Kafka (kafka-dev-broker).
+"""Writes the inventory of infra/check.sh's localhost run: three signers, one Kafka, one redundant validator's two gateways.
 
 Usage: make_ci_inventory.py WORK BOOTSTRAP > inventory.yml. Every host is this machine (connection
-local), each under its own prefix WORK/signer-N, started without systemd, as the current user, with
-the //Alice development keys and the dev PKI of WORK/pki. DEVELOPMENT AND CI ONLY.
+local), each under its own prefix (WORK/signer-N, WORK/validator-alice-a and -b), started without
+systemd, as the current user, with the //Alice development keys and the dev PKI of WORK/pki (which
+must hold client certificates for validator-alice, validator-alice-a and validator-alice-b). The
+gateways' pool (the signers' ports, known only once they run) comes as an extra variable.
+DEVELOPMENT AND CI ONLY.
 """
 
+import grp
 import json
 import os
 import pwd
@@ -21,6 +25,7 @@ ALICE_ECDSA = "020a1091341fe5664bfa1782d5e04779689068c916b04cb365ec3153755684d9a
 def main() -> None:
     work, bootstrap = sys.argv[1], sys.argv[2]
     user = pwd.getpwuid(os.getuid()).pw_name
+    group = grp.getgrgid(os.getgid()).gr_name
     hosts = {}
     for index in range(1, 4):
         hosts[f"signer-{index}"] = {
@@ -30,6 +35,12 @@ def main() -> None:
             "signerd_hsm_pin": secrets.token_hex(12),
             "signerd_softhsm_so_pin": secrets.token_hex(12),
         }
+    alice_grants = [
+        {"key_types": ["gran"], "operations": ["sign", "list"], "public_keys": [ALICE_ED25519]},
+        {"key_types": ["babe", "asgn"], "operations": ["sign", "vrf", "list"], "public_keys": [ALICE_SR25519]},
+        {"key_types": ["para", "audi"], "operations": ["sign", "list"], "public_keys": [ALICE_SR25519]},
+        {"key_types": ["beef"], "operations": ["sign", "list"], "public_keys": [ALICE_ECDSA]},
+    ]
     signers_vars = {
         "signerd_service_manager": "process",
         "signerd_user": user,
@@ -46,13 +57,11 @@ def main() -> None:
         "signerd_tls_ca_src": f"{work}/pki/ca.crt",
         "signerd_kafka_brokers": bootstrap,
         "signerd_dev_suri": "//Alice",
+        # The two gateways of the redundant validator are granted what the node is.
         "signerd_policy_identities": {
-            "validator-alice": [
-                {"key_types": ["gran"], "operations": ["sign", "list"], "public_keys": [ALICE_ED25519]},
-                {"key_types": ["babe", "asgn"], "operations": ["sign", "vrf", "list"], "public_keys": [ALICE_SR25519]},
-                {"key_types": ["para", "audi"], "operations": ["sign", "list"], "public_keys": [ALICE_SR25519]},
-                {"key_types": ["beef"], "operations": ["sign", "list"], "public_keys": [ALICE_ECDSA]},
-            ],
+            "validator-alice": alice_grants,
+            "validator-alice-a": alice_grants,
+            "validator-alice-b": alice_grants,
             "intruder": [],
         },
         "signerd_rotation_identity": "validator-alice",
@@ -60,7 +69,37 @@ def main() -> None:
         "signerd_rotation_record_dir": f"{work}/rotations",
         "signerd_backup_dir": f"{work}/backups",
     }
-    inventory = {"all": {"children": {"signers": {"hosts": hosts, "vars": signers_vars}, "kafka_admin": {"hosts": {}}}}}
+    # Validator alice's active node (-a) and hot standby (-b): each gateway on loopback TCP with the
+    # dev PKI's server certificate, admitting the PKI's clients, towards the signers as its own identity.
+    validators = {}
+    for node in ("a", "b"):
+        validators[f"validator-alice-{node}"] = {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": "/usr/bin/python3",
+            "signer_gateway_root": f"{work}/validator-alice-{node}",
+            "signer_gateway_tls_cert_src": f"{work}/pki/validator-alice-{node}.crt",
+            "signer_gateway_tls_key_src": f"{work}/pki/validator-alice-{node}.key",
+        }
+    validators_vars = {
+        "signer_gateway_service_manager": "process",
+        "signer_gateway_user": user,
+        "signer_gateway_group": group,
+        "signer_gateway_create_user": False,
+        "signer_gateway_binary_src_dir": f"{work}/bin",
+        "signer_gateway_validator": "validator-alice",
+        "signer_gateway_tls_ca_src": f"{work}/pki/ca.crt",
+        "signer_gateway_listen_tcp": "127.0.0.1:0",
+        "signer_gateway_listen_tls_cert_src": f"{work}/pki/server.crt",
+        "signer_gateway_listen_tls_key_src": f"{work}/pki/server.key",
+        "signer_gateway_listen_tls_client_ca_src": f"{work}/pki/ca.crt",
+        "signer_gateway_metrics_listen": "127.0.0.1:0",
+        "signer_gateway_health_interval_ms": 200,
+    }
+    inventory = {"all": {"children": {
+        "signers": {"hosts": hosts, "vars": signers_vars},
+        "kafka_admin": {"hosts": {}},
+        "validators": {"hosts": validators, "vars": validators_vars},
+    }}}
     # JSON is YAML; Ansible reads it as an inventory file.
     print("# infra/check.sh's localhost inventory (generated; DEVELOPMENT AND CI ONLY)")
     print(json.dumps(inventory, indent=2))
