@@ -206,6 +206,7 @@ bool Hedges(std::string_view method) {
 struct Forwarder::Leg {
   const Upstream* upstream = nullptr;
   grpc::ClientContext context;
+  std::shared_ptr<DialInCall> dial_in_call;  // the call over a dial-in signer's stream
   grpc::ByteBuffer reply;
   std::chrono::steady_clock::time_point started;
   bool hedge = false;
@@ -309,8 +310,18 @@ bool Forwarder::StartLeg(const std::shared_ptr<Attempt>& attempt, bool hedge) {
     leg->hedge = hedge;
     leg->context.set_deadline(attempt->deadline);
     leg->started = std::chrono::steady_clock::now();
+    if (leg->upstream->dial_in) leg->dial_in_call = std::make_shared<DialInCall>();
     attempt->legs.push_back(std::move(owned));
     ++attempt->running;
+  }
+  if (leg->upstream->dial_in) {
+    leg->upstream->dial_in->Call(
+        attempt->method, BytesOf(attempt->request), attempt->deadline, leg->dial_in_call,
+        [this, attempt, leg](const grpc::Status& status, std::string reply) {
+          if (status.ok()) leg->reply = BufferOf(reply);
+          OnLegDone(attempt, leg, status);
+        });
+    return true;
   }
   leg->upstream->stub->UnaryCall(
       &leg->context, attempt->method, grpc::StubOptions(), &attempt->request, &leg->reply,
@@ -368,7 +379,13 @@ void Forwarder::OnLegDone(const std::shared_ptr<Attempt>& attempt, Leg* leg,
     return;
   }
   // The node's answer is this leg's; a leg still out is no longer wanted.
-  for (Leg* other : to_cancel) other->context.TryCancel();
+  for (Leg* other : to_cancel) {
+    if (other->dial_in_call) {
+      other->dial_in_call->Cancel();
+    } else {
+      other->context.TryCancel();
+    }
+  }
   if (leg->hedge) metrics_.hedges->With({"won"}).Increment();
   if (status.ok()) {
     std::string reply = BytesOf(leg->reply);

@@ -17,6 +17,7 @@
 #include "gateway/config.h"
 #include "gateway/forwarder.h"
 #include "gateway/pool.h"
+#include "gateway/uplink.h"
 #include "metrics/http_server.h"
 #include "tls/grpc_credentials.h"
 
@@ -27,6 +28,8 @@ constexpr int kExitUsage = 2;
 // A node's requests are small; the same bound signerd applies (docs/api.md).
 constexpr int kMaxRequestBytes = 1 << 20;
 constexpr size_t kMaxCachedLookups = 4096;
+// A dial-in signer's frames carry replies, a SignWithAll reply among them: more room than requests.
+constexpr int kMaxUplinkFrameBytes = 4 << 20;
 
 void Fail(const std::string& message) { std::fprintf(stderr, "gateway: %s\n", message.c_str()); }
 
@@ -135,8 +138,52 @@ int Run(const std::string& config_path) {
     }
     metrics_http = std::move(*started);
   }
+  // Signers that dial in: their own listener, mutual TLS against the signers' client CA; a stream
+  // is accepted only from a certificate the pool lists as dial_in (gateway/uplink.h).
+  std::unique_ptr<tls::ReloadableServerCredentials> uplink_credentials;
+  std::unique_ptr<gateway::UplinkService> uplink_service;
+  std::unique_ptr<grpc::Server> uplink_server;
+  int uplink_port = 0;
+  if (!config->uplink_listen.empty()) {
+    auto credentials = tls::ReloadableServerCredentials::Create(*config->uplink_tls);
+    if (!credentials.ok()) {
+      Fail("uplink_tls: " + credentials.status().message());
+      return kExitFailure;
+    }
+    uplink_credentials = std::move(*credentials);
+    gateway::UpstreamPool* pool_ptr = pool->get();
+    uplink_service = std::make_unique<gateway::UplinkService>(gateway::UplinkServiceOptions{
+        [pool_ptr](const std::string& identity) { return pool_ptr->FindDialIn(identity); },
+        [pool_ptr] { pool_ptr->CheckSoon(); }});
+    grpc::ServerBuilder uplink_builder;
+    uplink_builder.AddListeningPort(config->uplink_listen, uplink_credentials->GrpcCredentials(),
+                                    &uplink_port);
+    uplink_builder.RegisterService(uplink_service.get());
+    uplink_builder.SetMaxReceiveMessageSize(kMaxUplinkFrameBytes);
+    // Ping every signer's stream: one that stops answering (its link went away silently) ends,
+    // and its calls fail over at once instead of waiting for their deadlines.
+    const int keepalive = static_cast<int>(config->uplink_keepalive_ms);
+    uplink_builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, keepalive);
+    uplink_builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, keepalive);
+    uplink_builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    // The signers ping on their own schedule (server.uplink.keepalive_ms, at least 100 ms); only
+    // authenticated peers get this far, so their pings are not policed.
+    uplink_builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 100);
+    uplink_builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+    uplink_server = uplink_builder.BuildAndStart();
+    if (!uplink_server || uplink_port == 0) {
+      Fail("cannot listen on uplink_listen " + config->uplink_listen);
+      return kExitFailure;
+    }
+  }
   std::printf("signer-gateway listening on %s\n", address.c_str());
   if (metrics_http) std::printf("signer-gateway metrics on %s\n", metrics_http->address().c_str());
+  if (uplink_server) {
+    std::printf("signer-gateway uplink on %s\n",
+                (config->uplink_listen.substr(0, config->uplink_listen.rfind(':') + 1) +
+                 std::to_string(uplink_port))
+                    .c_str());
+  }
   std::fflush(stdout);
 
   // The gateway's own health: SERVING while at least one signer may serve.
@@ -151,6 +198,8 @@ int Run(const std::string& config_path) {
   }
   std::fprintf(stderr, "gateway: shutting down\n");
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  // After the node's calls: those still in flight may be waiting on a dialed-in signer.
+  if (uplink_server) uplink_server->Shutdown(std::chrono::system_clock::now());
   if (!config->unix_socket.empty()) ::unlink(config->unix_socket.c_str());
   return 0;
 }

@@ -55,6 +55,11 @@ base::Result<std::unique_ptr<UpstreamPool>> UpstreamPool::Create(
   for (const UpstreamConfig& upstream_config : config.upstreams) {
     auto upstream = std::make_unique<Upstream>();
     upstream->config = upstream_config;
+    if (upstream_config.dial_in) {
+      upstream->dial_in = std::make_shared<DialIn>(upstream_config.name, upstream_config.identity);
+      upstreams.push_back(std::move(upstream));
+      continue;
+    }
     grpc::ChannelArguments arguments;
     if (!upstream_config.server_name.empty()) {
       arguments.SetSslTargetNameOverride(upstream_config.server_name);
@@ -111,13 +116,51 @@ void UpstreamPool::StartChecking() {
       lock.unlock();
       CheckAll();
       lock.lock();
-      wake_.wait_for(lock, interval, [this] { return stopping_; });
+      wake_.wait_for(lock, interval, [this] { return stopping_ || check_soon_; });
+      check_soon_ = false;
     }
   });
 }
 
+void UpstreamPool::CheckSoon() {
+  {
+    std::lock_guard lock(stop_mutex_);
+    check_soon_ = true;
+  }
+  wake_.notify_all();
+}
+
+std::shared_ptr<DialIn> UpstreamPool::FindDialIn(const std::string& identity) const {
+  for (const auto& upstream : upstreams_) {
+    if (upstream->dial_in && upstream->dial_in->identity() == identity) return upstream->dial_in;
+  }
+  return nullptr;
+}
+
 UpstreamState UpstreamPool::Check(const Upstream& upstream) {
   UpstreamState state;
+  if (upstream.dial_in) {
+    // Health and history come from the signer's status frames instead of calls.
+    const DialInStatus status = upstream.dial_in->Status();
+    if (!status.connected) {
+      state.reason = "has not dialed in";
+      return state;
+    }
+    if (!status.serving) {
+      state.reason = "not serving (starting, or catching up with its history)";
+      return state;
+    }
+    if (status.signer.history_id().empty() ||
+        status.signer.history_id().size() > kMaxHistoryIdSize) {
+      state.reason = "sent an unreadable history description";
+      return state;
+    }
+    state.signer_id = status.signer.signer_id();
+    state.history_kind = status.signer.history_kind();
+    state.history_id = status.signer.history_id();
+    state.eligible = true;  // for now: the pool's rules below may still refuse it
+    return state;
+  }
   grpc::ByteBuffer health_reply;
   const grpc::Status health =
       CallOnce(upstream, "/grpc.health.v1.Health/Check", EmptyMessage(), health_reply);

@@ -17,14 +17,17 @@
 #include "base/status.h"
 #include "base/thread_annotations.h"
 #include "gateway/config.h"
+#include "gateway/uplink.h"
 
 namespace gateway {
 
-// Upstream is one signer: its channel and what the last check found.
+// Upstream is one signer: the channel the gateway dials, or (`dial_in`) the stream the signer
+// dialed in on. Exactly one of `stub` and `dial_in` is set.
 struct Upstream {
   UpstreamConfig config;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<grpc::GenericStub> stub;
+  std::shared_ptr<DialIn> dial_in;
 };
 
 // UpstreamState is what the pool knows about one signer after its last check.
@@ -75,6 +78,10 @@ class UpstreamPool {
   std::vector<std::pair<std::string, UpstreamState>> States();
   // PoolHistory is the pool's history id, "" before one is adopted.
   std::string PoolHistory();
+  // FindDialIn is the dial-in signer whose certificate identity is `identity`, nullptr if none.
+  std::shared_ptr<DialIn> FindDialIn(const std::string& identity) const;
+  // CheckSoon wakes the checker thread for a round now (a dial-in signer came, went or changed).
+  void CheckSoon();
 
  private:
   UpstreamPool(const GatewayConfig& config, std::vector<std::unique_ptr<Upstream>> upstreams,
@@ -90,7 +97,8 @@ class UpstreamPool {
   size_t preferred_ GUARDED_BY(mutex_) = 0;
   // The checker thread's sleep; a plain mutex, since it guards nothing but the stop flag.
   std::mutex stop_mutex_;
-  bool stopping_ = false;  // under stop_mutex_
+  bool stopping_ = false;    // under stop_mutex_
+  bool check_soon_ = false;  // under stop_mutex_
   std::condition_variable wake_;
   std::thread checker_;
 };
