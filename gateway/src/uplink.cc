@@ -124,9 +124,12 @@ class UplinkStream : public std::enable_shared_from_this<UplinkStream> {
     call->set_request(std::move(request));
     call->set_timeout_ms(static_cast<uint32_t>(std::min<int64_t>(left.count(), UINT32_MAX)));
     uint64_t id = 0;
+    std::optional<DialIn::Done> refused;  // `done`, when the stream is over already
     {
       base::MutexLock lock(mutex_);
-      if (!closed_) {
+      if (closed_) {
+        refused = std::move(done);
+      } else {
         id = ++next_id_;
         call->set_call_id(id);
         Pending& pending = pending_[id];
@@ -142,14 +145,13 @@ class UplinkStream : public std::enable_shared_from_this<UplinkStream> {
         });
       }
     }
-    if (id == 0 || !Send(std::move(frame))) {
-      if (id == 0) {
-        done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "signer " + upstream_ + " disconnected"),
-             "");
-      }
-      // Otherwise Close, which closed the stream under us, has failed the call already.
+    if (refused) {
+      (*refused)(
+          grpc::Status(grpc::StatusCode::UNAVAILABLE, "signer " + upstream_ + " disconnected"), "");
       return 0;
     }
+    // When Send fails, Close closed the stream under us and has failed the call already.
+    if (!Send(std::move(frame))) return 0;
     return id;
   }
 

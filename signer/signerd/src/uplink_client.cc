@@ -142,6 +142,7 @@ bool UplinkClient::RunSession() {
   auto channel = grpc::CreateCustomChannel(options_.gateway, options_.credentials, arguments);
   auto stub = pb::SignerUplink::NewStub(channel);
 
+  ++dials_;
   auto session = std::make_shared<Session>();
   session->context.set_wait_for_ready(false);
   session->stream = stub->Attach(&session->context);

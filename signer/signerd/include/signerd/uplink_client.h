@@ -62,8 +62,9 @@ class UplinkClient {
   void SetServing(bool serving);
   // connected is true while a stream is accepted by the gateway.
   bool connected() const { return connected_.load(); }
-  // connects counts streams the gateway accepted.
+  // connects counts streams the gateway accepted; dials counts attempts.
   uint64_t connects() const { return connects_.load(); }
+  uint64_t dials() const { return dials_.load(); }
 
   struct Session;  // one stream; defined in the implementation
 
@@ -79,6 +80,7 @@ class UplinkClient {
   std::atomic<bool> serving_{false};
   std::atomic<bool> connected_{false};
   std::atomic<uint64_t> connects_{0};
+  std::atomic<uint64_t> dials_{0};
   std::mt19937_64 random_;  // only the client's thread draws from it
 
   std::mutex mutex_;
