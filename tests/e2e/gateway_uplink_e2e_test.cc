@@ -2,12 +2,14 @@
 // stream, with no inbound connection from the gateway; intruders and restarts included.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,6 +41,114 @@ std::string AsString(const std::vector<uint8_t>& bytes) {
   return std::string(bytes.begin(), bytes.end());
 }
 
+// NetworkSandbox is two network namespaces of this test run, the gateway's and the signer's, joined
+// by a veth pair with a private /30 (the only addresses it makes, on its own interfaces), and an
+// nftables table in the signer's namespace that lets no connection in: replies to the signer's own
+// connections pass, anything new is rejected (and counted). The destructor deletes both
+// namespaces, which takes the veth pair and the table with them; it runs on failure too.
+class NetworkSandbox {
+ public:
+  static constexpr char kGatewayAddress[] = "10.213.7.1";
+  static constexpr char kSignerAddress[] = "10.213.7.2";
+
+  NetworkSandbox() {
+    // Unique per run: the process id and a random tag (names of veth ends stay under 15 bytes).
+    std::random_device random;
+    const std::string tag = std::to_string(::getpid() % 100000) + "x" +
+                            std::to_string(std::uniform_int_distribution<int>(0, 999)(random));
+    gateway_ns_ = "sgw-gw-" + tag;
+    signer_ns_ = "sgw-signer-" + tag;
+    gateway_link_ = "sgwg" + tag;
+    signer_link_ = "sgws" + tag;
+  }
+  ~NetworkSandbox() {
+    for (const std::string& ns : created_) {
+      const support::ProcessResult deleted = Run({"ip", "netns", "delete", ns});
+      if (deleted.exit_code != 0) std::cerr << "cannot delete " << ns << ": " << deleted.Describe();
+    }
+  }
+  NetworkSandbox(const NetworkSandbox&) = delete;
+  NetworkSandbox& operator=(const NetworkSandbox&) = delete;
+
+  // Build makes the namespaces, the link and the firewall; a failed step is a test failure.
+  void Build() {
+    for (const std::string& ns : {gateway_ns_, signer_ns_}) {
+      ASSERT_EQ(Run({"ip", "netns", "add", ns}).exit_code, 0) << ns;
+      created_.push_back(ns);
+      ASSERT_EQ(Run({"ip", "-n", ns, "link", "set", "lo", "up"}).exit_code, 0);
+    }
+    ASSERT_EQ(Run({"ip", "-n", gateway_ns_, "link", "add", gateway_link_, "type", "veth", "peer",
+                   "name", signer_link_, "netns", signer_ns_})
+                  .exit_code,
+              0);
+    ASSERT_EQ(Run({"ip", "-n", gateway_ns_, "address", "add", std::string(kGatewayAddress) + "/30",
+                   "dev", gateway_link_})
+                  .exit_code,
+              0);
+    ASSERT_EQ(Run({"ip", "-n", signer_ns_, "address", "add", std::string(kSignerAddress) + "/30",
+                   "dev", signer_link_})
+                  .exit_code,
+              0);
+    ASSERT_NO_FATAL_FAILURE(SetLink(true));
+    support::ProcessOptions rules;
+    rules.stdin_text =
+        "table inet signer_egress_only {\n"
+        "  chain input {\n"
+        "    type filter hook input priority 0; policy drop;\n"
+        "    iif \"lo\" accept\n"
+        "    ct state established,related accept\n"
+        "    meta l4proto tcp counter reject with tcp reset\n"
+        "    counter reject\n"
+        "  }\n"
+        "}\n";
+    const support::ProcessResult applied =
+        Run({"ip", "netns", "exec", signer_ns_, "nft", "-f", "-"}, rules);
+    ASSERT_EQ(applied.exit_code, 0) << applied.Describe();
+  }
+
+  // SetLink brings the signer's end of the link down or up.
+  void SetLink(bool up) {
+    const support::ProcessResult set =
+        Run({"ip", "-n", signer_ns_, "link", "set", signer_link_, up ? "up" : "down"});
+    ASSERT_EQ(set.exit_code, 0) << set.Describe();
+    if (up) {
+      ASSERT_EQ(Run({"ip", "-n", gateway_ns_, "link", "set", gateway_link_, "up"}).exit_code, 0);
+    }
+  }
+
+  // Connect tries a TCP connection from `ns` to host:port and says whether it was accepted.
+  bool Connect(const std::string& ns, const std::string& host, int port) {
+    const support::ProcessResult run =
+        Run({"ip", "netns", "exec", ns, "bash", "-c",
+             "exec 3<>/dev/tcp/" + host + "/" + std::to_string(port)});
+    return run.exit_code == 0;
+  }
+
+  // RejectedTcp is the firewall's count of TCP packets it turned away.
+  int64_t RejectedTcp() {
+    const support::ProcessResult listed = Run(
+        {"ip", "netns", "exec", signer_ns_, "nft", "list", "table", "inet", "signer_egress_only"});
+    const std::string marker = "tcp counter packets ";
+    const size_t at = listed.out.find(marker);
+    if (listed.exit_code != 0 || at == std::string::npos) return -1;
+    return std::stoll(listed.out.substr(at + marker.size()));
+  }
+
+  std::vector<std::string> In(const std::string& ns) const { return {"ip", "netns", "exec", ns}; }
+  const std::string& gateway_ns() const { return gateway_ns_; }
+  const std::string& signer_ns() const { return signer_ns_; }
+
+ private:
+  static support::ProcessResult Run(const std::vector<std::string>& argv,
+                                    support::ProcessOptions options = {}) {
+    options.timeout = std::chrono::seconds(20);
+    return support::ResultOrStartFailure(support::RunProcess(argv, options));
+  }
+
+  std::string gateway_ns_, signer_ns_, gateway_link_, signer_link_;
+  std::vector<std::string> created_;
+};
+
 class GatewayUplinkE2eTest : public testing::Test {
  protected:
   void SetUp() override {
@@ -61,6 +171,8 @@ class GatewayUplinkE2eTest : public testing::Test {
   void TearDown() override {
     signer_.reset();
     gateway_.reset();
+    // Only once nothing runs in them: a namespace with a process in it would outlive its name.
+    sandbox_.reset();
     if (HasFailure()) {
       std::cerr << "kept for inspection: " << dir_.path() << "\n";
       dir_.Keep();
@@ -68,6 +180,22 @@ class GatewayUplinkE2eTest : public testing::Test {
   }
 
   fs::path Pki(const std::string& file) { return dir_.path() / "pki" / file; }
+
+  // Command prefix that runs a program in the gateway's or the signer's network namespace (empty:
+  // this one), and the addresses each listens on there.
+  std::vector<std::string> gateway_prefix_;
+  std::vector<std::string> signer_prefix_;
+  std::string gateway_host_ = "127.0.0.1";
+  std::string signer_host_ = "127.0.0.1";
+  // Without a metrics listener (the gateway in a namespace of its own, which this process cannot
+  // reach) eligibility is read from the gateway's log.
+  bool gateway_metrics_ = true;
+
+  static std::vector<std::string> Prefixed(std::vector<std::string> prefix,
+                                           const std::vector<std::string>& argv) {
+    prefix.insert(prefix.end(), argv.begin(), argv.end());
+    return prefix;
+  }
 
   // StartGateway runs a gateway whose pool is one signer that dials in with the certificate of
   // identity "signer-dialin"; it has no address to call.
@@ -79,13 +207,15 @@ class GatewayUplinkE2eTest : public testing::Test {
         support::WriteFile(
             dir / "gateway.yaml",
             "listen: {unix_socket: " + socket_.string() +
-                "}\nstate_dir: state\nhealth_interval_ms: 100\ncache_ttl_ms: 0\n"
-                "metrics_listen: \"127.0.0.1:0\"\n"
-                "upstream_tls: {ca: " +
-                Pki("ca.crt").string() + ", cert: " + Pki("gateway-client.crt").string() +
+                "}\nstate_dir: state\nhealth_interval_ms: 100\ncache_ttl_ms: 0\n" +
+                (gateway_metrics_ ? "metrics_listen: \"127.0.0.1:0\"\n" : "") +
+                "upstream_tls: {ca: " + Pki("ca.crt").string() +
+                ", cert: " + Pki("gateway-client.crt").string() +
                 ", key: " + Pki("gateway-client.key").string() +
                 "}\nupstreams:\n  - {name: signer-1, dial_in: true, identity: signer-dialin}\n"
-                "uplink_listen: \"127.0.0.1:0\"\nuplink_keepalive_ms: 1000\n"
+                "uplink_listen: \"" +
+                gateway_host_ +
+                ":0\"\nuplink_keepalive_ms: 1000\n"
                 "uplink_tls: {cert: " +
                 Pki("server.crt").string() + ", key: " + Pki("server.key").string() +
                 ", client_ca: " + Pki("ca.crt").string() + "}\n",
@@ -94,18 +224,21 @@ class GatewayUplinkE2eTest : public testing::Test {
     support::ChildOptions options;
     options.stderr_file = dir / "gateway.log";
     auto child = support::ChildProcess::Start(
-        {support::Location("signer-gateway"), "--config", (dir / "gateway.yaml").string()},
+        Prefixed(gateway_prefix_, {support::Location("signer-gateway"), "--config",
+                                   (dir / "gateway.yaml").string()}),
         options);
     ASSERT_TRUE(child.ok()) << child.status().message();
     ASSERT_EQ(child->ReadLine(std::chrono::seconds(30)).value_or("nothing"),
               "signer-gateway listening on unix:" + socket_.string())
         << GatewayLog();
-    const std::optional<std::string> metrics = child->ReadLine(std::chrono::seconds(5));
-    const std::string metrics_prefix = "signer-gateway metrics on 127.0.0.1:";
-    ASSERT_TRUE(metrics && metrics->starts_with(metrics_prefix)) << metrics.value_or("");
-    metrics_port_ = std::stoi(metrics->substr(metrics_prefix.size()));
+    if (gateway_metrics_) {
+      const std::optional<std::string> metrics = child->ReadLine(std::chrono::seconds(5));
+      const std::string metrics_prefix = "signer-gateway metrics on 127.0.0.1:";
+      ASSERT_TRUE(metrics && metrics->starts_with(metrics_prefix)) << metrics.value_or("");
+      metrics_port_ = std::stoi(metrics->substr(metrics_prefix.size()));
+    }
     const std::optional<std::string> uplink = child->ReadLine(std::chrono::seconds(5));
-    const std::string uplink_prefix = "signer-gateway uplink on 127.0.0.1:";
+    const std::string uplink_prefix = "signer-gateway uplink on " + gateway_host_ + ":";
     ASSERT_TRUE(uplink && uplink->starts_with(uplink_prefix)) << uplink.value_or("");
     uplink_port_ = std::stoi(uplink->substr(uplink_prefix.size()));
     gateway_ = std::move(child).value();
@@ -128,14 +261,14 @@ class GatewayUplinkE2eTest : public testing::Test {
                     "signer_id: signer-1\nhsm:\n  module: " + std::string(SIGNER_SOFTHSM2_MODULE) +
                         "\n  token_label: signer-1\n  pin_file: hsm.pin\nhistory:\n"
                         "  data_dir: history\n  genesis_hash: \"0x" +
-                        kGenesis +
-                        "\"\nserver:\n  listen: \"127.0.0.1:0\"\n"
+                        kGenesis + "\"\nserver:\n  listen: \"" + signer_host_ +
+                        ":0\"\n"
                         "  tls:\n    cert_file: ../pki/server.crt\n"
                         "    key_file: ../pki/server.key\n"
                         "    client_ca_file: ../pki/ca.crt\n"
                         "  policy_file: ../policy.yaml\n  audit_log: audit.jsonl\n"
-                        "  uplink:\n    gateway: \"127.0.0.1:" +
-                        std::to_string(uplink_port_) +
+                        "  uplink:\n    gateway: \"" +
+                        gateway_host_ + ":" + std::to_string(uplink_port_) +
                         "\"\n    server_name: gateway\n    ca_file: ../pki/ca.crt\n"
                         "    cert_file: ../pki/" +
                         client + ".crt\n    key_file: ../pki/" + client +
@@ -157,13 +290,15 @@ class GatewayUplinkE2eTest : public testing::Test {
     options.set_env = {hsm_->ConfigEnv()};
     options.stderr_file = signer_dir_ / "signerd.log";
     auto child = support::ChildProcess::Start(
-        {support::Location("signerd"), "--config", (signer_dir_ / "signerd.yaml").string()},
+        Prefixed(signer_prefix_, {support::Location("signerd"), "--config",
+                                  (signer_dir_ / "signerd.yaml").string()}),
         options);
     ASSERT_TRUE(child.ok()) << child.status().message();
     const std::optional<std::string> line = child->ReadLine(std::chrono::seconds(90));
-    ASSERT_TRUE(line && line->starts_with("signerd listening on 127.0.0.1:"))
-        << line.value_or("nothing") << "\n"
-        << SignerLog();
+    const std::string prefix = "signerd listening on " + signer_host_ + ":";
+    ASSERT_TRUE(line && line->starts_with(prefix)) << line.value_or("nothing") << "\n"
+                                                   << SignerLog();
+    signer_port_ = std::stoi(line->substr(prefix.size()));
     child->CloseStdout();
     signer_ = std::move(child).value();
   }
@@ -180,7 +315,14 @@ class GatewayUplinkE2eTest : public testing::Test {
   bool WaitForEligible(bool eligible) {
     const auto deadline = Clock::now() + std::chrono::seconds(30);
     while (Clock::now() < deadline) {
-      if (Metric("gateway_upstream_eligible{upstream=\"signer-1\"}") == (eligible ? 1 : 0)) {
+      if (!gateway_metrics_) {
+        // The pool logs every change; the last one says where it stands.
+        const std::string log = GatewayLog();
+        const size_t yes = log.rfind("upstream signer-1 eligible");
+        const size_t no = log.rfind("upstream signer-1 not eligible");
+        const bool is = yes != std::string::npos && (no == std::string::npos || yes > no);
+        if (is == eligible) return true;
+      } else if (Metric("gateway_upstream_eligible{upstream=\"signer-1\"}") == (eligible ? 1 : 0)) {
         return true;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -240,10 +382,12 @@ class GatewayUplinkE2eTest : public testing::Test {
   fs::path signer_dir_;
   int metrics_port_ = 0;
   int uplink_port_ = 0;
+  int signer_port_ = 0;
   std::optional<support::SoftHsm> hsm_;
   std::optional<support::ChildProcess> gateway_;
   std::optional<support::ChildProcess> signer_;
   std::unique_ptr<pb::RemoteKeystore::Stub> node_;
+  std::optional<NetworkSandbox> sandbox_;
 };
 
 TEST_F(GatewayUplinkE2eTest, ADialedInSignerServesTheNodeAndComesBackAfterARestart) {
@@ -311,6 +455,64 @@ TEST_F(GatewayUplinkE2eTest, OnlyACertificateOfThePoolMayDialIn) {
   EXPECT_NE(SignerLog().find("event=uplink_failed"), std::string::npos) << SignerLog();
   EXPECT_EQ(SignerLog().find("event=uplink_connected"), std::string::npos) << SignerLog();
   EXPECT_EQ(SignPrevote(1, 0xa1).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+// NAT, for real: the signer sits in a network namespace whose firewall lets nothing in. The gateway
+// cannot reach its listener, yet the signer serves through its own outbound stream, and when its
+// link goes down and comes back it dials in again and serves again.
+TEST_F(GatewayUplinkE2eTest, ASignerBehindAnEgressOnlyFirewallServesThroughItsUplink) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "network namespaces need root (CI runs this test as root)";
+  }
+  const support::ProcessResult nft =
+      support::ResultOrStartFailure(support::RunProcess({"nft", "--version"}));
+  ASSERT_EQ(nft.exit_code, 0) << "nftables is missing: infra/dev/install-deps.sh installs it\n"
+                              << nft.Describe();
+  sandbox_.emplace();
+  ASSERT_NO_FATAL_FAILURE(sandbox_->Build());
+  gateway_prefix_ = sandbox_->In(sandbox_->gateway_ns());
+  signer_prefix_ = sandbox_->In(sandbox_->signer_ns());
+  gateway_host_ = NetworkSandbox::kGatewayAddress;
+  signer_host_ = NetworkSandbox::kSignerAddress;
+  gateway_metrics_ = false;
+
+  ASSERT_NO_FATAL_FAILURE(StartGateway());
+  ASSERT_NO_FATAL_FAILURE(MakeSigner());
+  ASSERT_NO_FATAL_FAILURE(StartSigner());
+  ASSERT_TRUE(WaitForEligible(true)) << GatewayLog() << "\n" << SignerLog();
+
+  // The signer's listener is open (from inside its namespace a connection is accepted) but the
+  // gateway's side cannot reach it: the firewall turns the connection away.
+  EXPECT_TRUE(
+      sandbox_->Connect(sandbox_->signer_ns(), NetworkSandbox::kSignerAddress, signer_port_));
+  const int64_t rejected_before = sandbox_->RejectedTcp();
+  ASSERT_GE(rejected_before, 0);
+  EXPECT_FALSE(
+      sandbox_->Connect(sandbox_->gateway_ns(), NetworkSandbox::kSignerAddress, signer_port_));
+  EXPECT_GT(sandbox_->RejectedTcp(), rejected_before) << "the firewall, not a closed port, refused";
+
+  // Yet the node's requests are served, over the stream the signer opened.
+  const grpc::Status served = SignPrevote(1, 0xa1);
+  ASSERT_TRUE(served.ok()) << served.error_message() << "\n" << GatewayLog();
+  EXPECT_EQ(SignPrevote(1, 0xb2).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+
+  // The link goes down: keepalive pings go unanswered, the gateway drops the stream and the node
+  // gets UNAVAILABLE (the signer is out of the pool), never a hang until the deadline.
+  ASSERT_NO_FATAL_FAILURE(sandbox_->SetLink(false));
+  ASSERT_TRUE(WaitForEligible(false)) << GatewayLog();
+  EXPECT_NE(GatewayLog().find("upstream signer-1 disconnected"), std::string::npos) << GatewayLog();
+  EXPECT_EQ(SignPrevote(2, 0xa1).error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  // The link comes back: the signer dials in again on its own and serves again.
+  ASSERT_NO_FATAL_FAILURE(sandbox_->SetLink(true));
+  ASSERT_TRUE(WaitForEligible(true)) << GatewayLog() << "\n" << SignerLog();
+  const std::string log = GatewayLog();
+  const size_t first = log.find("upstream signer-1 dialed in");
+  ASSERT_NE(first, std::string::npos);
+  EXPECT_NE(log.find("upstream signer-1 dialed in", first + 1), std::string::npos) << log;
+  const grpc::Status again = SignPrevote(2, 0xa1);
+  EXPECT_TRUE(again.ok()) << again.error_message() << "\n" << GatewayLog();
+  EXPECT_EQ(SignPrevote(1, 0xb2).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 }  // namespace
