@@ -183,6 +183,12 @@ Result<GatewayConfig> ParseGatewayConfig(std::string_view text, std::string_view
   SIGNER_RETURN_IF_ERROR(root.Integer("hedge_delay_ms", 0, 60'000, config.hedge_delay_ms));
   SIGNER_RETURN_IF_ERROR(root.Integer("hedge_budget_percent", 0, 100, config.hedge_budget_percent));
   SIGNER_RETURN_IF_ERROR(root.String("metrics_listen", false, config.metrics_listen));
+  std::string log_format;
+  SIGNER_RETURN_IF_ERROR(root.String("log_format", false, log_format));
+  if (!log_format.empty() && log_format != "text" && log_format != "json") {
+    return Status::InvalidArgument("log_format must be text or json");
+  }
+  config.log_json = log_format == "json";
   SIGNER_RETURN_IF_ERROR(root.String("uplink_listen", false, config.uplink_listen));
   if (std::optional<YAML::Node> uplink_tls = root.Take("uplink_tls")) {
     tls::ServerCredentialFiles files;

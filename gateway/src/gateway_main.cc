@@ -16,6 +16,7 @@
 
 #include "gateway/config.h"
 #include "gateway/forwarder.h"
+#include "gateway/log.h"
 #include "gateway/pool.h"
 #include "gateway/uplink.h"
 #include "metrics/http_server.h"
@@ -31,14 +32,46 @@ constexpr size_t kMaxCachedLookups = 4096;
 // A dial-in signer's frames carry replies, a SignWithAll reply among them: more room than requests.
 constexpr int kMaxUplinkFrameBytes = 4 << 20;
 
-void Fail(const std::string& message) { std::fprintf(stderr, "gateway: %s\n", message.c_str()); }
+void Fail(const std::string& message) { gateway::Log(gateway::LogLevel::kError, message); }
 
-sigset_t StopSignals() {
+// The signals the main loop waits for: SIGINT and SIGTERM stop, SIGHUP reloads the pool list.
+sigset_t HandledSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   return set;
+}
+
+// ReloadPool re-reads the configuration and applies its upstream list. Everything else in the file
+// is fixed at start (listeners, credentials, the pool's history): a new file that changes any of
+// it, or that does not parse, is refused whole and the current pool stays.
+void ReloadPool(const std::string& config_path, const gateway::GatewayConfig& running,
+                gateway::UpstreamPool& pool) {
+  auto fresh = gateway::LoadGatewayConfig(config_path);
+  if (!fresh.ok()) {
+    gateway::Log(gateway::LogLevel::kError,
+                 "config reload refused, keeping the current pool: " + fresh.status().message());
+    return;
+  }
+  std::string fixed;
+  if (fresh->unix_socket != running.unix_socket || fresh->tcp_listen != running.tcp_listen ||
+      fresh->socket_mode != running.socket_mode) {
+    fixed = "listen";
+  } else if (fresh->uplink_listen != running.uplink_listen ||
+             fresh->uplink_tls.has_value() != running.uplink_tls.has_value()) {
+    fixed = "uplink_listen/uplink_tls";
+  } else if (fresh->history_id != running.history_id || fresh->state_dir != running.state_dir) {
+    fixed = "history_id/state_dir";
+  }
+  if (!fixed.empty()) {
+    gateway::Log(gateway::LogLevel::kError,
+                 "config reload refused, keeping the current pool: " + fixed +
+                     " changed, which needs a restart (a reload changes upstreams only)");
+    return;
+  }
+  gateway::Log(gateway::LogLevel::kInfo, "pool reloaded: " + pool.Reload(fresh->upstreams));
 }
 
 // RemoveStaleSocket deletes a socket file left by an earlier run; anything else at the path is
@@ -56,6 +89,7 @@ int Run(const std::string& config_path) {
     Fail("config: " + config.status().message());
     return kExitUsage;
   }
+  gateway::SetLogFormat(config->log_json ? gateway::LogFormat::kJson : gateway::LogFormat::kText);
   if (base::Status tls13 = tls::RequireTls13ForNewTlsContexts(); !tls13.ok()) {
     Fail("tls: " + tls13.message());
     return kExitFailure;
@@ -187,7 +221,7 @@ int Run(const std::string& config_path) {
   std::fflush(stdout);
 
   // The gateway's own health: SERVING while at least one signer may serve.
-  const sigset_t signals = StopSignals();
+  const sigset_t signals = HandledSignals();
   const auto interval = std::chrono::milliseconds(config->health_interval_ms);
   const timespec wait{static_cast<time_t>(interval.count() / 1000),
                       static_cast<long>((interval.count() % 1000) * 1'000'000)};
@@ -195,8 +229,9 @@ int Run(const std::string& config_path) {
     server->GetHealthCheckService()->SetServingStatus(!(*pool)->Candidates().empty());
     const int signal_number = ::sigtimedwait(&signals, nullptr, &wait);
     if (signal_number == SIGINT || signal_number == SIGTERM) break;
+    if (signal_number == SIGHUP) ReloadPool(config_path, *config, **pool);
   }
-  std::fprintf(stderr, "gateway: shutting down\n");
+  gateway::Log(gateway::LogLevel::kInfo, "shutting down");
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   // After the node's calls: those still in flight may be waiting on a dialed-in signer.
   if (uplink_server) uplink_server->Shutdown(std::chrono::system_clock::now());
@@ -217,8 +252,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: signer-gateway --config FILE\n");
     return kExitUsage;
   }
-  // Block the stop signals before any thread starts, so only the main loop receives them.
-  const sigset_t signals = StopSignals();
+  // Block the handled signals before any thread starts, so only the main loop receives them.
+  const sigset_t signals = HandledSignals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   return Run(argv[2]);
 }

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "gateway/log.h"
 #include "tls/grpc_credentials.h"
 
 namespace gateway {
@@ -19,8 +20,6 @@ namespace {
 namespace pb = parity::polkadot::signer;
 
 constexpr size_t kMaxHistoryIdSize = 512;
-
-void Log(const std::string& line) { std::fprintf(stderr, "gateway: %s\n", line.c_str()); }
 
 // StatusOf turns a reply frame's code and message back into a grpc::Status; a code outside gRPC's
 // range is the signer's fault, and the node gets INTERNAL, never a success.
@@ -98,14 +97,15 @@ class UplinkStream : public std::enable_shared_from_this<UplinkStream> {
     }
   }
 
-  // Replace cancels the stream (a newer one of the same signer takes its place).
-  void Replace() {
+  // End cancels the stream (a newer one of the same signer takes its place, or the signer left
+  // the pool) and fails its calls with `why`.
+  void End(const std::string& why) {
     {
       // Under the lock, and only while open: the reactor (and its context) lives until Close.
       base::MutexLock lock(mutex_);
       if (!closed_) context_->TryCancel();
     }
-    Close("its stream was replaced by a newer one");
+    Close(why);
   }
 
   // Start sends a call and remembers it until its reply, deadline or cancellation; 0 when the
@@ -160,8 +160,8 @@ class UplinkStream : public std::enable_shared_from_this<UplinkStream> {
   void Resolve(const pb::UplinkReply& reply) {
     std::optional<Pending> call = Take(reply.call_id());
     if (!call) {
-      Log("uplink " + upstream_ + ": dropped a reply for call " + std::to_string(reply.call_id()) +
-          ", which is not in flight");
+      Log(LogLevel::kWarning, "uplink " + upstream_ + ": dropped a reply for call " +
+                                  std::to_string(reply.call_id()) + ", which is not in flight");
       return;
     }
     call->alarm->Cancel();
@@ -226,9 +226,10 @@ class AttachReactor final : public UplinkStream::Reactor {
     auto identity = tls::PeerIdentity(*context->auth_context());
     if (identity.ok()) dial_in_ = options_.find(*identity);
     if (dial_in_ == nullptr) {
-      Log("uplink refused: the client certificate (identity " +
-          (identity.ok() ? "\"" + identity->substr(0, 64) + "\"" : std::string("none")) +
-          ") is no dial-in signer of this pool");
+      Log(LogLevel::kWarning,
+          "uplink refused: the client certificate (identity " +
+              (identity.ok() ? "\"" + identity->substr(0, 64) + "\"" : std::string("none")) +
+              ") is no dial-in signer of this pool");
       Finish(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                           "this certificate is no dial-in signer of the gateway's pool"));
       return;
@@ -244,21 +245,23 @@ class AttachReactor final : public UplinkStream::Reactor {
     }
     if (!attached_) {
       if (!in_.has_status() || !ValidStatus(in_.status())) {
-        Log("uplink " + dial_in_->name() + " refused: its first frame is no valid status");
+        Log(LogLevel::kWarning,
+            "uplink " + dial_in_->name() + " refused: its first frame is no valid status");
         End("its first frame was no valid status");
         return;
       }
       stream_->SetStatus(in_.status());
       attached_ = true;
       dial_in_->Attach(stream_);
-      Log("upstream " + dial_in_->name() + " dialed in");
+      Log(LogLevel::kInfo, "upstream " + dial_in_->name() + " dialed in");
       pb::UplinkToSigner welcome;
       welcome.mutable_welcome()->set_upstream(dial_in_->name());
       stream_->Send(std::move(welcome));
       if (options_.changed) options_.changed();
     } else if (in_.has_status()) {
       if (!ValidStatus(in_.status())) {
-        Log("uplink " + dial_in_->name() + ": an invalid status frame; ending its stream");
+        Log(LogLevel::kWarning,
+            "uplink " + dial_in_->name() + ": an invalid status frame; ending its stream");
         End("it sent an invalid status");
         return;
       }
@@ -267,7 +270,8 @@ class AttachReactor final : public UplinkStream::Reactor {
     } else if (in_.has_reply()) {
       stream_->Resolve(in_.reply());
     } else {
-      Log("uplink " + dial_in_->name() + ": a frame of no known kind; ending its stream");
+      Log(LogLevel::kWarning,
+          "uplink " + dial_in_->name() + ": a frame of no known kind; ending its stream");
       End("it sent a frame of no known kind");
       return;
     }
@@ -293,7 +297,7 @@ class AttachReactor final : public UplinkStream::Reactor {
     ended_ = true;
     if (attached_) {
       dial_in_->Detach(stream_.get());
-      Log("upstream " + dial_in_->name() + " disconnected: " + why);
+      Log(LogLevel::kWarning, "upstream " + dial_in_->name() + " disconnected: " + why);
       if (options_.changed) options_.changed();
     }
     stream_->Close(why);
@@ -372,7 +376,16 @@ void DialIn::Attach(const std::shared_ptr<UplinkStream>& stream) {
     base::MutexLock lock(mutex_);
     replaced = std::exchange(stream_, stream);
   }
-  if (replaced) replaced->Replace();
+  if (replaced) replaced->End("its stream was replaced by a newer one");
+}
+
+void DialIn::Disconnect(const std::string& why) {
+  std::shared_ptr<UplinkStream> stream;
+  {
+    base::MutexLock lock(mutex_);
+    stream = std::move(stream_);
+  }
+  if (stream) stream->End(why);
 }
 
 void DialIn::Detach(const UplinkStream* stream) {

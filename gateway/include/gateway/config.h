@@ -54,6 +54,7 @@ struct GatewayConfig {
   int64_t hedge_delay_ms = 0;
   int64_t hedge_budget_percent = 10;
   std::string metrics_listen;  // empty: no /metrics
+  bool log_json = false;       // log_format: json (one JSON object per line) or text (default)
 
   // Where signers that dial in connect (HOST:PORT, mutual TLS with `uplink_tls`: the gateway's
   // server certificate and the CA of the signers' client certificates). Required when an upstream

@@ -70,6 +70,8 @@ class DialIn {
   // if it is still the current one.
   void Attach(const std::shared_ptr<UplinkStream>& stream);
   void Detach(const UplinkStream* stream);
+  // Disconnect ends the attached stream, if any, failing its calls UNAVAILABLE with `why`.
+  void Disconnect(const std::string& why);
 
  private:
   const std::string name_;
