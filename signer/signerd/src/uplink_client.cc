@@ -42,6 +42,17 @@ struct UplinkClient::Session {
   std::mutex mutex;
   bool closed = false;             // under mutex: no write after this
   std::map<uint64_t, bool> calls;  // under mutex: call id -> cancelled
+  std::string last_status;         // under mutex: the status frame sent last, serialized
+
+  // WriteStatus sends `frame` unless it says what the last status frame said.
+  bool WriteStatus(const pb::UplinkFromSigner& frame) {
+    std::string serialized = frame.SerializeAsString();
+    std::lock_guard lock(mutex);
+    if (closed) return false;
+    if (serialized == last_status) return true;
+    last_status = std::move(serialized);
+    return stream->Write(frame);
+  }
 
   // Write sends one frame unless the stream is closed; false when it could not.
   bool Write(const pb::UplinkFromSigner& frame) {
@@ -73,6 +84,7 @@ UplinkClient::UplinkClient(UplinkOptions options, KeystoreService& service, Desc
       describe_(std::move(describe)),
       random_(std::random_device{}()) {
   thread_ = std::thread([this] { Run(); });
+  status_thread_ = std::thread([this] { RefreshStatus(); });
 }
 
 UplinkClient::~UplinkClient() {
@@ -85,6 +97,20 @@ UplinkClient::~UplinkClient() {
   if (session) session->context.TryCancel();
   wake_.notify_all();
   thread_.join();
+  status_thread_.join();
+}
+
+pb::UplinkFromSigner UplinkClient::StatusFrame() {
+  pb::UplinkFromSigner frame;
+  frame.mutable_status()->set_serving(serving_.load());
+  // A signer that cannot say which history it decides against (a replicated signer whose
+  // brokers are unreachable) is not serving, as far as the gateway is concerned.
+  if (auto described = describe_(); described.ok()) {
+    *frame.mutable_status()->mutable_signer() = std::move(*described);
+  } else {
+    frame.mutable_status()->set_serving(false);
+  }
+  return frame;
 }
 
 void UplinkClient::SetServing(bool serving) {
@@ -94,15 +120,17 @@ void UplinkClient::SetServing(bool serving) {
     std::lock_guard lock(mutex_);
     session = current_;
   }
-  if (!session) return;
-  pb::UplinkFromSigner frame;
-  frame.mutable_status()->set_serving(serving);
-  if (auto described = describe_(); described.ok()) {
-    *frame.mutable_status()->mutable_signer() = std::move(*described);
-  } else {
-    frame.mutable_status()->set_serving(false);
+  if (session) session->WriteStatus(StatusFrame());
+}
+
+void UplinkClient::RefreshStatus() {
+  std::unique_lock lock(mutex_);
+  while (!wake_.wait_for(lock, options_.status_interval, [this] { return stopping_; })) {
+    std::shared_ptr<Session> session = current_;
+    lock.unlock();
+    if (session) session->WriteStatus(StatusFrame());
+    lock.lock();
   }
-  session->Write(frame);
 }
 
 std::chrono::milliseconds UplinkClient::NextBackoff(std::chrono::milliseconds& backoff) {
@@ -162,17 +190,12 @@ bool UplinkClient::RunSession() {
     }
   } forget{*this};
 
-  pb::UplinkFromSigner hello;
-  hello.mutable_status()->set_serving(serving_.load());
-  if (auto described = describe_(); described.ok()) {
-    *hello.mutable_status()->mutable_signer() = std::move(*described);
-  } else {
-    hello.mutable_status()->set_serving(false);
-  }
+  const pb::UplinkFromSigner hello = StatusFrame();
   // The gateway welcomes the stream once it has checked this signer's certificate against its
   // pool; a gateway that does not know this signer ends the stream instead.
   pb::UplinkToSigner frame;
-  bool accepted = session->Write(hello) && session->stream->Read(&frame) && frame.has_welcome();
+  bool accepted =
+      session->WriteStatus(hello) && session->stream->Read(&frame) && frame.has_welcome();
   // The identity every call is decided for: the gateway's certificate, as verified by this
   // connection's handshake (CA and server name), never anything the gateway sends.
   std::string identity;

@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <future>
@@ -123,7 +124,8 @@ class UplinkClientTest : public testing::Test {
     server_->Shutdown(std::chrono::system_clock::now());
   }
 
-  void StartClient(const std::string& server_name = "gateway") {
+  void StartClient(const std::string& server_name = "gateway",
+                   UplinkClient::Describe describe = nullptr) {
     auto credentials = tls::ClientChannelCredentials(tls::ClientCredentialFiles{
         dir_.path() / "ca.crt", dir_.path() / "signer-1.crt", dir_.path() / "signer-1.key"});
     ASSERT_TRUE(credentials.ok());
@@ -133,13 +135,17 @@ class UplinkClientTest : public testing::Test {
     options.credentials = *credentials;
     options.min_backoff = std::chrono::milliseconds(10);
     options.max_backoff = std::chrono::milliseconds(50);
-    client_ = std::make_unique<UplinkClient>(std::move(options), *service_, [] {
-      pb::DescribeReply reply;
-      reply.set_signer_id("signer-1");
-      reply.set_history_kind("standalone");
-      reply.set_history_id("history-1");
-      return base::Result<pb::DescribeReply>(reply);
-    });
+    options.status_interval = std::chrono::milliseconds(20);
+    if (!describe) {
+      describe = [] {
+        pb::DescribeReply reply;
+        reply.set_signer_id("signer-1");
+        reply.set_history_kind("standalone");
+        reply.set_history_id("history-1");
+        return base::Result<pb::DescribeReply>(reply);
+      };
+    }
+    client_ = std::make_unique<UplinkClient>(std::move(options), *service_, std::move(describe));
   }
 
   // WaitFor polls `condition` for up to 20 s (the client dials on its own thread).
@@ -277,6 +283,43 @@ TEST_F(UplinkClientTest, AGatewayWithoutTheConfiguredNameIsNeverServed) {
   EXPECT_TRUE(WaitFor([&] { return client_->dials() >= 3; }));
   EXPECT_EQ(gateway_.attaches(), 0);
   EXPECT_EQ(client_->connects(), 0u);
+}
+
+TEST_F(UplinkClientTest, AStatusItCouldNotReadAtFirstIsSentOnceItCan) {
+  // A replicated signer whose brokers are away cannot say which history it uses: it says it is
+  // not serving, and says more as soon as it can, without redialing.
+  std::atomic<bool> brokers_up{false};
+  std::promise<pb::UplinkStatus> first, later;
+  gateway_.Push([&](grpc::ServerContext* context, Stream* stream) {
+    pb::UplinkFromSigner in;
+    ASSERT_TRUE(stream->Read(&in));
+    first.set_value(in.status());
+    pb::UplinkToSigner welcome;
+    welcome.mutable_welcome();
+    ASSERT_TRUE(stream->Write(welcome));
+    brokers_up = true;
+    ASSERT_TRUE(stream->Read(&in));
+    later.set_value(in.status());
+    while (!context->IsCancelled() && stream->Read(&in)) {
+    }
+  });
+  ASSERT_NO_FATAL_FAILURE(StartClient("gateway", [&]() -> base::Result<pb::DescribeReply> {
+    if (!brokers_up) return base::Status::Unavailable("brokers unreachable");
+    pb::DescribeReply reply;
+    reply.set_history_kind("replicated");
+    reply.set_history_id("kafka:cluster/claims");
+    return reply;
+  }));
+  client_->SetServing(true);
+  auto first_status = first.get_future();
+  ASSERT_EQ(first_status.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  EXPECT_FALSE(first_status.get().serving());
+  auto later_status = later.get_future();
+  ASSERT_EQ(later_status.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  const pb::UplinkStatus status = later_status.get();
+  EXPECT_TRUE(status.serving());
+  EXPECT_EQ(status.signer().history_id(), "kafka:cluster/claims");
+  EXPECT_EQ(client_->connects(), 1u);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 
 #include "base/status.h"
 #include "remote_keystore.pb.h"
+#include "signer_uplink.pb.h"
 #include "signerd/service_grpc.h"
 
 namespace signer {
@@ -35,17 +36,21 @@ struct UplinkOptions {
   std::chrono::milliseconds min_backoff{500};
   std::chrono::milliseconds max_backoff{30'000};
   size_t max_calls_in_flight = 1024;  // per stream; more get RESOURCE_EXHAUSTED replies
+  // How often the status (health and history) is re-read and sent when it changed: a replicated
+  // signer's history identity needs its brokers, and one it could not read at connect time must
+  // reach the gateway once it can.
+  std::chrono::milliseconds status_interval{1'000};
 };
 
 // UplinkClient keeps one SignerUplink.Attach stream open to the gateway, on a thread of its own,
 // and dials again with backoff whenever it ends. It first sends a status frame (health and
-// `describe`'s history), then hands each call frame to `service.CallSerialized` (the same
-// admission, pipeline and audit as the listener's calls; several in flight at once) and sends
-// back each reply. The caller identity of every call is the identity of the gateway's server
-// certificate as this stream's TLS handshake verified it (CA and server name), never anything the
-// gateway sends. Frames that make no sense (an unknown method, a call id already in flight, a
-// frame of no kind) get an error reply or end the stream; they never reach a key. Thread-safe;
-// `service` must outlive the client.
+// `describe`'s history; sent again whenever either changes), then hands each call frame to
+// `service.CallSerialized` (the same admission, pipeline and audit as the listener's calls; several
+// in flight at once) and sends back each reply. The caller identity of every call is the identity
+// of the gateway's server certificate as this stream's TLS handshake verified it (CA and server
+// name), never anything the gateway sends. Frames that make no sense (an unknown method, a call id
+// already in flight, a frame of no kind) get an error reply or end the stream; they never reach a
+// key. Thread-safe; `service` must outlive the client.
 class UplinkClient {
  public:
   using Describe = std::function<base::Result<parity::polkadot::signer::DescribeReply>()>;
@@ -73,6 +78,9 @@ class UplinkClient {
   // RunSession dials once and serves the stream until it ends; true when the gateway accepted it.
   bool RunSession();
   std::chrono::milliseconds NextBackoff(std::chrono::milliseconds& backoff);
+  parity::polkadot::signer::UplinkFromSigner StatusFrame();
+  // RefreshStatus re-sends the status when it changed, every status_interval, until stopped.
+  void RefreshStatus();
 
   const UplinkOptions options_;
   KeystoreService& service_;
@@ -88,6 +96,7 @@ class UplinkClient {
   bool stopping_ = false;             // under mutex_
   std::shared_ptr<Session> current_;  // under mutex_
   std::thread thread_;
+  std::thread status_thread_;
 };
 
 }  // namespace signer
