@@ -28,6 +28,7 @@
 #include "support/temp_dir.h"
 #include "support/well_known_keys.h"
 #include "test_payloads.h"
+#include "tls/dev_pki.h"
 
 namespace {
 
@@ -88,7 +89,7 @@ class GatewayE2eTest : public testing::Test {
   // AddSigner makes signer-N: its own SoftHSM2 token holding //Alice's ed25519 key, the shared
   // PKI and policy, and (when a broker runs) the Kafka section that puts it in one history with
   // the other replicated signers.
-  void AddSigner() {
+  void AddSigner(const std::string& server_extra = "") {
     Signer& signer = signers_.emplace_back();
     const std::string id = "signer-" + std::to_string(signers_.size());
     signer.dir = dir_.path() / id;
@@ -112,7 +113,7 @@ class GatewayE2eTest : public testing::Test {
                                        "    key_file: ../pki/server.key\n"
                                        "    client_ca_file: ../pki/ca.crt\n"
                                        "  policy_file: ../policy.yaml\n  audit_log: audit.jsonl\n" +
-                                       kafka,
+                                       server_extra + kafka,
                                    0600)
                     .ok());
     support::ProcessOptions import;
@@ -142,7 +143,8 @@ class GatewayE2eTest : public testing::Test {
   // StartGateway runs one more signer-gateway over every signer added so far (listed last to
   // first when `reversed`, so it prefers another signer), in a directory of its own, and connects
   // a node's stub to its Unix socket.
-  void StartGateway(bool reversed = false, const std::string& extra_config = "") {
+  void StartGateway(bool reversed = false, const std::string& extra_config = "",
+                    const std::string& extra_upstreams = "") {
     Gateway& gateway = gateways_.emplace_back();
     gateway.dir = dir_.path() / ("gateway-" + std::to_string(gateways_.size()));
     fs::create_directories(gateway.dir);
@@ -165,7 +167,8 @@ class GatewayE2eTest : public testing::Test {
                         "cache_ttl_ms: 60000\nmetrics_listen: \"127.0.0.1:0\"\n"
                         "upstream_tls: {ca: " +
                         client.server_ca.string() + ", cert: " + client.certificate.string() +
-                        ", key: " + client.private_key.string() + "}\nupstreams:\n" + upstreams,
+                        ", key: " + client.private_key.string() + "}\nupstreams:\n" + upstreams +
+                        extra_upstreams,
                     0600)
                     .ok());
     support::ChildOptions options;
@@ -503,4 +506,49 @@ TEST_F(GatewayE2eTest, JsonLogsAreOneObjectPerLine) {
   }
   EXPECT_GE(lines, 3u) << log;
   EXPECT_TRUE(saw_eligible) << log;
+}
+
+// A dialed-in signer is a pool member like any other: with a replicated signer that the gateway
+// calls and one that dials in (same claims topic), the node's votes fail over from the one to the
+// other when the first dies, and the dialed-in signer still refuses the dead one's conflict.
+TEST_F(GatewayE2eTest, ADialedInSignerTakesOverInAReplicatedPool) {
+  // The uplink has its own PKI: the gateway's server certificate named "gateway" (the identity
+  // the signers' policy grants) and the dialing signer's client certificate.
+  tls::DevPkiOptions uplink_pki;
+  uplink_pki.directory = dir_.path() / "uplink-pki";
+  uplink_pki.client_identities = {"signer-2"};
+  uplink_pki.server_names = {"gateway"};
+  ASSERT_TRUE(tls::CreateDevPki(uplink_pki).ok());
+  const fs::path pki = uplink_pki.directory;
+  ASSERT_NO_FATAL_FAILURE(StartBroker());
+  signers_.reserve(2);
+  ASSERT_NO_FATAL_FAILURE(AddSigner());
+  ASSERT_NO_FATAL_FAILURE(StartGateway(
+      false,
+      "uplink_listen: \"127.0.0.1:0\"\nuplink_keepalive_ms: 1000\nuplink_tls: {cert: " +
+          (pki / "server.crt").string() + ", key: " + (pki / "server.key").string() +
+          ", client_ca: " + (pki / "ca.crt").string() + "}\n",
+      "  - {name: signer-2, dial_in: true, identity: signer-2}\n"));
+  const std::optional<std::string> uplink = gateways_[0].process->ReadLine(std::chrono::seconds(5));
+  const std::string prefix = "signer-gateway uplink on 127.0.0.1:";
+  ASSERT_TRUE(uplink && uplink->starts_with(prefix)) << uplink.value_or("nothing");
+  ASSERT_NO_FATAL_FAILURE(AddSigner(
+      "  uplink:\n    gateway: \"127.0.0.1:" + uplink->substr(prefix.size()) +
+      "\"\n    server_name: gateway\n    ca_file: " + (pki / "ca.crt").string() +
+      "\n    cert_file: " + (pki / "signer-2.crt").string() + "\n    key_file: " +
+      (pki / "signer-2.key").string() + "\n    keepalive_ms: 1000\n    min_backoff_ms: 100\n"));
+  ASSERT_TRUE(WaitForEligible(1, true)) << GatewayLog();
+  ASSERT_TRUE(WaitForEligible(2, true)) << GatewayLog();
+
+  ASSERT_TRUE(SignPrevote(1, 0xa1).ok());
+  signers_[0].process.reset();
+  const grpc::Status next_round = SignPrevote(2, 0xa1);
+  EXPECT_TRUE(next_round.ok()) << next_round.error_message() << "\n" << GatewayLog();
+  const grpc::Status conflicting = SignPrevote(1, 0xb2);
+  EXPECT_EQ(conflicting.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << conflicting.error_message();
+  EXPECT_TRUE(SignPrevote(1, 0xa1).ok()) << "the same vote again is an allowed re-sign";
+  // Those three went over signer-2's own stream: its audit log has them, for the gateway.
+  const std::string audit = support::ReadFile(signers_[1].dir / "audit.jsonl");
+  EXPECT_NE(audit.find("\"identity\":\"gateway\""), std::string::npos) << audit;
 }

@@ -187,6 +187,7 @@ class GatewayUplinkE2eTest : public testing::Test {
   std::vector<std::string> signer_prefix_;
   std::string gateway_host_ = "127.0.0.1";
   std::string signer_host_ = "127.0.0.1";
+  std::string gateway_extra_;  // more lines for the gateway's configuration
   // Without a metrics listener (the gateway in a namespace of its own, which this process cannot
   // reach) eligibility is read from the gateway's log.
   bool gateway_metrics_ = true;
@@ -208,7 +209,7 @@ class GatewayUplinkE2eTest : public testing::Test {
             dir / "gateway.yaml",
             "listen: {unix_socket: " + socket_.string() +
                 "}\nstate_dir: state\nhealth_interval_ms: 100\ncache_ttl_ms: 0\n" +
-                (gateway_metrics_ ? "metrics_listen: \"127.0.0.1:0\"\n" : "") +
+                (gateway_metrics_ ? "metrics_listen: \"127.0.0.1:0\"\n" : "") + gateway_extra_ +
                 "upstream_tls: {ca: " + Pki("ca.crt").string() +
                 ", cert: " + Pki("gateway-client.crt").string() +
                 ", key: " + Pki("gateway-client.key").string() +
@@ -431,6 +432,25 @@ TEST_F(GatewayUplinkE2eTest, ADialedInSignerServesTheNodeAndComesBackAfterAResta
   EXPECT_TRUE(SignPrevote(2, 0xa1).ok());
   EXPECT_EQ(SignPrevote(1, 0xb2).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_TRUE(SignPrevote(1, 0xa1).ok()) << "the same vote again is an allowed re-sign";
+}
+
+TEST_F(GatewayUplinkE2eTest, ADialedInSignerOfAnotherHistoryIsNeverPooled) {
+  // The pool is pinned to a replicated history; the signer that dials in keeps a standalone one.
+  gateway_extra_ = "history_id: \"kafka:cluster-a/signer-claims\"\n";
+  ASSERT_NO_FATAL_FAILURE(StartGateway());
+  ASSERT_NO_FATAL_FAILURE(MakeSigner());
+  ASSERT_NO_FATAL_FAILURE(StartSigner());
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  const std::string refusal = "upstream signer-1 not eligible: reports history ";
+  while (GatewayLog().find(refusal) == std::string::npos && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_NE(GatewayLog().find("upstream signer-1 dialed in"), std::string::npos) << GatewayLog();
+  EXPECT_NE(GatewayLog().find(refusal), std::string::npos) << GatewayLog();
+  EXPECT_EQ(SignPrevote(1, 0xa1).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Metric("gateway_upstream_eligible{upstream=\"signer-1\"}"), 0);
+  const std::string audit = support::ReadFile(signer_dir_ / "audit.jsonl");
+  EXPECT_EQ(audit.find("\"sign\""), std::string::npos) << "it was never asked: " << audit;
 }
 
 TEST_F(GatewayUplinkE2eTest, OnlyACertificateOfThePoolMayDialIn) {
