@@ -337,7 +337,7 @@ bool Forwarder::StartLeg(const std::shared_ptr<Attempt>& attempt, bool hedge) {
   if (leg->upstream->dial_in) {
     leg->upstream->dial_in->Call(
         attempt->method, BytesOf(attempt->request), attempt->deadline, leg->dial_in_call,
-        [this, attempt, leg](const grpc::Status& status, std::string reply) {
+        [this, attempt, leg](const grpc::Status& status, const std::string& reply) {
           if (status.ok()) leg->reply = BufferOf(reply);
           OnLegDone(attempt, leg, status);
         });
