@@ -32,40 +32,43 @@ pb::UplinkFromSigner ReplyFrame(uint64_t call_id, const grpc::Status& status, st
 
 }  // namespace
 
-// Session is one stream: its context, the calls in flight on it and the lock that makes its
+// Session is one stream: its context, the calls in flight on it, and the lock that makes its
 // writes one at a time. Calls hold it (shared) until they reply, so a reply that comes after the
-// stream ended finds it closed and is dropped instead of writing to a finished stream.
+// stream ended finds it closed and is dropped instead of writing to a finished stream. The calls
+// have a lock of their own, so a write waiting on the network never holds up the reader.
 struct UplinkClient::Session {
   grpc::ClientContext context;
   std::unique_ptr<grpc::ClientReaderWriter<pb::UplinkFromSigner, pb::UplinkToSigner>> stream;
 
   std::mutex mutex;
-  bool closed = false;             // under mutex: no write after this
   std::map<uint64_t, bool> calls;  // under mutex: call id -> cancelled
-  std::string last_status;         // under mutex: the status frame sent last, serialized
+
+  std::mutex write_mutex;
+  bool closed = false;      // under write_mutex: no write after this
+  std::string last_status;  // under write_mutex: the status frame sent last, serialized
 
   // WriteStatus sends `frame` unless it says what the last status frame said.
   bool WriteStatus(const pb::UplinkFromSigner& frame) {
     std::string serialized = frame.SerializeAsString();
-    std::lock_guard lock(mutex);
+    std::lock_guard lock(write_mutex);
     if (closed) return false;
     if (serialized == last_status) return true;
     last_status = std::move(serialized);
     return stream->Write(frame);
   }
-
   // Write sends one frame unless the stream is closed; false when it could not.
   bool Write(const pb::UplinkFromSigner& frame) {
-    std::lock_guard lock(mutex);
+    std::lock_guard lock(write_mutex);
     if (closed) return false;
     return stream->Write(frame);
   }
-  // Reply sends a call's answer and forgets the call.
+  // Reply forgets the call and sends its answer.
   void Reply(uint64_t call_id, const grpc::Status& status, std::string reply) {
-    std::lock_guard lock(mutex);
-    calls.erase(call_id);
-    if (closed) return;
-    stream->Write(ReplyFrame(call_id, status, std::move(reply)));
+    {
+      std::lock_guard lock(mutex);
+      calls.erase(call_id);
+    }
+    Write(ReplyFrame(call_id, status, std::move(reply)));
   }
   bool Cancelled(uint64_t call_id) {
     std::lock_guard lock(mutex);
@@ -73,7 +76,7 @@ struct UplinkClient::Session {
     return call == calls.end() || call->second;
   }
   void Close() {
-    std::lock_guard lock(mutex);
+    std::lock_guard lock(write_mutex);
     closed = true;
   }
 };
