@@ -158,7 +158,12 @@ template <typename Request, typename Reply>
 void KeystoreService::AdmitSerialized(const char* method, MethodBody<Request, Reply> body,
                                       SerializedCall call, SerializedDone done) {
   auto request = std::make_shared<Request>();
-  if (!request->ParseFromString(call.request)) {
+  const bool parsed = request->ParseFromString(call.request);
+  // The bytes may hold a SURI or seed (Insert, *GenerateNew): the parsed message is what the body
+  // uses (and wipes), so the serialized copy goes now.
+  base::Wipe(
+      std::span<uint8_t>(reinterpret_cast<uint8_t*>(call.request.data()), call.request.size()));
+  if (!parsed) {
     done(Invalid("the request is not a " + std::string(Request::descriptor()->name())), "");
     return;
   }
