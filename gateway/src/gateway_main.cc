@@ -60,7 +60,11 @@ void ReloadPool(const std::string& config_path, const gateway::GatewayConfig& ru
       fresh->socket_mode != running.socket_mode) {
     fixed = "listen";
   } else if (fresh->uplink_listen != running.uplink_listen ||
-             fresh->uplink_tls.has_value() != running.uplink_tls.has_value()) {
+             fresh->uplink_tls.has_value() != running.uplink_tls.has_value() ||
+             (fresh->uplink_tls &&
+              (fresh->uplink_tls->certificate_chain != running.uplink_tls->certificate_chain ||
+               fresh->uplink_tls->private_key != running.uplink_tls->private_key ||
+               fresh->uplink_tls->client_ca != running.uplink_tls->client_ca))) {
     fixed = "uplink_listen/uplink_tls";
   } else if (fresh->history_id != running.history_id || fresh->state_dir != running.state_dir) {
     fixed = "history_id/state_dir";
