@@ -68,6 +68,10 @@ void ReloadPool(const std::string& config_path, const gateway::GatewayConfig& ru
     fixed = "uplink_listen/uplink_tls";
   } else if (fresh->history_id != running.history_id || fresh->state_dir != running.state_dir) {
     fixed = "history_id/state_dir";
+  } else if (fresh->upstream_tls.server_ca != running.upstream_tls.server_ca ||
+             fresh->upstream_tls.certificate != running.upstream_tls.certificate ||
+             fresh->upstream_tls.private_key != running.upstream_tls.private_key) {
+    fixed = "upstream_tls";
   }
   if (!fixed.empty()) {
     gateway::Log(gateway::LogLevel::kError,
