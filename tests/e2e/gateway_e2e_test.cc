@@ -436,8 +436,8 @@ TEST_F(GatewayReloadE2eTest, SighupChangesThePoolWithoutDroppingCallsInFlight) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
   std::promise<grpc::Status> done;
-  gateways_[0].node->async()->SignWith(&context, &request, &reply,
-                                       [&done](grpc::Status status) { done.set_value(status); });
+  gateways_[0].node->async()->SignWith(
+      &context, &request, &reply, [&done](const grpc::Status& status) { done.set_value(status); });
   const auto deadline = Clock::now() + std::chrono::seconds(30);
   while (Metric("gateway_requests_in_flight") != 1 && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
