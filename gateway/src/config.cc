@@ -3,6 +3,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 #include <utility>
@@ -16,11 +17,12 @@ namespace {
 using base::Result;
 using base::Status;
 using signer::ConfigSection;
+using signer::IsQuoted;
 using signer::ResolveConfigPath;
 
 Status ParseServerTls(const YAML::Node& node, std::string_view base_dir,
-                      tls::ServerCredentialFiles& out) {
-  ConfigSection section(node, "listen.tls");
+                      tls::ServerCredentialFiles& out, const std::string& path = "listen.tls") {
+  ConfigSection section(node, path);
   SIGNER_RETURN_IF_ERROR(section.Check());
   std::string cert, key, client_ca;
   SIGNER_RETURN_IF_ERROR(section.String("cert", true, cert));
@@ -96,14 +98,46 @@ Status ParseUpstreams(const YAML::Node& node, std::vector<UpstreamConfig>& out) 
     return Status::InvalidArgument("upstreams must be a non-empty list");
   }
   std::set<std::string> names;
+  std::set<std::string> identities;
   for (size_t i = 0; i < node.size(); ++i) {
     ConfigSection section(node[i], "upstreams[" + std::to_string(i) + "]");
     SIGNER_RETURN_IF_ERROR(section.Check());
     UpstreamConfig upstream;
     SIGNER_RETURN_IF_ERROR(section.String("name", true, upstream.name));
-    SIGNER_RETURN_IF_ERROR(section.String("address", true, upstream.address));
+    SIGNER_RETURN_IF_ERROR(section.String("address", false, upstream.address));
     SIGNER_RETURN_IF_ERROR(section.String("server_name", false, upstream.server_name));
+    if (std::optional<YAML::Node> dial_in = section.Take("dial_in")) {
+      if (!dial_in->IsScalar() || IsQuoted(*dial_in) ||
+          (dial_in->Scalar() != "true" && dial_in->Scalar() != "false")) {
+        return Status::InvalidArgument(section.FieldPath("dial_in") + " must be true or false");
+      }
+      upstream.dial_in = dial_in->Scalar() == "true";
+    }
+    SIGNER_RETURN_IF_ERROR(section.String("identity", false, upstream.identity));
     SIGNER_RETURN_IF_ERROR(section.RejectUnknown());
+    if (upstream.dial_in) {
+      if (!upstream.address.empty() || !upstream.server_name.empty()) {
+        return Status::InvalidArgument(section.FieldPath("address") +
+                                       ": a signer that dials in has no address or server_name");
+      }
+      if (upstream.identity.empty()) {
+        return Status::InvalidArgument(
+            section.FieldPath("identity") +
+            " is required when dial_in is true: the client certificate identity it dials in with");
+      }
+      if (!identities.insert(upstream.identity).second) {
+        return Status::InvalidArgument("dial-in identity " + upstream.identity + " is used twice");
+      }
+    } else {
+      if (upstream.address.empty()) {
+        return Status::InvalidArgument(section.FieldPath("address") +
+                                       " is required unless dial_in is true");
+      }
+      if (!upstream.identity.empty()) {
+        return Status::InvalidArgument(section.FieldPath("identity") +
+                                       " applies to a signer that dials in only");
+      }
+    }
     if (upstream.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                         "0123456789-_.") != std::string::npos ||
         upstream.name.size() > 64) {
@@ -149,7 +183,30 @@ Result<GatewayConfig> ParseGatewayConfig(std::string_view text, std::string_view
   SIGNER_RETURN_IF_ERROR(root.Integer("hedge_delay_ms", 0, 60'000, config.hedge_delay_ms));
   SIGNER_RETURN_IF_ERROR(root.Integer("hedge_budget_percent", 0, 100, config.hedge_budget_percent));
   SIGNER_RETURN_IF_ERROR(root.String("metrics_listen", false, config.metrics_listen));
+  std::string log_format;
+  SIGNER_RETURN_IF_ERROR(root.String("log_format", false, log_format));
+  if (!log_format.empty() && log_format != "text" && log_format != "json") {
+    return Status::InvalidArgument("log_format must be text or json");
+  }
+  config.log_json = log_format == "json";
+  SIGNER_RETURN_IF_ERROR(root.String("uplink_listen", false, config.uplink_listen));
+  if (std::optional<YAML::Node> uplink_tls = root.Take("uplink_tls")) {
+    tls::ServerCredentialFiles files;
+    SIGNER_RETURN_IF_ERROR(ParseServerTls(*uplink_tls, base_dir, files, "uplink_tls"));
+    config.uplink_tls = std::move(files);
+  }
+  SIGNER_RETURN_IF_ERROR(
+      root.Integer("uplink_keepalive_ms", 100, 600'000, config.uplink_keepalive_ms));
   SIGNER_RETURN_IF_ERROR(root.RejectUnknown());
+  const bool any_dial_in =
+      std::any_of(config.upstreams.begin(), config.upstreams.end(),
+                  [](const UpstreamConfig& upstream) { return upstream.dial_in; });
+  if (any_dial_in != !config.uplink_listen.empty() ||
+      config.uplink_listen.empty() != !config.uplink_tls) {
+    return Status::InvalidArgument(
+        "uplink_listen and uplink_tls go together, and with at least one upstream that has "
+        "dial_in: true");
+  }
   if (config.history_id.empty() && config.state_dir.empty()) {
     return Status::InvalidArgument(
         "either history_id (pin the pool's history) or state_dir (remember the first one) is "

@@ -50,6 +50,69 @@ history_id: "kafka:abc/signer-claims"
   EXPECT_EQ(config->history_id, "kafka:abc/signer-claims");
 }
 
+constexpr char kDialIn[] = R"(
+listen: {unix_socket: keystore.sock}
+state_dir: state
+upstream_tls: {ca: pki/ca.crt, cert: pki/gateway.crt, key: pki/gateway.key}
+uplink_listen: "0.0.0.0:7444"
+uplink_tls: {cert: pki/uplink.crt, key: pki/uplink.key, client_ca: pki/signers-ca.crt}
+upstreams:
+  - {name: signer-1, address: "10.0.0.1:9000"}
+  - {name: signer-nat, dial_in: true, identity: signer-nat.example}
+)";
+
+TEST(GatewayConfigTest, ReadsSignersThatDialIn) {
+  auto config = ParseGatewayConfig(kDialIn, "/etc/gw");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->uplink_listen, "0.0.0.0:7444");
+  ASSERT_TRUE(config->uplink_tls.has_value());
+  EXPECT_EQ(config->uplink_tls->client_ca, "/etc/gw/pki/signers-ca.crt");
+  EXPECT_EQ(config->uplink_keepalive_ms, 10'000);
+  ASSERT_EQ(config->upstreams.size(), 2u);
+  EXPECT_FALSE(config->upstreams[0].dial_in);
+  EXPECT_TRUE(config->upstreams[1].dial_in);
+  EXPECT_EQ(config->upstreams[1].identity, "signer-nat.example");
+  EXPECT_TRUE(config->upstreams[1].address.empty());
+}
+
+TEST(GatewayConfigTest, RefusesDialInSettingsThatDoNotFit) {
+  struct Case {
+    std::string from;
+    std::string to;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"dial_in: true, identity: signer-nat.example", "dial_in: true",
+       "identity is required when dial_in is true"},
+      {"dial_in: true, identity", "dial_in: true, address: \"10.0.0.2:1\", identity",
+       "has no address"},
+      {"dial_in: true", "dial_in: \"true\"", "must be true or false"},
+      {"dial_in: true", "dial_in: yes", "must be true or false"},
+      {"dial_in: true, identity: signer-nat.example",
+       "address: \"10.0.0.2:1\", identity: signer-nat.example",
+       "identity applies to a signer that dials in only"},
+      {"  - {name: signer-1, address: \"10.0.0.1:9000\"}",
+       "  - {name: signer-1, dial_in: true, identity: signer-nat.example}", "is used twice"},
+      {"uplink_listen: \"0.0.0.0:7444\"\n", "", "uplink_listen and uplink_tls go together"},
+      {"uplink_tls: {cert: pki/uplink.crt, key: pki/uplink.key, client_ca: pki/signers-ca.crt}\n",
+       "", "uplink_listen and uplink_tls go together"},
+      {"  - {name: signer-nat, dial_in: true, identity: signer-nat.example}\n", "",
+       "with at least one upstream that has dial_in: true"},
+      {"client_ca: pki/signers-ca.crt", "ca: pki/signers-ca.crt", "uplink_tls"},
+  };
+  for (const Case& c : cases) {
+    std::string text = kDialIn;
+    const size_t at = text.find(c.from);
+    ASSERT_NE(at, std::string::npos) << c.from;
+    text.replace(at, c.from.size(), c.to);
+    auto config = ParseGatewayConfig(text, "");
+    ASSERT_FALSE(config.ok()) << text;
+    EXPECT_EQ(config.status().code(), base::StatusCode::kInvalidArgument) << text;
+    EXPECT_NE(config.status().message().find(c.message), std::string::npos)
+        << text << " -> " << config.status().message();
+  }
+}
+
 TEST(GatewayConfigTest, RefusesWhatWouldBeUnsafeOrAmbiguous) {
   struct Case {
     std::string text;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <mutex>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -171,10 +172,27 @@ base::Result<std::unique_ptr<GatewayMetrics>> GatewayMetrics::Create(UpstreamPoo
                         "1 when the signer may serve (healthy, the pool's history), else 0",
                         {"upstream"}));
   signer::Family<signer::Gauge>* eligible = metrics->eligible;
-  registry.AddScrapeHook([&pool, eligible] {
+  SIGNER_ASSIGN_OR_RETURN(
+      signer::Family<signer::Gauge> * in_flight,
+      registry.AddGauge("gateway_requests_in_flight",
+                        "Node calls that arrived and are not answered yet", {}));
+  metrics->in_flight = &in_flight->With({});
+  // A signer a reload removed reads 0 from then on, rather than its last value.
+  struct Seen {
+    std::mutex mutex;
+    std::set<std::string> names;
+  };
+  registry.AddScrapeHook([&pool, eligible, seen = std::make_shared<Seen>()] {
+    std::set<std::string> current;
     for (const auto& [name, state] : pool.States()) {
       eligible->With({name}).Set(state.eligible ? 1 : 0);
+      current.insert(name);
     }
+    std::lock_guard lock(seen->mutex);
+    for (const std::string& name : seen->names) {
+      if (!current.contains(name)) eligible->With({name}).Set(0);
+    }
+    seen->names.insert(current.begin(), current.end());
   });
   return metrics;
 }
@@ -206,6 +224,7 @@ bool Hedges(std::string_view method) {
 struct Forwarder::Leg {
   const Upstream* upstream = nullptr;
   grpc::ClientContext context;
+  std::shared_ptr<DialInCall> dial_in_call;  // the call over a dial-in signer's stream
   grpc::ByteBuffer reply;
   std::chrono::steady_clock::time_point started;
   bool hedge = false;
@@ -219,7 +238,7 @@ struct Forwarder::Attempt {
   grpc::ByteBuffer request;
   std::chrono::system_clock::time_point deadline;
   Done done;
-  std::vector<const Upstream*> candidates;
+  std::vector<std::shared_ptr<const Upstream>> candidates;  // held: a reload may drop them
   bool hedgeable = false;
 
   std::mutex mutex;
@@ -236,8 +255,10 @@ void Forwarder::Handle(const std::string& method, std::string request,
   const auto arrived = std::chrono::steady_clock::now();
   const std::string_view label = MethodLabel(method);
   // Every answer, cached, forwarded or refused here, is counted once on its way to the node.
+  metrics_.in_flight->Add(1);
   Done answer = [this, label, arrived, done = std::move(done)](grpc::Status status,
                                                                std::string reply) {
+    metrics_.in_flight->Add(-1);
     metrics_.requests->With({label, signer::GrpcCodeName(status.error_code())}).Increment();
     metrics_.request_seconds->With({label}).Observe(SecondsSince(arrived));
     done(std::move(status), std::move(reply));
@@ -305,12 +326,22 @@ bool Forwarder::StartLeg(const std::shared_ptr<Attempt>& attempt, bool hedge) {
     if (attempt->answered || attempt->next >= attempt->candidates.size()) return false;
     auto owned = std::make_unique<Leg>();
     leg = owned.get();
-    leg->upstream = attempt->candidates[attempt->next++];
+    leg->upstream = attempt->candidates[attempt->next++].get();
     leg->hedge = hedge;
     leg->context.set_deadline(attempt->deadline);
     leg->started = std::chrono::steady_clock::now();
+    if (leg->upstream->dial_in) leg->dial_in_call = std::make_shared<DialInCall>();
     attempt->legs.push_back(std::move(owned));
     ++attempt->running;
+  }
+  if (leg->upstream->dial_in) {
+    leg->upstream->dial_in->Call(
+        attempt->method, BytesOf(attempt->request), attempt->deadline, leg->dial_in_call,
+        [this, attempt, leg](const grpc::Status& status, const std::string& reply) {
+          if (status.ok()) leg->reply = BufferOf(reply);
+          OnLegDone(attempt, leg, status);
+        });
+    return true;
   }
   leg->upstream->stub->UnaryCall(
       &leg->context, attempt->method, grpc::StubOptions(), &attempt->request, &leg->reply,
@@ -368,7 +399,13 @@ void Forwarder::OnLegDone(const std::shared_ptr<Attempt>& attempt, Leg* leg,
     return;
   }
   // The node's answer is this leg's; a leg still out is no longer wanted.
-  for (Leg* other : to_cancel) other->context.TryCancel();
+  for (Leg* other : to_cancel) {
+    if (other->dial_in_call) {
+      other->dial_in_call->Cancel();
+    } else {
+      other->context.TryCancel();
+    }
+  }
   if (leg->hedge) metrics_.hedges->With({"won"}).Increment();
   if (status.ok()) {
     std::string reply = BytesOf(leg->reply);

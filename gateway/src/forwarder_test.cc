@@ -76,7 +76,7 @@ TEST(ForwarderTest, NoEligibleSignerMeansUnavailableAndForeignMethodsAreRefused)
   support::TempDir state;
   GatewayConfig config;
   config.state_dir = state.path().string();
-  config.upstreams.push_back(UpstreamConfig{"down", "127.0.0.1:1", ""});
+  config.upstreams.push_back(UpstreamConfig{"down", "127.0.0.1:1", "", false, ""});
   auto pool = UpstreamPool::Create(config, grpc::InsecureChannelCredentials());
   ASSERT_TRUE(pool.ok()) << pool.status().message();
   (*pool)->CheckAll();

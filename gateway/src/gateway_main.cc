@@ -16,7 +16,9 @@
 
 #include "gateway/config.h"
 #include "gateway/forwarder.h"
+#include "gateway/log.h"
 #include "gateway/pool.h"
+#include "gateway/uplink.h"
 #include "metrics/http_server.h"
 #include "tls/grpc_credentials.h"
 
@@ -27,15 +29,57 @@ constexpr int kExitUsage = 2;
 // A node's requests are small; the same bound signerd applies (docs/api.md).
 constexpr int kMaxRequestBytes = 1 << 20;
 constexpr size_t kMaxCachedLookups = 4096;
+// A dial-in signer's frames carry replies, a SignWithAll reply among them: more room than requests.
+constexpr int kMaxUplinkFrameBytes = 4 << 20;
 
-void Fail(const std::string& message) { std::fprintf(stderr, "gateway: %s\n", message.c_str()); }
+void Fail(const std::string& message) { gateway::Log(gateway::LogLevel::kError, message); }
 
-sigset_t StopSignals() {
+// The signals the main loop waits for: SIGINT and SIGTERM stop, SIGHUP reloads the pool list.
+sigset_t HandledSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   return set;
+}
+
+// ReloadPool re-reads the configuration and applies its upstream list. Everything else in the file
+// is fixed at start (listeners, credentials, the pool's history): a new file that changes any of
+// it, or that does not parse, is refused whole and the current pool stays.
+void ReloadPool(const std::string& config_path, const gateway::GatewayConfig& running,
+                gateway::UpstreamPool& pool) {
+  auto fresh = gateway::LoadGatewayConfig(config_path);
+  if (!fresh.ok()) {
+    gateway::Log(gateway::LogLevel::kError,
+                 "config reload refused, keeping the current pool: " + fresh.status().message());
+    return;
+  }
+  std::string fixed;
+  if (fresh->unix_socket != running.unix_socket || fresh->tcp_listen != running.tcp_listen ||
+      fresh->socket_mode != running.socket_mode) {
+    fixed = "listen";
+  } else if (fresh->uplink_listen != running.uplink_listen ||
+             fresh->uplink_tls.has_value() != running.uplink_tls.has_value() ||
+             (fresh->uplink_tls &&
+              (fresh->uplink_tls->certificate_chain != running.uplink_tls->certificate_chain ||
+               fresh->uplink_tls->private_key != running.uplink_tls->private_key ||
+               fresh->uplink_tls->client_ca != running.uplink_tls->client_ca))) {
+    fixed = "uplink_listen/uplink_tls";
+  } else if (fresh->history_id != running.history_id || fresh->state_dir != running.state_dir) {
+    fixed = "history_id/state_dir";
+  } else if (fresh->upstream_tls.server_ca != running.upstream_tls.server_ca ||
+             fresh->upstream_tls.certificate != running.upstream_tls.certificate ||
+             fresh->upstream_tls.private_key != running.upstream_tls.private_key) {
+    fixed = "upstream_tls";
+  }
+  if (!fixed.empty()) {
+    gateway::Log(gateway::LogLevel::kError,
+                 "config reload refused, keeping the current pool: " + fixed +
+                     " changed, which needs a restart (a reload changes upstreams only)");
+    return;
+  }
+  gateway::Log(gateway::LogLevel::kInfo, "pool reloaded: " + pool.Reload(fresh->upstreams));
 }
 
 // RemoveStaleSocket deletes a socket file left by an earlier run; anything else at the path is
@@ -53,6 +97,7 @@ int Run(const std::string& config_path) {
     Fail("config: " + config.status().message());
     return kExitUsage;
   }
+  gateway::SetLogFormat(config->log_json ? gateway::LogFormat::kJson : gateway::LogFormat::kText);
   if (base::Status tls13 = tls::RequireTls13ForNewTlsContexts(); !tls13.ok()) {
     Fail("tls: " + tls13.message());
     return kExitFailure;
@@ -135,12 +180,56 @@ int Run(const std::string& config_path) {
     }
     metrics_http = std::move(*started);
   }
+  // Signers that dial in: their own listener, mutual TLS against the signers' client CA; a stream
+  // is accepted only from a certificate the pool lists as dial_in (gateway/uplink.h).
+  std::unique_ptr<tls::ReloadableServerCredentials> uplink_credentials;
+  std::unique_ptr<gateway::UplinkService> uplink_service;
+  std::unique_ptr<grpc::Server> uplink_server;
+  int uplink_port = 0;
+  if (!config->uplink_listen.empty()) {
+    auto credentials = tls::ReloadableServerCredentials::Create(*config->uplink_tls);
+    if (!credentials.ok()) {
+      Fail("uplink_tls: " + credentials.status().message());
+      return kExitFailure;
+    }
+    uplink_credentials = std::move(*credentials);
+    gateway::UpstreamPool* pool_ptr = pool->get();
+    uplink_service = std::make_unique<gateway::UplinkService>(gateway::UplinkServiceOptions{
+        [pool_ptr](const std::string& identity) { return pool_ptr->FindDialIn(identity); },
+        [pool_ptr] { pool_ptr->CheckSoon(); }});
+    grpc::ServerBuilder uplink_builder;
+    uplink_builder.AddListeningPort(config->uplink_listen, uplink_credentials->GrpcCredentials(),
+                                    &uplink_port);
+    uplink_builder.RegisterService(uplink_service.get());
+    uplink_builder.SetMaxReceiveMessageSize(kMaxUplinkFrameBytes);
+    // Ping every signer's stream: one that stops answering (its link went away silently) ends,
+    // and its calls fail over at once instead of waiting for their deadlines.
+    const int keepalive = static_cast<int>(config->uplink_keepalive_ms);
+    uplink_builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, keepalive);
+    uplink_builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, keepalive);
+    uplink_builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    // The signers ping on their own schedule (server.uplink.keepalive_ms, at least 100 ms); only
+    // authenticated peers get this far, so their pings are not policed.
+    uplink_builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 100);
+    uplink_builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+    uplink_server = uplink_builder.BuildAndStart();
+    if (!uplink_server || uplink_port == 0) {
+      Fail("cannot listen on uplink_listen " + config->uplink_listen);
+      return kExitFailure;
+    }
+  }
   std::printf("signer-gateway listening on %s\n", address.c_str());
   if (metrics_http) std::printf("signer-gateway metrics on %s\n", metrics_http->address().c_str());
+  if (uplink_server) {
+    std::printf("signer-gateway uplink on %s\n",
+                (config->uplink_listen.substr(0, config->uplink_listen.rfind(':') + 1) +
+                 std::to_string(uplink_port))
+                    .c_str());
+  }
   std::fflush(stdout);
 
   // The gateway's own health: SERVING while at least one signer may serve.
-  const sigset_t signals = StopSignals();
+  const sigset_t signals = HandledSignals();
   const auto interval = std::chrono::milliseconds(config->health_interval_ms);
   const timespec wait{static_cast<time_t>(interval.count() / 1000),
                       static_cast<long>((interval.count() % 1000) * 1'000'000)};
@@ -148,9 +237,12 @@ int Run(const std::string& config_path) {
     server->GetHealthCheckService()->SetServingStatus(!(*pool)->Candidates().empty());
     const int signal_number = ::sigtimedwait(&signals, nullptr, &wait);
     if (signal_number == SIGINT || signal_number == SIGTERM) break;
+    if (signal_number == SIGHUP) ReloadPool(config_path, *config, **pool);
   }
-  std::fprintf(stderr, "gateway: shutting down\n");
+  gateway::Log(gateway::LogLevel::kInfo, "shutting down");
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  // After the node's calls: those still in flight may be waiting on a dialed-in signer.
+  if (uplink_server) uplink_server->Shutdown(std::chrono::system_clock::now());
   if (!config->unix_socket.empty()) ::unlink(config->unix_socket.c_str());
   return 0;
 }
@@ -168,8 +260,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: signer-gateway --config FILE\n");
     return kExitUsage;
   }
-  // Block the stop signals before any thread starts, so only the main loop receives them.
-  const sigset_t signals = StopSignals();
+  // Block the handled signals before any thread starts, so only the main loop receives them.
+  const sigset_t signals = HandledSignals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   return Run(argv[2]);
 }

@@ -3,6 +3,7 @@
 
 #include <grpcpp/support/byte_buffer.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <future>
@@ -12,6 +13,7 @@
 
 #include "base/file_io.h"
 #include "byte_buffer.h"
+#include "gateway/log.h"
 #include "remote_keystore.pb.h"
 
 namespace gateway {
@@ -45,26 +47,34 @@ bool IsServing(const grpc::ByteBuffer& reply) {
   return BytesOf(reply) == std::string_view("\x08\x01", 2);
 }
 
-void Log(const std::string& line) { std::fprintf(stderr, "gateway: %s\n", line.c_str()); }
-
 }  // namespace
+
+std::shared_ptr<Upstream> UpstreamPool::MakeUpstream(
+    const UpstreamConfig& upstream_config,
+    const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
+  auto upstream = std::make_shared<Upstream>();
+  upstream->config = upstream_config;
+  if (upstream_config.dial_in) {
+    upstream->dial_in = std::make_shared<DialIn>(upstream_config.name, upstream_config.identity);
+    return upstream;
+  }
+  grpc::ChannelArguments arguments;
+  if (!upstream_config.server_name.empty()) {
+    arguments.SetSslTargetNameOverride(upstream_config.server_name);
+  }
+  // Fail fast while a signer is down, so a request moves on to the next one at once.
+  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1'000);
+  upstream->channel = grpc::CreateCustomChannel(upstream_config.address, credentials, arguments);
+  upstream->stub = std::make_unique<grpc::GenericStub>(upstream->channel);
+  return upstream;
+}
 
 base::Result<std::unique_ptr<UpstreamPool>> UpstreamPool::Create(
     const GatewayConfig& config, const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
-  std::vector<std::unique_ptr<Upstream>> upstreams;
+  std::vector<std::shared_ptr<Upstream>> upstreams;
   for (const UpstreamConfig& upstream_config : config.upstreams) {
-    auto upstream = std::make_unique<Upstream>();
-    upstream->config = upstream_config;
-    grpc::ChannelArguments arguments;
-    if (!upstream_config.server_name.empty()) {
-      arguments.SetSslTargetNameOverride(upstream_config.server_name);
-    }
-    // Fail fast while a signer is down, so a request moves on to the next one at once.
-    arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1'000);
-    upstream->channel = grpc::CreateCustomChannel(upstream_config.address, credentials, arguments);
-    upstream->stub = std::make_unique<grpc::GenericStub>(upstream->channel);
-    upstreams.push_back(std::move(upstream));
+    upstreams.push_back(MakeUpstream(upstream_config, credentials));
   }
   std::string history = config.history_id;
   if (history.empty()) {
@@ -81,17 +91,69 @@ base::Result<std::unique_ptr<UpstreamPool>> UpstreamPool::Create(
     }
   }
   return std::unique_ptr<UpstreamPool>(
-      new UpstreamPool(config, std::move(upstreams), std::move(history)));
+      new UpstreamPool(config, credentials, std::move(upstreams), std::move(history)));
 }
 
 UpstreamPool::UpstreamPool(const GatewayConfig& config,
-                           std::vector<std::unique_ptr<Upstream>> upstreams, std::string history)
-    : config_(config),
-      upstreams_(std::move(upstreams)),
-      history_(std::move(history)),
-      states_(upstreams_.size()) {
+                           std::shared_ptr<grpc::ChannelCredentials> credentials,
+                           std::vector<std::shared_ptr<Upstream>> upstreams, std::string history)
+    : config_(config), credentials_(std::move(credentials)) {
   base::MutexLock lock(mutex_);
+  upstreams_ = std::move(upstreams);
+  history_ = std::move(history);
+  states_.resize(upstreams_.size());
   for (UpstreamState& state : states_) state.reason = "not checked yet";
+}
+
+std::string UpstreamPool::Reload(const std::vector<UpstreamConfig>& configs) {
+  std::vector<std::shared_ptr<Upstream>> removed;
+  std::string summary;
+  {
+    base::MutexLock lock(mutex_);
+    std::vector<std::shared_ptr<Upstream>> upstreams;
+    std::vector<UpstreamState> states;
+    const Upstream* preferred =
+        preferred_ < upstreams_.size() ? upstreams_[preferred_].get() : nullptr;
+    size_t kept = 0;
+    for (const UpstreamConfig& wanted : configs) {
+      // An entry whose every field is unchanged keeps its channel or stream and its state.
+      auto same = std::find_if(upstreams_.begin(), upstreams_.end(), [&](const auto& upstream) {
+        const UpstreamConfig& have = upstream->config;
+        return have.name == wanted.name && have.address == wanted.address &&
+               have.server_name == wanted.server_name && have.dial_in == wanted.dial_in &&
+               have.identity == wanted.identity;
+      });
+      if (same != upstreams_.end()) {
+        states.push_back(states_[static_cast<size_t>(same - upstreams_.begin())]);
+        upstreams.push_back(*same);
+        ++kept;
+      } else {
+        upstreams.push_back(MakeUpstream(wanted, credentials_));
+        states.emplace_back().reason = "not checked yet";
+        summary += (summary.empty() ? "" : ", ") + std::string("added ") + wanted.name;
+      }
+    }
+    for (const auto& upstream : upstreams_) {
+      if (std::find(upstreams.begin(), upstreams.end(), upstream) == upstreams.end()) {
+        removed.push_back(upstream);
+        summary += (summary.empty() ? "" : ", ") + std::string("removed ") + upstream->config.name;
+      }
+    }
+    upstreams_ = std::move(upstreams);
+    states_ = std::move(states);
+    preferred_ = 0;
+    for (size_t i = 0; i < upstreams_.size(); ++i) {
+      if (upstreams_[i].get() == preferred) preferred_ = i;
+    }
+    summary += (summary.empty() ? "" : ", ") + std::to_string(kept) + " kept";
+  }
+  // Calls in flight to a removed signer keep its channel (their attempt holds it) and finish; a
+  // removed signer that dialed in is disconnected, so it stops being sent anything.
+  for (const auto& upstream : removed) {
+    if (upstream->dial_in) upstream->dial_in->Disconnect("it was removed from the pool");
+  }
+  CheckSoon();
+  return summary;
 }
 
 UpstreamPool::~UpstreamPool() {
@@ -111,13 +173,52 @@ void UpstreamPool::StartChecking() {
       lock.unlock();
       CheckAll();
       lock.lock();
-      wake_.wait_for(lock, interval, [this] { return stopping_; });
+      wake_.wait_for(lock, interval, [this] { return stopping_ || check_soon_; });
+      check_soon_ = false;
     }
   });
 }
 
+void UpstreamPool::CheckSoon() {
+  {
+    std::lock_guard lock(stop_mutex_);
+    check_soon_ = true;
+  }
+  wake_.notify_all();
+}
+
+std::shared_ptr<DialIn> UpstreamPool::FindDialIn(const std::string& identity) {
+  base::MutexLock lock(mutex_);
+  for (const auto& upstream : upstreams_) {
+    if (upstream->dial_in && upstream->dial_in->identity() == identity) return upstream->dial_in;
+  }
+  return nullptr;
+}
+
 UpstreamState UpstreamPool::Check(const Upstream& upstream) {
   UpstreamState state;
+  if (upstream.dial_in) {
+    // Health and history come from the signer's status frames instead of calls.
+    const DialInStatus status = upstream.dial_in->Status();
+    if (!status.connected) {
+      state.reason = "has not dialed in";
+      return state;
+    }
+    if (!status.serving) {
+      state.reason = "not serving (starting, or catching up with its history)";
+      return state;
+    }
+    if (status.signer.history_id().empty() ||
+        status.signer.history_id().size() > kMaxHistoryIdSize) {
+      state.reason = "sent an unreadable history description";
+      return state;
+    }
+    state.signer_id = status.signer.signer_id();
+    state.history_kind = status.signer.history_kind();
+    state.history_id = status.signer.history_id();
+    state.eligible = true;  // for now: the pool's rules below may still refuse it
+    return state;
+  }
   grpc::ByteBuffer health_reply;
   const grpc::Status health =
       CallOnce(upstream, "/grpc.health.v1.Health/Check", EmptyMessage(), health_reply);
@@ -160,19 +261,28 @@ base::Status UpstreamPool::AdoptHistory(const std::string& history_id) {
         0600));
   }
   history_ = history_id;
-  Log("pool history adopted: " + history_id);
+  Log(LogLevel::kInfo, "pool history adopted: " + history_id);
   return base::Status::Ok();
 }
 
 void UpstreamPool::CheckAll() {
+  std::vector<std::shared_ptr<Upstream>> snapshot;
+  {
+    base::MutexLock lock(mutex_);
+    snapshot = upstreams_;
+  }
   std::vector<UpstreamState> checked;
-  checked.reserve(upstreams_.size());
-  for (const auto& upstream : upstreams_) checked.push_back(Check(*upstream));
+  checked.reserve(snapshot.size());
+  for (const auto& upstream : snapshot) checked.push_back(Check(*upstream));
 
   base::MutexLock lock(mutex_);
   std::string standalone_owner;  // signer id holding the pool's standalone history
-  for (size_t i = 0; i < checked.size(); ++i) {
-    UpstreamState& state = checked[i];
+  for (size_t i = 0; i < upstreams_.size(); ++i) {
+    // The list may have been reloaded while the checks ran: a signer added since waits for the
+    // next round.
+    const auto found = std::find(snapshot.begin(), snapshot.end(), upstreams_[i]);
+    if (found == snapshot.end()) continue;
+    UpstreamState state = std::move(checked[static_cast<size_t>(found - snapshot.begin())]);
     if (state.eligible && history_.empty()) {
       if (base::Status adopted = AdoptHistory(state.history_id); !adopted.ok()) {
         state.eligible = false;
@@ -195,21 +305,22 @@ void UpstreamPool::CheckAll() {
     }
     const UpstreamState& before = states_[i];
     if (before.eligible != state.eligible || before.reason != state.reason) {
-      Log("upstream " + upstreams_[i]->config.name + " " +
-          (state.eligible ? std::string("eligible") : "not eligible: " + state.reason));
+      Log(state.eligible ? LogLevel::kInfo : LogLevel::kWarning,
+          "upstream " + upstreams_[i]->config.name + " " +
+              (state.eligible ? std::string("eligible") : "not eligible: " + state.reason));
     }
+    states_[i] = std::move(state);
   }
-  states_ = std::move(checked);
 }
 
-std::vector<const Upstream*> UpstreamPool::Candidates() {
+std::vector<std::shared_ptr<const Upstream>> UpstreamPool::Candidates() {
   base::MutexLock lock(mutex_);
-  std::vector<const Upstream*> candidates;
+  std::vector<std::shared_ptr<const Upstream>> candidates;
   if (preferred_ < states_.size() && states_[preferred_].eligible) {
-    candidates.push_back(upstreams_[preferred_].get());
+    candidates.push_back(upstreams_[preferred_]);
   }
   for (size_t i = 0; i < upstreams_.size(); ++i) {
-    if (i != preferred_ && states_[i].eligible) candidates.push_back(upstreams_[i].get());
+    if (i != preferred_ && states_[i].eligible) candidates.push_back(upstreams_[i]);
   }
   return candidates;
 }
@@ -219,7 +330,7 @@ void UpstreamPool::ReportFailure(const Upstream* upstream, const std::string& wh
   for (size_t i = 0; i < upstreams_.size(); ++i) {
     if (upstreams_[i].get() != upstream) continue;
     if (states_[i].eligible) {
-      Log("upstream " + upstream->config.name + " failed a request: " + why);
+      Log(LogLevel::kWarning, "upstream " + upstream->config.name + " failed a request: " + why);
     }
     states_[i].eligible = false;
     states_[i].reason = "failed a request: " + why;

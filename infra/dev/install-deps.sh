@@ -6,6 +6,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/deb-packages.sh"
 
 # Grow this list as modules start using a library; keep it to what the build really links.
+# iproute2 and nftables are for the test that puts a signer behind an egress-only firewall in a
+# network namespace of its own (tests/e2e/gateway_uplink_e2e_test.cc; it needs root, as CI has).
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   clang lld libclang-rt-14-dev clang-format clang-tidy
@@ -17,6 +19,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs
+  iproute2 nftables
   cargo rustc librust-prost-dev librust-prost-build-dev librust-h2-dev librust-http-dev librust-tokio-dev
   librust-tokio-rustls-dev librust-rustls-dev librust-rustls-pemfile-dev librust-webpki-dev librust-bytes-dev
   librust-thiserror-dev librust-ring-dev librust-hex-dev librust-blake2b-simd-dev librust-tiny-keccak-dev

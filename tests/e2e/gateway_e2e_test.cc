@@ -7,7 +7,9 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <future>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
@@ -26,6 +28,7 @@
 #include "support/temp_dir.h"
 #include "support/well_known_keys.h"
 #include "test_payloads.h"
+#include "tls/dev_pki.h"
 
 namespace {
 
@@ -86,7 +89,7 @@ class GatewayE2eTest : public testing::Test {
   // AddSigner makes signer-N: its own SoftHSM2 token holding //Alice's ed25519 key, the shared
   // PKI and policy, and (when a broker runs) the Kafka section that puts it in one history with
   // the other replicated signers.
-  void AddSigner() {
+  void AddSigner(const std::string& server_extra = "") {
     Signer& signer = signers_.emplace_back();
     const std::string id = "signer-" + std::to_string(signers_.size());
     signer.dir = dir_.path() / id;
@@ -110,7 +113,7 @@ class GatewayE2eTest : public testing::Test {
                                        "    key_file: ../pki/server.key\n"
                                        "    client_ca_file: ../pki/ca.crt\n"
                                        "  policy_file: ../policy.yaml\n  audit_log: audit.jsonl\n" +
-                                       kafka,
+                                       server_extra + kafka,
                                    0600)
                     .ok());
     support::ProcessOptions import;
@@ -140,7 +143,8 @@ class GatewayE2eTest : public testing::Test {
   // StartGateway runs one more signer-gateway over every signer added so far (listed last to
   // first when `reversed`, so it prefers another signer), in a directory of its own, and connects
   // a node's stub to its Unix socket.
-  void StartGateway(bool reversed = false, const std::string& extra_config = "") {
+  void StartGateway(bool reversed = false, const std::string& extra_config = "",
+                    const std::string& extra_upstreams = "") {
     Gateway& gateway = gateways_.emplace_back();
     gateway.dir = dir_.path() / ("gateway-" + std::to_string(gateways_.size()));
     fs::create_directories(gateway.dir);
@@ -163,7 +167,8 @@ class GatewayE2eTest : public testing::Test {
                         "cache_ttl_ms: 60000\nmetrics_listen: \"127.0.0.1:0\"\n"
                         "upstream_tls: {ca: " +
                         client.server_ca.string() + ", cert: " + client.certificate.string() +
-                        ", key: " + client.private_key.string() + "}\nupstreams:\n" + upstreams,
+                        ", key: " + client.private_key.string() + "}\nupstreams:\n" + upstreams +
+                        extra_upstreams,
                     0600)
                     .ok());
     support::ChildOptions options;
@@ -366,3 +371,184 @@ TEST_F(GatewayE2eTest, TwoGatewaysRacingConflictingVotesNeverGetTwoSignaturesFor
 }
 
 }  // namespace
+
+// Hot reload: SIGHUP re-reads the file and applies its upstream list. A call already sent to a
+// signer the new list drops still finishes with its signature; a file that does not parse, or that
+// changes what only a restart can change, is refused with a log line and the pool stays as it was.
+class GatewayReloadE2eTest : public GatewayE2eTest {
+ protected:
+  fs::path ConfigPath() { return gateways_[0].dir / "gateway.yaml"; }
+  // WriteUpstreams replaces the upstream list (the file's last section) and sends SIGHUP, then
+  // waits for the gateway to log its `count`-th reload outcome (applied or refused).
+  std::string Reload(const std::string& upstreams, size_t count) {
+    const std::string text = support::ReadFile(ConfigPath());
+    EXPECT_TRUE(support::WriteFile(ConfigPath(),
+                                   text.substr(0, text.find("upstreams:\n")) + upstreams, 0600)
+                    .ok());
+    EXPECT_TRUE(gateways_[0].process->Signal(SIGHUP).ok());
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    while (Clock::now() < deadline) {
+      const std::string log = GatewayLog();
+      size_t seen = 0;
+      std::string last;
+      for (size_t at = 0; (at = FindReload(log, at)) != std::string::npos; ++at, ++seen) {
+        last = log.substr(at, log.find('\n', at) - at);
+      }
+      if (seen >= count) return last;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return "no reload logged";
+  }
+  static size_t FindReload(const std::string& log, size_t from) {
+    const size_t applied = log.find("pool reloaded: ", from);
+    const size_t refused = log.find("config reload refused", from);
+    return std::min(applied, refused);
+  }
+  std::string SignerEntry(size_t signer) {
+    return "  - {name: signer-" + std::to_string(signer + 1) +
+           ", address: \"127.0.0.1:" + std::to_string(signers_[signer].port) + "\"}\n";
+  }
+};
+
+TEST_F(GatewayReloadE2eTest, SighupChangesThePoolWithoutDroppingCallsInFlight) {
+  ASSERT_NO_FATAL_FAILURE(AddSigner());
+  ASSERT_NO_FATAL_FAILURE(StartGateway());
+  ASSERT_TRUE(WaitForEligible(1, true)) << GatewayLog();
+
+  // Added: a signer that is not there (nothing listens on port 1) joins, not eligible.
+  const std::string ghost = "  - {name: signer-9, address: \"127.0.0.1:1\"}\n";
+  EXPECT_NE(Reload("upstreams:\n" + SignerEntry(0) + ghost, 1).find("added signer-9, 1 kept"),
+            std::string::npos)
+      << GatewayLog();
+  ASSERT_TRUE(WaitForEligible(9, false)) << GatewayLog();
+  ASSERT_TRUE(SignPrevote(1, 0xa1).ok());
+
+  // A call in flight to signer-1 (stopped, so it cannot answer yet) survives signer-1's removal.
+  ASSERT_TRUE(signers_[0].process->Signal(SIGSTOP).ok());
+  const std::vector<uint8_t> message =
+      slashing::testing::GrandpaMessage(0, slashing::testing::FilledHash(0xa2), 10, 2, 0);
+  pb::SignWithRequest request;
+  request.set_key_type("gran");
+  request.set_crypto_type("ed25519");
+  request.set_public_key(AsString(support::kAliceEd25519.Bytes()));
+  request.set_message(AsString(message));
+  pb::SignWithReply reply;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  std::promise<grpc::Status> done;
+  gateways_[0].node->async()->SignWith(
+      &context, &request, &reply, [&done](const grpc::Status& status) { done.set_value(status); });
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (Metric("gateway_requests_in_flight") != 1 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(Metric("gateway_requests_in_flight"), 1);
+  EXPECT_NE(Reload("upstreams:\n" + ghost, 2).find("removed signer-1"), std::string::npos)
+      << GatewayLog();
+  ASSERT_TRUE(signers_[0].process->Signal(SIGCONT).ok());
+  std::future<grpc::Status> answered = done.get_future();
+  ASSERT_EQ(answered.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  const grpc::Status in_flight = answered.get();
+  ASSERT_TRUE(in_flight.ok()) << in_flight.error_message() << "\n" << GatewayLog();
+  const std::string& signature = reply.signature().signature();
+  EXPECT_TRUE(keymgr::VerifySignature(base::Scheme::kEd25519, support::kAliceEd25519.Bytes(),
+                                      message,
+                                      std::vector<uint8_t>(signature.begin(), signature.end())));
+  // From now on nothing goes to signer-1: the pool holds only the ghost.
+  EXPECT_EQ(SignPrevote(3, 0xa1).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Metric("gateway_upstream_eligible{upstream=\"signer-1\"}"), 0);
+
+  // Refused whole: a file with an unknown field, and one that moves the node's socket.
+  EXPECT_NE(Reload("upstreams:\n" + SignerEntry(0) + "  - {name: x, adress: \"a:1\"}\n", 3)
+                .find("config reload refused, keeping the current pool: unknown field"),
+            std::string::npos)
+      << GatewayLog();
+  const std::string text = support::ReadFile(ConfigPath());
+  const std::string socket_line = "keystore.sock}";
+  std::string moved = text;
+  moved.replace(moved.find(socket_line), socket_line.size(), "elsewhere.sock}");
+  ASSERT_TRUE(support::WriteFile(ConfigPath(), moved, 0600).ok());
+  EXPECT_NE(Reload("upstreams:\n" + ghost, 4).find("listen changed"), std::string::npos)
+      << GatewayLog();
+  EXPECT_EQ(SignPrevote(3, 0xa1).error_code(), grpc::StatusCode::UNAVAILABLE)
+      << "the refused files did not bring signer-1 back";
+
+  // A good file again: signer-1 back, the ghost gone; round 2 is still its record.
+  ASSERT_TRUE(support::WriteFile(ConfigPath(), text, 0600).ok());
+  EXPECT_NE(Reload("upstreams:\n" + SignerEntry(0), 5).find("added signer-1, removed signer-9"),
+            std::string::npos)
+      << GatewayLog();
+  ASSERT_TRUE(WaitForEligible(1, true)) << GatewayLog();
+  EXPECT_TRUE(SignPrevote(3, 0xa1).ok());
+  EXPECT_EQ(SignPrevote(2, 0xb2).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+// log_format: json: every line the gateway writes is one JSON object.
+TEST_F(GatewayE2eTest, JsonLogsAreOneObjectPerLine) {
+  ASSERT_NO_FATAL_FAILURE(AddSigner());
+  ASSERT_NO_FATAL_FAILURE(StartGateway(false, "log_format: json\n"));
+  ASSERT_TRUE(WaitForEligible(1, true)) << GatewayLog();
+  ASSERT_TRUE(gateways_[0].process->Signal(SIGTERM).ok());
+  gateways_[0].process->Wait();
+  const std::string log = GatewayLog();
+  size_t lines = 0;
+  bool saw_eligible = false;
+  for (size_t at = 0, end = 0; at < log.size(); at = end + 1) {
+    end = log.find('\n', at);
+    ASSERT_NE(end, std::string::npos) << "every line ends with a newline";
+    const nlohmann::json line = nlohmann::json::parse(log.substr(at, end - at), nullptr, false);
+    ASSERT_TRUE(line.is_object()) << log.substr(at, end - at);
+    EXPECT_TRUE(line["time"].is_string());
+    EXPECT_TRUE(line["level"] == "info" || line["level"] == "warning" || line["level"] == "error");
+    EXPECT_EQ(line["component"], "signer-gateway");
+    saw_eligible = saw_eligible || line["message"] == "upstream signer-1 eligible";
+    ++lines;
+  }
+  EXPECT_GE(lines, 3u) << log;
+  EXPECT_TRUE(saw_eligible) << log;
+}
+
+// A dialed-in signer is a pool member like any other: with a replicated signer that the gateway
+// calls and one that dials in (same claims topic), the node's votes fail over from the one to the
+// other when the first dies, and the dialed-in signer still refuses the dead one's conflict.
+TEST_F(GatewayE2eTest, ADialedInSignerTakesOverInAReplicatedPool) {
+  // The uplink has its own PKI: the gateway's server certificate named "gateway" (the identity
+  // the signers' policy grants) and the dialing signer's client certificate.
+  tls::DevPkiOptions uplink_pki;
+  uplink_pki.directory = dir_.path() / "uplink-pki";
+  uplink_pki.client_identities = {"signer-2"};
+  uplink_pki.server_names = {"gateway"};
+  ASSERT_TRUE(tls::CreateDevPki(uplink_pki).ok());
+  const fs::path pki = uplink_pki.directory;
+  ASSERT_NO_FATAL_FAILURE(StartBroker());
+  signers_.reserve(2);
+  ASSERT_NO_FATAL_FAILURE(AddSigner());
+  ASSERT_NO_FATAL_FAILURE(StartGateway(
+      false,
+      "uplink_listen: \"127.0.0.1:0\"\nuplink_keepalive_ms: 1000\nuplink_tls: {cert: " +
+          (pki / "server.crt").string() + ", key: " + (pki / "server.key").string() +
+          ", client_ca: " + (pki / "ca.crt").string() + "}\n",
+      "  - {name: signer-2, dial_in: true, identity: signer-2}\n"));
+  const std::optional<std::string> uplink = gateways_[0].process->ReadLine(std::chrono::seconds(5));
+  const std::string prefix = "signer-gateway uplink on 127.0.0.1:";
+  ASSERT_TRUE(uplink && uplink->starts_with(prefix)) << uplink.value_or("nothing");
+  ASSERT_NO_FATAL_FAILURE(AddSigner(
+      "  uplink:\n    gateway: \"127.0.0.1:" + uplink->substr(prefix.size()) +
+      "\"\n    server_name: gateway\n    ca_file: " + (pki / "ca.crt").string() +
+      "\n    cert_file: " + (pki / "signer-2.crt").string() + "\n    key_file: " +
+      (pki / "signer-2.key").string() + "\n    keepalive_ms: 1000\n    min_backoff_ms: 100\n"));
+  ASSERT_TRUE(WaitForEligible(1, true)) << GatewayLog();
+  ASSERT_TRUE(WaitForEligible(2, true)) << GatewayLog();
+
+  ASSERT_TRUE(SignPrevote(1, 0xa1).ok());
+  signers_[0].process.reset();
+  const grpc::Status next_round = SignPrevote(2, 0xa1);
+  EXPECT_TRUE(next_round.ok()) << next_round.error_message() << "\n" << GatewayLog();
+  const grpc::Status conflicting = SignPrevote(1, 0xb2);
+  EXPECT_EQ(conflicting.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << conflicting.error_message();
+  EXPECT_TRUE(SignPrevote(1, 0xa1).ok()) << "the same vote again is an allowed re-sign";
+  // Those three went over signer-2's own stream: its audit log has them, for the gateway.
+  const std::string audit = support::ReadFile(signers_[1].dir / "audit.jsonl");
+  EXPECT_NE(audit.find("\"identity\":\"gateway\""), std::string::npos) << audit;
+}

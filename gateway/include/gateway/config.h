@@ -19,6 +19,10 @@ struct UpstreamConfig {
   std::string address;  // "host:port" of its gRPC listener
   // The name its server certificate is checked against; empty: the host part of `address`.
   std::string server_name;
+  // A signer that dials in (docs/gateway.md): no address; it connects to `uplink_listen` with a
+  // client certificate whose identity (tls/certificate.h rule) is `identity`.
+  bool dial_in = false;
+  std::string identity;
 };
 
 // GatewayConfig is the whole file (docs/gateway.md lists every field).
@@ -50,11 +54,21 @@ struct GatewayConfig {
   int64_t hedge_delay_ms = 0;
   int64_t hedge_budget_percent = 10;
   std::string metrics_listen;  // empty: no /metrics
+  bool log_json = false;       // log_format: json (one JSON object per line) or text (default)
+
+  // Where signers that dial in connect (HOST:PORT, mutual TLS with `uplink_tls`: the gateway's
+  // server certificate and the CA of the signers' client certificates). Required when an upstream
+  // has `dial_in: true`, refused otherwise.
+  std::string uplink_listen;
+  std::optional<tls::ServerCredentialFiles> uplink_tls;
+  int64_t uplink_keepalive_ms = 10'000;  // ping each dialed-in signer; no answer ends its stream
 };
 
 // ParseGatewayConfig reads YAML `text`; relative paths are resolved against `base_dir`. Unknown,
 // duplicate or mistyped fields, no endpoint or two, an empty pool, duplicate upstream names, and
-// neither history_id nor state_dir fail with kInvalidArgument naming the field.
+// neither history_id nor state_dir, a dial-in upstream with an address or without an identity
+// (or two with one identity), and uplink settings without a dial-in upstream (or the reverse) fail
+// with kInvalidArgument naming the field.
 base::Result<GatewayConfig> ParseGatewayConfig(std::string_view text, std::string_view base_dir);
 // LoadGatewayConfig reads and parses the file at `path` (at most 1 MiB).
 base::Result<GatewayConfig> LoadGatewayConfig(const std::string& path);

@@ -59,6 +59,7 @@ struct GatewayMetrics {
   signer::Family<signer::Counter>* hedges = nullptr;              // {outcome}
   signer::Family<signer::Counter>* cache = nullptr;               // {result}
   signer::Family<signer::Gauge>* eligible = nullptr;              // {upstream}
+  signer::Gauge* in_flight = nullptr;                             // node calls not answered yet
 };
 
 // HedgeOptions: when a signing call is also sent to a second signer (see Forwarder), and how

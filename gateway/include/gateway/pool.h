@@ -17,14 +17,17 @@
 #include "base/status.h"
 #include "base/thread_annotations.h"
 #include "gateway/config.h"
+#include "gateway/uplink.h"
 
 namespace gateway {
 
-// Upstream is one signer: its channel and what the last check found.
+// Upstream is one signer: the channel the gateway dials, or (`dial_in`) the stream the signer
+// dialed in on. Exactly one of `stub` and `dial_in` is set.
 struct Upstream {
   UpstreamConfig config;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<grpc::GenericStub> stub;
+  std::shared_ptr<DialIn> dial_in;
 };
 
 // UpstreamState is what the pool knows about one signer after its last check.
@@ -62,7 +65,8 @@ class UpstreamPool {
 
   // Candidates returns the eligible signers, the one that served last first (a node's requests
   // stay on one signer while it works), then the others in configuration order.
-  std::vector<const Upstream*> Candidates();
+  // Each candidate stays valid while held, even if a reload removes it from the pool.
+  std::vector<std::shared_ptr<const Upstream>> Candidates();
   // ReportFailure moves the preference away from `upstream` after UNAVAILABLE and marks it not
   // eligible until its next check passes.
   void ReportFailure(const Upstream* upstream, const std::string& why);
@@ -75,22 +79,37 @@ class UpstreamPool {
   std::vector<std::pair<std::string, UpstreamState>> States();
   // PoolHistory is the pool's history id, "" before one is adopted.
   std::string PoolHistory();
+  // FindDialIn is the dial-in signer whose certificate identity is `identity`, nullptr if none.
+  std::shared_ptr<DialIn> FindDialIn(const std::string& identity);
+  // Reload replaces the list of signers with `upstreams` (a configuration re-read on SIGHUP):
+  // entries unchanged in every field keep their channel or stream and their state; new ones start
+  // not eligible until their first check (which runs at once); removed ones leave the pool, while
+  // calls already sent to them finish (their attempts hold them); a removed dial-in signer's stream
+  // is ended. The pool's history is unchanged. Returns what changed, for the log.
+  std::string Reload(const std::vector<UpstreamConfig>& upstreams);
+  // CheckSoon wakes the checker thread for a round now (a dial-in signer came, went or changed).
+  void CheckSoon();
 
  private:
-  UpstreamPool(const GatewayConfig& config, std::vector<std::unique_ptr<Upstream>> upstreams,
-               std::string history);
+  UpstreamPool(const GatewayConfig& config, std::shared_ptr<grpc::ChannelCredentials> credentials,
+               std::vector<std::shared_ptr<Upstream>> upstreams, std::string history);
+  static std::shared_ptr<Upstream> MakeUpstream(
+      const UpstreamConfig& upstream_config,
+      const std::shared_ptr<grpc::ChannelCredentials>& credentials);
   UpstreamState Check(const Upstream& upstream);
   base::Status AdoptHistory(const std::string& history_id) REQUIRES(mutex_);
 
-  const GatewayConfig config_;
-  const std::vector<std::unique_ptr<Upstream>> upstreams_;
+  const GatewayConfig config_;  // as at start; a reload changes only the upstream list
+  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
   base::Mutex mutex_;
+  std::vector<std::shared_ptr<Upstream>> upstreams_ GUARDED_BY(mutex_);
   std::string history_ GUARDED_BY(mutex_);
   std::vector<UpstreamState> states_ GUARDED_BY(mutex_);
   size_t preferred_ GUARDED_BY(mutex_) = 0;
   // The checker thread's sleep; a plain mutex, since it guards nothing but the stop flag.
   std::mutex stop_mutex_;
-  bool stopping_ = false;  // under stop_mutex_
+  bool stopping_ = false;    // under stop_mutex_
+  bool check_soon_ = false;  // under stop_mutex_
   std::condition_variable wake_;
   std::thread checker_;
 };

@@ -120,6 +120,34 @@ bool ValidMetricsListen(const std::string& listen) {
   return ValidListen(listen);
 }
 
+Status ParseUplink(const YAML::Node& node, std::string_view base_dir, UplinkConfig& out) {
+  ConfigSection section(node, "server.uplink");
+  SIGNER_RETURN_IF_ERROR(section.Check());
+  SIGNER_RETURN_IF_ERROR(section.String("gateway", true, out.gateway));
+  SIGNER_RETURN_IF_ERROR(section.String("server_name", false, out.server_name));
+  SIGNER_RETURN_IF_ERROR(section.String("ca_file", true, out.ca_file));
+  SIGNER_RETURN_IF_ERROR(section.String("cert_file", true, out.cert_file));
+  SIGNER_RETURN_IF_ERROR(section.String("key_file", true, out.key_file));
+  SIGNER_RETURN_IF_ERROR(section.Integer("keepalive_ms", 100, 600'000, out.keepalive_ms));
+  SIGNER_RETURN_IF_ERROR(section.Integer("min_backoff_ms", 10, 600'000, out.min_backoff_ms));
+  SIGNER_RETURN_IF_ERROR(section.Integer("max_backoff_ms", 10, 3'600'000, out.max_backoff_ms));
+  SIGNER_RETURN_IF_ERROR(section.RejectUnknown());
+  if (!ValidListen(out.gateway)) {
+    return Status::InvalidArgument("server.uplink.gateway must be HOST:PORT");
+  }
+  if (out.min_backoff_ms > out.max_backoff_ms) {
+    return Status::InvalidArgument(
+        "server.uplink.min_backoff_ms must not be above server.uplink.max_backoff_ms");
+  }
+  if (out.server_name.empty()) {
+    out.server_name = out.gateway.substr(0, out.gateway.rfind(':'));
+  }
+  out.ca_file = ResolveConfigPath(out.ca_file, base_dir);
+  out.cert_file = ResolveConfigPath(out.cert_file, base_dir);
+  out.key_file = ResolveConfigPath(out.key_file, base_dir);
+  return Status::Ok();
+}
+
 Status ParseServer(const YAML::Node& node, std::string_view base_dir, ServerConfig& out) {
   ConfigSection section(node, "server");
   SIGNER_RETURN_IF_ERROR(section.Check());
@@ -151,6 +179,10 @@ Status ParseServer(const YAML::Node& node, std::string_view base_dir, ServerConf
   if (out.metrics_tls_cert.empty() != out.metrics_tls_key.empty()) {
     return Status::InvalidArgument(
         "server.metrics_tls_cert and server.metrics_tls_key must be set together");
+  }
+  if (std::optional<YAML::Node> uplink = section.Take("uplink"); uplink) {
+    out.uplink.emplace();
+    SIGNER_RETURN_IF_ERROR(ParseUplink(*uplink, base_dir, *out.uplink));
   }
   SIGNER_RETURN_IF_ERROR(section.RejectUnknown());
   out.policy_file = ResolveConfigPath(out.policy_file, base_dir);

@@ -183,6 +183,56 @@ TEST(SignerConfigTest, RejectsBadServerSections) {
   }
 }
 
+constexpr char kUplinkBody[] = R"(  uplink:
+    gateway: "gw.example:7444"
+    ca_file: gateway-ca.pem
+    cert_file: signer.pem
+    key_file: signer.key
+)";
+
+TEST(SignerConfigTest, ParsesTheUplinkWithDefaults) {
+  auto config =
+      ParseSignerConfig(ServerConfigText(std::string(kServerBody) + kUplinkBody), "/etc/signer");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  ASSERT_TRUE(config->server->uplink.has_value());
+  const UplinkConfig& uplink = *config->server->uplink;
+  EXPECT_EQ(uplink.gateway, "gw.example:7444");
+  EXPECT_EQ(uplink.server_name, "gw.example") << "the gateway's host, when not given";
+  EXPECT_EQ(uplink.ca_file, "/etc/signer/gateway-ca.pem");
+  EXPECT_EQ(uplink.key_file, "/etc/signer/signer.key");
+  EXPECT_EQ(uplink.keepalive_ms, 10'000);
+  EXPECT_EQ(uplink.min_backoff_ms, 500);
+  EXPECT_EQ(uplink.max_backoff_ms, 30'000);
+  auto without = ParseSignerConfig(ServerConfigText(kServerBody), "/etc/signer");
+  ASSERT_TRUE(without.ok());
+  EXPECT_FALSE(without->server->uplink.has_value());
+}
+
+TEST(SignerConfigTest, RejectsBadUplinks) {
+  const RejectCase cases[] = {
+      {"no port", R"("gw.example:7444")", R"("gw.example")", "server.uplink.gateway"},
+      {"no ca", "    ca_file: gateway-ca.pem\n", "", "server.uplink.ca_file is required"},
+      {"no key", "    key_file: signer.key\n", "", "server.uplink.key_file is required"},
+      {"unknown field", "    key_file: signer.key\n",
+       "    key_file: signer.key\n    identity: gateway\n", "unknown field server.uplink.identity"},
+      {"backoff upside down", "    key_file: signer.key\n",
+       "    key_file: signer.key\n    min_backoff_ms: 5000\n    max_backoff_ms: 1000\n",
+       "min_backoff_ms"},
+      {"keepalive too short", "    key_file: signer.key\n",
+       "    key_file: signer.key\n    keepalive_ms: 1\n", "server.uplink.keepalive_ms"},
+  };
+  for (const RejectCase& test_case : cases) {
+    std::string body = kUplinkBody;
+    const size_t at = body.find(test_case.from);
+    ASSERT_NE(at, std::string::npos) << test_case.name;
+    body.replace(at, test_case.from.size(), test_case.to);
+    auto config = ParseSignerConfig(ServerConfigText(std::string(kServerBody) + body), "/base");
+    ASSERT_FALSE(config.ok()) << test_case.name;
+    EXPECT_NE(config.status().message().find(test_case.expected_message_part), std::string::npos)
+        << test_case.name << ": " << config.status().message();
+  }
+}
+
 TEST(SignerConfigTest, ParsesMetricsListen) {
   std::string body = kServerBody;
   body += "  metrics_listen: 127.0.0.1:9615\n";

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "audit/audit_field.h"
@@ -21,6 +22,7 @@
 #include "signerd/replication.h"
 #include "signerd/service_grpc.h"
 #include "signerd/service_manager.h"
+#include "signerd/uplink_client.h"
 #include "slashing/clock.h"
 #include "slashing/history_admin.h"
 #include "slashing/protector.h"
@@ -89,6 +91,7 @@ struct SignerDaemon::Parts {
   std::unique_ptr<KeystoreService> service;
   std::unique_ptr<SignerInfoService> info_service;
   std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<UplinkClient> uplink;  // only when server.uplink names a gateway
   std::unique_ptr<MetricsHttpServer> metrics_http;
   int port = 0;
 
@@ -224,6 +227,25 @@ base::Status SignerDaemon::Listen() {
   // Until the history has caught up, health says NOT_SERVING and the history refuses every sign
   // request (UNAVAILABLE).
   p.server->GetHealthCheckService()->SetServingStatus(false);
+  // A signer that dials out reports the same health over its uplink: NOT_SERVING until caught up.
+  if (const std::optional<UplinkConfig>& uplink = p.server_config().uplink; uplink) {
+    auto credentials = tls::ClientChannelCredentials(
+        tls::ClientCredentialFiles{uplink->ca_file, uplink->cert_file, uplink->key_file});
+    if (!credentials.ok()) {
+      p.server->Shutdown();
+      return WithStep("uplink", credentials.status());
+    }
+    UplinkOptions options;
+    options.gateway = uplink->gateway;
+    options.server_name = uplink->server_name;
+    options.credentials = *credentials;
+    options.keepalive = std::chrono::milliseconds(uplink->keepalive_ms);
+    options.min_backoff = std::chrono::milliseconds(uplink->min_backoff_ms);
+    options.max_backoff = std::chrono::milliseconds(uplink->max_backoff_ms);
+    SignerInfoService* info = p.info_service.get();
+    p.uplink = std::make_unique<UplinkClient>(std::move(options), *p.service,
+                                              [info] { return info->DescribeNow(); });
+  }
   // The metrics listener opens before the catch-up, so the consumer lag can be watched while a
   // replicated signer catches up; a failure to bind it stops startup like any other.
   if (!p.server_config().metrics_listen.empty()) {
@@ -262,6 +284,7 @@ base::Status SignerDaemon::WaitForHistory(std::chrono::milliseconds timeout) {
 
 void SignerDaemon::StartServing() {
   parts_->server->GetHealthCheckService()->SetServingStatus(true);
+  if (parts_->uplink) parts_->uplink->SetServing(true);
   // Readiness goes to systemd only now, after the history caught up, so a Type=notify unit (and
   // anything ordered after it, such as a rolling upgrade's next step) waits for a serving signer.
   NotifyServiceManager("READY=1\nSTATUS=serving on port " + std::to_string(parts_->port));
@@ -291,10 +314,21 @@ void SignerDaemon::Shutdown(std::chrono::milliseconds grace) {
   Parts& p = *parts_;
   NotifyServiceManager("STOPPING=1\nSTATUS=shutting down");
   p.metrics_http.reset();  // its scrape hooks read the service and custody
+  // The uplink goes first: a gateway that still sent calls over it would find them cut off.
+  if (p.uplink) {
+    p.uplink->SetServing(false);
+    p.uplink.reset();
+  }
   if (p.server) {
     p.server->GetHealthCheckService()->SetServingStatus(false);
     p.server->Shutdown(std::chrono::system_clock::now() + grace);
     p.server->Wait();
+  }
+  // Calls that came over the uplink finish on the worker pool; they must be done before the
+  // service they run in goes away (the listener's own calls are waited for by server->Wait()).
+  const auto give_up = std::chrono::steady_clock::now() + grace;
+  while (p.service->in_flight() > 0 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }
 

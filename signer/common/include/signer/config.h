@@ -46,6 +46,21 @@ struct ServerTlsConfig {
   std::string client_ca_file;  // CA bundle client certificates must chain to
 };
 
+// UplinkConfig makes signerd dial out to a gateway and serve its calls over that stream
+// (docs/gateway.md, "Signers that dial out"), for a signer that cannot accept connections. Every
+// call over it is decided for the identity of the gateway's server certificate, which must chain
+// to `ca_file` and carry `server_name`; the policy grants that identity what the node may do.
+struct UplinkConfig {
+  std::string gateway;              // HOST:PORT of the gateway's uplink listener
+  std::string server_name;          // the name the gateway's certificate must carry; empty: HOST
+  std::string ca_file;              // CA bundle the gateway's certificate chains to
+  std::string cert_file;            // this signer's client certificate (chain)
+  std::string key_file;             // its key, mode 0600 or stricter
+  int64_t keepalive_ms = 10'000;    // ping interval; an unanswered ping ends the stream
+  int64_t min_backoff_ms = 500;     // first redial delay (jittered, doubling)
+  int64_t max_backoff_ms = 30'000;  // longest redial delay
+};
+
 // ServerConfig is signerd's own section; signerctl ignores it.
 struct ServerConfig {
   std::string listen;  // HOST:PORT; port 0 picks a free port (signerd prints the bound one)
@@ -63,6 +78,7 @@ struct ServerConfig {
   // mode 0600 or stricter, as for `tls`); both empty: plain HTTP. One without the other is refused.
   std::string metrics_tls_cert;
   std::string metrics_tls_key;
+  std::optional<UplinkConfig> uplink;  // present only for a signer that dials out to a gateway
 };
 
 // KafkaConfig turns on replicated protection (docs/kafka.md): claims go through a Kafka topic that

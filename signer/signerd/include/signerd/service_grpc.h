@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <utility>
@@ -55,6 +56,20 @@ struct ServiceLimits {
 // maps to OK: the reply's error field carries it.
 grpc::Status ToGrpcStatus(ReplyCode code, const std::string& message);
 
+// SerializedCall is one RemoteKeystore call as bytes, arriving other than through this server's
+// listener: a signer's uplink stream to its gateway (signerd/uplink_client.h).
+struct SerializedCall {
+  std::string method;   // full gRPC name, "/parity.polkadot.signer.RemoteKeystore/SignWith"
+  std::string request;  // the serialized request message
+  // The caller as its TLS connection authenticated it (the gateway's certificate on an uplink);
+  // never read from the call's bytes or metadata. Empty is denied by the policy.
+  std::string identity;
+  std::chrono::system_clock::time_point deadline;
+  std::function<bool()> cancelled;  // asked once before the call starts; may be empty
+};
+// SerializedDone receives a serialized call's status and, when OK, its serialized reply.
+using SerializedDone = std::function<void(const grpc::Status& status, std::string reply)>;
+
 // KeystoreService implements RemoteKeystore. Each call: the identity comes from the verified client
 // certificate (none means an empty identity, which the policy denies); above max_in_flight the call
 // is shed with RESOURCE_EXHAUSTED; otherwise it runs on the pool, and a call whose deadline passed
@@ -67,6 +82,13 @@ class KeystoreService final : public parity::polkadot::signer::RemoteKeystore::C
                   SignerMetrics* metrics = nullptr);
 
   size_t in_flight() const { return in_flight_.load(); }
+
+  // CallSerialized runs `call` through the same admission, worker pool, metrics and method bodies
+  // as a call on the listener, so a call over an uplink takes the one pipeline (authorize, decode,
+  // decide, sign, audit) with `call.identity`. `done` runs once: inline for a method outside
+  // RemoteKeystore (UNIMPLEMENTED), a request that does not parse (INVALID_ARGUMENT) or a shed call
+  // (RESOURCE_EXHAUSTED), otherwise on a worker thread.
+  void CallSerialized(SerializedCall call, SerializedDone done);
 
   using Ctx = grpc::CallbackServerContext;
   grpc::ServerUnaryReactor* Sr25519PublicKeys(
@@ -115,10 +137,68 @@ class KeystoreService final : public parity::polkadot::signer::RemoteKeystore::C
                                     parity::polkadot::signer::HasKeysReply* reply) override;
 
  private:
-  // Dispatch admits the call, runs `work` on the pool with the caller's CallContext and finishes
-  // the call with the status `work` returns.
-  grpc::ServerUnaryReactor* Dispatch(Ctx* context, const char* method,
-                                     std::function<grpc::Status(const CallContext&)> work);
+  using Work = std::function<grpc::Status(const CallContext&)>;
+  using Finish = std::function<void(const grpc::Status&)>;
+  template <typename Request, typename Reply>
+  using MethodBody = grpc::Status (KeystoreService::*)(const CallContext&, const Request*, Reply*);
+
+  // Admit sheds the call above max_in_flight, or runs `work` on the pool with `call` unless it is
+  // cancelled or its deadline (capped at max_deadline) passed while queued, and gives the status
+  // to `finish`. Every call is counted in the metrics by method and code.
+  void Admit(const char* method, CallContext call, std::chrono::system_clock::time_point deadline,
+             std::function<bool()> cancelled, Work work, Finish finish);
+  // Dispatch admits a call of the listener with the identity of its verified client certificate.
+  grpc::ServerUnaryReactor* Dispatch(Ctx* context, const char* method, Work work);
+  template <typename Request, typename Reply>
+  void AdmitSerialized(const char* method, MethodBody<Request, Reply> body, SerializedCall call,
+                       SerializedDone done);
+
+  // The method bodies, one per RemoteKeystore method, shared by the listener and CallSerialized.
+  grpc::Status RunSr25519PublicKeys(
+      const CallContext& call, const parity::polkadot::signer::Sr25519PublicKeysRequest* request,
+      parity::polkadot::signer::Sr25519PublicKeysReply* reply);
+  grpc::Status RunEd25519PublicKeys(
+      const CallContext& call, const parity::polkadot::signer::Ed25519PublicKeysRequest* request,
+      parity::polkadot::signer::Ed25519PublicKeysReply* reply);
+  grpc::Status RunEcdsaPublicKeys(const CallContext& call,
+                                  const parity::polkadot::signer::EcdsaPublicKeysRequest* request,
+                                  parity::polkadot::signer::EcdsaPublicKeysReply* reply);
+  grpc::Status RunKeys(const CallContext& call,
+                       const parity::polkadot::signer::KeysRequest* request,
+                       parity::polkadot::signer::KeysReply* reply);
+  grpc::Status RunSr25519GenerateNew(
+      const CallContext& call, const parity::polkadot::signer::Sr25519GenerateNewRequest* request,
+      parity::polkadot::signer::Sr25519GenerateNewReply* reply);
+  grpc::Status RunEd25519GenerateNew(
+      const CallContext& call, const parity::polkadot::signer::Ed25519GenerateNewRequest* request,
+      parity::polkadot::signer::Ed25519GenerateNewReply* reply);
+  grpc::Status RunEcdsaGenerateNew(const CallContext& call,
+                                   const parity::polkadot::signer::EcdsaGenerateNewRequest* request,
+                                   parity::polkadot::signer::EcdsaGenerateNewReply* reply);
+  grpc::Status RunSr25519VrfSign(const CallContext& call,
+                                 const parity::polkadot::signer::Sr25519VrfSignRequest* request,
+                                 parity::polkadot::signer::Sr25519VrfSignReply* reply);
+  grpc::Status RunSr25519VrfPreOutput(
+      const CallContext& call, const parity::polkadot::signer::Sr25519VrfPreOutputRequest* request,
+      parity::polkadot::signer::Sr25519VrfPreOutputReply* reply);
+  grpc::Status RunSignWith(const CallContext& call,
+                           const parity::polkadot::signer::SignWithRequest* request,
+                           parity::polkadot::signer::SignWithReply* reply);
+  grpc::Status RunSignWithAny(const CallContext& call,
+                              const parity::polkadot::signer::SignWithAnyRequest* request,
+                              parity::polkadot::signer::SignWithAnyReply* reply);
+  grpc::Status RunSignWithAll(const CallContext& call,
+                              const parity::polkadot::signer::SignWithAllRequest* request,
+                              parity::polkadot::signer::SignWithAllReply* reply);
+  grpc::Status RunEcdsaSignPrehashed(
+      const CallContext& call, const parity::polkadot::signer::EcdsaSignPrehashedRequest* request,
+      parity::polkadot::signer::EcdsaSignPrehashedReply* reply);
+  grpc::Status RunInsert(const CallContext& call,
+                         const parity::polkadot::signer::InsertRequest* request,
+                         parity::polkadot::signer::InsertReply* reply);
+  grpc::Status RunHasKeys(const CallContext& call,
+                          const parity::polkadot::signer::HasKeysRequest* request,
+                          parity::polkadot::signer::HasKeysReply* reply);
 
   Pipeline& pipeline_;
   WorkerPool& pool_;
@@ -140,6 +220,8 @@ class SignerInfoService final : public parity::polkadot::signer::SignerInfo::Cal
   grpc::ServerUnaryReactor* Describe(grpc::CallbackServerContext* context,
                                      const parity::polkadot::signer::DescribeRequest* request,
                                      parity::polkadot::signer::DescribeReply* reply) override;
+  // DescribeNow is Describe's answer without a call (a signer's uplink status frame).
+  base::Result<parity::polkadot::signer::DescribeReply> DescribeNow() const { return describe_(); }
 
  private:
   const std::function<base::Result<parity::polkadot::signer::DescribeReply>()> describe_;
