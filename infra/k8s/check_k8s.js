@@ -696,6 +696,118 @@ const brokenCopies = [
   },
 ];
 
+// Broken copies of the ha overlay's validator pod and its policies.
+const validatorOf = (objects) => objects.find((object) => objectName(object) === 'StatefulSet/validator');
+const containerOf = (objects, name) => validatorOf(objects).spec.template.spec.containers.find((container) => container.name === name);
+const gatewayConfigMap = (objects) => objects.find((object) => object.kind === 'ConfigMap' && object.data && object.data['signer-gateway.yaml']);
+const validatorBrokenCopies = [
+  {
+    what: 'a privileged gateway sidecar',
+    expect: 'container signer-gateway: privileged',
+    breakIt: (objects) => { containerOf(objects, 'signer-gateway').securityContext.privileged = true; },
+  },
+  {
+    what: 'a node container that keeps its capabilities',
+    expect: 'container polkadot: capabilities do not drop ALL',
+    breakIt: (objects) => { delete containerOf(objects, 'polkadot').securityContext.capabilities; },
+  },
+  {
+    what: 'a node container with a writable root filesystem',
+    expect: 'container polkadot: readOnlyRootFilesystem is not true',
+    breakIt: (objects) => { containerOf(objects, 'polkadot').securityContext.readOnlyRootFilesystem = false; },
+  },
+  {
+    what: 'the gateway\'s TLS Secret not mounted into prepare',
+    expect: '/run/signer/secrets/tls/gateway.key comes from no Secret mounted into prepare',
+    breakIt: (objects) => {
+      const prepare = validatorOf(objects).spec.template.spec.initContainers[0];
+      prepare.volumeMounts = prepare.volumeMounts.filter((mount) => mount.name !== 'gateway-tls');
+    },
+  },
+  {
+    what: 'the gateway\'s config volume not shared with prepare',
+    expect: 'the gateway does not see prepare\'s /run/signer',
+    breakIt: (objects) => {
+      const gateway = containerOf(objects, 'signer-gateway');
+      gateway.volumeMounts = gateway.volumeMounts.filter((mount) => mount.name !== 'gateway-run');
+    },
+  },
+  {
+    what: 'a gateway on a Unix socket the node cannot dial',
+    expect: 'the node\'s remote keystore dials https://HOST:PORT only',
+    breakIt: (objects) => {
+      const configMap = gatewayConfigMap(objects);
+      configMap.data['signer-gateway.yaml'] = configMap.data['signer-gateway.yaml'].replace(/^listen:\n(  .*\n|    .*\n)+/m, 'listen:\n  unix_socket: /run/signer/keystore.sock\n');
+    },
+  },
+  {
+    what: 'the node dialling a signer directly instead of its gateway',
+    expect: 'does not dial its gateway',
+    breakIt: (objects) => {
+      const node = containerOf(objects, 'polkadot');
+      node.args = node.args.map((argument) => argument.startsWith('--remote-signer=') ? '--remote-signer=https://signerd-0.signerd.signer.svc.cluster.local:7443' : argument);
+    },
+  },
+  {
+    what: 'the node\'s client key from no Secret',
+    expect: 'the node\'s --remote-signer-key /data/client.key comes from no read-only Secret mount',
+    breakIt: (objects) => {
+      const node = containerOf(objects, 'polkadot');
+      node.args = node.args.map((argument) => argument.startsWith('--remote-signer-key=') ? '--remote-signer-key=/data/client.key' : argument);
+    },
+  },
+  {
+    what: 'the node\'s RPC opened to the pod network',
+    expect: 'the node\'s RPC is opened beyond loopback (--unsafe-rpc-external)',
+    breakIt: (objects) => { containerOf(objects, 'polkadot').args.push('--unsafe-rpc-external'); },
+  },
+  {
+    what: 'a gateway pool missing a signer',
+    expect: 'the gateway\'s upstreams',
+    breakIt: (objects) => {
+      const configMap = gatewayConfigMap(objects);
+      configMap.data['signer-gateway.yaml'] = configMap.data['signer-gateway.yaml'].replace(/^  - \{name: signerd-2.*\n/m, '');
+    },
+  },
+  {
+    what: 'a gateway liveness probe that fails while the signers are down',
+    expect: 'container signer-gateway: livenessProbe is not GET /metrics',
+    breakIt: (objects) => {
+      const gateway = containerOf(objects, 'signer-gateway');
+      gateway.livenessProbe = structuredClone(gateway.readinessProbe);
+    },
+  },
+  {
+    what: 'a node probe the kubelet sends to the loopback-only RPC port',
+    expect: 'container polkadot: readinessProbe is not curl -f',
+    breakIt: (objects) => { containerOf(objects, 'polkadot').readinessProbe = { httpGet: { path: '/health/readiness', port: 9944 } }; },
+  },
+  {
+    what: 'two pods of one validator',
+    expect: 'StatefulSet/validator: 2 replicas, expected 1',
+    breakIt: (objects) => { validatorOf(objects).spec.replicas = 2; },
+  },
+  {
+    what: 'the validator allowed to reach anything',
+    expect: 'unexpected allow: egress pods{app.kubernetes.io/name=validator} -> anywhere all ports',
+    breakIt: (objects) => {
+      const rule = objects.find((object) => objectName(object) === 'NetworkPolicy/validator').spec.egress.find((candidate) => candidate.to && candidate.to.some((peer) => peer.podSelector && !peer.namespaceSelector));
+      delete rule.to;
+      delete rule.ports;
+    },
+  },
+  {
+    what: 'signerd closed to the validator pod',
+    expect: 'missing allow: ingress pods{app.kubernetes.io/name=signerd} <- pods{app.kubernetes.io/name=validator} TCP/7443',
+    breakIt: (objects) => { objects.splice(objects.findIndex((object) => objectName(object) === 'NetworkPolicy/signerd-ingress-validator'), 1); },
+  },
+  {
+    what: 'a validator pod with a mistyped field',
+    expect: 'schema: StatefulSet/validator: /spec/template/spec/containers/1/ports/0/containerPort must be integer',
+    breakIt: (objects) => { containerOf(objects, 'signer-gateway').ports[0].containerPort = 'metrics'; },
+  },
+];
+
 function workloadOf(objects) {
   return objects.find((object) => objectName(object) === 'StatefulSet/signerd');
 }
@@ -729,18 +841,20 @@ function main() {
       failed = true;
     }
   }
-  if (!rendered.base) throw new Error('the base did not render; no broken copies to test');
-  for (const broken of brokenCopies) {
-    const objects = structuredClone(rendered.base);
-    broken.breakIt(objects);
-    const findings = allFindings(objects, EXPECTED.base);
-    if (!findings.some((finding) => finding.includes(broken.expect))) {
-      console.error(`k8s: broken copy not caught: ${broken.what} (wanted a finding with "${broken.expect}", got: ${findings.join(' | ') || 'none'})`);
-      failed = true;
+  for (const [name, copies] of [['base', brokenCopies], ['overlays/ha', validatorBrokenCopies]]) {
+    if (!rendered[name]) throw new Error(`${name} did not render; no broken copies to test`);
+    for (const broken of copies) {
+      const objects = structuredClone(rendered[name]);
+      broken.breakIt(objects);
+      const findings = allFindings(objects, EXPECTED[name]);
+      if (!findings.some((finding) => finding.includes(broken.expect))) {
+        console.error(`k8s: broken copy of ${name} not caught: ${broken.what} (wanted a finding with "${broken.expect}", got: ${findings.join(' | ') || 'none'})`);
+        failed = true;
+      }
     }
   }
   if (failed) process.exit(1);
-  console.log(`k8s: ${brokenCopies.length} deliberately broken copies of the base each caught`);
+  console.log(`k8s: ${brokenCopies.length} deliberately broken copies of the base and ${validatorBrokenCopies.length} of the ha validator pod each caught`);
 }
 
 main();
