@@ -7,7 +7,9 @@
 //            the API's OpenAPI definitions; required fields, types, enums, formats)
 //   policy   a pod or container that breaks the recipe's rules (non-root, read-only root, no privilege
 //            escalation, RuntimeDefault seccomp, no capabilities, requests and limits, probes that can
-//            work against a mutual-TLS-only listener, 0400 secret files, configs from ConfigMaps)
+//            work against each container's listeners, 0400 secret files, configs from ConfigMaps), or
+//            wiring that cannot work (a file no mount provides, a node that does not dial its gateway,
+//            a gateway pool that is not the signer set)
 //   network  anything but a default deny plus exactly the allows listed in EXPECTED below
 // Then it proves the rules can fail: broken copies of the rendered objects must each be caught.
 'use strict';
@@ -29,6 +31,7 @@ const kubeDns = 'namespace{kubernetes.io/metadata.name=kube-system} pods{k8s-app
 const kafka = 'namespace{kubernetes.io/metadata.name=kafka} pods{app.kubernetes.io/name=kafka}';
 const signerdPods = 'pods{app.kubernetes.io/name=signerd}';
 const agentPods = 'pods{app.kubernetes.io/name=keyagentd}';
+const validatorPods = 'pods{app.kubernetes.io/name=validator}';
 
 // The signer's own traffic, in every kustomization: node or gateway to signerd, Prometheus to metrics.
 const signerdAllows = [
@@ -51,9 +54,25 @@ const EXPECTED = {
     allows: signerdAllows,
   },
   'overlays/ha': {
-    workloads: { 'StatefulSet/signerd': { replicas: 3, config: 'signerd.yaml', kafka: true, spread: true } },
+    workloads: {
+      'StatefulSet/signerd': { replicas: 3, config: 'signerd.yaml', kafka: true, spread: true },
+      // One validator: a node with the gateway sidecar whose pool is every signerd replica.
+      'StatefulSet/validator': { replicas: 1, validator: true, config: 'signer-gateway.yaml', poolOf: 'StatefulSet/signerd' },
+    },
     disruptionBudgets: ['signerd'],
-    allows: [...signerdAllows, `egress ${signerdPods} -> ${kafka} TCP/9093`, ...dnsAllows(signerdPods)],
+    allows: [
+      ...signerdAllows,
+      `egress ${signerdPods} -> ${kafka} TCP/9093`,
+      ...dnsAllows(signerdPods),
+      // The validator pod: p2p both ways, its gateway to signerd only, DNS, Prometheus in; signerd lets it in.
+      `ingress ${signerdPods} <- ${validatorPods} TCP/7443`,
+      `ingress ${validatorPods} <- anywhere TCP/30333`,
+      `ingress ${validatorPods} <- ${prometheus} TCP/9615`,
+      `ingress ${validatorPods} <- ${prometheus} TCP/9616`,
+      `egress ${validatorPods} -> anywhere TCP/30333`,
+      `egress ${validatorPods} -> ${signerdPods} TCP/7443`,
+      ...dnsAllows(validatorPods),
+    ],
   },
   'overlays/threshold': {
     workloads: {
@@ -200,31 +219,73 @@ function containerFindings(where, container, podSecurity, isInit) {
   return findings;
 }
 
-// probeFindings: liveness and readiness must exist and be able to pass against a listener that
-// speaks mutual TLS only. Kubernetes' `grpc:` probe is plaintext, so it never can; readiness is gRPC
-// health through grpc_health_probe with TLS and a client certificate.
+// What each container is, by name: its probes must suit its listeners.
+const containerKinds = { signerd: 'signer', keyagentd: 'signer', 'signer-gateway': 'gateway', polkadot: 'node' };
+
+// isMutualTlsHealthProbe: gRPC health through grpc_health_probe with TLS and a client certificate,
+// at `address` (host:port).
+function isMutualTlsHealthProbe(probe, address) {
+  const command = (probe && probe.exec && probe.exec.command) || [];
+  return command[0] === 'grpc_health_probe' && command.includes('-tls') && command.includes(`-addr=${address}`) &&
+    command.some((argument) => argument.startsWith('-tls-client-cert='));
+}
+
+// probeFindings: liveness and readiness must exist and be able to pass against the container's
+// listeners. Kubernetes' `grpc:` probe is plaintext, so it never can against mutual TLS.
+// - signer (signerd, keyagentd): readiness is gRPC health over mutual TLS on the grpc port.
+// - gateway: its gRPC listener is on loopback (which the kubelet cannot reach) with mutual TLS, so
+//   startup and liveness read its metrics listener (alive whether or not a signer is eligible: dead
+//   signers must not restart it), readiness is gRPC health over mutual TLS from inside the container
+//   (the address is checked against its config in validatorWiringFindings).
+// - node: RPC is on loopback, so every probe is an exec of curl on the RPC health endpoints
+//   (`/health` for startup and liveness, `/health/readiness` for readiness; validatorWiringFindings
+//   checks the port).
 function probeFindings(where, container) {
   const findings = [];
-  for (const kind of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
-    const probe = container[kind];
+  const kind = containerKinds[container.name];
+  if (!kind) return [`policy: ${where}: unknown container (no probe rules for it in check_k8s.js)`];
+  for (const probeKind of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
+    const probe = container[probeKind];
     if (!probe) {
-      if (kind !== 'startupProbe') findings.push(`policy: ${where}: no ${kind}`);
+      if (probeKind !== 'startupProbe') findings.push(`policy: ${where}: no ${probeKind}`);
       continue;
     }
-    if (probe.grpc) findings.push(`policy: ${where}: ${kind} uses a plaintext grpc probe against a mutual-TLS listener`);
-    if (probe.httpGet) findings.push(`policy: ${where}: ${kind} uses httpGet against a gRPC listener`);
-  }
-  const readiness = container.readinessProbe;
-  if (readiness) {
-    const command = (readiness.exec && readiness.exec.command) || [];
-    const grpcPort = portNamed(container, 'grpc');
-    const wanted = ['-tls', `-addr=127.0.0.1:${grpcPort}`];
-    const clientCertificate = command.some((argument) => argument.startsWith('-tls-client-cert='));
-    if (command[0] !== 'grpc_health_probe' || !wanted.every((argument) => command.includes(argument)) || !clientCertificate) {
-      findings.push(`policy: ${where}: readinessProbe is not grpc_health_probe over mutual TLS on the grpc port ${grpcPort}`);
+    if (probe.grpc) findings.push(`policy: ${where}: ${probeKind} uses a plaintext grpc probe against a mutual-TLS listener`);
+    if (kind === 'signer' && probe.httpGet) findings.push(`policy: ${where}: ${probeKind} uses httpGet against a gRPC listener`);
+    if (kind === 'gateway' && probeKind !== 'readinessProbe' &&
+        !(probe.httpGet && probe.httpGet.path === '/metrics' && probe.httpGet.port === 'metrics')) {
+      findings.push(`policy: ${where}: ${probeKind} is not GET /metrics on the metrics port (it must not depend on the signers)`);
+    }
+    if (kind === 'node') {
+      const path = probeKind === 'readinessProbe' ? '/health/readiness' : '/health';
+      if (!nodeHealthUrl(probe, path)) findings.push(`policy: ${where}: ${probeKind} is not curl -f on the node's loopback RPC ${path}`);
     }
   }
+  if (kind === 'signer' && !isMutualTlsHealthProbe(container.readinessProbe, `127.0.0.1:${portNamed(container, 'grpc')}`)) {
+    findings.push(`policy: ${where}: readinessProbe is not grpc_health_probe over mutual TLS on the grpc port ${portNamed(container, 'grpc')}`);
+  }
+  if (kind === 'gateway' && !isMutualTlsHealthProbe(container.readinessProbe, probeAddress(container.readinessProbe))) {
+    findings.push(`policy: ${where}: readinessProbe is not grpc_health_probe over mutual TLS`);
+  }
   return findings;
+}
+
+// probeAddress: the -addr of a grpc_health_probe exec probe.
+function probeAddress(probe) {
+  const command = (probe && probe.exec && probe.exec.command) || [];
+  const argument = command.find((candidate) => candidate.startsWith('-addr='));
+  return argument && argument.slice('-addr='.length);
+}
+
+// nodeHealthUrl: the URL of an exec probe that is `curl -f... http://127.0.0.1:PORT<path>` (curl
+// -f fails on the 500 that /health/readiness answers while syncing), or undefined.
+function nodeHealthUrl(probe, path) {
+  const command = (probe && probe.exec && probe.exec.command) || [];
+  const url = command.find((argument) => argument.startsWith('http://'));
+  const failsOnError = command.some((argument) => /^-[a-zA-Z]*f[a-zA-Z]*$/.test(argument) || argument === '--fail');
+  if (command[0] !== 'curl' || !failsOnError || !url) return undefined;
+  const parsed = new URL(url);
+  return parsed.hostname === '127.0.0.1' && parsed.pathname === path ? parsed : undefined;
 }
 
 function portNamed(container, name) {
@@ -363,6 +424,116 @@ function wiringFindings(objects, workload, expected) {
   return findings;
 }
 
+// The validator pod: the node dials its gateway on the pod's loopback with its own certificate; the
+// gateway's files come from its Secret through prepare, its pool is every replica of the signer set,
+// its state is on the pod's own volume; the node's RPC stays on loopback.
+
+// flagValue: the value of `--name=value` or `--name value` in a container's command and args.
+function flagValue(argv, name) {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === name) return argv[i + 1];
+    if (argv[i].startsWith(`${name}=`)) return argv[i].slice(name.length + 1);
+  }
+  return undefined;
+}
+
+function validatorWiringFindings(objects, workload, expected) {
+  const where = objectName(workload);
+  const findings = [];
+  const spec = podSpecOf(workload);
+  const node = spec.containers.find((container) => container.name === 'polkadot');
+  const gateway = spec.containers.find((container) => container.name === 'signer-gateway');
+  const prepare = (spec.initContainers || []).find((container) => container.name === 'prepare');
+  if (!node || !gateway || !prepare) return [`policy: ${where}: needs the containers polkadot and signer-gateway and the init container prepare`];
+  if (workload.spec.replicas !== expected.replicas) {
+    findings.push(`policy: ${where}: ${workload.spec.replicas} replicas, expected ${expected.replicas} (two pods of one validator would both run --validator)`);
+  }
+  const volumeOf = (name) => (spec.volumes || []).find((volume) => volume.name === name);
+  const claims = (workload.spec.volumeClaimTemplates || []).map((claim) => claim.metadata.name);
+  // mountUnder: the mount of `container` that holds `file`.
+  const mountUnder = (container, file) => (container.volumeMounts || []).find((mount) => file.startsWith(`${mount.mountPath}/`));
+
+  // The gateway: its config, its files, its pool, its listeners.
+  const command = gateway.command || [];
+  if (flagValue(command, '--config') !== `/run/signer/config/${expected.config}`) {
+    findings.push(`policy: ${where}: the gateway does not read /run/signer/config/${expected.config}`);
+  }
+  const configName = ((prepare.env || []).find((variable) => variable.name === 'SIGNER_CONFIG_NAME') || {}).value;
+  if (configName !== expected.config) findings.push(`policy: ${where}: prepare does not write ${expected.config} (SIGNER_CONFIG_NAME ${configName})`);
+  const { config, error } = configOf(objects, workload, expected.config);
+  if (error) return [...findings, `policy: ${where}: ${error}`];
+  const runMount = mountUnder(gateway, '/run/signer/config/x');
+  const prepareRun = mountUnder(prepare, '/run/signer/config/x');
+  if (!runMount || !prepareRun || runMount.name !== prepareRun.name || !(volumeOf(runMount.name) || {}).emptyDir) {
+    findings.push(`policy: ${where}: the gateway does not see prepare's /run/signer (one emptyDir in both)`);
+  }
+  for (const file of stringsIn(config).filter((value) => value.startsWith('/'))) {
+    const parts = file.split('/');
+    if (file.startsWith('/run/signer/secrets/')) {
+      const mount = mountUnder(prepare, `/etc/signer/secrets/${parts[4]}/x`);
+      const volume = mount && volumeOf(mount.name);
+      if (!volume || !volume.secret) findings.push(`policy: ${where}: ${file} comes from no Secret mounted into prepare`);
+    } else if (file === config.state_dir) {
+      const mount = (gateway.volumeMounts || []).find((candidate) => candidate.mountPath === file);
+      if (!mount || !claims.includes(mount.name)) findings.push(`policy: ${where}: the gateway's state_dir ${file} is not on the pod's own volume`);
+    } else {
+      findings.push(`policy: ${where}: ${file} is outside the gateway's mounts`);
+    }
+  }
+  const listen = config.listen || {};
+  if (listen.unix_socket) {
+    findings.push(`policy: ${where}: the gateway listens on a Unix socket; the node's remote keystore dials https://HOST:PORT only`);
+  }
+  if (!String(listen.tcp || '').startsWith('127.0.0.1:') || !listen.tls) {
+    findings.push(`policy: ${where}: the gateway's listen.tcp ${listen.tcp} is not loopback with mutual TLS`);
+  }
+  if (probeAddress(gateway.readinessProbe) !== listen.tcp) {
+    findings.push(`policy: ${where}: the gateway's readiness probe asks ${probeAddress(gateway.readinessProbe)}, not its listener ${listen.tcp}`);
+  }
+  if (portOf(config.metrics_listen) !== portNamed(gateway, 'metrics') || !String(config.metrics_listen).startsWith('0.0.0.0:')) {
+    findings.push(`policy: ${where}: the gateway's metrics_listen ${config.metrics_listen} is not the pod's metrics port ${portNamed(gateway, 'metrics')} (the liveness probe and Prometheus read it)`);
+  }
+  const signers = objects.find((object) => objectName(object) === expected.poolOf);
+  const grpcPort = signers && portNamed(podSpecOf(signers).containers[0], 'grpc');
+  const pool = signers ? [...Array(signers.spec.replicas).keys()].map((i) => `${signers.metadata.name}-${i}.${signers.spec.serviceName}.${namespace}.svc.cluster.local:${grpcPort}`) : [];
+  const upstreams = (config.upstreams || []).map((upstream) => upstream.address);
+  if (JSON.stringify(upstreams) !== JSON.stringify(pool)) {
+    findings.push(`policy: ${where}: the gateway's upstreams ${upstreams} are not the signer set's pods ${pool}`);
+  }
+  if (!config.history_id && !config.state_dir) findings.push(`policy: ${where}: the gateway neither pins nor remembers the pool's history`);
+
+  // The node: a validator whose keystore is the gateway, its files from a Secret, RPC on loopback.
+  const argv = [...(node.command || []), ...(node.args || [])];
+  if (!argv.includes('--validator')) findings.push(`policy: ${where}: the node does not run --validator`);
+  if (flagValue(argv, '--remote-signer') !== `https://${listen.tcp}`) {
+    findings.push(`policy: ${where}: the node's --remote-signer ${flagValue(argv, '--remote-signer')} does not dial its gateway at https://${listen.tcp}`);
+  }
+  if (/^https:\/\/[0-9.]+:/.test(flagValue(argv, '--remote-signer') || '') && !flagValue(argv, '--remote-signer-server-name')) {
+    findings.push(`policy: ${where}: the node dials an IP address without --remote-signer-server-name (rustls checks DNS names only)`);
+  }
+  for (const flag of ['--remote-signer-ca', '--remote-signer-cert', '--remote-signer-key', '--node-key-file']) {
+    const file = flagValue(argv, flag);
+    const mount = file && mountUnder(node, file);
+    const volume = mount && volumeOf(mount.name);
+    if (!volume || !volume.secret || mount.readOnly !== true) findings.push(`policy: ${where}: the node's ${flag} ${file} comes from no read-only Secret mount`);
+  }
+  const basePath = flagValue(argv, '--base-path');
+  const baseMount = (node.volumeMounts || []).find((mount) => mount.mountPath === basePath);
+  if (!baseMount || !claims.includes(baseMount.name)) findings.push(`policy: ${where}: the node's --base-path ${basePath} is not on the pod's own volume`);
+  for (const flag of ['--rpc-external', '--unsafe-rpc-external', '--rpc-cors']) {
+    if (argv.some((argument) => argument === flag || argument.startsWith(`${flag}=`))) findings.push(`policy: ${where}: the node's RPC is opened beyond loopback (${flag})`);
+  }
+  if (flagValue(argv, '--rpc-methods') !== 'safe') findings.push(`policy: ${where}: the node's RPC does not serve safe methods only`);
+  const rpcPort = Number(flagValue(argv, '--rpc-port') || 9944);
+  for (const probeKind of ['livenessProbe', 'readinessProbe']) {
+    const url = nodeHealthUrl(node[probeKind], probeKind === 'readinessProbe' ? '/health/readiness' : '/health');
+    if (url && Number(url.port) !== rpcPort) findings.push(`policy: ${where}: the node's ${probeKind} asks port ${url.port}, not its RPC port ${rpcPort}`);
+  }
+  if (Number(flagValue(argv, '--port')) !== portNamed(node, 'p2p')) findings.push(`policy: ${where}: the node's --port is not the p2p port`);
+  if (Number(flagValue(argv, '--prometheus-port')) !== portNamed(node, 'metrics')) findings.push(`policy: ${where}: the node's --prometheus-port is not the metrics port`);
+  return findings;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Network policies: one default deny for everything, then exactly the expected allows.
 
@@ -429,7 +600,8 @@ function recipeFindings(objects, expected) {
   if (JSON.stringify(names) !== JSON.stringify(wantedNames)) findings.push(`policy: workloads ${names}, expected ${wantedNames}`);
   for (const workload of workloads) {
     findings.push(...podFindings(workload));
-    if (expected.workloads[objectName(workload)]) findings.push(...wiringFindings(objects, workload, expected.workloads[objectName(workload)]));
+    const wanted = expected.workloads[objectName(workload)];
+    if (wanted) findings.push(...(wanted.validator ? validatorWiringFindings : wiringFindings)(objects, workload, wanted));
   }
   const budgets = objects.filter((object) => object.kind === 'PodDisruptionBudget');
   const covered = budgets.map((budget) => ((budget.spec.selector || {}).matchLabels || {})['app.kubernetes.io/name']).sort();
@@ -524,6 +696,118 @@ const brokenCopies = [
   },
 ];
 
+// Broken copies of the ha overlay's validator pod and its policies.
+const validatorOf = (objects) => objects.find((object) => objectName(object) === 'StatefulSet/validator');
+const containerOf = (objects, name) => validatorOf(objects).spec.template.spec.containers.find((container) => container.name === name);
+const gatewayConfigMap = (objects) => objects.find((object) => object.kind === 'ConfigMap' && object.data && object.data['signer-gateway.yaml']);
+const validatorBrokenCopies = [
+  {
+    what: 'a privileged gateway sidecar',
+    expect: 'container signer-gateway: privileged',
+    breakIt: (objects) => { containerOf(objects, 'signer-gateway').securityContext.privileged = true; },
+  },
+  {
+    what: 'a node container that keeps its capabilities',
+    expect: 'container polkadot: capabilities do not drop ALL',
+    breakIt: (objects) => { delete containerOf(objects, 'polkadot').securityContext.capabilities; },
+  },
+  {
+    what: 'a node container with a writable root filesystem',
+    expect: 'container polkadot: readOnlyRootFilesystem is not true',
+    breakIt: (objects) => { containerOf(objects, 'polkadot').securityContext.readOnlyRootFilesystem = false; },
+  },
+  {
+    what: 'the gateway\'s TLS Secret not mounted into prepare',
+    expect: '/run/signer/secrets/tls/gateway.key comes from no Secret mounted into prepare',
+    breakIt: (objects) => {
+      const prepare = validatorOf(objects).spec.template.spec.initContainers[0];
+      prepare.volumeMounts = prepare.volumeMounts.filter((mount) => mount.name !== 'gateway-tls');
+    },
+  },
+  {
+    what: 'the gateway\'s config volume not shared with prepare',
+    expect: 'the gateway does not see prepare\'s /run/signer',
+    breakIt: (objects) => {
+      const gateway = containerOf(objects, 'signer-gateway');
+      gateway.volumeMounts = gateway.volumeMounts.filter((mount) => mount.name !== 'gateway-run');
+    },
+  },
+  {
+    what: 'a gateway on a Unix socket the node cannot dial',
+    expect: 'the node\'s remote keystore dials https://HOST:PORT only',
+    breakIt: (objects) => {
+      const configMap = gatewayConfigMap(objects);
+      configMap.data['signer-gateway.yaml'] = configMap.data['signer-gateway.yaml'].replace(/^listen:\n(  .*\n|    .*\n)+/m, 'listen:\n  unix_socket: /run/signer/keystore.sock\n');
+    },
+  },
+  {
+    what: 'the node dialling a signer directly instead of its gateway',
+    expect: 'does not dial its gateway',
+    breakIt: (objects) => {
+      const node = containerOf(objects, 'polkadot');
+      node.args = node.args.map((argument) => argument.startsWith('--remote-signer=') ? '--remote-signer=https://signerd-0.signerd.signer.svc.cluster.local:7443' : argument);
+    },
+  },
+  {
+    what: 'the node\'s client key from no Secret',
+    expect: 'the node\'s --remote-signer-key /data/client.key comes from no read-only Secret mount',
+    breakIt: (objects) => {
+      const node = containerOf(objects, 'polkadot');
+      node.args = node.args.map((argument) => argument.startsWith('--remote-signer-key=') ? '--remote-signer-key=/data/client.key' : argument);
+    },
+  },
+  {
+    what: 'the node\'s RPC opened to the pod network',
+    expect: 'the node\'s RPC is opened beyond loopback (--unsafe-rpc-external)',
+    breakIt: (objects) => { containerOf(objects, 'polkadot').args.push('--unsafe-rpc-external'); },
+  },
+  {
+    what: 'a gateway pool missing a signer',
+    expect: 'the gateway\'s upstreams',
+    breakIt: (objects) => {
+      const configMap = gatewayConfigMap(objects);
+      configMap.data['signer-gateway.yaml'] = configMap.data['signer-gateway.yaml'].replace(/^  - \{name: signerd-2.*\n/m, '');
+    },
+  },
+  {
+    what: 'a gateway liveness probe that fails while the signers are down',
+    expect: 'container signer-gateway: livenessProbe is not GET /metrics',
+    breakIt: (objects) => {
+      const gateway = containerOf(objects, 'signer-gateway');
+      gateway.livenessProbe = structuredClone(gateway.readinessProbe);
+    },
+  },
+  {
+    what: 'a node probe the kubelet sends to the loopback-only RPC port',
+    expect: 'container polkadot: readinessProbe is not curl -f',
+    breakIt: (objects) => { containerOf(objects, 'polkadot').readinessProbe = { httpGet: { path: '/health/readiness', port: 9944 } }; },
+  },
+  {
+    what: 'two pods of one validator',
+    expect: 'StatefulSet/validator: 2 replicas, expected 1',
+    breakIt: (objects) => { validatorOf(objects).spec.replicas = 2; },
+  },
+  {
+    what: 'the validator allowed to reach anything',
+    expect: 'unexpected allow: egress pods{app.kubernetes.io/name=validator} -> anywhere all ports',
+    breakIt: (objects) => {
+      const rule = objects.find((object) => objectName(object) === 'NetworkPolicy/validator').spec.egress.find((candidate) => candidate.to && candidate.to.some((peer) => peer.podSelector && !peer.namespaceSelector));
+      delete rule.to;
+      delete rule.ports;
+    },
+  },
+  {
+    what: 'signerd closed to the validator pod',
+    expect: 'missing allow: ingress pods{app.kubernetes.io/name=signerd} <- pods{app.kubernetes.io/name=validator} TCP/7443',
+    breakIt: (objects) => { objects.splice(objects.findIndex((object) => objectName(object) === 'NetworkPolicy/signerd-ingress-validator'), 1); },
+  },
+  {
+    what: 'a validator pod with a mistyped field',
+    expect: 'schema: StatefulSet/validator: /spec/template/spec/containers/1/ports/0/containerPort must be integer',
+    breakIt: (objects) => { containerOf(objects, 'signer-gateway').ports[0].containerPort = 'metrics'; },
+  },
+];
+
 function workloadOf(objects) {
   return objects.find((object) => objectName(object) === 'StatefulSet/signerd');
 }
@@ -557,18 +841,20 @@ function main() {
       failed = true;
     }
   }
-  if (!rendered.base) throw new Error('the base did not render; no broken copies to test');
-  for (const broken of brokenCopies) {
-    const objects = structuredClone(rendered.base);
-    broken.breakIt(objects);
-    const findings = allFindings(objects, EXPECTED.base);
-    if (!findings.some((finding) => finding.includes(broken.expect))) {
-      console.error(`k8s: broken copy not caught: ${broken.what} (wanted a finding with "${broken.expect}", got: ${findings.join(' | ') || 'none'})`);
-      failed = true;
+  for (const [name, copies] of [['base', brokenCopies], ['overlays/ha', validatorBrokenCopies]]) {
+    if (!rendered[name]) throw new Error(`${name} did not render; no broken copies to test`);
+    for (const broken of copies) {
+      const objects = structuredClone(rendered[name]);
+      broken.breakIt(objects);
+      const findings = allFindings(objects, EXPECTED[name]);
+      if (!findings.some((finding) => finding.includes(broken.expect))) {
+        console.error(`k8s: broken copy of ${name} not caught: ${broken.what} (wanted a finding with "${broken.expect}", got: ${findings.join(' | ') || 'none'})`);
+        failed = true;
+      }
     }
   }
   if (failed) process.exit(1);
-  console.log(`k8s: ${brokenCopies.length} deliberately broken copies of the base each caught`);
+  console.log(`k8s: ${brokenCopies.length} deliberately broken copies of the base and ${validatorBrokenCopies.length} of the ha validator pod each caught`);
 }
 
 main();

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Init step of every signer pod (signerd, keyagentd): private secret copies, the pod's config, state directories, a SoftHSM2 token.
+# Init step of every signer pod (signerd, keyagentd) and of the validator's gateway: private secret copies, the pod's config, state directories, a SoftHSM2 token.
 #
 # Why the copies: a Secret volume cannot hand a file to a non-root user. kubelet makes its files root's,
 # and with the pod's fsGroup also group-readable (defaultMode 0400 becomes 0440), while signerd and
@@ -8,7 +8,8 @@
 # emptyDir. The copies are made at pod start: a rotated Secret takes effect with a rollout restart.
 #
 # Environment: POD_NAME (downward API), SIGNER_CONFIG_NAME (the config file in /etc/signer/template),
-# SOFTHSM_TOKEN_LABEL and SOFTHSM2_CONF (only where SoftHSM2 is the PKCS#11 module).
+# SOFTHSM_TOKEN_LABEL and SOFTHSM2_CONF (only where SoftHSM2 is the PKCS#11 module), PREPARE_STATE
+# (none: no state directories).
 set -eu
 umask 077
 
@@ -41,8 +42,13 @@ esac
 sed "s/@POD_NAME@/$POD_NAME/g" "/etc/signer/template/$SIGNER_CONFIG_NAME" >"$config_out/$SIGNER_CONFIG_NAME"
 chmod 0400 "$config_out/$SIGNER_CONFIG_NAME"
 
-mkdir -p "$state/history" "$state/audit" "$state/tokens"
-chmod 0700 "$state/history" "$state/audit" "$state/tokens"
+# A daemon's state directories on the pod's volume. The validator's gateway has no such volume (its
+# pool-history lives on a volume of its own, and the gateway makes that directory itself): its pod
+# sets PREPARE_STATE=none.
+if [ "${PREPARE_STATE:-signer}" != none ]; then
+  mkdir -p "$state/history" "$state/audit" "$state/tokens"
+  chmod 0700 "$state/history" "$state/audit" "$state/tokens"
+fi
 
 # First start on an empty volume: a SoftHSM2 token with the PINs of the hsm Secret. A later start finds
 # it and leaves it alone. A vendor HSM's token is set up with the vendor's tools instead, and the pod
