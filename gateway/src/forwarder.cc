@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <array>
-#include <mutex>
 #include <set>
 #include <utility>
 #include <vector>
@@ -179,8 +178,8 @@ base::Result<std::unique_ptr<GatewayMetrics>> GatewayMetrics::Create(UpstreamPoo
   metrics->in_flight = &in_flight->With({});
   // A signer a reload removed reads 0 from then on, rather than its last value.
   struct Seen {
-    std::mutex mutex;
-    std::set<std::string> names;
+    base::Mutex mutex;
+    std::set<std::string> names GUARDED_BY(mutex);
   };
   registry.AddScrapeHook([&pool, eligible, seen = std::make_shared<Seen>()] {
     std::set<std::string> current;
@@ -188,7 +187,7 @@ base::Result<std::unique_ptr<GatewayMetrics>> GatewayMetrics::Create(UpstreamPoo
       eligible->With({name}).Set(state.eligible ? 1 : 0);
       current.insert(name);
     }
-    std::lock_guard lock(seen->mutex);
+    base::MutexLock lock(seen->mutex);
     for (const std::string& name : seen->names) {
       if (!current.contains(name)) eligible->With({name}).Set(0);
     }
@@ -238,15 +237,16 @@ struct Forwarder::Attempt {
   grpc::ByteBuffer request;
   std::chrono::system_clock::time_point deadline;
   Done done;
+  // Set before the first leg starts and never changed after, so read without the lock.
   std::vector<std::shared_ptr<const Upstream>> candidates;  // held: a reload may drop them
   bool hedgeable = false;
 
-  std::mutex mutex;
-  size_t next = 0;  // the next candidate to try
-  int running = 0;  // legs in flight
-  bool answered = false;
-  bool hedge_armed = false;
-  std::vector<std::unique_ptr<Leg>> legs;
+  base::Mutex mutex;
+  size_t next GUARDED_BY(mutex) = 0;  // the next candidate to try
+  int running GUARDED_BY(mutex) = 0;  // legs in flight
+  bool answered GUARDED_BY(mutex) = false;
+  bool hedge_armed GUARDED_BY(mutex) = false;
+  std::vector<std::unique_ptr<Leg>> legs GUARDED_BY(mutex);
   grpc::Alarm hedge_alarm;
 };
 
@@ -297,7 +297,7 @@ void Forwarder::Handle(const std::string& method, std::string request,
 }
 
 void Forwarder::ArmHedge(const std::shared_ptr<Attempt>& attempt) {
-  std::lock_guard lock(attempt->mutex);
+  base::MutexLock lock(attempt->mutex);
   if (attempt->answered) return;
   attempt->hedge_armed = true;
   // The alarm holds only a weak reference: the attempt owns the alarm, and an attempt whose legs
@@ -308,7 +308,7 @@ void Forwarder::ArmHedge(const std::shared_ptr<Attempt>& attempt) {
                              std::shared_ptr<Attempt> alive = weak.lock();
                              if (!fired || alive == nullptr) return;
                              {
-                               std::lock_guard inner(alive->mutex);
+                               base::MutexLock inner(alive->mutex);
                                if (alive->answered || alive->running == 0) return;
                              }
                              if (!hedge_budget_.Spend()) {
@@ -322,7 +322,7 @@ void Forwarder::ArmHedge(const std::shared_ptr<Attempt>& attempt) {
 bool Forwarder::StartLeg(const std::shared_ptr<Attempt>& attempt, bool hedge) {
   Leg* leg = nullptr;
   {
-    std::lock_guard lock(attempt->mutex);
+    base::MutexLock lock(attempt->mutex);
     if (attempt->answered || attempt->next >= attempt->candidates.size()) return false;
     auto owned = std::make_unique<Leg>();
     leg = owned.get();
@@ -361,8 +361,9 @@ void Forwarder::OnLegDone(const std::shared_ptr<Attempt>& attempt, Leg* leg,
     pool_.ReportSuccess(upstream);
   }
   std::vector<Leg*> to_cancel;
+  bool cancel_hedge = false;
   {
-    std::lock_guard lock(attempt->mutex);
+    base::MutexLock lock(attempt->mutex);
     --attempt->running;
     if (attempt->answered) return;  // the other leg answered the node already
     if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
@@ -379,13 +380,14 @@ void Forwarder::OnLegDone(const std::shared_ptr<Attempt>& attempt, Leg* leg,
         if (other.get() != leg) to_cancel.push_back(other.get());
       }
     }
+    cancel_hedge = attempt->answered && attempt->hedge_armed;
   }
   // Outside the lock: a firing alarm's callback takes it.
-  if (attempt->answered && attempt->hedge_armed) attempt->hedge_alarm.Cancel();
+  if (cancel_hedge) attempt->hedge_alarm.Cancel();
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
     bool answered = false;
     {
-      std::lock_guard lock(attempt->mutex);
+      base::MutexLock lock(attempt->mutex);
       answered = attempt->answered;
     }
     if (!answered) {

@@ -1,8 +1,6 @@
 // signer-gateway: the sidecar beside a node; serves RemoteKeystore locally and forwards to a pool.
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -20,12 +18,13 @@
 #include "gateway/pool.h"
 #include "gateway/uplink.h"
 #include "metrics/http_server.h"
+#include "signer/daemon_main.h"
 #include "tls/grpc_credentials.h"
 
 namespace {
 
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
+constexpr int kExitFailure = signer::kDaemonExitFailure;
+constexpr int kExitUsage = signer::kDaemonExitUsage;
 // A node's requests are small; the same bound signerd applies (docs/api.md).
 constexpr int kMaxRequestBytes = 1 << 20;
 constexpr size_t kMaxCachedLookups = 4096;
@@ -33,16 +32,6 @@ constexpr size_t kMaxCachedLookups = 4096;
 constexpr int kMaxUplinkFrameBytes = 4 << 20;
 
 void Fail(const std::string& message) { gateway::Log(gateway::LogLevel::kError, message); }
-
-// The signals the main loop waits for: SIGINT and SIGTERM stop, SIGHUP reloads the pool list.
-sigset_t HandledSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  return set;
-}
 
 // ReloadPool re-reads the configuration and applies its upstream list. Everything else in the file
 // is fixed at start (listeners, credentials, the pool's history): a new file that changes any of
@@ -229,7 +218,9 @@ int Run(const std::string& config_path) {
   std::fflush(stdout);
 
   // The gateway's own health: SERVING while at least one signer may serve.
-  const sigset_t signals = HandledSignals();
+  // SIGINT and SIGTERM stop, SIGHUP reloads the pool list; RunDaemonMain blocked them before any
+  // thread started, so only this loop receives them.
+  const sigset_t signals = signer::DaemonSignals();
   const auto interval = std::chrono::milliseconds(config->health_interval_ms);
   const timespec wait{static_cast<time_t>(interval.count() / 1000),
                       static_cast<long>((interval.count() % 1000) * 1'000'000)};
@@ -249,19 +240,6 @@ int Run(const std::string& config_path) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  // The gateway holds no key, but its memory holds the node's payloads and its TLS key.
-  const rlimit no_core{0, 0};
-  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || ::setrlimit(RLIMIT_CORE, &no_core) != 0) {
-    Fail("cannot disable core dumps");
-    return kExitFailure;
-  }
-  if (argc != 3 || std::string(argv[1]) != "--config") {
-    std::fprintf(stderr, "usage: signer-gateway --config FILE\n");
-    return kExitUsage;
-  }
-  // Block the handled signals before any thread starts, so only the main loop receives them.
-  const sigset_t signals = HandledSignals();
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  return Run(argv[2]);
-}
+// RunDaemonMain forbids core dumps first: the gateway holds no key, but its memory holds the node's
+// payloads and its TLS key.
+int main(int argc, char** argv) { return signer::RunDaemonMain("signer-gateway", argc, argv, Run); }

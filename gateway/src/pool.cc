@@ -158,33 +158,38 @@ std::string UpstreamPool::Reload(const std::vector<UpstreamConfig>& configs) {
 
 UpstreamPool::~UpstreamPool() {
   {
-    std::lock_guard lock(stop_mutex_);
+    base::MutexLock lock(stop_mutex_);
     stopping_ = true;
   }
-  wake_.notify_all();
+  wake_.SignalAll();
   if (checker_.joinable()) checker_.join();
 }
 
 void UpstreamPool::StartChecking() {
   checker_ = std::thread([this] {
     const std::chrono::milliseconds interval(config_.health_interval_ms);
-    std::unique_lock lock(stop_mutex_);
-    while (!stopping_) {
-      lock.unlock();
+    do {
       CheckAll();
-      lock.lock();
-      wake_.wait_for(lock, interval, [this] { return stopping_ || check_soon_; });
-      check_soon_ = false;
-    }
+    } while (!WaitForNextCheck(interval));
   });
+}
+
+bool UpstreamPool::WaitForNextCheck(std::chrono::milliseconds interval) {
+  base::MutexLock lock(stop_mutex_);
+  const auto until = std::chrono::steady_clock::now() + interval;
+  while (!stopping_ && !check_soon_) {
+    if (!wake_.WaitUntil(stop_mutex_, until)) break;
+  }
+  check_soon_ = false;
+  return stopping_;
 }
 
 void UpstreamPool::CheckSoon() {
   {
-    std::lock_guard lock(stop_mutex_);
+    base::MutexLock lock(stop_mutex_);
     check_soon_ = true;
   }
-  wake_.notify_all();
+  wake_.SignalAll();
 }
 
 std::shared_ptr<DialIn> UpstreamPool::FindDialIn(const std::string& identity) {

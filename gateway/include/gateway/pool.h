@@ -6,10 +6,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -88,9 +86,12 @@ class UpstreamPool {
   // is ended. The pool's history is unchanged. Returns what changed, for the log.
   std::string Reload(const std::vector<UpstreamConfig>& upstreams);
   // CheckSoon wakes the checker thread for a round now (a dial-in signer came, went or changed).
-  void CheckSoon();
+  void CheckSoon() EXCLUDES(stop_mutex_);
 
  private:
+  // WaitForNextCheck sleeps until `interval` has passed, CheckSoon was called or the pool is being
+  // destroyed; true for the last, when the checker must end.
+  bool WaitForNextCheck(std::chrono::milliseconds interval) EXCLUDES(stop_mutex_);
   UpstreamPool(const GatewayConfig& config, std::shared_ptr<grpc::ChannelCredentials> credentials,
                std::vector<std::shared_ptr<Upstream>> upstreams, std::string history);
   static std::shared_ptr<Upstream> MakeUpstream(
@@ -106,11 +107,11 @@ class UpstreamPool {
   std::string history_ GUARDED_BY(mutex_);
   std::vector<UpstreamState> states_ GUARDED_BY(mutex_);
   size_t preferred_ GUARDED_BY(mutex_) = 0;
-  // The checker thread's sleep; a plain mutex, since it guards nothing but the stop flag.
-  std::mutex stop_mutex_;
-  bool stopping_ = false;    // under stop_mutex_
-  bool check_soon_ = false;  // under stop_mutex_
-  std::condition_variable wake_;
+  // The checker thread's sleep and what ends it early.
+  base::Mutex stop_mutex_;
+  bool stopping_ GUARDED_BY(stop_mutex_) = false;
+  bool check_soon_ GUARDED_BY(stop_mutex_) = false;
+  base::CondVar wake_;
   std::thread checker_;
 };
 

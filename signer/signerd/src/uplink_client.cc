@@ -40,17 +40,18 @@ struct UplinkClient::Session {
   grpc::ClientContext context;
   std::unique_ptr<grpc::ClientReaderWriter<pb::UplinkFromSigner, pb::UplinkToSigner>> stream;
 
-  std::mutex mutex;
-  std::map<uint64_t, bool> calls;  // under mutex: call id -> cancelled
+  base::Mutex mutex;
+  std::map<uint64_t, bool> calls GUARDED_BY(mutex);  // call id -> cancelled
 
-  std::mutex write_mutex;
-  bool closed = false;      // under write_mutex: no write after this
-  std::string last_status;  // under write_mutex: the status frame sent last, serialized
+  base::Mutex write_mutex;
+  bool closed GUARDED_BY(write_mutex) = false;  // no write after this
+  // The status frame sent last, serialized.
+  std::string last_status GUARDED_BY(write_mutex);
 
   // WriteStatus sends `frame` unless it says what the last status frame said.
   bool WriteStatus(const pb::UplinkFromSigner& frame) {
     std::string serialized = frame.SerializeAsString();
-    std::lock_guard lock(write_mutex);
+    base::MutexLock lock(write_mutex);
     if (closed) return false;
     if (serialized == last_status) return true;
     last_status = std::move(serialized);
@@ -58,25 +59,25 @@ struct UplinkClient::Session {
   }
   // Write sends one frame unless the stream is closed; false when it could not.
   bool Write(const pb::UplinkFromSigner& frame) {
-    std::lock_guard lock(write_mutex);
+    base::MutexLock lock(write_mutex);
     if (closed) return false;
     return stream->Write(frame);
   }
   // Reply forgets the call and sends its answer.
   void Reply(uint64_t call_id, const grpc::Status& status, std::string reply) {
     {
-      std::lock_guard lock(mutex);
+      base::MutexLock lock(mutex);
       calls.erase(call_id);
     }
     Write(ReplyFrame(call_id, status, std::move(reply)));
   }
   bool Cancelled(uint64_t call_id) {
-    std::lock_guard lock(mutex);
+    base::MutexLock lock(mutex);
     auto call = calls.find(call_id);
     return call == calls.end() || call->second;
   }
   void Close() {
-    std::lock_guard lock(write_mutex);
+    base::MutexLock lock(write_mutex);
     closed = true;
   }
 };
@@ -93,12 +94,12 @@ UplinkClient::UplinkClient(UplinkOptions options, KeystoreService& service, Desc
 UplinkClient::~UplinkClient() {
   std::shared_ptr<Session> session;
   {
-    std::lock_guard lock(mutex_);
+    base::MutexLock lock(mutex_);
     stopping_ = true;
     session = current_;
   }
   if (session) session->context.TryCancel();
-  wake_.notify_all();
+  wake_.SignalAll();
   thread_.join();
   status_thread_.join();
 }
@@ -118,21 +119,26 @@ pb::UplinkFromSigner UplinkClient::StatusFrame() {
 
 void UplinkClient::SetServing(bool serving) {
   serving_.store(serving);
-  std::shared_ptr<Session> session;
-  {
-    std::lock_guard lock(mutex_);
-    session = current_;
+  if (std::shared_ptr<Session> session = CurrentSession()) session->WriteStatus(StatusFrame());
+}
+
+std::shared_ptr<UplinkClient::Session> UplinkClient::CurrentSession() {
+  base::MutexLock lock(mutex_);
+  return current_;
+}
+
+bool UplinkClient::WaitForStop(std::chrono::milliseconds delay) {
+  base::MutexLock lock(mutex_);
+  const auto until = std::chrono::steady_clock::now() + delay;
+  while (!stopping_) {
+    if (!wake_.WaitUntil(mutex_, until)) break;
   }
-  if (session) session->WriteStatus(StatusFrame());
+  return stopping_;
 }
 
 void UplinkClient::RefreshStatus() {
-  std::unique_lock lock(mutex_);
-  while (!wake_.wait_for(lock, options_.status_interval, [this] { return stopping_; })) {
-    std::shared_ptr<Session> session = current_;
-    lock.unlock();
-    if (session) session->WriteStatus(StatusFrame());
-    lock.lock();
+  while (!WaitForStop(options_.status_interval)) {
+    if (std::shared_ptr<Session> session = CurrentSession()) session->WriteStatus(StatusFrame());
   }
 }
 
@@ -145,15 +151,9 @@ std::chrono::milliseconds UplinkClient::NextBackoff(std::chrono::milliseconds& b
 
 void UplinkClient::Run() {
   std::chrono::milliseconds backoff = options_.min_backoff;
-  for (;;) {
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_) return;
-    }
+  while (!WaitForStop(std::chrono::milliseconds(0))) {
     if (RunSession()) backoff = options_.min_backoff;
-    const std::chrono::milliseconds delay = NextBackoff(backoff);
-    std::unique_lock lock(mutex_);
-    if (wake_.wait_for(lock, delay, [this] { return stopping_; })) return;
+    if (WaitForStop(NextBackoff(backoff))) return;
     spdlog::info("event=uplink_dial gateway={}", options_.gateway);
   }
 }
@@ -180,7 +180,7 @@ bool UplinkClient::RunSession() {
   // Published only with its stream set: SetServing writes to the current session from another
   // thread. A stop that came first is honoured here, since the destructor could not cancel it.
   {
-    std::lock_guard lock(mutex_);
+    base::MutexLock lock(mutex_);
     current_ = session;
     if (stopping_) session->context.TryCancel();
   }
@@ -188,7 +188,7 @@ bool UplinkClient::RunSession() {
   struct Forget {
     UplinkClient& client;
     ~Forget() {
-      std::lock_guard lock(client.mutex_);
+      base::MutexLock lock(client.mutex_);
       client.current_.reset();
     }
   } forget{*this};
@@ -220,7 +220,7 @@ bool UplinkClient::RunSession() {
   }
   while (accepted && session->stream->Read(&frame)) {
     if (frame.has_cancel()) {
-      std::lock_guard lock(session->mutex);
+      base::MutexLock lock(session->mutex);
       auto call = session->calls.find(frame.cancel().call_id());
       if (call != session->calls.end()) call->second = true;
       continue;
@@ -236,7 +236,7 @@ bool UplinkClient::RunSession() {
     const uint64_t call_id = call.call_id();
     grpc::Status refused;
     {
-      std::lock_guard lock(session->mutex);
+      base::MutexLock lock(session->mutex);
       if (session->calls.contains(call_id)) {
         refused = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                "call id " + std::to_string(call_id) + " is already in flight");

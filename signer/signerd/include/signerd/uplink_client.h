@@ -5,16 +5,15 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
 
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "remote_keystore.pb.h"
 #include "signer_uplink.pb.h"
 #include "signerd/service_grpc.h"
@@ -81,6 +80,9 @@ class UplinkClient {
   parity::polkadot::signer::UplinkFromSigner StatusFrame();
   // RefreshStatus re-sends the status when it changed, every status_interval, until stopped.
   void RefreshStatus();
+  // WaitForStop waits `delay`, or less if the client is being destroyed; true when it is.
+  bool WaitForStop(std::chrono::milliseconds delay) EXCLUDES(mutex_);
+  std::shared_ptr<Session> CurrentSession() EXCLUDES(mutex_);
 
   const UplinkOptions options_;
   KeystoreService& service_;
@@ -91,10 +93,10 @@ class UplinkClient {
   std::atomic<uint64_t> dials_{0};
   std::mt19937_64 random_;  // only the client's thread draws from it
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;             // under mutex_
-  std::shared_ptr<Session> current_;  // under mutex_
+  base::Mutex mutex_;
+  base::CondVar wake_;
+  bool stopping_ GUARDED_BY(mutex_) = false;
+  std::shared_ptr<Session> current_ GUARDED_BY(mutex_);
   std::thread thread_;
   std::thread status_thread_;
 };
