@@ -17,6 +17,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs
+  haproxy
   cargo rustc librust-prost-dev librust-prost-build-dev librust-h2-dev librust-http-dev librust-tokio-dev
   librust-tokio-rustls-dev librust-rustls-dev librust-rustls-pemfile-dev librust-webpki-dev librust-bytes-dev
   librust-thiserror-dev librust-ring-dev librust-hex-dev librust-blake2b-simd-dev librust-tiny-keccak-dev
