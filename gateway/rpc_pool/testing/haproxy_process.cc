@@ -74,8 +74,11 @@ Result<HaproxyProcess> HaproxyProcess::Start(const std::string& haproxy_binary,
 
 std::string HaproxyProcess::Log() const { return ReadWholeFile(log_file_); }
 
-Result<std::string> HttpGetOverUnixSocket(const std::string& socket_path, const std::string& path,
-                                          std::chrono::milliseconds timeout) {
+namespace {
+
+// Exchange sends `request` to the listener at `socket_path` and reads until it closes.
+Result<std::string> Exchange(const std::string& socket_path, const std::string& request,
+                             std::chrono::milliseconds timeout) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (socket_path.size() >= sizeof address.sun_path) {
@@ -87,8 +90,6 @@ Result<std::string> HttpGetOverUnixSocket(const std::string& socket_path, const 
       ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
     return Status::Unavailable("cannot connect to " + socket_path);
   }
-  const std::string request =
-      "GET " + path + " HTTP/1.1\r\nHost: pool\r\nConnection: close\r\n\r\n";
   if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) !=
       static_cast<ssize_t>(request.size())) {
     return Status::Unavailable("cannot send to " + socket_path);
@@ -111,6 +112,22 @@ Result<std::string> HttpGetOverUnixSocket(const std::string& socket_path, const 
     }
     response.append(buffer, static_cast<size_t>(n));
   }
+}
+
+}  // namespace
+
+Result<std::string> HttpGetOverUnixSocket(const std::string& socket_path, const std::string& path,
+                                          std::chrono::milliseconds timeout) {
+  return Exchange(socket_path,
+                  "GET " + path + " HTTP/1.1\r\nHost: pool\r\nConnection: close\r\n\r\n", timeout);
+}
+
+Result<std::string> HttpPostOverUnixSocket(const std::string& socket_path, const std::string& body,
+                                           std::chrono::milliseconds timeout) {
+  std::string request = "POST / HTTP/1.1\r\nHost: pool\r\nContent-Type: application/json\r\n";
+  request.append("Content-Length: ").append(std::to_string(body.size()));
+  request.append("\r\nConnection: close\r\n\r\n").append(body);
+  return Exchange(socket_path, request, timeout);
 }
 
 Result<int> ReserveLoopbackPort() {

@@ -48,6 +48,12 @@ base::Result<std::string> HttpGetOverUnixSocket(
     const std::string& socket_path, const std::string& path,
     std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+// HttpPostOverUnixSocket posts `body` (application/json) to "/" at `socket_path` and returns the
+// whole response. Fails as HttpGetOverUnixSocket.
+base::Result<std::string> HttpPostOverUnixSocket(
+    const std::string& socket_path, const std::string& body,
+    std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
 // ReserveLoopbackPort finds a TCP port free on 127.0.0.1 by binding port 0 and releases it for
 // the caller to hand to HAProxy (whose configuration cannot say "any port"). Another process could
 // take it in between; on a test machine that is rare and shows as HAProxy failing to start.
