@@ -73,17 +73,35 @@ class PoolEndToEndTest : public ::testing::Test {
     ASSERT_TRUE(haproxy.ok()) << haproxy.status().message();
     haproxy_.emplace(std::move(haproxy).value());
     runtime_.emplace(haproxy_->admin_socket());
+  }
 
+  // StartController runs the controller with `rule_flags` (the rules' numbers) and waits for its
+  // ready lines.
+  void StartController(const std::vector<std::string>& rule_flags) {
     const tls::ServerCredentialFiles server = support::DevPkiServerFiles(dir_.Path("pki"));
     support::ChildOptions options;
     options.stderr_file = dir_.Path("controller.log");
-    auto controller = support::ChildProcess::Start(
-        {support::Location("rpc-pool-controller"), "--listen", "127.0.0.1:0", "--tls-cert",
-         server.certificate_chain.string(), "--tls-key", server.private_key.string(), "--client-ca",
-         server.client_ca.string(), "--haproxy-socket", haproxy_->admin_socket(), "--history-dir",
-         dir_.Path("history"), "--settings-hash", *SettingsHash(kPoolFlags), "--tick-ms", "100",
-         "--metrics-listen", "127.0.0.1:0"},
-        options);
+    std::vector<std::string> argv = {support::Location("rpc-pool-controller"),
+                                     "--listen",
+                                     "127.0.0.1:0",
+                                     "--tls-cert",
+                                     server.certificate_chain.string(),
+                                     "--tls-key",
+                                     server.private_key.string(),
+                                     "--client-ca",
+                                     server.client_ca.string(),
+                                     "--haproxy-socket",
+                                     haproxy_->admin_socket(),
+                                     "--history-dir",
+                                     dir_.Path("history"),
+                                     "--settings-hash",
+                                     *SettingsHash(kPoolFlags),
+                                     "--tick-ms",
+                                     "100",
+                                     "--metrics-listen",
+                                     "127.0.0.1:0"};
+    argv.insert(argv.end(), rule_flags.begin(), rule_flags.end());
+    auto controller = support::ChildProcess::Start(argv, options);
     ASSERT_TRUE(controller.ok()) << controller.status().message();
     controller_.emplace(std::move(controller).value());
     const std::optional<std::string> metrics = controller_->ReadLine(kWait);
@@ -171,6 +189,7 @@ class PoolEndToEndTest : public ::testing::Test {
 };
 
 TEST_F(PoolEndToEndTest, OnlyHealthyNodesWithThePoolsSettingsGetTraffic) {
+  ASSERT_NO_FATAL_FAILURE(StartController({}));
   support::ChildProcess daemon_a = StartDaemon("a", kPoolFlags);
   support::ChildProcess daemon_b = StartDaemon("b", kPoolFlags);
   support::ChildProcess daemon_c = StartDaemon("c", kOtherFlags);
@@ -207,6 +226,32 @@ TEST_F(PoolEndToEndTest, OnlyHealthyNodesWithThePoolsSettingsGetTraffic) {
   // The controller stops cleanly on SIGTERM; HAProxy keeps serving without it.
   EXPECT_EQ(controller_->Stop(SIGTERM), 0);
   EXPECT_EQ(ServedBy(2), (std::map<std::string, int>{{"a", 2}}));
+}
+
+// A node that stalls is offline once its daemon has not reported for --offline-after-ms: out of
+// HAProxy. When it answers again and its cooldown is over, the re-check puts it back.
+TEST_F(PoolEndToEndTest, AStalledNodeLeavesAndComesBackAfterItsCooldown) {
+  ASSERT_NO_FATAL_FAILURE(
+      StartController({"--offline-after-ms", "5000", "--first-cooldown-ms", "2000"}));
+  support::ChildProcess daemon_a = StartDaemon("a", kPoolFlags);
+  support::ChildProcess daemon_b = StartDaemon("b", kPoolFlags);
+  ASSERT_TRUE(WaitUntil([&] { return InService("node-a") && InService("node-b"); }))
+      << support::ReadFile(dir_.Path("controller.log"));
+
+  nodes_.at("b")->SetStalled(true);
+  EXPECT_TRUE(WaitForLine(daemon_b, "node unavailable"));
+  ASSERT_TRUE(WaitUntil([&] { return Servers().count("node-b") && !InService("node-b"); }));
+  EXPECT_TRUE(InService("node-a"));
+  EXPECT_EQ(ServedBy(4), (std::map<std::string, int>{{"a", 4}}));
+
+  nodes_.at("b")->SetStalled(false);
+  ASSERT_TRUE(WaitUntil([&] { return InService("node-b"); }));
+  EXPECT_TRUE(WaitForLine(daemon_b, "state=in_service"));
+  const std::map<std::string, int> both = ServedBy(4);
+  EXPECT_EQ(both, (std::map<std::string, int>{{"a", 2}, {"b", 2}}));
+  const std::string page =
+      support::HttpBody(support::HttpRequest(metrics_port_, "GET", "/metrics"));
+  EXPECT_GE(support::PrometheusSample(page, R"(rpc_pool_node_penalties_total{node="node-b"})"), 1);
 }
 
 }  // namespace
