@@ -1,6 +1,7 @@
 // The pool controller's core: rules, history and HAProxy reconciliation under one lock.
 #include "rpc_pool/controller.h"
 
+#include <cstdint>
 #include <utility>
 
 namespace rpc_pool {
@@ -26,6 +27,23 @@ Status PoolController::Record(std::vector<HistoryRecord> extra) {
   SIGNER_RETURN_IF_ERROR(history_.Append(pending_records_));
   pending_records_.clear();
   return Status::Ok();
+}
+
+Result<size_t> PoolController::RestoreFromHistory() {
+  base::MutexLock lock(mutex_);
+  HistoryQuery query;
+  query.kind = HistoryKind::kEvent;
+  query.limit = SIZE_MAX;
+  SIGNER_ASSIGN_OR_RETURN(const std::vector<HistoryRecord> events, history_.Read(query));
+  size_t restored = 0;
+  for (const HistoryRecord& record : events) {
+    const auto event = record.data.find("event");
+    if (event == record.data.end() || *event != PoolEventKindName(PoolEventKind::kRemoved)) {
+      continue;
+    }
+    if (registry_.RestoreRemoved(record.node_id)) ++restored;
+  }
+  return restored;
 }
 
 Result<HeartbeatVerdict> PoolController::OnHeartbeat(const Heartbeat& heartbeat) {

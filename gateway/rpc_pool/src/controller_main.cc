@@ -60,6 +60,13 @@ int Run(const Flags& flags) {
   slashing::SystemClock clock;
   const rpc_pool::HaproxyRuntime haproxy(flags.haproxy_socket);
   rpc_pool::PoolController controller(flags.rules, flags.controller, clock, **history, haproxy);
+  // A removal is permanent: the history remembers it across restarts.
+  if (auto restored = controller.RestoreFromHistory(); !restored.ok()) {
+    Log("history: " + restored.status().message());
+    return kExitFailure;
+  } else if (*restored > 0) {
+    Log("history: " + std::to_string(*restored) + " removed node(s) stay removed");
+  }
   rpc_pool::HeartbeatService service(controller);
   signer::MetricsRegistry registry;
   auto metrics = rpc_pool::PoolMetrics::Create(registry, controller);

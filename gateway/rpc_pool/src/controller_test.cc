@@ -225,6 +225,19 @@ TEST_F(ControllerTest, RemovalDeletesTheServer) {
   ASSERT_TRUE(verdict.ok());
   EXPECT_EQ(*verdict, HeartbeatVerdict::kRemoved);
   EXPECT_EQ(ServedBy(3), (std::map<std::string, int>{{"a", 3}}));
+
+  // A restarted controller on the same history keeps b out, whatever b reports.
+  controller_.reset();
+  MakeController();
+  auto restored = controller_->RestoreFromHistory();
+  ASSERT_TRUE(restored.ok()) << restored.status().message();
+  EXPECT_EQ(*restored, 1u);
+  verdict = controller_->OnHeartbeat(Beat("b", 1030));
+  ASSERT_TRUE(verdict.ok());
+  EXPECT_EQ(*verdict, HeartbeatVerdict::kRemoved);
+  Report("a", 1030);
+  EXPECT_EQ(TickOk().added, 0u);
+  EXPECT_FALSE(Servers().contains("b"));
 }
 
 TEST_F(ControllerTest, CatchesUpWithHaproxyOnceItIsBack) {

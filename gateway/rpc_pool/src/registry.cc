@@ -319,6 +319,18 @@ PointsPeriod NodeRegistry::ClosePeriod() {
   return period;
 }
 
+bool NodeRegistry::RestoreRemoved(std::string_view node_id) {
+  if (!IsValidNodeId(node_id)) return false;
+  auto [entry, inserted] = members_.try_emplace(std::string(node_id));
+  Member& member = entry->second;
+  if (inserted) member.view.node_id = std::string(node_id);
+  Accrue(member, clock_.NowUnixMs());
+  member.view.state = NodeState::kRemoved;
+  member.view.cooldown_until_ms = 0;
+  rules_.whitelist.erase(member.view.node_id);
+  return true;
+}
+
 std::vector<PoolEvent> NodeRegistry::TakeEvents() { return std::exchange(events_, {}); }
 
 std::optional<NodeView> NodeRegistry::Node(std::string_view node_id) const {

@@ -444,6 +444,23 @@ TEST(RulesTest, PointsOnAScriptedPeriod) {
   }
 }
 
+TEST(RulesTest, ARestoredRemovalIsPermanent) {
+  PoolRules rules = TestRules();
+  rules.whitelist = {"a", "b"};
+  Pool pool(rules);
+  ASSERT_EQ(pool.Join("a"), HeartbeatVerdict::kAccepted);
+  pool.registry.TakeEvents();
+  EXPECT_TRUE(pool.registry.RestoreRemoved("a"));  // a member
+  EXPECT_TRUE(pool.registry.RestoreRemoved("b"));  // never seen in this run
+  EXPECT_FALSE(pool.registry.RestoreRemoved("not valid"));
+  EXPECT_TRUE(pool.registry.TakeEvents().empty());
+  EXPECT_EQ(pool.Join("a"), HeartbeatVerdict::kRemoved);
+  EXPECT_EQ(pool.Join("b"), HeartbeatVerdict::kRemoved);
+  EXPECT_TRUE(pool.registry.InService().empty());
+  EXPECT_TRUE(pool.registry.rules().whitelist.empty());
+  EXPECT_FALSE(pool.registry.RecordRequests("a", 1));
+}
+
 TEST(RulesTest, RequestsOfUnknownNodesAreDropped) {
   Pool pool;
   EXPECT_FALSE(pool.registry.RecordRequests("nobody", 1));

@@ -44,6 +44,12 @@ class PoolController {
   PoolController(PoolRules rules, ControllerOptions options, slashing::Clock& clock,
                  PoolHistory& history, const HaproxyRuntime& haproxy);
 
+  // RestoreFromHistory replays the removals recorded in the history, so a node removed
+  // permanently stays removed across restarts (the rest of the registry is rebuilt by the
+  // heartbeats within seconds). Call it once, before serving. Returns how many nodes it restored;
+  // fails with the history's error.
+  [[nodiscard]] base::Result<size_t> RestoreFromHistory();
+
   // OnHeartbeat applies the rules to `heartbeat` and records the outcome (its events, and the
   // heartbeat itself at most once per interval). A verdict is returned only once what it caused
   // is in the history; fails with the history's error (then the heartbeat is not acknowledged,

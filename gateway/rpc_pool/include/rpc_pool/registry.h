@@ -153,6 +153,12 @@ class NodeRegistry {
   // is not given out. Opens the next period.
   PointsPeriod ClosePeriod();
 
+  // RestoreRemoved marks `node_id` removed, as an earlier run of the rules decided (the
+  // controller replays its history at start): its heartbeats are refused and it leaves the
+  // whitelist. Records no event (the removal was recorded when it happened). Returns false for an
+  // invalid node ID.
+  bool RestoreRemoved(std::string_view node_id);
+
   // TakeEvents returns the events recorded since the last call, oldest first.
   std::vector<PoolEvent> TakeEvents();
 
