@@ -228,6 +228,20 @@ TEST_F(PoolEndToEndTest, OnlyHealthyNodesWithThePoolsSettingsGetTraffic) {
   EXPECT_EQ(ServedBy(2), (std::map<std::string, int>{{"a", 2}}));
 }
 
+// The operator's limits: only whitelisted nodes join, and no more than the capacity.
+TEST_F(PoolEndToEndTest, WhitelistAndCapacityKeepNodesOut) {
+  ASSERT_NO_FATAL_FAILURE(StartController({"--whitelist", "node-a", "node-b", "--capacity", "1"}));
+  support::ChildProcess daemon_a = StartDaemon("a", kPoolFlags);
+  EXPECT_TRUE(WaitForLine(daemon_a, "verdict=ACCEPTED"));
+  support::ChildProcess daemon_b = StartDaemon("b", kPoolFlags);
+  support::ChildProcess daemon_c = StartDaemon("c", kPoolFlags);
+  EXPECT_TRUE(WaitForLine(daemon_b, "verdict=POOL_FULL"));
+  EXPECT_TRUE(WaitForLine(daemon_c, "verdict=NOT_WHITELISTED"));
+  ASSERT_TRUE(WaitUntil([&] { return InService("node-a"); }));
+  EXPECT_EQ(Servers().size(), 1u);
+  EXPECT_EQ(ServedBy(3), (std::map<std::string, int>{{"a", 3}}));
+}
+
 // A node that stalls is offline once its daemon has not reported for --offline-after-ms: out of
 // HAProxy. When it answers again and its cooldown is over, the re-check puts it back.
 TEST_F(PoolEndToEndTest, AStalledNodeLeavesAndComesBackAfterItsCooldown) {
