@@ -11,13 +11,13 @@ packages=(
   clang lld libclang-rt-14-dev clang-format clang-tidy
   libsodium-dev libsecp256k1-dev libssl-dev
   softhsm2 libp11-kit-dev
+  haproxy
   librocksdb-dev librdkafka-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libspdlog-dev
   libcivetweb-dev prometheus libsystemd-dev
   nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs
-  haproxy
   cargo rustc librust-prost-dev librust-prost-build-dev librust-h2-dev librust-http-dev librust-tokio-dev
   librust-tokio-rustls-dev librust-rustls-dev librust-rustls-pemfile-dev librust-webpki-dev librust-bytes-dev
   librust-thiserror-dev librust-ring-dev librust-hex-dev librust-blake2b-simd-dev librust-tiny-keccak-dev
