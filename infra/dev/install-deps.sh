@@ -13,6 +13,7 @@ packages=(
   clang lld libclang-rt-14-dev clang-format clang-tidy
   libsodium-dev libsecp256k1-dev libssl-dev
   softhsm2 libp11-kit-dev
+  haproxy
   librocksdb-dev librdkafka-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libspdlog-dev
   libcivetweb-dev prometheus libsystemd-dev

@@ -1,0 +1,196 @@
+// rpc-pool-controller: receives the LB daemons' heartbeats over mutual TLS, applies the pool's
+// rules every tick, keeps the history and drives HAProxy through its runtime API.
+#include <grpcpp/grpcpp.h>
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "metrics/http_server.h"
+#include "metrics/registry.h"
+#include "rpc_pool/controller.h"
+#include "rpc_pool/heartbeat_service.h"
+#include "rpc_pool/pool_metrics.h"
+#include "slashing/rocksdb_store.h"
+#include "tls/grpc_credentials.h"
+
+namespace {
+
+constexpr int kExitFailure = 1;
+
+struct Flags {
+  std::string listen = "127.0.0.1:7443";
+  std::string tls_cert;
+  std::string tls_key;
+  std::string client_ca;
+  std::string haproxy_socket;
+  std::string history_dir;
+  std::string metrics_listen;
+  uint64_t tick_ms = 1000;
+  uint64_t points_period_s = 3600;
+  uint64_t retention_days = 30;
+  rpc_pool::PoolRules rules;
+  rpc_pool::ControllerOptions controller;
+};
+
+void Log(const std::string& line) {
+  std::fprintf(stderr, "rpc-pool-controller: %s\n", line.c_str());
+}
+
+int Run(const Flags& flags) {
+  if (base::Status valid = rpc_pool::ValidateRules(flags.rules); !valid.ok()) {
+    Log(valid.message());
+    return kExitFailure;
+  }
+  auto store = slashing::RocksDbStore::Open(flags.history_dir, {});
+  if (!store.ok()) {
+    Log("history: " + store.status().message());
+    return kExitFailure;
+  }
+  auto history =
+      rpc_pool::PoolHistory::Open(**store, flags.retention_days * 24 * 3600 * uint64_t{1000});
+  if (!history.ok()) {
+    Log("history: " + history.status().message());
+    return kExitFailure;
+  }
+  slashing::SystemClock clock;
+  const rpc_pool::HaproxyRuntime haproxy(flags.haproxy_socket);
+  rpc_pool::PoolController controller(flags.rules, flags.controller, clock, **history, haproxy);
+  // A removal is permanent: the history remembers it across restarts.
+  if (auto restored = controller.RestoreFromHistory(); !restored.ok()) {
+    Log("history: " + restored.status().message());
+    return kExitFailure;
+  } else if (*restored > 0) {
+    Log("history: " + std::to_string(*restored) + " removed node(s) stay removed");
+  }
+  rpc_pool::HeartbeatService service(controller);
+  signer::MetricsRegistry registry;
+  auto metrics = rpc_pool::PoolMetrics::Create(registry, controller);
+  if (!metrics.ok()) {
+    Log("metrics: " + metrics.status().message());
+    return kExitFailure;
+  }
+  std::unique_ptr<signer::MetricsHttpServer> metrics_server;
+  if (!flags.metrics_listen.empty()) {
+    auto started = signer::MetricsHttpServer::Start(
+        {.listen = flags.metrics_listen, .tls_cert_file = "", .tls_key_file = ""},
+        [&registry] { return registry.Render(); });
+    if (!started.ok()) {
+      Log("metrics: " + started.status().message());
+      return kExitFailure;
+    }
+    metrics_server = std::move(started).value();
+    std::printf("rpc-pool-controller metrics on %s\n", metrics_server->address().c_str());
+  }
+
+  auto credentials = tls::ReloadableServerCredentials::Create({.certificate_chain = flags.tls_cert,
+                                                               .private_key = flags.tls_key,
+                                                               .client_ca = flags.client_ca});
+  if (!credentials.ok()) {
+    Log("tls: " + credentials.status().message());
+    return kExitFailure;
+  }
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(flags.listen, (*credentials)->GrpcCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(rpc_pool::kMaxHeartbeatBytes);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) {
+    Log("cannot listen on " + flags.listen);
+    return kExitFailure;
+  }
+  const std::string host = flags.listen.substr(0, flags.listen.rfind(':'));
+  std::printf("rpc-pool-controller listening on %s:%d\n", host.c_str(), port);
+  std::fflush(stdout);
+
+  // The tick runs on this thread; SIGINT and SIGTERM (blocked in main) end the wait early.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  const timespec tick{static_cast<time_t>(flags.tick_ms / 1000),
+                      static_cast<long>((flags.tick_ms % 1000) * 1'000'000)};
+  uint64_t next_period_ms = clock.NowUnixMs() + flags.points_period_s * 1000;
+  std::string last_error;
+  while (true) {
+    const int signal_number = ::sigtimedwait(&stop, nullptr, &tick);
+    if (signal_number == SIGINT || signal_number == SIGTERM) break;
+    const base::Result<rpc_pool::TickReport> report = controller.Tick();
+    (*metrics)->RecordTick(report);
+    // One line per change of trouble, not one per tick.
+    const std::string error = report.ok() ? "" : report.status().message();
+    if (error != last_error) Log(error.empty() ? "tick: ok again" : "tick: " + error);
+    last_error = error;
+    if (clock.NowUnixMs() >= next_period_ms) {
+      next_period_ms += flags.points_period_s * 1000;
+      if (auto period = controller.ClosePointsPeriod(); !period.ok()) {
+        Log("points: " + period.status().message());
+      }
+      if (auto pruned = (*history)->Prune(clock.NowUnixMs()); !pruned.ok()) {
+        Log("prune: " + pruned.status().message());
+      }
+    }
+  }
+  server->Shutdown();
+  return 0;
+}
+
+int Main(int argc, char** argv) {
+  Flags flags;
+  CLI::App app("rpc-pool-controller: the pool controller of seed 001 (docs/rpc-pool.md)");
+  app.add_option("--listen", flags.listen, "heartbeat listener, HOST:PORT (port 0: any)");
+  app.add_option("--tls-cert", flags.tls_cert, "server certificate chain (PEM)")->required();
+  app.add_option("--tls-key", flags.tls_key, "server private key (PEM, mode 0600)")->required();
+  app.add_option("--client-ca", flags.client_ca, "CA of the daemons' certificates")->required();
+  app.add_option("--haproxy-socket", flags.haproxy_socket, "HAProxy's admin stats socket")
+      ->required();
+  app.add_option("--backend", flags.controller.backend, "the HAProxy backend of the pool");
+  app.add_option("--history-dir", flags.history_dir, "the history database")->required();
+  app.add_option("--metrics-listen", flags.metrics_listen,
+                 "Prometheus /metrics listener, PORT or HOST:PORT (none: no listener)");
+  app.add_option("--settings-hash", flags.rules.settings_hash, "the pool's settings hash")
+      ->required();
+  app.add_option("--capacity", flags.rules.capacity, "most member nodes");
+  std::vector<std::string> whitelist;
+  app.add_option("--whitelist", whitelist, "node IDs allowed to join (none: any)");
+  app.add_option("--offline-after-ms", flags.rules.offline_after_ms);
+  app.add_option("--max-lag-blocks", flags.rules.max_lag_blocks);
+  app.add_option("--first-cooldown-ms", flags.rules.first_cooldown_ms);
+  app.add_option("--removal-cooldown-ms", flags.rules.removal_cooldown_ms);
+  app.add_option("--server-weight", flags.controller.server_weight);
+  app.add_option("--tick-ms", flags.tick_ms, "how often the rules run")
+      ->check(CLI::Range(10, 60'000));
+  app.add_option("--points-period-s", flags.points_period_s)->check(CLI::Range(1, 86'400 * 31));
+  app.add_option("--retention-days", flags.retention_days, "history age")
+      ->check(CLI::Range(1, 3650));
+  CLI11_PARSE(app, argc, argv);
+  flags.rules.whitelist.insert(whitelist.begin(), whitelist.end());
+
+  // Blocked before any thread starts, so only the tick loop's sigtimedwait receives them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  return Run(flags);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Nothing may escape as an uncaught exception (a library throwing on a bad argument, say): it
+  // would abort with an unbounded message instead of a clear error and an exit code.
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "%s: unexpected error: %s\n", "rpc-pool-controller", error.what());
+  } catch (...) {
+    std::fprintf(stderr, "%s: unexpected error\n", "rpc-pool-controller");
+  }
+  return 1;
+}
