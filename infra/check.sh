@@ -66,7 +66,8 @@ verify_unit() {
 check_systemd() {
   local max_exposure=2.0
   local unit name
-  for unit in infra/systemd/*.service; do
+  # The signer's units, and the RPC pool's (infra/pool, docs/rpc-pool.md).
+  for unit in infra/systemd/*.service infra/pool/*.service; do
     name=$(basename "$unit")
     verify_unit systemd "$unit"
     local security exposure
@@ -401,7 +402,7 @@ check_proxy() {
   cp "$dir/pki/ca.crt" "$dir/operators-ca.crt"
   echo operator-1 >"$dir/operators.lst"
   local config output
-  for config in infra/proxy/*.cfg; do
+  for config in infra/proxy/*.cfg infra/pool/haproxy.cfg; do
     output=$(RPC_PROXY_DIR=$dir haproxy -c -f "$config" 2>&1) || {
       echo "proxy: haproxy -c refuses $config: $output" >&2
       return 1
