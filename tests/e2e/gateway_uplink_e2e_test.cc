@@ -306,6 +306,15 @@ class GatewayUplinkE2eTest : public testing::Test {
 
   std::string GatewayLog() { return support::ReadFile(dir_.path() / "gateway" / "gateway.log"); }
   std::string SignerLog() { return support::ReadFile(signer_dir_ / "signerd.log"); }
+  // WaitForSignerLog waits (at most 30 s) until the signer's log holds `text`.
+  bool WaitForSignerLog(const std::string& text) {
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    while (SignerLog().find(text) == std::string::npos) {
+      if (Clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+  }
   double Metric(const std::string& series) {
     const std::string page =
         support::HttpBody(support::HttpRequest(metrics_port_, "GET", "/metrics"));
@@ -400,7 +409,9 @@ TEST_F(GatewayUplinkE2eTest, ADialedInSignerServesTheNodeAndComesBackAfterAResta
   ASSERT_NO_FATAL_FAILURE(StartSigner());
   ASSERT_TRUE(WaitForEligible(true)) << GatewayLog() << "\n" << SignerLog();
   EXPECT_NE(GatewayLog().find("upstream signer-1 dialed in"), std::string::npos);
-  EXPECT_NE(SignerLog().find("event=uplink_connected"), std::string::npos) << SignerLog();
+  // The gateway pools the signer as it sends its welcome; the signer logs the connection once it
+  // has read that welcome, a moment later.
+  EXPECT_TRUE(WaitForSignerLog("event=uplink_connected")) << SignerLog();
 
   // Every kind of answer passes through the stream: a list, a signature, a refusal.
   pb::Ed25519PublicKeysRequest keys_request;
