@@ -129,9 +129,10 @@ cmake -S "$asan_src" -B "$asan_build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSIGNER
 cmake --build "$asan_build" -j "$jobs"
 
 step "tests (ASan+UBSan build)"
-# Three Kafka cluster tests, two threshold e2e tests, the oracle cross-check and the 50-validator
-# signer run in the release build only: they spend their time on process restarts, broker outages,
-# agent kill storms, five-agent key generation, npm and 150 key imports, and the code they reach runs
+# Three Kafka cluster tests, two threshold e2e tests, the oracle cross-check, the grpc-js client against
+# gateways over a three-signer cluster and the 50-validator signer run in the release build only: they
+# spend their time on process restarts, broker outages, agent and signer kill storms, five-agent key
+# generation, npm and 150 key imports, and the code they reach runs
 # under ASan in kafka_test, the other cluster, threshold and e2e tests, keymgr_test, kat_test and the
 # fuzzers (docs/ci.md).
 asan_release_only='^(KafkaClusterTest\.SigkilledSignersRestartAndCatchUpWhileTheStormGoesOn'
@@ -139,7 +140,7 @@ asan_release_only+='|KafkaClusterTest\.BrokersDownMeansUnavailableAndNoSignature
 asan_release_only+='|KafkaClusterTest\.SignerStartedDuringABrokerOutageServesOnceTheBrokersReturn'
 asan_release_only+='|ThresholdE2eTest\.KillStormReusesNoNonceAndSignsNoEquivocation'
 asan_release_only+='|ThresholdDkgE2eTest\.ThreeOfFiveParaKeyFromDkgSignsWithTwoAgentsDown'
-asan_release_only+='|oracle_cross_check|ManyValidatorsTest)$'
+asan_release_only+='|oracle_cross_check|grpcjs_gateway_cluster_e2e|ManyValidatorsTest)$'
 # SoftHSM2 leaks inside its own code; the suppression names its library, which needs full stacks.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 \
   LSAN_OPTIONS=suppressions="$repo/tests/lsan-suppressions.txt":print_suppressions=0 \
