@@ -1,5 +1,6 @@
 // rpc-pool-daemon: the LB daemon beside a node. Polls the node's JSON-RPC and sends the pool
-// controller a heartbeat (over mutual TLS, as the node ID of its certificate) every interval.
+// controller a heartbeat (over mutual TLS, as the node ID of its certificate) every interval, to
+// every clone of the LB its controllers list as aliases.
 //
 // Usage: rpc-pool-daemon [options] -- <the node's startup flags>
 // The flags after "--" are hashed into the settings hash (docs/rpc-pool.md), or --settings-hash
@@ -7,14 +8,20 @@
 #include <grpcpp/grpcpp.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <map>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "base/process_hardening.h"
 #include "rpc_pool.grpc.pb.h"
+#include "rpc_pool/controller_set.h"
 #include "rpc_pool/node_client.h"
 #include "rpc_pool/settings_hash.h"
 #include "tls/grpc_credentials.h"
@@ -29,9 +36,34 @@ std::string VerdictName(rpc_pool::v1::HeartbeatResponse::Verdict verdict) {
   return rpc_pool::v1::HeartbeatResponse::Verdict_Name(verdict);
 }
 
+// Answer is one controller's reply to one heartbeat.
+struct Answer {
+  grpc::Status status;
+  rpc_pool::v1::HeartbeatResponse response;
+};
+
+// SendToAll sends `request` to every controller in `stubs` at once (a dead clone must not hold up
+// the others) and returns their answers in the same order.
+std::vector<Answer> SendToAll(const std::vector<rpc_pool::v1::PoolController::Stub*>& stubs,
+                              const rpc_pool::v1::HeartbeatRequest& request) {
+  std::vector<Answer> answers(stubs.size());
+  std::vector<std::thread> senders;
+  senders.reserve(stubs.size());
+  for (size_t i = 0; i < stubs.size(); ++i) {
+    senders.emplace_back([&, i] {
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(5000));
+      answers[i].status = stubs[i]->Heartbeat(&context, request, &answers[i].response);
+    });
+  }
+  for (std::thread& sender : senders) sender.join();
+  return answers;
+}
+
 int Main(int argc, char** argv) {
   std::string node_rpc = "127.0.0.1:9944";
-  std::string controller;
+  std::vector<std::string> controllers;
+  size_t max_controllers = 16;
   std::string server_ca;
   std::string certificate;
   std::string private_key;
@@ -41,7 +73,13 @@ int Main(int argc, char** argv) {
   std::vector<std::string> node_flags;
   CLI::App app("rpc-pool-daemon: the LB daemon of seed 001 (docs/rpc-pool.md)");
   app.add_option("--node-rpc", node_rpc, "the node's HTTP JSON-RPC, HOST:PORT");
-  app.add_option("--controller", controller, "the pool controller, HOST:PORT")->required();
+  app.add_option("--controller", controllers,
+                 "the pool controller, HOST:PORT (repeat for several; the aliases each lists are "
+                 "added)")
+      ->required();
+  app.add_option("--max-controllers", max_controllers,
+                 "at most this many controllers (configured and aliases) get heartbeats")
+      ->check(CLI::Range(1, 64));
   app.add_option("--server-ca", server_ca, "CA of the controller's certificate")->required();
   app.add_option("--cert", certificate, "this node's client certificate (its ID)")->required();
   app.add_option("--key", private_key, "its private key (mode 0600)")->required();
@@ -51,6 +89,11 @@ int Main(int argc, char** argv) {
   app.add_option("--interval-ms", interval_ms, "between heartbeats")->check(CLI::Range(50, 60'000));
   app.add_option("node_flags", node_flags, "the node's startup flags, after --");
   CLI11_PARSE(app, argc, argv);
+  // The daemon holds the node's TLS private key: a core file must never carry it to disk.
+  if (const base::Status hardened = base::ForbidCoreDumps(); !hardened.ok()) {
+    Log("cannot disable core dumps: " + hardened.message());
+    return kExitFailure;
+  }
 
   if (settings_hash.empty()) {
     auto hash = rpc_pool::SettingsHash(node_flags);
@@ -80,7 +123,14 @@ int Main(int argc, char** argv) {
     Log("tls: " + credentials.status().message());
     return kExitFailure;
   }
-  auto stub = rpc_pool::v1::PoolController::NewStub(grpc::CreateChannel(controller, *credentials));
+  for (const std::string& controller : controllers) {
+    if (!rpc_pool::IsValidControllerAddress(controller)) {
+      Log("--controller " + controller + " is not HOST:PORT");
+      return kExitFailure;
+    }
+  }
+  rpc_pool::ControllerSet controller_set(controllers, max_controllers);
+  std::map<std::string, std::unique_ptr<rpc_pool::v1::PoolController::Stub>> stubs;
 
   sigset_t stop;
   sigemptyset(&stop);
@@ -102,17 +152,43 @@ int Main(int argc, char** argv) {
       request.set_rpc_endpoint(rpc_endpoint);
       request.set_peers(status->health.peers);
       request.set_node_version(status->version);
-      rpc_pool::v1::HeartbeatResponse response;
-      grpc::ClientContext context;
-      context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(5000));
-      const grpc::Status sent = stub->Heartbeat(&context, request, &response);
-      // One line per heartbeat on stdout: operators (and tests) follow the pool's answers.
-      if (sent.ok()) {
-        std::printf("heartbeat best=%llu verdict=%s state=%s\n",
-                    static_cast<unsigned long long>(status->best_block),
-                    VerdictName(response.verdict()).c_str(), response.state().c_str());
-      } else {
-        std::printf("heartbeat failed: %s\n", sent.error_message().c_str());
+      // The stubs follow the set: a new alias gets a channel, a controller no longer listed loses
+      // its own and what it reported.
+      const std::vector<std::string> addresses = controller_set.Addresses();
+      for (auto it = stubs.begin(); it != stubs.end();) {
+        if (std::find(addresses.begin(), addresses.end(), it->first) == addresses.end()) {
+          controller_set.Forget(it->first);
+          it = stubs.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      std::vector<rpc_pool::v1::PoolController::Stub*> targets;
+      for (const std::string& address : addresses) {
+        auto& stub = stubs[address];
+        if (!stub) {
+          stub = rpc_pool::v1::PoolController::NewStub(grpc::CreateChannel(address, *credentials));
+        }
+        targets.push_back(stub.get());
+      }
+      const std::vector<Answer> answers = SendToAll(targets, request);
+      for (size_t i = 0; i < answers.size(); ++i) {
+        // One line per heartbeat and controller on stdout: operators (and tests) follow the
+        // pool's answers.
+        if (answers[i].status.ok()) {
+          std::printf("heartbeat controller=%s best=%llu verdict=%s state=%s\n",
+                      addresses[i].c_str(), static_cast<unsigned long long>(status->best_block),
+                      VerdictName(answers[i].response.verdict()).c_str(),
+                      answers[i].response.state().c_str());
+          const std::vector<std::string> aliases(answers[i].response.aliases().begin(),
+                                                 answers[i].response.aliases().end());
+          for (const std::string& warning : controller_set.OnAliases(addresses[i], aliases)) {
+            Log(warning);
+          }
+        } else {
+          std::printf("heartbeat controller=%s failed: %s\n", addresses[i].c_str(),
+                      answers[i].status.error_message().c_str());
+        }
       }
     }
     std::fflush(stdout);

@@ -49,6 +49,7 @@ grpc::Status HeartbeatService::Heartbeat(grpc::ServerContext* context,
             "the pool could not record it: " + verdict.status().message()};
   }
   response->set_verdict(ToProto(*verdict));
+  for (const std::string& alias : aliases_) response->add_aliases(alias);
   for (const NodeView& node : controller_.Nodes()) {
     if (node.node_id != *identity) continue;
     response->set_state(std::string(NodeStateName(node.state)));

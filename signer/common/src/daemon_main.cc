@@ -4,22 +4,12 @@
 #include <pthread.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
+
+#include "base/process_hardening.h"
 
 namespace signer {
-namespace {
-
-bool ForbidCoreDumps() {
-  const rlimit no_core{0, 0};
-  return ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 && ::setrlimit(RLIMIT_CORE, &no_core) == 0;
-}
-
-}  // namespace
 
 sigset_t DaemonSignals() {
   sigset_t set;
@@ -33,8 +23,8 @@ int RunDaemonMain(std::string_view name, int argc, char** argv,
   spdlog::set_default_logger(spdlog::stderr_logger_mt(std::string(name)));
   // key=value lines: messages from other modules may hold quotes, which would break JSON framing.
   spdlog::set_pattern("time=%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
-  if (!ForbidCoreDumps()) {
-    spdlog::error("cannot disable core dumps: {}", std::strerror(errno));
+  if (const base::Status hardened = base::ForbidCoreDumps(); !hardened.ok()) {
+    spdlog::error("cannot disable core dumps: {}", hardened.message());
     return kDaemonExitFailure;
   }
   std::string config_path;

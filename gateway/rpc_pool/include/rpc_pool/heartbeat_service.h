@@ -6,6 +6,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "rpc_pool.grpc.pb.h"
 #include "rpc_pool/controller.h"
 
@@ -17,8 +21,10 @@ inline constexpr int kMaxHeartbeatBytes = 4096;
 
 class HeartbeatService final : public v1::PoolController::Service {
  public:
-  // `controller` must outlive the service.
-  explicit HeartbeatService(PoolController& controller) : controller_(controller) {}
+  // `controller` must outlive the service. `aliases` is the heartbeat address of every clone of
+  // this LB, this one included (empty: no clones), sent back with every answer.
+  explicit HeartbeatService(PoolController& controller, std::vector<std::string> aliases = {})
+      : controller_(controller), aliases_(std::move(aliases)) {}
 
   // Heartbeat answers UNAUTHENTICATED when the peer has no usable certificate identity,
   // INVALID_ARGUMENT when the identity is not a valid node ID, UNAVAILABLE when the history could
@@ -29,6 +35,7 @@ class HeartbeatService final : public v1::PoolController::Service {
 
  private:
   PoolController& controller_;
+  const std::vector<std::string> aliases_;
 };
 
 }  // namespace rpc_pool
