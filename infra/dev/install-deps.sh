@@ -16,7 +16,7 @@ packages=(
   haproxy
   librocksdb-dev librdkafka-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libspdlog-dev
-  libcivetweb-dev prometheus libsystemd-dev
+  libcivetweb-dev prometheus libsystemd-dev libcurl4-openssl-dev
   nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs

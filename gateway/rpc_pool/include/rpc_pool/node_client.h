@@ -1,6 +1,7 @@
 // The LB daemon's view of its node: the JSON-RPC calls over HTTP that make one heartbeat.
 //
-// Thread safety: NodeRpcClient is thread-safe (each call opens its own connection).
+// Thread safety: NodeRpcClient is thread-safe (each call has its own libcurl handle and
+// connection).
 #pragma once
 
 #include <chrono>
@@ -32,10 +33,10 @@ class NodeRpcClient {
  public:
   explicit NodeRpcClient(NodeClientOptions options) : options_(std::move(options)) {}
 
-  // Call posts one JSON-RPC request and returns the body of the answer. Fails with kUnavailable
-  // when the node cannot be reached or does not answer within the timeout, and kInvalidArgument
-  // on an answer that is not HTTP 200 with a Content-Length body of at most kMaxNodeAnswerBytes
-  // (chunked answers are refused; Substrate's server sends a length).
+  // Call posts one JSON-RPC request (plain HTTP, no proxy, no redirect) and returns the body of
+  // the answer. Fails with kUnavailable when the node cannot be reached or does not answer within
+  // the timeout, kInvalidArgument on an answer that is not HTTP 200 or is over
+  // kMaxNodeAnswerBytes, and kInternal when libcurl cannot set up the call.
   [[nodiscard]] base::Result<std::string> Call(uint64_t id, std::string_view method,
                                                std::string_view params_json) const;
 
