@@ -10,9 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "base/process_hardening.h"
 #include "metrics/http_server.h"
 #include "metrics/registry.h"
 #include "rpc_pool/controller.h"
+#include "rpc_pool/controller_set.h"
 #include "rpc_pool/heartbeat_service.h"
 #include "rpc_pool/pool_metrics.h"
 #include "slashing/rocksdb_store.h"
@@ -33,6 +35,7 @@ struct Flags {
   uint64_t tick_ms = 1000;
   uint64_t points_period_s = 3600;
   uint64_t retention_days = 30;
+  std::vector<std::string> aliases;
   rpc_pool::PoolRules rules;
   rpc_pool::ControllerOptions controller;
 };
@@ -67,7 +70,7 @@ int Run(const Flags& flags) {
   } else if (*restored > 0) {
     Log("history: " + std::to_string(*restored) + " removed node(s) stay removed");
   }
-  rpc_pool::HeartbeatService service(controller);
+  rpc_pool::HeartbeatService service(controller, flags.aliases);
   signer::MetricsRegistry registry;
   auto metrics = rpc_pool::PoolMetrics::Create(registry, controller);
   if (!metrics.ok()) {
@@ -168,8 +171,22 @@ int Main(int argc, char** argv) {
   app.add_option("--points-period-s", flags.points_period_s)->check(CLI::Range(1, 86'400 * 31));
   app.add_option("--retention-days", flags.retention_days, "history age")
       ->check(CLI::Range(1, 3650));
+  app.add_option("--alias", flags.aliases,
+                 "the heartbeat address (HOST:PORT) of every clone of this LB, this one included; "
+                 "every clone lists the same (seed 001's aliases)");
   CLI11_PARSE(app, argc, argv);
   flags.rules.whitelist.insert(whitelist.begin(), whitelist.end());
+  for (const std::string& alias : flags.aliases) {
+    if (!rpc_pool::IsValidControllerAddress(alias)) {
+      Log("--alias " + alias + " is not HOST:PORT");
+      return kExitFailure;
+    }
+  }
+  // The controller holds its TLS private key: a core file must never carry it to disk.
+  if (const base::Status hardened = base::ForbidCoreDumps(); !hardened.ok()) {
+    Log("cannot disable core dumps: " + hardened.message());
+    return kExitFailure;
+  }
 
   // Blocked before any thread starts, so only the tick loop's sigtimedwait receives them.
   sigset_t stop;

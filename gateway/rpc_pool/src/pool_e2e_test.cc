@@ -5,12 +5,15 @@
 
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "rpc_pool/haproxy_runtime.h"
 #include "rpc_pool/node_rpc.h"
@@ -68,22 +71,32 @@ class PoolEndToEndTest : public ::testing::Test {
         "\n"
         "  default_backend nodes\n"
         "backend nodes\n"
-        "  balance roundrobin\n";
+        "  balance " +
+        balance_ + "\n";
     auto haproxy = HaproxyProcess::Start(support::Location("haproxy"), dir_.path(), config);
     ASSERT_TRUE(haproxy.ok()) << haproxy.status().message();
     haproxy_.emplace(std::move(haproxy).value());
     runtime_.emplace(haproxy_->admin_socket());
   }
 
-  // StartController runs the controller with `rule_flags` (the rules' numbers) and waits for its
-  // ready lines.
-  void StartController(const std::vector<std::string>& rule_flags) {
+  // ControllerProcess is one running rpc-pool-controller and where it listens.
+  struct ControllerProcess {
+    support::ChildProcess process;
+    int port = 0;          // heartbeats
+    int metrics_port = 0;  // /metrics
+  };
+
+  // LaunchController runs a controller on `admin_socket`'s HAProxy with the pool's settings hash,
+  // `history` and `extra_flags`, logging to `log`, and waits for its ready lines.
+  ControllerProcess LaunchController(const std::string& admin_socket, const std::string& history,
+                                     const std::string& log, const std::string& listen,
+                                     const std::vector<std::string>& extra_flags) {
     const tls::ServerCredentialFiles server = support::DevPkiServerFiles(dir_.Path("pki"));
     support::ChildOptions options;
-    options.stderr_file = dir_.Path("controller.log");
+    options.stderr_file = log;
     std::vector<std::string> argv = {support::Location("rpc-pool-controller"),
                                      "--listen",
-                                     "127.0.0.1:0",
+                                     listen,
                                      "--tls-cert",
                                      server.certificate_chain.string(),
                                      "--tls-key",
@@ -91,27 +104,42 @@ class PoolEndToEndTest : public ::testing::Test {
                                      "--client-ca",
                                      server.client_ca.string(),
                                      "--haproxy-socket",
-                                     haproxy_->admin_socket(),
+                                     admin_socket,
                                      "--history-dir",
-                                     dir_.Path("history"),
+                                     history,
                                      "--settings-hash",
                                      *SettingsHash(kPoolFlags),
                                      "--tick-ms",
                                      "100",
                                      "--metrics-listen",
                                      "127.0.0.1:0"};
-    argv.insert(argv.end(), rule_flags.begin(), rule_flags.end());
+    argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
     auto controller = support::ChildProcess::Start(argv, options);
-    ASSERT_TRUE(controller.ok()) << controller.status().message();
-    controller_.emplace(std::move(controller).value());
-    const std::optional<std::string> metrics = controller_->ReadLine(kWait);
-    ASSERT_TRUE(metrics.has_value()) << support::ReadFile(dir_.Path("controller.log"));
-    ASSERT_NE(metrics->find("metrics on"), std::string::npos) << *metrics;
-    metrics_port_ = std::stoi(metrics->substr(metrics->rfind(':') + 1));
-    const std::optional<std::string> ready = controller_->ReadLine(kWait);
-    ASSERT_TRUE(ready.has_value()) << support::ReadFile(dir_.Path("controller.log"));
-    ASSERT_NE(ready->find("listening on"), std::string::npos) << *ready;
-    controller_port_ = std::stoi(ready->substr(ready->rfind(':') + 1));
+    EXPECT_TRUE(controller.ok()) << controller.status().message();
+    ControllerProcess launched{std::move(controller).value()};
+    const std::optional<std::string> metrics = launched.process.ReadLine(kWait);
+    EXPECT_TRUE(metrics.has_value()) << support::ReadFile(log);
+    if (!metrics) return launched;
+    EXPECT_NE(metrics->find("metrics on"), std::string::npos) << *metrics;
+    launched.metrics_port = std::stoi(metrics->substr(metrics->rfind(':') + 1));
+    const std::optional<std::string> ready = launched.process.ReadLine(kWait);
+    EXPECT_TRUE(ready.has_value()) << support::ReadFile(log);
+    if (!ready) return launched;
+    EXPECT_NE(ready->find("listening on"), std::string::npos) << *ready;
+    launched.port = std::stoi(ready->substr(ready->rfind(':') + 1));
+    return launched;
+  }
+
+  // StartController runs the controller of the fixture's HAProxy with `rule_flags` (the rules'
+  // numbers) and waits for its ready lines.
+  void StartController(const std::vector<std::string>& rule_flags,
+                       const std::string& listen = "127.0.0.1:0") {
+    ControllerProcess launched = LaunchController(haproxy_->admin_socket(), dir_.Path("history"),
+                                                  dir_.Path("controller.log"), listen, rule_flags);
+    ASSERT_GT(launched.port, 0);
+    controller_port_ = launched.port;
+    metrics_port_ = launched.metrics_port;
+    controller_.emplace(std::move(launched.process));
   }
 
   support::ChildProcess StartDaemon(const std::string& name,
@@ -179,6 +207,7 @@ class PoolEndToEndTest : public ::testing::Test {
     return served;
   }
 
+  std::string balance_ = "roundrobin";  // the selection method; set before SetUp
   support::TempDir dir_{"rpc-pool-e2e"};
   std::map<std::string, std::unique_ptr<FakeNode>> nodes_;
   std::optional<HaproxyProcess> haproxy_;
@@ -266,6 +295,104 @@ TEST_F(PoolEndToEndTest, AStalledNodeLeavesAndComesBackAfterItsCooldown) {
   const std::string page =
       support::HttpBody(support::HttpRequest(metrics_port_, "GET", "/metrics"));
   EXPECT_GE(support::PrometheusSample(page, R"(rpc_pool_node_penalties_total{node="node-b"})"), 1);
+}
+
+// Seed 001's aliases: two clones of the LB, each its own HAProxy and controller, list each other.
+// The daemons are told only the first; they learn the second from its answers and report to both,
+// so both clones see every node and agree on the pool, penalties included.
+TEST_F(PoolEndToEndTest, TwoClonesWithAliasesAgreeOnThePool) {
+  const std::filesystem::path clone_dir = dir_.Path("clone");
+  std::filesystem::create_directories(clone_dir);
+  auto clone_haproxy = HaproxyProcess::Start(
+      support::Location("haproxy"), clone_dir,
+      "defaults\n  mode http\n  timeout connect 2s\n  timeout client 10s\n  timeout server 10s\n"
+      "frontend rpc\n  bind unix@" +
+          (clone_dir / "rpc.sock").string() +
+          "\n  default_backend nodes\nbackend nodes\n  balance roundrobin\n");
+  ASSERT_TRUE(clone_haproxy.ok()) << clone_haproxy.status().message();
+  const HaproxyRuntime clone_runtime(clone_haproxy->admin_socket());
+  // Both clones must know both addresses before either starts: ports reserved up front.
+  auto first_port = testing::ReserveLoopbackPort();
+  auto clone_port = testing::ReserveLoopbackPort();
+  ASSERT_TRUE(first_port.ok() && clone_port.ok());
+  const std::vector<std::string> aliases = {"--alias", "localhost:" + std::to_string(*first_port),
+                                            "--alias", "localhost:" + std::to_string(*clone_port)};
+  ASSERT_NO_FATAL_FAILURE(StartController(aliases, "127.0.0.1:" + std::to_string(*first_port)));
+  ControllerProcess clone = LaunchController(
+      clone_haproxy->admin_socket(), (clone_dir / "history").string(),
+      (clone_dir / "controller.log").string(), "127.0.0.1:" + std::to_string(*clone_port), aliases);
+  ASSERT_EQ(clone.port, *clone_port);
+
+  support::ChildProcess daemon_a = StartDaemon("a", kPoolFlags);
+  support::ChildProcess daemon_b = StartDaemon("b", kPoolFlags);
+  // b's daemon was given the first clone only and now hears from the second one too.
+  EXPECT_TRUE(
+      WaitForLine(daemon_b, "controller=localhost:" + std::to_string(*clone_port) + " best=1000"));
+  const auto in_service_on = [](const HaproxyRuntime& runtime, const std::string& server) {
+    auto states = runtime.ShowServersState("nodes");
+    if (!states.ok()) return false;
+    for (const ServerState& state : *states) {
+      if (state.server == server) return !state.InMaintenance();
+    }
+    return false;
+  };
+  ASSERT_TRUE(WaitUntil([&] {
+    return InService("node-a") && InService("node-b") && in_service_on(clone_runtime, "node-a") &&
+           in_service_on(clone_runtime, "node-b");
+  })) << support::ReadFile(clone_dir / "controller.log");
+
+  // b falls behind: both clones penalise it and take it out of their HAProxy.
+  nodes_.at("b")->SetBlocks(989, 987);
+  ASSERT_TRUE(WaitUntil([&] {
+    return Servers().count("node-b") && !InService("node-b") &&
+           !in_service_on(clone_runtime, "node-b") && in_service_on(clone_runtime, "node-a");
+  }));
+  for (const int metrics_port : {metrics_port_, clone.metrics_port}) {
+    const std::string page =
+        support::HttpBody(support::HttpRequest(metrics_port, "GET", "/metrics"));
+    EXPECT_EQ(support::PrometheusSample(page, R"(rpc_pool_nodes{state="cooldown"})"), 1) << page;
+    EXPECT_EQ(support::PrometheusSample(page, R"(rpc_pool_nodes{state="in_service"})"), 1);
+    EXPECT_EQ(support::PrometheusSample(page, R"(rpc_pool_node_penalties_total{node="node-b"})"),
+              1);
+    EXPECT_EQ(support::PrometheusSample(page, "rpc_pool_best_block"), 1000);
+  }
+  // Traffic through either clone reaches a only.
+  for (const std::string& socket : {dir_.Path("rpc.sock"), (clone_dir / "rpc.sock").string()}) {
+    for (int i = 0; i < 4; ++i) {
+      auto response =
+          testing::HttpPostOverUnixSocket(socket, JsonRpcRequest(1, "system_version", "[]"));
+      ASSERT_TRUE(response.ok()) << response.status().message();
+      EXPECT_NE(response->find("fake-a"), std::string::npos) << *response;
+    }
+  }
+  EXPECT_EQ(clone.process.Stop(SIGTERM), 0);
+}
+
+// The other selection method of seed 001: `balance random`. Traffic still reaches only the nodes
+// in service; both healthy nodes get some of it (40 requests all landing on one of two nodes by
+// chance has a probability of 2^-39).
+class PoolRandomSelectionTest : public PoolEndToEndTest {
+ protected:
+  PoolRandomSelectionTest() { balance_ = "random"; }
+};
+
+TEST_F(PoolRandomSelectionTest, RandomSelectionReachesOnlyNodesInService) {
+  ASSERT_NO_FATAL_FAILURE(StartController({}));
+  support::ChildProcess daemon_a = StartDaemon("a", kPoolFlags);
+  support::ChildProcess daemon_b = StartDaemon("b", kPoolFlags);
+  support::ChildProcess daemon_c = StartDaemon("c", kPoolFlags);
+  ASSERT_TRUE(WaitUntil([&] {
+    return InService("node-a") && InService("node-b") && InService("node-c");
+  })) << support::ReadFile(dir_.Path("controller.log"));
+  nodes_.at("c")->SetBlocks(989, 987);
+  ASSERT_TRUE(WaitUntil([&] { return Servers().count("node-c") && !InService("node-c"); }));
+  const std::map<std::string, int> served = ServedBy(40);
+  EXPECT_EQ(served.count("c"), 0u);
+  EXPECT_EQ(served.count("none"), 0u);
+  EXPECT_GT(served.count("a") ? served.at("a") : 0, 0);
+  EXPECT_GT(served.count("b") ? served.at("b") : 0, 0);
+  EXPECT_EQ((served.count("a") ? served.at("a") : 0) + (served.count("b") ? served.at("b") : 0),
+            40);
 }
 
 }  // namespace
