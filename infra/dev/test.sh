@@ -81,6 +81,11 @@ if [[ -f tests/oracle/package-lock.json ]]; then
   (cd tests/oracle && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
+if [[ -f tests/browser/package-lock.json ]]; then
+  step "installing the browser test's driver (tests/browser)"
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
 # The benchmark programs are built here (about a second with a warm ccache) so they cannot rot; the
 # sanitizer and fuzz builds leave them out.
 step "release build"

@@ -236,6 +236,7 @@ void NodeRegistry::Penalise(Member& member, Offence offence, uint64_t cooldown_m
   Accrue(member, now);
   member.view.state = NodeState::kCooldown;
   member.view.offence = offence;
+  member.view.last_offence = offence;
   member.view.cooldown_ms = cooldown_ms;
   member.view.cooldown_until_ms = now + cooldown_ms;
   ++member.view.penalties;
@@ -340,9 +341,18 @@ std::optional<NodeView> NodeRegistry::Node(std::string_view node_id) const {
 }
 
 std::vector<NodeView> NodeRegistry::Nodes() const {
+  const uint64_t now = clock_.NowUnixMs();
   std::vector<NodeView> nodes;
   nodes.reserve(members_.size());
-  for (const auto& [id, member] : members_) nodes.push_back(member.view);
+  for (const auto& [id, member] : members_) {
+    NodeView& view = nodes.emplace_back(member.view);
+    view.period_requests = member.requests;
+    // Accrual runs at state changes and period ends; a member in service has earned up to now.
+    view.period_live_ms = member.live_ms;
+    if (view.state == NodeState::kInService && now > member.live_since_ms) {
+      view.period_live_ms += now - member.live_since_ms;
+    }
+  }
   return nodes;
 }
 
