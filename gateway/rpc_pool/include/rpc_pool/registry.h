@@ -184,6 +184,8 @@ class NodeRegistry {
   };
 
   HeartbeatVerdict Admit(const Heartbeat& heartbeat) const;
+  // ViewOf is the member's view with the open points period's figures up to `now`.
+  NodeView ViewOf(const Member& member, uint64_t now) const;
   Offence OffenceOf(const Member& member, uint64_t now, uint64_t pool_best,
                     uint64_t pool_finalized) const;
   void Accrue(Member& member, uint64_t now);
