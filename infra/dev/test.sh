@@ -129,6 +129,9 @@ git ls-files -z --cached --others --exclude-standard |
 if [[ -d tests/oracle/node_modules ]]; then
   ln -s "$repo/tests/oracle/node_modules" "$asan_src/tests/oracle/node_modules"
 fi
+if [[ -d tests/browser/node_modules ]]; then
+  ln -s "$repo/tests/browser/node_modules" "$asan_src/tests/browser/node_modules"
+fi
 cmake -S "$asan_src" -B "$asan_build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSIGNER_WERROR=ON \
   -DSIGNER_SANITIZER=address -DSIGNER_COVERAGE=ON -DSIGNER_BENCH=OFF >/dev/null
 cmake --build "$asan_build" -j "$jobs"
