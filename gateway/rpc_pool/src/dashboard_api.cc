@@ -232,9 +232,9 @@ HttpReply DashboardApi::Handle(std::string_view method, std::string_view path,
     reply.allow = "GET";
     return reply;
   }
-  // The page and the single-object routes take no query; a stray one is a client's mistake.
-  if (route != Route::kHistory && route != Route::kNodeHistory && !query.empty() &&
-      route != Route::kAsset) {
+  // The pool and node lists take no query: a stray one is a client's mistake, said as such. The
+  // page's files ignore theirs (a browser or proxy may add one to defeat a cache).
+  if ((route == Route::kPool || route == Route::kNodes) && !query.empty()) {
     return Error(400, "this route takes no query");
   }
   switch (route) {
