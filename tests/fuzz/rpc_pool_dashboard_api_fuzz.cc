@@ -14,9 +14,9 @@ rpc_pool::ControllerOverview Overview() {
   rpc_pool::ControllerOverview overview;
   overview.at_ms = 1'700'000'000'000;
   overview.pool_best = 100;
-  for (const rpc_pool::NodeState state : {rpc_pool::NodeState::kInService,
-                                          rpc_pool::NodeState::kCooldown,
-                                          rpc_pool::NodeState::kRemoved}) {
+  for (const rpc_pool::NodeState state :
+       {rpc_pool::NodeState::kInService, rpc_pool::NodeState::kCooldown,
+        rpc_pool::NodeState::kRemoved}) {
     rpc_pool::NodeView node;
     node.node_id = std::string("node-") + std::string(rpc_pool::NodeStateName(state));
     node.state = state;
@@ -39,10 +39,13 @@ base::Result<std::vector<rpc_pool::HistoryRecord>> Read(const rpc_pool::HistoryQ
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const rpc_pool::DashboardApi api(
-      {.name = "fuzz", .fee_percent = 1, .contact = "", .selection = "random", .capacity = 4,
-       .points_period_ms = 1000},
-      Overview, Read);
+  static const rpc_pool::DashboardApi api({.name = "fuzz",
+                                           .fee_percent = 1,
+                                           .contact = "",
+                                           .selection = "random",
+                                           .capacity = 4,
+                                           .points_period_ms = 1000},
+                                          Overview, Read);
   // Input: method '\n' path '\n' query.
   std::string_view text(reinterpret_cast<const char*>(data), size);
   const size_t first = text.find('\n');
@@ -53,8 +56,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view query =
       second == std::string_view::npos ? std::string_view() : text.substr(second + 1);
   const rpc_pool::HttpReply reply = api.Handle(method, path, query);
-  if (reply.status != 200 && reply.status != 400 && reply.status != 404 &&
-      reply.status != 405 && reply.status != 503) {
+  if (reply.status != 200 && reply.status != 400 && reply.status != 404 && reply.status != 405 &&
+      reply.status != 503) {
     __builtin_trap();
   }
   // Every JSON answer parses, and no endpoint ever leaves (a node ID cannot hold the colon).
