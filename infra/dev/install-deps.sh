@@ -8,6 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/deb-packages.sh"
 # Grow this list as modules start using a library; keep it to what the build really links.
 # iproute2 and nftables are for the test that puts a signer behind an egress-only firewall in a
 # network namespace of its own (tests/e2e/gateway_uplink_e2e_test.cc; it needs root, as CI has).
+# chromium is the headless browser the pool dashboard's test drives (tests/browser).
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   clang lld libclang-rt-14-dev clang-format clang-tidy
@@ -19,7 +20,7 @@ packages=(
   libcivetweb-dev prometheus libsystemd-dev libcurl4-openssl-dev
   nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  nodejs
+  nodejs chromium
   iproute2 nftables
   cargo rustc librust-prost-dev librust-prost-build-dev librust-h2-dev librust-http-dev librust-tokio-dev
   librust-tokio-rustls-dev librust-rustls-dev librust-rustls-pemfile-dev librust-webpki-dev librust-bytes-dev

@@ -81,6 +81,11 @@ if [[ -f tests/oracle/package-lock.json ]]; then
   (cd tests/oracle && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
+if [[ -f tests/browser/package-lock.json ]]; then
+  step "installing the browser test's driver (tests/browser)"
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
 # The benchmark programs are built here (about a second with a warm ccache) so they cannot rot; the
 # sanitizer and fuzz builds leave them out.
 step "release build"
@@ -123,6 +128,9 @@ git ls-files -z --cached --others --exclude-standard |
   tar --null --files-from=- --ignore-failed-read -cf - 2>/dev/null | tar -C "$asan_src" -xf -
 if [[ -d tests/oracle/node_modules ]]; then
   ln -s "$repo/tests/oracle/node_modules" "$asan_src/tests/oracle/node_modules"
+fi
+if [[ -d tests/browser/node_modules ]]; then
+  ln -s "$repo/tests/browser/node_modules" "$asan_src/tests/browser/node_modules"
 fi
 cmake -S "$asan_src" -B "$asan_build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSIGNER_WERROR=ON \
   -DSIGNER_SANITIZER=address -DSIGNER_COVERAGE=ON -DSIGNER_BENCH=OFF >/dev/null

@@ -65,6 +65,8 @@ Result<HeartbeatVerdict> PoolController::OnHeartbeat(const Heartbeat& heartbeat)
 
 Status PoolController::CountRequests(TickReport& report) {
   SIGNER_ASSIGN_OR_RETURN(const std::vector<ServerStat> stats, haproxy_.ShowStat(options_.backend));
+  server_stats_.clear();
+  for (const ServerStat& stat : stats) server_stats_.emplace(stat.server, stat);
   for (const ServerStat& stat : stats) {
     const std::optional<NodeView> node = registry_.Node(stat.server);
     if (!node || node->state == NodeState::kRemoved) continue;
@@ -186,6 +188,15 @@ std::vector<NodeView> PoolController::Nodes() const {
 uint64_t PoolController::PoolBest() const {
   base::MutexLock lock(mutex_);
   return registry_.PoolBest();
+}
+
+ControllerOverview PoolController::Overview() const {
+  base::MutexLock lock(mutex_);
+  return {.at_ms = clock_.NowUnixMs(),
+          .nodes = registry_.Nodes(),
+          .pool_best = registry_.PoolBest(),
+          .pool_finalized = registry_.PoolFinalized(),
+          .servers = server_stats_};
 }
 
 }  // namespace rpc_pool

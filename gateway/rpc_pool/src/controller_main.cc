@@ -15,6 +15,8 @@
 #include "metrics/registry.h"
 #include "rpc_pool/controller.h"
 #include "rpc_pool/controller_set.h"
+#include "rpc_pool/dashboard_api.h"
+#include "rpc_pool/dashboard_server.h"
 #include "rpc_pool/heartbeat_service.h"
 #include "rpc_pool/pool_metrics.h"
 #include "slashing/rocksdb_store.h"
@@ -32,6 +34,8 @@ struct Flags {
   std::string haproxy_socket;
   std::string history_dir;
   std::string metrics_listen;
+  std::string dashboard_listen;
+  rpc_pool::DashboardSettings dashboard;
   uint64_t tick_ms = 1000;
   uint64_t points_period_s = 3600;
   uint64_t retention_days = 30;
@@ -47,6 +51,13 @@ void Log(const std::string& line) {
 int Run(const Flags& flags) {
   if (base::Status valid = rpc_pool::ValidateRules(flags.rules); !valid.ok()) {
     Log(valid.message());
+    return kExitFailure;
+  }
+  rpc_pool::DashboardSettings dashboard_settings = flags.dashboard;
+  dashboard_settings.capacity = flags.rules.capacity;
+  dashboard_settings.points_period_ms = flags.points_period_s * 1000;
+  if (base::Status valid = rpc_pool::ValidateDashboardSettings(dashboard_settings); !valid.ok()) {
+    Log("operator settings: " + valid.message());
     return kExitFailure;
   }
   auto store = slashing::RocksDbStore::Open(flags.history_dir, {});
@@ -77,6 +88,11 @@ int Run(const Flags& flags) {
     Log("metrics: " + metrics.status().message());
     return kExitFailure;
   }
+  // The public dashboard reads the controller and the history; it changes nothing.
+  const rpc_pool::DashboardApi dashboard_api(
+      dashboard_settings, [&controller] { return controller.Overview(); },
+      [&history](const rpc_pool::HistoryQuery& query) { return (*history)->Read(query); });
+  std::unique_ptr<rpc_pool::DashboardServer> dashboard_server;
   std::unique_ptr<signer::MetricsHttpServer> metrics_server;
   if (!flags.metrics_listen.empty()) {
     auto started = signer::MetricsHttpServer::Start(
@@ -88,6 +104,15 @@ int Run(const Flags& flags) {
     }
     metrics_server = std::move(started).value();
     std::printf("rpc-pool-controller metrics on %s\n", metrics_server->address().c_str());
+  }
+  if (!flags.dashboard_listen.empty()) {
+    auto started = rpc_pool::DashboardServer::Start(flags.dashboard_listen, dashboard_api);
+    if (!started.ok()) {
+      Log("dashboard: " + started.status().message());
+      return kExitFailure;
+    }
+    dashboard_server = std::move(started).value();
+    std::printf("rpc-pool-controller dashboard on %s\n", dashboard_server->address().c_str());
   }
 
   auto credentials = tls::ReloadableServerCredentials::Create({.certificate_chain = flags.tls_cert,
@@ -145,6 +170,7 @@ int Run(const Flags& flags) {
 
 int Main(int argc, char** argv) {
   Flags flags;
+  flags.dashboard.name = "RPC pool";
   CLI::App app("rpc-pool-controller: the pool controller of seed 001 (docs/rpc-pool.md)");
   app.add_option("--listen", flags.listen, "heartbeat listener, HOST:PORT (port 0: any)");
   app.add_option("--tls-cert", flags.tls_cert, "server certificate chain (PEM)")->required();
@@ -156,6 +182,16 @@ int Main(int argc, char** argv) {
   app.add_option("--history-dir", flags.history_dir, "the history database")->required();
   app.add_option("--metrics-listen", flags.metrics_listen,
                  "Prometheus /metrics listener, PORT or HOST:PORT (none: no listener)");
+  app.add_option("--dashboard-listen", flags.dashboard_listen,
+                 "public dashboard and JSON API, PORT or HOST:PORT (none: no listener)");
+  app.add_option("--name", flags.dashboard.name, "the load balancer's public name");
+  app.add_option("--fee-percent", flags.dashboard.fee_percent, "the operator's fee, 0 to 100");
+  app.add_option("--contact", flags.dashboard.contact, "how the public reaches the operator");
+  app.add_option("--selection", flags.dashboard.selection,
+                 "HAProxy's balance algorithm for the pool, as in haproxy.cfg (shown, not set)");
+  app.add_option("--heartbeat-record-interval-ms", flags.controller.heartbeat_record_interval_ms,
+                 "record an accepted heartbeat at most this often per node")
+      ->check(CLI::Range(uint64_t{10}, uint64_t{3'600'000}));
   app.add_option("--settings-hash", flags.rules.settings_hash, "the pool's settings hash")
       ->required();
   app.add_option("--capacity", flags.rules.capacity, "most member nodes");

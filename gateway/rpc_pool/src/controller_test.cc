@@ -186,6 +186,18 @@ TEST_F(ControllerTest, TrafficReachesOnlyMembersInService) {
   EXPECT_FALSE(last.contains("none"));
   EXPECT_EQ(TickOk().requests, 6u);
 
+  // What the dashboard reads: HAProxy's counters per server as of the last tick, with the rules'
+  // view from the same moment.
+  const ControllerOverview overview = controller_->Overview();
+  ASSERT_EQ(overview.servers.size(), 2u);
+  EXPECT_EQ(overview.servers.at("a").requests, static_cast<uint64_t>(6 + last.at("a")));
+  EXPECT_EQ(overview.servers.at("b").requests, static_cast<uint64_t>(2 + last.at("b")));
+  EXPECT_EQ(overview.pool_best, 1012u);
+  EXPECT_EQ(overview.at_ms, clock_.NowUnixMs());
+  ASSERT_EQ(overview.nodes.size(), 2u);
+  EXPECT_EQ(overview.nodes[1].last_offence, Offence::kNotFresh);
+  EXPECT_EQ(overview.nodes[1].period_requests, static_cast<uint64_t>(2 + last.at("b")));
+
   // Points count what each node really served: a 2 + 4 + last["a"], b 2 + last["b"].
   auto period = controller_->ClosePointsPeriod();
   ASSERT_TRUE(period.ok()) << period.status().message();

@@ -211,7 +211,15 @@ Result<std::vector<ServerStat>> HaproxyRuntime::ShowStat(std::string_view backen
     stat.status = fields[column["status"]];
     stat.address = fields[column["addr"]];
     const auto request_column = column.find("req_tot");
-    if (!ParseNumber(fields[column["weight"]], stat.weight) ||
+    // Optional columns, empty until the server has answered: absent or empty reads as 0.
+    const auto optional_number = [&](const char* name, uint64_t& out) {
+      const auto found = column.find(name);
+      return found == column.end() || fields[found->second].empty() ||
+             ParseNumber(fields[found->second], out);
+    };
+    if (!optional_number("rtime", stat.response_time_ms) ||
+        !optional_number("ttime", stat.total_time_ms) ||
+        !ParseNumber(fields[column["weight"]], stat.weight) ||
         !ParseNumber(fields[column["stot"]], stat.sessions) ||
         !ParseNumber(fields[column["lbtot"]], stat.selected) ||
         (request_column != column.end() &&

@@ -236,6 +236,7 @@ void NodeRegistry::Penalise(Member& member, Offence offence, uint64_t cooldown_m
   Accrue(member, now);
   member.view.state = NodeState::kCooldown;
   member.view.offence = offence;
+  member.view.last_offence = offence;
   member.view.cooldown_ms = cooldown_ms;
   member.view.cooldown_until_ms = now + cooldown_ms;
   ++member.view.penalties;
@@ -333,16 +334,28 @@ bool NodeRegistry::RestoreRemoved(std::string_view node_id) {
 
 std::vector<PoolEvent> NodeRegistry::TakeEvents() { return std::exchange(events_, {}); }
 
+NodeView NodeRegistry::ViewOf(const Member& member, uint64_t now) const {
+  NodeView view = member.view;
+  view.period_requests = member.requests;
+  // Accrual runs at state changes and period ends; a member in service has earned up to now.
+  view.period_live_ms = member.live_ms;
+  if (view.state == NodeState::kInService && now > member.live_since_ms) {
+    view.period_live_ms += now - member.live_since_ms;
+  }
+  return view;
+}
+
 std::optional<NodeView> NodeRegistry::Node(std::string_view node_id) const {
   const auto found = members_.find(node_id);
   if (found == members_.end()) return std::nullopt;
-  return found->second.view;
+  return ViewOf(found->second, clock_.NowUnixMs());
 }
 
 std::vector<NodeView> NodeRegistry::Nodes() const {
+  const uint64_t now = clock_.NowUnixMs();
   std::vector<NodeView> nodes;
   nodes.reserve(members_.size());
-  for (const auto& [id, member] : members_) nodes.push_back(member.view);
+  for (const auto& [id, member] : members_) nodes.push_back(ViewOf(member, now));
   return nodes;
 }
 

@@ -461,6 +461,38 @@ TEST(RulesTest, ARestoredRemovalIsPermanent) {
   EXPECT_FALSE(pool.registry.RecordRequests("a", 1));
 }
 
+// The dashboard shows the last penalty's reason after a restore, and the open period's figures.
+TEST(RulesTest, TheViewKeepsTheLastPenaltyAndTheOpenPeriod) {
+  Pool pool;
+  ASSERT_EQ(pool.Join("a", 100, 98), HeartbeatVerdict::kAccepted);
+  ASSERT_EQ(pool.Join("b", 100, 98), HeartbeatVerdict::kAccepted);
+  EXPECT_TRUE(pool.registry.RecordRequests("a", 7));
+  pool.clock.Advance(10 * kSecond);
+  EXPECT_EQ(pool.View("a").period_requests, 7u);
+  EXPECT_EQ(pool.View("a").period_live_ms, 10 * kSecond);
+  EXPECT_EQ(pool.View("a").last_offence, Offence::kNone);
+
+  // b falls behind: penalised; its time in service stops counting.
+  ASSERT_EQ(pool.Join("a", 120, 118), HeartbeatVerdict::kAccepted);
+  pool.registry.Evaluate();
+  ASSERT_EQ(pool.View("b").state, NodeState::kCooldown);
+  pool.clock.Advance(30 * kSecond);
+  EXPECT_EQ(pool.View("b").period_live_ms, 10 * kSecond);
+  EXPECT_EQ(pool.registry.Nodes()[1].period_live_ms, 10 * kSecond);
+
+  // Caught up and past its cooldown: restored, and the reason of its last penalty stays.
+  ASSERT_EQ(pool.Join("a", 120, 118), HeartbeatVerdict::kAccepted);
+  ASSERT_EQ(pool.Join("b", 120, 118), HeartbeatVerdict::kAccepted);
+  pool.clock.Advance(kMinute);
+  ASSERT_EQ(pool.Join("a", 120, 118), HeartbeatVerdict::kAccepted);
+  ASSERT_EQ(pool.Join("b", 120, 118), HeartbeatVerdict::kAccepted);
+  pool.registry.Evaluate();
+  EXPECT_EQ(pool.View("b").state, NodeState::kInService);
+  EXPECT_EQ(pool.View("b").offence, Offence::kNone);
+  EXPECT_EQ(pool.View("b").last_offence, Offence::kNotFresh);
+  EXPECT_EQ(pool.View("b").penalties, 1u);
+}
+
 TEST(RulesTest, RequestsOfUnknownNodesAreDropped) {
   Pool pool;
   EXPECT_FALSE(pool.registry.RecordRequests("nobody", 1));

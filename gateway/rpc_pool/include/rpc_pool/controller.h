@@ -37,6 +37,18 @@ struct TickReport {
   uint64_t requests = 0;  // requests counted from HAProxy's statistics into the points
 };
 
+// ControllerOverview is one consistent view of the pool (taken under the controller's lock) for
+// the dashboard and its JSON API.
+struct ControllerOverview {
+  uint64_t at_ms = 0;  // the clock's time when it was taken
+  std::vector<NodeView> nodes;
+  uint64_t pool_best = 0;
+  uint64_t pool_finalized = 0;
+  // HAProxy's statistics per server name at the last Tick that could read them (latency,
+  // requests); a server missing here has not been seen yet.
+  std::map<std::string, ServerStat> servers;
+};
+
 class PoolController {
  public:
   // The clock, history and runtime must outlive the controller. `rules` should have passed
@@ -72,6 +84,9 @@ class PoolController {
   std::vector<NodeView> Nodes() const;
   // PoolBest is the highest best block among the members heard recently (NodeRegistry::PoolBest).
   uint64_t PoolBest() const;
+  // Overview is the registry's view, the pool's best and finalized blocks and HAProxy's last
+  // per-server statistics, all from one moment.
+  ControllerOverview Overview() const;
 
  private:
   // Record appends the registry's new events and `extra` to the history, after whatever an
@@ -95,6 +110,8 @@ class PoolController {
   std::map<std::string, std::string> server_endpoint_ GUARDED_BY(mutex_);
   // HAProxy's request counter per server at the last Tick (it restarts at 0 for a new server).
   std::map<std::string, uint64_t> last_request_counter_ GUARDED_BY(mutex_);
+  // HAProxy's statistics per server at the last Tick that read them, for Overview.
+  std::map<std::string, ServerStat> server_stats_ GUARDED_BY(mutex_);
 };
 
 }  // namespace rpc_pool

@@ -32,6 +32,12 @@ struct ServerStat {
   uint64_t requests = 0;  // req_tot: HTTP requests (0 where HAProxy reports none)
   uint64_t selected = 0;  // lbtot: times the balancer chose this server
   std::string address;    // addr: "ip:port"
+  // rtime: the average time in ms from sending a request to the server to its first response
+  // byte, over the server's last 1024 requests (0 before any, or where HAProxy reports none).
+  uint64_t response_time_ms = 0;
+  // ttime: the average total time in ms of the server's last 1024 sessions (a WebSocket's whole
+  // life counts, so it is no measure of a node's speed).
+  uint64_t total_time_ms = 0;
 };
 
 // ServerState is one row of `show servers state <backend>`.

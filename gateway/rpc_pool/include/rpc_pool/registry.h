@@ -106,10 +106,13 @@ struct NodeView {
   NodeState state = NodeState::kInService;
   Heartbeat last;  // the last accepted heartbeat
   uint64_t last_heartbeat_ms = 0;
-  uint64_t cooldown_ms = 0;          // the current (or last) cooldown; 0 after a restore
-  uint64_t cooldown_until_ms = 0;    // kCooldown: when the re-check is due
-  uint64_t penalties = 0;            // penalties so far
-  Offence offence = Offence::kNone;  // the offence of the current cooldown
+  uint64_t cooldown_ms = 0;               // the current (or last) cooldown; 0 after a restore
+  uint64_t cooldown_until_ms = 0;         // kCooldown: when the re-check is due
+  uint64_t penalties = 0;                 // penalties so far
+  Offence offence = Offence::kNone;       // the offence of the current cooldown
+  Offence last_offence = Offence::kNone;  // the offence of the last penalty, kept after a restore
+  uint64_t period_requests = 0;           // requests served in the open points period
+  uint64_t period_live_ms = 0;            // time in service in the open points period, so far
 };
 
 // NodePoints is one node's share of a closed points period.
@@ -181,6 +184,8 @@ class NodeRegistry {
   };
 
   HeartbeatVerdict Admit(const Heartbeat& heartbeat) const;
+  // ViewOf is the member's view with the open points period's figures up to `now`.
+  NodeView ViewOf(const Member& member, uint64_t now) const;
   Offence OffenceOf(const Member& member, uint64_t now, uint64_t pool_best,
                     uint64_t pool_finalized) const;
   void Accrue(Member& member, uint64_t now);

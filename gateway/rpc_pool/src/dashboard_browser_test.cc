@@ -1,0 +1,272 @@
+// The dashboard in a real browser: sets up a pool (real HAProxy, three fake nodes with their LB
+// daemons, the controller) in which one node falls behind and is penalised, then runs
+// tests/browser/dashboard.js, which opens the page in headless Chromium and checks what a person
+// sees. The screenshot stays in a directory of its own, whose path is printed.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+
+#include "rpc_pool/node_rpc.h"
+#include "rpc_pool/settings_hash.h"
+#include "support/dev_pki.h"
+#include "support/files.h"
+#include "support/locations.h"
+#include "support/loopback.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
+#include "testing/fake_node.h"
+#include "testing/haproxy_process.h"
+
+namespace rpc_pool {
+namespace {
+
+using nlohmann::json;
+using testing::FakeNode;
+using testing::HaproxyProcess;
+
+const std::vector<std::string> kPoolFlags = {"--chain", "kusama", "--rpc-cors", "all"};
+constexpr auto kWait = std::chrono::seconds(30);
+// The script bounds itself at 90 s and closes the browser; this bound is for a hung node.
+constexpr auto kScriptTimeout = std::chrono::seconds(150);
+
+bool WaitUntil(const std::function<bool()>& condition) {
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return condition();
+}
+
+// KillStrays ends the processes whose command line names `profile_dir` (the browser's own
+// user-data-dir, so only the browser this test started can match), by their IDs, and returns how
+// many there were. A browser is detached from the script into a process group of its own, so a
+// script killed on a timeout would otherwise leave it running.
+int KillStrays(const std::string& profile_dir) {
+  int killed = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream file(entry.path() / "cmdline", std::ios::binary);
+    const std::string cmdline((std::istreambuf_iterator<char>(file)),
+                              std::istreambuf_iterator<char>());
+    if (cmdline.find(profile_dir) == std::string::npos) continue;
+    if (::kill(std::stoi(name), SIGKILL) == 0) ++killed;
+  }
+  return killed;
+}
+
+class DashboardBrowserTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(support::MakeDevPki(dir_.Path("pki"), {"node-a", "node-b", "node-c"}).ok());
+    for (const char* name : {"a", "b", "c"}) {
+      auto node = FakeNode::Start();
+      ASSERT_TRUE(node.ok()) << node.status().message();
+      (*node)->SetVersion(std::string("fake-") + name);
+      nodes_[name] = std::move(node).value();
+    }
+    AdvanceChain();
+    const std::string config =
+        "defaults\n  mode http\n  timeout connect 2s\n"
+        "  timeout client 10s\n  timeout server 10s\n"
+        "frontend rpc\n  bind unix@" +
+        dir_.Path("rpc.sock") +
+        "\n  default_backend nodes\n"
+        "backend nodes\n  balance roundrobin\n";
+    auto haproxy = HaproxyProcess::Start(support::Location("haproxy"), dir_.path(), config);
+    ASSERT_TRUE(haproxy.ok()) << haproxy.status().message();
+    haproxy_.emplace(std::move(haproxy).value());
+    // The chain moves on, so the charts have slopes: a block every 200 ms.
+    chain_ = std::jthread([this](const std::stop_token& stop) {
+      while (!stop.stop_requested()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        ++height_;
+        AdvanceChain();
+      }
+    });
+  }
+
+  void TearDown() override { chain_ = {}; }
+
+  // AdvanceChain sets every node's blocks from the chain's height; a lagging node stays where it
+  // stopped.
+  void AdvanceChain() {
+    const uint64_t best = 1000 + height_.load();
+    for (const auto& [name, node] : nodes_) {
+      if (name == "b" && b_stuck_at_.load() != 0) {
+        node->SetBlocks(b_stuck_at_.load(), b_stuck_at_.load() - 2);
+      } else {
+        node->SetBlocks(best, best - 2);
+      }
+    }
+  }
+
+  void StartController() {
+    const tls::ServerCredentialFiles server = support::DevPkiServerFiles(dir_.Path("pki"));
+    support::ChildOptions options;
+    options.stderr_file = dir_.Path("controller.log");
+    const std::vector<std::string> argv = {support::Location("rpc-pool-controller"),
+                                           "--listen",
+                                           "127.0.0.1:0",
+                                           "--tls-cert",
+                                           server.certificate_chain.string(),
+                                           "--tls-key",
+                                           server.private_key.string(),
+                                           "--client-ca",
+                                           server.client_ca.string(),
+                                           "--haproxy-socket",
+                                           haproxy_->admin_socket(),
+                                           "--history-dir",
+                                           dir_.Path("history"),
+                                           "--settings-hash",
+                                           *SettingsHash(kPoolFlags),
+                                           "--tick-ms",
+                                           "100",
+                                           "--heartbeat-record-interval-ms",
+                                           "250",
+                                           "--points-period-s",
+                                           "2",
+                                           "--first-cooldown-ms",
+                                           "600000",
+                                           "--dashboard-listen",
+                                           "127.0.0.1:0",
+                                           "--name",
+                                           "Example RPC pool",
+                                           "--fee-percent",
+                                           "5",
+                                           "--contact",
+                                           "ops@pool.example",
+                                           "--selection",
+                                           "roundrobin"};
+    auto controller = support::ChildProcess::Start(argv, options);
+    ASSERT_TRUE(controller.ok()) << controller.status().message();
+    controller_.emplace(std::move(controller).value());
+    const std::optional<std::string> dashboard = controller_->ReadLine(kWait);
+    ASSERT_TRUE(dashboard.has_value()) << support::ReadFile(dir_.Path("controller.log"));
+    ASSERT_NE(dashboard->find("dashboard on 127.0.0.1:"), std::string::npos) << *dashboard;
+    dashboard_port_ = std::stoi(dashboard->substr(dashboard->rfind(':') + 1));
+    const std::optional<std::string> ready = controller_->ReadLine(kWait);
+    ASSERT_TRUE(ready.has_value() && ready->find("listening on") != std::string::npos)
+        << support::ReadFile(dir_.Path("controller.log"));
+    controller_port_ = std::stoi(ready->substr(ready->rfind(':') + 1));
+  }
+
+  support::ChildProcess StartDaemon(const std::string& name) {
+    const tls::ClientCredentialFiles files =
+        support::DevPkiClientFiles(dir_.Path("pki"), "node-" + name);
+    std::vector<std::string> argv = {support::Location("rpc-pool-daemon"),
+                                     "--node-rpc",
+                                     "127.0.0.1:" + std::to_string(nodes_.at(name)->port()),
+                                     "--controller",
+                                     "localhost:" + std::to_string(controller_port_),
+                                     "--server-ca",
+                                     files.server_ca.string(),
+                                     "--cert",
+                                     files.certificate.string(),
+                                     "--key",
+                                     files.private_key.string(),
+                                     "--interval-ms",
+                                     "100",
+                                     "--"};
+    argv.insert(argv.end(), kPoolFlags.begin(), kPoolFlags.end());
+    support::ChildOptions options;
+    options.stderr_file = dir_.Path("daemon-" + name + ".log");
+    auto daemon = support::ChildProcess::Start(argv, options);
+    EXPECT_TRUE(daemon.ok()) << daemon.status().message();
+    return std::move(daemon).value();
+  }
+
+  // Api reads a route of the dashboard's JSON API; a discarded value when it does not answer.
+  json Api(const std::string& path) {
+    return json::parse(support::HttpBody(support::HttpRequest(dashboard_port_, "GET", path)),
+                       nullptr, false);
+  }
+
+  std::string NodeState(const std::string& id) {
+    const json body = Api("/api/v1/nodes");
+    if (body.is_discarded()) return "";
+    for (const json& node : body["nodes"]) {
+      if (node["id"] == id) return node["state"];
+    }
+    return "";
+  }
+
+  size_t Heartbeats(const std::string& id) {
+    const json body = Api("/api/v1/nodes/" + id + "/history?since=0&kind=heartbeat");
+    return body.is_discarded() ? 0 : body["records"].size();
+  }
+
+  support::TempDir dir_{"rpc-pool-dashboard"};
+  std::map<std::string, std::unique_ptr<FakeNode>> nodes_;
+  std::atomic<uint64_t> height_{0};
+  std::atomic<uint64_t> b_stuck_at_{0};
+  std::jthread chain_;
+  std::optional<HaproxyProcess> haproxy_;
+  std::optional<support::ChildProcess> controller_;
+  int controller_port_ = 0;
+  int dashboard_port_ = 0;
+};
+
+TEST_F(DashboardBrowserTest, APersonSeesTheNodesThePenaltyAndTheCharts) {
+  ASSERT_NO_FATAL_FAILURE(StartController());
+  support::ChildProcess daemon_a = StartDaemon("a");
+  support::ChildProcess daemon_b = StartDaemon("b");
+  support::ChildProcess daemon_c = StartDaemon("c");
+  ASSERT_TRUE(WaitUntil([&] {
+    return NodeState("node-a") == "in_service" && NodeState("node-b") == "in_service" &&
+           NodeState("node-c") == "in_service";
+  })) << support::ReadFile(dir_.Path("controller.log"));
+
+  // Traffic through HAProxy, so latency and requests have figures, and a few recorded heartbeats
+  // per node, so each chart has a line.
+  ASSERT_TRUE(WaitUntil([&] {
+    for (int i = 0; i < 6; ++i) {
+      auto response = testing::HttpPostOverUnixSocket(dir_.Path("rpc.sock"),
+                                                      JsonRpcRequest(1, "system_version", "[]"));
+      EXPECT_TRUE(response.ok()) << response.status().message();
+    }
+    return Heartbeats("node-a") >= 6 && Heartbeats("node-b") >= 6 && Heartbeats("node-c") >= 6;
+  }));
+
+  // b stops following the chain: 11 blocks behind, it is penalised (for ten minutes).
+  b_stuck_at_ = 1000 + height_.load();
+  ASSERT_TRUE(WaitUntil([&] { return NodeState("node-b") == "cooldown"; }))
+      << support::ReadFile(dir_.Path("controller.log"));
+  ASSERT_TRUE(WaitUntil([&] { return Heartbeats("node-a") >= 10; }));
+
+  // The screenshot and the browser's profile live in a directory of their own that is kept, so
+  // the picture can be looked at after the run.
+  support::TempDir shots("rpc-pool-dashboard-shot");
+  shots.Keep();
+  const std::string profile = shots.Path("chromium-profile");
+  support::ProcessOptions options;
+  options.timeout = kScriptTimeout;
+  const support::ProcessResult run = support::ResultOrStartFailure(support::RunProcess(
+      {support::Location("node"), support::Location("dashboard-script"), "--url",
+       "http://127.0.0.1:" + std::to_string(dashboard_port_) + "/", "--chromium",
+       support::Location("chromium"), "--out", shots.path().string(), "--profile", profile,
+       "--nodes", "node-a,node-b,node-c", "--penalised", "node-b"},
+      options));
+  EXPECT_EQ(KillStrays(profile), 0) << "the browser outlived the script";
+  std::printf("%s", run.out.c_str());
+  EXPECT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_FALSE(run.timed_out);
+  const std::filesystem::path screenshot = shots.path() / "dashboard.png";
+  EXPECT_TRUE(std::filesystem::exists(screenshot));
+  std::printf("dashboard screenshot: %s\n", screenshot.c_str());
+  std::filesystem::remove_all(profile);
+}
+
+}  // namespace
+}  // namespace rpc_pool
