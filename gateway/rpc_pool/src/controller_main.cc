@@ -210,6 +210,11 @@ int Main(int argc, char** argv) {
   app.add_option("--alias", flags.aliases,
                  "the heartbeat address (HOST:PORT) of every clone of this LB, this one included; "
                  "every clone lists the same (seed 001's aliases)");
+  // Every flag may also come from a file (TOML: `name = "…"`, `alias = ["a:7600", "b:7600"]`),
+  // so a deployment keeps the operator's settings in one place; a key that is not a flag is an
+  // error, never ignored.
+  app.set_config("--config", "", "a file of settings, one `flag = value` per line (TOML)");
+  app.allow_config_extras(CLI::config_extras_mode::error);
   CLI11_PARSE(app, argc, argv);
   flags.rules.whitelist.insert(whitelist.begin(), whitelist.end());
   for (const std::string& alias : flags.aliases) {

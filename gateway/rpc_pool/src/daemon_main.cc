@@ -76,7 +76,11 @@ int Main(int argc, char** argv) {
   app.add_option("--controller", controllers,
                  "the pool controller, HOST:PORT (repeat for several; the aliases each lists are "
                  "added)")
-      ->required();
+      ->required()
+      // One address per --controller, so the node's flags after "--" are never taken for more.
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--max-controllers", max_controllers,
                  "at most this many controllers (configured and aliases) get heartbeats")
       ->check(CLI::Range(1, 64));

@@ -26,6 +26,7 @@
 #include "support/temp_dir.h"
 #include "testing/fake_node.h"
 #include "testing/haproxy_process.h"
+#include "testing/pool_processes.h"
 
 namespace rpc_pool {
 namespace {
@@ -113,76 +114,47 @@ class DashboardBrowserTest : public ::testing::Test {
   }
 
   void StartController() {
-    const tls::ServerCredentialFiles server = support::DevPkiServerFiles(dir_.Path("pki"));
-    support::ChildOptions options;
-    options.stderr_file = dir_.Path("controller.log");
-    const std::vector<std::string> argv = {support::Location("rpc-pool-controller"),
-                                           "--listen",
-                                           "127.0.0.1:0",
-                                           "--tls-cert",
-                                           server.certificate_chain.string(),
-                                           "--tls-key",
-                                           server.private_key.string(),
-                                           "--client-ca",
-                                           server.client_ca.string(),
-                                           "--haproxy-socket",
-                                           haproxy_->admin_socket(),
-                                           "--history-dir",
-                                           dir_.Path("history"),
-                                           "--settings-hash",
-                                           *SettingsHash(kPoolFlags),
-                                           "--tick-ms",
-                                           "100",
-                                           "--heartbeat-record-interval-ms",
-                                           "250",
-                                           "--points-period-s",
-                                           "2",
-                                           "--first-cooldown-ms",
-                                           "600000",
-                                           "--dashboard-listen",
-                                           "127.0.0.1:0",
-                                           "--name",
-                                           "Example RPC pool",
-                                           "--fee-percent",
-                                           "5",
-                                           "--contact",
-                                           "ops@pool.example",
-                                           "--selection",
-                                           "roundrobin"};
-    auto controller = support::ChildProcess::Start(argv, options);
-    ASSERT_TRUE(controller.ok()) << controller.status().message();
-    controller_.emplace(std::move(controller).value());
-    const std::optional<std::string> dashboard = controller_->ReadLine(kWait);
-    ASSERT_TRUE(dashboard.has_value()) << support::ReadFile(dir_.Path("controller.log"));
-    ASSERT_NE(dashboard->find("dashboard on 127.0.0.1:"), std::string::npos) << *dashboard;
-    dashboard_port_ = std::stoi(dashboard->substr(dashboard->rfind(':') + 1));
-    const std::optional<std::string> ready = controller_->ReadLine(kWait);
-    ASSERT_TRUE(ready.has_value() && ready->find("listening on") != std::string::npos)
-        << support::ReadFile(dir_.Path("controller.log"));
-    controller_port_ = std::stoi(ready->substr(ready->rfind(':') + 1));
+    testing::ControllerLaunch launch;
+    launch.program = support::Location("rpc-pool-controller");
+    launch.pki = dir_.Path("pki");
+    launch.haproxy_admin_socket = haproxy_->admin_socket();
+    launch.history_dir = dir_.Path("history");
+    launch.log = dir_.Path("controller.log");
+    launch.settings_hash = *SettingsHash(kPoolFlags);
+    launch.extra_flags = {"--heartbeat-record-interval-ms",
+                          "250",
+                          "--points-period-s",
+                          "2",
+                          "--first-cooldown-ms",
+                          "600000",
+                          "--dashboard-listen",
+                          "127.0.0.1:0",
+                          "--name",
+                          "Example RPC pool",
+                          "--fee-percent",
+                          "5",
+                          "--contact",
+                          "ops@pool.example",
+                          "--selection",
+                          "roundrobin"};
+    auto started = testing::LaunchController(launch, kWait);
+    ASSERT_TRUE(started.ok()) << started.status().message();
+    ASSERT_GT(started->dashboard_port, 0);
+    dashboard_port_ = started->dashboard_port;
+    controller_port_ = started->port;
+    controller_.emplace(std::move(started->process));
   }
 
   support::ChildProcess StartDaemon(const std::string& name) {
-    const tls::ClientCredentialFiles files =
-        support::DevPkiClientFiles(dir_.Path("pki"), "node-" + name);
-    std::vector<std::string> argv = {support::Location("rpc-pool-daemon"),
-                                     "--node-rpc",
-                                     "127.0.0.1:" + std::to_string(nodes_.at(name)->port()),
-                                     "--controller",
-                                     "localhost:" + std::to_string(controller_port_),
-                                     "--server-ca",
-                                     files.server_ca.string(),
-                                     "--cert",
-                                     files.certificate.string(),
-                                     "--key",
-                                     files.private_key.string(),
-                                     "--interval-ms",
-                                     "100",
-                                     "--"};
-    argv.insert(argv.end(), kPoolFlags.begin(), kPoolFlags.end());
-    support::ChildOptions options;
-    options.stderr_file = dir_.Path("daemon-" + name + ".log");
-    auto daemon = support::ChildProcess::Start(argv, options);
+    testing::DaemonLaunch launch;
+    launch.program = support::Location("rpc-pool-daemon");
+    launch.pki = dir_.Path("pki");
+    launch.node_id = "node-" + name;
+    launch.node_port = nodes_.at(name)->port();
+    launch.controllers = {"localhost:" + std::to_string(controller_port_)};
+    launch.log = dir_.Path("daemon-" + name + ".log");
+    launch.node_flags = kPoolFlags;
+    auto daemon = testing::LaunchDaemon(launch);
     EXPECT_TRUE(daemon.ok()) << daemon.status().message();
     return std::move(daemon).value();
   }

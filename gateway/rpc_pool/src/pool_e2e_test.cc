@@ -26,6 +26,7 @@
 #include "support/temp_dir.h"
 #include "testing/fake_node.h"
 #include "testing/haproxy_process.h"
+#include "testing/pool_processes.h"
 
 namespace rpc_pool {
 namespace {
@@ -79,63 +80,35 @@ class PoolEndToEndTest : public ::testing::Test {
     runtime_.emplace(haproxy_->admin_socket());
   }
 
-  // ControllerProcess is one running rpc-pool-controller and where it listens.
-  struct ControllerProcess {
-    support::ChildProcess process;
-    int port = 0;          // heartbeats
-    int metrics_port = 0;  // /metrics
-  };
-
   // LaunchController runs a controller on `admin_socket`'s HAProxy with the pool's settings hash,
   // `history` and `extra_flags`, logging to `log`, and waits for its ready lines.
-  ControllerProcess LaunchController(const std::string& admin_socket, const std::string& history,
-                                     const std::string& log, const std::string& listen,
-                                     const std::vector<std::string>& extra_flags) {
-    const tls::ServerCredentialFiles server = support::DevPkiServerFiles(dir_.Path("pki"));
-    support::ChildOptions options;
-    options.stderr_file = log;
-    std::vector<std::string> argv = {support::Location("rpc-pool-controller"),
-                                     "--listen",
-                                     listen,
-                                     "--tls-cert",
-                                     server.certificate_chain.string(),
-                                     "--tls-key",
-                                     server.private_key.string(),
-                                     "--client-ca",
-                                     server.client_ca.string(),
-                                     "--haproxy-socket",
-                                     admin_socket,
-                                     "--history-dir",
-                                     history,
-                                     "--settings-hash",
-                                     *SettingsHash(kPoolFlags),
-                                     "--tick-ms",
-                                     "100",
-                                     "--metrics-listen",
-                                     "127.0.0.1:0"};
-    argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
-    auto controller = support::ChildProcess::Start(argv, options);
-    EXPECT_TRUE(controller.ok()) << controller.status().message();
-    ControllerProcess launched{std::move(controller).value()};
-    const std::optional<std::string> metrics = launched.process.ReadLine(kWait);
-    EXPECT_TRUE(metrics.has_value()) << support::ReadFile(log);
-    if (!metrics) return launched;
-    EXPECT_NE(metrics->find("metrics on"), std::string::npos) << *metrics;
-    launched.metrics_port = std::stoi(metrics->substr(metrics->rfind(':') + 1));
-    const std::optional<std::string> ready = launched.process.ReadLine(kWait);
-    EXPECT_TRUE(ready.has_value()) << support::ReadFile(log);
-    if (!ready) return launched;
-    EXPECT_NE(ready->find("listening on"), std::string::npos) << *ready;
-    launched.port = std::stoi(ready->substr(ready->rfind(':') + 1));
-    return launched;
+  testing::StartedController LaunchController(const std::string& admin_socket,
+                                              const std::string& history, const std::string& log,
+                                              const std::string& listen,
+                                              const std::vector<std::string>& extra_flags) {
+    std::vector<std::string> flags = {"--metrics-listen", "127.0.0.1:0"};
+    flags.insert(flags.end(), extra_flags.begin(), extra_flags.end());
+    testing::ControllerLaunch launch;
+    launch.program = support::Location("rpc-pool-controller");
+    launch.pki = dir_.Path("pki");
+    launch.haproxy_admin_socket = admin_socket;
+    launch.history_dir = history;
+    launch.log = log;
+    launch.settings_hash = *SettingsHash(kPoolFlags);
+    launch.listen = listen;
+    launch.extra_flags = flags;
+    auto started = testing::LaunchController(launch);
+    EXPECT_TRUE(started.ok()) << started.status().message();
+    return std::move(started).value();
   }
 
   // StartController runs the controller of the fixture's HAProxy with `rule_flags` (the rules'
   // numbers) and waits for its ready lines.
   void StartController(const std::vector<std::string>& rule_flags,
                        const std::string& listen = "127.0.0.1:0") {
-    ControllerProcess launched = LaunchController(haproxy_->admin_socket(), dir_.Path("history"),
-                                                  dir_.Path("controller.log"), listen, rule_flags);
+    testing::StartedController launched =
+        LaunchController(haproxy_->admin_socket(), dir_.Path("history"),
+                         dir_.Path("controller.log"), listen, rule_flags);
     ASSERT_GT(launched.port, 0);
     controller_port_ = launched.port;
     metrics_port_ = launched.metrics_port;
@@ -144,26 +117,15 @@ class PoolEndToEndTest : public ::testing::Test {
 
   support::ChildProcess StartDaemon(const std::string& name,
                                     const std::vector<std::string>& node_flags) {
-    const tls::ClientCredentialFiles files =
-        support::DevPkiClientFiles(dir_.Path("pki"), "node-" + name);
-    std::vector<std::string> argv = {support::Location("rpc-pool-daemon"),
-                                     "--node-rpc",
-                                     "127.0.0.1:" + std::to_string(nodes_.at(name)->port()),
-                                     "--controller",
-                                     "localhost:" + std::to_string(controller_port_),
-                                     "--server-ca",
-                                     files.server_ca.string(),
-                                     "--cert",
-                                     files.certificate.string(),
-                                     "--key",
-                                     files.private_key.string(),
-                                     "--interval-ms",
-                                     "100",
-                                     "--"};
-    argv.insert(argv.end(), node_flags.begin(), node_flags.end());
-    support::ChildOptions options;
-    options.stderr_file = dir_.Path("daemon-" + name + ".log");
-    auto daemon = support::ChildProcess::Start(argv, options);
+    testing::DaemonLaunch launch;
+    launch.program = support::Location("rpc-pool-daemon");
+    launch.pki = dir_.Path("pki");
+    launch.node_id = "node-" + name;
+    launch.node_port = nodes_.at(name)->port();
+    launch.controllers = {"localhost:" + std::to_string(controller_port_)};
+    launch.log = dir_.Path("daemon-" + name + ".log");
+    launch.node_flags = node_flags;
+    auto daemon = testing::LaunchDaemon(launch);
     EXPECT_TRUE(daemon.ok()) << daemon.status().message();
     return std::move(daemon).value();
   }
@@ -318,7 +280,7 @@ TEST_F(PoolEndToEndTest, TwoClonesWithAliasesAgreeOnThePool) {
   const std::vector<std::string> aliases = {"--alias", "localhost:" + std::to_string(*first_port),
                                             "--alias", "localhost:" + std::to_string(*clone_port)};
   ASSERT_NO_FATAL_FAILURE(StartController(aliases, "127.0.0.1:" + std::to_string(*first_port)));
-  ControllerProcess clone = LaunchController(
+  testing::StartedController clone = LaunchController(
       clone_haproxy->admin_socket(), (clone_dir / "history").string(),
       (clone_dir / "controller.log").string(), "127.0.0.1:" + std::to_string(*clone_port), aliases);
   ASSERT_EQ(clone.port, *clone_port);

@@ -31,6 +31,7 @@
 #include "support/temp_dir.h"
 #include "testing/fake_node.h"
 #include "testing/haproxy_process.h"
+#include "testing/pool_processes.h"
 
 namespace {
 
@@ -191,59 +192,35 @@ int Main(int argc, char** argv) {
 
   const std::vector<std::string> pool_flags = {"--chain", "kusama"};
   const std::string settings_hash = *rpc_pool::SettingsHash(pool_flags);
-  const tls::ServerCredentialFiles server = support::DevPkiServerFiles(dir / "pki");
-  support::ChildOptions controller_options;
-  controller_options.stderr_file = dir / "controller.log";
-  auto controller = support::ChildProcess::Start({programs.controller,
-                                                  "--listen",
-                                                  "127.0.0.1:0",
-                                                  "--tls-cert",
-                                                  server.certificate_chain.string(),
-                                                  "--tls-key",
-                                                  server.private_key.string(),
-                                                  "--client-ca",
-                                                  server.client_ca.string(),
-                                                  "--haproxy-socket",
-                                                  haproxy->admin_socket(),
-                                                  "--history-dir",
-                                                  (dir / "history").string(),
-                                                  "--settings-hash",
-                                                  settings_hash,
-                                                  "--tick-ms",
-                                                  "100",
-                                                  "--first-cooldown-ms",
-                                                  "1000",
-                                                  "--metrics-listen",
-                                                  "127.0.0.1:0"},
-                                                 controller_options);
+  rpc_pool::testing::ControllerLaunch controller_launch;
+  controller_launch.program = programs.controller;
+  controller_launch.pki = dir / "pki";
+  controller_launch.haproxy_admin_socket = haproxy->admin_socket();
+  controller_launch.history_dir = dir / "history";
+  controller_launch.log = dir / "controller.log";
+  controller_launch.settings_hash = settings_hash;
+  controller_launch.extra_flags = {"--first-cooldown-ms", "1000", "--metrics-listen",
+                                   "127.0.0.1:0"};
+  auto controller = rpc_pool::testing::LaunchController(controller_launch);
   if (!controller.ok()) Fail(controller.status().message());
-  int controller_port = 0;
-  for (int line_number = 0; line_number < 2; ++line_number) {
-    const std::optional<std::string> line = controller->ReadLine(std::chrono::seconds(30));
-    if (!line) Fail("the controller did not start: " + support::ReadFile(dir / "controller.log"));
-    if (line->find("listening on") != std::string::npos) {
-      controller_port = std::stoi(line->substr(line->rfind(':') + 1));
-    }
-  }
-  if (controller_port == 0) Fail("the controller printed no listening line");
 
   std::vector<support::ChildProcess> daemons;
   for (size_t i = 0; i < names.size(); ++i) {
-    const tls::ClientCredentialFiles files =
-        support::DevPkiClientFiles(dir / "pki", "node-" + names[i]);
-    support::ChildOptions options;
-    options.stderr_file = dir / ("daemon-" + names[i] + ".log");
-    auto daemon = support::ChildProcess::Start(
-        {programs.daemon, "--node-rpc", "127.0.0.1:" + std::to_string(nodes[i]->port()),
-         "--rpc-endpoint", "127.0.0.1:" + std::to_string(rpc_ports[i]), "--controller",
-         "localhost:" + std::to_string(controller_port), "--server-ca", files.server_ca.string(),
-         "--cert", files.certificate.string(), "--key", files.private_key.string(), "--interval-ms",
-         "200", "--settings-hash", settings_hash},
-        options);
+    rpc_pool::testing::DaemonLaunch launch;
+    launch.program = programs.daemon;
+    launch.pki = dir / "pki";
+    launch.node_id = "node-" + names[i];
+    launch.node_port = nodes[i]->port();
+    launch.controllers = {"localhost:" + std::to_string(controller->port)};
+    launch.log = dir / ("daemon-" + names[i] + ".log");
+    launch.interval_ms = "200";
+    launch.rpc_endpoint = "127.0.0.1:" + std::to_string(rpc_ports[i]);
+    launch.settings_hash = settings_hash;
+    auto daemon = rpc_pool::testing::LaunchDaemon(launch);
     if (!daemon.ok()) Fail(daemon.status().message());
     daemons.push_back(std::move(daemon).value());
   }
-  std::vector<support::ChildProcess*> chatty = {&*controller};
+  std::vector<support::ChildProcess*> chatty = {&controller->process};
   for (support::ChildProcess& daemon : daemons) chatty.push_back(&daemon);
 
   // InServiceCount: servers of the backend HAProxy would send a request to now.
@@ -367,7 +344,7 @@ int Main(int argc, char** argv) {
               Median(steady_rates) / Median(alone_rates),
               Median(reshaping_rates) / Median(alone_rates));
   for (support::ChildProcess& daemon : daemons) daemon.Stop(SIGTERM);
-  controller->Stop(SIGTERM);
+  controller->process.Stop(SIGTERM);
   nginx->Stop(SIGQUIT);
   return 0;
 }
