@@ -66,7 +66,7 @@ class PayoutChain {
     if (method == "state_getRuntimeVersion") {
       return {Kind::kResult,
               {{"specName", profile_["spec_name"]},
-               {"specVersion", profile_["spec_version"]},
+               {"specVersion", spec_version_ != 0 ? Json(spec_version_) : profile_["spec_version"]},
                {"transactionVersion", profile_["transaction_version"]}}};
     }
     if (method == "system_accountNextIndex") return {Kind::kResult, nonce_};
@@ -96,6 +96,11 @@ class PayoutChain {
     std::lock_guard lock(mutex_);
     genesis_ = std::move(genesis);
   }
+  // SetSpecVersion makes the node report another runtime than the profile pins (0: the pinned).
+  void SetSpecVersion(uint32_t spec_version) {
+    std::lock_guard lock(mutex_);
+    spec_version_ = spec_version;
+  }
   std::vector<std::string> accepted() {
     std::lock_guard lock(mutex_);
     return accepted_;
@@ -110,6 +115,7 @@ class PayoutChain {
   std::mutex mutex_;
   Mode mode_ = Mode::kNormal;
   std::string genesis_;
+  uint32_t spec_version_ = 0;
   uint64_t nonce_ = 42;
   std::vector<std::string> accepted_;
   std::vector<std::string> received_;
@@ -205,7 +211,7 @@ class PayoutEndToEndTest : public testing::Test {
         "--points",
         (dir_ / "points.json").string(),
         "--total",
-        std::to_string(kTotal),
+        std::to_string(total_),
         "--fee-per-mille",
         std::to_string(kFeePerMille),
         "--chain-profile",
@@ -301,6 +307,7 @@ class PayoutEndToEndTest : public testing::Test {
   std::unique_ptr<FakeNode> node_;
   std::vector<std::vector<uint8_t>> accounts_;
   std::string check_command_;
+  uint64_t total_ = kTotal;
   std::string pool_key_override_;
   int signer_port_override_ = 0;
   int node_port_override_ = 0;
@@ -359,6 +366,14 @@ TEST_F(PayoutEndToEndTest, KilledBeforeTheNodeTookItResubmitsTheSameBytes) {
   EXPECT_EQ(other.exit_code, 1) << other.Describe();
   EXPECT_NE(other.err.find("2026-12-03 is prepared"), std::string::npos) << other.err;
 
+  // The prepared period run with other inputs is refused, not paid another way.
+  total_ = kTotal + 1;
+  const support::ProcessResult changed = RunPayout("2026-12-03");
+  EXPECT_EQ(changed.exit_code, 1) << changed.Describe();
+  EXPECT_NE(changed.err.find("with other inputs"), std::string::npos) << changed.err;
+  total_ = kTotal;
+  EXPECT_EQ(chain_->received().size(), 1u);
+
   const support::ProcessResult rerun = RunPayout("2026-12-03");
   ASSERT_EQ(rerun.exit_code, 0) << rerun.Describe();
   const std::vector<std::string> received = chain_->received();
@@ -378,6 +393,8 @@ TEST_F(PayoutEndToEndTest, RefusalsRecordNothing) {
   const Case cases[] = {
       {"another chain's node", [this] { chain_->SetGenesis("0x" + std::string(64, 'e')); },
        "genesis"},
+      {"an upgraded runtime", [this] { chain_->SetSpecVersion(9999999); },
+       "regenerate the chain profile"},
       {"a key the signer does not hold for us",
        [this] {
          auto bob = keymgr::KeypairFromSuri(base::Scheme::kSr25519, "//Bob");
@@ -392,6 +409,7 @@ TEST_F(PayoutEndToEndTest, RefusalsRecordNothing) {
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     chain_->SetGenesis(profile_["genesis_hash"].get<std::string>());
+    chain_->SetSpecVersion(0);
     check_command_.clear();
     pool_key_override_.clear();
     signer_port_override_ = 0;
