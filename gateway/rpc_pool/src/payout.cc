@@ -88,8 +88,9 @@ Result<SignedExtension> Extension(const Json& entry) {
   for (const KnownExtension& known : kKnownExtensions) {
     if (identifier != known.identifier) continue;
     if (extra != known.extra || additional != known.additional_signed) {
-      return Refuse("signed extension " + identifier + " has extra " + extra + " and additional " +
-                    additional + ", not the shape the encoder writes");
+      std::string what = "signed extension " + identifier;
+      what.append(" has extra ").append(extra).append(" and additional ").append(additional);
+      return Refuse(what + ", not the shape the encoder writes");
     }
     return known.kind;
   }

@@ -61,29 +61,33 @@ class PayoutChain {
 
   FakeNode::MethodAnswer Handle(const std::string& method, const Json& params) {
     using Kind = FakeNode::MethodAnswer::Kind;
+    const auto answer = [](Kind kind, const Json& value) {
+      return FakeNode::MethodAnswer{kind, value.dump()};
+    };
     std::lock_guard lock(mutex_);
-    if (method == "chain_getBlockHash") return {Kind::kResult, genesis_};
+    if (method == "chain_getBlockHash") return answer(Kind::kResult, genesis_);
     if (method == "state_getRuntimeVersion") {
-      return {Kind::kResult,
-              {{"specName", profile_["spec_name"]},
-               {"specVersion", spec_version_ != 0 ? Json(spec_version_) : profile_["spec_version"]},
-               {"transactionVersion", profile_["transaction_version"]}}};
+      return answer(Kind::kResult, {{"specName", profile_["spec_name"]},
+                                    {"specVersion", spec_version_ != 0 ? Json(spec_version_)
+                                                                       : profile_["spec_version"]},
+                                    {"transactionVersion", profile_["transaction_version"]}});
     }
-    if (method == "system_accountNextIndex") return {Kind::kResult, nonce_};
+    if (method == "system_accountNextIndex") return answer(Kind::kResult, nonce_);
     if (method == "author_submitExtrinsic") {
       const std::string extrinsic = params.at(0).get<std::string>();
       received_.push_back(extrinsic);
-      if (mode_ == Mode::kHoldBeforeImport) return {Kind::kHold, nullptr};
+      if (mode_ == Mode::kHoldBeforeImport) return {Kind::kHold, ""};
       for (const std::string& seen : accepted_) {
         if (seen == extrinsic) {
-          return {Kind::kError, {{"code", 1013}, {"message", "Transaction Already Imported"}}};
+          return answer(Kind::kError,
+                        {{"code", 1013}, {"message", "Transaction Already Imported"}});
         }
       }
       accepted_.push_back(extrinsic);
       ++nonce_;
-      if (mode_ == Mode::kImportThenHold) return {Kind::kHold, nullptr};
+      if (mode_ == Mode::kImportThenHold) return {Kind::kHold, ""};
       auto bytes = base::HexDecode(extrinsic);
-      return {Kind::kResult, "0x" + base::HexEncode(base::Blake2b256(*bytes))};
+      return answer(Kind::kResult, "0x" + base::HexEncode(base::Blake2b256(*bytes)));
     }
     return {};
   }

@@ -250,6 +250,7 @@ Status RunCheckCommand(const Options& options, const std::filesystem::path& dir,
   argv.insert(argv.end(), options.check_args.begin(), options.check_args.end());
   argv.insert(argv.end(), {"--expect", expect_file.string()});
   std::vector<char*> raw;
+  raw.reserve(argv.size() + 1);
   for (std::string& arg : argv) raw.push_back(arg.data());
   raw.push_back(nullptr);
   posix_spawn_file_actions_t actions;

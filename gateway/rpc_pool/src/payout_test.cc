@@ -115,6 +115,7 @@ TEST(PayoutSplitTest, Refusals) {
   const std::vector<Payee> huge = {{Account(1), UINT64_MAX}, {Account(2), 1}};
   EXPECT_EQ(ComputePayout(100, 0, huge, 10).status().code(), StatusCode::kInvalidArgument);
   std::vector<Payee> many;
+  many.reserve(5);
   for (int i = 0; i < 5; ++i) many.push_back({Account(static_cast<uint8_t>(i)), 1});
   EXPECT_EQ(ComputePayout(1000, 0, many, 4).status().code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(ComputePayout(1000, 0, many, 5).ok());
@@ -304,10 +305,11 @@ TEST(PayoutLedgerTest, CorruptRecordsAreErrorsNotAbsence) {
   support::TempDir dir("payout-ledger");
   auto ledger = PayoutLedger::Open(dir.path());
   ASSERT_TRUE(ledger.ok());
-  for (const char* text :
-       {"", "{}", "not json", R"({"format":1})",
-        R"({"format":1,"period":"p2","state":"paid","chain":"polkadot","input_digest":"0x",)"
-        R"("nonce":1,"extrinsic":"0xaa","tx_hash":"0x00"})"}) {
+  const std::string unknown_state =
+      R"({"format":1,"period":"p2","state":"paid","chain":"polkadot","input_digest":"0x",)"
+      R"("nonce":1,"extrinsic":"0xaa","tx_hash":"0x00"})";
+  for (const std::string& text : {std::string(), std::string("{}"), std::string("not json"),
+                                  std::string(R"({"format":1})"), unknown_state}) {
     ASSERT_TRUE(support::WriteFile(dir / "period-p2.json", text, 0600).ok());
     EXPECT_EQ(ledger->Find("p2").status().code(), StatusCode::kCorruption) << text;
     EXPECT_EQ(ledger->InFlight().status().code(), StatusCode::kCorruption) << text;

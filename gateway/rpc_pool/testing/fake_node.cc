@@ -185,9 +185,9 @@ bool FakeNode::Answer(int connection) {
   if (custom.kind == MethodAnswer::Kind::kHold) return true;
   std::string result = ResultFor(method, params_hash);
   std::string answer = R"({"jsonrpc":"2.0","id":)" + request["id"].dump() + ",";
-  if (custom.kind == MethodAnswer::Kind::kResult) result = custom.value.dump();
+  if (custom.kind == MethodAnswer::Kind::kResult) result = custom.json;
   if (custom.kind == MethodAnswer::Kind::kError) {
-    answer += R"("error":)" + custom.value.dump() + "}";
+    answer += R"("error":)" + custom.json + "}";
   } else if (errors_.load() || result.empty()) {
     answer += R"("error":{"code":-32601,"message":"Method not found"}})";
   } else {

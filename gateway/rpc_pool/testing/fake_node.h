@@ -41,7 +41,7 @@ class FakeNode {
   struct MethodAnswer {
     enum class Kind { kUnhandled, kResult, kError, kHold };
     Kind kind = Kind::kUnhandled;
-    nlohmann::json value;  // kResult: the result; kError: the error object
+    std::string json;  // as JSON text; kResult: the result; kError: the error object
   };
   using Handler =
       std::function<MethodAnswer(const std::string& method, const nlohmann::json& params)>;
