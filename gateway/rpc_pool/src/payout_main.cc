@@ -125,6 +125,16 @@ std::string InputDigest(const Options& options, const rpc_pool::ChainProfile& pr
                     base::Blake2b256({reinterpret_cast<const uint8_t*>(text.data()), text.size()}));
 }
 
+// Field returns object[key], or null when `object` is not an object or lacks it. The node's answers
+// are untrusted and nlohmann's value() throws on a type mismatch; comparisons with the result never
+// throw.
+const Json& Field(const Json& object, const char* key) {
+  static const Json kNull;
+  if (!object.is_object()) return kNull;
+  const auto found = object.find(key);
+  return found == object.end() ? kNull : *found;
+}
+
 // Node is the node's JSON-RPC as the payout uses it.
 class Node {
  public:
@@ -140,8 +150,8 @@ class Node {
       return Status::InvalidArgument("the node's answer is nested too deep");
     }
     const Json answer = Json::parse(body, nullptr, /*allow_exceptions=*/false);
-    if (answer.is_discarded() || !answer.is_object() || answer.value("jsonrpc", "") != "2.0" ||
-        !answer.contains("id") || answer["id"] != id) {
+    if (answer.is_discarded() || !answer.is_object() || Field(answer, "jsonrpc") != "2.0" ||
+        Field(answer, "id") != id) {
       return Status::InvalidArgument("the node's answer to " + std::string(method) +
                                      " is not JSON-RPC 2.0");
     }
@@ -179,9 +189,9 @@ Status CheckChain(Node& node, const rpc_pool::ChainProfile& profile) {
                                       profile.chain + " profile pins " + expected);
   }
   SIGNER_ASSIGN_OR_RETURN(const Json version, node.Call("state_getRuntimeVersion", Json::array()));
-  if (!version.is_object() || version.value("specName", "") != profile.spec_name ||
-      version.value("specVersion", uint64_t{0}) != profile.spec_version ||
-      version.value("transactionVersion", uint64_t{0}) != profile.transaction_version) {
+  if (Field(version, "specName") != profile.spec_name ||
+      Field(version, "specVersion") != profile.spec_version ||
+      Field(version, "transactionVersion") != profile.transaction_version) {
     return Status::FailedPrecondition(
         "the node runs " + version.dump() + ", the profile pins " + profile.spec_name + " spec " +
         std::to_string(profile.spec_version) + " transaction version " +
