@@ -388,6 +388,22 @@ TEST_F(PayoutEndToEndTest, KilledBeforeTheNodeTookItResubmitsTheSameBytes) {
   EXPECT_EQ(LedgerRecord("2026-12-03")->state, rpc_pool::PayoutState::kSubmitted);
 }
 
+TEST_F(PayoutEndToEndTest, AnAnswerLostInTimeLeavesItPreparedAndTheRerunPaysOnce) {
+  // The node takes the extrinsic but its answer never comes: the run gives up after its timeout.
+  chain_->SetMode(PayoutChain::Mode::kImportThenHold);
+  const support::ProcessResult lost = RunPayout("2026-12-05");
+  EXPECT_EQ(lost.exit_code, 1) << lost.Describe();
+  ASSERT_EQ(chain_->accepted().size(), 1u);
+  EXPECT_EQ(LedgerRecord("2026-12-05")->state, rpc_pool::PayoutState::kPrepared);
+
+  chain_->SetMode(PayoutChain::Mode::kNormal);
+  const support::ProcessResult rerun = RunPayout("2026-12-05");
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.Describe();
+  EXPECT_NE(rerun.out.find("nonce is 43, past 42"), std::string::npos) << rerun.out;
+  EXPECT_EQ(chain_->accepted().size(), 1u);
+  EXPECT_EQ(LedgerRecord("2026-12-05")->state, rpc_pool::PayoutState::kSubmitted);
+}
+
 TEST_F(PayoutEndToEndTest, RefusalsRecordNothing) {
   struct Case {
     const char* name;
