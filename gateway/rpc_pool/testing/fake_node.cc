@@ -112,6 +112,11 @@ void FakeNode::SetVersion(std::string version) {
   version_ = std::move(version);
 }
 
+void FakeNode::SetHandler(Handler handler) {
+  std::lock_guard lock(mutex_);
+  handler_ = std::move(handler);
+}
+
 void FakeNode::Serve() {
   std::vector<int> held;  // connections of a stalled node: read, never answered
   while (true) {
@@ -125,8 +130,11 @@ void FakeNode::Serve() {
       held.push_back(connection);
       continue;
     }
-    Answer(connection);
-    ::close(connection);
+    if (Answer(connection)) {
+      held.push_back(connection);
+    } else {
+      ::close(connection);
+    }
   }
   for (int fd : held) ::close(fd);
 }
@@ -152,13 +160,13 @@ std::string FakeNode::ResultFor(const std::string& method, const std::string& pa
   return "";
 }
 
-void FakeNode::Answer(int connection) {
+bool FakeNode::Answer(int connection) {
   std::string body;
-  if (!ReadRequest(connection, body)) return;
+  if (!ReadRequest(connection, body)) return false;
   const nlohmann::json request = nlohmann::json::parse(body, nullptr, false);
   if (request.is_discarded() || !request.is_object() || !request.contains("method") ||
       !request["method"].is_string() || !request.contains("id")) {
-    return;
+    return false;
   }
   ++requests_;
   const std::string method = request["method"].get<std::string>();
@@ -167,9 +175,20 @@ void FakeNode::Answer(int connection) {
       request["params"][0].is_string()) {
     params_hash = request["params"][0].get<std::string>();
   }
-  const std::string result = ResultFor(method, params_hash);
+  Handler handler;
+  {
+    std::lock_guard lock(mutex_);
+    handler = handler_;
+  }
+  MethodAnswer custom;
+  if (handler) custom = handler(method, request.value("params", nlohmann::json::array()));
+  if (custom.kind == MethodAnswer::Kind::kHold) return true;
+  std::string result = ResultFor(method, params_hash);
   std::string answer = R"({"jsonrpc":"2.0","id":)" + request["id"].dump() + ",";
-  if (errors_.load() || result.empty()) {
+  if (custom.kind == MethodAnswer::Kind::kResult) result = custom.json;
+  if (custom.kind == MethodAnswer::Kind::kError) {
+    answer += R"("error":)" + custom.json + "}";
+  } else if (errors_.load() || result.empty()) {
     answer += R"("error":{"code":-32601,"message":"Method not found"}})";
   } else {
     answer += R"("result":)" + result + "}";
@@ -179,6 +198,7 @@ void FakeNode::Answer(int connection) {
       "Content-Length: " +
       std::to_string(answer.size()) + "\r\nConnection: close\r\n\r\n" + answer;
   (void)!::send(connection, response.data(), response.size(), MSG_NOSIGNAL);
+  return false;
 }
 
 }  // namespace rpc_pool::testing

@@ -4,10 +4,13 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 
@@ -33,13 +36,26 @@ class FakeNode {
   void SetStalled(bool stalled) { stalled_.store(stalled); }
   // SetAnswerErrors makes every answer a JSON-RPC error.
   void SetAnswerErrors(bool errors) { errors_.store(errors); }
+  // MethodAnswer is what a handler (SetHandler) says about one request: not its method (the
+  // built-in answers apply), a result, a JSON-RPC error object, or hold the connection unanswered.
+  struct MethodAnswer {
+    enum class Kind { kUnhandled, kResult, kError, kHold };
+    Kind kind = Kind::kUnhandled;
+    std::string json;  // as JSON text; kResult: the result; kError: the error object
+  };
+  using Handler =
+      std::function<MethodAnswer(const std::string& method, const nlohmann::json& params)>;
+  // SetHandler installs `handler`, asked first about every request, on the fake's thread; tests
+  // script methods the built-in answers do not cover (a payout's chain) with it.
+  void SetHandler(Handler handler);
   // requests counts the JSON-RPC requests it read.
   uint64_t requests() const { return requests_.load(); }
 
  private:
   FakeNode() = default;
   void Serve();
-  void Answer(int connection);
+  // Answer answers one request; true when the handler asked to hold the connection.
+  bool Answer(int connection);
   std::string ResultFor(const std::string& method, const std::string& params_hash);
 
   int listener_ = -1;
@@ -51,6 +67,7 @@ class FakeNode {
   uint64_t finalized_ = 98;
   uint32_t peers_ = 8;
   std::string version_ = "1.9.0-fake";
+  Handler handler_;
   std::atomic<bool> stalled_{false};
   std::atomic<bool> errors_{false};
   std::atomic<uint64_t> requests_{0};
