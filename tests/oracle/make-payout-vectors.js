@@ -1,4 +1,4 @@
-// Writes tests/vectors/payout_extrinsics.json: signed utility.batch_all payout extrinsics encoded by
+// Writes tests/vectors/payout/extrinsics.json: signed utility.batch_all payout extrinsics encoded by
 // @polkadot/types from the pinned static metadata, signed by @polkadot/keyring. The C++ encoder
 // (gateway/rpc_pool/src/payout_extrinsic.cc) must reproduce the call, the signing payload, the
 // signed message and, given the signature recorded here, the whole extrinsic and its hash.
@@ -89,7 +89,7 @@ async function main () {
       'randomised, so a rerun changes signature, extrinsic and tx_hash only); tests/oracle/make-payout-vectors.js',
     cases
   };
-  const file = path.join(__dirname, '..', 'vectors', 'payout_extrinsics.json');
+  const file = path.join(__dirname, '..', 'vectors', 'payout', 'extrinsics.json');
   fs.writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   console.log(`wrote ${cases.length} cases to ${file}`);
 }

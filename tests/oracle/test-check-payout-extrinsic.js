@@ -1,5 +1,5 @@
 // ctest payout_check_script: check-payout-extrinsic.js must accept every extrinsic of
-// tests/vectors/payout_extrinsics.json and refuse each of them spoilt (a signature bit, another
+// tests/vectors/payout/extrinsics.json and refuse each of them spoilt (a signature bit, another
 // amount, another destination order, another nonce, the other chain's metadata). A check that
 // accepted everything would let rpc-pool-payout submit anything.
 'use strict';
@@ -10,7 +10,7 @@ const path = require('path');
 const { spawnSync } = require('child_process');
 
 const script = path.join(__dirname, 'check-payout-extrinsic.js');
-const vectors = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'vectors', 'payout_extrinsics.json'), 'utf8'));
+const vectors = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'vectors', 'payout', 'extrinsics.json'), 'utf8'));
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'payout-check-'));
 let failures = 0;
 

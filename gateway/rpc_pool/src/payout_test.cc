@@ -1,5 +1,5 @@
 // Unit tests of the payout: the amount split, the pinned chain profiles, accounts, the extrinsic
-// encoding against polkadot-js known answers (tests/vectors/payout_extrinsics.json), the ledger.
+// encoding against polkadot-js known answers (tests/vectors/payout/extrinsics.json), the ledger.
 #include <gtest/gtest.h>
 
 #include <filesystem>
