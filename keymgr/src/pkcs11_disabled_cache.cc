@@ -36,7 +36,7 @@ void DisabledKeyCache::RefreshUntilStopped(std::chrono::milliseconds interval) {
     }
     // A failed read is not fatal here: the markers age, and the next sign call reads them itself
     // and fails closed if it cannot.
-    (void)Refresh();
+    if (DueForRefresh(interval)) (void)Refresh();
   }
 }
 
@@ -62,6 +62,16 @@ base::Status DisabledKeyCache::Refresh() {
   return base::Status::Ok();
 }
 
+bool DisabledKeyCache::DueForRefresh(std::chrono::milliseconds interval) {
+  base::MutexLock lock(mutex_);
+  // Until the first read (the start's listing, on a large token a read takes seconds) a second
+  // read running beside it would only slow it down.
+  if (!ever_applied_) return false;
+  // Read recently enough by a listing or a sign call: at the next wake-up they are still younger
+  // than 1.5 intervals, which leaves half an interval for that read before they are too old.
+  return !known_ || std::chrono::steady_clock::now() - read_at_ >= interval / 2;
+}
+
 uint64_t DisabledKeyCache::Generation() {
   base::MutexLock lock(mutex_);
   return generation_;
@@ -74,6 +84,7 @@ bool DisabledKeyCache::Apply(std::set<KeyId> markers, std::chrono::steady_clock:
   if (known_ && read_at < read_at_) return true;  // a newer read is in place
   disabled_keys_ = std::move(markers);
   known_ = true;
+  ever_applied_ = true;
   read_at_ = read_at;
   // A disabled key's secret has no business in memory; a later enable unwraps it again.
   for (const KeyId& id : disabled_keys_) forget_(id);

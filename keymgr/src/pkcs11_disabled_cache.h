@@ -49,6 +49,9 @@ class DisabledKeyCache {
  private:
   // Refresh reads the markers and installs them.
   base::Status Refresh() EXCLUDES(mutex_);
+  // DueForRefresh is false while no read was ever installed (the first one is left to the first
+  // list or sign call) or while the markers were read less than half an `interval` ago.
+  bool DueForRefresh(std::chrono::milliseconds interval) EXCLUDES(mutex_);
   // RefreshUntilStopped is the refresher thread: a Refresh every `interval` until StopRefresher.
   void RefreshUntilStopped(std::chrono::milliseconds interval) EXCLUDES(refresher_mutex_);
   void StopRefresher() EXCLUDES(refresher_mutex_);
@@ -60,6 +63,8 @@ class DisabledKeyCache {
   base::Mutex mutex_;
   std::set<KeyId> disabled_keys_ GUARDED_BY(mutex_);
   bool known_ GUARDED_BY(mutex_) = false;
+  // Whether any read was ever installed; unlike known_, a local marker change does not clear it.
+  bool ever_applied_ GUARDED_BY(mutex_) = false;
   std::chrono::steady_clock::time_point read_at_ GUARDED_BY(mutex_);
   // Bumped by every marker change this instance makes: a read that started before the change may
   // miss it, so its result is thrown away.
