@@ -2,7 +2,8 @@
 // at start (open the token, list every key), a first signature with cold keys, and the RSS.
 //
 //   keys_bench make  --dir DIR --keys N [--ed25519 M]   token in DIR/tokens, N sr25519 keys
-//   keys_bench start --dir DIR [--samples S]            one start, as signerd does it
+//   keys_bench start --dir DIR [--samples S] [--disabled-refresh-ms MS]
+//                                                       one start, as signerd does it
 //
 // `make` stores every key through Pkcs11Custody::BulkImport, so the token holds exactly what a
 // `signerctl keys restore` would write (wrapped sr25519 objects, HSM-native ed25519 keys), with
@@ -72,8 +73,9 @@ bool UseConfig(const fs::path& dir) {
   return setenv("SOFTHSM2_CONF", conf.c_str(), 1) == 0;
 }
 
-keymgr::Pkcs11Config Config() {
+keymgr::Pkcs11Config Config(long disabled_refresh_ms = 2000) {
   keymgr::Pkcs11Config config;
+  config.disabled_refresh = std::chrono::milliseconds(disabled_refresh_ms);
   config.module_path = SIGNER_SOFTHSM2_MODULE;
   config.token_label = std::string(kTokenLabel);
   config.pin = Pin(kUserPin);
@@ -140,12 +142,12 @@ int Make(const fs::path& dir, size_t keys, size_t ed25519_keys) {
   return 0;
 }
 
-int Start(const fs::path& dir, size_t samples) {
+int Start(const fs::path& dir, size_t samples, long disabled_refresh_ms) {
   if (!UseConfig(dir)) return 1;
   std::printf("rss_kb_before_open %ld\n", StatusKb("VmRSS"));
   const Clock::time_point started = Clock::now();
   base::Result<std::unique_ptr<keymgr::Pkcs11Custody>> custody =
-      keymgr::Pkcs11Custody::Open(Config());
+      keymgr::Pkcs11Custody::Open(Config(disabled_refresh_ms));
   if (!custody.ok()) {
     std::fprintf(stderr, "open: %s\n", custody.status().message().c_str());
     return 1;
@@ -209,7 +211,7 @@ int Start(const fs::path& dir, size_t samples) {
 int Usage() {
   std::fprintf(stderr,
                "usage: keys_bench make --dir DIR --keys N [--ed25519 M]\n"
-               "       keys_bench start --dir DIR [--samples S]\n");
+               "       keys_bench start --dir DIR [--samples S] [--disabled-refresh-ms MS]\n");
   return 2;
 }
 
@@ -222,6 +224,7 @@ int main(int argc, char** argv) {
   size_t keys = 0;
   size_t ed25519_keys = 0;
   size_t samples = 20;
+  long disabled_refresh_ms = 2000;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];
     const char* value = argv[i + 1];
@@ -231,6 +234,8 @@ int main(int argc, char** argv) {
       keys = std::strtoul(value, nullptr, 10);
     } else if (flag == "--ed25519") {
       ed25519_keys = std::strtoul(value, nullptr, 10);
+    } else if (flag == "--disabled-refresh-ms") {
+      disabled_refresh_ms = std::strtol(value, nullptr, 10);
     } else if (flag == "--samples") {
       samples = std::strtoul(value, nullptr, 10);
     } else {
@@ -239,6 +244,6 @@ int main(int argc, char** argv) {
   }
   if (dir.empty()) return Usage();
   if (mode == "make" && keys + ed25519_keys > 0) return Make(dir, keys, ed25519_keys);
-  if (mode == "start" && samples > 0) return Start(dir, samples);
+  if (mode == "start" && samples > 0) return Start(dir, samples, disabled_refresh_ms);
   return Usage();
 }
