@@ -126,6 +126,7 @@ base::Result<std::vector<KeyInfo>> Pkcs11Custody::List() {
 }
 
 base::Result<std::vector<KeyInfo>> Pkcs11Custody::ListAll() {
+  const pkcs11::DisabledKeyCache::ListingScope listing(impl_->disabled);
   const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   const uint64_t generation = impl_->disabled.Generation();
   SIGNER_ASSIGN_OR_RETURN(Session session, impl_->pool->Acquire());

@@ -64,12 +64,22 @@ base::Status DisabledKeyCache::Refresh() {
 
 bool DisabledKeyCache::DueForRefresh(std::chrono::milliseconds interval) {
   base::MutexLock lock(mutex_);
-  // Until the first read (the start's listing, on a large token a read takes seconds) a second
-  // read running beside it would only slow it down.
-  if (!ever_applied_) return false;
+  // A listing reads the markers too (at start, on a large token, for seconds): a second read
+  // running beside it would only slow it down.
+  if (listings_ > 0) return false;
   // Read recently enough by a listing or a sign call: at the next wake-up they are still younger
   // than 1.5 intervals, which leaves half an interval for that read before they are too old.
   return !known_ || std::chrono::steady_clock::now() - read_at_ >= interval / 2;
+}
+
+DisabledKeyCache::ListingScope::ListingScope(DisabledKeyCache& cache) : cache_(cache) {
+  base::MutexLock lock(cache_.mutex_);
+  ++cache_.listings_;
+}
+
+DisabledKeyCache::ListingScope::~ListingScope() {
+  base::MutexLock lock(cache_.mutex_);
+  --cache_.listings_;
 }
 
 uint64_t DisabledKeyCache::Generation() {
@@ -84,7 +94,6 @@ bool DisabledKeyCache::Apply(std::set<KeyId> markers, std::chrono::steady_clock:
   if (known_ && read_at < read_at_) return true;  // a newer read is in place
   disabled_keys_ = std::move(markers);
   known_ = true;
-  ever_applied_ = true;
   read_at_ = read_at;
   // A disabled key's secret has no business in memory; a later enable unwraps it again.
   for (const KeyId& id : disabled_keys_) forget_(id);

@@ -29,6 +29,19 @@ class DisabledKeyCache {
   DisabledKeyCache(const DisabledKeyCache&) = delete;
   DisabledKeyCache& operator=(const DisabledKeyCache&) = delete;
 
+  // ListingScope marks a listing, which reads the markers with the keys and installs them with
+  // Apply, as under way: the background reader does not run a read of its own beside it.
+  class ListingScope {
+   public:
+    explicit ListingScope(DisabledKeyCache& cache);
+    ~ListingScope();
+    ListingScope(const ListingScope&) = delete;
+    ListingScope& operator=(const ListingScope&) = delete;
+
+   private:
+    DisabledKeyCache& cache_;
+  };
+
   // StartRefresher starts the background reader; none when `refresh` is zero.
   void StartRefresher();
 
@@ -49,8 +62,8 @@ class DisabledKeyCache {
  private:
   // Refresh reads the markers and installs them.
   base::Status Refresh() EXCLUDES(mutex_);
-  // DueForRefresh is false while no read was ever installed (the first one is left to the first
-  // list or sign call) or while the markers were read less than half an `interval` ago.
+  // DueForRefresh is false while a listing is under way (it reads the markers itself) or while
+  // the markers were read less than half an `interval` ago.
   bool DueForRefresh(std::chrono::milliseconds interval) EXCLUDES(mutex_);
   // RefreshUntilStopped is the refresher thread: a Refresh every `interval` until StopRefresher.
   void RefreshUntilStopped(std::chrono::milliseconds interval) EXCLUDES(refresher_mutex_);
@@ -63,8 +76,8 @@ class DisabledKeyCache {
   base::Mutex mutex_;
   std::set<KeyId> disabled_keys_ GUARDED_BY(mutex_);
   bool known_ GUARDED_BY(mutex_) = false;
-  // Whether any read was ever installed; unlike known_, a local marker change does not clear it.
-  bool ever_applied_ GUARDED_BY(mutex_) = false;
+  // Listings under way (ListingScope).
+  int listings_ GUARDED_BY(mutex_) = 0;
   std::chrono::steady_clock::time_point read_at_ GUARDED_BY(mutex_);
   // Bumped by every marker change this instance makes: a read that started before the change may
   // miss it, so its result is thrown away.
