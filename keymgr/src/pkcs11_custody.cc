@@ -15,7 +15,7 @@
 #include "pkcs11_custody_impl.h"
 #include "pkcs11_disable_markers.h"
 #include "pkcs11_labels.h"
-#include "pkcs11_native_listing.h"
+#include "pkcs11_token_scan.h"
 
 namespace keymgr {
 namespace {
@@ -126,24 +126,24 @@ base::Result<std::vector<KeyInfo>> Pkcs11Custody::List() {
 }
 
 base::Result<std::vector<KeyInfo>> Pkcs11Custody::ListAll() {
+  const pkcs11::DisabledKeyCache::ListingScope listing(impl_->disabled);
   const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   const uint64_t generation = impl_->disabled.Generation();
   SIGNER_ASSIGN_OR_RETURN(Session session, impl_->pool->Acquire());
-  // Markers first: a key disabled while the keys are being read is then at worst reported
-  // disabled after it was enabled again, never the other way round.
-  SIGNER_ASSIGN_OR_RETURN(std::set<KeyId> disabled, pkcs11::ReadDisabled(session));
-  CK_OBJECT_CLASS klass = CKO_PRIVATE_KEY;
-  CK_ATTRIBUTE templ[] = {AttrOf(CKA_CLASS, klass)};
-  SIGNER_ASSIGN_OR_RETURN(const std::vector<CK_OBJECT_HANDLE> private_keys,
-                          pkcs11::FindObjects(session, templ));
-  std::vector<KeyInfo> infos;
-  for (CK_OBJECT_HANDLE object : private_keys) {
-    SIGNER_ASSIGN_OR_RETURN(std::optional<KeyInfo> info,
-                            pkcs11::DescribePrivateKey(session, object));
-    if (info.has_value()) infos.push_back(std::move(*info));
-  }
-  SIGNER_ASSIGN_OR_RETURN(std::vector<WrappedObject> wrapped, impl_->wrapped_keys.Scan(session));
-  for (WrappedObject& object : wrapped) {
+  // One pass reads the markers with the keys. Each object is read after the search has fixed the
+  // set of objects, so a key disabled by a restore (marker first, then key) is never seen without
+  // its marker; a marker written later is covered by the freshness bound, which counts from
+  // `started`.
+  SIGNER_ASSIGN_OR_RETURN(pkcs11::TokenScan scan, pkcs11::ScanToken(session));
+  std::set<KeyId> disabled = std::move(scan.disabled);
+  std::vector<KeyInfo> infos = std::move(scan.native_keys);
+  infos.reserve(infos.size() + scan.wrapped.size());
+  // Where each key is, so a first signature with it needs no search of the token: only hints,
+  // each checked against the token before use.
+  impl_->native_signer.RememberListed(scan.native_handles);
+  impl_->wrapped_keys.RememberListed(scan.wrapped);
+  if (scan.wrapping_key.has_value()) impl_->wrapped_keys.RememberWrappingKey(*scan.wrapping_key);
+  for (WrappedObject& object : scan.wrapped) {
     KeyInfo info;
     info.id = std::move(object.label.id);
     info.scheme = base::Scheme::kSr25519;

@@ -915,6 +915,59 @@ TEST_F(Pkcs11CustodyTest, RememberedKeyHandlesFollowDeleteAndReimportElsewhere) 
   }
 }
 
+// A listing remembers where every key and the wrapping key are, so a first signature needs no
+// search; what it remembers is checked like any other hint: a key deleted or replaced elsewhere
+// after the listing never signs with the listed object.
+TEST_F(Pkcs11CustodyTest, HandlesLearnedFromAListingAreCheckedBeforeUse) {
+  std::unique_ptr<Pkcs11Custody> admin = OpenCustody();
+  ASSERT_NE(admin, nullptr);
+  base::Result<KeyInfo> gran = admin->Generate(Type("gran"), base::Scheme::kEd25519);
+  base::Result<KeyInfo> beef = admin->Generate(Type("beef"), base::Scheme::kEcdsa);
+  base::Result<KeyInfo> babe = admin->Generate(Type("babe"), base::Scheme::kSr25519);
+  base::Result<KeyInfo> para = admin->Generate(Type("para"), base::Scheme::kSr25519);
+  ASSERT_TRUE(gran.ok() && beef.ok() && babe.ok() && para.ok());
+  ASSERT_TRUE(admin->Disable(para->id).ok());
+  const std::vector<uint8_t> message = Bytes("listed");
+
+  std::unique_ptr<Pkcs11Custody> signer = OpenCustody();
+  ASSERT_NE(signer, nullptr);
+  base::Result<std::vector<KeyInfo>> all = signer->ListAll();
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  ASSERT_EQ(all->size(), 4u);
+  for (const KeyInfo& info : *all) EXPECT_EQ(info.disabled, info.id == para->id);
+  base::Result<std::vector<KeyInfo>> enabled = signer->List();
+  ASSERT_TRUE(enabled.ok());
+  EXPECT_EQ(enabled->size(), 3u);
+
+  // Deleted elsewhere after the listing: the listed handles must not sign.
+  ASSERT_TRUE(admin->Delete(gran->id).ok());
+  ASSERT_TRUE(admin->Delete(babe->id).ok());
+  EXPECT_EQ(signer->Sign(gran->id, base::Scheme::kEd25519, message).status().code(),
+            base::StatusCode::kNotFound);
+  EXPECT_EQ(signer->Sign(babe->id, base::Scheme::kSr25519, message).status().code(),
+            base::StatusCode::kNotFound);
+  // Listed and untouched: signs first time, with what the listing found.
+  base::Result<std::vector<uint8_t>> ecdsa = signer->Sign(beef->id, base::Scheme::kEcdsa, message);
+  ASSERT_TRUE(ecdsa.ok()) << ecdsa.status().message();
+  EXPECT_TRUE(EcdsaVerify(beef->id.public_key, message, *ecdsa));
+  // Disabled on the token: refused however it was found.
+  EXPECT_EQ(signer->Sign(para->id, base::Scheme::kSr25519, message).status().code(),
+            base::StatusCode::kNotFound);
+
+  // Re-imported elsewhere after a fresh listing and a delete: the new object signs.
+  ASSERT_TRUE(admin->Enable(para->id).ok());
+  ASSERT_TRUE(signer->ListAll().ok());
+  base::Result<base::SecretBytes> secret = admin->ExportSr25519SecretForBackup(para->id);
+  ASSERT_TRUE(secret.ok());
+  base::Result<Sr25519Keypair> pair = Sr25519Keypair::FromSecret(secret->span());
+  ASSERT_TRUE(pair.ok());
+  ASSERT_TRUE(admin->Delete(para->id).ok());
+  ASSERT_TRUE(admin->Import(Type("para"), Keypair(std::move(pair).value())).ok());
+  base::Result<std::vector<uint8_t>> sr = signer->Sign(para->id, base::Scheme::kSr25519, message);
+  ASSERT_TRUE(sr.ok()) << sr.status().message();
+  EXPECT_TRUE(Sr25519Verify(para->id.public_key, message, *sr));
+}
+
 // The unwrapped sr25519 secret is this process's copy of a key another instance (`signerctl keys
 // delete` beside signerd) may delete: it must stop signing at the next use, not at the next
 // restart, as an HSM-native key does, and its secret must leave memory.

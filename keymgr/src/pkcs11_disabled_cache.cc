@@ -36,7 +36,7 @@ void DisabledKeyCache::RefreshUntilStopped(std::chrono::milliseconds interval) {
     }
     // A failed read is not fatal here: the markers age, and the next sign call reads them itself
     // and fails closed if it cannot.
-    (void)Refresh();
+    if (DueForRefresh(interval)) (void)Refresh();
   }
 }
 
@@ -60,6 +60,26 @@ base::Status DisabledKeyCache::Refresh() {
   SIGNER_RETURN_IF_ERROR(markers);
   (void)Apply(std::move(markers).value(), now, generation);
   return base::Status::Ok();
+}
+
+bool DisabledKeyCache::DueForRefresh(std::chrono::milliseconds interval) {
+  base::MutexLock lock(mutex_);
+  // A listing reads the markers too (at start, on a large token, for seconds): a second read
+  // running beside it would only slow it down.
+  if (listings_ > 0) return false;
+  // Read recently enough by a listing or a sign call: at the next wake-up they are still younger
+  // than 1.5 intervals, which leaves half an interval for that read before they are too old.
+  return !known_ || std::chrono::steady_clock::now() - read_at_ >= interval / 2;
+}
+
+DisabledKeyCache::ListingScope::ListingScope(DisabledKeyCache& cache) : cache_(cache) {
+  base::MutexLock lock(cache_.mutex_);
+  ++cache_.listings_;
+}
+
+DisabledKeyCache::ListingScope::~ListingScope() {
+  base::MutexLock lock(cache_.mutex_);
+  --cache_.listings_;
 }
 
 uint64_t DisabledKeyCache::Generation() {

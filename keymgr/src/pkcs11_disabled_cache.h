@@ -29,6 +29,19 @@ class DisabledKeyCache {
   DisabledKeyCache(const DisabledKeyCache&) = delete;
   DisabledKeyCache& operator=(const DisabledKeyCache&) = delete;
 
+  // ListingScope marks a listing, which reads the markers with the keys and installs them with
+  // Apply, as under way: the background reader does not run a read of its own beside it.
+  class ListingScope {
+   public:
+    explicit ListingScope(DisabledKeyCache& cache);
+    ~ListingScope();
+    ListingScope(const ListingScope&) = delete;
+    ListingScope& operator=(const ListingScope&) = delete;
+
+   private:
+    DisabledKeyCache& cache_;
+  };
+
   // StartRefresher starts the background reader; none when `refresh` is zero.
   void StartRefresher();
 
@@ -49,6 +62,9 @@ class DisabledKeyCache {
  private:
   // Refresh reads the markers and installs them.
   base::Status Refresh() EXCLUDES(mutex_);
+  // DueForRefresh is false while a listing is under way (it reads the markers itself) or while
+  // the markers were read less than half an `interval` ago.
+  bool DueForRefresh(std::chrono::milliseconds interval) EXCLUDES(mutex_);
   // RefreshUntilStopped is the refresher thread: a Refresh every `interval` until StopRefresher.
   void RefreshUntilStopped(std::chrono::milliseconds interval) EXCLUDES(refresher_mutex_);
   void StopRefresher() EXCLUDES(refresher_mutex_);
@@ -60,6 +76,8 @@ class DisabledKeyCache {
   base::Mutex mutex_;
   std::set<KeyId> disabled_keys_ GUARDED_BY(mutex_);
   bool known_ GUARDED_BY(mutex_) = false;
+  // Listings under way (ListingScope).
+  int listings_ GUARDED_BY(mutex_) = 0;
   std::chrono::steady_clock::time_point read_at_ GUARDED_BY(mutex_);
   // Bumped by every marker change this instance makes: a read that started before the change may
   // miss it, so its result is thrown away.

@@ -16,17 +16,6 @@
 namespace keymgr::pkcs11 {
 namespace {
 
-// PrivateKeyAttributes is what a listing reads of one private key object.
-struct PrivateKeyAttributes {
-  CK_ULONG key_type = 0;
-  std::vector<uint8_t> label;
-  std::vector<uint8_t> id;
-  CK_BBOOL local = CK_FALSE;
-  CK_BBOOL never_extractable = CK_FALSE;
-  CK_BBOOL sensitive = CK_FALSE;
-  CK_BBOOL extractable = CK_TRUE;
-};
-
 // ReadAllAtOnce reads every attribute a listing needs in one C_GetAttributeValue, or nullopt if
 // that one call does not succeed (a label or id that does not fit, an attribute the object lacks,
 // a lost session); the caller then reads them one by one for its exact errors. A listing reads
@@ -75,8 +64,10 @@ std::optional<ParsedLabel> OurIdentity(const PrivateKeyAttributes& read) {
   return parsed;
 }
 
-// Describe builds KeyInfo from what was read, or nullopt if the object is not one of ours.
-base::Result<std::optional<KeyInfo>> Describe(const PrivateKeyAttributes& read) {
+}  // namespace
+
+base::Result<std::optional<KeyInfo>> DescribePrivateKeyAttributes(
+    const PrivateKeyAttributes& read) {
   std::optional<ParsedLabel> parsed = OurIdentity(read);
   if (!parsed.has_value()) return std::optional<KeyInfo>();
   if (read.sensitive != CK_TRUE || read.extractable != CK_FALSE) {
@@ -95,11 +86,9 @@ base::Result<std::optional<KeyInfo>> Describe(const PrivateKeyAttributes& read) 
   return std::optional<KeyInfo>(std::move(info));
 }
 
-}  // namespace
-
 base::Result<std::optional<KeyInfo>> DescribePrivateKey(Session& session, CK_OBJECT_HANDLE object) {
   if (std::optional<PrivateKeyAttributes> read = ReadAllAtOnce(session, object)) {
-    return Describe(*read);
+    return DescribePrivateKeyAttributes(*read);
   }
   PrivateKeyAttributes read;
   SIGNER_ASSIGN_OR_RETURN(read.key_type, GetUlong(session, object, CKA_KEY_TYPE));
@@ -122,7 +111,7 @@ base::Result<std::optional<KeyInfo>> DescribePrivateKey(Session& session, CK_OBJ
   read.never_extractable = *never_extractable ? CK_TRUE : CK_FALSE;
   read.sensitive = *sensitive ? CK_TRUE : CK_FALSE;
   read.extractable = *extractable ? CK_TRUE : CK_FALSE;
-  return Describe(read);
+  return DescribePrivateKeyAttributes(read);
 }
 
 }  // namespace keymgr::pkcs11

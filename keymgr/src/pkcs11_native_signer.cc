@@ -51,6 +51,11 @@ CK_KEY_TYPE Pkcs11KeyType(base::Scheme scheme) {
   return scheme == base::Scheme::kEd25519 ? CKK_EC_EDWARDS : CKK_EC;
 }
 
+void NativeSigner::RememberListed(const std::vector<std::pair<KeyId, CK_OBJECT_HANDLE>>& keys) {
+  base::MutexLock lock(hint_mutex_);
+  for (const auto& [id, handle] : keys) hints_.try_emplace(id, handle);
+}
+
 void NativeSigner::Forget(const KeyId& id) {
   base::MutexLock lock(hint_mutex_);
   hints_.erase(id);

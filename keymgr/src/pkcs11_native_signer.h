@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <map>
 #include <span>
+#include <utility>
+#include <vector>
 
 #include "base/status.h"
 #include "base/substrate_types.h"
@@ -47,6 +49,11 @@ class NativeSigner {
   // destroys the objects.
   base::Status ProbeNew(Session& session, const KeyId& id, base::Scheme scheme,
                         CK_OBJECT_HANDLE private_key) EXCLUDES(hint_mutex_);
+  // RememberListed remembers the private key handles a listing of the token found, for keys that
+  // have none remembered yet, so a first signature with a key does not search the token. Only
+  // hints: each use checks the handle as it checks any other.
+  void RememberListed(const std::vector<std::pair<KeyId, CK_OBJECT_HANDLE>>& keys)
+      EXCLUDES(hint_mutex_);
   // Forget drops the remembered handle of `id`. Delete, Disable, Enable, Import and Generate call
   // it for their key.
   void Forget(const KeyId& id) EXCLUDES(hint_mutex_);

@@ -205,10 +205,19 @@ base::Result<Sr25519Keypair> UnwrapWith(Session& session, CK_OBJECT_HANDLE wrapp
 base::Result<std::vector<WrappedObject>> WrappedKeys::Scan(Session& session) {
   base::Result<std::vector<WrappedObject>> objects = ListWrapped(session);
   if (!objects.ok()) return objects.status();
+  RememberListed(*objects);
+  return objects;
+}
+
+void WrappedKeys::RememberListed(const std::vector<WrappedObject>& objects) {
   base::MutexLock lock(hint_mutex_);
   hints_.clear();
-  for (const WrappedObject& object : *objects) hints_[object.label.id] = object.handle;
-  return objects;
+  for (const WrappedObject& object : objects) hints_[object.label.id] = object.handle;
+}
+
+void WrappedKeys::RememberWrappingKey(CK_OBJECT_HANDLE handle) {
+  base::MutexLock lock(wrapping_key_mutex_);
+  wrapping_key_hint_ = handle;
 }
 
 void WrappedKeys::Remember(const KeyId& id, CK_OBJECT_HANDLE handle) {

@@ -73,6 +73,12 @@ class WrappedKeys {
 
   // Scan lists every wrapped object (ListWrapped) and remembers where each one is.
   base::Result<std::vector<WrappedObject>> Scan(Session& session) EXCLUDES(hint_mutex_);
+  // RememberListed replaces what is remembered of where wrapped objects are with `objects`, the
+  // wrapped objects a complete listing of the token found (what Scan remembers).
+  void RememberListed(const std::vector<WrappedObject>& objects) EXCLUDES(hint_mutex_);
+  // RememberWrappingKey makes `handle`, the one wrapping key a listing found, the first handle
+  // Unwrap tries. Only a hint, like the one Unwrap keeps itself: a wrong key cannot unwrap.
+  void RememberWrappingKey(CK_OBJECT_HANDLE handle) EXCLUDES(wrapping_key_mutex_);
   // Find finds the wrapped object of `id`: where it was last seen if the object there still is
   // ours and still names `id`, otherwise by scanning every wrapped object (which also finds
   // duplicates, an error). Fails with kNotFound if the token holds no wrapped secret of `id`.

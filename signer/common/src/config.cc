@@ -40,6 +40,8 @@ Status ParseHsm(const YAML::Node& node, std::string_view base_dir, HsmConfig& ou
   int64_t sessions = static_cast<int64_t>(out.max_sessions);
   SIGNER_RETURN_IF_ERROR(section.Integer("max_sessions", 1, 256, sessions));
   out.max_sessions = static_cast<size_t>(sessions);
+  SIGNER_RETURN_IF_ERROR(
+      section.Integer("disabled_refresh_ms", 0, 3'600'000, out.disabled_refresh_ms));
   SIGNER_RETURN_IF_ERROR(section.RejectUnknown());
   if (out.pin_file.empty() == out.pin_env.empty()) {
     return Status::InvalidArgument("hsm needs exactly one of pin_file and pin_env");

@@ -16,7 +16,7 @@ std::string ValidConfig() {
   return std::string(R"({
     "signer_id": "signer-1",
     "hsm": {"module": "/usr/lib/softhsm/libsofthsm2.so", "token_label": "signer",
-            "pin_file": "hsm.pin", "max_sessions": 8},
+            "pin_file": "hsm.pin", "max_sessions": 8, "disabled_refresh_ms": 30000},
     "history": {"data_dir": "history", "genesis_hash": ")") +
          kGenesis + R"(", "allow_unrecognised": ["para"]},
     "keys": {"delete_guard_seconds": 3600}
@@ -31,6 +31,7 @@ TEST(SignerConfigTest, ParsesACompleteFileAndResolvesRelativePaths) {
   EXPECT_EQ(config->hsm.pin_file, "/etc/signer/hsm.pin");
   EXPECT_TRUE(config->hsm.pin_env.empty());
   EXPECT_EQ(config->hsm.max_sessions, 8u);
+  EXPECT_EQ(config->hsm.disabled_refresh_ms, 30000);
   EXPECT_EQ(config->history.data_dir, "/etc/signer/history");
   EXPECT_EQ(config->history.genesis_hash[0], 0x91);
   EXPECT_EQ(config->history.genesis_hash[31], 0xc3);
@@ -71,6 +72,7 @@ TEST(SignerConfigTest, OptionalSectionsTakeDefaults) {
   ASSERT_TRUE(config.ok()) << config.status().message();
   EXPECT_EQ(config->hsm.pin_env, "SIGNER_HSM_PIN");
   EXPECT_EQ(config->hsm.max_sessions, 4u);
+  EXPECT_EQ(config->hsm.disabled_refresh_ms, 2000);
   EXPECT_EQ(config->history.data_dir, "/var/lib/signer");
   EXPECT_TRUE(config->history.allow_unrecognised.empty());
   EXPECT_EQ(config->keys.delete_guard_seconds, 7 * 24 * 3600);

@@ -1,6 +1,7 @@
 // Opens the HSM token, protection settings and server credentials a SignerConfig names.
 #include "signer/open_from_config.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <utility>
 
@@ -11,6 +12,7 @@ base::Result<std::unique_ptr<keymgr::Pkcs11Custody>> OpenCustody(const HsmConfig
   token.module_path = hsm.module;
   token.token_label = hsm.token_label;
   token.max_sessions = hsm.max_sessions;
+  token.disabled_refresh = std::chrono::milliseconds(hsm.disabled_refresh_ms);
   auto pin = hsm.pin_file.empty() ? keymgr::ReadPinFromEnv(hsm.pin_env)
                                   : keymgr::ReadPinFromFile(hsm.pin_file);
   if (!hsm.pin_env.empty()) {

@@ -22,6 +22,11 @@ struct HsmConfig {
   std::string pin_file;     // empty unless the PIN comes from a file
   std::string pin_env;      // empty unless the PIN comes from the environment
   size_t max_sessions = 4;  // PKCS#11 sessions open at once (one per signing thread)
+  // disabled_refresh_ms bounds how long a key disabled by another process may still sign here
+  // (keymgr::Pkcs11Config::disabled_refresh). One read of the disable markers must take well under
+  // it: on a token where a read takes longer (SoftHSM2 with about 100,000 keys), every signature
+  // would wait for a read of its own, so such a deployment must choose a longer bound.
+  int64_t disabled_refresh_ms = 2000;
 };
 
 // HistoryConfig says where the slashing-protection history lives and which chain it protects.
