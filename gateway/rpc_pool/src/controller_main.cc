@@ -3,10 +3,12 @@
 #include <grpcpp/grpcpp.h>
 #include <CLI/CLI.hpp>
 
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@
 #include "rpc_pool/dashboard_api.h"
 #include "rpc_pool/dashboard_server.h"
 #include "rpc_pool/heartbeat_service.h"
+#include "rpc_pool/payout_scheduler.h"
 #include "rpc_pool/pool_metrics.h"
 #include "slashing/rocksdb_store.h"
 #include "tls/grpc_credentials.h"
@@ -40,6 +43,12 @@ struct Flags {
   uint64_t points_period_s = 3600;
   uint64_t retention_days = 30;
   std::vector<std::string> aliases;
+  // Payouts: the program, its settings file, how often, whom to pay (docs/rpc-pool.md, "Payout").
+  std::string payout_executable;
+  std::string payout_config;
+  std::string payout_accounts;
+  std::string payout_dir;
+  uint64_t payout_period_days = 7;
   rpc_pool::PoolRules rules;
   rpc_pool::ControllerOptions controller;
 };
@@ -143,6 +152,22 @@ int Run(const Flags& flags) {
   sigaddset(&stop, SIGTERM);
   const timespec tick{static_cast<time_t>(flags.tick_ms / 1000),
                       static_cast<long>((flags.tick_ms % 1000) * 1'000'000)};
+  std::optional<rpc_pool::PayoutScheduler> payouts;
+  if (!flags.payout_executable.empty()) {
+    rpc_pool::PayoutOptions payout;
+    payout.executable = flags.payout_executable;
+    if (!flags.payout_config.empty()) payout.leading_args = {"--config", flags.payout_config};
+    payout.period_ms = flags.payout_period_days * 24 * 3600 * uint64_t{1000};
+    payout.fee_per_mille = static_cast<uint32_t>(std::lround(flags.dashboard.fee_percent * 10));
+    auto accounts = rpc_pool::ReadPayoutAccounts(flags.payout_accounts);
+    if (!accounts.ok()) {
+      Log("payout accounts: " + accounts.status().message());
+      return kExitFailure;
+    }
+    payout.accounts = std::move(accounts).value();
+    payout.work_dir = flags.payout_dir;
+    payouts.emplace(std::move(payout), **history);
+  }
   uint64_t next_period_ms = clock.NowUnixMs() + flags.points_period_s * 1000;
   std::string last_error;
   while (true) {
@@ -161,6 +186,14 @@ int Run(const Flags& flags) {
       }
       if (auto pruned = (*history)->Prune(clock.NowUnixMs()); !pruned.ok()) {
         Log("prune: " + pruned.status().message());
+      }
+    }
+    if (payouts) {
+      const base::Result<std::optional<std::string>> payout = payouts->Poll(clock.NowUnixMs());
+      if (!payout.ok()) {
+        Log("payout: " + payout.status().message());
+      } else if (*payout) {
+        Log(**payout);
       }
     }
   }
@@ -210,6 +243,16 @@ int Main(int argc, char** argv) {
   app.add_option("--alias", flags.aliases,
                  "the heartbeat address (HOST:PORT) of every clone of this LB, this one included; "
                  "every clone lists the same (seed 001's aliases)");
+  app.add_option("--payout-executable", flags.payout_executable,
+                 "the payout program (rpc-pool-payout), run once per payout period (none: no "
+                 "payouts)");
+  app.add_option("--payout-config", flags.payout_config,
+                 "its settings file, passed to it as --config FILE");
+  app.add_option("--payout-accounts", flags.payout_accounts,
+                 "JSON object of node ID to payout account (SS58 or 0x hex)");
+  app.add_option("--payout-dir", flags.payout_dir, "where points files and payout logs go");
+  app.add_option("--payout-period-days", flags.payout_period_days, "the payout period")
+      ->check(CLI::Range(1, 366));
   // Every flag may also come from a file (TOML: `name = "…"`, `alias = ["a:7600", "b:7600"]`),
   // so a deployment keeps the operator's settings in one place; a key that is not a flag is an
   // error, never ignored.
@@ -217,6 +260,11 @@ int Main(int argc, char** argv) {
   app.allow_config_extras(CLI::config_extras_mode::error);
   CLI11_PARSE(app, argc, argv);
   flags.rules.whitelist.insert(whitelist.begin(), whitelist.end());
+  if (!flags.payout_executable.empty() &&
+      (flags.payout_accounts.empty() || flags.payout_dir.empty())) {
+    Log("--payout-executable needs --payout-accounts and --payout-dir");
+    return kExitFailure;
+  }
   for (const std::string& alias : flags.aliases) {
     if (!rpc_pool::IsValidControllerAddress(alias)) {
       Log("--alias " + alias + " is not HOST:PORT");

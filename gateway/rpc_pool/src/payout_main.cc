@@ -444,6 +444,11 @@ int Main(int argc, char** argv) {
   app.add_option("--check-command", options.check_command,
                  "run with the extrinsic hex on stdin before submitting; non-zero refuses");
   app.add_option("--check-arg", options.check_args, "an argument of the check command (repeat)");
+  // The operator's fixed settings (signer, certificates, chain profile, total, node) may come from
+  // a file (TOML, one `flag = value` per line); the controller passes it with --config and adds the
+  // period, the points and the fee. A key that is not a flag is an error.
+  app.set_config("--config", "", "a file of settings, one `flag = value` per line (TOML)");
+  app.allow_config_extras(CLI::config_extras_mode::error);
   CLI11_PARSE(app, argc, argv);
 
   const Status status = Run(options);
