@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "metrics/civetweb_listener.h"
 #include "metrics/http_server.h"
 
 namespace rpc_pool {
@@ -61,45 +62,18 @@ Result<std::unique_ptr<DashboardServer>> DashboardServer::Start(const std::strin
 }
 
 Status DashboardServer::Listen(const std::string& address) {
-  // No document_root: civetweb serves no files, so no path can reach the file system. No
-  // keep-alive and a 10 s request timeout: an idle or slow client frees its thread quickly.
-  const std::array<const char*, 11> options = {"listening_ports",
-                                               address.c_str(),
-                                               "num_threads",
-                                               "4",
-                                               "enable_keep_alive",
-                                               "no",
-                                               "request_timeout_ms",
-                                               "10000",
-                                               "listen_backlog",
-                                               "64",
-                                               nullptr};
-  mg_callbacks callbacks{};
-  callbacks.log_message = IgnoreLog;
-  mg_init_data init{};
-  init.callbacks = &callbacks;
-  init.user_data = this;
-  init.configuration_options = const_cast<const char**>(options.data());
-  std::array<char, 256> error_text{};
-  unsigned error_code = 0;
-  mg_error_data error{};
-  error.code = &error_code;
-  error.text = error_text.data();
-  error.text_buffer_size = error_text.size();
-  context_ = mg_start2(&init, &error);
-  if (context_ == nullptr) {
-    return Status::Unavailable("dashboard listener on " + address + ": " + error_text.data());
+  auto listener = signer::StartCivetwebListener({.address = address,
+                                                 .threads = 4,
+                                                 .backlog = 64,
+                                                 .log = IgnoreLog,
+                                                 .handler = &DashboardServer::Handle,
+                                                 .user_data = this});
+  if (!listener.ok()) {
+    return Status::Unavailable("dashboard listener on " + address + ": " +
+                               listener.status().message());
   }
-  // One catch-all handler: DashboardApi decides every path, including the 404s.
-  mg_set_request_handler(context_, "/", &DashboardServer::Handle, this);
-  std::array<mg_server_port, 4> ports{};
-  const int count = mg_get_server_ports(context_, static_cast<int>(ports.size()), ports.data());
-  if (count < 1 || ports[0].port <= 0) {
-    mg_stop(context_);
-    context_ = nullptr;
-    return Status::Unavailable("dashboard listener on " + address + ": no bound port");
-  }
-  port_ = ports[0].port;
+  context_ = listener->context;
+  port_ = listener->port;
   address_ = address.substr(0, address.rfind(':') + 1) + std::to_string(port_);
   return Status::Ok();
 }

@@ -338,45 +338,14 @@ TEST_F(PoolEndToEndTest, TheShippedSettingsFilesAreAccepted) {
       support::WriteFile(dir_.Path("accounts.json"),
                          R"({"node-a": "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"})", 0600)
           .ok());
-  const tls::ServerCredentialFiles server = support::DevPkiServerFiles(dir_.Path("pki"));
-  support::ChildOptions options;
-  options.stderr_file = dir_.Path("controller.log");
-  auto controller =
-      support::ChildProcess::Start({support::Location("rpc-pool-controller"),
-                                    "--config",
-                                    support::Location("pool-infra") + "/controller.toml",
-                                    "--listen",
-                                    "127.0.0.1:0",
-                                    "--tls-cert",
-                                    server.certificate_chain.string(),
-                                    "--tls-key",
-                                    server.private_key.string(),
-                                    "--client-ca",
-                                    server.client_ca.string(),
-                                    "--haproxy-socket",
-                                    haproxy_->admin_socket(),
-                                    "--history-dir",
-                                    dir_.Path("history"),
-                                    "--metrics-listen",
-                                    "127.0.0.1:0",
-                                    "--dashboard-listen",
-                                    "127.0.0.1:0",
-                                    "--payout-executable",
-                                    "/bin/true",
-                                    "--payout-accounts",
-                                    dir_.Path("accounts.json"),
-                                    "--payout-dir",
-                                    dir_.Path("payouts")},
-                                   options);
-  ASSERT_TRUE(controller.ok()) << controller.status().message();
-  bool listening = false;
-  for (int line_number = 0; line_number < 3 && !listening; ++line_number) {
-    const std::optional<std::string> line = controller->ReadLine(kWait);
-    if (!line) break;
-    listening = line->find("listening on") != std::string::npos;
-  }
-  EXPECT_TRUE(listening) << support::ReadFile(dir_.Path("controller.log"));
-  EXPECT_EQ(controller->Stop(SIGTERM), 0);
+  // The hash, listeners and paths on the command line win over the file's.
+  auto controller = LaunchController(
+      haproxy_->admin_socket(), dir_.Path("history"), dir_.Path("controller.log"), "127.0.0.1:0",
+      {"--config", support::Location("pool-infra") + "/controller.toml", "--dashboard-listen",
+       "127.0.0.1:0", "--payout-executable", "/bin/true", "--payout-accounts",
+       dir_.Path("accounts.json"), "--payout-dir", dir_.Path("payouts")});
+  EXPECT_GT(controller.port, 0) << support::ReadFile(dir_.Path("controller.log"));
+  EXPECT_EQ(controller.process.Stop(SIGTERM), 0);
 
   // The payout program takes its file and gets as far as the points file, which is not there:
   // a run-time error (exit 1), not a refused setting (CLI11's own exit codes).

@@ -23,6 +23,8 @@
 #include <system_error>
 #include <utility>
 
+#include "metrics/civetweb_listener.h"
+
 namespace signer {
 namespace {
 
@@ -230,51 +232,23 @@ Result<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
 }
 
 Status MetricsHttpServer::Listen(const std::string& address) {
-  // No document_root: civetweb serves no files. Keep-alive off and a short request timeout, so
-  // an idle or slow client frees its thread quickly.
-  const std::array<const char*, 11> options = {"listening_ports",
-                                               address.c_str(),
-                                               "num_threads",
-                                               "2",
-                                               "enable_keep_alive",
-                                               "no",
-                                               "request_timeout_ms",
-                                               "10000",
-                                               "listen_backlog",
-                                               "16",
-                                               nullptr};
-  mg_callbacks callbacks{};
-  callbacks.log_message = KeepLog;
-  mg_init_data init{};
-  init.callbacks = &callbacks;
-  init.user_data = this;
-  init.configuration_options = const_cast<const char**>(options.data());
-  std::array<char, 256> error_text{};
-  unsigned error_code = 0;
-  mg_error_data error{};
-  error.code = &error_code;
-  error.text = error_text.data();
-  error.text_buffer_size = error_text.size();
   {
     base::MutexLock lock(log_mutex_);
     last_log_.clear();
   }
-  context_ = mg_start2(&init, &error);
-  if (context_ == nullptr) {
+  auto listener = StartCivetwebListener({.address = address,
+                                         .threads = 2,
+                                         .backlog = 16,
+                                         .log = KeepLog,
+                                         .handler = &MetricsHttpServer::Handle,
+                                         .user_data = this});
+  if (!listener.ok()) {
     base::MutexLock lock(log_mutex_);
-    const std::string why = last_log_.empty() ? std::string(error_text.data()) : last_log_;
+    const std::string why = last_log_.empty() ? listener.status().message() : last_log_;
     return Status::Unavailable("metrics listener on " + address + ": " + why);
   }
-  // One catch-all handler decides by path: civetweb would otherwise try files for unknown paths.
-  mg_set_request_handler(context_, "/", &MetricsHttpServer::Handle, this);
-  std::array<mg_server_port, 4> ports{};
-  const int count = mg_get_server_ports(context_, static_cast<int>(ports.size()), ports.data());
-  if (count < 1 || ports[0].port <= 0) {
-    mg_stop(context_);
-    context_ = nullptr;
-    return Status::Unavailable("metrics listener on " + address + ": no bound port");
-  }
-  port_ = ports[0].port;
+  context_ = listener->context;
+  port_ = listener->port;
   address_ = address.substr(0, address.rfind(':') + 1) + std::to_string(port_);
   return Status::Ok();
 }
