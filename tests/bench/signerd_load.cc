@@ -56,19 +56,22 @@ struct Options {
   uint64_t requests = 0;  // per phase; when set, phases end after this many instead of `seconds`
   int repetitions = 3;
   bool half_peak = true;
-  bool grandpa_only = false;  // --mix grandpa: every request a GRANDPA vote (ed25519 keys only)
+  // --mix grandpa: every request a GRANDPA vote (ed25519 keys only); --mix sr25519: BABE seals and
+  // backing statements only (the HSM-wrapped sr25519 keys signerd holds unwrapped in memory).
+  enum class Mix { kStandard, kGrandpa, kSr25519 } mix = Mix::kStandard;
   double open_loop_rate = 0;  // requests/s; 0: half the measured peak
   int pid = 0;
   bool verify = false;
 };
 
 void Usage() {
-  std::fprintf(stderr,
-               "usage: signerd_load --target HOST:PORT|unix:PATH [--target ...] --pki DIR "
-               "[--identity NAME]\n"
-               "  [--clients N] [--channels N] [--seconds S | --requests N] [--repetitions R]\n"
-               "  [--rate R | --no-half-peak] [--pid PID] [--verify] [--mix standard|grandpa]\n"
-               "DIR holds ca.crt, NAME.crt and NAME.key (a dev signer's pki directory).\n");
+  std::fprintf(
+      stderr,
+      "usage: signerd_load --target HOST:PORT|unix:PATH [--target ...] --pki DIR "
+      "[--identity NAME]\n"
+      "  [--clients N] [--channels N] [--seconds S | --requests N] [--repetitions R]\n"
+      "  [--rate R | --no-half-peak] [--pid PID] [--verify] [--mix standard|grandpa|sr25519]\n"
+      "DIR holds ca.crt, NAME.crt and NAME.key (a dev signer's pki directory).\n");
 }
 
 std::optional<Options> ParseOptions(int argc, char** argv) {
@@ -101,8 +104,15 @@ std::optional<Options> ParseOptions(int argc, char** argv) {
       options.pid = std::atoi(value().c_str());
     } else if (flag == "--mix" && has_value) {
       const std::string mix = value();
-      if (mix != "standard" && mix != "grandpa") return std::nullopt;
-      options.grandpa_only = mix == "grandpa";
+      if (mix == "standard") {
+        options.mix = Options::Mix::kStandard;
+      } else if (mix == "grandpa") {
+        options.mix = Options::Mix::kGrandpa;
+      } else if (mix == "sr25519") {
+        options.mix = Options::Mix::kSr25519;
+      } else {
+        return std::nullopt;
+      }
     } else if (flag == "--verify") {
       options.verify = true;
     } else {
@@ -335,11 +345,15 @@ std::unique_ptr<Call> NextCall(Shared& shared, Client& client) {
     last = client.last_vote;
   }
   // 1% equivocation attempts; of the rest about 55% GRANDPA, 30% BABE, 15% backing statements
-  // (--mix grandpa: all GRANDPA, the one ed25519 key type, for threshold against HSM custody).
-  const uint64_t pick = client.random() % 100;
+  // (--mix grandpa: all GRANDPA, the one ed25519 key type, for threshold against HSM custody;
+  // --mix sr25519: two BABE seals to one backing statement, and so no equivocation attempts, which
+  // repeat a GRANDPA vote).
+  const Options::Mix mix = shared.options.mix;
+  const uint64_t pick =
+      mix == Options::Mix::kSr25519 ? 55 + client.random() % 45 : client.random() % 100;
   if (number % 100 == 50 && last) {
     call->kind = Kind::kEquivocation;
-  } else if (shared.options.grandpa_only || pick < 55) {
+  } else if (mix == Options::Mix::kGrandpa || pick < 55) {
     call->kind = Kind::kGrandpa;
   } else if (pick < 85) {
     call->kind = Kind::kBabe;

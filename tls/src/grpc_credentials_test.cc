@@ -220,6 +220,24 @@ TEST_F(MutualTlsServerTest, ClientWithCertificateIsServedAndIdentified) {
   EXPECT_EQ(intruder.response, "intruder");
 }
 
+// The server remembers identities by certificate bytes: calls interleaved from two clients, each
+// over two channels, must each get their own certificate's identity every time.
+TEST_F(MutualTlsServerTest, InterleavedCallsKeepEachClientsOwnIdentity) {
+  const std::vector<std::pair<std::shared_ptr<grpc::Channel>, std::string>> callers = {
+      {Connect(port_, Client(pki_, "validator-alice")), "validator-alice"},
+      {Connect(port_, Client(pki_, "intruder")), "intruder"},
+      {Connect(port_, Client(pki_, "validator-alice")), "validator-alice"},
+      {Connect(port_, Client(pki_, "intruder")), "intruder"},
+  };
+  for (int round = 0; round < 3; ++round) {
+    for (const auto& [channel, expected] : callers) {
+      const CallResult identity = Call(channel, kIdentityMethod);
+      ASSERT_TRUE(identity.status.ok()) << identity.status.error_message();
+      EXPECT_EQ(identity.response, expected) << "round " << round;
+    }
+  }
+}
+
 TEST_F(MutualTlsServerTest, ClientWithoutCertificateFailsTheHandshake) {
   ClientCredentialFiles files = Client(pki_, "validator-alice");
   files.certificate.clear();
