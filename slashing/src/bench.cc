@@ -1,7 +1,9 @@
 // slashing_bench: durable decisions/s under group commit versus raw synced single writes.
 //
-// Usage: slashing_bench [--dir DIR] [--seconds S] [--raw-writes N]
+// Usage: slashing_bench [--dir DIR] [--seconds S] [--raw-writes N] [--raw-only]
 // DIR (default ./slashing-bench-data) must be on the disk under test; it is wiped and reused.
+// --raw-only measures only the raw synced single writes (idle, then busy) and ends with a line
+// `raw_synced_write_p99_ms=X` for the busy ones: the baseline other benchmarks compare with.
 // Prints one line per configuration: throughput, p50/p99 latency, speed-up over raw synced
 // single writes measured just before it (CPU-busy variant, the faster one) and p99 in units of
 // the mean time of one such write (1 / its rate: one fsync on average; its p50 is misleading on
@@ -146,9 +148,16 @@ int main(int argc, char** argv) {
   std::string dir = "slashing-bench-data";
   double seconds = 3;
   int raw_writes = 2000;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool raw_only = false;
+  for (int i = 1; i < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--dir") {
+    if (flag == "--raw-only") {
+      raw_only = true;
+      --i;  // a flag without a value
+    } else if (i + 1 == argc) {
+      std::fprintf(stderr, "flag %s needs a value\n", flag.c_str());
+      return 2;
+    } else if (flag == "--dir") {
       dir = argv[i + 1];
     } else if (flag == "--seconds") {
       seconds = std::atof(argv[i + 1]);
@@ -161,6 +170,17 @@ int main(int argc, char** argv) {
   }
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  if (raw_only) {
+    const Figures idle = RawSyncedWrites(dir + "/raw-idle", raw_writes, false);
+    const Figures busy = RawSyncedWrites(dir + "/raw-busy", raw_writes, true);
+    std::printf("raw synced writes, idle: %.0f/s p50 %.3f ms p99 %.3f ms\n", idle.per_second,
+                idle.p50_ms, idle.p99_ms);
+    std::printf("raw synced writes, busy: %.0f/s p50 %.3f ms p99 %.3f ms\n", busy.per_second,
+                busy.p50_ms, busy.p99_ms);
+    std::printf("raw_synced_write_p99_ms=%.3f\n", busy.p99_ms);
+    std::filesystem::remove_all(dir);
+    return 0;
+  }
 
   std::printf("%-34s %12s %9s %9s %9s %12s %10s\n", "configuration", "ops/s", "p50 ms", "p99 ms",
               "x raw", "p99/fsync", "callers/batch");

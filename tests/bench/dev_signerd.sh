@@ -11,6 +11,19 @@ dev_signerd_init() {
   "$signerctl" dev init --dir "$dir" --port 0 >/dev/null
 }
 
+# dev_signerd_set_server CONFIG WORKERS IN_FLIGHT sets server.worker_threads and server.max_in_flight
+# in a dev signer's CONFIG; 0 keeps the dev config's value. Benchmarks use 64 and 1,024: workers block
+# in the fsync waits, so the dev config's 2 and 64 would cap the commit groups at 2 callers.
+dev_signerd_set_server() {
+  local config=$1 workers=$2 in_flight=$3
+  if [[ $workers != 0 ]]; then
+    sed -i "s/^  worker_threads: .*/  worker_threads: $workers/" "$config"
+  fi
+  if [[ $in_flight != 0 ]]; then
+    sed -i "s/^  max_in_flight: .*/  max_in_flight: $in_flight/" "$config"
+  fi
+}
+
 # dev_signerd_start SIGNERD DIR starts SIGNERD in the background on DIR/signerd.yaml and DIR's token,
 # its stderr in DIR/signerd.log, and waits up to 60 s for the line it prints once it listens. It
 # sets signerd_pid as soon as signerd runs, so that the caller's exit trap (dev_signerd_stop) stops

@@ -56,6 +56,7 @@ struct Options {
   uint64_t requests = 0;  // per phase; when set, phases end after this many instead of `seconds`
   int repetitions = 3;
   bool half_peak = true;
+  bool null_phase = true;  // --no-null: signed phases only (for a profile of the signed path)
   // --mix grandpa: every request a GRANDPA vote (ed25519 keys only); --mix sr25519: BABE seals and
   // backing statements only (the HSM-wrapped sr25519 keys signerd holds unwrapped in memory).
   enum class Mix { kStandard, kGrandpa, kSr25519 } mix = Mix::kStandard;
@@ -65,13 +66,13 @@ struct Options {
 };
 
 void Usage() {
-  std::fprintf(
-      stderr,
-      "usage: signerd_load --target HOST:PORT|unix:PATH [--target ...] --pki DIR "
-      "[--identity NAME]\n"
-      "  [--clients N] [--channels N] [--seconds S | --requests N] [--repetitions R]\n"
-      "  [--rate R | --no-half-peak] [--pid PID] [--verify] [--mix standard|grandpa|sr25519]\n"
-      "DIR holds ca.crt, NAME.crt and NAME.key (a dev signer's pki directory).\n");
+  std::fprintf(stderr,
+               "usage: signerd_load --target HOST:PORT|unix:PATH [--target ...] --pki DIR "
+               "[--identity NAME]\n"
+               "  [--clients N] [--channels N] [--seconds S | --requests N] [--repetitions R]\n"
+               "  [--rate R | --no-half-peak] [--no-null] [--pid PID] [--verify] [--mix "
+               "standard|grandpa|sr25519]\n"
+               "DIR holds ca.crt, NAME.crt and NAME.key (a dev signer's pki directory).\n");
 }
 
 std::optional<Options> ParseOptions(int argc, char** argv) {
@@ -100,6 +101,8 @@ std::optional<Options> ParseOptions(int argc, char** argv) {
       options.open_loop_rate = std::atof(value().c_str());
     } else if (flag == "--no-half-peak") {
       options.half_peak = false;
+    } else if (flag == "--no-null") {
+      options.null_phase = false;
     } else if (flag == "--pid" && has_value) {
       options.pid = std::atoi(value().c_str());
     } else if (flag == "--mix" && has_value) {
@@ -591,6 +594,7 @@ Result RunOpenLoop(Shared& shared, std::vector<std::unique_ptr<Client>>& clients
 }
 
 double Median(std::vector<double> values) {
+  if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
   const size_t middle = values.size() / 2;
   return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
@@ -685,32 +689,41 @@ int main(int argc, char** argv) {
 
   std::vector<double> signed_rates, null_rates, ratios, p50s, p99s, p999s, null_cpu, signed_cpu;
   for (int repetition = 0; repetition < options.repetitions; ++repetition) {
-    const Result null_result = Measure(
-        options.pid, [&] { return RunClosedLoop(shared, clients, true, options.requests); });
+    char label[64];
+    std::optional<Result> null_result;
+    if (options.null_phase) {
+      null_result = Measure(options.pid,
+                            [&] { return RunClosedLoop(shared, clients, true, options.requests); });
+      null_cpu.push_back(null_result->server_cpu_us);
+      std::snprintf(label, sizeof(label), "[%d] null RPC (health)", repetition + 1);
+      PrintResult(label, *null_result);
+      null_rates.push_back(null_result->rate);
+      errors += null_result->summary.errors;
+    }
     const Result signed_result = Measure(
         options.pid, [&] { return RunClosedLoop(shared, clients, false, options.requests); });
-    null_cpu.push_back(null_result.server_cpu_us);
     signed_cpu.push_back(signed_result.server_cpu_us);
-    char label[64];
-    std::snprintf(label, sizeof(label), "[%d] null RPC (health)", repetition + 1);
-    PrintResult(label, null_result);
     std::snprintf(label, sizeof(label), "[%d] signed, closed loop", repetition + 1);
     PrintResult(label, signed_result);
-    null_rates.push_back(null_result.rate);
     signed_rates.push_back(signed_result.rate);
-    ratios.push_back(signed_result.rate / null_result.rate);
+    if (null_result) ratios.push_back(signed_result.rate / null_result->rate);
     p50s.push_back(signed_result.summary.p50_ms);
     p99s.push_back(signed_result.summary.p99_ms);
     p999s.push_back(signed_result.summary.p999_ms);
-    errors += signed_result.summary.errors + null_result.summary.errors;
+    errors += signed_result.summary.errors;
     equivocations += signed_result.summary.equivocations;
     accepted += signed_result.summary.equivocations_accepted;
   }
   const double peak = Median(signed_rates);
-  std::printf(
-      "median: signed %.0f req/s, null %.0f req/s, ratio %.3f; p50 %.3f ms, p99 %.3f ms, "
-      "p99.9 %.3f ms\n",
-      peak, Median(null_rates), Median(ratios), Median(p50s), Median(p99s), Median(p999s));
+  if (options.null_phase) {
+    std::printf(
+        "median: signed %.0f req/s, null %.0f req/s, ratio %.3f; p50 %.3f ms, p99 %.3f ms, "
+        "p99.9 %.3f ms\n",
+        peak, Median(null_rates), Median(ratios), Median(p50s), Median(p99s), Median(p999s));
+  } else {
+    std::printf("median: signed %.0f req/s; p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms\n", peak,
+                Median(p50s), Median(p99s), Median(p999s));
+  }
   if (options.pid > 0) {
     std::printf("median server CPU per request: null %.0f us, signed %.0f us\n", Median(null_cpu),
                 Median(signed_cpu));

@@ -35,7 +35,7 @@ while (($#)); do
 done
 
 if $do_build; then
-  cmake --build "$build_dir" --target signerd signerctl signerd_load
+  cmake --build "$build_dir" --target signerd signerctl signerd_load slashing_bench
 fi
 signerd=$build_dir/bin/signerd
 signerctl=$build_dir/bin/signerctl
@@ -61,12 +61,7 @@ trap 'exit 143' TERM
 dev=$work/dev
 dev_signerd_init "$signerctl" "$dev"
 config=$dev/signerd.yaml
-if [[ $workers != 0 ]]; then
-  sed -i "s/^  worker_threads: .*/  worker_threads: $workers/" "$config"
-fi
-if [[ $in_flight != 0 ]]; then
-  sed -i "s/^  max_in_flight: .*/  max_in_flight: $in_flight/" "$config"
-fi
+dev_signerd_set_server "$config" "$workers" "$in_flight"
 
 dev_signerd_start "$signerd" "$dev"
 target=$signerd_address
@@ -85,7 +80,8 @@ else
   defaults=(--clients 64 --seconds 5 --repetitions 3)
 fi
 status=0
-"$load" --target "$target" --pki "$dev/pki" --pid "$signerd_pid" "${defaults[@]}" "${load_args[@]}" || status=$?
+"$load" --target "$target" --pki "$dev/pki" --pid "$signerd_pid" "${defaults[@]}" "${load_args[@]}" \
+  | tee "$work/load.out" || status=$?
 
 dev_signerd_stop
 # Every request above was audited: the chain the group commit wrote must verify.
@@ -95,6 +91,18 @@ if ! "$signerctl" audit verify "$dev/audit.jsonl" >"$work/verify.json"; then
   status=1
 fi
 echo "audit log: $(cat "$work/verify.json")"
+# The latency goal is relative to the disk's own synced-write p99, measured here in the same run,
+# on the disk that holds the signer's history and audit log.
+raw_bench=$build_dir/slashing/slashing_bench
+if ! $smoke && [[ -x $raw_bench ]] && ((status == 0)); then
+  raw_p99=$("$raw_bench" --dir "$work/raw-writes" --raw-writes 1000 --raw-only \
+    | sed -n 's/^raw_synced_write_p99_ms=//p')
+  open_p99=$(sed -n 's/.*"open_loop_p99_ms":\([0-9.]*\).*/\1/p' "$work/load.out")
+  if [[ -n $raw_p99 && -n $open_p99 ]]; then
+    echo "raw synced write p99 on this disk: $raw_p99 ms; open-loop p99 / raw p99:" \
+      "$(awk -v a="$open_p99" -v b="$raw_p99" 'BEGIN { printf "%.1f", a / b }')"
+  fi
+fi
 if ((status != 0)); then
   echo "signerd_load.sh: signerd_load failed (exit $status); signerd's log tail:" >&2
   tail -n 20 "$dev/signerd.log" >&2
