@@ -91,5 +91,33 @@ TEST(FaultInjectionTest, AcknowledgedDecisionsSurviveReopenAfterFaults) {
   EXPECT_EQ(reopened.Vote(1, 1, 2)->verdict, Verdict::kRefusedGrandpaEquivocation);
 }
 
+// Deferred syncs (signerd standalone): a decision is written without a sync, binds at once, and is
+// durable only once SyncWrites has succeeded; a failed sync is an error, never a silent loss.
+TEST(FaultInjectionTest, DeferredDecisionsBindAtOnceAndAreDurableAfterSyncWrites) {
+  support::TempDir dir;
+  FaultyRig rig(dir.Path("db"));
+  rig.log->DeferSyncs();
+  ASSERT_EQ(rig.faults->unsynced_wal_bytes(), 0u);
+  ASSERT_EQ(rig.Vote(1, 1, 1)->verdict, Verdict::kAllowedNew);
+  EXPECT_GT(rig.faults->unsynced_wal_bytes(), 0u);
+  // Not durable yet, but binding: the conflicting vote is refused.
+  EXPECT_EQ(rig.Vote(1, 1, 2)->verdict, Verdict::kRefusedGrandpaEquivocation);
+  ASSERT_TRUE(rig.store->SyncWrites().ok());
+  EXPECT_EQ(rig.faults->unsynced_wal_bytes(), 0u);
+
+  rig.faults->FailSyncs(true);
+  ASSERT_EQ(rig.Vote(1, 2, 1)->verdict, Verdict::kAllowedNew);  // no sync asked for
+  EXPECT_FALSE(rig.store->SyncWrites().ok());
+  EXPECT_GT(rig.faults->unsynced_wal_bytes(), 0u);
+}
+
+// Without DeferSyncs every decision is synced before Decide returns, as before.
+TEST(FaultInjectionTest, WithoutDeferredSyncsEveryDecisionIsSyncedBeforeItIsReturned) {
+  support::TempDir dir;
+  FaultyRig rig(dir.Path("db"));
+  ASSERT_EQ(rig.Vote(1, 1, 1)->verdict, Verdict::kAllowedNew);
+  EXPECT_EQ(rig.faults->unsynced_wal_bytes(), 0u);
+}
+
 }  // namespace
 }  // namespace slashing

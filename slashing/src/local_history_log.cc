@@ -106,7 +106,9 @@ void LocalHistoryLog::CommitGroup(std::span<const std::shared_ptr<Writer>> group
   }
 
   if (batch.writes().empty()) return;
-  base::Status written = store_.WriteSynced(batch.writes());
+  base::Status written = defer_syncs_.load(std::memory_order_acquire)
+                             ? store_.Write(batch.writes())
+                             : store_.WriteSynced(batch.writes());
   {
     base::MutexLock lock(mutex_);
     ++stats_.synced_batches;

@@ -81,14 +81,31 @@ base::Result<std::optional<std::string>> RocksDbStore::Get(std::string_view key)
   return std::optional<std::string>(std::move(value));
 }
 
-base::Status RocksDbStore::WriteSynced(const StoreBatch& batch) {
+namespace {
+
+base::Status WriteWith(rocksdb::DB& db, const rocksdb::WriteOptions& options,
+                       const StoreBatch& batch) {
   rocksdb::WriteBatch rocks_batch;
   for (const StoreWrite& write : batch) {
     rocksdb::Status status =
         write.value ? rocks_batch.Put(write.key, *write.value) : rocks_batch.Delete(write.key);
     if (!status.ok()) return FromRocks(status, "history batch failed");
   }
-  return FromRocks(impl_->db->Write(impl_->sync_write, &rocks_batch), "history write failed");
+  return FromRocks(db.Write(options, &rocks_batch), "history write failed");
+}
+
+}  // namespace
+
+base::Status RocksDbStore::WriteSynced(const StoreBatch& batch) {
+  return WriteWith(*impl_->db, impl_->sync_write, batch);
+}
+
+base::Status RocksDbStore::Write(const StoreBatch& batch) {
+  return WriteWith(*impl_->db, rocksdb::WriteOptions(), batch);
+}
+
+base::Status RocksDbStore::SyncWrites() {
+  return FromRocks(impl_->db->SyncWAL(), "history sync failed");
 }
 
 base::Status RocksDbStore::Scan(

@@ -403,6 +403,8 @@ AuditLog::AuditLog(std::unique_ptr<AuditFile> file, uint64_t next_seq, std::stri
 
 AuditLog::~AuditLog() = default;
 
+void AuditLog::SetGroupBarrier(GroupBarrier barrier) { barrier_ = std::move(barrier); }
+
 void AuditLog::SetLineObserver(LineObserver observer) {
   observer_ = std::move(observer);
   if (!observer_) {
@@ -493,7 +495,16 @@ void AuditLog::CommitGroup(const std::vector<std::shared_ptr<Writer>>& group) {
     bytes += '\n';
     lines.push_back(std::move(line));
   }
-  Status status = file_->Append(bytes);
+  // The barrier first: a line must never be durable while the decision it reports is not.
+  Status status = Status::Ok();
+  if (barrier_) {
+    if (Status barrier = barrier_(); !barrier.ok()) {
+      status = Status::Unavailable("before the audit lines: " + barrier.message());
+    }
+  }
+  if (status.ok()) {
+    status = file_->Append(bytes);
+  }
   if (status.ok()) {
     status = file_->Sync();
   }

@@ -304,6 +304,61 @@ TEST_P(AuditGroupFailureTest, AFailedGroupFailsEveryCallerInItAndBreaksTheLog) {
 INSTANTIATE_TEST_SUITE_P(WriteOrSync, AuditGroupFailureTest,
                          testing::Values(GatedFile::FailAt::kAppend, GatedFile::FailAt::kSync));
 
+// OrderedFile records, in one list shared with the test's barrier, each write and sync it gets.
+class OrderedFile final : public AuditFile {
+ public:
+  explicit OrderedFile(std::vector<std::string>& events) : events_(events) {}
+  base::Status Append(std::string_view bytes) override {
+    events_.push_back("write " + std::to_string(std::count(bytes.begin(), bytes.end(), '\n')));
+    return base::Status::Ok();
+  }
+  base::Status Sync() override {
+    events_.emplace_back("sync");
+    return base::Status::Ok();
+  }
+
+ private:
+  std::vector<std::string>& events_;
+};
+
+// The barrier (signerd: the history's sync) runs once per group and before the group's lines are
+// written: a line is never on disk while the decision it reports might not be.
+TEST_F(AuditLogTest, TheGroupBarrierRunsBeforeEachGroupsWrite) {
+  std::vector<std::string> events;
+  auto log = AuditLog::Create(std::make_unique<OrderedFile>(events), "");
+  ASSERT_TRUE(log.ok()) << log.status().message();
+  (*log)->SetGroupBarrier([&] {
+    events.emplace_back("barrier");
+    return base::Status::Ok();
+  });
+  ASSERT_TRUE((*log)->Append(VoteRecord(0, 0)).ok());
+  ASSERT_TRUE((*log)->Append(VoteRecord(0, 1)).ok());
+  EXPECT_EQ(events, (std::vector<std::string>{"barrier", "write 1", "sync", "barrier", "write 1",
+                                              "sync"}));
+}
+
+// A failed barrier fails the group before anything is written and breaks the log, as a failed
+// write does: the caller gets no durable line, so it must not reply with a signature.
+TEST_F(AuditLogTest, AFailedGroupBarrierWritesNothingAndBreaksTheLog) {
+  std::vector<std::string> events;
+  auto log = AuditLog::Create(std::make_unique<OrderedFile>(events), "");
+  ASSERT_TRUE(log.ok()) << log.status().message();
+  bool fail = false;
+  (*log)->SetGroupBarrier([&] {
+    events.emplace_back("barrier");
+    return fail ? base::Status::IoError("history sync failed") : base::Status::Ok();
+  });
+  ASSERT_TRUE((*log)->Append(VoteRecord(0, 0)).ok());
+  fail = true;
+  const base::Status failed = (*log)->Append(VoteRecord(0, 1));
+  EXPECT_EQ(failed.code(), base::StatusCode::kUnavailable);
+  EXPECT_NE(failed.message().find("history sync failed"), std::string::npos) << failed.message();
+  fail = false;
+  EXPECT_EQ((*log)->Append(VoteRecord(0, 2)).code(), base::StatusCode::kUnavailable);
+  EXPECT_EQ(events, (std::vector<std::string>{"barrier", "write 1", "sync", "barrier"}));
+  EXPECT_EQ((*log)->stats().lines, 1u);
+}
+
 TEST_F(AuditLogTest, CreateRefusesABrokenExistingChain) {
   GatedFile::Shared shared;
   EXPECT_EQ(AuditLog::Create(std::make_unique<GatedFile>(shared), "{}\n").status().code(),

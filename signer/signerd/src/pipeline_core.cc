@@ -259,7 +259,9 @@ Reply<std::vector<uint8_t>> Pipeline::SignWith(const CallContext& context, const
   if (auto refusal = Authorize(trace, *key_type, input.public_key)) {
     return Finish<Bytes>(trace, refusal->code, std::move(refusal->message));
   }
-  // Step 2, decode and decide; allowed-new decisions are durable when Decide returns.
+  // Step 2, decode and decide; an allowed-new decision binds every later one when Decide returns,
+  // and is durable before the reply: synced by Decide, or standalone by the audit log's group
+  // barrier, which runs before this request's audit line is written (Replication).
   slashing::SignRequest request;
   request.key_type = *key_type;
   request.public_key = input.public_key;

@@ -27,6 +27,10 @@ class StandaloneReplication final : public Replication {
 
   slashing::HistoryLog& history_log() override { return log_; }
   AuditLog::LineObserver AuditStreamPublisher() override { return {}; }
+  AuditLog::GroupBarrier AuditGroupBarrier() override {
+    log_.DeferSyncs();
+    return [&store = store_] { return store.SyncWrites(); };
+  }
   base::Status WaitUntilCaughtUp(std::chrono::milliseconds /*timeout*/) override {
     return base::Status::Ok();
   }
@@ -126,6 +130,8 @@ class KafkaReplication final : public Replication {
   }
 
   slashing::HistoryLog& history_log() override { return gate_; }
+  // Claims are applied with synced writes: a decision is durable before Decide returns.
+  AuditLog::GroupBarrier AuditGroupBarrier() override { return {}; }
 
   AuditLog::LineObserver AuditStreamPublisher() override {
     const KafkaConfig& kafka_config = *config_.kafka;

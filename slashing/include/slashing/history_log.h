@@ -1,6 +1,7 @@
 // HistoryLog: atomic check-and-record of claims; LocalHistoryLog group-commits into a HistoryStore.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -45,6 +46,12 @@ struct LocalHistoryLogOptions {
 // on the queue mutex, so waking hundreds of them does not convoy on one lock.
 // If the batch fails every caller of the group gets the error. The store must not be written by
 // anyone else while the log is in use. Thread-safe.
+//
+// After DeferSyncs the group's batch is written without a sync (HistoryStore::Write): an allowed
+// verdict is then recorded and binding for every later decision, but durable only after the next
+// successful HistoryStore::SyncWrites. The caller takes that duty on: signerd syncs the history
+// once per audit group, before the audit lines of the decisions are written and before any of
+// their signatures leaves (docs/signerd.md, "One synced write per request").
 class LocalHistoryLog : public HistoryLog {
  public:
   explicit LocalHistoryLog(HistoryStore& store, LocalHistoryLogOptions options = {});
@@ -61,12 +68,17 @@ class LocalHistoryLog : public HistoryLog {
   };
   GroupStats stats() const EXCLUDES(mutex_);
 
+  // DeferSyncs makes later groups write without a sync (see the class comment). Call it before
+  // the first decision; it cannot be undone.
+  void DeferSyncs() { defer_syncs_.store(true, std::memory_order_release); }
+
  private:
   struct Writer;
   void CommitGroup(std::span<const std::shared_ptr<Writer>> group) EXCLUDES(mutex_);
 
   HistoryStore& store_;
   const LocalHistoryLogOptions options_;
+  std::atomic<bool> defer_syncs_{false};
   mutable base::Mutex mutex_;
   // The queue; a Writer's own fields are handed over through its atomic state, not this lock.
   std::deque<std::shared_ptr<Writer>> writers_ GUARDED_BY(mutex_);

@@ -73,7 +73,9 @@ class Protector {
   // every role in `other_roles` whose shape the message has (MayBeMessageOf) classify the message:
   // a preimage mismatch or an unrecognised message under any of them is refused (unless the policy
   // allows unrecognised messages for that role), and the claims of all of them are checked and
-  // recorded together. Allowed-new decisions are durable when this returns. A failed Status
+  // recorded together. Allowed-new decisions are recorded when this returns, and durable too
+  // unless the log defers its syncs (LocalHistoryLog::DeferSyncs: then after the caller's next
+  // HistoryStore::SyncWrites). A failed Status
   // (kIoError, kCorruption, kInvalidArgument for a malformed public key) means: do not sign.
   base::Result<Decision> Decide(const SignRequest& request);
 

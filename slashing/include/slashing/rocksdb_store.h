@@ -1,4 +1,4 @@
-// RocksDbStore: the production HistoryStore, RocksDB with every write synced.
+// RocksDbStore: the production HistoryStore, RocksDB with synced writes or synced write-ahead log.
 #pragma once
 
 #include <memory>
@@ -20,8 +20,10 @@ struct RocksDbStoreOptions {
   std::shared_ptr<rocksdb::FileSystem> file_system;
 };
 
-// RocksDbStore keeps the history in one RocksDB database with WriteOptions::sync = true, so a
-// successful WriteSynced has been fsynced. RocksDB's LOCK file makes one process the only writer:
+// RocksDbStore keeps the history in one RocksDB database. WriteSynced writes with
+// WriteOptions::sync = true, so a successful one has been fsynced; Write goes to the write-ahead
+// log without a sync (in the kernel's page cache: a killed process loses nothing), and SyncWrites
+// fsyncs the write-ahead log (DB::SyncWAL), which makes every earlier Write durable. RocksDB's LOCK file makes one process the only writer:
 // Open fails with kBusy while another process (or another RocksDbStore in this one) holds it.
 // Thread-safe.
 class RocksDbStore : public HistoryStore {
@@ -35,6 +37,8 @@ class RocksDbStore : public HistoryStore {
 
   base::Result<std::optional<std::string>> Get(std::string_view key) override;
   base::Status WriteSynced(const StoreBatch& batch) override;
+  base::Status Write(const StoreBatch& batch) override;
+  base::Status SyncWrites() override;
   base::Status Scan(std::string_view prefix,
                     const std::function<bool(std::string_view, std::string_view)>& visit) override;
 

@@ -88,6 +88,16 @@ class AuditLog final : public AuditSink {
   using LineObserver = std::function<void(std::string_view line, const AuditRecord& record)>;
   void SetLineObserver(LineObserver observer);
 
+  // GroupBarrier makes durable whatever the lines of a group report, before they are written: in
+  // signerd, the history's decisions (HistoryStore::SyncWrites), so a decision and its audit line
+  // share one commit group and each request waits for one group, not two. It runs on the leader's
+  // thread once per group that has lines to write, before the write. If it fails, the group fails
+  // as if its write had (every caller gets the error and the log is broken from then on): no line
+  // may say a signature was made whose decision might not survive. Set it before the first Append;
+  // it is not synchronised with Append.
+  using GroupBarrier = std::function<base::Status()>;
+  void SetGroupBarrier(GroupBarrier barrier);
+
   // Stats counts committed groups and lines, and the callers waiting right now (for tests and
   // benchmarks: lines / groups is the mean group size). Thread-safe.
   struct Stats {
@@ -112,6 +122,7 @@ class AuditLog final : public AuditSink {
   std::string prev_hash_;
   bool broken_ = false;  // a failed write leaves the file in an unknown state: refuse further use
   LineObserver observer_;
+  GroupBarrier barrier_;
   std::vector<WrittenLine> unobserved_;  // written by Open before any observer was set
 
   mutable base::Mutex mutex_;

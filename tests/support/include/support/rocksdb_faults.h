@@ -1,4 +1,5 @@
-// FaultInjector: makes the files RocksDB writes under a RocksDbStore fail their writes or syncs.
+// FaultInjector: makes the files RocksDB writes under a RocksDbStore fail their writes or syncs,
+// and counts the write-ahead log's bytes that are not synced yet.
 #pragma once
 
 #include <atomic>
@@ -23,11 +24,18 @@ class FaultInjector {
   // injected counts the calls that were made to fail.
   uint64_t injected() const { return injected_.load(); }
   void CountInjected() { injected_.fetch_add(1); }
+  // unsynced_wal_bytes counts bytes appended to RocksDB's write-ahead log files (NNNNNN.log) and
+  // not yet made durable by a successful Sync or Fsync of that file: what a power loss could take.
+  // Exact while appends and syncs of one file do not overlap, as in single-threaded tests.
+  uint64_t unsynced_wal_bytes() const { return unsynced_wal_bytes_.load(); }
+  void AddUnsyncedWalBytes(uint64_t bytes) { unsynced_wal_bytes_.fetch_add(bytes); }
+  void RemoveUnsyncedWalBytes(uint64_t bytes) { unsynced_wal_bytes_.fetch_sub(bytes); }
 
  private:
   std::atomic<bool> fail_appends_{false};
   std::atomic<bool> fail_syncs_{false};
   std::atomic<uint64_t> injected_{0};
+  std::atomic<uint64_t> unsynced_wal_bytes_{0};
 };
 
 // FaultyFileSystem wraps RocksDB's default file system so that every file opened for writing
