@@ -333,8 +333,8 @@ TEST_F(AuditLogTest, TheGroupBarrierRunsBeforeEachGroupsWrite) {
   });
   ASSERT_TRUE((*log)->Append(VoteRecord(0, 0)).ok());
   ASSERT_TRUE((*log)->Append(VoteRecord(0, 1)).ok());
-  EXPECT_EQ(events, (std::vector<std::string>{"barrier", "write 1", "sync", "barrier", "write 1",
-                                              "sync"}));
+  EXPECT_EQ(events,
+            (std::vector<std::string>{"barrier", "write 1", "sync", "barrier", "write 1", "sync"}));
 }
 
 // A failed barrier fails the group before anything is written and breaks the log, as a failed
