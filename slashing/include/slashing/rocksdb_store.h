@@ -23,9 +23,9 @@ struct RocksDbStoreOptions {
 // RocksDbStore keeps the history in one RocksDB database. WriteSynced writes with
 // WriteOptions::sync = true, so a successful one has been fsynced; Write goes to the write-ahead
 // log without a sync (in the kernel's page cache: a killed process loses nothing), and SyncWrites
-// fsyncs the write-ahead log (DB::SyncWAL), which makes every earlier Write durable. RocksDB's LOCK file makes one process the only writer:
-// Open fails with kBusy while another process (or another RocksDbStore in this one) holds it.
-// Thread-safe.
+// fsyncs the write-ahead log (DB::SyncWAL), which makes every earlier Write durable. RocksDB's LOCK
+// file makes one process the only writer: Open fails with kBusy while another process (or another
+// RocksDbStore in this one) holds it. Thread-safe.
 class RocksDbStore : public HistoryStore {
  public:
   // Open opens or creates the database in `directory`. kBusy if locked, kIoError otherwise.
