@@ -83,16 +83,18 @@ class FaultyFileSystemWrapper : public rocksdb::FileSystemWrapper {
                                     std::unique_ptr<rocksdb::FSWritableFile>* result,
                                     rocksdb::IODebugContext* dbg) override {
     auto status = target()->NewWritableFile(path, options, result, dbg);
-    if (status.ok()) *result = std::make_unique<FaultyWritableFile>(std::move(*result), faults_,
-                                                       IsWriteAheadLog(path));
+    if (status.ok())
+      *result =
+          std::make_unique<FaultyWritableFile>(std::move(*result), faults_, IsWriteAheadLog(path));
     return status;
   }
   rocksdb::IOStatus ReopenWritableFile(const std::string& path, const rocksdb::FileOptions& options,
                                        std::unique_ptr<rocksdb::FSWritableFile>* result,
                                        rocksdb::IODebugContext* dbg) override {
     auto status = target()->ReopenWritableFile(path, options, result, dbg);
-    if (status.ok()) *result = std::make_unique<FaultyWritableFile>(std::move(*result), faults_,
-                                                       IsWriteAheadLog(path));
+    if (status.ok())
+      *result =
+          std::make_unique<FaultyWritableFile>(std::move(*result), faults_, IsWriteAheadLog(path));
     return status;
   }
   rocksdb::IOStatus ReuseWritableFile(const std::string& path, const std::string& old_path,
@@ -100,8 +102,9 @@ class FaultyFileSystemWrapper : public rocksdb::FileSystemWrapper {
                                       std::unique_ptr<rocksdb::FSWritableFile>* result,
                                       rocksdb::IODebugContext* dbg) override {
     auto status = target()->ReuseWritableFile(path, old_path, options, result, dbg);
-    if (status.ok()) *result = std::make_unique<FaultyWritableFile>(std::move(*result), faults_,
-                                                       IsWriteAheadLog(path));
+    if (status.ok())
+      *result =
+          std::make_unique<FaultyWritableFile>(std::move(*result), faults_, IsWriteAheadLog(path));
     return status;
   }
 
