@@ -172,6 +172,7 @@ class ReplicatedHistoryLog::Impl {
     return copy;
   }
   std::function<void(std::chrono::nanoseconds)> observer_;
+  std::atomic<bool> defer_syncs_{false};  // see ReplicatedHistoryLog::DeferSyncs
 
  private:
   Status CreateClients();
@@ -680,7 +681,8 @@ bool ReplicatedHistoryLog::Impl::TryApply(std::span<rd_kafka_message_t* const> m
   for (const auto& [partition, next] : advanced) {
     batch.push_back({OffsetMetaKey(partition), EncodeOffset(next)});
   }
-  Status written = store_.WriteSynced(batch);
+  Status written = defer_syncs_.load(std::memory_order_acquire) ? store_.Write(batch)
+                                                                : store_.WriteSynced(batch);
   base::MutexLock lock(mutex_);
   if (!written.ok()) {
     ++stats_.store_write_failures;
@@ -896,6 +898,10 @@ base::Result<std::vector<slashing::Verdict>> ReplicatedHistoryLog::CheckAndRecor
 
 base::Status ReplicatedHistoryLog::WaitUntilCaughtUp(std::chrono::milliseconds timeout) {
   return impl_->WaitUntilCaughtUp(timeout);
+}
+
+void ReplicatedHistoryLog::DeferSyncs() {
+  impl_->defer_syncs_.store(true, std::memory_order_release);
 }
 
 void ReplicatedHistoryLog::SetClaimRoundTripObserver(

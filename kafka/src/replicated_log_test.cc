@@ -356,6 +356,32 @@ TEST_F(ReplicatedLogTest, LocalRefusalAndResignProduceNothing) {
   EXPECT_EQ(round_trips.load(), 1) << "only the produced claim makes a round trip";
 }
 
+// DeferSyncs: the applier's batches (claims and offsets together) are written unsynced; an own
+// claim is applied and binding when CheckAndRecord returns, and durable after the caller's
+// SyncWrites (signerd's audit group barrier). Without it every batch is synced, as before.
+TEST_F(ReplicatedLogTest, DeferredSyncsLeaveAppliedClaimsToTheCallersSync) {
+  auto synced_store = NewStore();
+  auto synced_log = OpenLog(*synced_store, "a");
+  const Claim claim = Prevote(1, 0x01);
+  ASSERT_EQ(synced_log->CheckAndRecord(Key(5), std::span(&claim, 1), 5)->at(0),
+            Verdict::kAllowedNew);
+  EXPECT_EQ(synced_store->unsynced_writes(), 0u);
+
+  auto store = NewStore();
+  auto log = OpenLog(*store, "b");
+  log->DeferSyncs();
+  ASSERT_TRUE(log->WaitUntilCaughtUp(std::chrono::seconds(10)).ok());
+  const uint64_t synced_before = store->synced_writes();
+  ASSERT_EQ(log->CheckAndRecord(Key(6), std::span(&claim, 1), 5)->at(0), Verdict::kAllowedNew);
+  EXPECT_GT(store->unsynced_writes(), 0u);
+  EXPECT_EQ(store->synced_writes(), synced_before);
+  const Claim conflicting = Prevote(1, 0x02);
+  EXPECT_EQ(log->CheckAndRecord(Key(6), std::span(&conflicting, 1), 5)->at(0),
+            Verdict::kRefusedGrandpaEquivocation);
+  ASSERT_TRUE(store->SyncWrites().ok());
+  EXPECT_EQ(store->unsynced_writes(), 0u);
+}
+
 // The precheck judges each claim alone against the store; only the applier sees a request's
 // claims against one another. So a request whose own claims conflict is produced, and the applier
 // refuses it whole.

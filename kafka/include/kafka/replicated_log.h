@@ -94,6 +94,14 @@ class ReplicatedHistoryLog : public slashing::HistoryLog {
   // applied. Set it before the first CheckAndRecord; it runs on the caller's thread.
   void SetClaimRoundTripObserver(std::function<void(std::chrono::nanoseconds)> observer);
 
+  // DeferSyncs makes the applier write its batches of claims without a sync (the records and the
+  // offsets they advance, in one atomic batch, so a power cut loses both together and the lost
+  // records are consumed again from the topic). An own claim is then applied and binding when
+  // CheckAndRecord returns, and durable on this machine after the caller's next
+  // HistoryStore::SyncWrites: signerd makes that sync in each audit group before any signature of
+  // the group leaves (docs/signerd.md, "One synced write per request"). Cannot be undone.
+  void DeferSyncs();
+
   ReplicatedHistoryLogStats stats() const;
 
   // partition_count is the claims topic's partition count, fixed for the store's life.

@@ -130,8 +130,13 @@ class KafkaReplication final : public Replication {
   }
 
   slashing::HistoryLog& history_log() override { return gate_; }
-  // Claims are applied with synced writes: a decision is durable before Decide returns.
-  AuditLog::GroupBarrier AuditGroupBarrier() override { return {}; }
+  AuditLog::GroupBarrier AuditGroupBarrier() override EXCLUDES(mutex_) {
+    base::MutexLock lock(mutex_);
+    // Kept for a log opened later; the gate lets no decision through before the log has it.
+    defer_syncs_ = true;
+    if (log_) log_->DeferSyncs();
+    return [&store = store_] { return store.SyncWrites(); };
+  }
 
   AuditLog::LineObserver AuditStreamPublisher() override {
     const KafkaConfig& kafka_config = *config_.kafka;
@@ -255,6 +260,7 @@ class KafkaReplication final : public Replication {
         base::MutexLock lock(mutex_);
         if (log.ok()) {
           if (observer_) (*log)->SetClaimRoundTripObserver(observer_);
+          if (defer_syncs_) (*log)->DeferSyncs();
           log_ = std::move(*log);
           changed_.SignalAll();
           return;
@@ -289,6 +295,7 @@ class KafkaReplication final : public Replication {
   base::Status fatal_ GUARDED_BY(mutex_);
   std::string last_error_ GUARDED_BY(mutex_);
   std::function<void(std::chrono::nanoseconds)> observer_ GUARDED_BY(mutex_);
+  bool defer_syncs_ GUARDED_BY(mutex_) = false;
   // The stream is declared after the log so it is destroyed first (it flushes on destruction).
   std::unique_ptr<kafka::AuditStream> audit_stream_;
   std::atomic<uint64_t> audit_dropped_{0};

@@ -14,13 +14,28 @@ base::Result<std::optional<std::string>> MemoryHistoryStore::Get(std::string_vie
 }
 
 base::Status MemoryHistoryStore::WriteSynced(const StoreBatch& batch) {
+  return Apply(batch, /*synced=*/true);
+}
+
+base::Status MemoryHistoryStore::Write(const StoreBatch& batch) {
+  return Apply(batch, /*synced=*/false);
+}
+
+base::Status MemoryHistoryStore::SyncWrites() {
+  std::lock_guard lock(mutex_);
+  if (fail_writes_) return base::Status::IoError("injected write failure");
+  unsynced_writes_ = 0;
+  return base::Status::Ok();
+}
+
+base::Status MemoryHistoryStore::Apply(const StoreBatch& batch, bool synced) {
   std::chrono::microseconds delay;
   {
     std::lock_guard lock(mutex_);
     if (fail_writes_) return base::Status::IoError("injected write failure");
     delay = write_delay_;
   }
-  if (delay.count() > 0) std::this_thread::sleep_for(delay);
+  if (synced && delay.count() > 0) std::this_thread::sleep_for(delay);
   std::lock_guard lock(mutex_);
   if (fail_writes_) return base::Status::IoError("injected write failure");
   for (const StoreWrite& write : batch) {
@@ -30,7 +45,7 @@ base::Status MemoryHistoryStore::WriteSynced(const StoreBatch& batch) {
       data_.erase(write.key);
     }
   }
-  ++synced_writes_;
+  ++(synced ? synced_writes_ : unsynced_writes_);
   return base::Status::Ok();
 }
 
@@ -63,6 +78,11 @@ void MemoryHistoryStore::SetWriteDelay(std::chrono::microseconds delay) {
 uint64_t MemoryHistoryStore::synced_writes() const {
   std::lock_guard lock(mutex_);
   return synced_writes_;
+}
+
+uint64_t MemoryHistoryStore::unsynced_writes() const {
+  std::lock_guard lock(mutex_);
+  return unsynced_writes_;
 }
 
 std::map<std::string, std::string> MemoryHistoryStore::Snapshot() const {

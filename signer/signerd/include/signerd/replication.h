@@ -50,12 +50,10 @@ class Replication {
   // dead stream only counts failures in stats(). Call at most once.
   virtual AuditLog::LineObserver AuditStreamPublisher() = 0;
   // AuditGroupBarrier returns what the audit log must run before each group of lines
-  // (AuditLog::SetGroupBarrier), or an empty function when decisions are durable on their own.
-  // Standalone, from this call on the history writes decisions without a sync each and this
-  // barrier syncs them, so a request's decision and its audit line wait for one commit group
-  // (docs/signerd.md, "One synced write per request"); the caller must install it before the first
-  // decision. Replicated, a decision is durable once its claim is in the topic and applied, as
-  // before: empty. Call at most once.
+  // (AuditLog::SetGroupBarrier). From this call on, the history writes decisions (standalone) or
+  // applied claims (replicated) without a sync each, and this barrier syncs them, so a request's
+  // decision and its audit line wait for one commit group (docs/signerd.md, "One synced write per
+  // request"). The caller must install it before the first decision. Call at most once.
   virtual AuditLog::GroupBarrier AuditGroupBarrier() = 0;
 
   // WaitUntilCaughtUp returns once the history holds every claim that was in the topic when it
