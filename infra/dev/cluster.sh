@@ -9,6 +9,8 @@
 #   DEVELOPMENT ONLY: public //Alice keys, a dev PKI, random throwaway PINs, and librdkafka's in-memory mock
 #   broker, which forgets every topic when it stops (hence `down` deletes the signers' histories too).
 #   Needs build/ with signerd, signerctl and kafka-dev-broker (built here if missing). State: ./dev-cluster/.
+#   Each signer gets server.worker_threads $SIGNER_CLUSTER_WORKERS (default 4) and server.max_in_flight
+#   $SIGNER_CLUSTER_IN_FLIGHT (default 256); benchmarks raise them.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -19,7 +21,7 @@ signerctl=${SIGNERCTL:-$build/bin/signerctl}
 broker_bin=${KAFKA_DEV_BROKER:-$build/kafka/kafka-dev-broker}
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
-usage() { sed -n '4,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '4,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 # alive PIDFILE NAME: the recorded process still runs and is the program we started (pids get reused).
 alive() {
@@ -122,8 +124,8 @@ server:
     client_ca_file: $first/pki/ca.crt
   policy_file: $first/policy.yaml
   audit_log: $dir/audit.jsonl
-  max_in_flight: 256
-  worker_threads: 4
+  max_in_flight: ${SIGNER_CLUSTER_IN_FLIGHT:-256}
+  worker_threads: ${SIGNER_CLUSTER_WORKERS:-4}
 EOF
     if ((i > 1)); then
       SOFTHSM2_CONF=$dir/softhsm2.conf "$signerctl" keys restore --config "$dir/signerd.yaml" \
