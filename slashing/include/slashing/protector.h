@@ -75,8 +75,8 @@ class Protector {
   // allows unrecognised messages for that role), and the claims of all of them are checked and
   // recorded together. Allowed-new decisions are recorded when this returns, and durable too
   // unless the log defers its syncs (LocalHistoryLog::DeferSyncs: then after the caller's next
-  // HistoryStore::SyncWrites). A failed Status
-  // (kIoError, kCorruption, kInvalidArgument for a malformed public key) means: do not sign.
+  // HistoryStore::SyncWrites). A failed Status (kIoError, kCorruption, kInvalidArgument for a
+  // malformed public key) means: do not sign.
   base::Result<Decision> Decide(const SignRequest& request);
 
  private:
