@@ -104,6 +104,8 @@ class PartitionStore final : public slashing::HistoryStore {
   Status WriteSynced(const slashing::StoreBatch& batch) override {
     return store_.WriteSynced(batch);
   }
+  Status Write(const slashing::StoreBatch& batch) override { return store_.Write(batch); }
+  Status SyncWrites() override { return store_.SyncWrites(); }
   Status Scan(std::string_view prefix,
               const std::function<bool(std::string_view, std::string_view)>& visit) override {
     return store_.Scan(prefix, [&](std::string_view key, std::string_view value) {
