@@ -1,8 +1,10 @@
 // Crash-test child: records GRANDPA decisions as fast as it can and acknowledges each on stdout.
 //
-// Usage: slashing_crash_child <data_dir> <set_id> <threads>
+// Usage: slashing_crash_child <data_dir> <set_id> <threads> [deferred]
 // Each acknowledgement is 16 bytes (set_id u64 LE, round u64 LE), written only after Decide
-// returned kAllowedNew, i.e. after the decision was synced. The parent SIGKILLs this process.
+// returned kAllowedNew, i.e. after the decision was synced. With `deferred` the history writes
+// without syncs (LocalHistoryLog::DeferSyncs) and each acknowledgement follows a SyncWrites, as
+// signerd's audit group does before a reply. The parent SIGKILLs this process.
 #include <unistd.h>
 
 #include <cstdio>
@@ -40,8 +42,9 @@ bool WriteAll(int fd, const uint8_t* data, size_t size) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fputs("usage: slashing_crash_child <data_dir> <set_id> <threads>\n", stderr);
+  const bool deferred = argc == 5 && std::string(argv[4]) == "deferred";
+  if (argc != 4 && !deferred) {
+    std::fputs("usage: slashing_crash_child <data_dir> <set_id> <threads> [deferred]\n", stderr);
     return 2;
   }
   const std::string data_dir = argv[1];
@@ -53,6 +56,7 @@ int main(int argc, char** argv) {
     return 3;
   }
   slashing::LocalHistoryLog log(**store);
+  if (deferred) log.DeferSyncs();
   slashing::SystemClock clock;
   slashing::Protector protector(log, clock, {});
   const std::vector<uint8_t> public_key(32, 0xc1);
@@ -68,6 +72,7 @@ int main(int argc, char** argv) {
         slashing::SignRequest request{base::kKeyTypeGrandpa, public_key, message, {}};
         auto decision = protector.Decide(request);
         if (!decision.ok() || decision->verdict != slashing::Verdict::kAllowedNew) std::_Exit(4);
+        if (deferred && !(*store)->SyncWrites().ok()) std::_Exit(6);
         uint8_t ack[16];
         for (int b = 0; b < 8; ++b) {
           ack[b] = static_cast<uint8_t>(set_id >> (8 * b));

@@ -39,9 +39,11 @@ struct Ack {
 // RunChildAndKill starts the child, lets it run for `run_for` after its first acknowledgement,
 // SIGKILLs it and returns every complete acknowledgement it wrote.
 std::vector<Ack> RunChildAndKill(const std::string& dir, uint64_t set_id,
-                                 std::chrono::microseconds run_for) {
-  auto child = support::ChildProcess::Start(
-      {support::Location("slashing-crash-child"), dir, std::to_string(set_id), /*threads=*/"4"});
+                                 std::chrono::microseconds run_for, bool deferred) {
+  std::vector<std::string> command = {support::Location("slashing-crash-child"), dir,
+                                      std::to_string(set_id), /*threads=*/"4"};
+  if (deferred) command.emplace_back("deferred");
+  auto child = support::ChildProcess::Start(command);
   EXPECT_TRUE(child.ok()) << child.status().message();
   if (!child.ok()) return {};
 
@@ -84,7 +86,12 @@ std::vector<Ack> RunChildAndKill(const std::string& dir, uint64_t set_id,
   return acks;
 }
 
-TEST(CrashDurabilityTest, AcknowledgedDecisionsSurviveSigkill) {
+// Synced decisions (every caller of the slashing library but signerd), and deferred ones synced by
+// a later SyncWrites before they are acknowledged (signerd's audit group barrier).
+class CrashDurabilityTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(CrashDurabilityTest, AcknowledgedDecisionsSurviveSigkill) {
+  const bool deferred = GetParam();
   support::TempDir dir;
   const std::string db = dir.Path("db");
   // Deterministic by default; SLASHING_CRASH_SEED explores other kill moments.
@@ -99,7 +106,8 @@ TEST(CrashDurabilityTest, AcknowledgedDecisionsSurviveSigkill) {
   std::vector<Ack> earlier;
   for (int kill_index = 0; kill_index < kKills; ++kill_index) {
     const uint64_t set_id = static_cast<uint64_t>(kill_index) + 1;
-    const auto acks = RunChildAndKill(db, set_id, std::chrono::microseconds(run_micros(random)));
+    const auto acks =
+        RunChildAndKill(db, set_id, std::chrono::microseconds(run_micros(random)), deferred);
     total_acks += acks.size();
     kills_with_acks += acks.empty() ? 0 : 1;
 
@@ -134,6 +142,11 @@ TEST(CrashDurabilityTest, AcknowledgedDecisionsSurviveSigkill) {
   EXPECT_EQ(kills_with_acks, kKills);
   EXPECT_GE(total_acks, static_cast<size_t>(kKills));
 }
+
+INSTANTIATE_TEST_SUITE_P(SyncedOrDeferred, CrashDurabilityTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? "Deferred" : "Synced";
+                         });
 
 }  // namespace
 }  // namespace slashing
