@@ -83,32 +83,32 @@ class FaultyFileSystemWrapper : public rocksdb::FileSystemWrapper {
                                     std::unique_ptr<rocksdb::FSWritableFile>* result,
                                     rocksdb::IODebugContext* dbg) override {
     auto status = target()->NewWritableFile(path, options, result, dbg);
-    if (status.ok())
-      *result =
-          std::make_unique<FaultyWritableFile>(std::move(*result), faults_, IsWriteAheadLog(path));
-    return status;
+    return Wrapped(std::move(status), path, result);
   }
   rocksdb::IOStatus ReopenWritableFile(const std::string& path, const rocksdb::FileOptions& options,
                                        std::unique_ptr<rocksdb::FSWritableFile>* result,
                                        rocksdb::IODebugContext* dbg) override {
     auto status = target()->ReopenWritableFile(path, options, result, dbg);
-    if (status.ok())
-      *result =
-          std::make_unique<FaultyWritableFile>(std::move(*result), faults_, IsWriteAheadLog(path));
-    return status;
+    return Wrapped(std::move(status), path, result);
   }
   rocksdb::IOStatus ReuseWritableFile(const std::string& path, const std::string& old_path,
                                       const rocksdb::FileOptions& options,
                                       std::unique_ptr<rocksdb::FSWritableFile>* result,
                                       rocksdb::IODebugContext* dbg) override {
     auto status = target()->ReuseWritableFile(path, old_path, options, result, dbg);
-    if (status.ok())
-      *result =
-          std::make_unique<FaultyWritableFile>(std::move(*result), faults_, IsWriteAheadLog(path));
-    return status;
+    return Wrapped(std::move(status), path, result);
   }
 
  private:
+  // Wrapped puts a file RocksDB just opened for writing under the injector.
+  rocksdb::IOStatus Wrapped(rocksdb::IOStatus status, const std::string& path,
+                            std::unique_ptr<rocksdb::FSWritableFile>* result) {
+    if (status.ok()) {
+      *result =
+          std::make_unique<FaultyWritableFile>(std::move(*result), faults_, IsWriteAheadLog(path));
+    }
+    return status;
+  }
   std::shared_ptr<FaultInjector> faults_;
 };
 
