@@ -148,7 +148,8 @@ asan_release_only+='|KafkaClusterTest\.BrokersDownMeansUnavailableAndNoSignature
 asan_release_only+='|KafkaClusterTest\.SignerStartedDuringABrokerOutageServesOnceTheBrokersReturn'
 asan_release_only+='|ThresholdE2eTest\.KillStormReusesNoNonceAndSignsNoEquivocation'
 asan_release_only+='|ThresholdDkgE2eTest\.ThreeOfFiveParaKeyFromDkgSignsWithTwoAgentsDown'
-asan_release_only+='|oracle_cross_check|grpcjs_gateway_cluster_e2e|ManyValidatorsTest)$'
+asan_release_only+='|oracle_cross_check|grpcjs_gateway_cluster_e2e|ManyValidatorsTest'
+asan_release_only+='|payout_check_script|payout_profiles_pinned)$'
 # SoftHSM2 leaks inside its own code; the suppression names its library, which needs full stacks.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0 \
   LSAN_OPTIONS=suppressions="$repo/tests/lsan-suppressions.txt":print_suppressions=0 \
