@@ -43,12 +43,11 @@ class StandaloneSigner {
     auto audit = AuditLog::Open(dir.Path("audit.jsonl"));
     EXPECT_TRUE(audit.ok()) << audit.status().message();
     audit_ = std::move(*audit);
-    AuditLog::GroupBarrier barrier = replication_->AuditGroupBarrier();
-    EXPECT_TRUE(static_cast<bool>(barrier));
+    replication_->DeferHistorySyncs();
     if (install_barrier) {
-      audit_->SetGroupBarrier([this, barrier] {
+      audit_->SetGroupBarrier([this] {
         unsynced_before_barrier.push_back(faults->unsynced_wal_bytes());
-        base::Status status = barrier();
+        base::Status status = store_->SyncWrites();
         unsynced_after_barrier.push_back(faults->unsynced_wal_bytes());
         return status;
       });

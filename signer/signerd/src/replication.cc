@@ -27,10 +27,7 @@ class StandaloneReplication final : public Replication {
 
   slashing::HistoryLog& history_log() override { return log_; }
   AuditLog::LineObserver AuditStreamPublisher() override { return {}; }
-  AuditLog::GroupBarrier AuditGroupBarrier() override {
-    log_.DeferSyncs();
-    return [&store = store_] { return store.SyncWrites(); };
-  }
+  void DeferHistorySyncs() override { log_.DeferSyncs(); }
   base::Status WaitUntilCaughtUp(std::chrono::milliseconds /*timeout*/) override {
     return base::Status::Ok();
   }
@@ -130,12 +127,11 @@ class KafkaReplication final : public Replication {
   }
 
   slashing::HistoryLog& history_log() override { return gate_; }
-  AuditLog::GroupBarrier AuditGroupBarrier() override EXCLUDES(mutex_) {
+  void DeferHistorySyncs() override EXCLUDES(mutex_) {
     base::MutexLock lock(mutex_);
     // Kept for a log opened later; the gate lets no decision through before the log has it.
     defer_syncs_ = true;
     if (log_) log_->DeferSyncs();
-    return [&store = store_] { return store.SyncWrites(); };
   }
 
   AuditLog::LineObserver AuditStreamPublisher() override {

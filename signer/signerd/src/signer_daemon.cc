@@ -170,11 +170,10 @@ base::Result<std::unique_ptr<SignerDaemon>> SignerDaemon::Build(SignerConfig con
   if (AuditLog::LineObserver publish = p.replication->AuditStreamPublisher(); publish) {
     p.audit->SetLineObserver(std::move(publish));
   }
-  // Standalone, each audit group first syncs the decisions its lines report: one commit group per
-  // request instead of a synced decision and then a synced line (docs/signerd.md).
-  if (AuditLog::GroupBarrier barrier = p.replication->AuditGroupBarrier(); barrier) {
-    p.audit->SetGroupBarrier(std::move(barrier));
-  }
+  // Each audit group first syncs the decisions its lines report: one commit group per request
+  // instead of a synced decision and then a synced line (docs/signerd.md).
+  p.replication->DeferHistorySyncs();
+  p.audit->SetGroupBarrier([&store = *p.store] { return store.SyncWrites(); });
   p.logging_audit_sink = std::make_unique<LoggingAuditSink>(*p.audit);
   p.audit_sink = std::make_unique<MeteredAuditSink>(*p.logging_audit_sink, *p.metrics);
   p.pipeline = std::make_unique<Pipeline>(

@@ -49,12 +49,12 @@ class Replication {
   // installs it on the audit log (the daemon's audit fan-out). Publishing never blocks: a slow or
   // dead stream only counts failures in stats(). Call at most once.
   virtual AuditLog::LineObserver AuditStreamPublisher() = 0;
-  // AuditGroupBarrier returns what the audit log must run before each group of lines
-  // (AuditLog::SetGroupBarrier). From this call on, the history writes decisions (standalone) or
-  // applied claims (replicated) without a sync each, and this barrier syncs them, so a request's
+  // DeferHistorySyncs makes the history write decisions (standalone) or applied claims
+  // (replicated) without a sync each, from now on. The caller takes the duty on: before the first
+  // decision it installs the store's SyncWrites as the audit log's group barrier, so a request's
   // decision and its audit line wait for one commit group (docs/signerd.md, "One synced write per
-  // request"). The caller must install it before the first decision. Call at most once.
-  virtual AuditLog::GroupBarrier AuditGroupBarrier() = 0;
+  // request").
+  virtual void DeferHistorySyncs() = 0;
 
   // WaitUntilCaughtUp returns once the history holds every claim that was in the topic when it
   // was called (standalone: at once), and from then on history_log() decides. kUnavailable after
