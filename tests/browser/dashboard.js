@@ -6,12 +6,14 @@
 //                   --profile DIR --nodes node-a,node-b --penalised node-b
 'use strict';
 
+const fs = require('node:fs');
 const path = require('node:path');
 const puppeteer = require('puppeteer-core');
 
 // The whole run is bounded: on expiry the browser's process group is killed and the script fails.
 const OVERALL_TIMEOUT_MS = 90_000;
 const STEP_TIMEOUT_MS = 30_000;
+const BROWSER_EXIT_TIMEOUT_MS = 10_000;
 
 function parseArgs(argv) {
   const args = {};
@@ -31,13 +33,57 @@ function check(condition, message) {
 }
 
 // killBrowser ends the browser's process group (puppeteer starts it detached, as a group leader).
+// The group is signalled even when the leader has exited: its renderers and zygotes may still be
+// on their way out, and they stay in the leader's group.
 function killBrowser(browser) {
   const child = browser && browser.process();
-  if (!child || child.exitCode !== null) return;
+  if (!child) return;
   try {
     process.kill(-child.pid, 'SIGKILL');
   } catch {
-    child.kill('SIGKILL');
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}
+
+// browserProcesses lists the live processes (not zombies) whose command line names the browser's
+// profile directory, other than this script, whose own arguments name it too.
+function browserProcesses(profile) {
+  const found = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(name) || Number(name) === process.pid) continue;
+    let cmdline;
+    let stat;
+    try {
+      cmdline = fs.readFileSync('/proc/' + name + '/cmdline');
+      stat = fs.readFileSync('/proc/' + name + '/stat', 'utf8');
+    } catch {
+      continue;  // it exited while the directory was read
+    }
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (state !== 'Z' && cmdline.includes(profile)) found.push(Number(name));
+  }
+  return found;
+}
+
+// awaitBrowserGone waits, up to a bound, until no process of the browser is left, so the script
+// never exits while one of them is still shutting down.
+async function awaitBrowserGone(profile) {
+  const deadline = Date.now() + BROWSER_EXIT_TIMEOUT_MS;
+  for (;;) {
+    const left = browserProcesses(profile);
+    if (left.length === 0) return true;
+    if (Date.now() >= deadline) {
+      console.error('browser processes still running: ' + left.join(' '));
+      return false;
+    }
+    for (const pid of left) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
@@ -128,7 +174,8 @@ async function main() {
   } finally {
     if (state.browser) {
       await state.browser.close().catch(() => {});
-      killBrowser(state.browser);  // nothing left if close worked; a hung browser is ended here
+      killBrowser(state.browser);  // a hung browser, or children still exiting, end here
+      if (!(await awaitBrowserGone(args.profile))) failed = true;
     }
     clearTimeout(timer);
   }
