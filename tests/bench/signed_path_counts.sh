@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Counts a development signerd's heap allocations per signed request, and who makes them, with a perf uprobe on malloc.
+# Counts a development signerd's mallocs and system calls per signed request, and who makes the mallocs, with perf.
 #
-# Usage: bash tests/bench/signed_path_allocations.sh [--build-dir DIR] [--no-build] [--mix standard|grandpa|sr25519]
-#                                                    [--requests N]
+# Usage: bash tests/bench/signed_path_counts.sh [--build-dir DIR] [--no-build] [--mix standard|grandpa|sr25519]
+#                                               [--requests N]
 #   Starts a dev signerd (64 workers, 1,024 requests in flight, as signerd_load.sh does), warms it with 500 signed
-#   requests, then sends N more (default 2,000; 8 clients) while perf counts every call of libc's malloc in signerd
-#   (`perf stat` on a uprobe: an exact count, unlike CPU samples, so it needs no quiet machine) and records every
-#   7th with its call stack. Prints mallocs per signed request, and their split by the first place on the stack
-#   that owns them: the PKCS#11 module (under a C_* entry point), our pipeline (under Pipeline::SignWith), our
-#   service (under KeystoreService), gRPC (any other stack through gRPC), the rest; then the ten functions of ours
-#   nearest to the most allocations. The uprobe slows every malloc, so the request rate it prints means nothing.
-#   Needs perf (Debian's linux-perf) and root (uprobes); the probe is removed at exit.
+#   requests, then runs N and then 2N more (default N 2,000; 8 clients) while perf counts every call of libc's
+#   malloc in signerd (`perf stat` on a uprobe) and its system calls (tracepoints), and records every 7th malloc
+#   with its call stack. Counts, unlike CPU samples, hold still on a shared machine; the difference between the two
+#   runs is what one request costs, each run's TLS handshakes cancelled out. Prints mallocs and system calls per
+#   signed request (the total and the common ones), then the mallocs split by the innermost owner on the sampled
+#   stacks (a C_* entry point of the PKCS#11 module, gRPC, our pipeline under Pipeline::SignWith, our service
+#   under KeystoreService; sampled, so the split moves by a few tens of percent between runs while the total does
+#   not) and the ten functions of ours nearest to the most. The uprobe slows every malloc, so the request rates
+#   mean nothing. Needs perf (Debian's linux-perf) and root (uprobes); the probe is removed at exit.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -26,12 +28,12 @@ while (($#)); do
     --no-build) do_build=false; shift ;;
     --mix) mix=$2; shift 2 ;;
     --requests) requests=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
-    *) echo "signed_path_allocations.sh: unknown argument $1" >&2; exit 2 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "signed_path_counts.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 if ! command -v perf >/dev/null; then
-  echo "signed_path_allocations.sh: perf not found (apt-get install linux-perf)" >&2
+  echo "signed_path_counts.sh: perf not found (apt-get install linux-perf)" >&2
   exit 1
 fi
 if $do_build; then
@@ -39,7 +41,7 @@ if $do_build; then
 fi
 
 libc=$(ldd "$build_dir/bin/signerd" | awk '$1 == "libc.so.6" { print $3 }')
-work=$(mktemp -d "${TMPDIR:-/tmp}/signed-path-allocations.XXXXXX")
+work=$(mktemp -d "${TMPDIR:-/tmp}/signed-path-counts.XXXXXX")
 signerd_pid=
 probe=
 # shellcheck disable=SC2317  # run by the EXIT trap
@@ -67,11 +69,18 @@ load() {
 }
 load 500 >/dev/null
 
-# measure N TAG: N signed requests under perf; TAG.count holds the exact malloc count, TAG.classes and
+# The system calls counted one by one (the total is raw_syscalls:sys_enter): syncs, the futexes and yields of
+# thread hand-offs, the socket's, and the file calls SoftHSM2 makes to re-check an object's file.
+syscalls=(fdatasync fsync futex sched_yield sendmsg recvmsg epoll_wait write read openat newfstatat close)
+syscall_events=raw_syscalls:sys_enter
+for name in "${syscalls[@]}"; do syscall_events+=",syscalls:sys_enter_$name"; done
+
+# measure N TAG: N signed requests under perf; TAG.count holds the exact malloc count, TAG.syscalls the
+# system calls (count and event per line), TAG.classes and
 # TAG.functions the estimated mallocs (sampled stacks) per owner and per nearest function of ours.
 measure() {
   local n=$1 tag=$work/$2
-  perf stat -x, -e "$probe" -p "$signerd_pid" -o "$tag.csv" &
+  perf stat -x, -e "$probe,$syscall_events" -p "$signerd_pid" -o "$tag.csv" &
   local stat_pid=$!
   perf record -q -e "$probe" -c 7 --call-graph dwarf,8192 -p "$signerd_pid" -o "$tag.data" 2>"$tag.log" &
   local record_pid=$!
@@ -80,11 +89,12 @@ measure() {
   kill -INT "$stat_pid" "$record_pid"
   wait "$stat_pid" "$record_pid" || true
   if ! grep -q "equivocation attempts: [0-9]*, not refused: 0; failed requests: 0" "$tag.out"; then
-    echo "signed_path_allocations.sh: the load run failed:" >&2
+    echo "signed_path_counts.sh: the load run failed:" >&2
     cat "$tag.out" >&2
     exit 1
   fi
-  awk -F, 'NF > 3 { print $1 }' "$tag.csv" >"$tag.count"
+  awk -F, -v probe="$probe" '$3 == probe { print $1 }' "$tag.csv" >"$tag.count"
+  awk -F, -v probe="$probe" 'NF > 3 && $3 != probe { print $1 "\t" $3 }' "$tag.csv" >"$tag.syscalls"
   # perf script prints each sample as a header line, one line per frame ("addr symbol+off (dso)"), then a
   # blank line. A stack belongs to the innermost frame that names an owner: a C_* entry point of the module,
   # a gRPC function, our pipeline or our service (a reply sent on our worker is gRPC's, though our lambda
@@ -130,6 +140,18 @@ large=$(cat "$work/large.count")
 marginal=$(((large - small) / requests))
 echo "mix $mix: $marginal mallocs in signerd per signed request ($small over $requests requests, $large over" \
   "$((requests * 2)))"
+echo
+echo "| system calls per signed request | |"
+echo "|---|---|"
+awk -F'\t' -v n="$requests" '
+  NR == FNR { small[$2] = $1; next }
+  {
+    name = $2
+    sub(/^syscalls:sys_enter_/, "", name)
+    if (name == "raw_syscalls:sys_enter") name = "all"
+    printf "| %s | %.2f |\n", name, ($1 - small[$2]) / n
+  }' "$work/small.syscalls" "$work/large.syscalls"
+
 # The owners' sampled stacks, handshakes left out: the denominator of every share.
 sampled=$(awk -F'\t' '$2 != "setup" { sum += $1 } END { print sum + 0 }' "$work/large.classes")
 split() {
