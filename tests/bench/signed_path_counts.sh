@@ -75,9 +75,9 @@ syscalls=(fdatasync fsync futex sched_yield sendmsg recvmsg epoll_wait write rea
 syscall_events=raw_syscalls:sys_enter
 for name in "${syscalls[@]}"; do syscall_events+=",syscalls:sys_enter_$name"; done
 
-# measure N TAG: N signed requests under perf; TAG.count holds the exact malloc count, TAG.syscalls the
-# system calls (count and event per line), TAG.classes and
-# TAG.functions the estimated mallocs (sampled stacks) per owner and per nearest function of ours.
+# measure N TAG: N signed requests under perf. TAG.count holds the exact malloc count, TAG.syscalls the system
+# calls (count and event per line), TAG.classes and TAG.functions the sampled mallocs per owner and per nearest
+# function of ours.
 measure() {
   local n=$1 tag=$work/$2
   perf stat -x, -e "$probe,$syscall_events" -p "$signerd_pid" -o "$tag.csv" &
