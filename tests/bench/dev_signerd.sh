@@ -56,3 +56,12 @@ dev_signerd_stop() {
   fi
   signerd_pid=
 }
+
+# dev_require_perf exits with a message naming Debian's package unless perf is installed, for the scripts that
+# profile or count a dev signerd with it.
+dev_require_perf() {
+  if ! command -v perf >/dev/null; then
+    echo "$(basename "$0"): perf not found (apt-get install linux-perf)" >&2
+    exit 1
+  fi
+}

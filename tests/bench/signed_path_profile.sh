@@ -31,10 +31,7 @@ while (($#)); do
     *) echo "signed_path_profile.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-if ! command -v perf >/dev/null; then
-  echo "signed_path_profile.sh: perf not found (apt-get install linux-perf)" >&2
-  exit 1
-fi
+dev_require_perf
 if $do_build; then
   cmake --build "$build_dir" --target signerd signerctl signerd_load
 fi
