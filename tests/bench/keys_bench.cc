@@ -186,27 +186,24 @@ int Start(const fs::path& dir, size_t samples, long disabled_refresh_ms) {
   // thread's arena and sorts them all at that thread's next large allocation, which put 7-14 ms
   // on a first signature made on the listing's thread.
   const std::vector<uint8_t> message(32, 0x17);
-  std::vector<double> first_ms;
-  std::vector<double> warm_ms;
-  bool signed_all = true;
-  std::thread signer([&] {
-    for (size_t i = 0; i < samples && signed_all; ++i) {
-      const keymgr::KeyInfo& key = keys[i];
+  // sign_each signs once with each key, adding each signature's time to `times_ms`; false at the
+  // first failure.
+  auto sign_each = [&](std::vector<double>& times_ms) {
+    for (const keymgr::KeyInfo& key : keys) {
       const Clock::time_point signing = Clock::now();
       base::Result<std::vector<uint8_t>> signature = (*custody)->Sign(key.id, key.scheme, message);
-      first_ms.push_back(Seconds(Clock::now() - signing) * 1e3);
+      times_ms.push_back(Seconds(Clock::now() - signing) * 1e3);
       if (!signature.ok()) {
         std::fprintf(stderr, "sign: %s\n", signature.status().message().c_str());
-        signed_all = false;
+        return false;
       }
     }
-    for (size_t i = 0; i < samples && signed_all; ++i) {
-      const keymgr::KeyInfo& key = keys[i];
-      const Clock::time_point signing = Clock::now();
-      signed_all = (*custody)->Sign(key.id, key.scheme, message).ok();
-      warm_ms.push_back(Seconds(Clock::now() - signing) * 1e3);
-    }
-  });
+    return true;
+  };
+  std::vector<double> first_ms;
+  std::vector<double> warm_ms;
+  bool signed_all = false;
+  std::thread signer([&] { signed_all = sign_each(first_ms) && sign_each(warm_ms); });
   signer.join();
   if (!signed_all) return 1;
   auto median = [](std::vector<double> values) {
