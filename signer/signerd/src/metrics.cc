@@ -1,6 +1,7 @@
 // signerd's metric set and the custody and audit decorators that feed it.
 #include "signerd/metrics.h"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -257,6 +258,14 @@ MeteredCustody::~MeteredCustody() {
   }
 }
 
+std::chrono::milliseconds KeysListingPause(std::chrono::milliseconds interval,
+                                           std::chrono::nanoseconds listing_took) {
+  constexpr int kListingsShareDivisor = 20;
+  const auto stretched =
+      std::chrono::ceil<std::chrono::milliseconds>(listing_took * kListingsShareDivisor);
+  return std::max(interval, stretched);
+}
+
 void MeteredCustody::Count(std::string_view operation, const base::Status& status) {
   if (status.code() == base::StatusCode::kUnavailable ||
       status.code() == base::StatusCode::kInternal) {
@@ -307,9 +316,13 @@ void MeteredCustody::RefreshLoop(std::chrono::milliseconds interval) {
       if (refresh_stop_) return;
       refresh_requested_ = false;
     }
+    const auto listing_started = std::chrono::steady_clock::now();
     (void)ListKeysLoaded();
+    const auto listed = std::chrono::steady_clock::now();
+    const std::chrono::milliseconds pause = KeysListingPause(interval, listed - listing_started);
+    keys_listing_pause_ms_.store(pause.count());
     base::MutexLock lock(refresh_mutex_);
-    const auto deadline = std::chrono::steady_clock::now() + interval;
+    const auto deadline = listed + pause;
     while (!refresh_stop_ && !refresh_requested_) {
       if (!refresh_wake_.WaitUntil(refresh_mutex_, deadline)) break;
     }

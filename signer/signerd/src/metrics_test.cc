@@ -317,6 +317,42 @@ TEST(MeteredCustodyTest, AScrapeNeverCallsTheCustody) {
   EXPECT_EQ(inner.CallCount(keymgr::CustodyOp::kList), lists);
 }
 
+TEST(MeteredCustodyTest, ThePeriodicListingBacksOffOnALargeToken) {
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  struct Case {
+    milliseconds interval;
+    std::chrono::nanoseconds listing_took;
+    milliseconds pause;
+  };
+  const Case cases[] = {
+      {seconds(30), std::chrono::nanoseconds(0), seconds(30)},
+      {seconds(30), milliseconds(2), seconds(30)},      // the dev keys
+      {seconds(30), milliseconds(1'500), seconds(30)},  // exactly a twentieth
+      {seconds(30), milliseconds(1'501), milliseconds(30'020)},
+      {seconds(30), seconds(10), seconds(200)},  // 100,000 keys on SoftHSM2
+      {milliseconds(10), std::chrono::microseconds(1), milliseconds(10)},
+      {milliseconds(10), std::chrono::nanoseconds(1), milliseconds(10)},
+      {milliseconds(0), std::chrono::nanoseconds(1), milliseconds(1)},  // rounded up, never 0
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(KeysListingPause(c.interval, c.listing_took), c.pause)
+        << c.interval.count() << " ms interval, listing " << c.listing_took.count() << " ns";
+  }
+}
+
+TEST(MeteredCustodyTest, TheRefreshThreadPausesLongerAfterASlowListing) {
+  auto created = SignerMetrics::Create();
+  ASSERT_TRUE(created.ok());
+  keymgr::InMemoryCustody inner;
+  inner.SetListingDelay(std::chrono::milliseconds(20));
+  MeteredCustody custody(inner, **created);
+  custody.StartRefreshingKeysLoaded(std::chrono::milliseconds(1));
+  ASSERT_TRUE(WaitFor([&] { return custody.keys_listing_pause().count() > 0; }));
+  // At least twenty times the 20 ms listing, not the 1 ms interval.
+  EXPECT_GE(custody.keys_listing_pause(), std::chrono::milliseconds(400));
+}
+
 TEST(MeteredCustodyTest, PeriodicRefreshSeesKeysChangedElsewhere) {
   auto created = SignerMetrics::Create();
   ASSERT_TRUE(created.ok());

@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include <chrono>
+#include <thread>
 #include <utility>
 
 namespace keymgr {
@@ -99,7 +100,12 @@ size_t InMemoryCustody::CallCount(CustodyOp op) const {
   return it == calls_.end() ? 0 : it->second;
 }
 
+void InMemoryCustody::SetListingDelay(std::chrono::milliseconds delay) {
+  listing_delay_ms_.store(delay.count());
+}
+
 base::Result<std::vector<KeyInfo>> InMemoryCustody::List() {
+  std::this_thread::sleep_for(std::chrono::milliseconds(listing_delay_ms_.load()));
   std::lock_guard lock(mutex_);
   SIGNER_RETURN_IF_ERROR(TakeFault(CustodyOp::kList));
   std::vector<KeyInfo> infos;

@@ -1,6 +1,8 @@
 // InMemoryCustody: the KeyCustody test double, keys in process memory with injectable faults.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -59,6 +61,8 @@ class InMemoryCustody final : public KeyCustody {
   void SetUnavailable(bool unavailable);
   // CallCount returns how many calls of `op` reached the store (including injected failures).
   size_t CallCount(CustodyOp op) const;
+  // SetListingDelay makes every List() take at least `delay` longer, as a large token does.
+  void SetListingDelay(std::chrono::milliseconds delay);
 
  private:
   struct Entry;
@@ -78,6 +82,7 @@ class InMemoryCustody final : public KeyCustody {
   std::map<CustodyOp, Fault> faults_;
   std::map<CustodyOp, size_t> calls_;
   bool unavailable_ = false;
+  std::atomic<int64_t> listing_delay_ms_{0};
 };
 
 }  // namespace keymgr
