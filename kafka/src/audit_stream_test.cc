@@ -317,9 +317,10 @@ AuditTailOptions TailOptions(const MockCluster& cluster, bool from_beginning) {
   options.brokers = cluster.bootstrap();
   options.from_beginning = from_beginning;
   // An event that arrives before its predecessor waits for it until the tail ends (then a hole is
-  // a gap), never for a time a slow fetch on a loaded machine could outlast. What stays bounded by
-  // time is the end: 3 s without a record.
-  options.idle_exit_ms = 3'000;
+  // a gap), never for a time a slow fetch on a loaded machine could outlast. The end is the idle
+  // exit, which counts only once every partition was read to its end: a log the test saw delivered
+  // is read whole, however slow the fetches.
+  options.idle_exit_ms = 500;
   options.checker.reorder_window = milliseconds(600'000);
   options.warning = [](std::string_view) {};
   return options;
@@ -420,6 +421,41 @@ TEST(AuditStreamTest, TwoSignersOverSeveralPartitionsTailFromTheBeginningIntact)
   Tail first_seven;
   first_seven.Run(limited);
   EXPECT_EQ(first_seven.events.size(), 7u);
+}
+
+TEST(AuditStreamTest, TheIdleExitComesOnlyOnceEveryPartitionIsReadToItsEnd) {
+  MockCluster cluster(3);
+  ASSERT_TRUE(cluster.ok());
+  cluster.CreateTopic("signer-audit", 3);
+
+  // An empty topic: every partition is at its end at once, so a short idle exit ends the tail.
+  AuditTailOptions empty = TailOptions(cluster, /*from_beginning=*/true);
+  empty.idle_exit_ms = 50;
+  Tail nothing;
+  nothing.Run(empty);
+  EXPECT_EQ(nothing.summary.verified, 0u);
+
+  Chain a;
+  a.keys = {kAliceKey, kBobKey, kCharlieKey};
+  constexpr uint64_t kEvents = 300;
+  {
+    auto stream = AuditStream::Open(StreamOptions(cluster, "signer-a"));
+    ASSERT_TRUE(stream.ok()) << stream.status().message();
+    for (uint64_t i = 0; i < kEvents; ++i) {
+      const std::string key = a.key_of(a.seq);
+      (*stream)->Publish(a.Next(), key);
+    }
+    ASSERT_TRUE(WaitFor([&] { return (*stream)->published() == kEvents; }));
+  }
+  // An idle exit of 1 ms is shorter than any fetch: counted from the last record, as it once was,
+  // the tail would stop before its first one. Counted from the end of every partition, it reads
+  // the whole log first.
+  AuditTailOptions options = TailOptions(cluster, /*from_beginning=*/true);
+  options.idle_exit_ms = 1;
+  Tail tail;
+  tail.Run(options);
+  EXPECT_TRUE(tail.summary.intact());
+  EXPECT_EQ(tail.SeqsBySigner()["signer-a"], Range(0, kEvents));
 }
 
 TEST(AuditStreamTest, AGapAndAnEditedEventAreFlaggedThroughKafka) {

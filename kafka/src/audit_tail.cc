@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <set>
 
 #include "audit/audit_format.h"
 #include "base/thread_annotations.h"
@@ -246,10 +247,12 @@ Result<AuditTailSummary> RunAuditTail(const AuditTailOptions& options,
       {"group.id", "signerctl-audit-tail-" + std::to_string(::getpid())},
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
-      {"enable.partition.eof", "false"},
       {"auto.offset.reset", options.from_beginning ? "earliest" : "latest"},
   };
   settings.insert(settings.end(), options.properties.begin(), options.properties.end());
+  // After the caller's properties: the idle exit counts from the end of every partition, which
+  // only these events tell.
+  settings.emplace_back("enable.partition.eof", "true");
   for (const auto& [name, value] : settings) {
     char error[512];
     if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), error, sizeof(error)) !=
@@ -350,14 +353,20 @@ Result<AuditTailSummary> RunAuditTail(const AuditTailOptions& options,
     return true;
   };
 
-  auto last_record = std::chrono::steady_clock::now();
-  auto last_expire = last_record;
+  // The idle clock runs only while every partition has been read to its end: records already in
+  // the topic are always read, however slowly the fetches go, before an idle exit.
+  std::set<int32_t> read_to_end;
+  auto busy_until = std::chrono::steady_clock::now();
+  auto last_expire = busy_until;
   while (stop == nullptr || !stop->load()) {
     rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer.handle, kPollTimeoutMs);
     const auto now = std::chrono::steady_clock::now();
     if (message != nullptr) {
-      if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        last_record = now;
+      if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        read_to_end.insert(message->partition);
+      } else if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        read_to_end.erase(message->partition);
+        busy_until = now;
         AuditEvent event;
         event.partition = message->partition;
         event.offset = message->offset;
@@ -377,7 +386,7 @@ Result<AuditTailSummary> RunAuditTail(const AuditTailOptions& options,
           event.signer_id.assign(static_cast<const char*>(value), size);
         }
         checker.Add(std::move(event), now, released);
-      } else if (message->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      } else {
         warning(std::string("consumer: ") + rd_kafka_message_errstr(message));
       }
       rd_kafka_message_destroy(message);
@@ -390,8 +399,11 @@ Result<AuditTailSummary> RunAuditTail(const AuditTailOptions& options,
     if (!emit()) {
       return summary;
     }
+    if (read_to_end.size() < partitions.size()) {
+      busy_until = now;
+    }
     if (options.idle_exit_ms > 0 &&
-        now - last_record >= std::chrono::milliseconds(options.idle_exit_ms)) {
+        now - busy_until >= std::chrono::milliseconds(options.idle_exit_ms)) {
       checker.Flush(released);
       emit();
       return summary;

@@ -103,7 +103,9 @@ struct AuditTailOptions {
   bool from_beginning = false;  // otherwise start at each partition's current end
   std::string key;              // when set, only events with this record key are reported
   uint64_t max_events = 0;      // stop once this many events were reported; 0: no limit
-  int64_t idle_exit_ms = 0;     // stop once no record arrived for this long; 0: never
+  // Stop once every partition was read to its end and no record arrived for this long; 0: never.
+  // While a partition cannot be read (its broker is down) the tail does not count as idle.
+  int64_t idle_exit_ms = 0;
   std::vector<std::pair<std::string, std::string>> properties;  // extra librdkafka properties
   AuditChainChecker::Options checker;                           // from_beginning is overridden
   int64_t metadata_timeout_ms = 10'000;  // how long to wait for the topic's partitions
@@ -127,7 +129,7 @@ struct AuditTailSummary {
 // RunAuditTail consumes every partition of the topic (assigned directly, no consumer group, no
 // committed offsets), verifies every event through an AuditChainChecker and hands the ones that
 // match `key` to `on_event`, in chain order per signer. It returns when max_events were reported,
-// after idle_exit_ms without records (held events are flushed first), or when `stop` becomes
+// when it was idle for idle_exit_ms (above; held events are flushed first), or when `stop` becomes
 // true. Events still held when it stops at max_events or `stop` are not reported. Fails with
 // kInvalidArgument on bad options or properties, kUnavailable when the topic's partitions cannot
 // be listed within metadata_timeout_ms or consuming fails for good.

@@ -164,7 +164,8 @@ void RegisterAuditCommands(CLI::App& app, CommandTable& table) {
   tail->add_option("--max-events", tail_arguments->max_events,
                    "stop after printing this many events (0: no limit)");
   tail->add_option("--idle-exit-ms", tail_arguments->idle_exit_ms,
-                   "stop once no event arrived for this long (0: never)")
+                   "stop once every partition was read to its end and no event arrived for "
+                   "this long (0: never)")
       ->check(CLI::NonNegativeNumber);
   tail->add_option("--reorder-window-ms", tail_arguments->reorder_window_ms,
                    "how long an out-of-order event waits for the ones before it before a gap is "
