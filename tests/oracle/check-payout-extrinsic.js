@@ -5,6 +5,8 @@
 // the expected balances.transferKeepAlive calls, in order.
 // Usage: node check-payout-extrinsic.js --chain polkadot|kusama --expect EXPECT.json < extrinsic.hex
 // EXPECT.json: {"signer": "<32-byte hex>", "nonce": N, "transfers": [{"account": "<hex>", "amount": "<decimal>"}]}
+// Also a module: checkPayoutExtrinsic(chain, expect, hex) resolves to the summary line or rejects
+// with a Refusal, so that a test can judge many extrinsics in one process.
 'use strict';
 
 const fs = require('fs');
@@ -23,14 +25,18 @@ function arg (name) {
   return process.argv[at + 1];
 }
 
+// Refusal is a check's verdict "no", as opposed to a failure of the check itself.
+class Refusal extends Error {}
+
+function refuse (reason) {
+  throw new Refusal(reason);
+}
+
 const hex = (text) => '0x' + String(text).toLowerCase().replace(/^0x/, '');
 
-async function main () {
+async function checkPayoutExtrinsic (chain, expect, input) {
   await cryptoWaitReady();
-  const chain = arg('--chain');
-  const expect = JSON.parse(fs.readFileSync(arg('--expect'), 'utf8'));
-  const input = fs.readFileSync(0, 'utf8').trim();
-  if (!/^(0x)?[0-9a-fA-F]+$/.test(input)) fail('stdin is not hex');
+  if (!/^(0x)?[0-9a-fA-F]+$/.test(input)) refuse('the extrinsic is not hex');
   const { registry } = loadChain(chain);
   const profile = makeProfile(chain);
 
@@ -38,33 +44,33 @@ async function main () {
   try {
     extrinsic = registry.createType('Extrinsic', hex(input));
   } catch (error) {
-    fail(`does not decode: ${error.message}`);
+    refuse(`does not decode: ${error.message}`);
   }
-  if (extrinsic.toHex() !== hex(input)) fail('trailing or non-canonical bytes');
-  if (extrinsic.version !== 0x84 || !extrinsic.isSigned) fail('not a signed v4 extrinsic');
+  if (extrinsic.toHex() !== hex(input)) refuse('trailing or non-canonical bytes');
+  if (extrinsic.version !== 0x84 || !extrinsic.isSigned) refuse('not a signed v4 extrinsic');
   const signer = u8aToHex(decodeAddress(extrinsic.signer.toString()));
-  if (signer !== hex(expect.signer)) fail(`signer ${signer}, expected ${hex(expect.signer)}`);
+  if (signer !== hex(expect.signer)) refuse(`signer ${signer}, expected ${hex(expect.signer)}`);
   const inner = extrinsic.inner.signature;
-  if (inner.multiSignature.type !== 'Sr25519') fail(`signature is ${inner.multiSignature.type}, not Sr25519`);
-  if (inner.mode.toNumber() !== 0) fail('CheckMetadataHash mode is not Disabled');
-  if (!extrinsic.era.isImmortalEra) fail('era is not immortal');
-  if (extrinsic.nonce.toNumber() !== expect.nonce) fail(`nonce ${extrinsic.nonce}, expected ${expect.nonce}`);
-  if (extrinsic.tip.unwrap().toString() !== '0') fail('tip is not 0');
+  if (inner.multiSignature.type !== 'Sr25519') refuse(`signature is ${inner.multiSignature.type}, not Sr25519`);
+  if (inner.mode.toNumber() !== 0) refuse('CheckMetadataHash mode is not Disabled');
+  if (!extrinsic.era.isImmortalEra) refuse('era is not immortal');
+  if (extrinsic.nonce.toNumber() !== expect.nonce) refuse(`nonce ${extrinsic.nonce}, expected ${expect.nonce}`);
+  if (extrinsic.tip.unwrap().toString() !== '0') refuse('tip is not 0');
 
   const method = extrinsic.method;
   if (method.section !== 'utility' || method.method !== 'batchAll') {
-    fail(`call is ${method.section}.${method.method}, not utility.batchAll`);
+    refuse(`call is ${method.section}.${method.method}, not utility.batchAll`);
   }
   const calls = method.args[0];
-  if (calls.length !== expect.transfers.length) fail(`${calls.length} calls, expected ${expect.transfers.length}`);
+  if (calls.length !== expect.transfers.length) refuse(`${calls.length} calls, expected ${expect.transfers.length}`);
   calls.forEach((call, i) => {
     if (call.section !== 'balances' || call.method !== 'transferKeepAlive') {
-      fail(`call ${i} is ${call.section}.${call.method}`);
+      refuse(`call ${i} is ${call.section}.${call.method}`);
     }
     const [dest, value] = call.args;
-    if (dest.type !== 'Id') fail(`call ${i}: destination is not MultiAddress::Id`);
-    if (dest.value.toHex() !== hex(expect.transfers[i].account)) fail(`call ${i}: destination ${dest.value.toHex()}`);
-    if (value.unwrap().toString() !== String(expect.transfers[i].amount)) fail(`call ${i}: amount ${value.unwrap()}`);
+    if (dest.type !== 'Id') refuse(`call ${i}: destination is not MultiAddress::Id`);
+    if (dest.value.toHex() !== hex(expect.transfers[i].account)) refuse(`call ${i}: destination ${dest.value.toHex()}`);
+    if (value.unwrap().toString() !== String(expect.transfers[i].amount)) refuse(`call ${i}: amount ${value.unwrap()}`);
   });
 
   // The payload the signature must cover, rebuilt from the pinned profile, not from the extrinsic.
@@ -83,8 +89,19 @@ async function main () {
   const bytes = payload.toU8a({ method: true });
   const message = bytes.length > 256 ? blake2AsU8a(bytes, 256) : bytes;
   const signature = extrinsic.signature.toU8a();
-  if (!sr25519Verify(message, signature, decodeAddress(signer))) fail('the signature does not verify');
-  console.log(`check-payout-extrinsic: ok: ${chain}, ${calls.length} transfers, nonce ${expect.nonce}`);
+  if (!sr25519Verify(message, signature, decodeAddress(signer))) refuse('the signature does not verify');
+  return `${chain}, ${calls.length} transfers, nonce ${expect.nonce}`;
 }
 
-main().catch((error) => fail(error.message));
+async function main () {
+  const chain = arg('--chain');
+  const expect = JSON.parse(fs.readFileSync(arg('--expect'), 'utf8'));
+  const input = fs.readFileSync(0, 'utf8').trim();
+  console.log(`check-payout-extrinsic: ok: ${await checkPayoutExtrinsic(chain, expect, input)}`);
+}
+
+if (require.main === module) {
+  main().catch((error) => fail(error.message));
+}
+
+module.exports = { checkPayoutExtrinsic, Refusal };

@@ -18,14 +18,19 @@ function packageVersion (name) {
 }
 
 // loadChain reads the static metadata of `chain` from @polkadot/types-support into a registry that
-// encodes and decodes calls and extrinsics as that runtime does.
+// encodes and decodes calls and extrinsics as that runtime does. Decoding the metadata is most of a
+// check's time, so each chain is read once per process.
+const loadedChains = new Map();
 function loadChain (chain) {
   if (!CHAINS.includes(chain)) throw new Error(`unknown chain ${chain}`);
-  const hex = require(`@polkadot/types-support/metadata/static-${chain}`).default;
-  const registry = new TypeRegistry();
-  const metadata = new Metadata(registry, hex);
-  registry.setMetadata(metadata);
-  return { registry, metadata, hex, decorated: expandMetadata(registry, metadata) };
+  if (!loadedChains.has(chain)) {
+    const hex = require(`@polkadot/types-support/metadata/static-${chain}`).default;
+    const registry = new TypeRegistry();
+    const metadata = new Metadata(registry, hex);
+    registry.setMetadata(metadata);
+    loadedChains.set(chain, { registry, metadata, hex, decorated: expandMetadata(registry, metadata) });
+  }
+  return loadedChains.get(chain);
 }
 
 function variantIndex (registry, typeId, name) {
