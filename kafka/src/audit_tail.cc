@@ -365,8 +365,7 @@ Result<AuditTailSummary> RunAuditTail(const AuditTailOptions& options,
       if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         read_to_end.insert(message->partition);
       } else if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        read_to_end.erase(message->partition);
-        busy_until = now;
+        read_to_end.erase(message->partition);  // so the idle clock restarts below
         AuditEvent event;
         event.partition = message->partition;
         event.offset = message->offset;
