@@ -448,7 +448,7 @@ TEST(AuditStreamTest, TheIdleExitComesOnlyOnceEveryPartitionIsReadToItsEnd) {
     ASSERT_TRUE(WaitFor([&] { return (*stream)->published() == kEvents; }));
   }
   // An idle exit of 1 ms is shorter than any fetch: counted from the last record, as it once was,
-  // the tail would stop before its first one. Counted from the end of every partition, it reads
+  // the tail stopped with part of the log unread. Counted from the end of every partition, it reads
   // the whole log first.
   AuditTailOptions options = TailOptions(cluster, /*from_beginning=*/true);
   options.idle_exit_ms = 1;
