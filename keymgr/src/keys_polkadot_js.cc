@@ -153,6 +153,9 @@ Result<keymgr::Keypair> DecodePolkadotJsExport(std::string_view json_text,
   if (sodium_init() < 0) return Status::Internal("libsodium cannot be initialised");
   if (json_text.size() > kMaxExportSize || !base::JsonNestingWithin(json_text, kMaxJsonDepth))
     return Invalid("too large");
+  // A repeated member (two "encoded") would be read as its last copy, silently.
+  if (!base::JsonMembersUnique(json_text))
+    return Invalid("not valid JSON, or a member named twice");
   const nlohmann::json json = nlohmann::json::parse(json_text, nullptr, false);
   if (json.is_discarded() || !json.is_object()) return Invalid("not a JSON object");
   auto encoding = json.find("encoding");

@@ -100,6 +100,14 @@ TEST(PolkadotJsTest, WrongPasswordAndBadExportsAreRefused) {
   ASSERT_FALSE(big.ok());
   EXPECT_NE(big.status().message().find("scrypt parameters"), std::string::npos);
 
+  // Two "encoded" members: the JSON library alone keeps the last (here the valid one), so the
+  // export would be read as something other than the first thing it says.
+  std::string twice = kSr25519Export;
+  twice.insert(1, R"("encoded": "", )");
+  auto repeated = DecodePolkadotJsExport(twice, Text(kPassword));
+  ASSERT_FALSE(repeated.ok());
+  EXPECT_NE(repeated.status().message().find("named twice"), std::string::npos);
+
   EXPECT_FALSE(DecodePolkadotJsExport("[", Text(kPassword)).ok());
   EXPECT_FALSE(DecodePolkadotJsExport(std::string(100, '['), Text(kPassword)).ok());
 }

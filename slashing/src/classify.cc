@@ -188,7 +188,11 @@ Classification ClassifyBitfield(std::span<const uint8_t> message) {
 
 Classification ClassifyGrandpa(std::span<const uint8_t> message,
                                std::optional<std::span<const uint8_t>> preimage) {
-  if (!PreimageAbsent(preimage) || message.size() != kGrandpaMessageSize) return Undecodable();
+  // These messages are signed as they are: a preimage describes nothing here, and before this
+  // was refused outright a policy allowing unrecognised messages signed any vote sent with one,
+  // unchecked and unrecorded.
+  if (!PreimageAbsent(preimage)) return {ClassificationKind::kPreimageMismatch, {}};
+  if (message.size() != kGrandpaMessageSize) return Undecodable();
   ScaleReader reader(message);
   auto stage = reader.ReadEnumIndex();
   auto target = reader.ReadBytes(32 + 4);  // target_hash ++ target_number
@@ -251,7 +255,7 @@ Classification ClassifyBeefy(std::span<const uint8_t> message,
 
 Classification ClassifyPara(std::span<const uint8_t> message,
                             std::optional<std::span<const uint8_t>> preimage) {
-  if (!PreimageAbsent(preimage)) return Undecodable();
+  if (!PreimageAbsent(preimage)) return {ClassificationKind::kPreimageMismatch, {}};  // as gran
   if (HasPrefix(message, kMagicBacking)) return ClassifyBacking(message);
   if (HasPrefix(message, kMagicApproval)) return ClassifyApproval(message);
   if (HasPrefix(message, kMagicDispute)) return ClassifyDispute(message);

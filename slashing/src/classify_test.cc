@@ -56,8 +56,13 @@ TEST(ClassifyGrandpa, RefusesBadStageLengthAndPreimage) {
   EXPECT_EQ(ClassifyGrandpa(message, std::nullopt).kind, ClassificationKind::kUndecodable);
   const std::vector<uint8_t> preimage = {1};
   const auto valid = testing::GrandpaMessage(0, FilledHash(1), 1, 1, 1);
+  // A preimage is refused outright (not "unrecognised", which a policy may allow).
   EXPECT_EQ(ClassifyGrandpa(valid, std::span<const uint8_t>(preimage)).kind,
-            ClassificationKind::kUndecodable);
+            ClassificationKind::kPreimageMismatch);
+  EXPECT_EQ(ClassifyPara(testing::DisputeStatement(false, FilledHash(1), 1),
+                         std::span<const uint8_t>(preimage))
+                .kind,
+            ClassificationKind::kPreimageMismatch);
 }
 
 TEST(ClassifyBabe, TakesSlotFromVerifiedHeader) {

@@ -256,6 +256,9 @@ base::Result<Interchange> ParseParsed(const Json& root) {
 base::Result<Interchange> ParseInterchange(std::string_view json) {
   if (json.size() > kMaxInterchangeSize) return Invalid("file too large");
   if (!base::JsonNestingWithin(json, kMaxJsonDepth)) return Invalid("nesting too deep");
+  // The parser keeps only the last of repeated members: a second "records" or "watermark" in an
+  // entry would silently replace the first and import less than the file holds.
+  if (!base::JsonMembersUnique(json)) return Invalid("not valid JSON, or a member named twice");
   try {
     Json root = Json::parse(json.begin(), json.end(), nullptr, /*allow_exceptions=*/false);
     if (root.is_discarded()) return Invalid("not valid JSON");

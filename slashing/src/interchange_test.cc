@@ -236,6 +236,15 @@ TEST(InterchangeParseTest, RefusesMalformedFiles) {
       mutate("\"session\": \"3\"", "\"session\": \"4294967296\""),  // session is u32
       mutate("0x1111111111111111111111111111111111111111111111111111111111111111", "0x11"),
       std::string(100, '[') + std::string(100, ']'),
+      // A member named twice: the JSON library alone would keep the last, and the first
+      // record, watermark or digest list would be dropped without a word.
+      mutate("\"records\": [{\"slot\": \"150\"",
+             "\"records\": [], \"records\": [{\"slot\": \"150\""),
+      mutate("\"records\": [{\"slot\": \"150\"",
+             "\"watermark\": {\"slot\": \"1\"}, \"records\": [{\"slot\": \"150\""),
+      mutate("\"digests\": [\"0xbb\", \"0xcc\"]",
+             "\"digests\": [\"0xbb\", \"0xcc\"], \"digests\": [\"0xbb\"]"),
+      mutate("\"recorded_at_ms\": \"5\"", "\"recorded_at_ms\": \"5\", \"\\u0073lot\": \"7\""),
   };
   for (const auto& text : bad) {
     auto parsed = ParseInterchange(text);

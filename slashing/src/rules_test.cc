@@ -290,6 +290,49 @@ TEST(PolicyTest, UnrecognisedPayloadsAreRefusedUnlessAllowedPerKeyType) {
       Verdict::kRefusedPreimageMismatch);
 }
 
+// gran and para messages are signed as they are: a preimage sent with one is refused whatever the
+// policy. Before, it made the message "unrecognised", and a policy allowing unrecognised gran or
+// para messages then signed a second vote for the same round, or an invalid dispute vote after a
+// backing statement, without checking or recording either.
+TEST(PolicyTest, APreimageWithAVoteSignedAsItIsIsRefusedWhateverThePolicy) {
+  MemoryHistoryStore store;
+  LocalHistoryLog log(store);
+  FakeClock clock(1);
+  const std::vector<uint8_t> public_key(32, 1);
+  const std::vector<uint8_t> preimage = {'x'};
+  Protector lenient(log, clock, ProtectionPolicy{{base::kKeyTypeGrandpa, base::kKeyTypePara}});
+  const auto prevote_a = testing::GrandpaMessage(0, FilledHash(1), 10, 5, 1);
+  const auto prevote_b = testing::GrandpaMessage(0, FilledHash(2), 10, 5, 1);
+  const auto backing = testing::BackingStatement(1, FilledHash(7), 3);
+  const auto invalid = testing::DisputeStatement(false, FilledHash(7), 3);
+  struct Case {
+    base::KeyTypeId key_type;
+    std::vector<uint8_t> message;
+    std::optional<std::span<const uint8_t>> preimage;
+    Verdict verdict;
+  };
+  const Case cases[] = {
+      {base::kKeyTypeGrandpa, prevote_a, std::nullopt, Verdict::kAllowedNew},
+      {base::kKeyTypeGrandpa, prevote_b, preimage, Verdict::kRefusedPreimageMismatch},
+      {base::kKeyTypeGrandpa, prevote_b, std::nullopt, Verdict::kRefusedGrandpaEquivocation},
+      {base::kKeyTypeGrandpa, prevote_a, preimage, Verdict::kRefusedPreimageMismatch},
+      {base::kKeyTypeGrandpa, prevote_a, std::span<const uint8_t>(), Verdict::kAllowedResign},
+      {base::kKeyTypePara, backing, std::nullopt, Verdict::kAllowedNew},
+      {base::kKeyTypePara, invalid, preimage, Verdict::kRefusedPreimageMismatch},
+      {base::kKeyTypePara, invalid, std::nullopt, Verdict::kRefusedDisputeConflict},
+      // Junk is still the policy's to allow, and still refused when it comes with a preimage.
+      {base::kKeyTypePara, {'j', 'u', 'n', 'k'}, std::nullopt, Verdict::kAllowedByPolicy},
+      {base::kKeyTypePara, {'j', 'u', 'n', 'k'}, preimage, Verdict::kRefusedPreimageMismatch},
+  };
+  for (const Case& c : cases) {
+    auto decision = lenient.Decide({c.key_type, public_key, c.message, c.preimage});
+    ASSERT_TRUE(decision.ok()) << decision.status().message();
+    EXPECT_EQ(decision->verdict, c.verdict)
+        << base::KeyTypeName(c.key_type) << " " << c.message.size() << " bytes, preimage "
+        << (c.preimage.has_value() ? c.preimage->size() : 0);
+  }
+}
+
 TEST(PolicyTest, MalformedPublicKeyIsAnError) {
   MemoryHistoryStore store;
   LocalHistoryLog log(store);

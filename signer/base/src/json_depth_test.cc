@@ -1,4 +1,4 @@
-// Tests for the JSON bracket-depth guard: a table of depths, brackets inside strings and escapes.
+// Tests for the JSON guards: tables of nesting depths and of repeated member names.
 #include "base/json_depth.h"
 
 #include <gtest/gtest.h>
@@ -31,6 +31,31 @@ TEST(JsonNestingWithinTest, CountsBracketsOutsideStringsOnly) {
   for (const Case& c : cases) {
     EXPECT_EQ(JsonNestingWithin(c.text, c.max_depth), c.within) << c.text << " " << c.max_depth;
   }
+}
+
+TEST(JsonMembersUniqueTest, RefusesAnObjectThatNamesAMemberTwice) {
+  struct Case {
+    std::string text;
+    bool unique;
+  };
+  const Case cases[] = {
+      {R"({"a":1,"b":2})", true},
+      {R"({"a":1,"a":1})", false},  // even with the same value
+      {R"({"a":1,"b":2,"a":3})", false},
+      {R"({"a":{"b":1},"b":{"a":1}})", true},  // the same name in different objects
+      {R"([{"a":1},{"a":2}])", true},          // siblings in an array are different objects
+      {R"({"a":{"b":1,"b":2}})", false},       // a repeat nested inside
+      {R"({"a":[{"c":1,"c":2}]})", false},
+      {R"({"a":1,"a":2})", false},  // the same name once its escape is decoded
+      {R"({"a":1,"A":2})", true},   // names are case-sensitive
+      {R"({"records":[{"slot":"1"}],"records":[]})", false},
+      {R"({"a":1)", false},           // not JSON at all
+      {R"({"a":1} {"a":1})", false},  // nor two documents
+      {"", false},
+      {"[]", true},
+      {"3", true},
+  };
+  for (const Case& c : cases) EXPECT_EQ(JsonMembersUnique(c.text), c.unique) << c.text;
 }
 
 }  // namespace

@@ -15,7 +15,8 @@ enum class ClassificationKind {
   kProtected,         // claims holds one or more claims to check and record
   kUnprotected,       // recognised and not slashable (or a non-slashable key type)
   kUndecodable,       // slashable key type, but the message (or preimage) is not recognised
-  kPreimageMismatch,  // a preimage was given and does not hash to the message
+  kPreimageMismatch,  // a preimage was given and does not hash to the message, or was given
+                      // for a message that is signed as it is (gran, para)
 };
 
 // Classification is a classifier's answer. `claims` is non-empty only for kProtected.
@@ -26,7 +27,9 @@ struct Classification {
 
 // ClassifyGrandpa decodes the 53-byte localized GRANDPA payload
 // (stage u8, target_hash, target_number u32, round u64, set_id u64). PrimaryPropose is
-// unprotected. A preimage must be absent (or empty). Pure; thread-safe.
+// unprotected. A preimage must be absent (or empty): one that is not is kPreimageMismatch, so a
+// policy that allows unrecognised gran messages never lets a vote through because of it. Pure;
+// thread-safe.
 Classification ClassifyGrandpa(std::span<const uint8_t> message,
                                std::optional<std::span<const uint8_t>> preimage);
 
@@ -43,7 +46,8 @@ Classification ClassifyBeefy(std::span<const uint8_t> message,
 
 // ClassifyPara classifies parachain-validator messages by prefix: BKNG (valid vote), APPR single
 // or multi-candidate (valid vote per candidate), DISP (valid or invalid), VCPC (unprotected), and
-// otherwise a strictly decoded availability bitfield (unprotected). Pure; thread-safe.
+// otherwise a strictly decoded availability bitfield (unprotected). A non-empty preimage is
+// kPreimageMismatch, as for ClassifyGrandpa. Pure; thread-safe.
 Classification ClassifyPara(std::span<const uint8_t> message,
                             std::optional<std::span<const uint8_t>> preimage);
 
