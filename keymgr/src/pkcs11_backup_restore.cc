@@ -100,7 +100,7 @@ base::Result<KeyInfo> Pkcs11Custody::BulkImport::Import(const base::KeyTypeId& k
 
 base::Result<base::SecretBytes> Pkcs11Custody::ExportSr25519SecretForBackup(const KeyId& id) {
   SIGNER_ASSIGN_OR_RETURN(const std::shared_ptr<const Sr25519Keypair> pair,
-                          impl_->unwrapped.Load(id));
+                          impl_->unwrapped.Load(id, pkcs11::UnwrappedKeyCache::Purpose::kToBackUp));
   return base::SecretBytes::CopyFrom(pair->secret());
 }
 

@@ -37,11 +37,19 @@ Pkcs11Custody::Impl::Impl(std::unique_ptr<pkcs11::SessionPool> pool_in, int64_t 
                           std::chrono::milliseconds disabled_refresh)
     : pool(std::move(pool_in)),
       clock(clock_in),
-      native_signer(*pool),
+      native_signer(*pool,
+                    [this](Session& session, const KeyId& id,
+                           std::chrono::steady_clock::time_point found_at) {
+                      return disabled.CheckEnabledSince(session, id, found_at);
+                    }),
       native_keys(native_signer, clock,
                   [this](Session& session, const KeyId& id) { return EnsureAbsent(session, id); }),
       wrapped_keys(clock),
-      unwrapped(*pool, wrapped_keys),
+      unwrapped(*pool, wrapped_keys,
+                [this](Session& session, const KeyId& id,
+                       std::chrono::steady_clock::time_point found_at) {
+                  return disabled.CheckEnabledSince(session, id, found_at);
+                }),
       disabled(*pool, disabled_refresh, [this](const KeyId& id) { Forget(id); }) {}
 
 base::Status Pkcs11Custody::Impl::CheckSchemeForKeyType(const base::KeyTypeId& key_type,
@@ -140,7 +148,9 @@ base::Result<std::vector<KeyInfo>> Pkcs11Custody::ListAll() {
   infos.reserve(infos.size() + scan.wrapped.size());
   // Where each key is, so a first signature with it needs no search of the token: only hints,
   // each checked against the token before use.
-  impl_->native_signer.RememberListed(scan.native_handles);
+  // Found by this listing, so vouched for by the markers it read (installed below from `started`).
+  for (WrappedObject& object : scan.wrapped) object.found_at = started;
+  impl_->native_signer.RememberListed(scan.native_handles, started);
   impl_->wrapped_keys.RememberListed(scan.wrapped);
   if (scan.wrapping_key.has_value()) impl_->wrapped_keys.RememberWrappingKey(*scan.wrapping_key);
   for (WrappedObject& object : scan.wrapped) {
@@ -248,9 +258,10 @@ base::Status Pkcs11Custody::Enable(const KeyId& id) {
   return base::Status::Ok();
 }
 
+// The signing paths below check the disable markers inside the stores, once they have found the
+// object they will sign with (DisabledKeyCache::CheckEnabledSince says why then).
 base::Result<std::vector<uint8_t>> Pkcs11Custody::Sign(const KeyId& id, base::Scheme scheme,
                                                        std::span<const uint8_t> message) {
-  SIGNER_RETURN_IF_ERROR(impl_->disabled.CheckEnabled(id));
   switch (scheme) {
     case base::Scheme::kEd25519: {
       SIGNER_ASSIGN_OR_RETURN(const Ed25519Signature signature,
@@ -264,8 +275,9 @@ base::Result<std::vector<uint8_t>> Pkcs11Custody::Sign(const KeyId& id, base::Sc
       return std::vector<uint8_t>(signature.begin(), signature.end());
     }
     case base::Scheme::kSr25519: {
-      SIGNER_ASSIGN_OR_RETURN(const std::shared_ptr<const Sr25519Keypair> pair,
-                              impl_->unwrapped.Load(id));
+      SIGNER_ASSIGN_OR_RETURN(
+          const std::shared_ptr<const Sr25519Keypair> pair,
+          impl_->unwrapped.Load(id, pkcs11::UnwrappedKeyCache::Purpose::kToSign));
       const Sr25519Signature signature = pair->Sign(message);
       return std::vector<uint8_t>(signature.begin(), signature.end());
     }
@@ -275,16 +287,14 @@ base::Result<std::vector<uint8_t>> Pkcs11Custody::Sign(const KeyId& id, base::Sc
 
 base::Result<EcdsaSignature> Pkcs11Custody::EcdsaSignPrehashed(const KeyId& id,
                                                                std::span<const uint8_t> digest) {
-  SIGNER_RETURN_IF_ERROR(impl_->disabled.CheckEnabled(id));
   return impl_->native_signer.SignEcdsaDigest(id, digest);
 }
 
 base::Result<Sr25519VrfSignature> Pkcs11Custody::VrfSign(
     const KeyId& id, const VrfTranscriptData& input,
     const std::optional<VrfTranscriptData>& extra) {
-  SIGNER_RETURN_IF_ERROR(impl_->disabled.CheckEnabled(id));
   SIGNER_ASSIGN_OR_RETURN(const std::shared_ptr<const Sr25519Keypair> pair,
-                          impl_->unwrapped.Load(id));
+                          impl_->unwrapped.Load(id, pkcs11::UnwrappedKeyCache::Purpose::kToSign));
   std::optional<MerlinTranscript> extra_transcript;
   if (extra.has_value()) extra_transcript.emplace(extra->Build());
   return pair->VrfSign(input.Build(), extra_transcript);
@@ -292,9 +302,8 @@ base::Result<Sr25519VrfSignature> Pkcs11Custody::VrfSign(
 
 base::Result<Sr25519VrfPreOutput> Pkcs11Custody::VrfPreOutput(const KeyId& id,
                                                               const VrfTranscriptData& input) {
-  SIGNER_RETURN_IF_ERROR(impl_->disabled.CheckEnabled(id));
   SIGNER_ASSIGN_OR_RETURN(const std::shared_ptr<const Sr25519Keypair> pair,
-                          impl_->unwrapped.Load(id));
+                          impl_->unwrapped.Load(id, pkcs11::UnwrappedKeyCache::Purpose::kToSign));
   return pair->VrfPreOutput(input.Build());
 }
 

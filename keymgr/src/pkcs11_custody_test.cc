@@ -1346,6 +1346,71 @@ TEST_F(Pkcs11CustodyTest, OtherInstancesHonourADisableWithinTheirRefreshInterval
   EXPECT_TRUE(short_cache->Sign(key->id, base::Scheme::kSr25519, message).ok());
 }
 
+// A restore writes a disabled key's marker before the key, so that no reader sees the key
+// without it. A running signer trusts the markers it read for its refresh bound; a key whose object
+// it finds later may be newer than those markers, so only a read begun after it found the object
+// may let it sign. Before this rule a key restored disabled signed for up to the bound (an hour
+// here), both on first use and after it replaced a remembered object of the same key.
+TEST_F(Pkcs11CustodyTest, AKeyRestoredDisabledElsewhereNeverSignsInARunningSigner) {
+  Pkcs11Config config = Config();
+  config.disabled_refresh = std::chrono::hours(1);
+  base::Result<std::unique_ptr<Pkcs11Custody>> opened = Pkcs11Custody::Open(std::move(config));
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  std::unique_ptr<Pkcs11Custody> signer = std::move(opened).value();
+  std::unique_ptr<Pkcs11Custody> admin = OpenCustody();
+  ASSERT_NE(admin, nullptr);
+  const std::vector<uint8_t> seed =
+      Hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+  base::Result<Ed25519Keypair> ed = Ed25519Keypair::FromSeed(seed);
+  base::Result<EcdsaKeypair> ec = EcdsaKeypair::FromSeed(seed);
+  base::Result<Sr25519Keypair> sr = Sr25519Keypair::FromMiniSecret(seed);
+  ASSERT_TRUE(ed.ok() && ec.ok() && sr.ok());
+  struct Case {
+    base::KeyTypeId key_type;
+    base::Scheme scheme;
+    Keypair pair;
+  };
+  Case cases[] = {{Type("babe"), base::Scheme::kSr25519, Keypair(std::move(sr).value())},
+                  {Type("gran"), base::Scheme::kEd25519, Keypair(std::move(ed).value())},
+                  {Type("beef"), base::Scheme::kEcdsa, Keypair(std::move(ec).value())}};
+  const std::vector<uint8_t> message = Bytes("restored disabled");
+  auto restore_disabled = [&](const Case& c) {
+    base::Result<std::unique_ptr<Pkcs11Custody::BulkImport>> bulk = admin->BeginBulkImport();
+    EXPECT_TRUE(bulk.ok());
+    if (!bulk.ok()) return KeyId{};
+    base::Result<KeyInfo> stored = (*bulk)->Import(c.key_type, c.pair, /*disabled=*/true);
+    EXPECT_TRUE(stored.ok()) << stored.status().message();
+    return stored.ok() ? stored->id : KeyId{};
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(base::KeyTypeName(c.key_type));
+    // The signer holds fresh markers (a listing reads them), none of them for this key.
+    ASSERT_TRUE(signer->List().ok());
+    const KeyId id = restore_disabled(c);
+    EXPECT_EQ(signer->Sign(id, c.scheme, message).status().code(), base::StatusCode::kNotFound);
+    if (c.scheme == base::Scheme::kSr25519) {
+      EXPECT_EQ(signer->VrfPreOutput(id, VrfTranscriptData{}).status().code(),
+                base::StatusCode::kNotFound);
+    }
+
+    // Enabled, signed with (the signer remembers the object), then deleted and restored
+    // disabled again: the new object is newer than the markers the signer holds.
+    ASSERT_TRUE(admin->Enable(id).ok());
+    ASSERT_TRUE(signer->List().ok());
+    ASSERT_TRUE(signer->Sign(id, c.scheme, message).ok());
+    ASSERT_TRUE(admin->Delete(id).ok());
+    ASSERT_TRUE(signer->List().ok());
+    EXPECT_EQ(restore_disabled(c), id);
+    EXPECT_EQ(signer->Sign(id, c.scheme, message).status().code(), base::StatusCode::kNotFound);
+
+    // Enabled again, the key signs: the rule costs a marker read, not the key.
+    ASSERT_TRUE(admin->Enable(id).ok());
+    ASSERT_TRUE(signer->List().ok());
+    EXPECT_TRUE(signer->Sign(id, c.scheme, message).ok());
+    ASSERT_TRUE(admin->Delete(id).ok());
+  }
+}
+
 // Runs only as the child of DisableInAnotherProcessStopsSigning, which names the key in the
 // environment; as an ordinary test it has nothing to do.
 TEST_F(Pkcs11CustodyTest, ChildProcessDisablesTheKeyNamedInItsEnvironment) {

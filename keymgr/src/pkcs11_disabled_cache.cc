@@ -109,23 +109,20 @@ void DisabledKeyCache::MarkersChanged(const KeyId& id) {
   forget_(id);
 }
 
-base::Status DisabledKeyCache::CheckEnabled(const KeyId& id) {
+base::Status DisabledKeyCache::CheckEnabledSince(Session& session, const KeyId& id,
+                                                 std::chrono::steady_clock::time_point found_at) {
   for (int attempt = 0; attempt < 3; ++attempt) {
     const std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now();
     uint64_t generation = 0;
     {
       base::MutexLock lock(mutex_);
-      if (known_ && now - read_at_ < refresh_) {
+      if (known_ && now - read_at_ < refresh_ && read_at_ >= found_at) {
         if (disabled_keys_.contains(id)) return base::Status::NotFound("key is disabled");
         return base::Status::Ok();
       }
       generation = generation_;
     }
-    base::Result<std::set<KeyId>> markers = base::Status::Internal("unset");
-    {
-      SIGNER_ASSIGN_OR_RETURN(Session session, pool_.Acquire());
-      markers = ReadDisabled(session);
-    }
+    base::Result<std::set<KeyId>> markers = ReadDisabled(session);
     SIGNER_RETURN_IF_ERROR(markers);
     if (Apply(std::move(markers).value(), now, generation)) {
       base::MutexLock lock(mutex_);

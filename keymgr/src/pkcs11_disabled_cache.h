@@ -14,6 +14,12 @@
 
 namespace keymgr::pkcs11 {
 
+// EnabledCheck fails unless key `id` may sign with an object of it found at `found_at`: what the
+// stores that sign call before they do, in the session they hold (DisabledKeyCache::
+// CheckEnabledSince).
+using EnabledCheck = std::function<base::Status(Session& session, const KeyId& id,
+                                                std::chrono::steady_clock::time_point found_at)>;
+
 // DisabledKeyCache holds the disable markers last read from the token. Sign calls trust them for
 // `refresh`, then read them again, so a disable written by another process is honoured within that
 // time; a background thread re-reads them before they age, so sign calls rarely wait for a token
@@ -55,9 +61,16 @@ class DisabledKeyCache {
   // MarkersChanged is called after this instance wrote or removed markers of `id`: the next sign
   // call reads them again.
   void MarkersChanged(const KeyId& id) EXCLUDES(mutex_);
-  // CheckEnabled fails with kNotFound if `id` is disabled, going by markers read at most `refresh`
-  // ago, and fails closed (as the token does) if they cannot be read.
-  base::Status CheckEnabled(const KeyId& id) EXCLUDES(mutex_);
+  // CheckEnabledSince fails with kNotFound if `id` is disabled, going by markers read at most
+  // `refresh` ago by a read begun no earlier than `found_at`, when the caller found the object it
+  // is about to use; it fails closed (as the token does) if they cannot be read. Why `found_at`: a
+  // restore writes a disabled key's marker before the key, so markers read before the key's object
+  // was found may predate both, and only a later read vouches for that object. Objects a listing
+  // found carry the listing's start, the time its markers count from, so they need no extra read.
+  // A read, when one is needed, runs in the caller's `session`: a signer already holds one, and
+  // waiting for a second from the pool could wait for ever when every session is held that way.
+  base::Status CheckEnabledSince(Session& session, const KeyId& id,
+                                 std::chrono::steady_clock::time_point found_at) EXCLUDES(mutex_);
 
  private:
   // Refresh reads the markers and installs them.

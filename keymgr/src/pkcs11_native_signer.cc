@@ -51,9 +51,10 @@ CK_KEY_TYPE Pkcs11KeyType(base::Scheme scheme) {
   return scheme == base::Scheme::kEd25519 ? CKK_EC_EDWARDS : CKK_EC;
 }
 
-void NativeSigner::RememberListed(const std::vector<std::pair<KeyId, CK_OBJECT_HANDLE>>& keys) {
+void NativeSigner::RememberListed(const std::vector<std::pair<KeyId, CK_OBJECT_HANDLE>>& keys,
+                                  std::chrono::steady_clock::time_point listed_at) {
   base::MutexLock lock(hint_mutex_);
-  for (const auto& [id, handle] : keys) hints_.try_emplace(id, handle);
+  for (const auto& [id, handle] : keys) hints_.try_emplace(id, FoundKey{handle, listed_at});
 }
 
 void NativeSigner::Forget(const KeyId& id) {
@@ -61,16 +62,17 @@ void NativeSigner::Forget(const KeyId& id) {
   hints_.erase(id);
 }
 
-base::Result<CK_OBJECT_HANDLE> NativeSigner::CachedPrivateKey(Session& session, const KeyId& id,
-                                                              CK_KEY_TYPE key_type,
-                                                              bool& from_cache) {
-  std::optional<CK_OBJECT_HANDLE> hint;
+base::Result<NativeSigner::FoundKey> NativeSigner::CachedPrivateKey(Session& session,
+                                                                    const KeyId& id,
+                                                                    CK_KEY_TYPE key_type,
+                                                                    bool& from_cache) {
+  std::optional<FoundKey> hint;
   {
     base::MutexLock lock(hint_mutex_);
     if (auto it = hints_.find(id); it != hints_.end()) hint = it->second;
   }
   if (hint.has_value()) {
-    SIGNER_ASSIGN_OR_RETURN(const bool still, HintStillNames(session, *hint, id, key_type));
+    SIGNER_ASSIGN_OR_RETURN(const bool still, HintStillNames(session, hint->handle, id, key_type));
     if (still) {
       from_cache = true;
       return *hint;
@@ -78,33 +80,36 @@ base::Result<CK_OBJECT_HANDLE> NativeSigner::CachedPrivateKey(Session& session, 
     Forget(id);
   }
   from_cache = false;
+  const std::chrono::steady_clock::time_point searched_at = std::chrono::steady_clock::now();
   SIGNER_ASSIGN_OR_RETURN(const CK_OBJECT_HANDLE found, FindPrivateKey(session, id, key_type));
   base::MutexLock lock(hint_mutex_);
-  hints_[id] = found;
-  return found;
+  hints_[id] = FoundKey{found, searched_at};
+  return hints_[id];
 }
 
 base::Status NativeSigner::SignRaw(const KeyId& id, base::Scheme scheme,
                                    CK_MECHANISM_TYPE mechanism_type, std::span<const uint8_t> data,
                                    std::span<uint8_t, 64> out) {
   SIGNER_ASSIGN_OR_RETURN(Session session, pool_.Acquire());
-  return SignRawIn(session, id, scheme, mechanism_type, data, out);
+  return SignRawIn(session, id, scheme, mechanism_type, data, out, /*check_enabled=*/true);
 }
 
 base::Status NativeSigner::SignRawIn(Session& session, const KeyId& id, base::Scheme scheme,
                                      CK_MECHANISM_TYPE mechanism_type,
-                                     std::span<const uint8_t> data, std::span<uint8_t, 64> out) {
+                                     std::span<const uint8_t> data, std::span<uint8_t, 64> out,
+                                     bool check_enabled) {
   const CK_KEY_TYPE key_type = Pkcs11KeyType(scheme);
   bool from_cache = false;
-  SIGNER_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE key,
-                          CachedPrivateKey(session, id, key_type, from_cache));
+  SIGNER_ASSIGN_OR_RETURN(FoundKey key, CachedPrivateKey(session, id, key_type, from_cache));
+  if (check_enabled) SIGNER_RETURN_IF_ERROR(check_enabled_(session, id, key.found_at));
   CK_MECHANISM mechanism{mechanism_type, nullptr, 0};
-  CK_RV init_rv = session.fn()->C_SignInit(session.handle(), &mechanism, key);
+  CK_RV init_rv = session.fn()->C_SignInit(session.handle(), &mechanism, key.handle);
   if (from_cache && HandleGone(init_rv)) {
     // Deleted (or made invisible) between the check and the init: search once, retry once.
     Forget(id);
     SIGNER_ASSIGN_OR_RETURN(key, CachedPrivateKey(session, id, key_type, from_cache));
-    init_rv = session.fn()->C_SignInit(session.handle(), &mechanism, key);
+    if (check_enabled) SIGNER_RETURN_IF_ERROR(check_enabled_(session, id, key.found_at));
+    init_rv = session.fn()->C_SignInit(session.handle(), &mechanism, key.handle);
   }
   SIGNER_RETURN_IF_ERROR(session.Check(init_rv, "C_SignInit"));
   CK_ULONG size = static_cast<CK_ULONG>(out.size());
@@ -147,7 +152,7 @@ base::Status NativeSigner::ProbeNew(Session& session, const KeyId& id, base::Sch
                                     CK_OBJECT_HANDLE private_key) {
   {
     base::MutexLock lock(hint_mutex_);
-    hints_[id] = private_key;
+    hints_[id] = FoundKey{private_key, std::chrono::steady_clock::now()};
   }
   base::Status probe = ProbeSign(session, id, scheme);
   if (!probe.ok()) Forget(id);
@@ -157,14 +162,16 @@ base::Status NativeSigner::ProbeNew(Session& session, const KeyId& id, base::Sch
 base::Status NativeSigner::ProbeSign(Session& session, const KeyId& id, base::Scheme scheme) {
   std::array<uint8_t, 64> raw{};
   if (scheme == base::Scheme::kEd25519) {
-    SIGNER_RETURN_IF_ERROR(SignRawIn(session, id, scheme, CKM_EDDSA, kImportProbe, raw));
+    SIGNER_RETURN_IF_ERROR(
+        SignRawIn(session, id, scheme, CKM_EDDSA, kImportProbe, raw, /*check_enabled=*/false));
     if (!Ed25519Verify(id.public_key, kImportProbe, raw)) {
       return base::Status::Internal("HSM does not sign with the stored ed25519 key as expected");
     }
     return base::Status::Ok();
   }
   const base::Hash256 digest = base::Blake2b256(kImportProbe);
-  SIGNER_RETURN_IF_ERROR(SignRawIn(session, id, scheme, CKM_ECDSA, digest, raw));
+  SIGNER_RETURN_IF_ERROR(
+      SignRawIn(session, id, scheme, CKM_ECDSA, digest, raw, /*check_enabled=*/false));
   return FinishEcdsa(raw, digest, id.public_key).status();
 }
 

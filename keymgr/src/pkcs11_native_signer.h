@@ -3,6 +3,7 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <span>
@@ -15,6 +16,7 @@
 #include "keymgr/custody.h"
 #include "keymgr/ecdsa.h"
 #include "keymgr/ed25519.h"
+#include "pkcs11_disabled_cache.h"
 #include "pkcs11_module.h"
 
 namespace keymgr::pkcs11 {
@@ -31,8 +33,10 @@ CK_KEY_TYPE Pkcs11KeyType(base::Scheme scheme);
 // handle falls back to a search. Thread-safe.
 class NativeSigner {
  public:
-  // NativeSigner signs in sessions from `pool`.
-  explicit NativeSigner(SessionPool& pool) : pool_(pool) {}
+  // NativeSigner signs in sessions from `pool`, each signature only once `check_enabled` passed
+  // for the object it is made with.
+  NativeSigner(SessionPool& pool, EnabledCheck check_enabled)
+      : pool_(pool), check_enabled_(std::move(check_enabled)) {}
   NativeSigner(const NativeSigner&) = delete;
   NativeSigner& operator=(const NativeSigner&) = delete;
 
@@ -49,34 +53,41 @@ class NativeSigner {
   // destroys the objects.
   base::Status ProbeNew(Session& session, const KeyId& id, base::Scheme scheme,
                         CK_OBJECT_HANDLE private_key) EXCLUDES(hint_mutex_);
-  // RememberListed remembers the private key handles a listing of the token found, for keys that
-  // have none remembered yet, so a first signature with a key does not search the token. Only
-  // hints: each use checks the handle as it checks any other.
-  void RememberListed(const std::vector<std::pair<KeyId, CK_OBJECT_HANDLE>>& keys)
-      EXCLUDES(hint_mutex_);
+  // RememberListed remembers the private key handles a listing of the token begun at `listed_at`
+  // found, for keys that have none remembered yet, so a first signature with a key does not search
+  // the token. Only hints: each use checks the handle as it checks any other.
+  void RememberListed(const std::vector<std::pair<KeyId, CK_OBJECT_HANDLE>>& keys,
+                      std::chrono::steady_clock::time_point listed_at) EXCLUDES(hint_mutex_);
   // Forget drops the remembered handle of `id`. Delete, Disable, Enable, Import and Generate call
   // it for their key.
   void Forget(const KeyId& id) EXCLUDES(hint_mutex_);
 
  private:
+  // FoundKey is a private key handle and when the search (or listing) that found it began.
+  struct FoundKey {
+    CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;
+    std::chrono::steady_clock::time_point found_at;
+  };
+
   // CachedPrivateKey returns the private key of `id`: the remembered handle if it still names the
   // key (`from_cache` true), otherwise by one search, whose result is remembered.
-  base::Result<CK_OBJECT_HANDLE> CachedPrivateKey(Session& session, const KeyId& id,
-                                                  CK_KEY_TYPE key_type, bool& from_cache)
-      EXCLUDES(hint_mutex_);
+  base::Result<FoundKey> CachedPrivateKey(Session& session, const KeyId& id, CK_KEY_TYPE key_type,
+                                          bool& from_cache) EXCLUDES(hint_mutex_);
   // SignRaw runs one single-part signature with the private key of `id` and `scheme` into `out`.
   base::Status SignRaw(const KeyId& id, base::Scheme scheme, CK_MECHANISM_TYPE mechanism_type,
                        std::span<const uint8_t> data, std::span<uint8_t, 64> out);
-  // SignRawIn is SignRaw in the caller's session.
+  // SignRawIn is SignRaw in the caller's session; without `check_enabled` (the probe of a key
+  // being stored, which may be stored disabled) the disable markers are not consulted.
   base::Status SignRawIn(Session& session, const KeyId& id, base::Scheme scheme,
                          CK_MECHANISM_TYPE mechanism_type, std::span<const uint8_t> data,
-                         std::span<uint8_t, 64> out);
+                         std::span<uint8_t, 64> out, bool check_enabled);
   // ProbeSign signs a fixed probe with the stored key and verifies it against the key's identity.
   base::Status ProbeSign(Session& session, const KeyId& id, base::Scheme scheme);
 
   SessionPool& pool_;
+  const EnabledCheck check_enabled_;
   base::Mutex hint_mutex_;
-  std::map<KeyId, CK_OBJECT_HANDLE> hints_ GUARDED_BY(hint_mutex_);
+  std::map<KeyId, FoundKey> hints_ GUARDED_BY(hint_mutex_);
 };
 
 }  // namespace keymgr::pkcs11

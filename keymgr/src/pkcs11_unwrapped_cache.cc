@@ -6,7 +6,8 @@
 
 namespace keymgr::pkcs11 {
 
-base::Result<std::shared_ptr<const Sr25519Keypair>> UnwrappedKeyCache::Load(const KeyId& id) {
+base::Result<std::shared_ptr<const Sr25519Keypair>> UnwrappedKeyCache::Load(const KeyId& id,
+                                                                            Purpose purpose) {
   if (id.public_key.size() != kSr25519PublicSize)
     return base::Status::NotFound("sr25519 key not held");
   std::optional<Entry> remembered;
@@ -18,14 +19,21 @@ base::Result<std::shared_ptr<const Sr25519Keypair>> UnwrappedKeyCache::Load(cons
   if (remembered.has_value()) {
     SIGNER_ASSIGN_OR_RETURN(const bool still,
                             WrappedObjectStillNames(session, remembered->wrapped_object, id));
-    if (still) return remembered->pair;
+    if (still) {
+      if (purpose == Purpose::kToSign) {
+        SIGNER_RETURN_IF_ERROR(check_enabled_(session, id, remembered->found_at));
+      }
+      return remembered->pair;
+    }
     ForgetIfStill(id, remembered->pair);
   }
   SIGNER_ASSIGN_OR_RETURN(const WrappedObject object, wrapped_.Find(session, id));
+  if (purpose == Purpose::kToSign)
+    SIGNER_RETURN_IF_ERROR(check_enabled_(session, id, object.found_at));
   SIGNER_ASSIGN_OR_RETURN(Sr25519Keypair pair, wrapped_.Unwrap(session, object));
   auto shared = std::make_shared<const Sr25519Keypair>(std::move(pair));
   base::MutexLock lock(mutex_);
-  loaded_[id] = Entry{shared, object.handle};
+  loaded_[id] = Entry{shared, object.handle, object.found_at};
   return shared;
 }
 

@@ -112,13 +112,14 @@ base::Result<std::vector<WrappedObject>> ListWrapped(Session& session) {
   const std::vector<uint8_t> application = ApplicationBytes();
   CK_OBJECT_CLASS klass = CKO_DATA;
   CK_ATTRIBUTE templ[] = {AttrOf(CKA_CLASS, klass), AttrBytes(CKA_APPLICATION, application)};
+  const std::chrono::steady_clock::time_point searched_at = std::chrono::steady_clock::now();
   SIGNER_ASSIGN_OR_RETURN(const std::vector<CK_OBJECT_HANDLE> found, FindObjects(session, templ));
   std::vector<WrappedObject> objects;
   for (CK_OBJECT_HANDLE handle : found) {
     SIGNER_ASSIGN_OR_RETURN(const std::vector<uint8_t> label, ReadLabel(session, handle));
     std::optional<ParsedLabel> parsed = ParseLabel(label);
     if (!parsed.has_value() || parsed->id.public_key.size() != kSr25519PublicSize) continue;
-    objects.push_back(WrappedObject{handle, std::move(*parsed)});
+    objects.push_back(WrappedObject{handle, std::move(*parsed), searched_at});
   }
   return objects;
 }
@@ -212,7 +213,9 @@ base::Result<std::vector<WrappedObject>> WrappedKeys::Scan(Session& session) {
 void WrappedKeys::RememberListed(const std::vector<WrappedObject>& objects) {
   base::MutexLock lock(hint_mutex_);
   hints_.clear();
-  for (const WrappedObject& object : objects) hints_[object.label.id] = object.handle;
+  for (const WrappedObject& object : objects) {
+    hints_[object.label.id] = Hint{object.handle, object.found_at};
+  }
 }
 
 void WrappedKeys::RememberWrappingKey(CK_OBJECT_HANDLE handle) {
@@ -222,22 +225,23 @@ void WrappedKeys::RememberWrappingKey(CK_OBJECT_HANDLE handle) {
 
 void WrappedKeys::Remember(const KeyId& id, CK_OBJECT_HANDLE handle) {
   base::MutexLock lock(hint_mutex_);
-  hints_[id] = handle;
+  hints_[id] = Hint{handle, std::chrono::steady_clock::now()};
 }
 
 base::Result<WrappedObject> WrappedKeys::Find(Session& session, const KeyId& id) {
-  std::optional<CK_OBJECT_HANDLE> hint;
+  std::optional<Hint> hint;
   {
     base::MutexLock lock(hint_mutex_);
     if (auto it = hints_.find(id); it != hints_.end()) hint = it->second;
   }
   if (hint.has_value()) {
-    base::Result<std::vector<uint8_t>> application = GetBytes(session, *hint, CKA_APPLICATION);
-    base::Result<std::vector<uint8_t>> label = GetBytes(session, *hint, CKA_LABEL);
+    base::Result<std::vector<uint8_t>> application =
+        GetBytes(session, hint->handle, CKA_APPLICATION);
+    base::Result<std::vector<uint8_t>> label = GetBytes(session, hint->handle, CKA_LABEL);
     if (application.ok() && label.ok() && *application == ApplicationBytes()) {
       std::optional<ParsedLabel> parsed = ParseLabel(*label);
       if (parsed.has_value() && parsed->id == id) {
-        return WrappedObject{*hint, std::move(*parsed)};
+        return WrappedObject{hint->handle, std::move(*parsed), hint->found_at};
       }
     }
   }

@@ -3,6 +3,7 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -21,9 +22,13 @@
 namespace keymgr::pkcs11 {
 
 // WrappedObject is a token data object holding a wrapped sr25519 secret, and what its label says.
+// `found_at` is when the search or listing that found it began: its disable markers must be read
+// no earlier than that (DisabledKeyCache::CheckEnabledSince); unknown, it asks for a read begun
+// after its use.
 struct WrappedObject {
   CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;
   ParsedLabel label;
+  std::chrono::steady_clock::time_point found_at = std::chrono::steady_clock::time_point::max();
 };
 
 // ListWrapped returns every sr25519 data object of ours whose label parses.
@@ -102,7 +107,11 @@ class WrappedKeys {
   // Where each wrapped object was last seen. Only a hint: a hit is checked against the token, a
   // miss scans it. It makes finding one key cost a few attribute reads instead of one per key held.
   base::Mutex hint_mutex_;
-  std::map<KeyId, CK_OBJECT_HANDLE> hints_ GUARDED_BY(hint_mutex_);
+  struct Hint {
+    CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;
+    std::chrono::steady_clock::time_point found_at;
+  };
+  std::map<KeyId, Hint> hints_ GUARDED_BY(hint_mutex_);
   base::Mutex wrapping_key_mutex_;
   CK_OBJECT_HANDLE wrapping_key_hint_ GUARDED_BY(wrapping_key_mutex_) = CK_INVALID_HANDLE;
 };
