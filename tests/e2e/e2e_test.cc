@@ -906,6 +906,55 @@ TEST_F(SignerdE2eTest, SignWithAnySkipsKeysNotHeld) {
   EXPECT_TRUE(reply.signature().signature().empty());
 }
 
+// A list of keys is bounded: each key is a decision with its own audit line, and a 1 MiB request
+// could otherwise name tens of thousands and hold a worker and the audit log for seconds.
+TEST_F(SignerdE2eTest, SignWithAnyAndAllTakeAtMost64Keys) {
+  auto alice = Client("validator-alice");
+  const std::string vote = GrandpaVote(0, 0x32, 11001, 601, 8);
+  const std::string alice_key = Bytes(*base::HexDecode(kAliceEd25519));
+  auto keys_ending_with_alice = [&](int count) {
+    std::vector<std::string> keys;
+    for (int i = 0; i + 1 < count; ++i)
+      keys.push_back(std::string(31, '\x09') + static_cast<char>(i));
+    keys.push_back(alice_key);
+    return keys;
+  };
+  for (const int count : {64, 65}) {
+    SCOPED_TRACE(count);
+    const std::vector<std::string> keys = keys_ending_with_alice(count);
+    pb::SignWithAnyRequest any;
+    any.set_key_type("gran");
+    any.set_crypto_type("ed25");
+    for (const std::string& key : keys) any.add_public_keys(key);
+    any.set_message(vote);
+    pb::SignWithAnyReply any_reply;
+    grpc::ClientContext any_context;
+    const grpc::Status any_status = alice->SignWithAny(&any_context, any, &any_reply);
+    pb::SignWithAllRequest all;
+    all.set_key_type("gran");
+    all.set_crypto_type("ed25");
+    for (const std::string& key : keys) all.add_public_keys(key);
+    all.set_message(vote);
+    pb::SignWithAllReply all_reply;
+    grpc::ClientContext all_context;
+    const grpc::Status all_status = alice->SignWithAll(&all_context, all, &all_reply);
+    if (count == 64) {
+      ASSERT_TRUE(any_status.ok()) << any_status.error_message();
+      EXPECT_EQ(any_reply.signature().public_key(), alice_key);
+      EXPECT_FALSE(any_reply.signature().signature().empty());
+      ASSERT_TRUE(all_status.ok()) << all_status.error_message();
+      ASSERT_EQ(all_reply.signatures_size(), 64);
+      EXPECT_FALSE(all_reply.signatures(63).signature().empty());  // a re-sign of the same vote
+    } else {
+      EXPECT_EQ(any_status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+      EXPECT_NE(any_status.error_message().find("at most 64"), std::string::npos);
+      EXPECT_TRUE(any_reply.signature().signature().empty());
+      EXPECT_EQ(all_status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+      EXPECT_EQ(all_reply.signatures_size(), 0);
+    }
+  }
+}
+
 // RunPromtool pipes `text` through `promtool check metrics`; returns its exit status, -1 if absent.
 int PromtoolCheckMetrics(const std::string& text, std::string& output) {
   if (!fs::exists("/usr/bin/promtool")) return -1;

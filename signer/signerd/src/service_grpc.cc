@@ -27,6 +27,16 @@ grpc::Status Invalid(const std::string& message) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
 }
 
+// kMaxKeysPerCall bounds SignWithAny and SignWithAll. Each key is a decision with its own audit
+// line and sync; a node names the few keys of one key type it holds, while a 1 MiB request could
+// name 30,000 and hold a worker (and the audit log) for seconds.
+constexpr int kMaxKeysPerCall = 64;
+
+grpc::Status TooManyKeys(int count) {
+  return Invalid("at most " + std::to_string(kMaxKeysPerCall) + " public keys per call, not " +
+                 std::to_string(count));
+}
+
 void FillSignature(const SignInput& input, const std::vector<uint8_t>& signature,
                    pb::RemoteKeystoreSignature& out) {
   out.set_signature(AsString(signature));
@@ -399,6 +409,9 @@ grpc::Status KeystoreService::RunSignWith(const CallContext& call,
 grpc::Status KeystoreService::RunSignWithAny(const CallContext& call,
                                              const pb::SignWithAnyRequest* request,
                                              pb::SignWithAnyReply* reply) {
+  if (request->public_keys_size() > kMaxKeysPerCall) {
+    return TooManyKeys(request->public_keys_size());
+  }
   // The first key the caller holds signs; keys it does not hold are skipped, like None.
   for (const std::string& public_key : request->public_keys()) {
     const SignInput input = SignRequestOf(*request, public_key);
@@ -418,6 +431,9 @@ grpc::Status KeystoreService::RunSignWithAny(const CallContext& call,
 grpc::Status KeystoreService::RunSignWithAll(const CallContext& call,
                                              const pb::SignWithAllRequest* request,
                                              pb::SignWithAllReply* reply) {
+  if (request->public_keys_size() > kMaxKeysPerCall) {
+    return TooManyKeys(request->public_keys_size());
+  }
   // Any failure other than "not held" ends the call without returning any signature.
   for (const std::string& public_key : request->public_keys()) {
     const SignInput input = SignRequestOf(*request, public_key);

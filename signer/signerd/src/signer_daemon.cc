@@ -334,6 +334,12 @@ void SignerDaemon::Shutdown(std::chrono::milliseconds grace) {
   while (p.service->in_flight() > 0 && std::chrono::steady_clock::now() < give_up) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  // Past the grace period (a call stuck in a hung HSM) the pool is stopped here, while the service
+  // its jobs run in still exists: its destructor runs what is queued and joins the workers. Left
+  // to the members' destruction, the service (declared after it) would go first. A job that never
+  // returns keeps signerd from exiting, which the service manager's stop timeout ends; a job that
+  // ran in a freed service could do anything.
+  p.pool.reset();
 }
 
 }  // namespace signer
