@@ -1156,6 +1156,16 @@ TEST_F(KafkaClusterTest, HistoryImportAndPruneThroughTheClaimsTopicReachEverySig
   ASSERT_EQ(local_export.exit_code, 0) << local_export.err;
   EXPECT_EQ(HistoryRecords(ReadFile(signer.dir / "after.json")), history)
       << "the refused commands changed the history";
+
+  // Nor does signerd sign alone on it: started with that config, it refuses to start.
+  support::ProcessOptions standalone;
+  standalone.set_env = {signer.hsm->ConfigEnv()};
+  standalone.timeout = std::chrono::seconds(60);
+  const support::ProcessResult alone = support::ResultOrStartFailure(support::RunProcess(
+      {support::Location("signerd"), "--config", local_config.string()}, standalone));
+  EXPECT_FALSE(alone.timed_out) << "signerd served a replicated history standalone";
+  EXPECT_NE(alone.exit_code, 0) << alone.Describe();
+  EXPECT_NE(alone.err.find("belongs to a replicated signer"), std::string::npos) << alone.err;
 }
 
 TEST_F(KafkaClusterTest, AuditTailSeesEveryDecisionOfEverySignerWithIntactChains) {

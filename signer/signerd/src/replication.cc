@@ -15,6 +15,7 @@
 
 #include "base/thread_annotations.h"
 #include "kafka/audit_stream.h"
+#include "kafka/replicated_admin.h"
 #include "kafka/replicated_log.h"
 #include "slashing/history.h"
 
@@ -303,7 +304,22 @@ class KafkaReplication final : public Replication {
 
 base::Result<std::unique_ptr<Replication>> Replication::Open(const SignerConfig& config,
                                                              slashing::HistoryStore& store) {
-  if (!config.kafka) return std::unique_ptr<Replication>(new StandaloneReplication(store));
+  if (!config.kafka) {
+    // A history built from a claims topic is the cluster's: signing alone on it, unseen by the
+    // other signers, is what replication exists to prevent (a config that lost its kafka section,
+    // or one edited to keep signing through a broker outage). signerctl refuses local changes to
+    // such a history for the same reason.
+    SIGNER_ASSIGN_OR_RETURN(const bool replicated, kafka::IsReplicatedHistory(store));
+    if (replicated) {
+      return base::Status::FailedPrecondition(
+          "the history in " + config.history.data_dir +
+          " belongs to a replicated signer (it was built from a Kafka claims topic), and the "
+          "config has no kafka section: signing alone would go unseen by the other signers. Put "
+          "the kafka section back; to leave the cluster for good, export the history "
+          "(signerctl history export) and import it into a new, empty history directory");
+    }
+    return std::unique_ptr<Replication>(new StandaloneReplication(store));
+  }
   const KafkaConfig& kafka_config = *config.kafka;
   kafka::ReplicatedHistoryLogOptions options;
   options.brokers = kafka_config.brokers;
