@@ -405,6 +405,8 @@ AuditLog::~AuditLog() = default;
 
 void AuditLog::SetGroupBarrier(GroupBarrier barrier) { barrier_ = std::move(barrier); }
 
+void AuditLog::SetBrokenHandler(BrokenHandler handler) { on_broken_ = std::move(handler); }
+
 void AuditLog::SetLineObserver(LineObserver observer) {
   observer_ = std::move(observer);
   if (!observer_) {
@@ -513,6 +515,7 @@ void AuditLog::CommitGroup(const std::vector<std::shared_ptr<Writer>>& group) {
     for (const auto& member : group) {
       member->status = status;
     }
+    if (on_broken_) on_broken_(status);
     return;
   }
   next_seq_ = seq;

@@ -5,6 +5,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <string>
 #include <thread>
 #include <utility>
@@ -94,6 +95,11 @@ struct SignerDaemon::Parts {
   std::unique_ptr<UplinkClient> uplink;  // only when server.uplink names a gateway
   std::unique_ptr<MetricsHttpServer> metrics_http;
   int port = 0;
+  // Set by the audit log's broken handler (a leader thread) and read by StartServing; the server
+  // and uplink are published here once built, for that handler to report NOT_SERVING through.
+  std::atomic<bool> audit_broken{false};
+  std::atomic<grpc::Server*> published_server{nullptr};
+  std::atomic<UplinkClient*> published_uplink{nullptr};
 
   const ServerConfig& server_config() const { return *config.server; }
 };
@@ -174,6 +180,16 @@ base::Result<std::unique_ptr<SignerDaemon>> SignerDaemon::Build(SignerConfig con
   // instead of a synced decision and then a synced line (docs/signerd.md).
   p.replication->DeferHistorySyncs();
   p.audit->SetGroupBarrier([&store = *p.store] { return store.SyncWrites(); });
+  // A broken audit log fails every later request (UNAVAILABLE) until a restart: health says so,
+  // so that load balancers and gateways send requests to a signer that can sign.
+  p.audit->SetBrokenHandler([&p](const base::Status& cause) {
+    p.audit_broken.store(true);
+    spdlog::error("event=audit_log_broken serving=false reason={}", QuoteLogValue(cause.message()));
+    if (grpc::Server* server = p.published_server.load()) {
+      server->GetHealthCheckService()->SetServingStatus(false);
+    }
+    if (UplinkClient* uplink = p.published_uplink.load()) uplink->SetServing(false);
+  });
   p.logging_audit_sink = std::make_unique<LoggingAuditSink>(*p.audit);
   p.audit_sink = std::make_unique<MeteredAuditSink>(*p.logging_audit_sink, *p.metrics);
   p.pipeline = std::make_unique<Pipeline>(
@@ -250,6 +266,8 @@ base::Status SignerDaemon::Listen() {
     p.uplink = std::make_unique<UplinkClient>(std::move(options), *p.service,
                                               [info] { return info->DescribeNow(); });
   }
+  p.published_server.store(p.server.get());
+  p.published_uplink.store(p.uplink.get());
   // The metrics listener opens before the catch-up, so the consumer lag can be watched while a
   // replicated signer catches up; a failure to bind it stops startup like any other.
   if (!p.server_config().metrics_listen.empty()) {
@@ -289,6 +307,11 @@ base::Status SignerDaemon::WaitForHistory(std::chrono::milliseconds timeout) {
 void SignerDaemon::StartServing() {
   parts_->server->GetHealthCheckService()->SetServingStatus(true);
   if (parts_->uplink) parts_->uplink->SetServing(true);
+  // Read after the flip: a log broken before (or during) it is reported either way.
+  if (parts_->audit_broken.load()) {
+    parts_->server->GetHealthCheckService()->SetServingStatus(false);
+    if (parts_->uplink) parts_->uplink->SetServing(false);
+  }
   // Readiness goes to systemd only now, after the history caught up, so a Type=notify unit (and
   // anything ordered after it, such as a rolling upgrade's next step) waits for a serving signer.
   NotifyServiceManager("READY=1\nSTATUS=serving on port " + std::to_string(parts_->port));

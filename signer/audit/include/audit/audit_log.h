@@ -98,6 +98,13 @@ class AuditLog final : public AuditSink {
   using GroupBarrier = std::function<base::Status()>;
   void SetGroupBarrier(GroupBarrier barrier);
 
+  // BrokenHandler is called once, on the leader's thread, when a failed group breaks the log: from
+  // then on every Append fails, so signerd reports itself not serving (health check, uplink) for
+  // load balancers and gateways to send requests elsewhere. Set it before the first Append; it is
+  // not synchronised with Append.
+  using BrokenHandler = std::function<void(const base::Status& cause)>;
+  void SetBrokenHandler(BrokenHandler handler);
+
   // Stats counts committed groups and lines, and the callers waiting right now (for tests and
   // benchmarks: lines / groups is the mean group size). Thread-safe.
   struct Stats {
@@ -123,6 +130,7 @@ class AuditLog final : public AuditSink {
   bool broken_ = false;  // a failed write leaves the file in an unknown state: refuse further use
   LineObserver observer_;
   GroupBarrier barrier_;
+  BrokenHandler on_broken_;
   std::vector<WrittenLine> unobserved_;  // written by Open before any observer was set
 
   mutable base::Mutex mutex_;
