@@ -243,6 +243,8 @@ TEST_F(HistoryCliTest, ExportImportExportRoundTripIsByteIdentical) {
   ASSERT_EQ(exported.exit_code, 0) << exported.Describe();
   EXPECT_EQ(exported.Json()["records"], made.size());
   EXPECT_EQ(exported.Json()["public_keys"], 2);
+  EXPECT_EQ(exported.Json()["complete"], true);
+  EXPECT_FALSE(exported.Json().contains("warning"));
   EXPECT_EQ(RecordsInFile(dir_.Path("a.json")), Expected(made));
 
   const support::ProcessResult imported =
@@ -294,6 +296,12 @@ TEST_F(HistoryCliTest, ExportWindowSelectsByRecordingTime) {
                     "--since", "2023-11-15"});
   ASSERT_EQ(open_end.exit_code, 0) << open_end.Describe();
   EXPECT_EQ(open_end.Json()["records"], 0);
+  // A window is never a whole history, and the report says so.
+  for (const support::ProcessResult* windowed : {&by_seconds, &by_date, &open_end}) {
+    EXPECT_EQ(windowed->Json()["complete"], false);
+    EXPECT_NE(windowed->Json()["warning"].get<std::string>().find("do not use it to move"),
+              std::string::npos);
+  }
 }
 
 TEST_F(HistoryCliTest, ExportNeverOverwritesWithoutForce) {

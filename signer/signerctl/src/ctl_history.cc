@@ -471,6 +471,16 @@ Outcome RunExport(ExportOptions& options) {
   if (window.to_ms) {
     output["to_ms"] = *window.to_ms;
   }
+  // A window leaves out records that still protect positions (a backing statement before --since
+  // keeps an invalid dispute vote for its candidate refused): such a file is for auditing, and a
+  // signer moved with it would forget them. Said in the output, where a script reads it.
+  const bool complete = !window.from_ms && !window.to_ms;
+  output["complete"] = complete;
+  if (!complete) {
+    output["warning"] =
+        "records outside the window are not in this file: do not use it to move or restore a "
+        "signer's history (export without --since/--until for that)";
+  }
   return Outcome::Json(std::move(output));
 }
 
