@@ -305,24 +305,27 @@ TEST(PolicyTest, APreimageWithAVoteSignedAsItIsIsRefusedWhateverThePolicy) {
   const auto prevote_b = testing::GrandpaMessage(0, FilledHash(2), 10, 5, 1);
   const auto backing = testing::BackingStatement(1, FilledHash(7), 3);
   const auto invalid = testing::DisputeStatement(false, FilledHash(7), 3);
+  const base::KeyTypeId gran = base::kKeyTypeGrandpa;
+  const base::KeyTypeId para = base::kKeyTypePara;
+  const std::vector<uint8_t> junk = {'j', 'u', 'n', 'k'};
   struct Case {
-    base::KeyTypeId key_type;
     std::vector<uint8_t> message;
     std::optional<std::span<const uint8_t>> preimage;
     Verdict verdict;
+    base::KeyTypeId key_type;
   };
   const Case cases[] = {
-      {base::kKeyTypeGrandpa, prevote_a, std::nullopt, Verdict::kAllowedNew},
-      {base::kKeyTypeGrandpa, prevote_b, preimage, Verdict::kRefusedPreimageMismatch},
-      {base::kKeyTypeGrandpa, prevote_b, std::nullopt, Verdict::kRefusedGrandpaEquivocation},
-      {base::kKeyTypeGrandpa, prevote_a, preimage, Verdict::kRefusedPreimageMismatch},
-      {base::kKeyTypeGrandpa, prevote_a, std::span<const uint8_t>(), Verdict::kAllowedResign},
-      {base::kKeyTypePara, backing, std::nullopt, Verdict::kAllowedNew},
-      {base::kKeyTypePara, invalid, preimage, Verdict::kRefusedPreimageMismatch},
-      {base::kKeyTypePara, invalid, std::nullopt, Verdict::kRefusedDisputeConflict},
+      {prevote_a, std::nullopt, Verdict::kAllowedNew, gran},
+      {prevote_b, preimage, Verdict::kRefusedPreimageMismatch, gran},
+      {prevote_b, std::nullopt, Verdict::kRefusedGrandpaEquivocation, gran},
+      {prevote_a, preimage, Verdict::kRefusedPreimageMismatch, gran},
+      {prevote_a, std::span<const uint8_t>(), Verdict::kAllowedResign, gran},
+      {backing, std::nullopt, Verdict::kAllowedNew, para},
+      {invalid, preimage, Verdict::kRefusedPreimageMismatch, para},
+      {invalid, std::nullopt, Verdict::kRefusedDisputeConflict, para},
       // Junk is still the policy's to allow, and still refused when it comes with a preimage.
-      {base::kKeyTypePara, {'j', 'u', 'n', 'k'}, std::nullopt, Verdict::kAllowedByPolicy},
-      {base::kKeyTypePara, {'j', 'u', 'n', 'k'}, preimage, Verdict::kRefusedPreimageMismatch},
+      {junk, std::nullopt, Verdict::kAllowedByPolicy, para},
+      {junk, preimage, Verdict::kRefusedPreimageMismatch, para},
   };
   for (const Case& c : cases) {
     auto decision = lenient.Decide({c.key_type, public_key, c.message, c.preimage});
