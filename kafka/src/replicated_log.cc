@@ -76,21 +76,43 @@ std::optional<TopicMeta> DecodeTopicMeta(std::string_view bytes) {
   return TopicMeta{static_cast<int32_t>(value), std::string(bytes.substr(5))};
 }
 
-// Pending is one own record waiting for the applier. Its fields are written by the applier and read
-// by the waiter with ReplicatedHistoryLog::Impl::mutex_ held (a GUARDED_BY here cannot name a
-// member of another class).
+// Pending is one own record waiting for the applier. `record_bytes` and `partition` are fixed at
+// creation; the other fields are written by the applier and read by the waiter with
+// ReplicatedHistoryLog::Impl::mutex_ held (a GUARDED_BY here cannot name a member of another
+// class).
 struct Pending {
+  Pending(std::string produced_bytes, int32_t produced_partition)
+      : record_bytes(std::move(produced_bytes)), partition(produced_partition) {}
+
+  // What was produced, and where. Anyone who may write the claims topic can copy our signer id
+  // and request id into a record of other claims or another key (hence another partition); only
+  // the record we produced, found where we produced it, may answer the waiter, or it would be
+  // told the verdict of claims it never made.
+  const std::string record_bytes;
+  const int32_t partition;
   bool done = false;
   Status status;
   std::vector<slashing::Verdict> verdicts;
 };
 
-// OwnOutcome is what the applier found for a record, handed to its waiter after the batch is
-// synced.
+// OwnOutcome is what the applier found for a record naming this signer, handed to its waiter
+// after the batch is written if it is the very record the waiter produced.
 struct OwnOutcome {
   RequestId request_id;
+  int32_t partition = 0;
+  // The record as consumed: it points into the batch's messages, which the applier destroys only
+  // after TryApply has returned.
+  std::span<const uint8_t> record_bytes;
+  std::string where;  // "partition P offset O", for the warning about a mismatch
   std::vector<slashing::Verdict> verdicts;
 };
+
+// IsTheProducedRecord is true when `outcome` is byte for byte the record `pending` produced, on the
+// partition it was produced to.
+bool IsTheProducedRecord(const Pending& pending, const OwnOutcome& outcome) {
+  return outcome.partition == pending.partition &&
+         std::ranges::equal(outcome.record_bytes, AsBytes(pending.record_bytes));
+}
 
 // PartitionStore shows PruneBelow only the history of the keys of one claims partition: a prune
 // record is ordered with that partition's claims alone, so it may touch no other key. Reads and
@@ -669,7 +691,9 @@ bool ReplicatedHistoryLog::Impl::TryApply(std::span<rd_kafka_message_t* const> m
     }
     ++applied;
     if (record->signer_id == options_.signer_id) {
-      outcomes.push_back({record->request_id, std::move(*verdicts)});
+      outcomes.push_back({record->request_id, partition,
+                          std::span(static_cast<const uint8_t*>(message->payload), message->len),
+                          where, std::move(*verdicts)});
     }
   }
   if (!failure.ok()) {
@@ -685,25 +709,40 @@ bool ReplicatedHistoryLog::Impl::TryApply(std::span<rd_kafka_message_t* const> m
   }
   Status written = defer_syncs_.load(std::memory_order_acquire) ? store_.Write(batch)
                                                                 : store_.WriteSynced(batch);
-  base::MutexLock lock(mutex_);
-  if (!written.ok()) {
-    ++stats_.store_write_failures;
-    Warn("cannot write the history store, retrying: " + written.message());
-    return false;
+  std::vector<std::string> mismatched_at;
+  {
+    base::MutexLock lock(mutex_);
+    if (!written.ok()) {
+      ++stats_.store_write_failures;
+      Warn("cannot write the history store, retrying: " + written.message());
+      return false;
+    }
+    ++stats_.synced_batches;
+    stats_.records_applied += applied;
+    stats_.records_skipped += skipped;
+    for (const auto& [partition, next] : advanced) {
+      next_offsets_[static_cast<size_t>(partition)] = next;
+    }
+    for (OwnOutcome& outcome : outcomes) {
+      auto it = pending_.find(outcome.request_id);
+      if (it == pending_.end() || it->second->done) continue;
+      if (!IsTheProducedRecord(*it->second, outcome)) {
+        // Applied above like any other signer's record (every signer does so alike), but its
+        // verdicts are not ours: the waiter keeps waiting for its own record or times out.
+        ++stats_.own_records_mismatched;
+        mismatched_at.push_back(std::move(outcome.where));
+        continue;
+      }
+      it->second->done = true;
+      it->second->verdicts = std::move(outcome.verdicts);
+    }
+    applied_.SignalAll();
   }
-  ++stats_.synced_batches;
-  stats_.records_applied += applied;
-  stats_.records_skipped += skipped;
-  for (const auto& [partition, next] : advanced) {
-    next_offsets_[static_cast<size_t>(partition)] = next;
+  for (const std::string& where : mismatched_at) {
+    Warn("claims record at " + where +
+         " names this signer and a waiting request but is not the record it produced (another "
+         "key, claims or partition): applied, answers no request");
   }
-  for (OwnOutcome& outcome : outcomes) {
-    auto it = pending_.find(outcome.request_id);
-    if (it == pending_.end() || it->second->done) continue;
-    it->second->done = true;
-    it->second->verdicts = std::move(outcome.verdicts);
-  }
-  applied_.SignalAll();
   return true;
 }
 
@@ -760,17 +799,18 @@ Result<std::vector<slashing::Verdict>> ReplicatedHistoryLog::Impl::CheckAndRecor
   }
   SIGNER_ASSIGN_OR_RETURN(auto encoded, EncodeClaimRecord(record));
 
-  auto pending = std::make_shared<Pending>();
+  const int32_t partition = ClaimPartition(public_key, partitions_);
+  auto pending = std::make_shared<Pending>(std::move(encoded), partition);
   {
     base::MutexLock lock(mutex_);
     pending_.emplace(record.request_id, pending);
   }
   const auto started = std::chrono::steady_clock::now();
   const rd_kafka_resp_err_t err =
-      rd_kafka_producev(producer_, RD_KAFKA_V_RKT(producer_topic_),
-                        RD_KAFKA_V_PARTITION(ClaimPartition(public_key, partitions_)),
+      rd_kafka_producev(producer_, RD_KAFKA_V_RKT(producer_topic_), RD_KAFKA_V_PARTITION(partition),
                         RD_KAFKA_V_KEY(const_cast<uint8_t*>(public_key.data()), public_key.size()),
-                        RD_KAFKA_V_VALUE(encoded.data(), encoded.size()),
+                        RD_KAFKA_V_VALUE(const_cast<char*>(pending->record_bytes.data()),
+                                         pending->record_bytes.size()),
                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
   {
     base::MutexLock lock(mutex_);

@@ -7,8 +7,10 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include <atomic>
+#include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -465,6 +467,125 @@ TEST_F(ReplicatedLogTest, PoisonedRecordsAreSkippedAndCounted) {
   auto verdicts = log->CheckAndRecord(Key(5), std::span(&claim, 1), 5);
   ASSERT_TRUE(verdicts.ok());
   EXPECT_EQ(verdicts->at(0), Verdict::kAllowedNew);
+}
+
+// A principal that may write the claims topic copies a signer's record (same signer id and
+// request id, same claims) under another public key, which hashes to another partition. If the
+// applier reaches that copy before the real record, the copy must not answer the waiting request:
+// the real record loses at its own partition, and an "allowed" taken from the copy would sign a
+// second message for a position another signer already holds.
+TEST_F(ReplicatedLogTest, ForgedCopyOfAnOwnRecordDoesNotAnswerTheWaitingRequest) {
+  const auto key = Key(21);
+  const int32_t home = ClaimPartition(key, kPartitions);
+  // Keys of one repeated byte all share a partition modulo 4; changing the last byte moves it.
+  std::vector<uint8_t> forged_key = key;
+  while (ClaimPartition(forged_key, kPartitions) == home) ++forged_key.back();
+  // The applier is held back on the home partition by sending it to a follower whose high
+  // watermark stays put, while the leader (which a client of the old fetch protocol reads)
+  // serves every record: the copy can then be read, forged and applied before the real record.
+  constexpr int32_t kLeader = 1;
+  constexpr int32_t kLaggingFollower = 2;
+  ASSERT_EQ(rd_kafka_mock_partition_set_leader(cluster_.get(), kTopic, home, kLeader),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  auto store = NewStore();
+  auto log = OpenLog(*store, "a", std::chrono::milliseconds(30'000));
+  const Claim earlier = Prevote(0, 0x01);
+  ASSERT_EQ(log->CheckAndRecord(key, std::span(&earlier, 1), 5)->at(0), Verdict::kAllowedNew);
+  ASSERT_TRUE(log->WaitUntilCaughtUp(std::chrono::seconds(10)).ok());
+  // The home partition holds offset 0, applied; the follower stops showing anything after it.
+  ASSERT_EQ(rd_kafka_mock_partition_set_follower_wmarks(cluster_.get(), kTopic, home, -1, 0),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_EQ(rd_kafka_mock_partition_set_follower(cluster_.get(), kTopic, home, kLaggingFollower),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+
+  char error[256];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", cluster_.bootstraps().c_str(), error, sizeof(error));
+  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof(error));
+  auto produce = [&](const std::string& bytes, int32_t partition) {
+    ASSERT_EQ(rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(kTopic), RD_KAFKA_V_PARTITION(partition),
+                                RD_KAFKA_V_VALUE(const_cast<char*>(bytes.data()), bytes.size()),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+    ASSERT_EQ(rd_kafka_flush(producer, 10'000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  };
+  // Another signer's claim for the position comes first in the home partition: it wins there.
+  ClaimRecord rival;
+  rival.key_type = base::kKeyTypeGrandpa;
+  rival.public_key = key;
+  rival.genesis_hash = Genesis();
+  rival.signer_id = "b";
+  rival.claims = {Prevote(1, 0x02)};
+  auto rival_bytes = EncodeClaimRecord(rival);
+  ASSERT_TRUE(rival_bytes.ok());
+  produce(*rival_bytes, home);
+
+  const Claim claim = Prevote(1, 0x01);
+  auto answer = std::async(std::launch::async,
+                           [&] { return log->CheckAndRecord(key, std::span(&claim, 1), 5); });
+
+  // The forger reads the home partition from the leader with a fetch version that knows no
+  // follower, finds the signer's record, and copies it under the other key.
+  rd_kafka_conf_t* reader_conf = rd_kafka_conf_new();
+  for (const auto& [name, value] :
+       {std::pair<const char*, std::string>{"bootstrap.servers", cluster_.bootstraps()},
+        {"api.version.request", "false"},
+        {"broker.version.fallback", "0.9.0"},
+        {"log_level", "0"}}) {
+    ASSERT_EQ(rd_kafka_conf_set(reader_conf, name, value.c_str(), error, sizeof(error)),
+              RD_KAFKA_CONF_OK)
+        << error;
+  }
+  rd_kafka_t* reader = rd_kafka_new(RD_KAFKA_CONSUMER, reader_conf, error, sizeof(error));
+  rd_kafka_topic_t* reader_topic = rd_kafka_topic_new(reader, kTopic, nullptr);
+  ASSERT_EQ(rd_kafka_consume_start(reader_topic, home, RD_KAFKA_OFFSET_BEGINNING), 0);
+  std::optional<ClaimRecord> copied;
+  const auto read_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!copied && std::chrono::steady_clock::now() < read_deadline) {
+    rd_kafka_message_t* message = rd_kafka_consume(reader_topic, home, 100);
+    if (message == nullptr) continue;
+    if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      auto record =
+          DecodeClaimRecord(std::span(static_cast<const uint8_t*>(message->payload), message->len));
+      // The signer's own record of round 1 (its record of round 0 and the rival's are not).
+      if (record.ok() && record->signer_id == "a" && record->claims == std::vector{claim}) {
+        copied = std::move(*record);
+      }
+    }
+    rd_kafka_message_destroy(message);
+  }
+  rd_kafka_consume_stop(reader_topic, home);
+  rd_kafka_topic_destroy(reader_topic);
+  rd_kafka_destroy(reader);
+  ASSERT_TRUE(copied.has_value()) << "the signer's record never reached the home partition";
+  ClaimRecord forged = *copied;
+  forged.public_key = forged_key;
+  auto forged_bytes = EncodeClaimRecord(forged);
+  ASSERT_TRUE(forged_bytes.ok());
+  produce(*forged_bytes, ClaimPartition(forged_key, kPartitions));
+  rd_kafka_destroy(producer);
+
+  // The copy is applied (its key takes the position) while the home partition is still held.
+  const std::string forged_position = slashing::EncodeRecordKey(
+      slashing::RecordKey{forged_key, Domain::kGrandpaPrevote, claim.position});
+  const auto apply_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  bool forged_applied = false;
+  while (!forged_applied && std::chrono::steady_clock::now() < apply_deadline) {
+    auto stored = store->Get(forged_position);
+    forged_applied = stored.ok() && stored->has_value();
+    if (!forged_applied) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(forged_applied);
+  EXPECT_EQ(log->stats().own_records_mismatched, 1u);
+
+  // Release the home partition: the rival wins there and the real record loses.
+  ASSERT_EQ(rd_kafka_mock_partition_set_follower_wmarks(cluster_.get(), kTopic, home, -1, -1),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  auto verdicts = answer.get();
+  ASSERT_TRUE(verdicts.ok()) << verdicts.status().message();
+  EXPECT_EQ(verdicts->at(0), Verdict::kRefusedGrandpaEquivocation)
+      << "answered from the forged copy instead of the signer's own record";
+  EXPECT_EQ(log->stats().claims_lost, 1u);
 }
 
 // The offsets and topic binding live under meta keys: inspect, export and prune still work.

@@ -50,6 +50,9 @@ struct ReplicatedHistoryLogStats {
   uint64_t records_skipped = 0;          // undecodable, other genesis, or on the wrong partition
   uint64_t synced_batches = 0;           // store batches written by the applier
   uint64_t store_write_failures = 0;     // failed applier batches (retried)
+  // Records naming this signer and one of its waiting requests that are not the record it
+  // produced (another key, claims or partition): applied like any record, but they answer no one.
+  uint64_t own_records_mismatched = 0;
 };
 
 // ReplicatedHistoryLog sends each CheckAndRecord call that the local history does not already
@@ -77,9 +80,11 @@ class ReplicatedHistoryLog : public slashing::HistoryLog {
 
   // CheckAndRecord: a local refusal or an identical re-sign is answered from the store without
   // producing. Otherwise the claims go to the topic and the verdicts are those the record got in
-  // log order. kIoError if the record could not be produced or was not applied within
-  // claim_timeout, or if the applier has stopped: the caller must not sign. A record applied after
-  // its caller gave up still takes its positions (safe: nothing was signed for it).
+  // log order; only the record produced here (the same bytes, on its key's partition) answers,
+  // never another record that copies this signer's id and request id. kIoError if the record
+  // could not be produced or was not applied within claim_timeout, or if the applier has stopped:
+  // the caller must not sign. A record applied after its caller gave up still takes its positions
+  // (safe: nothing was signed for it).
   base::Result<std::vector<slashing::Verdict>> CheckAndRecord(
       std::span<const uint8_t> public_key, std::span<const slashing::Claim> claims,
       uint64_t now_unix_ms) override;
