@@ -45,6 +45,27 @@ base::Status Malformed(const char* what) {
   return base::Status::InvalidArgument(std::string("claim record: ") + what);
 }
 
+// PositionShapeChecker tells whether the history store can hold a claim of one public key at its
+// position. The store's key encoding takes a candidate hash only in the dispute domain and a minor
+// part only in the GRANDPA and BEEFY domains; any other key reads back as corrupt
+// (slashing::DecodeRecordKey, slashing/src/record.cc), and a prune that meets it fails on every
+// signer alike, stopping every applier. The store's own decoder is asked, so the two rules cannot
+// drift apart.
+class PositionShapeChecker {
+ public:
+  explicit PositionShapeChecker(std::span<const uint8_t> public_key)
+      : key_{{public_key.begin(), public_key.end()}, slashing::Domain::kBabe, {}} {}
+
+  bool Fits(const slashing::Claim& claim) {
+    key_.domain = claim.domain;
+    key_.position = claim.position;
+    return slashing::DecodeRecordKey(slashing::EncodeRecordKey(key_)).ok();
+  }
+
+ private:
+  slashing::RecordKey key_;
+};
+
 // The fields every record of the claims topic carries after its public key (if any): the chain,
 // who produced it, its request id and the producer's clock.
 struct Provenance {
@@ -256,10 +277,12 @@ base::Result<std::string> EncodeClaimRecord(const ClaimRecord& record) {
   } else {
     AppendBigEndian<uint16_t>(out, static_cast<uint16_t>(record.claims.size()));
   }
+  PositionShapeChecker shape(record.public_key);
   for (const slashing::Claim& claim : record.claims) {
     if (!slashing::DomainFromByte(static_cast<uint8_t>(claim.domain))) {
       return Malformed("unknown domain");
     }
+    if (!shape.Fits(claim)) return Malformed("position shape not allowed in its domain");
     if (claim.digest.empty() || claim.digest.size() > slashing::kMaxDigestSize) {
       return Malformed("digest size out of range");
     }
@@ -325,6 +348,7 @@ base::Result<ClaimRecord> DecodeClaimRecord(std::span<const uint8_t> bytes) {
   }
   if (!count) return Malformed("truncated claim count");
   record.claims.reserve(*count);
+  PositionShapeChecker shape(record.public_key);
   for (size_t i = 0; i < *count; ++i) {
     slashing::Claim claim;
     auto domain_byte = reader.Read<uint8_t>();
@@ -339,6 +363,9 @@ base::Result<ClaimRecord> DecodeClaimRecord(std::span<const uint8_t> bytes) {
     claim.position.major = *major;
     claim.position.minor = *minor;
     std::copy(candidate->begin(), candidate->end(), claim.position.candidate.begin());
+    // Refused here, the record is skipped by every signer alike instead of being stored under a
+    // key the store later reads as corrupt.
+    if (!shape.Fits(claim)) return Malformed("position shape not allowed in its domain");
     auto digest_size = reader.Read<uint8_t>();
     if (!digest_size || *digest_size == 0 || *digest_size > slashing::kMaxDigestSize) {
       return Malformed("digest size out of range");

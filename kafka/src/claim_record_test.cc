@@ -3,10 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "slashing/classify.h"
+#include "slashing/record.h"
 
 namespace kafka {
 namespace {
@@ -161,6 +164,74 @@ TEST(ClaimRecordTest, EncoderRefusesWhatTheDecoderWould) {
   EXPECT_FALSE(EncodeClaimRecord(record).ok());
   record = SampleRecord();
   record.claims[0].digest.assign(65, 1);
+  EXPECT_FALSE(EncodeClaimRecord(record).ok());
+}
+
+// Each domain allows the position shape the history store's keys allow (slashing::DecodeRecordKey):
+// a candidate hash only for disputes, a minor part only for GRANDPA and BEEFY. A record with any
+// other shape would be stored under a key the store reads back as corrupt, so the encoder refuses
+// it and the decoder skips it, on every signer alike.
+TEST(ClaimRecordTest, PositionShapeFollowsTheDomain) {
+  using slashing::Domain;
+  base::Hash256 candidate{};
+  candidate[31] = 0x01;
+  struct Case {
+    Domain domain;
+    uint64_t minor;
+    base::Hash256 candidate;
+    bool allowed;
+  };
+  const Case cases[] = {
+      {Domain::kBabe, 0, {}, true},
+      {Domain::kBabe, 1, {}, false},
+      {Domain::kBabe, 0, candidate, false},
+      {Domain::kGrandpaPrevote, 0, {}, true},
+      {Domain::kGrandpaPrevote, UINT64_MAX, {}, true},
+      {Domain::kGrandpaPrevote, 3, candidate, false},
+      {Domain::kGrandpaPrecommit, 3, {}, true},
+      {Domain::kGrandpaPrecommit, 0, candidate, false},
+      {Domain::kBeefy, 0, {}, true},
+      {Domain::kBeefy, 12, {}, true},
+      {Domain::kBeefy, 12, candidate, false},
+      {Domain::kDispute, 0, candidate, true},
+      {Domain::kDispute, 0, {}, true},
+      {Domain::kDispute, 1, candidate, false},
+      {Domain::kDispute, 1, {}, false},
+  };
+  for (const Case& c : cases) {
+    const std::string name = std::string(slashing::DomainName(c.domain)) +
+                             " minor=" + std::to_string(c.minor) +
+                             (c.candidate == base::Hash256{} ? "" : " with candidate");
+    ClaimRecord record = SampleRecord();
+    record.claims.resize(1);
+    record.claims[0].domain = c.domain;
+    record.claims[0].position = {5, 0, {}};
+    // The position is written over an encoding of the allowed shape, so the decoder is tested on
+    // bytes the encoder would not produce.
+    auto encoded = EncodeClaimRecord(record);
+    ASSERT_TRUE(encoded.ok()) << name;
+    std::vector<uint8_t> bytes = Bytes(*encoded);
+    const size_t minor_at = kFirstDomainAt + 1 + 8;
+    const size_t candidate_at = minor_at + 8;
+    for (size_t i = 0; i < 8; ++i) {
+      bytes[minor_at + i] = static_cast<uint8_t>(c.minor >> (56 - 8 * i));
+    }
+    std::copy(c.candidate.begin(), c.candidate.end(), bytes.begin() + candidate_at);
+    auto decoded = DecodeClaimRecord(bytes);
+    EXPECT_EQ(decoded.ok(), c.allowed) << name;
+    if (!decoded.ok()) {
+      EXPECT_EQ(decoded.status().code(), base::StatusCode::kInvalidArgument) << name;
+    }
+    record.claims[0].position = {5, c.minor, c.candidate};
+    EXPECT_EQ(EncodeClaimRecord(record).ok(), c.allowed) << name;
+    // The same rule as the store's: what the decoder accepts is a key the store reads back.
+    const slashing::RecordKey key{record.public_key, c.domain, record.claims[0].position};
+    EXPECT_EQ(slashing::DecodeRecordKey(slashing::EncodeRecordKey(key)).ok(), c.allowed) << name;
+  }
+  // A refused shape in any claim refuses the whole record.
+  ClaimRecord record = SampleRecord();
+  record.claims.push_back(record.claims[0]);
+  record.claims.back().domain = Domain::kBabe;
   EXPECT_FALSE(EncodeClaimRecord(record).ok());
 }
 

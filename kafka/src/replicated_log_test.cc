@@ -588,6 +588,55 @@ TEST_F(ReplicatedLogTest, ForgedCopyOfAnOwnRecordDoesNotAnswerTheWaitingRequest)
   EXPECT_EQ(log->stats().claims_lost, 1u);
 }
 
+// A claim whose position has a shape its domain does not allow (here a BABE slot with a minor
+// part) would be stored under a key the store reads back as corrupt; the next prune of its
+// partition would then fail on every signer, forever. Every signer skips such a record instead.
+TEST_F(ReplicatedLogTest, ClaimOfAPositionTheStoreCannotHoldIsSkippedAndPrunesStillApply) {
+  auto store = NewStore();
+  auto log = OpenLog(*store, "a");
+  ClaimRecord record;
+  record.key_type = base::kKeyTypeBabe;
+  record.public_key = Key(5);
+  record.genesis_hash = Genesis();
+  Claim slot;
+  slot.domain = Domain::kBabe;
+  slot.position = {3, 0, {}};
+  slot.digest.assign(32, 0x01);
+  record.claims = {slot};
+  auto encoded = EncodeClaimRecord(record);
+  ASSERT_TRUE(encoded.ok());
+  // The last byte of the claim's minor part: the claim ends with the candidate, the digest length
+  // and the digest.
+  const size_t minor_last_byte = encoded->size() - slot.digest.size() - 1 - 32 - 1;
+  (*encoded)[minor_last_byte] = '\x07';
+
+  char error[256];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", cluster_.bootstraps().c_str(), error, sizeof(error));
+  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof(error));
+  ASSERT_EQ(rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(kTopic),
+                              RD_KAFKA_V_PARTITION(ClaimPartition(Key(5), kPartitions)),
+                              RD_KAFKA_V_VALUE(encoded->data(), encoded->size()),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_EQ(rd_kafka_flush(producer, 10'000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_destroy(producer);
+
+  ReplicatedAdminOptions admin;
+  admin.brokers = cluster_.bootstraps();
+  admin.claims_topic = kTopic;
+  admin.timeout = std::chrono::milliseconds(10'000);
+  auto pruned = ProducePrune(admin, Genesis(), Domain::kBabe, {2, 0});
+  ASSERT_TRUE(pruned.ok()) << pruned.status().message();
+  ASSERT_TRUE(log->WaitUntilCaughtUp(std::chrono::milliseconds(10'000)).ok())
+      << "the applier is stuck retrying the prune";
+  EXPECT_EQ(log->stats().records_skipped, 1u);
+  EXPECT_EQ(log->stats().history_records_applied, static_cast<uint64_t>(kPartitions));
+  auto summary = slashing::Summarize(*store);
+  ASSERT_TRUE(summary.ok()) << summary.status().message();
+  EXPECT_EQ(summary->records[Domain::kBabe], 0u);
+}
+
 // The offsets and topic binding live under meta keys: inspect, export and prune still work.
 TEST_F(ReplicatedLogTest, HistoryAdminStillWorksOnAReplicatedStore) {
   auto store = NewStore();

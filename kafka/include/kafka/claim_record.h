@@ -115,9 +115,11 @@ base::KeyTypeId KeyTypeForDomain(slashing::Domain domain);
 // out of the bounds the decoder enforces, so nothing is produced that no signer would apply.
 base::Result<std::string> EncodeClaimRecord(const ClaimRecord& record);
 
-// DecodeClaimRecord is strict: known version (and kind), bounded sizes, known domains, digests
-// 1..64 bytes, no trailing bytes, and a version 2 record only for what version 1 cannot carry (one
-// encoding per record). Anything else is kInvalidArgument (the bytes come from the network).
+// DecodeClaimRecord is strict: known version (and kind), bounded sizes, known domains, positions of
+// the shape their domain allows in the history store (a candidate hash only for disputes, a minor
+// part only for GRANDPA and BEEFY), digests 1..64 bytes, no trailing bytes, and a version 2 record
+// only for what version 1 cannot carry (one encoding per record). Anything else is
+// kInvalidArgument (the bytes come from the network).
 base::Result<ClaimRecord> DecodeClaimRecord(std::span<const uint8_t> bytes);
 
 // ClaimPartition is the claims-topic partition of `public_key`: FNV-1a (64-bit) of the key bytes
