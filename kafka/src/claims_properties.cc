@@ -11,12 +11,17 @@ constexpr std::string_view kProducerProperties[] = {
     "acks",
     "request.required.acks",
     "enable.idempotence",
+    "enable.gapless.guarantee",
     "retries",
     "message.send.max.retries",
     "max.in.flight",
     "max.in.flight.requests.per.connection",
+    // A transactional producer fails every produce made outside a transaction.
+    "transactional.id",
     "partitioner",
     "message.timeout.ms",
+    // librdkafka's other name for message.timeout.ms, which the claim timeout sets.
+    "delivery.timeout.ms",
     "bootstrap.servers",
     "metadata.broker.list",
 };

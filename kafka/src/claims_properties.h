@@ -6,8 +6,9 @@
 namespace kafka {
 
 // IsClaimsProducerProperty is true for the producer properties that ordering and durability of
-// claims depend on (acks, idempotence, retries, in-flight limit, partitioner, timeout, brokers):
-// the replication sets them itself and refuses an operator's value. Pure; thread-safe.
+// claims depend on (acks, idempotence and its gapless guarantee, transactions, retries, in-flight
+// limit, partitioner, the timeout under both its names, brokers): the replication sets them
+// itself and refuses an operator's value. Pure; thread-safe.
 bool IsClaimsProducerProperty(std::string_view name);
 
 // IsClaimsConsumerProperty is true for the consumer properties the applier's offset bookkeeping

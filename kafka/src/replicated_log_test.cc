@@ -838,5 +838,40 @@ TEST_F(ReplicatedLogTest, RefusesAChangedPartitionCountOrTopic) {
   EXPECT_EQ(weakened.status().code(), base::StatusCode::kInvalidArgument);
 }
 
+// An operator's property must not undo what the claims producer sets: delivery.timeout.ms is
+// librdkafka's other name for message.timeout.ms (the claim timeout), a transactional id would
+// make every plain produce fail, and the gapless guarantee belongs to the idempotence settings.
+// The signer and signerctl's history producer refuse them like acks or the partitioner.
+TEST_F(ReplicatedLogTest, RefusesPropertiesTheClaimsProducerSets) {
+  auto store = NewStore();
+  for (const char* name : {"acks", "message.timeout.ms", "delivery.timeout.ms", "transactional.id",
+                           "enable.gapless.guarantee"}) {
+    ReplicatedHistoryLogOptions options;
+    options.brokers = cluster_.bootstraps();
+    options.claims_topic = kTopic;
+    options.genesis_hash = Genesis();
+    options.warning = [](std::string_view) {};
+    options.properties = {{name, "1"}};
+    auto log = ReplicatedHistoryLog::Open(*store, options);
+    EXPECT_FALSE(log.ok()) << name;
+    if (!log.ok()) {
+      EXPECT_EQ(log.status().code(), base::StatusCode::kInvalidArgument) << name;
+    }
+
+    ReplicatedAdminOptions admin;
+    admin.brokers = cluster_.bootstraps();
+    admin.claims_topic = kTopic;
+    admin.timeout = std::chrono::milliseconds(10'000);
+    admin.properties = {{name, "1"}};
+    auto pruned = ProducePrune(admin, Genesis(), Domain::kBabe, {1, 0});
+    EXPECT_FALSE(pruned.ok()) << name;
+    if (!pruned.ok()) {
+      EXPECT_EQ(pruned.status().code(), base::StatusCode::kInvalidArgument) << name;
+    }
+  }
+  // Nothing was produced.
+  EXPECT_EQ(TopicEnd(), 0);
+}
+
 }  // namespace
 }  // namespace kafka
