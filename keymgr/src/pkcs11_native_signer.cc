@@ -152,7 +152,9 @@ base::Status NativeSigner::ProbeNew(Session& session, const KeyId& id, base::Sch
                                     CK_OBJECT_HANDLE private_key) {
   {
     base::MutexLock lock(hint_mutex_);
-    hints_[id] = FoundKey{private_key, std::chrono::steady_clock::now()};
+    // Made by this process, so no marker older than the object can concern it: markers written
+    // later are covered by the refresh bound, as for any key already known.
+    hints_[id] = FoundKey{private_key, std::chrono::steady_clock::time_point{}};
   }
   base::Status probe = ProbeSign(session, id, scheme);
   if (!probe.ok()) Forget(id);

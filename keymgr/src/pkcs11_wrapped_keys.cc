@@ -225,7 +225,9 @@ void WrappedKeys::RememberWrappingKey(CK_OBJECT_HANDLE handle) {
 
 void WrappedKeys::Remember(const KeyId& id, CK_OBJECT_HANDLE handle) {
   base::MutexLock lock(hint_mutex_);
-  hints_[id] = Hint{handle, std::chrono::steady_clock::now()};
+  // Stored by this process (Store), so no marker older than the object can concern it; one
+  // stored disabled was written by this instance, which then reads the markers again.
+  hints_[id] = Hint{handle, std::chrono::steady_clock::time_point{}};
 }
 
 base::Result<WrappedObject> WrappedKeys::Find(Session& session, const KeyId& id) {
