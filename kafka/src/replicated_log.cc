@@ -462,9 +462,14 @@ void ReplicatedHistoryLog::Impl::Close() {
 
 void ReplicatedHistoryLog::Impl::Fail(Status status) {
   Warn("applier stopped: " + status.message());
-  base::MutexLock lock(mutex_);
-  if (fatal_.ok()) fatal_ = std::move(status);
-  applied_.SignalAll();
+  bool first = false;
+  {
+    base::MutexLock lock(mutex_);
+    first = fatal_.ok();
+    if (first) fatal_ = status;
+    applied_.SignalAll();
+  }
+  if (first && options_.stopped) options_.stopped(status);
 }
 
 void ReplicatedHistoryLog::Impl::PollerLoop() {

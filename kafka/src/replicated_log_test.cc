@@ -269,6 +269,45 @@ TEST_F(ReplicatedLogTest, RestartResumesFromStoredOffsetsWithoutReapplying) {
   EXPECT_EQ(store_b->Snapshot(), settled);
 }
 
+// A topic that no longer holds the records a history has applied (recreated, emptied by
+// retention, another cluster) stops the applier for good: it must say so once, through `stopped`,
+// so that signerd stops reporting itself able to sign, and every claim must fail.
+TEST_F(ReplicatedLogTest, ATopicThatLostItsRecordsStopsTheApplierAndSaysSoOnce) {
+  auto store = NewStore();
+  {
+    auto log = OpenLog(*store, "a");
+    for (uint64_t round = 0; round < 5; ++round) {
+      const Claim claim = Prevote(round, 0x01);
+      ASSERT_TRUE(log->CheckAndRecord(Key(9), std::span(&claim, 1), 5).ok());
+    }
+  }
+  MockCluster emptied;  // the same topic and partitions, none of the records
+  std::promise<std::string> stopped;
+  std::atomic<int> stops{0};
+  ReplicatedHistoryLogOptions options;
+  options.brokers = emptied.bootstraps();
+  options.claims_topic = kTopic;
+  options.signer_id = "a";
+  options.genesis_hash = Genesis();
+  options.claim_timeout = std::chrono::milliseconds(5'000);
+  options.warning = [](std::string_view) {};
+  options.stopped = [&](const base::Status& cause) {
+    if (stops.fetch_add(1) == 0) stopped.set_value(cause.message());
+  };
+  auto log = ReplicatedHistoryLog::Open(*store, std::move(options));
+  ASSERT_TRUE(log.ok()) << log.status().message();
+  std::future<std::string> cause = stopped.get_future();
+  ASSERT_EQ(cause.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_NE(cause.get().find("no longer holds the records"), std::string::npos);
+  const Claim claim = Prevote(5, 0x01);
+  auto verdicts = (*log)->CheckAndRecord(Key(9), std::span(&claim, 1), 5);
+  ASSERT_FALSE(verdicts.ok());
+  EXPECT_EQ(verdicts.status().code(), base::StatusCode::kIoError);
+  EXPECT_FALSE((*log)->WaitUntilCaughtUp(std::chrono::milliseconds(100)).ok());
+  log->reset();
+  EXPECT_EQ(stops.load(), 1);
+}
+
 TEST_F(ReplicatedLogTest, BrokersDownFailsClosedAndRecovers) {
   auto store = NewStore();
   auto log = OpenLog(*store, "a", std::chrono::milliseconds(1'500));

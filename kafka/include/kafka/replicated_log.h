@@ -33,6 +33,10 @@ struct ReplicatedHistoryLogOptions {
   // warning receives one-line reports of skipped records and applier trouble (rate-limited by the
   // caller if it wants). Empty: stderr. Called on the log's own threads.
   std::function<void(std::string_view message)> warning;
+  // stopped is called once, on the applier's thread, when the applier stops for good (the topic no
+  // longer holds records the history needs): every later claim fails until the history is rebuilt,
+  // so the caller can stop reporting itself able to sign.
+  std::function<void(const base::Status& cause)> stopped;
 };
 
 // ReplicatedHistoryLogStats is a snapshot of the counters (all since Open).

@@ -34,6 +34,7 @@ class StandaloneReplication final : public Replication {
   }
   void SetClaimRoundTripObserver(
       std::function<void(std::chrono::nanoseconds)> /*observer*/) override {}
+  void SetStoppedHandler(std::function<void(const base::Status&)> /*handler*/) override {}
   ReplicationStats stats() const override { return {}; }
   base::Result<Identity> HistoryIdentity() override EXCLUDES(mutex_) {
     base::MutexLock lock(mutex_);
@@ -114,7 +115,7 @@ class KafkaReplication final : public Replication {
  public:
   KafkaReplication(const SignerConfig& config, slashing::HistoryStore& store,
                    kafka::ReplicatedHistoryLogOptions options)
-      : config_(config), store_(store), options_(std::move(options)) {
+      : config_(config), store_(store), options_(WithStoppedForwarded(std::move(options))) {
     connector_ = std::thread([this] { ConnectLoop(); });
   }
 
@@ -187,6 +188,12 @@ class KafkaReplication final : public Replication {
     return base::Status::Ok();
   }
 
+  void SetStoppedHandler(std::function<void(const base::Status&)> handler) override
+      EXCLUDES(mutex_) {
+    base::MutexLock lock(mutex_);
+    stopped_handler_ = std::move(handler);
+  }
+
   void SetClaimRoundTripObserver(std::function<void(std::chrono::nanoseconds)> observer) override
       EXCLUDES(mutex_) {
     base::MutexLock lock(mutex_);
@@ -238,6 +245,21 @@ class KafkaReplication final : public Replication {
   // shutdown waits for an attempt in progress.
   static constexpr std::chrono::milliseconds kConnectAttemptTimeout{2'000};
   static constexpr std::chrono::milliseconds kConnectRetryPause{500};
+
+  // WithStoppedForwarded makes the log's `stopped` call the handler SetStoppedHandler sets (the
+  // options are fixed before the daemon sets it).
+  kafka::ReplicatedHistoryLogOptions WithStoppedForwarded(
+      kafka::ReplicatedHistoryLogOptions options) {
+    options.stopped = [this](const base::Status& cause) {
+      std::function<void(const base::Status&)> handler;
+      {
+        base::MutexLock lock(mutex_);
+        handler = stopped_handler_;
+      }
+      if (handler) handler(cause);
+    };
+    return options;
+  }
 
   // ConnectLoop opens the replicated log until it succeeds, or until an error that retrying cannot
   // fix (bad options, a store bound to another topic or partition count), which is kept for
@@ -292,6 +314,7 @@ class KafkaReplication final : public Replication {
   base::Status fatal_ GUARDED_BY(mutex_);
   std::string last_error_ GUARDED_BY(mutex_);
   std::function<void(std::chrono::nanoseconds)> observer_ GUARDED_BY(mutex_);
+  std::function<void(const base::Status&)> stopped_handler_ GUARDED_BY(mutex_);
   bool defer_syncs_ GUARDED_BY(mutex_) = false;
   // The stream is declared after the log so it is destroyed first (it flushes on destruction).
   std::unique_ptr<kafka::AuditStream> audit_stream_;

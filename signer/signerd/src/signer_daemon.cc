@@ -95,13 +95,25 @@ struct SignerDaemon::Parts {
   std::unique_ptr<UplinkClient> uplink;  // only when server.uplink names a gateway
   std::unique_ptr<MetricsHttpServer> metrics_http;
   int port = 0;
-  // Set by the audit log's broken handler (a leader thread) and read by StartServing; the server
-  // and uplink are published here once built, for that handler to report NOT_SERVING through.
-  std::atomic<bool> audit_broken{false};
+  // Set when the audit log breaks or the replicated history stops (StopServingForGood, on their
+  // threads) and read by StartServing; the server and uplink are published here once built, for
+  // NOT_SERVING to be reported through.
+  std::atomic<bool> cannot_sign{false};
   std::atomic<grpc::Server*> published_server{nullptr};
   std::atomic<UplinkClient*> published_uplink{nullptr};
 
   const ServerConfig& server_config() const { return *config.server; }
+
+  // StopServingForGood turns health and the uplink to NOT_SERVING for the rest of the process's
+  // life, once something every request needs has failed for good (`event` names it in the log).
+  void StopServingForGood(std::string_view event, const base::Status& cause) {
+    cannot_sign.store(true);
+    spdlog::error("event={} serving=false reason={}", event, QuoteLogValue(cause.message()));
+    if (grpc::Server* listening = published_server.load()) {
+      listening->GetHealthCheckService()->SetServingStatus(false);
+    }
+    if (UplinkClient* dialing = published_uplink.load()) dialing->SetServing(false);
+  }
 };
 
 SignerDaemon::SignerDaemon(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
@@ -180,16 +192,13 @@ base::Result<std::unique_ptr<SignerDaemon>> SignerDaemon::Build(SignerConfig con
   // instead of a synced decision and then a synced line (docs/signerd.md).
   p.replication->DeferHistorySyncs();
   p.audit->SetGroupBarrier([&store = *p.store] { return store.SyncWrites(); });
-  // A broken audit log fails every later request (UNAVAILABLE) until a restart: health says so,
-  // so that load balancers and gateways send requests to a signer that can sign.
-  p.audit->SetBrokenHandler([&p](const base::Status& cause) {
-    p.audit_broken.store(true);
-    spdlog::error("event=audit_log_broken serving=false reason={}", QuoteLogValue(cause.message()));
-    if (grpc::Server* server = p.published_server.load()) {
-      server->GetHealthCheckService()->SetServingStatus(false);
-    }
-    if (UplinkClient* uplink = p.published_uplink.load()) uplink->SetServing(false);
-  });
+  // A broken audit log, or a replicated history whose applier stopped, fails every later request
+  // (UNAVAILABLE) until a restart: health says so, so that load balancers and gateways send
+  // requests to a signer that can sign.
+  p.audit->SetBrokenHandler(
+      [&p](const base::Status& cause) { p.StopServingForGood("audit_log_broken", cause); });
+  p.replication->SetStoppedHandler(
+      [&p](const base::Status& cause) { p.StopServingForGood("history_stopped", cause); });
   p.logging_audit_sink = std::make_unique<LoggingAuditSink>(*p.audit);
   p.audit_sink = std::make_unique<MeteredAuditSink>(*p.logging_audit_sink, *p.metrics);
   p.pipeline = std::make_unique<Pipeline>(
@@ -308,7 +317,7 @@ void SignerDaemon::StartServing() {
   parts_->server->GetHealthCheckService()->SetServingStatus(true);
   if (parts_->uplink) parts_->uplink->SetServing(true);
   // Read after the flip: a log broken before (or during) it is reported either way.
-  if (parts_->audit_broken.load()) {
+  if (parts_->cannot_sign.load()) {
     parts_->server->GetHealthCheckService()->SetServingStatus(false);
     if (parts_->uplink) parts_->uplink->SetServing(false);
   }

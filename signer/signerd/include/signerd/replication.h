@@ -67,6 +67,11 @@ class Replication {
   virtual void SetClaimRoundTripObserver(
       std::function<void(std::chrono::nanoseconds)> observer) = 0;
 
+  // SetStoppedHandler is called once if the history stops deciding for good (replicated: the
+  // claims topic no longer holds records the history needs), from then on every decision fails.
+  // Standalone never calls it. Set it before serving.
+  virtual void SetStoppedHandler(std::function<void(const base::Status& cause)> handler) = 0;
+
   virtual ReplicationStats stats() const = 0;
 
   // HistoryIdentity says which history this signer decides against, so a gateway pools only
