@@ -176,27 +176,27 @@ TEST(ClaimRecordTest, PositionShapeFollowsTheDomain) {
   base::Hash256 candidate{};
   candidate[31] = 0x01;
   struct Case {
-    Domain domain;
     uint64_t minor;
-    base::Hash256 candidate;
+    Domain domain;
     bool allowed;
+    base::Hash256 candidate;
   };
   const Case cases[] = {
-      {Domain::kBabe, 0, {}, true},
-      {Domain::kBabe, 1, {}, false},
-      {Domain::kBabe, 0, candidate, false},
-      {Domain::kGrandpaPrevote, 0, {}, true},
-      {Domain::kGrandpaPrevote, UINT64_MAX, {}, true},
-      {Domain::kGrandpaPrevote, 3, candidate, false},
-      {Domain::kGrandpaPrecommit, 3, {}, true},
-      {Domain::kGrandpaPrecommit, 0, candidate, false},
-      {Domain::kBeefy, 0, {}, true},
-      {Domain::kBeefy, 12, {}, true},
-      {Domain::kBeefy, 12, candidate, false},
-      {Domain::kDispute, 0, candidate, true},
-      {Domain::kDispute, 0, {}, true},
-      {Domain::kDispute, 1, candidate, false},
-      {Domain::kDispute, 1, {}, false},
+      {0, Domain::kBabe, true, {}},
+      {1, Domain::kBabe, false, {}},
+      {0, Domain::kBabe, false, candidate},
+      {0, Domain::kGrandpaPrevote, true, {}},
+      {UINT64_MAX, Domain::kGrandpaPrevote, true, {}},
+      {3, Domain::kGrandpaPrevote, false, candidate},
+      {3, Domain::kGrandpaPrecommit, true, {}},
+      {0, Domain::kGrandpaPrecommit, false, candidate},
+      {0, Domain::kBeefy, true, {}},
+      {12, Domain::kBeefy, true, {}},
+      {12, Domain::kBeefy, false, candidate},
+      {0, Domain::kDispute, true, candidate},
+      {0, Domain::kDispute, true, {}},
+      {1, Domain::kDispute, false, candidate},
+      {1, Domain::kDispute, false, {}},
   };
   for (const Case& c : cases) {
     const std::string name = std::string(slashing::DomainName(c.domain)) +
