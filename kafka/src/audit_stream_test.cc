@@ -252,6 +252,36 @@ TEST(AuditChainCheckerTest, TheReorderBufferIsBounded) {
   EXPECT_EQ(checker.buffered(), 0u);
 }
 
+// The signer_id header is untrusted: a topic writer naming a new signer in every record must not
+// grow the checker without end, and a seq no log reaches must not wrap a chain back to 0.
+TEST(AuditChainCheckerTest, SignerIdsAreBoundedAndTheLastSeqIsRefused) {
+  AuditChainChecker::Options options = CheckerOptions(true);
+  options.max_signers = 3;
+  AuditChainChecker checker(options);
+  std::vector<CheckedEvent> out;
+  std::vector<Chain> chains(4);
+  for (size_t signer = 0; signer < chains.size(); ++signer) {
+    checker.Add(Event("signer-" + std::to_string(signer), chains[signer].Next()), Clock::now(),
+                out);
+  }
+  EXPECT_EQ(Verdicts(out), (V{{0, kOk}, {0, kOk}, {0, kOk}, {0, kBroken}}));
+  EXPECT_NE(out.back().problem.find("more than 3 signer ids"), std::string::npos)
+      << out.back().problem;
+  // The three followed chains go on as before.
+  out.clear();
+  checker.Add(Event("signer-1", chains[1].Next()), Clock::now(), out);
+  EXPECT_EQ(Verdicts(out), (V{{1, kOk}}));
+
+  out.clear();
+  const std::string last = BuildLine(UINT64_MAX, kAliceKey, "", kZeroHash);
+  checker.Add(Event("signer-0", last), Clock::now(), out);
+  EXPECT_EQ(Verdicts(out), (V{{UINT64_MAX, kBroken}}));
+  // signer-0's chain did not wrap: its next event is still seq 1, in order.
+  out.clear();
+  checker.Add(Event("signer-0", chains[0].Next()), Clock::now(), out);
+  EXPECT_EQ(Verdicts(out), (V{{1, kOk}}));
+}
+
 // --- over Kafka -----------------------------------------------------------------------------
 
 // MockCluster hosts librdkafka's mock brokers in this process (they need a client handle to live

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <set>
 
@@ -110,6 +111,18 @@ void AuditChainChecker::Add(AuditEvent event, Clock::time_point now,
   if (event.signer_id.empty()) {
     out.push_back(CheckedEvent{std::move(event), ChainStatus::kBroken, true, seq,
                                "record has no signer_id header: no chain to check it against"});
+    return;
+  }
+  // No audit log reaches the last seq; one that claims it would wrap the chain's next seq to 0.
+  if (seq == std::numeric_limits<uint64_t>::max()) {
+    out.push_back(CheckedEvent{std::move(event), ChainStatus::kBroken, true, seq,
+                               "seq is the largest 64-bit number, which no audit log reaches"});
+    return;
+  }
+  if (!chains_.contains(event.signer_id) && chains_.size() >= options_.max_signers) {
+    out.push_back(CheckedEvent{std::move(event), ChainStatus::kBroken, true, seq,
+                               "more than " + std::to_string(options_.max_signers) +
+                                   " signer ids on the topic: this one's chain is not followed"});
     return;
   }
   std::string hash = signer::AuditLineHash(event.line);

@@ -59,6 +59,10 @@ class AuditChainChecker {
     bool from_beginning = true;
     size_t max_buffered_per_signer = 10'000;
     std::chrono::milliseconds reorder_window{1'000};
+    // max_signers bounds the chains followed: the signer_id header is untrusted, and a topic writer
+    // naming a new signer in every record would otherwise grow the checker without end. Events of
+    // signers beyond it are reported broken, not followed.
+    size_t max_signers = 1'024;
   };
   using Clock = std::chrono::steady_clock;
 
