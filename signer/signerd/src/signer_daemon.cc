@@ -13,6 +13,7 @@
 #include "audit/audit_field.h"
 #include "audit/audit_log.h"
 #include "base/hex.h"
+#include "base/thread_annotations.h"
 #include "keymgr/pkcs11_custody.h"
 #include "keymgr/threshold.h"
 #include "metrics/http_server.h"
@@ -96,23 +97,36 @@ struct SignerDaemon::Parts {
   std::unique_ptr<MetricsHttpServer> metrics_http;
   int port = 0;
   // Set when the audit log breaks or the replicated history stops (StopServingForGood, on their
-  // threads) and read by StartServing; the server and uplink are published here once built, for
-  // NOT_SERVING to be reported through.
+  // threads) and read by StartServing.
   std::atomic<bool> cannot_sign{false};
-  std::atomic<grpc::Server*> published_server{nullptr};
-  std::atomic<UplinkClient*> published_uplink{nullptr};
+  // The server and uplink, published once built for StopServingForGood to report NOT_SERVING
+  // through, and withdrawn before they are destroyed: the history's applier thread outlives the
+  // server (the replication is destroyed after it).
+  base::Mutex published_mutex;
+  grpc::Server* published_server GUARDED_BY(published_mutex) = nullptr;
+  UplinkClient* published_uplink GUARDED_BY(published_mutex) = nullptr;
+
+  ~Parts() { Publish(nullptr, nullptr); }
 
   const ServerConfig& server_config() const { return *config.server; }
 
+  void Publish(grpc::Server* listening, UplinkClient* dialing) EXCLUDES(published_mutex) {
+    base::MutexLock lock(published_mutex);
+    published_server = listening;
+    published_uplink = dialing;
+  }
+
   // StopServingForGood turns health and the uplink to NOT_SERVING for the rest of the process's
   // life, once something every request needs has failed for good (`event` names it in the log).
-  void StopServingForGood(std::string_view event, const base::Status& cause) {
+  void StopServingForGood(std::string_view event, const base::Status& cause)
+      EXCLUDES(published_mutex) {
     cannot_sign.store(true);
     spdlog::error("event={} serving=false reason={}", event, QuoteLogValue(cause.message()));
-    if (grpc::Server* listening = published_server.load()) {
-      listening->GetHealthCheckService()->SetServingStatus(false);
+    base::MutexLock lock(published_mutex);
+    if (published_server != nullptr) {
+      published_server->GetHealthCheckService()->SetServingStatus(false);
     }
-    if (UplinkClient* dialing = published_uplink.load()) dialing->SetServing(false);
+    if (published_uplink != nullptr) published_uplink->SetServing(false);
   }
 };
 
@@ -275,8 +289,7 @@ base::Status SignerDaemon::Listen() {
     p.uplink = std::make_unique<UplinkClient>(std::move(options), *p.service,
                                               [info] { return info->DescribeNow(); });
   }
-  p.published_server.store(p.server.get());
-  p.published_uplink.store(p.uplink.get());
+  p.Publish(p.server.get(), p.uplink.get());
   // The metrics listener opens before the catch-up, so the consumer lag can be watched while a
   // replicated signer catches up; a failure to bind it stops startup like any other.
   if (!p.server_config().metrics_listen.empty()) {
@@ -349,7 +362,8 @@ void SignerDaemon::Reload() {
 void SignerDaemon::Shutdown(std::chrono::milliseconds grace) {
   Parts& p = *parts_;
   NotifyServiceManager("STOPPING=1\nSTATUS=shutting down");
-  p.metrics_http.reset();  // its scrape hooks read the service and custody
+  p.metrics_http.reset();              // its scrape hooks read the service and custody
+  p.Publish(p.server.get(), nullptr);  // the uplink goes now
   // The uplink goes first: a gateway that still sent calls over it would find them cut off.
   if (p.uplink) {
     p.uplink->SetServing(false);
