@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -127,6 +128,18 @@ class Model {
       ExpectSingle(out, line);
       Expect(out[0].parsed && out[0].seq == seq && out[0].chain == ChainStatus::kBroken,
              "event without signer_id not broken");
+      return;
+    }
+    if (seq == std::numeric_limits<uint64_t>::max()) {
+      ExpectSingle(out, line);
+      Expect(out[0].parsed && out[0].seq == seq && out[0].chain == ChainStatus::kBroken,
+             "the last seq not reported broken");
+      return;
+    }
+    if (!chains_.contains(signer_id) && chains_.size() >= options_.max_signers) {
+      ExpectSingle(out, line);
+      Expect(out[0].parsed && out[0].seq == seq && out[0].chain == ChainStatus::kBroken,
+             "an event of a signer beyond the bound not reported broken");
       return;
     }
     auto [entry, created] = chains_.try_emplace(signer_id);
@@ -315,6 +328,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.from_beginning = (input.U8() & 1) != 0;
   options.max_buffered_per_signer = 1 + input.U8() % 16;
   options.reorder_window = std::chrono::milliseconds(input.U8());
+  options.max_signers = 1 + input.U8() % kSignerCount;
   AuditChainChecker checker(options);
   Model model(options);
 
