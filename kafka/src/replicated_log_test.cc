@@ -79,17 +79,24 @@ class ReplicatedLogTest : public ::testing::Test {
     return store;
   }
 
-  std::unique_ptr<ReplicatedHistoryLog> OpenLog(
-      slashing::HistoryStore& store, std::string id,
+  // LogOptions are the options of signer `id` against `cluster`, warnings silenced.
+  static ReplicatedHistoryLogOptions LogOptions(
+      const MockCluster& cluster, std::string id,
       std::chrono::milliseconds timeout = std::chrono::milliseconds(5'000)) {
     ReplicatedHistoryLogOptions options;
-    options.brokers = cluster_.bootstraps();
+    options.brokers = cluster.bootstraps();
     options.claims_topic = kTopic;
     options.signer_id = std::move(id);
     options.genesis_hash = Genesis();
     options.claim_timeout = timeout;
     options.warning = [](std::string_view) {};
-    auto log = ReplicatedHistoryLog::Open(store, std::move(options));
+    return options;
+  }
+
+  std::unique_ptr<ReplicatedHistoryLog> OpenLog(
+      slashing::HistoryStore& store, std::string id,
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(5'000)) {
+    auto log = ReplicatedHistoryLog::Open(store, LogOptions(cluster_, std::move(id), timeout));
     EXPECT_TRUE(log.ok()) << log.status().message();
     return log.ok() ? std::move(*log) : nullptr;
   }
@@ -284,13 +291,7 @@ TEST_F(ReplicatedLogTest, ATopicThatLostItsRecordsStopsTheApplierAndSaysSoOnce) 
   MockCluster emptied;  // the same topic and partitions, none of the records
   std::promise<std::string> stopped;
   std::atomic<int> stops{0};
-  ReplicatedHistoryLogOptions options;
-  options.brokers = emptied.bootstraps();
-  options.claims_topic = kTopic;
-  options.signer_id = "a";
-  options.genesis_hash = Genesis();
-  options.claim_timeout = std::chrono::milliseconds(5'000);
-  options.warning = [](std::string_view) {};
+  ReplicatedHistoryLogOptions options = LogOptions(emptied, "a");
   options.stopped = [&](const base::Status& cause) {
     if (stops.fetch_add(1) == 0) stopped.set_value(cause.message());
   };

@@ -922,19 +922,20 @@ TEST_F(SignerdE2eTest, SignWithAnyAndAllTakeAtMost64Keys) {
   for (const int count : {64, 65}) {
     SCOPED_TRACE(count);
     const std::vector<std::string> keys = keys_ending_with_alice(count);
+    // Both requests carry the same fields.
+    auto fill = [&](auto& request) {
+      request.set_key_type("gran");
+      request.set_crypto_type("ed25");
+      for (const std::string& key : keys) request.add_public_keys(key);
+      request.set_message(vote);
+    };
     pb::SignWithAnyRequest any;
-    any.set_key_type("gran");
-    any.set_crypto_type("ed25");
-    for (const std::string& key : keys) any.add_public_keys(key);
-    any.set_message(vote);
+    fill(any);
     pb::SignWithAnyReply any_reply;
     grpc::ClientContext any_context;
     const grpc::Status any_status = alice->SignWithAny(&any_context, any, &any_reply);
     pb::SignWithAllRequest all;
-    all.set_key_type("gran");
-    all.set_crypto_type("ed25");
-    for (const std::string& key : keys) all.add_public_keys(key);
-    all.set_message(vote);
+    fill(all);
     pb::SignWithAllReply all_reply;
     grpc::ClientContext all_context;
     const grpc::Status all_status = alice->SignWithAll(&all_context, all, &all_reply);
