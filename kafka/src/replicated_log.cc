@@ -204,6 +204,8 @@ class ReplicatedHistoryLog::Impl {
   // BindTopic checks (or, on the first start, records) the topic binding, then loads the offsets.
   Status BindTopic() EXCLUDES(mutex_);
   Status CheckTopicBinding();
+  // HoldsRecords is true when the store has any protection record or watermark.
+  Result<bool> HoldsRecords();
   Result<std::optional<int64_t>> ReadStoredOffset(int32_t partition);
   void ApplierLoop();
   void PollerLoop();
@@ -372,6 +374,19 @@ Status ReplicatedHistoryLog::Impl::BindTopic() {
 Status ReplicatedHistoryLog::Impl::CheckTopicBinding() {
   SIGNER_ASSIGN_OR_RETURN(auto stored, store_.Get(TopicMetaKey()));
   if (!stored.has_value()) {
+    // A history that was never bound but holds records was built by a standalone signer. Binding
+    // it would keep those records here alone: the other signers would never see them and could
+    // sign against them. Its records reach a cluster only through the claims topic.
+    SIGNER_ASSIGN_OR_RETURN(const bool holds_records, HoldsRecords());
+    if (holds_records) {
+      return Status::FailedPrecondition(
+          "this history holds records of a standalone signer, which the other signers of claims "
+          "topic " +
+          options_.claims_topic +
+          " have never seen: joining with it could sign against them. Export it (signerctl "
+          "history export), import the file through the claims topic (signerctl history import "
+          "with the cluster's config), and start this signer on a new, empty history directory");
+    }
     return store_.WriteSynced(
         {{TopicMetaKey(), EncodeTopicMeta(partitions_, options_.claims_topic)}});
   }
@@ -388,6 +403,18 @@ Status ReplicatedHistoryLog::Impl::CheckTopicBinding() {
         ": a changed partition count moves keys between partitions, refusing to start");
   }
   return Status::Ok();
+}
+
+Result<bool> ReplicatedHistoryLog::Impl::HoldsRecords() {
+  bool found = false;
+  for (const char tag : {slashing::kRecordKeyTag, slashing::kWatermarkKeyTag}) {
+    SIGNER_RETURN_IF_ERROR(store_.Scan(std::string_view(&tag, 1), [&](auto, auto) {
+      found = true;
+      return false;
+    }));
+    if (found) return true;
+  }
+  return false;
 }
 
 Result<std::optional<int64_t>> ReplicatedHistoryLog::Impl::ReadStoredOffset(int32_t partition) {

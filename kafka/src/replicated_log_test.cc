@@ -19,6 +19,7 @@
 #include "kafka/claim_record.h"
 #include "kafka/replicated_admin.h"
 #include "slashing/history.h"
+#include "slashing/history_log.h"
 #include "slashing/interchange.h"
 #include "slashing/record.h"
 #include "support/memory_history_store.h"
@@ -360,6 +361,32 @@ TEST_F(ReplicatedLogTest, NewSignerOnAnEmptyStoreCatchesUp) {
   auto verdicts = log_new->CheckAndRecord(Key(2), std::span(&conflicting, 1), 5);
   ASSERT_TRUE(verdicts.ok());
   EXPECT_EQ(verdicts->at(0), Verdict::kRefusedGrandpaEquivocation);
+}
+
+// A standalone signer's history holds records no other signer has seen. Bound to the topic, it
+// would keep them to itself, and the cluster could sign a second vote against one of them.
+TEST_F(ReplicatedLogTest, AStandaloneHistoryWithRecordsIsNotBoundToTheTopic) {
+  auto store = NewStore();
+  {
+    slashing::LocalHistoryLog standalone(*store);
+    const Claim claim = Prevote(7, 0x01);
+    auto verdicts = standalone.CheckAndRecord(Key(3), std::span(&claim, 1), 5);
+    ASSERT_TRUE(verdicts.ok());
+    ASSERT_EQ(verdicts->at(0), Verdict::kAllowedNew);
+  }
+  const auto before = store->Snapshot();
+  auto log = ReplicatedHistoryLog::Open(*store, LogOptions(cluster_, "a"));
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), base::StatusCode::kFailedPrecondition);
+  EXPECT_NE(log.status().message().find("standalone"), std::string::npos) << log.status().message();
+  EXPECT_EQ(store->Snapshot(), before);
+  auto replicated = IsReplicatedHistory(*store);
+  ASSERT_TRUE(replicated.ok());
+  EXPECT_FALSE(*replicated);
+  EXPECT_EQ(TopicEnd(), 0);
+  // A store holding only its genesis binding joins.
+  auto empty = NewStore();
+  EXPECT_NE(OpenLog(*empty, "b"), nullptr);
 }
 
 TEST_F(ReplicatedLogTest, LocalRefusalAndResignProduceNothing) {
