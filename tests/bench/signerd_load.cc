@@ -5,8 +5,9 @@
 // latency; the same channels then measure a null RPC (grpc.health.v1.Health/Check) so the two rates
 // are comparable; an open loop at a fixed offered rate (by default half the measured peak) measures
 // latency below saturation, timed from each request's scheduled send time so a stalled server
-// cannot hide its queueing. Every equivocation attempt must be refused: one that is not makes the
-// program exit 1, as does any failed normal request.
+// cannot hide its queueing; null RPCs on the same schedule then give that loop's floor. Every
+// equivocation attempt must be refused: one that is not makes the program exit 1, as does any
+// failed normal request.
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
@@ -512,22 +513,22 @@ struct NullCall {
   Clock::time_point start;
 };
 
-void IssueNull(Client& client, Phase& phase) {
+void IssueNull(Client& client, Phase& phase, bool closed_loop, Clock::time_point measured_from) {
   auto* call = new NullCall;
   // grpc.health.v1.HealthCheckRequest{service: ""} encodes to no bytes.
   grpc::Slice empty_slice(std::string{});
   call->request = grpc::ByteBuffer(&empty_slice, 1);
   call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  call->start = Clock::now();
+  call->start = measured_from;
   phase.Opened();
   client.channel->generic->UnaryCall(
       &call->context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &call->request,
-      &call->response, [&client, &phase, call](grpc::Status status) {
+      &call->response, [&client, &phase, call, closed_loop](grpc::Status status) {
         const auto latency =
             std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - call->start);
         phase.tally.Add(Sample{Kind::kGrandpa, status.ok(), false, uint64_t(latency.count())});
         delete call;
-        if (phase.Admit()) IssueNull(client, phase);
+        if (closed_loop && phase.Admit()) IssueNull(client, phase, true, Clock::now());
         phase.Closed();
       });
 }
@@ -559,7 +560,7 @@ Result RunClosedLoop(Shared& shared, std::vector<std::unique_ptr<Client>>& clien
   for (auto& client : clients) {
     if (!phase.Admit()) break;
     if (null_rpc) {
-      IssueNull(*client, phase);
+      IssueNull(*client, phase, true, Clock::now());
     } else {
       IssueSigned(shared, *client, phase, true, Clock::now());
     }
@@ -573,8 +574,11 @@ Result RunClosedLoop(Shared& shared, std::vector<std::unique_ptr<Client>>& clien
 }
 
 // RunOpenLoop offers `rate` requests per second whatever the answers do, round-robin over the
-// clients; latency counts from each request's scheduled time.
-Result RunOpenLoop(Shared& shared, std::vector<std::unique_ptr<Client>>& clients, double rate) {
+// clients; latency counts from each request's scheduled time. With `null_rpc` the requests are
+// null RPCs: the same schedule then measures the tail that the machine, the load generator's own
+// scheduling and the transport give without any signing.
+Result RunOpenLoop(Shared& shared, std::vector<std::unique_ptr<Client>>& clients, double rate,
+                   bool null_rpc) {
   Phase phase(shared.options.requests, shared.options.seconds);
   phase.Begin();
   phase.Opened();
@@ -583,7 +587,11 @@ Result RunOpenLoop(Shared& shared, std::vector<std::unique_ptr<Client>>& clients
   for (uint64_t i = 0; phase.Admit(); ++i) {
     const auto due = start + std::chrono::duration_cast<Clock::duration>(interval * double(i));
     std::this_thread::sleep_until(due);
-    IssueSigned(shared, *clients[i % clients.size()], phase, false, due);
+    if (null_rpc) {
+      IssueNull(*clients[i % clients.size()], phase, false, due);
+    } else {
+      IssueSigned(shared, *clients[i % clients.size()], phase, false, due);
+    }
   }
   phase.Closed();
   const double seconds = phase.Wait();
@@ -730,16 +738,23 @@ int main(int argc, char** argv) {
   }
 
   std::optional<Result> open_loop;
+  std::optional<Result> null_open_loop;
   double offered = options.open_loop_rate;
   if (offered <= 0 && options.half_peak) offered = peak / 2;
   if (offered > 0) {
-    open_loop = RunOpenLoop(shared, clients, offered);
+    open_loop = RunOpenLoop(shared, clients, offered, false);
     char label[64];
     std::snprintf(label, sizeof(label), "open loop at %.0f req/s", offered);
     PrintResult(label, *open_loop);
     errors += open_loop->summary.errors;
     equivocations += open_loop->summary.equivocations;
     accepted += open_loop->summary.equivocations_accepted;
+    if (options.null_phase) {
+      null_open_loop = RunOpenLoop(shared, clients, offered, true);
+      std::snprintf(label, sizeof(label), "null RPC, same open loop");
+      PrintResult(label, *null_open_loop);
+      errors += null_open_loop->summary.errors;
+    }
   }
   const uint64_t after_rss_kb = options.pid > 0 ? VmRssKb(options.pid) : 0;
   if (options.pid > 0) {
@@ -764,6 +779,10 @@ int main(int argc, char** argv) {
          << ",\"open_loop_p50_ms\":" << open_loop->summary.p50_ms
          << ",\"open_loop_p99_ms\":" << open_loop->summary.p99_ms
          << ",\"open_loop_p999_ms\":" << open_loop->summary.p999_ms;
+  }
+  if (null_open_loop) {
+    json << ",\"null_open_loop_p50_ms\":" << null_open_loop->summary.p50_ms
+         << ",\"null_open_loop_p99_ms\":" << null_open_loop->summary.p99_ms;
   }
   if (options.pid > 0) {
     json << ",\"idle_rss_kb\":" << idle_rss_kb << ",\"after_load_rss_kb\":" << after_rss_kb;

@@ -102,6 +102,11 @@ if ! $smoke && [[ -x $raw_bench ]] && ((status == 0)); then
     echo "raw synced write p99 on this disk: $raw_p99 ms; open-loop p99 / raw p99:" \
       "$(awk -v a="$open_p99" -v b="$raw_p99" 'BEGIN { printf "%.1f", a / b }')"
   fi
+  null_p99=$(sed -n 's/.*"null_open_loop_p99_ms":\([0-9.]*\).*/\1/p' "$work/load.out")
+  if [[ -n $raw_p99 && -n $null_p99 ]]; then
+    echo "null RPCs on the same open loop: p99 $null_p99 ms, $(awk -v a="$null_p99" -v b="$raw_p99" \
+      'BEGIN { printf "%.1f", a / b }')x the raw p99 (the floor without signing)"
+  fi
 fi
 if ((status != 0)); then
   echo "signerd_load.sh: signerd_load failed (exit $status); signerd's log tail:" >&2
