@@ -110,29 +110,48 @@ bool KeyCache::Lookup(const std::string& method, const std::string& request, std
   auto entry = entries_.find(method + '\0' + request);
   if (entry == entries_.end()) return false;
   if (std::chrono::steady_clock::now() - entry->second.stored >= ttl_) {
-    entries_.erase(entry);
+    Erase(entry);
     return false;
   }
   reply = entry->second.reply;
   return true;
 }
 
-void KeyCache::Store(const std::string& method, const std::string& request, std::string reply) {
-  if (ttl_.count() == 0) return;
+uint64_t KeyCache::Generation() {
   base::MutexLock lock(mutex_);
-  if (entries_.size() >= max_) {
+  return generation_;
+}
+
+void KeyCache::Erase(Entries::iterator entry) {
+  bytes_ -= entry->first.size() + entry->second.reply.size();
+  entries_.erase(entry);
+}
+
+void KeyCache::Store(const std::string& method, const std::string& request, std::string reply,
+                     uint64_t generation) {
+  if (ttl_.count() == 0) return;
+  std::string key = method + '\0' + request;
+  const size_t size = key.size() + reply.size();
+  if (size > kMaxEntryBytes || size > max_bytes_) return;
+  base::MutexLock lock(mutex_);
+  if (generation != generation_) return;
+  if (auto same = entries_.find(key); same != entries_.end()) Erase(same);
+  while (!entries_.empty() && (entries_.size() >= max_ || bytes_ + size > max_bytes_)) {
     auto oldest = entries_.begin();
     for (auto it = entries_.begin(); it != entries_.end(); ++it) {
       if (it->second.stored < oldest->second.stored) oldest = it;
     }
-    entries_.erase(oldest);
+    Erase(oldest);
   }
-  entries_[method + '\0' + request] = Entry{std::move(reply), std::chrono::steady_clock::now()};
+  bytes_ += size;
+  entries_.emplace(std::move(key), Entry{std::move(reply), std::chrono::steady_clock::now()});
 }
 
 void KeyCache::Clear() {
   base::MutexLock lock(mutex_);
   entries_.clear();
+  bytes_ = 0;
+  ++generation_;
 }
 
 base::Result<std::unique_ptr<GatewayMetrics>> GatewayMetrics::Create(UpstreamPool& pool) {
@@ -240,6 +259,7 @@ struct Forwarder::Attempt {
   // Set before the first leg starts and never changed after, so read without the lock.
   std::vector<std::shared_ptr<const Upstream>> candidates;  // held: a reload may drop them
   bool hedgeable = false;
+  uint64_t cache_generation = 0;  // the key cache's, read before any leg was sent
 
   base::Mutex mutex;
   size_t next GUARDED_BY(mutex) = 0;  // the next candidate to try
@@ -285,6 +305,7 @@ void Forwarder::Handle(const std::string& method, std::string request,
   attempt->done = std::move(answer);
   attempt->candidates = pool_.Candidates();
   attempt->hedgeable = hedge_.delay.count() > 0 && Hedges(method);
+  attempt->cache_generation = cache_.Generation();
   if (attempt->candidates.empty()) {
     attempt->done(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                "no signer of the pool may serve now: " + pool_.Summary()),
@@ -412,7 +433,7 @@ void Forwarder::OnLegDone(const std::shared_ptr<Attempt>& attempt, Leg* leg,
   if (status.ok()) {
     std::string reply = BytesOf(leg->reply);
     if (KeyCache::Caches(attempt->method)) {
-      cache_.Store(attempt->method, BytesOf(attempt->request), reply);
+      cache_.Store(attempt->method, BytesOf(attempt->request), reply, attempt->cache_generation);
     } else if (KeyCache::ChangesKeys(attempt->method)) {
       cache_.Clear();
     }

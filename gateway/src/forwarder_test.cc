@@ -20,7 +20,7 @@ TEST(KeyCacheTest, AnswersLookupsUntilTheyAgeOrKeysChange) {
   KeyCache cache(std::chrono::milliseconds(60'000), 8);
   std::string reply;
   EXPECT_FALSE(cache.Lookup(kKeys, "gran", reply));
-  cache.Store(kKeys, "gran", "three keys");
+  cache.Store(kKeys, "gran", "three keys", cache.Generation());
   ASSERT_TRUE(cache.Lookup(kKeys, "gran", reply));
   EXPECT_EQ(reply, "three keys");
   EXPECT_FALSE(cache.Lookup(kKeys, "babe", reply)) << "another request is another entry";
@@ -30,27 +30,63 @@ TEST(KeyCacheTest, AnswersLookupsUntilTheyAgeOrKeysChange) {
 
 TEST(KeyCacheTest, ExpiredEntriesAndAZeroTtlNeverAnswer) {
   KeyCache short_lived(std::chrono::milliseconds(1), 8);
-  short_lived.Store(kKeys, "gran", "x");
+  short_lived.Store(kKeys, "gran", "x", short_lived.Generation());
   // Waiting out a 1 ms lifetime, not synchronising with anything.
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
   std::string reply;
   EXPECT_FALSE(short_lived.Lookup(kKeys, "gran", reply));
   KeyCache off(std::chrono::milliseconds(0), 8);
-  off.Store(kKeys, "gran", "x");
+  off.Store(kKeys, "gran", "x", off.Generation());
   EXPECT_FALSE(off.Lookup(kKeys, "gran", reply));
 }
 
 TEST(KeyCacheTest, KeepsAtMostItsBoundDroppingTheOldest) {
   KeyCache cache(std::chrono::milliseconds(60'000), 2);
-  cache.Store(kKeys, "a", "1");
+  cache.Store(kKeys, "a", "1", cache.Generation());
   std::this_thread::sleep_for(std::chrono::milliseconds(2));  // distinct store times
-  cache.Store(kKeys, "b", "2");
+  cache.Store(kKeys, "b", "2", cache.Generation());
   std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  cache.Store(kKeys, "c", "3");
+  cache.Store(kKeys, "c", "3", cache.Generation());
   std::string reply;
   EXPECT_FALSE(cache.Lookup(kKeys, "a", reply));
   EXPECT_TRUE(cache.Lookup(kKeys, "b", reply));
   EXPECT_TRUE(cache.Lookup(kKeys, "c", reply));
+}
+
+// A caller that pads its look-ups must not fill the gateway's memory: an entry past
+// kMaxEntryBytes is never kept, and the entries kept stay within the byte bound.
+TEST(KeyCacheTest, KeepsAtMostItsByteBound) {
+  KeyCache cache(std::chrono::milliseconds(60'000), 4096, 4 * KeyCache::kMaxEntryBytes);
+  std::string reply;
+  const std::string padded(KeyCache::kMaxEntryBytes, 'p');
+  cache.Store(kKeys, padded, "x", cache.Generation());
+  EXPECT_FALSE(cache.Lookup(kKeys, padded, reply));
+  const std::string large(KeyCache::kMaxEntryBytes / 2, 'l');
+  for (char tag = 'a'; tag <= 'z'; ++tag) {
+    cache.Store(kKeys, std::string(1, tag) + large, "x", cache.Generation());
+  }
+  int kept = 0;
+  for (char tag = 'a'; tag <= 'z'; ++tag) {
+    kept += cache.Lookup(kKeys, std::string(1, tag) + large, reply) ? 1 : 0;
+  }
+  // Each entry is half an entry bound and a few bytes: seven fit in four entry bounds.
+  EXPECT_EQ(kept, 7);
+  // The last one stored is kept: the oldest go first.
+  EXPECT_TRUE(cache.Lookup(kKeys, "z" + large, reply));
+}
+
+// A look-up answered by a signer before an Insert, whose reply arrives after the Insert cleared
+// the cache, must not be stored: it would answer with the old key list for a whole ttl.
+TEST(KeyCacheTest, AReplyFromBeforeAKeyChangeIsNotStored) {
+  KeyCache cache(std::chrono::milliseconds(60'000), 8);
+  const uint64_t sent_at = cache.Generation();
+  cache.Clear();  // an Insert went through meanwhile
+  cache.Store(kKeys, "gran", "the old list", sent_at);
+  std::string reply;
+  EXPECT_FALSE(cache.Lookup(kKeys, "gran", reply));
+  cache.Store(kKeys, "gran", "the new list", cache.Generation());
+  ASSERT_TRUE(cache.Lookup(kKeys, "gran", reply));
+  EXPECT_EQ(reply, "the new list");
 }
 
 TEST(KeyCacheTest, OnlyLookupsAreCachedAndOnlyKeyChangesClear) {

@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
   // A validator's look-up answer: a handful of 32-byte keys.
   for (int i = 0; i < 4; ++i) reply.add_public_keys(std::string(32, static_cast<char>('a' + i)));
   const std::string request_bytes = request.SerializeAsString();
-  cache.Store(kLookup, request_bytes, reply.SerializeAsString());
+  cache.Store(kLookup, request_bytes, reply.SerializeAsString(), cache.Generation());
 
   Measure(forwarder, request_bytes, std::min<size_t>(calls, 20'000));  // warm-up
   const Figures one = Summarise(Measure(forwarder, request_bytes, calls));

@@ -23,6 +23,7 @@ namespace pb = parity::polkadot::signer;
 
 constexpr std::chrono::milliseconds kCheckTimeout{1'000};
 constexpr char kPoolHistoryFile[] = "pool-history";
+constexpr char kStandaloneOwnerFile[] = "pool-standalone-owner";
 constexpr size_t kMaxHistoryIdSize = 512;
 
 // CallOnce makes one unary call through a generic stub and waits for it.
@@ -90,17 +91,34 @@ base::Result<std::unique_ptr<UpstreamPool>> UpstreamPool::Create(
       history = *remembered;
     }
   }
-  return std::unique_ptr<UpstreamPool>(
-      new UpstreamPool(config, credentials, std::move(upstreams), std::move(history)));
+  std::string standalone_owner;
+  if (!config.state_dir.empty()) {
+    const std::filesystem::path file =
+        std::filesystem::path(config.state_dir) / kStandaloneOwnerFile;
+    std::error_code error;
+    if (std::filesystem::exists(file, error)) {
+      auto remembered = base::ReadPublicFile(file);
+      if (!remembered.ok() || remembered->empty() || remembered->size() > kMaxHistoryIdSize) {
+        return base::Status::FailedPrecondition(
+            "cannot read the signer remembered as the standalone history's " + file.string() +
+            ": " + (remembered.ok() ? "empty or too long" : remembered.status().message()));
+      }
+      standalone_owner = *remembered;
+    }
+  }
+  return std::unique_ptr<UpstreamPool>(new UpstreamPool(
+      config, credentials, std::move(upstreams), std::move(history), std::move(standalone_owner)));
 }
 
 UpstreamPool::UpstreamPool(const GatewayConfig& config,
                            std::shared_ptr<grpc::ChannelCredentials> credentials,
-                           std::vector<std::shared_ptr<Upstream>> upstreams, std::string history)
+                           std::vector<std::shared_ptr<Upstream>> upstreams, std::string history,
+                           std::string standalone_owner)
     : config_(config), credentials_(std::move(credentials)) {
   base::MutexLock lock(mutex_);
   upstreams_ = std::move(upstreams);
   history_ = std::move(history);
+  standalone_owner_ = std::move(standalone_owner);
   states_.resize(upstreams_.size());
   for (UpstreamState& state : states_) state.reason = "not checked yet";
 }
@@ -270,6 +288,22 @@ base::Status UpstreamPool::AdoptHistory(const std::string& history_id) {
   return base::Status::Ok();
 }
 
+base::Status UpstreamPool::AdoptStandaloneOwner(const std::string& upstream_name) {
+  if (!config_.state_dir.empty()) {
+    const std::filesystem::path file =
+        std::filesystem::path(config_.state_dir) / kStandaloneOwnerFile;
+    std::error_code error;
+    std::filesystem::create_directories(config_.state_dir, error);
+    SIGNER_RETURN_IF_ERROR(base::WriteFileAtomically(
+        file,
+        std::span(reinterpret_cast<const uint8_t*>(upstream_name.data()), upstream_name.size()),
+        0600));
+  }
+  standalone_owner_ = upstream_name;
+  Log(LogLevel::kInfo, "standalone pool history served by " + upstream_name + " for good");
+  return base::Status::Ok();
+}
+
 void UpstreamPool::CheckAll() {
   std::vector<std::shared_ptr<Upstream>> snapshot;
   {
@@ -281,7 +315,6 @@ void UpstreamPool::CheckAll() {
   for (const auto& upstream : snapshot) checked.push_back(Check(*upstream));
 
   base::MutexLock lock(mutex_);
-  std::string standalone_owner;  // signer id holding the pool's standalone history
   for (size_t i = 0; i < upstreams_.size(); ++i) {
     // The list may have been reloaded while the checks ran: a signer added since waits for the
     // next round.
@@ -299,14 +332,23 @@ void UpstreamPool::CheckAll() {
       state.reason = "reports history " + state.history_id + ", not the pool's " + history_ +
                      ": it has never seen what the pool signed, so it may not serve this node";
     }
-    if (state.eligible && state.history_kind == "standalone") {
-      if (standalone_owner.empty()) {
-        standalone_owner = state.signer_id;
-      } else if (state.signer_id != standalone_owner) {
+    // A standalone history has one signer. Which one is settled once, by upstream entry, not by
+    // what the signers say of themselves (a cloned machine reports the same signer id too), and
+    // not again while the first is down: failing over to a copy of its store would sign against
+    // a history that has not seen what the first signed since the copy was made.
+    const std::string& name = upstreams_[i]->config.name;
+    if (state.eligible && state.history_kind == "standalone" && standalone_owner_.empty()) {
+      if (base::Status adopted = AdoptStandaloneOwner(name); !adopted.ok()) {
         state.eligible = false;
-        state.reason = "standalone history " + state.history_id + " is already served by " +
-                       standalone_owner + "; a standalone history has one signer (a copied store?)";
+        state.reason =
+            "cannot remember which signer serves the standalone history: " + adopted.message();
       }
+    }
+    if (state.eligible && state.history_kind == "standalone" && standalone_owner_ != name) {
+      state.eligible = false;
+      state.reason = "standalone history " + state.history_id + " is served by " +
+                     standalone_owner_ +
+                     " only: a standalone history has one signer, so this is a copy of its store";
     }
     const UpstreamState& before = states_[i];
     if (before.eligible != state.eligible || before.reason != state.reason) {

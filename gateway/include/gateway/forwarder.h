@@ -24,16 +24,26 @@ namespace gateway {
 // round trip: replies are kept per (method, request bytes) for `ttl` and dropped whenever a key
 // may have changed (a successful Insert or *GenerateNew through this gateway), so a look-up is at
 // most `ttl` stale about keys changed elsewhere (by signerctl on a signer). At most `max_entries`
-// requests are kept; the oldest goes first. ttl 0 turns it off. Thread-safe.
+// requests and `max_bytes` of keys and replies are kept; the oldest goes first, and an entry
+// larger than kMaxEntryBytes is never kept (a node's look-ups are a few hundred bytes; a caller
+// padding its requests must not fill the gateway's memory). ttl 0 turns it off. Thread-safe.
 class KeyCache {
  public:
-  KeyCache(std::chrono::milliseconds ttl, size_t max_entries) : ttl_(ttl), max_(max_entries) {}
+  static constexpr size_t kMaxEntryBytes = 64 << 10;
+
+  KeyCache(std::chrono::milliseconds ttl, size_t max_entries, size_t max_bytes = 16 << 20)
+      : ttl_(ttl), max_(max_entries), max_bytes_(max_bytes) {}
 
   static bool Caches(std::string_view method);
   static bool ChangesKeys(std::string_view method);
 
   bool Lookup(const std::string& method, const std::string& request, std::string& reply);
-  void Store(const std::string& method, const std::string& request, std::string reply);
+  // Generation changes at every Clear. A look-up's reply is stored with the generation read
+  // before the look-up was sent: a reply that left a signer before a key change, and arrived
+  // after the change cleared the cache, is then not stored.
+  uint64_t Generation();
+  void Store(const std::string& method, const std::string& request, std::string reply,
+             uint64_t generation);
   void Clear();
 
  private:
@@ -41,10 +51,16 @@ class KeyCache {
     std::string reply;
     std::chrono::steady_clock::time_point stored;
   };
+  using Entries = std::map<std::string, Entry>;
+  void Erase(Entries::iterator entry) REQUIRES(mutex_);
+
   const std::chrono::milliseconds ttl_;
   const size_t max_;
+  const size_t max_bytes_;
   base::Mutex mutex_;
-  std::map<std::string, Entry> entries_ GUARDED_BY(mutex_);
+  Entries entries_ GUARDED_BY(mutex_);
+  size_t bytes_ GUARDED_BY(mutex_) = 0;
+  uint64_t generation_ GUARDED_BY(mutex_) = 0;
 };
 
 // GatewayMetrics is the gateway's metric set (docs/gateway.md lists it).

@@ -93,18 +93,24 @@ class UpstreamPool {
   // destroyed; true for the last, when the checker must end.
   bool WaitForNextCheck(std::chrono::milliseconds interval) EXCLUDES(stop_mutex_);
   UpstreamPool(const GatewayConfig& config, std::shared_ptr<grpc::ChannelCredentials> credentials,
-               std::vector<std::shared_ptr<Upstream>> upstreams, std::string history);
+               std::vector<std::shared_ptr<Upstream>> upstreams, std::string history,
+               std::string standalone_owner);
   static std::shared_ptr<Upstream> MakeUpstream(
       const UpstreamConfig& upstream_config,
       const std::shared_ptr<grpc::ChannelCredentials>& credentials);
   UpstreamState Check(const Upstream& upstream);
   base::Status AdoptHistory(const std::string& history_id) REQUIRES(mutex_);
+  base::Status AdoptStandaloneOwner(const std::string& upstream_name) REQUIRES(mutex_);
 
   const GatewayConfig config_;  // as at start; a reload changes only the upstream list
   const std::shared_ptr<grpc::ChannelCredentials> credentials_;
   base::Mutex mutex_;
   std::vector<std::shared_ptr<Upstream>> upstreams_ GUARDED_BY(mutex_);
   std::string history_ GUARDED_BY(mutex_);
+  // The one upstream (by name) that may serve a standalone pool history, for good: a second
+  // signer reporting the same standalone id is a copied store, and must never be failed over to,
+  // not even while the first is down (docs/gateway.md).
+  std::string standalone_owner_ GUARDED_BY(mutex_);
   std::vector<UpstreamState> states_ GUARDED_BY(mutex_);
   size_t preferred_ GUARDED_BY(mutex_) = 0;
   // The checker thread's sleep and what ends it early.
