@@ -20,14 +20,30 @@ using signer::ConfigSection;
 using signer::IsQuoted;
 using signer::ResolveConfigPath;
 
+// ParseServerTls reads a listener's TLS files; with `identities`, also the optional list of the
+// client identities it admits.
 Status ParseServerTls(const YAML::Node& node, std::string_view base_dir,
-                      tls::ServerCredentialFiles& out, const std::string& path = "listen.tls") {
+                      tls::ServerCredentialFiles& out, const std::string& path,
+                      std::vector<std::string>* identities = nullptr) {
   ConfigSection section(node, path);
   SIGNER_RETURN_IF_ERROR(section.Check());
   std::string cert, key, client_ca;
   SIGNER_RETURN_IF_ERROR(section.String("cert", true, cert));
   SIGNER_RETURN_IF_ERROR(section.String("key", true, key));
   SIGNER_RETURN_IF_ERROR(section.String("client_ca", true, client_ca));
+  if (identities != nullptr) {
+    if (std::optional<YAML::Node> list = section.Take("identities")) {
+      if (!list->IsSequence() || list->size() == 0) {
+        return Status::InvalidArgument(path + ".identities must be a non-empty list of names");
+      }
+      for (const YAML::Node& entry : *list) {
+        if (!entry.IsScalar() || entry.Scalar().empty()) {
+          return Status::InvalidArgument(path + ".identities entries must be non-empty names");
+        }
+        identities->push_back(entry.Scalar());
+      }
+    }
+  }
   SIGNER_RETURN_IF_ERROR(section.RejectUnknown());
   out.certificate_chain = ResolveConfigPath(cert, base_dir);
   out.private_key = ResolveConfigPath(key, base_dir);
@@ -56,7 +72,8 @@ Status ParseListen(const YAML::Node& node, std::string_view base_dir, GatewayCon
   SIGNER_RETURN_IF_ERROR(section.String("tcp", false, out.tcp_listen));
   if (std::optional<YAML::Node> tls_node = section.Take("tls")) {
     tls::ServerCredentialFiles files;
-    SIGNER_RETURN_IF_ERROR(ParseServerTls(*tls_node, base_dir, files));
+    SIGNER_RETURN_IF_ERROR(
+        ParseServerTls(*tls_node, base_dir, files, "listen.tls", &out.listen_identities));
     out.listen_tls = std::move(files);
   }
   SIGNER_RETURN_IF_ERROR(section.RejectUnknown());

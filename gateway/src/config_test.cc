@@ -50,6 +50,28 @@ history_id: "kafka:abc/signer-claims"
   EXPECT_EQ(config->history_id, "kafka:abc/signer-claims");
 }
 
+TEST(GatewayConfigTest, ReadsTheIdentitiesALoopbackListenerAdmits) {
+  const std::string listen = R"(
+listen:
+  tcp: "127.0.0.1:0"
+  tls: {cert: a.crt, key: a.key, client_ca: ca.crt, identities: [validator-1, probe]}
+history_id: "kafka:abc/signer-claims"
+)";
+  auto config = ParseGatewayConfig(listen + kUpstreams, "");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->listen_identities, (std::vector<std::string>{"validator-1", "probe"}));
+  for (const std::string& bad : {std::string("identities: []"), std::string("identities: x"),
+                                 std::string("identities: [\"\"]")}) {
+    std::string text = listen;
+    text.replace(text.find("identities: [validator-1, probe]"),
+                 std::string("identities: [validator-1, probe]").size(), bad);
+    auto refused = ParseGatewayConfig(text + kUpstreams, "");
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.status().message().find("listen.tls.identities"), std::string::npos)
+        << refused.status().message();
+  }
+}
+
 constexpr char kDialIn[] = R"(
 listen: {unix_socket: keystore.sock}
 state_dir: state

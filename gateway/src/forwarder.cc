@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "byte_buffer.h"
+#include "tls/grpc_credentials.h"
 
 namespace gateway {
 namespace {
@@ -60,6 +61,11 @@ class ForwardReactor final : public grpc::ServerGenericBidiReactor {
   void OnReadDone(bool ok) override {
     if (!ok) {
       Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request message"));
+      return;
+    }
+    if (!forwarder_.Admits(*context_->auth_context())) {
+      Finish(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                          "this client certificate's identity is not in listen.tls.identities"));
       return;
     }
     forwarder_.Handle(context_->method(), BytesOf(request_), context_->deadline(),
@@ -213,6 +219,12 @@ base::Result<std::unique_ptr<GatewayMetrics>> GatewayMetrics::Create(UpstreamPoo
     seen->names.insert(current.begin(), current.end());
   });
   return metrics;
+}
+
+bool Forwarder::Admits(const grpc::AuthContext& context) const {
+  if (callers_.empty()) return true;
+  auto identity = tls::PeerIdentity(context);
+  return identity.ok() && callers_.contains(*identity);
 }
 
 grpc::ServerGenericBidiReactor* Forwarder::CreateReactor(

@@ -1,13 +1,18 @@
 // The forwarder's own rules, without signers: the key cache, method labels, and refusals.
 #include "gateway/forwarder.h"
 
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <future>
 #include <string>
 #include <thread>
 
+#include "support/dev_pki.h"
 #include "support/temp_dir.h"
+#include "tls/dev_pki.h"
+#include "tls/grpc_credentials.h"
 
 namespace gateway {
 namespace {
@@ -142,6 +147,60 @@ TEST(ForwarderTest, NoEligibleSignerMeansUnavailableAndForeignMethodsAreRefused)
             std::string::npos)
       << page;
   EXPECT_NE(page.find("gateway_upstream_eligible{upstream=\"down\"} 0"), std::string::npos);
+}
+
+// On loopback TCP any certificate of listen.tls.client_ca gets through the handshake; with
+// listen.tls.identities only the node's certificate may have its calls forwarded. Another
+// certificate of the same CA (a deployment with one CA for everything) is refused before
+// anything reaches a signer.
+TEST(ForwarderTest, OnlyListedIdentitiesHaveTheirCallsForwarded) {
+  support::TempDir dir("forwarder-callers");
+  ASSERT_TRUE(support::MakeDevPki(dir.path(), {"node", "intruder"}).ok());
+  GatewayConfig config;
+  config.history_id = "kafka:c/claims";
+  config.upstreams = {UpstreamConfig{"down", "127.0.0.1:1", "", false, ""}};
+  auto pool = UpstreamPool::Create(config, grpc::InsecureChannelCredentials());
+  ASSERT_TRUE(pool.ok());
+  KeyCache cache(std::chrono::milliseconds(0), 8);
+  auto metrics = GatewayMetrics::Create(**pool);
+  ASSERT_TRUE(metrics.ok());
+  Forwarder forwarder(**pool, cache, **metrics, std::chrono::milliseconds(1'000), {}, {"node"});
+  auto server_credentials =
+      tls::ReloadableServerCredentials::Create(support::DevPkiServerFiles(dir.path()));
+  ASSERT_TRUE(server_credentials.ok()) << server_credentials.status().message();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", (*server_credentials)->GrpcCredentials(), &port);
+  builder.RegisterCallbackGenericService(&forwarder);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_TRUE(server && port > 0);
+
+  auto call_as = [&](const std::string& identity) {
+    auto credentials = support::DevPkiClientCredentials(dir.path(), identity);
+    EXPECT_TRUE(credentials.ok());
+    grpc::ChannelArguments arguments;
+    arguments.SetSslTargetNameOverride("localhost");
+    grpc::GenericStub stub(
+        grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port), *credentials, arguments));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    grpc::Slice empty(std::string{});
+    grpc::ByteBuffer request(&empty, 1);
+    grpc::ByteBuffer reply;
+    std::promise<grpc::Status> answered;
+    stub.UnaryCall(&context, kSign, grpc::StubOptions(), &request, &reply,
+                   [&](grpc::Status status) { answered.set_value(std::move(status)); });
+    return answered.get_future().get();
+  };
+  // The node's call is forwarded (and finds no signer up); the intruder's never is.
+  EXPECT_EQ(call_as("node").error_code(), grpc::StatusCode::UNAVAILABLE);
+  const grpc::Status intruder = call_as("intruder");
+  EXPECT_EQ(intruder.error_code(), grpc::StatusCode::PERMISSION_DENIED) << intruder.error_message();
+  const std::string page = (*metrics)->registry.Render();
+  EXPECT_NE(page.find("gateway_requests_total{method=\"SignWith\",code=\"UNAVAILABLE\"} 1"),
+            std::string::npos)
+      << page;
+  server->Shutdown(std::chrono::system_clock::now());
 }
 
 }  // namespace

@@ -45,15 +45,19 @@ void ReloadPool(const std::string& config_path, const gateway::GatewayConfig& ru
     return;
   }
   std::string fixed;
+  const auto same_files = [](const std::optional<tls::ServerCredentialFiles>& a,
+                             const std::optional<tls::ServerCredentialFiles>& b) {
+    return a.has_value() == b.has_value() &&
+           (!a || (a->certificate_chain == b->certificate_chain &&
+                   a->private_key == b->private_key && a->client_ca == b->client_ca));
+  };
   if (fresh->unix_socket != running.unix_socket || fresh->tcp_listen != running.tcp_listen ||
-      fresh->socket_mode != running.socket_mode) {
+      fresh->socket_mode != running.socket_mode ||
+      !same_files(fresh->listen_tls, running.listen_tls) ||
+      fresh->listen_identities != running.listen_identities) {
     fixed = "listen";
   } else if (fresh->uplink_listen != running.uplink_listen ||
-             fresh->uplink_tls.has_value() != running.uplink_tls.has_value() ||
-             (fresh->uplink_tls &&
-              (fresh->uplink_tls->certificate_chain != running.uplink_tls->certificate_chain ||
-               fresh->uplink_tls->private_key != running.uplink_tls->private_key ||
-               fresh->uplink_tls->client_ca != running.uplink_tls->client_ca))) {
+             !same_files(fresh->uplink_tls, running.uplink_tls)) {
     fixed = "uplink_listen/uplink_tls";
   } else if (fresh->history_id != running.history_id || fresh->state_dir != running.state_dir) {
     fixed = "history_id/state_dir";
@@ -113,7 +117,8 @@ int Run(const std::string& config_path) {
   gateway::Forwarder forwarder(
       **pool, cache, **metrics, std::chrono::milliseconds(config->upstream_timeout_ms),
       gateway::HedgeOptions{std::chrono::milliseconds(config->hedge_delay_ms),
-                            static_cast<int>(config->hedge_budget_percent)});
+                            static_cast<int>(config->hedge_budget_percent)},
+      config->listen_identities);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;

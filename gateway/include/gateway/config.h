@@ -33,6 +33,10 @@ struct GatewayConfig {
   uint32_t socket_mode = 0660;
   std::string tcp_listen;
   std::optional<tls::ServerCredentialFiles> listen_tls;
+  // listen.tls.identities: the client identities (tls/certificate.h rule) that may call over TCP.
+  // Empty: any certificate of listen.tls.client_ca, which is right only for a CA of this node's
+  // certificates alone.
+  std::vector<std::string> listen_identities;
 
   // How the gateway authenticates to the signers: the signers' policy sees this identity.
   tls::ClientCredentialFiles upstream_tls;

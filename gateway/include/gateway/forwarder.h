@@ -11,8 +11,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/thread_annotations.h"
 #include "gateway/pool.h"
@@ -112,14 +114,22 @@ class HedgeBudget {
 // RemoteKeystore are UNIMPLEMENTED. Thread-safe.
 class Forwarder final : public grpc::CallbackGenericService {
  public:
+  // `callers`: the client identities admitted (their certificates' identity); empty admits every
+  // caller the listener's transport admits (a Unix socket's permissions, or any certificate of the
+  // TCP listener's client CA).
   Forwarder(UpstreamPool& pool, KeyCache& cache, GatewayMetrics& metrics,
-            std::chrono::milliseconds upstream_timeout, HedgeOptions hedge = {})
+            std::chrono::milliseconds upstream_timeout, HedgeOptions hedge = {},
+            std::vector<std::string> callers = {})
       : pool_(pool),
         cache_(cache),
         metrics_(metrics),
         upstream_timeout_(upstream_timeout),
         hedge_(hedge),
-        hedge_budget_(hedge.budget_percent) {}
+        hedge_budget_(hedge.budget_percent),
+        callers_(callers.begin(), callers.end()) {}
+
+  // Admits says whether a call with this auth context may be forwarded.
+  bool Admits(const grpc::AuthContext& context) const;
 
   grpc::ServerGenericBidiReactor* CreateReactor(
       grpc::GenericCallbackServerContext* context) override;
@@ -144,6 +154,7 @@ class Forwarder final : public grpc::CallbackGenericService {
   const std::chrono::milliseconds upstream_timeout_;
   const HedgeOptions hedge_;
   HedgeBudget hedge_budget_;
+  const std::set<std::string> callers_;
 };
 
 // Hedges is true for the methods whose calls may be hedged: the ones that sign (and the VRF
