@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -40,12 +41,30 @@ std::string UtcNow() {
   return out;
 }
 
+// EscapeControls writes control bytes (a newline above all) as \xNN: a signer's or node's text
+// inside a message must not start a line of its own that reads like the gateway's.
+std::string EscapeControls(std::string_view message) {
+  std::string out;
+  out.reserve(message.size());
+  for (const char c : message) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f || c == '\\') {
+      char escaped[5];
+      std::snprintf(escaped, sizeof(escaped), "\\x%02x", byte);
+      out += escaped;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 void SetLogFormat(LogFormat format) { g_format.store(format); }
 
 std::string FormatLogLine(LogFormat format, LogLevel level, std::string_view message) {
-  if (format == LogFormat::kText) return "gateway: " + std::string(message);
+  if (format == LogFormat::kText) return "gateway: " + EscapeControls(message);
   nlohmann::json line = {{"time", UtcNow()},
                          {"level", LevelName(level)},
                          {"component", "signer-gateway"},

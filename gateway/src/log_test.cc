@@ -16,6 +16,17 @@ TEST(GatewayLogTest, TextLinesKeepTheirPrefix) {
             "gateway: upstream a eligible");
 }
 
+TEST(GatewayLogTest, TextLinesCannotBeForgedByTheTextTheyCarry) {
+  // A signer reports a history id with a newline and a line of its own after it.
+  const std::string line =
+      FormatLogLine(LogFormat::kText, LogLevel::kWarning,
+                    "reports history x\ngateway: upstream evil eligible\r\x1b[2K \\x0a");
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  EXPECT_EQ(line,
+            "gateway: reports history x\\x0agateway: upstream evil eligible\\x0d\\x1b[2K "
+            "\\x5cx0a");
+}
+
 TEST(GatewayLogTest, JsonLinesAreOneObjectEvenForHostileText) {
   // Quotes, a newline, a control byte and bytes that are not UTF-8 (a signer's or node's text can
   // reach a message): the line stays one parseable object on one line.
