@@ -1,8 +1,11 @@
 // Tests of the strict configuration parser: YAML and JSON files, defaults, and a table of
 // rejections.
 #include "signer/config.h"
+#include "signer/open_from_config.h"
 
 #include <gtest/gtest.h>
+
+#include <cstdlib>
 
 #include <string>
 #include <vector>
@@ -342,6 +345,24 @@ TEST(SignerConfigTest, RejectsBadKafkaSections) {
     EXPECT_NE(config.status().message().find(expected), std::string::npos)
         << body << ": " << config.status().message();
   }
+}
+
+// The PIN from hsm.pin_env is read, then overwritten where it lay and unset: neither a child nor
+// /proc/PID/environ (the initial environment block) sees it afterwards. The token does not
+// exist, so opening fails after the PIN was taken.
+TEST(OpenCustodyTest, APinFromTheEnvironmentIsWipedAndUnset) {
+  ASSERT_EQ(::setenv("SIGNER_TEST_HSM_PIN", "8472-9911", 1), 0);
+  char* value = std::getenv("SIGNER_TEST_HSM_PIN");
+  ASSERT_NE(value, nullptr);
+  HsmConfig hsm;
+  hsm.module = "/nonexistent/module.so";
+  hsm.token_label = "t";
+  hsm.pin_env = "SIGNER_TEST_HSM_PIN";
+  auto custody = OpenCustody(hsm);
+  EXPECT_FALSE(custody.ok());
+  EXPECT_EQ(std::getenv("SIGNER_TEST_HSM_PIN"), nullptr);
+  // glibc never frees the strings setenv made, so the bytes are still there to be read.
+  EXPECT_EQ(std::string(value, 9), std::string(9, '\0'));
 }
 
 }  // namespace

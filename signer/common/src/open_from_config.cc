@@ -1,8 +1,11 @@
 // Opens the HSM token, protection settings and server credentials a SignerConfig names.
 #include "signer/open_from_config.h"
 
+#include <sodium.h>
+
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <utility>
 
 namespace signer {
@@ -16,7 +19,13 @@ base::Result<std::unique_ptr<keymgr::Pkcs11Custody>> OpenCustody(const HsmConfig
   auto pin = hsm.pin_file.empty() ? keymgr::ReadPinFromEnv(hsm.pin_env)
                                   : keymgr::ReadPinFromFile(hsm.pin_file);
   if (!hsm.pin_env.empty()) {
-    ::unsetenv(hsm.pin_env.c_str());  // children must not inherit it, whether it was read or not
+    // The value is overwritten where it lies before the variable goes: unsetenv only unlinks it,
+    // and the initial environment block (also /proc/PID/environ) would keep the PIN for the
+    // process's life. Children must not inherit it either, whether it was read or not.
+    if (char* value = std::getenv(hsm.pin_env.c_str()); value != nullptr) {
+      sodium_memzero(value, std::strlen(value));
+    }
+    ::unsetenv(hsm.pin_env.c_str());
   }
   if (!pin.ok()) {
     return base::Status::InvalidArgument(
