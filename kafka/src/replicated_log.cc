@@ -57,23 +57,42 @@ std::optional<int64_t> DecodeOffset(std::string_view bytes) {
   return static_cast<int64_t>(value);
 }
 
-std::string EncodeTopicMeta(int32_t partitions, const std::string& topic) {
-  std::string out(1, static_cast<char>(kMetaValueVersion));
+// The topic binding's second version also names the Kafka cluster: stored offsets mean nothing
+// in another cluster's topic of the same name.
+constexpr uint8_t kTopicMetaWithClusterVersion = 2;
+constexpr size_t kMaxClusterIdSize = 256;
+
+std::string EncodeTopicMeta(int32_t partitions, const std::string& topic,
+                            const std::string& cluster_id) {
+  std::string out(1, static_cast<char>(kTopicMetaWithClusterVersion));
   AppendBigEndian<uint32_t>(out, static_cast<uint32_t>(partitions));
+  AppendBigEndian<uint16_t>(out, static_cast<uint16_t>(topic.size()));
   out += topic;
+  out += cluster_id;
   return out;
 }
 
 struct TopicMeta {
   int32_t partitions = 0;
   std::string topic;
+  std::string cluster_id;  // empty in a binding written before clusters were recorded
 };
 
 std::optional<TopicMeta> DecodeTopicMeta(std::string_view bytes) {
-  if (bytes.size() < 5 || static_cast<uint8_t>(bytes[0]) != kMetaValueVersion) return std::nullopt;
+  if (bytes.size() < 5) return std::nullopt;
+  const uint8_t version = static_cast<uint8_t>(bytes[0]);
   const uint32_t value = LoadBigEndian<uint32_t>(AsBytes(bytes.substr(1, 4)));
   if (value == 0 || value > INT32_MAX) return std::nullopt;
-  return TopicMeta{static_cast<int32_t>(value), std::string(bytes.substr(5))};
+  if (version == kMetaValueVersion) {
+    return TopicMeta{static_cast<int32_t>(value), std::string(bytes.substr(5)), ""};
+  }
+  if (version != kTopicMetaWithClusterVersion || bytes.size() < 7) return std::nullopt;
+  const uint16_t topic_size = LoadBigEndian<uint16_t>(AsBytes(bytes.substr(5, 2)));
+  if (bytes.size() < 7u + topic_size) return std::nullopt;
+  const std::string_view cluster_id = bytes.substr(7u + topic_size);
+  if (cluster_id.empty() || cluster_id.size() > kMaxClusterIdSize) return std::nullopt;
+  return TopicMeta{static_cast<int32_t>(value), std::string(bytes.substr(7, topic_size)),
+                   std::string(cluster_id)};
 }
 
 // Pending is one own record waiting for the applier. `record_bytes` and `partition` are fixed at
@@ -188,8 +207,8 @@ class ReplicatedHistoryLog::Impl {
 
   int32_t partitions() const { return partitions_; }
   // The consumer is created by Open and lives until the destructor, so reading it here is safe.
-  std::string ClusterId() const {
-    char* id = rd_kafka_clusterid(consumer_, 0);
+  std::string ClusterId(std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) const {
+    char* id = rd_kafka_clusterid(consumer_, static_cast<int>(timeout.count()));
     if (id == nullptr) return "";
     std::string copy(id);
     rd_kafka_mem_free(consumer_, id);
@@ -372,6 +391,11 @@ Status ReplicatedHistoryLog::Impl::BindTopic() {
 }
 
 Status ReplicatedHistoryLog::Impl::CheckTopicBinding() {
+  const std::string cluster_id = ClusterId(options_.metadata_timeout);
+  if (cluster_id.empty() || cluster_id.size() > kMaxClusterIdSize) {
+    // Retried: the brokers answered metadata, so their cluster id should follow.
+    return Status::IoError("kafka: the brokers did not say which cluster they are");
+  }
   SIGNER_ASSIGN_OR_RETURN(auto stored, store_.Get(TopicMetaKey()));
   if (!stored.has_value()) {
     // A history that was never bound but holds records was built by a standalone signer. Binding
@@ -388,7 +412,7 @@ Status ReplicatedHistoryLog::Impl::CheckTopicBinding() {
           "with the cluster's config), and start this signer on a new, empty history directory");
     }
     return store_.WriteSynced(
-        {{TopicMetaKey(), EncodeTopicMeta(partitions_, options_.claims_topic)}});
+        {{TopicMetaKey(), EncodeTopicMeta(partitions_, options_.claims_topic, cluster_id)}});
   }
   auto meta = DecodeTopicMeta(*stored);
   if (!meta) return Status::Corruption("kafka topic binding in the store does not decode");
@@ -396,11 +420,27 @@ Status ReplicatedHistoryLog::Impl::CheckTopicBinding() {
     return Status::FailedPrecondition("this history was built from claims topic " + meta->topic +
                                       ", not " + options_.claims_topic);
   }
+  if (!meta->cluster_id.empty() && meta->cluster_id != cluster_id) {
+    // Another cluster's topic of the same name (a recreated cluster, a mirror, a typo in
+    // brokers): the stored offsets point into other records, and reading on from them could skip
+    // claims that cluster's signers won.
+    return Status::FailedPrecondition(
+        "this history was built from claims topic " + meta->topic + " of Kafka cluster " +
+        meta->cluster_id + ", but the brokers are cluster " + cluster_id +
+        ": its offsets mean nothing there. Point kafka.brokers at the history's cluster; to move "
+        "to another cluster, build the history anew from it (docs/kafka.md)");
+  }
   if (meta->partitions != partitions_) {
     return Status::FailedPrecondition(
         "claims topic " + options_.claims_topic + " has " + std::to_string(partitions_) +
         " partitions but this history was built with " + std::to_string(meta->partitions) +
         ": a changed partition count moves keys between partitions, refusing to start");
+  }
+  if (meta->cluster_id.empty()) {
+    // A binding from before clusters were recorded: the cluster it is used with now is taken
+    // as its own, once.
+    return store_.WriteSynced(
+        {{TopicMetaKey(), EncodeTopicMeta(partitions_, options_.claims_topic, cluster_id)}});
   }
   return Status::Ok();
 }
@@ -428,6 +468,9 @@ Result<std::optional<int64_t>> ReplicatedHistoryLog::Impl::ReadStoredOffset(int3
 Status ReplicatedHistoryLog::Impl::Start() {
   if (options_.brokers.empty()) return Status::InvalidArgument("kafka: brokers is required");
   if (options_.claims_topic.empty()) return Status::InvalidArgument("kafka: claims topic is empty");
+  if (options_.claims_topic.size() > 249) {
+    return Status::InvalidArgument("kafka: claims topic name longer than Kafka's 249 characters");
+  }
   if (options_.signer_id.size() > kMaxSignerIdSize) {
     return Status::InvalidArgument("kafka: signer id longer than 128 bytes");
   }

@@ -102,6 +102,20 @@ class ReplicatedLogTest : public ::testing::Test {
     return log.ok() ? std::move(*log) : nullptr;
   }
 
+  // ClusterIdOf asks `cluster`'s brokers for their cluster id.
+  static std::string ClusterIdOf(const MockCluster& cluster) {
+    char error[256];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", cluster.bootstraps().c_str(), error,
+                      sizeof(error));
+    rd_kafka_t* client = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof(error));
+    char* id = rd_kafka_clusterid(client, 5'000);
+    std::string copy = id == nullptr ? "" : id;
+    if (id != nullptr) rd_kafka_mem_free(client, id);
+    rd_kafka_destroy(client);
+    return copy;
+  }
+
   // TopicEnd sums the high watermarks of the claims topic, read from the brokers.
   int64_t TopicEnd() {
     char error[256];
@@ -289,10 +303,15 @@ TEST_F(ReplicatedLogTest, ATopicThatLostItsRecordsStopsTheApplierAndSaysSoOnce) 
       ASSERT_TRUE(log->CheckAndRecord(Key(9), std::span(&claim, 1), 5).ok());
     }
   }
-  MockCluster emptied;  // the same topic and partitions, none of the records
+  // The topic lost records the history has applied (retention, a recreated topic): the store's
+  // next offset on Key(9)'s partition lies past the topic's end (layout in docs/kafka.md).
+  using namespace std::string_literals;
+  std::string offset_key = "Mkafka/offset/\x00\x00\x00"s;
+  offset_key.push_back(static_cast<char>(ClaimPartition(Key(9), kPartitions)));
+  ASSERT_TRUE(store->WriteSynced({{offset_key, "\x01\x00\x00\x00\x00\x00\x00\x03\xe8"s}}).ok());
   std::promise<std::string> stopped;
   std::atomic<int> stops{0};
-  ReplicatedHistoryLogOptions options = LogOptions(emptied, "a");
+  ReplicatedHistoryLogOptions options = LogOptions(cluster_, "a");
   options.stopped = [&](const base::Status& cause) {
     if (stops.fetch_add(1) == 0) stopped.set_value(cause.message());
   };
@@ -486,7 +505,10 @@ TEST_F(ReplicatedLogTest, StoredMetaKeysHaveTheDocumentedLayout) {
   using namespace std::string_literals;
   const auto topic = snapshot.find("Mkafka/claims");
   ASSERT_NE(topic, snapshot.end());
-  EXPECT_EQ(topic->second, "\x01\x00\x00\x00\x04"s + kTopic);
+  const std::string cluster_id = ClusterIdOf(cluster_);
+  ASSERT_FALSE(cluster_id.empty());
+  EXPECT_EQ(topic->second, "\x02\x00\x00\x00\x04\x00"s + static_cast<char>(sizeof(kTopic) - 1) +
+                               kTopic + cluster_id);
   const int32_t partition = ClaimPartition(key, kPartitions);
   std::string offset_key = "Mkafka/offset/\x00\x00\x00"s;
   offset_key.push_back(static_cast<char>(partition));
@@ -875,21 +897,29 @@ TEST_F(ReplicatedLogTest, MalformedHistoryRecordsAreSkippedByEverySigner) {
 }
 
 TEST_F(ReplicatedLogTest, RefusesAChangedPartitionCountOrTopic) {
-  auto store = NewStore();
-  { auto log = OpenLog(*store, "a"); }
-  // The store remembers 4 partitions of test-claims: the same topic name with 6 partitions (a
-  // recreated topic) and another topic name are both refused.
-  MockCluster resized(6);
+  // A store that remembers 6 partitions of test-claims in this cluster, which has 4 (the topic
+  // was recreated): refused.
+  using namespace std::string_literals;
+  auto resized = NewStore();
+  ASSERT_TRUE(resized
+                  ->WriteSynced({{"Mkafka/claims", "\x02\x00\x00\x00\x06\x00"s +
+                                                       static_cast<char>(sizeof(kTopic) - 1) +
+                                                       kTopic + ClusterIdOf(cluster_)}})
+                  .ok());
   ReplicatedHistoryLogOptions options;
-  options.brokers = resized.bootstraps();
+  options.brokers = cluster_.bootstraps();
   options.claims_topic = kTopic;
   options.genesis_hash = Genesis();
   options.warning = [](std::string_view) {};
-  auto other = ReplicatedHistoryLog::Open(*store, options);
+  auto other = ReplicatedHistoryLog::Open(*resized, options);
   ASSERT_FALSE(other.ok());
   EXPECT_EQ(other.status().code(), base::StatusCode::kFailedPrecondition);
-  EXPECT_NE(other.status().message().find("partitions"), std::string::npos);
+  EXPECT_NE(other.status().message().find("partitions"), std::string::npos)
+      << other.status().message();
 
+  // The store remembers 4 partitions of test-claims: another topic name is refused.
+  auto store = NewStore();
+  { auto log = OpenLog(*store, "a"); }
   ASSERT_EQ(rd_kafka_mock_topic_create(cluster_.get(), "other-claims", 4, 1),
             RD_KAFKA_RESP_ERR_NO_ERROR);
   options.brokers = cluster_.bootstraps();
@@ -909,6 +939,35 @@ TEST_F(ReplicatedLogTest, RefusesAChangedPartitionCountOrTopic) {
 // librdkafka's other name for message.timeout.ms (the claim timeout), a transactional id would
 // make every plain produce fail, and the gapless guarantee belongs to the idempotence settings.
 // The signer and signerctl's history producer refuse them like acks or the partitioner.
+// Another cluster's topic of the same name holds other records at the offsets this history
+// stored; reading on from them could skip claims that cluster's signers won. A binding written
+// before clusters were recorded takes the cluster it is next used with as its own.
+TEST_F(ReplicatedLogTest, AHistoryIsBoundToItsKafkaCluster) {
+  auto store = NewStore();
+  {
+    auto log = OpenLog(*store, "a");
+    const Claim claim = Prevote(1, 0x01);
+    ASSERT_TRUE(log->CheckAndRecord(Key(3), std::span(&claim, 1), 5).ok());
+  }
+  MockCluster other;  // the same topic name and partition count
+  auto elsewhere = ReplicatedHistoryLog::Open(*store, LogOptions(other, "a"));
+  ASSERT_FALSE(elsewhere.ok());
+  EXPECT_EQ(elsewhere.status().code(), base::StatusCode::kFailedPrecondition);
+  EXPECT_NE(elsewhere.status().message().find(ClusterIdOf(cluster_)), std::string::npos)
+      << elsewhere.status().message();
+  EXPECT_NE(OpenLog(*store, "a"), nullptr) << "its own cluster still opens it";
+
+  // A binding of the first version (no cluster): adopted by the next cluster, then kept.
+  using namespace std::string_literals;
+  auto legacy = NewStore();
+  ASSERT_TRUE(legacy->WriteSynced({{"Mkafka/claims", "\x01\x00\x00\x00\x04"s + kTopic}}).ok());
+  EXPECT_NE(OpenLog(*legacy, "b"), nullptr);
+  const std::string upgraded = legacy->Snapshot().at("Mkafka/claims");
+  EXPECT_EQ(upgraded.substr(0, 1), "\x02");
+  EXPECT_TRUE(upgraded.ends_with(ClusterIdOf(cluster_))) << upgraded;
+  EXPECT_FALSE(ReplicatedHistoryLog::Open(*legacy, LogOptions(other, "b")).ok());
+}
+
 TEST_F(ReplicatedLogTest, RefusesPropertiesTheClaimsProducerSets) {
   auto store = NewStore();
   for (const char* name : {"acks", "message.timeout.ms", "delivery.timeout.ms", "transactional.id",
