@@ -46,6 +46,8 @@ cp "$repo/signer/proto/remote_keystore.proto" "$client/proto/"
 # The crates that reach sc-keystore-remote; cargo add keeps each manifest's own layout.
 (cd "$sdk" && cargo add --quiet --package sc-service --path substrate/client/keystore-remote)
 (cd "$sdk" && cargo add --quiet --package sc-cli --path substrate/client/keystore-remote)
+(cd "$sdk" && cargo add --quiet --package polkadot-service --path substrate/client/keystore-remote)
 
-(cd "$sdk" && cargo check -p sc-keystore-remote -p sc-service -p sc-cli -p sc-consensus-babe -p sc-consensus-beefy)
+(cd "$sdk" && cargo check -p sc-keystore-remote -p sc-service -p sc-cli -p sc-consensus-babe -p sc-consensus-beefy \
+  -p polkadot-service)
 echo "apply.sh: done; build the node with: cargo build --release -p polkadot" >&2
