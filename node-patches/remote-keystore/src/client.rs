@@ -148,6 +148,12 @@ impl RemoteKeystore {
         self.runtime.as_ref().expect("the runtime is only taken by drop").handle()
     }
 
+    /// deadline: when a public operation starting now must end. Every round trip it makes (a first key-list fetch,
+    /// then the call itself) gets only the time left, so the whole operation ends within `call_timeout`.
+    fn deadline(&self) -> Instant {
+        Instant::now() + self.shared.call_timeout
+    }
+
     /// run: `task(shared)` on the keystore's runtime, the caller waiting for its result.
     fn run<T, F, Fut>(&self, task: F) -> Result<T, Error>
     where
@@ -171,9 +177,9 @@ impl RemoteKeystore {
         received.unwrap_or_else(|_| Err(Error::Other("the remote keystore's task ended without an answer".into())))
     }
 
-    /// key_set: the keys under `key_type`, from the cache (refreshed in the background once stale), fetched now on
-    /// the first use of a key type. `None` when the cache is off.
-    fn cached_keys(&self, key_type: KeyTypeId) -> Option<Result<Arc<KeySet>, Error>> {
+    /// cached_keys: the keys under `key_type`, from the cache (refreshed in the background once stale), fetched now
+    /// on the first use of a key type, by `deadline`. `None` when the cache is off.
+    fn cached_keys(&self, key_type: KeyTypeId, deadline: Instant) -> Option<Result<Arc<KeySet>, Error>> {
         let cache = self.shared.cache.as_ref()?;
         {
             let mut entries = cache.entries();
@@ -186,7 +192,7 @@ impl RemoteKeystore {
                 return Some(Ok(entry.keys.clone()));
             }
         }
-        let fetched = self.run(move |shared| async move { fetch_key_set(&shared, key_type).await });
+        let fetched = self.run(move |shared| async move { fetch_key_set(&shared, key_type, deadline).await });
         Some(fetched.map(|keys| {
             let keys = Arc::new(keys);
             let entry = CachedKeys { keys: keys.clone(), fetched: Instant::now(), refreshing: false };
@@ -204,17 +210,18 @@ impl RemoteKeystore {
 
     /// held: whether the signer may hold `public` under `key_type` for `scheme`. With the cache on, a key it does
     /// not list is not held (answered here, no round trip); with the cache off the signer decides.
-    fn held(&self, key_type: KeyTypeId, scheme: Scheme, public: &[u8]) -> Result<bool, Error> {
-        match self.cached_keys(key_type) {
+    fn held(&self, key_type: KeyTypeId, scheme: Scheme, public: &[u8], deadline: Instant) -> Result<bool, Error> {
+        match self.cached_keys(key_type, deadline) {
             None => Ok(true),
             Some(keys) => Ok(keys?.of(scheme).iter().any(|key| key == public)),
         }
     }
 
     fn public_keys(&self, key_type: KeyTypeId, scheme: Scheme) -> Vec<Vec<u8>> {
-        let listed = match self.cached_keys(key_type) {
+        let deadline = self.deadline();
+        let listed = match self.cached_keys(key_type, deadline) {
             Some(keys) => keys.map(|keys| keys.of(scheme).to_vec()),
-            None => self.run(move |shared| async move { fetch_scheme(&shared, key_type, scheme).await }),
+            None => self.run(move |shared| async move { fetch_scheme(&shared, key_type, scheme, deadline).await }),
         };
         // The trait has no error here; an unreachable signer lists nothing, as an empty keystore would.
         listed.unwrap_or_default()
@@ -231,7 +238,8 @@ impl RemoteKeystore {
         preimage: Option<&[u8]>,
         prehashed: bool,
     ) -> Result<Option<Vec<u8>>, Error> {
-        if !self.held(key_type, scheme, public)? {
+        let deadline = self.deadline();
+        if !self.held(key_type, scheme, public, deadline)? {
             return Ok(None);
         }
         let key_type_text = key_type_text(key_type)?;
@@ -242,7 +250,9 @@ impl RemoteKeystore {
             let request =
                 proto::EcdsaSignPrehashedRequest { key_type: key_type_text, public_key, message: signed, preimage };
             self.run(move |shared| async move {
-                rpc::<_, proto::EcdsaSignPrehashedReply>(&shared, "EcdsaSignPrehashed", request).await.map(|r| r.signature)
+                let reply: proto::EcdsaSignPrehashedReply =
+                    rpc(&shared, "EcdsaSignPrehashed", request, deadline).await?;
+                Ok(reply.signature)
             })?
         } else {
             let request = proto::SignWithRequest {
@@ -255,7 +265,8 @@ impl RemoteKeystore {
                 prehashed: false,
             };
             self.run(move |shared| async move {
-                rpc::<_, proto::SignWithReply>(&shared, "SignWith", request).await.map(|r| r.signature)
+                let reply: proto::SignWithReply = rpc(&shared, "SignWith", request, deadline).await?;
+                Ok(reply.signature)
             })?
         };
         let signature = signature.ok_or_else(|| Error::Other("the signer's reply has no signature".into()))?;
@@ -291,23 +302,27 @@ impl RemoteKeystore {
     }
 
     fn generate(&self, key_type: KeyTypeId, scheme: Scheme, seed: Option<&str>) -> Result<Vec<u8>, Error> {
+        let deadline = self.deadline();
         let key_type_text = key_type_text(key_type)?;
         let seed = seed.unwrap_or_default().to_string();
         let (public_key, error) = self.run(move |shared| async move {
             match scheme {
                 Scheme::Sr25519 => {
                     let request = proto::Sr25519GenerateNewRequest { key_type: key_type_text, seed };
-                    let reply: proto::Sr25519GenerateNewReply = rpc(&shared, "Sr25519GenerateNew", request).await?;
+                    let reply: proto::Sr25519GenerateNewReply =
+                        rpc(&shared, "Sr25519GenerateNew", request, deadline).await?;
                     Ok((reply.public_key, reply.error))
                 }
                 Scheme::Ed25519 => {
                     let request = proto::Ed25519GenerateNewRequest { key_type: key_type_text, seed };
-                    let reply: proto::Ed25519GenerateNewReply = rpc(&shared, "Ed25519GenerateNew", request).await?;
+                    let reply: proto::Ed25519GenerateNewReply =
+                        rpc(&shared, "Ed25519GenerateNew", request, deadline).await?;
                     Ok((reply.public_key, reply.error))
                 }
                 Scheme::Ecdsa => {
                     let request = proto::EcdsaGenerateNewRequest { key_type: key_type_text, seed };
-                    let reply: proto::EcdsaGenerateNewReply = rpc(&shared, "EcdsaGenerateNew", request).await?;
+                    let reply: proto::EcdsaGenerateNewReply =
+                        rpc(&shared, "EcdsaGenerateNew", request, deadline).await?;
                     Ok((reply.public_key, reply.error))
                 }
             }
@@ -332,10 +347,20 @@ impl Drop for RemoteKeystore {
     }
 }
 
-/// rpc: one unary call of `method`, its reply decoded.
-async fn rpc<Req: Message, Reply: Message + Default>(shared: &Shared, method: &str, request: Req) -> Result<Reply, Error> {
+/// rpc: one unary call of `method` that ends by `deadline`, its reply decoded. With no time left it is not sent.
+async fn rpc<Req: Message, Reply: Message + Default>(
+    shared: &Shared,
+    method: &str,
+    request: Req,
+    deadline: Instant,
+) -> Result<Reply, Error> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        let late = Status::new(Code::DeadlineExceeded, format!("no time left for {method} within the call deadline"));
+        return Err(status_error(late));
+    }
     let path = format!("{}{}", proto::SERVICE, method);
-    let reply = shared.channel.unary(&path, request.encode_to_vec(), shared.call_timeout).await.map_err(status_error)?;
+    let reply = shared.channel.unary(&path, request.encode_to_vec(), left).await.map_err(status_error)?;
     Reply::decode(reply).map_err(|error| Error::Other(format!("undecodable {method} reply: {error}")))
 }
 
@@ -409,20 +434,25 @@ fn key_type_text(key_type: KeyTypeId) -> Result<String, Error> {
         .ok_or_else(|| Error::ValidationError(format!("key type {key_type:?} is not ASCII text")))
 }
 
-async fn fetch_scheme(shared: &Shared, key_type: KeyTypeId, scheme: Scheme) -> Result<Vec<Vec<u8>>, Error> {
+async fn fetch_scheme(
+    shared: &Shared,
+    key_type: KeyTypeId,
+    scheme: Scheme,
+    deadline: Instant,
+) -> Result<Vec<Vec<u8>>, Error> {
     let key_type_text = key_type_text(key_type)?;
     let keys = match scheme {
         Scheme::Sr25519 => {
             let request = proto::Sr25519PublicKeysRequest { key_type: key_type_text };
-            rpc::<_, proto::Sr25519PublicKeysReply>(shared, "Sr25519PublicKeys", request).await?.public_keys
+            rpc::<_, proto::Sr25519PublicKeysReply>(shared, "Sr25519PublicKeys", request, deadline).await?.public_keys
         }
         Scheme::Ed25519 => {
             let request = proto::Ed25519PublicKeysRequest { key_type: key_type_text };
-            rpc::<_, proto::Ed25519PublicKeysReply>(shared, "Ed25519PublicKeys", request).await?.public_keys
+            rpc::<_, proto::Ed25519PublicKeysReply>(shared, "Ed25519PublicKeys", request, deadline).await?.public_keys
         }
         Scheme::Ecdsa => {
             let request = proto::EcdsaPublicKeysRequest { key_type: key_type_text };
-            rpc::<_, proto::EcdsaPublicKeysReply>(shared, "EcdsaPublicKeys", request).await?.public_keys
+            rpc::<_, proto::EcdsaPublicKeysReply>(shared, "EcdsaPublicKeys", request, deadline).await?.public_keys
         }
     };
     if let Some(bad) = keys.iter().find(|key| key.len() != scheme.public_len()) {
@@ -431,17 +461,19 @@ async fn fetch_scheme(shared: &Shared, key_type: KeyTypeId, scheme: Scheme) -> R
     Ok(keys)
 }
 
-async fn fetch_key_set(shared: &Shared, key_type: KeyTypeId) -> Result<KeySet, Error> {
+/// fetch_key_set: the three key lists of `key_type`, one after the other, all by `deadline`.
+async fn fetch_key_set(shared: &Shared, key_type: KeyTypeId, deadline: Instant) -> Result<KeySet, Error> {
     Ok(KeySet {
-        sr25519: fetch_scheme(shared, key_type, Scheme::Sr25519).await?,
-        ed25519: fetch_scheme(shared, key_type, Scheme::Ed25519).await?,
-        ecdsa: fetch_scheme(shared, key_type, Scheme::Ecdsa).await?,
+        sr25519: fetch_scheme(shared, key_type, Scheme::Sr25519, deadline).await?,
+        ed25519: fetch_scheme(shared, key_type, Scheme::Ed25519, deadline).await?,
+        ecdsa: fetch_scheme(shared, key_type, Scheme::Ecdsa, deadline).await?,
     })
 }
 
 /// refresh: replaces `key_type`'s cached keys; on failure the old ones stay and the next use tries again.
 async fn refresh(shared: Arc<Shared>, key_type: KeyTypeId) {
-    let fetched = fetch_key_set(&shared, key_type).await;
+    let deadline = Instant::now() + shared.call_timeout;
+    let fetched = fetch_key_set(&shared, key_type, deadline).await;
     let cache = match shared.cache.as_ref() {
         Some(cache) => cache,
         None => return,
@@ -510,7 +542,8 @@ impl Keystore for RemoteKeystore {
         public: &sr25519::Public,
         data: &sr25519::vrf::VrfSignData,
     ) -> Result<Option<sr25519::vrf::VrfSignature>, Error> {
-        if !self.held(key_type, Scheme::Sr25519, public.as_ref())? {
+        let deadline = self.deadline();
+        if !self.held(key_type, Scheme::Sr25519, public.as_ref(), deadline)? {
             return Ok(None);
         }
         let request = proto::Sr25519VrfSignRequest {
@@ -520,7 +553,7 @@ impl Keystore for RemoteKeystore {
             extra_transcript: data.extra.as_ref().map(wire_transcript).transpose()?,
         };
         let reply: proto::Sr25519VrfSignReply =
-            self.run(move |shared| async move { rpc(&shared, "Sr25519VrfSign", request).await })?;
+            self.run(move |shared| async move { rpc(&shared, "Sr25519VrfSign", request, deadline).await })?;
         if !outcome(reply.error, key_type)? {
             self.forget(key_type);
             return Ok(None);
@@ -541,7 +574,8 @@ impl Keystore for RemoteKeystore {
         public: &sr25519::Public,
         input: &sr25519::vrf::VrfInput,
     ) -> Result<Option<sr25519::vrf::VrfPreOutput>, Error> {
-        if !self.held(key_type, Scheme::Sr25519, public.as_ref())? {
+        let deadline = self.deadline();
+        if !self.held(key_type, Scheme::Sr25519, public.as_ref(), deadline)? {
             return Ok(None);
         }
         let request = proto::Sr25519VrfPreOutputRequest {
@@ -550,7 +584,7 @@ impl Keystore for RemoteKeystore {
             transcript_data: Some(wire_transcript(input)?),
         };
         let reply: proto::Sr25519VrfPreOutputReply =
-            self.run(move |shared| async move { rpc(&shared, "Sr25519VrfPreOutput", request).await })?;
+            self.run(move |shared| async move { rpc(&shared, "Sr25519VrfPreOutput", request, deadline).await })?;
         if !outcome(reply.error, key_type)? {
             self.forget(key_type);
             return Ok(None);
@@ -714,10 +748,11 @@ impl Keystore for RemoteKeystore {
     }
 
     fn insert(&self, key_type: KeyTypeId, suri: &str, public: &[u8]) -> Result<(), ()> {
+        let deadline = self.deadline();
         let key_type_text = key_type_text(key_type).map_err(|_| ())?;
         let request = proto::InsertRequest { key_type: key_type_text, suri: suri.to_string(), public_key: public.to_vec() };
         let reply: Result<proto::InsertReply, Error> =
-            self.run(move |shared| async move { rpc(&shared, "Insert", request).await });
+            self.run(move |shared| async move { rpc(&shared, "Insert", request, deadline).await });
         self.forget(key_type);
         match reply {
             Ok(reply) if reply.error == proto::RemoteKeystoreError::Unknown as i32 => Ok(()),
@@ -726,19 +761,23 @@ impl Keystore for RemoteKeystore {
     }
 
     fn keys(&self, key_type: KeyTypeId) -> Result<Vec<Vec<u8>>, Error> {
-        match self.cached_keys(key_type) {
+        let deadline = self.deadline();
+        match self.cached_keys(key_type, deadline) {
             Some(keys) => Ok(keys?.all()),
             None => {
                 let request = proto::KeysRequest { key_type: key_type_text(key_type)? };
-                let reply: proto::KeysReply = self.run(move |shared| async move { rpc(&shared, "Keys", request).await })?;
+                let reply: proto::KeysReply =
+                    self.run(move |shared| async move { rpc(&shared, "Keys", request, deadline).await })?;
                 Ok(reply.public_keys)
             }
         }
     }
 
     fn has_keys(&self, public_keys: &[(Vec<u8>, KeyTypeId)]) -> bool {
+        // One deadline for the whole question, however many key types it needs listed.
+        let deadline = self.deadline();
         if self.shared.cache.is_some() {
-            return public_keys.iter().all(|(public, key_type)| match self.cached_keys(*key_type) {
+            return public_keys.iter().all(|(public, key_type)| match self.cached_keys(*key_type, deadline) {
                 Some(Ok(keys)) => keys.holds_any_scheme(public),
                 _ => false,
             });
@@ -752,7 +791,7 @@ impl Keystore for RemoteKeystore {
         }
         let request = proto::HasKeysRequest { keys };
         let reply: Result<proto::HasKeysReply, Error> =
-            self.run(move |shared| async move { rpc(&shared, "HasKeys", request).await });
+            self.run(move |shared| async move { rpc(&shared, "HasKeys", request, deadline).await });
         reply.map_or(false, |reply| reply.all_present)
     }
 

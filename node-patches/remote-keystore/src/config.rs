@@ -16,7 +16,8 @@ pub struct RemoteKeystoreConfig {
     pub cert_file: PathBuf,
     /// PEM file of this node's client private key.
     pub key_file: PathBuf,
-    /// Every call, connecting included, ends within this deadline; then it is `Error::Unavailable`.
+    /// Every keystore call ends within this deadline, connecting and the key-list fetch of a key type's first use
+    /// included (they share it); then it is `Error::Unavailable`.
     pub call_timeout: Duration,
     /// How long a key type's public key lists are served from the cache before a background refresh; `None`
     /// turns the cache off (every call asks the signer).

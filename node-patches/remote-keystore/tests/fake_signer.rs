@@ -17,11 +17,11 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use prost::Message;
-use remote_keystore::{ecdsa, ed25519, key_types, sr25519, CryptoTypeId, Error, Keystore, RemoteKeystore};
+use remote_keystore::{ecdsa, ed25519, key_types, sr25519, CryptoTypeId, Error, KeyTypeId, Keystore, RemoteKeystore};
 use ring::signature::KeyPair;
 
 /// Script: the encoded reply for one call, from the method name and the encoded request.
@@ -78,10 +78,11 @@ impl FakeSigner {
 
 fn server_config(pki: &Path) -> rustls::ServerConfig {
     let open = |file: &str| BufReader::new(File::open(pki.join(file)).expect("PKI file"));
-    let chain = rustls_pemfile::certs(&mut open("server.crt")).expect("PEM").into_iter().map(rustls::Certificate).collect();
+    let certificates = rustls_pemfile::certs(&mut open("server.crt")).expect("PEM");
+    let chain = certificates.into_iter().map(rustls::Certificate).collect();
     let key = match rustls_pemfile::read_one(&mut open("server.key")).expect("PEM") {
         Some(rustls_pemfile::Item::PKCS8Key(der)) => rustls::PrivateKey(der),
-        other => panic!("server.key is not a PKCS#8 key: {:?}", other.is_some()),
+        _ => panic!("server.key holds no PKCS#8 key"),
     };
     let mut config = rustls::ServerConfig::builder()
         .with_safe_defaults()
@@ -247,4 +248,25 @@ fn a_sign_reply_must_carry_the_requested_key_and_a_signature_of_the_scheme() {
     // ed25519 replies are verified: a valid signature of another message is refused.
     assert!(is_other(ed25519_sign(b"forged")), "{:?}", ed25519_sign(b"forged"));
     assert!(is_other(keystore.sign_with(para, CryptoTypeId(*b"ed25"), &ed25519_key(), b"forged")));
+}
+#[test]
+fn one_deadline_covers_the_key_list_fetch_and_the_sign_call() {
+    // Every call answers after 0.6 s, and the deadline is 1 s. The first signature for a key type needs the key
+    // lists (three calls) and then the signature (one call): 2.4 s of round trips, which must end at the deadline.
+    let call_timeout = Duration::from_secs(1);
+    let signer = FakeSigner::start(Duration::from_millis(600), misbehaving);
+    let keystore = signer.keystore(call_timeout);
+    let started = Instant::now();
+    let signed = keystore.sr25519_sign(key_types::PARACHAIN, &sr25519::Public(SR25519_KEY), b"right");
+    let waited = started.elapsed();
+    assert_eq!(signed, Err(Error::Unavailable), "after {waited:?}");
+    assert!(waited >= Duration::from_millis(900) && waited < Duration::from_secs(2), "waited {waited:?}");
+
+    // One call over key types never listed before (three key-list calls each) shares one deadline as well.
+    let keystore = signer.keystore(call_timeout);
+    let started = Instant::now();
+    let keys = [(SR25519_KEY.to_vec(), key_types::BABE), (SR25519_KEY.to_vec(), KeyTypeId(*b"imon"))];
+    assert!(!keystore.has_keys(&keys), "no key can be listed in time");
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(2), "waited {waited:?}");
 }
