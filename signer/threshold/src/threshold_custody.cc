@@ -8,6 +8,7 @@
 #include <deque>
 #include <functional>
 #include <set>
+#include <string_view>
 #include <utility>
 
 #include "base/hex.h"
@@ -423,14 +424,17 @@ base::Result<std::vector<uint8_t>> ThresholdCustody::Impl::SignThreshold(
       for (const auto* answer : fetched.good) {
         const size_t slot = fetching[answer->agent];
         std::vector<frost::SigningCommitments> batch;
-        bool malformed = answer->reply.commitments_size() == 0;
-        for (const std::string& bytes : answer->reply.commitments()) {
+        // More than asked for is malformed too: nothing else bounds what an agent makes the
+        // coordinator decode and keep, and a repeated commitment would sign only once.
+        const int count = answer->reply.commitments_size();
+        bool malformed = count == 0 || count > static_cast<int>(kCommitmentBatch);
+        std::set<std::string_view> seen;
+        for (int i = 0; i < count && !malformed; ++i) {
+          const std::string& bytes = answer->reply.commitments(i);
           auto decoded = frost::SigningCommitments::Decode(package.suite, BytesOf(bytes));
-          if (!decoded.ok() || decoded->identifier != candidates[slot].identifier) {
-            malformed = true;
-            break;
-          }
-          batch.push_back(*decoded);
+          malformed = !decoded.ok() || decoded->identifier != candidates[slot].identifier ||
+                      !seen.insert(bytes).second;
+          if (!malformed) batch.push_back(*decoded);
         }
         if (malformed) {
           agents[answer->agent]->failures.fetch_add(1, std::memory_order_relaxed);

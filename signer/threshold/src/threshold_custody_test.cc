@@ -1,0 +1,238 @@
+// ThresholdCustody against in-process fake key agents that go down, come back and lie.
+#include "threshold/threshold_custody.h"
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <sodium.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "key_agent.grpc.pb.h"
+#include "keymgr/ed25519.h"
+#include "keymgr/frost.h"
+#include "support/dev_pki.h"
+#include "support/in_memory_custody.h"
+#include "support/temp_dir.h"
+#include "tls/grpc_credentials.h"
+
+namespace signer {
+namespace {
+
+namespace frost = keymgr::frost;
+namespace pb = keyagent::v1;
+
+constexpr char kKeyType[] = "gran";
+
+std::string AsString(std::span<const uint8_t> bytes) { return {bytes.begin(), bytes.end()}; }
+std::span<const uint8_t> AsBytes(const std::string& text) {
+  return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
+}
+
+// FakeAgent answers ListShares, Commit and SignShare for one FROST share the way keyagentd does,
+// without protection or audit; a test can make it lie the way a compromised agent could.
+class FakeAgent final : public pb::KeyAgent::Service {
+ public:
+  // What Commit answers beyond what keyagentd would.
+  enum class CommitLie { kNone, kOneMoreThanAsked, kRepeatedCommitment };
+
+  FakeAgent(frost::KeyPackage key_package, frost::PublicKeyPackage public_package)
+      : key_package_(std::move(key_package)), public_package_(std::move(public_package)) {}
+
+  void LieInCommit(CommitLie lie) {
+    std::lock_guard lock(mutex_);
+    commit_lie_ = lie;
+  }
+  int shares_signed() {
+    std::lock_guard lock(mutex_);
+    return shares_signed_;
+  }
+
+  grpc::Status ListShares(grpc::ServerContext* /*context*/,
+                          const pb::ListSharesRequest* /*request*/,
+                          pb::ListSharesReply* reply) override {
+    std::lock_guard lock(mutex_);
+    pb::ListSharesReply::Share* share = reply->add_shares();
+    share->set_key_type(kKeyType);
+    share->set_group_public_key(AsString(key_package_.group_public_key));
+    share->set_identifier(key_package_.identifier.value());
+    share->set_public_key_package(AsString(public_package_.Serialize()));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Commit(grpc::ServerContext* /*context*/, const pb::CommitRequest* request,
+                      pb::CommitReply* reply) override {
+    std::lock_guard lock(mutex_);
+    const uint32_t count = std::max<uint32_t>(request->count(), 1);
+    const uint32_t made = count + (commit_lie_ == CommitLie::kOneMoreThanAsked ? 1 : 0);
+    for (uint32_t i = 0; i < made; ++i) {
+      base::Result<frost::Round1> round = frost::Commit(key_package_);
+      if (!round.ok()) return grpc::Status(grpc::StatusCode::INTERNAL, "commit");
+      const std::string encoded = AsString(round->commitments.Encode());
+      reply->add_commitments(encoded);
+      nonces_.emplace(encoded, std::move(round->nonces));
+    }
+    if (commit_lie_ == CommitLie::kRepeatedCommitment) {
+      *reply->mutable_commitments(1) = reply->commitments(0);
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status SignShare(grpc::ServerContext* /*context*/, const pb::SignShareRequest* request,
+                         pb::SignShareReply* reply) override {
+    std::lock_guard lock(mutex_);
+    base::Result<frost::CommitmentList> list =
+        frost::DecodeCommitmentList(key_package_.suite, AsBytes(request->commitment_list()));
+    if (!list.ok()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "list");
+    auto own = std::find_if(list->begin(), list->end(), [&](const frost::SigningCommitments& c) {
+      return c.identifier == key_package_.identifier;
+    });
+    if (own == list->end()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no entry");
+    auto nonces = nonces_.find(AsString(own->Encode()));
+    if (nonces == nonces_.end()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no nonce");
+    base::Result<frost::SignatureShare> share =
+        frost::Sign(key_package_, std::move(nonces->second), AsBytes(request->message()), *list);
+    nonces_.erase(nonces);
+    if (!share.ok()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "sign");
+    reply->set_signature_share(AsString(share->Encode()));
+    ++shares_signed_;
+    return grpc::Status::OK;
+  }
+
+ private:
+  std::mutex mutex_;
+  const frost::KeyPackage key_package_;
+  const frost::PublicKeyPackage public_package_;
+  CommitLie commit_lie_ = CommitLie::kNone;
+  std::map<std::string, frost::SigningNonces> nonces_;
+  int shares_signed_ = 0;
+};
+
+// ThresholdCustodyTest serves a 2-of-3 ed25519 key's shares from three fake agents on loopback
+// mTLS (the dev PKI), each on a port of its own that it keeps across a stop and start.
+class ThresholdCustodyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(support::MakeDevPki(dir_.path(), {"coordinator"}).ok());
+    auto credentials =
+        tls::ReloadableServerCredentials::Create(support::DevPkiServerFiles(dir_.path()));
+    ASSERT_TRUE(credentials.ok()) << credentials.status().message();
+    server_credentials_ = std::move(credentials).value();
+
+    std::array<uint8_t, 32> seed{};
+    randombytes_buf(seed.data(), seed.size());
+    auto pair = keymgr::Ed25519Keypair::FromSeed(seed);
+    ASSERT_TRUE(pair.ok());
+    group_key_.assign(pair->public_key().begin(), pair->public_key().end());
+    auto split = frost::TrustedDealerSplitEd25519(*pair, 2, 3);
+    ASSERT_TRUE(split.ok());
+    public_package_ = split->public_package;
+    for (size_t i = 0; i < 3; ++i) {
+      auto key_package = frost::VerifySecretShare(split->shares[i]);
+      ASSERT_TRUE(key_package.ok());
+      agents_.push_back(
+          std::make_unique<FakeAgent>(std::move(key_package).value(), split->public_package));
+      servers_.emplace_back();
+      ports_.push_back(0);
+      StartAgent(i);
+    }
+  }
+
+  void TearDown() override {
+    custody_.reset();
+    for (size_t i = 0; i < servers_.size(); ++i) StopAgent(i);
+  }
+
+  // StartAgent serves agent i, on the port it had before if it had one.
+  void StartAgent(size_t i) {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:" + std::to_string(ports_[i]),
+                             server_credentials_->GrpcCredentials(), &port);
+    builder.RegisterService(agents_[i].get());
+    servers_[i] = builder.BuildAndStart();
+    ASSERT_NE(servers_[i], nullptr);
+    ASSERT_NE(port, 0);
+    ports_[i] = port;
+  }
+
+  void StopAgent(size_t i) {
+    if (servers_[i] == nullptr) return;
+    servers_[i]->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    servers_[i].reset();
+  }
+
+  void OpenCustody() {
+    ThresholdConfig config;
+    const tls::ClientCredentialFiles files = support::DevPkiClientFiles(dir_.path(), "coordinator");
+    config.agent_ca_file = files.server_ca.string();
+    config.cert_file = files.certificate.string();
+    config.key_file = files.private_key.string();
+    // Long enough for an agent that was just started to be connected to on a loaded machine.
+    config.timeout_ms = 10'000;
+    for (size_t i = 0; i < agents_.size(); ++i) {
+      config.agents.push_back(ThresholdAgentConfig{
+          "agent-" + std::to_string(i + 1), "127.0.0.1:" + std::to_string(ports_[i]), "localhost"});
+    }
+    auto custody = ThresholdCustody::Open(inner_, config);
+    ASSERT_TRUE(custody.ok()) << custody.status().message();
+    custody_ = std::move(custody).value();
+  }
+
+  keymgr::KeyId KeyId() const { return keymgr::KeyId{*base::MakeKeyTypeId(kKeyType), group_key_}; }
+
+  // Sign asks the coordinator for a signature and checks any it returns against the group key.
+  base::Result<std::vector<uint8_t>> Sign(const std::string& text) {
+    const std::vector<uint8_t> message(text.begin(), text.end());
+    base::Result<std::vector<uint8_t>> signature =
+        custody_->Sign(KeyId(), base::Scheme::kEd25519, message);
+    if (signature.ok()) {
+      EXPECT_TRUE(frost::VerifySignature(frost::Suite::kEd25519, group_key_, message, *signature));
+    }
+    return signature;
+  }
+
+  uint64_t Failures(const std::string& agent) const {
+    for (const AgentStats& stats : custody_->Stats()) {
+      if (stats.name == agent) return stats.failures;
+    }
+    return 0;
+  }
+
+  support::TempDir dir_{"threshold-custody-test"};
+  std::unique_ptr<tls::ReloadableServerCredentials> server_credentials_;
+  std::vector<uint8_t> group_key_;
+  frost::PublicKeyPackage public_package_;
+  std::vector<std::unique_ptr<FakeAgent>> agents_;
+  std::vector<std::unique_ptr<grpc::Server>> servers_;
+  std::vector<int> ports_;
+  keymgr::InMemoryCustody inner_;
+  std::unique_ptr<ThresholdCustody> custody_;
+};
+
+// An agent answering Commit with more commitments than asked for, or with one commitment twice,
+// is left out as malformed; the other two sign.
+TEST_F(ThresholdCustodyTest, CommitRepliesBeyondTheRequestAreMalformed) {
+  for (FakeAgent::CommitLie lie :
+       {FakeAgent::CommitLie::kOneMoreThanAsked, FakeAgent::CommitLie::kRepeatedCommitment}) {
+    SCOPED_TRACE(static_cast<int>(lie));
+    agents_[1]->LieInCommit(lie);
+    OpenCustody();
+    for (int round = 1; round <= 3; ++round) {
+      base::Result<std::vector<uint8_t>> signature =
+          Sign("prevote, round " + std::to_string(round));
+      EXPECT_TRUE(signature.ok()) << signature.status().message();
+    }
+    EXPECT_GE(Failures("agent-2"), 1u);
+    EXPECT_EQ(agents_[1]->shares_signed(), 0);
+  }
+}
+
+}  // namespace
+}  // namespace signer
