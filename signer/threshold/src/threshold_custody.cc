@@ -9,6 +9,7 @@
 #include <functional>
 #include <set>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 #include "base/hex.h"
@@ -24,7 +25,7 @@ namespace frost = keymgr::frost;
 namespace pb = keyagent::v1;
 using keymgr::KeyId;
 
-std::span<const uint8_t> BytesOf(const std::string& text) {
+std::span<const uint8_t> BytesOf(std::string_view text) {
   return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
 }
 
@@ -153,6 +154,10 @@ constexpr uint32_t kCommitmentBatch = 16;
 // A pooled commitment is used only while younger than this: the agent drops unused nonces after
 // 60 s (KeyAgentOptions::nonce_lifetime), and a commitment whose nonce is gone costs a retry.
 constexpr auto kPooledCommitmentLifetime = std::chrono::seconds(20);
+// Agents that did not answer their last ListShares are asked again this often, in the background,
+// so an agent that was down when the keys were listed becomes a holder again once it is back. A
+// request that finds too few holders lists the agents again itself, at most this often too.
+constexpr auto kRelistInterval = std::chrono::seconds(1);
 
 struct PooledCommitment {
   frost::SigningCommitments commitments;
@@ -241,83 +246,203 @@ struct ThresholdCustody::Impl {
     frost::PublicKeyPackage public_package;
     std::vector<Holder> holders;
   };
+  // ListedShare is one share as an agent reported it.
+  struct ListedShare {
+    KeyId id;
+    frost::Identifier identifier;
+    std::string public_package;
+  };
+  // Listing is what one agent last said it holds. An agent that stops answering keeps its last
+  // answer: it stays a holder, to be waited for if it is needed, and is asked again until it
+  // answers (`answered_last`).
+  struct Listing {
+    bool answered_last = false;
+    std::vector<ListedShare> shares;
+  };
 
   Impl(keymgr::KeyCustody& inner_in, const ThresholdConfig& config_in)
       : inner(inner_in), config(config_in) {}
+  ~Impl() { StopRelister(); }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
 
   std::chrono::system_clock::time_point Deadline() const {
     return std::chrono::system_clock::now() + std::chrono::milliseconds(config.timeout_ms);
   }
 
-  std::shared_ptr<const Key> FindKey(const KeyId& id) EXCLUDES(keys_mutex) {
-    {
-      base::MutexLock lock(keys_mutex);
-      if (auto it = keys.find(id); it != keys.end()) return it->second;
-    }
-    // Unknown: the shares may have been imported since the last listing. Listing again at most
-    // once a second keeps a node asking for keys this signer does not hold from costing a round
-    // trip to every agent each time.
-    const auto now = std::chrono::steady_clock::now();
-    {
-      base::MutexLock lock(keys_mutex);
-      if (now - last_refresh < std::chrono::seconds(1)) return nullptr;
-      last_refresh = now;
-    }
-    (void)RefreshNow();
+  std::shared_ptr<const Key> KnownKey(const KeyId& id) const EXCLUDES(keys_mutex) {
     base::MutexLock lock(keys_mutex);
     auto it = keys.find(id);
     return it == keys.end() ? nullptr : it->second;
   }
 
-  base::Status RefreshNow() EXCLUDES(keys_mutex);
+  // TakeListingTurn is true when a listing asked for by a request may run now: at most one per
+  // kRelistInterval, so a node asking for keys nobody holds, or a key short of agents, does not
+  // cost a round trip to the agents on every request.
+  bool TakeListingTurn() EXCLUDES(keys_mutex) {
+    const auto now = std::chrono::steady_clock::now();
+    base::MutexLock lock(keys_mutex);
+    if (last_requested_listing != std::chrono::steady_clock::time_point{} &&
+        now - last_requested_listing < kRelistInterval) {
+      return false;
+    }
+    last_requested_listing = now;
+    return true;
+  }
+
+  std::shared_ptr<const Key> FindKey(const KeyId& id) EXCLUDES(keys_mutex) {
+    if (std::shared_ptr<const Key> known = KnownKey(id)) return known;
+    // Unknown: the shares may have been imported since the last listing.
+    if (!TakeListingTurn()) return nullptr;
+    (void)ListAgents(AllAgents(), /*wait_for_ready=*/false);
+    return KnownKey(id);
+  }
+
+  // ListAgainFor is called when too few holders of `key` are usable: an agent that was down when
+  // the keys were listed may hold a share and be back. It lists every agent not holding the key
+  // (waiting for each to connect, within the timeout, as the request would wait for a holder) and
+  // returns the key as now listed if that found a holder it did not have, or nothing.
+  std::shared_ptr<const Key> ListAgainFor(const KeyId& id, const Key& key) EXCLUDES(keys_mutex) {
+    std::vector<size_t> others;
+    for (size_t agent = 0; agent < agents.size(); ++agent) {
+      if (std::none_of(key.holders.begin(), key.holders.end(),
+                       [&](const Holder& holder) { return holder.agent == agent; })) {
+        others.push_back(agent);
+      }
+    }
+    if (others.empty() || !TakeListingTurn()) return nullptr;
+    if (!ListAgents(others, /*wait_for_ready=*/true).ok()) return nullptr;
+    std::shared_ptr<const Key> relisted = KnownKey(id);
+    if (relisted == nullptr) return nullptr;
+    for (const Holder& holder : relisted->holders) {
+      if (std::find(others.begin(), others.end(), holder.agent) != others.end()) return relisted;
+    }
+    return nullptr;
+  }
+
+  std::vector<size_t> AllAgents() const {
+    std::vector<size_t> all(agents.size());
+    for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+    return all;
+  }
+  std::vector<size_t> AgentsNotListed() const EXCLUDES(keys_mutex) {
+    base::MutexLock lock(keys_mutex);
+    std::vector<size_t> missing;
+    for (size_t i = 0; i < listings.size(); ++i) {
+      if (!listings[i].answered_last) missing.push_back(i);
+    }
+    return missing;
+  }
+
+  // ListAgents asks `which` agents for their shares and makes the keys again from every agent's
+  // latest answer. Fails with kUnavailable, changing nothing, when none of them answered.
+  base::Status ListAgents(const std::vector<size_t>& which, bool wait_for_ready)
+      EXCLUDES(keys_mutex);
+  // MakeKeys decides, from every agent's latest listing, which keys are usable and who holds them.
+  void MakeKeys() REQUIRES(keys_mutex);
   base::Result<std::vector<uint8_t>> SignThreshold(
-      const KeyId& id, const Key& key, std::span<const uint8_t> message,
+      const KeyId& id, std::shared_ptr<const Key> key, std::span<const uint8_t> message,
       std::optional<std::span<const uint8_t>> preimage);
+
+  // The relister: lists the agents that did not answer their last listing, every kRelistInterval,
+  // until stopped.
+  void StartRelister() {
+    relister = std::thread([this] { RelistUntilStopped(); });
+  }
+  void RelistUntilStopped() EXCLUDES(relister_mutex) {
+    for (;;) {
+      {
+        base::MutexLock lock(relister_mutex);
+        const auto deadline = std::chrono::steady_clock::now() + kRelistInterval;
+        while (!relister_stopping) {
+          if (!relister_wake.WaitUntil(relister_mutex, deadline)) break;  // the interval is up
+        }
+        if (relister_stopping) return;
+      }
+      // Waiting for the agent to connect: it may be coming back from a restart, and this thread
+      // is nobody's request.
+      if (std::vector<size_t> missing = AgentsNotListed(); !missing.empty()) {
+        (void)ListAgents(missing, /*wait_for_ready=*/true);
+      }
+    }
+  }
+  void StopRelister() EXCLUDES(relister_mutex) {
+    {
+      base::MutexLock lock(relister_mutex);
+      relister_stopping = true;
+    }
+    relister_wake.SignalAll();
+    if (relister.joinable()) relister.join();
+  }
 
   keymgr::KeyCustody& inner;
   const ThresholdConfig config;
   std::vector<std::unique_ptr<Agent>> agents;
   mutable base::Mutex keys_mutex;
+  std::vector<Listing> listings GUARDED_BY(keys_mutex);  // by agent
   std::map<KeyId, std::shared_ptr<const Key>> keys GUARDED_BY(keys_mutex);
-  std::chrono::steady_clock::time_point last_refresh GUARDED_BY(keys_mutex){};
+  std::chrono::steady_clock::time_point last_requested_listing GUARDED_BY(keys_mutex){};
   std::atomic<size_t> next_rotation{0};
+  base::Mutex relister_mutex;
+  base::CondVar relister_wake;
+  bool relister_stopping GUARDED_BY(relister_mutex) = false;
+  std::thread relister;
 };
 
-base::Status ThresholdCustody::Impl::RefreshNow() {
+base::Status ThresholdCustody::Impl::ListAgents(const std::vector<size_t>& which,
+                                                bool wait_for_ready) {
   Calls<pb::ListSharesRequest, pb::ListSharesReply> calls;
-  for (size_t i = 0; i < agents.size(); ++i) calls.Add(i, Deadline());
+  for (size_t agent : which) calls.Add(agent, Deadline(), wait_for_ready);
   calls.Start([this](size_t agent, grpc::ClientContext* context,
                      const pb::ListSharesRequest* request, pb::ListSharesReply* reply,
                      std::function<void(grpc::Status)> done) {
     agents[agent]->stub->async()->ListShares(context, request, reply, std::move(done));
   });
-  auto answers = calls.Wait(agents.size());
-  if (answers.good.empty()) {
-    return base::Status::Unavailable("no key agent answered ListShares");
-  }
-  struct Reported {
-    std::string public_package;
-    std::vector<Holder> holders;
-    bool consistent = true;
-  };
-  std::map<KeyId, Reported> reported;
+  auto answers = calls.Wait(which.size());
+  std::vector<std::pair<size_t, std::vector<ListedShare>>> answered;
   for (const auto* answer : answers.good) {
+    std::vector<ListedShare> shares;
     for (const pb::ListSharesReply::Share& share : answer->reply.shares()) {
       base::Result<base::KeyTypeId> key_type = base::MakeKeyTypeId(share.key_type());
       base::Result<frost::Identifier> identifier = frost::Identifier::Create(share.identifier());
       if (!key_type.ok() || !identifier.ok()) continue;
-      const KeyId id{*key_type, std::vector<uint8_t>(share.group_public_key().begin(),
-                                                     share.group_public_key().end())};
-      Reported& entry = reported[id];
+      shares.push_back(
+          ListedShare{KeyId{*key_type, std::vector<uint8_t>(share.group_public_key().begin(),
+                                                            share.group_public_key().end())},
+                      *identifier, share.public_key_package()});
+    }
+    answered.emplace_back(answer->agent, std::move(shares));
+  }
+  base::MutexLock lock(keys_mutex);
+  for (size_t agent : which) listings[agent].answered_last = false;
+  if (answered.empty()) return base::Status::Unavailable("no key agent answered ListShares");
+  for (auto& [agent, shares] : answered) {
+    listings[agent].answered_last = true;
+    listings[agent].shares = std::move(shares);
+  }
+  MakeKeys();
+  return base::Status::Ok();
+}
+
+void ThresholdCustody::Impl::MakeKeys() {
+  struct Reported {
+    std::string_view public_package;
+    std::vector<Holder> holders;
+    bool consistent = true;
+  };
+  std::map<KeyId, Reported> reported;
+  for (size_t agent = 0; agent < listings.size(); ++agent) {
+    for (const ListedShare& share : listings[agent].shares) {
+      Reported& entry = reported[share.id];
       if (entry.holders.empty()) {
-        entry.public_package = share.public_key_package();
-      } else if (entry.public_package != share.public_key_package()) {
+        entry.public_package = share.public_package;
+      } else if (entry.public_package != share.public_package) {
         entry.consistent = false;
       }
       for (const Holder& holder : entry.holders) {
-        if (holder.identifier == *identifier) entry.consistent = false;
+        if (holder.identifier == share.identifier) entry.consistent = false;
       }
-      entry.holders.push_back(Holder{answer->agent, *identifier});
+      entry.holders.push_back(Holder{agent, share.identifier});
     }
   }
   std::map<KeyId, std::shared_ptr<const Key>> fresh;
@@ -351,20 +476,16 @@ base::Status ThresholdCustody::Impl::RefreshNow() {
     key->holders = std::move(entry.holders);
     fresh.emplace(id, std::move(key));
   }
-  base::MutexLock lock(keys_mutex);
   keys = std::move(fresh);
-  last_refresh = std::chrono::steady_clock::now();
-  return base::Status::Ok();
 }
 
 base::Result<std::vector<uint8_t>> ThresholdCustody::Impl::SignThreshold(
-    const KeyId& id, const Key& key, std::span<const uint8_t> message,
+    const KeyId& id, std::shared_ptr<const Key> key, std::span<const uint8_t> message,
     std::optional<std::span<const uint8_t>> preimage) {
-  const frost::PublicKeyPackage& package = key.public_package;
-  const size_t needed = package.min_signers;
   std::set<size_t> excluded;          // agents that failed or cheated during this request
   std::vector<std::string> problems;  // why each agent left out was, in order
   std::set<size_t> stale_once;        // agents whose pooled commitment was unknown once already
+  bool listed_again = false;          // the agents were listed again for this request
   auto leave_out = [&](size_t agent, std::string problem) {
     excluded.insert(agent);
     problems.push_back(agents[agent]->config.name + ": " + std::move(problem));
@@ -372,15 +493,26 @@ base::Result<std::vector<uint8_t>> ThresholdCustody::Impl::SignThreshold(
   // Spread the work over the agents: each request starts its choice at the next holder.
   const size_t rotation = next_rotation.fetch_add(1, std::memory_order_relaxed);
   while (true) {
+    const frost::PublicKeyPackage& package = key->public_package;
+    const size_t needed = package.min_signers;
     const auto now = std::chrono::steady_clock::now();
     // Ready holders first (in rotating order), then the others.
     std::vector<Holder> candidates;
     for (int pass = 0; pass < 2; ++pass) {
-      for (size_t k = 0; k < key.holders.size(); ++k) {
-        const Holder& holder = key.holders[(rotation + k) % key.holders.size()];
+      for (size_t k = 0; k < key->holders.size(); ++k) {
+        const Holder& holder = key->holders[(rotation + k) % key->holders.size()];
         if (excluded.contains(holder.agent)) continue;
         if (agents[holder.agent]->Ready(now) != (pass == 0)) continue;
         candidates.push_back(holder);
+      }
+    }
+    if (candidates.size() < needed && !listed_again) {
+      // An agent that was down when the keys were listed may be back with its share: only a
+      // request that would fail otherwise pays for finding out, once.
+      listed_again = true;
+      if (std::shared_ptr<const Key> relisted = ListAgainFor(id, *key)) {
+        key = std::move(relisted);
+        continue;
       }
     }
     if (candidates.size() < needed) {
@@ -556,13 +688,21 @@ base::Result<std::unique_ptr<ThresholdCustody>> ThresholdCustody::Open(
     agent->stub = std::move(channel.stub);
     impl->agents.push_back(std::move(agent));
   }
-  if (base::Status listed = impl->RefreshNow(); !listed.ok()) {
-    spdlog::warn("threshold: {}; keys are listed again when asked for", listed.message());
+  {
+    base::MutexLock lock(impl->keys_mutex);
+    impl->listings.resize(impl->agents.size());
   }
+  if (base::Status listed = impl->ListAgents(impl->AllAgents(), /*wait_for_ready=*/false);
+      !listed.ok()) {
+    spdlog::warn("threshold: {}; agents are listed again until they answer", listed.message());
+  }
+  impl->StartRelister();
   return std::unique_ptr<ThresholdCustody>(new ThresholdCustody(std::move(impl)));
 }
 
-base::Status ThresholdCustody::Refresh() { return impl_->RefreshNow(); }
+base::Status ThresholdCustody::Refresh() {
+  return impl_->ListAgents(impl_->AllAgents(), /*wait_for_ready=*/false);
+}
 
 std::vector<ThresholdCustody::KeySummary> ThresholdCustody::ThresholdKeys() const {
   std::vector<KeySummary> summaries;
@@ -640,11 +780,7 @@ base::Result<std::vector<uint8_t>> ThresholdCustody::SignBound(
     std::optional<std::span<const uint8_t>> preimage) {
   // Known threshold keys are found in memory; anything else is the HSM's, and only a key neither
   // holds makes the agents be listed again (FindKey, at most once a second).
-  std::shared_ptr<const Impl::Key> key;
-  {
-    base::MutexLock lock(impl_->keys_mutex);
-    if (auto it = impl_->keys.find(id); it != impl_->keys.end()) key = it->second;
-  }
+  std::shared_ptr<const Impl::Key> key = impl_->KnownKey(id);
   if (key == nullptr) {
     base::Result<std::vector<uint8_t>> signed_in_hsm =
         impl_->inner.SignBound(id, scheme, message, preimage);
@@ -658,7 +794,7 @@ base::Result<std::vector<uint8_t>> ThresholdCustody::SignBound(
                                       ? base::Scheme::kEd25519
                                       : base::Scheme::kSr25519;
   if (scheme != key_scheme) return base::Status::NotFound("key not held as that scheme");
-  return impl_->SignThreshold(id, *key, message, preimage);
+  return impl_->SignThreshold(id, std::move(key), message, preimage);
 }
 
 base::Result<keymgr::EcdsaSignature> ThresholdCustody::EcdsaSignPrehashed(

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "key_agent.grpc.pb.h"
@@ -198,6 +199,13 @@ class ThresholdCustodyTest : public ::testing::Test {
     return signature;
   }
 
+  std::vector<std::string> Holders() const {
+    for (const ThresholdCustody::KeySummary& key : custody_->ThresholdKeys()) {
+      if (key.id == KeyId()) return key.agents;
+    }
+    return {};
+  }
+
   uint64_t Failures(const std::string& agent) const {
     for (const AgentStats& stats : custody_->Stats()) {
       if (stats.name == agent) return stats.failures;
@@ -215,6 +223,33 @@ class ThresholdCustodyTest : public ::testing::Test {
   keymgr::InMemoryCustody inner_;
   std::unique_ptr<ThresholdCustody> custody_;
 };
+
+// Agent 2 is down when the coordinator lists the keys and comes back; then agent 1 goes down.
+// Agents 2 and 3 are t = 2 agents holding the key, so the signature must come from them.
+TEST_F(ThresholdCustodyTest, AnAgentDownAtTheListingSignsOnceItIsBack) {
+  StopAgent(1);
+  OpenCustody();
+  EXPECT_EQ(Holders(), (std::vector<std::string>{"agent-1", "agent-3"}));
+  StartAgent(1);
+  StopAgent(0);
+  base::Result<std::vector<uint8_t>> signature = Sign("prevote, round 1");
+  ASSERT_TRUE(signature.ok()) << signature.status().message();
+  EXPECT_EQ(agents_[1]->shares_signed(), 1);
+  EXPECT_EQ(agents_[2]->shares_signed(), 1);
+  EXPECT_EQ(Holders(), (std::vector<std::string>{"agent-1", "agent-2", "agent-3"}));
+}
+
+// Without any request, an agent that was down at the listing is listed again once it is back.
+TEST_F(ThresholdCustodyTest, AnAgentDownAtTheListingIsListedAgainInTheBackground) {
+  StopAgent(1);
+  OpenCustody();
+  StartAgent(1);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (Holders().size() < 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(Holders(), (std::vector<std::string>{"agent-1", "agent-2", "agent-3"}));
+}
 
 // An agent answering Commit with more commitments than asked for, or with one commitment twice,
 // is left out as malformed; the other two sign.

@@ -30,8 +30,11 @@ struct AgentStats {
 };
 
 // ThresholdCustody implements KeyCustody for a threshold coordinator. Keys the agents hold as
-// shares (learnt with ListShares, at Open and again when a key is asked for that is not known)
-// are listed, held and signed for here; every other call goes to `inner`, the HSM custody.
+// shares are listed, held and signed for here; every other call goes to `inner`, the HSM custody.
+// The shares are learnt with ListShares: at Open; in the background, once a second, from every
+// agent that did not answer its last listing (so an agent down at start becomes a holder once it
+// is back); and, at most once a second, for a request that finds too few usable holders or a key
+// that is not known. An agent that stops answering keeps its last listing: it stays a holder.
 //
 // Signing a threshold key (docs/threshold.md): round one asks every agent holding the key for a
 // commitment at once and takes the first t answers; round two sends the payload, its preimage and
@@ -43,12 +46,13 @@ struct AgentStats {
 // reachable agents: kUnavailable, and no signature.
 //
 // A key's public package must be reported identically by every agent that holds it; a key whose
-// agents disagree is not used (logged once per refresh). Keys with t <= n/2 are not used either.
+// agents disagree is not used (logged at each listing). Keys with t <= n/2 are not used either.
 // Thread-safe.
 class ThresholdCustody final : public keymgr::KeyCustody {
  public:
   // Open connects to the agents of `config` with its client certificate and lists their shares.
-  // Agents that cannot be reached are retried on demand; Open fails only on bad TLS files.
+  // Agents that cannot be reached are listed again in the background until they answer; Open
+  // fails only on bad TLS files.
   static base::Result<std::unique_ptr<ThresholdCustody>> Open(keymgr::KeyCustody& inner,
                                                               const ThresholdConfig& config);
   ~ThresholdCustody() override;
@@ -75,8 +79,8 @@ class ThresholdCustody final : public keymgr::KeyCustody {
   base::Result<keymgr::Sr25519VrfPreOutput> VrfPreOutput(
       const keymgr::KeyId& id, const keymgr::VrfTranscriptData& input) override;
 
-  // Refresh lists every agent's shares again now. Fails with kUnavailable only if no agent
-  // answered.
+  // Refresh lists every agent's shares again now. Fails with kUnavailable, changing nothing, only
+  // if no agent answered.
   base::Status Refresh();
   // ThresholdKeys describes the usable threshold keys: id, t, n (for `signerctl` and logs).
   struct KeySummary {
