@@ -238,6 +238,9 @@ struct ThresholdCustody::Impl {
       pools.erase(id);
     }
   };
+  // Holder is one agent holding a share of a key. Two holders may claim the same identifier (one
+  // of them lies or is misconfigured): a signing set takes at most one of them, and FROST's
+  // per-share check names the one whose share does not fit.
   struct Holder {
     size_t agent = 0;
     frost::Identifier identifier;
@@ -425,37 +428,37 @@ base::Status ThresholdCustody::Impl::ListAgents(const std::vector<size_t>& which
 }
 
 void ThresholdCustody::Impl::MakeKeys() {
-  struct Reported {
-    std::string_view public_package;
-    std::vector<Holder> holders;
-    bool consistent = true;
+  struct Report {
+    size_t agent = 0;
+    const ListedShare* share = nullptr;
   };
-  std::map<KeyId, Reported> reported;
+  std::map<KeyId, std::vector<Report>> reported;
   for (size_t agent = 0; agent < listings.size(); ++agent) {
     for (const ListedShare& share : listings[agent].shares) {
-      Reported& entry = reported[share.id];
-      if (entry.holders.empty()) {
-        entry.public_package = share.public_package;
-      } else if (entry.public_package != share.public_package) {
-        entry.consistent = false;
-      }
-      for (const Holder& holder : entry.holders) {
-        if (holder.identifier == share.identifier) entry.consistent = false;
-      }
-      entry.holders.push_back(Holder{agent, share.identifier});
+      reported[share.id].push_back(Report{agent, &share});
     }
   }
   std::map<KeyId, std::shared_ptr<const Key>> fresh;
-  for (auto& [id, entry] : reported) {
-    if (!entry.consistent) {
+  for (const auto& [id, reports] : reported) {
+    // When the key's agents disagree on its public package, the one a strict majority of them
+    // report is the key's if at least t of those agree on it with distinct identifiers: the
+    // others are left out, so one agent (or any minority) can neither define the package nor
+    // make the key unusable. Without such a majority nobody can tell which package is the key's.
+    std::map<std::string_view, size_t> votes;
+    for (const Report& report : reports) ++votes[report.share->public_package];
+    const bool unanimous = votes.size() == 1;
+    const auto most =
+        std::max_element(votes.begin(), votes.end(),
+                         [](const auto& a, const auto& b) { return a.second < b.second; });
+    if (!unanimous && most->second * 2 <= reports.size()) {
       spdlog::error(
-          "threshold key {}: agents report different public packages or identifiers; "
-          "not used",
-          Describe(id));
+          "threshold key {}: its {} agents report {} different public packages, none of them "
+          "by a majority; not used",
+          Describe(id), reports.size(), votes.size());
       continue;
     }
-    base::Result<frost::PublicKeyPackage> package =
-        frost::PublicKeyPackage::Parse(BytesOf(entry.public_package));
+    const std::string_view agreed = most->first;
+    base::Result<frost::PublicKeyPackage> package = frost::PublicKeyPackage::Parse(BytesOf(agreed));
     if (!package.ok() ||
         !std::equal(id.public_key.begin(), id.public_key.end(), package->group_public_key.begin(),
                     package->group_public_key.end())) {
@@ -472,8 +475,42 @@ void ThresholdCustody::Impl::MakeKeys() {
       continue;
     }
     auto key = std::make_shared<Key>();
+    std::map<uint16_t, size_t> claimed;  // identifier -> the first agent claiming it
+    for (const Report& report : reports) {
+      const std::string& name = agents[report.agent]->config.name;
+      const uint16_t identifier = report.share->identifier.value();
+      if (report.share->public_package != agreed) {
+        spdlog::warn(
+            "threshold key {}: agent {} reports another public package than the {} agents that "
+            "agree; left out",
+            Describe(id), name, most->second);
+        continue;
+      }
+      if (!package->VerifyingShare(report.share->identifier).ok()) {
+        spdlog::warn(
+            "threshold key {}: agent {} reports identifier {}, which the public package does not "
+            "list; left out",
+            Describe(id), name, identifier);
+        continue;
+      }
+      if (auto [first, inserted] = claimed.emplace(identifier, report.agent); !inserted) {
+        spdlog::warn(
+            "threshold key {}: agents {} and {} both report identifier {}; no signing set takes "
+            "both",
+            Describe(id), agents[first->second]->config.name, name, identifier);
+      }
+      key->holders.push_back(Holder{report.agent, report.share->identifier});
+    }
+    // With every agent agreeing, fewer than t holders is an outage (agents not listed yet), not
+    // a dispute: the key stays known, and requests for it list the agents again.
+    if (claimed.empty() || (!unanimous && claimed.size() < package->min_signers)) {
+      spdlog::error(
+          "threshold key {}: {} agents with distinct identifiers agree on its public package, {} "
+          "needed; not used",
+          Describe(id), claimed.size(), package->min_signers);
+      continue;
+    }
     key->public_package = std::move(package).value();
-    key->holders = std::move(entry.holders);
     fresh.emplace(id, std::move(key));
   }
   keys = std::move(fresh);
@@ -496,13 +533,15 @@ base::Result<std::vector<uint8_t>> ThresholdCustody::Impl::SignThreshold(
     const frost::PublicKeyPackage& package = key->public_package;
     const size_t needed = package.min_signers;
     const auto now = std::chrono::steady_clock::now();
-    // Ready holders first (in rotating order), then the others.
+    // Ready holders first (in rotating order), then the others; one holder per identifier.
     std::vector<Holder> candidates;
+    std::set<uint16_t> identifiers;
     for (int pass = 0; pass < 2; ++pass) {
       for (size_t k = 0; k < key->holders.size(); ++k) {
         const Holder& holder = key->holders[(rotation + k) % key->holders.size()];
         if (excluded.contains(holder.agent)) continue;
         if (agents[holder.agent]->Ready(now) != (pass == 0)) continue;
+        if (!identifiers.insert(holder.identifier.value()).second) continue;
         candidates.push_back(holder);
       }
     }

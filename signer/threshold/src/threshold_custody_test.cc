@@ -4,10 +4,13 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <sodium.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -46,6 +49,11 @@ class FakeAgent final : public pb::KeyAgent::Service {
   FakeAgent(frost::KeyPackage key_package, frost::PublicKeyPackage public_package)
       : key_package_(std::move(key_package)), public_package_(std::move(public_package)) {}
 
+  // RewriteListing changes every ListShares reply before it leaves.
+  void RewriteListing(std::function<void(pb::ListSharesReply::Share&)> rewrite) {
+    std::lock_guard lock(mutex_);
+    rewrite_listing_ = std::move(rewrite);
+  }
   void LieInCommit(CommitLie lie) {
     std::lock_guard lock(mutex_);
     commit_lie_ = lie;
@@ -64,6 +72,7 @@ class FakeAgent final : public pb::KeyAgent::Service {
     share->set_group_public_key(AsString(key_package_.group_public_key));
     share->set_identifier(key_package_.identifier.value());
     share->set_public_key_package(AsString(public_package_.Serialize()));
+    if (rewrite_listing_) rewrite_listing_(*share);
     return grpc::Status::OK;
   }
 
@@ -110,6 +119,7 @@ class FakeAgent final : public pb::KeyAgent::Service {
   std::mutex mutex_;
   const frost::KeyPackage key_package_;
   const frost::PublicKeyPackage public_package_;
+  std::function<void(pb::ListSharesReply::Share&)> rewrite_listing_;
   CommitLie commit_lie_ = CommitLie::kNone;
   std::map<std::string, frost::SigningNonces> nonces_;
   int shares_signed_ = 0;
@@ -143,11 +153,17 @@ class ThresholdCustodyTest : public ::testing::Test {
       ports_.push_back(0);
       StartAgent(i);
     }
+
+    // The custody's log lines land here, so a test can see whom a warning names.
+    log_ = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(256);
+    previous_logger_ = spdlog::default_logger();
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("threshold-custody-test", log_));
   }
 
   void TearDown() override {
     custody_.reset();
     for (size_t i = 0; i < servers_.size(); ++i) StopAgent(i);
+    spdlog::set_default_logger(previous_logger_);
   }
 
   // StartAgent serves agent i, on the port it had before if it had one.
@@ -206,6 +222,12 @@ class ThresholdCustodyTest : public ::testing::Test {
     return {};
   }
 
+  std::string Log() const {
+    std::string joined;
+    for (const std::string& line : log_->last_formatted()) joined += line;
+    return joined;
+  }
+
   uint64_t Failures(const std::string& agent) const {
     for (const AgentStats& stats : custody_->Stats()) {
       if (stats.name == agent) return stats.failures;
@@ -220,6 +242,8 @@ class ThresholdCustodyTest : public ::testing::Test {
   std::vector<std::unique_ptr<FakeAgent>> agents_;
   std::vector<std::unique_ptr<grpc::Server>> servers_;
   std::vector<int> ports_;
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> log_;
+  std::shared_ptr<spdlog::logger> previous_logger_;
   keymgr::InMemoryCustody inner_;
   std::unique_ptr<ThresholdCustody> custody_;
 };
@@ -249,6 +273,61 @@ TEST_F(ThresholdCustodyTest, AnAgentDownAtTheListingIsListedAgainInTheBackground
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_EQ(Holders(), (std::vector<std::string>{"agent-1", "agent-2", "agent-3"}));
+}
+
+// One agent reports another public package (here 3-of-3 instead of 2-of-3): it is left out and
+// named, and the two agents that agree sign.
+TEST_F(ThresholdCustodyTest, AnAgentReportingAnotherPackageIsLeftOutNotTheKey) {
+  frost::PublicKeyPackage other = public_package_;
+  other.min_signers = 3;
+  agents_[2]->RewriteListing(
+      [serialized = AsString(other.Serialize())](pb::ListSharesReply::Share& share) {
+        share.set_public_key_package(serialized);
+      });
+  OpenCustody();
+  EXPECT_EQ(Holders(), (std::vector<std::string>{"agent-1", "agent-2"}));
+  EXPECT_NE(Log().find("agent agent-3 reports another public package"), std::string::npos) << Log();
+  for (int round = 1; round <= 3; ++round) {
+    base::Result<std::vector<uint8_t>> signature = Sign("prevote, round " + std::to_string(round));
+    EXPECT_TRUE(signature.ok()) << signature.status().message();
+  }
+  EXPECT_EQ(agents_[2]->shares_signed(), 0);
+}
+
+// One agent repeats another's identifier: the key stays usable, and no signing set holds both.
+TEST_F(ThresholdCustodyTest, AnAgentRepeatingAnIdentifierDoesNotBlockTheKey) {
+  agents_[2]->RewriteListing([](pb::ListSharesReply::Share& share) { share.set_identifier(1); });
+  OpenCustody();
+  EXPECT_NE(Log().find("agents agent-1 and agent-3 both report identifier 1"), std::string::npos)
+      << Log();
+  for (int round = 1; round <= 3; ++round) {
+    base::Result<std::vector<uint8_t>> signature = Sign("prevote, round " + std::to_string(round));
+    EXPECT_TRUE(signature.ok()) << signature.status().message();
+  }
+}
+
+// An agent reporting an identifier the package does not list is left out.
+TEST_F(ThresholdCustodyTest, AnAgentReportingAnUnlistedIdentifierIsLeftOut) {
+  agents_[2]->RewriteListing([](pb::ListSharesReply::Share& share) { share.set_identifier(9); });
+  OpenCustody();
+  EXPECT_EQ(Holders(), (std::vector<std::string>{"agent-1", "agent-2"}));
+  EXPECT_NE(Log().find("agent agent-3 reports identifier 9"), std::string::npos) << Log();
+  EXPECT_TRUE(Sign("prevote, round 1").ok());
+}
+
+// With agent 1 down at the listing, agents 2 and 3 disagree: neither is a majority, so neither
+// package is the key's, whichever of them is true.
+TEST_F(ThresholdCustodyTest, NoMinorityDefinesThePackage) {
+  frost::PublicKeyPackage other = public_package_;
+  other.min_signers = 3;
+  agents_[2]->RewriteListing(
+      [serialized = AsString(other.Serialize())](pb::ListSharesReply::Share& share) {
+        share.set_public_key_package(serialized);
+      });
+  StopAgent(0);
+  OpenCustody();
+  EXPECT_TRUE(Holders().empty());
+  EXPECT_NE(Log().find("none of them by a majority"), std::string::npos) << Log();
 }
 
 // An agent answering Commit with more commitments than asked for, or with one commitment twice,

@@ -45,9 +45,12 @@ struct AgentStats {
 // a different set for the same payload: refusals are final (kFailedPrecondition). Fewer than t
 // reachable agents: kUnavailable, and no signature.
 //
-// A key's public package must be reported identically by every agent that holds it; a key whose
-// agents disagree is not used (logged at each listing). Keys with t <= n/2 are not used either.
-// Thread-safe.
+// A key's public package is the one its agents report. When they disagree, it is the one a strict
+// majority of them report, provided at least t of those agree on it with distinct identifiers the
+// package lists; otherwise the key is not used (logged at each listing). An agent reporting another
+// package, or an identifier the package does not list, is left out of the key and named in a
+// warning; two agents claiming one identifier are never in the same signing set. Keys with
+// t <= n/2 are not used either. Thread-safe.
 class ThresholdCustody final : public keymgr::KeyCustody {
  public:
   // Open connects to the agents of `config` with its client certificate and lists their shares.
