@@ -172,6 +172,24 @@ Reply<frost::SignatureShare> KeyAgent::SignShare(const CallContext& context,
     return Finish<Share>(trace, ReplyCode::kInvalidArgument,
                          "the commitment list has no entry for this agent");
   }
+  // A list that cannot make a usable share is refused here, before the decision: recorded for a
+  // request that then fails, the decision would refuse a later, correct request at the same
+  // position as an equivocation. The decoded list has distinct identifiers, so with every one of
+  // them in the key's package it has at most n entries.
+  const frost::PublicKeyPackage& group = held->share.public_package;
+  if (list->size() < package.min_signers) {
+    return Finish<Share>(trace, ReplyCode::kInvalidArgument,
+                         "the commitment list has fewer than t = " +
+                             std::to_string(package.min_signers) + " entries");
+  }
+  for (const frost::SigningCommitments& entry : *list) {
+    if (!group.VerifyingShare(entry.identifier).ok()) {
+      return Finish<Share>(trace, ReplyCode::kInvalidArgument,
+                           "the commitment list names participant " +
+                               std::to_string(entry.identifier.value()) +
+                               ", who holds no share of this key");
+    }
+  }
   // Step 2, take the nonce pair out of the table before anything else can use it: from here on
   // it is burnt, whether this request signs or not.
   frost::SigningNonces nonces;

@@ -207,6 +207,30 @@ TEST_F(KeyAgentTest, ARefusalBurnsTheNonceAndIsDecidedBeforeAnyShare) {
   EXPECT_EQ(audit_.records().back().verdict, "not_found");
 }
 
+// A commitment list that cannot make a usable share (fewer than t entries, or a participant the key
+// does not have) is refused before the decision, so it records nothing: a correct request for
+// another vote at the same position still signs.
+TEST_F(KeyAgentTest, AListThatCannotMakeAShareIsRefusedBeforeTheDecision) {
+  StartAgent();
+  Round alone = NewRound();
+  auto own_only = frost::MakeCommitmentList({alone.agent});
+  ASSERT_TRUE(own_only.ok());
+  alone.list = frost::EncodeCommitmentList(*own_only);
+  EXPECT_EQ(SignShare(alone, Prevote(1, 0x81)).code, ReplyCode::kInvalidArgument);
+
+  Round with_stranger = NewRound();
+  auto stranger = frost::Commit(*peer_package_);
+  ASSERT_TRUE(stranger.ok());
+  stranger->commitments.identifier = *frost::Identifier::Create(7);
+  auto list = frost::MakeCommitmentList({with_stranger.agent, stranger->commitments});
+  ASSERT_TRUE(list.ok());
+  with_stranger.list = frost::EncodeCommitmentList(*list);
+  EXPECT_EQ(SignShare(with_stranger, Prevote(1, 0x82)).code, ReplyCode::kInvalidArgument);
+
+  auto share = SignShare(NewRound(), Prevote(1, 0x83));
+  EXPECT_TRUE(share.ok()) << share.message;
+}
+
 TEST_F(KeyAgentTest, NoShareLeavesWithoutItsAuditLine) {
   StartAgent();
   Round round = NewRound();
