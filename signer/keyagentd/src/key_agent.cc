@@ -65,9 +65,20 @@ void KeyAgent::ReplacePolicy(std::shared_ptr<const Policy> policy) {
   policy_.store(std::move(policy), std::memory_order_release);
 }
 
-size_t KeyAgent::UnusedNonces() const {
+size_t KeyAgent::UnusedNonces() {
   base::MutexLock lock(nonce_mutex_);
+  DropExpiredNonces(std::chrono::steady_clock::now());
   return nonces_.size();
+}
+
+void KeyAgent::DropExpired() {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    base::MutexLock lock(nonce_mutex_);
+    DropExpiredNonces(now);
+  }
+  base::MutexLock lock(dkg_mutex_);
+  DropExpiredDkgSessions(now);
 }
 
 std::shared_ptr<const KeyAgent::Held> KeyAgent::FindShare(const KeyId& id) const {

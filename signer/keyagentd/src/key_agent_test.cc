@@ -272,6 +272,19 @@ TEST_F(KeyAgentTest, ExpiredNoncesAreGone) {
   EXPECT_EQ(agent_->UnusedNonces(), 0u);
 }
 
+// Expired nonce pairs go without any request for them, and are never counted as outstanding.
+TEST_F(KeyAgentTest, ExpiredNoncesAreDroppedWithoutARequest) {
+  KeyAgentOptions options;
+  options.nonce_lifetime = std::chrono::milliseconds(10);
+  StartAgent(options);
+  ASSERT_TRUE(agent_->Commit(Coordinator("Commit"), "gran", group_key_, 5).ok());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (agent_->UnusedNonces() != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(agent_->UnusedNonces(), 0u);
+}
+
 // Many threads race for the same commitments: each nonce pair yields at most one share, and every
 // distinct commitment yields exactly one.
 TEST_F(KeyAgentTest, ConcurrentRequestsForOneCommitmentGetOneShare) {

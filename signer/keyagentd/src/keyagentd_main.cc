@@ -5,6 +5,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <memory>
 #include <string>
 
@@ -164,10 +165,16 @@ int Run(const std::string& config_path) {
   std::fflush(stdout);
 
   // Signals were blocked before any thread started (RunDaemonMain), so only this loop sees them.
+  // Between signals it drops expired nonce pairs and DKG sessions once a second: requests drop
+  // them too, but an idle agent must not keep secrets past their lifetime.
   const sigset_t signals = signer::DaemonSignals();
+  const timespec sweep_interval{1, 0};
   for (;;) {
-    int signal_number = 0;
-    if (sigwait(&signals, &signal_number) != 0) continue;
+    const int signal_number = sigtimedwait(&signals, nullptr, &sweep_interval);
+    if (signal_number < 0) {  // the second is up (EAGAIN), or an interruption
+      (*agent)->DropExpired();
+      continue;
+    }
     if (signal_number != SIGHUP) {
       spdlog::info("signal {}: shutting down", signal_number);
       break;

@@ -172,8 +172,13 @@ class KeyAgent {
 
   // ReplacePolicy swaps the policy for requests that start afterwards. Thread-safe.
   void ReplacePolicy(std::shared_ptr<const Policy> policy);
-  // UnusedNonces is how many nonce pairs are outstanding (tests, metrics).
-  size_t UnusedNonces() const;
+  // UnusedNonces is how many nonce pairs are outstanding (tests, metrics); it drops the expired
+  // ones first, so it never counts them.
+  size_t UnusedNonces();
+  // DropExpired drops the nonce pairs and DKG sessions past their lifetime, wiping their secrets.
+  // Requests drop them too, but only when they come: keyagentd calls this every second, so no
+  // secret outlives its lifetime by more than that.
+  void DropExpired();
 
  private:
   struct Held;
