@@ -60,6 +60,20 @@ grpc::Status StatusOf(const Reply<T>& reply) {
   return grpc::Status(GrpcCodeOf(reply.code), reply.message);
 }
 
+// WipeWhenDone overwrites a secret field of a request when the handler returns, on every path. The
+// request is this server's own message object, which gRPC frees only later; the agent keeps the
+// secret only in SecretBytes.
+class WipeWhenDone {
+ public:
+  explicit WipeWhenDone(std::string* field) : field_(*field) {}
+  ~WipeWhenDone() { base::Wipe({reinterpret_cast<uint8_t*>(field_.data()), field_.size()}); }
+  WipeWhenDone(const WipeWhenDone&) = delete;
+  WipeWhenDone& operator=(const WipeWhenDone&) = delete;
+
+ private:
+  std::string& field_;
+};
+
 }  // namespace
 
 grpc::Status KeyAgentService::Commit(grpc::ServerContext* context, const pb::CommitRequest* request,
@@ -89,6 +103,8 @@ grpc::Status KeyAgentService::SignShare(grpc::ServerContext* context,
 grpc::Status KeyAgentService::ImportShare(grpc::ServerContext* context,
                                           const pb::ImportShareRequest* request,
                                           pb::ImportShareReply* reply) {
+  const WipeWhenDone wipe_share(
+      const_cast<pb::ImportShareRequest*>(request)->mutable_signing_share());
   frost::SecretShare share;
   base::Result<frost::Identifier> identifier = frost::Identifier::Create(request->identifier());
   if (!identifier.ok()) {
@@ -170,13 +186,10 @@ grpc::Status KeyAgentService::DkgRound2(grpc::ServerContext* context,
 grpc::Status KeyAgentService::DkgDeliver(grpc::ServerContext* context,
                                          const pb::DkgDeliverRequest* request,
                                          pb::DkgDeliverReply* /*reply*/) {
-  auto answer = agent_.DkgDeliver(ContextOf(*context, "DkgDeliver"), BytesOf(request->session_id()),
-                                  BytesOf(request->share()), BytesOf(request->round1_view_hash()));
-  // The request is this server's own message object; its copy of the secret share is overwritten
-  // before gRPC frees it (the agent keeps the share only in SecretBytes).
-  std::string* share = const_cast<pb::DkgDeliverRequest*>(request)->mutable_share();
-  base::Wipe({reinterpret_cast<uint8_t*>(share->data()), share->size()});
-  return StatusOf(answer);
+  const WipeWhenDone wipe_share(const_cast<pb::DkgDeliverRequest*>(request)->mutable_share());
+  return StatusOf(agent_.DkgDeliver(ContextOf(*context, "DkgDeliver"),
+                                    BytesOf(request->session_id()), BytesOf(request->share()),
+                                    BytesOf(request->round1_view_hash())));
 }
 
 grpc::Status KeyAgentService::DkgFinalize(grpc::ServerContext* context,

@@ -1,7 +1,8 @@
 // KeyAgent in process: each nonce signs at most once, refusals burn it, decisions come first,
-// audit.
+// audit; its gRPC service wipes the secrets it is sent.
 #include "keyagentd/key_agent.h"
 
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <sodium.h>
 
@@ -15,6 +16,8 @@
 #include <vector>
 
 #include "base/hex.h"
+#include "key_agent.grpc.pb.h"
+#include "keyagentd/key_agent_service.h"
 #include "keymgr/ed25519.h"
 #include "keymgr/pkcs11_custody.h"
 #include "slashing/history_log.h"
@@ -326,6 +329,92 @@ TEST_F(KeyAgentTest, SharesSurviveARestartAndNoncesDoNot) {
   EXPECT_EQ(SignShare(round, Prevote(1, 0x71)).code, ReplyCode::kPairNotFound);
   Round fresh = NewRound();
   EXPECT_TRUE(SignShare(fresh, Prevote(1, 0x71)).ok());
+}
+
+// SecretsLeftBehind stands in front of KeyAgentService and, once its handler returns, reads the
+// secret field of the request: what gRPC frees right after (the synchronous server destroys the
+// request before it sends the status) and a later reader of that memory would find.
+class SecretsLeftBehind final : public keyagent::v1::KeyAgent::Service {
+ public:
+  explicit SecretsLeftBehind(KeyAgentService& service) : service_(service) {}
+
+  grpc::Status ImportShare(grpc::ServerContext* context,
+                           const keyagent::v1::ImportShareRequest* request,
+                           keyagent::v1::ImportShareReply* reply) override {
+    grpc::Status status = service_.ImportShare(context, request, reply);
+    Keep(request->signing_share());
+    return status;
+  }
+  grpc::Status DkgDeliver(grpc::ServerContext* context,
+                          const keyagent::v1::DkgDeliverRequest* request,
+                          keyagent::v1::DkgDeliverReply* reply) override {
+    grpc::Status status = service_.DkgDeliver(context, request, reply);
+    Keep(request->share());
+    return status;
+  }
+  std::vector<std::string> seen() {
+    std::lock_guard lock(mutex_);
+    return seen_;
+  }
+
+ private:
+  void Keep(const std::string& field) {
+    std::lock_guard lock(mutex_);
+    seen_.push_back(field);
+  }
+  KeyAgentService& service_;
+  std::mutex mutex_;
+  std::vector<std::string> seen_;
+};
+
+// The service overwrites the secret share of an ImportShare or DkgDeliver request once the call is
+// done with it, whichever way the call ends (here: a caller without a certificate is denied, and a
+// malformed request is refused before the agent sees it).
+TEST_F(KeyAgentTest, SharesAreWipedFromTheRequestOnceUsed) {
+  StartAgent();
+  KeyAgentService service(*agent_);
+  SecretsLeftBehind probe(service);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&probe);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_TRUE(server && port > 0);
+  auto stub = keyagent::v1::KeyAgent::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+
+  const frost::SecretShare& third = split_->shares[2];
+  const std::string secret(reinterpret_cast<const char*>(third.value.span().data()),
+                           third.value.size());
+  for (uint32_t identifier : {third.identifier.value(), uint16_t{0}}) {
+    keyagent::v1::ImportShareRequest request;
+    request.set_key_type("gran");
+    request.set_identifier(identifier);
+    request.set_signing_share(secret);
+    const std::vector<uint8_t> commitment = frost::EncodeVssCommitment(third.commitment);
+    request.set_vss_commitment(std::string(commitment.begin(), commitment.end()));
+    const std::vector<uint8_t> package = split_->public_package.Serialize();
+    request.set_public_key_package(std::string(package.begin(), package.end()));
+    keyagent::v1::ImportShareReply reply;
+    grpc::ClientContext context;
+    EXPECT_FALSE(stub->ImportShare(&context, request, &reply).ok());
+  }
+  const std::string delivered(96, '\x5a');
+  {
+    keyagent::v1::DkgDeliverRequest request;
+    request.set_session_id(std::string(16, '\x01'));
+    request.set_share(delivered);
+    request.set_round1_view_hash(std::string(32, '\x02'));
+    keyagent::v1::DkgDeliverReply reply;
+    grpc::ClientContext context;
+    EXPECT_FALSE(stub->DkgDeliver(&context, request, &reply).ok());
+  }
+  server->Shutdown();
+  const std::vector<std::string> seen = probe.seen();
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0], std::string(secret.size(), '\0'));
+  EXPECT_EQ(seen[1], std::string(secret.size(), '\0'));
+  EXPECT_EQ(seen[2], std::string(delivered.size(), '\0'));
 }
 
 }  // namespace
