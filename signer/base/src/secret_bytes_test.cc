@@ -1,11 +1,20 @@
-// Tests for SecretBytes: zeroed allocation, copies, move semantics, constant-time Equals and Wipe.
+// Tests for SecretBytes: zeroed allocation, copies, move semantics, constant-time Equals, Wipe, and
+// the stop when memory cannot be locked.
 #include "base/secret_bytes.h"
 
 #include <gtest/gtest.h>
+#include <linux/capability.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace base {
 namespace {
@@ -97,6 +106,52 @@ TEST(SecretBytesTest, WipeZeroesAndToleratesEmpty) {
   Wipe(buffer);
   for (uint8_t byte : buffer) EXPECT_EQ(byte, 0);
   Wipe({});
+}
+
+// DropMemoryLockCapability removes CAP_IPC_LOCK from this process, because a process holding it
+// (root, in containers and CI) may lock memory past RLIMIT_MEMLOCK. Only called in a death-test
+// child, which exits with the test.
+void DropMemoryLockCapability() {
+  __user_cap_header_struct header{};
+  header.version = _LINUX_CAPABILITY_VERSION_3;
+  std::array<__user_cap_data_struct, _LINUX_CAPABILITY_U32S_3> caps{};
+  if (::syscall(SYS_capget, &header, caps.data()) != 0) {
+    return;  // nothing known to drop; an unprivileged process has no CAP_IPC_LOCK anyway
+  }
+  caps[CAP_TO_INDEX(CAP_IPC_LOCK)].effective &= ~CAP_TO_MASK(CAP_IPC_LOCK);
+  caps[CAP_TO_INDEX(CAP_IPC_LOCK)].permitted &= ~CAP_TO_MASK(CAP_IPC_LOCK);
+  if (::syscall(SYS_capset, &header, caps.data()) != 0) {
+    std::fputs("cannot drop CAP_IPC_LOCK\n", stderr);
+  }
+}
+
+// AllocatePastTheLockLimit runs in a death-test child: it limits locked memory to `limit_bytes`,
+// allocates one-page secrets within that limit, reports that on stderr, then allocates past it.
+// Returning at all means a secret was left unlocked.
+void AllocatePastTheLockLimit(rlim_t limit_bytes) {
+  DropMemoryLockCapability();
+  const rlimit limit{limit_bytes, limit_bytes};
+  if (::setrlimit(RLIMIT_MEMLOCK, &limit) != 0) {
+    std::fputs("setrlimit failed\n", stderr);
+    std::_Exit(0);
+  }
+  std::vector<SecretBytes> secrets;
+  // Fifteen of sixteen pages: locking a page twice must not count it twice.
+  for (int i = 0; i < 15; ++i) secrets.emplace_back(64);
+  std::fputs("fifteen secrets fit\n", stderr);
+  for (int i = 0; i < 64; ++i) secrets.emplace_back(64);
+  std::fputs("the secrets past the limit were not locked\n", stderr);
+  std::_Exit(0);
+}
+
+// Locks are not inherited across fork, so the child starts with nothing locked: 16 pages of limit
+// hold fifteen secrets (one page each), and the allocation past it must stop the process with a
+// message naming the limit rather than return memory that can be swapped out.
+TEST(SecretBytesDeathTest, StopsWhenTheMemoryCannotBeLocked) {
+  const auto limit_bytes = 16 * static_cast<rlim_t>(::sysconf(_SC_PAGESIZE));
+  EXPECT_DEATH(AllocatePastTheLockLimit(limit_bytes),
+               "fifteen secrets fit.*cannot lock 64 bytes of secret memory .*RLIMIT_MEMLOCK is " +
+                   std::to_string(limit_bytes) + " bytes.*LimitMEMLOCK");
 }
 
 }  // namespace
