@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -677,6 +678,20 @@ TEST_F(KeysKeystoreTest, AFileWhoseSuriDoesNotMatchItsNameImportsNothing) {
   EXPECT_EQ(run.exit_code, 2) << run.Describe();
   run = Keys({"import", "--keystore-dir", (dir_ / "missing").string()});
   EXPECT_EQ(run.exit_code, 2) << run.Describe();
+  EXPECT_TRUE(ListKeys().empty());
+}
+
+TEST_F(KeysKeystoreTest, OneKeyNamedTwiceInDifferentHexCaseImportsNothing) {
+  const std::string lower = kAliceSr25519.substr(2);
+  std::string upper = lower;
+  std::transform(upper.begin(), upper.end(), upper.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  ASSERT_NE(upper, lower);
+  AddFile("62616265" + lower, "\"//Alice\"");
+  AddFile("62616265" + upper, "\"//Alice\"");
+  const support::ProcessResult run = Keys({"import", "--keystore-dir", KeystorePath()});
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
+  EXPECT_NE(run.err.find("name the same key; nothing was imported"), std::string::npos) << run.err;
   EXPECT_TRUE(ListKeys().empty());
 }
 

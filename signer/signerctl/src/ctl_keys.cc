@@ -246,7 +246,16 @@ Outcome RunKeystoreImport(const ImportArgs& args) {
   if (!dir.ok()) return Outcome::Usage("--keystore-dir: " + dir.status().message());
   if (dir->keys.empty()) return Outcome::Usage("--keystore-dir: no key files found");
   std::vector<keymgr::Keypair> pairs;
+  // Identities are compared decoded: hex digits of either case name the same key, and a key named
+  // twice would be stored from the first file and refused at the second, after the token changed.
+  std::map<keymgr::KeyId, std::string> file_naming;
   for (const keymgr::KeystoreFile& file : dir->keys) {
+    const auto [earlier, first] =
+        file_naming.emplace(keymgr::KeyId{file.key_type, file.public_key}, file.file_name);
+    if (!first) {
+      return Outcome::Usage("--keystore-dir: files " + earlier->second + " and " + file.file_name +
+                            " name the same key; nothing was imported");
+    }
     std::optional<keymgr::Keypair> pair = KeypairMatchingFile(file);
     if (!pair.has_value()) {
       return Outcome::Usage("--keystore-dir: file " + file.file_name +
@@ -274,7 +283,7 @@ Outcome RunKeystoreImport(const ImportArgs& args) {
     auto info = opened->custody->Import(id.key_type, pairs[i]);
     if (!info.ok()) {
       return Outcome::Usage("import: file " + dir->keys[i].file_name + ": " +
-                            info.status().message() + "; " + std::to_string(imported.size()) +
+                            info.status().message() + "; " + std::to_string(imported_infos.size()) +
                             " keys were imported before it");
     }
     existing->push_back(*info);
