@@ -13,6 +13,7 @@
 #include <optional>
 #include <utility>
 
+#include "base/substrate_types.h"
 #include "keymgr/ecdsa.h"
 #include "keymgr/ed25519.h"
 #include "keymgr/sr25519.h"
@@ -100,7 +101,14 @@ std::optional<base::Scheme> SchemeFromCode(uint8_t code) {
   }
 }
 
-Status CheckEntry(base::Scheme scheme, size_t public_size, size_t secret_size) {
+Status CheckEntry(const base::KeyTypeId& key_type, base::Scheme scheme, size_t public_size,
+                  size_t secret_size) {
+  // The token can only hold key types its labels can be read back with (base::MakeKeyTypeId);
+  // restoring another would store a key that no listing, backup or delete could see.
+  if (!base::MakeKeyTypeId(base::KeyTypeName(key_type)).ok()) {
+    return Status::InvalidArgument(
+        "backup entry has a key type that is not 4 printable ASCII characters other than ':'");
+  }
   if (public_size != base::PublicKeySize(scheme)) {
     return Status::InvalidArgument("backup entry has a public key of the wrong size");
   }
@@ -143,7 +151,8 @@ Result<std::vector<uint8_t>> SealBackup(std::span<const BackupEntry> entries,
 
   size_t payload_size = 1 + 4;
   for (const BackupEntry& entry : entries) {
-    SIGNER_RETURN_IF_ERROR(CheckEntry(entry.scheme, entry.public_key.size(), entry.secret.size()));
+    SIGNER_RETURN_IF_ERROR(
+        CheckEntry(entry.key_type, entry.scheme, entry.public_key.size(), entry.secret.size()));
     payload_size += 4 + 1 + 1 + 8 + 1 + entry.public_key.size() + 1 + entry.secret.size();
   }
   // The payload holds secrets, so it is built in guarded memory and never copied out in plaintext.
@@ -253,12 +262,10 @@ Result<std::vector<BackupEntry>> OpenBackup(std::span<const uint8_t> file,
     if (!public_key || !secret_size) return malformed();
     auto secret = take((*secret_size)[0]);
     const std::optional<base::Scheme> scheme = SchemeFromCode((*scheme_code)[0]);
-    if (!secret || !scheme.has_value() || ((*flags)[0] & ~kKnownFlags) != 0 ||
-        !CheckEntry(*scheme, public_key->size(), secret->size()).ok()) {
-      return malformed();
-    }
+    if (!secret || !scheme.has_value() || ((*flags)[0] & ~kKnownFlags) != 0) return malformed();
     BackupEntry entry;
     std::copy(key_type->begin(), key_type->end(), entry.key_type.begin());
+    SIGNER_RETURN_IF_ERROR(CheckEntry(entry.key_type, *scheme, public_key->size(), secret->size()));
     entry.scheme = *scheme;
     entry.generated_in_custody = ((*flags)[0] & kFlagGeneratedInCustody) != 0;
     entry.disabled = ((*flags)[0] & kFlagDisabled) != 0;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <string>
 #include <vector>
 
@@ -148,6 +149,46 @@ TEST(KeysBackupTest, SealRefusesShortPassphrasesAndBadEntries) {
   entries = SampleEntries();
   entries[2].public_key.resize(32);  // ecdsa keys are 33 bytes
   EXPECT_FALSE(SealBackup(entries, Text(kPassphrase), FastLimits()).ok());
+  entries = SampleEntries();
+  entries[0].key_type = {0x0a, 0x0b, 0x0c, 0x0d};  // no token label can carry it
+  EXPECT_FALSE(SealBackup(entries, Text(kPassphrase), FastLimits()).ok());
+}
+
+// A key type the token cannot hold is refused on opening, so a restore stores nothing of the file.
+// The file is sealed, its payload changed and sealed again by hand, since SealBackup refuses it.
+TEST(KeysBackupTest, OpenRefusesAKeyTypeTheTokenCannotHold) {
+  auto file = SealBackup(SampleEntries(), Text(kPassphrase), FastLimits());
+  ASSERT_TRUE(file.ok());
+  const BackupKdfLimits limits = FastLimits();
+  const uint8_t* salt = file->data() + 28;
+  const uint8_t* nonce = file->data() + 44;
+  std::vector<uint8_t> key(32);
+  ASSERT_EQ(crypto_pwhash(key.data(), key.size(), kPassphrase.data(), kPassphrase.size(), salt,
+                          limits.opslimit, static_cast<size_t>(limits.memlimit),
+                          crypto_pwhash_ALG_ARGON2ID13),
+            0);
+  std::vector<uint8_t> plain(file->size() - 68 - 16);
+  ASSERT_EQ(crypto_aead_xchacha20poly1305_ietf_decrypt(plain.data(), nullptr, nullptr,
+                                                       file->data() + 68, file->size() - 68,
+                                                       file->data(), 68, nonce, key.data()),
+            0);
+  // The first entry's key type follows the version byte and the entry count.
+  ASSERT_EQ(std::string(plain.begin() + 5, plain.begin() + 9), "babe");
+  const std::array<uint8_t, 4> control_bytes = {0x0a, 0x0b, 0x0c, 0x0d};
+  std::copy(control_bytes.begin(), control_bytes.end(), plain.begin() + 5);
+  std::vector<uint8_t> crafted(file->begin(), file->begin() + 68);
+  crafted.resize(68 + plain.size() + 16);
+  ASSERT_EQ(crypto_aead_xchacha20poly1305_ietf_encrypt(crafted.data() + 68, nullptr, plain.data(),
+                                                       plain.size(), crafted.data(), 68, nullptr,
+                                                       nonce, key.data()),
+            0);
+  auto refused = OpenBackup(crafted, Text(kPassphrase));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("key type"), std::string::npos)
+      << refused.status().message();
+  sodium_memzero(plain.data(), plain.size());
+  sodium_memzero(key.data(), key.size());
 }
 
 // Decrypts by hand from the documented layout, with libsodium directly, so the format document and

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "base/hex.h"
+#include "base/substrate_types.h"
 
 namespace keymgr {
 namespace {
@@ -131,6 +132,13 @@ Result<KeystoreDir> ReadKeystoreDir(const std::string& dir) {
     if (!id.ok()) {
       out.skipped.push_back(name);
       continue;
+    }
+    // Any 4 bytes decode from the name, but the token can only hold a key type its labels can be
+    // read back with; a key stored under another would be lost to every listing.
+    if (!base::MakeKeyTypeId(base::KeyTypeName(id->key_type)).ok()) {
+      return Status::InvalidArgument("keystore file " + name +
+                                     ": its key type is not 4 printable ASCII characters other "
+                                     "than ':', so the signer cannot hold it");
     }
     const std::string path = dir + "/" + name;
     const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "support/temp_dir.h"
 #include "support/well_known_keys.h"
 
 namespace keymgr {
@@ -54,6 +55,21 @@ TEST(KeystoreTest, ContentIsOneJsonString) {
       EXPECT_EQ(suri.status().message().find("Alice"), std::string::npos);
     }
   }
+}
+
+// Any 8 hex digits decode to a key type, but the token's labels carry only what
+// base::MakeKeyTypeId accepts; a key stored under another type would be invisible on the token.
+TEST(KeystoreTest, DirectoryWithAKeyTypeTheTokenCannotHoldIsRefused) {
+  support::TempDir dir;
+  const std::string alice(support::kAliceSr25519.hex());
+  dir.Write("62616265" + alice, "\"//Alice\"");
+  const std::string unreadable = "0a0b0c0d" + alice;
+  dir.Write(unreadable, "\"//Alice\"");
+  auto read = ReadKeystoreDir(dir.path().string());
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.status().code(), base::StatusCode::kInvalidArgument);
+  EXPECT_NE(read.status().message().find(unreadable), std::string::npos) << read.status().message();
+  EXPECT_NE(read.status().message().find("key type"), std::string::npos);
 }
 
 }  // namespace

@@ -71,7 +71,7 @@ base::Result<std::unique_ptr<Pkcs11Custody::BulkImport>> Pkcs11Custody::BeginBul
 
 base::Result<KeyInfo> Pkcs11Custody::BulkImport::Import(const base::KeyTypeId& key_type,
                                                         const Keypair& pair, bool disabled) {
-  SIGNER_RETURN_IF_ERROR(Impl::CheckSchemeForKeyType(key_type, pair.scheme()));
+  SIGNER_RETURN_IF_ERROR(Impl::CheckKeyTypeAndScheme(key_type, pair.scheme()));
   State& state = *state_;
   Session& session = *state.session;
   const std::string id_bytes = AsString(pkcs11::IdBytes(KeyId{key_type, pair.public_key()}));

@@ -52,8 +52,14 @@ Pkcs11Custody::Impl::Impl(std::unique_ptr<pkcs11::SessionPool> pool_in, int64_t 
                 }),
       disabled(*pool, disabled_refresh, [this](const KeyId& id) { Forget(id); }) {}
 
-base::Status Pkcs11Custody::Impl::CheckSchemeForKeyType(const base::KeyTypeId& key_type,
+base::Status Pkcs11Custody::Impl::CheckKeyTypeAndScheme(const base::KeyTypeId& key_type,
                                                         base::Scheme scheme) {
+  // A key stored under a type its label cannot be read back with would be missing from every
+  // listing, backup and delete, while its secret stayed on the token.
+  if (!base::MakeKeyTypeId(base::KeyTypeName(key_type)).ok()) {
+    return base::Status::InvalidArgument(
+        "key type must be 4 printable ASCII characters other than ':'");
+  }
   std::optional<base::Scheme> required = base::RequiredSchemeForKeyType(key_type);
   if (required.has_value() && *required != scheme) {
     return base::Status::InvalidArgument("key type " + base::KeyTypeName(key_type) + " requires " +
@@ -170,7 +176,7 @@ base::Result<std::vector<KeyInfo>> Pkcs11Custody::ListAll() {
 
 base::Result<KeyInfo> Pkcs11Custody::Generate(const base::KeyTypeId& key_type,
                                               base::Scheme scheme) {
-  SIGNER_RETURN_IF_ERROR(Impl::CheckSchemeForKeyType(key_type, scheme));
+  SIGNER_RETURN_IF_ERROR(Impl::CheckKeyTypeAndScheme(key_type, scheme));
   base::MutexLock lock(impl_->write_mutex);
   SIGNER_ASSIGN_OR_RETURN(Session session, impl_->pool->Acquire());
   if (scheme != base::Scheme::kSr25519) {
@@ -187,7 +193,7 @@ base::Result<KeyInfo> Pkcs11Custody::Generate(const base::KeyTypeId& key_type,
 }
 
 base::Result<KeyInfo> Pkcs11Custody::Import(const base::KeyTypeId& key_type, const Keypair& pair) {
-  SIGNER_RETURN_IF_ERROR(Impl::CheckSchemeForKeyType(key_type, pair.scheme()));
+  SIGNER_RETURN_IF_ERROR(Impl::CheckKeyTypeAndScheme(key_type, pair.scheme()));
   base::MutexLock lock(impl_->write_mutex);
   SIGNER_ASSIGN_OR_RETURN(Session session, impl_->pool->Acquire());
   if (const Sr25519Keypair* sr = pair.sr25519()) {

@@ -28,9 +28,10 @@ struct Pkcs11Custody::Impl {
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
-  // CheckSchemeForKeyType fails with kInvalidArgument if Substrate requires another scheme for
-  // `key_type`.
-  static base::Status CheckSchemeForKeyType(const base::KeyTypeId& key_type, base::Scheme scheme);
+  // CheckKeyTypeAndScheme fails with kInvalidArgument if `key_type` is not one a label can carry
+  // (the rule of base::MakeKeyTypeId, which reads labels back) or Substrate requires another
+  // scheme for it.
+  static base::Status CheckKeyTypeAndScheme(const base::KeyTypeId& key_type, base::Scheme scheme);
 
   // EnsureAbsent fails with kInvalidArgument if any object of ours already carries `id`.
   base::Status EnsureAbsent(pkcs11::Session& session, const KeyId& id);

@@ -1468,6 +1468,39 @@ TEST_F(Pkcs11CustodyTest, DisableInAnotherProcessStopsSigning) {
   EXPECT_TRUE(listed->empty());
 }
 
+// Labels are read back with base::MakeKeyTypeId, so a key stored under a type it refuses would be
+// missing from every listing, backup and delete while its secret stayed on the token. Every way in
+// refuses such a type before anything reaches the token.
+TEST_F(Pkcs11CustodyTest, KeyTypesLabelsCannotCarryAreRefusedBeforeAnythingIsStored) {
+  const std::vector<uint8_t> seed =
+      Hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+  auto sr = [&] { return Keypair(Sr25519Keypair::FromMiniSecret(seed).value()); };
+  auto ed = [&] { return Keypair(Ed25519Keypair::FromSeed(seed).value()); };
+  std::unique_ptr<Pkcs11Custody> custody = OpenCustody();
+  ASSERT_NE(custody, nullptr);
+  const size_t files_before = ReadAllFiles().size();
+  const base::KeyTypeId control_bytes = {0x0a, 0x0b, 0x0c, 0x0d};
+  const base::KeyTypeId with_colon = {'g', 'r', ':', 'n'};
+  for (const base::KeyTypeId& key_type : {control_bytes, with_colon}) {
+    EXPECT_EQ(custody->Import(key_type, sr()).status().code(), base::StatusCode::kInvalidArgument);
+    EXPECT_EQ(custody->Import(key_type, ed()).status().code(), base::StatusCode::kInvalidArgument);
+    EXPECT_EQ(custody->Generate(key_type, base::Scheme::kSr25519).status().code(),
+              base::StatusCode::kInvalidArgument);
+    EXPECT_EQ(custody->Generate(key_type, base::Scheme::kEcdsa).status().code(),
+              base::StatusCode::kInvalidArgument);
+    base::Result<std::unique_ptr<Pkcs11Custody::BulkImport>> bulk = custody->BeginBulkImport();
+    ASSERT_TRUE(bulk.ok()) << bulk.status().message();
+    EXPECT_EQ((*bulk)->Import(key_type, sr(), /*disabled=*/true).status().code(),
+              base::StatusCode::kInvalidArgument);
+    EXPECT_EQ((*bulk)->Import(key_type, ed(), /*disabled=*/false).status().code(),
+              base::StatusCode::kInvalidArgument);
+  }
+  EXPECT_EQ(ReadAllFiles().size(), files_before) << "an object reached the token";
+  base::Result<std::vector<KeyInfo>> all = custody->ListAll();
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->empty());
+}
+
 TEST_F(Pkcs11CustodyTest, BulkImportChecksDuplicatesAndKeepsTheDisabledFlag) {
   // Known answers from the spec: the sp_core sr25519 mini-secret and the RFC 8032 ed25519 seed.
   const std::vector<uint8_t> seed =

@@ -695,6 +695,19 @@ TEST_F(KeysKeystoreTest, OneKeyNamedTwiceInDifferentHexCaseImportsNothing) {
   EXPECT_TRUE(ListKeys().empty());
 }
 
+TEST_F(KeysKeystoreTest, AKeyTypeTheTokenCannotHoldImportsNothing) {
+  AddFile(std::string("62616265") + kAliceSr25519.substr(2), "\"//Alice\"");
+  // Control bytes as the key type: hex decodes them, but no token label can carry them, so the
+  // key would be stored and then missing from every listing, backup and delete.
+  const std::string unreadable = "0a0b0c0d" + kAliceSr25519.substr(2);
+  AddFile(unreadable, "\"//Alice\"");
+  const support::ProcessResult run = Keys({"import", "--keystore-dir", KeystorePath()});
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
+  EXPECT_NE(run.err.find(unreadable), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("key type"), std::string::npos) << run.err;
+  EXPECT_TRUE(ListKeys().empty());
+}
+
 // ----- import from a polkadot-js export -----
 
 // The fixture's exports and public keys come from @polkadot/keyring (see its "source" field).

@@ -49,8 +49,9 @@ inline constexpr size_t kMinBackupPassphraseSize = 12;
 
 // SealBackup encrypts `entries` under `passphrase` and returns the whole file. Fails with
 // kInvalidArgument on a passphrase shorter than kMinBackupPassphraseSize, limits outside what
-// OpenBackup accepts, or an entry that cannot be encoded (a wrong-sized key or secret), and with
-// kInternal if libsodium fails (for example when it cannot allocate the Argon2id memory).
+// OpenBackup accepts, or an entry that cannot be encoded (a key type base::MakeKeyTypeId refuses,
+// a wrong-sized key or secret), and with kInternal if libsodium fails (for example when it cannot
+// allocate the Argon2id memory).
 base::Result<std::vector<uint8_t>> SealBackup(std::span<const BackupEntry> entries,
                                               std::span<const uint8_t> passphrase,
                                               const BackupKdfLimits& limits);
@@ -58,7 +59,8 @@ base::Result<std::vector<uint8_t>> SealBackup(std::span<const BackupEntry> entri
 // OpenBackup decrypts and decodes a file SealBackup made. Fails with kInvalidArgument on anything
 // else: not a backup, an unknown version, Argon2id limits out of bounds (a crafted file must not
 // make us allocate gigabytes), a wrong passphrase or any modified byte (indistinguishable by
-// design), or a payload that does not decode.
+// design), or a payload that does not decode or holds an entry SealBackup would refuse (such as a
+// key type the token cannot hold), so a restore refuses the file before storing anything.
 base::Result<std::vector<BackupEntry>> OpenBackup(std::span<const uint8_t> file,
                                                   std::span<const uint8_t> passphrase);
 

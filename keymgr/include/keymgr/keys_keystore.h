@@ -42,8 +42,9 @@ base::Result<keymgr::KeyId> ParseKeystoreFileName(const std::string& name);
 base::Result<base::SecretBytes> DecodeKeystoreSuri(std::span<const uint8_t> content);
 
 // ReadKeystoreDir reads every key file of `dir` (regular files only, symlinks not followed, each at
-// most 4096 bytes). Fails with kInvalidArgument if the directory cannot be listed or a key file
-// cannot be read or decoded (naming the file, never its content).
+// most 4096 bytes). Fails with kInvalidArgument if the directory cannot be listed, a key file's
+// name holds a key type base::MakeKeyTypeId refuses (which no key on the token can have), or a key
+// file cannot be read or decoded (naming the file, never its content).
 base::Result<KeystoreDir> ReadKeystoreDir(const std::string& dir);
 
 }  // namespace keymgr
