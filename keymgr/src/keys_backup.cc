@@ -1,21 +1,17 @@
 // Sealing and opening key backups: Argon2id-derived key, XChaCha20-Poly1305, header as AD.
 #include "keymgr/keys_backup.h"
 
-#include <fcntl.h>
 #include <sodium.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
-#include <cstring>
 #include <optional>
 #include <utility>
 
 #include "base/substrate_types.h"
 #include "keymgr/ecdsa.h"
 #include "keymgr/ed25519.h"
+#include "keymgr/private_file.h"
 #include "keymgr/sr25519.h"
 
 namespace keymgr {
@@ -279,45 +275,13 @@ Result<std::vector<BackupEntry>> OpenBackup(std::span<const uint8_t> file,
 }
 
 Result<SecretBytes> ReadPassphraseFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound("passphrase file does not exist");
-    if (errno == ELOOP) return Status::InvalidArgument("passphrase file must not be a symlink");
-    return Status::InvalidArgument(std::string("cannot open passphrase file: ") +
-                                   std::strerror(errno));
-  }
-  struct stat info {};
-  // Checked on the open descriptor, so the file cannot be swapped between the check and the read.
-  Status problem;
-  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
-    problem = Status::InvalidArgument("passphrase file is not a regular file");
-  } else if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    problem = Status::InvalidArgument("passphrase file must have mode 0600 or stricter");
-  } else if (info.st_uid != ::geteuid()) {
-    problem = Status::InvalidArgument("passphrase file must be owned by this user");
-  }
-  if (!problem.ok()) {
-    ::close(fd);
-    return problem;
-  }
-  SecretBytes buffer(kMaxPassphraseSize + 1);
-  size_t size = 0;
-  while (size < buffer.size()) {
-    const ssize_t got = ::read(fd, buffer.data() + size, buffer.size() - size);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) {
-      ::close(fd);
-      return Status::InvalidArgument("cannot read passphrase file");
-    }
-    if (got == 0) break;
-    size += static_cast<size_t>(got);
-  }
-  ::close(fd);
-  if (size > kMaxPassphraseSize) return Status::InvalidArgument("passphrase file is too long");
-  if (size > 0 && buffer.data()[size - 1] == '\n') --size;
-  if (size > 0 && buffer.data()[size - 1] == '\r') --size;
+  SIGNER_ASSIGN_OR_RETURN(SecretBytes content,
+                          ReadPrivateFile(path, "passphrase file", kMaxPassphraseSize));
+  size_t size = content.size();
+  if (size > 0 && content.data()[size - 1] == '\n') --size;
+  if (size > 0 && content.data()[size - 1] == '\r') --size;
   if (size == 0) return Status::InvalidArgument("passphrase file is empty");
-  return SecretBytes::CopyFrom(buffer.span().first(size));
+  return SecretBytes::CopyFrom(content.span().first(size));
 }
 
 }  // namespace keymgr

@@ -4,9 +4,11 @@
 // from the npm oracles pinned in tests/oracle (@polkadot/keyring and @polkadot/util-crypto 14.0.3,
 // @scure/sr25519 2.3.0); each oracle value below says how it was made.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support/locations.h"
@@ -101,8 +103,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(SuriSources, FileAndEnvironmentGiveTheSameKeyAsTheCommandLine) {
   TempDir dir;
-  const std::string with_newline = dir.Write("suri", "//Alice\n");
-  const std::string with_crlf = dir.Write("suri-crlf", "//Alice\r\nignored second line\n");
+  const std::string with_newline = dir.Write("suri", "//Alice\n", 0600);
+  const std::string with_crlf = dir.Write("suri-crlf", "//Alice\r\nignored second line\n", 0400);
   const std::vector<support::ProcessResult> runs = {
       RunSignerctl({"inspect", "--scheme", "sr25519", "--suri-file", with_newline}),
       RunSignerctl({"inspect", "--scheme", "sr25519", "--suri-file", with_crlf}),
@@ -117,6 +119,40 @@ TEST(SuriSources, FileAndEnvironmentGiveTheSameKeyAsTheCommandLine) {
       {"inspect", "--scheme", "sr25519", "--suri-file", with_newline}, {"SIGNER_SURI=//Bob"});
   ASSERT_EQ(file_first.exit_code, 0) << file_first.Describe();
   EXPECT_EQ(file_first.Json().value("public_key", ""), kAliceSr25519);
+}
+
+// A SURI file is held to the PIN file's rules: one that others may read or write must be treated as
+// disclosed, and a symlink may be pointed at another file after the operator checked it.
+TEST(SuriSources, FileOthersMayReadOrASymlinkIsRefused) {
+  TempDir dir;
+  const std::string private_file = dir.Write("private", "//Alice\n", 0600);
+  const std::string link = dir.Path("link");
+  ASSERT_EQ(::symlink(private_file.c_str(), link.c_str()), 0);
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {dir.Write("world-readable", "//Alice\n", 0644), "mode 0600 or stricter"},
+      {dir.Write("group-writable", "//Alice\n", 0620), "mode 0600 or stricter"},
+      {link, "must not be a symlink"},
+  };
+  for (const auto& [path, reason] : refused) {
+    const support::ProcessResult run =
+        RunSignerctl({"inspect", "--scheme", "sr25519", "--suri-file", path});
+    EXPECT_EQ(run.exit_code, 2) << path << ": " << run.Describe();
+    EXPECT_EQ(run.out, "");
+    EXPECT_NE(run.err.find(reason), std::string::npos) << run.err;
+  }
+  // Another user's file, checkable only where the test may give a file away.
+  if (::geteuid() == 0) {
+    const std::string foreign = dir.Write("foreign", "//Alice\n", 0600);
+    ASSERT_EQ(::chown(foreign.c_str(), 65534, 65534), 0);
+    const support::ProcessResult run =
+        RunSignerctl({"inspect", "--scheme", "sr25519", "--suri-file", foreign});
+    EXPECT_EQ(run.exit_code, 2) << run.Describe();
+    EXPECT_NE(run.err.find("owned by this user"), std::string::npos) << run.err;
+  }
+  const support::ProcessResult accepted =
+      RunSignerctl({"inspect", "--scheme", "sr25519", "--suri-file", private_file});
+  ASSERT_EQ(accepted.exit_code, 0) << accepted.Describe();
+  EXPECT_EQ(accepted.Json().value("public_key", ""), kAliceSr25519);
 }
 
 // ----- sign and verify -----
@@ -348,7 +384,7 @@ class BadInputTest : public ::testing::TestWithParam<BadInputCase> {
     dir_->Write("bad_extra.json", R"({"label":"BABE","items":[],"extra":[1]})");
     dir_->Write("deep.json", std::string(100000, '[') + std::string(100000, ']'));
     dir_->Write("transcript.json", R"({"label":"BABE","items":[],"extra":null})");
-    dir_->Write("empty_suri", "\n");
+    dir_->Write("empty_suri", "\n", 0600);
   }
   static void TearDownTestSuite() {
     delete dir_;

@@ -70,8 +70,10 @@ inline constexpr std::string_view kSuriEnvVariable = "SIGNER_SURI";
 void AddSuriOptions(CLI::App* command, SuriOptions& options, bool positional);
 
 // ResolveSuri returns the SURI from the one source given, in guarded memory, and wipes the copy
-// CLI11 kept. Fails with kInvalidArgument if no source or more than one command-line source is
-// given, or the file cannot be read; the message names the source, never its content.
+// CLI11 kept. The --suri-file file must pass the PIN file's checks (keymgr::ReadPrivateFile: a
+// regular file, not a symlink, owned by this user, mode 0600 or stricter). Fails with
+// kInvalidArgument if no source or more than one command-line source is given, or the file breaks
+// those rules or cannot be read; the message names the source, never its content.
 base::Result<base::SecretBytes> ResolveSuri(SuriOptions& options);
 
 // SuriView views a SURI held in SecretBytes as text, without copying it.

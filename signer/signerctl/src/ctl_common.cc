@@ -9,6 +9,7 @@
 #include "base/file_descriptor.h"
 #include "base/hex.h"
 #include "ctl_command.h"
+#include "keymgr/private_file.h"
 
 namespace signerctl {
 namespace {
@@ -84,7 +85,8 @@ void AddSuriOptions(CLI::App* command, SuriOptions& options, bool positional) {
       command->add_option(positional ? "suri,--suri" : "--suri", options.inline_suri, inline_help);
   options.file_option =
       command->add_option("--suri-file", options.suri_file,
-                          "read the secret URI from the first line of this file (or set " +
+                          "read the secret URI from the first line of this file (a regular file "
+                          "owned by you, mode 0600 or stricter; or set " +
                               std::string(kSuriEnvVariable) + ")");
 }
 
@@ -105,26 +107,23 @@ base::Result<base::SecretBytes> ResolveSuri(SuriOptions& options) {
     return suri;
   }
   if (from_file) {
-    base::SecretBytes buffer(kMaxSuriFileSize + 1);
-    auto read = ReadInto(options.suri_file, buffer.span());
-    if (!read.ok()) {
-      return base::Status::InvalidArgument("--suri-file: " + read.status().message());
-    }
-    if (*read > kMaxSuriFileSize) {
-      return base::Status::InvalidArgument("--suri-file: file too large for a SURI");
+    // A SURI is as secret as the PIN, so its file passes the PIN file's checks.
+    auto buffer = keymgr::ReadPrivateFile(options.suri_file, "SURI file", kMaxSuriFileSize);
+    if (!buffer.ok()) {
+      return base::Status::InvalidArgument("--suri-file: " + buffer.status().message());
     }
     // Only the first line counts, so a trailing newline (or CRLF) from an editor is harmless.
     size_t length = 0;
-    while (length < *read && buffer.data()[length] != '\n') {
+    while (length < buffer->size() && buffer->data()[length] != '\n') {
       ++length;
     }
-    if (length > 0 && buffer.data()[length - 1] == '\r') {
+    if (length > 0 && buffer->data()[length - 1] == '\r') {
       --length;
     }
     if (length == 0) {
       return base::Status::InvalidArgument("--suri-file: the first line is empty");
     }
-    return base::SecretBytes::CopyFrom(buffer.span().first(length));
+    return base::SecretBytes::CopyFrom(buffer->span().first(length));
   }
   const char* from_env = std::getenv(std::string(kSuriEnvVariable).c_str());
   if (from_env != nullptr && from_env[0] != '\0') {
