@@ -3,14 +3,24 @@
 // Known answers come from sp_core tests and RFC 8032 as quoted in the project's signing spec, and
 // from the npm oracles pinned in tests/oracle (@polkadot/keyring and @polkadot/util-crypto 14.0.3,
 // @scure/sr25519 2.3.0); each oracle value below says how it was made.
+#include <dirent.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
+#include "support/files.h"
 #include "support/locations.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
@@ -153,6 +163,86 @@ TEST(SuriSources, FileOthersMayReadOrASymlinkIsRefused) {
       RunSignerctl({"inspect", "--scheme", "sr25519", "--suri-file", private_file});
   ASSERT_EQ(accepted.exit_code, 0) << accepted.Describe();
   EXPECT_EQ(accepted.Json().value("public_key", ""), kAliceSr25519);
+}
+
+// ----- process hardening -----
+
+// ProcessWithArgument returns the id of a running process one of whose arguments is `argument`, or
+// 0 if there is none.
+pid_t ProcessWithArgument(const std::string& argument) {
+  std::unique_ptr<DIR, int (*)(DIR*)> proc(::opendir("/proc"), &::closedir);
+  if (proc == nullptr) return 0;
+  while (const dirent* entry = ::readdir(proc.get())) {
+    const std::string name = entry->d_name;
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::stringstream arguments(support::ReadFile("/proc/" + name + "/cmdline"));
+    for (std::string each; std::getline(arguments, each, '\0');) {
+      if (each == argument) return static_cast<pid_t>(std::stol(name));
+    }
+  }
+  return 0;
+}
+
+// CoreLimitOf returns the soft and hard "Max core file size" of process `pid`, as /proc shows them.
+std::string CoreLimitOf(pid_t pid) {
+  std::stringstream limits(support::ReadFile("/proc/" + std::to_string(pid) + "/limits"));
+  for (std::string line; std::getline(limits, line);) {
+    if (!line.starts_with("Max core file size")) continue;
+    std::stringstream fields(line.substr(sizeof("Max core file size") - 1));
+    std::string soft;
+    std::string hard;
+    fields >> soft >> hard;
+    return soft + " " + hard;
+  }
+  return "not found";
+}
+
+// signerctl forbids core dumps (ForbidCoreDumps, as the daemons do) before it reads any input. It
+// is caught holding a FIFO given as its transcript file open and waiting for data, and looked at
+// through /proc. The dumpable flag shows as the owner of the files in /proc/PID (root when not
+// dumpable), which only means something when the test runs as another user; RLIMIT_CORE, set to 0
+// by the same call, is checked always.
+TEST(ProcessHardening, SignerctlForbidsCoreDumpsBeforeReadingInput) {
+  // The child inherits this limit, so it must start above 0 for the check to mean anything.
+  rlimit core{};
+  ASSERT_EQ(::getrlimit(RLIMIT_CORE, &core), 0);
+  if (core.rlim_cur == 0) {
+    core.rlim_cur = core.rlim_max == RLIM_INFINITY ? rlim_t{1} << 20 : core.rlim_max;
+    if (core.rlim_cur == 0 || ::setrlimit(RLIMIT_CORE, &core) != 0) {
+      GTEST_SKIP() << "RLIMIT_CORE cannot be raised above 0 here";
+    }
+  }
+  TempDir dir;
+  const std::string fifo = dir.Path("transcript.fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  support::ProcessResult run;
+  std::thread signerctl([&] {
+    run = RunSignerctl({"vrf-verify", "--public", kAliceSr25519, "--transcript", fifo,
+                        "--signature", "0x" + std::string(192, '1')});
+  });
+  // A writer that does not block can open the FIFO only once a reader has it open; holding it open
+  // keeps signerctl waiting in read() while it is looked at.
+  int writer = -1;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (writer < 0 && std::chrono::steady_clock::now() < give_up) {
+    writer = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (writer < 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const pid_t pid = writer >= 0 ? ProcessWithArgument(fifo) : 0;
+  const std::string core_limit = pid != 0 ? CoreLimitOf(pid) : "no process";
+  struct stat proc_entry {};
+  const bool proc_entry_read =
+      pid != 0 && ::stat(("/proc/" + std::to_string(pid) + "/status").c_str(), &proc_entry) == 0;
+  if (writer >= 0) ::close(writer);  // an empty transcript: signerctl ends with a usage error
+  signerctl.join();
+  ASSERT_GE(writer, 0) << "signerctl never opened its transcript: " << run.Describe();
+  ASSERT_NE(pid, 0);
+  EXPECT_EQ(core_limit, "0 0");
+  if (::geteuid() != 0) {
+    ASSERT_TRUE(proc_entry_read);
+    EXPECT_EQ(proc_entry.st_uid, 0u) << "signerctl is still dumpable";
+  }
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
 }
 
 // ----- sign and verify -----

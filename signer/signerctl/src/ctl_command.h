@@ -73,7 +73,9 @@ void AddSuriOptions(CLI::App* command, SuriOptions& options, bool positional);
 // CLI11 kept. The --suri-file file must pass the PIN file's checks (keymgr::ReadPrivateFile: a
 // regular file, not a symlink, owned by this user, mode 0600 or stricter). Fails with
 // kInvalidArgument if no source or more than one command-line source is given, or the file breaks
-// those rules or cannot be read; the message names the source, never its content.
+// those rules or cannot be read; the message names the source, never its content. SIGNER_SURI is
+// wiped and removed from the environment whichever source is used. Not thread-safe (it changes
+// the environment).
 base::Result<base::SecretBytes> ResolveSuri(SuriOptions& options);
 
 // SuriView views a SURI held in SecretBytes as text, without copying it.

@@ -64,6 +64,23 @@ bool ContainsFragmentOf(std::string_view message, std::string_view secret) {
   return false;
 }
 
+// TakeSuriFromEnvironment copies SIGNER_SURI into guarded memory, wipes the environment's copy in
+// place and removes the variable, so no child process inherits it and /proc/PID/environ (which
+// shows the memory the environment started in, whatever unsetenv does) no longer holds it. Empty
+// when the variable is unset.
+base::SecretBytes TakeSuriFromEnvironment() {
+  const std::string name(kSuriEnvVariable);
+  char* value = std::getenv(name.c_str());
+  if (value == nullptr) {
+    return {};
+  }
+  const size_t size = std::strlen(value);
+  base::SecretBytes suri = base::SecretBytes::CopyFrom({reinterpret_cast<uint8_t*>(value), size});
+  base::Wipe({reinterpret_cast<uint8_t*>(value), size});
+  ::unsetenv(name.c_str());
+  return suri;
+}
+
 }  // namespace
 
 Outcome CommandTable::RunParsed() const {
@@ -91,6 +108,8 @@ void AddSuriOptions(CLI::App* command, SuriOptions& options, bool positional) {
 }
 
 base::Result<base::SecretBytes> ResolveSuri(SuriOptions& options) {
+  // Taken whichever source wins, so the secret never stays behind in the environment.
+  base::SecretBytes from_env = TakeSuriFromEnvironment();
   const bool from_line = options.inline_option != nullptr && options.inline_option->count() > 0;
   const bool from_file = options.file_option != nullptr && options.file_option->count() > 0;
   if (from_line && from_file) {
@@ -125,10 +144,8 @@ base::Result<base::SecretBytes> ResolveSuri(SuriOptions& options) {
     }
     return base::SecretBytes::CopyFrom(buffer->span().first(length));
   }
-  const char* from_env = std::getenv(std::string(kSuriEnvVariable).c_str());
-  if (from_env != nullptr && from_env[0] != '\0') {
-    return base::SecretBytes::CopyFrom(
-        {reinterpret_cast<const uint8_t*>(from_env), std::strlen(from_env)});
+  if (!from_env.empty()) {
+    return from_env;
   }
   return base::Status::InvalidArgument("no SURI given: use --suri-file, " +
                                        std::string(kSuriEnvVariable) + " or --suri");

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/process_hardening.h"
 #include "ctl_command.h"
 
 namespace signerctl {
@@ -54,6 +55,12 @@ void PrintError(const std::string& message) {
 }
 
 int Run(int argc, char** argv) {
+  // Commands read SURIs, PINs and passphrases: no core file may hold them and no other process of
+  // this user may attach or read this one's memory. Done first, before any input is read.
+  if (const base::Status hardened = base::ForbidCoreDumps(); !hardened.ok()) {
+    PrintError("cannot disable core dumps: " + hardened.message());
+    return kExitUsage;
+  }
   CLI::App app{
       "signerctl: operator tool of the remote signer.\n"
       "Secrets: pass a SURI with --suri-file or the SIGNER_SURI environment variable; an inline "
