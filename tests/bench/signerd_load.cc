@@ -523,7 +523,7 @@ void IssueNull(Client& client, Phase& phase, bool closed_loop, Clock::time_point
   phase.Opened();
   client.channel->generic->UnaryCall(
       &call->context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &call->request,
-      &call->response, [&client, &phase, call, closed_loop](grpc::Status status) {
+      &call->response, [&client, &phase, call, closed_loop](const grpc::Status& status) {
         const auto latency =
             std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - call->start);
         phase.tally.Add(Sample{Kind::kGrandpa, status.ok(), false, uint64_t(latency.count())});
