@@ -136,15 +136,59 @@ class Calls {
   }
 
   // TryCancel cancels the calls still running (their answers are no longer wanted).
-  void CancelPending() {
-    base::MutexLock lock(state_->mutex);
-    for (const auto& call : state_->calls) {
+  void CancelPending() { CancelPendingOf(*state_); }
+
+  // Watch is what a CallTracker keeps of these calls: whether any of them still holds its
+  // context (the state lives on in their callbacks), and how to cancel those still running.
+  std::pair<std::weak_ptr<void>, std::function<void()>> Watch() const {
+    std::weak_ptr<State> weak = state_;
+    return {weak, [weak] {
+              if (std::shared_ptr<State> state = weak.lock()) CancelPendingOf(*state);
+            }};
+  }
+
+ private:
+  static void CancelPendingOf(State& state) {
+    base::MutexLock lock(state.mutex);
+    for (const auto& call : state.calls) {
       if (call->outcome == Outcome::kPending) call->context.TryCancel();
     }
   }
 
- private:
   std::shared_ptr<State> state_;
+};
+
+// CallTracker knows every batch of calls to the agents that may still be running, so the
+// coordinator can end them before its channels go. Why it must: a call's context holds a
+// reference to its channel, and a call left running when the coordinator is destroyed would drop
+// the channel's last reference in its callback, on one of gRPC's callback threads. When that is
+// the process's last callback channel, gRPC 1.51 shuts its callback thread pool down from one of
+// its own threads and frees the pool's completion queue twice. Thread-safe.
+class CallTracker {
+ public:
+  template <typename Request, typename Reply>
+  void Track(const Calls<Request, Reply>& calls) {
+    base::MutexLock lock(mutex_);
+    std::erase_if(watched_, [](const auto& watched) { return watched.first.expired(); });
+    watched_.push_back(calls.Watch());
+  }
+  // CancelAndWait cancels every call still running and returns once every one has finished and
+  // released its context. Calls have deadlines, and cancelled ones end at once, so this ends.
+  void CancelAndWait() {
+    std::vector<std::pair<std::weak_ptr<void>, std::function<void()>>> watched;
+    {
+      base::MutexLock lock(mutex_);
+      watched.swap(watched_);
+    }
+    for (const auto& [state, cancel] : watched) cancel();
+    for (const auto& [state, cancel] : watched) {
+      while (!state.expired()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+
+ private:
+  base::Mutex mutex_;
+  std::vector<std::pair<std::weak_ptr<void>, std::function<void()>>> watched_ GUARDED_BY(mutex_);
 };
 
 }  // namespace
@@ -265,7 +309,10 @@ struct ThresholdCustody::Impl {
 
   Impl(keymgr::KeyCustody& inner_in, const ThresholdConfig& config_in)
       : inner(inner_in), config(config_in) {}
-  ~Impl() { StopRelister(); }
+  ~Impl() {
+    StopRelister();
+    calls_in_flight.CancelAndWait();
+  }
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
@@ -390,12 +437,14 @@ struct ThresholdCustody::Impl {
   base::CondVar relister_wake;
   bool relister_stopping GUARDED_BY(relister_mutex) = false;
   std::thread relister;
+  CallTracker calls_in_flight;  // ended by ~Impl before any member (the channels above) goes
 };
 
 base::Status ThresholdCustody::Impl::ListAgents(const std::vector<size_t>& which,
                                                 bool wait_for_ready) {
   Calls<pb::ListSharesRequest, pb::ListSharesReply> calls;
   for (size_t agent : which) calls.Add(agent, Deadline(), wait_for_ready);
+  calls_in_flight.Track(calls);
   calls.Start([this](size_t agent, grpc::ClientContext* context,
                      const pb::ListSharesRequest* request, pb::ListSharesReply* reply,
                      std::function<void(grpc::Status)> done) {
@@ -577,6 +626,7 @@ base::Result<std::vector<uint8_t>> ThresholdCustody::Impl::SignThreshold(
       fetching[candidates[slot].agent] = slot;
     }
     if (!fetching.empty()) {
+      calls_in_flight.Track(fetches);
       fetches.Start([this](size_t agent, grpc::ClientContext* context,
                            const pb::CommitRequest* request, pb::CommitReply* reply,
                            std::function<void(grpc::Status)> done) {
@@ -637,6 +687,7 @@ base::Result<std::vector<uint8_t>> ThresholdCustody::Impl::SignThreshold(
       if (preimage) call.request.set_preimage(StringOf(*preimage));
       call.request.set_commitment_list(encoded_list);
     }
+    calls_in_flight.Track(shares);
     shares.Start([this](size_t agent, grpc::ClientContext* context,
                         const pb::SignShareRequest* request, pb::SignShareReply* reply,
                         std::function<void(grpc::Status)> done) {
