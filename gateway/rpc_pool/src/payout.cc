@@ -2,6 +2,7 @@
 #include "rpc_pool/payout.h"
 
 #include <algorithm>
+#include <charconv>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -203,6 +204,31 @@ Result<AccountId> ParseAccount(std::string_view text, uint16_t ss58_prefix) {
   }
   std::copy(address->public_key.begin(), address->public_key.end(), account.begin());
   return account;
+}
+
+Result<uint64_t> ParseDecimalAmount(std::string_view text, uint64_t min, uint64_t max) {
+  if (text.empty()) return Status::InvalidArgument("an empty value is not a number");
+  if (!std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return Status::InvalidArgument(
+        "not a plain decimal number (digits only: no sign, space, 0x or separator)");
+  }
+  // strtoull's base 0, which CLI11 uses, reads a leading zero as octal: refused, not guessed at.
+  if (text.size() > 1 && text.front() == '0') {
+    return Status::InvalidArgument("a decimal number has no leading zero");
+  }
+  uint64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error == std::errc::result_out_of_range) {
+    return Status::InvalidArgument("the number does not fit in 64 bits");
+  }
+  if (error != std::errc() || end != text.data() + text.size()) {
+    return Status::InvalidArgument("not a plain decimal number");
+  }
+  if (value < min || value > max) {
+    return Status::InvalidArgument("the number must be " + std::to_string(min) + " to " +
+                                   std::to_string(max));
+  }
+  return value;
 }
 
 Result<PayoutPlan> ComputePayout(uint64_t total, uint32_t fee_per_mille,

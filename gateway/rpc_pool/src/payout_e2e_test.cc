@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -442,6 +443,82 @@ TEST_F(PayoutEndToEndTest, RefusalsRecordNothing) {
     EXPECT_FALSE(LedgerRecord(id).has_value()) << "a refused run left a record";
     EXPECT_TRUE(chain_->received().empty());
   }
+}
+
+// Amounts the operator writes are plain decimals or the run stops before anything happens, with
+// CLI11's usage-error exit code (not 1, the exit of a run that failed): strtoull, which CLI11
+// uses, would read `-1` as 2^64 - 1, `0100` as octal 64 and an overflow as 2^64 - 1.
+TEST_F(PayoutEndToEndTest, AmountsThatAreNotPlainDecimalsAreUsageErrors) {
+  constexpr int kUsageError = 105;  // CLI11's ValidationError
+  const auto with_flag = [this](const std::string& flag, const std::string& value) {
+    std::vector<std::string> args = PayoutArgs("2026-12-20");
+    const auto at = std::find(args.begin(), args.end(), flag);
+    if (at == args.end()) {
+      args.insert(args.end(), {flag, value});
+    } else {
+      *(at + 1) = value;
+    }
+    return args;
+  };
+  const auto run = [](const std::vector<std::string>& args) {
+    support::ProcessOptions options;
+    options.timeout = std::chrono::seconds(60);
+    return support::ResultOrStartFailure(support::RunProcess(args, options));
+  };
+  struct Case {
+    const char* flag;
+    const char* value;
+  };
+  const Case cases[] = {
+      {"--total", "-1"},
+      {"--total", "0100"},
+      {"--total", "0x10"},
+      {"--total", "18446744073709551616"},
+      {"--total", " 100"},
+      {"--total", "0"},
+      {"--fee-per-mille", "050"},
+      {"--fee-per-mille", "-0"},
+      {"--max-transfers", "0x100"},
+      {"--timeout-ms", "07000"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.flag) + " '" + c.value + "'");
+    const support::ProcessResult result = run(with_flag(c.flag, c.value));
+    EXPECT_EQ(result.exit_code, kUsageError) << result.Describe();
+    EXPECT_NE(result.err.find(c.flag), std::string::npos) << result.err;
+  }
+  // The same from the settings file the controller passes with --config.
+  for (const char* total : {"0100", "-1", "\"0100\""}) {
+    SCOPED_TRACE(std::string("total = ") + total);
+    ASSERT_TRUE(
+        support::WriteFile(dir_ / "payout.toml", std::string("total = ") + total + "\n", 0600)
+            .ok());
+    std::vector<std::string> args = PayoutArgs("2026-12-20");
+    const auto at = std::find(args.begin(), args.end(), "--total");
+    ASSERT_NE(at, args.end());
+    args.erase(at, at + 2);
+    args.insert(args.end(), {"--config", (dir_ / "payout.toml").string()});
+    const support::ProcessResult result = run(args);
+    EXPECT_EQ(result.exit_code, kUsageError) << result.Describe();
+    EXPECT_NE(result.err.find("total"), std::string::npos) << result.err;
+  }
+  EXPECT_TRUE(chain_->received().empty());
+  EXPECT_FALSE(LedgerRecord("2026-12-20").has_value());
+
+  // A plain decimal in the file is read as written and pays (polkadot-js has checked such runs
+  // above; here the check is `true`).
+  check_command_ = "true";
+  ASSERT_TRUE(
+      support::WriteFile(dir_ / "payout.toml", "total = " + std::to_string(kTotal) + "\n", 0600)
+          .ok());
+  std::vector<std::string> args = PayoutArgs("2026-12-20");
+  const auto at = std::find(args.begin(), args.end(), "--total");
+  ASSERT_NE(at, args.end());
+  args.erase(at, at + 2);
+  args.insert(args.end(), {"--config", (dir_ / "payout.toml").string()});
+  const support::ProcessResult paid = run(args);
+  ASSERT_EQ(paid.exit_code, 0) << paid.Describe();
+  EXPECT_NE(paid.out.find("fee 50000000000,"), std::string::npos) << paid.out;
 }
 
 }  // namespace

@@ -414,6 +414,19 @@ Status Run(const Options& options) {
   return Submit(node, ledger, record, pool_address);
 }
 
+// PlainDecimal admits a value of an amount-like option, on the command line or from --config, only
+// as a plain decimal in [min, max] (rpc_pool::ParseDecimalAmount). CLI11 2.1 converts numbers with
+// strtoull base 0: without this, `--total -1` would ask for 2^64 - 1 planck and `total = 0100` 64.
+// A refusal is CLI11's ValidationError: the usage error's exit code, before anything runs.
+CLI::Validator PlainDecimal(uint64_t min, uint64_t max) {
+  return CLI::Validator(
+      [min, max](std::string& text) -> std::string {
+        const Result<uint64_t> value = rpc_pool::ParseDecimalAmount(text, min, max);
+        return value.ok() ? "" : value.status().message();
+      },
+      "DECIMAL " + std::to_string(min) + " to " + std::to_string(max), "PlainDecimal");
+}
+
 int Main(int argc, char** argv) {
   Options options;
   CLI::App app("rpc-pool-payout: pays one period's points exactly once (docs/rpc-pool.md)");
@@ -421,10 +434,13 @@ int Main(int argc, char** argv) {
   app.add_option("--points", options.points_file,
                  "JSON file [{\"account\": SS58 or 0x hex, \"points\": N}, ...]")
       ->required();
-  app.add_option("--total", options.total, "amount to pay for the period, in planck")->required();
+  // A total of 0 would record the period paid with nothing paid: refused as a mistake.
+  app.add_option("--total", options.total, "amount to pay for the period, in planck")
+      ->required()
+      ->check(PlainDecimal(1, UINT64_MAX));
   app.add_option("--fee-per-mille", options.fee_per_mille, "the operator's fee, taken out first")
       ->required()
-      ->check(CLI::Range(0U, rpc_pool::kMaxFeePerMille));
+      ->check(PlainDecimal(0, rpc_pool::kMaxFeePerMille));
   app.add_option("--chain-profile", options.profile_file,
                  "the pinned chain profile (gateway/rpc_pool/chains/<chain>.json)")
       ->required();
@@ -438,9 +454,9 @@ int Main(int argc, char** argv) {
   app.add_option("--node-rpc", options.node_rpc, "the node's HTTP JSON-RPC, HOST:PORT")->required();
   app.add_option("--ledger-dir", options.ledger_dir, "the payout ledger's directory")->required();
   app.add_option("--max-transfers", options.max_transfers, "refuse a batch with more transfers")
-      ->check(CLI::Range(size_t{1}, size_t{10'000}));
+      ->check(PlainDecimal(1, 10'000));
   app.add_option("--timeout-ms", options.timeout_ms, "per node or signer call")
-      ->check(CLI::Range(uint64_t{100}, uint64_t{600'000}));
+      ->check(PlainDecimal(100, 600'000));
   app.add_option("--check-command", options.check_command,
                  "run with the extrinsic hex on stdin before submitting; non-zero refuses");
   app.add_option("--check-arg", options.check_args, "an argument of the check command (repeat)");

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -121,6 +122,58 @@ TEST(PayoutSplitTest, Refusals) {
   EXPECT_TRUE(ComputePayout(1000, 0, many, 5).ok());
   // Payees whose share is 0 do not count against the bound.
   EXPECT_TRUE(ComputePayout(3, 0, many, 3).ok());
+}
+
+// ---- Amounts the operator writes ----
+
+TEST(PayoutAmountTest, OnlyPlainDecimalsAreRead) {
+  struct Row {
+    std::string text;
+    uint64_t min;
+    uint64_t max;
+    std::optional<uint64_t> value;  // nullopt: refused
+  };
+  const std::vector<Row> rows = {
+      {"0", 0, 1000, 0},
+      {"1", 1, UINT64_MAX, 1},
+      {"1000", 0, 1000, 1000},
+      {"18446744073709551615", 1, UINT64_MAX, UINT64_MAX},
+      // What strtoull base 0 reads another way: a wrapped sign, octal, hex.
+      {"-1", 0, UINT64_MAX, std::nullopt},
+      {"+1", 0, UINT64_MAX, std::nullopt},
+      {"0100", 0, UINT64_MAX, std::nullopt},
+      {"00", 0, UINT64_MAX, std::nullopt},
+      {"0x10", 0, UINT64_MAX, std::nullopt},
+      {"0X10", 0, UINT64_MAX, std::nullopt},
+      // Overflow, which strtoull saturates silently.
+      {"18446744073709551616", 0, UINT64_MAX, std::nullopt},
+      {"99999999999999999999999", 0, UINT64_MAX, std::nullopt},
+      // Spaces, separators, exponents, fractions, nothing at all.
+      {"", 0, UINT64_MAX, std::nullopt},
+      {" 1", 0, UINT64_MAX, std::nullopt},
+      {"1 ", 0, UINT64_MAX, std::nullopt},
+      {"\t1", 0, UINT64_MAX, std::nullopt},
+      {"1\n", 0, UINT64_MAX, std::nullopt},
+      {"1_000", 0, UINT64_MAX, std::nullopt},
+      {"1,000", 0, UINT64_MAX, std::nullopt},
+      {"1e3", 0, UINT64_MAX, std::nullopt},
+      {"1.0", 0, UINT64_MAX, std::nullopt},
+      {std::string("1\0", 2), 0, UINT64_MAX, std::nullopt},
+      // The range.
+      {"0", 1, UINT64_MAX, std::nullopt},
+      {"1001", 0, 1000, std::nullopt},
+      {"99", 100, 600'000, std::nullopt},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE("'" + row.text + "'");
+    const auto parsed = ParseDecimalAmount(row.text, row.min, row.max);
+    if (row.value.has_value()) {
+      ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+      EXPECT_EQ(*parsed, *row.value);
+    } else {
+      EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument);
+    }
+  }
 }
 
 // ---- Profiles and accounts ----

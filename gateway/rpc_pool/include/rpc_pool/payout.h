@@ -64,6 +64,15 @@ inline constexpr size_t kMaxChainProfileBytes = size_t{64} * 1024;
 // that could pay someone else on that network, so it is refused). Fails with kInvalidArgument.
 [[nodiscard]] base::Result<AccountId> ParseAccount(std::string_view text, uint16_t ss58_prefix);
 
+// ParseDecimalAmount reads an amount or count the operator wrote (a flag or a setting) as a
+// plain decimal: one or more ASCII digits and nothing else: no sign, space, `0x` or other base
+// prefix, digit separator, or leading zero (other than "0" itself). A number that reads another
+// way elsewhere ("-1" wrapping to 2^64 - 1, "0100" read as octal 64) is refused here rather than
+// guessed at. Returns the value when it lies in [min, max]; fails with kInvalidArgument
+// otherwise (overflow of 64 bits included) with a message that says what is wrong.
+[[nodiscard]] base::Result<uint64_t> ParseDecimalAmount(std::string_view text, uint64_t min,
+                                                        uint64_t max);
+
 // Payee is one line of a period's points: who, and how many points they earned.
 struct Payee {
   AccountId account{};
