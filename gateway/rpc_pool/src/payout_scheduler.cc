@@ -6,12 +6,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <fstream>
 #include <utility>
 
 #include "base/file_io.h"
+#include "base/hex.h"
+#include "keymgr/ss58.h"
 #include "rpc_pool/registry.h"
 
 extern char** environ;
@@ -24,14 +29,51 @@ using base::Status;
 using nlohmann::json;
 
 constexpr size_t kMaxAccountLength = 128;
+// The tail of a failed run's log that is searched for its reason, and the most of it that is kept.
+constexpr size_t kLogTailBytes = 4096;
+constexpr size_t kMaxReasonLength = 300;
 
-bool IsValidAccountText(const std::string& account) {
-  if (account.empty() || account.size() > kMaxAccountLength) return false;
-  for (const char c : account) {
-    const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    if (!alnum) return false;  // SS58 is base58, hex is 0x + hex digits: letters and digits only
+using AccountKey = std::array<uint8_t, 32>;
+
+// AccountKeyOf is the 32-byte account `account` names as 0x hex or SS58 (of any network: the
+// payout program, which knows the chain, checks the prefix), or nullopt when it names none.
+std::optional<AccountKey> AccountKeyOf(const std::string& account) {
+  if (account.empty() || account.size() > kMaxAccountLength) return std::nullopt;
+  AccountKey key{};
+  if (account.starts_with("0x")) {
+    const base::Result<std::vector<uint8_t>> bytes = base::HexDecode(account);
+    if (!bytes.ok() || bytes->size() != key.size()) return std::nullopt;
+    std::copy(bytes->begin(), bytes->end(), key.begin());
+    return key;
   }
-  return true;
+  const base::Result<keymgr::Ss58Address> address = keymgr::Ss58Decode(account);
+  if (!address.ok() || address->public_key.size() != key.size()) return std::nullopt;
+  std::copy(address->public_key.begin(), address->public_key.end(), key.begin());
+  return key;
+}
+
+// FailureReason is the last line a failed run wrote to its log (the payout program ends with
+// `rpc-pool-payout: period ID: <reason>`), made printable and bounded for a log line and a
+// history record; empty when there is none.
+std::string FailureReason(const std::filesystem::path& log) {
+  std::ifstream in(log, std::ios::binary);
+  if (!in) return "";
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  if (size <= 0) return "";
+  const std::streamoff tail = std::min<std::streamoff>(size, kLogTailBytes);
+  in.seekg(size - tail);
+  std::string text(static_cast<size_t>(tail), '\0');
+  in.read(text.data(), tail);
+  text.resize(static_cast<size_t>(in.gcount()));
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  const size_t newline = text.find_last_of('\n');
+  std::string line = newline == std::string::npos ? text : text.substr(newline + 1);
+  if (line.size() > kMaxReasonLength) line.resize(kMaxReasonLength);
+  for (char& c : line) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return line;
 }
 
 HistoryRecord PayoutRecord(uint64_t at_ms, uint64_t start_ms, uint64_t period_ms, json fields) {
@@ -54,13 +96,23 @@ Result<std::map<std::string, std::string>> ReadPayoutAccounts(const std::filesys
     return Status::InvalidArgument(file.string() + ": not a JSON object of node ID to account");
   }
   std::map<std::string, std::string> accounts;
+  // Each account's first node: one account written two ways would be two payees to the payout
+  // program, which refuses an account listed twice, and the period could never be paid.
+  std::map<AccountKey, std::string> first_node_of;
   for (const auto& [node_id, account] : parsed.items()) {
     if (!IsValidNodeId(node_id)) {
       return Status::InvalidArgument(file.string() + ": a key is not a node ID");
     }
-    if (!account.is_string() || !IsValidAccountText(account.get<std::string>())) {
+    const std::optional<AccountKey> key =
+        account.is_string() ? AccountKeyOf(account.get<std::string>()) : std::nullopt;
+    if (!key) {
       return Status::InvalidArgument(file.string() + ": the account of " + node_id +
-                                     " is not an SS58 address or 0x hex");
+                                     " is not an SS58 address or 0x hex of a 32-byte account");
+    }
+    const auto [first, inserted] = first_node_of.try_emplace(*key, node_id);
+    if (!inserted && accounts.at(first->second) != account.get<std::string>()) {
+      return Status::InvalidArgument(file.string() + ": " + first->second + " and " + node_id +
+                                     " name one account written two ways; write it the same way");
     }
     accounts[node_id] = account.get<std::string>();
   }
@@ -95,10 +147,12 @@ Result<std::optional<std::string>> PayoutScheduler::Collect(uint64_t now_ms) {
   if (ended == 0) return std::optional<std::string>();  // still running
   if (ended < 0 && errno == EINTR) return std::optional<std::string>();
   const uint64_t start_ms = child_period_start_ms_;
+  const std::string id = PayoutPeriodId(start_ms, options_.period_ms);
   const bool paid = ended == child_ && WIFEXITED(status) && WEXITSTATUS(status) == 0;
   json fields = {{"state", paid ? "done" : "failed"}};
   if (ended == child_ && WIFEXITED(status)) fields["exit_status"] = WEXITSTATUS(status);
   if (ended == child_ && WIFSIGNALED(status)) fields["signal"] = WTERMSIG(status);
+  if (!paid) fields["reason"] = FailureReason(LogPath(id));
   const HistoryRecord record =
       PayoutRecord(now_ms, start_ms, options_.period_ms, std::move(fields));
   // The run has ended either way; a history failure here leaves no `done`, so the period runs
@@ -106,11 +160,28 @@ Result<std::optional<std::string>> PayoutScheduler::Collect(uint64_t now_ms) {
   child_ = -1;
   if (!paid) retry_after_ms_[start_ms] = now_ms + options_.retry_ms;
   SIGNER_RETURN_IF_ERROR(history_.Append(std::span(&record, 1)).status());
-  const std::string id = PayoutPeriodId(start_ms, options_.period_ms);
-  return std::optional<std::string>(paid ? "payout " + id + ": done"
-                                         : "payout " + id + ": failed (" + record.data.dump() +
-                                               "); again in " +
-                                               std::to_string(options_.retry_ms / 1000) + " s");
+  if (paid) return std::optional<std::string>("payout " + id + ": done");
+  // Said on every failed run, with the program's own words: a period that keeps failing holds
+  // back every later one (they are paid in order, after the newest `done`), and the operator has
+  // to fix its cause (docs/rpc-pool.md, "When the controller runs it").
+  std::string line = "payout " + id + ": failed (" + record.data.dump() + "); again in " +
+                     std::to_string(options_.retry_ms / 1000) + " s";
+  const uint64_t waiting = EndedPeriodsAfter(start_ms, now_ms);
+  if (waiting > 0) {
+    line += "; " + std::to_string(waiting) + " later period(s) wait until it is paid";
+  }
+  return std::optional<std::string>(line);
+}
+
+std::filesystem::path PayoutScheduler::LogPath(const std::string& id) const {
+  return options_.work_dir / (id + ".log");
+}
+
+uint64_t PayoutScheduler::EndedPeriodsAfter(uint64_t start_ms, uint64_t now_ms) const {
+  const uint64_t period = options_.period_ms;
+  if (now_ms < options_.grace_ms + period) return 0;
+  const uint64_t newest_start = (now_ms - options_.grace_ms) / period * period - period;
+  return newest_start > start_ms ? (newest_start - start_ms) / period : 0;
 }
 
 Result<std::optional<uint64_t>> PayoutScheduler::DuePeriodStart(uint64_t now_ms) {
@@ -151,7 +222,10 @@ Result<std::optional<std::string>> PayoutScheduler::Start(uint64_t start_ms, uin
   for (const HistoryRecord& record : points) {
     per_node[record.node_id] += record.data.value("points", uint64_t{0});
   }
-  json payees = json::array();
+  // Points are paid per account, not per node: an operator's nodes that pay to one account are
+  // one payee with their points summed (the program refuses an account listed twice). Accounts
+  // come in the order of their first node, so the file is the same for every run of the period.
+  std::vector<std::pair<std::string, uint64_t>> per_account;
   json unpaid = json::array();
   uint64_t paid_points = 0;
   for (const auto& [node_id, node_points] : per_node) {
@@ -161,8 +235,19 @@ Result<std::optional<std::string>> PayoutScheduler::Start(uint64_t start_ms, uin
       unpaid.push_back({{"node", node_id}, {"points", node_points}});
       continue;
     }
-    payees.push_back({{"account", account->second}, {"points", node_points}});
+    const auto payee = std::find_if(per_account.begin(), per_account.end(), [&](const auto& entry) {
+      return entry.first == account->second;
+    });
+    if (payee == per_account.end()) {
+      per_account.emplace_back(account->second, node_points);
+    } else {
+      payee->second += node_points;
+    }
     paid_points += node_points;
+  }
+  json payees = json::array();
+  for (const auto& [account, account_points] : per_account) {
+    payees.push_back({{"account", account}, {"points", account_points}});
   }
   if (payees.empty()) {
     const HistoryRecord record =
@@ -196,7 +281,7 @@ Result<std::optional<std::string>> PayoutScheduler::Start(uint64_t start_ms, uin
   argv.reserve(args.size() + 1);
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
-  const std::string log = (options_.work_dir / (id + ".log")).string();
+  const std::string log = LogPath(id).string();
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -29,8 +30,8 @@ class PayoutSchedulerTest : public ::testing::Test {
     auto history = PoolHistory::Open(store_);
     ASSERT_TRUE(history.ok()) << history.status().message();
     history_ = std::move(history).value();
-    // The scripted program: records its arguments and the points file, exits with what
-    // `exit_status` holds.
+    // The scripted program: records its arguments and the points file, writes what `says` holds
+    // (if anything) to stderr, exits with what `exit_status` holds.
     program_ = dir_.Path("payout.sh");
     ASSERT_TRUE(
         support::WriteFile(program_,
@@ -41,6 +42,9 @@ class PayoutSchedulerTest : public ::testing::Test {
                                "while [ $# -gt 0 ]; do [ \"$1\" = --points ] && cat \"$2\" >> " +
                                dir_.Path("points") +
                                "; shift; done\n"
+                               "[ -f " +
+                               dir_.Path("says") + " ] && cat " + dir_.Path("says") +
+                               " >&2\n"
                                "exit $(cat " +
                                dir_.Path("exit_status") + ")\n",
                            0700)
@@ -202,6 +206,72 @@ TEST_F(PayoutSchedulerTest, AFailedRunIsRetriedWithTheSameInputsAfterTheRetryDel
 
 // A controller that died while the program ran left `started` and no `done`: the next one runs
 // the same period again (the program itself pays a period once).
+// One operator, two nodes, one account: one payee with the two nodes' points summed (the program
+// refuses an account listed twice, and the period would never be paid).
+TEST_F(PayoutSchedulerTest, NodesPayingToOneAccountAreOnePayee) {
+  const std::string alice = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+  const std::string other = "0x0101010101010101010101010101010101010101010101010101010101010101";
+  PayoutOptions options = Options();
+  options.accounts = {{"node-a", alice}, {"node-b", other}, {"node-c", alice}};
+  AddPoints(kPeriodStart + 3'600'000, "node-a", 100);
+  AddPoints(kPeriodStart + 3'600'000, "node-b", 50);
+  AddPoints(kPeriodStart + 7'200'000, "node-c", 200);
+  AddPoints(kPeriodStart + 7'200'000, "node-a", 1);
+  PayoutScheduler scheduler(options, *history_);
+  const std::vector<std::string> lines = PollUntilIdle(scheduler, kPeriodStart + kPeriod + 61'000);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find("started for 2 account(s)"), std::string::npos) << lines[0];
+  EXPECT_EQ(
+      json::parse(support::ReadFile(dir_.Path("points"))),
+      json::array({{{"account", alice}, {"points", 301}}, {{"account", other}, {"points", 50}}}));
+  const std::vector<json> records = PayoutRecords();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0]["payees"], 2);
+  EXPECT_EQ(records[0]["points"], 351);
+  EXPECT_EQ(records[1]["state"], "done");
+}
+
+// A period that keeps failing holds back the later ones (paid in order, after the newest `done`),
+// so every failed run says why, in the program's words, and how many periods wait; once the cause
+// is fixed the period and then the later ones are paid.
+TEST_F(PayoutSchedulerTest, AFailingPeriodSaysWhyOnEveryRunAndHoldsBackTheLaterOnes) {
+  AddPoints(kPeriodStart + 3'600'000, "node-a", 10);
+  AddPoints(kPeriodStart + kPeriod + 3'600'000, "node-a", 20);
+  AddPoints(kPeriodStart + 2 * kPeriod + 3'600'000, "node-a", 30);
+  PayoutScheduler scheduler(Options(), *history_);
+  PollUntilIdle(scheduler, kPeriodStart + kPeriod + 61'000);  // the first period is paid
+  const std::string failing = PayoutPeriodId(kPeriodStart + kPeriod, kPeriod);
+  const std::string reason = "rpc-pool-payout: period " + failing + ": the total is wrong";
+  ASSERT_TRUE(support::WriteFile(dir_.Path("says"), "progress\n" + reason + "\n", 0600).ok());
+  SetExitStatus(1);
+
+  const uint64_t later = kPeriodStart + 3 * kPeriod + 61'000;  // the next two have ended
+  for (const uint64_t now : {later, later + 300'000}) {
+    const std::vector<std::string> lines = PollUntilIdle(scheduler, now);
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_NE(lines[0].find(failing + ": started"), std::string::npos) << lines[0];
+    EXPECT_NE(lines[1].find(failing + ": failed"), std::string::npos) << lines[1];
+    EXPECT_NE(lines[1].find(reason), std::string::npos) << lines[1];
+    EXPECT_NE(lines[1].find("1 later period(s) wait"), std::string::npos) << lines[1];
+    EXPECT_EQ(PayoutRecords().back()["reason"], reason);
+  }
+  // Only the failing period ran, twice.
+  const std::string calls = support::ReadFile(dir_.Path("calls"));
+  EXPECT_EQ(std::count(calls.begin(), calls.end(), '\n'), 3);
+  EXPECT_EQ(calls.find(PayoutPeriodId(kPeriodStart + 2 * kPeriod, kPeriod)), std::string::npos);
+
+  SetExitStatus(0);
+  PollUntilIdle(scheduler, later + 600'000);
+  PollUntilIdle(scheduler, later + 600'000);
+  const std::vector<json> records = PayoutRecords();
+  // started, done; started, failed twice; started, done; started, done.
+  ASSERT_EQ(records.size(), 10u);
+  EXPECT_EQ(records[records.size() - 3]["period"], failing);
+  EXPECT_EQ(records[records.size() - 3]["state"], "done");
+  EXPECT_EQ(records.back()["period"], PayoutPeriodId(kPeriodStart + 2 * kPeriod, kPeriod));
+  EXPECT_EQ(records.back()["state"], "done");
+}
+
 TEST_F(PayoutSchedulerTest, AStartedPeriodWithoutDoneRunsAgainAfterARestart) {
   AddPoints(kPeriodStart + 3'600'000, "node-a", 10);
   const uint64_t now = kPeriodStart + kPeriod + 61'000;
@@ -278,8 +348,23 @@ TEST(PayoutAccountsTest, TheOperatorsFileIsCheckedWhole) {
   auto accounts = read(R"({"node-a": "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"})");
   ASSERT_TRUE(accounts.ok()) << accounts.status().message();
   EXPECT_EQ(accounts->at("node-a"), "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY");
-  for (const char* bad : {"[]", "not json", R"({"node a": "5Grw"})", R"({"node-a": 7})",
-                          R"({"node-a": ""})", R"({"node-a": "5Grw; rm -rf /"})"}) {
+  // One operator's nodes may pay to one account, written the same way.
+  accounts = read(R"({"node-a": "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY",
+                      "node-b": "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY",
+                      "node-c": "0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d"})");
+  EXPECT_EQ(accounts.status().code(), base::StatusCode::kInvalidArgument)
+      << "node-c names node-a's account in hex: one account written two ways";
+  accounts =
+      read(R"({"node-a": "0x0101010101010101010101010101010101010101010101010101010101010101",
+                      "node-b": "0x0101010101010101010101010101010101010101010101010101010101010101"})");
+  ASSERT_TRUE(accounts.ok()) << accounts.status().message();
+  EXPECT_EQ(accounts->size(), 2u);
+  for (const char* bad :
+       {"[]", "not json", R"({"node a": "5Grw"})", R"({"node-a": 7})", R"({"node-a": ""})",
+        R"({"node-a": "5Grw; rm -rf /"})", R"({"node-a": "5Grw"})", R"({"node-a": "0x0101"})",
+        R"({"node-a": "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQZ"})",
+        R"({"node-a": "0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d",
+                              "node-b": "0xD43593C715FDD31C61141ABD04A99FD6822C8558854CCDE39A5684E7A56DA27D"})"}) {
     EXPECT_EQ(read(bad).status().code(), base::StatusCode::kInvalidArgument) << bad;
   }
   EXPECT_EQ(ReadPayoutAccounts(dir.Path("none.json")).status().code(), base::StatusCode::kNotFound);

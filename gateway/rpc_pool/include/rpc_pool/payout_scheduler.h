@@ -29,13 +29,16 @@ struct PayoutOptions {
   uint64_t retry_ms = 300'000;  // after a failed run, the next attempt of the same period
   uint32_t fee_per_mille = 0;
   // node ID → payout account (SS58 or 0x hex), read from the operator's file; a node without one
-  // is not paid (its points are recorded as unpaid).
+  // is not paid (its points are recorded as unpaid); nodes with one account are paid as one.
   std::map<std::string, std::string> accounts;
   std::filesystem::path work_dir;  // points files and the program's output
 };
 
-// ReadPayoutAccounts reads the operator's accounts file: a JSON object of node ID → account.
-// Fails with kInvalidArgument on anything else (a bad node ID, a value that is not a string).
+// ReadPayoutAccounts reads the operator's accounts file: a JSON object of node ID → account, 0x
+// and 64 hex digits or an SS58 address of a 32-byte account. Several nodes may pay to one account
+// (their points are summed), written the same way each time. Fails with kInvalidArgument on
+// anything else (a bad node ID, a value that names no 32-byte account, one account written two
+// ways), so a mistake stops the controller at start rather than every payout later.
 [[nodiscard]] base::Result<std::map<std::string, std::string>> ReadPayoutAccounts(
     const std::filesystem::path& file);
 
@@ -51,12 +54,14 @@ class PayoutScheduler {
   PayoutScheduler& operator=(const PayoutScheduler&) = delete;
 
   // Poll does what is due at `now_ms`, never waiting on the program: it collects a run that has
-  // ended (recording `done` or `failed` with its exit status) and starts the next due period
-  // (recording `started` with the points it pays, then spawning the program). Due: the periods
-  // that ended at least grace_ms ago after the newest one recorded `done` (with no `done` at all,
-  // only the newest ended period), oldest first, one run at a time; a failed period again after
-  // retry_ms. The same period always gets the same points file, so a re-run after a crash gives
-  // the program the inputs it recorded (it pays a period once; docs/rpc-pool.md, "Payout").
+  // ended (recording `done`, or `failed` with its exit status and the last line of its log as the
+  // reason) and starts the next due period (recording `started` with the points it pays per
+  // account, then spawning the program). Due: the periods that ended at least grace_ms ago after
+  // the newest one recorded `done` (with no `done` at all, only the newest ended period), oldest
+  // first, one run at a time; a failed period again after retry_ms, and no later period before
+  // it is done (the line of every failed run says why it failed and how many periods wait). The
+  // same period always gets the same points file, so a re-run after a crash gives the program the
+  // inputs it recorded (it pays a period once; docs/rpc-pool.md, "Payout").
   // Returns a line for the log when something happened, nullopt otherwise. Fails with the
   // history's error or kUnavailable when the program cannot be started; the next Poll tries again.
   [[nodiscard]] base::Result<std::optional<std::string>> Poll(uint64_t now_ms);
@@ -68,6 +73,11 @@ class PayoutScheduler {
   base::Result<std::optional<std::string>> Collect(uint64_t now_ms);
   base::Result<std::optional<uint64_t>> DuePeriodStart(uint64_t now_ms);
   base::Result<std::optional<std::string>> Start(uint64_t start_ms, uint64_t now_ms);
+  // LogPath is where the program's output for period `id` goes.
+  std::filesystem::path LogPath(const std::string& id) const;
+  // EndedPeriodsAfter counts the periods after the one starting at `start_ms` that are due to be
+  // paid at `now_ms` (ended, grace passed): those a failing period holds back.
+  uint64_t EndedPeriodsAfter(uint64_t start_ms, uint64_t now_ms) const;
 
   const PayoutOptions options_;
   PoolHistory& history_;
