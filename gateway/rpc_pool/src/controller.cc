@@ -2,12 +2,49 @@
 #include "rpc_pool/controller.h"
 
 #include <cstdint>
+#include <string>
 #include <utility>
 
 namespace rpc_pool {
 
 using base::Result;
 using base::Status;
+
+namespace {
+
+// kMaxServerErrorsShown bounds the message of a Reconcile that failed on many servers: the first
+// few say what is wrong, the count says how widespread.
+constexpr size_t kMaxServerErrorsShown = 3;
+
+// ServerErrors gathers the failures of one Reconcile, server by server, into one status: the
+// first failure's code, and a message naming each server that failed (the first few in full).
+class ServerErrors {
+ public:
+  void Add(const std::string& server, const Status& status) {
+    if (status.ok()) return;
+    if (failed_ == 0) code_ = status.code();
+    if (failed_ < kMaxServerErrorsShown) {
+      message_ += (failed_ == 0 ? "" : "; ") + server + ": " + status.message();
+    }
+    ++failed_;
+  }
+
+  Status status() const {
+    if (failed_ == 0) return Status::Ok();
+    std::string message = std::to_string(failed_) + " server(s) not reconciled: " + message_;
+    if (failed_ > kMaxServerErrorsShown) {
+      message += "; and " + std::to_string(failed_ - kMaxServerErrorsShown) + " more";
+    }
+    return Status::FromCode(code_, std::move(message));
+  }
+
+ private:
+  size_t failed_ = 0;
+  base::StatusCode code_ = base::StatusCode::kOk;
+  std::string message_;
+};
+
+}  // namespace
 
 PoolController::PoolController(PoolRules rules, ControllerOptions options, slashing::Clock& clock,
                                PoolHistory& history, const HaproxyRuntime& haproxy)
@@ -86,64 +123,77 @@ Status PoolController::CountRequests(TickReport& report) {
   return Status::Ok();
 }
 
+Status PoolController::ReconcileMember(const NodeView& node,
+                                       std::map<std::string, ServerState>& servers,
+                                       TickReport& report) {
+  const std::string& backend = options_.backend;
+  const std::string& id = node.node_id;
+  auto found = servers.find(id);
+  if (node.state == NodeState::kRemoved) {
+    if (found == servers.end()) return Status::Ok();
+    if (!found->second.InMaintenance()) {
+      SIGNER_RETURN_IF_ERROR(haproxy_.SetServerState(backend, id, ServerAdminState::kMaint));
+      ++report.disabled;
+    }
+    const Status deleted = haproxy_.DeleteServer(backend, id);
+    // HAProxy keeps a server that still has connections: the next Tick deletes it.
+    if (deleted.code() == base::StatusCode::kFailedPrecondition) return Status::Ok();
+    SIGNER_RETURN_IF_ERROR(deleted);
+    ++report.deleted;
+    server_endpoint_.erase(id);
+    last_request_counter_.erase(id);
+    return Status::Ok();
+  }
+  const std::string& endpoint = node.last.rpc_endpoint;
+  const auto known_endpoint = server_endpoint_.find(id);
+  if (found != servers.end() && known_endpoint != server_endpoint_.end() &&
+      known_endpoint->second != endpoint) {
+    // The node moved: its server goes and comes back at the new address.
+    if (!found->second.InMaintenance()) {
+      SIGNER_RETURN_IF_ERROR(haproxy_.SetServerState(backend, id, ServerAdminState::kMaint));
+    }
+    const Status deleted = haproxy_.DeleteServer(backend, id);
+    if (deleted.code() == base::StatusCode::kFailedPrecondition) return Status::Ok();
+    SIGNER_RETURN_IF_ERROR(deleted);
+    servers.erase(found);
+    found = servers.end();
+  }
+  bool in_maintenance = true;
+  if (found == servers.end()) {
+    SIGNER_RETURN_IF_ERROR(haproxy_.AddServer(backend, id, endpoint, options_.server_weight));
+    ++report.added;
+    server_endpoint_[id] = endpoint;
+    last_request_counter_[id] = 0;  // a new server counts from zero
+  } else {
+    in_maintenance = found->second.InMaintenance();
+    // After a restart the controller adopts the server HAProxy already has.
+    server_endpoint_.try_emplace(id, endpoint);
+  }
+  const bool in_service = node.state == NodeState::kInService;
+  if (in_service && in_maintenance) {
+    SIGNER_RETURN_IF_ERROR(haproxy_.SetServerState(backend, id, ServerAdminState::kReady));
+    ++report.enabled;
+  } else if (!in_service && !in_maintenance) {
+    SIGNER_RETURN_IF_ERROR(haproxy_.SetServerState(backend, id, ServerAdminState::kMaint));
+    ++report.disabled;
+  }
+  return Status::Ok();
+}
+
 Status PoolController::Reconcile(TickReport& report) {
   SIGNER_ASSIGN_OR_RETURN(const std::vector<ServerState> states,
                           haproxy_.ShowServersState(options_.backend));
   std::map<std::string, ServerState> servers;
   for (const ServerState& state : states) servers.emplace(state.server, state);
-  const std::string& backend = options_.backend;
 
+  // Every server is tried whatever happened to the others: HAProxy refusing one member (an
+  // endpoint it cannot resolve, say) must not leave a penalised member after it in service.
+  ServerErrors errors;
   for (const NodeView& node : registry_.Nodes()) {
-    const std::string& id = node.node_id;
-    auto found = servers.find(id);
-    if (node.state == NodeState::kRemoved) {
-      if (found == servers.end()) continue;
-      if (!found->second.InMaintenance()) {
-        SIGNER_RETURN_IF_ERROR(haproxy_.SetServerState(backend, id, ServerAdminState::kMaint));
-        ++report.disabled;
-      }
-      const Status deleted = haproxy_.DeleteServer(backend, id);
-      // HAProxy keeps a server that still has connections: the next Tick deletes it.
-      if (deleted.code() == base::StatusCode::kFailedPrecondition) continue;
-      SIGNER_RETURN_IF_ERROR(deleted);
-      ++report.deleted;
-      server_endpoint_.erase(id);
-      last_request_counter_.erase(id);
-      continue;
-    }
-    const std::string& endpoint = node.last.rpc_endpoint;
-    const auto known_endpoint = server_endpoint_.find(id);
-    if (found != servers.end() && known_endpoint != server_endpoint_.end() &&
-        known_endpoint->second != endpoint) {
-      // The node moved: its server goes and comes back at the new address.
-      if (!found->second.InMaintenance()) {
-        SIGNER_RETURN_IF_ERROR(haproxy_.SetServerState(backend, id, ServerAdminState::kMaint));
-      }
-      const Status deleted = haproxy_.DeleteServer(backend, id);
-      if (deleted.code() == base::StatusCode::kFailedPrecondition) continue;
-      SIGNER_RETURN_IF_ERROR(deleted);
-      servers.erase(found);
-      found = servers.end();
-    }
-    bool in_maintenance = true;
-    if (found == servers.end()) {
-      SIGNER_RETURN_IF_ERROR(haproxy_.AddServer(backend, id, endpoint, options_.server_weight));
-      ++report.added;
-      server_endpoint_[id] = endpoint;
-      last_request_counter_[id] = 0;  // a new server counts from zero
-    } else {
-      in_maintenance = found->second.InMaintenance();
-      // After a restart the controller adopts the server HAProxy already has.
-      server_endpoint_.try_emplace(id, endpoint);
-    }
-    const bool in_service = node.state == NodeState::kInService;
-    if (in_service && in_maintenance) {
-      SIGNER_RETURN_IF_ERROR(haproxy_.SetServerState(backend, id, ServerAdminState::kReady));
-      ++report.enabled;
-    } else if (!in_service && !in_maintenance) {
-      SIGNER_RETURN_IF_ERROR(haproxy_.SetServerState(backend, id, ServerAdminState::kMaint));
-      ++report.disabled;
-    }
+    const Status reconciled = ReconcileMember(node, servers, report);
+    errors.Add(node.node_id, reconciled);
+    // HAProxy itself unreachable: every other server would wait out the same timeout.
+    if (reconciled.code() == base::StatusCode::kUnavailable) return errors.status();
   }
 
   // A server of no member: after a restart, a node that has not reported yet. Once a node would
@@ -151,11 +201,13 @@ Status PoolController::Reconcile(TickReport& report) {
   if (clock_.NowUnixMs() - started_ms_ > registry_.rules().offline_after_ms) {
     for (const auto& [name, state] : servers) {
       if (registry_.Node(name) || state.InMaintenance()) continue;
-      SIGNER_RETURN_IF_ERROR(haproxy_.SetServerState(backend, name, ServerAdminState::kMaint));
-      ++report.disabled;
+      const Status disabled =
+          haproxy_.SetServerState(options_.backend, name, ServerAdminState::kMaint);
+      if (disabled.ok()) ++report.disabled;
+      errors.Add(name, disabled);
     }
   }
-  return Status::Ok();
+  return errors.status();
 }
 
 Result<TickReport> PoolController::Tick() {

@@ -252,6 +252,46 @@ TEST_F(ControllerTest, RemovalDeletesTheServer) {
   EXPECT_FALSE(Servers().contains("b"));
 }
 
+// A member's endpoint HAProxy refuses holds up no other server: the member after them (by node ID)
+// that falls behind still leaves service, on this tick and the next. HAProxy 2.6 registers a name
+// that does not resolve (nonexistent.invalid) as a server without an address, and refuses one it
+// cannot make a DNS resolution for (an empty label): both come before b.
+TEST_F(ControllerTest, AnEndpointHaproxyRefusesHoldsUpNoOtherServer) {
+  StartHaproxy();
+  MakeController();
+  Report("a", 1000);
+  Report("b", 1000);
+  TickOk();
+  const auto member = [this](const std::string& id, const std::string& endpoint, uint64_t best) {
+    Heartbeat beat = Beat("a", best);
+    beat.node_id = id;
+    beat.rpc_endpoint = endpoint;
+    auto verdict = controller_->OnHeartbeat(beat);
+    ASSERT_TRUE(verdict.ok()) << verdict.status().message();
+    ASSERT_EQ(*verdict, HeartbeatVerdict::kAccepted);
+  };
+  member("a-refused", "refused..invalid:1", 1000);
+  member("a-unresolvable", "nonexistent.invalid:1", 1000);
+
+  // b falls 11 blocks behind.
+  clock_.Advance(kSecond);
+  Report("a", 1011);
+  Report("b", 1000);
+  for (int tick = 0; tick < 2; ++tick) {
+    SCOPED_TRACE(tick);
+    member("a-refused", "refused..invalid:1", 1011);
+    member("a-unresolvable", "nonexistent.invalid:1", 1011);
+    auto report = controller_->Tick();
+    EXPECT_EQ(report.status().code(), base::StatusCode::kFailedPrecondition);
+    EXPECT_FALSE(Servers().contains("a-refused"));
+    EXPECT_TRUE(Servers().at("b").InMaintenance());
+    EXPECT_FALSE(Servers().at("a").InMaintenance());
+    // (The server without an address is in service too and answers nothing: not b's business.)
+    EXPECT_FALSE(ServedBy(4).contains("b"));
+  }
+  EXPECT_EQ(Events("b"), (std::vector<std::string>{"joined", "penalised"}));
+}
+
 TEST_F(ControllerTest, CatchesUpWithHaproxyOnceItIsBack) {
   MakeController();  // HAProxy is not running yet
   Report("a", 1000);

@@ -72,8 +72,10 @@ class PoolController {
   // served since the last Tick and brings HAProxy's backend in line with the members: a server
   // per member, in service exactly when the member is, deleted once the member is removed. It is
   // level-triggered: whatever one Tick could not do (HAProxy down, a server still holding
-  // connections), the next one does. Fails with the first HAProxy or history error; the rules
-  // have still run.
+  // connections, a member's endpoint HAProxy refuses), the next one does, and a server HAProxy
+  // refuses never keeps the others from being reconciled. Fails with the first HAProxy or history
+  // error (a failed reconcile names every server it could not bring in line); the rules have
+  // still run.
   [[nodiscard]] base::Result<TickReport> Tick();
 
   // ClosePointsPeriod closes the rules' points period and records one points record per node.
@@ -93,7 +95,13 @@ class PoolController {
   // earlier failure left pending; on failure everything stays pending for the next call.
   base::Status Record(std::vector<HistoryRecord> extra) REQUIRES(mutex_);
   base::Status CountRequests(TickReport& report) REQUIRES(mutex_);
+  // Reconcile brings every server in line with its member, each tried whatever happened to the
+  // others; fails with every server that could not be (ServerErrors in controller.cc).
   base::Status Reconcile(TickReport& report) REQUIRES(mutex_);
+  // ReconcileMember brings `node`'s server in line with it; `servers` is HAProxy's view, from
+  // which a server it deletes is erased.
+  base::Status ReconcileMember(const NodeView& node, std::map<std::string, ServerState>& servers,
+                               TickReport& report) REQUIRES(mutex_);
 
   const ControllerOptions options_;
   slashing::Clock& clock_;
