@@ -100,6 +100,11 @@ Result<HeartbeatVerdict> PoolController::OnHeartbeat(const Heartbeat& heartbeat)
   return verdict;
 }
 
+MalformedReason PoolController::CheckHeartbeat(const Heartbeat& heartbeat) const {
+  base::MutexLock lock(mutex_);
+  return registry_.CheckHeartbeat(heartbeat);
+}
+
 Status PoolController::CountRequests(TickReport& report) {
   SIGNER_ASSIGN_OR_RETURN(const std::vector<ServerStat> stats, haproxy_.ShowStat(options_.backend));
   server_stats_.clear();

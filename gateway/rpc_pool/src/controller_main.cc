@@ -235,6 +235,9 @@ int Main(int argc, char** argv) {
   app.add_option("--first-cooldown-ms", flags.rules.first_cooldown_ms);
   app.add_option("--removal-cooldown-ms", flags.rules.removal_cooldown_ms);
   app.add_option("--server-weight", flags.controller.server_weight);
+  app.add_flag("--allow-loopback-endpoints", flags.rules.allow_loopback_endpoints,
+               "admit nodes whose endpoint is on this host (127.0.0.0/8, ::1, localhost): only "
+               "for tests and trials with every node on one host");
   app.add_option("--tick-ms", flags.tick_ms, "how often the rules run")
       ->check(CLI::Range(10, 60'000));
   app.add_option("--points-period-s", flags.points_period_s)->check(CLI::Range(1, 86'400 * 31));

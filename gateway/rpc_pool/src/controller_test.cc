@@ -61,6 +61,8 @@ class ControllerTest : public ::testing::Test {
     ASSERT_TRUE(history.ok());
     history_ = std::move(history).value();
     rules_.settings_hash = kPoolHash;
+    // The nodes are HAProxy frontends on this host's loopback.
+    rules_.allow_loopback_endpoints = true;
     runtime_.emplace(dir_.Path("haproxy-admin.sock"));
   }
 
@@ -156,6 +158,7 @@ TEST_F(ControllerTest, TrafficReachesOnlyMembersInService) {
   // A node with other settings is refused and never becomes a server.
   Heartbeat stranger = Beat("a", 1000);
   stranger.node_id = "c";
+  stranger.rpc_endpoint = "127.0.0.1:1";  // its own: a's would be refused as malformed first
   stranger.settings_hash = std::string(64, 'd');
   auto verdict = controller_->OnHeartbeat(stranger);
   ASSERT_TRUE(verdict.ok());
@@ -290,6 +293,56 @@ TEST_F(ControllerTest, AnEndpointHaproxyRefusesHoldsUpNoOtherServer) {
     EXPECT_FALSE(ServedBy(4).contains("b"));
   }
   EXPECT_EQ(Events("b"), (std::vector<std::string>{"joined", "penalised"}));
+}
+
+// An endpoint on the LB's own host (production refuses it) or one another member reports is
+// malformed: it never becomes a server, and the history says why.
+TEST_F(ControllerTest, LoopbackAndTakenEndpointsNeverBecomeServers) {
+  StartHaproxy();
+  rules_.allow_loopback_endpoints = false;  // production's default
+  MakeController();
+  auto verdict = controller_->OnHeartbeat(Beat("a", 1000));
+  ASSERT_TRUE(verdict.ok()) << verdict.status().message();
+  EXPECT_EQ(*verdict, HeartbeatVerdict::kMalformed);
+  EXPECT_EQ(controller_->CheckHeartbeat(Beat("a", 1000)), MalformedReason::kLoopbackEndpoint);
+  EXPECT_EQ(TickOk().added, 0u);
+  EXPECT_TRUE(Servers().empty());
+
+  // On one host (as here) loopback is allowed; b's endpoint is still b's only.
+  rules_.allow_loopback_endpoints = true;
+  MakeController();
+  Report("a", 1000);
+  Report("b", 1000);
+  EXPECT_EQ(TickOk().added, 2u);
+  Heartbeat impostor = Beat("b", 1000);
+  impostor.node_id = "c";
+  verdict = controller_->OnHeartbeat(impostor);
+  ASSERT_TRUE(verdict.ok()) << verdict.status().message();
+  EXPECT_EQ(*verdict, HeartbeatVerdict::kMalformed);
+  EXPECT_EQ(controller_->CheckHeartbeat(impostor), MalformedReason::kEndpointTaken);
+  // A member that starts reporting another's endpoint is refused too, and keeps its own.
+  Heartbeat moved = Beat("b", 1000);
+  moved.node_id = "a";
+  verdict = controller_->OnHeartbeat(moved);
+  ASSERT_TRUE(verdict.ok());
+  EXPECT_EQ(*verdict, HeartbeatVerdict::kMalformed);
+  TickOk();
+  EXPECT_FALSE(Servers().contains("c"));
+  EXPECT_EQ(ServedBy(4), (std::map<std::string, int>{{"a", 2}, {"b", 2}}));
+
+  HistoryQuery query;
+  query.kind = HistoryKind::kEvent;
+  auto records = history_->Read(query);
+  ASSERT_TRUE(records.ok());
+  std::map<std::string, std::vector<std::string>> reasons;
+  for (const HistoryRecord& record : *records) {
+    if (record.data["event"] == "refused") {
+      reasons[record.node_id].push_back(record.data.value("reason", ""));
+    }
+  }
+  EXPECT_EQ(reasons,
+            (std::map<std::string, std::vector<std::string>>{
+                {"a", {"loopback_endpoint", "endpoint_taken"}}, {"c", {"endpoint_taken"}}}));
 }
 
 TEST_F(ControllerTest, CatchesUpWithHaproxyOnceItIsBack) {

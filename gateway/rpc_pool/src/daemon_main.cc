@@ -180,10 +180,13 @@ int Main(int argc, char** argv) {
         // One line per heartbeat and controller on stdout: operators (and tests) follow the
         // pool's answers.
         if (answers[i].status.ok()) {
-          std::printf("heartbeat controller=%s best=%llu verdict=%s state=%s\n",
+          // A refusal as malformed says why (the endpoint on the LB's own host, say).
+          const std::string reason =
+              answers[i].response.reason().empty() ? "" : " reason=" + answers[i].response.reason();
+          std::printf("heartbeat controller=%s best=%llu verdict=%s state=%s%s\n",
                       addresses[i].c_str(), static_cast<unsigned long long>(status->best_block),
                       VerdictName(answers[i].response.verdict()).c_str(),
-                      answers[i].response.state().c_str());
+                      answers[i].response.state().c_str(), reason.c_str());
           const std::vector<std::string> aliases(answers[i].response.aliases().begin(),
                                                  answers[i].response.aliases().end());
           for (const std::string& warning : controller_set.OnAliases(addresses[i], aliases)) {

@@ -49,6 +49,9 @@ grpc::Status HeartbeatService::Heartbeat(grpc::ServerContext* context,
             "the pool could not record it: " + verdict.status().message()};
   }
   response->set_verdict(ToProto(*verdict));
+  if (*verdict == HeartbeatVerdict::kMalformed) {
+    response->set_reason(std::string(MalformedReasonName(controller_.CheckHeartbeat(heartbeat))));
+  }
   for (const std::string& alias : aliases_) response->add_aliases(alias);
   for (const NodeView& node : controller_.Nodes()) {
     if (node.node_id != *identity) continue;

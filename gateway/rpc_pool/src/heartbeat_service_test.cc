@@ -67,7 +67,7 @@ class HeartbeatServiceTest : public ::testing::Test {
     request.set_settings_hash(hash);
     request.set_best_block(500);
     request.set_finalized_block(498);
-    request.set_rpc_endpoint("127.0.0.1:9944");
+    request.set_rpc_endpoint("192.0.2.10:9944");  // never dialled here
     request.set_peers(9);
     return request;
   }
@@ -118,6 +118,16 @@ TEST_F(HeartbeatServiceTest, RefusalsAreVerdicts) {
   status = Send(*stub, lying, response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.verdict(), v1::HeartbeatResponse::MALFORMED);
+  EXPECT_EQ(response.reason(), "finalized_above_best");
+  EXPECT_TRUE(controller_->Nodes().empty());
+
+  // An endpoint on the LB's own host: malformed, and the daemon is told why.
+  v1::HeartbeatRequest local = Request();
+  local.set_rpc_endpoint("127.0.0.1:9944");
+  status = Send(*stub, local, response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.verdict(), v1::HeartbeatResponse::MALFORMED);
+  EXPECT_EQ(response.reason(), "loopback_endpoint");
   EXPECT_TRUE(controller_->Nodes().empty());
 }
 

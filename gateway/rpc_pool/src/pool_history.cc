@@ -124,7 +124,12 @@ HistoryRecord MakeEventRecord(const PoolEvent& event) {
     data["offence"] = OffenceName(event.offence);
     data["cooldown_ms"] = event.cooldown_ms;
   }
-  if (event.kind == PoolEventKind::kRefused) data["refusal"] = HeartbeatVerdictName(event.refusal);
+  if (event.kind == PoolEventKind::kRefused) {
+    data["refusal"] = HeartbeatVerdictName(event.refusal);
+    if (event.refusal == HeartbeatVerdict::kMalformed) {
+      data["reason"] = MalformedReasonName(event.malformed);
+    }
+  }
   return {.at_ms = event.at_ms,
           .sequence = 0,
           .kind = HistoryKind::kEvent,

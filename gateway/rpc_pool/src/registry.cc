@@ -1,7 +1,11 @@
 // The pool's rules: admission, penalties with doubling cooldowns, removal, and points.
 #include "rpc_pool/registry.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
+#include <cctype>
 #include <utility>
 
 #include "rpc_pool/settings_hash.h"
@@ -36,6 +40,73 @@ bool IsValidEndpoint(std::string_view endpoint) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
            c == '-' || c == '[' || c == ']' || c == ':';
   });
+}
+
+// EndpointHost is a valid endpoint's host as HAProxy reads it, for comparing endpoints and
+// finding the LB's own host.
+struct EndpointHost {
+  // An address in inet_ntop's text (IPv6 in brackets, IPv4-mapped as IPv4), or the name in lower
+  // case without a final dot.
+  std::string key;
+  // 127.0.0.0/8, 0.0.0.0/8, ::1, ::, those mapped into IPv6, or localhost and names under it.
+  bool loopback = false;
+};
+
+// IsOwnHostIpv4 is 127.0.0.0/8 (loopback) or 0.0.0.0/8 (this host; a connection to 0.0.0.0
+// reaches the local host). `address` is in host byte order.
+bool IsOwnHostIpv4(uint32_t address) {
+  const uint32_t first = address >> 24;
+  return first == 127 || first == 0;
+}
+
+// HostOf reads the host of an endpoint that passed IsValidEndpoint.
+EndpointHost HostOf(std::string_view endpoint) {
+  std::string host(endpoint.substr(0, endpoint.rfind(':')));
+  // HAProxy takes an address in brackets whether it is IPv6 or IPv4 ("[1.2.3.4]:1").
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+    bool own_host = IN6_IS_ADDR_LOOPBACK(&v6) || IN6_IS_ADDR_UNSPECIFIED(&v6);
+    if (IN6_IS_ADDR_V4MAPPED(&v6) || IN6_IS_ADDR_V4COMPAT(&v6)) {
+      const uint32_t v4 = (uint32_t{v6.s6_addr[12]} << 24) | (uint32_t{v6.s6_addr[13]} << 16) |
+                          (uint32_t{v6.s6_addr[14]} << 8) | v6.s6_addr[15];
+      own_host = own_host || IsOwnHostIpv4(v4);
+      if (IN6_IS_ADDR_V4MAPPED(&v6)) {
+        // A connection to ::ffff:a.b.c.d is one to a.b.c.d: the same endpoint.
+        in_addr mapped{};
+        mapped.s_addr = htonl(v4);
+        char text[INET_ADDRSTRLEN] = {};
+        ::inet_ntop(AF_INET, &mapped, text, sizeof text);
+        return {.key = text, .loopback = own_host};
+      }
+    }
+    char text[INET6_ADDRSTRLEN] = {};
+    ::inet_ntop(AF_INET6, &v6, text, sizeof text);
+    return {.key = std::string("[") + text + "]", .loopback = own_host};
+  }
+  // inet_aton, not inet_pton: the resolver HAProxy ends up in reads "127.1", "2130706433" and
+  // "0x7f.1" as 127.0.0.1 too.
+  in_addr v4{};
+  if (::inet_aton(host.c_str(), &v4) != 0) {
+    char text[INET_ADDRSTRLEN] = {};
+    ::inet_ntop(AF_INET, &v4, text, sizeof text);
+    return {.key = text, .loopback = IsOwnHostIpv4(ntohl(v4.s_addr))};
+  }
+  std::transform(host.begin(), host.end(), host.begin(), [](char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  });
+  while (!host.empty() && host.back() == '.') host.pop_back();
+  // RFC 6761: localhost and every name under it are the local host.
+  const bool local = host == "localhost" || host.ends_with(".localhost");
+  return {.key = host, .loopback = local};
+}
+
+// EndpointKey is a valid endpoint as HAProxy reads it: two endpoints with one key are one.
+std::string EndpointKey(std::string_view endpoint) {
+  const std::string_view port = endpoint.substr(endpoint.rfind(':') + 1);
+  return HostOf(endpoint).key + ":" + std::to_string(std::stoul(std::string(port)));
 }
 
 }  // namespace
@@ -86,6 +157,26 @@ std::string_view HeartbeatVerdictName(HeartbeatVerdict verdict) {
   return "unknown";
 }
 
+std::string_view MalformedReasonName(MalformedReason reason) {
+  switch (reason) {
+    case MalformedReason::kNone:
+      return "none";
+    case MalformedReason::kNodeId:
+      return "node_id";
+    case MalformedReason::kSettingsHash:
+      return "settings_hash";
+    case MalformedReason::kEndpoint:
+      return "endpoint";
+    case MalformedReason::kFinalizedAboveBest:
+      return "finalized_above_best";
+    case MalformedReason::kLoopbackEndpoint:
+      return "loopback_endpoint";
+    case MalformedReason::kEndpointTaken:
+      return "endpoint_taken";
+  }
+  return "unknown";
+}
+
 std::string_view NodeStateName(NodeState state) {
   switch (state) {
     case NodeState::kInService:
@@ -129,12 +220,30 @@ std::string_view PoolEventKindName(PoolEventKind kind) {
 NodeRegistry::NodeRegistry(PoolRules rules, slashing::Clock& clock)
     : rules_(std::move(rules)), clock_(clock), period_start_ms_(clock.NowUnixMs()) {}
 
-HeartbeatVerdict NodeRegistry::Admit(const Heartbeat& heartbeat) const {
-  if (!IsValidNodeId(heartbeat.node_id) || !IsSettingsHash(heartbeat.settings_hash) ||
-      !IsValidEndpoint(heartbeat.rpc_endpoint) ||
-      heartbeat.finalized_block > heartbeat.best_block) {
-    return HeartbeatVerdict::kMalformed;
+MalformedReason NodeRegistry::CheckHeartbeat(const Heartbeat& heartbeat) const {
+  if (!IsValidNodeId(heartbeat.node_id)) return MalformedReason::kNodeId;
+  if (!IsSettingsHash(heartbeat.settings_hash)) return MalformedReason::kSettingsHash;
+  if (!IsValidEndpoint(heartbeat.rpc_endpoint)) return MalformedReason::kEndpoint;
+  if (heartbeat.finalized_block > heartbeat.best_block) {
+    return MalformedReason::kFinalizedAboveBest;
   }
+  if (!rules_.allow_loopback_endpoints && HostOf(heartbeat.rpc_endpoint).loopback) {
+    return MalformedReason::kLoopbackEndpoint;
+  }
+  // One endpoint, one member: a member reporting another's endpoint would have HAProxy send it
+  // traffic the other serves, and be paid for it. The first to report it keeps it while it is a
+  // member (in cooldown too: its server is still there).
+  const std::string key = EndpointKey(heartbeat.rpc_endpoint);
+  for (const auto& [id, member] : members_) {
+    if (id != heartbeat.node_id && member.view.state != NodeState::kRemoved &&
+        member.endpoint_key == key) {
+      return MalformedReason::kEndpointTaken;
+    }
+  }
+  return MalformedReason::kNone;
+}
+
+HeartbeatVerdict NodeRegistry::Admit(const Heartbeat& heartbeat) const {
   const auto found = members_.find(heartbeat.node_id);
   if (found != members_.end() && found->second.view.state == NodeState::kRemoved) {
     return HeartbeatVerdict::kRemoved;
@@ -155,21 +264,29 @@ HeartbeatVerdict NodeRegistry::Admit(const Heartbeat& heartbeat) const {
 
 HeartbeatVerdict NodeRegistry::OnHeartbeat(const Heartbeat& heartbeat) {
   const uint64_t now = clock_.NowUnixMs();
-  const HeartbeatVerdict verdict = Admit(heartbeat);
-  if (verdict == HeartbeatVerdict::kMalformed) {
+  const MalformedReason malformed = CheckHeartbeat(heartbeat);
+  const HeartbeatVerdict verdict =
+      malformed == MalformedReason::kNone ? Admit(heartbeat) : HeartbeatVerdict::kMalformed;
+  if (malformed == MalformedReason::kNodeId) {
     // Not keyed by the node ID, which could be anything of any length.
-    Record({.at_ms = now, .kind = PoolEventKind::kRefused, .node_id = "", .refusal = verdict});
+    Record({.at_ms = now,
+            .kind = PoolEventKind::kRefused,
+            .node_id = "",
+            .refusal = verdict,
+            .malformed = malformed});
     return verdict;
   }
   if (verdict != HeartbeatVerdict::kAccepted) {
     // A daemon repeats its heartbeat every few seconds: only a change of answer is an event.
-    auto [last, inserted] = last_refusal_.try_emplace(heartbeat.node_id, verdict);
-    if (inserted || last->second != verdict) {
-      last->second = verdict;
+    const Refusal refusal{.verdict = verdict, .malformed = malformed};
+    auto [last, inserted] = last_refusal_.try_emplace(heartbeat.node_id, refusal);
+    if (inserted || last->second != refusal) {
+      last->second = refusal;
       Record({.at_ms = now,
               .kind = PoolEventKind::kRefused,
               .node_id = heartbeat.node_id,
-              .refusal = verdict});
+              .refusal = verdict,
+              .malformed = malformed});
     }
     return verdict;
   }
@@ -184,6 +301,7 @@ HeartbeatVerdict NodeRegistry::OnHeartbeat(const Heartbeat& heartbeat) {
   }
   member.view.last = heartbeat;
   member.view.last_heartbeat_ms = now;
+  member.endpoint_key = EndpointKey(heartbeat.rpc_endpoint);
   return verdict;
 }
 

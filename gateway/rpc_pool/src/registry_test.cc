@@ -25,12 +25,14 @@ PoolRules TestRules() {
   return rules;
 }
 
+// Beat is a heartbeat of `id` at an endpoint of its own (one endpoint is one member's), off the
+// LB's host.
 Heartbeat Beat(const std::string& id, uint64_t best, uint64_t finalized) {
   return {.node_id = id,
           .settings_hash = kPoolHash,
           .best_block = best,
           .finalized_block = finalized,
-          .rpc_endpoint = "127.0.0.1:9944",
+          .rpc_endpoint = "rpc." + id + ".pool.example:9944",
           .peers = 8,
           .memory_bytes = 1 << 20};
 }
@@ -207,6 +209,113 @@ TEST(RulesTest, ARepeatedRefusalIsRecordedOnce) {
   EXPECT_EQ(pool.registry.OnHeartbeat(beat), HeartbeatVerdict::kWrongSettingsHash);
   EXPECT_EQ(pool.registry.TakeEvents().size(), 1u);
   EXPECT_FALSE(pool.registry.Node("a").has_value());
+}
+
+// An endpoint on the LB's own host, in any spelling HAProxy's resolver reads as one, would send the
+// pool's traffic to the LB itself: malformed, unless the rules allow it (tests on one host).
+TEST(RulesTest, EndpointsOnTheLbsOwnHostAreRefused) {
+  struct Row {
+    const char* endpoint;
+    bool own_host;
+  };
+  const std::vector<Row> rows = {
+      {"127.0.0.1:9944", true},
+      {"127.1.2.3:9944", true},
+      {"127.1:9944", true},       // inet_aton's short form
+      {"2130706433:9944", true},  // 127.0.0.1 as one number
+      {"0x7f000001:9944", true},  // and in hex
+      {"0177.0.0.1:9944", true},  // and in octal
+      {"0.0.0.0:9944", true},
+      {"0.1.2.3:9944", true},
+      {"[127.0.0.1]:9944", true},  // HAProxy takes IPv4 in brackets
+      {"[::1]:9944", true},
+      {"::1:9944", true},  // HAProxy reads the last colon as the port's
+      {"[0:0:0:0:0:0:0:1]:9944", true},
+      {"[::]:9944", true},
+      {"[::ffff:127.0.0.1]:9944", true},
+      {"[::ffff:0.0.0.0]:9944", true},
+      {"localhost:9944", true},
+      {"LocalHost.:9944", true},
+      {"rpc.localhost:9944", true},
+      {"10.0.0.1:9944", false},
+      {"128.0.0.1:9944", false},
+      {"[2001:db8::1]:9944", false},
+      {"[::ffff:192.0.2.1]:9944", false},
+      {"127.example:9944", false},
+      {"localhost.example:9944", false},
+      {"mylocalhost:9944", false},
+      {"node.pool.example:9944", false},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.endpoint);
+    Heartbeat beat = Beat("a", 10, 8);
+    beat.rpc_endpoint = row.endpoint;
+    Pool pool;
+    EXPECT_EQ(pool.registry.CheckHeartbeat(beat),
+              row.own_host ? MalformedReason::kLoopbackEndpoint : MalformedReason::kNone);
+    EXPECT_EQ(pool.registry.OnHeartbeat(beat),
+              row.own_host ? HeartbeatVerdict::kMalformed : HeartbeatVerdict::kAccepted);
+    const std::vector<PoolEvent> events = pool.registry.TakeEvents();
+    ASSERT_EQ(events.size(), 1u);
+    if (row.own_host) {
+      EXPECT_EQ(events[0].kind, PoolEventKind::kRefused);
+      EXPECT_EQ(events[0].node_id, "a");
+      EXPECT_EQ(events[0].malformed, MalformedReason::kLoopbackEndpoint);
+      EXPECT_FALSE(pool.registry.Node("a").has_value());
+    }
+    // Tests and trials that run every node on one host allow it.
+    PoolRules rules = TestRules();
+    rules.allow_loopback_endpoints = true;
+    Pool trial(rules);
+    EXPECT_EQ(trial.registry.OnHeartbeat(beat), HeartbeatVerdict::kAccepted);
+  }
+}
+
+// One endpoint, one member: a member reporting another's endpoint (in any spelling of it) to be
+// paid for its traffic is refused; the first keeps it while it is a member.
+TEST(RulesTest, AnEndpointAnotherMemberReportsIsRefused) {
+  Pool pool;
+  const auto at = [](const std::string& id, const std::string& endpoint) {
+    Heartbeat beat = Beat(id, 10, 8);
+    beat.rpc_endpoint = endpoint;
+    return beat;
+  };
+  ASSERT_EQ(pool.registry.OnHeartbeat(at("a", "10.0.0.1:9944")), HeartbeatVerdict::kAccepted);
+  ASSERT_EQ(pool.registry.OnHeartbeat(at("b", "10.0.0.2:9944")), HeartbeatVerdict::kAccepted);
+  ASSERT_EQ(pool.registry.OnHeartbeat(at("c", "Node-C.pool.example:9944")),
+            HeartbeatVerdict::kAccepted);
+  pool.registry.TakeEvents();
+  for (const char* taken :
+       {"10.0.0.1:9944", "10.0.0.1:09944", "10.1:9944", "167772161:9944", "[::ffff:10.0.0.1]:9944",
+        "[10.0.0.1]:9944", "node-c.pool.example:9944", "NODE-C.POOL.EXAMPLE.:9944"}) {
+    SCOPED_TRACE(taken);
+    EXPECT_EQ(pool.registry.CheckHeartbeat(at("b", taken)), MalformedReason::kEndpointTaken);
+    EXPECT_EQ(pool.registry.OnHeartbeat(at("b", taken)), HeartbeatVerdict::kMalformed);
+    // A new node may not take it either.
+    EXPECT_EQ(pool.registry.OnHeartbeat(at("d", taken)), HeartbeatVerdict::kMalformed);
+  }
+  // b keeps what it last reported; the refusals are recorded once each, with the reason.
+  EXPECT_EQ(pool.View("b").last.rpc_endpoint, "10.0.0.2:9944");
+  EXPECT_FALSE(pool.registry.Node("d").has_value());
+  const std::vector<PoolEvent> events = pool.registry.TakeEvents();
+  ASSERT_EQ(events.size(), 2u);
+  for (const PoolEvent& event : events) {
+    EXPECT_EQ(event.kind, PoolEventKind::kRefused);
+    EXPECT_EQ(event.refusal, HeartbeatVerdict::kMalformed);
+    EXPECT_EQ(event.malformed, MalformedReason::kEndpointTaken);
+  }
+  // Its own endpoint, in another spelling, is still its own; another port is another endpoint.
+  EXPECT_EQ(pool.registry.OnHeartbeat(at("a", "10.0.0.1:9944")), HeartbeatVerdict::kAccepted);
+  EXPECT_EQ(pool.registry.OnHeartbeat(at("a", "[::ffff:10.0.0.1]:9944")),
+            HeartbeatVerdict::kAccepted);
+  EXPECT_EQ(pool.registry.OnHeartbeat(at("d", "10.0.0.1:9945")), HeartbeatVerdict::kAccepted);
+  // Once a moves, its old endpoint is free.
+  EXPECT_EQ(pool.registry.OnHeartbeat(at("a", "10.0.0.3:9944")), HeartbeatVerdict::kAccepted);
+  EXPECT_EQ(pool.registry.OnHeartbeat(at("b", "10.0.0.1:9944")), HeartbeatVerdict::kAccepted);
+  // A removed member holds no endpoint.
+  ASSERT_TRUE(pool.registry.RestoreRemoved("c"));
+  EXPECT_EQ(pool.registry.OnHeartbeat(at("e", "node-c.pool.example:9944")),
+            HeartbeatVerdict::kAccepted);
 }
 
 // One step of a penalty scenario: after `advance_ms`, node "leader" (always at the tip) and node

@@ -37,6 +37,8 @@ base::Result<StartedController> LaunchController(const ControllerLaunch& launch,
                                    launch.settings_hash,
                                    "--tick-ms",
                                    launch.tick_ms};
+  // The fake nodes listen on loopback, which production refuses as a node's endpoint.
+  argv.push_back("--allow-loopback-endpoints");
   argv.insert(argv.end(), launch.extra_flags.begin(), launch.extra_flags.end());
   support::ChildOptions options;
   options.stderr_file = launch.log;

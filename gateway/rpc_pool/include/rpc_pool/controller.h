@@ -68,6 +68,10 @@ class PoolController {
   // and the daemon's next one tries again).
   [[nodiscard]] base::Result<HeartbeatVerdict> OnHeartbeat(const Heartbeat& heartbeat);
 
+  // CheckHeartbeat says why `heartbeat` is kMalformed (NodeRegistry::CheckHeartbeat), for the
+  // answer to a daemon that OnHeartbeat refused so.
+  MalformedReason CheckHeartbeat(const Heartbeat& heartbeat) const;
+
   // Tick runs the rules at the clock's time, records the events, counts the requests each member
   // served since the last Tick and brings HAProxy's backend in line with the members: a server
   // per member, in service exactly when the member is, deleted once the member is removed. It is

@@ -30,6 +30,10 @@ struct PoolRules {
   uint32_t request_weight = 90;                        // points split by requests served ...
   uint32_t liveness_weight = 10;                       // ... and by time in service, 90:10
   uint64_t points_per_period = 1'000'000;              // points shared out in one points period
+  // An endpoint on the LB's own host (127.0.0.0/8, 0.0.0.0/8, ::1, ::, localhost) would send the
+  // pool's traffic to whatever listens there on the LB, not to the node, and earn its reporter
+  // the points: refused unless this is set, for tests and trials that run every node on one host.
+  bool allow_loopback_endpoints = false;
 };
 
 // ValidateRules checks what no pool can work with: a malformed settings hash, zero capacity, zero
@@ -59,9 +63,25 @@ enum class HeartbeatVerdict {
   kNotWhitelisted,     // a whitelist is set and the node is not on it
   kPoolFull,           // a new node and the pool is at capacity
   kRemoved,            // the node was removed permanently
-  kMalformed,          // bad node ID, hash or endpoint, or finalized above best
+  kMalformed,          // see MalformedReason: bad node ID, hash or endpoint, finalized above best,
+                       // an endpoint on the LB's own host or one another member reports
 };
 std::string_view HeartbeatVerdictName(HeartbeatVerdict verdict);
+
+// MalformedReason is the closed set of reasons for kMalformed, for the refusal's event and the
+// daemon's answer. The endpoint checks read it as HAProxy will: an IPv4 address in any form
+// inet_aton takes ("127.1", "2130706433"), an IPv6 one with or without brackets, a host name
+// in any case and with or without a trailing dot.
+enum class MalformedReason {
+  kNone,                // well formed
+  kNodeId,              // not 1 to 64 of [A-Za-z0-9._-]
+  kSettingsHash,        // not 64 lower-case hex digits
+  kEndpoint,            // not HOST:PORT, a port 1 to 65535 and a host of [A-Za-z0-9.:[]-]
+  kFinalizedAboveBest,  // finalized block above best block
+  kLoopbackEndpoint,    // the LB's own host (PoolRules::allow_loopback_endpoints)
+  kEndpointTaken,       // another member (not removed) reports the same endpoint
+};
+std::string_view MalformedReasonName(MalformedReason reason);
 
 // NodeState is where a member stands.
 enum class NodeState {
@@ -97,6 +117,7 @@ struct PoolEvent {
   Offence offence = Offence::kNone;  // kPenalised, kRemoved
   uint64_t cooldown_ms = 0;          // kPenalised: the cooldown that starts now
   HeartbeatVerdict refusal = HeartbeatVerdict::kAccepted;  // kRefused
+  MalformedReason malformed = MalformedReason::kNone;      // kRefused as kMalformed: why
   bool operator==(const PoolEvent&) const = default;
 };
 
@@ -138,8 +159,14 @@ class NodeRegistry {
   NodeRegistry(PoolRules rules, slashing::Clock& clock);
 
   // OnHeartbeat admits or refuses `heartbeat` at the clock's time and records a kJoined or
-  // kRefused event. A member in cooldown stays there (its report counts at the re-check).
+  // kRefused event (a refusal of a well-formed node ID only when the answer changed). A member in
+  // cooldown stays there (its report counts at the re-check). A refused heartbeat changes nothing
+  // of a member: a member whose endpoint is refused keeps its last one and goes offline.
   HeartbeatVerdict OnHeartbeat(const Heartbeat& heartbeat);
+
+  // CheckHeartbeat says what makes `heartbeat` kMalformed now (kNone: nothing), without
+  // recording anything: the reason OnHeartbeat gave, unless the members changed in between.
+  MalformedReason CheckHeartbeat(const Heartbeat& heartbeat) const;
 
   // Evaluate applies the rules at the clock's time: penalises members in service that are
   // offline or not fresh, re-checks members whose cooldown has ended (restore, double, or
@@ -181,8 +208,17 @@ class NodeRegistry {
     uint64_t live_ms = 0;        // in service during the open points period
     uint64_t live_since_ms = 0;  // kInService: when accrual last ran
     uint64_t requests = 0;       // during the open points period
+    std::string endpoint_key;    // its endpoint as HAProxy reads it: equal keys, one endpoint
   };
 
+  // Refusal is the last answer a well-formed node ID was refused with.
+  struct Refusal {
+    HeartbeatVerdict verdict = HeartbeatVerdict::kAccepted;
+    MalformedReason malformed = MalformedReason::kNone;
+    bool operator==(const Refusal&) const = default;
+  };
+
+  // Admit decides on a well-formed heartbeat.
   HeartbeatVerdict Admit(const Heartbeat& heartbeat) const;
   // ViewOf is the member's view with the open points period's figures up to `now`.
   NodeView ViewOf(const Member& member, uint64_t now) const;
@@ -198,7 +234,7 @@ class NodeRegistry {
   std::map<std::string, Member, std::less<>> members_;
   // The last refusal per (well-formed) node ID; the IDs are authenticated, so the map is bounded
   // by the identities the pool's CA has issued.
-  std::map<std::string, HeartbeatVerdict, std::less<>> last_refusal_;
+  std::map<std::string, Refusal, std::less<>> last_refusal_;
   uint64_t period_start_ms_;
   std::vector<PoolEvent> events_;
 };
