@@ -88,7 +88,8 @@ int Main(int argc, char** argv) {
   app.add_option("--cert", certificate, "this node's client certificate (its ID)")->required();
   app.add_option("--key", private_key, "its private key (mode 0600)")->required();
   app.add_option("--rpc-endpoint", rpc_endpoint,
-                 "HOST:PORT where the pool reaches the node (default: --node-rpc)");
+                 "HOST:PORT where the pool reaches the node (default: --node-rpc); the pool "
+                 "refuses one on its own host, such as 127.0.0.1");
   app.add_option("--settings-hash", settings_hash, "the settings hash, instead of the flags");
   app.add_option("--interval-ms", interval_ms, "between heartbeats")->check(CLI::Range(50, 60'000));
   app.add_option("node_flags", node_flags, "the node's startup flags, after --");
