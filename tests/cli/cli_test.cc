@@ -192,7 +192,9 @@ std::string CoreLimitOf(pid_t pid) {
     std::string soft;
     std::string hard;
     fields >> soft >> hard;
-    return soft + " " + hard;
+    soft += ' ';
+    soft += hard;
+    return soft;
   }
   return "not found";
 }

@@ -45,9 +45,8 @@ void MemlockLimitText(char* out, size_t out_size) {
 // process, and the operator must see why it stopped.
 void LockOrAbort(uint8_t* data, size_t size) {
   const auto page_size = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const uintptr_t first_page = reinterpret_cast<uintptr_t>(data) & ~(page_size - 1);
-  const uintptr_t end = reinterpret_cast<uintptr_t>(data) + size;
-  if (::mlock(reinterpret_cast<void*>(first_page), end - first_page) == 0) {
+  uint8_t* const first_page = data - (reinterpret_cast<uintptr_t>(data) & (page_size - 1));
+  if (::mlock(first_page, static_cast<size_t>(data + size - first_page)) == 0) {
     return;
   }
   const int lock_errno = errno;

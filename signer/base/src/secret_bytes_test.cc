@@ -136,6 +136,7 @@ void AllocatePastTheLockLimit(rlim_t limit_bytes) {
     std::_Exit(0);
   }
   std::vector<SecretBytes> secrets;
+  secrets.reserve(15 + 64);
   // Fifteen of sixteen pages: locking a page twice must not count it twice.
   for (int i = 0; i < 15; ++i) secrets.emplace_back(64);
   std::fputs("fifteen secrets fit\n", stderr);
