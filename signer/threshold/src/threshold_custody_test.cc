@@ -202,6 +202,17 @@ class ThresholdCustodyTest : public ::testing::Test {
     custody_ = std::move(custody).value();
   }
 
+  // ReportAThreeOfThreePackage makes agent i list the key with another public package than the
+  // other agents' (3-of-3 instead of 2-of-3), as a compromised or misconfigured agent could.
+  void ReportAThreeOfThreePackage(size_t i) {
+    frost::PublicKeyPackage other = public_package_;
+    other.min_signers = 3;
+    agents_[i]->RewriteListing(
+        [serialized = AsString(other.Serialize())](pb::ListSharesReply::Share& share) {
+          share.set_public_key_package(serialized);
+        });
+  }
+
   keymgr::KeyId KeyId() const { return keymgr::KeyId{*base::MakeKeyTypeId(kKeyType), group_key_}; }
 
   // Sign asks the coordinator for a signature and checks any it returns against the group key.
@@ -278,12 +289,7 @@ TEST_F(ThresholdCustodyTest, AnAgentDownAtTheListingIsListedAgainInTheBackground
 // One agent reports another public package (here 3-of-3 instead of 2-of-3): it is left out and
 // named, and the two agents that agree sign.
 TEST_F(ThresholdCustodyTest, AnAgentReportingAnotherPackageIsLeftOutNotTheKey) {
-  frost::PublicKeyPackage other = public_package_;
-  other.min_signers = 3;
-  agents_[2]->RewriteListing(
-      [serialized = AsString(other.Serialize())](pb::ListSharesReply::Share& share) {
-        share.set_public_key_package(serialized);
-      });
+  ReportAThreeOfThreePackage(2);
   OpenCustody();
   EXPECT_EQ(Holders(), (std::vector<std::string>{"agent-1", "agent-2"}));
   EXPECT_NE(Log().find("agent agent-3 reports another public package"), std::string::npos) << Log();
@@ -318,12 +324,7 @@ TEST_F(ThresholdCustodyTest, AnAgentReportingAnUnlistedIdentifierIsLeftOut) {
 // With agent 1 down at the listing, agents 2 and 3 disagree: neither is a majority, so neither
 // package is the key's, whichever of them is true.
 TEST_F(ThresholdCustodyTest, NoMinorityDefinesThePackage) {
-  frost::PublicKeyPackage other = public_package_;
-  other.min_signers = 3;
-  agents_[2]->RewriteListing(
-      [serialized = AsString(other.Serialize())](pb::ListSharesReply::Share& share) {
-        share.set_public_key_package(serialized);
-      });
+  ReportAThreeOfThreePackage(2);
   StopAgent(0);
   OpenCustody();
   EXPECT_TRUE(Holders().empty());
